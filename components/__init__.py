@@ -1,0 +1,1 @@
+"""Reusable Pulumi components of the CRM platform, one concern per module."""

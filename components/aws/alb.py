@@ -1,0 +1,124 @@
+"""The internet-facing ALB that Cloudflare's AWS pool points at."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.iam import policy_document
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass
+class PublicLoadBalancerArgs:
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    certificate_arn: str
+    allowed_cidrs: Sequence[str]
+    target_security_group_id: pulumi.Input[str]
+    tags: Mapping[str, str]
+    target_port: int = 8080
+    health_check_path: str = "/health"
+    access_log_retention_days: int = 90
+    protect: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.allowed_cidrs:
+            raise ValueError("the ALB needs the origin ranges it admits (Cloudflare's)")
+        if "0.0.0.0/0" in self.allowed_cidrs:
+            raise ValueError("the ALB admits Cloudflare only; 0.0.0.0/0 is not allowed")
+
+
+class PublicLoadBalancer(pulumi.ComponentResource):
+    """HTTPS only from Cloudflare's ranges; HTTP redirects to HTTPS; access logs to an encrypted bucket."""
+
+    def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:PublicLoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        logs = self._access_log_bucket(name, args, tags)
+
+        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: HTTPS from Cloudflare", tags={**tags, "Name": f"{name}-alb"}, opts=child)
+        for i, cidr in enumerate(args.allowed_cidrs):
+            for port in (443, 80):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-cf-{port}-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=port, to_port=port,
+                    cidr_ipv4=cidr, description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""), opts=child,
+                )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-targets", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
+            cidr_ipv4=args.vpc_cidr, description="to application pods", opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-targets-from-alb", security_group_id=args.target_security_group_id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
+            referenced_security_group_id=self.security_group.id, description="application traffic from the ALB", opts=child,
+        )
+
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=list(args.subnet_ids),
+            security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.protect,
+            access_logs={"bucket": logs.bucket, "enabled": True, "prefix": name},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_policy]),
+        )
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-app",
+            port=args.target_port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            deregistration_delay=30,
+            health_check={"path": args.health_check_path, "matcher": "200", "interval": 15, "healthy_threshold": 2, "unhealthy_threshold": 2},
+            tags=tags,
+            opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn, default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}], tags=tags, opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=self.load_balancer.arn, port=80, protocol="HTTP",
+            default_actions=[{"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}], tags=tags, opts=child,
+        )
+        self.dns_name = self.load_balancer.dns_name
+        self.target_group_arn = self.target_group.arn
+        self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn})
+
+    def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+        )
+        aws.s3.BucketOwnershipControls(f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        # ALB access logs support SSE-S3 only, not SSE-KMS.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child,
+        )
+        aws.s3.BucketVersioning(f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs", bucket=bucket.id,
+            rules=[{"id": "expire", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.access_log_retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 7}}],
+            opts=child,
+        )
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
+        self._log_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs", bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, elb_account).apply(lambda a: policy_document([
+                {"Sid": "AlbWritesLogs", "Effect": "Allow", "Principal": {"AWS": a[1]}, "Action": "s3:PutObject", "Resource": f"{a[0]}/{name}/AWSLogs/*"},
+                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [a[0], f"{a[0]}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            ])),
+            opts=child,
+        )
+        return bucket

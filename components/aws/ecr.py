@@ -1,0 +1,54 @@
+"""ECR repositories: immutable tags, scan on push, KMS, and a lifecycle that bounds storage."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class ContainerRegistryArgs:
+    repositories: Sequence[str]
+    kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    keep_images: int = 30
+    untagged_expiry_days: int = 7
+    protect: bool = True
+
+
+def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
+    return json.dumps({"rules": [
+        {"rulePriority": 1, "description": "drop untagged layers",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": untagged_expiry_days},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"keep the newest {keep_images} images",
+         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+         "action": {"type": "expire"}},
+    ]})
+
+
+class ContainerRegistry(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:ContainerRegistry", name, None, opts)
+        self.repositories: dict[str, aws.ecr.Repository] = {}
+        for repo in args.repositories:
+            repository = aws.ecr.Repository(
+                f"{name}-{repo}",
+                name=repo,
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration={"scan_on_push": True},
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
+                force_delete=False,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            aws.ecr.LifecyclePolicy(
+                f"{name}-{repo}", repository=repository.name, policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.repositories[repo] = repository
+        self.repository_urls = {repo: r.repository_url for repo, r in self.repositories.items()}
+        self.register_outputs({"repositoryUrls": self.repository_urls})

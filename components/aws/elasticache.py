@@ -1,0 +1,78 @@
+"""ElastiCache Redis 7: replication group with AUTH, TLS, KMS at rest and automatic failover."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+PORT = 6379
+
+
+@dataclass
+class RedisCacheArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    app_security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+    node_type: str
+    nodes: int
+    snapshot_retention_days: int
+    tags: Mapping[str, str]
+    engine_version: str = "7.1"
+    protect: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.nodes <= 6:
+            raise ValueError(f"a Redis replication group has 1-6 nodes, got {self.nodes}")
+
+
+class RedisCache(pulumi.ComponentResource):
+    def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:RedisCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
+        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"Redis for {name}", tags={**tags, "Name": f"{name}-redis"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
+            referenced_security_group_id=args.app_security_group_id, description="Redis from the application nodes", opts=child,
+        )
+        # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
+        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/aws/elasticache/{name}/slow-log", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
+        replicated = args.nodes > 1
+        self.replication_group = aws.elasticache.ReplicationGroup(
+            f"{name}-redis",
+            replication_group_id=name,
+            description=f"Redis for {name}",
+            engine="redis",
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            num_cache_clusters=args.nodes,
+            port=PORT,
+            automatic_failover_enabled=replicated,
+            multi_az_enabled=replicated,
+            at_rest_encryption_enabled=True,
+            kms_key_id=args.kms_key_arn,
+            transit_encryption_enabled=True,
+            auth_token=self.auth_token.result,
+            auth_token_update_strategy="ROTATE",
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[self.security_group.id],
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window="16:00-17:00",
+            maintenance_window="sun:18:00-sun:19:00",
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            log_delivery_configurations=[{"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.host = self.replication_group.primary_endpoint_address
+        self.port = PORT
+        self.security_group_id = self.security_group.id
+        self.register_outputs({"host": self.host, "securityGroupId": self.security_group_id})

@@ -1,0 +1,74 @@
+"""Customer-managed KMS keys, one per purpose, with yearly rotation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.iam import policy_document
+
+# Services that must use a key directly (not through a role in this account) get a statement of
+# their own in that key's policy.
+_SERVICE_PRINCIPALS = {
+    "logs": lambda region: f"logs.{region}.amazonaws.com",
+    "messaging": lambda region: "ses.amazonaws.com",
+}
+
+
+@dataclass
+class KmsKeysArgs:
+    purposes: Sequence[str]
+    region: str
+    tags: Mapping[str, str]
+    protect: bool = True
+    deletion_window_days: int = 30
+
+
+class KmsKeys(pulumi.ComponentResource):
+    """One key per purpose (eks, rds, logs, ...), so revoking one does not take down the others."""
+
+    def __init__(self, name: str, args: KmsKeysArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:KmsKeys", name, None, opts)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        self.keys: dict[str, aws.kms.Key] = {}
+        for purpose in args.purposes:
+            service = _SERVICE_PRINCIPALS.get(purpose)
+            policy = account_id.apply(lambda account, s=service: _key_policy(account, s(args.region) if s else None))
+            key = aws.kms.Key(
+                f"{name}-{purpose}",
+                description=f"{name} {purpose} encryption",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags={**args.tags, "purpose": purpose},
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            aws.kms.Alias(f"{name}-{purpose}", name=f"alias/{name}-{purpose}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+            self.keys[purpose] = key
+        self.register_outputs({purpose: key.arn for purpose, key in self.keys.items()})
+
+    def arn(self, purpose: str) -> pulumi.Output[str]:
+        return self.keys[purpose].arn
+
+
+def _key_policy(account_id: str, service_principal: Optional[str]) -> str:
+    statements = [{
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }]
+    if service_principal:
+        statements.append({
+            "Sid": "ServiceUse",
+            "Effect": "Allow",
+            "Principal": {"Service": service_principal},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        })
+    return policy_document(statements)

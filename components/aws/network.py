@@ -1,0 +1,124 @@
+"""The VPC: public, private (application) and isolated data subnets across zones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.iam import policy_document, service_role
+
+
+@dataclass
+class AwsNetworkArgs:
+    cidr: str
+    zones: Sequence[str]
+    public_subnets: Sequence[str]
+    private_subnets: Sequence[str]
+    data_subnets: Sequence[str]
+    region: str
+    tags: Mapping[str, str]
+    single_nat_gateway: bool = False
+    flow_log_retention_days: int = 90
+    flow_log_kms_key_arn: Optional[pulumi.Input[str]] = None
+
+    def __post_init__(self) -> None:
+        n = len(self.zones)
+        if not (len(self.public_subnets) == len(self.private_subnets) == len(self.data_subnets) == n) or n == 0:
+            raise ValueError("AwsNetworkArgs needs one public, private and data subnet per zone")
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    """A VPC whose data subnets have no route to the internet.
+
+    One NAT gateway per zone keeps a zone's outage from cutting the others off the internet;
+    `single_nat_gateway` trades that for cost (dev). The default security group is emptied so
+    nothing lands in an allow-all group by accident.
+    """
+
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        def tagged(suffix: str, **extra: str) -> dict:
+            return {**tags, "Name": f"{name}-{suffix}", **extra}
+
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, tags=tagged("vpc"), opts=child)
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[], tags=tagged("default-deny"), opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tagged("igw"), opts=child)
+
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=self.vpc.id, tags=tagged("public"), opts=child)
+        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
+        data_rt = aws.ec2.RouteTable(f"{name}-data-rt", vpc_id=self.vpc.id, tags=tagged("data"), opts=child)
+
+        self.public_subnets, self.private_subnets, self.data_subnets = [], [], []
+        self.private_route_tables: list[aws.ec2.RouteTable] = []
+        nat_gateways: list[aws.ec2.NatGateway] = []
+        for i, zone in enumerate(args.zones):
+            suffix = zone[-1]
+            public = aws.ec2.Subnet(
+                f"{name}-public-{suffix}", vpc_id=self.vpc.id, cidr_block=args.public_subnets[i], availability_zone=zone,
+                map_public_ip_on_launch=False, tags=tagged(f"public-{suffix}", **{"kubernetes.io/role/elb": "1", "tier": "public"}), opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{suffix}", subnet_id=public.id, route_table_id=public_rt.id, opts=child)
+            self.public_subnets.append(public)
+            if i == 0 or not args.single_nat_gateway:
+                eip = aws.ec2.Eip(f"{name}-nat-{suffix}", domain="vpc", tags=tagged(f"nat-{suffix}"), opts=child)
+                nat_gateways.append(
+                    aws.ec2.NatGateway(f"{name}-nat-{suffix}", allocation_id=eip.id, subnet_id=public.id, tags=tagged(f"nat-{suffix}"), opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+                )
+
+            private = aws.ec2.Subnet(
+                f"{name}-private-{suffix}", vpc_id=self.vpc.id, cidr_block=args.private_subnets[i], availability_zone=zone,
+                map_public_ip_on_launch=False, tags=tagged(f"private-{suffix}", **{"kubernetes.io/role/internal-elb": "1", "tier": "private"}), opts=child,
+            )
+            private_rt = aws.ec2.RouteTable(f"{name}-private-rt-{suffix}", vpc_id=self.vpc.id, tags=tagged(f"private-{suffix}"), opts=child)
+            aws.ec2.Route(f"{name}-private-default-{suffix}", route_table_id=private_rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateways[-1].id, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{suffix}", subnet_id=private.id, route_table_id=private_rt.id, opts=child)
+            self.private_subnets.append(private)
+            self.private_route_tables.append(private_rt)
+
+            data = aws.ec2.Subnet(
+                f"{name}-data-{suffix}", vpc_id=self.vpc.id, cidr_block=args.data_subnets[i], availability_zone=zone,
+                map_public_ip_on_launch=False, tags=tagged(f"data-{suffix}", tier="data"), opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-data-{suffix}", subnet_id=data.id, route_table_id=data_rt.id, opts=child)
+            self.data_subnets.append(data)
+        self.data_route_table = data_rt
+
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{args.region}.s3", vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in self.private_route_tables] + [data_rt.id], tags=tagged("s3-endpoint"), opts=child,
+        )
+
+        flow_logs = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", name=f"/aws/vpc/{name}/flow-logs", retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.flow_log_kms_key_arn, tags=tags, opts=child,
+        )
+        flow_role = service_role(f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", tags, parent=self)
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs", role=flow_role.id,
+            policy=flow_logs.arn.apply(lambda arn: policy_document([
+                {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], "Resource": [arn, f"{arn}:*"]},
+            ])),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+            log_destination=flow_logs.arn, iam_role_arn=flow_role.arn, max_aggregation_interval=60, tags=tags, opts=child,
+        )
+
+        self.vpc_id = self.vpc.id
+        self.vpc_cidr = args.cidr
+        self.public_subnet_ids = [s.id for s in self.public_subnets]
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.data_subnet_ids = [s.id for s in self.data_subnets]
+        self.private_route_table_ids = [rt.id for rt in self.private_route_tables]
+        self.data_route_table_ids = [data_rt.id]
+        self.register_outputs({
+            "vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids,
+            "dataSubnetIds": self.data_subnet_ids, "privateRouteTableIds": self.private_route_table_ids, "dataRouteTableIds": self.data_route_table_ids,
+        })
+

@@ -1,0 +1,125 @@
+"""RDS PostgreSQL 15: the read/write primary and, in DR, the logical-replication publisher."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.aws.iam import service_role
+
+PORT = 5432
+LOG_EXPORTS = ["postgresql", "upgrade"]
+# Characters RDS refuses in a master password are '/', '@', '"' and space.
+PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+
+
+@dataclass
+class PostgresDatabaseArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    app_security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    tags: Mapping[str, str]
+    engine_version: str = "15"
+    database_name: str = "crm"
+    username: str = "crmadmin"
+    logical_replication: bool = False
+    replication_source_cidrs: Sequence[str] = field(default_factory=list)
+    protect: bool = True
+
+
+class PostgresDatabase(pulumi.ComponentResource):
+    """Private, encrypted, TLS-only PostgreSQL with backups, monitoring and IAM auth.
+
+    `logical_replication` turns on `rds.logical_replication`, a static parameter: RDS applies it at
+    the next reboot, so on an existing instance plan a reboot before creating the publication.
+    """
+
+    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:PostgresDatabase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
+        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"PostgreSQL for {name}", tags={**tags, "Name": f"{name}-postgres"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
+            referenced_security_group_id=args.app_security_group_id, description="PostgreSQL from the application nodes", opts=child,
+        )
+        for i, cidr in enumerate(args.replication_source_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-peer-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
+                cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", opts=child,
+            )
+
+        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
+        if args.logical_replication:
+            parameters.append({"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"})
+        major = args.engine_version.split(".")[0]
+        self.parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params", family=f"postgres{major}", description=f"{name} PostgreSQL {major}", parameters=parameters, tags=tags, opts=child,
+        )
+        monitoring_role = service_role(f"{name}-monitoring", "monitoring.rds.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"])
+
+        self.password = random.RandomPassword(
+            f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.instance = aws.rds.Instance(
+            f"{name}-postgres",
+            identifier=name,
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb or None,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=args.database_name,
+            username=args.username,
+            password=self.password.result,
+            port=PORT,
+            multi_az=args.multi_az,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            parameter_group_name=self.parameter_group.name,
+            publicly_accessible=False,
+            iam_database_authentication_enabled=True,
+            backup_retention_period=args.backup_retention_days,
+            backup_window="17:00-18:00",
+            maintenance_window="sun:18:30-sun:19:30",
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{name}-final",
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.kms_key_arn,
+            performance_insights_retention_period=7,
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring_role.arn,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags=tags,
+            opts=stateful,
+        )
+        self.address = self.instance.address
+        self.port = PORT
+        self.endpoint = self.instance.endpoint
+        self.username = args.username
+        self.database_name = args.database_name
+        self.security_group_id = self.security_group.id
+        self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id})

@@ -1,0 +1,1 @@
+"""Cloudflare components: the global load balancer in front of both clouds."""

@@ -1,0 +1,133 @@
+"""The global entry point: one health monitor, one pool per cloud, a proxied load balancer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+STEERING = {"dynamic_latency": "dynamic_latency", "failover": "off"}  # "off" = ordered pools, the first healthy wins
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str = "/health"
+    port: int = 443
+    expected_codes: str = "200"
+    interval_seconds: int = 60
+    retries: int = 2
+    timeout_seconds: int = 5
+    consecutive_down: int = 1
+    consecutive_up: int = 2
+
+    @property
+    def detection_seconds(self) -> int:
+        """Worst-case time for Cloudflare to mark a dead origin unhealthy.
+
+        The origin can die just after a passing check: the next check starts up to one interval
+        later, and the origin is unhealthy after `consecutive_down` failed checks, the last of
+        which waits for its first attempt and every retry to time out.
+        """
+        return self.consecutive_down * self.interval_seconds + (self.retries + 1) * self.timeout_seconds
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One cloud's entry: a DNS name (AWS ALB) or an IP (GCP load balancer)."""
+
+    name: str
+    address: pulumi.Input[str]
+
+
+@dataclass
+class GlobalLoadBalancerArgs:
+    account_id: str
+    zone_id: str
+    hostname: str
+    primary: Origin
+    secondary: Origin
+    notification_email: str
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    steering: str = "dynamic_latency"
+    session_affinity_ttl: int = 3600
+    check_regions: Sequence[str] = ("NEAS", "SEAS")
+    detection_budget_seconds: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.steering not in STEERING:
+            raise ValueError(f"steering must be one of {sorted(STEERING)}, got {self.steering!r}")
+        budget = self.detection_budget_seconds
+        if budget is not None and self.health_check.detection_seconds > budget:
+            raise ValueError(f"worst-case detection {self.health_check.detection_seconds} s exceeds the budget of {budget} s")
+
+
+class GlobalLoadBalancer(pulumi.ComponentResource):
+    """Steering `dynamic_latency` serves both clouds (active-active); `failover` sends everything to
+    the primary (AWS) while it is healthy. Either way an unhealthy pool stops receiving traffic
+    after `health_check.detection_seconds` at worst."""
+
+    def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:cloudflare:GlobalLoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        check = args.health_check
+        self.monitor = cloudflare.LoadBalancerMonitor(
+            f"{name}-monitor",
+            account_id=args.account_id,
+            type="https",
+            method="GET",
+            path=check.path,
+            port=check.port,
+            expected_codes=check.expected_codes,
+            interval=check.interval_seconds,
+            retries=check.retries,
+            timeout=check.timeout_seconds,
+            consecutive_down=check.consecutive_down,
+            consecutive_up=check.consecutive_up,
+            header={"Host": [args.hostname]},
+            follow_redirects=False,
+            allow_insecure=False,
+            description=f"{args.hostname} {check.path}",
+            opts=child,
+        )
+        self.pools = [self._pool(name, origin, args) for origin in (args.primary, args.secondary)]
+        self.load_balancer = cloudflare.LoadBalancer(
+            f"{name}-lb",
+            zone_id=args.zone_id,
+            name=args.hostname,
+            proxied=True,
+            steering_policy=STEERING[args.steering],
+            default_pools=[pool.id for pool in self.pools],
+            fallback_pool=self.pools[-1].id,
+            session_affinity="cookie",
+            session_affinity_ttl=args.session_affinity_ttl,
+            session_affinity_attributes={"samesite": "Lax", "secure": "Always", "zero_downtime_failover": "sticky"},
+            adaptive_routing={"failover_across_pools": True},
+            description=f"{args.hostname}: {args.steering}",
+            opts=child,
+        )
+        self.notification = cloudflare.NotificationPolicy(
+            f"{name}-health-alert",
+            account_id=args.account_id,
+            name=f"{args.hostname} pool health",
+            alert_type="load_balancing_health_alert",
+            enabled=True,
+            filters={"pool_ids": [pool.id for pool in self.pools], "new_healths": ["Healthy", "Unhealthy"]},
+            mechanisms={"emails": [{"id": args.notification_email}]},
+            opts=child,
+        )
+        self.detection_seconds = check.detection_seconds
+        self.register_outputs({"loadBalancerId": self.load_balancer.id, "detectionSeconds": self.detection_seconds})
+
+    def _pool(self, name: str, origin: Origin, args: GlobalLoadBalancerArgs) -> cloudflare.LoadBalancerPool:
+        return cloudflare.LoadBalancerPool(
+            f"{name}-{origin.name}",
+            account_id=args.account_id,
+            name=f"{name}-{origin.name}",
+            description=f"{origin.name} origin of {args.hostname}",
+            monitor=self.monitor.id,
+            minimum_origins=1,
+            check_regions=list(args.check_regions),
+            origins=[{"name": origin.name, "address": origin.address, "enabled": True, "weight": 1, "header": {"hosts": [args.hostname]}}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,56 @@
+"""Cloud KMS: a key ring with one rotating key per purpose, usable by the service that needs it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+ROTATION_PERIOD = "7776000s"  # 90 days
+# The Google-managed service agent that encrypts with each purpose's key.
+SERVICE_AGENTS = {
+    "gke": "container-engine-robot.iam.gserviceaccount.com",
+    "sql": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    "redis": "cloud-redis.iam.gserviceaccount.com",
+}
+
+
+@dataclass
+class GcpKmsArgs:
+    project: str
+    region: str
+    purposes: Sequence[str]
+    labels: Mapping[str, str]
+    protect: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.purposes) - set(SERVICE_AGENTS)
+        if unknown:
+            raise ValueError(f"no service agent known for key purpose(s) {sorted(unknown)}")
+
+
+class GcpKms(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GcpKmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:gcp:Kms", name, None, opts)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        # Key rings cannot be deleted in GCP; protecting it avoids a confusing failed destroy.
+        ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.region, opts=stateful)
+        project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
+        self.keys: dict[str, gcp.kms.CryptoKey] = {}
+        self.grants: dict[str, gcp.kms.CryptoKeyIAMMember] = {}
+        for purpose in args.purposes:
+            key = gcp.kms.CryptoKey(
+                f"{name}-{purpose}", name=purpose, key_ring=ring.id, rotation_period=ROTATION_PERIOD, purpose="ENCRYPT_DECRYPT",
+                labels={**args.labels, "purpose": purpose}, opts=stateful,
+            )
+            self.grants[purpose] = gcp.kms.CryptoKeyIAMMember(
+                f"{name}-{purpose}-agent", crypto_key_id=key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                member=project_number.apply(lambda n, p=purpose: f"serviceAccount:service-{n}@{SERVICE_AGENTS[p]}"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.keys[purpose] = key
+        self.register_outputs({purpose: key.id for purpose, key in self.keys.items()})
+
+    def key_id(self, purpose: str) -> pulumi.Output[str]:
+        return self.keys[purpose].id

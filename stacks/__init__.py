@@ -1,0 +1,40 @@
+"""The per-cloud stack programs and the one place that picks between them.
+
+`crm:cloud` in the stack's config names the program: `aws`, `gcp` or `cloudflare` (the global
+stack). Programs receive the typed, validated config and compose components; they never read
+`pulumi.Config` themselves.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from .config import ConfigValidationError, StackConfig, load_from_pulumi
+
+PROGRAMS: dict[str, str] = {
+    "aws": "stacks.aws_stack",
+    "gcp": "stacks.gcp_stack",
+    "cloudflare": "stacks.global_stack",
+}
+
+
+def program_for(config: StackConfig) -> Callable[[StackConfig], None]:
+    module = importlib.import_module(PROGRAMS[config.common.cloud])
+    return module.program
+
+
+def run() -> None:
+    """Reads and validates config, then runs the chosen program. Raises ConfigValidationError first."""
+    config = load_from_pulumi()
+    program_for(config)(config)
+
+
+def main() -> None:
+    """As `run`, but a config problem ends the program cleanly (no traceback) under the Pulumi CLI."""
+    import pulumi
+
+    try:
+        config = load_from_pulumi()
+    except ConfigValidationError as error:
+        raise pulumi.RunError(str(error)) from None
+    program_for(config)(config)

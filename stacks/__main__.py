@@ -1,0 +1,66 @@
+"""Command line: `python -m stacks preview <stack>|--all [--json]`.
+
+Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
+credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional
+
+from .config import ConfigValidationError
+from .offline import engine, preview_stack, preview_stacks
+from .offline.render import preview_json, tree
+from .offline.workspace import stack_names
+from .references import MissingStackOutput
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    preview = commands.add_parser("preview", help="show what a stack would create, offline")
+    preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
+    preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    preview.add_argument("--json", action="store_true", help="JSON shaped like `pulumi preview --json`")
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def preview(args: argparse.Namespace) -> int:
+    known = stack_names()
+    if args.all == bool(args.stack):
+        return _fail("name one stack or pass --all", 2)
+    if args.stack and args.stack not in known:
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
+    try:
+        if args.all:
+            runs = [(run.stack, run.result) for run in preview_stacks(known)]
+        else:
+            runs = [(args.stack, preview_stack(args.stack))]
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    except (MissingStackOutput, engine.StackReferenceError) as error:
+        return _fail(f"error: {error}", 1)
+    if args.json:
+        documents = [preview_json(result) for _, result in runs]
+        print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
+    else:
+        print("\n\n".join(tree(result) for _, result in runs))
+        if args.all:
+            print(f"\nDeploy order: {' -> '.join(stack for stack, _ in runs)}")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    return {"preview": preview}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The AWS program: aws-dev, aws-staging, aws-production and aws-dr, sized by their config."""
+from __future__ import annotations
+
+import pulumi
+
+from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
+from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
+from components.aws.eks import EksCluster, EksClusterArgs
+from components.aws.elasticache import RedisCache, RedisCacheArgs
+from components.aws.kms import KmsKeys, KmsKeysArgs
+from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
+from components.aws.secrets import AppSecrets, AppSecretsArgs
+from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+
+from .config.model import AwsStackConfig
+
+KEY_PURPOSES = ("eks", "rds", "cache", "secrets", "logs", "ecr")
+
+
+def program(config: AwsStackConfig) -> None:
+    common = config.common
+    name = common.name_prefix
+    protect = common.protected
+
+    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=KEY_PURPOSES, region=config.region, tags=common.tags("encryption"), protect=protect))
+
+    net = config.network
+    network = AwsNetwork(name, AwsNetworkArgs(
+        cidr=str(net.cidr), zones=net.zones, region=config.region,
+        public_subnets=[str(s) for s in net.public_subnets], private_subnets=[str(s) for s in net.private_subnets],
+        data_subnets=[str(s) for s in net.data_subnets], single_nat_gateway=net.nat_gateways == "single",
+        flow_log_retention_days=net.flow_log_retention_days, flow_log_kms_key_arn=keys.arn("logs"), tags=common.tags("network"),
+    ))
+
+    k8s = config.kubernetes
+    cluster = EksCluster(f"{name}-eks", EksClusterArgs(
+        version=k8s.version, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+        secrets_kms_key_arn=keys.arn("eks"), logs_kms_key_arn=keys.arn("logs"),
+        instance_type=k8s.instance_type, min_size=k8s.min_size, desired_size=k8s.desired_size, max_size=k8s.max_size,
+        disk_size_gb=k8s.disk_size_gb, public_endpoint=k8s.public_endpoint, public_access_cidrs=k8s.public_access_cidrs,
+        admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), protect=protect,
+    ))
+
+    registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
+        repositories=config.registry.repositories, keep_images=config.registry.keep_images,
+        kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"), protect=protect,
+    ))
+
+    database = None
+    if config.database.enabled:
+        db = config.database
+        peer_cidrs = [str(c) for c in config.interconnect.peer_ranges] if config.interconnect else []
+        database = PostgresDatabase(f"{name}-db", PostgresDatabaseArgs(
+            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            kms_key_arn=keys.arn("rds"), instance_class=db.instance_class, allocated_storage_gb=db.allocated_storage_gb,
+            max_allocated_storage_gb=db.max_allocated_storage_gb, multi_az=db.multi_az, backup_retention_days=db.backup_retention_days,
+            deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
+            username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
+            tags=common.tags("database"), protect=protect,
+        ))
+
+    cache = None
+    if config.redis.enabled:
+        rd = config.redis
+        cache = RedisCache(f"{name}-cache", RedisCacheArgs(
+            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
+            snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
+        ))
+
+    ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
+        vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
+        certificate_arn=config.ingress.certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
+        tags=common.tags("ingress"), protect=protect,
+    ))
+
+    app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
+        secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
+        payload=app_env_payload(config, database, cache), tags=common.tags("secrets"),
+        settings={"public-host": common.public_host, "environment": common.environment},
+        parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
+    ))
+
+    if config.interconnect:
+        vpn = VpnGateway(f"{name}-vpn", VpnGatewayArgs(
+            vpc_id=network.vpc_id, amazon_side_asn=config.interconnect.amazon_side_asn,
+            route_table_ids=network.private_route_table_ids + network.data_route_table_ids, tags=common.tags("interconnect"),
+        ))
+        pulumi.export("vpnGatewayId", vpn.gateway_id)
+        pulumi.export("vpnGatewayAsn", vpn.amazon_side_asn)
+
+    pulumi.export("region", config.region)
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("vpcCidr", network.vpc_cidr)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("privateRouteTableIds", network.private_route_table_ids)
+    pulumi.export("dataRouteTableIds", network.data_route_table_ids)
+    pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("repositoryUrls", registry.repository_urls)
+    pulumi.export("albDnsName", ingress.dns_name)
+    pulumi.export("appEnvSecretArn", app_env.secret_arn)
+    if database:
+        pulumi.export("databaseAddress", database.address)
+        pulumi.export("databasePort", database.port)
+        pulumi.export("databaseName", database.database_name)
+        pulumi.export("databaseUsername", database.username)
+        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+    if cache:
+        pulumi.export("redisHost", cache.host)
+
+
+def app_env_payload(config: AwsStackConfig, database, cache) -> dict:
+    """The application's environment, every value taken from a resource of this stack."""
+    payload: dict = {"SCHEDULER_PROVIDER": "aws", "MESSAGE_PROVIDER": "aws", "APP_PUBLIC_HOST": config.common.public_host}
+    if database:
+        payload.update({
+            "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", database.address, database.port, database.database_name),
+            "DATABASE_USERNAME": database.username,
+            "DATABASE_PASSWORD": database.password.result,
+        })
+    if cache:
+        payload.update({
+            "REDIS_HOST": cache.host,
+            "REDIS_PORT": str(cache.port),
+            "REDIS_PASSWORD": cache.auth_token.result,
+            "REDIS_SSL": "true",
+        })
+    return payload

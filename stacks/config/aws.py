@@ -1,0 +1,174 @@
+"""Parses and validates the config of an AWS stack (`crm:cloud: aws`)."""
+from __future__ import annotations
+
+import re
+
+from . import model, sizes
+from .reader import Problems, Section, check_counts, check_no_overlap, check_within, parse_cidr
+
+# RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
+PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+_EKS_VERSION = re.compile(r"^1\.\d{2}$")
+
+
+def is_private_asn(asn: int) -> bool:
+    return any(low <= asn <= high for low, high in PRIVATE_ASN_RANGES)
+
+
+def zone_in_region(zone: str, region: str) -> bool:
+    return re.fullmatch(rf"{re.escape(region)}[a-z]", zone) is not None
+
+
+def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStackConfig:
+    env = common.environment
+    row = sizes.AWS.get(env, sizes.AWS["production"])
+    region = raw.get("aws:region") or ""
+    if not region:
+        problems.add("aws:region", "is required but not set")
+
+    net = Section(problems, "crm:network", raw.get("crm:network"))
+    network = model.AwsNetwork(
+        cidr=net.network("cidr"),
+        zones=net.strings("zones"),
+        public_subnets=net.networks("publicSubnets"),
+        private_subnets=net.networks("privateSubnets"),
+        data_subnets=net.networks("dataSubnets"),
+        nat_gateways=net.string("natGateways", row["natGateways"], choices=("one-per-zone", "single")),
+        flow_log_retention_days=net.integer("flowLogRetentionDays", 90, minimum=1, maximum=3653),
+    )
+    net.finish()
+    _check_network(problems, network, region)
+
+    k8s = Section(problems, "crm:kubernetes", raw.get("crm:kubernetes"))
+    k8s_row = row["kubernetes"]
+    kubernetes = model.Eks(
+        version=k8s.string("version", sizes.EKS_DEFAULT_VERSION),
+        instance_type=k8s.string("instanceType", k8s_row["instanceType"]),
+        min_size=k8s.integer("minSize", k8s_row["minSize"], minimum=0, maximum=450),
+        desired_size=k8s.integer("desiredSize", k8s_row["desiredSize"], minimum=0, maximum=450),
+        max_size=k8s.integer("maxSize", k8s_row["maxSize"], minimum=1, maximum=450),
+        disk_size_gb=k8s.integer("diskSizeGb", 50, minimum=20, maximum=16384),
+        public_endpoint=k8s.boolean("publicEndpoint", False),
+        public_access_cidrs=k8s.strings("publicAccessCidrs", []),
+        admin_principals=k8s.strings("adminPrincipals", []),
+    )
+    k8s.finish()
+    if not _EKS_VERSION.match(kubernetes.version):
+        problems.add("crm:kubernetes.version", f"must be a Kubernetes minor such as 1.35, got '{kubernetes.version}'")
+    check_counts(problems, "crm:kubernetes", kubernetes.min_size, kubernetes.desired_size, kubernetes.max_size, ("minSize", "desiredSize", "maxSize"))
+    _check_public_endpoint(problems, kubernetes)
+
+    db = Section(problems, "crm:database", raw.get("crm:database"))
+    db_row = row["database"]
+    allocated = db.integer("allocatedStorage", db_row["allocatedStorage"], minimum=20, maximum=65536)
+    database = model.RdsPostgres(
+        enabled=db.boolean("enabled", db_row["enabled"]),
+        instance_class=db.string("instanceClass", db_row["instanceClass"]),
+        allocated_storage_gb=allocated,
+        max_allocated_storage_gb=db.integer("maxAllocatedStorage", allocated * 2, minimum=0, maximum=65536),
+        engine_version=db.string("engineVersion", "15"),
+        multi_az=db.boolean("multiAz", db_row["multiAz"]),
+        backup_retention_days=db.integer("backupRetentionDays", db_row["backupRetentionDays"], minimum=0, maximum=35),
+        deletion_protection=db.boolean("deletionProtection", db_row["deletionProtection"]),
+        database_name=db.string("name", "crm"),
+        username=db.string("username", "crmadmin"),
+        logical_replication=db.boolean("logicalReplication", env == "dr"),
+    )
+    db.finish()
+    if not database.instance_class.startswith("db."):
+        problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
+    if database.engine_version.split(".")[0] != "15":
+        problems.add("crm:database.engineVersion", f"must be PostgreSQL 15 (the Cloud SQL subscriber runs 15), got '{database.engine_version}'")
+    if 0 < database.max_allocated_storage_gb < database.allocated_storage_gb:
+        problems.add("crm:database.maxAllocatedStorage", f"must be 0 (autoscaling off) or at least allocatedStorage ({database.allocated_storage_gb}), got {database.max_allocated_storage_gb}")
+    if database.enabled and env != "dev" and database.backup_retention_days < 1:
+        problems.add("crm:database.backupRetentionDays", "must be at least 1 outside dev: automated backups are what point-in-time recovery restores from")
+    if database.username in ("admin", "postgres", "rdsadmin"):
+        problems.add("crm:database.username", f"'{database.username}' is reserved by RDS PostgreSQL")
+
+    rd = Section(problems, "crm:redis", raw.get("crm:redis"))
+    rd_row = row["redis"]
+    redis = model.ElastiCacheRedis(
+        enabled=rd.boolean("enabled", rd_row["enabled"]),
+        node_type=rd.string("nodeType", rd_row["nodeType"]),
+        nodes=rd.integer("nodes", rd_row["nodes"], minimum=1, maximum=6),
+        engine_version=rd.string("engineVersion", "7.1"),
+        snapshot_retention_days=rd.integer("snapshotRetentionDays", rd_row["snapshotRetentionDays"], minimum=0, maximum=35),
+    )
+    rd.finish()
+    if not redis.node_type.startswith("cache."):
+        problems.add("crm:redis.nodeType", f"must be an ElastiCache node type such as cache.t3.medium, got '{redis.node_type}'")
+    if not redis.engine_version.startswith("7."):
+        problems.add("crm:redis.engineVersion", f"must be a Redis 7.x version, got '{redis.engine_version}'")
+
+    ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
+    ingress = model.Ingress(
+        certificate_arn=ing.string("certificateArn"),
+        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+        health_check_path=ing.string("healthCheckPath", "/health"),
+    )
+    ing.finish()
+    if ingress.certificate_arn and not _CERT_ARN.match(ingress.certificate_arn):
+        problems.add("crm:ingress.certificateArn", f"'{ingress.certificate_arn}' is not an ACM certificate ARN")
+    for i, cidr in enumerate(ingress.allowed_cidrs):
+        net_ = parse_cidr(problems, f"crm:ingress.allowedCidrs[{i}]", cidr)
+        if net_ is not None and net_.prefixlen == 0:
+            problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
+
+    registry = parse_registry(problems, raw)
+
+    interconnect = None
+    if raw.get("crm:interconnect") is not None:
+        ic = Section(problems, "crm:interconnect", raw.get("crm:interconnect"))
+        interconnect = model.AwsInterconnect(
+            peer_stack=ic.string("peerStack"),
+            amazon_side_asn=ic.integer("amazonSideAsn", 64512),
+        )
+        ic.finish()
+        if not is_private_asn(interconnect.amazon_side_asn):
+            problems.add("crm:interconnect.amazonSideAsn", f"{interconnect.amazon_side_asn} is not a private ASN (64512-65534 or 4200000000-4294967294)")
+
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect)
+
+
+def parse_registry(problems: Problems, raw: dict) -> model.Registry:
+    reg = Section(problems, "crm:registry", raw.get("crm:registry"))
+    registry = model.Registry(
+        repositories=reg.strings("repositories", ["crm-api", "crm-web"]),
+        keep_images=reg.integer("keepImages", 30, minimum=1, maximum=1000),
+    )
+    reg.finish()
+    for i, name in enumerate(registry.repositories):
+        if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", name):
+            problems.add(f"crm:registry.repositories[{i}]", f"'{name}' must be lower-case letters, digits and . _ - separators")
+    return registry
+
+
+def _check_network(problems: Problems, network: model.AwsNetwork, region: str) -> None:
+    for i, zone in enumerate(network.zones):
+        if region and not zone_in_region(zone, region):
+            problems.add(f"crm:network.zones[{i}]", f"zone '{zone}' is not in region {region}")
+    if len(network.zones) < 2:
+        problems.add("crm:network.zones", f"needs at least two zones (RDS and EKS span two), got {len(network.zones)}")
+    if len(set(network.zones)) != len(network.zones):
+        problems.add("crm:network.zones", "lists a zone twice")
+    tiers = (("publicSubnets", network.public_subnets), ("privateSubnets", network.private_subnets), ("dataSubnets", network.data_subnets))
+    named = []
+    for tier, subnets in tiers:
+        if len(subnets) != len(network.zones):
+            problems.add(f"crm:network.{tier}", f"needs one subnet per zone ({len(network.zones)}), got {len(subnets)}")
+        for i, subnet in enumerate(subnets):
+            key = f"crm:network.{tier}[{i}]"
+            check_within(problems, key, subnet, "crm:network.cidr", network.cidr)
+            named.append((key, subnet))
+    check_no_overlap(problems, named)
+
+
+def _check_public_endpoint(problems: Problems, kubernetes: model.Eks) -> None:
+    if kubernetes.public_endpoint and not kubernetes.public_access_cidrs:
+        problems.add("crm:kubernetes.publicAccessCidrs", "must list the networks allowed to reach the public API endpoint when publicEndpoint is true")
+    for i, cidr in enumerate(kubernetes.public_access_cidrs):
+        net = parse_cidr(problems, f"crm:kubernetes.publicAccessCidrs[{i}]", cidr)
+        if net is not None and net.prefixlen == 0:
+            problems.add(f"crm:kubernetes.publicAccessCidrs[{i}]", "must not be 0.0.0.0/0: the API endpoint is never open to the world")

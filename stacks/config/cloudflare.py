@@ -1,0 +1,67 @@
+"""Parses and validates the config of the global stack (`crm:cloud: cloudflare`)."""
+from __future__ import annotations
+
+import re
+
+from components.cloudflare.load_balancer import HealthCheck
+
+from . import model
+from .reader import Problems, Section
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CHECK_REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS", "ALL_REGIONS")
+
+
+def health_check(monitor: model.HealthMonitor) -> HealthCheck:
+    return HealthCheck(
+        path=monitor.path, port=monitor.port, expected_codes=monitor.expected_codes, interval_seconds=monitor.interval_seconds,
+        retries=monitor.retries, timeout_seconds=monitor.timeout_seconds, consecutive_down=monitor.consecutive_down,
+    )
+
+
+def parse(problems: Problems, common: model.Common, raw: dict) -> model.GlobalStackConfig:
+    lb = Section(problems, "crm:loadBalancer", raw.get("crm:loadBalancer"))
+    mon = lb.section("monitor")
+    monitor = model.HealthMonitor(
+        path=mon.string("path", "/health"),
+        port=mon.integer("port", 443, minimum=1, maximum=65535),
+        expected_codes=mon.string("expectedCodes", "200"),
+        interval_seconds=mon.integer("intervalSeconds", 60, minimum=5, maximum=3600),
+        retries=mon.integer("retries", 2, minimum=0, maximum=5),
+        timeout_seconds=mon.integer("timeoutSeconds", 5, minimum=1, maximum=10),
+        consecutive_down=mon.integer("consecutiveDown", 1, minimum=1, maximum=10),
+    )
+    mon.finish()
+    balancer = model.GlobalLoadBalancer(
+        account_id=lb.string("accountId"),
+        zone_id=lb.string("zoneId"),
+        hostname=lb.string("hostname", common.public_host),
+        steering=lb.string("steering", "dynamic_latency", choices=("dynamic_latency", "failover")),
+        session_affinity_ttl=lb.integer("sessionAffinityTtlSeconds", 3600, minimum=1800, maximum=604800),
+        notification_email=lb.string("notificationEmail"),
+        rto_budget_seconds=lb.integer("detectionBudgetSeconds", 120, minimum=1),
+        check_regions=lb.strings("checkRegions", ["NEAS", "SEAS"]),
+        monitor=monitor,
+        aws_stack=lb.string("awsStack", "aws-dr"),
+        gcp_stack=lb.string("gcpStack", "gcp-dr"),
+    )
+    lb.finish()
+    for key, value in (("accountId", balancer.account_id), ("zoneId", balancer.zone_id)):
+        if value and not _HEX32.match(value):
+            problems.add(f"crm:loadBalancer.{key}", f"must be a 32-character Cloudflare id, got '{value}'")
+    if balancer.notification_email and not _EMAIL.match(balancer.notification_email):
+        problems.add("crm:loadBalancer.notificationEmail", f"'{balancer.notification_email}' is not an e-mail address")
+    for i, region in enumerate(balancer.check_regions):
+        if region not in CHECK_REGIONS:
+            problems.add(f"crm:loadBalancer.checkRegions[{i}]", f"'{region}' is not a Cloudflare check region ({', '.join(CHECK_REGIONS)})")
+    if monitor.timeout_seconds * (monitor.retries + 1) >= monitor.interval_seconds:
+        problems.add("crm:loadBalancer.monitor.timeoutSeconds", f"timeoutSeconds x (retries + 1) = {monitor.timeout_seconds * (monitor.retries + 1)} s must be shorter than intervalSeconds ({monitor.interval_seconds} s), or checks overlap")
+    worst = health_check(monitor).detection_seconds
+    if worst > balancer.rto_budget_seconds:
+        problems.add(
+            "crm:loadBalancer.monitor",
+            f"worst-case detection is {worst} s (consecutiveDown {monitor.consecutive_down} x intervalSeconds {monitor.interval_seconds}"
+            f" + (retries {monitor.retries} + 1) x timeoutSeconds {monitor.timeout_seconds}), over crm:loadBalancer.detectionBudgetSeconds ({balancer.rto_budget_seconds} s)",
+        )
+    return model.GlobalStackConfig(common, balancer)

@@ -1,0 +1,242 @@
+"""Typed configuration objects. Components receive these (or values taken from them), never `pulumi.Config`."""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Optional
+
+Net = ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class Common:
+    stack: str
+    cloud: str  # aws | gcp | cloudflare
+    environment: str  # dev | staging | production | dr
+    project: str
+    organization: str  # StackReference organization ("organization" on the local file backend)
+    public_host: str
+
+    @property
+    def protected(self) -> bool:
+        """Stateful resources are protected from replacement and deletion everywhere but dev."""
+        return self.environment != "dev"
+
+    @property
+    def name_prefix(self) -> str:
+        return f"{self.project}-{self.environment}"
+
+    def tags(self, role: str) -> dict[str, str]:
+        return {"project": self.project, "environment": self.environment, "managed-by": "pulumi", "role": role}
+
+    def stack_reference_name(self, stack: str) -> str:
+        return f"{self.organization}/{self.project}/{stack}"
+
+
+# ---------------------------------------------------------------- AWS
+
+@dataclass(frozen=True)
+class AwsNetwork:
+    cidr: Net
+    zones: list[str]
+    public_subnets: list[Net]
+    private_subnets: list[Net]
+    data_subnets: list[Net]
+    nat_gateways: str  # one-per-zone | single
+    flow_log_retention_days: int
+
+
+@dataclass(frozen=True)
+class Eks:
+    version: str
+    instance_type: str
+    min_size: int
+    desired_size: int
+    max_size: int
+    disk_size_gb: int
+    public_endpoint: bool
+    public_access_cidrs: list[str]
+    admin_principals: list[str]
+
+
+@dataclass(frozen=True)
+class RdsPostgres:
+    enabled: bool
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    engine_version: str
+    multi_az: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    database_name: str
+    username: str
+    logical_replication: bool
+
+
+@dataclass(frozen=True)
+class ElastiCacheRedis:
+    enabled: bool
+    node_type: str
+    nodes: int
+    engine_version: str
+    snapshot_retention_days: int
+
+
+@dataclass(frozen=True)
+class Ingress:
+    certificate_arn: str
+    allowed_cidrs: list[str]
+    health_check_path: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    repositories: list[str]
+    keep_images: int
+
+
+@dataclass(frozen=True)
+class AwsInterconnect:
+    """The AWS end of the link to a GCP stack (aws-dr only)."""
+
+    peer_stack: str
+    amazon_side_asn: int
+    peer_ranges: list[Net] = field(default_factory=list)  # read from the peer's own config file
+
+
+@dataclass(frozen=True)
+class AwsStackConfig:
+    common: Common
+    region: str
+    network: AwsNetwork
+    kubernetes: Eks
+    database: RdsPostgres
+    redis: ElastiCacheRedis
+    ingress: Ingress
+    registry: Registry
+    interconnect: Optional[AwsInterconnect]
+
+    @property
+    def references(self) -> list[str]:
+        return []
+
+
+# ---------------------------------------------------------------- GCP
+
+@dataclass(frozen=True)
+class GcpNetwork:
+    name: str
+    subnet_cidr: Net
+    pods_cidr: Net
+    services_cidr: Net
+    private_services_cidr: Net
+    master_cidr: Net
+    zones: list[str]
+
+
+@dataclass(frozen=True)
+class Gke:
+    release_channel: str
+    machine_type: str
+    min_nodes: int
+    initial_nodes: int
+    max_nodes: int
+    disk_size_gb: int
+    authorized_networks: list[Net]
+
+
+@dataclass(frozen=True)
+class CloudSqlPostgres:
+    enabled: bool
+    database_version: str
+    tier: str
+    disk_size_gb: int
+    disk_type: str
+    availability: str
+    backup_retention_count: int
+    deletion_protection: bool
+    logical_decoding: bool
+    database_name: str
+    username: str
+
+
+@dataclass(frozen=True)
+class MemorystoreRedis:
+    enabled: bool
+    tier: str
+    memory_size_gb: int
+    replica_count: int
+    read_replicas: bool
+    redis_version: str
+    rdb_snapshot_period: str
+
+
+@dataclass(frozen=True)
+class GcpInterconnect:
+    """The GCP end of the HA VPN, which also creates the AWS customer gateways and VPN connections."""
+
+    peer_stack: str
+    router_asn: int
+    inside_cidrs: list[Net]
+    peer_region: str = ""
+    peer_asn: int = 0
+    peer_vpc_cidr: Optional[Net] = None
+
+
+@dataclass(frozen=True)
+class GcpStackConfig:
+    common: Common
+    project_id: str
+    region: str
+    network: GcpNetwork
+    kubernetes: Gke
+    database: CloudSqlPostgres
+    redis: MemorystoreRedis
+    registry: Registry
+    interconnect: Optional[GcpInterconnect]
+
+    @property
+    def references(self) -> list[str]:
+        return [self.interconnect.peer_stack] if self.interconnect else []
+
+
+# ---------------------------------------------------------------- Cloudflare
+
+@dataclass(frozen=True)
+class HealthMonitor:
+    path: str
+    port: int
+    expected_codes: str
+    interval_seconds: int
+    retries: int
+    timeout_seconds: int
+    consecutive_down: int
+
+
+@dataclass(frozen=True)
+class GlobalLoadBalancer:
+    account_id: str
+    zone_id: str
+    hostname: str
+    steering: str  # dynamic_latency | failover
+    session_affinity_ttl: int
+    notification_email: str
+    rto_budget_seconds: int
+    check_regions: list[str]
+    monitor: HealthMonitor
+    aws_stack: str
+    gcp_stack: str
+
+
+@dataclass(frozen=True)
+class GlobalStackConfig:
+    common: Common
+    load_balancer: GlobalLoadBalancer
+
+    @property
+    def references(self) -> list[str]:
+        return [self.load_balancer.aws_stack, self.load_balancer.gcp_stack]
+
+
+StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig

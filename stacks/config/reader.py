@@ -1,0 +1,181 @@
+"""Reads raw config values into typed values, collecting every problem instead of stopping at the first.
+
+A `Section` wraps one config object (for example `crm:database`). Each accessor returns a usable
+fallback when the value is wrong, so parsing continues and the user sees all errors at once.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+NAMESPACE = "crm"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigValidationError(Exception):
+    """Raised with every problem found in a stack's config; nothing has been registered yet."""
+
+    def __init__(self, stack: str, problems: Sequence[ConfigProblem]):
+        self.stack = stack
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"stack '{stack}' has {len(self.problems)} config error(s):\n{lines}")
+
+
+class Problems:
+    def __init__(self) -> None:
+        self.items: list[ConfigProblem] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(ConfigProblem(key, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class Section:
+    """One config object, addressed as `<namespace>:<name>` in messages."""
+
+    def __init__(self, problems: Problems, key: str, raw: Any):
+        self.problems = problems
+        self.key = key
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            problems.add(key, f"must be an object, got {_type_name(raw)}")
+            raw = {}
+        self.raw: Mapping[str, Any] = raw
+        self._read: set[str] = set()
+
+    def _path(self, name: str) -> str:
+        return f"{self.key}.{name}"
+
+    def _get(self, name: str, default: Any) -> Any:
+        self._read.add(name)
+        value = self.raw.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if default is _MISSING:
+                self.problems.add(self._path(name), "is required but not set")
+                return None
+            return default
+        return value
+
+    def string(self, name: str, default: Any = _MISSING, choices: Optional[Iterable[str]] = None) -> str:
+        value = self._get(name, default)
+        if value is None:
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.problems.add(self._path(name), f"must be a string, got {_type_name(value)}")
+            return "" if default is _MISSING else default
+        if choices is not None:
+            allowed = list(choices)
+            if value not in allowed:
+                self.problems.add(self._path(name), f"must be one of {', '.join(allowed)}; got '{value}'")
+        return value
+
+    def boolean(self, name: str, default: Any = _MISSING) -> bool:
+        value = self._get(name, default)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        if not isinstance(value, bool):
+            if value is not None:
+                self.problems.add(self._path(name), f"must be true or false, got '{value}'")
+            return bool(default) if default is not _MISSING else False
+        return value
+
+    def integer(self, name: str, default: Any = _MISSING, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+        value = self._get(name, default)
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                pass
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            if value is not None:
+                self.problems.add(self._path(name), f"must be a whole number, got '{value}'")
+            return default if isinstance(default, int) else 0
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "" if minimum is None else str(minimum)
+            high = "" if maximum is None else str(maximum)
+            self.problems.add(self._path(name), f"must be between {low or '-inf'} and {high or 'inf'}, got {value}")
+        return value
+
+    def strings(self, name: str, default: Any = _MISSING) -> list[str]:
+        value = self._get(name, default)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.add(self._path(name), f"must be a list of strings, got {value!r}")
+            return []
+        return list(value)
+
+    def network(self, name: str, default: Any = _MISSING) -> Optional[ipaddress.IPv4Network]:
+        value = self._get(name, default)
+        if value is None:
+            return None
+        return parse_cidr(self.problems, self._path(name), value)
+
+    def networks(self, name: str, default: Any = _MISSING) -> list[ipaddress.IPv4Network]:
+        values = self.strings(name, default)
+        parsed = [parse_cidr(self.problems, f"{self._path(name)}[{i}]", v) for i, v in enumerate(values)]
+        return [p for p in parsed if p is not None]
+
+    def section(self, name: str) -> "Section":
+        self._read.add(name)
+        return Section(self.problems, self._path(name), self.raw.get(name))
+
+    def finish(self) -> None:
+        """Reports keys nobody read: a misspelt key must not silently fall back to a default."""
+        for name in sorted(set(self.raw) - self._read):
+            self.problems.add(self._path(name), "is not a known setting (misspelt?)")
+
+
+def parse_cidr(problems: Problems, key: str, value: Any) -> Optional[ipaddress.IPv4Network]:
+    if not isinstance(value, str):
+        problems.add(key, f"must be a CIDR string such as 10.0.0.0/16, got {value!r}")
+        return None
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        problems.add(key, f"'{value}' is not a valid IPv4 CIDR ({error})")
+        return None
+
+
+def check_no_overlap(problems: Problems, named: Sequence[tuple[str, Optional[ipaddress.IPv4Network]]], context: str = "") -> None:
+    """Adds one problem per overlapping pair of ranges."""
+    ranges = [(k, n) for k, n in named if n is not None]
+    for i, (key_a, net_a) in enumerate(ranges):
+        for key_b, net_b in ranges[i + 1 :]:
+            if net_a.overlaps(net_b):
+                problems.add(key_a, f"range {net_a} overlaps {key_b} ({net_b}){context}")
+
+
+def check_within(problems: Problems, key: str, net: Optional[ipaddress.IPv4Network], parent_key: str, parent: Optional[ipaddress.IPv4Network]) -> None:
+    if net is not None and parent is not None and not net.subnet_of(parent):
+        problems.add(key, f"range {net} is not inside {parent_key} ({parent})")
+
+
+def check_counts(problems: Problems, key: str, minimum: int, desired: int, maximum: int, names: tuple[str, str, str]) -> None:
+    if not minimum <= desired <= maximum:
+        low, mid, high = names
+        problems.add(key, f"node counts must satisfy {low} <= {mid} <= {high}; got {minimum} <= {desired} <= {maximum}")

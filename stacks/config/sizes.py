@@ -1,0 +1,70 @@
+"""Per-environment defaults: the sizing matrix of the architecture, in one place.
+
+A stack's `Pulumi.<stack>.yaml` spells these values out so a reader sees them; anything it leaves
+out falls back to the row for its environment here.
+"""
+from __future__ import annotations
+
+ENVIRONMENTS = ("dev", "staging", "production", "dr")
+
+# Default Kubernetes minor for EKS. 1.29 (the source documents' choice) left standard support in
+# 2025; pick a release still in standard support and move it forward as AWS retires versions.
+EKS_DEFAULT_VERSION = "1.35"
+
+AWS = {
+    "dev": {
+        "kubernetes": {"instanceType": "t3.medium", "minSize": 1, "desiredSize": 1, "maxSize": 3},
+        "database": {"enabled": False, "instanceClass": "db.t3.small", "allocatedStorage": 20, "multiAz": False, "backupRetentionDays": 1, "deletionProtection": False},
+        "redis": {"enabled": False, "nodeType": "cache.t3.small", "nodes": 1, "snapshotRetentionDays": 0},
+        "natGateways": "single",
+    },
+    "staging": {
+        "kubernetes": {"instanceType": "t3.large", "minSize": 2, "desiredSize": 2, "maxSize": 5},
+        "database": {"enabled": True, "instanceClass": "db.t3.small", "allocatedStorage": 50, "multiAz": True, "backupRetentionDays": 14, "deletionProtection": True},
+        "redis": {"enabled": True, "nodeType": "cache.t3.small", "nodes": 2, "snapshotRetentionDays": 7},
+        "natGateways": "one-per-zone",
+    },
+    "production": {
+        "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 3, "maxSize": 10},
+        "database": {"enabled": True, "instanceClass": "db.t3.medium", "allocatedStorage": 100, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
+        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 7},
+        "natGateways": "one-per-zone",
+    },
+    "dr": {
+        "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 5, "maxSize": 10},
+        "database": {"enabled": True, "instanceClass": "db.t3.large", "allocatedStorage": 200, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
+        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 7},
+        "natGateways": "one-per-zone",
+    },
+}
+
+GCP = {
+    "dev": {
+        "kubernetes": {"machineType": "e2-standard-4", "minNodes": 1, "initialNodes": 1, "maxNodes": 3, "diskSizeGb": 100},
+        "database": {"enabled": False, "tier": "db-custom-2-7680", "diskSizeGb": 20, "availability": "ZONAL", "deletionProtection": False, "backupRetentionCount": 7},
+        "redis": {"enabled": False, "tier": "BASIC", "memorySizeGb": 1, "replicaCount": 0},
+    },
+    "staging": {
+        "kubernetes": {"machineType": "e2-standard-8", "minNodes": 2, "initialNodes": 2, "maxNodes": 5, "diskSizeGb": 100},
+        "database": {"enabled": True, "tier": "db-custom-2-7680", "diskSizeGb": 50, "availability": "REGIONAL", "deletionProtection": True, "backupRetentionCount": 14},
+        "redis": {"enabled": True, "tier": "STANDARD_HA", "memorySizeGb": 2, "replicaCount": 1},
+    },
+    "production": {
+        "kubernetes": {"machineType": "n2-standard-16", "minNodes": 3, "initialNodes": 3, "maxNodes": 10, "diskSizeGb": 200},
+        "database": {"enabled": True, "tier": "db-custom-4-15360", "diskSizeGb": 100, "availability": "REGIONAL", "deletionProtection": True, "backupRetentionCount": 30},
+        "redis": {"enabled": True, "tier": "STANDARD_HA", "memorySizeGb": 5, "replicaCount": 2},
+    },
+    "dr": {
+        "kubernetes": {"machineType": "n2-standard-16", "minNodes": 3, "initialNodes": 5, "maxNodes": 10, "diskSizeGb": 200},
+        "database": {"enabled": True, "tier": "db-custom-4-15360", "diskSizeGb": 200, "availability": "REGIONAL", "deletionProtection": True, "backupRetentionCount": 30},
+        "redis": {"enabled": True, "tier": "STANDARD_HA", "memorySizeGb": 10, "replicaCount": 2},
+    },
+}
+
+# Cloudflare's published origin ranges (https://www.cloudflare.com/ips-v4). The ALB admits HTTPS
+# only from these; override with crm:ingress.allowedCidrs when Cloudflare publishes changes.
+CLOUDFLARE_IPV4_RANGES = (
+    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
+    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
+    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
+)

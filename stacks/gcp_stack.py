@@ -1,0 +1,129 @@
+"""The GCP program: gcp-dev, gcp-staging, gcp-production and gcp-dr, sized by their config."""
+from __future__ import annotations
+
+import pulumi
+
+from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
+from components.gcp.gke import GkeCluster, GkeClusterArgs
+from components.gcp.kms import GcpKms, GcpKmsArgs
+from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
+from components.gcp.network import GcpNetwork, GcpNetworkArgs
+from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
+from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
+from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
+
+from .config.model import GcpStackConfig
+from .references import PeerStack
+
+
+def program(config: GcpStackConfig) -> None:
+    common = config.common
+    name = common.name_prefix
+    protect = common.protected
+    project, region = config.project_id, config.region
+    net = config.network
+    peer_cidrs = [str(config.interconnect.peer_vpc_cidr)] if config.interconnect and config.interconnect.peer_vpc_cidr else []
+
+    network = GcpNetwork(name, GcpNetworkArgs(
+        network_name=net.name, project=project, region=region, subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr),
+        services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
+        labels=common.tags("network"),
+    ))
+    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=("gke", "sql", "redis"), labels=common.tags("encryption"), protect=protect))
+
+    k8s = config.kubernetes
+    cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
+        project=project, region=region, network=network.network_id, subnetwork=network.subnet_self_link, zones=net.zones,
+        master_cidr=str(net.master_cidr), release_channel=k8s.release_channel, machine_type=k8s.machine_type,
+        min_nodes=k8s.min_nodes, initial_nodes=k8s.initial_nodes, max_nodes=k8s.max_nodes, disk_size_gb=k8s.disk_size_gb,
+        secrets_kms_key=kms.key_id("gke"), authorized_networks=[str(c) for c in k8s.authorized_networks],
+        node_tags=[network.app_tag], depends_on=[kms.grants["gke"]], labels=common.tags("kubernetes"), protect=protect,
+    ))
+
+    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
+        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
+        labels=common.tags("registry"), protect=protect,
+    ))
+
+    database = None
+    if config.database.enabled:
+        db = config.database
+        database = CloudSqlPostgres(f"{name}-sql", CloudSqlPostgresArgs(
+            project=project, region=region, network_id=network.network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
+            disk_type=db.disk_type, availability=db.availability, backup_retention_count=db.backup_retention_count,
+            deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
+            database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
+            depends_on=[network.private_services, kms.grants["sql"]], labels=common.tags("database"), protect=protect,
+        ))
+
+    cache = None
+    if config.redis.enabled:
+        rd = config.redis
+        cache = MemorystoreRedis(f"{name}-redis", MemorystoreRedisArgs(
+            project=project, region=region, network_id=network.network_id, reserved_ip_range=network.private_services_range.name,
+            tier=rd.tier, memory_size_gb=rd.memory_size_gb, replica_count=rd.replica_count, read_replicas=rd.read_replicas,
+            redis_version=rd.redis_version, rdb_snapshot_period=rd.rdb_snapshot_period, kms_key=kms.key_id("redis"),
+            depends_on=[network.private_services, kms.grants["redis"]], labels=common.tags("cache"), protect=protect,
+        ))
+
+    origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
+
+    app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache),
+        labels=common.tags("secrets"), protect=protect,
+    ))
+
+    if config.interconnect:
+        link_config = config.interconnect
+        aws_side = PeerStack(common, link_config.peer_stack)
+        link = HaVpnLink(f"{name}-link", HaVpnLinkArgs(
+            project=project, region=region, network_id=network.network_id, router_asn=link_config.router_asn,
+            aws_region=link_config.peer_region, aws_vpn_gateway_id=aws_side.require("vpnGatewayId"), aws_asn=link_config.peer_asn,
+            inside_cidrs=link_config.inside_cidrs, advertised_ranges=[str(net.private_services_cidr)],
+            labels=common.tags("interconnect"), tags=common.tags("interconnect"), protect=protect,
+        ))
+        pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
+        pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
+        pulumi.export("routerAsn", link_config.router_asn)
+
+    pulumi.export("projectId", project)
+    pulumi.export("region", region)
+    pulumi.export("networkSelfLink", network.network_self_link)
+    pulumi.export("networkName", network.network_name)
+    pulumi.export("subnetCidr", str(net.subnet_cidr))
+    pulumi.export("podsCidr", str(net.pods_cidr))
+    pulumi.export("servicesCidr", str(net.services_cidr))
+    pulumi.export("privateServicesCidr", str(net.private_services_cidr))
+    pulumi.export("natRouter", network.router.name)
+    pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("registryUrl", registry.url)
+    pulumi.export("originIp", origin.ip_address)
+    pulumi.export("originAddressName", origin.address_name)
+    pulumi.export("appEnvSecretId", app_env.secret_id)
+    if database:
+        pulumi.export("databasePrivateIp", database.private_ip)
+        pulumi.export("databaseConnectionName", database.connection_name)
+        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+    if cache:
+        pulumi.export("redisHost", cache.host)
+
+
+def app_env_payload(config: GcpStackConfig, database, cache) -> dict:
+    payload: dict = {"SCHEDULER_PROVIDER": "redis-kafka", "MESSAGE_PROVIDER": "kafka", "APP_PUBLIC_HOST": config.common.public_host}
+    if database:
+        payload.update({
+            "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:5432/{1}?sslmode=require", database.private_ip, database.database_name),
+            "DATABASE_USERNAME": database.username,
+            "DATABASE_PASSWORD": database.password.result,
+        })
+    if cache:
+        payload.update({
+            "REDIS_HOST": cache.host,
+            "REDIS_PORT": cache.port.apply(str),
+            "REDIS_PASSWORD": cache.auth_string,
+            "REDIS_SSL": "true",
+        })
+    return payload

@@ -1,0 +1,35 @@
+"""The global program: the Cloudflare load balancer in front of both clouds."""
+from __future__ import annotations
+
+import pulumi
+
+from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
+
+from .config.cloudflare import health_check
+from .config.model import GlobalStackConfig
+from .references import PeerStack
+
+
+def program(config: GlobalStackConfig) -> None:
+    lb = config.load_balancer
+    aws_side = PeerStack(config.common, lb.aws_stack)
+    gcp_side = PeerStack(config.common, lb.gcp_stack)
+    balancer = GlobalLoadBalancer(f"{config.common.project}-global", GlobalLoadBalancerArgs(
+        account_id=lb.account_id,
+        zone_id=lb.zone_id,
+        hostname=lb.hostname,
+        primary=Origin("aws", aws_side.require("albDnsName")),
+        secondary=Origin("gcp", gcp_side.require("originIp")),
+        notification_email=lb.notification_email,
+        health_check=health_check(lb.monitor),
+        steering=lb.steering,
+        session_affinity_ttl=lb.session_affinity_ttl,
+        check_regions=lb.check_regions,
+        detection_budget_seconds=lb.rto_budget_seconds,
+    ))
+    pulumi.export("hostname", lb.hostname)
+    pulumi.export("steering", lb.steering)
+    pulumi.export("loadBalancerId", balancer.load_balancer.id)
+    pulumi.export("poolIds", [pool.id for pool in balancer.pools])
+    pulumi.export("detectionSeconds", balancer.detection_seconds)
+    pulumi.export("detectionBudgetSeconds", lb.rto_budget_seconds)

@@ -1,0 +1,263 @@
+"""The mock engine run: one stack program, its own event loop and mock monitor, nothing shared.
+
+What the mock monitor receives is what the Pulumi engine would receive from the same program, so
+the recorded registrations (type, name, parent, protect, dependencies, inputs with secrets and
+unknowns marked) are a faithful plan of what `pulumi up` would create.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+
+from . import fakes
+
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_SPECIAL_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class _Unknown:
+    """A value known only after deploy."""
+
+    def __repr__(self) -> str:
+        return "[unknown]"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret. Its text is never printed."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+def reveal(value: Any) -> Any:
+    """The plain value, secrets opened (for tests that check what a secret holds)."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def _from_struct(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return UNKNOWN if value == _UNKNOWN_VALUE else value
+    if isinstance(value, list):
+        return [_from_struct(v) for v in value]
+    if isinstance(value, dict):
+        sig = value.get(_SECRET_SIG)
+        if sig == _SPECIAL_SIG and "value" in value:
+            return Secret(_from_struct(value["value"]))
+        if sig == _SPECIAL_SIG:
+            return Secret(UNKNOWN)
+        if sig == _RESOURCE_SIG:
+            return value.get("urn", "")
+        return {k: _from_struct(v) for k, v in value.items()}
+    return value
+
+
+def struct_to_python(struct: Any) -> dict:
+    return {k: _from_struct(v) for k, v in json_format.MessageToDict(struct).items()}
+
+
+@dataclass
+class RegisteredResource:
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    parent: str
+    protect: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    op: str = "create"
+    provider: str = ""
+
+    def __getitem__(self, key: str) -> Any:
+        return self.inputs[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+
+@dataclass
+class PreviewResult:
+    stack: str
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    preview: bool = True
+    raw_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RegisteredResource]:
+        """Resources of a type token (`aws:rds/instance:Instance`) or its short form (`aws:rds:Instance`)."""
+        return [r for r in self.resources if _type_matches(r.type, type_)]
+
+    def one(self, type_: str, name: Optional[str] = None) -> RegisteredResource:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise AssertionError(f"expected one {type_}{' named ' + name if name else ''}, found {len(found)} (have: {names})")
+        return found[0]
+
+    def named(self, name: str) -> RegisteredResource:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one resource named {name}, found {len(found)}")
+        return found[0]
+
+    def children_of(self, resource: RegisteredResource) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.parent == resource.urn]
+
+    def count_by_type(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.resources:
+            counts[r.type] = counts.get(r.type, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def _type_matches(actual: str, wanted: str) -> bool:
+    if actual == wanted:
+        return True
+    package, _, rest = actual.partition(":")
+    module, _, kind = rest.partition(":")
+    return wanted == f"{package}:{module.split('/')[0]}:{kind}"
+
+
+class StackReferenceError(Exception):
+    pass
+
+
+class _Mocks(mocks.Mocks):
+    def __init__(self, preview: bool, stack_outputs: Mapping[str, Mapping[str, Any]], stack: str):
+        self.preview = preview
+        self.stack_outputs = stack_outputs
+        self.stack = stack
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args)
+        state = dict(args.inputs)
+        if self.preview:
+            return "", state
+        state.update(fakes.computed(args.typ, args.name, args.inputs))
+        return f"{args.name}-id", state
+
+    def _stack_reference(self, args: mocks.MockResourceArgs):
+        full_name = args.inputs.get("name") or args.resource_id or args.name
+        short = str(full_name).split("/")[-1]
+        if short not in self.stack_outputs:
+            raise StackReferenceError(f"stack '{self.stack}' references stack '{full_name}', which has not been previewed first (deploy order)")
+        outputs, secret_names = self.stack_outputs[short]
+        return full_name, {"name": full_name, "outputs": dict(outputs), "secretOutputNames": list(secret_names)}
+
+    def call(self, args: mocks.MockCallArgs):
+        return fakes.invoke(args.token, args.args), []
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, m: mocks.Mocks):
+        super().__init__(m)
+        self.recorded: list[RegisteredResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def _record(self, request, urn: str, op: str) -> None:
+        props = getattr(request, "object", None) or getattr(request, "properties", None)
+        self.recorded.append(
+            RegisteredResource(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                custom=bool(getattr(request, "custom", True)),
+                parent=request.parent,
+                protect=bool(getattr(request, "protect", False)),
+                dependencies=list(getattr(request, "dependencies", [])),
+                inputs=struct_to_python(props) if props is not None else {},
+                op=op,
+                provider=request.provider,
+            )
+        )
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, response.urn, "create")
+        return response
+
+    def ReadResource(self, request):
+        response = super().ReadResource(request)
+        self._record(request, response.urn, "read")
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.stack_outputs = struct_to_python(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Stack-file config as the engine hands it to programs: text, objects as JSON, secure values as placeholders."""
+    values, secret_keys = {}, []
+    for key, value in raw_config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            digest = hashlib.sha256(str(value["secure"]).encode()).hexdigest()[:16]
+            values[key] = f"offline-secret-{digest}"
+            secret_keys.append(key)
+        elif isinstance(value, (dict, list)):
+            values[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        else:
+            values[key] = str(value)
+    return values, secret_keys
+
+
+def run_program(
+    stack: str,
+    raw_config: Mapping[str, Any],
+    program: Callable[[], None],
+    *,
+    preview: bool = True,
+    stack_outputs: Optional[Mapping[str, tuple[Mapping[str, Any], list[str]]]] = None,
+    project: str = "crm",
+) -> PreviewResult:
+    """Runs `program` as stack `stack` under mocks and returns what it registered.
+
+    preview=True behaves like `pulumi preview` of a new stack: values computed by providers are
+    unknown. preview=False behaves like `pulumi up` against fake providers that return plausible
+    computed values, so tests can resolve outputs (an app_env JSON, a policy document).
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
+    try:
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        settings.set_root_resource(None)  # run_in_stack makes the root stack, as the real language host does
+        values, secret_keys = _config_values(raw_config)
+        set_all_config(values, secret_keys)
+        loop.run_until_complete(run_in_stack(program))
+    finally:
+        set_all_config({}, [])
+        settings.set_root_resource(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview)

@@ -1,0 +1,59 @@
+"""Plausible provider-computed values for test runs (preview=False), so outputs resolve.
+
+Each value names the resource it came from, which lets a test check that a value was taken from
+the right resource (the RDS endpoint in a DATABASE_URL, a queue ARN in a policy).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT = "123456789012"
+
+
+def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
+    package = type_.split(":")[0]
+    values: dict[str, Any] = {}
+    if package == "aws":
+        module = type_.split(":")[1].split("/")[0]
+        values["arn"] = f"arn:aws:{module}:ap-northeast-2:{ACCOUNT}:{name}"
+    values.update(_SPECIFIC.get(type_, lambda n, i: {})(name, inputs))
+    if "name" not in inputs and package in ("aws", "gcp"):
+        values["name"] = name
+    return values
+
+
+_SPECIFIC = {
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"{n}-generated-{'x' * max(0, int(i.get('length', 16)) - len(n) - 11)}"},
+    "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX"},
+    "aws:eks/cluster:Cluster": lambda n, i: {
+        "endpoint": f"https://{n}.eks.example.com",
+        "certificateAuthority": {"data": "Y2VydGlmaWNhdGU="},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.ap-northeast-2.amazonaws.com/id/{n.upper()}"}]}],
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
+    "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
+    "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
+    "aws:ec2/vpnConnection:VpnConnection": lambda n, i: {
+        "tunnel1Address": f"203.0.113.{10 + len(n) % 10}", "tunnel2Address": f"203.0.113.{30 + len(n) % 10}",
+    },
+    "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
+    "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
+    "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
+    "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": "CERT"}]},
+    "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="}},
+}
+
+
+def invoke(token: str, args: dict) -> dict:
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDEXAMPLE"}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
+    if token == "gcp:organizations/getProject:getProject":
+        return {"number": "123456789012", "projectId": args.get("projectId", "project")}
+    return {}

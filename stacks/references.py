@@ -1,0 +1,31 @@
+"""Reading another stack's outputs: every cross-stack value flows through here."""
+from __future__ import annotations
+
+import pulumi
+
+from .config.model import Common
+
+
+class MissingStackOutput(Exception):
+    pass
+
+
+class PeerStack:
+    """A StackReference that fails clearly when the other stack does not export what is read."""
+
+    def __init__(self, common: Common, stack: str):
+        self.stack = stack
+        self._reader = common.stack
+        self._ref = pulumi.StackReference(f"{stack}-outputs", stack_name=common.stack_reference_name(stack))
+
+    def require(self, name: str) -> pulumi.Output:
+        def check(outputs: dict) -> None:
+            if name not in (outputs or {}):
+                exported = ", ".join(sorted(outputs or {})) or "nothing"
+                raise MissingStackOutput(
+                    f"stack '{self._reader}' reads output '{name}' of stack '{self.stack}', which does not export it"
+                    f" (it exports: {exported}). Deploy '{self.stack}' first, or export '{name}' there."
+                )
+
+        checked = pulumi.Output.unsecret(self._ref.outputs.apply(check))
+        return pulumi.Output.all(self._ref.get_output(name), checked).apply(lambda values: values[0])
