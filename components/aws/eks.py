@@ -60,17 +60,15 @@ class EksCluster(pulumi.ComponentResource):
             kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
         )
         cluster_role = service_role(f"{name}-cluster", "eks.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"])
+        vpc_config = {"subnet_ids": list(args.subnet_ids), "endpoint_private_access": True, "endpoint_public_access": args.public_endpoint}
+        if args.public_endpoint:
+            vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
         self.cluster = aws.eks.Cluster(
             f"{name}-cluster",
             name=name,
             version=args.version,
             role_arn=cluster_role.arn,
-            vpc_config={
-                "subnet_ids": list(args.subnet_ids),
-                "endpoint_private_access": True,
-                "endpoint_public_access": args.public_endpoint,
-                "public_access_cidrs": list(args.public_access_cidrs) if args.public_endpoint else None,
-            },
+            vpc_config=vpc_config,
             encryption_config={"provider": {"key_arn": args.secrets_kms_key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
@@ -150,7 +148,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = self.oidc_provider.arn
         self.oidc_issuer = issuer
         self.node_role = node_role
-        self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v["cluster_security_group_id"] if v else None)
+        self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
         self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
 
     def service_account_role(self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]) -> aws.iam.Role:

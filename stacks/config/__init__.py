@@ -131,7 +131,8 @@ def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader
         _check_cross_overlap(problems, ours, theirs, peer.common.stack)
         if peer.interconnect.router_asn == interconnect.amazon_side_asn:
             problems.add("crm:interconnect.amazonSideAsn", f"{interconnect.amazon_side_asn} equals the Cloud Router ASN of {peer.common.stack}; the two BGP sides need distinct ASNs")
-        peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr]
+        # Nodes and pods reach the database for writes; Cloud SQL replicates from the private services range.
+        peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr, peer.network.private_services_cidr]
         return dataclasses.replace(config, interconnect=dataclasses.replace(interconnect, peer_ranges=peer_ranges))
     elif isinstance(config, GcpStackConfig) and isinstance(peer, AwsStackConfig) and peer.interconnect is not None:
         _check_cross_overlap(problems, gcp.gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)

@@ -255,6 +255,9 @@ def run_program(
         values, secret_keys = _config_values(raw_config)
         set_all_config(values, secret_keys)
         loop.run_until_complete(run_in_stack(program))
+    except BaseException as error:
+        error.registered_resources = list(monitor.recorded)  # what got registered before the failure
+        raise
     finally:
         set_all_config({}, [])
         settings.set_root_resource(None)

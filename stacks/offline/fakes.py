@@ -26,8 +26,10 @@ _SPECIFIC = {
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"{n}-generated-{'x' * max(0, int(i.get('length', 16)) - len(n) - 11)}"},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
+    "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
     "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX"},
     "aws:eks/cluster:Cluster": lambda n, i: {
+        "vpcConfig": {**(i.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{n}-cluster"},
         "endpoint": f"https://{n}.eks.example.com",
         "certificateAuthority": {"data": "Y2VydGlmaWNhdGU="},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.ap-northeast-2.amazonaws.com/id/{n.upper()}"}]}],
@@ -35,9 +37,7 @@ _SPECIFIC = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
-    "aws:ec2/vpnConnection:VpnConnection": lambda n, i: {
-        "tunnel1Address": f"203.0.113.{10 + len(n) % 10}", "tunnel2Address": f"203.0.113.{30 + len(n) % 10}",
-    },
+    "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),
     "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
@@ -45,6 +45,20 @@ _SPECIFIC = {
     "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": "CERT"}]},
     "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="}},
 }
+
+
+def _vpn_connection(name: str, inputs: dict) -> dict:
+    """AWS gives the VPN gateway the first host of each tunnel's inside /30 and the customer side the second."""
+    import ipaddress
+
+    side = 10 if name.endswith("a") else 20
+    values = {"tunnel1Address": f"203.0.113.{side + 1}", "tunnel2Address": f"203.0.113.{side + 2}"}
+    for n in (1, 2):
+        cidr = inputs.get(f"tunnel{n}InsideCidr")
+        if cidr:
+            vgw, cgw = list(ipaddress.IPv4Network(cidr).hosts())
+            values.update({f"tunnel{n}VgwInsideAddress": str(vgw), f"tunnel{n}CgwInsideAddress": str(cgw)})
+    return values
 
 
 def invoke(token: str, args: dict) -> dict:

@@ -64,11 +64,13 @@ def key_inputs(resource: RegisteredResource) -> str:
 
 
 def tree(result: PreviewResult) -> str:
+    # Registration order depends on the async runtime; sort so the same program prints the same tree.
+    ordered = sorted(result.resources, key=lambda r: (r.custom, r.type, r.name))
     children: dict[str, list[RegisteredResource]] = {}
-    for r in result.resources:
+    for r in ordered:
         children.setdefault(r.parent, []).append(r)
     known = {r.urn for r in result.resources}
-    roots = [r for r in result.resources if r.parent not in known]
+    roots = [r for r in ordered if r.parent not in known]
     lines = [f"Stack {result.stack}: {len(result.resources)} resources"]
 
     def walk(resource: RegisteredResource, prefix: str, last: bool) -> None:

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
+from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
+
+
+def alb_args(**changes) -> PublicLoadBalancerArgs:
+    values = dict(vpc_id="vpc-1", vpc_cidr="10.30.0.0/16", subnet_ids=["pub-a", "pub-c"], certificate_arn="arn:aws:acm:cert",
+                  allowed_cidrs=["173.245.48.0/20"], target_security_group_id="sg-app", tags={}, protect=True)
+    values.update(changes)
+    return PublicLoadBalancerArgs(**values)
+
+
+@pytest.fixture
+def alb(run_component):
+    return run_component(lambda: PublicLoadBalancer("web", alb_args()))
+
+
+def test_internet_facing_in_public_subnets_with_deletion_protection(alb):
+    lb = alb.one("aws:lb/loadBalancer:LoadBalancer")
+    assert lb["internal"] is False and lb["subnets"] == ["pub-a", "pub-c"]
+    assert lb["enableDeletionProtection"] is True and lb["dropInvalidHeaderFields"] is True
+
+
+def test_https_listener_uses_the_configured_certificate(alb):
+    https = alb.one("aws:lb/listener:Listener", "web-https")
+    assert https["port"] == 443 and https["certificateArn"] == "arn:aws:acm:cert" and https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+def test_http_redirects_to_https(alb):
+    action = alb.one("aws:lb/listener:Listener", "web-http")["defaultActions"][0]
+    assert action["type"] == "redirect" and action["redirect"]["protocol"] == "HTTPS"
+
+
+def test_only_cloudflare_ranges_reach_the_alb(alb):
+    rules = [r for r in alb.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["securityGroupId"] == "web-sg-id"]
+    assert {r["cidrIpv4"] for r in rules} == {"173.245.48.0/20"}
+    assert {r["fromPort"] for r in rules} == {80, 443}
+
+
+def test_shipped_stacks_admit_cloudflares_published_ranges(shipped):
+    rules = [r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.get("fromPort") == 443]
+    assert {r["cidrIpv4"] for r in rules} == set(CLOUDFLARE_IPV4_RANGES)
+
+
+def test_ip_target_group_for_the_application(alb):
+    group = alb.one("aws:lb/targetGroup:TargetGroup")
+    assert group["targetType"] == "ip" and group["healthCheck"]["path"] == "/health"
+
+
+def test_access_logs_go_to_an_encrypted_private_bucket(alb):
+    lb = alb.one("aws:lb/loadBalancer:LoadBalancer")
+    assert lb["accessLogs"]["enabled"] is True and lb["accessLogs"]["bucket"] == alb.one("aws:s3/bucket:Bucket").name + "-bucket"
+    encryption = alb.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    block = alb.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+
+
+def test_world_open_alb_is_refused():
+    with pytest.raises(ValueError, match="0.0.0.0/0"):
+        alb_args(allowed_cidrs=["0.0.0.0/0"])
+
+
+def test_no_deletion_protection_in_dev(shipped):
+    assert shipped("aws-dev").one("aws:lb/loadBalancer:LoadBalancer")["enableDeletionProtection"] is False

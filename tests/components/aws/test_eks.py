@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.aws.eks import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs
+
+
+def eks_args(**changes) -> EksClusterArgs:
+    values = dict(version="1.35", vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-c"], secrets_kms_key_arn="arn:kms:eks",
+                  logs_kms_key_arn="arn:kms:logs", instance_type="t3.xlarge", min_size=3, desired_size=5, max_size=10, tags={},
+                  admin_principal_arns=["arn:aws:iam::123456789012:role/platform-admin"])
+    values.update(changes)
+    return EksClusterArgs(**values)
+
+
+@pytest.fixture
+def eks(run_component):
+    return run_component(lambda: EksCluster("eks", eks_args()))
+
+
+@pytest.mark.parametrize("stack,instance,sizes", [
+    ("aws-dev", "t3.medium", (1, 1, 3)),
+    ("aws-staging", "t3.large", (2, 2, 5)),
+    ("aws-production", "t3.xlarge", (3, 3, 10)),
+    ("aws-dr", "t3.xlarge", (3, 5, 10)),
+])
+def test_node_group_matches_the_matrix(shipped, stack, instance, sizes):
+    group = shipped(stack).one("aws:eks/nodeGroup:NodeGroup")
+    scaling = group["scalingConfig"]
+    assert group["instanceTypes"] == [instance]
+    assert (scaling["minSize"], scaling["desiredSize"], scaling["maxSize"]) == sizes
+
+
+def test_api_endpoint_is_private(eks):
+    vpc = eks.one("aws:eks/cluster:Cluster")["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in vpc
+
+
+def test_public_endpoint_only_with_its_allow_list(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(public_endpoint=True, public_access_cidrs=["203.0.113.0/24"])))
+    vpc = result.one("aws:eks/cluster:Cluster")["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+
+
+def test_world_open_endpoint_is_refused():
+    with pytest.raises(ValueError, match="not 0.0.0.0/0"):
+        eks_args(public_endpoint=True, public_access_cidrs=["0.0.0.0/0"])
+
+
+def test_secrets_are_encrypted_with_kms(eks):
+    encryption = eks.one("aws:eks/cluster:Cluster")["encryptionConfig"]
+    assert encryption == {"provider": {"keyArn": "arn:kms:eks"}, "resources": ["secrets"]}
+
+
+def test_all_control_plane_logs(eks):
+    assert eks.one("aws:eks/cluster:Cluster")["enabledClusterLogTypes"] == CONTROL_PLANE_LOGS
+    assert CONTROL_PLANE_LOGS == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def test_cluster_runs_the_configured_version(eks):
+    assert eks.one("aws:eks/cluster:Cluster")["version"] == "1.35"
+
+
+def test_oidc_provider_for_irsa(eks):
+    provider = eks.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider["clientIdLists"] == ["sts.amazonaws.com"]
+    assert provider["url"].startswith("https://oidc.eks.")
+
+
+def test_nodes_in_private_subnets_with_imdsv2(eks):
+    assert eks.one("aws:eks/nodeGroup:NodeGroup")["subnetIds"] == ["subnet-a", "subnet-c"]
+    metadata = eks.one("aws:ec2/launchTemplate:LaunchTemplate")["metadataOptions"]
+    assert metadata["httpTokens"] == "required"
+
+
+def test_core_addons(eks):
+    names = sorted(a["addonName"] for a in eks.of_type("aws:eks/addon:Addon"))
+    assert names == ["aws-ebs-csi-driver", "coredns", "kube-proxy", "vpc-cni"]
+
+
+def test_ebs_csi_driver_gets_its_own_irsa_role(eks):
+    addon = next(a for a in eks.of_type("aws:eks/addon:Addon") if a["addonName"] == "aws-ebs-csi-driver")
+    role = eks.one("aws:iam/role:Role", "eks-ebs-csi-irsa")
+    assert addon["serviceAccountRoleArn"] == "arn:aws:iam:ap-northeast-2:123456789012:eks-ebs-csi-irsa"
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+
+
+def test_access_entries_for_configured_admins(eks):
+    entry = eks.one("aws:eks/accessEntry:AccessEntry")
+    association = eks.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert entry["principalArn"] == association["principalArn"] == "arn:aws:iam::123456789012:role/platform-admin"
+    assert association["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
+
+
+def test_kubeconfig_is_a_secret_output(shipped):
+    assert type(shipped("aws-dr").outputs["kubeconfig"]).__name__ == "Secret"
+
+
+def test_kubernetes_provider_is_built_from_the_cluster(eks, plain):
+    provider = eks.one("pulumi:providers:kubernetes")
+    kubeconfig = json.loads(plain(provider["kubeconfig"]))
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://eks-cluster.eks.example.com"
+
+
+def test_cluster_protected_outside_dev(shipped):
+    assert shipped("aws-staging").one("aws:eks/cluster:Cluster").protect
+    assert not shipped("aws-dev").one("aws:eks/cluster:Cluster").protect

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import json
+
+from components.aws.kms import KmsKeys, KmsKeysArgs
+
+
+def test_every_key_rotates(shipped):
+    keys = shipped("aws-dr").of_type("aws:kms/key:Key")
+    assert len(keys) == 6
+    assert all(k["enableKeyRotation"] is True for k in keys)
+
+
+def test_keys_are_protected_outside_dev(shipped):
+    assert all(k.protect for k in shipped("aws-production").of_type("aws:kms/key:Key"))
+    assert not any(k.protect for k in shipped("aws-dev").of_type("aws:kms/key:Key"))
+
+
+def test_logs_key_lets_cloudwatch_logs_use_it(run_component):
+    result = run_component(lambda: KmsKeys("k", KmsKeysArgs(purposes=["logs", "rds"], region="ap-northeast-2", tags={})))
+    logs_policy = json.loads(result.one("aws:kms/key:Key", "k-logs")["policy"])
+    rds_policy = json.loads(result.one("aws:kms/key:Key", "k-rds")["policy"])
+    assert logs_policy["Statement"][1]["Principal"] == {"Service": "logs.ap-northeast-2.amazonaws.com"}
+    assert len(rds_policy["Statement"]) == 1

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+
+from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
+from tests.helpers import is_secret
+
+
+def db_args(**changes) -> PostgresDatabaseArgs:
+    values = dict(vpc_id="vpc-1", subnet_ids=["data-a", "data-c"], app_security_group_id="sg-app", kms_key_arn="arn:kms:rds",
+                  instance_class="db.t3.large", allocated_storage_gb=200, max_allocated_storage_gb=400, multi_az=True,
+                  backup_retention_days=30, deletion_protection=True, tags={}, logical_replication=True,
+                  replication_source_cidrs=["10.23.0.0/20"])
+    values.update(changes)
+    return PostgresDatabaseArgs(**values)
+
+
+@pytest.fixture
+def db(run_component):
+    return run_component(lambda: PostgresDatabase("db", db_args()))
+
+
+@pytest.mark.parametrize("stack,instance_class,storage,multi_az,retention,protection", [
+    ("aws-staging", "db.t3.small", 50, True, 14, True),
+    ("aws-production", "db.t3.medium", 100, True, 30, True),
+    ("aws-dr", "db.t3.large", 200, True, 30, True),
+])
+def test_instance_matches_the_matrix(shipped, stack, instance_class, storage, multi_az, retention, protection):
+    instance = shipped(stack).one("aws:rds/instance:Instance")
+    assert (instance["instanceClass"], instance["allocatedStorage"], instance["multiAz"]) == (instance_class, storage, multi_az)
+    assert (instance["backupRetentionPeriod"], instance["deletionProtection"]) == (retention, protection)
+    assert instance.protect
+
+
+def test_dev_has_no_database_by_default(shipped):
+    assert shipped("aws-dev").of_type("aws:rds/instance:Instance") == []
+
+
+def test_dev_database_can_be_switched_on_unprotected(run_stack):
+    instance = run_stack("aws-dev", {"crm:database": {"enabled": True}}).one("aws:rds/instance:Instance")
+    assert not instance.protect and instance["deletionProtection"] is False
+
+
+def test_dr_database_is_crm_owned_by_crmadmin(shipped):
+    instance = shipped("aws-dr").one("aws:rds/instance:Instance")
+    assert (instance["dbName"], instance["username"], instance["engine"], instance["engineVersion"]) == ("crm", "crmadmin", "postgres", "15")
+
+
+def test_parameter_group_enables_logical_replication_at_reboot_and_forces_tls(db):
+    parameters = {p["name"]: p for p in db.one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
+    assert parameters["rds.logical_replication"] == {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}
+    assert parameters["rds.force_ssl"]["value"] == "1"
+    assert db.one("aws:rds/parameterGroup:ParameterGroup")["family"] == "postgres15"
+
+
+def test_no_logical_replication_outside_dr(shipped):
+    parameters = {p["name"] for p in shipped("aws-production").one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
+    assert parameters == {"rds.force_ssl"}
+
+
+def test_storage_encrypted_private_and_tls_only(db):
+    instance = db.one("aws:rds/instance:Instance")
+    assert instance["storageEncrypted"] is True and instance["kmsKeyId"] == "arn:kms:rds"
+    assert instance["publiclyAccessible"] is False
+
+
+def test_final_snapshot_on_delete(db):
+    instance = db.one("aws:rds/instance:Instance")
+    assert instance["skipFinalSnapshot"] is False and instance["finalSnapshotIdentifier"] == "db-final"
+
+
+def test_monitoring_logs_insights_and_iam_auth(db):
+    instance = db.one("aws:rds/instance:Instance")
+    assert instance["performanceInsightsEnabled"] is True and instance["monitoringInterval"] == 60
+    assert instance["monitoringRoleArn"] == "arn:aws:iam:ap-northeast-2:123456789012:db-monitoring-role"
+    assert instance["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert instance["iamDatabaseAuthenticationEnabled"] is True
+
+
+def test_master_password_is_generated_and_secret(db):
+    instance = db.one("aws:rds/instance:Instance")
+    assert is_secret(instance["password"])
+    password = db.one("random:index/randomPassword:RandomPassword")
+    assert password["length"] >= 32 and not set(password["overrideSpecial"]) & set('/@" ')
+
+
+def test_security_group_admits_only_the_application_and_the_peer(db):
+    rules = db.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert all(r["fromPort"] == r["toPort"] == 5432 for r in rules)
+    sources = sorted((r.get("referencedSecurityGroupId") or r.get("cidrIpv4")) for r in rules)
+    assert sources == ["10.23.0.0/20", "sg-app"]
+
+
+def test_dr_database_admits_the_gcp_dr_ranges(shipped):
+    cidrs = {r.get("cidrIpv4") for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.get("fromPort") == 5432}
+    assert {"10.20.0.0/20", "10.21.0.0/16", "10.23.0.0/20"} <= cidrs
+
+
+def test_subnet_group_in_the_data_subnets(db):
+    assert db.one("aws:rds/subnetGroup:SubnetGroup")["subnetIds"] == ["data-a", "data-c"]

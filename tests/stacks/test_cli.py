@@ -1,0 +1,92 @@
+"""`python -m stacks preview`: the offline preview as a user runs it."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacks.__main__ import main
+from tests.conftest import ALL_STACKS
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def copy_of_project(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "build"))
+    return target
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stacks", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_preview_json_of_every_stack(stack, capsys):
+    assert main(["preview", stack, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) >= {"steps", "outputs", "changeSummary"}
+    step = document["steps"][0]
+    assert set(step) == {"op", "urn", "newState"}
+    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs"}
+    assert sum(document["changeSummary"].values()) == len(document["steps"])
+
+
+def test_preview_all_runs_every_stack_in_deploy_order(capsys):
+    assert main(["preview", "--all"]) == 0
+    out = capsys.readouterr().out
+    order = out.strip().splitlines()[-1]
+    assert order.startswith("Deploy order: ")
+    stacks = order[len("Deploy order: "):].split(" -> ")
+    assert sorted(stacks) == sorted(ALL_STACKS)
+    assert stacks.index("aws-dr") < stacks.index("gcp-dr") < stacks.index("global")
+
+
+def test_tree_shows_components_children_and_counts(capsys):
+    assert main(["preview", "aws-dr"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    database = next(i for i, line in enumerate(lines) if line.endswith("crm:aws:PostgresDatabase  crm-dr-db"))
+    assert lines[database][:3] in ("├─ ", "└─ ")
+    assert any("aws:rds/instance:Instance  crm-dr-db-postgres [protect]" in line and line.startswith("│  ") for line in lines[database:])
+    assert "instanceClass=db.t3.large" in out
+    assert "Resources by type:" in out and "aws:ec2/subnet:Subnet" in out
+
+
+def test_secrets_print_as_secret_and_unknowns_as_unknown(capsys):
+    assert main(["preview", "aws-dr", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    rds = next(s for s in document["steps"] if s["newState"]["type"] == "aws:rds/instance:Instance")
+    assert rds["newState"]["inputs"]["password"] == "[secret]"
+    assert rds["newState"]["inputs"]["kmsKeyId"] == "[unknown]"
+    assert document["outputs"]["databasePassword"] == "[secret]"
+
+
+def test_unknown_stack_name(capsys):
+    assert main(["preview", "aws-nowhere"]) == 2
+    assert "unknown stack 'aws-nowhere'" in capsys.readouterr().err
+
+
+def test_invalid_cidr_exits_non_zero_without_traceback(tmp_path):
+    project = copy_of_project(tmp_path)
+    stack_file = project / "Pulumi.aws-dr.yaml"
+    stack_file.write_text(stack_file.read_text().replace("privateSubnets: [10.30.10.0/24", "privateSubnets: [10.30.10.0/33"))
+    result = run_cli(project, "preview", "aws-dr")
+    assert result.returncode != 0
+    assert "crm:network.privateSubnets[0]: '10.30.10.0/33' is not a valid IPv4 CIDR" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_aws_dr_overlapping_gcp_dr_fails_preview_all(tmp_path):
+    project = copy_of_project(tmp_path)
+    stack_file = project / "Pulumi.aws-dr.yaml"
+    stack_file.write_text(stack_file.read_text().replace("cidr: 10.30.0.0/16", "cidr: 10.0.0.0/8"))
+    result = run_cli(project, "preview", "--all")
+    assert result.returncode != 0
+    # Whichever side is read first reports it, naming both ranges.
+    assert "overlaps" in result.stderr and "10.0.0.0/8" in result.stderr and "10.20.0.0/20" in result.stderr
+    assert "Traceback" not in result.stderr
