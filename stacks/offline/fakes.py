@@ -23,7 +23,7 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
 
 
 _SPECIFIC = {
-    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"{n}-generated-{'x' * max(0, int(i.get('length', 16)) - len(n) - 11)}"},
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": _password(n, i)},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
@@ -39,12 +39,27 @@ _SPECIFIC = {
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
     "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),
     "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
+    "gcp:serviceaccount/account:Account": lambda n, i: {"email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com"},
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
     "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": "CERT"}]},
     "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="}},
 }
+
+
+def _password(name: str, inputs: dict) -> str:
+    """A deterministic stand-in that keeps to the generator's length and character set."""
+    import hashlib
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    if inputs.get("special", True):
+        alphabet += inputs.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
+    stream = b""
+    while len(stream) < int(inputs.get("length", 16)):
+        stream += hashlib.sha256(name.encode() + len(stream).to_bytes(4, "big")).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in stream[: int(inputs.get("length", 16))])
 
 
 def _vpn_connection(name: str, inputs: dict) -> dict:

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+
+from components.gcp.gke import NODE_ROLES, GkeCluster, GkeClusterArgs
+
+
+def gke_args(**changes) -> GkeClusterArgs:
+    values = dict(project="p", region="asia-northeast3", network="net", subnetwork="sub", zones=["asia-northeast3-a", "asia-northeast3-b", "asia-northeast3-c"],
+                  master_cidr="172.16.0.0/28", release_channel="REGULAR", machine_type="n2-standard-16", min_nodes=3, initial_nodes=5,
+                  max_nodes=10, disk_size_gb=200, secrets_kms_key="projects/p/keys/gke", labels={}, authorized_networks=["203.0.113.0/24"])
+    values.update(changes)
+    return GkeClusterArgs(**values)
+
+
+@pytest.fixture
+def gke(run_component):
+    return run_component(lambda: GkeCluster("gke", gke_args()))
+
+
+@pytest.mark.parametrize("stack,machine,sizes,disk", [
+    ("gcp-dev", "e2-standard-4", (1, 3), 100),
+    ("gcp-staging", "e2-standard-8", (2, 5), 100),
+    ("gcp-production", "n2-standard-16", (3, 10), 200),
+    ("gcp-dr", "n2-standard-16", (3, 10), 200),
+])
+def test_node_pool_matches_the_matrix(shipped, stack, machine, sizes, disk):
+    pool = shipped(stack).one("gcp:container/nodePool:NodePool")
+    assert pool["nodeConfig"]["machineType"] == machine and pool["nodeConfig"]["diskSizeGb"] == disk
+    assert (pool["autoscaling"]["totalMinNodeCount"], pool["autoscaling"]["totalMaxNodeCount"]) == sizes
+
+
+def test_dr_starts_with_at_least_five_nodes(shipped):
+    pool = shipped("gcp-dr").one("gcp:container/nodePool:NodePool")
+    assert pool["initialNodeCount"] * len(pool["nodeLocations"]) >= 5
+
+
+def test_regional_private_cluster(gke):
+    cluster = gke.one("gcp:container/cluster:Cluster")
+    assert cluster["location"] == "asia-northeast3"
+    assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert cluster["privateClusterConfig"]["masterIpv4CidrBlock"] == "172.16.0.0/28"
+
+
+def test_authorized_networks_only(gke):
+    networks = gke.one("gcp:container/cluster:Cluster")["masterAuthorizedNetworksConfig"]
+    assert [b["cidrBlock"] for b in networks["cidrBlocks"]] == ["203.0.113.0/24"]
+    assert networks["gcpPublicCidrsAccessEnabled"] is False
+
+
+def test_world_open_control_plane_is_refused():
+    with pytest.raises(ValueError, match="0.0.0.0/0"):
+        gke_args(authorized_networks=["0.0.0.0/0"])
+
+
+def test_release_channel_and_workload_identity(gke):
+    cluster = gke.one("gcp:container/cluster:Cluster")
+    assert cluster["releaseChannel"] == {"channel": "REGULAR"}
+    assert cluster["workloadIdentityConfig"] == {"workloadPool": "p.svc.id.goog"}
+
+
+def test_hardening(gke):
+    cluster = gke.one("gcp:container/cluster:Cluster")
+    assert cluster["enableLegacyAbac"] is False and cluster["enableShieldedNodes"] is True
+    assert cluster["masterAuth"]["clientCertificateConfig"]["issueClientCertificate"] is False
+    assert cluster["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert cluster["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": "projects/p/keys/gke"}
+    assert cluster["loggingConfig"]["enableComponents"] == ["SYSTEM_COMPONENTS", "WORKLOADS"]
+
+
+def test_default_pool_removed_for_a_managed_one(gke):
+    assert gke.one("gcp:container/cluster:Cluster")["removeDefaultNodePool"] is True
+    assert len(gke.of_type("gcp:container/nodePool:NodePool")) == 1
+
+
+def test_nodes_are_shielded_and_use_the_gke_metadata_server(gke):
+    node = gke.one("gcp:container/nodePool:NodePool")["nodeConfig"]
+    assert node["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+    assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+
+
+def test_nodes_run_as_a_dedicated_least_privilege_account(gke):
+    account = gke.one("gcp:serviceaccount/account:Account")
+    node = gke.one("gcp:container/nodePool:NodePool")["nodeConfig"]
+    assert account["accountId"] == "gke-nodes"
+    assert node["serviceAccount"] == "gke-nodes@p.iam.gserviceaccount.com"
+    roles = sorted(m["role"] for m in gke.of_type("gcp:projects/iAMMember:IAMMember"))
+    assert roles == sorted(NODE_ROLES)
+    assert not any(r in ("roles/editor", "roles/owner") for r in roles)
+
+
+def test_initial_nodes_are_spread_per_zone(gke):
+    assert gke.one("gcp:container/nodePool:NodePool")["initialNodeCount"] == 2  # ceil(5 / 3 zones)
+
+
+def test_deletion_protection_outside_dev(shipped):
+    assert shipped("gcp-production").one("gcp:container/cluster:Cluster")["deletionProtection"] is True
+    assert shipped("gcp-dev").one("gcp:container/cluster:Cluster")["deletionProtection"] is False
+
+
+def test_node_counts_must_be_ordered():
+    with pytest.raises(ValueError, match="min <= initial <= max"):
+        gke_args(initial_nodes=11)

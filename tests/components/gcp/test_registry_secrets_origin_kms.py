@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+
+from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.kms import GcpKms, GcpKmsArgs
+from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
+from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
+from tests.helpers import is_secret, secret_value
+
+
+def test_docker_repository_with_cleanup_policies(run_component):
+    repo = run_component(lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={}))).one(
+        "gcp:artifactregistry/repository:Repository")
+    assert repo["format"] == "DOCKER" and repo["dockerConfig"] == {"immutableTags": True}
+    policies = {p["id"]: p for p in repo["cleanupPolicies"]}
+    assert policies["keep-recent"]["mostRecentVersions"]["keepCount"] == 30
+    assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED"
+    assert repo["cleanupPolicyDryRun"] is False
+
+
+def test_app_env_secret_payload_is_a_secret_json(run_component):
+    result = run_component(lambda: AppEnvSecret("s", AppEnvSecretArgs(project="p", secret_id="crm-dr-app-env", payload={"A": "1"}, labels={})))
+    version = result.one("gcp:secretmanager/secretVersion:SecretVersion")
+    assert is_secret(version["secretData"]) and json.loads(secret_value(version["secretData"])) == {"A": "1"}
+    assert result.one("gcp:secretmanager/secret:Secret")["replication"] == {"auto": {}}
+
+
+def test_origin_is_a_reserved_global_ipv4(run_component):
+    address = run_component(lambda: GlobalOrigin("o", GlobalOriginArgs(project="p", address_name="crm-dr-origin", labels={}))).one(
+        "gcp:compute/globalAddress:GlobalAddress")
+    assert (address["addressType"], address["ipVersion"], address["name"]) == ("EXTERNAL", "IPV4", "crm-dr-origin")
+
+
+def test_origin_ip_is_exported(shipped):
+    assert shipped("gcp-dr", preview=False).outputs["originIp"] == "198.51.100.80"
+
+
+def test_keys_rotate_and_service_agents_may_use_them(run_component):
+    result = run_component(lambda: GcpKms("k", GcpKmsArgs(project="p", region="asia-northeast3", purposes=["gke", "sql"], labels={})))
+    assert all(k["rotationPeriod"] == "7776000s" for k in result.of_type("gcp:kms/cryptoKey:CryptoKey"))
+    members = sorted(m["member"] for m in result.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"))
+    assert members == ["serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com",
+                       "serviceAccount:service-123456789012@gcp-sa-cloud-sql.iam.gserviceaccount.com"]
+
+
+def test_stateful_gcp_resources_protected_outside_dev(shipped):
+    for resource_type in ("gcp:kms/cryptoKey:CryptoKey", "gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret"):
+        assert all(r.protect for r in shipped("gcp-staging").of_type(resource_type)), resource_type
+        assert not any(r.protect for r in shipped("gcp-dev").of_type(resource_type)), resource_type
