@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from components.cloudflare.load_balancer import HealthCheck
+from components.cloudflare.health import HealthCheck
 
 from . import model
 from .reader import Problems, Section

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, HealthCheck, Origin
+from components.cloudflare.health import HealthCheck
+from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
 
 
 def lb_args(**changes) -> GlobalLoadBalancerArgs:
