@@ -4,18 +4,22 @@ from __future__ import annotations
 import pulumi
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
+from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
+from components.aws.mail import MailDelivery, MailDeliveryArgs
+from components.aws.msk import KafkaCluster, KafkaClusterArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
+from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 
 from .config.model import AwsStackConfig
 
-KEY_PURPOSES = ("eks", "rds", "cache", "secrets", "logs", "ecr")
+KEY_PURPOSES = ("eks", "rds", "cache", "secrets", "logs", "ecr", "messaging", "kafka")
 
 
 def program(config: AwsStackConfig) -> None:
@@ -76,11 +80,36 @@ def program(config: AwsStackConfig) -> None:
         tags=common.tags("ingress"), protect=protect,
     ))
 
+    platform = config.platform
+    mail = None
+    if platform.mail_enabled:
+        mail = MailDelivery(f"{name}-mail", MailDeliveryArgs(
+            domain=platform.mail_domain, webhook_hosts=platform.webhook_hosts, kms_key_arn=keys.arn("messaging"),
+            region=config.region, tags=common.tags("mail"),
+        ))
+    tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
+    kafka = None
+    if platform.msk_enabled:
+        kafka = KafkaCluster(f"{name}-kafka", KafkaClusterArgs(
+            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            kms_key_arn=keys.arn("kafka"), logs_kms_key_arn=keys.arn("logs"), instance_type=platform.msk_instance_type,
+            volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"), protect=protect,
+        ))
+
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
         secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
-        payload=app_env_payload(config, database, cache), tags=common.tags("secrets"),
+        payload=app_env_payload(config, database, cache, mail, tasks, kafka), tags=common.tags("secrets"),
         settings={"public-host": common.public_host, "environment": common.environment},
         parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
+    ))
+
+    app_role = ApplicationRole(f"{name}-app", ApplicationRoleArgs(
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url,
+        namespace=platform.app_namespace, service_account=platform.app_service_account,
+        app_env_secret_arn=app_env.secret_arn, secrets_kms_key_arn=keys.arn("secrets"),
+        ses_identity_arn=mail.identity_arn if mail else None, ses_configuration_set_arn=mail.configuration_set_arn if mail else None,
+        queue_arn=tasks.queue_arn, queue_kms_key_arn=keys.arn("messaging"), schedule_group_name=tasks.group_name,
+        scheduler_role_arn=tasks.role_arn, kafka_cluster_arn=kafka.arn if kafka else None, tags=common.tags("application"),
     ))
 
     if config.interconnect:
@@ -103,6 +132,18 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
+    pulumi.export("appRoleArn", app_role.role_arn)
+    pulumi.export("scheduleGroupName", tasks.group_name)
+    pulumi.export("scheduleQueueArn", tasks.queue_arn)
+    pulumi.export("scheduleRoleArn", tasks.role_arn)
+    if mail:
+        pulumi.export("sesConfigurationSet", mail.configuration_set_name)
+        pulumi.export("sesDkimTokens", mail.dkim_tokens)
+        pulumi.export("sesSenderAccessKeyId", mail.sender_access_key_id)
+        pulumi.export("sesSenderSecretAccessKey", mail.sender_secret_access_key)
+        pulumi.export("sesSmtpPassword", mail.smtp_password)
+    if kafka:
+        pulumi.export("kafkaBootstrapServers", kafka.bootstrap_brokers)
     if database:
         pulumi.export("databaseAddress", database.address)
         pulumi.export("databasePort", database.port)
@@ -113,9 +154,28 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("redisHost", cache.host)
 
 
-def app_env_payload(config: AwsStackConfig, database, cache) -> dict:
-    """The application's environment, every value taken from a resource of this stack."""
-    payload: dict = {"SCHEDULER_PROVIDER": "aws", "MESSAGE_PROVIDER": "aws", "APP_PUBLIC_HOST": config.common.public_host}
+def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:
+    """The application's environment, every value taken from a resource of this stack.
+
+    On AWS the pod's IAM role (IRSA) grants mail, queue and scheduler access, so no AWS keys here.
+    """
+    payload: dict = {
+        "SCHEDULER_PROVIDER": "aws",
+        "MESSAGE_PROVIDER": "aws",
+        "APP_PUBLIC_HOST": config.common.public_host,
+        "AWS_REGION": config.region,
+        "AWS_SCHEDULE_ROLE_ARN": tasks.role_arn,
+        "AWS_SCHEDULE_SQS_ARN": tasks.queue_arn,
+        "AWS_SCHEDULE_GROUP_NAME": tasks.group_name,
+    }
+    if mail:
+        payload.update({
+            "AWS_CONFIGURATION_SET": mail.configuration_set_name,
+            "MAIL_USERNAME": mail.sender_access_key_id,
+            "MAIL_PASSWORD": mail.smtp_password,
+        })
+    if kafka:
+        payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
         payload.update({
             "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", database.address, database.port, database.database_name),
@@ -127,6 +187,8 @@ def app_env_payload(config: AwsStackConfig, database, cache) -> dict:
             "REDIS_HOST": cache.host,
             "REDIS_PORT": str(cache.port),
             "REDIS_PASSWORD": cache.auth_token.result,
+            "REDIS_NODES": pulumi.Output.format("{0}:{1}", cache.host, cache.port),
+            "REDIS_MAX_REDIRECTS": "3",
             "REDIS_SSL": "true",
         })
     return payload

@@ -6,11 +6,13 @@ import pulumi
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
+from components.gcp.kafka import KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
+from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 
 from .config.model import GcpStackConfig
@@ -67,16 +69,28 @@ def program(config: GcpStackConfig) -> None:
             depends_on=[network.private_services, kms.grants["redis"]], labels=common.tags("cache"), protect=protect,
         ))
 
+    peers = {stack: PeerStack(common, stack) for stack in config.references}
+    aws_platform = peers.get(config.platform.aws_stack)
+    kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
+        provider=cluster.provider, brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
+        kafka_version=config.platform.kafka_version,
+    ))
+
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache),
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform),
         labels=common.tags("secrets"), protect=protect,
+    ))
+
+    identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
+        project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
+        app_env_secret_id=app_env.secret.id, provider=cluster.provider,
     ))
 
     if config.interconnect:
         link_config = config.interconnect
-        aws_side = PeerStack(common, link_config.peer_stack)
+        aws_side = peers[link_config.peer_stack]
         link = HaVpnLink(f"{name}-link", HaVpnLinkArgs(
             project=project, region=region, network_id=network.network_id, router_asn=link_config.router_asn,
             aws_region=link_config.peer_region, aws_vpn_gateway_id=aws_side.require("vpnGatewayId"), aws_asn=link_config.peer_asn,
@@ -103,6 +117,8 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("originIp", origin.ip_address)
     pulumi.export("originAddressName", origin.address_name)
     pulumi.export("appEnvSecretId", app_env.secret_id)
+    pulumi.export("appServiceAccount", identity.email)
+    pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
     if database:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
@@ -111,8 +127,29 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("redisHost", cache.host)
 
 
-def app_env_payload(config: GcpStackConfig, database, cache) -> dict:
-    payload: dict = {"SCHEDULER_PROVIDER": "redis-kafka", "MESSAGE_PROVIDER": "kafka", "APP_PUBLIC_HOST": config.common.public_host}
+def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform) -> dict:
+    """The application's environment on GCP: its own resources, plus AWS mail and scheduler from the AWS stack.
+
+    GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
+    """
+    payload: dict = {
+        "SCHEDULER_PROVIDER": "redis-kafka",
+        "MESSAGE_PROVIDER": "kafka",
+        "APP_PUBLIC_HOST": config.common.public_host,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+    }
+    if aws_platform:
+        payload.update({
+            "AWS_REGION": aws_platform.require("region"),
+            "AWS_ACCESS_KEY": aws_platform.require("sesSenderAccessKeyId"),
+            "AWS_SECRET_KEY": aws_platform.require("sesSenderSecretAccessKey"),
+            "AWS_CONFIGURATION_SET": aws_platform.require("sesConfigurationSet"),
+            "AWS_SCHEDULE_ROLE_ARN": aws_platform.require("scheduleRoleArn"),
+            "AWS_SCHEDULE_SQS_ARN": aws_platform.require("scheduleQueueArn"),
+            "AWS_SCHEDULE_GROUP_NAME": aws_platform.require("scheduleGroupName"),
+            "MAIL_USERNAME": aws_platform.require("sesSenderAccessKeyId"),
+            "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
+        })
     if database:
         payload.update({
             "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:5432/{1}?sslmode=require", database.private_ip, database.database_name),
@@ -124,6 +161,8 @@ def app_env_payload(config: GcpStackConfig, database, cache) -> dict:
             "REDIS_HOST": cache.host,
             "REDIS_PORT": cache.port.apply(str),
             "REDIS_PASSWORD": cache.auth_string,
+            "REDIS_NODES": pulumi.Output.format("{0}:{1}", cache.host, cache.port),
+            "REDIS_MAX_REDIRECTS": "3",
             "REDIS_SSL": "true",
         })
     return payload

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from . import aws, cloudflare, gcp, model
 from .model import AwsStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
-from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems, check_no_overlap
+from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
 from .sizes import ENVIRONMENTS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KNOWN_KEYS = {
-    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect"),
-    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect"),
+    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform"),
+    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform"),
     "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse}
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
@@ -94,7 +92,7 @@ def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
     public_host = raw.get(f"{NAMESPACE}:publicHost") or ""
     if not public_host:
         problems.add(f"{NAMESPACE}:publicHost", "is required but not set (the application's public host name, such as crm.example.com)")
-    elif not _HOST.match(public_host):
+    elif not HOST_NAME.match(public_host):
         problems.add(f"{NAMESPACE}:publicHost", f"'{public_host}' is not a lower-case DNS host name")
     common = model.Common(
         stack=stack,

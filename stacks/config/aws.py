@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from . import model, sizes
-from .reader import Problems, Section, check_counts, check_no_overlap, check_within, parse_cidr
+from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
@@ -129,7 +129,26 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         if not is_private_asn(interconnect.amazon_side_asn):
             problems.add("crm:interconnect.amazonSideAsn", f"{interconnect.amazon_side_asn} is not a private ASN (64512-65534 or 4200000000-4294967294)")
 
-    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect)
+    pf = Section(problems, "crm:platform", raw.get("crm:platform"))
+    platform = model.AwsPlatform(
+        mail_enabled=pf.boolean("mail", env == "dr"),
+        mail_domain=pf.string("mailDomain", common.public_host),
+        webhook_hosts=pf.strings("webhookHosts", [f"aws.{common.public_host}", f"gcp.{common.public_host}"]),
+        msk_enabled=pf.boolean("msk", env == "dr"),
+        msk_instance_type=pf.string("mskInstanceType", "kafka.m5.large"),
+        msk_volume_gb=pf.integer("mskVolumeGb", 100, minimum=1, maximum=16384),
+        app_namespace=pf.string("appNamespace", "crm"),
+        app_service_account=pf.string("appServiceAccount", "crm-app"),
+    )
+    pf.finish()
+    check_hosts(problems, "crm:platform.webhookHosts", platform.webhook_hosts)
+    if not platform.msk_instance_type.startswith("kafka."):
+        problems.add("crm:platform.mskInstanceType", f"must be an MSK broker type such as kafka.m5.large, got '{platform.msk_instance_type}'")
+    if len(network.zones) > 0 and platform.msk_enabled and len(network.zones) < 2:
+        problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
+
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform)
+
 
 
 def parse_registry(problems: Problems, raw: dict) -> model.Registry:

@@ -122,7 +122,20 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         for message in addressing.asn_problems(router_asn, role="Cloud Router"):
             problems.add("crm:interconnect.routerAsn", message)
 
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect)
+    pf = Section(problems, "crm:platform", raw.get("crm:platform"))
+    platform = model.GcpPlatform(
+        aws_stack=pf.string("awsStack", "aws-dr" if env == "dr" else ""),
+        kafka_brokers=pf.integer("kafkaBrokers", 3, minimum=1, maximum=9),
+        strimzi_chart_version=pf.string("strimziChartVersion", "0.45.0"),
+        kafka_version=pf.string("kafkaVersion", "3.9.0"),
+        app_namespace=pf.string("appNamespace", "crm"),
+        app_service_account=pf.string("appServiceAccount", "crm-app"),
+    )
+    pf.finish()
+    if env != "dev" and platform.kafka_brokers < 3:
+        problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
+
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

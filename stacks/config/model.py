@@ -106,6 +106,20 @@ class AwsInterconnect:
 
 
 @dataclass(frozen=True)
+class AwsPlatform:
+    """Mail, scheduling and messaging the application uses on AWS (and, for mail, from GCP)."""
+
+    mail_enabled: bool
+    mail_domain: str
+    webhook_hosts: list[str]
+    msk_enabled: bool
+    msk_instance_type: str
+    msk_volume_gb: int
+    app_namespace: str
+    app_service_account: str
+
+
+@dataclass(frozen=True)
 class AwsStackConfig:
     common: Common
     region: str
@@ -116,6 +130,7 @@ class AwsStackConfig:
     ingress: Ingress
     registry: Registry
     interconnect: Optional[AwsInterconnect]
+    platform: AwsPlatform
 
     @property
     def references(self) -> list[str]:
@@ -185,6 +200,18 @@ class GcpInterconnect:
 
 
 @dataclass(frozen=True)
+class GcpPlatform:
+    """Kafka inside GKE, the workload identity, and the AWS stack whose mail and scheduler GCP uses."""
+
+    aws_stack: str  # "" when this environment uses no AWS mail or scheduler
+    kafka_brokers: int
+    strimzi_chart_version: str
+    kafka_version: str
+    app_namespace: str
+    app_service_account: str
+
+
+@dataclass(frozen=True)
 class GcpStackConfig:
     common: Common
     project_id: str
@@ -195,10 +222,14 @@ class GcpStackConfig:
     redis: MemorystoreRedis
     registry: Registry
     interconnect: Optional[GcpInterconnect]
+    platform: GcpPlatform
 
     @property
     def references(self) -> list[str]:
-        return [self.interconnect.peer_stack] if self.interconnect else []
+        stacks = [self.platform.aws_stack] if self.platform.aws_stack else []
+        if self.interconnect and self.interconnect.peer_stack not in stacks:
+            stacks.append(self.interconnect.peer_stack)
+        return stacks
 
 
 # ---------------------------------------------------------------- Cloudflare

@@ -6,10 +6,12 @@ fallback when the value is wrong, so parsing continues and the user sees all err
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 NAMESPACE = "crm"
+HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _MISSING = object()
 
 
@@ -179,3 +181,9 @@ def check_counts(problems: Problems, key: str, minimum: int, desired: int, maxim
     if not minimum <= desired <= maximum:
         low, mid, high = names
         problems.add(key, f"node counts must satisfy {low} <= {mid} <= {high}; got {minimum} <= {desired} <= {maximum}")
+
+
+def check_hosts(problems: Problems, key: str, hosts: Sequence[str]) -> None:
+    for i, host in enumerate(hosts):
+        if not HOST_NAME.match(host):
+            problems.add(f"{key}[{i}]", f"'{host}' is not a lower-case DNS host name")

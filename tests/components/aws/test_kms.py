@@ -7,7 +7,8 @@ from components.aws.kms import KmsKeys, KmsKeysArgs
 
 def test_every_key_rotates(shipped):
     keys = shipped("aws-dr").of_type("aws:kms/key:Key")
-    assert len(keys) == 6
+    purposes = sorted(k["tags"]["purpose"] for k in keys)
+    assert purposes == ["cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "secrets"]
     assert all(k["enableKeyRotation"] is True for k in keys)
 
 

@@ -1,0 +1,79 @@
+"""The application's IAM role on EKS (IRSA): exactly what the app does in AWS, on exactly its resources."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.eks import irsa_trust_policy
+from components.aws.iam import policy_document
+from components.aws.mail import SEND_ACTIONS
+
+
+@dataclass
+class ApplicationRoleArgs:
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    namespace: str
+    service_account: str
+    app_env_secret_arn: pulumi.Input[str]
+    secrets_kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    ses_identity_arn: Optional[pulumi.Input[str]] = None
+    ses_configuration_set_arn: Optional[pulumi.Input[str]] = None
+    queue_arn: Optional[pulumi.Input[str]] = None
+    queue_kms_key_arn: Optional[pulumi.Input[str]] = None
+    schedule_group_name: Optional[pulumi.Input[str]] = None
+    scheduler_role_arn: Optional[pulumi.Input[str]] = None
+    kafka_cluster_arn: Optional[pulumi.Input[str]] = None
+
+
+class ApplicationRole(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ApplicationRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:ApplicationRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
+            lambda a: irsa_trust_policy(a[0], a[1], args.namespace, args.service_account)
+        )
+        self.role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, tags=dict(args.tags), opts=child)
+        account_region = pulumi.Output.all(
+            aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
+            aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
+        )
+        values = pulumi.Output.all(
+            account_region, args.app_env_secret_arn, args.secrets_kms_key_arn, args.ses_identity_arn, args.ses_configuration_set_arn,
+            args.queue_arn, args.queue_kms_key_arn, args.schedule_group_name, args.scheduler_role_arn, args.kafka_cluster_arn,
+        )
+        self.policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=values.apply(lambda v: application_policy(*v[0], *v[1:])), opts=child)
+        self.role_arn = self.role.arn
+        self.register_outputs({"roleArn": self.role_arn})
+
+
+def application_policy(account: str, region: str, secret_arn: str, secrets_key_arn: str, ses_identity_arn, ses_config_set_arn,
+                       queue_arn, queue_key_arn, schedule_group, scheduler_role_arn, kafka_cluster_arn) -> str:
+    statements = [
+        {"Sid": "ReadOwnEnvironment", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},
+        {"Sid": "DecryptOwnEnvironment", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": secrets_key_arn},
+    ]
+    if ses_identity_arn:
+        statements.append({"Sid": "SendMail", "Effect": "Allow", "Action": SEND_ACTIONS, "Resource": [ses_identity_arn, ses_config_set_arn]})
+    if queue_arn:
+        statements.append({"Sid": "UseTaskQueue", "Effect": "Allow", "Resource": queue_arn,
+                           "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"]})
+        statements.append({"Sid": "UseTaskQueueKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": queue_key_arn})
+    if schedule_group:
+        statements.append({"Sid": "ManageSchedules", "Effect": "Allow",
+                           "Action": ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"],
+                           "Resource": f"arn:aws:scheduler:{region}:{account}:schedule/{schedule_group}/*"})
+        statements.append({"Sid": "HandSchedulerItsRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": scheduler_role_arn,
+                           "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}})
+    if kafka_cluster_arn:
+        cluster_path = kafka_cluster_arn.split(":cluster/", 1)[-1]
+        statements.append({"Sid": "UseKafka", "Effect": "Allow",
+                           "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:*Topic*", "kafka-cluster:ReadData",
+                                      "kafka-cluster:WriteData", "kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
+                           "Resource": [kafka_cluster_arn, f"arn:aws:kafka:{region}:{account}:topic/{cluster_path}/*",
+                                        f"arn:aws:kafka:{region}:{account}:group/{cluster_path}/*"]})
+    return policy_document(statements)

@@ -1,0 +1,85 @@
+"""SES mail for both clouds: a DKIM-signed domain, a TLS-only configuration set whose events reach an
+encrypted SNS topic, HTTPS webhooks into each cloud, and a sending-only IAM user for the GCP side."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.iam import policy_document
+
+EVENT_TYPES = ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
+WEBHOOK_PATH = "/api/webhooks/ses"
+SEND_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+
+
+@dataclass
+class MailDeliveryArgs:
+    domain: str
+    webhook_hosts: Sequence[str]
+    kms_key_arn: pulumi.Input[str]
+    region: str
+    tags: Mapping[str, str]
+
+
+class MailDelivery(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MailDeliveryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:MailDelivery", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.identity = aws.ses.DomainIdentity(f"{name}-domain", domain=args.domain, opts=child)
+        self.dkim = aws.ses.DomainDkim(f"{name}-dkim", domain=self.identity.domain, opts=child)
+        self.configuration_set = aws.sesv2.ConfigurationSet(
+            f"{name}-events", configuration_set_name=f"{name}-events", delivery_options={"tls_policy": "REQUIRE"},
+            reputation_options={"reputation_metrics_enabled": True}, tags=tags, opts=child,
+        )
+        self.topic = aws.sns.Topic(f"{name}-events", name=f"{name}-ses-events", kms_master_key_id=args.kms_key_arn, tags=tags, opts=child)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        topic_policy = aws.sns.TopicPolicy(
+            f"{name}-events", arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, account).apply(lambda a: policy_document([{
+                "Sid": "SesPublishes", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"}, "Action": "sns:Publish",
+                "Resource": a[0], "Condition": {"StringEquals": {"AWS:SourceAccount": a[1]}},
+            }])),
+            opts=child,
+        )
+        aws.sesv2.ConfigurationSetEventDestination(
+            f"{name}-to-sns",
+            configuration_set_name=self.configuration_set.configuration_set_name,
+            event_destination_name="sns",
+            event_destination={"enabled": True, "matching_event_types": EVENT_TYPES, "sns_destination": {"topic_arn": self.topic.arn}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
+        )
+        # The application confirms each subscription itself (SubscribeURL), so nothing waits here.
+        self.webhooks = [
+            aws.sns.TopicSubscription(
+                f"{name}-webhook-{i}", topic=self.topic.arn, protocol="https", endpoint=f"https://{host}{WEBHOOK_PATH}",
+                endpoint_auto_confirms=False, raw_message_delivery=False, opts=child,
+            )
+            for i, host in enumerate(args.webhook_hosts)
+        ]
+
+        identity_arn = self.identity.arn
+        config_set_arn = self.configuration_set.arn
+        # GCP cannot assume an AWS role, so its pods send mail with this user's key: sending only.
+        self.sender = aws.iam.User(f"{name}-sender", name=f"{name}-ses-sender", path="/service/", tags=tags, opts=child)
+        self.sender_policy = aws.iam.UserPolicy(
+            f"{name}-sender", user=self.sender.name,
+            policy=pulumi.Output.all(identity_arn, config_set_arn).apply(lambda a: send_mail_policy(a[0], a[1])),
+            opts=child,
+        )
+        self.sender_key = aws.iam.AccessKey(f"{name}-sender", user=self.sender.name, opts=child)
+        self.identity_arn = identity_arn
+        self.configuration_set_name = self.configuration_set.configuration_set_name
+        self.configuration_set_arn = config_set_arn
+        self.sender_access_key_id = self.sender_key.id
+        self.sender_secret_access_key = pulumi.Output.secret(self.sender_key.secret)
+        self.smtp_password = pulumi.Output.secret(self.sender_key.ses_smtp_password_v4)
+        self.dkim_tokens = self.dkim.dkim_tokens
+        self.register_outputs({"configurationSet": self.configuration_set_name, "topicArn": self.topic.arn})
+
+
+def send_mail_policy(identity_arn: str, configuration_set_arn: str) -> str:
+    return policy_document([{"Effect": "Allow", "Action": SEND_ACTIONS, "Resource": [identity_arn, configuration_set_arn]}])

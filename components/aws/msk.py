@@ -1,0 +1,60 @@
+"""MSK: Kafka brokers in the private subnets, TLS in transit, IAM authentication, KMS at rest."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+IAM_PORT = 9098
+
+
+@dataclass
+class KafkaClusterArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    app_security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    instance_type: str = "kafka.m5.large"
+    volume_gb: int = 100
+    kafka_version: str = "3.6.0"
+    protect: bool = True
+
+
+class KafkaCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: KafkaClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:KafkaCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"Kafka for {name}", tags={**tags, "Name": f"{name}-kafka"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=IAM_PORT, to_port=IAM_PORT,
+            referenced_security_group_id=args.app_security_group_id, description="Kafka (IAM auth) from the application", opts=child,
+        )
+        logs = aws.cloudwatch.LogGroup(f"{name}-broker-logs", name=f"/aws/msk/{name}", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
+        self.cluster = aws.msk.Cluster(
+            f"{name}-msk",
+            cluster_name=name,
+            kafka_version=args.kafka_version,
+            number_of_broker_nodes=len(args.subnet_ids),
+            broker_node_group_info={
+                "instance_type": args.instance_type,
+                "client_subnets": list(args.subnet_ids),
+                "security_groups": [self.security_group.id],
+                "storage_info": {"ebs_storage_info": {"volume_size": args.volume_gb}},
+            },
+            encryption_info={
+                "encryption_at_rest_kms_key_arn": args.kms_key_arn,
+                "encryption_in_transit": {"client_broker": "TLS", "in_cluster": True},
+            },
+            client_authentication={"sasl": {"iam": True}, "unauthenticated": False},
+            logging_info={"broker_logs": {"cloudwatch_logs": {"enabled": True, "log_group": logs.name}}},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.arn = self.cluster.arn
+        self.bootstrap_brokers = self.cluster.bootstrap_brokers_sasl_iam
+        self.register_outputs({"bootstrapBrokers": self.bootstrap_brokers})

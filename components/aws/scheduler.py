@@ -1,0 +1,72 @@
+"""Scheduled tasks in AWS mode: EventBridge Scheduler puts messages on an SQS queue the app listens to."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.iam import policy_document
+
+MAX_RECEIVES = 5
+
+
+@dataclass
+class ScheduledTasksArgs:
+    kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    visibility_timeout_seconds: int = 60
+    retention_days: int = 4
+
+
+class ScheduledTasks(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ScheduledTasksArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:ScheduledTasks", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=f"{name}", tags=tags, opts=child)
+        self.dead_letters = aws.sqs.Queue(
+            f"{name}-dlq", name=f"{name}-dlq", kms_master_key_id=args.kms_key_arn, message_retention_seconds=14 * 86400, tags=tags, opts=child,
+        )
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=f"{name}-tasks",
+            kms_master_key_id=args.kms_key_arn,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            message_retention_seconds=args.retention_days * 86400,
+            receive_wait_time_seconds=20,
+            redrive_policy=self.dead_letters.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES})),
+            tags=tags,
+            opts=child,
+        )
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        self.role = aws.iam.Role(
+            f"{name}-scheduler",
+            assume_role_policy=account.apply(lambda a: policy_document([{
+                "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": a}},
+            }])),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-scheduler", role=self.role.id,
+            policy=pulumi.Output.all(self.queue.arn, args.kms_key_arn).apply(lambda a: scheduler_policy(a[0], a[1])),
+            opts=child,
+        )
+        self.group_name = self.group.name
+        self.group_arn = self.group.arn
+        self.queue_arn = self.queue.arn
+        self.queue_url = self.queue.url
+        self.role_arn = self.role.arn
+        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "roleArn": self.role_arn})
+
+
+def scheduler_policy(queue_arn: str, kms_key_arn: str) -> str:
+    """The scheduler may send to this one queue, and use the key that encrypts it, nothing else."""
+    return policy_document([
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_arn},
+    ])

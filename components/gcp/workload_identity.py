@@ -1,0 +1,46 @@
+"""The application's identity on GKE: a Google service account bound to its Kubernetes service account."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+
+@dataclass
+class WorkloadIdentityArgs:
+    project: str
+    namespace: str
+    service_account: str
+    app_env_secret_id: pulumi.Input[str]
+    provider: Optional[k8s.Provider] = None
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = gcp.serviceaccount.Account(
+            f"{name}-gsa", account_id=f"{name}"[:30], project=args.project, display_name="CRM application (Workload Identity)", opts=child,
+        )
+        member = f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]"
+        self.binding = gcp.serviceaccount.IAMMember(
+            f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser", member=member, opts=child,
+        )
+        self.secret_access = gcp.secretmanager.SecretIamMember(
+            f"{name}-app-env", project=args.project, secret_id=args.app_env_secret_id, role="roles/secretmanager.secretAccessor",
+            member=self.account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
+        )
+        if args.provider is not None:
+            on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+            namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=on_cluster)
+            k8s.core.v1.ServiceAccount(
+                f"{name}-ksa",
+                metadata={"name": args.service_account, "namespace": args.namespace,
+                          "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
+            )
+        self.email = self.account.email
+        self.register_outputs({"email": self.email})

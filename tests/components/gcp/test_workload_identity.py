@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+
+def test_google_service_account_bound_to_the_kubernetes_one(shipped):
+    result = shipped("gcp-dr", preview=False)
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember")
+    assert binding["role"] == "roles/iam.workloadIdentityUser"
+    assert binding["member"] == "serviceAccount:crm-dr-project.svc.id.goog[crm/crm-app]"
+    ksa = result.one("kubernetes:core/v1:ServiceAccount")
+    assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == "crm-dr-app@crm-dr-project.iam.gserviceaccount.com"
+
+
+def test_it_may_read_only_its_secret(shipped):
+    result = shipped("gcp-dr", preview=False)
+    access = result.one("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert access["role"] == "roles/secretmanager.secretAccessor"
+    assert access["secretId"] == result.one("gcp:secretmanager/secret:Secret").name + "-id"
+    assert access["member"] == "serviceAccount:crm-dr-app@crm-dr-project.iam.gserviceaccount.com"

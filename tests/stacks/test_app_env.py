@@ -1,0 +1,94 @@
+"""The app_env secret of each cloud: its keys, and that each value comes from the resource it should."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import is_secret, secret_value
+
+COMMON = {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
+          "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
+          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_GROUP_NAME",
+          "MAIL_USERNAME", "MAIL_PASSWORD"}
+
+
+def app_env(result, type_):
+    version = result.one(type_)
+    payload = version["secretString"] if "secretString" in version.inputs else version["secretData"]
+    assert is_secret(payload)
+    return json.loads(secret_value(payload))
+
+
+@pytest.fixture
+def aws_env(shipped):
+    return app_env(shipped("aws-dr", preview=False), "aws:secretsmanager/secretVersion:SecretVersion")
+
+
+@pytest.fixture
+def gcp_env(shipped):
+    return app_env(shipped("gcp-dr", preview=False), "gcp:secretmanager/secretVersion:SecretVersion")
+
+
+def test_aws_key_set(aws_env):
+    assert set(aws_env) == COMMON
+
+
+def test_gcp_key_set_adds_the_ses_key(gcp_env):
+    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY"}
+
+
+def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
+    assert "AWS_ACCESS_KEY" not in aws_env and "AWS_SECRET_KEY" not in aws_env
+
+
+def test_provider_switches(aws_env, gcp_env):
+    assert (aws_env["SCHEDULER_PROVIDER"], aws_env["MESSAGE_PROVIDER"]) == ("aws", "aws")
+    assert (gcp_env["SCHEDULER_PROVIDER"], gcp_env["MESSAGE_PROVIDER"]) == ("redis-kafka", "kafka")
+
+
+def test_aws_values_come_from_aws_resources(aws_env, shipped):
+    result = shipped("aws-dr", preview=False)
+    assert aws_env["DATABASE_URL"] == "jdbc:postgresql://crm-dr-db-postgres.rds.example.internal:5432/crm?sslmode=require"
+    assert aws_env["REDIS_HOST"] == "crm-dr-cache-redis.cache.example.internal"
+    assert aws_env["KAFKA_BOOTSTRAP_SERVERS"].startswith("b-1.crm-dr-kafka-msk.kafka")
+    assert aws_env["AWS_SCHEDULE_SQS_ARN"] == "arn:aws:sqs:ap-northeast-2:123456789012:crm-dr-tasks-queue"
+    assert aws_env["AWS_SCHEDULE_ROLE_ARN"] == "arn:aws:iam:ap-northeast-2:123456789012:crm-dr-tasks-scheduler"
+    assert aws_env["AWS_SCHEDULE_GROUP_NAME"] == result.one("aws:scheduler/scheduleGroup:ScheduleGroup")["name"]
+    assert aws_env["AWS_CONFIGURATION_SET"] == result.one("aws:sesv2/configurationSet:ConfigurationSet")["configurationSetName"]
+
+
+def test_aws_secrets_are_the_generated_ones(aws_env, shipped, plain):
+    result = shipped("aws-dr", preview=False)
+    assert aws_env["DATABASE_PASSWORD"] == plain(result.one("aws:rds/instance:Instance")["password"])
+    assert aws_env["REDIS_PASSWORD"] == plain(result.one("aws:elasticache/replicationGroup:ReplicationGroup")["authToken"])
+    assert aws_env["MAIL_PASSWORD"] == "crm-dr-mail-sender-smtp-password"
+
+
+def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped, plain):
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    gcp = shipped("gcp-dr", preview=False)
+    assert gcp_env["DATABASE_URL"] == "jdbc:postgresql://10.23.0.5:5432/crm?sslmode=require"
+    assert gcp_env["DATABASE_PASSWORD"] == plain(gcp.one("gcp:sql/user:User")["password"])
+    assert gcp_env["REDIS_HOST"] == "10.23.1.4" and gcp_env["REDIS_PASSWORD"] == "crm-dr-redis-redis-auth-string"
+    assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9092"
+    assert gcp_env["AWS_ACCESS_KEY"] == aws_outputs["sesSenderAccessKeyId"]
+    assert gcp_env["AWS_SECRET_KEY"] == plain(aws_outputs["sesSenderSecretAccessKey"])
+    assert gcp_env["AWS_SCHEDULE_SQS_ARN"] == aws_outputs["scheduleQueueArn"]
+    assert gcp_env["AWS_CONFIGURATION_SET"] == aws_outputs["sesConfigurationSet"]
+
+
+def test_payloads_print_as_secret_in_the_preview(shipped):
+    assert is_secret(shipped("aws-dr").one("aws:secretsmanager/secretVersion:SecretVersion")["secretString"])
+    assert is_secret(shipped("gcp-dr").one("gcp:secretmanager/secretVersion:SecretVersion")["secretData"])
+
+
+def test_aws_dr_preview_shows_the_platform(shipped):
+    counts = shipped("aws-dr").count_by_type()
+    assert counts["aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination"] == 1
+    assert counts["aws:sns/topicSubscription:TopicSubscription"] == 2
+    assert counts["aws:scheduler/scheduleGroup:ScheduleGroup"] == 1
+    assert counts["aws:sqs/queue:Queue"] == 2
+    assert counts["aws:msk/cluster:Cluster"] == 1
+    assert counts["aws:iam/user:User"] == 1 and counts["aws:iam/accessKey:AccessKey"] == 1
+    assert counts["crm:aws:ApplicationRole"] == 1
