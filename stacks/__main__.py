@@ -1,4 +1,4 @@
-"""Command line: `python -m stacks preview <stack>|--all [--json]`.
+"""Command line: `python -m stacks preview <stack>|--all [--json]` and `python -m stacks check <stack>|--all|--plan FILE`.
 
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 from .config import ConfigValidationError
@@ -24,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
     preview.add_argument("--json", action="store_true", help="JSON shaped like `pulumi preview --json`")
+    check = commands.add_parser("check", help="run the policy pack over a stack's offline preview, or a saved plan")
+    check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
+    check.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
     return parser
 
 
@@ -57,9 +62,36 @@ def preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    from . import policy_check
+
+    if sum(map(bool, (args.stack, args.all, args.plan))) != 1:
+        return _fail("name one stack, or pass --all, or --plan FILE", 2)
+    try:
+        if args.plan:
+            resources = policy_check.from_plan_file(args.plan)
+            plans = [(policy_check.stack_of(resources), resources)]
+        elif args.all:
+            plans = [(run.stack, policy_check.from_preview(run.result)) for run in preview_stacks(stack_names())]
+        else:
+            if args.stack not in stack_names():
+                return _fail(f"unknown stack '{args.stack}' (have: {', '.join(stack_names())})", 2)
+            plans = [(args.stack, policy_check.from_preview(preview_stack(args.stack)))]
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    except (OSError, ValueError) as error:
+        return _fail(f"error: cannot read the plan: {error}", 2)
+    blocked = False
+    for stack, resources in plans:
+        violations = policy_check.check(resources, stack)
+        print(policy_check.report(stack, violations))
+        blocked |= any(v.enforcement == "mandatory" for v in violations)
+    return 1 if blocked else 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    return {"preview": preview}[args.command](args)
+    return {"preview": preview, "check": check}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class RegisteredResource:
     inputs: dict[str, Any]
     op: str = "create"
     provider: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -194,6 +195,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 inputs=struct_to_python(props) if props is not None else {},
                 op=op,
                 provider=request.provider,
+                property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
             )
         )
 

@@ -1,0 +1,175 @@
+"""Passing and failing fixtures for every rule of the pack.
+
+Each type has one compliant resource (`GOOD`); a failing fixture is that resource with one change,
+so it breaks exactly the rule it is listed under.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from policies.rules.base import UNKNOWN, Resource
+
+TAGS = {"project": "crm", "environment": "production", "managed-by": "pulumi", "role": "test"}
+
+GOOD: dict[str, dict[str, Any]] = {
+    "aws:rds/instance:Instance": {"engine": "postgres", "storageEncrypted": True, "publiclyAccessible": False, "multiAz": True,
+                                  "backupRetentionPeriod": 30, "deletionProtection": True, "skipFinalSnapshot": False,
+                                  "finalSnapshotIdentifier": "db-final", "iamDatabaseAuthenticationEnabled": True,
+                                  "enabledCloudwatchLogsExports": ["postgresql"], "performanceInsightsEnabled": True, "tags": TAGS},
+    "aws:rds/parameterGroup:ParameterGroup": {"family": "postgres15", "parameters": [
+        {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]},
+    "aws:elasticache/replicationGroup:ReplicationGroup": {"atRestEncryptionEnabled": True, "transitEncryptionEnabled": True, "authToken": UNKNOWN,
+                                                          "numCacheClusters": 3, "automaticFailoverEnabled": True, "multiAzEnabled": True, "tags": TAGS},
+    "aws:eks/cluster:Cluster": {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
+                                "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:kms"}},
+                                "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "tags": TAGS},
+    "aws:ecr/repository:Repository": {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}, "tags": TAGS},
+    "aws:kms/key:Key": {"enableKeyRotation": True, "tags": TAGS},
+    "aws:sqs/queue:Queue": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
+    "aws:sns/topic:Topic": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
+    "aws:secretsmanager/secret:Secret": {"kmsKeyId": "arn:kms", "tags": TAGS},
+    "aws:ssm/parameter:Parameter": {"name": "/crm/api-token", "type": "SecureString"},
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+    "aws:ec2/subnet:Subnet": {"mapPublicIpOnLaunch": False, "tags": TAGS},
+    "gcp:container/cluster:Cluster": {
+        "privateClusterConfig": {"enablePrivateNodes": True}, "workloadIdentityConfig": {"workloadPool": "p.svc.id.goog"},
+        "nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True}, "serviceAccount": UNKNOWN},
+        "datapathProvider": "ADVANCED_DATAPATH", "enableLegacyAbac": False, "masterAuth": {"clientCertificateConfig": {"issueClientCertificate": False}},
+        "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]}, "releaseChannel": {"channel": "REGULAR"},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/keys/k"}, "resourceLabels": TAGS},
+    "gcp:container/nodePool:NodePool": {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True},
+                                                       "serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
+    "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "settings": {
+        "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS,
+        "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
+        "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True}}},
+    "gcp:redis/instance:Instance": {"tier": "STANDARD_HA", "authEnabled": True, "transitEncryptionMode": "SERVER_AUTHENTICATION", "labels": TAGS},
+    "gcp:compute/firewall:Firewall": {"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]},
+    "gcp:compute/subnetwork:Subnetwork": {"logConfig": {"metadata": "INCLUDE_ALL_METADATA"}, "privateIpGoogleAccess": True},
+    "gcp:compute/vPNTunnel:VPNTunnel": {"ikeVersion": 2},
+    "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
+                                            "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
+    "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
+    "cloudflare:index/loadBalancerPool:LoadBalancerPool": {"monitor": UNKNOWN},
+    "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": {"interval": 60, "retries": 2, "timeout": 5, "consecutiveDown": 1},
+}
+
+
+def resource(type_: str, changes: dict | None = None, *, stack: str = "aws-production", name: str = "subject", protect: bool = True, **extra) -> Resource:
+    props = copy.deepcopy(GOOD[type_]) if type_ in GOOD else {}
+    for path, value in (changes or {}).items():
+        target = props
+        *parents, leaf = path.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        if value is DELETE:
+            target.pop(leaf, None)
+        else:
+            target[leaf] = value
+    urn = f"urn:pulumi:{stack}::crm::{type_}::{name}"
+    return Resource(type_, name, urn, props, protect, **extra)
+
+
+class _Delete:
+    pass
+
+
+DELETE = _Delete()
+RDS, PG, REDIS = "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup", "aws:elasticache/replicationGroup:ReplicationGroup"
+EKS, GKE, POOL, SQL = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", "gcp:sql/databaseInstance:DatabaseInstance"
+SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
+RANDOM = "random:index/randomPassword:RandomPassword"
+
+
+def _generated_stack(value_from_random: bool) -> list[Resource]:
+    password = resource(RANDOM, name="pw")
+    db = resource(RDS, {"password": UNKNOWN if value_from_random else "typed-in"}, name="db",
+                  property_dependencies={"password": [password.urn]} if value_from_random else {"instanceClass": []})
+    return [password, db]
+
+
+def _vpn_stack(tunnels: int) -> list[Resource]:
+    gateway = resource("gcp:compute/haVpnGateway:HaVpnGateway", stack="gcp-dr", name="gw")
+    return [gateway] + [resource(TUNNEL, stack="gcp-dr", name=f"t{i}") for i in range(tunnels)]
+
+
+def _flow_log_stack(covered: bool) -> list[Resource]:
+    vpc = resource("aws:ec2/vpc:Vpc", {"tags": TAGS}, name="vpc")
+    flow = resource("aws:ec2/flowLog:FlowLog", name="flow", property_dependencies={"vpcId": [vpc.urn] if covered else []})
+    return [vpc, flow]
+
+
+# rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
+FIXTURES: dict[str, tuple[list, list]] = {
+    "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
+    "rds-not-public": ([resource(RDS)], [resource(RDS, {"publiclyAccessible": True})]),
+    "rds-multi-az": ([resource(RDS), resource(RDS, {"multiAz": False}, stack="aws-dev")], [resource(RDS, {"multiAz": False})]),
+    "rds-backup-retention": ([resource(RDS)], [resource(RDS, {"backupRetentionPeriod": 1})]),
+    "rds-deletion-protection": ([resource(RDS)], [resource(RDS, {"deletionProtection": False})]),
+    "rds-final-snapshot": ([resource(RDS)], [resource(RDS, {"skipFinalSnapshot": True})]),
+    "rds-iam-authentication": ([resource(RDS)], [resource(RDS, {"iamDatabaseAuthenticationEnabled": DELETE})]),
+    "rds-log-exports": ([resource(RDS)], [resource(RDS, {"enabledCloudwatchLogsExports": ["upgrade"]})]),
+    "rds-performance-insights": ([resource(RDS)], [resource(RDS, {"performanceInsightsEnabled": False})]),
+    "rds-force-ssl": ([resource(PG)], [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "0"}]})]),
+    "rds-logical-replication-dr": ([resource(PG, stack="aws-dr"), resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-production")],
+                                   [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-dr")]),
+    "elasticache-encryption-at-rest": ([resource(REDIS)], [resource(REDIS, {"atRestEncryptionEnabled": False})]),
+    "elasticache-encryption-in-transit": ([resource(REDIS)], [resource(REDIS, {"transitEncryptionEnabled": DELETE})]),
+    "elasticache-auth": ([resource(REDIS)], [resource(REDIS, {"authToken": DELETE})]),
+    "elasticache-failover": ([resource(REDIS), resource(REDIS, {"numCacheClusters": 1, "automaticFailoverEnabled": False, "multiAzEnabled": False}, stack="aws-dev")],
+                             [resource(REDIS, {"automaticFailoverEnabled": False})]),
+    "eks-endpoint-not-world": ([resource(EKS), resource(EKS, {"vpcConfig.endpointPublicAccess": True, "vpcConfig.publicAccessCidrs": ["203.0.113.0/24"]})],
+                               [resource(EKS, {"vpcConfig.endpointPublicAccess": DELETE})]),
+    "eks-secrets-encryption": ([resource(EKS)], [resource(EKS, {"encryptionConfig": DELETE})]),
+    "eks-control-plane-logs": ([resource(EKS)], [resource(EKS, {"enabledClusterLogTypes": ["api"]})]),
+    "ecr-immutable-tags": ([resource("aws:ecr/repository:Repository")], [resource("aws:ecr/repository:Repository", {"imageTagMutability": "MUTABLE"})]),
+    "ecr-scan-on-push": ([resource("aws:ecr/repository:Repository")], [resource("aws:ecr/repository:Repository", {"imageScanningConfiguration": DELETE})]),
+    "kms-key-rotation": ([resource("aws:kms/key:Key")], [resource("aws:kms/key:Key", {"enableKeyRotation": False})]),
+    "sqs-encrypted": ([resource("aws:sqs/queue:Queue"), resource("aws:sqs/queue:Queue", {"kmsMasterKeyId": DELETE, "sqsManagedSseEnabled": True})],
+                      [resource("aws:sqs/queue:Queue", {"kmsMasterKeyId": DELETE})]),
+    "sns-encrypted": ([resource("aws:sns/topic:Topic")], [resource("aws:sns/topic:Topic", {"kmsMasterKeyId": DELETE})]),
+    "secretsmanager-cmk": ([resource("aws:secretsmanager/secret:Secret")], [resource("aws:secretsmanager/secret:Secret", {"kmsKeyId": DELETE})]),
+    "ssm-sensitive-securestring": ([resource("aws:ssm/parameter:Parameter"), resource("aws:ssm/parameter:Parameter", {"name": "/crm/host", "type": "String"})],
+                                   [resource("aws:ssm/parameter:Parameter", {"type": "String"})]),
+    "sg-no-world-admin-ports": ([resource(SG), resource(SG, {"fromPort": 22, "toPort": 22, "cidrIpv4": "10.0.0.0/8"})], [resource(SG, {"fromPort": 22, "toPort": 22})]),
+    "sg-no-world-data-ports": ([resource(SG)], [resource(SG, {"fromPort": 5432, "toPort": 5432})]),
+    "sg-no-world-all-ports": ([resource(SG)], [resource(SG, {"ipProtocol": "-1", "fromPort": DELETE, "toPort": DELETE})]),
+    "subnet-no-public-ip-outside-public": ([resource("aws:ec2/subnet:Subnet"), resource("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True, "tags.tier": "public"})],
+                                           [resource("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True, "tags.tier": "data"})]),
+    "gke-private-nodes": ([resource(GKE)], [resource(GKE, {"privateClusterConfig": DELETE})]),
+    "gke-workload-identity": ([resource(GKE)], [resource(GKE, {"workloadIdentityConfig": DELETE})]),
+    "gke-metadata-server": ([resource(POOL)], [resource(POOL, {"nodeConfig.workloadMetadataConfig.mode": "GCE_METADATA"})]),
+    "gke-shielded-nodes": ([resource(POOL)], [resource(POOL, {"nodeConfig.shieldedInstanceConfig": DELETE})]),
+    "gke-no-default-service-account": ([resource(POOL), resource(GKE)], [resource(POOL, {"nodeConfig.serviceAccount": "123-compute@developer.gserviceaccount.com"})]),
+    "gke-network-policy": ([resource(GKE), resource(GKE, {"datapathProvider": DELETE, "networkPolicy": {"enabled": True}})], [resource(GKE, {"datapathProvider": "LEGACY_DATAPATH"})]),
+    "gke-legacy-abac-off": ([resource(GKE)], [resource(GKE, {"enableLegacyAbac": True})]),
+    "gke-client-certificates-off": ([resource(GKE)], [resource(GKE, {"masterAuth.clientCertificateConfig.issueClientCertificate": True})]),
+    "gke-authorized-networks": ([resource(GKE)], [resource(GKE, {"masterAuthorizedNetworksConfig.cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})]),
+    "gke-release-channel": ([resource(GKE)], [resource(GKE, {"releaseChannel": DELETE})]),
+    "gke-secrets-encryption": ([resource(GKE)], [resource(GKE, {"databaseEncryption.state": "DECRYPTED"})]),
+    "cloudsql-private": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.ipv4Enabled": DELETE})]),
+    "cloudsql-ssl-required": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"})]),
+    "cloudsql-backups-pitr": ([resource(SQL)], [resource(SQL, {"settings.backupConfiguration.pointInTimeRecoveryEnabled": False})]),
+    "cloudsql-regional": ([resource(SQL), resource(SQL, {"settings.availabilityType": "ZONAL"}, stack="gcp-dev")], [resource(SQL, {"settings.availabilityType": "ZONAL"})]),
+    "cloudsql-deletion-protection": ([resource(SQL)], [resource(SQL, {"settings.deletionProtectionEnabled": False})]),
+    "memorystore-ha": ([resource(MEMORY), resource(MEMORY, {"tier": "BASIC"}, stack="gcp-dev")], [resource(MEMORY, {"tier": "BASIC"})]),
+    "memorystore-auth": ([resource(MEMORY)], [resource(MEMORY, {"authEnabled": DELETE})]),
+    "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
+    "firewall-no-world-sensitive-ports": ([resource(FW), resource(FW, {"allows": DELETE, "denies": [{"protocol": "all"}]})],
+                                          [resource(FW, {"allows": [{"protocol": "tcp", "ports": ["22"]}]})]),
+    "gcp-subnet-flow-logs": ([resource("gcp:compute/subnetwork:Subnetwork")], [resource("gcp:compute/subnetwork:Subnetwork", {"logConfig": DELETE})]),
+    "gcp-subnet-private-google-access": ([resource("gcp:compute/subnetwork:Subnetwork")], [resource("gcp:compute/subnetwork:Subnetwork", {"privateIpGoogleAccess": False})]),
+    "vpn-ikev2": ([resource(VPN), resource(TUNNEL)], [resource(TUNNEL, {"ikeVersion": 1})]),
+    "vpn-inside-cidrs": ([resource(VPN)], [resource(VPN, {"tunnel2InsideCidr": "169.254.169.252/30"})]),
+    "vpn-four-tunnels": ([_vpn_stack(4), []], [_vpn_stack(2)]),
+    "cloudflare-lb-proxied": ([resource("cloudflare:index/loadBalancer:LoadBalancer")], [resource("cloudflare:index/loadBalancer:LoadBalancer", {"proxied": False})]),
+    "cloudflare-pool-monitored": ([resource("cloudflare:index/loadBalancerPool:LoadBalancerPool")], [resource("cloudflare:index/loadBalancerPool:LoadBalancerPool", {"monitor": DELETE})]),
+    "cloudflare-detection-budget": ([resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")],
+                                    [resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", {"consecutiveDown": 2})]),
+    "stateful-resources-protected": ([[resource(RDS)], [resource(RDS, stack="aws-dev", protect=False)]], [[resource(RDS, protect=False)]]),
+    "required-tags": ([[resource(RDS)]], [[resource(RDS, {"tags.role": DELETE})]]),
+    "secrets-are-generated": ([_generated_stack(True)], [_generated_stack(False)]),
+    "vpc-flow-logs": ([_flow_log_stack(True)], [_flow_log_stack(False)]),
+}

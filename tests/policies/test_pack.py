@@ -1,0 +1,79 @@
+"""The pack as the CLI runs it: its own process, driven through the Analyzer gRPC interface."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from policies.rules import ALL_RULES
+from stacks.__main__ import main
+from stacks.policy_check import check, from_plan_file, from_preview
+from tests.conftest import ALL_STACKS
+from tests.policies.fixtures import GOOD
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_shipped_stacks_pass_every_rule_in_process(stack, shipped):
+    from policies.rules.base import Resource, plain
+
+    resources = [Resource(r.type, r.name, r.urn, plain(_unwrap(r.inputs)), r.protect, r.dependencies, r.property_dependencies)
+                 for r in shipped(stack).resources if r.op != "read"]
+    found = {rule.name: msgs for rule in ALL_RULES
+             for msgs in [rule.stack_violations(resources) if rule.stack_check else [m for r in resources for m in rule.violations(r)]] if msgs}
+    assert found == {}
+
+
+def _unwrap(value):
+    from stacks.offline.engine import UNKNOWN, Secret
+    from policies.rules.base import UNKNOWN as POLICY_UNKNOWN
+
+    if isinstance(value, Secret):
+        return _unwrap(value.value)
+    if value is UNKNOWN:
+        return POLICY_UNKNOWN
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def test_shipped_dr_stacks_pass_through_the_analyzer(shipped):
+    for stack in ("aws-dr", "gcp-dr", "global"):
+        assert check(from_preview(shipped(stack)), stack) == []
+
+
+def write_plan(tmp_path, resources):
+    steps = [{"op": "create", "urn": f"urn:pulumi:aws-production::crm::{t}::{n}", "newState": {"type": t, "urn": f"urn:pulumi:aws-production::crm::{t}::{n}", "inputs": i, "protect": True}}
+             for t, n, i in resources]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"steps": steps}))
+    return path
+
+
+def test_an_insecure_plan_fails_with_a_clear_message(tmp_path, capsys):
+    inputs = {**GOOD["aws:rds/instance:Instance"], "publiclyAccessible": True}
+    plan = write_plan(tmp_path, [("aws:rds/instance:Instance", "orders", inputs)])
+    assert main(["check", "--plan", str(plan)]) == 1
+    out = capsys.readouterr().out
+    assert "[mandatory] rds-not-public: Instance 'orders': publiclyAccessible must not be true" in out
+
+
+def test_plan_values_marked_secret_or_unknown_reach_the_pack_as_such(tmp_path):
+    inputs = {**GOOD["aws:elasticache/replicationGroup:ReplicationGroup"], "authToken": "[secret]", "kmsKeyId": "[unknown]"}
+    violations = check(from_plan_file(write_plan(tmp_path, [("aws:elasticache/replicationGroup:ReplicationGroup", "cache", inputs)])))
+    assert [v.policy for v in violations] == ["secrets-are-generated"]
+    assert "[secret]" not in violations[0].message
+
+
+def test_check_of_a_shipped_stack_exits_zero(capsys):
+    assert main(["check", "gcp-dr"]) == 0
+    assert "Policy check of gcp-dr: 0 mandatory" in capsys.readouterr().out
+
+
+def test_violations_are_grouped_by_severity(tmp_path, capsys):
+    rds = {**GOOD["aws:rds/instance:Instance"], "publiclyAccessible": True, "performanceInsightsEnabled": False}
+    main(["check", "--plan", str(write_plan(tmp_path, [("aws:rds/instance:Instance", "orders", rds)]))])
+    out = capsys.readouterr().out
+    assert out.index("CRITICAL") < out.index("LOW")
+    assert "[advisory] rds-performance-insights" in out
