@@ -48,15 +48,15 @@ class PublicLoadBalancer(pulumi.ComponentResource):
             for port in (443, 80):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-cf-{port}-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=port, to_port=port,
-                    cidr_ipv4=cidr, description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""), opts=child,
+                    cidr_ipv4=cidr, description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""), tags=tags, opts=child,
                 )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-targets", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
-            cidr_ipv4=args.vpc_cidr, description="to application pods", opts=child,
+            cidr_ipv4=args.vpc_cidr, description="to application pods", tags=tags, opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-targets-from-alb", security_group_id=args.target_security_group_id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
-            referenced_security_group_id=self.security_group.id, description="application traffic from the ALB", opts=child,
+            referenced_security_group_id=self.security_group.id, description="application traffic from the ALB", tags=tags, opts=child,
         )
 
         self.load_balancer = aws.lb.LoadBalancer(

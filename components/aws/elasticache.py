@@ -8,6 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.aws.security import app_only_security_group
+
 PORT = 6379
 
 
@@ -36,10 +38,8 @@ class RedisCache(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"Redis for {name}", tags={**tags, "Name": f"{name}-redis"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
-            referenced_security_group_id=args.app_security_group_id, description="Redis from the application nodes", opts=child,
+        self.security_group = app_only_security_group(
+            name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="Redis", tags=tags, parent=self,
         )
         # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
         self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))

@@ -7,6 +7,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.security import app_only_security_group
+
 IAM_PORT = 9098
 
 
@@ -29,10 +31,8 @@ class KafkaCluster(pulumi.ComponentResource):
         super().__init__("crm:aws:KafkaCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"Kafka for {name}", tags={**tags, "Name": f"{name}-kafka"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=IAM_PORT, to_port=IAM_PORT,
-            referenced_security_group_id=args.app_security_group_id, description="Kafka (IAM auth) from the application", opts=child,
+        self.security_group = app_only_security_group(
+            name, vpc_id=args.vpc_id, port=IAM_PORT, app_security_group_id=args.app_security_group_id, service="Kafka", tags=tags, parent=self,
         )
         logs = aws.cloudwatch.LogGroup(f"{name}-broker-logs", name=f"/aws/msk/{name}", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
         self.cluster = aws.msk.Cluster(

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws.iam import service_role
+from components.aws.security import app_only_security_group
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -51,15 +52,13 @@ class PostgresDatabase(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"PostgreSQL for {name}", tags={**tags, "Name": f"{name}-postgres"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-app", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
-            referenced_security_group_id=args.app_security_group_id, description="PostgreSQL from the application nodes", opts=child,
+        self.security_group = app_only_security_group(
+            name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="PostgreSQL", tags=tags, parent=self,
         )
         for i, cidr in enumerate(args.replication_source_cidrs):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-from-peer-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
-                cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", opts=child,
+                cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", tags=tags, opts=child,
             )
 
         parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]

@@ -62,7 +62,9 @@ class HaVpnLink(pulumi.ComponentResource):
         on_aws = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         gcp_common = {"project": args.project, "region": args.region}
 
-        self.gateway = gcp.compute.HaVpnGateway(f"{name}-gateway", name=f"{name}-gateway", network=args.network_id, stack_type="IPV4_ONLY", opts=child, **gcp_common)
+        self.gateway = gcp.compute.HaVpnGateway(
+            f"{name}-gateway", name=f"{name}-gateway", network=args.network_id, stack_type="IPV4_ONLY", labels=dict(args.labels), opts=child, **gcp_common,
+        )
         self.router = gcp.compute.Router(
             f"{name}-router", name=f"{name}-router", network=args.network_id,
             bgp={
