@@ -249,3 +249,12 @@ def test_config_errors_stop_the_program_before_any_resource():
     with pytest.raises(ConfigValidationError) as caught:
         run_program("aws-dr", stack_config("aws-dr", {"crm:redis": {"nodes": 0}}), stacks.run)
     assert caught.value.registered_resources == []
+
+
+def test_under_the_pulumi_cli_config_errors_end_cleanly():
+    import pulumi
+
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("aws-dr", stack_config("aws-dr", {"crm:redis": {"nodes": 0}}), stacks.main)
+    assert "crm:redis.nodes: must be between 1 and 6, got 0" in str(caught.value)
+    assert caught.value.registered_resources == []
