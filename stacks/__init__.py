@@ -34,7 +34,6 @@ def main() -> None:
     import pulumi
 
     try:
-        config = load_from_pulumi()
+        run()
     except ConfigValidationError as error:
         raise pulumi.RunError(str(error)) from None
-    program_for(config)(config)

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Optional
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from .offline.engine import PreviewResult, Secret, _Unknown
 
@@ -193,4 +193,4 @@ def report(stack: str, violations: Iterable[Violation]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PlanResource", "Violation", "check", "from_plan_file", "from_preview", "report", "plugin_pb2"]
+__all__ = ["PlanResource", "Violation", "check", "from_plan_file", "from_preview", "report"]

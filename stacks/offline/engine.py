@@ -107,7 +107,6 @@ class PreviewResult:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
     preview: bool = True
-    raw_outputs: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         """Resources of a type token (`aws:rds/instance:Instance`) or its short form (`aws:rds:Instance`)."""
@@ -119,15 +118,6 @@ class PreviewResult:
             names = [r.name for r in self.of_type(type_)]
             raise AssertionError(f"expected one {type_}{' named ' + name if name else ''}, found {len(found)} (have: {names})")
         return found[0]
-
-    def named(self, name: str) -> RegisteredResource:
-        found = [r for r in self.resources if r.name == name]
-        if len(found) != 1:
-            raise AssertionError(f"expected one resource named {name}, found {len(found)}")
-        return found[0]
-
-    def children_of(self, resource: RegisteredResource) -> list[RegisteredResource]:
-        return [r for r in self.resources if r.parent == resource.urn]
 
     def count_by_type(self) -> dict[str, int]:
         counts: dict[str, int] = {}
