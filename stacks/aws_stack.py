@@ -19,7 +19,12 @@ from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 
 from .config.model import AwsStackConfig
 
-KEY_PURPOSES = ("eks", "rds", "cache", "secrets", "logs", "ecr", "messaging", "kafka")
+
+
+def key_purposes(config: AwsStackConfig) -> list[str]:
+    """One key per service that runs here; none for a switched-off database, cache or MSK."""
+    optional = {"rds": config.database.enabled, "cache": config.redis.enabled, "kafka": config.platform.msk_enabled}
+    return ["eks", "secrets", "logs", "ecr", "messaging"] + [purpose for purpose, enabled in optional.items() if enabled]
 
 
 def program(config: AwsStackConfig) -> None:
@@ -27,7 +32,7 @@ def program(config: AwsStackConfig) -> None:
     name = common.name_prefix
     protect = common.protected
 
-    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=KEY_PURPOSES, region=config.region, tags=common.tags("encryption"), protect=protect))
+    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=key_purposes(config), region=config.region, tags=common.tags("encryption"), protect=protect))
 
     net = config.network
     network = AwsNetwork(name, AwsNetworkArgs(

@@ -32,7 +32,7 @@ def program(config: GcpStackConfig) -> None:
         services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
         labels=common.tags("network"),
     ))
-    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=("gke", "sql", "redis"), labels=common.tags("encryption"), protect=protect))
+    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption"), protect=protect))
 
     k8s = config.kubernetes
     cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(

@@ -12,7 +12,8 @@ import pulumi_kubernetes as k8s
 from components.aws.iam import service_role
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver")
+ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy")
+ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
 _NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -95,6 +96,14 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # Networking add-ons go first ("before compute"): nodes without the CNI never become Ready.
+        self.addons = {
+            addon: aws.eks.Addon(
+                f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE", tags=tags, opts=child,
+            )
+            for addon in ADDONS_BEFORE_NODES
+        }
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=self.cluster.name,
@@ -109,16 +118,14 @@ class EksCluster(pulumi.ComponentResource):
             labels={"workload": "application"},
             tags=tags,
             # The cluster autoscaler owns the running count once the group exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=list(self.addons.values())),
         )
 
         ebs_csi_role = self.service_account_role(
             "ebs-csi", "kube-system", "ebs-csi-controller-sa", ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"], tags,
         )
-        self.addons = {}
-        for addon in CORE_ADDONS:
-            # vpc-cni and kube-proxy must be there before nodes join; coredns and the CSI driver need nodes.
-            needs_nodes = addon in ("coredns", "aws-ebs-csi-driver")
+        # coredns and the CSI driver run as pods, so they wait for nodes.
+        for addon in ADDONS_AFTER_NODES:
             self.addons[addon] = aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=self.cluster.name,
@@ -127,7 +134,7 @@ class EksCluster(pulumi.ComponentResource):
                 resolve_conflicts_on_update="OVERWRITE",
                 service_account_role_arn=ebs_csi_role.arn if addon == "aws-ebs-csi-driver" else None,
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group] if needs_nodes else []),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
             )
 
         for i, principal in enumerate(args.admin_principal_arns):

@@ -20,6 +20,9 @@ NODE_ROLES = (
 )
 
 
+MAINTENANCE_START, MAINTENANCE_END, MAINTENANCE_RECURRENCE = "2025-01-03T15:00:00Z", "2025-01-03T23:00:00Z", "FREQ=WEEKLY;BYDAY=FR,SA"
+
+
 @dataclass
 class GkeClusterArgs:
     project: str
@@ -106,7 +109,8 @@ class GkeCluster(pulumi.ComponentResource):
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
-            maintenance_policy={"recurring_window": {"start_time": "2025-01-05T18:00:00Z", "end_time": "2025-01-05T22:00:00Z", "recurrence": "FREQ=WEEKLY;BYDAY=SA,SU"}},
+            # 00:00-08:00 KST on Saturday and Sunday: 8 h x 2 days a week clears GKE's minimum of 48 h per 32 days.
+            maintenance_policy={"recurring_window": {"start_time": MAINTENANCE_START, "end_time": MAINTENANCE_END, "recurrence": MAINTENANCE_RECURRENCE}},
             resource_labels=labels,
             deletion_protection=args.protect,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),

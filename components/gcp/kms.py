@@ -8,6 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 ROTATION_PERIOD = "7776000s"  # 90 days
+# Services whose agent exists only once asked for (Cloud SQL's is created on first CMEK use).
+AGENTS_TO_CREATE = {"sql": "sqladmin.googleapis.com"}
 # The Google-managed service agent that encrypts with each purpose's key.
 SERVICE_AGENTS = {
     "gke": "container-engine-robot.iam.gserviceaccount.com",
@@ -44,10 +46,15 @@ class GcpKms(pulumi.ComponentResource):
                 f"{name}-{purpose}", name=purpose, key_ring=ring.id, rotation_period=ROTATION_PERIOD, purpose="ENCRYPT_DECRYPT",
                 labels={**args.labels, "purpose": purpose}, opts=stateful,
             )
+            agent_exists = []
+            if purpose in AGENTS_TO_CREATE:
+                agent_exists.append(gcp.projects.ServiceIdentity(
+                    f"{name}-{purpose}-agent", project=args.project, service=AGENTS_TO_CREATE[purpose], opts=pulumi.ResourceOptions(parent=self),
+                ))
             self.grants[purpose] = gcp.kms.CryptoKeyIAMMember(
                 f"{name}-{purpose}-agent", crypto_key_id=key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                 member=project_number.apply(lambda n, p=purpose: f"serviceAccount:service-{n}@{SERVICE_AGENTS[p]}"),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=agent_exists),
             )
             self.keys[purpose] = key
         self.register_outputs({purpose: key.id for purpose, key in self.keys.items()})

@@ -110,3 +110,10 @@ def test_kubernetes_provider_is_built_from_the_cluster(eks, plain):
 def test_cluster_protected_outside_dev(shipped):
     assert shipped("aws-staging").one("aws:eks/cluster:Cluster").protect
     assert not shipped("aws-dev").one("aws:eks/cluster:Cluster").protect
+
+
+def test_networking_addons_exist_before_nodes_and_pod_addons_after(eks):
+    addons = {a["addonName"]: a for a in eks.of_type("aws:eks/addon:Addon")}
+    group = eks.one("aws:eks/nodeGroup:NodeGroup")
+    assert {addons["vpc-cni"].urn, addons["kube-proxy"].urn} <= set(group.dependencies)
+    assert group.urn in addons["coredns"].dependencies and group.urn in addons["aws-ebs-csi-driver"].dependencies

@@ -23,3 +23,10 @@ def test_logs_key_lets_cloudwatch_logs_use_it(run_component):
     rds_policy = json.loads(result.one("aws:kms/key:Key", "k-rds")["policy"])
     assert logs_policy["Statement"][1]["Principal"] == {"Service": "logs.ap-northeast-2.amazonaws.com"}
     assert len(rds_policy["Statement"]) == 1
+
+
+def test_no_keys_for_switched_off_services(shipped):
+    purposes = sorted(k["tags"]["purpose"] for k in shipped("aws-dev").of_type("aws:kms/key:Key"))
+    assert purposes == ["ecr", "eks", "logs", "messaging", "secrets"]
+    gcp_keys = sorted(k["name"] for k in shipped("gcp-dev").of_type("gcp:kms/cryptoKey:CryptoKey"))
+    assert gcp_keys == ["gke"]

@@ -101,3 +101,13 @@ def test_deletion_protection_outside_dev(shipped):
 def test_node_counts_must_be_ordered():
     with pytest.raises(ValueError, match="min <= initial <= max"):
         gke_args(initial_nodes=11)
+
+
+def test_maintenance_window_leaves_gke_its_48_hours_per_32_days(gke):
+    from datetime import datetime
+
+    window = gke.one("gcp:container/cluster:Cluster")["maintenancePolicy"]["recurringWindow"]
+    hours = (datetime.fromisoformat(window["endTime"].replace("Z", "+00:00")) - datetime.fromisoformat(window["startTime"].replace("Z", "+00:00"))).seconds / 3600
+    days_per_week = len(window["recurrence"].split("BYDAY=")[1].split(","))
+    worst_32_days = hours * days_per_week * 4  # at least four full weeks fit in any 32 days
+    assert hours >= 4 and worst_32_days >= 48

@@ -48,3 +48,10 @@ def test_stateful_gcp_resources_protected_outside_dev(shipped):
     for resource_type in ("gcp:kms/cryptoKey:CryptoKey", "gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret"):
         assert all(r.protect for r in shipped("gcp-staging").of_type(resource_type)), resource_type
         assert not any(r.protect for r in shipped("gcp-dev").of_type(resource_type)), resource_type
+
+
+def test_cloud_sql_agent_is_created_before_its_key_grant(run_component):
+    result = run_component(lambda: GcpKms("k", GcpKmsArgs(project="p", region="asia-northeast3", purposes=["sql"], labels={})))
+    identity = result.one("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert identity["service"] == "sqladmin.googleapis.com"
+    assert identity.urn in result.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").dependencies
