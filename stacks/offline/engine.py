@@ -223,6 +223,13 @@ def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[
     return values, secret_keys
 
 
+def _forget_pending_work() -> None:
+    """Drops RPCs and outputs a failed run left behind: they belong to a loop that is about to close."""
+    settings.SETTINGS.rpc_manager.clear()
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
+
+
 def run_program(
     stack: str,
     raw_config: Mapping[str, Any],
@@ -238,6 +245,7 @@ def run_program(
     unknown. preview=False behaves like `pulumi up` against fake providers that return plausible
     computed values, so tests can resolve outputs (an app_env JSON, a policy document).
     """
+    _forget_pending_work()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
@@ -251,6 +259,7 @@ def run_program(
         error.registered_resources = list(monitor.recorded)  # what got registered before the failure
         raise
     finally:
+        _forget_pending_work()
         set_all_config({}, [])
         settings.set_root_resource(None)
         loop.close()

@@ -1,0 +1,63 @@
+"""The mock-engine run itself: config, secrets, unknowns, protection and outputs as the real engine would see them."""
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+import pytest
+
+from stacks.offline import UNKNOWN, run_program
+from stacks.offline.engine import StackReferenceError
+from tests.helpers import is_secret, secret_value
+
+
+def test_secure_config_values_become_placeholder_secrets():
+    def program():
+        token = pulumi.Config("cloudflare").require_secret("apiToken")
+        pulumi.export("token", token)
+
+    result = run_program("global", {"cloudflare:apiToken": {"secure": "v1:AAAABBBB"}}, program, preview=False)
+    assert is_secret(result.outputs["token"])
+    assert secret_value(result.outputs["token"]).startswith("offline-secret-")
+    assert "AAAABBBB" not in secret_value(result.outputs["token"])
+
+
+def test_structured_config_reaches_the_program_as_json():
+    def program():
+        pulumi.export("cidr", pulumi.Config("crm").require_object("network")["cidr"])
+
+    result = run_program("s", {"crm:network": {"cidr": "10.0.0.0/16"}}, program)
+    assert result.outputs["cidr"] == "10.0.0.0/16"
+
+
+def test_preview_leaves_provider_computed_values_unknown():
+    def program():
+        pulumi.export("result", random.RandomPet("pet").id)
+
+    assert run_program("s", {}, program, preview=True).outputs["result"] is UNKNOWN
+    assert run_program("s", {}, program, preview=False).outputs["result"] == "pet-id"
+
+
+def test_protect_parent_and_dependencies_are_recorded():
+    def program():
+        first = random.RandomPet("first")
+        random.RandomPet("second", prefix=first.id, opts=pulumi.ResourceOptions(protect=True))
+
+    result = run_program("s", {}, program)
+    second = result.one("random:index/randomPet:RandomPet", "second")
+    assert second.protect and second.parent.endswith("pulumi:pulumi:Stack::crm-s")
+    assert second.dependencies == [result.one("random:index/randomPet:RandomPet", "first").urn]
+    assert second.property_dependencies["prefix"] == [result.one("random:index/randomPet:RandomPet", "first").urn]
+
+
+def test_a_reference_to_a_stack_not_previewed_first_is_refused():
+    def program():
+        pulumi.StackReference("ref", stack_name="organization/crm/aws-nowhere")
+
+    with pytest.raises(StackReferenceError, match="has not been previewed first"):
+        run_program("gcp-dr", {}, program)
+
+
+def test_runs_do_not_leak_into_each_other():
+    run_program("first", {"crm:x": "1"}, lambda: random.RandomPet("only-in-first") and None)
+    second = run_program("second", {}, lambda: pulumi.export("x", pulumi.Config("crm").get("x") or "unset"))
+    assert second.resources == [] and second.outputs["x"] == "unset"
