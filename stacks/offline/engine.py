@@ -230,6 +230,15 @@ def _forget_pending_work() -> None:
         settings.SETTINGS.outputs.clear()
 
 
+def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """A run that failed leaves outputs waiting on each other; cancel them rather than let them warn at exit."""
+    leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+
+
 def run_program(
     stack: str,
     raw_config: Mapping[str, Any],
@@ -257,9 +266,14 @@ def run_program(
         loop.run_until_complete(run_in_stack(program))
     except BaseException as error:
         error.registered_resources = list(monitor.recorded)  # what got registered before the failure
+        # Every output that depended on the failed one holds the same error; it is raised once, here.
+        loop.set_exception_handler(
+            lambda lp, context: None if isinstance(context.get("exception"), type(error)) else lp.default_exception_handler(context)
+        )
         raise
     finally:
         _forget_pending_work()
+        _cancel_leftover_tasks(loop)
         set_all_config({}, [])
         settings.set_root_resource(None)
         loop.close()
