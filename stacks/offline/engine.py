@@ -267,8 +267,9 @@ def run_program(
     except BaseException as error:
         error.registered_resources = list(monitor.recorded)  # what got registered before the failure
         # Every output that depended on the failed one holds the same error; it is raised once, here.
+        failure = type(error)
         loop.set_exception_handler(
-            lambda lp, context: None if isinstance(context.get("exception"), type(error)) else lp.default_exception_handler(context)
+            lambda lp, context: None if isinstance(context.get("exception"), failure) else lp.default_exception_handler(context)
         )
         raise
     finally:
