@@ -165,6 +165,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     On AWS the pod's IAM role (IRSA) grants mail, queue and scheduler access, so no AWS keys here.
     """
     payload: dict = {
+        "CLOUD_PROVIDER": "aws",  # the value of the X-Cloud-Provider response header
         "SCHEDULER_PROVIDER": "aws",
         "MESSAGE_PROVIDER": "aws",
         "APP_PUBLIC_HOST": config.common.public_host,

@@ -133,6 +133,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
     GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
     """
     payload: dict = {
+        "CLOUD_PROVIDER": "gcp",  # the value of the X-Cloud-Provider response header
         "SCHEDULER_PROVIDER": "redis-kafka",
         "MESSAGE_PROVIDER": "kafka",
         "APP_PUBLIC_HOST": config.common.public_host,

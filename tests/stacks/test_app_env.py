@@ -10,7 +10,7 @@ from tests.helpers import is_secret, secret_value
 COMMON = {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
           "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
           "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_GROUP_NAME",
-          "MAIL_USERNAME", "MAIL_PASSWORD"}
+          "MAIL_USERNAME", "MAIL_PASSWORD", "CLOUD_PROVIDER"}
 
 
 def app_env(result, type_):
@@ -40,6 +40,10 @@ def test_gcp_key_set_adds_the_ses_key(gcp_env):
 
 def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
     assert "AWS_ACCESS_KEY" not in aws_env and "AWS_SECRET_KEY" not in aws_env
+
+
+def test_each_cloud_names_itself_for_the_x_cloud_provider_header(aws_env, gcp_env):
+    assert (aws_env["CLOUD_PROVIDER"], gcp_env["CLOUD_PROVIDER"]) == ("aws", "gcp")
 
 
 def test_provider_switches(aws_env, gcp_env):
