@@ -258,3 +258,7 @@ def test_under_the_pulumi_cli_config_errors_end_cleanly():
         run_program("aws-dr", stack_config("aws-dr", {"crm:redis": {"nodes": 0}}), stacks.main)
     assert "crm:redis.nodes: must be between 1 and 6, got 0" in str(caught.value)
     assert caught.value.registered_resources == []
+
+
+def test_gke_needs_a_network_to_deploy_from():
+    assert "locks the deploy out" in one_problem("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}, "crm:kubernetes.authorizedNetworks")
