@@ -15,9 +15,13 @@ from tests.conftest import ALL_STACKS
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def copy_of_project(tmp_path: Path) -> Path:
+def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
+    """A copy of the repository whose Pulumi.<stack>.yaml has one edit."""
     target = tmp_path / "project"
     shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "build"))
+    stack_file = target / f"Pulumi.{stack}.yaml"
+    assert old in stack_file.read_text()
+    stack_file.write_text(stack_file.read_text().replace(old, new))
     return target
 
 
@@ -72,9 +76,7 @@ def test_unknown_stack_name(capsys):
 
 
 def test_invalid_cidr_exits_non_zero_without_traceback(tmp_path):
-    project = copy_of_project(tmp_path)
-    stack_file = project / "Pulumi.aws-dr.yaml"
-    stack_file.write_text(stack_file.read_text().replace("privateSubnets: [10.30.10.0/24", "privateSubnets: [10.30.10.0/33"))
+    project = copy_with_edit(tmp_path, "aws-dr", "privateSubnets: [10.30.10.0/24", "privateSubnets: [10.30.10.0/33")
     result = run_cli(project, "preview", "aws-dr")
     assert result.returncode != 0
     assert "crm:network.privateSubnets[0]: '10.30.10.0/33' is not a valid IPv4 CIDR" in result.stderr
@@ -82,9 +84,7 @@ def test_invalid_cidr_exits_non_zero_without_traceback(tmp_path):
 
 
 def test_aws_dr_overlapping_gcp_dr_fails_preview_all(tmp_path):
-    project = copy_of_project(tmp_path)
-    stack_file = project / "Pulumi.aws-dr.yaml"
-    stack_file.write_text(stack_file.read_text().replace("cidr: 10.30.0.0/16", "cidr: 10.0.0.0/8"))
+    project = copy_with_edit(tmp_path, "aws-dr", "cidr: 10.30.0.0/16", "cidr: 10.0.0.0/8")
     result = run_cli(project, "preview", "--all")
     assert result.returncode != 0
     # Whichever side is read first reports it, naming both ranges.
