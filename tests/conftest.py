@@ -2,8 +2,9 @@
 
 Every run gets its own event loop, mock monitor and config (see stacks.offline.engine), so a test
 cannot see another's resources. Previews of the shipped stack files are pure functions of those
-files; `shipped` caches them per session (read-only) to keep the suite fast, while anything with
-config changes runs afresh in the test that asks for it.
+files; `shipped` runs each once per session and hands every test its own deep copy, so the suite
+stays fast and no test can see another's changes. Anything with config changes runs afresh in the
+test that asks for it.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _shipped(stack: str, preview: bool) -> PreviewResult:
 @pytest.fixture
 def shipped() -> Callable[..., PreviewResult]:
     """shipped("aws-dr") -> the preview of a shipped stack file; shipped("aws-dr", preview=False) resolves values."""
-    return lambda stack, preview=True: _shipped(stack, preview)
+    return lambda stack, preview=True: copy.deepcopy(_shipped(stack, preview))
 
 
 @pytest.fixture

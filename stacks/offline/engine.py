@@ -32,6 +32,12 @@ class _Unknown:
     def __repr__(self) -> str:
         return "[unknown]"
 
+    def __copy__(self) -> "_Unknown":
+        return self  # a singleton: compared with `is UNKNOWN`
+
+    def __deepcopy__(self, memo) -> "_Unknown":
+        return self
+
 
 UNKNOWN = _Unknown()
 

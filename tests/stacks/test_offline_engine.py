@@ -61,3 +61,9 @@ def test_runs_do_not_leak_into_each_other():
     run_program("first", {"crm:x": "1"}, lambda: random.RandomPet("only-in-first") and None)
     second = run_program("second", {}, lambda: pulumi.export("x", pulumi.Config("crm").get("x") or "unset"))
     assert second.resources == [] and second.outputs["x"] == "unset"
+
+
+def test_each_test_gets_its_own_copy_of_a_shipped_preview(shipped):
+    first = shipped("aws-dev")
+    first.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] = "changed by a careless test"
+    assert shipped("aws-dev").one("aws:ec2/vpc:Vpc")["cidrBlock"] == "10.10.0.0/16"
