@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from .config import ConfigValidationError, StackConfig, load_from_pulumi
+from .config import ConfigValidationError, StackConfig, find_placeholders, load_from_pulumi, raw_from_pulumi
 
 PROGRAMS: dict[str, str] = {
     "aws": "stacks.aws_stack",
@@ -30,10 +30,17 @@ def run() -> None:
 
 
 def main() -> None:
-    """As `run`, but a config problem ends the program cleanly (no traceback) under the Pulumi CLI."""
+    """The Pulumi CLI's entry: as `run`, but a config problem ends the program cleanly (no traceback),
+    and `pulumi up` refuses the shipped placeholder values before anything is registered."""
     import pulumi
 
     try:
-        run()
+        config = load_from_pulumi()
+        placeholders = find_placeholders(raw_from_pulumi())
+        if placeholders and not pulumi.runtime.is_dry_run():
+            raise ConfigValidationError(pulumi.get_stack(), placeholders)
+        for placeholder in placeholders:
+            pulumi.log.warn(f"{placeholder} (a preview is fine; `pulumi up` will refuse it)")
     except ConfigValidationError as error:
         raise pulumi.RunError(str(error)) from None
+    program_for(config)(config)

@@ -37,6 +37,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _note_placeholders(stacks: list[str]) -> None:
+    """Shipped placeholder values preview fine but would fail a real deploy; say which, on stderr."""
+    from .config import find_placeholders, read_stack_file
+
+    found = {stack: find_placeholders(read_stack_file(stack)) for stack in stacks}
+    keys = sorted({p.key for problems in found.values() for p in problems})
+    if keys:
+        count = sum(map(len, found.values()))
+        print(f"note: {count} shipped placeholder value(s) to replace before a real `pulumi up` ({', '.join(keys)}); "
+              "`pulumi up` refuses them, `pulumi preview` warns.", file=sys.stderr)
+
+
 def preview(args: argparse.Namespace) -> int:
     known = stack_names()
     if args.all == bool(args.stack):
@@ -52,6 +64,7 @@ def preview(args: argparse.Namespace) -> int:
         return _fail(f"error: {error}", 2)
     except (MissingStackOutput, engine.StackReferenceError) as error:
         return _fail(f"error: {error}", 1)
+    _note_placeholders([stack for stack, _ in runs])
     if args.json:
         documents = [preview_json(result) for _, result in runs]
         print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from . import aws, cloudflare, gcp, model
 from .model import AwsStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
+from .placeholders import find_placeholders
 from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
 from .sizes import ENVIRONMENTS
 
@@ -28,7 +29,7 @@ _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse}
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
-__all__ = ["load", "load_from_pulumi", "read_stack_file", "ConfigValidationError", "ConfigProblem", "StackConfig",
+__all__ = ["load", "load_from_pulumi", "read_stack_file", "raw_from_pulumi", "find_placeholders", "ConfigValidationError", "ConfigProblem", "StackConfig",
            "AwsStackConfig", "GcpStackConfig", "GlobalStackConfig", "model"]
 
 
@@ -53,14 +54,18 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     return dict(document.get("config") or {})
 
 
-def load_from_pulumi() -> StackConfig:
-    import pulumi
+def raw_from_pulumi() -> dict[str, Any]:
+    """The running stack's config as `namespace:key -> value`, structured values decoded."""
     from pulumi.runtime import config as runtime_config
 
-    stack = pulumi.get_stack()
     keys = set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
-    raw = {key: _decode(runtime_config.get_config(key)) for key in keys}
-    return load(stack, raw)
+    return {key: _decode(runtime_config.get_config(key)) for key in keys}
+
+
+def load_from_pulumi() -> StackConfig:
+    import pulumi
+
+    return load(pulumi.get_stack(), raw_from_pulumi())
 
 
 def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] = None, *, check_peer: bool = True) -> StackConfig:

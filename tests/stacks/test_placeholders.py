@@ -1,0 +1,50 @@
+"""Shipped placeholder values: fine for a preview, refused by `pulumi up` before anything is registered."""
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+import stacks
+from stacks.config import find_placeholders
+from stacks.offline import run_program
+from stacks.__main__ import main
+from tests.conftest import stack_config
+
+REAL_AWS_DEV = {
+    "crm:publicHost": "crm.acme-corp.io",
+    "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:444455556666:certificate/1f2e3d4c-aaaa-bbbb-cccc-1234567890ab"},
+}
+
+
+def test_up_refuses_placeholders_before_registering_anything():
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("aws-dev", stack_config("aws-dev"), stacks.main, preview=False)
+    message = str(caught.value)
+    assert "crm:ingress.certificateArn: 'arn:aws:acm:ap-northeast-2:111122223333:" in message
+    assert "crm:publicHost: 'crm.example.com' is an example.com name" in message
+    assert caught.value.registered_resources == []
+
+
+def test_preview_with_placeholders_runs_the_program():
+    result = run_program("aws-dev", stack_config("aws-dev"), stacks.main, preview=True)
+    assert result.of_type("aws:ec2/vpc:Vpc")
+
+
+def test_up_with_real_values_runs_the_program():
+    result = run_program("aws-dev", stack_config("aws-dev", REAL_AWS_DEV), stacks.main, preview=False)
+    assert result.one("aws:lb/listener:Listener", "crm-dev-ingress-https")["certificateArn"].endswith("1234567890ab")
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("oncall@example.com", True), ("crm.example.com", True), ("203.0.113.0/24", True), ("198.51.100.7/32", True),
+    ("0123456789abcdef0123456789abcdef", True), ("crm-dr-project", True),
+    ("ops@acme-corp.io", False), ("10.30.0.0/16", False), ("acme-crm-dr", False), ("example.company.io", False),
+])
+def test_what_counts_as_a_placeholder(value, expected):
+    assert bool(find_placeholders({"crm:x": value})) is expected
+
+
+def test_offline_preview_names_the_placeholders(capsys):
+    assert main(["preview", "global"]) == 0
+    err = capsys.readouterr().err
+    assert "placeholder value(s) to replace before a real `pulumi up`" in err and "crm:loadBalancer.zoneId" in err
