@@ -10,10 +10,13 @@ import pulumi_aws as aws
 from components.aws.iam import policy_document
 
 # Services that must use a key directly (not through a role in this account) get a statement of
-# their own in that key's policy.
-_SERVICE_PRINCIPALS = {
-    "logs": lambda region: f"logs.{region}.amazonaws.com",
-    "messaging": lambda region: "ses.amazonaws.com",
+# their own in that key's policy, limited the way each service's documentation describes.
+_SERVICE_GRANTS = {
+    "logs": lambda region, account: (
+        f"logs.{region}.amazonaws.com",
+        {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:*"}},
+    ),
+    "messaging": lambda region, account: ("ses.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}),
 }
 
 
@@ -34,8 +37,8 @@ class KmsKeys(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.keys: dict[str, aws.kms.Key] = {}
         for purpose in args.purposes:
-            service = _SERVICE_PRINCIPALS.get(purpose)
-            policy = account_id.apply(lambda account, s=service: _key_policy(account, s(args.region) if s else None))
+            grant = _SERVICE_GRANTS.get(purpose)
+            policy = account_id.apply(lambda account, g=grant: _key_policy(account, g(args.region, account) if g else None))
             key = aws.kms.Key(
                 f"{name}-{purpose}",
                 description=f"{name} {purpose} encryption",
@@ -54,7 +57,7 @@ class KmsKeys(pulumi.ComponentResource):
         return self.keys[purpose].arn
 
 
-def _key_policy(account_id: str, service_principal: Optional[str]) -> str:
+def _key_policy(account_id: str, service_grant: Optional[tuple[str, dict]]) -> str:
     statements = [{
         "Sid": "AccountAdministers",
         "Effect": "Allow",
@@ -62,13 +65,14 @@ def _key_policy(account_id: str, service_principal: Optional[str]) -> str:
         "Action": "kms:*",
         "Resource": "*",
     }]
-    if service_principal:
+    if service_grant:
+        principal, condition = service_grant
         statements.append({
             "Sid": "ServiceUse",
             "Effect": "Allow",
-            "Principal": {"Service": service_principal},
+            "Principal": {"Service": principal},
             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            "Condition": condition,
         })
     return policy_document(statements)
