@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from .config import ConfigValidationError, StackConfig, find_placeholders, load_from_pulumi, raw_from_pulumi
+from .config import ConfigValidationError, StackConfig, find_placeholders, load, load_from_pulumi, raw_from_pulumi
 
 PROGRAMS: dict[str, str] = {
     "aws": "stacks.aws_stack",
@@ -35,8 +35,9 @@ def main() -> None:
     import pulumi
 
     try:
-        config = load_from_pulumi()
-        placeholders = find_placeholders(raw_from_pulumi())
+        raw = raw_from_pulumi()
+        config = load(pulumi.get_stack(), raw)
+        placeholders = find_placeholders(raw)
         if placeholders and not pulumi.runtime.is_dry_run():
             raise ConfigValidationError(pulumi.get_stack(), placeholders)
         for placeholder in placeholders:
