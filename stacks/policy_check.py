@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from .offline.engine import PreviewResult, Secret, _Unknown
+from .offline.engine import PreviewResult, map_markers
 
 POLICY_PACK = Path(__file__).resolve().parents[1] / "policies"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -51,19 +51,18 @@ class Violation:
     urn: str
 
 
-def _wire(value: Any) -> Any:
-    """An input value as the engine sends it: secrets wrapped, unknowns as the sentinel."""
-    if isinstance(value, Secret):
-        return {**_SECRET_SIG, "value": _wire(value.value)}
-    if isinstance(value, _Unknown) or value == "[unknown]":
+def _wire_plan_marker(value: Any) -> Any:
+    """A saved plan writes secrets and unknowns as text; turn that text back into what the engine sends."""
+    if value == "[unknown]":
         return _UNKNOWN
     if value == "[secret]":
         return {**_SECRET_SIG, "value": "[secret]"}
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_wire(v) for v in value]
     return value
+
+
+def _wire(value: Any) -> Any:
+    """An input value as the engine sends it: secrets wrapped, unknowns as the sentinel."""
+    return map_markers(value, secret=lambda inner: {**_SECRET_SIG, "value": inner}, unknown=lambda: _UNKNOWN, other=_wire_plan_marker)
 
 
 def _struct(inputs: dict) -> struct_pb2.Struct:

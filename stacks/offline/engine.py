@@ -52,15 +52,31 @@ class Secret:
         return "[secret]"
 
 
+def map_markers(
+    value: Any,
+    *,
+    secret: Callable[[Any], Any],
+    unknown: Callable[[], Any],
+    other: Callable[[Any], Any] = lambda v: v,
+) -> Any:
+    """Rebuilds a value tree, letting the caller decide what a secret or an unknown becomes.
+
+    `secret` receives the secret's inner value, already mapped; `other` sees every remaining leaf.
+    """
+    if isinstance(value, Secret):
+        return secret(map_markers(value.value, secret=secret, unknown=unknown, other=other))
+    if isinstance(value, _Unknown):
+        return unknown()
+    if isinstance(value, dict):
+        return {k: map_markers(v, secret=secret, unknown=unknown, other=other) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_markers(v, secret=secret, unknown=unknown, other=other) for v in value]
+    return other(value)
+
+
 def reveal(value: Any) -> Any:
     """The plain value, secrets opened (for tests that check what a secret holds)."""
-    if isinstance(value, Secret):
-        return reveal(value.value)
-    if isinstance(value, dict):
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
+    return map_markers(value, secret=lambda inner: inner, unknown=lambda: UNKNOWN)
 
 
 def _from_struct(value: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .engine import PreviewResult, RegisteredResource, Secret, _Unknown
+from .engine import PreviewResult, RegisteredResource, map_markers
 
 _HIDDEN_KEYS = {"tags", "tagsAll", "labels", "resourceLabels", "userLabels", "__defaults"}
 _MAX_KEYS = 6
@@ -12,15 +12,7 @@ _MAX_TEXT = 48
 
 
 def to_json_value(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return "[secret]"
-    if isinstance(value, _Unknown):
-        return "[unknown]"
-    if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json_value(v) for v in value]
-    return value
+    return map_markers(value, secret=lambda _inner: "[secret]", unknown=lambda: "[unknown]")
 
 
 def preview_json(result: PreviewResult) -> dict[str, Any]:

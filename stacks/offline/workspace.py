@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from ..config import PROJECT_DIR, load, read_stack_file
-from .engine import PreviewResult, Secret, _Unknown, run_program
+from .engine import PreviewResult, Secret, map_markers, run_program
 
 
 @dataclass
@@ -58,18 +58,8 @@ def exported_for_reference(result: PreviewResult) -> tuple[dict[str, Any], list[
     """
     secret_names = [name for name, value in result.outputs.items() if isinstance(value, Secret)]
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, Secret):
-            return plain(value.value)
-        if isinstance(value, _Unknown):
-            return "[unknown]"
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
-
-    return {name: plain(value) for name, value in result.outputs.items()}, secret_names
+    plain = map_markers(result.outputs, secret=lambda inner: inner, unknown=lambda: "[unknown]")
+    return plain, secret_names
 
 
 def preview_stack(

@@ -24,18 +24,10 @@ def test_shipped_stacks_pass_every_rule_in_process(stack, shipped):
 
 
 def _unwrap(value):
-    from stacks.offline.engine import UNKNOWN, Secret
     from policies.rules.base import UNKNOWN as POLICY_UNKNOWN
+    from stacks.offline.engine import map_markers
 
-    if isinstance(value, Secret):
-        return _unwrap(value.value)
-    if value is UNKNOWN:
-        return POLICY_UNKNOWN
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
+    return map_markers(value, secret=lambda inner: inner, unknown=lambda: POLICY_UNKNOWN)
 
 
 def test_shipped_dr_stacks_pass_through_the_analyzer(shipped):
