@@ -17,6 +17,7 @@ from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 
+from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
 
 
@@ -183,18 +184,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if kafka:
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
-        payload.update({
-            "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", database.address, database.port, database.database_name),
-            "DATABASE_USERNAME": database.username,
-            "DATABASE_PASSWORD": database.password.result,
-        })
+        payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
     if cache:
-        payload.update({
-            "REDIS_HOST": cache.host,
-            "REDIS_PORT": str(cache.port),
-            "REDIS_PASSWORD": cache.auth_token.result,
-            "REDIS_NODES": pulumi.Output.format("{0}:{1}", cache.host, cache.port),
-            "REDIS_MAX_REDIRECTS": "3",
-            "REDIS_SSL": "true",
-        })
+        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result))
     return payload

@@ -15,6 +15,7 @@ from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 
+from .app_env import database_env, redis_env
 from .config.model import GcpStackConfig
 from .references import PeerStack
 
@@ -152,18 +153,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
             "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
         })
     if database:
-        payload.update({
-            "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:5432/{1}?sslmode=require", database.private_ip, database.database_name),
-            "DATABASE_USERNAME": database.username,
-            "DATABASE_PASSWORD": database.password.result,
-        })
+        payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
     if cache:
-        payload.update({
-            "REDIS_HOST": cache.host,
-            "REDIS_PORT": cache.port.apply(str),
-            "REDIS_PASSWORD": cache.auth_string,
-            "REDIS_NODES": pulumi.Output.format("{0}:{1}", cache.host, cache.port),
-            "REDIS_MAX_REDIRECTS": "3",
-            "REDIS_SSL": "true",
-        })
+        payload.update(redis_env(cache.host, cache.port, cache.auth_string))
     return payload

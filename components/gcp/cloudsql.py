@@ -8,6 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+PORT = 5432
+
 
 @dataclass
 class CloudSqlPostgresArgs:
@@ -81,6 +83,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
             deletion_policy="ABANDON", opts=child,
         )
         self.private_ip = self.instance.private_ip_address
+        self.port = PORT
         self.connection_name = self.instance.connection_name
         self.database_name = args.database_name
         self.username = args.username

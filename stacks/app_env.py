@@ -1,0 +1,29 @@
+"""The parts of the application's `app_env` that read the same in both clouds.
+
+The application parses these the same way wherever it runs, so their shape (the JDBC URL with
+`sslmode=require`, `REDIS_NODES` as host:port, TLS on) is defined once here.
+"""
+from __future__ import annotations
+
+import pulumi
+
+REDIS_MAX_REDIRECTS = "3"
+
+
+def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: str, username: str, password: pulumi.Input[str]) -> dict:
+    return {
+        "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", host, port, name),
+        "DATABASE_USERNAME": username,
+        "DATABASE_PASSWORD": password,
+    }
+
+
+def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi.Input[str]) -> dict:
+    return {
+        "REDIS_HOST": host,
+        "REDIS_PORT": pulumi.Output.from_input(port).apply(str),
+        "REDIS_PASSWORD": password,
+        "REDIS_NODES": pulumi.Output.format("{0}:{1}", host, port),
+        "REDIS_MAX_REDIRECTS": REDIS_MAX_REDIRECTS,
+        "REDIS_SSL": "true",
+    }
