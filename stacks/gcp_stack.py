@@ -87,7 +87,7 @@ def program(config: GcpStackConfig) -> None:
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
         app_env_secret_id=app_env.secret.id, provider=cluster.provider,
-    ))
+    ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
     if config.interconnect:
         link_config = config.interconnect
