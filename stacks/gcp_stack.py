@@ -156,4 +156,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_string))
+        # Memorystore's server certificate is signed by the instance's own CA, which no default
+        # trust store holds: the application must add this PEM bundle to verify TLS.
+        payload["REDIS_CA_CERT"] = cache.ca_certificate
     return payload
