@@ -113,6 +113,7 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("natRouter", network.router.name)
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("clusterDnsEndpoint", cluster.dns_endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("registryUrl", registry.url)
     pulumi.export("originIp", origin.ip_address)

@@ -67,9 +67,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     )
     k8s.finish()
     check_counts(problems, "crm:kubernetes", kubernetes.min_nodes, kubernetes.initial_nodes, kubernetes.max_nodes, ("minNodes", "initialNodes", "maxNodes"))
-    if not kubernetes.authorized_networks:
-        problems.add("crm:kubernetes.authorizedNetworks", "must list the networks you deploy from: Pulumi installs Kafka and the "
-                     "workload identity through the cluster's API, and an empty list locks the deploy out after the cluster exists")
+    # Pulumi reaches the cluster through its DNS endpoint (IAM-checked), so the deploy needs no entry
+    # here; the list only opens the IP endpoint to people's kubectl, and may be empty.
     for i, cidr in enumerate(kubernetes.authorized_networks):
         if cidr.prefixlen == 0:
             problems.add(f"crm:kubernetes.authorizedNetworks[{i}]", "must not be 0.0.0.0/0: the control plane is never open to the world")

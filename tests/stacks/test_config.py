@@ -260,8 +260,9 @@ def test_under_the_pulumi_cli_config_errors_end_cleanly():
     assert caught.value.registered_resources == []
 
 
-def test_gke_needs_a_network_to_deploy_from():
-    assert "locks the deploy out" in one_problem("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}, "crm:kubernetes.authorizedNetworks")
+def test_gke_deploys_without_authorized_networks_through_its_dns_endpoint():
+    config = load("gcp-dr", stack_config("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}), peer_loader=read_stack_file)
+    assert config.kubernetes.authorized_networks == []
 
 
 def test_kafka_version_must_be_one_the_pinned_strimzi_runs():
