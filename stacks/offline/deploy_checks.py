@@ -371,14 +371,14 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                 elif not upstream & set(creators):
                     yield Finding("identity-ordering", r, f"names the Workload Identity pool {pool.group(1)} but does not depend on the "
                                   f"cluster that creates it ({', '.join(u.split('::')[-1] for u in creators)}): add it to depends_on")
-            elif agent and agent.group(1) in SERVICE_AGENT_APIS:
+            elif agent:
                 upstream = closure(r) if upstream is None else upstream
-                api = SERVICE_AGENT_APIS[agent.group(1)]
+                api = SERVICE_AGENT_APIS.get(agent.group(1))  # an agent not in the table: any ServiceIdentity will do
                 identities = [u for u in upstream if by_urn.get(u) is not None and by_urn[u].type == "gcp:projects/serviceIdentity:ServiceIdentity"
-                              and by_urn[u].inputs.get("service") == api]
+                              and (api is None or by_urn[u].inputs.get("service") == api)]
                 if not identities:
                     yield Finding("identity-ordering", r, f"names the service agent @{agent.group(1)}, created on demand, but does not depend "
-                                  f"on a gcp.projects.ServiceIdentity for {api}")
+                                  f"on a gcp.projects.ServiceIdentity for {api or 'its service'}")
 
 
 def check(resources: list[PlanResource]) -> list[Violation]:

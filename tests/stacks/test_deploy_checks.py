@@ -130,6 +130,14 @@ def test_a_service_agent_grant_without_its_service_identity_fails(shipped):
     assert len(messages) == 1 and "@gcp-sa-cloud-sql.iam.gserviceaccount.com" in messages[0] and "sqladmin.googleapis.com" in messages[0]
 
 
+def test_a_grant_to_any_other_on_demand_agent_needs_a_service_identity_too(shipped):
+    plan = from_preview(shipped("gcp-dr"))
+    grant = next(r for r in plan if r.type == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember" and "cloud-redis" in r.inputs["member"])
+    grant.inputs["member"] = grant.inputs["member"].replace("cloud-redis", "gcp-sa-memorystore")
+    messages = findings(plan, "identity-ordering")
+    assert len(messages) == 1 and messages[0].startswith(f"CryptoKeyIAMMember '{grant.name}': names the service agent @gcp-sa-memorystore")
+
+
 def test_check_command_fails_a_plan_with_a_misspelt_kubernetes_field(tmp_path, capsys, shipped, run_component):
     plan = from_preview(shipped("gcp-dr")) + from_preview(run_component(lambda: _deployment({"replica": 2}), preview=True))
     steps = [{"op": "create", "newState": {"type": r.type, "urn": r.urn.replace("urn:pulumi:test::", "urn:pulumi:gcp-dr::"), "inputs": _jsonable(r.inputs),
