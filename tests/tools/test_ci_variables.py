@@ -66,3 +66,33 @@ def test_setting_the_provider_replaces_the_line_and_keeps_the_config():
     assert document["secretsprovider"] == "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"
     assert document["config"] == yaml.safe_load(text)["config"]
     assert yaml.safe_load(with_secrets_provider("config:\n  a: 1\n", "awskms://alias/x"))["secretsprovider"] == "awskms://alias/x"
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((PROJECT / ".github/workflows" / name).read_text())
+
+
+def test_every_up_job_runs_in_an_environment_the_deploy_identities_trust():
+    from stacks.config import load, read_stack_file
+
+    trusted = set(load("bootstrap", read_stack_file("bootstrap")).github.deploy_environments)
+    jobs = _workflow("infrastructure.yml")["jobs"]
+    up_environments = {job["with"].get("environment") for job in jobs.values() if job.get("with", {}).get("command") == "up"}
+    assert up_environments and up_environments <= trusted
+    previews = [job for job in jobs.values() if job.get("with", {}).get("command") == "preview"]
+    assert previews and all(not job["with"].get("environment") for job in previews)  # sub = pull_request / ref: the preview identities
+
+
+def test_bootstrap_is_never_run_by_ci():
+    text = (PROJECT / ".github/workflows/infrastructure.yml").read_text()
+    assert "bootstrap" not in [s for job in _workflow("infrastructure.yml")["jobs"].values() for s in job.get("strategy", {}).get("matrix", {}).get("stack", [])]
+    assert "stack: bootstrap" not in text
+
+
+def test_credentials_follow_the_command():
+    steps = _workflow("pulumi-stack.yml")["jobs"]["run"]["steps"]
+    aws = next(s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
+    gcp = next(s for s in steps if s.get("uses", "").startswith("google-github-actions/auth"))
+    assert "inputs.command == 'up' && vars.AWS_DEPLOY_ROLE_ARN || vars.AWS_PREVIEW_ROLE_ARN" in aws["with"]["role-to-assume"]
+    assert "inputs.command == 'up' && vars.GCP_DEPLOY_SERVICE_ACCOUNT || vars.GCP_PREVIEW_SERVICE_ACCOUNT" in gcp["with"]["service_account"]
+    assert "s3://" in aws["if"] and "gs://" in gcp["if"]
