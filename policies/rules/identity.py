@@ -63,8 +63,9 @@ def trust_pins_repository(r: Resource):
         condition = r.get("attributeCondition")
         if condition is UNKNOWN:
             return
-        if not isinstance(condition, str) or not REPOSITORY_CONDITION.search(condition):
-            yield "attributeCondition must pin the repository (assertion.repository == 'OWNER/REPO'); without it any GitHub repository's workflow gets in"
+        if not isinstance(condition, str) or not REPOSITORY_CONDITION.search(condition) or "||" in condition:
+            yield ("attributeCondition must pin the repository (assertion.repository == 'OWNER/REPO', no ||); "
+                   "without it any GitHub repository's workflow gets in")
         return
     for statement in _github_trusts(r):
         if not _condition_values(statement, SUB, ("StringEquals", "StringLike")):

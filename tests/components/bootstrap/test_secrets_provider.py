@@ -44,3 +44,9 @@ def test_aws_key_arguments_are_checked(changes):
 def test_gcp_rotation_period_is_checked(period):
     with pytest.raises(ValueError):
         GcpSecretsKeyArgs(project="p", location="l", labels={}, users=["user:a@b.io"], rotation_period=period)
+
+
+def test_the_account_cannot_grant_itself_use_of_the_key(run_component):
+    result = run_component(lambda: AwsSecretsKey("s", AwsSecretsKeyArgs(alias="crm", region="ap-northeast-2", tags={}, users=[DEPLOYER])))
+    admin = json.loads(result.one("aws:kms/key:Key")["policy"])["Statement"][0]
+    assert not any(action in ("kms:*", "kms:Create*", "kms:CreateGrant") for action in admin["Action"])
