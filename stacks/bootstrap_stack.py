@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
+from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 
@@ -27,9 +28,7 @@ def program(config: BootstrapStackConfig) -> None:
     deploy_name, preview_name = ci_role_names(project)
 
     # AWS principals are named by ARN; the roles are created below, after the keys that name them.
-    account_prefix = _account_arn_prefix()
-    deploy_arn = account_prefix.apply(lambda p: f"{p}:role/{deploy_name}")
-    preview_arn = account_prefix.apply(lambda p: f"{p}:role/{preview_name}")
+    deploy_arn, preview_arn = account_role_arn(deploy_name), account_role_arn(preview_name)
 
     s3 = aws_key = None
     if state.backend == "s3":
@@ -80,10 +79,3 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)
     pulumi.export("repository", github.repository)
 
-
-def _account_arn_prefix() -> pulumi.Output[str]:
-    import pulumi_aws as aws
-
-    identity = aws.get_caller_identity_output()
-    partition = aws.get_partition_output().partition
-    return pulumi.Output.all(partition, identity.account_id).apply(lambda a: f"arn:{a[0]}:iam::{a[1]}")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import pulumi
+import pulumi_aws as aws
+
 from components.aws.iam import policy_document
 
 # No kms:CreateGrant: a grant would hand cryptographic use to a principal this policy does not name.
@@ -34,3 +37,10 @@ def deployer_key_policy(partition: str, account_id: str, users: Sequence[str], d
                            "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(decrypt_only)}}})
     statements.extend(service_statements)
     return policy_document(statements)
+
+
+def account_role_arn(role_name: str) -> pulumi.Output[str]:
+    """The ARN a role of this name has (or will have) in the deploying account, before the role exists."""
+    identity = aws.get_caller_identity_output()
+    partition = aws.get_partition_output().partition
+    return pulumi.Output.all(partition, identity.account_id).apply(lambda a: f"arn:{a[0]}:iam::{a[1]}:role/{role_name}")

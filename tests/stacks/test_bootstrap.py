@@ -128,3 +128,13 @@ def test_operators_are_required_for_the_chosen_clouds():
 def test_bootstrap_needs_no_public_host():
     config = load("bootstrap", stack_config("bootstrap"))
     assert config.common.public_host == ""
+
+
+def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
+    result = shipped("bootstrap", preview=False)
+    arn = {role.name: f"arn:aws:iam::123456789012:role/{role['name']}" for role in result.of_type("aws:iam/role:Role")}
+    operators = read_stack_file("bootstrap")["crm:state"]["awsOperators"]
+    keys = {key["tags"]["purpose"]: {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]} for key in result.of_type("aws:kms/key:Key")}
+    assert keys["pulumi-secrets"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], *operators])
+    assert keys["pulumi-secrets"]["PreviewDecrypts"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [arn["crm-ci-preview"]]
+    assert keys["state"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], arn["crm-ci-preview"], *operators])
