@@ -138,3 +138,19 @@ def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
     assert keys["pulumi-secrets"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], *operators])
     assert keys["pulumi-secrets"]["PreviewDecrypts"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [arn["crm-ci-preview"]]
     assert keys["state"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], arn["crm-ci-preview"], *operators])
+
+
+@pytest.mark.parametrize("loosen,rule", [
+    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:*"}), "oidc-trust-no-wildcard-subject"),
+    (lambda condition: condition.pop("token.actions.githubusercontent.com:aud"), "oidc-trust-audience"),
+])
+def test_the_pack_process_blocks_a_loosened_deploy_trust(shipped, loosen, rule):
+    from stacks.policy_check import check, from_preview
+
+    result = shipped("bootstrap")
+    role = result.one("aws:iam/role:Role", "crm-ci-deploy")
+    document = json.loads(role["assumeRolePolicy"])
+    loosen(document["Statement"][0]["Condition"]["StringEquals"])
+    role.inputs["assumeRolePolicy"] = json.dumps(document)
+    violations = check(from_preview(result), "bootstrap")
+    assert [(v.policy, v.enforcement) for v in violations] == [(rule, "mandatory")]
