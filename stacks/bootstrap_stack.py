@@ -47,7 +47,7 @@ def program(config: BootstrapStackConfig) -> None:
         deploy_role_name=deploy_name, preview_role_name=preview_name, name_prefix=project, region=config.aws_region,
         tags=common.tags("ci"),
         state_bucket_arn=s3.bucket_arn if s3 else None, state_key_arn=s3.key_arn if s3 else None,
-        secrets_key_arn=aws_key.key_arn if aws_key else None,
+        secrets_key_arn=aws_key.key_arn if aws_key else None, state_log_bucket_arn=s3.log_bucket_arn if s3 else None,
     ))
     gcp_ci = GithubGcpIdentity(f"{project}-ci", GithubGcpIdentityArgs(
         project=config.gcp_project, repository=github.repository, deploy_subjects=github.deploy_subjects,

@@ -87,6 +87,7 @@ class GithubAwsRolesArgs:
     state_bucket_arn: Optional[pulumi.Input[str]] = None  # when the state lives in S3
     state_key_arn: Optional[pulumi.Input[str]] = None
     secrets_key_arn: Optional[pulumi.Input[str]] = None  # when secrets use awskms
+    state_log_bucket_arn: Optional[pulumi.Input[str]] = None  # the state bucket's access logs: out of CI's reach
     max_session_seconds: int = 3600
 
     def __post_init__(self) -> None:
@@ -122,7 +123,7 @@ class GithubAwsRoles(pulumi.ComponentResource):
             assume_role_policy=provider_arn.apply(lambda arn: trust_policy(arn, args.preview_subjects)),
             max_session_duration=args.max_session_seconds, tags={**tags, "purpose": "ci-preview"}, opts=after_provider,
         )
-        state = [args.state_bucket_arn, args.state_key_arn, args.secrets_key_arn]
+        state = [args.state_bucket_arn, args.state_key_arn, args.secrets_key_arn, args.state_log_bucket_arn]
         values = pulumi.Output.all(partition, account_id, *[s if s is not None else "" for s in state])
         aws.iam.RolePolicy(
             f"{name}-deploy", role=self.deploy_role.id,
@@ -130,14 +131,15 @@ class GithubAwsRoles(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{name}-preview", role=self.preview_role.id,
-            policy=values.apply(lambda v: preview_policy(*v[2:])), opts=pulumi.ResourceOptions(parent=self),
+            policy=values.apply(lambda v: preview_policy(*v[2:5])), opts=pulumi.ResourceOptions(parent=self),
         )
         self.deploy_role_arn = self.deploy_role.arn
         self.preview_role_arn = self.preview_role.arn
         self.register_outputs({"deployRoleArn": self.deploy_role_arn, "previewRoleArn": self.preview_role_arn})
 
 
-def deploy_policy(partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str) -> str:
+def deploy_policy(partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str,
+                  log_bucket_arn: str = "") -> str:
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
     statements = [
@@ -161,6 +163,8 @@ def deploy_policy(partition: str, account: str, args: GithubAwsRolesArgs, bucket
             {"Sid": "StateBucketUntouchable", "Effect": "Deny", "NotAction": STATE_OBJECT_READS + STATE_OBJECT_WRITES,
              "Resource": [bucket_arn, f"{bucket_arn}/*"]},
         ]
+    if log_bucket_arn:
+        statements.append({"Sid": "StateLogsUntouchable", "Effect": "Deny", "Action": "s3:*", "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"]})
     keys = [k for k in (state_key, secrets_key) if k]
     if keys:
         statements += [

@@ -102,6 +102,7 @@ class S3StateBackend(pulumi.ComponentResource):
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
+        self.log_bucket_arn = logs.arn
         self.key_arn = self.key.arn
         self.backend_url = pulumi.Output.concat("s3://", self.bucket.bucket, f"?region={args.region}")
         self.register_outputs({"backendUrl": self.backend_url, "bucketArn": self.bucket_arn, "keyArn": self.key_arn})

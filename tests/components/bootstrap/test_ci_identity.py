@@ -21,7 +21,7 @@ def aws_args(**changes) -> GithubAwsRolesArgs:
     values = dict(repository=REPO, deploy_subjects=DEPLOY, preview_subjects=PREVIEW, deploy_role_name="github-crm-deploy",
                   preview_role_name="github-crm-preview", name_prefix="crm", region="ap-northeast-2", tags={"role": "ci"},
                   state_bucket_arn="arn:aws:s3:::crm-state", state_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/state",
-                  secrets_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/secrets")
+                  secrets_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/secrets", state_log_bucket_arn="arn:aws:s3:::crm-state-logs")
     values.update(changes)
     return GithubAwsRolesArgs(**values)
 
@@ -112,6 +112,8 @@ def test_deploy_role_may_only_use_the_state_bucket_and_keys(roles):
     statements = {s["Sid"]: s for s in json.loads(roles.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])["Statement"]}
     assert statements["StateBucketUntouchable"]["Effect"] == "Deny"
     assert "s3:PutBucketPolicy" not in statements["StateBucketUntouchable"]["NotAction"]
+    assert statements["StateLogsUntouchable"] == {"Sid": "StateLogsUntouchable", "Effect": "Deny", "Action": "s3:*",
+                                                  "Resource": ["arn:aws:s3:::crm-state-logs", "arn:aws:s3:::crm-state-logs/*"]}
     assert statements["BootstrapKeysUseOnly"]["Effect"] == "Deny"
     assert "kms:PutKeyPolicy" not in statements["BootstrapKeysUseOnly"]["NotAction"]
 
@@ -126,7 +128,7 @@ def test_preview_policy_reads_but_writes_only_lock_files(roles):
 
 
 def test_without_s3_state_no_state_statements(run_component):
-    result = run_component(lambda: GithubAwsRoles("ci", aws_args(state_bucket_arn=None, state_key_arn=None, secrets_key_arn=None)))
+    result = run_component(lambda: GithubAwsRoles("ci", aws_args(state_bucket_arn=None, state_key_arn=None, secrets_key_arn=None, state_log_bucket_arn=None)))
     sids = [s["Sid"] for s in json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])["Statement"]]
     assert not any(sid.startswith(("State", "BootstrapKeys")) for sid in sids)
 
