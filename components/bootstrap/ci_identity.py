@@ -13,7 +13,7 @@ same subjects as its AWS counterpart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
