@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import aws, cloudflare, gcp, model
+from . import aws, cloudflare, cost, gcp, model
 from .model import AwsStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
 from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
@@ -26,6 +26,8 @@ KNOWN_KEYS = {
     "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse}
+# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
+KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
@@ -73,6 +75,8 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     problems = Problems()
     raw = {key: _decode(value) for key, value in raw.items()}
     config = _parse(problems, stack, raw)
+    if config is not None:
+        cost.parse(problems, config.common, raw)
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
     if problems:
