@@ -161,7 +161,12 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
         return 0
     for document in documents:
         chain = " -> ".join(f"{s['resource']} ({s['minutes']:g} min)" for s in document["path"] if s["minutes"] >= 0.5) or "nothing slow"
-        print(f"{document['stack']} rebuilt from code in about {document['minutes']:.0f} minutes; slowest chain: {chain}")
+        print(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
         if len(document["stacks_chain"]) > 1:
-            print(f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {document['from_nothing_minutes']:.0f} minutes")
+            print(f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {_minutes(document['from_nothing_minutes'])}")
     return 0
+
+
+def _minutes(value: float) -> str:
+    rounded = max(round(value), 1)
+    return f"{rounded} minute{'s' if rounded != 1 else ''}"

@@ -103,7 +103,7 @@ def critical_path(nodes: Mapping[str, Node]) -> CriticalPath:
         visiting.add(key)
         best: tuple[float, Optional[str]] = (0.0, None)
         mine = ancestors(key)
-        for dependency in nodes[key].waits_for:
+        for dependency in sorted(nodes[key].waits_for):  # sorted: ties resolve the same way every run
             if dependency in nodes and dependency not in mine and dependency != key:
                 candidate = finish_of(dependency)
                 if candidate[0] > best[0]:
@@ -123,7 +123,7 @@ def critical_path(nodes: Mapping[str, Node]) -> CriticalPath:
         begun = start_of(key)
         result = (begun[0] + nodes[key].minutes, key)
         if nodes[key].component:
-            for child in children.get(key, []):
+            for child in sorted(children.get(key, [])):
                 candidate = finish_of(child)
                 if candidate[0] > result[0]:
                     result = (candidate[0], candidate[1])
