@@ -115,8 +115,10 @@ def test_budget_and_assumption_errors_name_each_key():
 
 
 def test_a_budget_without_monthly_usd_is_an_error():
+    raw = stack_config("global")
+    raw["crm:budget"] = {}
     with pytest.raises(ConfigValidationError) as error:
-        load("global", stack_config("global", {"crm:budget": {}}))
+        load("global", raw)
     assert [p.key for p in error.value.problems] == ["crm:budget.monthlyUsd"]
 
 
