@@ -57,41 +57,20 @@ class CostSettings:
         return self.assumptions[key].value
 
 
-def _number(problems: Problems, key: str, value: Any, minimum: float) -> Optional[float]:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.add(key, f"must be a number, got {value!r}")
-        return None
-    if value < minimum:
-        problems.add(key, f"must be at least {minimum:g}, got {value:g}")
-        return None
-    return float(value)
-
-
 def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any]) -> CostSettings:
     """Reads `crm:budget` and `crm:costAssumptions`, adding a problem for each wrong value."""
     budget_usd = None
     if raw.get(BUDGET_KEY) is not None:
         budget = Section(problems, BUDGET_KEY, raw.get(BUDGET_KEY))
-        if "monthlyUsd" not in budget.raw:
-            problems.add(f"{BUDGET_KEY}.monthlyUsd", "is required when crm:budget is set (the monthly estimate the stack may not exceed, in US dollars)")
-        else:
-            budget._read.add("monthlyUsd")
-            budget_usd = _number(problems, f"{BUDGET_KEY}.monthlyUsd", budget.raw["monthlyUsd"], 1)
+        budget_usd = budget.number("monthlyUsd", minimum=1)  # required once crm:budget is set
         budget.finish()
     declared = ASSUMPTIONS.get(common.cloud, {})
     section = Section(problems, ASSUMPTIONS_KEY, raw.get(ASSUMPTIONS_KEY))
     assumptions = {}
     for key, (description, unit, defaults) in declared.items():
         default = float(defaults.get(common.environment, defaults["production"]))
-        given = key in section.raw
-        section._read.add(key)
-        value = _number(problems, f"{ASSUMPTIONS_KEY}.{key}", section.raw[key], 0) if given else default
-        assumptions[key] = Assumption(key, default if value is None else value, unit, description, not given)
+        value = section.number(key, default, minimum=0)
+        assumptions[key] = Assumption(key, default if value is None else value, unit, description, key not in section.raw)
     section.finish()
     return CostSettings(budget_usd, assumptions)
 
