@@ -317,6 +317,13 @@ def _composite_alarm(r, ctx):
     return [ctx.monthly(r, "aws.cloudwatch.alarm.composite", 1, "")]
 
 
+@rule("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+def _log_metric_filter(r, ctx):
+    transformations = r.get("metricTransformation")
+    count = len(transformations) if isinstance(transformations, list) else 1
+    return [ctx.monthly(r, "aws.cloudwatch.custom-metric", count, "", "the custom metric it publishes")]
+
+
 @rule("aws:cloudwatch/dashboard:Dashboard")
 def _dashboard(r, ctx):
     return [ctx.monthly(r, "aws.cloudwatch.dashboard", 1, "")]
@@ -487,6 +494,15 @@ def _gib(size: str) -> float:
     return float(size or 0) / 2**30
 
 
+@rule("kubernetes:core/v1:Service")
+def _kubernetes_service(r, ctx):
+    if (r.get("spec") or {}).get("type") != "LoadBalancer":
+        return []  # ClusterIP and NodePort services run on the priced nodes
+    if ctx.cloud_of(r.type) == "aws":
+        return [ctx.hourly(r, "aws.elb.nlb", 1, "network", "load-balancer-hours", "a LoadBalancer Service makes an NLB")]
+    return [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours", "a LoadBalancer Service makes a forwarding rule")]
+
+
 # ---------------------------------------------------------------- Cloudflare
 
 @rule("cloudflare:index/loadBalancer:LoadBalancer")
@@ -518,15 +534,28 @@ def _cloudflare_pool(r, ctx):
 
 # ---------------------------------------------------------------- the estimate
 
+# Kubernetes objects run on nodes that are priced already, except kinds that make the cloud create
+# something billable (a load balancer, a disk): those need a rule of their own.
+_KUBERNETES_BILLABLE_KINDS = {"Service", "Ingress", "Gateway", "PersistentVolumeClaim", "PersistentVolume", "StatefulSet", "KafkaNodePool"}
+
+
 def billing_status(type_: str, table: PriceTable) -> Optional[str]:
     """'rule', 'free' or 'usage-only' for a type the estimate knows; None for one it does not."""
     if type_ in RULES:
         return "rule"
-    if type_ in table.free:
+    if type_ in table.free or type_.startswith("pulumi:providers:"):
         return "free"
     if type_ in table.usage_only:
         return "usage-only"
+    if type_.startswith("kubernetes:") and type_.split(":")[-1] not in _KUBERNETES_BILLABLE_KINDS:
+        return "free"
     return None
+
+
+def free_reason(type_: str, table: PriceTable) -> str:
+    if type_ in table.free:
+        return table.free[type_]
+    return "a provider, not a cloud resource" if type_.startswith("pulumi:providers:") else "runs on the priced nodes"
 
 
 def estimate(result: PreviewResult, settings: CostSettings, table: Optional[PriceTable] = None) -> Estimate:

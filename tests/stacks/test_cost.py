@@ -161,3 +161,28 @@ def test_seed_comparison_in_docs_is_what_the_tool_prints(shipped):
     table = cost.seeds_comparison(estimates)
     assert "| aws | kubernetes | 473 |" in table
     assert table in (PROJECT / "docs" / "cost.md").read_text()
+
+
+def _with(result: PreviewResult, type_: str, inputs: dict) -> PreviewResult:
+    result.resources.append(RegisteredResource(type_, "crm-extra", f"urn:x::{type_}::crm-extra", True, "", False, [], inputs))
+    return result
+
+
+def test_a_loadbalancer_service_is_priced_and_a_clusterip_one_is_not(shipped):
+    priced = estimate_of(_with(shipped("gcp-dev"), "kubernetes:core/v1:Service", {"spec": {"type": "LoadBalancer"}}))
+    free = estimate_of(_with(shipped("gcp-dev"), "kubernetes:core/v1:Service", {"spec": {"type": "ClusterIP"}}))
+    assert [i.price_entry for i in priced.items if i.resource == "crm-extra"] == ["gcp.lb.forwarding-rule"]
+    assert [i for i in free.items if i.resource == "crm-extra"] == []
+
+
+def test_a_kubernetes_kind_that_creates_cloud_resources_needs_a_rule(shipped):
+    gateway = estimate_of(_with(shipped("gcp-dev"), "kubernetes:gateway.networking.k8s.io/v1:Gateway", {}))
+    deployment = estimate_of(_with(shipped("gcp-dev"), "kubernetes:apps/v1:Deployment", {}))
+    assert any(p.startswith("kubernetes:gateway.networking.k8s.io/v1:Gateway") for p in gateway.unpriced)
+    assert deployment.unpriced == []
+
+
+def test_usage_only_types_are_listed_as_not_estimated(shipped):
+    e = estimate_of(shipped("aws-dr"))
+    assert "aws:sqs/queue:Queue" in {t for _, t, _ in e.usage_only}
+    assert not [i for i in e.items if i.type == "aws:sqs/queue:Queue"]
