@@ -552,12 +552,6 @@ def billing_status(type_: str, table: PriceTable) -> Optional[str]:
     return None
 
 
-def free_reason(type_: str, table: PriceTable) -> str:
-    if type_ in table.free:
-        return table.free[type_]
-    return "a provider, not a cloud resource" if type_.startswith("pulumi:providers:") else "runs on the priced nodes"
-
-
 def estimate(result: PreviewResult, settings: CostSettings, table: Optional[PriceTable] = None) -> Estimate:
     table = table or load_prices()
     ctx = Context(table, settings, result)
