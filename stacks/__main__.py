@@ -16,9 +16,9 @@ from .offline import engine, preview_stack, preview_stacks
 from .offline.render import preview_json, tree
 from .offline.workspace import stack_names
 from .offline import estate_cli
-
-_ESTATE_COMMANDS: dict = {}
 from .references import MissingStackOutput
+
+_ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (stacks/offline/estate_cli.py)
 
 
 def _parser() -> argparse.ArgumentParser:
