@@ -15,7 +15,10 @@ from .config import ConfigValidationError
 from .offline import engine, preview_stack, preview_stacks
 from .offline.render import preview_json, tree
 from .offline.workspace import stack_names
+from .offline import estate_cli
 from .references import MissingStackOutput
+
+_ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (stacks/offline/estate_cli.py)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
+    _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
     return parser
 
 
@@ -107,7 +111,7 @@ def check(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    return {"preview": preview, "check": check}[args.command](args)
+    return {"preview": preview, "check": check, **_ESTATE_COMMANDS}[args.command](args)
 
 
 if __name__ == "__main__":

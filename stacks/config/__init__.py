@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import aws, bootstrap, cloudflare, gcp, model
+from . import aws, bootstrap, cloudflare, cost, gcp, model
 from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
 from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
@@ -29,6 +29,8 @@ KNOWN_KEYS = {
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
 # Programs that serve no public host (the bootstrap stack holds only state, keys and CI identities).
 _NO_PUBLIC_HOST = ("bootstrap",)
+# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
+KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
@@ -76,6 +78,8 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     problems = Problems()
     raw = {key: _decode(value) for key, value in raw.items()}
     config = _parse(problems, stack, raw)
+    if config is not None:
+        cost.parse(problems, config.common, raw)
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
     if problems:

@@ -122,6 +122,23 @@ class Section:
             self.problems.add(self._path(name), f"must be between {low or '-inf'} and {high or 'inf'}, got {value}")
         return value
 
+    def number(self, name: str, default: Any = _MISSING, minimum: Optional[float] = None) -> Optional[float]:
+        """A whole or decimal number (sizes, money, usage figures); None when missing or wrong."""
+        value = self._get(name, default)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value is not None:
+                self.problems.add(self._path(name), f"must be a number, got {value!r}")
+            return None
+        if minimum is not None and value < minimum:
+            self.problems.add(self._path(name), f"must be at least {minimum:g}, got {value:g}")
+            return None
+        return float(value)
+
     def strings(self, name: str, default: Any = _MISSING) -> list[str]:
         value = self._get(name, default)
         if value is None:

@@ -1,0 +1,83 @@
+"""Budget and usage assumptions of a stack: `crm:budget` and `crm:costAssumptions`.
+
+Neither changes what a stack deploys. The cost estimate (`python -m stacks cost`) reads them: the
+budget is the monthly figure the estimate must not exceed, the assumptions are the usage a price
+list cannot know (gigabytes through NAT, logs ingested, data sent to the internet and to the other
+cloud). They are declared and validated here, with the rest of the config, so a misspelt key or a
+negative figure is an error naming the key like any other setting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from . import model
+from .reader import Problems, Section
+
+BUDGET_KEY = "crm:budget"
+ASSUMPTIONS_KEY = "crm:costAssumptions"
+
+# Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
+# The figures are planning assumptions, not measurements; override them in the stack file.
+ASSUMPTIONS: dict[str, dict[str, tuple[str, str, dict[str, float]]]] = {
+    "aws": {
+        "natDataGb": ("data processed by the NAT gateways", "GB", {"dev": 20, "staging": 50, "production": 200, "dr": 200}),
+        "logIngestionGb": ("CloudWatch Logs ingested (flow logs, EKS control plane, RDS, Redis, MSK)", "GB", {"dev": 5, "staging": 20, "production": 60, "dr": 60}),
+        "internetEgressGb": ("data sent to the internet (responses through Cloudflare)", "GB", {"dev": 10, "staging": 50, "production": 500, "dr": 500}),
+        "interCloudEgressGb": ("data sent to GCP over the VPN (replication, the GCP side's writes answered)", "GB", {"dev": 0, "staging": 0, "production": 0, "dr": 800}),
+        "albLcu": ("average load balancer capacity units in use", "LCU", {"dev": 0.5, "staging": 1, "production": 2, "dr": 2}),
+    },
+    "gcp": {
+        "natDataGb": ("data processed by Cloud NAT", "GB", {"dev": 20, "staging": 50, "production": 200, "dr": 200}),
+        "logIngestionGb": ("Cloud Logging ingestion (GKE, Cloud SQL, flow logs); the first 50 GiB a month per project are free", "GB", {"dev": 20, "staging": 60, "production": 150, "dr": 150}),
+        "internetEgressGb": ("data sent to the internet (responses through Cloudflare)", "GB", {"dev": 10, "staging": 50, "production": 500, "dr": 500}),
+        "interCloudEgressGb": ("data sent to AWS over the HA VPN (writes to the primary database)", "GB", {"dev": 0, "staging": 0, "production": 0, "dr": 400}),
+    },
+    "cloudflare": {
+        "dnsQueriesMillions": ("authoritative DNS queries for load-balanced host names (the add-on includes 0.5 million a month)", "million queries", {"dev": 0.5, "staging": 0.5, "production": 1, "dr": 1}),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    key: str
+    value: float
+    unit: str
+    description: str
+    default: bool  # True when the stack file does not set it
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    budget_usd: Optional[float]
+    assumptions: dict[str, Assumption]
+
+    def value(self, key: str) -> float:
+        return self.assumptions[key].value
+
+
+def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any]) -> CostSettings:
+    """Reads `crm:budget` and `crm:costAssumptions`, adding a problem for each wrong value."""
+    budget_usd = None
+    if raw.get(BUDGET_KEY) is not None:
+        budget = Section(problems, BUDGET_KEY, raw.get(BUDGET_KEY))
+        budget_usd = budget.number("monthlyUsd", minimum=1)  # required once crm:budget is set
+        budget.finish()
+    declared = ASSUMPTIONS.get(common.cloud, {})
+    section = Section(problems, ASSUMPTIONS_KEY, raw.get(ASSUMPTIONS_KEY))
+    assumptions = {}
+    for key, (description, unit, defaults) in declared.items():
+        default = float(defaults.get(common.environment, defaults["production"]))
+        value = section.number(key, default, minimum=0)
+        assumptions[key] = Assumption(key, default if value is None else value, unit, description, key not in section.raw)
+    section.finish()
+    return CostSettings(budget_usd, assumptions)
+
+
+def cost_settings(stack: str, raw: Mapping[str, Any]) -> CostSettings:
+    """The validated budget and assumptions of one stack; raises ConfigValidationError like `load`."""
+    from . import _decode, load
+
+    config = load(stack, raw, check_peer=False)  # every problem of the stack, these keys' included
+    return parse(Problems(), config.common, {key: _decode(value) for key, value in raw.items()})

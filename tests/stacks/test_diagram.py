@@ -1,0 +1,69 @@
+"""`python -m stacks diagram`: the architecture drawn from the previews."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stacks.__main__ import main
+from stacks.offline import diagram
+
+PROJECT = Path(__file__).resolve().parents[2]
+DR = ("aws-dr", "gcp-dr", "global")
+REGIONS = {"aws": "ap-northeast-2", "gcp": "asia-northeast3"}
+
+
+@pytest.fixture
+def dr_dot(shipped) -> str:
+    return diagram.dot([shipped(stack) for stack in DR], REGIONS)
+
+
+def edges(source: str, attribute: str) -> list[str]:
+    return [line.strip() for line in source.splitlines() if "->" in line and attribute in line]
+
+
+def test_committed_architecture_diagram_matches_the_code(dr_dot):
+    committed = (PROJECT / "docs" / "img" / "architecture.dot").read_text()
+    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m stacks diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
+
+
+def test_clouds_are_regions_and_components_are_clusters(dr_dot):
+    assert 'label="AWS · ap-northeast-2"' in dr_dot
+    assert 'label="Google Cloud · asia-northeast3"' in dr_dot
+    assert 'subgraph "cluster/aws-dr/crm-dr-eks"' in dr_dot
+    assert 'subgraph "cluster/gcp-dr/crm-dr-link"' in dr_dot
+
+
+def test_stack_references_are_edges_between_stacks(dr_dot):
+    references = edges(dr_dot, "reads outputs of")
+    assert any(e.startswith('"gcp-dr/anchor" -> "aws-dr/anchor"') for e in references)
+    assert any(e.startswith('"global/anchor" -> "gcp-dr/anchor"') for e in references)
+
+
+def test_request_path_runs_from_cloudflare_to_each_clouds_data(dr_dot):
+    request = edges(dr_dot, diagram.REQUEST)
+    assert '"global/crm-global-lb" -> "global/crm-global-aws"' in " ".join(request)
+    assert any(e.startswith('"global/crm-global-aws" -> "aws-dr/crm-dr-ingress-alb"') for e in request)
+    assert any(e.startswith('"global/crm-global-gcp" -> "gcp-dr/crm-dr-origin-ip"') for e in request)
+    assert any(e.startswith('"aws-dr/crm-dr-eks-nodes" -> "aws-dr/crm-dr-db-postgres"') for e in request)
+
+
+def test_replication_path_runs_from_rds_over_the_vpn_to_cloud_sql(dr_dot):
+    replication = edges(dr_dot, diagram.REPLICATION)
+    assert any(e.startswith('"aws-dr/crm-dr-db-postgres" -> "aws-dr/crm-dr-vpn-vgw"') for e in replication)
+    assert any(e.startswith('"aws-dr/crm-dr-vpn-vgw" -> "gcp-dr/crm-dr-link-vpn-a"') for e in replication)
+    assert any(e.endswith('-> "gcp-dr/crm-dr-sql-postgres" [' + diagram.REPLICATION + "];") for e in replication)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.parametrize("suffix, magic", [("svg", b"<?xml"), ("png", b"\x89PNG")])
+def test_diagram_command_renders_svg_and_png(tmp_path, suffix, magic):
+    output = tmp_path / f"estate.{suffix}"
+    assert main(["diagram", "global", "-o", str(output)]) == 0
+    assert output.read_bytes().startswith(magic)
+
+
+def test_diagram_refuses_an_unknown_format(tmp_path, capsys):
+    assert main(["diagram", "global", "-o", str(tmp_path / "estate.jpg")]) == 1
+    assert "use .svg, .png or .dot" in capsys.readouterr().err
