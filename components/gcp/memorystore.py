@@ -61,4 +61,5 @@ class MemorystoreRedis(pulumi.ComponentResource):
         self.port = self.instance.port
         self.auth_string = pulumi.Output.secret(self.instance.auth_string)
         self.ca_certificates = self.instance.server_ca_certs
+        self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
         self.register_outputs({"host": self.host})
