@@ -80,7 +80,7 @@ def _filter(metric: str, resource: str, **labels: pulumi.Input[str]) -> pulumi.O
 class GcpMonitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Monitoring", name, None, opts)
-        self._name, self._project = name, args.project
+        self._name, self._project, self._labels = name, args.project, dict(args.labels)
         child = pulumi.ResourceOptions(parent=self)
         self.channels = [
             gcp.monitoring.NotificationChannel(
@@ -193,7 +193,7 @@ class GcpMonitoring(pulumi.ComponentResource):
                 },
             } for c in conditions],
             documentation={"content": "What this watches and the threshold's source: docs/operations.md.", "mime_type": "text/markdown"},
-            opts=pulumi.ResourceOptions(parent=self),
+            user_labels=self._labels, opts=pulumi.ResourceOptions(parent=self),
         )
         self.policies[key] = policy
         return policy

@@ -9,9 +9,13 @@ from tests.schema import _args_class, _properties
 REQUIRED = {"project", "environment", "managed-by", "role"}
 # On GCP, `tags` means Resource Manager tags (tagKeys/... ids), not labels.
 LABEL_PROPERTIES = {"aws": ("tags",), "gcp": ("labels", "resourceLabels")}
+# Cloud Monitoring resources keep their configuration in `labels` and their labels in `userLabels`.
+USER_LABELS = {"gcp:monitoring/notificationChannel:NotificationChannel"}
 
 
 def label_property(type_: str):
+    if type_ in USER_LABELS:
+        return "userLabels"
     cls, _ = _args_class(type_)
     if cls is None:
         return None
