@@ -66,6 +66,8 @@ class ReplicationJobs(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReplicationJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # The setup Job waits explicitly for what the caller depends on (the VPN link that makes RDS reachable).
+        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, (list, tuple)) else ([opts.depends_on] if opts and opts.depends_on else [])
         ksa = f"{name}-lag"
 
         self.account = gcp.serviceaccount.Account(
@@ -86,10 +88,10 @@ class ReplicationJobs(pulumi.ComponentResource):
             automount_service_account_token=False, opts=in_namespace,
         )
         self.secret = k8s.core.v1.Secret(
-            f"{name}-endpoints", metadata={"namespace": args.namespace}, type="Opaque",
+            f"{name}-endpoints", metadata={"name": f"{name}-endpoints", "namespace": args.namespace}, type="Opaque",
             string_data=pulumi.Output.secret(connection_env(args.publisher, args.subscriber)), opts=in_namespace,
         )
-        env_from = [{"secretRef": {"name": self.secret.metadata.name}}]
+        env_from = [{"secretRef": {"name": f"{name}-endpoints"}}]
 
         self.setup = k8s.batch.v1.Job(
             f"{name}-setup",
@@ -106,7 +108,7 @@ class ReplicationJobs(pulumi.ComponentResource):
                     }],
                 }},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.secret], custom_timeouts=pulumi.CustomTimeouts(create="60m")),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.secret, *after], custom_timeouts=pulumi.CustomTimeouts(create="60m")),
         )
 
         self.lag = k8s.batch.v1.CronJob(
