@@ -101,6 +101,20 @@ def _flow_log_stack(covered: bool) -> list[Resource]:
     return [vpc, flow]
 
 
+def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool = True) -> list[Resource]:
+    estate = [resource("aws:lb/loadBalancer:LoadBalancer", {"tags": TAGS}, name="alb")]
+    if subscriber:
+        estate.append(resource("aws:sns/topicSubscription:TopicSubscription", {"protocol": "email", "endpoint": "oncall@acme-corp.io"}, name="mail"))
+    if alarm:
+        estate.append(resource(ALARM, {"alarmActions": ["arn:aws:sns:ap-northeast-2:123456789012:alarms"]}, name="cpu"))
+    if budget:
+        estate.append(resource("aws:budgets/budget:Budget", {"budgetType": "COST"}, name="budget"))
+    return estate
+
+
+ALARM, POLICY = "aws:cloudwatch/metricAlarm:MetricAlarm", "gcp:monitoring/alertPolicy:AlertPolicy"
+
+
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
 FIXTURES: dict[str, tuple[list, list]] = {
     "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
@@ -172,4 +186,9 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "required-tags": ([[resource(RDS)]], [[resource(RDS, {"tags.role": DELETE})]]),
     "secrets-are-generated": ([_generated_stack(True)], [_generated_stack(False)]),
     "vpc-flow-logs": ([_flow_log_stack(True)], [_flow_log_stack(False)]),
+    "alarms-notify": ([resource(ALARM, {"alarmActions": ["arn:aws:sns:ap-northeast-2:123456789012:alarms"]}),
+                       resource(POLICY, {"notificationChannels": ["projects/p/notificationChannels/1"]}, stack="gcp-production")],
+                      [resource(ALARM, {"alarmActions": []}), resource(POLICY, {}, stack="gcp-production")]),
+    "estate-watched": ([_watched_stack(), [resource(RANDOM, name="only-a-password")]],
+                       [_watched_stack(subscriber=False), _watched_stack(alarm=False), _watched_stack(budget=False)]),
 }
