@@ -245,10 +245,15 @@ class AwsMonitoring(pulumi.ComponentResource):
 
 
 def _topic_key_policy(account_id: str) -> str:
-    """The account administers the key; CloudWatch and Budgets may encrypt to the topic, for this account only."""
+    """The account administers the key; CloudWatch alarms and (for this account's budgets only) Budgets may publish through it.
+
+    This key encrypts the alarm topic and nothing else, so the two services get just the data-key actions SNS needs.
+    """
     return policy_document([
         {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
-        {"Sid": "AlarmServicesPublish", "Effect": "Allow", "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+        {"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+        {"Sid": "BudgetsPublish", "Effect": "Allow", "Principal": {"Service": "budgets.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
     ])
 

@@ -104,10 +104,16 @@ class GcpMonitoring(pulumi.ComponentResource):
                                                                     **{"resource.label.database_id": database_id}),
                 "COMPARISON_GT", t.disk_percent / 100, "ALIGN_MAX")])
         if args.replication_lag:
+            # Declared up front: a policy on a custom metric nobody has written yet is refused by the API.
+            self.lag_metric = gcp.monitoring.MetricDescriptor(
+                f"{name}-replication-lag", project=args.project, type=LAG_METRIC, metric_kind="GAUGE", value_type="DOUBLE", unit="s",
+                display_name="CRM replication lag", description="Seconds the Cloud SQL copy is behind RDS, written every minute by the lag CronJob",
+                opts=child,
+            )
             lag = _filter(LAG_METRIC, "global")
             self.policy("replication-lag", [Condition(
                 f"the copy is more than {t.replication_lag_seconds} s behind RDS", lag, "COMPARISON_GT", t.replication_lag_seconds, "ALIGN_MAX",
-            )])
+            )], depends_on=[self.lag_metric])
             absent = gcp.monitoring.AlertPolicy(
                 f"{name}-replication-lag-unmeasured", project=args.project, display_name=f"{name}: replication lag not measured",
                 combiner="OR", severity="ERROR", notification_channels=[c.id for c in self.channels], user_labels=dict(args.labels),
@@ -115,7 +121,7 @@ class GcpMonitoring(pulumi.ComponentResource):
                     "filter": lag, "duration": "300s", "aggregations": [{"alignment_period": "60s", "per_series_aligner": "ALIGN_MAX"}]}}],
                 documentation={"content": "The lag CronJob has not written a sample: replication may be broken or unmeasured. See docs/operations.md.",
                                "mime_type": "text/markdown"},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lag_metric]),
             )
             self.policies["replication-lag-unmeasured"] = absent
         if args.cache_instance_id is not None:
@@ -175,7 +181,7 @@ class GcpMonitoring(pulumi.ComponentResource):
         self.channel_ids = [c.id for c in self.channels]
         self.register_outputs({"channels": self.channel_ids, "policies": sorted(self.policies)})
 
-    def policy(self, key: str, conditions: Sequence[Condition]) -> gcp.monitoring.AlertPolicy:
+    def policy(self, key: str, conditions: Sequence[Condition], depends_on: Sequence[pulumi.Resource] = ()) -> gcp.monitoring.AlertPolicy:
         for c in conditions:
             self.conditions[key] = c
         policy = gcp.monitoring.AlertPolicy(
@@ -193,7 +199,7 @@ class GcpMonitoring(pulumi.ComponentResource):
                 },
             } for c in conditions],
             documentation={"content": "What this watches and the threshold's source: docs/operations.md.", "mime_type": "text/markdown"},
-            user_labels=self._labels, opts=pulumi.ResourceOptions(parent=self),
+            user_labels=self._labels, opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )
         self.policies[key] = policy
         return policy

@@ -152,9 +152,10 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_and_budgets_may_use(shipped_dr
     result = shipped_dr[0]
     key = result.one("aws:kms/key:Key", "crm-dr-monitoring-alarms")
     assert result.one("aws:sns/topic:Topic", "crm-dr-monitoring-alarms")["kmsMasterKeyId"].endswith(":crm-dr-monitoring-alarms")
-    services = json.loads(key["policy"])["Statement"][1]
-    assert services["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}
-    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
+    assert statements["CloudWatchPublishes"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statements["BudgetsPublish"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert all(s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"] for sid, s in statements.items() if sid != "AccountAdministers")
     assert key.protect
 
 

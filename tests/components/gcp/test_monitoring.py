@@ -70,6 +70,14 @@ def test_lag_alert_fires_on_the_first_sample_over_a_threshold_below_the_rpo(ship
     assert lag["thresholdValue"] < config.monitoring.rpo_seconds
 
 
+def test_lag_metric_is_declared_before_its_policies(shipped_dr):
+    result = shipped_dr[0]
+    descriptor = result.one("gcp:monitoring/metricDescriptor:MetricDescriptor")
+    assert (descriptor["type"], descriptor["metricKind"], descriptor["valueType"]) == (LAG_METRIC, "GAUGE", "DOUBLE")
+    for key in ("replication-lag", "replication-lag-unmeasured"):
+        assert descriptor.urn in result.one(POLICY, f"crm-dr-monitoring-{key}").dependencies
+
+
 def test_missing_lag_samples_alert_too(shipped_dr):
     absent = shipped_dr[0].one(POLICY, "crm-dr-monitoring-replication-lag-unmeasured")["conditions"][0]["conditionAbsent"]
     assert f'metric.type="{LAG_METRIC}"' in absent["filter"] and absent["duration"] == "300s"
