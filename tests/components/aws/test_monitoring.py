@@ -196,3 +196,13 @@ def test_every_aws_environment_has_alarms_a_topic_and_a_budget(shipped, stack):
 def test_no_slot_alarms_without_logical_replication(shipped):
     names = {a.name for a in shipped("aws-production").of_type(ALARM)}
     assert "crm-production-monitoring-db-cpu" in names and not {n for n in names if "slot" in n}
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-production"])
+def test_each_environment_alarms_at_its_own_rows_thresholds(shipped, stack):
+    config = load(stack, stack_config(stack))
+    result = shipped(stack)
+    prefix = f"{config.common.name_prefix}-monitoring-"
+    assert result.one(ALARM, prefix + "db-connections")["threshold"] == config.monitoring.database_connections
+    assert result.one(ALARM, prefix + "db-free-storage")["threshold"] == config.database.allocated_storage_gb * GIB * config.monitoring.free_storage_percent // 100
+    assert float(result.one("aws:budgets/budget:Budget")["limitAmount"]) == config.monitoring.monthly_budget_usd
