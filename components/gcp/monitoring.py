@@ -182,8 +182,7 @@ class GcpMonitoring(pulumi.ComponentResource):
         self.register_outputs({"channels": self.channel_ids, "policies": sorted(self.policies)})
 
     def policy(self, key: str, conditions: Sequence[Condition], depends_on: Sequence[pulumi.Resource] = ()) -> gcp.monitoring.AlertPolicy:
-        for c in conditions:
-            self.conditions[key] = c
+        self.conditions[key] = conditions[0]  # charted on the dashboard
         policy = gcp.monitoring.AlertPolicy(
             f"{self._name}-{key}", project=self._project, display_name=f"{self._name}: {conditions[0].title}", combiner="OR",
             notification_channels=[c.id for c in self.channels],

@@ -57,17 +57,17 @@ def parse(problems: Problems, common: model.Common, raw: dict, *, cloud: str) ->
 
 
 def _percents(m: Section, default: list[int]) -> list[int]:
-    raw = m.raw.get("budgetAlertPercents", default)
-    m._read.add("budgetAlertPercents")
-    if not isinstance(raw, list) or not raw or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
-        m.problems.add("crm:monitoring.budgetAlertPercents", f"must be a non-empty list of whole percentages such as [80, 100], got {raw!r}")
+    values = m.integers("budgetAlertPercents", default)
+    key = "crm:monitoring.budgetAlertPercents"
+    if not values:
+        m.problems.add(key, "must list at least one percentage, such as [80, 100]")
         return list(default)
-    for value in raw:
+    for value in values:
         if not 1 <= value <= 1000:
-            m.problems.add("crm:monitoring.budgetAlertPercents", f"each percentage must be between 1 and 1000, got {value}")
-    if len(set(raw)) != len(raw):
-        m.problems.add("crm:monitoring.budgetAlertPercents", "lists a percentage twice")
-    return sorted(raw)
+            m.problems.add(key, f"each percentage must be between 1 and 1000, got {value}")
+    if len(set(values)) != len(values):
+        m.problems.add(key, "lists a percentage twice")
+    return sorted(values)
 
 
 def parse_replication(problems: Problems, common: model.Common, raw: dict, *, default_enabled: bool, database_enabled: bool) -> model.Replication:
