@@ -1,8 +1,8 @@
 """`python -m dr.metrics --max-seconds N --project P`: measure the copy's lag and write it to Cloud Monitoring.
 
 Runs every minute as the gcp-dr lag CronJob. It runs `python -m dr lag --json --max-seconds N`
-(endpoints from the environment, as every `dr` command) and reads `lag_seconds` (and, when present,
-`lag_bytes`) from its JSON; it writes the seconds as the gauge
+(endpoints from the environment, as every `dr` command) and reads `seconds` from its JSON record
+(the true lag, measured with a probe heartbeat through the primary); it writes it as the gauge
 `custom.googleapis.com/crm/replication_lag_seconds` on the `global` resource, which the gcp-dr
 alert policy watches. No sample is written when lag cannot be measured: the policy's absence
 condition reports that. Credentials come from the GKE metadata server (Workload Identity); the
@@ -41,7 +41,7 @@ def measured_lag(report: str) -> Optional[float]:
         data = json.loads(report)
     except ValueError:
         return None
-    value = data.get("lag_seconds") if isinstance(data, dict) else None
+    value = data.get("seconds") if isinstance(data, dict) else None
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 LAG_SCHEDULE = "* * * * *"
 METRIC_WRITER = "roles/monitoring.metricWriter"
-_SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 10001,
+_SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532,
                      "capabilities": {"drop": ["ALL"]}}
 
 

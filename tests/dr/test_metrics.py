@@ -6,11 +6,11 @@ from dr import metrics
 
 
 def test_reads_the_lag_in_seconds():
-    assert metrics.measured_lag('{"lag_seconds": 0.42, "lag_bytes": 1024}') == 0.42
+    assert metrics.measured_lag('{"seconds": 0.42, "bytes": 1024, "ok": true, "problems": []}') == 0.42
 
 
 def test_no_measurement_when_lag_is_unknown():
-    assert metrics.measured_lag('{"lag_seconds": null}') is None
+    assert metrics.measured_lag('{"seconds": null, "problems": ["no heartbeat on the copy"]}') is None
     assert metrics.measured_lag("replication is not running") is None
 
 
