@@ -22,6 +22,9 @@ import pulumi_kubernetes as k8s
 
 LAG_SCHEDULE = "* * * * *"
 METRIC_WRITER = "roles/monitoring.metricWriter"
+# A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
+_SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+_SCRATCH_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
 _SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532,
                      "capabilities": {"drop": ["ALL"]}}
 
@@ -102,8 +105,10 @@ class ReplicationJobs(pulumi.ComponentResource):
                 "template": {"spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
+                    "volumes": [_SCRATCH_VOLUME],
                     "containers": [{
                         "name": "setup", "image": args.image, "command": ["python", "-m", "dr", "setup"], "envFrom": env_from,
+                        "volumeMounts": [_SCRATCH_MOUNT],
                         "securityContext": _SECURE_CONTAINER, "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
                     }],
                 }},
@@ -125,7 +130,9 @@ class ReplicationJobs(pulumi.ComponentResource):
                     "template": {"spec": {
                         "restartPolicy": "Never",
                         "serviceAccountName": ksa,
+                        "volumes": [_SCRATCH_VOLUME],
                         "containers": [{
+                            "volumeMounts": [_SCRATCH_MOUNT],
                             "name": "lag", "image": args.image,
                             "command": ["python", "-m", "dr.metrics", "--max-seconds", str(args.lag_threshold_seconds), "--project", args.project],
                             "envFrom": env_from, "securityContext": _SECURE_CONTAINER,
