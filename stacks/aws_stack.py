@@ -169,14 +169,14 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
     m, common = config.monitoring, config.common
     return AwsMonitoring(f"{common.name_prefix}-monitoring", AwsMonitoringArgs(
         emails=m.emails, thresholds=alarm_thresholds(m), monthly_budget_usd=m.monthly_budget_usd, budget_alert_percents=m.budget_alert_percents,
-        region=config.region, environment=common.environment, tags=common.tags("monitoring"), protect=common.protected,
+        region=config.region, environment=common.environment, tags=common.tags("monitoring"),
         database=DatabaseTarget(database.instance_id, config.database.allocated_storage_gb, config.database.max_slot_wal_keep_size_gb * 1024,
                                 config.database.logical_replication) if database else None,
         cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
         load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
         dead_letter_queue_name=tasks.dead_letter_queue_name,
         kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
-    ))
+    ), opts=pulumi.ResourceOptions(protect=common.protected))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:

@@ -81,7 +81,6 @@ class AwsMonitoringArgs:
     load_balancer: Optional[LoadBalancerTarget] = None
     dead_letter_queue_name: Optional[pulumi.Input[str]] = None
     kafka: Optional[KafkaTarget] = None
-    protect: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -108,7 +107,13 @@ def slot_wal_alarm_bytes(max_slot_wal_keep_size_mb: int, percent: int) -> int:
 
 
 class AwsMonitoring(pulumi.ComponentResource):
+    """`opts.protect` protects the topic's KMS key, the one stateful child; alarms, topic and budget stay replaceable."""
+
     def __init__(self, name: str, args: AwsMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        protect_key = bool(opts and opts.protect)
+        if opts is not None and opts.protect is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions())
+            opts.protect = None
         super().__init__("crm:aws:Monitoring", name, None, opts)
         self._name = name
         self._tags = dict(args.tags)
@@ -118,7 +123,7 @@ class AwsMonitoring(pulumi.ComponentResource):
         self.key = aws.kms.Key(
             f"{name}-alarms", description=f"{name} alarm topic encryption", enable_key_rotation=True, rotation_period_in_days=365,
             deletion_window_in_days=30, policy=account.apply(_topic_key_policy), tags={**self._tags, "purpose": "alarms"},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect_key),
         )
         self.topic = aws.sns.Topic(f"{name}-alarms", name=f"{name}-alarms", kms_master_key_id=self.key.arn, tags=self._tags, opts=child)
         aws.sns.TopicPolicy(

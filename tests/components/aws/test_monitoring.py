@@ -206,3 +206,10 @@ def test_each_environment_alarms_at_its_own_rows_thresholds(shipped, stack):
     assert result.one(ALARM, prefix + "db-connections")["threshold"] == config.monitoring.database_connections
     assert result.one(ALARM, prefix + "db-free-storage")["threshold"] == config.database.allocated_storage_gb * GIB * config.monitoring.free_storage_percent // 100
     assert float(result.one("aws:budgets/budget:Budget")["limitAmount"]) == config.monitoring.monthly_budget_usd
+
+
+def test_only_the_topic_key_is_protected_and_only_outside_dev(shipped):
+    for stack, protected in (("aws-staging", True), ("aws-dev", False)):
+        children = [r for r in shipped(stack).resources if r.parent.endswith("crm:aws:Monitoring::" + stack.replace("aws", "crm") + "-monitoring")]
+        assert {r.type for r in children if r.protect} == ({"aws:kms/key:Key"} if protected else set())
+        assert any(r.type == ALARM for r in children)
