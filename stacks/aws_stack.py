@@ -10,6 +10,7 @@ from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
 from components.aws.mail import MailDelivery, MailDeliveryArgs
+from components.aws.monitoring import AwsMonitoring, AwsMonitoringArgs, CacheTarget, DatabaseTarget, KafkaTarget, LoadBalancerTarget, alarm_thresholds
 from components.aws.msk import KafkaCluster, KafkaClusterArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
@@ -67,7 +68,7 @@ def program(config: AwsStackConfig) -> None:
             max_allocated_storage_gb=db.max_allocated_storage_gb, multi_az=db.multi_az, backup_retention_days=db.backup_retention_days,
             deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
-            tags=common.tags("database"), protect=protect,
+            tags=common.tags("database"), protect=protect, max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
         ))
 
     cache = None
@@ -126,6 +127,9 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("vpnGatewayId", vpn.gateway_id)
         pulumi.export("vpnGatewayAsn", vpn.amazon_side_asn)
 
+    monitoring = monitor(config, database, cache, ingress, tasks, kafka)
+    pulumi.export("alarmTopicArn", monitoring.topic_arn)
+
     pulumi.export("region", config.region)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("vpcCidr", network.vpc_cidr)
@@ -158,6 +162,21 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> AwsMonitoring:
+    """Alarms on everything this stack runs, to one topic with the subscribers from crm:monitoring."""
+    m, common = config.monitoring, config.common
+    return AwsMonitoring(f"{common.name_prefix}-monitoring", AwsMonitoringArgs(
+        emails=m.emails, thresholds=alarm_thresholds(m), monthly_budget_usd=m.monthly_budget_usd, budget_alert_percents=m.budget_alert_percents,
+        region=config.region, environment=common.environment, tags=common.tags("monitoring"),
+        database=DatabaseTarget(database.instance_id, config.database.allocated_storage_gb, config.database.max_slot_wal_keep_size_gb * 1024,
+                                config.database.logical_replication) if database else None,
+        cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
+        load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
+        dead_letter_queue_name=tasks.dead_letter_queue_name,
+        kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
+    ), opts=pulumi.ResourceOptions(protect=common.protected))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:

@@ -9,10 +9,13 @@ from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.kafka import KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
+from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
+from components.gcp.replication import DatabaseConnection, ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 
 from .app_env import database_env, redis_env
@@ -89,6 +92,7 @@ def program(config: GcpStackConfig) -> None:
         app_env_secret_id=app_env.secret.id, provider=cluster.provider,
     ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
+    link = None
     if config.interconnect:
         link_config = config.interconnect
         aws_side = peers[link_config.peer_stack]
@@ -101,6 +105,21 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
         pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
         pulumi.export("routerAsn", link_config.router_asn)
+        # The VPN connections exist only here, so their TunnelState alarms are raised here, in the AWS
+        # account through the link's AWS provider, and report to aws-dr's alarm topic.
+        VpnTunnelAlarms(f"{name}-tunnel-alarms", VpnTunnelAlarmsArgs(
+            connection_ids=[c.id for c in link.connections],
+            tunnel_addresses=[[c.tunnel1_address, c.tunnel2_address] for c in link.connections],
+            topic_arn=aws_side.require("alarmTopicArn"), tags=common.tags("monitoring"),
+        ), opts=pulumi.ResourceOptions(provider=link.aws_provider))
+
+    replication = None
+    if config.replication and config.replication.enabled and database and config.interconnect:
+        replication = replicate(config, database, peers[config.interconnect.peer_stack], cluster, link)
+        pulumi.export("replicationLagAccount", replication.lag_account_email)
+
+    monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
+    pulumi.export("notificationChannels", monitoring.channel_ids)
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)
@@ -127,6 +146,31 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> ReplicationJobs:
+    """RDS -> Cloud SQL subscription as a Job at deploy, and its lag measured every minute, on this stack's GKE."""
+    return ReplicationJobs(f"{config.common.name_prefix}-replication", ReplicationJobsArgs(
+        project=config.project_id, namespace=config.replication.namespace, image=config.replication.tool_image,
+        lag_threshold_seconds=config.monitoring.replication_lag_seconds,
+        publisher=DatabaseConnection(host=aws_side.require("databaseAddress"), password=aws_side.require("databasePassword"),
+                                     port=aws_side.require("databasePort"), dbname=aws_side.require("databaseName"),
+                                     user=aws_side.require("databaseUsername")),
+        subscriber=DatabaseConnection(host=database.private_ip, password=database.password.result, port=database.port,
+                                      dbname=database.database_name, user=database.username),
+    ), opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]))
+
+
+def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, replication) -> GcpMonitoringArgs:
+    m, common = config.monitoring, config.common
+    return GcpMonitoringArgs(
+        project=config.project_id, emails=m.emails, thresholds=alert_thresholds(m), monthly_budget_usd=m.monthly_budget_usd,
+        budget_alert_percents=m.budget_alert_percents, billing_account=m.billing_account, public_host=common.public_host,
+        labels=common.tags("monitoring"), cluster_name=cluster.cluster_name,
+        database_instance=database.instance_name if database else None, cache_instance_id=cache.instance_id if cache else None,
+        replication_lag=replication is not None,
+        vpn_tunnels=[t.name for t in link.tunnels] if link else [], bgp_peers=[p.name for p in link.bgp_peers] if link else [],
+    )
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform) -> dict:

@@ -92,7 +92,10 @@ class PublicLoadBalancer(pulumi.ComponentResource):
         )
         self.dns_name = self.load_balancer.dns_name
         self.target_group_arn = self.target_group.arn
-        self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn})
+        # The LoadBalancer and TargetGroup dimensions of the AWS/ApplicationELB metrics.
+        self.arn_suffix = self.load_balancer.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn, "arnSuffix": self.arn_suffix})
 
     def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)

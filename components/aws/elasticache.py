@@ -75,4 +75,6 @@ class RedisCache(pulumi.ComponentResource):
         self.host = self.replication_group.primary_endpoint_address
         self.port = PORT
         self.security_group_id = self.security_group.id
-        self.register_outputs({"host": self.host, "securityGroupId": self.security_group_id})
+        self.replication_group_id = self.replication_group.replication_group_id
+        self.member_clusters = self.replication_group.member_clusters  # the CacheClusterId dimension of per-node metrics
+        self.register_outputs({"host": self.host, "securityGroupId": self.security_group_id, "replicationGroupId": self.replication_group_id})

@@ -56,5 +56,7 @@ class KafkaCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.arn = self.cluster.arn
+        self.cluster_name = self.cluster.cluster_name  # the "Cluster Name" dimension of its CloudWatch metrics
+        self.broker_count = len(args.subnet_ids)
         self.bootstrap_brokers = self.cluster.bootstrap_brokers_sasl_iam
         self.register_outputs({"bootstrapBrokers": self.bootstrap_brokers})

@@ -36,6 +36,12 @@ class PostgresDatabaseArgs:
     logical_replication: bool = False
     replication_source_cidrs: Sequence[str] = field(default_factory=list)
     protect: bool = True
+    # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
+    max_slot_wal_keep_size_mb: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
+            raise ValueError(f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)")
 
 
 class PostgresDatabase(pulumi.ComponentResource):
@@ -64,6 +70,9 @@ class PostgresDatabase(pulumi.ComponentResource):
         parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
         if args.logical_replication:
             parameters.append({"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"})
+        if args.max_slot_wal_keep_size_mb:
+            # A sighup (dynamic) parameter in PostgreSQL 15: RDS applies it without a reboot.
+            parameters.append({"name": "max_slot_wal_keep_size", "value": str(args.max_slot_wal_keep_size_mb), "apply_method": "immediate"})
         major = args.engine_version.split(".")[0]
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params", family=f"postgres{major}", description=f"{name} PostgreSQL {major}", parameters=parameters, tags=tags, opts=child,
@@ -121,4 +130,5 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.username = args.username
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id
-        self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id})
+        self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
+        self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})

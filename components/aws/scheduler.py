@@ -61,6 +61,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         self.queue_arn = self.queue.arn
         self.queue_url = self.queue.url
         self.role_arn = self.role.arn
+        self.dead_letter_queue_name = self.dead_letters.name  # the QueueName dimension of its depth metric
         self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "roleArn": self.role_arn})
 
 

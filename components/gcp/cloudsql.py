@@ -87,4 +87,5 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         self.connection_name = self.instance.connection_name
         self.database_name = args.database_name
         self.username = args.username
+        self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
         self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})

@@ -63,6 +63,7 @@ class MemorystoreRedis(pulumi.ComponentResource):
         # Each instance signs its TLS certificate with its own CA; during a CA rotation it lists two.
         # Clients must trust all of them, so they get the whole PEM bundle.
         self.ca_certificate = self.instance.server_ca_certs.apply(_pem_bundle)
+        self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
         self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
 
 

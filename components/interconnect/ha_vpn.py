@@ -146,6 +146,7 @@ class HaVpnLink(pulumi.ComponentResource):
             self.router_interfaces.append(interface)
             self.bgp_peers.append(peer)
 
+        self.aws_provider = aws_provider  # the tunnels' CloudWatch alarms live in the same account and region
         self.register_outputs({"gatewayId": self.gateway.id, "tunnels": [t.name for t in self.tunnels]})
 
     def _preshared_key(self, name: str, protect: bool) -> pulumi.Output[str]:

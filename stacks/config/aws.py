@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 
-from . import model, sizes
+import dataclasses
+
+from . import model, monitoring as monitoring_config, sizes
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -75,7 +77,13 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
     )
+    slot_wal_gb = db.integer("maxSlotWalKeepSizeGb", max(1, int(allocated * sizes.SLOT_WAL_SHARE_OF_STORAGE)), minimum=1, maximum=65536)
     db.finish()
+    if database.logical_replication:
+        database = dataclasses.replace(database, max_slot_wal_keep_size_gb=slot_wal_gb)
+        if slot_wal_gb >= allocated:
+            problems.add("crm:database.maxSlotWalKeepSizeGb", f"must be below allocatedStorage ({allocated} GB): WAL kept for a dead "
+                         f"subscriber must never fill the disk, got {slot_wal_gb}")
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":
@@ -147,7 +155,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     if len(network.zones) > 0 and platform.msk_enabled and len(network.zones) < 2:
         problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
 
-    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform)
+    monitoring = monitoring_config.parse(problems, common, raw, cloud="aws")
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, monitoring)
 
 
 

@@ -5,7 +5,7 @@ import re
 
 from components.interconnect import addressing
 
-from . import model, sizes
+from . import model, monitoring as monitoring_config, sizes
 from .aws import parse_registry
 from .reader import Problems, Section, check_counts, check_no_overlap
 
@@ -146,7 +146,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     if env != "dev" and platform.kafka_brokers < 3:
         problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform)
+    monitoring = monitoring_config.parse(problems, common, raw, cloud="gcp")
+    replication = monitoring_config.parse_replication(
+        problems, common, raw, default_enabled=interconnect is not None and database.logical_decoding, database_enabled=database.enabled,
+    )
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, monitoring, replication)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

@@ -72,6 +72,7 @@ class RdsPostgres:
     database_name: str
     username: str
     logical_replication: bool
+    max_slot_wal_keep_size_gb: int = 0  # 0: unbounded (no logical replication)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class AwsStackConfig:
     registry: Registry
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
+    monitoring: Optional["Monitoring"] = None
 
     @property
     def references(self) -> list[str]:
@@ -223,6 +225,8 @@ class GcpStackConfig:
     registry: Registry
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
+    monitoring: Optional["Monitoring"] = None
+    replication: Optional["Replication"] = None
 
     @property
     def references(self) -> list[str]:
@@ -318,3 +322,45 @@ class BootstrapStackConfig:
 
 
 StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig | BootstrapStackConfig
+
+
+# ---------------------------------------------------------------- Monitoring (AWS and GCP stacks)
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Who is told, and the thresholds, all derived from the SLA and the sizes in config."""
+
+    emails: list[str]
+    rpo_seconds: int
+    replication_lag_seconds: int
+    latency_p95_ms: int
+    cpu_percent: int
+    free_storage_percent: int
+    disk_percent: int
+    database_connections: int
+    slot_wal_alarm_percent: int
+    wal_bytes_per_second: int
+    cache_cpu_percent: int
+    cache_memory_percent: int
+    cache_replication_lag_seconds: int
+    http_5xx_per_minute: int
+    dead_letter_messages: int
+    kafka_disk_percent: int
+    container_restarts: int
+    monthly_budget_usd: int
+    budget_alert_percents: list[int]
+    billing_account: str = ""  # GCP only
+
+    @property
+    def slot_lag_bytes(self) -> int:
+        """WAL a subscriber may fall behind before the alarm: the lag threshold's worth at the expected write rate."""
+        return self.replication_lag_seconds * self.wal_bytes_per_second
+
+
+@dataclass(frozen=True)
+class Replication:
+    """The deploy-time replication pieces in GKE (gcp-dr): the setup Job and the lag CronJob."""
+
+    enabled: bool
+    tool_image: str
+    namespace: str

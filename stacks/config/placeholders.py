@@ -20,6 +20,8 @@ _MARKERS = (
     (re.compile(r"^crm-(dev|staging|production|dr)-project$"), "the sample GCP project id"),
     (re.compile(r"^crm-ci-project$"), "the sample GCP project id"),
     (re.compile(r"^example-org/"), "the sample GitHub repository"),
+    (re.compile(r"^0{6}-0{6}-0{6}$"), "the sample GCP billing account"),
+    (re.compile(r"^[^/]*\.example\.(com|org|net)/"), "an image in an example.com registry"),
 )
 
 

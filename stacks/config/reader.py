@@ -148,6 +148,15 @@ class Section:
             return []
         return list(value)
 
+    def integers(self, name: str, default: Any = _MISSING) -> list[int]:
+        value = self._get(name, default)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            self.problems.add(self._path(name), f"must be a list of whole numbers, got {value!r}")
+            return list(default) if isinstance(default, list) else []
+        return list(value)
+
     def network(self, name: str, default: Any = _MISSING) -> Optional[ipaddress.IPv4Network]:
         value = self._get(name, default)
         if value is None:

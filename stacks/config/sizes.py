@@ -68,3 +68,23 @@ CLOUDFLARE_IPV4_RANGES = (
     "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
     "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
 )
+
+# Monitoring: alarm thresholds and budgets. Rows per environment; keys under crm:monitoring override them.
+# The SLA the thresholds serve: RPO 5 s, p95 < 200 ms (docs/operations.md explains each derivation).
+MONITORING = {
+    "common": {
+        "rpoSeconds": 5, "replicationLagSeconds": 2, "latencyP95Ms": 200, "cpuPercent": 80, "freeStoragePercent": 15,
+        "diskPercent": 85, "slotWalAlarmPercent": 50, "walBytesPerSecond": 1_500_000, "cacheCpuPercent": 80,
+        "cacheMemoryPercent": 80, "cacheReplicationLagSeconds": 5, "http5xxPerMinute": 10, "deadLetterMessages": 0,
+        "kafkaDiskPercent": 80, "containerRestarts": 5, "budgetAlertPercents": [80, 100],
+    },
+    # databaseConnections: alarm on connections; monthlyBudgetUsd: the month's spend the budget alerts against.
+    "dev": {"databaseConnections": 60, "monthlyBudgetUsd": 300},
+    "staging": {"databaseConnections": 60, "monthlyBudgetUsd": 800},
+    "production": {"databaseConnections": 120, "monthlyBudgetUsd": 2000},
+    # The DR estate's estimate is ~$1,059/month on AWS and ~$959 on GCP: budget a margin above it.
+    "dr": {"databaseConnections": 250, "monthlyBudgetUsd": 1300},
+}
+
+# max_slot_wal_keep_size as a share of RDS allocated storage, when crm:database.maxSlotWalKeepSizeGb is not set.
+SLOT_WAL_SHARE_OF_STORAGE = 0.10

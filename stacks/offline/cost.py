@@ -476,7 +476,7 @@ def _uptime_check(r, ctx):
     return [ctx.item(r, price, billable, "thousand executions", "", f"{executions:,.0f} executions a month from {regions} regions, the first {price.free:,.0f} free")]
 
 
-@rule("kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool")
+@rule("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
 def _strimzi_disks(r, ctx):
     spec = r.get("spec") or {}
     replicas = _number(spec.get("replicas"), 1)

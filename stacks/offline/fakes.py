@@ -27,7 +27,8 @@ _SPECIFIC = {
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
-    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX", "arnSuffix": f"app/{n}/50dc6c495c0c9188"},
+    "aws:lb/targetGroup:TargetGroup": lambda n, i: {"arnSuffix": f"targetgroup/{n}/73e2d6bc24d8a067"},
     "aws:eks/cluster:Cluster": lambda n, i: {
         "vpcConfig": {**(i.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{n}-cluster"},
         "endpoint": f"https://{n}.eks.example.com",
@@ -43,6 +44,7 @@ _SPECIFIC = {
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": lambda n, i: {"uptimeCheckId": f"{n}-check"},
     "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}]},
     "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="},
                                                     "controlPlaneEndpointsConfig": _gke_endpoints(n, i)},

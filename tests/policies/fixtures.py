@@ -138,6 +138,20 @@ def _flow_log_stack(covered: bool) -> list[Resource]:
     return [vpc, flow]
 
 
+def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool = True) -> list[Resource]:
+    estate = [resource("aws:lb/loadBalancer:LoadBalancer", {"tags": TAGS}, name="alb")]
+    if subscriber:
+        estate.append(resource("aws:sns/topicSubscription:TopicSubscription", {"protocol": "email", "endpoint": "oncall@acme-corp.io"}, name="mail"))
+    if alarm:
+        estate.append(resource(ALARM, {"alarmActions": ["arn:aws:sns:ap-northeast-2:123456789012:alarms"]}, name="cpu"))
+    if budget:
+        estate.append(resource("aws:budgets/budget:Budget", {"budgetType": "COST"}, name="budget"))
+    return estate
+
+
+ALARM, POLICY = "aws:cloudwatch/metricAlarm:MetricAlarm", "gcp:monitoring/alertPolicy:AlertPolicy"
+
+
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
 FIXTURES: dict[str, tuple[list, list]] = {
     "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
@@ -230,4 +244,9 @@ FIXTURES: dict[str, tuple[list, list]] = {
                           [resource(GCS, {"encryption": DELETE})]]),
     "gcs-bucket-private": ([resource(GCS)], [resource(GCS, {"publicAccessPrevention": "inherited"}), resource(GCS, {"uniformBucketLevelAccess": DELETE})]),
     "gcs-bucket-versioned": ([resource(GCS)], [resource(GCS, {"versioning.enabled": False})]),
+    "alarms-notify": ([resource(ALARM, {"alarmActions": ["arn:aws:sns:ap-northeast-2:123456789012:alarms"]}),
+                       resource(POLICY, {"notificationChannels": ["projects/p/notificationChannels/1"]}, stack="gcp-production")],
+                      [resource(ALARM, {"alarmActions": []}), resource(POLICY, {}, stack="gcp-production")]),
+    "estate-watched": ([_watched_stack(), [resource(RANDOM, name="only-a-password")]],
+                       [_watched_stack(subscriber=False), _watched_stack(alarm=False), _watched_stack(budget=False)]),
 }

@@ -13,6 +13,7 @@ from tests.conftest import stack_config
 REAL_AWS_DEV = {
     "crm:publicHost": "crm.acme-corp.io",
     "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:444455556666:certificate/1f2e3d4c-aaaa-bbbb-cccc-1234567890ab"},
+    "crm:monitoring": {"emails": ["oncall@acme-corp.io"]},
 }
 
 

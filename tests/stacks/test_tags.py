@@ -9,9 +9,14 @@ from tests.schema import _args_class, _properties
 REQUIRED = {"project", "environment", "managed-by", "role"}
 # On GCP, `tags` means Resource Manager tags (tagKeys/... ids), not labels.
 LABEL_PROPERTIES = {"aws": ("tags",), "gcp": ("labels", "resourceLabels")}
+# Cloud Monitoring resources whose `labels` is not labels: a channel's configuration (its labels are `userLabels`),
+# a metric descriptor's label schema (it takes no labels).
+USER_LABELS = {"gcp:monitoring/notificationChannel:NotificationChannel": "userLabels", "gcp:monitoring/metricDescriptor:MetricDescriptor": None}
 
 
 def label_property(type_: str):
+    if type_ in USER_LABELS:
+        return USER_LABELS[type_]
     cls, _ = _args_class(type_)
     if cls is None:
         return None

@@ -8,7 +8,7 @@ from components.aws.kms import KmsKeys, KmsKeysArgs
 def test_every_key_rotates(shipped):
     keys = shipped("aws-dr").of_type("aws:kms/key:Key")
     purposes = sorted(k["tags"]["purpose"] for k in keys)
-    assert purposes == ["cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "secrets"]
+    assert purposes == ["alarms", "cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "secrets"]
     assert all(k["enableKeyRotation"] is True for k in keys)
 
 
@@ -28,6 +28,6 @@ def test_logs_key_lets_cloudwatch_logs_use_it(run_component):
 
 def test_no_keys_for_switched_off_services(shipped):
     purposes = sorted(k["tags"]["purpose"] for k in shipped("aws-dev").of_type("aws:kms/key:Key"))
-    assert purposes == ["ecr", "eks", "logs", "messaging", "secrets"]
+    assert purposes == ["alarms", "ecr", "eks", "logs", "messaging", "secrets"]
     gcp_keys = sorted(k["name"] for k in shipped("gcp-dev").of_type("gcp:kms/cryptoKey:CryptoKey"))
     assert gcp_keys == ["gke"]

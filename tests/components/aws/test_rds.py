@@ -99,3 +99,28 @@ def test_dr_database_admits_the_gcp_dr_ranges(shipped):
 
 def test_subnet_group_in_the_data_subnets(db):
     assert db.one("aws:rds/subnetGroup:SubnetGroup")["subnetIds"] == ["data-a", "data-c"]
+
+
+def test_slot_wal_is_bounded_from_config_and_applied_without_reboot(shipped):
+    from stacks.config import load, read_stack_file
+
+    config = load("aws-dr", read_stack_file("aws-dr"))
+    parameters = {p["name"]: p for p in shipped("aws-dr").one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
+    assert parameters["max_slot_wal_keep_size"] == {
+        "name": "max_slot_wal_keep_size", "value": str(config.database.max_slot_wal_keep_size_gb * 1024), "applyMethod": "immediate"}
+    assert 0 < config.database.max_slot_wal_keep_size_gb < config.database.allocated_storage_gb
+
+
+def test_slot_wal_bound_follows_config(run_stack):
+    parameters = run_stack("aws-dr", {"crm:database": {"maxSlotWalKeepSizeGb": 7}}).one("aws:rds/parameterGroup:ParameterGroup")["parameters"]
+    assert {p["name"]: p["value"] for p in parameters}["max_slot_wal_keep_size"] == str(7 * 1024)
+
+
+def test_slot_wal_bound_must_fit_in_storage():
+    with pytest.raises(ValueError, match="must be below the allocated storage"):
+        db_args(allocated_storage_gb=20, max_slot_wal_keep_size_mb=20 * 1024)
+
+
+def test_instance_id_output_is_the_identifier(run_component):
+    result = run_component(lambda: PostgresDatabase("db", db_args()))
+    assert result.one("aws:rds/instance:Instance")["identifier"] == "db"

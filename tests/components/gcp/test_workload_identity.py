@@ -3,10 +3,10 @@ from __future__ import annotations
 
 def test_google_service_account_bound_to_the_kubernetes_one(shipped):
     result = shipped("gcp-dr", preview=False)
-    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember")
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-app-wi")
     assert binding["role"] == "roles/iam.workloadIdentityUser"
     assert binding["member"] == "serviceAccount:crm-dr-project.svc.id.goog[crm/crm-app]"
-    ksa = result.one("kubernetes:core/v1:ServiceAccount")
+    ksa = result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-app-ksa")
     assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == "crm-dr-app@crm-dr-project.iam.gserviceaccount.com"
 
 
@@ -20,5 +20,5 @@ def test_it_may_read_only_its_secret(shipped):
 
 def test_binding_waits_for_the_cluster_that_creates_the_identity_pool(shipped):
     result = shipped("gcp-dr")
-    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember")
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-app-wi")
     assert result.one("gcp:container/cluster:Cluster").urn in binding.dependencies

@@ -1,0 +1,150 @@
+"""Logical replication RDS -> Cloud SQL as part of the deploy, and its lag measured every minute (gcp-dr).
+
+- A Kubernetes Job runs `python -m dr setup` (idempotent: it creates only what is missing), so the
+  subscription exists once `pulumi up` finishes. Pulumi waits for the Job: a failed setup fails the deploy.
+- A CronJob runs `python -m dr.metrics` every minute: it measures the copy's lag with `python -m dr lag`
+  and writes it to Cloud Monitoring as `custom.googleapis.com/crm/replication_lag_seconds`, which
+  the replication-lag alert policy watches. Its Kubernetes service account acts, through Workload
+  Identity, as a Google service account whose only role is `roles/monitoring.metricWriter`.
+
+Both read the database endpoints and passwords from one Kubernetes Secret built from stack outputs
+(environment variables named as `python -m dr` expects); no password is on a command line.
+Pass the GKE provider (and `depends_on` the cluster and the VPN link that makes RDS reachable) through `opts`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+LAG_SCHEDULE = "* * * * *"
+METRIC_WRITER = "roles/monitoring.metricWriter"
+# A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
+_SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+_SCRATCH_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+_SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532,
+                     "capabilities": {"drop": ["ALL"]}}
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    host: pulumi.Input[str]
+    password: pulumi.Input[str]
+    port: pulumi.Input[int] = 5432
+    dbname: pulumi.Input[str] = "crm"
+    user: pulumi.Input[str] = "crmadmin"
+
+
+@dataclass
+class ReplicationJobsArgs:
+    project: str
+    namespace: str
+    image: str
+    lag_threshold_seconds: int
+    publisher: DatabaseConnection  # RDS (aws-dr outputs)
+    subscriber: DatabaseConnection  # Cloud SQL (this stack)
+
+    def __post_init__(self) -> None:
+        if not self.image:
+            raise ValueError("ReplicationJobsArgs: the dr tool image is required")
+        if self.lag_threshold_seconds < 1:
+            raise ValueError(f"ReplicationJobsArgs: lag threshold must be at least 1 s, got {self.lag_threshold_seconds}")
+
+
+def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection) -> dict[str, pulumi.Input[str]]:
+    """The environment `python -m dr` reads its endpoints from."""
+    env: dict[str, pulumi.Input[str]] = {}
+    for prefix, db in (("PUBLISHER", publisher), ("SUBSCRIBER", subscriber)):
+        env.update({
+            f"{prefix}_HOST": db.host, f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(str), f"{prefix}_DBNAME": db.dbname,
+            f"{prefix}_USER": db.user, f"{prefix}_PASSWORD": db.password, f"{prefix}_SSLMODE": "require",
+        })
+    return env
+
+
+class ReplicationJobs(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ReplicationJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # The setup Job waits explicitly for what the caller depends on (the VPN link that makes RDS reachable).
+        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, (list, tuple)) else ([opts.depends_on] if opts and opts.depends_on else [])
+        ksa = f"{name}-lag"
+
+        self.account = gcp.serviceaccount.Account(
+            f"{name}-lag", account_id=f"{name}-lag"[:30], project=args.project, display_name="Replication lag exporter (Workload Identity)", opts=child,
+        )
+        gcp.projects.IAMMember(
+            f"{name}-metric-writer", project=args.project, role=METRIC_WRITER, member=self.account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
+        )
+        gcp.serviceaccount.IAMMember(
+            f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{ksa}]",
+            # The PROJECT.svc.id.goog pool appears with the first Workload Identity cluster: the caller's
+            # depends_on carries that cluster.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
+        namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=child)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-ksa", metadata={"name": ksa, "namespace": args.namespace, "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
+            automount_service_account_token=False, opts=in_namespace,
+        )
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-endpoints", metadata={"name": f"{name}-endpoints", "namespace": args.namespace}, type="Opaque",
+            string_data=pulumi.Output.secret(connection_env(args.publisher, args.subscriber)), opts=in_namespace,
+        )
+        env_from = [{"secretRef": {"name": f"{name}-endpoints"}}]
+
+        self.setup = k8s.batch.v1.Job(
+            f"{name}-setup",
+            metadata={"namespace": args.namespace, "labels": {"app.kubernetes.io/name": "dr-setup"}},
+            spec={
+                "backoffLimit": 3,
+                "activeDeadlineSeconds": 3600,
+                "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "volumes": [_SCRATCH_VOLUME],
+                    "containers": [{
+                        "name": "setup", "image": args.image, "command": ["python", "-m", "dr", "setup"], "envFrom": env_from,
+                        "volumeMounts": [_SCRATCH_MOUNT],
+                        "securityContext": _SECURE_CONTAINER, "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+                    }],
+                }},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.secret, *after], custom_timeouts=pulumi.CustomTimeouts(create="60m")),
+        )
+
+        self.lag = k8s.batch.v1.CronJob(
+            f"{name}-lag",
+            metadata={"namespace": args.namespace, "labels": {"app.kubernetes.io/name": "dr-lag"}},
+            spec={
+                "schedule": LAG_SCHEDULE,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 1,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": 50,
+                    "template": {"spec": {
+                        "restartPolicy": "Never",
+                        "serviceAccountName": ksa,
+                        "volumes": [_SCRATCH_VOLUME],
+                        "containers": [{
+                            "volumeMounts": [_SCRATCH_MOUNT],
+                            "name": "lag", "image": args.image,
+                            "command": ["python", "-m", "dr.metrics", "--max-seconds", str(args.lag_threshold_seconds), "--project", args.project],
+                            "envFrom": env_from, "securityContext": _SECURE_CONTAINER,
+                            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                        }],
+                    }},
+                }},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, service_account, self.secret, self.setup]),
+        )
+        self.lag_account_email = self.account.email
+        self.register_outputs({"lagAccount": self.lag_account_email})

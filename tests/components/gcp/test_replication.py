@@ -1,0 +1,102 @@
+"""The replication setup Job and the lag CronJob in gcp-dr: image, command, credentials and identity from the stack."""
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import load
+from stacks.offline import preview_stack
+from tests.conftest import stack_config
+from tests.helpers import is_secret
+
+CRON, JOB = "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"
+
+
+@pytest.fixture(scope="module")
+def dr():
+    return preview_stack("gcp-dr", preview=False), load("gcp-dr", stack_config("gcp-dr"))
+
+
+def container(resource):
+    spec = resource["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"] if "jobTemplate" in spec else spec["template"]["spec"]
+    return pod, pod["containers"][0]
+
+
+def test_setup_job_runs_dr_setup_from_the_configured_image(dr):
+    result, config = dr
+    _, setup = container(result.one(JOB))
+    assert setup["command"] == ["python", "-m", "dr", "setup"]
+    assert setup["image"] == config.replication.tool_image
+
+
+def test_lag_cronjob_measures_every_minute_against_the_lag_threshold(dr):
+    result, config = dr
+    cron = result.one(CRON)
+    pod, lag = container(cron)
+    assert cron["spec"]["schedule"] == "* * * * *" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert lag["command"] == ["python", "-m", "dr.metrics", "--max-seconds", str(config.monitoring.replication_lag_seconds),
+                              "--project", config.project_id]
+    assert pod["serviceAccountName"] == result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-replication-ksa")["metadata"]["name"]
+
+
+def test_lag_threshold_follows_config():
+    result = preview_stack("gcp-dr", preview=False, config_override=stack_config("gcp-dr", {"crm:monitoring": {"replicationLagSeconds": 4}}))
+    _, lag = container(result.one(CRON))
+    assert lag["command"][lag["command"].index("--max-seconds") + 1] == "4"
+
+
+def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain):
+    result, _ = dr
+    secret = result.one("kubernetes:core/v1:Secret")
+    assert is_secret(secret["stringData"])
+    values = plain(secret["stringData"])
+    assert values["PUBLISHER_HOST"] == "crm-dr-db-postgres.rds.example.internal"
+    assert values["SUBSCRIBER_HOST"] == "10.23.0.5"
+    assert values["SUBSCRIBER_PASSWORD"] == plain(result.one("gcp:sql/user:User")["password"])
+    for resource in (result.one(JOB), result.one(CRON)):
+        _, c = container(resource)
+        assert c["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
+        assert "PASSWORD" not in " ".join(c["command"])
+
+
+def test_lag_exporter_writes_metrics_only_through_workload_identity(dr):
+    result, config = dr
+    gsa = result.one("gcp:serviceaccount/account:Account", "crm-dr-replication-lag")
+    email = f"{gsa['accountId']}@{config.project_id}.iam.gserviceaccount.com"
+    grants = [m for m in result.of_type("gcp:projects/iAMMember:IAMMember") if m["member"] == f"serviceAccount:{email}"]
+    assert [g["role"] for g in grants] == ["roles/monitoring.metricWriter"]
+    ksa = result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-replication-ksa")
+    assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == email
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-replication-wi")
+    assert binding["member"] == f"serviceAccount:{config.project_id}.svc.id.goog[{config.replication.namespace}/{ksa['metadata']['name']}]"
+
+
+def test_jobs_run_on_the_gke_cluster_after_the_vpn_link(dr):
+    result, _ = dr
+    job = result.one(JOB)
+    assert "::crm-dr-gke-k8s::" in job.provider
+    peers = {p.urn for p in result.of_type("gcp:compute/routerPeer:RouterPeer")}
+    assert len(peers) == 4 and peers <= set(job.dependencies)
+
+
+def test_containers_run_unprivileged(dr):
+    for resource in (dr[0].one(JOB), dr[0].one(CRON)):
+        _, c = container(resource)
+        assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_replication_can_be_switched_off():
+    result = preview_stack("gcp-dr", config_override=stack_config("gcp-dr", {"crm:replication": {"enabled": False}}))
+    assert result.of_type(JOB) == [] and result.of_type(CRON) == []
+    assert not [p for p in result.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if "replication-lag" in p.name]
+
+
+def test_no_replication_jobs_outside_dr(shipped):
+    assert shipped("gcp-production").of_type(JOB) == []
+
+
+def test_lag_exporter_binding_waits_for_the_cluster_that_creates_the_identity_pool(shipped):
+    result = shipped("gcp-dr")
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-replication-wi")
+    cluster = result.one("gcp:container/cluster:Cluster")
+    assert cluster.parent in binding.dependencies or cluster.urn in binding.dependencies
