@@ -55,6 +55,7 @@ def program(config: AwsStackConfig) -> None:
     registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
         repositories=config.registry.repositories, keep_images=config.registry.keep_images,
         kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"), protect=protect,
+        namespace=name,
     ))
 
     database = None
