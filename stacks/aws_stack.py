@@ -142,6 +142,7 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
     pulumi.export("scheduleQueueArn", tasks.queue_arn)
+    pulumi.export("scheduleQueueUrl", tasks.queue_url)
     pulumi.export("scheduleRoleArn", tasks.role_arn)
     if mail:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
@@ -174,6 +175,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
         "AWS_REGION": config.region,
         "AWS_SCHEDULE_ROLE_ARN": tasks.role_arn,
         "AWS_SCHEDULE_SQS_ARN": tasks.queue_arn,
+        "AWS_SCHEDULE_SQS_URL": tasks.queue_url,  # SQS calls address a queue by URL
         "AWS_SCHEDULE_GROUP_NAME": tasks.group_name,
     }
     if mail:

@@ -61,7 +61,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         self.queue_arn = self.queue.arn
         self.queue_url = self.queue.url
         self.role_arn = self.role.arn
-        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "roleArn": self.role_arn})
+        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "queueUrl": self.queue_url, "roleArn": self.role_arn})
 
 
 def scheduler_policy(queue_arn: str, kms_key_arn: str) -> str:

@@ -9,7 +9,7 @@ from tests.helpers import is_secret, secret_value
 
 COMMON = {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
           "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
-          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_GROUP_NAME",
+          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_SQS_URL", "AWS_SCHEDULE_GROUP_NAME",
           "MAIL_USERNAME", "MAIL_PASSWORD", "CLOUD_PROVIDER"}
 
 
@@ -96,3 +96,12 @@ def test_aws_dr_preview_shows_the_platform(shipped):
     assert counts["aws:msk/cluster:Cluster"] == 1
     assert counts["aws:iam/user:User"] == 1 and counts["aws:iam/accessKey:AccessKey"] == 1
     assert counts["crm:aws:ApplicationRole"] == 1
+
+
+def test_aws_app_gets_the_task_queue_url_from_the_queue(aws_env, shipped):
+    queue = next(q for q in shipped("aws-dr", preview=False).of_type("aws:sqs/queue:Queue") if q.name == "crm-dr-tasks-queue")
+    assert aws_env["AWS_SCHEDULE_SQS_URL"] == f"https://sqs.ap-northeast-2.amazonaws.com/123456789012/{queue.name}"
+
+
+def test_gcp_app_gets_the_same_task_queue_url_as_aws(aws_env, gcp_env):
+    assert gcp_env["AWS_SCHEDULE_SQS_URL"] == aws_env["AWS_SCHEDULE_SQS_URL"]
