@@ -69,6 +69,7 @@ def program(config: AwsStackConfig) -> None:
             deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
             tags=common.tags("database"), protect=protect,
+            logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days,
         ))
 
     cache = None

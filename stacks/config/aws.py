@@ -10,6 +10,8 @@ from .reader import Problems, Section, check_counts, check_hosts, check_no_overl
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 _EKS_VERSION = re.compile(r"^1\.\d{2}$")
+# The retentions CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
 def is_private_asn(asn: int) -> bool:
@@ -74,8 +76,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
+        log_retention_days=db.integer("logRetentionDays", 90, minimum=1, maximum=3653),
     )
     db.finish()
+    if database.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.add("crm:database.logRetentionDays", f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {database.log_retention_days}")
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":

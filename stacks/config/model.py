@@ -72,6 +72,7 @@ class RdsPostgres:
     database_name: str
     username: str
     logical_replication: bool
+    log_retention_days: int = 90  # the exported PostgreSQL logs' CloudWatch groups
 
 
 @dataclass(frozen=True)

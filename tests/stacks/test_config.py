@@ -262,3 +262,7 @@ def test_under_the_pulumi_cli_config_errors_end_cleanly():
 
 def test_gke_needs_a_network_to_deploy_from():
     assert "locks the deploy out" in one_problem("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}, "crm:kubernetes.authorizedNetworks")
+
+
+def test_database_log_retention_must_be_one_cloudwatch_offers():
+    assert "731" in one_problem("aws-production", {"crm:database": {"logRetentionDays": 100}}, "crm:database.logRetentionDays")
