@@ -139,6 +139,7 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
+    pulumi.export("albTargetGroupArn", ingress.target_group_arn)  # what the AWS Load Balancer Controller binds the app's Service to
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)

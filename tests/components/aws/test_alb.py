@@ -98,3 +98,9 @@ def test_access_log_bucket_settings_are_applied_one_after_another(alb):
     steps = [alb.one(type_) for type_ in order]
     for previous, following in zip(steps, steps[1:]):
         assert previous.urn in following.dependencies, f"{following.type} does not wait for {previous.type}"
+
+
+def test_stack_exports_the_target_group_for_the_load_balancer_controller(shipped):
+    result = shipped("aws-production", preview=False)
+    group = result.one("aws:lb/targetGroup:TargetGroup")
+    assert result.outputs["albTargetGroupArn"] == f"arn:aws:lb:ap-northeast-2:123456789012:{group.name}"
