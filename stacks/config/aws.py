@@ -122,6 +122,10 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
             problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
 
     registry = parse_registry(problems, raw)
+    alb_name = f"{common.name_prefix}-ingress"  # the ALB's name (components/aws/alb.py): Elastic Load Balancing allows 32 characters
+    if len(alb_name) > 32:
+        problems.add("crm:project", f"'{common.project}' makes the load balancer's name '{alb_name}' {len(alb_name)} characters; "
+                     f"Elastic Load Balancing allows 32, so the project may have at most {32 - len(alb_name) + len(common.project)} characters in {env}")
 
     interconnect = None
     if raw.get("crm:interconnect") is not None:

@@ -266,3 +266,7 @@ def test_gke_needs_a_network_to_deploy_from():
 
 def test_database_log_retention_must_be_one_cloudwatch_offers():
     assert "731" in one_problem("aws-production", {"crm:database": {"logRetentionDays": 100}}, "crm:database.logRetentionDays")
+
+
+def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
+    assert "at most 13 characters" in one_problem("aws-production", {"crm:project": "customer-relations"}, "crm:project")
