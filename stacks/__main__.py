@@ -95,9 +95,12 @@ def check(args: argparse.Namespace) -> int:
         return _fail(f"error: {error}", 2)
     except (OSError, ValueError) as error:
         return _fail(f"error: cannot read the plan: {error}", 2)
+    from .offline import deploy_checks
+
     blocked = False
     for stack, resources in plans:
         violations = policy_check.check(resources, stack)
+        violations += deploy_checks.check(resources)  # what a real deploy would refuse: schemas, identity ordering
         violations += names.violations(resources)  # names the provider would send, against the cloud's limits
         print(policy_check.report(stack, violations))
         blocked |= any(v.enforcement == "mandatory" for v in violations)

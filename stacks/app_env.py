@@ -2,6 +2,11 @@
 
 The application parses these the same way wherever it runs, so their shape (the JDBC URL with
 `sslmode=require`, `REDIS_NODES` as host:port, TLS on) is defined once here.
+
+Redis trust differs per cloud: ElastiCache's in-transit encryption presents certificates from
+Amazon's public trust chain (Amazon Trust Services), which the default trust stores hold, so AWS
+has no REDIS_CA_CERT; Memorystore signs with a per-instance CA, so the GCP program adds
+REDIS_CA_CERT (the instance's CA bundle, PEM).
 """
 from __future__ import annotations
 

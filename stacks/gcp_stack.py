@@ -87,7 +87,7 @@ def program(config: GcpStackConfig) -> None:
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
         app_env_secret_id=app_env.secret.id, provider=cluster.provider,
-    ))
+    ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
     if config.interconnect:
         link_config = config.interconnect
@@ -113,6 +113,7 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("natRouter", network.router.name)
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("clusterDnsEndpoint", cluster.dns_endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("registryUrl", registry.url)
     pulumi.export("originIp", origin.ip_address)
@@ -157,4 +158,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_string))
+        # Memorystore's server certificate is signed by the instance's own CA, which no default
+        # trust store holds: the application must add this PEM bundle to verify TLS.
+        payload["REDIS_CA_CERT"] = cache.ca_certificate
     return payload

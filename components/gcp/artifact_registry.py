@@ -1,4 +1,12 @@
-"""Artifact Registry: a Docker repository with immutable tags and cleanup policies."""
+"""Artifact Registry: a Docker repository with immutable tags and cleanup policies.
+
+Cleanup policies only delete what a DELETE policy matches; a KEEP policy exempts versions from
+deletion and deletes nothing by itself, and a version matched by both is kept. So the cap is a
+DELETE of every version (tagged or not) plus a KEEP of the `keep_images` most recent versions of
+each image: everything beyond the newest `keep_images` versions of an image goes, untagged ones
+included (a separate "delete untagged after N days" rule would change nothing: inside the newest
+`keep_images` the KEEP wins, outside them the DELETE already applies).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +23,14 @@ class ArtifactRegistryArgs:
     repository_id: str
     labels: Mapping[str, str]
     keep_images: int = 30
-    untagged_expiry_days: int = 7
     protect: bool = True
+
+
+def cleanup_policies(keep_images: int) -> list[dict]:
+    return [
+        {"id": "delete-beyond-recent", "action": "DELETE", "condition": {"tag_state": "ANY"}},
+        {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": keep_images}},
+    ]
 
 
 class ArtifactRegistry(pulumi.ComponentResource):
@@ -31,10 +45,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
             description="CRM application images",
             docker_config={"immutable_tags": True},
             cleanup_policy_dry_run=False,
-            cleanup_policies=[
-                {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": args.keep_images}},
-                {"id": "delete-untagged", "action": "DELETE", "condition": {"tag_state": "UNTAGGED", "older_than": f"{args.untagged_expiry_days * 86400}s"}},
-            ],
+            cleanup_policies=cleanup_policies(args.keep_images),
             labels=dict(args.labels),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

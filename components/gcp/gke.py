@@ -1,4 +1,13 @@
-"""GKE: a regional private cluster with Workload Identity, Dataplane V2 and a separately managed node pool."""
+"""GKE: a regional private cluster with Workload Identity, Dataplane V2 and a separately managed node pool.
+
+Pulumi (and CI) reaches the control plane through GKE's DNS-based endpoint: a per-cluster name
+that accepts traffic from anywhere but lets a request through only when the caller's Google
+identity holds `container.clusters.connect` (IAM), then Kubernetes RBAC applies. A GitHub-hosted
+runner, whose egress addresses change, can therefore deploy without being in the authorized
+networks. The kubeconfig names that endpoint and authenticates with `gke-gcloud-auth-plugin`.
+The IP endpoint stays, limited to `authorized_networks` (may be empty: then only the cluster's
+own network reaches it).
+"""
 from __future__ import annotations
 
 import json
@@ -97,6 +106,7 @@ class GkeCluster(pulumi.ComponentResource):
             release_channel={"channel": args.release_channel},
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": False, "master_ipv4_cidr_block": args.master_cidr},
+            control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": True}},
             master_authorized_networks_config={
                 "cidr_blocks": [{"cidr_block": cidr, "display_name": f"allowed-{i}"} for i, cidr in enumerate(args.authorized_networks)],
                 "gcp_public_cidrs_access_enabled": False,
@@ -129,10 +139,9 @@ class GkeCluster(pulumi.ComponentResource):
             node_config=node_config,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
         )
+        self.dns_endpoint = self.cluster.control_plane_endpoints_config.apply(_dns_endpoint)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.master_auth).apply(
-                lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("cluster_ca_certificate", ""))
-            )
+            pulumi.Output.all(self.cluster.name, self.dns_endpoint).apply(lambda a: _kubeconfig(a[0], a[1]))
         )
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]))
         self.cluster_name = self.cluster.name
@@ -141,11 +150,22 @@ class GkeCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig})
 
 
-def _kubeconfig(name: str, endpoint: str, ca: str) -> str:
+def _field(value, name: str):
+    if value is None:
+        return None
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _dns_endpoint(config) -> str:
+    return _field(_field(config, "dns_endpoint_config"), "endpoint") or ""
+
+
+def _kubeconfig(name: str, dns_endpoint: str) -> str:
+    # The DNS endpoint presents a publicly trusted certificate: no cluster CA in the kubeconfig.
     return json.dumps({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca}}],
+        "clusters": [{"name": name, "cluster": {"server": f"https://{dns_endpoint}"}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
         "users": [{"name": name, "user": {"exec": {

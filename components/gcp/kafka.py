@@ -1,4 +1,11 @@
-"""Kafka inside GKE: the Strimzi operator from its Helm chart, and a KRaft Kafka cluster it runs."""
+"""Kafka inside GKE: the Strimzi operator from its Helm chart, and a KRaft Kafka cluster it runs.
+
+The chart comes from Strimzi's OCI registry (the https://strimzi.io/charts/ repository is
+deprecated). Strimzi 1.x serves only the `kafka.strimzi.io/v1` API and runs KRaft with node pools
+by default, so the Kafka resource needs no `strimzi.io/kraft` / `strimzi.io/node-pools`
+annotations. The operator watches its release namespace by default; naming that namespace again
+in `watchNamespaces` ("additional namespaces") renders its RoleBindings twice and the install fails.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +14,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-STRIMZI_REPOSITORY = "https://strimzi.io/charts/"
+STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
+STRIMZI_API = "kafka.strimzi.io/v1"
 LISTENER_PORT = 9092
 
 
@@ -15,8 +23,8 @@ LISTENER_PORT = 9092
 class KafkaOnGkeArgs:
     provider: k8s.Provider
     brokers: int = 3
-    chart_version: str = "0.45.0"
-    kafka_version: str = "3.9.0"
+    chart_version: str = "1.2.0"
+    kafka_version: str = "4.3.1"
     namespace: str = "kafka"
     cluster_name: str = "crm"
     volume_size: str = "100Gi"
@@ -36,11 +44,9 @@ class KafkaOnGke(pulumi.ComponentResource):
         operator = k8s.helm.v3.Release(
             f"{name}-strimzi",
             name="strimzi",
-            chart="strimzi-kafka-operator",
+            chart=STRIMZI_CHART,
             version=args.chart_version,
-            repository_opts={"repo": STRIMZI_REPOSITORY},
             namespace=args.namespace,
-            values={"watchNamespaces": [args.namespace]},
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
         )
@@ -48,7 +54,7 @@ class KafkaOnGke(pulumi.ComponentResource):
         labels = {"strimzi.io/cluster": args.cluster_name}
         self.node_pool = k8s.apiextensions.CustomResource(
             f"{name}-nodes",
-            api_version="kafka.strimzi.io/v1beta2",
+            api_version=STRIMZI_API,
             kind="KafkaNodePool",
             metadata={"name": "brokers", "namespace": args.namespace, "labels": labels},
             spec={
@@ -61,10 +67,9 @@ class KafkaOnGke(pulumi.ComponentResource):
         replication = min(3, args.brokers)
         self.kafka = k8s.apiextensions.CustomResource(
             f"{name}-kafka",
-            api_version="kafka.strimzi.io/v1beta2",
+            api_version=STRIMZI_API,
             kind="Kafka",
-            metadata={"name": args.cluster_name, "namespace": args.namespace,
-                      "annotations": {"strimzi.io/kraft": "enabled", "strimzi.io/node-pools": "enabled"}},
+            metadata={"name": args.cluster_name, "namespace": args.namespace},
             spec={
                 "kafka": {
                     "version": args.kafka_version,

@@ -60,5 +60,12 @@ class MemorystoreRedis(pulumi.ComponentResource):
         self.host = self.instance.host
         self.port = self.instance.port
         self.auth_string = pulumi.Output.secret(self.instance.auth_string)
-        self.ca_certificates = self.instance.server_ca_certs
-        self.register_outputs({"host": self.host})
+        # Each instance signs its TLS certificate with its own CA; during a CA rotation it lists two.
+        # Clients must trust all of them, so they get the whole PEM bundle.
+        self.ca_certificate = self.instance.server_ca_certs.apply(_pem_bundle)
+        self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
+
+
+def _pem_bundle(certificates) -> str:
+    pems = [(c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None)) for c in certificates or []]
+    return "\n".join(p.strip() for p in pems if p)

@@ -19,15 +19,20 @@ class WorkloadIdentityArgs:
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
+    """The `PROJECT.svc.id.goog` pool named in the binding only exists once a Workload Identity
+    cluster does: pass that cluster in `opts.depends_on`, and the binding waits for it.
+    """
+
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        after_pool = pulumi.ResourceOptions(parent=self, depends_on=_as_list(opts.depends_on if opts else None))
         self.account = gcp.serviceaccount.Account(
             f"{name}-gsa", account_id=f"{name}"[:30], project=args.project, display_name="CRM application (Workload Identity)", opts=child,
         )
         member = f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]"
         self.binding = gcp.serviceaccount.IAMMember(
-            f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser", member=member, opts=child,
+            f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser", member=member, opts=after_pool,
         )
         self.secret_access = gcp.secretmanager.SecretIamMember(
             f"{name}-app-env", project=args.project, secret_id=args.app_env_secret_id, role="roles/secretmanager.secretAccessor",
@@ -44,3 +49,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
             )
         self.email = self.account.email
         self.register_outputs({"email": self.email})
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

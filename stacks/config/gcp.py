@@ -11,6 +11,11 @@ from .reader import Problems, Section, check_counts, check_no_overlap
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 _TIER = re.compile(r"^db-(custom-\d+-\d+|perf-optimized-N-\d+|f1-micro|g1-small)$")
+# Strimzi releases this program is written for, and the Kafka versions each supports (the release's
+# kafka-versions.yaml, entries with `supported: true`). Strimzi 1.x serves only the kafka.strimzi.io/v1
+# API and supports Kubernetes 1.30 and newer (CHANGELOG, 0.51.0); 0.45.0 does not start on 1.33+.
+STRIMZI_KAFKA_VERSIONS = {"1.2.0": ("4.2.0", "4.2.1", "4.3.0", "4.3.1")}
+STRIMZI_DEFAULT, KAFKA_DEFAULT = "1.2.0", "4.3.1"
 
 
 def zone_in_region(zone: str, region: str) -> bool:
@@ -62,9 +67,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     )
     k8s.finish()
     check_counts(problems, "crm:kubernetes", kubernetes.min_nodes, kubernetes.initial_nodes, kubernetes.max_nodes, ("minNodes", "initialNodes", "maxNodes"))
-    if not kubernetes.authorized_networks:
-        problems.add("crm:kubernetes.authorizedNetworks", "must list the networks you deploy from: Pulumi installs Kafka and the "
-                     "workload identity through the cluster's API, and an empty list locks the deploy out after the cluster exists")
+    # Pulumi reaches the cluster through its DNS endpoint (IAM-checked), so the deploy needs no entry
+    # here; the list only opens the IP endpoint to people's kubectl, and may be empty.
     for i, cidr in enumerate(kubernetes.authorized_networks):
         if cidr.prefixlen == 0:
             problems.add(f"crm:kubernetes.authorizedNetworks[{i}]", "must not be 0.0.0.0/0: the control plane is never open to the world")
@@ -129,12 +133,16 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     platform = model.GcpPlatform(
         aws_stack=pf.string("awsStack", "aws-dr" if env == "dr" else ""),
         kafka_brokers=pf.integer("kafkaBrokers", 3, minimum=1, maximum=9),
-        strimzi_chart_version=pf.string("strimziChartVersion", "0.45.0"),
-        kafka_version=pf.string("kafkaVersion", "3.9.0"),
+        strimzi_chart_version=pf.string("strimziChartVersion", STRIMZI_DEFAULT, choices=tuple(STRIMZI_KAFKA_VERSIONS)),
+        kafka_version=pf.string("kafkaVersion", KAFKA_DEFAULT),
         app_namespace=pf.string("appNamespace", "crm"),
         app_service_account=pf.string("appServiceAccount", "crm-app"),
     )
     pf.finish()
+    supported_kafka = STRIMZI_KAFKA_VERSIONS.get(platform.strimzi_chart_version, ())
+    if supported_kafka and platform.kafka_version not in supported_kafka:
+        problems.add("crm:platform.kafkaVersion", f"Strimzi {platform.strimzi_chart_version} runs Kafka {', '.join(supported_kafka)}; "
+                     f"got '{platform.kafka_version}'")
     if env != "dev" and platform.kafka_brokers < 3:
         problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 

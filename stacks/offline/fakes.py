@@ -44,9 +44,18 @@ _SPECIFIC = {
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
-    "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": "CERT"}]},
-    "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="}},
+    "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}]},
+    "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="},
+                                                    "controlPlaneEndpointsConfig": _gke_endpoints(n, i)},
 }
+
+
+def _gke_endpoints(name: str, inputs: dict) -> dict:
+    """GKE answers with the cluster's DNS endpoint name filled in."""
+    config = dict(inputs.get("controlPlaneEndpointsConfig") or {})
+    if "dnsEndpointConfig" in config:
+        config["dnsEndpointConfig"] = {**config["dnsEndpointConfig"], "endpoint": f"gke-{name}.asia-northeast3.gke.goog"}
+    return config
 
 
 def _password(name: str, inputs: dict) -> str:

@@ -35,7 +35,7 @@ def test_aws_key_set(aws_env):
 
 
 def test_gcp_key_set_adds_the_ses_key(gcp_env):
-    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY"}
+    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT"}
 
 
 def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
@@ -96,6 +96,15 @@ def test_aws_dr_preview_shows_the_platform(shipped):
     assert counts["aws:msk/cluster:Cluster"] == 1
     assert counts["aws:iam/user:User"] == 1 and counts["aws:iam/accessKey:AccessKey"] == 1
     assert counts["crm:aws:ApplicationRole"] == 1
+
+
+def test_gcp_redis_ca_bundle_holds_every_ca_of_the_instance(gcp_env, shipped):
+    redis = shipped("gcp-dr").one("gcp:redis/instance:Instance")
+    assert gcp_env["REDIS_CA_CERT"].splitlines() == [f"{redis.name}-ca-current", f"{redis.name}-ca-next"]
+
+
+def test_aws_redis_has_no_ca_bundle_amazon_certificates_are_publicly_trusted(aws_env):
+    assert "REDIS_CA_CERT" not in aws_env
 
 
 def test_aws_app_gets_the_task_queue_url_from_the_queue(aws_env, shipped):

@@ -260,8 +260,28 @@ def test_under_the_pulumi_cli_config_errors_end_cleanly():
     assert caught.value.registered_resources == []
 
 
-def test_gke_needs_a_network_to_deploy_from():
-    assert "locks the deploy out" in one_problem("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}, "crm:kubernetes.authorizedNetworks")
+def test_gke_deploys_without_authorized_networks_through_its_dns_endpoint():
+    config = load("gcp-dr", stack_config("gcp-dr", {"crm:kubernetes": {"authorizedNetworks": []}}), peer_loader=read_stack_file)
+    assert config.kubernetes.authorized_networks == []
+
+
+def test_kafka_version_must_be_one_the_pinned_strimzi_runs():
+    assert "Strimzi 1.2.0 runs Kafka" in one_problem("gcp-dr", {"crm:platform": {"kafkaVersion": "3.9.0"}}, "crm:platform.kafkaVersion")
+
+
+def test_strimzi_release_must_be_one_the_program_knows():
+    assert "must be one of 1.2.0" in one_problem("gcp-dr", {"crm:platform": {"strimziChartVersion": "0.45.0"}}, "crm:platform.strimziChartVersion")
+
+
+def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file():
+    import yaml
+    from pathlib import Path
+
+    from stacks.config.gcp import STRIMZI_KAFKA_VERSIONS
+
+    for release, versions in STRIMZI_KAFKA_VERSIONS.items():
+        shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text())
+        assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
 
 
 def test_database_log_retention_must_be_one_cloudwatch_offers():

@@ -111,3 +111,24 @@ def test_maintenance_window_leaves_gke_its_48_hours_per_32_days(gke):
     days_per_week = len(window["recurrence"].split("BYDAY=")[1].split(","))
     worst_32_days = hours * days_per_week * 4  # at least four full weeks fit in any 32 days
     assert hours >= 4 and worst_32_days >= 48
+
+
+def test_control_plane_has_a_dns_endpoint_open_to_iam_checked_external_traffic(gke):
+    cluster = gke.one("gcp:container/cluster:Cluster")
+    assert cluster["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] is True
+
+
+def test_kubeconfig_targets_the_dns_endpoint_with_the_gcloud_plugin(shipped, plain):
+    import json
+
+    result = shipped("gcp-dr", preview=False)
+    kubeconfig = json.loads(plain(result.outputs["kubeconfig"]))
+    assert kubeconfig["clusters"][0]["cluster"] == {"server": f"https://{result.outputs['clusterDnsEndpoint']}"}
+    assert result.outputs["clusterDnsEndpoint"].endswith(".gke.goog")
+    assert kubeconfig["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+
+
+def test_kubernetes_provider_uses_that_kubeconfig(shipped, plain):
+    result = shipped("gcp-dr", preview=False)
+    provider = result.one("pulumi:providers:kubernetes")
+    assert plain(provider["kubeconfig"]) == plain(result.outputs["kubeconfig"])

@@ -8,14 +8,31 @@ def kafka(shipped):
     return shipped("gcp-dr")
 
 
-def test_strimzi_operator_from_its_helm_chart(kafka):
+def test_strimzi_operator_from_its_oci_chart(kafka):
     release = kafka.one("kubernetes:helm.sh/v3:Release")
-    assert (release["chart"], release["repositoryOpts"]["repo"], release["version"]) == ("strimzi-kafka-operator", "https://strimzi.io/charts/", "0.45.0")
+    assert release["chart"] == "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
+    assert "repositoryOpts" not in release.inputs  # an oci:// reference is the chart itself, not a repository
+
+
+def test_strimzi_release_runs_on_kubernetes_1_33_and_newer(kafka):
+    # 0.45.0 does not start on Kubernetes >= 1.33; 1.x supports 1.30 and newer.
+    release = kafka.one("kubernetes:helm.sh/v3:Release")
+    assert int(release["version"].split(".")[0]) >= 1
+
+
+def test_operator_does_not_list_its_own_namespace_again(kafka):
+    # The chart always watches the release namespace; naming it in watchNamespaces renders duplicate RoleBindings.
+    release = kafka.one("kubernetes:helm.sh/v3:Release")
+    assert release["namespace"] not in (release.get("values") or {}).get("watchNamespaces", [])
+
+
+def test_kafka_resources_use_the_v1_api_strimzi_1_serves(kafka):
+    assert [r.type for r in kafka.resources if "strimzi" in r.type] == ["kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka"]
 
 
 def test_three_brokers_with_an_internal_listener_on_9092(kafka):
-    cluster = kafka.one("kubernetes:kafka.strimzi.io/v1beta2:Kafka")
-    pool = kafka.one("kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool")
+    cluster = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")
+    pool = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
     assert pool["spec"]["replicas"] == 3
     assert cluster["spec"]["kafka"]["listeners"] == [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]
     assert cluster["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
@@ -23,7 +40,7 @@ def test_three_brokers_with_an_internal_listener_on_9092(kafka):
 
 def test_runs_on_the_gke_provider(kafka):
     provider = kafka.one("pulumi:providers:kubernetes")
-    assert kafka.one("kubernetes:kafka.strimzi.io/v1beta2:Kafka").provider.startswith(provider.urn)
+    assert kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka").provider.startswith(provider.urn)
 
 
 def test_bootstrap_servers_exported(kafka):

@@ -13,10 +13,40 @@ def test_docker_repository_with_cleanup_policies(run_component):
     repo = run_component(lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={}))).one(
         "gcp:artifactregistry/repository:Repository")
     assert repo["format"] == "DOCKER" and repo["dockerConfig"] == {"immutableTags": True}
-    policies = {p["id"]: p for p in repo["cleanupPolicies"]}
-    assert policies["keep-recent"]["mostRecentVersions"]["keepCount"] == 30
-    assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED"
     assert repo["cleanupPolicyDryRun"] is False
+
+
+def _survivors(policies: list[dict], versions: list[dict]) -> list[dict]:
+    """Artifact Registry's cleanup: a version goes when a DELETE policy matches it and no KEEP policy does.
+
+    Versions are newest first; each has `tagged` and `age_days`. Conditions modelled: tagState and
+    olderThan ("<seconds>s"); mostRecentVersions.keepCount on a KEEP.
+    """
+    def matches(policy: dict, index: int, version: dict) -> bool:
+        if "mostRecentVersions" in policy:
+            return index < policy["mostRecentVersions"]["keepCount"]
+        condition = policy.get("condition") or {}
+        state = condition.get("tagState", "ANY")
+        if state != "ANY" and (state == "TAGGED") != version["tagged"]:
+            return False
+        older = condition.get("olderThan")
+        return older is None or version["age_days"] * 86400 > int(older.rstrip("s"))
+
+    kept = []
+    for index, version in enumerate(versions):
+        deleted = any(p["action"] == "DELETE" and matches(p, index, version) for p in policies)
+        keep = any(p["action"] == "KEEP" and matches(p, index, version) for p in policies)
+        if keep or not deleted:
+            kept.append(version)
+    return kept
+
+
+def test_cleanup_caps_each_image_at_keep_images(run_component):
+    repo = run_component(lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={},
+                                                                            keep_images=10))).one("gcp:artifactregistry/repository:Repository")
+    versions = [{"tagged": i % 5 != 4, "age_days": i} for i in range(40)]  # one image, newest first, a few untagged
+    survivors = _survivors(repo["cleanupPolicies"], versions)
+    assert survivors == versions[:10]
 
 
 def test_app_env_secret_payload_is_a_secret_json(run_component):

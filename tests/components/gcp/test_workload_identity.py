@@ -16,3 +16,9 @@ def test_it_may_read_only_its_secret(shipped):
     assert access["role"] == "roles/secretmanager.secretAccessor"
     assert access["secretId"] == result.one("gcp:secretmanager/secret:Secret").name + "-id"
     assert access["member"] == "serviceAccount:crm-dr-app@crm-dr-project.iam.gserviceaccount.com"
+
+
+def test_binding_waits_for_the_cluster_that_creates_the_identity_pool(shipped):
+    result = shipped("gcp-dr")
+    binding = result.one("gcp:serviceaccount/iAMMember:IAMMember")
+    assert result.one("gcp:container/cluster:Cluster").urn in binding.dependencies
