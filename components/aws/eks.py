@@ -61,7 +61,8 @@ class EksCluster(pulumi.ComponentResource):
             kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
         )
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
-        # deleted early, the cluster or node group cannot clean up and destroy hangs (eks.Cluster's role_arn docs).
+        # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
+        # groups (the provider's eks.Cluster role_arn documentation).
         cluster_role, cluster_policies = service_role_with_policies(
             f"{name}-cluster", "eks.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
         )
