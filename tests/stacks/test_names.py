@@ -8,7 +8,6 @@ import json
 import re
 from importlib import resources as package_files
 
-import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pytest
