@@ -1,7 +1,7 @@
 """The per-cloud stack programs and the one place that picks between them.
 
-`crm:cloud` in the stack's config names the program: `aws`, `gcp` or `cloudflare` (the global
-stack). Programs receive the typed, validated config and compose components; they never read
+`crm:cloud` in the stack's config names the program: `aws`, `gcp`, `cloudflare` (the global
+stack) or `bootstrap` (state backend, secrets key and CI identities, deployed first). Programs receive the typed, validated config and compose components; they never read
 `pulumi.Config` themselves.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ PROGRAMS: dict[str, str] = {
     "aws": "stacks.aws_stack",
     "gcp": "stacks.gcp_stack",
     "cloudflare": "stacks.global_stack",
+    "bootstrap": "stacks.bootstrap_stack",
 }
 
 

@@ -18,7 +18,7 @@ from stacks.config import read_stack_file
 from stacks.offline import PreviewResult, preview_stack, run_program
 from stacks.offline.engine import reveal
 
-ALL_STACKS = ["aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
+ALL_STACKS = ["bootstrap", "aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
 
 
 def deep_merge(base: dict, changes: Mapping[str, Any]) -> dict:

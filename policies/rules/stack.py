@@ -12,6 +12,7 @@ STATEFUL_TYPES = {
     "aws:secretsmanager/secret:Secret", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster", "aws:msk/cluster:Cluster",
     "gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing",
     "gcp:container/cluster:Cluster", "gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret",
+    "gcp:storage/bucket:Bucket",
 }
 REQUIRED_TAGS = ("project", "environment", "managed-by", "role")
 # Where each taggable type keeps its tags or labels.
@@ -23,6 +24,7 @@ TAG_PATHS = {
     "gcp:container/cluster:Cluster": "resourceLabels", "gcp:sql/databaseInstance:DatabaseInstance": "settings.userLabels",
     "gcp:redis/instance:Instance": "labels", "gcp:kms/cryptoKey:CryptoKey": "labels", "gcp:artifactregistry/repository:Repository": "labels",
     "gcp:secretmanager/secret:Secret": "labels", "gcp:compute/globalAddress:GlobalAddress": "labels",
+    "gcp:storage/bucket:Bucket": "labels",
 }
 GENERATED = "random:index/randomPassword:RandomPassword"
 # (type, property) whose value must be generated or managed, never typed in.

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import aws, cloudflare, gcp, model
-from .model import AwsStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
+from . import aws, bootstrap, cloudflare, gcp, model
+from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
 from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
 from .sizes import ENVIRONMENTS
@@ -24,13 +24,16 @@ KNOWN_KEYS = {
     "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform"),
     "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform"),
     "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
+    "bootstrap": ("cloud", "environment", "project", "organization", "github", "state", "deployProjects"),
 }
-_PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse}
+_PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
+# Programs that serve no public host (the bootstrap stack holds only state, keys and CI identities).
+_NO_PUBLIC_HOST = ("bootstrap",)
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
 __all__ = ["load", "load_from_pulumi", "read_stack_file", "raw_from_pulumi", "find_placeholders", "ConfigValidationError", "ConfigProblem", "StackConfig",
-           "AwsStackConfig", "GcpStackConfig", "GlobalStackConfig", "model"]
+           "AwsStackConfig", "GcpStackConfig", "GlobalStackConfig", "BootstrapStackConfig", "model"]
 
 
 def _decode(value: Any) -> Any:
@@ -84,7 +87,7 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
 def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
     cloud = raw.get(f"{NAMESPACE}:cloud")
     if cloud not in _PARSERS:
-        problems.add(f"{NAMESPACE}:cloud", f"must be one of aws, gcp, cloudflare; got {cloud!r}" if cloud else "is required but not set (aws, gcp or cloudflare)")
+        problems.add(f"{NAMESPACE}:cloud", f"must be one of aws, gcp, cloudflare, bootstrap; got {cloud!r}" if cloud else "is required but not set (aws, gcp, cloudflare or bootstrap)")
         return None
     environment = raw.get(f"{NAMESPACE}:environment")
     if environment not in ENVIRONMENTS:
@@ -95,7 +98,9 @@ def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
         if namespace == NAMESPACE and name not in KNOWN_KEYS[cloud]:
             problems.add(key, f"is not a setting of a {cloud} stack (misspelt?)")
     public_host = raw.get(f"{NAMESPACE}:publicHost") or ""
-    if not public_host:
+    if not public_host and cloud in _NO_PUBLIC_HOST:
+        pass
+    elif not public_host:
         problems.add(f"{NAMESPACE}:publicHost", "is required but not set (the application's public host name, such as crm.example.com)")
     elif not HOST_NAME.match(public_host):
         problems.add(f"{NAMESPACE}:publicHost", f"'{public_host}' is not a lower-case DNS host name")

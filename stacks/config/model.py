@@ -272,3 +272,50 @@ class GlobalStackConfig:
 
 
 StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
+
+
+# ---------------------------------------------------------------- Bootstrap
+
+@dataclass(frozen=True)
+class GithubRepository:
+    """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
+
+    repository: str  # OWNER/REPO, no wildcards
+    deploy_environments: list[str]  # GitHub environments whose jobs assume the deploy identity
+    preview_branches: list[str]  # branches whose pushes preview with the read-only identity (pull requests always do)
+
+    @property
+    def deploy_subjects(self) -> list[str]:
+        return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments]
+
+    @property
+    def preview_subjects(self) -> list[str]:
+        return [f"repo:{self.repository}:pull_request"] + [f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.preview_branches]
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    backend: str  # s3 | gcs: where every stack's state lives
+    secrets_provider: str  # awskms | gcpkms: what encrypts every stack's secrets
+    noncurrent_version_days: int
+    log_retention_days: int
+    aws_operators: list[str]  # IAM role/user ARNs of the people who run bootstrap (they use the keys and the state)
+    gcp_operators: list[str]  # IAM members (user:, group:) with the same rights in GCP
+
+
+@dataclass(frozen=True)
+class BootstrapStackConfig:
+    common: Common
+    aws_region: str
+    gcp_project: str
+    gcp_region: str
+    github: GithubRepository
+    state: StateSettings
+    deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
+
+    @property
+    def references(self) -> list[str]:
+        return []
+
+
+StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig | BootstrapStackConfig

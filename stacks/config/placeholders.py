@@ -18,6 +18,8 @@ _MARKERS = (
     (re.compile(r":111122223333:"), "the AWS documentation account 111122223333"),
     (re.compile(r"^(0123456789abcdef){2}$|^(fedcba9876543210){2}$"), "a sample Cloudflare id"),
     (re.compile(r"^crm-(dev|staging|production|dr)-project$"), "the sample GCP project id"),
+    (re.compile(r"^crm-ci-project$"), "the sample GCP project id"),
+    (re.compile(r"^example-org/"), "the sample GitHub repository"),
 )
 
 

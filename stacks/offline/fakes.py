@@ -18,7 +18,7 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
         values["arn"] = f"arn:aws:{module}:ap-northeast-2:{ACCOUNT}:{name}"
     values.update(_SPECIFIC.get(type_, lambda n, i: {})(name, inputs))
     if "name" not in inputs and package in ("aws", "gcp"):
-        values["name"] = name
+        values.setdefault("name", name)
     return values
 
 
@@ -47,6 +47,10 @@ _SPECIFIC = {
     "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}]},
     "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="},
                                                     "controlPlaneEndpointsConfig": _gke_endpoints(n, i)},
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": lambda n, i: {
+        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}"},
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
+        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}/providers/{i.get('workloadIdentityPoolProviderId')}"},
 }
 
 
@@ -93,6 +97,8 @@ def invoke(token: str, args: dict) -> dict:
         return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
     if token == "aws:index/getRegion:getRegion":
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
+    if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+        return {"emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com", "project": args.get("project", "project")}
     if token == "gcp:organizations/getProject:getProject":
         return {"number": "123456789012", "projectId": args.get("projectId", "project")}
     return {}

@@ -20,9 +20,14 @@ def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
 
 
 def deploy_order(stacks: Iterable[str], reader=read_stack_file) -> list[str]:
-    """Stacks sorted so that every stack comes after the stacks whose outputs it reads."""
+    """Stacks sorted so that every stack comes after the stacks whose outputs it reads.
+
+    Bootstrap stacks (`crm:cloud: bootstrap`) come first: every other stack's state and secrets
+    live in what they create, although no stack reads their outputs.
+    """
     wanted = list(stacks)
     needs: dict[str, list[str]] = {}
+    bootstrap: set[str] = set()
     pending = list(wanted)
     while pending:
         stack = pending.pop()
@@ -30,6 +35,8 @@ def deploy_order(stacks: Iterable[str], reader=read_stack_file) -> list[str]:
             continue
         config = load(stack, reader(stack), peer_loader=reader)
         needs[stack] = list(config.references)
+        if config.common.cloud == "bootstrap":
+            bootstrap.add(stack)
         pending.extend(needs[stack])
     order: list[str] = []
     visiting: set[str] = set()
@@ -45,7 +52,7 @@ def deploy_order(stacks: Iterable[str], reader=read_stack_file) -> list[str]:
         visiting.discard(stack)
         order.append(stack)
 
-    for stack in sorted(needs):
+    for stack in sorted(needs, key=lambda s: (s not in bootstrap, s)):
         visit(stack)
     return order
 

@@ -53,6 +53,23 @@ GOOD: dict[str, dict[str, Any]] = {
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
     "cloudflare:index/loadBalancerPool:LoadBalancerPool": {"monitor": UNKNOWN},
     "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": {"interval": 60, "retries": 2, "timeout": 5, "consecutiveDown": 1},
+    "aws:iam/role:Role": {"assumeRolePolicy": {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                                       "token.actions.githubusercontent.com:sub": ["repo:acme/crm-infra:environment:production"]}}}]}},
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {
+        "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}, "attributeCondition": "assertion.repository == 'acme/crm-infra'",
+        "attributeMapping": {"google.subject": "assertion.sub", "attribute.repository": "assertion.repository"}},
+    "aws:iam/rolePolicy:RolePolicy": {"policy": '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "eks:*"], "Resource": "*"}]}'},
+    "gcp:storage/bucket:Bucket": {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced", "versioning": {"enabled": True},
+                                  "encryption": {"defaultKmsKeyName": UNKNOWN}, "labels": {**TAGS, "purpose": "state"}},
+    "aws:s3/bucket:Bucket": {"tags": {**TAGS, "purpose": "state"}},
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        "bucket": UNKNOWN, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": UNKNOWN}, "bucketKeyEnabled": True}]},
+    "aws:s3/bucketVersioning:BucketVersioning": {"bucket": UNKNOWN, "versioningConfiguration": {"status": "Enabled"}},
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {"bucket": UNKNOWN, "blockPublicAcls": True, "blockPublicPolicy": True,
+                                                                "ignorePublicAcls": True, "restrictPublicBuckets": True},
 }
 
 
@@ -81,6 +98,26 @@ EKS, GKE, POOL, SQL = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"
 SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
+
+
+ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
+S3_PARTS = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+
+
+def _trust(condition: dict) -> Resource:
+    """A GitHub-trusting role whose Condition is replaced."""
+    role = resource(ROLE, name="ci")
+    role.props["assumeRolePolicy"]["Statement"][0]["Condition"] = condition
+    return role
+
+
+def _bucket_stack(changes: dict | None = None, without: str = "") -> list[Resource]:
+    """An S3 bucket and its encryption, versioning and access block; `changes` maps a part's type to its changes."""
+    bucket = resource("aws:s3/bucket:Bucket", name="state")
+    parts = [resource(t, (changes or {}).get(t), name=f"state-{t.split(':')[-1]}", property_dependencies={"bucket": [bucket.urn]})
+             for t in S3_PARTS if t != without]
+    return [bucket, *parts]
 
 
 def _generated_stack(value_from_random: bool) -> list[Resource]:
@@ -172,4 +209,25 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "required-tags": ([[resource(RDS)]], [[resource(RDS, {"tags.role": DELETE})]]),
     "secrets-are-generated": ([_generated_stack(True)], [_generated_stack(False)]),
     "vpc-flow-logs": ([_flow_log_stack(True)], [_flow_log_stack(False)]),
+    "oidc-trust-pins-repository": ([resource(ROLE), resource(WIP), resource(ROLE, {"assumeRolePolicy": UNKNOWN})],
+                                   [_trust({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
+                                    resource(WIP, {"attributeCondition": "assertion.repository_owner == 'acme'"}),
+                                    resource(WIP, {"attributeCondition": "assertion.repository == 'acme/crm-infra' || true"})]),
+    "oidc-trust-no-wildcard-subject": ([resource(ROLE)],
+                                       [_trust({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                                                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}),
+                                        _trust({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                                                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}})]),
+    "oidc-trust-audience": ([resource(ROLE)], [_trust({"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/crm-infra:pull_request"}})]),
+    "iam-no-wildcard-admin": ([resource("aws:iam/rolePolicy:RolePolicy")],
+                              [resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'}),
+                               resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})]),
+    "s3-bucket-encrypted": ([_bucket_stack()], [_bucket_stack(without=S3_PARTS[0])]),
+    "s3-bucket-versioned": ([_bucket_stack()], [_bucket_stack({S3_PARTS[1]: {"versioningConfiguration.status": "Suspended"}})]),
+    "s3-bucket-public-access-blocked": ([_bucket_stack()], [_bucket_stack({S3_PARTS[2]: {"restrictPublicBuckets": False}}), _bucket_stack(without=S3_PARTS[2])]),
+    "state-bucket-kms": ([_bucket_stack(), [resource(GCS)], [resource(GCS, {"encryption": DELETE, "labels.purpose": "access-logs"})]],
+                         [_bucket_stack({S3_PARTS[0]: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}}),
+                          [resource(GCS, {"encryption": DELETE})]]),
+    "gcs-bucket-private": ([resource(GCS)], [resource(GCS, {"publicAccessPrevention": "inherited"}), resource(GCS, {"uniformBucketLevelAccess": DELETE})]),
+    "gcs-bucket-versioned": ([resource(GCS)], [resource(GCS, {"versioning.enabled": False})]),
 }
