@@ -175,6 +175,16 @@ RULES: dict[str, list[NameRule]] = {
         "secretId", 255, _discovery("secretmanager.v1 secrets.create secretId", "A secret ID is a string with a maximum length of 255 characters"),
         r"[A-Za-z0-9_-]+", "letters, digits, hyphens and underscores", autonamed=False,
     )],
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": [
+        NameRule("workloadIdentityPoolId", 32, _discovery("iam.v1 workloadIdentityPools.create workloadIdentityPoolId", "This value should be 4-32 characters, and may contain the characters [a-z0-9-]."),
+                 r"[a-z0-9-]+", "lower-case letters, digits and hyphens", min_length=4, autonamed=False, forbidden_prefixes=("gcp-",)),
+        NameRule("displayName", 32, _discovery("iam.v1 WorkloadIdentityPool.displayName", "A display name for the pool. Cannot exceed 32 characters."), autonamed=False),
+    ],
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": [
+        NameRule("workloadIdentityPoolProviderId", 32, _discovery("iam.v1 providers.create workloadIdentityPoolProviderId", "This value must be 4-32 characters, and may contain the characters [a-z0-9-]."),
+                 r"[a-z0-9-]+", "lower-case letters, digits and hyphens", min_length=4, autonamed=False, forbidden_prefixes=("gcp-",)),
+        NameRule("displayName", 32, _discovery("iam.v1 WorkloadIdentityPoolProvider.displayName", "A display name for the provider. Cannot exceed 32 characters."), autonamed=False),
+    ],
     "gcp:artifactregistry/repository:Repository": [NameRule(
         "repositoryId", 63,
         Source("docs", "https://cloud.google.com/artifact-registry/docs/repositories/create-repos (repository names: up to 63 lower-case letters, digits and hyphens)"),
@@ -209,7 +219,7 @@ UNNAMED = {
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "belongs to its bucket", "aws:s3/bucketPolicy:BucketPolicy": "belongs to its bucket",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "belongs to its bucket",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "belongs to its bucket",
-    "aws:s3/bucketVersioning:BucketVersioning": "belongs to its bucket", "aws:secretsmanager/secretVersion:SecretVersion": "AWS assigns the version id",
+    "aws:s3/bucketVersioning:BucketVersioning": "belongs to its bucket", "aws:s3/bucketLogging:BucketLogging": "belongs to its bucket", "aws:secretsmanager/secretVersion:SecretVersion": "AWS assigns the version id",
     "aws:ses/domainDkim:DomainDkim": "keyed by the domain", "aws:ses/domainIdentity:DomainIdentity": "the domain is the identity",
     "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": "eventDestinationName: 64 characters, set explicitly, below the limit by construction",
     "aws:sns/topicPolicy:TopicPolicy": "belongs to its topic", "aws:sns/topicSubscription:TopicSubscription": "AWS assigns the id",
