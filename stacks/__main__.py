@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
     preview.add_argument("--json", action="store_true", help="JSON shaped like `pulumi preview --json`")
-    check = commands.add_parser("check", help="run the policy pack over a stack's offline preview, or a saved plan")
+    check = commands.add_parser("check", help="run the policy pack and the names check over a stack's offline preview, or a saved plan")
     check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
@@ -81,6 +81,7 @@ def preview(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     from . import policy_check
+    from .offline import names
 
     if sum(map(bool, (args.stack, args.all, args.plan))) != 1:
         return _fail("name one stack, or pass --all, or --plan FILE", 2)
@@ -104,6 +105,7 @@ def check(args: argparse.Namespace) -> int:
     for stack, resources in plans:
         violations = policy_check.check(resources, stack)
         violations += deploy_checks.check(resources)  # what a real deploy would refuse: schemas, identity ordering
+        violations += names.violations(resources)  # names the provider would send, against the cloud's limits
         print(policy_check.report(stack, violations))
         blocked |= any(v.enforcement == "mandatory" for v in violations)
     return 1 if blocked else 0

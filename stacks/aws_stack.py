@@ -56,6 +56,7 @@ def program(config: AwsStackConfig) -> None:
     registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
         repositories=config.registry.repositories, keep_images=config.registry.keep_images,
         kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"), protect=protect,
+        namespace=name,
     ))
 
     database = None
@@ -69,6 +70,7 @@ def program(config: AwsStackConfig) -> None:
             deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
             tags=common.tags("database"), protect=protect, max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
+            logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days,
         ))
 
     cache = None
@@ -141,10 +143,12 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
+    pulumi.export("albTargetGroupArn", ingress.target_group_arn)  # what the AWS Load Balancer Controller binds the app's Service to
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
     pulumi.export("scheduleQueueArn", tasks.queue_arn)
+    pulumi.export("scheduleQueueUrl", tasks.queue_url)
     pulumi.export("scheduleRoleArn", tasks.role_arn)
     if mail:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
@@ -192,6 +196,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
         "AWS_REGION": config.region,
         "AWS_SCHEDULE_ROLE_ARN": tasks.role_arn,
         "AWS_SCHEDULE_SQS_ARN": tasks.queue_arn,
+        "AWS_SCHEDULE_SQS_URL": tasks.queue_url,  # SQS calls address a queue by URL
         "AWS_SCHEDULE_GROUP_NAME": tasks.group_name,
     }
     if mail:

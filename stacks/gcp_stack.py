@@ -193,6 +193,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
             "AWS_CONFIGURATION_SET": aws_platform.require("sesConfigurationSet"),
             "AWS_SCHEDULE_ROLE_ARN": aws_platform.require("scheduleRoleArn"),
             "AWS_SCHEDULE_SQS_ARN": aws_platform.require("scheduleQueueArn"),
+            "AWS_SCHEDULE_SQS_URL": aws_platform.require("scheduleQueueUrl"),
             "AWS_SCHEDULE_GROUP_NAME": aws_platform.require("scheduleGroupName"),
             "MAIL_USERNAME": aws_platform.require("sesSenderAccessKeyId"),
             "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),

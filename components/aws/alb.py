@@ -1,6 +1,7 @@
 """The internet-facing ALB that Cloudflare's AWS pool points at."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
@@ -10,6 +11,22 @@ import pulumi_aws as aws
 from components.aws.iam import policy_document
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Elastic Load Balancing names: at most 32 characters, letters, digits and hyphens, no hyphen at
+# either end, and a load balancer's may not begin with "internal-" (botocore elbv2
+# CreateLoadBalancer/CreateTargetGroup Name). The provider's autoname (logical name + '-' + 7
+# characters) overruns 32 for names such as crm-production-ingress-alb, so the load balancer is
+# named explicitly and the target group takes a short prefix (the provider appends 26 characters;
+# it allows at most 6 for the prefix).
+_ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+TARGET_GROUP_NAME_PREFIX = "app-"
+
+
+def load_balancer_name(name: str) -> str:
+    """The ALB's name: the component's own name, refused early when Elastic Load Balancing would refuse it."""
+    if not _ELB_NAME.match(name) or name.startswith("internal-"):
+        raise ValueError(f"the load balancer would be named '{name}' ({len(name)} characters); Elastic Load Balancing allows "
+                         "at most 32 letters, digits and hyphens, no hyphen at either end, not beginning with 'internal-'")
+    return name
 
 
 @dataclass
@@ -37,6 +54,7 @@ class PublicLoadBalancer(pulumi.ComponentResource):
     """HTTPS only from Cloudflare's ranges; HTTP redirects to HTTPS; access logs to an encrypted bucket."""
 
     def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        lb_name = load_balancer_name(name)
         super().__init__("crm:aws:PublicLoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -61,6 +79,7 @@ class PublicLoadBalancer(pulumi.ComponentResource):
 
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
+            name=lb_name,
             load_balancer_type="application",
             internal=False,
             subnets=list(args.subnet_ids),
@@ -69,10 +88,13 @@ class PublicLoadBalancer(pulumi.ComponentResource):
             enable_deletion_protection=args.protect,
             access_logs={"bucket": logs.bucket, "enabled": True, "prefix": name},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_policy]),
+            # A fixed name cannot exist twice, so a replacement deletes the old load balancer first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_policy], delete_before_replace=True),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-app",
+            # A prefix, not a name: a replacement target group is created before the listener lets go of the old one.
+            name_prefix=TARGET_GROUP_NAME_PREFIX,
             port=args.target_port,
             protocol="HTTP",
             target_type="ip",
@@ -100,20 +122,25 @@ class PublicLoadBalancer(pulumi.ComponentResource):
     def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
-        aws.s3.BucketPublicAccessBlock(
+        # S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
+        # the others, so each step waits for the one before it.
+        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
+
+        block = aws.s3.BucketPublicAccessBlock(
             f"{name}-access-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=child,
         )
-        aws.s3.BucketOwnershipControls(f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        ownership = aws.s3.BucketOwnershipControls(f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block))
         # ALB access logs support SSE-S3 only, not SSE-KMS.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child,
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership),
         )
-        aws.s3.BucketVersioning(f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketLifecycleConfiguration(
+        versioning = aws.s3.BucketVersioning(f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
+        lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs", bucket=bucket.id,
             rules=[{"id": "expire", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.access_log_retention_days},
                     "noncurrent_version_expiration": {"noncurrent_days": 7}}],
-            opts=child,
+            opts=step(versioning),
         )
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
         self._log_policy = aws.s3.BucketPolicy(
@@ -122,6 +149,6 @@ class PublicLoadBalancer(pulumi.ComponentResource):
                 {"Sid": "AlbWritesLogs", "Effect": "Allow", "Principal": {"AWS": a[1]}, "Action": "s3:PutObject", "Resource": f"{a[0]}/{name}/AWSLogs/*"},
                 {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [a[0], f"{a[0]}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
             ])),
-            opts=child,
+            opts=step(lifecycle),
         )
         return bucket

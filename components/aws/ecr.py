@@ -1,4 +1,10 @@
-"""ECR repositories: immutable tags, scan on push, KMS, and a lifecycle that bounds storage."""
+"""ECR repositories: immutable tags, scan on push, KMS, and a lifecycle that bounds storage.
+
+Repository names are unique per account and region, and our stacks share accounts, so every
+repository lives under its environment's namespace (`crm-production/crm-api`), as Artifact
+Registry's per-environment repository does on GCP. No stack owns a registry another stack uses:
+each environment's images are pushed to, and pulled from, its own repositories.
+"""
 from __future__ import annotations
 
 import json
@@ -14,6 +20,7 @@ class ContainerRegistryArgs:
     repositories: Sequence[str]
     kms_key_arn: pulumi.Input[str]
     tags: Mapping[str, str]
+    namespace: str  # the environment's prefix, e.g. crm-production: repositories are <namespace>/<repository>
     keep_images: int = 30
     untagged_expiry_days: int = 7
     protect: bool = True
@@ -37,7 +44,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         for repo in args.repositories:
             repository = aws.ecr.Repository(
                 f"{name}-{repo}",
-                name=repo,
+                name=f"{args.namespace}/{repo}",
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.iam import service_role
+from components.aws.iam import service_role_with_policies
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy")
@@ -60,7 +60,12 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-logs", name=f"/aws/eks/{name}/cluster", retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
         )
-        cluster_role = service_role(f"{name}-cluster", "eks.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"])
+        # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
+        # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
+        # groups (the provider's eks.Cluster role_arn documentation).
+        cluster_role, cluster_policies = service_role_with_policies(
+            f"{name}-cluster", "eks.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+        )
         vpc_config = {"subnet_ids": list(args.subnet_ids), "endpoint_private_access": True, "endpoint_public_access": args.public_endpoint}
         if args.public_endpoint:
             vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
@@ -76,14 +81,14 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             deletion_protection=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group], protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect),
         )
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child,
         )
 
-        node_role = service_role(f"{name}-nodes", "ec2.amazonaws.com", tags, self, _NODE_POLICIES)
+        node_role, node_policies = service_role_with_policies(f"{name}-nodes", "ec2.amazonaws.com", tags, self, _NODE_POLICIES)
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
@@ -118,7 +123,7 @@ class EksCluster(pulumi.ComponentResource):
             labels={"workload": "application"},
             tags=tags,
             # The cluster autoscaler owns the running count once the group exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=list(self.addons.values())),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=[*self.addons.values(), *node_policies]),
         )
 
         ebs_csi_role = self.service_account_role(

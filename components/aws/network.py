@@ -7,7 +7,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam import policy_document, service_role
+from components.aws.iam import policy_document, service_role_with_policies
 
 
 @dataclass
@@ -97,7 +97,11 @@ class AwsNetwork(pulumi.ComponentResource):
             f"{name}-flow-logs", name=f"/aws/vpc/{name}/flow-logs", retention_in_days=args.flow_log_retention_days,
             kms_key_id=args.flow_log_kms_key_arn, tags=tags, opts=child,
         )
-        flow_role = service_role(f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", tags, parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        flow_role, _ = service_role_with_policies(
+            f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", tags, self,
+            trust_policy=account.apply(lambda a: flow_log_trust_policy(a, args.region)),
+        )
         aws.iam.RolePolicy(
             f"{name}-flow-logs", role=flow_role.id,
             policy=flow_logs.arn.apply(lambda arn: policy_document([
@@ -122,3 +126,16 @@ class AwsNetwork(pulumi.ComponentResource):
             "dataSubnetIds": self.data_subnet_ids, "privateRouteTableIds": self.private_route_table_ids, "dataRouteTableIds": self.data_route_table_ids,
         })
 
+
+def flow_log_trust_policy(account: str, region: str) -> str:
+    """VPC Flow Logs may assume the role only for this account's flow logs (the VPC guide's confused-deputy conditions).
+
+    The flow log's id exists only after the flow log, which needs the role first, so its ARN ends in a wildcard.
+    """
+    return policy_document([{
+        "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{account}:vpc-flow-log/*"},
+        },
+    }])

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws.iam import service_role
+from components.aws.iam import policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
 
 PORT = 5432
@@ -35,6 +35,8 @@ class PostgresDatabaseArgs:
     username: str = "crmadmin"
     logical_replication: bool = False
     replication_source_cidrs: Sequence[str] = field(default_factory=list)
+    logs_kms_key_arn: Optional[pulumi.Input[str]] = None  # the key of the exported logs' groups
+    log_retention_days: int = 90
     protect: bool = True
     # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
     max_slot_wal_keep_size_mb: int = 0
@@ -55,7 +57,6 @@ class PostgresDatabase(pulumi.ComponentResource):
         super().__init__("crm:aws:PostgresDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
         self.security_group = app_only_security_group(
@@ -77,15 +78,36 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params", family=f"postgres{major}", description=f"{name} PostgreSQL {major}", parameters=parameters, tags=tags, opts=child,
         )
-        monitoring_role = service_role(f"{name}-monitoring", "monitoring.rds.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"])
+        # The instance's identifier is fixed here, so the log groups and the monitoring role's trust can name it up front.
+        identifier = name
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        monitoring_role, _ = service_role_with_policies(
+            f"{name}-monitoring", "monitoring.rds.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            trust_policy=pulumi.Output.all(account, region).apply(lambda a: monitoring_trust_policy(a[0], a[1], identifier)),
+        )
+        # RDS would create these groups itself on first export, unencrypted and kept forever; ours come first.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{log}-logs", name=f"/aws/rds/instance/{identifier}/{log}", retention_in_days=args.log_retention_days,
+                kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
+            )
+            for log in LOG_EXPORTS
+        ]
 
         self.password = random.RandomPassword(
             f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
+        # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.
+        snapshot_suffix = random.RandomString(
+            f"{name}-final-snapshot-suffix", length=8, special=False, upper=False, keepers={"identifier": identifier},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
         self.instance = aws.rds.Instance(
             f"{name}-postgres",
-            identifier=name,
+            identifier=identifier,
             engine="postgres",
             engine_version=args.engine_version,
             instance_class=args.instance_class,
@@ -111,7 +133,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             delete_automated_backups=False,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"{name}-final",
+            final_snapshot_identifier=snapshot_suffix.result.apply(lambda suffix: f"{identifier}-final-{suffix}"),
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.kms_key_arn,
             performance_insights_retention_period=7,
@@ -122,7 +144,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             allow_major_version_upgrade=False,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=stateful,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
         self.address = self.instance.address
         self.port = PORT
@@ -132,3 +154,14 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.security_group_id = self.security_group.id
         self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
         self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})
+
+
+def monitoring_trust_policy(account: str, region: str, identifier: str) -> str:
+    """Enhanced Monitoring may assume the role only for this account's instance (the RDS guide's confused-deputy conditions)."""
+    return policy_document([{
+        "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:rds:{region}:{account}:db:{identifier}"},
+        },
+    }])

@@ -44,10 +44,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.role = aws.iam.Role(
             f"{name}-scheduler",
-            assume_role_policy=account.apply(lambda a: policy_document([{
-                "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": a}},
-            }])),
+            assume_role_policy=pulumi.Output.all(account, self.group.arn).apply(lambda a: scheduler_trust_policy(a[0], a[1])),
             tags=tags,
             opts=child,
         )
@@ -62,7 +59,15 @@ class ScheduledTasks(pulumi.ComponentResource):
         self.queue_url = self.queue.url
         self.role_arn = self.role.arn
         self.dead_letter_queue_name = self.dead_letters.name  # the QueueName dimension of its depth metric
-        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "roleArn": self.role_arn})
+        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "queueUrl": self.queue_url, "roleArn": self.role_arn})
+
+
+def scheduler_trust_policy(account: str, group_arn: str) -> str:
+    """EventBridge Scheduler may assume the role only for schedules of this group (the Scheduler guide's execution-role conditions)."""
+    return policy_document([{
+        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": group_arn}},
+    }])
 
 
 def scheduler_policy(queue_arn: str, kms_key_arn: str) -> str:

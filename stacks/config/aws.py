@@ -12,6 +12,8 @@ from .reader import Problems, Section, check_counts, check_hosts, check_no_overl
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 _EKS_VERSION = re.compile(r"^1\.\d{2}$")
+# The retentions CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
 def is_private_asn(asn: int) -> bool:
@@ -76,6 +78,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
+        log_retention_days=db.integer("logRetentionDays", 90, minimum=1, maximum=3653),
     )
     slot_wal_gb = db.integer("maxSlotWalKeepSizeGb", max(1, int(allocated * sizes.SLOT_WAL_SHARE_OF_STORAGE)), minimum=1, maximum=65536)
     db.finish()
@@ -84,6 +87,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         if slot_wal_gb >= allocated:
             problems.add("crm:database.maxSlotWalKeepSizeGb", f"must be below allocatedStorage ({allocated} GB): WAL kept for a dead "
                          f"subscriber must never fill the disk, got {slot_wal_gb}")
+    if database.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.add("crm:database.logRetentionDays", f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {database.log_retention_days}")
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":
@@ -125,6 +130,10 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
             problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
 
     registry = parse_registry(problems, raw)
+    alb_name = f"{common.name_prefix}-ingress"  # the ALB's name (components/aws/alb.py): Elastic Load Balancing allows 32 characters
+    if len(alb_name) > 32:
+        problems.add("crm:project", f"'{common.project}' makes the load balancer's name '{alb_name}' {len(alb_name)} characters; "
+                     f"Elastic Load Balancing allows 32, so the project may have at most {32 - len(alb_name) + len(common.project)} characters in {env}")
 
     interconnect = None
     if raw.get("crm:interconnect") is not None:

@@ -73,6 +73,7 @@ class RdsPostgres:
     username: str
     logical_replication: bool
     max_slot_wal_keep_size_gb: int = 0  # 0: unbounded (no logical replication)
+    log_retention_days: int = 90  # the exported PostgreSQL logs' CloudWatch groups
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
 
 _SPECIFIC = {
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": _password(n, i)},
+    "random:index/randomString:RandomString": lambda n, i: {"result": _password(n, {**i, "special": False}).lower()},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},

@@ -9,7 +9,7 @@ from tests.helpers import is_secret, secret_value
 
 COMMON = {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
           "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
-          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_GROUP_NAME",
+          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_SQS_URL", "AWS_SCHEDULE_GROUP_NAME",
           "MAIL_USERNAME", "MAIL_PASSWORD", "CLOUD_PROVIDER"}
 
 
@@ -106,3 +106,12 @@ def test_gcp_redis_ca_bundle_holds_every_ca_of_the_instance(gcp_env, shipped):
 
 def test_aws_redis_has_no_ca_bundle_amazon_certificates_are_publicly_trusted(aws_env):
     assert "REDIS_CA_CERT" not in aws_env
+
+
+def test_aws_app_gets_the_task_queue_url_from_the_queue(aws_env, shipped):
+    queue = next(q for q in shipped("aws-dr", preview=False).of_type("aws:sqs/queue:Queue") if q.name == "crm-dr-tasks-queue")
+    assert aws_env["AWS_SCHEDULE_SQS_URL"] == f"https://sqs.ap-northeast-2.amazonaws.com/123456789012/{queue.name}"
+
+
+def test_gcp_app_gets_the_same_task_queue_url_as_aws(aws_env, gcp_env):
+    assert gcp_env["AWS_SCHEDULE_SQS_URL"] == aws_env["AWS_SCHEDULE_SQS_URL"]

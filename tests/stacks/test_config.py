@@ -282,3 +282,11 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
         shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text())
         assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
+
+
+def test_database_log_retention_must_be_one_cloudwatch_offers():
+    assert "731" in one_problem("aws-production", {"crm:database": {"logRetentionDays": 100}}, "crm:database.logRetentionDays")
+
+
+def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
+    assert "at most 13 characters" in one_problem("aws-production", {"crm:project": "customer-relations"}, "crm:project")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
+from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs, load_balancer_name
 from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
 
 
@@ -66,3 +66,41 @@ def test_world_open_alb_is_refused():
 
 def test_no_deletion_protection_in_dev(shipped):
     assert shipped("aws-dev").one("aws:lb/loadBalancer:LoadBalancer")["enableDeletionProtection"] is False
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-staging", "aws-production", "aws-dr"])
+def test_load_balancer_name_fits_elastic_load_balancing(shipped, stack):
+    lb = shipped(stack).one("aws:lb/loadBalancer:LoadBalancer")
+    assert lb["name"] == f"crm-{stack.split('-')[1]}-ingress" and len(lb["name"]) <= 32
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-production"])
+def test_target_group_is_named_from_a_short_prefix(shipped, stack):
+    group = shipped(stack).one("aws:lb/targetGroup:TargetGroup")
+    assert "name" not in group.inputs and group["namePrefix"] == "app-"
+    assert len(group["namePrefix"]) + 26 <= 32  # the provider appends 26 characters to the prefix
+
+
+def test_load_balancer_name_longer_than_32_characters_is_refused():
+    with pytest.raises(ValueError, match="at most 32"):
+        load_balancer_name("crm-a-very-long-environment-ingress")
+
+
+def test_access_log_bucket_settings_are_applied_one_after_another(alb):
+    order = [
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketPolicy:BucketPolicy",
+    ]
+    steps = [alb.one(type_) for type_ in order]
+    for previous, following in zip(steps, steps[1:]):
+        assert previous.urn in following.dependencies, f"{following.type} does not wait for {previous.type}"
+
+
+def test_stack_exports_the_target_group_for_the_load_balancer_controller(shipped):
+    result = shipped("aws-production", preview=False)
+    group = result.one("aws:lb/targetGroup:TargetGroup")
+    assert result.outputs["albTargetGroupArn"] == f"arn:aws:lb:ap-northeast-2:123456789012:{group.name}"

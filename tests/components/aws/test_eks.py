@@ -117,3 +117,21 @@ def test_networking_addons_exist_before_nodes_and_pod_addons_after(eks):
     group = eks.one("aws:eks/nodeGroup:NodeGroup")
     assert {addons["vpc-cni"].urn, addons["kube-proxy"].urn} <= set(group.dependencies)
     assert group.urn in addons["coredns"].dependencies and group.urn in addons["aws-ebs-csi-driver"].dependencies
+
+
+def _attachments_of(result, role_name: str):
+    role = result.one("aws:iam/role:Role", role_name)
+    return [a for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a["role"] == role.name]
+
+
+def test_cluster_waits_for_its_role_policy(eks):
+    attachments = _attachments_of(eks, "eks-cluster-role")
+    assert [a["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]
+    assert attachments[0].urn in eks.one("aws:eks/cluster:Cluster").dependencies
+
+
+def test_node_group_waits_for_every_node_role_policy(eks):
+    attachments = _attachments_of(eks, "eks-nodes-role")
+    assert len(attachments) == 4
+    dependencies = eks.one("aws:eks/nodeGroup:NodeGroup").dependencies
+    assert all(a.urn in dependencies for a in attachments)

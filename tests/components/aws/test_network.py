@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
@@ -87,3 +89,11 @@ def test_route_tables_are_exported_for_the_vpn(shipped):
 def test_mismatched_subnet_counts_are_refused():
     with pytest.raises(ValueError, match="one public, private and data subnet per zone"):
         network_args(data_subnets=["10.30.20.0/24"])
+
+
+def test_flow_log_role_is_assumable_only_for_this_accounts_flow_logs(network):
+    role = network.one("aws:iam/role:Role", "net-flow-logs-role")
+    statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                      "ArnLike": {"aws:SourceArn": "arn:aws:ec2:ap-northeast-2:123456789012:vpc-flow-log/*"}}

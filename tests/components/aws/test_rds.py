@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
@@ -65,8 +67,40 @@ def test_storage_encrypted_private_and_tls_only(db):
 
 
 def test_final_snapshot_on_delete(db):
-    instance = db.one("aws:rds/instance:Instance")
-    assert instance["skipFinalSnapshot"] is False and instance["finalSnapshotIdentifier"] == "db-final"
+    assert db.one("aws:rds/instance:Instance")["skipFinalSnapshot"] is False
+
+
+def test_final_snapshot_identifier_carries_a_suffix_drawn_for_this_instance(db):
+    suffix = db.one("random:index/randomString:RandomString")
+    assert suffix["keepers"] == {"identifier": "db"} and suffix["special"] is False and suffix.protect
+    identifier = db.one("aws:rds/instance:Instance")["finalSnapshotIdentifier"]
+    assert identifier.startswith("db-final-") and identifier != "db-final"
+    assert identifier.removeprefix("db-final-").isalnum() and len(identifier.removeprefix("db-final-")) == suffix["length"]
+
+
+def test_log_groups_exist_before_the_instance_with_the_logs_key_and_retention(run_component):
+    result = run_component(lambda: PostgresDatabase("db", db_args(logs_kms_key_arn="arn:kms:logs", log_retention_days=365)))
+    groups = {g["name"]: g for g in result.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert set(groups) == {"/aws/rds/instance/db/postgresql", "/aws/rds/instance/db/upgrade"}
+    assert all(g["kmsKeyId"] == "arn:kms:logs" and g["retentionInDays"] == 365 for g in groups.values())
+    dependencies = result.one("aws:rds/instance:Instance").dependencies
+    assert all(g.urn in dependencies for g in groups.values())
+
+
+def test_stack_log_groups_use_the_logs_key_and_configured_retention(run_stack):
+    result = run_stack("aws-production", {"crm:database": {"logRetentionDays": 731}})
+    groups = [g for g in result.of_type("aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("/aws/rds/instance/crm-production-db/")]
+    logs_key = result.one("aws:kms/key:Key", "crm-production-keys-logs")
+    assert len(groups) == 2 and all(g["retentionInDays"] == 731 for g in groups)
+    assert all(logs_key.urn in g.property_dependencies.get("kmsKeyId", []) for g in groups)
+
+
+def test_monitoring_role_is_assumable_only_for_this_accounts_instance(db):
+    role = db.one("aws:iam/role:Role", "db-monitoring-role")
+    statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                      "ArnLike": {"aws:SourceArn": "arn:aws:rds:ap-northeast-2:123456789012:db:db"}}
 
 
 def test_monitoring_logs_insights_and_iam_auth(db):
