@@ -161,6 +161,22 @@ def margin_for(rate_per_s: Optional[float], window_s: float, safety: float = SAF
     return max(MIN_MARGIN, math.ceil(rate_per_s * window_s * safety))
 
 
+def _holes(conn: psycopg.Connection, table: str, column: str, highest: Optional[int], rate: Optional[float]) -> list[int]:
+    """Keys just below the highest replicated one that the copy lacks at promotion.
+
+    Ids are handed out at insert, rows replicate at commit: a transaction in flight at the cut can hold
+    an id below the highest replicated key. Failback recovers those keys too; a key the copy had at
+    promotion and deleted later is not among them, so it is not brought back.
+    """
+    if highest is None:
+        return []
+    look_back = min(200_000, max(10_000, math.ceil((rate or 0) * 30)))
+    rows = conn.execute(sql.SQL("SELECT g FROM generate_series(%s::bigint, %s::bigint) g WHERE NOT EXISTS "
+                                "(SELECT 1 FROM {} t WHERE t.{} = g) ORDER BY g").format(sql.SQL(table), sql.Identifier(column)),
+                        (max(1, highest - look_back + 1), highest)).fetchall()
+    return [r[0] for r in rows]
+
+
 def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]:
     value = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column), sql.SQL(table))).fetchone()[0]
     return None if value is None else int(value)
@@ -246,7 +262,8 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
             if target >= max_value:
                 raise DrError(f"{sequence}: {base} + margin {gap} passes the sequence's maximum {max_value}; pass a smaller --sequence-margin")
             conn.execute("SELECT setval(%s::regclass, %s, true)", (sequence, target))
-            highest_keys[f"{table}.{column}"] = {"table": table, "column": column, "highest": highest, "next": target + 1}
+            highest_keys[f"{table}.{column}"] = {"table": table, "column": column, "highest": highest, "next": target + 1,
+                                                 "holes": _holes(conn, table, column, highest, rates.get(sequence))}
             moves.append({"sequence": sequence, "table": table, "column": column, "highest_key": highest, "margin": gap,
                           "next_value": target + 1, "basis": basis})
         conn.execute("INSERT INTO dr.promotion VALUES (1, now(), %s) ON CONFLICT (id) DO NOTHING", (json.dumps(highest_keys),))
@@ -312,8 +329,9 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
             tmp = sql.Identifier("dr_recover")
             gcp.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(tmp, sql.SQL(table)))
             col = sql.Identifier(column)
-            with aws.cursor().copy(sql.SQL("COPY (SELECT * FROM {} WHERE {} > {} ORDER BY {}) TO STDOUT (FORMAT binary)").format(
-                    sql.SQL(table), col, sql.Literal(int(highest)), col)) as source, \
+            holes = sql.SQL("ARRAY[{}]::bigint[]").format(sql.SQL(", ").join(sql.Literal(int(h)) for h in keys[table].get("holes") or [0]))
+            with aws.cursor().copy(sql.SQL("COPY (SELECT * FROM {} WHERE {} > {} OR {} = ANY({}) ORDER BY {}) TO STDOUT (FORMAT binary)").format(
+                    sql.SQL(table), col, sql.Literal(int(highest)), col, holes, col)) as source, \
                     gcp.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(tmp)) as sink:
                 for data in source:
                     sink.write(data)
@@ -327,7 +345,7 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
             collisions += len(clashes)
             if clashes:
                 colliding[table] = clashes[:1000]
-            record.step(f"recovery: {table}: {inserted} rows the old primary took after key {highest} copied to the copy"
+            record.step(f"recovery: {table}: {inserted} rows the old primary took after key {highest} (or in flight below it) copied to the copy"
                         + (f"; {len(clashes)} keys taken on both sides (copy's row kept)" if clashes else ""), warning=bool(clashes))
     record.data.update(recovered_rows=recovered, collisions=collisions, colliding_keys=colliding)
     return {"recovered": recovered, "collisions": collisions}
@@ -335,7 +353,7 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
 
 def _wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subscription: str, slot: str, timeout_s: float) -> float:
     """Seconds until a heartbeat written on `source` now is applied on `target` (DrError on timeout)."""
-    probe = rep.beat(source)
+    probe = rep.probe_beat(source)
     started = time.monotonic()
     while True:
         seq = target.execute("SELECT seq FROM dr.heartbeat WHERE id = 1").fetchone()
@@ -357,11 +375,12 @@ def failback_prepare(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_AP
         if rep.drop_subscription(a, rep.SUBSCRIPTION, keep_remote_slot=True):
             record.step(f"aws: dropped stray subscription {rep.SUBSCRIPTION}")
         record.step("aws: " + rep.drop_slot(a, rep.SLOT, force=True))
-        if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
+        if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION) and a.execute(
+                "SELECT subenabled FROM pg_subscription WHERE subname = %s", (FAILBACK_SUBSCRIPTION,)).fetchone()[0]:
             record.step(f"aws: subscription {FAILBACK_SUBSCRIPTION} already there (GCP -> AWS running)")
         else:
             recover_lost_writes(a, g, record)
-            if rep.slot_state(g, FAILBACK_SLOT) is not None:
+            if rep.slot_state(g, FAILBACK_SLOT) is not None and not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
                 record.step("gcp: " + rep.drop_slot(g, FAILBACK_SLOT, force=True) + " (orphaned by an earlier attempt)")
             rep.install_heartbeat(g)
             record.step(f"gcp: created publication {FAILBACK_PUBLICATION}" if rep.create_publication(g, FAILBACK_PUBLICATION)
@@ -369,11 +388,17 @@ def failback_prepare(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_AP
             missing = sorted(set(rep.user_tables(g)) - set(rep.user_tables(a)))
             if missing:
                 raise DrError(f"aws lacks tables the copy has: {', '.join(missing)}: apply their DDL on RDS first")
+            # The subscription exists (disabled) before the tables are emptied: from then on nothing on aws
+            # beats the heartbeat into a table the copy is about to fill.
+            if not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
+                rep.create_subscription(a, gcp, name=FAILBACK_SUBSCRIPTION, publication=FAILBACK_PUBLICATION, slot=FAILBACK_SLOT,
+                                        copy_data=True, enabled=False)
+                record.step(f"aws: created subscription {FAILBACK_SUBSCRIPTION}, disabled (slot {FAILBACK_SLOT} on gcp)")
             tables = sorted(rep.user_tables(a))
             a.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(sql.SQL(", ").join(sql.SQL(t) for t in tables)))
             record.step(f"aws: emptied {len(tables)} tables to rebuild them from the copy (copy_data = true)")
-            rep.create_subscription(a, gcp, name=FAILBACK_SUBSCRIPTION, publication=FAILBACK_PUBLICATION, slot=FAILBACK_SLOT, copy_data=True)
-            record.step(f"aws: created subscription {FAILBACK_SUBSCRIPTION} (slot {FAILBACK_SLOT} on gcp)")
+            a.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(FAILBACK_SUBSCRIPTION)))
+            record.step(f"aws: enabled subscription {FAILBACK_SUBSCRIPTION}: the initial copy starts")
         published = [r[0] for r in g.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s",
                                               (FAILBACK_PUBLICATION,)).fetchall()]
         record.step("aws: " + rep.wait_until_copied(a, published, name=FAILBACK_SUBSCRIPTION, timeout_s=wait_s))

@@ -37,7 +37,10 @@ class Server:
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         # initdb and postgres refuse to run as root; run them as the postgres user then.
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run(prefix + list(args), check=True, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(prefix + list(args), capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise subprocess.CalledProcessError(result.returncode, [Path(args[0]).name], result.stdout, result.stderr.strip()[-500:])
+        return result
 
     def endpoint(self, dbname: str = "crm", sslmode: str = "disable", user: str = "postgres", password: Optional[str] = None) -> Endpoint:
         return Endpoint(host="127.0.0.1", port=self.port, dbname=dbname, user=user,

@@ -42,6 +42,11 @@ DECLARE
     elapsed double precision;
     rates jsonb;
 BEGIN
+    -- Only the primary beats: a database that subscribes (the copy, or RDS while failback rebuilds it)
+    -- would otherwise write rows the subscription is about to copy in.
+    IF EXISTS (SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()) THEN
+        RETURN NULL;
+    END IF;
     SELECT coalesce(jsonb_object_agg(format('%I.%I', schemaname, sequencename), coalesce(last_value, 0)), '{}')
       INTO current_values FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema');
     SELECT * INTO hb FROM dr.heartbeat WHERE id = 1 FOR UPDATE;
@@ -93,8 +98,16 @@ def install_heartbeat(conn: psycopg.Connection) -> str:
     return "heartbeat dr.heartbeat and dr.beat() " + ("already there (function refreshed)" if existed else "created on the publisher")
 
 
-def beat(conn: psycopg.Connection, rate_window_s: float = RATE_WINDOW_S) -> int:
+def beat(conn: psycopg.Connection, rate_window_s: float = RATE_WINDOW_S) -> Optional[int]:
+    """One heartbeat; None on a database that subscribes (not the primary)."""
     return conn.execute("SELECT dr.beat(make_interval(secs => %s))", (rate_window_s,)).fetchone()[0]
+
+
+def probe_beat(conn: psycopg.Connection) -> int:
+    seq = beat(conn)
+    if seq is None:
+        raise DrError("the database expected to be the primary subscribes to another one: it is a copy, not the primary")
+    return seq
 
 
 def copy_schema(publisher: Endpoint, subscriber: Endpoint, pg_dump: str = "pg_dump", psql: str = "psql") -> None:
@@ -178,10 +191,12 @@ def tables_with_rows(conn: psycopg.Connection, tables: Iterable[str]) -> list[st
 
 
 def create_subscription(conn: psycopg.Connection, publisher: Endpoint, *, name: str = SUBSCRIPTION, publication: str = PUBLICATION,
-                        slot: str = SLOT, copy_data: bool = True) -> None:
+                        slot: str = SLOT, copy_data: bool = True, enabled: bool = True) -> None:
     """The subscription on `conn`'s server, creating `slot` (pgoutput) on the publisher."""
-    conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (slot_name = {}, create_slot = true, copy_data = {})").format(
+    conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
+                         "WITH (slot_name = {}, create_slot = true, copy_data = {}, enabled = {})").format(
         sql.Identifier(name), sql.Literal(publisher.conninfo()), sql.Identifier(publication), sql.Literal(slot), sql.Literal(copy_data),
+        sql.Literal(enabled),
     ))
 
 
@@ -313,7 +328,7 @@ def measure_lag(sub: psycopg.Connection, pub: Optional[psycopg.Connection], *, p
     behind = 0.0
     if pub_seq is not None and (copy_seq is None or copy_seq < pub_seq):
         behind = max(0.0, pub_now - copy_at.timestamp()) if copy_at is not None else float("inf")
-    probe = beat(pub)
+    probe = probe_beat(pub)
     started = time.monotonic()
     waited = 0.0
     while True:
