@@ -124,6 +124,9 @@ def ensure_schema(publisher: Endpoint, subscriber: Endpoint, pub: psycopg.Connec
     if not present:
         copy_schema(publisher, subscriber)
         return f"copied the schema ({len(wanted)} tables) to the subscriber"
+    if any(t.startswith("dr.") for t in wanted - present):
+        sub.execute(HEARTBEAT_DDL)  # the tooling's own tables (empty: the subscription fills them)
+        present = set(user_tables(sub))
     missing = sorted(wanted - present)
     if missing:
         raise DrError(f"the subscriber has a partial schema; missing tables: {', '.join(missing)}. "
