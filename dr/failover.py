@@ -370,6 +370,9 @@ def failback_prepare(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_AP
     """AWS is back: fence it, recover what it took after the cut, rebuild it from the promoted copy, replicate GCP -> AWS."""
     record = Record("failback prepare", echo)
     with connect(aws) as a, connect(gcp) as g:
+        if rep.subscription_exists(g, rep.SUBSCRIPTION):
+            raise DrError(f"gcp subscribes to aws ({rep.SUBSCRIPTION}): gcp is not the primary, so there is nothing to fail back "
+                          "(already switched back, or never promoted)")
         rep.refuse_tables_without_primary_key(g, "promoted copy")
         fence(a, app_role, record, "aws")
         if rep.drop_subscription(a, rep.SUBSCRIPTION, keep_remote_slot=True):
