@@ -46,6 +46,13 @@ class Server:
         return Endpoint(host="127.0.0.1", port=self.port, dbname=dbname, user=user,
                         password=self.password if password is None else password, sslmode=sslmode)
 
+    def running(self) -> bool:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run(prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "status"], capture_output=True).returncode == 0
+
+    def start(self) -> None:
+        self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w", "start")
+
     def stop(self, mode: str = "fast") -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "-w", "stop")
 
@@ -71,7 +78,9 @@ def start(bin_path: Path, *, ssl: bool = False, settings: Optional[dict] = None,
                "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
     (root / "pw").unlink()
     options = {"port": server.port, "listen_addresses": "127.0.0.1", "unix_socket_directories": str(root), "wal_level": "logical",
-               "max_wal_senders": 10, "max_replication_slots": 10, "wal_sender_timeout": "10s", "wal_receiver_timeout": "10s"}
+               "max_wal_senders": 10, "max_replication_slots": 10, "wal_sender_timeout": "10s", "wal_receiver_timeout": "10s",
+               # the launcher starts apply workers at most once per interval (5 s by default)
+               "wal_retrieve_retry_interval": "200ms"}
     options.update(settings or {})
     if ssl:
         server.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",

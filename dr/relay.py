@@ -43,6 +43,10 @@ class Relay:
         except OSError:
             writer.transport.abort()
             return
+        if self._cut:  # cut while connecting
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
         self._writers.update((writer, up_writer))
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
         for w in (writer, up_writer):

@@ -1,17 +1,38 @@
-"""Two real PostgreSQL 15 servers on 127.0.0.1: a publisher with TLS (standing in for RDS) and a subscriber (Cloud SQL)."""
+"""Two real PostgreSQL 15 servers on 127.0.0.1: a publisher with TLS (standing in for RDS) and a subscriber (Cloud SQL).
+
+The servers start once per session; each test gets a fresh database on both (and a server a test
+stopped is started again), so a test pays for two CREATE DATABASE, not two initdb.
+"""
 from __future__ import annotations
 
+import itertools
 import os
+from dataclasses import dataclass
 
 import pytest
 
 from dr import localpg
+from dr.endpoint import Endpoint, connect
 
 PASSWORD = "s3cret-'quoted\\pw"
+_numbers = itertools.count(1)
 
 
-@pytest.fixture
-def postgres_pair():
+@dataclass
+class TestServer:
+    """One test's view of a session server: its own database, and stop() for "the primary is lost"."""
+    server: localpg.Server
+    dbname: str
+
+    def endpoint(self, sslmode: str = "disable", password: str | None = None, user: str = "postgres") -> Endpoint:
+        return self.server.endpoint(dbname=self.dbname, sslmode=sslmode, password=password, user=user)
+
+    def stop(self) -> None:
+        self.server.stop("fast")
+
+
+@pytest.fixture(scope="session")
+def postgres_servers():
     bin_dir = localpg.bin_dir()
     if bin_dir is None:
         if os.environ.get("CI"):
@@ -25,3 +46,48 @@ def postgres_pair():
     finally:
         for server in servers:
             server.remove()
+
+
+def _admin(server: localpg.Server):
+    return connect(server.endpoint(dbname="postgres"))
+
+
+def _reset(servers) -> None:
+    for server in servers:
+        if not server.running():
+            server.start()
+    for server in servers:
+        with _admin(server) as conn:
+            for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
+                with connect(server.endpoint(dbname=dbname)) as db:
+                    for (sub,) in db.execute("SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid "
+                                             "WHERE d.datname = current_database()").fetchall():
+                        db.execute(f'ALTER SUBSCRIPTION "{sub}" DISABLE')
+                        db.execute(f'ALTER SUBSCRIPTION "{sub}" SET (slot_name = NONE)')
+                        db.execute(f'DROP SUBSCRIPTION "{sub}"')
+    for server in servers:
+        with _admin(server) as conn:
+            conn.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL")
+            for _ in range(50):
+                slots = conn.execute("SELECT slot_name, active FROM pg_replication_slots").fetchall()
+                if not slots:
+                    break
+                for slot, active in slots:
+                    if not active:
+                        conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                conn.execute("SELECT pg_sleep(0.1)")
+            for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
+                conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'crm_app'").fetchone():
+                conn.execute("ALTER ROLE crm_app LOGIN")
+                conn.execute("ALTER ROLE crm_app RESET ALL")
+
+
+@pytest.fixture
+def postgres_pair(postgres_servers):
+    _reset(postgres_servers)
+    dbname = f"crm_{next(_numbers)}"
+    for server in postgres_servers:
+        with _admin(server) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    yield TestServer(postgres_servers[0], dbname), TestServer(postgres_servers[1], dbname)  # the next test resets
