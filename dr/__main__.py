@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from . import failover, replication
 from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
@@ -55,16 +57,30 @@ def cmd_setup(args) -> int:
 
 
 def cmd_heartbeat(args) -> int:
-    publisher = _endpoint("PUBLISHER")
-    with connect(publisher) as conn:
-        n = 0
-        while args.count is None or n < args.count:
-            seq = replication.beat(conn, args.rate_window)
-            n += 1
-            if args.verbose:
-                echo(f"heartbeat {seq}")
-            if args.count is None or n < args.count:
-                time.sleep(args.interval)
+    """Beats on every target each interval; a target that does not answer is retried, the others keep beating.
+
+    `dr.beat()` does nothing on a database that subscribes, so `--target both` beats on whichever is the primary.
+    """
+    prefixes = {"publisher": ["PUBLISHER"], "subscriber": ["SUBSCRIBER"], "both": ["PUBLISHER", "SUBSCRIBER"]}[args.target]
+    targets = {prefix: _endpoint(prefix) for prefix in prefixes}
+    conns: dict = {prefix: None for prefix in prefixes}
+    n = 0
+    while args.count is None or n < args.count:
+        for prefix, endpoint in targets.items():
+            try:
+                if conns[prefix] is None:
+                    conns[prefix] = connect(endpoint)
+                seq = replication.beat(conns[prefix], args.rate_window)
+                if args.verbose:
+                    echo(f"{prefix.lower()}: " + ("not the primary (it subscribes): no beat" if seq is None else f"heartbeat {seq}"))
+            except (DrError, psycopg.Error) as exc:
+                if conns[prefix] is not None:
+                    conns[prefix].close()
+                conns[prefix] = None
+                print(f"! {prefix.lower()}: {SCRUB(str(exc).strip())}", file=sys.stderr, flush=True)
+        n += 1
+        if args.count is None or n < args.count:
+            time.sleep(args.interval)
     return 0
 
 
@@ -155,6 +171,8 @@ def parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("heartbeat", help="write the primary's heartbeat every --interval seconds (run it continuously)")
     c.add_argument("--interval", type=float, default=1.0)
+    c.add_argument("--target", choices=["publisher", "subscriber", "both"], default="publisher",
+                   help="where to beat; only a database that does not subscribe (the primary) records a beat")
     c.add_argument("--count", type=int, help="stop after this many beats")
     c.add_argument("--rate-window", type=float, default=replication.RATE_WINDOW_S, help="seconds over which ids/s are measured")
     c.add_argument("--verbose", action="store_true")

@@ -318,7 +318,8 @@ def run(args) -> dict:
 
         lags = before_cut or [0.0]
         report.update({
-            "tps": load_result["tps"], "transactions": load_result["transactions"], "tps_on_gcp": gcp_result["tps"], "tps_after_failback": final["tps"],
+            "tps": round(load_result["tps"] or 0, 1), "transactions": load_result["transactions"], "tps_on_gcp": round(gcp_result["tps"] or 0, 1),
+            "tps_after_failback": round(final["tps"] or 0, 1),
             "lag_samples": len(lags), "lag_p50_s": round(_percentile(lags, 50), 3), "lag_p95_s": round(_percentile(lags, 95), 3),
             "lag_p99_s": round(_percentile(lags, 99), 3), "lag_max_s": round(max(lags), 3), "lag_mean_s": round(statistics.fmean(lags), 3),
             "lost_at_cut": len(lost), "lost_window_ms": round(float(window or 0) * 1000, 1), "written_after_cut": len(after),

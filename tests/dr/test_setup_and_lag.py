@@ -151,3 +151,15 @@ def test_heartbeat_does_not_beat_on_a_database_that_subscribes(postgres_pair):
     pub, sub = replicated_pair(publisher, subscriber)
     with connect(sub) as conn:
         assert replication.beat(conn) is None
+
+
+def test_heartbeat_command_on_both_databases_beats_only_on_the_primary(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    with connect(pub) as conn:
+        before = conn.execute("SELECT seq FROM dr.heartbeat").fetchone()[0]
+    result = run_dr("heartbeat", "--target", "both", "--count", "2", "--interval", "0.1", "--verbose", env=env_for(pub, sub))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("subscriber: not the primary") == 2
+    with connect(pub) as conn:
+        assert conn.execute("SELECT seq FROM dr.heartbeat").fetchone()[0] == before + 2
