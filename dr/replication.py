@@ -329,8 +329,8 @@ def measure_lag(sub: psycopg.Connection, pub: Optional[psycopg.Connection], *, p
     pub_seq, pub_now = pub.execute("SELECT hb.seq, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one "
                                    "LEFT JOIN dr.heartbeat hb ON hb.id = 1").fetchone()
     behind = 0.0
-    if pub_seq is not None and (copy_seq is None or copy_seq < pub_seq):
-        behind = max(0.0, pub_now - copy_at.timestamp()) if copy_at is not None else float("inf")
+    if pub_seq is not None and copy_seq is not None and copy_seq < pub_seq:
+        behind = max(0.0, pub_now - copy_at.timestamp())
     probe = probe_beat(pub)
     started = time.monotonic()
     waited = 0.0
