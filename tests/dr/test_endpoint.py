@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 
 from dr import replication
-from dr.endpoint import Endpoint, Scrubber, from_env, passfile_lookup
+from dr.endpoint import Endpoint, Scrubber, connect, from_env, passfile_lookup
 
 from .conftest import PASSWORD
 from .helpers import env_for, run_dr
@@ -89,3 +89,23 @@ def test_pg_dump_failure_is_reported_with_its_own_message_and_no_password():
     else:
         raise AssertionError("pg_dump against a closed port must fail")
     assert message.startswith("pg_dump failed against 127.0.0.1:9") and "Dump-Secret-9" not in message
+
+
+def test_setup_and_lag_commands_work_from_a_passfile_alone(postgres_pair, tmp_path):
+    publisher, subscriber = postgres_pair
+    pub, sub = publisher.endpoint(sslmode="require"), subscriber.endpoint()
+    with connect(pub) as conn:
+        conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text); INSERT INTO customers (name) VALUES ('a'), ('b')")
+    escaped = PASSWORD.replace("\\", "\\\\").replace(":", "\\:")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:*:*:postgres:{escaped}\n")
+    passfile.chmod(0o600)
+    env = env_for(Endpoint(pub.host, pub.dbname, pub.user, None, pub.port, pub.sslmode),
+                  Endpoint(sub.host, sub.dbname, sub.user, None, sub.port, sub.sslmode),
+                  PUBLISHER_PASSFILE=str(passfile), SUBSCRIBER_PASSFILE=str(passfile))
+    setup = run_dr("setup", env=env, timeout=120)
+    assert setup.returncode == 0, setup.stderr
+    assert "- initial copy finished: 3 tables ready" in setup.stdout
+    lag = run_dr("lag", "--max-seconds", "4", env=env)
+    assert lag.returncode == 0, lag.stderr
+    assert PASSWORD not in setup.stdout + setup.stderr + lag.stdout + lag.stderr
