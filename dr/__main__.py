@@ -52,6 +52,10 @@ def cmd_setup(args) -> int:
     publisher, subscriber = _endpoint("PUBLISHER"), _endpoint("SUBSCRIBER")
     print(f"publisher:  {publisher.redacted()}\nsubscriber: {subscriber.redacted()}")
     replication.setup(publisher, subscriber, schema=not args.no_schema, wait_s=args.wait, echo=echo)
+    with connect(subscriber) as conn:  # the application reads the copy; it writes only after a promotion
+        record = failover.Record("setup", echo)
+        failover.grant_writes(conn, args.app_role, record, "subscriber", grant=False)
+        failover.unfence(conn, args.app_role, record, "subscriber", writable=False)
     print("replication is set up and the initial copy is complete")
     return 0
 
@@ -167,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
     c = commands.add_parser("setup", help="heartbeat, schema copy, publication, subscription; waits for the initial copy (idempotent)")
     c.add_argument("--no-schema", action="store_true", help="the subscriber already has the schema")
     c.add_argument("--wait", type=float, default=600, help="seconds to wait for the initial copy (600)")
+    c.add_argument("--app-role", default=app_role, help="the application's role: read-only on the copy")
     c.set_defaults(run=cmd_setup)
 
     c = commands.add_parser("heartbeat", help="write the primary's heartbeat every --interval seconds (run it continuously)")

@@ -310,7 +310,7 @@ def run(args) -> dict:
         final = Load(aws, app_password, args.clients, 3, script).wait()
         with connect(aws_link) as a, connect(gcp_direct) as g:
             heartbeat.paused.set()
-            failover._wait_caught_up(a, g, replication.SUBSCRIPTION, replication.SLOT, 60)
+            failover.wait_caught_up(a, g, replication.SUBSCRIPTION, replication.SLOT, 60)
             check = consistency(a, g)
             objects = failover.replication_objects(a, g, expected=False)
             leftovers = failover.replication_objects(a, g, expected=True)

@@ -124,6 +124,8 @@ def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_ss
     if not environ.get(f"{prefix}_HOST"):
         raise DrError(f"set {prefix}_HOST (and {prefix}_PASSWORD or {prefix}_PASSFILE)")
     get = lambda key, default: environ.get(f"{prefix}_{key}") or default  # noqa: E731
+    if not get("PORT", "5432").isdigit():
+        raise DrError(f"{prefix}_PORT must be a port number")
     return Endpoint(host=get("HOST", ""), port=int(get("PORT", "5432")), dbname=get("DBNAME", "crm"), user=get("USER", "crmadmin"),
                     password=environ.get(f"{prefix}_PASSWORD") or None, sslmode=get("SSLMODE", default_sslmode),
                     passfile=environ.get(f"{prefix}_PASSFILE") or None)

@@ -321,6 +321,10 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
         record.step("recovery: no promotion record on the copy: nothing to recover", warning=True)
         return {"recovered": 0, "collisions": 0}
     keys = {v["table"]: v for v in row[0].values()}
+    for table in sorted(set(rep.user_tables(aws)) - set(keys)):
+        if not table.startswith("dr."):
+            record.step(f"recovery: {table} has no sequence-generated key: rows the old primary took after the cut are not "
+                        "recovered automatically; compare with the RDS snapshot", warning=True)
     recovered = collisions = 0
     colliding: dict[str, list] = {}
     with gcp.transaction():
@@ -351,7 +355,7 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
     return {"recovered": recovered, "collisions": collisions}
 
 
-def _wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subscription: str, slot: str, timeout_s: float) -> float:
+def wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subscription: str, slot: str, timeout_s: float) -> float:
     """Seconds until a heartbeat written on `source` now is applied on `target` (DrError on timeout)."""
     probe = rep.probe_beat(source)
     started = time.monotonic()
@@ -405,7 +409,7 @@ def failback_prepare(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_AP
         published = [r[0] for r in g.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s",
                                               (FAILBACK_PUBLICATION,)).fetchall()]
         record.step("aws: " + rep.wait_until_copied(a, published, name=FAILBACK_SUBSCRIPTION, timeout_s=wait_s))
-        seconds = _wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
+        seconds = wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
         record.step(f"aws: caught up with gcp (a heartbeat took {seconds:.3f} s); run `failback switch` in a planned pause")
     return record
 
@@ -418,7 +422,7 @@ def failback_switch(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP
         if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
             paused = time.monotonic()
             fence(g, app_role, record, "gcp")
-            seconds = _wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
+            seconds = wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
             record.step(f"aws: applied every write gcp took ({seconds:.3f} s)")
             values = sequence_values(g)
             with a.transaction():
@@ -459,7 +463,7 @@ def failback_switch(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP
         published = [r[0] for r in a.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s",
                                               (rep.PUBLICATION,)).fetchall()]
         record.step("gcp: " + rep.wait_until_copied(g, published, timeout_s=wait_s))
-        seconds = _wait_caught_up(a, g, rep.SUBSCRIPTION, rep.SLOT, wait_s)
+        seconds = wait_caught_up(a, g, rep.SUBSCRIPTION, rep.SLOT, wait_s)
         record.step(f"gcp: replicating from aws again (a heartbeat took {seconds:.3f} s)")
         record.data["leftovers"] = leftovers = replication_objects(a, g, expected=True)
         if leftovers:

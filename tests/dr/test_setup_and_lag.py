@@ -12,7 +12,7 @@ from dr import replication
 from dr.endpoint import DrError, connect
 from dr.replication import Lag
 
-from .helpers import SCHEMA, count, env_for, replicated_pair, run_dr, wait_for
+from .helpers import SCHEMA, app, count, create_app_role, env_for, replicated_pair, run_dr, wait_for
 
 
 def test_setup_copies_schema_and_data_then_reports_every_table_ready(postgres_pair):
@@ -163,3 +163,19 @@ def test_heartbeat_command_on_both_databases_beats_only_on_the_primary(postgres_
     assert result.stdout.count("subscriber: not the primary") == 2
     with connect(pub) as conn:
         assert conn.execute("SELECT seq FROM dr.heartbeat").fetchone()[0] == before + 2
+
+
+def test_setup_command_leaves_the_application_read_only_on_the_copy(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = publisher.endpoint(sslmode="require"), subscriber.endpoint()
+    create_app_role(pub, sub)
+    with connect(pub) as conn:
+        conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text)")
+    with connect(sub) as conn:
+        conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text); GRANT ALL ON customers TO crm_app")
+    result = run_dr("setup", env=env_for(pub, sub), timeout=120)
+    assert result.returncode == 0, result.stderr
+    with connect(app(sub)) as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (0,)  # reads work
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO customers (name) VALUES ('x')")
