@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Optional
 
 import psycopg
 from psycopg import sql

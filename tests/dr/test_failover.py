@@ -8,7 +8,7 @@ import pytest
 
 from dr import failover, replication
 from dr.endpoint import DrError, connect
-from dr.failover import DEFAULT_WINDOW_S, FALLBACK_MARGIN, MIN_MARGIN, SAFETY_FACTOR, margin_for
+from dr.failover import DEFAULT_WINDOW_S, FALLBACK_MARGIN, MIN_MARGIN, margin_for
 
 from .helpers import app, count, env_for, replicated_pair, run_dr, wait_for
 
