@@ -1,87 +1,93 @@
-"""Two real PostgreSQL 15 servers on 127.0.0.1: a publisher with TLS (standing in for RDS) and a subscriber (Cloud SQL)."""
+"""Two real PostgreSQL 15 servers on 127.0.0.1: a publisher with TLS (standing in for RDS) and a subscriber (Cloud SQL).
+
+The servers start once per session; each test gets a fresh database on both (and a server a test
+stopped is started again), so a test pays for two CREATE DATABASE, not two initdb.
+"""
 from __future__ import annotations
 
+import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from dr.replication import Endpoint
+from dr import localpg
+from dr.endpoint import Endpoint, connect
 
 PASSWORD = "s3cret-'quoted\\pw"
-
-
-def _bin_dir() -> Path | None:
-    for candidate in (Path("/usr/lib/postgresql/15/bin"), Path(shutil.which("initdb") or "/nonexistent").parent):
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_numbers = itertools.count(1)
 
 
 @dataclass
-class Server:
-    root: Path
-    port: int
-    bin: Path
+class TestServer:
+    """One test's view of a session server: its own database, and stop() for "the primary is lost"."""
+    server: localpg.Server
+    dbname: str
 
-    def run(self, *args: str) -> None:
-        # initdb and postgres refuse to run as root; run them as the postgres user then.
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run(prefix + list(args), check=True, capture_output=True, text=True, timeout=60)
-
-    def endpoint(self, dbname: str = "crm", sslmode: str = "require") -> Endpoint:
-        return Endpoint(host="127.0.0.1", port=self.port, dbname=dbname, user="postgres", password=PASSWORD, sslmode=sslmode)
+    def endpoint(self, sslmode: str = "disable", password: str | None = None, user: str = "postgres") -> Endpoint:
+        return self.server.endpoint(dbname=self.dbname, sslmode=sslmode, password=password, user=user)
 
     def stop(self) -> None:
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop")
+        self.server.stop("fast")
 
 
-def _start(bin_dir: Path, ssl: bool) -> Server:
-    root = Path(tempfile.mkdtemp(prefix="crm-pg-"))
-    server = Server(root, _free_port(), bin_dir)
-    (root / "pw").write_text(PASSWORD)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        shutil.chown(root / "pw", "postgres", "postgres")
-    server.run(str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--pwfile", str(root / "pw"),
-               "--auth-local=trust", "--auth-host=scram-sha-256")
-    options = [f"-p {server.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={root}", "-c wal_level=logical"]
-    if ssl:
-        server.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                   "-keyout", str(root / "server.key"), "-out", str(root / "server.crt"))
-        options += ["-c ssl=on", f"-c ssl_cert_file={root / 'server.crt'}", f"-c ssl_key_file={root / 'server.key'}"]
-    server.run(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-o", " ".join(options), "-w", "start")
-    server.run(str(bin_dir / "psql"), "-h", str(root), "-p", str(server.port), "-U", "postgres", "-c", "CREATE DATABASE crm")
-    return server
-
-
-@pytest.fixture
-def postgres_pair():
-    bin_dir = _bin_dir()
+@pytest.fixture(scope="session")
+def postgres_servers():
+    bin_dir = localpg.bin_dir()
     if bin_dir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL 15 server binaries are missing; .ci/run installs postgresql-15")
         pytest.skip("PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)")
     servers = []
     try:
-        servers.append(_start(bin_dir, ssl=True))
-        servers.append(_start(bin_dir, ssl=False))
+        servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD))
+        servers.append(localpg.start(bin_dir, password=PASSWORD))
         yield servers[0], servers[1]
     finally:
         for server in servers:
-            try:
-                server.stop()
-            except subprocess.CalledProcessError:
-                pass  # already stopped by the test
-            shutil.rmtree(server.root, ignore_errors=True)
+            server.remove()
+
+
+def _admin(server: localpg.Server):
+    return connect(server.endpoint(dbname="postgres"))
+
+
+def _reset(servers) -> None:
+    for server in servers:
+        if not server.running():
+            server.start()
+    for server in servers:
+        with _admin(server) as conn:
+            for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
+                with connect(server.endpoint(dbname=dbname)) as db:
+                    for (sub,) in db.execute("SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid "
+                                             "WHERE d.datname = current_database()").fetchall():
+                        db.execute(f'ALTER SUBSCRIPTION "{sub}" DISABLE')
+                        db.execute(f'ALTER SUBSCRIPTION "{sub}" SET (slot_name = NONE)')
+                        db.execute(f'DROP SUBSCRIPTION "{sub}"')
+    for server in servers:
+        with _admin(server) as conn:
+            conn.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL")
+            for _ in range(50):
+                slots = conn.execute("SELECT slot_name, active FROM pg_replication_slots").fetchall()
+                if not slots:
+                    break
+                for slot, active in slots:
+                    if not active:
+                        conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                conn.execute("SELECT pg_sleep(0.1)")
+            for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
+                conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'crm_app'").fetchone():
+                conn.execute("ALTER ROLE crm_app LOGIN")
+                conn.execute("ALTER ROLE crm_app RESET ALL")
+
+
+@pytest.fixture
+def postgres_pair(postgres_servers):
+    _reset(postgres_servers)
+    dbname = f"crm_{next(_numbers)}"
+    for server in postgres_servers:
+        with _admin(server) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    yield TestServer(postgres_servers[0], dbname), TestServer(postgres_servers[1], dbname)  # the next test resets

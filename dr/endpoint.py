@@ -1,0 +1,176 @@
+"""Database endpoints from the environment, connections, and keeping passwords out of output.
+
+A password reaches the tools only through the environment (`<PREFIX>_PASSWORD`) or a libpq passfile
+(`<PREFIX>_PASSFILE`, or the standard PGPASSFILE / ~/.pgpass). It never goes on a command line:
+pg_dump and psql get it as PGPASSWORD in their environment, and every error message is scrubbed
+of it before it is printed.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional
+from urllib.parse import quote, quote_plus
+
+import psycopg
+
+CONNECT_TIMEOUT_S = 5
+
+
+class DrError(Exception):
+    """A failure the operator can act on; printed as one line, without a traceback."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    dbname: str
+    user: str
+    password: Optional[str] = field(default=None, repr=False)
+    port: int = 5432
+    sslmode: str = "require"
+    passfile: Optional[str] = None
+
+    def params(self) -> dict:
+        """Keyword arguments for libpq (the password travels as a keyword, never in a string we print)."""
+        params = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user, "sslmode": self.sslmode,
+                  "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dr"}
+        if self.password is not None:
+            params["password"] = self.password
+        if self.passfile:
+            params["passfile"] = self.passfile
+        return params
+
+    def resolved_password(self) -> Optional[str]:
+        """The password, from the environment or the passfile (the subscriber's server needs it in CREATE SUBSCRIPTION)."""
+        if self.password is not None:
+            return self.password
+        return passfile_lookup(Path(self.passfile or os.environ.get("PGPASSFILE") or Path.home() / ".pgpass"), self)
+
+    def conninfo(self) -> str:
+        """libpq key=value form, as the subscriber's server needs it; contains the password: never print it."""
+        def value(v) -> str:
+            text = str(v).replace("\\", "\\\\").replace("'", "\\'")
+            return f"'{text}'"
+
+        parts = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user, "sslmode": self.sslmode}
+        password = self.resolved_password()
+        if password is not None:
+            parts["password"] = password
+        return " ".join(f"{k}={value(v)}" for k, v in parts.items())
+
+    def client_env(self) -> dict:
+        """Environment for pg_dump/psql: the connection as PG* variables, so nothing secret is in argv."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(PGHOST=self.host, PGPORT=str(self.port), PGDATABASE=self.dbname, PGUSER=self.user, PGSSLMODE=self.sslmode,
+                   PGCONNECT_TIMEOUT=str(CONNECT_TIMEOUT_S))
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        if self.passfile:
+            env["PGPASSFILE"] = self.passfile
+        return env
+
+    def secrets(self) -> list[str]:
+        password = self.password if self.password is not None else _quiet(self.resolved_password)
+        if not password:
+            return []
+        escaped = password.replace("\\", "\\\\").replace("'", "\\'")
+        return sorted({password, quote(password, safe=""), quote_plus(password), escaped}, key=len, reverse=True)
+
+    def redacted(self) -> str:
+        return f"host={self.host} port={self.port} dbname={self.dbname} user={self.user} password=*** sslmode={self.sslmode}"
+
+
+def _quiet(fn):
+    try:
+        return fn()
+    except OSError:
+        return None
+
+
+def passfile_lookup(path: Path, endpoint: Endpoint) -> Optional[str]:
+    """The password for `endpoint` in a libpq passfile (hostname:port:database:username:password, `*` matches)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields, current, escape = [], "", False
+        for ch in line:
+            if escape:
+                current, escape = current + ch, False
+            elif ch == "\\":
+                escape = True
+            elif ch == ":" and len(fields) < 4:
+                fields.append(current)
+                current = ""
+            else:
+                current += ch
+        fields.append(current)
+        if len(fields) != 5:
+            continue
+        wanted = (endpoint.host, str(endpoint.port), endpoint.dbname, endpoint.user)
+        if all(f == "*" or f == w for f, w in zip(fields[:4], wanted)):
+            return fields[4]
+    return None
+
+
+def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_sslmode: str = "require") -> Endpoint:
+    """`<PREFIX>_HOST` and a password (`<PREFIX>_PASSWORD` or `<PREFIX>_PASSFILE`/PGPASSFILE/~/.pgpass); *_PORT, *_DBNAME, *_USER, *_SSLMODE optional."""
+    if not environ.get(f"{prefix}_HOST"):
+        raise DrError(f"set {prefix}_HOST (and {prefix}_PASSWORD or {prefix}_PASSFILE)")
+    get = lambda key, default: environ.get(f"{prefix}_{key}") or default  # noqa: E731
+    if not get("PORT", "5432").isdigit():
+        raise DrError(f"{prefix}_PORT must be a port number")
+    return Endpoint(host=get("HOST", ""), port=int(get("PORT", "5432")), dbname=get("DBNAME", "crm"), user=get("USER", "crmadmin"),
+                    password=environ.get(f"{prefix}_PASSWORD") or None, sslmode=get("SSLMODE", default_sslmode),
+                    passfile=environ.get(f"{prefix}_PASSFILE") or None)
+
+
+class Scrubber:
+    """Replaces every known secret in a text with ***."""
+
+    def __init__(self, *endpoints: Optional[Endpoint]):
+        self.secrets: list[str] = []
+        for endpoint in endpoints:
+            if endpoint is not None:
+                self.secrets.extend(endpoint.secrets())
+        self.secrets.sort(key=len, reverse=True)
+
+    def add(self, endpoint: Endpoint) -> None:
+        self.secrets = sorted(set(self.secrets) | set(endpoint.secrets()), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def connect(endpoint: Endpoint, *, autocommit: bool = True) -> psycopg.Connection:
+    """A connection; a failure is a DrError naming the endpoint, with libpq's message and no password."""
+    try:
+        return psycopg.connect(**endpoint.params(), autocommit=autocommit)
+    except psycopg.Error as exc:
+        message = Scrubber(endpoint)(str(exc).strip())
+        raise DrError(f"cannot connect to {endpoint.host}:{endpoint.port}/{endpoint.dbname} as {endpoint.user}: {message}") from None
+
+
+def reachable(endpoint: Endpoint) -> Optional[psycopg.Connection]:
+    """A connection, or None when the server cannot be reached (the old primary during an outage)."""
+    try:
+        return connect(endpoint)
+    except DrError:
+        return None
+
+
+def run_client(endpoint: Endpoint, argv: list[str], *, stdin: Optional[str] = None) -> str:
+    """Runs pg_dump/psql against `endpoint` with the connection in the environment; their own error on failure."""
+    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=endpoint.client_env())
+    if result.returncode != 0:
+        raise DrError(f"{Path(argv[0]).name} failed against {endpoint.host}:{endpoint.port}: {Scrubber(endpoint)(result.stderr.strip())}")
+    return result.stdout

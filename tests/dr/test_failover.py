@@ -1,0 +1,111 @@
+"""Promotion: fencing a reachable old primary, sequence margins from the measured write rate, writes for the app role."""
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from dr import failover, replication
+from dr.endpoint import DrError, connect
+from dr.failover import DEFAULT_WINDOW_S, FALLBACK_MARGIN, MIN_MARGIN, margin_for
+
+from .helpers import app, count, env_for, replicated_pair, run_dr, wait_for
+
+
+def test_margin_is_rate_times_window_times_safety():
+    assert margin_for(1500.0, 120) == 1500 * 120 * 2
+    assert margin_for(0.4, 75, safety=3) == MIN_MARGIN  # never below the floor
+    assert margin_for(None, 120) == FALLBACK_MARGIN  # no heartbeat: a margin no write rate reaches
+
+
+def test_default_window_is_cloudflare_detection_plus_the_promotion_window():
+    from components.cloudflare.health import HealthCheck  # noqa: PLC0415 - the deployed health check's figures
+
+    assert failover.DETECTION_S == HealthCheck().detection_seconds
+    assert DEFAULT_WINDOW_S == HealthCheck().detection_seconds + failover.PROMOTION_WINDOW_S
+
+
+def test_promote_after_losing_the_primary_moves_sequences_by_the_measured_rate(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    with connect(pub) as conn:  # as if the heartbeat had measured 250 ids/s on orders
+        conn.execute("""UPDATE dr.heartbeat SET id_rates = '{"public.orders_id_seq": 250}'""")
+    wait_for(lambda: count(sub, "dr.heartbeat", "id_rates ? 'public.orders_id_seq'") == 1)
+    publisher.stop()  # AWS is lost
+
+    # Sequences do not replicate: without promotion the copy's first insert collides with a replicated key.
+    with connect(sub) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO customers (name) VALUES ('first after failover')")
+
+    record = failover.promote(sub, pub, window_s=60)
+    moves = {m["sequence"]: m for m in record.data["sequences"]}
+    assert record.data["old_primary_reachable"] is False
+    assert moves["public.orders_id_seq"]["margin"] == 250 * 60 * 2
+    assert moves["public.orders_id_seq"]["next_value"] == 100 + 250 * 60 * 2 + 1
+    assert moves["public.customers_id_seq"]["margin"] == FALLBACK_MARGIN  # no rate measured for it
+    assert record.data["unowned_sequences"] == ["public.invoice_numbers"]
+    with connect(app(sub)) as conn:  # the application's role may now write
+        assert conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1) RETURNING id").fetchone()[0] == 30_101
+    with connect(sub) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_subscription").fetchone()[0] == 0
+
+
+def test_promote_twice_moves_nothing_the_second_time(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    publisher.stop()
+    failover.promote(sub, None, margin=1000)
+    again = failover.promote(sub, None, margin=1000)
+    assert "sequences" not in again.data
+    assert any("already moved" in s["did"] for s in again.steps)
+    with connect(sub) as conn:
+        assert conn.execute("SELECT last_value FROM orders_id_seq").fetchone()[0] == 1100
+
+
+def test_promote_fences_a_reachable_old_primary_and_drops_its_slot(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    session = psycopg.connect(**app(pub).params(), autocommit=True)  # the app, still connected to AWS
+    session.execute("INSERT INTO orders (customer_id, total) VALUES (1, 2)")
+    record = failover.promote(sub, pub)
+    assert record.data["old_primary_reachable"] is True
+    with pytest.raises(psycopg.OperationalError):  # its open session was ended
+        session.execute("INSERT INTO orders (customer_id, total) VALUES (1, 3)")
+    with pytest.raises(DrError, match="not permitted to log in"):  # and it cannot come back
+        connect(app(pub))
+    with connect(pub) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone()[0] == 0
+        aws_next = conn.execute("SELECT last_value FROM orders_id_seq").fetchone()[0]
+    moves = {m["sequence"]: m for m in record.data["sequences"]}
+    assert moves["public.orders_id_seq"]["next_value"] == aws_next + MIN_MARGIN + 1
+    assert "fenced old primary" in moves["public.orders_id_seq"]["basis"]
+    assert count(sub, "orders") == 101  # the copy caught up before it was detached
+
+
+def test_promote_command_records_what_it_did_as_json(postgres_pair, tmp_path):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    publisher.stop()
+    record_file = tmp_path / "promote.json"
+    result = run_dr("promote", "--record", str(record_file), env=env_for(pub, sub), timeout=120)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(record_file.read_text())
+    assert record["command"] == "promote" and record["old_primary_reachable"] is False
+    assert any("granted writes" in step["did"] for step in record["steps"])
+    assert "- copy: subscription crm_subscription detached from its slot and dropped" in result.stdout
+
+
+def test_drop_slot_refuses_an_active_slot_unless_forced(postgres_pair):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    with connect(pub) as conn:
+        wait_for(lambda: replication.slot_state(conn, "crm_slot")["active"])
+        with pytest.raises(DrError, match="in use by walsender"):
+            replication.drop_slot(conn, "crm_slot")
+    with connect(sub) as conn:  # the subscriber dies without dropping its slot
+        replication.drop_subscription(conn, "crm_subscription", keep_remote_slot=True)
+    result = run_dr("drop-slot", "--force", env=env_for(pub, None))
+    assert result.returncode == 0 and "slot crm_slot: dropped" in result.stdout
+    with connect(pub) as conn:
+        assert replication.slot_state(conn, "crm_slot") is None
