@@ -101,6 +101,7 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
         pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
         pulumi.export("routerAsn", link_config.router_asn)
+        pulumi.export("vpnRouter", link.router.name)
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)
@@ -124,6 +125,8 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseName", database.database_name)
+        pulumi.export("databaseUsername", database.username)
     if cache:
         pulumi.export("redisHost", cache.host)
 
