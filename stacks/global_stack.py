@@ -26,6 +26,7 @@ def program(config: GlobalStackConfig) -> None:
         session_affinity_ttl=lb.session_affinity_ttl,
         check_regions=lb.check_regions,
         detection_budget_seconds=lb.rto_budget_seconds,
+        pool_weights=dict(lb.pool_weights),
     ))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)

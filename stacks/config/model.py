@@ -250,7 +250,7 @@ class GlobalLoadBalancer:
     account_id: str
     zone_id: str
     hostname: str
-    steering: str  # dynamic_latency | failover
+    steering: str  # dynamic_latency | failover | random
     session_affinity_ttl: int
     notification_email: str
     rto_budget_seconds: int
@@ -258,6 +258,7 @@ class GlobalLoadBalancer:
     monitor: HealthMonitor
     aws_stack: str
     gcp_stack: str
+    pool_weights: tuple = (("aws", 50), ("gcp", 50))  # percent of new sessions per cloud under steering `random`
 
 
 @dataclass(frozen=True)
