@@ -77,6 +77,7 @@ def program(config: AwsStackConfig) -> None:
             vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
             kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
             snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
+            cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard,
         ))
 
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
@@ -186,5 +187,5 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if database:
         payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result))
+        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result, cluster=cache.cluster_mode))
     return payload

@@ -95,8 +95,15 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         nodes=rd.integer("nodes", rd_row["nodes"], minimum=1, maximum=6),
         engine_version=rd.string("engineVersion", "7.1"),
         snapshot_retention_days=rd.integer("snapshotRetentionDays", rd_row["snapshotRetentionDays"], minimum=0, maximum=35),
+        cluster_mode=rd.boolean("clusterMode", False),
+        shards=rd.integer("shards", 1, minimum=1, maximum=500),
+        replicas_per_shard=rd.integer("replicasPerShard", 1, minimum=0, maximum=5),
     )
     rd.finish()
+    if redis.cluster_mode and env != "dev" and redis.replicas_per_shard < 1:
+        problems.add("crm:redis.replicasPerShard", "must be at least 1 outside dev: cluster mode fails over automatically, which needs a replica in each shard")
+    if not redis.cluster_mode and ({"shards", "replicasPerShard"} & set(rd.raw)):
+        problems.add("crm:redis.clusterMode", "shards and replicasPerShard apply only with clusterMode: true (without it, crm:redis.nodes sets the size)")
     if not redis.node_type.startswith("cache."):
         problems.add("crm:redis.nodeType", f"must be an ElastiCache node type such as cache.t3.medium, got '{redis.node_type}'")
     if not redis.engine_version.startswith("7."):

@@ -81,6 +81,9 @@ class ElastiCacheRedis:
     nodes: int
     engine_version: str
     snapshot_retention_days: int
+    cluster_mode: bool = False  # sharded: shards x (1 primary + replicas_per_shard)
+    shards: int = 1
+    replicas_per_shard: int = 1
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ AWS = {
     "dr": {
         "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 5, "maxSize": 10},
         "database": {"enabled": True, "instanceClass": "db.t3.large", "allocatedStorage": 200, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
-        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 7},
+        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 30},  # the documents' DR value
         "natGateways": "one-per-zone",
     },
 }

@@ -25,7 +25,8 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
 _SPECIFIC = {
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": _password(n, i)},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379,
+                                                                      **({"configurationEndpointAddress": f"{n}-cfg.cache.example.internal"} if i.get("clusterMode") == "enabled" else {})},
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
     "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX"},
     "aws:eks/cluster:Cluster": lambda n, i: {
