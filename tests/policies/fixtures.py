@@ -101,6 +101,16 @@ def _flow_log_stack(covered: bool) -> list[Resource]:
     return [vpc, flow]
 
 
+def _network_policy_stack(enforced: bool | None) -> list[Resource]:
+    """An EKS cluster, a NetworkPolicy, and a vpc-cni add-on with the agent on (True), off (False) or absent (None)."""
+    cluster = resource(EKS, name="eks")
+    policy = resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", name="deny-all")
+    if enforced is None:
+        return [cluster, policy]
+    config = '{"enableNetworkPolicy": "true"}' if enforced else '{"env": {"WARM_IP_TARGET": "2"}}'
+    return [cluster, policy, resource("aws:eks/addon:Addon", {"addonName": "vpc-cni", "configurationValues": config}, name="cni")]
+
+
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
 FIXTURES: dict[str, tuple[list, list]] = {
     "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
@@ -172,4 +182,5 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "required-tags": ([[resource(RDS)]], [[resource(RDS, {"tags.role": DELETE})]]),
     "secrets-are-generated": ([_generated_stack(True)], [_generated_stack(False)]),
     "vpc-flow-logs": ([_flow_log_stack(True)], [_flow_log_stack(False)]),
+    "eks-network-policy-enforced": ([_network_policy_stack(True), [resource(EKS, name="eks")]], [_network_policy_stack(False), _network_policy_stack(None)]),
 }
