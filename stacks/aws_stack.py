@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulumi
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
+from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
@@ -69,6 +70,7 @@ def program(config: AwsStackConfig) -> None:
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
             tags=common.tags("database"), protect=protect,
         ))
+        backups(config, name, database, keys)
 
     cache = None
     if config.redis.enabled:
@@ -159,6 +161,24 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def backups(config: AwsStackConfig, name: str, database, keys) -> None:
+    """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
+    import pulumi_aws as aws
+
+    db, common = config.database, config.common
+    if db.backup_copy_region:
+        second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
+        BackupReplica(f"{name}-db-backup-copy", BackupReplicaArgs(
+            source_db_instance_arn=database.instance.arn, retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"), protect=common.protected,
+        ), opts=pulumi.ResourceOptions(providers={"aws": second_region}))
+    if db.restore_testing:
+        RestoreTesting(f"{name}-db-restore-test", RestoreTestingArgs(
+            db_instance_arn=database.instance.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"), protect=common.protected,
+        ))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:

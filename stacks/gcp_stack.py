@@ -56,6 +56,7 @@ def program(config: GcpStackConfig) -> None:
             project=project, region=region, network_id=network.network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
             disk_type=db.disk_type, availability=db.availability, backup_retention_count=db.backup_retention_count,
             deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
+            backup_location=db.backup_location or None,
             database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
             depends_on=[network.private_services, kms.grants["sql"]], labels=common.tags("database"), protect=protect,
         ))

@@ -74,8 +74,16 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
+        backup_copy_region=db.string("backupCopyRegion", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["copyRegion"]),
+        restore_testing=db.boolean("restoreTesting", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["restoreTesting"]),
     )
     db.finish()
+    if database.backup_copy_region and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", database.backup_copy_region):
+        problems.add("crm:database.backupCopyRegion", f"must be an AWS region such as ap-northeast-1 (or empty for no copy), got '{database.backup_copy_region}'")
+    elif database.backup_copy_region and database.backup_copy_region == region:
+        problems.add("crm:database.backupCopyRegion", f"must differ from aws:region ({region}): a copy in the same region does not survive its outage")
+    if database.enabled and database.backup_copy_region and database.backup_retention_days < 1:
+        problems.add("crm:database.backupCopyRegion", "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated")
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":

@@ -72,6 +72,8 @@ class RdsPostgres:
     database_name: str
     username: str
     logical_replication: bool
+    backup_copy_region: str = ""  # second region the automated backups are replicated to; "" = none
+    restore_testing: bool = False  # AWS Backup snapshots and a scheduled restore test
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class CloudSqlPostgres:
     logical_decoding: bool
     database_name: str
     username: str
+    backup_location: str = ""  # where Cloud SQL keeps its backups; "" = Google's default multi-region
 
 
 @dataclass(frozen=True)

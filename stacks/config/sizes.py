@@ -61,6 +61,17 @@ GCP = {
     },
 }
 
+# Backups that are proven (issue: backup verification, cross-region copies). AWS: the region RDS
+# automated backups are replicated to ("" = none) and whether AWS Backup restore-tests the
+# database monthly. GCP: where Cloud SQL keeps its backups. Tokyo on both sides: another region
+# than Seoul, so a regional outage does not take the backups with it, and still in Asia.
+BACKUPS = {
+    "dev": {"copyRegion": "", "restoreTesting": False, "cloudSqlLocation": "asia-northeast1"},
+    "staging": {"copyRegion": "", "restoreTesting": False, "cloudSqlLocation": "asia-northeast1"},
+    "production": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
+    "dr": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
+}
+
 # Cloudflare's published origin ranges (https://www.cloudflare.com/ips-v4). The ALB admits HTTPS
 # only from these; override with crm:ingress.allowedCidrs when Cloudflare publishes changes.
 CLOUDFLARE_IPV4_RANGES = (
