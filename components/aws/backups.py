@@ -43,7 +43,7 @@ class BackupReplica(pulumi.ComponentResource):
         # The copy is encrypted with a key of the destination region: KMS keys never leave their region.
         self.key = aws.kms.Key(
             f"{name}-key", description=f"{name}: replicated RDS backups", enable_key_rotation=True, deletion_window_in_days=30,
-            tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags={**tags, "purpose": "rds-backup-copy"}, opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.replication = aws.rds.InstanceAutomatedBackupsReplication(
             f"{name}-replication", source_db_instance_arn=args.source_db_instance_arn, kms_key_id=self.key.arn,
