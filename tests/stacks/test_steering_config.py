@@ -36,3 +36,10 @@ def test_the_global_stack_previews_random_steering(run_stack):
         "cloudflare:index/loadBalancer:LoadBalancer")
     assert balancer["steeringPolicy"] == "random"
     assert sorted(balancer["randomSteering"]["poolWeights"].values()) == [0.4, 0.6]
+
+
+def test_random_steering_inputs_are_known_to_the_cloudflare_sdk(run_stack):
+    from tests.schema import input_problems
+
+    result = run_stack("global", {"crm:loadBalancer": {"steering": "random"}}, preview=False)
+    assert [p for r in result.resources if r.custom for p in input_problems(r.type, r.inputs)] == []

@@ -86,3 +86,10 @@ def test_app_env_in_cluster_mode_points_at_the_configuration_endpoint(run_stack)
 def test_app_env_without_cluster_mode_keeps_its_redirect_limit(shipped):
     env = app_env(shipped("aws-dr", preview=False), "aws:secretsmanager/secretVersion:SecretVersion")
     assert env["REDIS_MAX_REDIRECTS"] == "3"
+
+
+def test_cluster_mode_inputs_are_known_to_the_aws_sdk(run_stack):
+    from tests.schema import input_problems
+
+    result = run_stack("aws-dr", CLUSTER)
+    assert [p for r in result.resources if r.custom for p in input_problems(r.type, r.inputs)] == []
