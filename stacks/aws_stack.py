@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
-from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
+from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
@@ -165,8 +166,6 @@ def program(config: AwsStackConfig) -> None:
 
 def backups(config: AwsStackConfig, name: str, database, keys) -> None:
     """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
-    import pulumi_aws as aws
-
     db, common = config.database, config.common
     if db.backup_copy_region:
         second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
