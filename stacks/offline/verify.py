@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 RPO_SECONDS = 5.0  # the documents' RPO
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 CLOUDS = ("aws", "gcp")
+AWS_TUNNELS = 4  # two VPN connections of two tunnels each (components/interconnect)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def aws_vpn(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list[Ch
             checks.append(Check(stack, "aws tunnel up", target, up, f"{tunnel.get('Status')}: {tunnel.get('StatusMessage', '')}".strip(": ")))
             routes = int(tunnel.get("AcceptedRouteCount") or 0)
             checks.append(Check(stack, "aws bgp established", target, up and routes > 0, f"{routes} route(s) accepted from GCP"))
+    reported = sum(len(c.get("VgwTelemetry") or []) for c in connections)
+    if reported < AWS_TUNNELS:
+        checks.append(Check(stack, "aws vpn tunnels", gateway, False, f"{reported} tunnel(s) on the gateway, the HA VPN link has {AWS_TUNNELS}"))
     return checks
 
 

@@ -215,7 +215,13 @@ def test_a_gateway_without_vpn_connections_fails(world):
 def test_a_connection_without_telemetry_fails(world):
     world["aws"]["backend"].vpn_connections[world["aws"]["connections"][0]].vgw_telemetry = []
     checks = verify.verify_stack("aws-dr", world["sources"])
-    assert failures(checks) == [("aws vpn connection available", world["aws"]["connections"][0])]
+    assert failures(checks) == [("aws vpn connection available", world["aws"]["connections"][0]), ("aws vpn tunnels", world["aws"]["gateway"])]
+
+
+def test_a_gateway_with_half_the_link_fails(world):
+    boto3.client("ec2", region_name=REGION).delete_vpn_connection(VpnConnectionId=world["aws"]["connections"][1])
+    checks = verify.verify_stack("aws-dr", world["sources"])
+    assert failures(checks) == [("aws vpn tunnels", world["aws"]["gateway"])]
 
 
 def test_an_eks_cluster_that_is_not_active_fails(world):
