@@ -1,5 +1,7 @@
 """Command line: `python -m stacks preview <stack>|--all [--json]` and `python -m stacks check <stack>|--all|--plan FILE`.
 
+`python -m stacks verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
+
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
 """
@@ -14,7 +16,7 @@ from typing import Optional
 from .config import ConfigValidationError
 from .offline import engine, preview_stack, preview_stacks
 from .offline.render import preview_json, tree
-from .offline.workspace import stack_names
+from .offline.workspace import deploy_order, stack_names
 from .offline import estate_cli
 from .references import MissingStackOutput
 
@@ -33,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
     _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
+    verify = commands.add_parser("verify", help="check a deployed stack through the clouds' APIs and the public endpoint")
+    verify.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
+    verify.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    verify.add_argument("--origin", action="append", default=[], metavar="CLOUD=HOST",
+                        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)")
+    verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
+    verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
     return parser
 
 
@@ -111,8 +120,34 @@ def check(args: argparse.Namespace) -> int:
     return 1 if blocked else 0
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def verify(args: argparse.Namespace, sources=None) -> int:
+    from .offline import verify as verifier
+
+    known = stack_names()
+    if args.all == bool(args.stack):
+        return _fail("name one stack or pass --all", 2)
+    if args.stack and args.stack not in known:
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
+    origins = dict(item.partition("=")[::2] for item in args.origin)
+    bad = sorted(set(origins) - set(verifier.CLOUDS)) + [f"{c}=" for c, host in origins.items() if not host]
+    if bad:
+        return _fail(f"--origin takes CLOUD=HOST with CLOUD one of {', '.join(verifier.CLOUDS)}; got {', '.join(bad)}", 2)
+    sources = sources or verifier.Sources()
+    sources.origin_hosts = {**sources.origin_hosts, **origins}
+    sources.database_host = args.database_host or sources.database_host
+    sources.rpo_seconds = args.rpo if args.rpo is not None else sources.rpo_seconds
+    stacks = deploy_order(known) if args.all else [args.stack]
+    checks, code = verifier.run(stacks, sources)
+    print(verifier.table(checks))
+    failed = sum(not c.ok for c in checks)
+    print(f"\n{len(checks) - failed} passed, {failed} failed")
+    return code
+
+
+def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        return verify(args, verify_sources)
     return {"preview": preview, "check": check, **_ESTATE_COMMANDS}[args.command](args)
 
 

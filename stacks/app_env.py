@@ -13,6 +13,8 @@ from __future__ import annotations
 import pulumi
 
 REDIS_MAX_REDIRECTS = "3"
+# Cluster mode: slots move between shards during resharding and failover; the documents' value of 5.
+REDIS_CLUSTER_MAX_REDIRECTS = "5"
 
 
 def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: str, username: str, password: pulumi.Input[str]) -> dict:
@@ -23,12 +25,13 @@ def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: str, us
     }
 
 
-def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi.Input[str]) -> dict:
+def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi.Input[str], cluster: bool = False) -> dict:
+    """`cluster`: host is the configuration endpoint, from which cluster clients discover every shard."""
     return {
         "REDIS_HOST": host,
         "REDIS_PORT": pulumi.Output.from_input(port).apply(str),
         "REDIS_PASSWORD": password,
         "REDIS_NODES": pulumi.Output.format("{0}:{1}", host, port),
-        "REDIS_MAX_REDIRECTS": REDIS_MAX_REDIRECTS,
+        "REDIS_MAX_REDIRECTS": REDIS_CLUSTER_MAX_REDIRECTS if cluster else REDIS_MAX_REDIRECTS,
         "REDIS_SSL": "true",
     }

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
+from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
@@ -72,6 +74,7 @@ def program(config: AwsStackConfig) -> None:
             tags=common.tags("database"), protect=protect, max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
             logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days,
         ))
+        backups(config, name, database, keys)
 
     cache = None
     if config.redis.enabled:
@@ -80,6 +83,7 @@ def program(config: AwsStackConfig) -> None:
             vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
             kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
             snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
+            cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard,
         ))
 
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
@@ -181,6 +185,20 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
         dead_letter_queue_name=tasks.dead_letter_queue_name,
         kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
     ), opts=pulumi.ResourceOptions(protect=common.protected))
+def backups(config: AwsStackConfig, name: str, database, keys) -> None:
+    """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
+    db, common = config.database, config.common
+    if db.backup_copy_region:
+        second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
+        BackupReplica(f"{name}-db-backup-copy", BackupReplicaArgs(
+            source_db_instance_arn=database.instance.arn, retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"), protect=common.protected,
+        ), opts=pulumi.ResourceOptions(providers={"aws": second_region}))
+    if db.restore_testing:
+        RestoreTesting(f"{name}-db-restore-test", RestoreTestingArgs(
+            db_instance_arn=database.instance.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"), protect=common.protected,
+        ))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:
@@ -210,5 +228,5 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if database:
         payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result))
+        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result, cluster=cache.cluster_mode))
     return payload

@@ -59,6 +59,7 @@ def program(config: GcpStackConfig) -> None:
             project=project, region=region, network_id=network.network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
             disk_type=db.disk_type, availability=db.availability, backup_retention_count=db.backup_retention_count,
             deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
+            backup_location=db.backup_location or None,
             database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
             depends_on=[network.private_services, kms.grants["sql"]], labels=common.tags("database"), protect=protect,
         ))
@@ -105,6 +106,7 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
         pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
         pulumi.export("routerAsn", link_config.router_asn)
+        pulumi.export("vpnRouter", link.router.name)
         # The VPN connections exist only here, so their TunnelState alarms are raised here, in the AWS
         # account through the link's AWS provider, and report to aws-dr's alarm topic.
         VpnTunnelAlarms(f"{name}-tunnel-alarms", VpnTunnelAlarmsArgs(
@@ -144,6 +146,8 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseName", database.database_name)
+        pulumi.export("databaseUsername", database.username)
     if cache:
         pulumi.export("redisHost", cache.host)
 

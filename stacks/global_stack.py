@@ -26,6 +26,7 @@ def program(config: GlobalStackConfig) -> None:
         session_affinity_ttl=lb.session_affinity_ttl,
         check_regions=lb.check_regions,
         detection_budget_seconds=lb.rto_budget_seconds,
+        pool_weights=dict(lb.pool_weights),
     ))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)
@@ -33,3 +34,5 @@ def program(config: GlobalStackConfig) -> None:
     pulumi.export("poolIds", [pool.id for pool in balancer.pools])
     pulumi.export("detectionSeconds", balancer.detection_seconds)
     pulumi.export("detectionBudgetSeconds", lb.rto_budget_seconds)
+    pulumi.export("accountId", lb.account_id)
+    pulumi.export("pools", {"aws": balancer.pools[0].id, "gcp": balancer.pools[1].id})  # primary, secondary: python -m stacks verify

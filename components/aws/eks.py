@@ -14,6 +14,9 @@ from components.aws.iam import service_role_with_policies
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy")
 ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
+# The VPC CNI's network policy agent enforces Kubernetes NetworkPolicy; without it EKS accepts
+# NetworkPolicy objects and ignores them (add-on configuration schema: enableNetworkPolicy, a string).
+ADDON_CONFIGURATION = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
 _NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -105,7 +108,7 @@ class EksCluster(pulumi.ComponentResource):
         self.addons = {
             addon: aws.eks.Addon(
                 f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE", tags=tags, opts=child,
+                resolve_conflicts_on_update="OVERWRITE", configuration_values=ADDON_CONFIGURATION.get(addon), tags=tags, opts=child,
             )
             for addon in ADDONS_BEFORE_NODES
         }

@@ -26,10 +26,15 @@ class RedisCacheArgs:
     tags: Mapping[str, str]
     engine_version: str = "7.1"
     protect: bool = True
+    cluster_mode: bool = False  # sharded (cluster-enabled yes): `shards` node groups of 1 primary + `replicas_per_shard`
+    shards: int = 1
+    replicas_per_shard: int = 1
 
     def __post_init__(self) -> None:
-        if not 1 <= self.nodes <= 6:
+        if not self.cluster_mode and not 1 <= self.nodes <= 6:
             raise ValueError(f"a Redis replication group has 1-6 nodes, got {self.nodes}")
+        if self.cluster_mode and not (1 <= self.shards <= 500 and 0 <= self.replicas_per_shard <= 5):
+            raise ValueError(f"cluster mode takes 1-500 shards and 0-5 replicas per shard, got {self.shards} and {self.replicas_per_shard}")
 
 
 class RedisCache(pulumi.ComponentResource):
@@ -44,7 +49,17 @@ class RedisCache(pulumi.ComponentResource):
         # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
         self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/aws/elasticache/{name}/slow-log", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
-        replicated = args.nodes > 1
+        replicated = args.replicas_per_shard > 0 if args.cluster_mode else args.nodes > 1
+        if args.cluster_mode:
+            family = f"redis{args.engine_version.split('.')[0]}"
+            parameter_group = aws.elasticache.ParameterGroup(
+                f"{name}-cluster-params", name=f"{name}-cluster", family=family, description=f"{name}: cluster mode",
+                parameters=[{"name": "cluster-enabled", "value": "yes"}], tags=tags, opts=child,
+            )
+            sizing = {"num_node_groups": args.shards, "replicas_per_node_group": args.replicas_per_shard,
+                      "parameter_group_name": parameter_group.name, "cluster_mode": "enabled"}
+        else:
+            sizing = {"num_cache_clusters": args.nodes}
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             replication_group_id=name,
@@ -52,9 +67,9 @@ class RedisCache(pulumi.ComponentResource):
             engine="redis",
             engine_version=args.engine_version,
             node_type=args.node_type,
-            num_cache_clusters=args.nodes,
             port=PORT,
-            automatic_failover_enabled=replicated,
+            # Cluster mode always fails over automatically (ElastiCache requires it for cluster-enabled groups).
+            automatic_failover_enabled=replicated or args.cluster_mode,
             multi_az_enabled=replicated,
             at_rest_encryption_enabled=True,
             kms_key_id=args.kms_key_arn,
@@ -71,8 +86,11 @@ class RedisCache(pulumi.ComponentResource):
             log_delivery_configurations=[{"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            **sizing,
         )
-        self.host = self.replication_group.primary_endpoint_address
+        self.cluster_mode = args.cluster_mode
+        # Cluster clients start from the configuration endpoint and follow MOVED/ASK redirects from there.
+        self.host = self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
         self.port = PORT
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id

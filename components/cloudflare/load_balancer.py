@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
 from .health import HealthCheck
 
-STEERING = {"dynamic_latency": "dynamic_latency", "failover": "off"}  # "off" = ordered pools, the first healthy wins
+STEERING = {"dynamic_latency": "dynamic_latency", "failover": "off", "random": "random"}  # "off" = ordered pools, the first healthy wins; "random" = weighted by random_steering
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,15 @@ class GlobalLoadBalancerArgs:
     session_affinity_ttl: int = 3600
     check_regions: Sequence[str] = ("NEAS", "SEAS")
     detection_budget_seconds: Optional[int] = None
+    pool_weights: Mapping[str, int] = field(default_factory=lambda: {"aws": 50, "gcp": 50})  # percent, by origin name; steering random only
 
     def __post_init__(self) -> None:
         if self.steering not in STEERING:
             raise ValueError(f"steering must be one of {sorted(STEERING)}, got {self.steering!r}")
+        if self.steering == "random":
+            names = {self.primary.name, self.secondary.name}
+            if set(self.pool_weights) != names or any(not 0 <= w <= 100 for w in self.pool_weights.values()) or not any(self.pool_weights.values()):
+                raise ValueError(f"random steering needs a weight of 0-100 for each of {sorted(names)}, not all 0; got {dict(self.pool_weights)}")
         budget = self.detection_budget_seconds
         if budget is not None and self.health_check.detection_seconds > budget:
             raise ValueError(f"worst-case detection {self.health_check.detection_seconds} s exceeds the budget of {budget} s")
@@ -44,7 +49,7 @@ class GlobalLoadBalancerArgs:
 
 class GlobalLoadBalancer(pulumi.ComponentResource):
     """Steering `dynamic_latency` serves both clouds (active-active); `failover` sends everything to
-    the primary (AWS) while it is healthy. Either way an unhealthy pool stops receiving traffic
+    the primary (AWS) while it is healthy; `random` splits new sessions by `pool_weights` (50:50). Either way an unhealthy pool stops receiving traffic
     after `health_check.detection_seconds` at worst."""
 
     def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -83,6 +88,7 @@ class GlobalLoadBalancer(pulumi.ComponentResource):
             session_affinity_ttl=args.session_affinity_ttl,
             session_affinity_attributes={"samesite": "Lax", "secure": "Always", "zero_downtime_failover": "sticky"},
             adaptive_routing={"failover_across_pools": True},
+            random_steering=self._random_steering(args) if args.steering == "random" else None,
             description=f"{args.hostname}: {args.steering}",
             opts=child,
         )
@@ -98,6 +104,12 @@ class GlobalLoadBalancer(pulumi.ComponentResource):
         )
         self.detection_seconds = check.detection_seconds
         self.register_outputs({"loadBalancerId": self.load_balancer.id, "detectionSeconds": self.detection_seconds})
+
+    def _random_steering(self, args: GlobalLoadBalancerArgs) -> pulumi.Output:
+        """Pool weights are keyed by pool id, known only once the pools exist; 0-1 relative weights."""
+        names = [args.primary.name, args.secondary.name]
+        return pulumi.Output.all(*[pool.id for pool in self.pools]).apply(
+            lambda ids: {"pool_weights": {pool_id: args.pool_weights[n] / 100 for pool_id, n in zip(ids, names)}, "default_weight": 0})
 
     def _pool(self, name: str, origin: Origin, args: GlobalLoadBalancerArgs) -> cloudflare.LoadBalancerPool:
         return cloudflare.LoadBalancerPool(

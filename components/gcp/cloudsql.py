@@ -30,6 +30,7 @@ class CloudSqlPostgresArgs:
     logical_decoding: bool = False
     depends_on: Sequence[pulumi.Resource] = ()
     protect: bool = True
+    backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
 
 
 class CloudSqlPostgres(pulumi.ComponentResource):
@@ -67,6 +68,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                     "start_time": "17:00",
                     "transaction_log_retention_days": 7,
                     "backup_retention_settings": {"retained_backups": args.backup_retention_count, "retention_unit": "COUNT"},
+                    **({"location": args.backup_location} if args.backup_location else {}),
                 },
                 "database_flags": flags,
                 "maintenance_window": {"day": 7, "hour": 18, "update_track": "stable"},

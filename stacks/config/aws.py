@@ -79,6 +79,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
         log_retention_days=db.integer("logRetentionDays", 90, minimum=1, maximum=3653),
+        backup_copy_region=db.string("backupCopyRegion", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["copyRegion"]),
+        restore_testing=db.boolean("restoreTesting", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["restoreTesting"]),
     )
     slot_wal_gb = db.integer("maxSlotWalKeepSizeGb", max(1, int(allocated * sizes.SLOT_WAL_SHARE_OF_STORAGE)), minimum=1, maximum=65536)
     db.finish()
@@ -89,6 +91,12 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
                          f"subscriber must never fill the disk, got {slot_wal_gb}")
     if database.log_retention_days not in LOG_RETENTION_DAYS:
         problems.add("crm:database.logRetentionDays", f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {database.log_retention_days}")
+    if database.backup_copy_region and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", database.backup_copy_region):
+        problems.add("crm:database.backupCopyRegion", f"must be an AWS region such as ap-northeast-1 (or empty for no copy), got '{database.backup_copy_region}'")
+    elif database.backup_copy_region and database.backup_copy_region == region:
+        problems.add("crm:database.backupCopyRegion", f"must differ from aws:region ({region}): a copy in the same region does not survive its outage")
+    if database.enabled and database.backup_copy_region and database.backup_retention_days < 1:
+        problems.add("crm:database.backupCopyRegion", "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated")
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":
@@ -108,8 +116,15 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         nodes=rd.integer("nodes", rd_row["nodes"], minimum=1, maximum=6),
         engine_version=rd.string("engineVersion", "7.1"),
         snapshot_retention_days=rd.integer("snapshotRetentionDays", rd_row["snapshotRetentionDays"], minimum=0, maximum=35),
+        cluster_mode=rd.boolean("clusterMode", False),
+        shards=rd.integer("shards", 1, minimum=1, maximum=500),
+        replicas_per_shard=rd.integer("replicasPerShard", 1, minimum=0, maximum=5),
     )
     rd.finish()
+    if redis.cluster_mode and env != "dev" and redis.replicas_per_shard < 1:
+        problems.add("crm:redis.replicasPerShard", "must be at least 1 outside dev: cluster mode fails over automatically, which needs a replica in each shard")
+    if not redis.cluster_mode and ({"shards", "replicasPerShard"} & set(rd.raw)):
+        problems.add("crm:redis.clusterMode", "shards and replicasPerShard apply only with clusterMode: true (without it, crm:redis.nodes sets the size)")
     if not redis.node_type.startswith("cache."):
         problems.add("crm:redis.nodeType", f"must be an ElastiCache node type such as cache.t3.medium, got '{redis.node_type}'")
     if not redis.engine_version.startswith("7."):

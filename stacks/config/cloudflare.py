@@ -20,6 +20,14 @@ def health_check(monitor: model.HealthMonitor) -> HealthCheck:
     )
 
 
+def _pool_weights(problems: Problems, lb: Section) -> tuple:
+    """Steering `random` splits new sessions by these percentages (the documents' 50:50 by default)."""
+    weights = lb.section("poolWeights")
+    split = tuple((cloud, weights.integer(cloud, 50, minimum=0, maximum=100)) for cloud in ("aws", "gcp"))
+    weights.finish()
+    return split
+
+
 def parse(problems: Problems, common: model.Common, raw: dict) -> model.GlobalStackConfig:
     lb = Section(problems, "crm:loadBalancer", raw.get("crm:loadBalancer"))
     mon = lb.section("monitor")
@@ -37,7 +45,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GlobalSt
         account_id=lb.string("accountId"),
         zone_id=lb.string("zoneId"),
         hostname=lb.string("hostname", common.public_host),
-        steering=lb.string("steering", "dynamic_latency", choices=("dynamic_latency", "failover")),
+        steering=lb.string("steering", "dynamic_latency", choices=("dynamic_latency", "failover", "random")),
         session_affinity_ttl=lb.integer("sessionAffinityTtlSeconds", 3600, minimum=1800, maximum=604800),
         notification_email=lb.string("notificationEmail"),
         rto_budget_seconds=lb.integer("detectionBudgetSeconds", 120, minimum=1),
@@ -45,8 +53,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GlobalSt
         monitor=monitor,
         aws_stack=lb.string("awsStack", "aws-dr"),
         gcp_stack=lb.string("gcpStack", "gcp-dr"),
+        pool_weights=_pool_weights(problems, lb),
     )
     lb.finish()
+    if balancer.steering == "random" and not any(weight for _, weight in balancer.pool_weights):
+        problems.add("crm:loadBalancer.poolWeights", "at least one cloud needs a weight above 0 when steering is random")
     for key, value in (("accountId", balancer.account_id), ("zoneId", balancer.zone_id)):
         if value and not _HEX32.match(value):
             problems.add(f"crm:loadBalancer.{key}", f"must be a 32-character Cloudflare id, got '{value}'")

@@ -87,8 +87,13 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         logical_decoding=db.boolean("logicalDecoding", env == "dr"),
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
+        backup_location=db.string("backupLocation", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["cloudSqlLocation"]),
     )
     db.finish()
+    if database.backup_location and not re.fullmatch(r"(asia|eu|us)|[a-z]+-[a-z]+\d", database.backup_location):
+        problems.add("crm:database.backupLocation", f"must be a GCP region such as asia-northeast1 or a multi-region (asia, eu, us), got '{database.backup_location}'")
+    elif database.backup_location == region:
+        problems.add("crm:database.backupLocation", f"must differ from gcp:region ({region}): backups in the instance's own region do not survive its outage")
     if not _TIER.match(database.tier):
         problems.add("crm:database.tier", f"'{database.tier}' is not a Cloud SQL PostgreSQL tier such as db-custom-4-15360")
 

@@ -74,6 +74,8 @@ class RdsPostgres:
     logical_replication: bool
     max_slot_wal_keep_size_gb: int = 0  # 0: unbounded (no logical replication)
     log_retention_days: int = 90  # the exported PostgreSQL logs' CloudWatch groups
+    backup_copy_region: str = ""  # second region the automated backups are replicated to; "" = none
+    restore_testing: bool = False  # AWS Backup snapshots and a scheduled restore test
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class ElastiCacheRedis:
     nodes: int
     engine_version: str
     snapshot_retention_days: int
+    cluster_mode: bool = False  # sharded: shards x (1 primary + replicas_per_shard)
+    shards: int = 1
+    replicas_per_shard: int = 1
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ class CloudSqlPostgres:
     logical_decoding: bool
     database_name: str
     username: str
+    backup_location: str = ""  # where Cloud SQL keeps its backups; "" = Google's default multi-region
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,7 @@ class GlobalLoadBalancer:
     account_id: str
     zone_id: str
     hostname: str
-    steering: str  # dynamic_latency | failover
+    steering: str  # dynamic_latency | failover | random
     session_affinity_ttl: int
     notification_email: str
     rto_budget_seconds: int
@@ -263,6 +269,7 @@ class GlobalLoadBalancer:
     monitor: HealthMonitor
     aws_stack: str
     gcp_stack: str
+    pool_weights: tuple = (("aws", 50), ("gcp", 50))  # percent of new sessions per cloud under steering `random`
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ AWS = {
     "dr": {
         "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 5, "maxSize": 10},
         "database": {"enabled": True, "instanceClass": "db.t3.large", "allocatedStorage": 200, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
-        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 7},
+        "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 30},  # the documents' DR value
         "natGateways": "one-per-zone",
     },
 }
@@ -59,6 +59,17 @@ GCP = {
         "database": {"enabled": True, "tier": "db-custom-4-15360", "diskSizeGb": 200, "availability": "REGIONAL", "deletionProtection": True, "backupRetentionCount": 30},
         "redis": {"enabled": True, "tier": "STANDARD_HA", "memorySizeGb": 10, "replicaCount": 2},
     },
+}
+
+# Backups that are proven (issue: backup verification, cross-region copies). AWS: the region RDS
+# automated backups are replicated to ("" = none) and whether AWS Backup restore-tests the
+# database monthly. GCP: where Cloud SQL keeps its backups. Tokyo on both sides: another region
+# than Seoul, so a regional outage does not take the backups with it, and still in Asia.
+BACKUPS = {
+    "dev": {"copyRegion": "", "restoreTesting": False, "cloudSqlLocation": "asia-northeast1"},
+    "staging": {"copyRegion": "", "restoreTesting": False, "cloudSqlLocation": "asia-northeast1"},
+    "production": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
+    "dr": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
 }
 
 # Cloudflare's published origin ranges (https://www.cloudflare.com/ips-v4). The ALB admits HTTPS

@@ -163,6 +163,27 @@ RULES: dict[str, list[NameRule]] = {
     "aws:budgets/budget:Budget": [NameRule(
         "name", 100, _botocore("budgets BudgetName"), r"(?!.*/action/)[^:\\]+", "no ':' or '\\' and no '/action/'", prefix_field="namePrefix",
     )],
+    "aws:backup/vault:Vault": [NameRule(
+        "name", 50, Source("docs", "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html (BackupVaultName pattern ^[a-zA-Z0-9\\-\\_]{2,50}$, as in botocore's model)"),
+        r"[A-Za-z0-9_-]+", "letters, digits, hyphens and underscores", min_length=2,
+    )],
+    "aws:backup/plan:Plan": [NameRule(
+        "name", 50, Source("docs", "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupPlanInput.html (BackupPlanName: 1 to 50 alphanumeric or '-_.' characters)"), r"[A-Za-z0-9_.-]+", "letters, digits and -_.",
+    )],
+    "aws:backup/selection:Selection": [NameRule(
+        "name", 50, Source("docs", "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupSelection.html (SelectionName: 1 to 50 alphanumeric or '-_.' characters)"), r"[A-Za-z0-9_.-]+", "letters, digits and -_.",
+    )],
+    # botocore documents both names on their members (the shapes are plain strings): letters, digits and
+    # underscores only; it states 50 characters for the selection and no maximum for the plan, so the
+    # stricter 50 is applied to both.
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": [NameRule(
+        "name", 50, Source("docs", "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateRestoreTestingPlan.html (RestoreTestingPlanName: alphanumeric characters and underscores)"),
+        r"[A-Za-z0-9_]+", "letters, digits and underscores",
+    )],
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": [NameRule(
+        "name", 50, Source("docs", "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateRestoreTestingSelection.html (RestoreTestingSelectionName: alphanumeric characters and underscores, maximum length 50)"),
+        r"[A-Za-z0-9_]+", "letters, digits and underscores",
+    )],
     # ---------------------------------------------------------------- GCP
     "gcp:billing/budget:Budget": [NameRule(
         "displayName", 60, _discovery("billingbudgets.v1 GoogleCloudBillingBudgetsV1Budget.displayName", "The name must be less than or equal to 60 characters."),
@@ -223,6 +244,7 @@ RULES: dict[str, list[NameRule]] = {
 # Types the estate creates whose name is not theirs to choose or carries no limit of its own: the
 # cloud assigns an id (VPCs, subnets, keys), or the "name" is a reference to something else.
 UNNAMED = {
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "keyed by the source instance ARN",
     "gcp:monitoring/notificationChannel:NotificationChannel": "Cloud Monitoring assigns the id; the display name is optional free text",
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "Cloud Monitoring assigns the id; the display name is free text with no stated limit",
     "gcp:monitoring/dashboard:Dashboard": "Cloud Monitoring assigns the id; the layout JSON carries the display name",

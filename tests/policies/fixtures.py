@@ -150,6 +150,14 @@ def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool 
 
 
 ALARM, POLICY = "aws:cloudwatch/metricAlarm:MetricAlarm", "gcp:monitoring/alertPolicy:AlertPolicy"
+def _network_policy_stack(enforced: bool | None) -> list[Resource]:
+    """An EKS cluster, a NetworkPolicy, and a vpc-cni add-on with the agent on (True), off (False) or absent (None)."""
+    cluster = resource(EKS, name="eks")
+    policy = resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", name="deny-all")
+    if enforced is None:
+        return [cluster, policy]
+    config = '{"enableNetworkPolicy": "true"}' if enforced else '{"env": {"WARM_IP_TARGET": "2"}}'
+    return [cluster, policy, resource("aws:eks/addon:Addon", {"addonName": "vpc-cni", "configurationValues": config}, name="cni")]
 
 
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
@@ -249,4 +257,5 @@ FIXTURES: dict[str, tuple[list, list]] = {
                       [resource(ALARM, {"alarmActions": []}), resource(POLICY, {}, stack="gcp-production")]),
     "estate-watched": ([_watched_stack(), [resource(RANDOM, name="only-a-password")]],
                        [_watched_stack(subscriber=False), _watched_stack(alarm=False), _watched_stack(budget=False)]),
+    "eks-network-policy-enforced": ([_network_policy_stack(True), [resource(EKS, name="eks")]], [_network_policy_stack(False), _network_policy_stack(None)]),
 }

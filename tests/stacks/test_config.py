@@ -227,7 +227,7 @@ def test_monitor_retries_must_fit_in_the_interval():
 @pytest.mark.parametrize("key,value,fragment", [
     ("accountId", "not-an-id", "32-character"),
     ("notificationEmail", "oncall", "not an e-mail"),
-    ("steering", "random", "one of dynamic_latency, failover"),
+    ("steering", "geo", "one of dynamic_latency, failover, random"),
 ])
 def test_global_settings(key, value, fragment):
     assert fragment in one_problem("global", {"crm:loadBalancer": {key: value}}, f"crm:loadBalancer.{key}")

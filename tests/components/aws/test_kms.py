@@ -8,7 +8,7 @@ from components.aws.kms import KmsKeys, KmsKeysArgs
 def test_every_key_rotates(shipped):
     keys = shipped("aws-dr").of_type("aws:kms/key:Key")
     purposes = sorted(k["tags"]["purpose"] for k in keys)
-    assert purposes == ["alarms", "cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "secrets"]
+    assert purposes == ["alarms", "cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "rds-backup-copy", "secrets"]
     assert all(k["enableKeyRotation"] is True for k in keys)
 
 

@@ -67,3 +67,24 @@ def test_detection_over_budget_is_refused():
 def test_global_stack_exports_its_detection_time(shipped):
     outputs = shipped("global").outputs
     assert outputs["detectionSeconds"] == 75 and outputs["detectionBudgetSeconds"] == 120
+
+
+def test_random_steering_splits_fifty_fifty_by_pool_id(run_component):
+    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="random"))).one("cloudflare:index/loadBalancer:LoadBalancer")
+    assert balancer["steeringPolicy"] == "random"
+    assert balancer["randomSteering"] == {"poolWeights": {"g-aws-id": 0.5, "g-gcp-id": 0.5}, "defaultWeight": 0}
+
+
+def test_random_steering_takes_other_weights(run_component):
+    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="random", pool_weights={"aws": 70, "gcp": 30}))).one("cloudflare:index/loadBalancer:LoadBalancer")
+    assert balancer["randomSteering"]["poolWeights"] == {"g-aws-id": 0.7, "g-gcp-id": 0.3}
+
+
+def test_latency_steering_sets_no_pool_weights(lb):
+    assert "randomSteering" not in lb.one("cloudflare:index/loadBalancer:LoadBalancer").inputs
+
+
+@pytest.mark.parametrize("weights", [{"aws": 0, "gcp": 0}, {"aws": 50}, {"aws": 150, "gcp": 50}])
+def test_random_steering_refuses_unusable_weights(weights):
+    with pytest.raises(ValueError, match="random steering"):
+        lb_args(steering="random", pool_weights=weights)

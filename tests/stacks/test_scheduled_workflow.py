@@ -1,0 +1,54 @@
+"""The scheduled workflow: daily verify against production and DR, a monthly DR drill, results kept."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacks.offline.workspace import stack_names
+
+WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "scheduled.yml"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    return workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+
+
+def run_lines(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_verify_runs_daily_and_the_drill_monthly(workflow):
+    crons = [entry["cron"] for entry in triggers(workflow)["schedule"]]
+    daily, monthly = crons
+    assert daily.split()[2:] == ["*", "*", "*"]
+    assert monthly.split()[2:] == ["1", "*", "*"]
+    assert daily in workflow["jobs"]["verify"]["if"] and monthly in workflow["jobs"]["drill"]["if"]
+
+
+def test_verify_covers_every_production_and_dr_stack(workflow):
+    wanted = {s for s in stack_names() if s.endswith(("-production", "-dr"))} | {"global"}
+    assert set(workflow["jobs"]["verify"]["strategy"]["matrix"]["stack"]) == wanted
+    assert 'python -m stacks verify "${{ matrix.stack }}"' in run_lines(workflow["jobs"]["verify"])
+
+
+def test_the_drill_runs_the_dr_command(workflow):
+    assert "python -m dr drill" in run_lines(workflow["jobs"]["drill"])
+
+
+@pytest.mark.parametrize("job", ["verify", "drill"])
+def test_results_are_kept_as_artifacts_even_when_checks_fail(workflow, job):
+    upload = next(s for s in workflow["jobs"][job]["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "results/"
+    assert "set -o pipefail" in run_lines(workflow["jobs"][job])  # tee must not hide a failing check
+
+
+def test_secrets_are_masked_before_they_reach_the_environment(workflow):
+    lines = run_lines(workflow["jobs"]["drill"])
+    assert lines.index("::add-mask::") < lines.index('>> "$GITHUB_ENV"')
