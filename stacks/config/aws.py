@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from . import model, sizes
+from .application import parse as parse_application
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -147,7 +148,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     if len(network.zones) > 0 and platform.msk_enabled and len(network.zones) < 2:
         problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
 
-    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform)
+    application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, application)
 
 
 

@@ -6,6 +6,7 @@ import re
 from components.interconnect import addressing
 
 from . import model, sizes
+from .application import parse as parse_application
 from .aws import parse_registry
 from .reader import Problems, Section, check_counts, check_no_overlap
 
@@ -146,7 +147,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     if env != "dev" and platform.kafka_brokers < 3:
         problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform)
+    application = parse_application(problems, raw, env, registry.repositories)
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, application)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

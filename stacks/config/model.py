@@ -5,6 +5,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .application import Application
+
 Net = ipaddress.IPv4Network
 
 
@@ -131,6 +133,7 @@ class AwsStackConfig:
     registry: Registry
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
+    application: Optional[Application] = None
 
     @property
     def references(self) -> list[str]:
@@ -223,6 +226,7 @@ class GcpStackConfig:
     registry: Registry
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
+    application: Optional[Application] = None
 
     @property
     def references(self) -> list[str]:
