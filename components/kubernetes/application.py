@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 ESO_API = "external-secrets.io/v1"
 TGB_API = "elbv2.k8s.aws/v1beta1"
 APP_ENV_SECRET = "app-env"
+KAFKA_CA_SECRET = "kafka-ca"
 SERVICE_NAME = "crm"  # the Deployment, Service, autoscaler and budget share it
 CLOUDS = ("aws", "gcp")
 # Kubelet probes and the cluster DNS service, found the same way on EKS (CoreDNS) and GKE (kube-dns).
@@ -65,6 +66,7 @@ class ApplicationArgs:
     memory_limit: str = "1Gi"
     target_cpu_percent: int = 70
     target_group_arn: Optional[pulumi.Input[str]] = None
+    kafka_ca: Optional[tuple[str, str]] = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
     strict_zone_spread: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -130,11 +132,15 @@ class Application(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *operator]),
         )
 
+        synced = [self.external_secret]
+        if args.kafka_ca is not None:
+            synced.append(self._kafka_ca(name, args, labels, operator))
+
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
             spec=self._deployment_spec(args, labels),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, self.external_secret]),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *synced]),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -180,7 +186,8 @@ class Application(pulumi.ComponentResource):
             "imagePullPolicy": "IfNotPresent",
             "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
             # CLOUD_PROVIDER is also in app_env; set here too so the X-Cloud-Provider header never depends on a sync.
-            "env": [{"name": "CLOUD_PROVIDER", "value": args.cloud}],
+            "env": [{"name": "CLOUD_PROVIDER", "value": args.cloud}] + (
+                [{"name": "KAFKA_CA_CERT", "valueFrom": {"secretKeyRef": {"name": KAFKA_CA_SECRET, "key": "ca.crt"}}}] if args.kafka_ca else []),
             "envFrom": [{"secretRef": {"name": APP_ENV_SECRET}}],
             "readinessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
             "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 3},
@@ -211,6 +218,47 @@ class Application(pulumi.ComponentResource):
                 },
             },
         }
+
+    def _kafka_ca(self, name: str, args: ApplicationArgs, labels: dict, operator: list) -> k8s.apiextensions.CustomResource:
+        """Copies the Kafka cluster CA certificate (public) from Kafka's namespace into the app's.
+
+        The operator reads it as the app's service account, which may get exactly that one Secret.
+        """
+        kafka_ns, secret = args.kafka_ca
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        role = k8s.rbac.v1.Role(
+            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "list", "watch"]}],
+            opts=on_cluster,
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{args.namespace}-kafka-ca-reader"},
+            subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role]),
+        )
+        after = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, binding, *operator])
+        k8s.apiextensions.CustomResource(
+            f"{name}-kafka-store", api_version=ESO_API, kind="SecretStore",
+            metadata={"name": "kafka-ca", "namespace": args.namespace, "labels": labels},
+            spec={"provider": {"kubernetes": {
+                "remoteNamespace": kafka_ns,
+                "server": {"caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}},
+                "auth": {"serviceAccount": {"name": args.service_account}},
+            }}},
+            opts=after,
+        )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-kafka-ca", api_version=ESO_API, kind="ExternalSecret",
+            metadata={"name": KAFKA_CA_SECRET, "namespace": args.namespace, "labels": labels},
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": "kafka-ca", "kind": "SecretStore"},
+                "target": {"name": KAFKA_CA_SECRET, "creationPolicy": "Owner"},
+                "data": [{"secretKey": "ca.crt", "remoteRef": {"key": secret, "property": "ca.crt"}}],
+            },
+            opts=after,
+        )
 
     def _network_policies(self, name: str, args: ApplicationArgs, labels: dict, opts: pulumi.ResourceOptions) -> None:
         ns = args.namespace
