@@ -282,3 +282,31 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
         shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text())
         assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
+
+
+def test_application_image_tag_latest_is_refused():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    with pytest.raises(ConfigValidationError) as error:
+        load("aws-dev", stack_config("aws-dev", {"crm:application": {"imageTag": "latest"}}))
+    assert any(p.key == "crm:application.imageTag" for p in error.value.problems)
+
+
+def test_application_problems_are_reported_together():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    bad = {"crm:application": {"imageTag": "-x", "imageRepository": "nope", "minReplicas": 1, "cpuRequest": "2", "cpuLimit": "1"}}
+    with pytest.raises(ConfigValidationError) as error:
+        load("gcp-production", stack_config("gcp-production", bad))
+    keys = {p.key for p in error.value.problems}
+    assert {"crm:application.imageTag", "crm:application.imageRepository", "crm:application.minReplicas", "crm:application.cpuRequest"} <= keys
+
+
+def test_aws_probes_use_the_target_group_health_path():
+    from stacks.config import load
+    from tests.conftest import stack_config
+
+    config = load("aws-dev", stack_config("aws-dev", {"crm:ingress": {"healthCheckPath": "/status"}}))
+    assert config.application.health_path == "/status"
