@@ -115,3 +115,10 @@ def test_args_refuse_unsafe_values(change, message):
                 load_balancer_cidrs=["10.0.0.0/24"], egress=[])
     with pytest.raises(ValueError, match=message):
         ApplicationArgs(**{**base, **change})
+
+
+def test_kafka_ca_reader_waits_for_kafkas_namespace(shipped):
+    gcp = shipped("gcp-dr")
+    kafka_namespace = next(r for r in gcp.of_type("kubernetes:core/v1:Namespace") if r["metadata"]["name"] == "kafka")
+    role = gcp.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert kafka_namespace.urn in role.dependencies
