@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_cloudflare as cloudflare
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
+from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
@@ -16,6 +18,7 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
@@ -79,18 +82,34 @@ def program(config: AwsStackConfig) -> None:
             snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
         ))
 
+    dns = config.dns
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    certificate = None
+    certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
+    if not certificate_arn:
+        certificate = ValidatedCertificate(f"{name}-cert", ValidatedCertificateArgs(
+            hostnames=[common.public_host, dns.origin_host], zone_id=dns.zone_id, tags=common.tags("ingress"),
+        ), opts=on_cloudflare)
+        certificate_arn = certificate.certificate_arn
+
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=config.ingress.certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         tags=common.tags("ingress"), protect=protect,
     ))
 
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=ingress.dns_name, record_type="CNAME",
+    ), opts=on_cloudflare)
+
     platform = config.platform
     mail = None
     if platform.mail_enabled:
+        # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
+        webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
         mail = MailDelivery(f"{name}-mail", MailDeliveryArgs(
-            domain=platform.mail_domain, webhook_hosts=platform.webhook_hosts, kms_key_arn=keys.arn("messaging"),
+            domain=platform.mail_domain, webhook_hosts=webhook_hosts, kms_key_arn=keys.arn("messaging"),
             region=config.region, tags=common.tags("mail"),
         ))
     tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
@@ -137,6 +156,9 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
+    pulumi.export("albTargetGroupArn", ingress.target_group_arn)
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("certificateArn", certificate_arn)
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
@@ -144,6 +166,7 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("scheduleRoleArn", tasks.role_arn)
     if mail:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
+        pulumi.export("sesEventsTopicArn", mail.topic_arn)
         pulumi.export("sesDkimTokens", mail.dkim_tokens)
         pulumi.export("sesSenderAccessKeyId", mail.sender_access_key_id)
         pulumi.export("sesSenderSecretAccessKey", mail.sender_secret_access_key)
@@ -158,6 +181,12 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
+    """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
+    token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
+    return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:

@@ -6,8 +6,9 @@ import re
 from components.interconnect import addressing
 
 from . import model, sizes
-from .aws import parse_registry
-from .reader import Problems, Section, check_counts, check_no_overlap
+from .aws import check_database_users, parse_registry
+from .cloudflare import parse_dns
+from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 _TIER = re.compile(r"^db-(custom-\d+-\d+|perf-optimized-N-\d+|f1-micro|g1-small)$")
@@ -87,8 +88,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         logical_decoding=db.boolean("logicalDecoding", env == "dr"),
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
+        app_username=db.string("appUsername", "crm_app"),
+        client_image=db.string("clientImage", model.CloudSqlPostgres.client_image),
     )
     db.finish()
+    check_database_users(problems, database.username, {"appUsername": database.app_username})
     if not _TIER.match(database.tier):
         problems.add("crm:database.tier", f"'{database.tier}' is not a Cloud SQL PostgreSQL tier such as db-custom-4-15360")
 
@@ -146,7 +150,23 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     if env != "dev" and platform.kafka_brokers < 3:
         problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform)
+    ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
+    ingress = model.GcpIngress(
+        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+        health_check_path=ing.string("healthCheckPath", "/health"),
+        service_name=ing.string("serviceName", "crm-app"),
+        service_port=ing.integer("servicePort", 80, minimum=1, maximum=65535),
+    )
+    ing.finish()
+    for i, cidr in enumerate(ingress.allowed_cidrs):
+        net_ = parse_cidr(problems, f"crm:ingress.allowedCidrs[{i}]", cidr)
+        if net_ is not None and net_.prefixlen == 0:
+            problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
+    if not ingress.health_check_path.startswith("/"):
+        problems.add("crm:ingress.healthCheckPath", f"must start with '/', got '{ingress.health_check_path}'")
+    dns = parse_dns(problems, common, raw)
+
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, dns, ingress)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:
