@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from components.aws.mail import MailWebhook, MailWebhookArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
+from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
+from components.gcp.gateway import AppGateway, AppGatewayArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.kafka import KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
@@ -16,6 +22,7 @@ from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityA
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 
 from .app_env import database_env, redis_env
+from .aws_stack import cloudflare_provider
 from .config.model import GcpStackConfig
 from .references import PeerStack
 
@@ -79,6 +86,25 @@ def program(config: GcpStackConfig) -> None:
 
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
+    # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
+    dns, edge = config.dns, config.ingress
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    hostnames = [common.public_host, dns.origin_host]
+    certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
+        project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
+    ), opts=on_cloudflare)
+    armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
+        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=edge.allowed_cidrs, labels=common.tags("ingress"),
+    ))
+    gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
+        namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
+        certificate_map=certificate.map_name, hostnames=hostnames, service_name=edge.service_name, service_port=edge.service_port,
+        security_policy=armor.policy_name, health_check_path=edge.health_check_path,
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[cluster]))
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=origin.ip_address, record_type="A",
+    ), opts=on_cloudflare)
+
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
         project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform),
         labels=common.tags("secrets"), protect=protect,
@@ -88,6 +114,15 @@ def program(config: GcpStackConfig) -> None:
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
         app_env_secret_id=app_env.secret.id, provider=cluster.provider,
     ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
+
+    if aws_platform:
+        # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
+        # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
+        mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region"))
+        MailWebhook(f"{name}-mail-webhook", MailWebhookArgs(
+            topic_arn=aws_platform.require("sesEventsTopicArn"),
+            host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
+        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
 
     if config.interconnect:
         link_config = config.interconnect
@@ -118,6 +153,10 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("registryUrl", registry.url)
     pulumi.export("originIp", origin.ip_address)
     pulumi.export("originAddressName", origin.address_name)
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("gatewayName", gateway.gateway_name)
+    pulumi.export("certificateMapName", certificate.map_name)
+    pulumi.export("securityPolicyName", armor.policy_name)
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
