@@ -19,6 +19,7 @@ from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
@@ -73,6 +74,16 @@ def program(config: AwsStackConfig) -> None:
             tags=common.tags("database"), protect=protect,
         ))
 
+    roles = None
+    if database:
+        # The application's read-write role and the replication role, created on RDS from inside the cluster.
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
+            host=database.address, database=database.database_name, admin_username=database.username,
+            admin_password=database.password.result, app_username=config.database.app_username,
+            replication_username=config.database.replication_username if config.database.logical_replication else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     cache = None
     if config.redis.enabled:
         rd = config.redis
@@ -123,7 +134,7 @@ def program(config: AwsStackConfig) -> None:
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
         secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
-        payload=app_env_payload(config, database, cache, mail, tasks, kafka), tags=common.tags("secrets"),
+        payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles), tags=common.tags("secrets"),
         settings={"public-host": common.public_host, "environment": common.environment},
         parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
     ))
@@ -179,6 +190,11 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppPassword", roles.app_password)
+        if roles.replication_password is not None:
+            pulumi.export("databaseReplicationUsername", roles.replication_username)
+            pulumi.export("databaseReplicationPassword", roles.replication_password)
     if cache:
         pulumi.export("redisHost", cache.host)
 
@@ -189,7 +205,7 @@ def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
     return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
 
 
-def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:
+def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:
     """The application's environment, every value taken from a resource of this stack.
 
     On AWS the pod's IAM role (IRSA) grants mail, queue and scheduler access, so no AWS keys here.
@@ -213,7 +229,8 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if kafka:
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
-        payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
+        # RDS is the writer and the reader here; the application signs in as its own role, not the master user.
+        payload.update(database_env(database.address, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_token.result))
     return payload

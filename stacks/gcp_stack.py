@@ -20,6 +20,7 @@ from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, redis_env
 from .aws_stack import cloudflare_provider
@@ -84,6 +85,18 @@ def program(config: GcpStackConfig) -> None:
         kafka_version=config.platform.kafka_version,
     ))
 
+    # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
+    # (and shares the writer's password) until `python -m dr promote` grants writes.
+    writer = aws_platform if aws_platform and database else None
+    roles = None
+    if database:
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
+            mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
+            admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
+            app_password=writer.require("databaseAppPassword") if writer else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
@@ -106,7 +119,7 @@ def program(config: GcpStackConfig) -> None:
     ), opts=on_cloudflare)
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform),
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
         labels=common.tags("secrets"), protect=protect,
     ))
 
@@ -164,11 +177,13 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
 
 
-def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform) -> dict:
+def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
     """The application's environment on GCP: its own resources, plus AWS mail and scheduler from the AWS stack.
 
     GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
@@ -193,7 +208,15 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
             "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
         })
     if database:
-        payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
+        if aws_platform:
+            # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.
+            payload.update(database_env(
+                aws_platform.require("databaseAddress"), aws_platform.require("databasePort"), aws_platform.require("databaseName"),
+                aws_platform.require("databaseAppUsername"), roles.app_password,
+                reader_host=database.private_ip, reader_port=database.port, reader_name=database.database_name,
+            ))
+        else:
+            payload.update(database_env(database.private_ip, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_string))
         # Memorystore's server certificate is signed by the instance's own CA, which no default
