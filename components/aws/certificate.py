@@ -31,7 +31,10 @@ class ValidatedCertificateArgs:
 
 
 def _field(option, snake: str, camel: str):
-    return option.get(snake, option.get(camel)) if isinstance(option, dict) else getattr(option, snake, None)
+    value = getattr(option, snake, None)  # the SDK's output type
+    if value is None and isinstance(option, dict) and not hasattr(type(option), snake):
+        value = option.get(camel, option.get(snake))  # a plain dict
+    return value
 
 
 def _option(options, host: str, snake: str, camel: str):
