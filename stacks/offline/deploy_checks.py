@@ -230,9 +230,11 @@ def check_kubernetes(resources: list[PlanResource]) -> Iterator[Finding]:
         if not isinstance(api_version, str) or not isinstance(kind, str):
             yield Finding("kubernetes-schema", r, "has no apiVersion/kind to validate")
             continue
+        group = api_version.split("/")[0]
         serving = [f for f in folders if (SCHEMAS / f).is_dir() and (api_version, kind) in _crds(f)]
-        if serving:
-            yield from _check_custom(r, document, api_version, kind, serving)
+        same_group = [f for f in folders if (SCHEMAS / f).is_dir() and any(v.split("/")[0] == group for v, _ in _crds(f))]
+        if serving or same_group:
+            yield from _check_custom(r, document, api_version, kind, serving or same_group)
         elif _is_builtin(api_version):
             yield from _check_builtin(r, document, api_version, kind, minors)
         else:
