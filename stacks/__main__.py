@@ -1,4 +1,5 @@
-"""Command line: `python -m stacks preview <stack>|--all [--json]` and `python -m stacks check <stack>|--all|--plan FILE`.
+"""Command line: `python -m stacks preview <stack>|--all [--json]`, `python -m stacks check <stack>|--all|--plan FILE`
+and `python -m stacks path <stack>` (the request path, hop by hop).
 
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
+    path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
+    path.add_argument("stack", help="stack name, e.g. aws-dr")
     return parser
 
 
@@ -105,9 +108,22 @@ def check(args: argparse.Namespace) -> int:
     return 1 if blocked else 0
 
 
+def path(args: argparse.Namespace) -> int:
+    from .offline.request_path import walk_stack
+
+    if args.stack not in stack_names() or not args.stack.startswith(("aws-", "gcp-")):
+        return _fail(f"'{args.stack}' is not an aws-* or gcp-* stack (have: {', '.join(stack_names())})", 2)
+    try:
+        walked = walk_stack(args.stack)
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    print(walked.render())
+    return 1 if walked.problems else 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    return {"preview": preview, "check": check}[args.command](args)
+    return {"preview": preview, "check": check, "path": path}[args.command](args)
 
 
 if __name__ == "__main__":

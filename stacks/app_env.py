@@ -44,3 +44,15 @@ def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi
         "REDIS_MAX_REDIRECTS": REDIS_MAX_REDIRECTS,
         "REDIS_SSL": "true",
     }
+
+
+def kafka_env(bootstrap_servers: pulumi.Input[str], username: str, password: pulumi.Input[str], mechanism: str) -> dict:
+    """Kafka on GKE: TLS with SCRAM. The broker CA (KAFKA_CA_CERT) reaches the pod from Strimzi's
+    cluster CA Secret, not from app_env: Strimzi creates and renews it inside the cluster."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": mechanism,
+        "KAFKA_USERNAME": username,
+        "KAFKA_PASSWORD": password,
+    }

@@ -7,10 +7,12 @@ import pulumi_cloudflare as cloudflare
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
+from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
+from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.mail import MailDelivery, MailDeliveryArgs
 from components.aws.msk import KafkaCluster, KafkaClusterArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
@@ -20,6 +22,8 @@ from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
+from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
@@ -107,6 +111,7 @@ def program(config: AwsStackConfig) -> None:
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
         certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
+        target_port=config.application.port,
         tags=common.tags("ingress"), protect=protect,
     ))
 
@@ -148,6 +153,8 @@ def program(config: AwsStackConfig) -> None:
         scheduler_role_arn=tasks.role_arn, kafka_cluster_arn=kafka.arn if kafka else None, tags=common.tags("application"),
     ))
 
+    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
+
     if config.interconnect:
         vpn = VpnGateway(f"{name}-vpn", VpnGatewayArgs(
             vpc_id=network.vpc_id, amazon_side_asn=config.interconnect.amazon_side_asn,
@@ -167,11 +174,13 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
-    pulumi.export("albTargetGroupArn", ingress.target_group_arn)
     pulumi.export("originHost", origin_dns.hostname)
     pulumi.export("certificateArn", certificate_arn)
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
+    pulumi.export("appNamespace", config.platform.app_namespace)
+    pulumi.export("appServiceName", workload.service_name)
+    pulumi.export("albTargetGroupArn", ingress.target_group_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
     pulumi.export("scheduleQueueArn", tasks.queue_arn)
     pulumi.export("scheduleRoleArn", tasks.role_arn)
@@ -203,6 +212,41 @@ def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
     """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
     token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
     return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
+
+
+def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:
+    """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
+    common, app, platform, net = config.common, config.application, config.platform, config.network
+    name = common.name_prefix
+    on_cluster = dict(provider=cluster.provider, oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url)
+    ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
+        cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **on_cluster,
+    ))
+    controller = LoadBalancerController(f"{name}-lbc", LoadBalancerControllerArgs(
+        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, region=config.region, tags=common.tags("ingress"), **on_cluster,
+    ))
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+    data = [str(c) for c in net.data_subnets]
+    egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
+    if database:
+        egress.append(Egress("RDS PostgreSQL", 5432, cidrs=data))
+    if cache:
+        egress.append(Egress("ElastiCache Redis (TLS)", 6379, cidrs=data))
+    if kafka:
+        egress.append(Egress("MSK (IAM auth, TLS)", 9098, cidrs=[str(c) for c in net.private_subnets]))
+    return Application(f"{name}-app", ApplicationArgs(
+        provider=cluster.provider, cloud="aws", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
+        image_repository_url=registry.repository_urls[app.image_repository], image_tag=app.image_tag, port=app.port,
+        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
+        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
+        secret_store_provider={"aws": {"service": "SecretsManager", "region": config.region,
+                                       "auth": {"jwt": {"serviceAccountRef": {"name": platform.app_service_account}}}}},
+        app_env_key=app_env.secret_arn,
+        # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
+        load_balancer_cidrs=[str(c) for c in net.public_subnets], egress=egress,
+        target_group_arn=ingress.target_group_arn, strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
+    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, controller.release]))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:

@@ -12,7 +12,7 @@ from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolic
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 from components.gcp.gateway import AppGateway, AppGatewayArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
-from components.gcp.kafka import KafkaOnGke, KafkaOnGkeArgs
+from components.gcp.kafka import SASL_MECHANISM, KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
@@ -21,8 +21,11 @@ from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
+from .aws_stack import cloudflare_provider
+from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
-from .app_env import database_env, redis_env
+from .app_env import database_env, kafka_env, redis_env
 from .aws_stack import cloudflare_provider
 from .config.model import GcpStackConfig
 from .references import PeerStack
@@ -99,6 +102,18 @@ def program(config: GcpStackConfig) -> None:
 
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
+    app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
+        labels=common.tags("secrets"), protect=protect,
+    ))
+
+    identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
+        project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
+        app_env_secret_id=app_env.secret.id,
+    ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
+
+    workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka)
+
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
     dns, edge = config.dns, config.ingress
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
@@ -111,22 +126,13 @@ def program(config: GcpStackConfig) -> None:
     ))
     gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
         namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
-        certificate_map=certificate.map_name, hostnames=hostnames, service_name=edge.service_name, service_port=edge.service_port,
-        security_policy=armor.policy_name, health_check_path=edge.health_check_path,
-    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[cluster]))
+        certificate_map=certificate.map_name, hostnames=hostnames, service_name=workload.service_name, service_port=config.application.port,
+        security_policy=armor.policy_name, health_check_path=config.application.health_path,
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[workload]))
     origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
         zone_id=dns.zone_id, hostname=dns.origin_host, target=origin.ip_address, record_type="A",
     ), opts=on_cloudflare)
 
-    app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
-        labels=common.tags("secrets"), protect=protect,
-    ))
-
-    identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
-        project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
-        app_env_secret_id=app_env.secret.id, provider=cluster.provider,
-    ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
     if aws_platform:
         # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
@@ -173,6 +179,8 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
+    pulumi.export("appNamespace", config.platform.app_namespace)
+    pulumi.export("appServiceName", workload.service_name)
     if database:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
@@ -181,6 +189,45 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+# Where Google's load balancers and health checkers connect from (external Application Load
+# Balancer with NEG backends: the Google Front Ends).
+GOOGLE_LB_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
+
+
+def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka) -> Application:
+    """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
+    common, app, platform, net = config.common, config.application, config.platform, config.network
+    name = common.name_prefix
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+    egress = [
+        Egress("Google APIs (Secret Manager, IAM credentials)", 443, cidrs=["0.0.0.0/0"]),
+        # The GKE metadata server answers Workload Identity token requests for the pod.
+        Egress("GKE metadata server", 80, cidrs=["169.254.169.254/32"]),
+        Egress("GKE metadata server (Dataplane V2)", 988, cidrs=["169.254.169.252/32"]),
+        Egress("Kafka brokers (TLS, SCRAM)", 9093, namespace=kafka.namespace),
+    ]
+    if database:
+        egress.append(Egress("Cloud SQL PostgreSQL", 5432, cidrs=[str(net.private_services_cidr)]))
+    if config.interconnect and config.interconnect.peer_vpc_cidr:
+        egress.append(Egress("RDS PostgreSQL over the VPN (writes)", 5432, cidrs=[str(config.interconnect.peer_vpc_cidr)]))
+    if cache:
+        egress.append(Egress("Memorystore Redis (TLS)", 6378, cidrs=[str(net.private_services_cidr)]))
+    if platform.aws_stack:
+        egress.append(Egress("Amazon SES SMTP (submission, STARTTLS)", 587, cidrs=["0.0.0.0/0"]))
+    return Application(f"{name}-app", ApplicationArgs(
+        provider=cluster.provider, cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
+        image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository), image_tag=app.image_tag, port=app.port,
+        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
+        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
+        secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
+            "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
+            "serviceAccountRef": {"name": platform.app_service_account}}}}},
+        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_LB_RANGES, egress=egress,
+        kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
+    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding]))
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
@@ -193,7 +240,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         "SCHEDULER_PROVIDER": "redis-kafka",
         "MESSAGE_PROVIDER": "kafka",
         "APP_PUBLIC_HOST": config.common.public_host,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password.result, SASL_MECHANISM),
     }
     if aws_platform:
         payload.update({

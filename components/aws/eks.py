@@ -101,6 +101,8 @@ class EksCluster(pulumi.ComponentResource):
             addon: aws.eks.Addon(
                 f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE", tags=tags, opts=child,
+                # The VPC CNI enforces Kubernetes NetworkPolicy only when asked to.
+                configuration_values=json.dumps({"enableNetworkPolicy": "true"}) if addon == "vpc-cni" else None,
             )
             for addon in ADDONS_BEFORE_NODES
         }

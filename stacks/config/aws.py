@@ -5,6 +5,7 @@ import re
 
 from . import model, sizes
 from .cloudflare import parse_dns
+from .application import parse as parse_application
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -156,6 +157,10 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     dns = parse_dns(problems, common, raw)
     if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
         problems.add("crm:platform.webhookHosts", f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered")
+
+    application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform,
+                                application=application, dns=dns)
 
     return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, dns)
 

@@ -6,6 +6,7 @@ import re
 from components.interconnect import addressing
 
 from . import model, sizes
+from .application import parse as parse_application
 from .aws import check_database_users, parse_registry
 from .cloudflare import parse_dns
 from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
@@ -153,20 +154,17 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.GcpIngress(
         allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
-        health_check_path=ing.string("healthCheckPath", "/health"),
-        service_name=ing.string("serviceName", "crm-app"),
-        service_port=ing.integer("servicePort", 80, minimum=1, maximum=65535),
     )
     ing.finish()
     for i, cidr in enumerate(ingress.allowed_cidrs):
         net_ = parse_cidr(problems, f"crm:ingress.allowedCidrs[{i}]", cidr)
         if net_ is not None and net_.prefixlen == 0:
             problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
-    if not ingress.health_check_path.startswith("/"):
-        problems.add("crm:ingress.healthCheckPath", f"must start with '/', got '{ingress.health_check_path}'")
     dns = parse_dns(problems, common, raw)
 
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, dns, ingress)
+    application = parse_application(problems, raw, env, registry.repositories)
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform,
+                                application=application, dns=dns, ingress=ingress)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

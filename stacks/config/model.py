@@ -5,6 +5,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .application import Application
+
 Net = ipaddress.IPv4Network
 
 
@@ -143,6 +145,7 @@ class AwsStackConfig:
     registry: Registry
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
+    application: Optional[Application] = None
     dns: Optional[Dns] = None
 
     @property
@@ -228,12 +231,9 @@ class GcpPlatform:
 
 @dataclass(frozen=True)
 class GcpIngress:
-    """The GKE Gateway in front of the application's Service."""
+    """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
     allowed_cidrs: list[str]  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
-    health_check_path: str
-    service_name: str
-    service_port: int
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,7 @@ class GcpStackConfig:
     registry: Registry
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
+    application: Optional[Application] = None
     dns: Optional[Dns] = None
     ingress: Optional[GcpIngress] = None
 

@@ -39,6 +39,21 @@ GKE_OLDEST_MINOR = "1.33"
 
 # Which operator release's CRDs judge a custom resource: the Helm chart that installs the operator.
 OPERATOR_CHARTS = {"oci://quay.io/strimzi-helm/strimzi-kafka-operator": "strimzi"}
+# Charts from a Helm repository are named by the repository and chart: `repositoryOpts.repo` + `chart`.
+OPERATOR_CHARTS.update({
+    "https://charts.external-secrets.io/external-secrets": "external-secrets",
+    "https://aws.github.io/eks-charts/aws-load-balancer-controller": "aws-load-balancer-controller",
+    "https://kubernetes.github.io/autoscaler/cluster-autoscaler": "cluster-autoscaler",
+})
+
+
+def chart_of(r: PlanResource) -> Optional[str]:
+    """The chart a Helm release installs: its OCI reference, or its repository URL and chart name."""
+    chart = r.inputs.get("chart")
+    repo = (r.inputs.get("repositoryOpts") or {}).get("repo") if isinstance(r.inputs.get("repositoryOpts"), dict) else None
+    if isinstance(repo, str) and isinstance(chart, str):
+        return f"{repo.rstrip('/')}/{chart}"
+    return chart if isinstance(chart, str) else None
 
 # CRDs the cluster itself installs: GKE's Gateway API (gateway_api_config CHANNEL_STANDARD) brings the
 # standard Gateway API CRDs and GKE's policy CRDs (HealthCheckPolicy, GCPBackendPolicy). The Gateway
@@ -180,8 +195,8 @@ def operator_schema_folders(resources: Iterable[PlanResource]) -> list[str]:
     """The schemas folders of the operator releases the plan's Helm releases install."""
     folders = []
     for r in resources:
-        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") in OPERATOR_CHARTS:
-            folders.append(f"{OPERATOR_CHARTS[r.inputs['chart']]}-{r.inputs.get('version')}")
+        if r.type == "kubernetes:helm.sh/v3:Release" and chart_of(r) in OPERATOR_CHARTS:
+            folders.append(f"{OPERATOR_CHARTS[chart_of(r)]}-{r.inputs.get('version')}")
     return folders
 
 
@@ -268,7 +283,10 @@ def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, 
         yield Finding("custom-resource-schema", r, f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped "
                       f"in stacks/offline/schemas/")
         return
-    for folder in folders:
+    group = api_version.split("/")[0]
+    # Judge by the releases whose CRDs define this kind's API group; a release with none has no say.
+    owners = [f for f in folders if (SCHEMAS / f).is_dir() and any(v.split("/")[0] == group for v, _ in _crds(f))]
+    for folder in owners or folders:
         if not (SCHEMAS / folder).is_dir():
             yield Finding("custom-resource-schema", r, f"no CRD schemas shipped for {folder} (stacks/offline/schemas/{folder}/)")
             continue
@@ -290,7 +308,7 @@ def check_helm_values(resources: list[PlanResource]) -> Iterator[Finding]:
     for r in resources:
         if r.type != "kubernetes:helm.sh/v3:Release":
             continue
-        chart, version = r.inputs.get("chart"), r.inputs.get("version")
+        chart, version = chart_of(r), r.inputs.get("version")
         values = _plain(r.inputs.get("values") or {})
         operator = OPERATOR_CHARTS.get(chart)
         folder = SCHEMAS / f"{operator}-{version}" if operator else None

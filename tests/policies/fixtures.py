@@ -56,6 +56,13 @@ GOOD: dict[str, dict[str, Any]] = {
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
     "cloudflare:index/loadBalancerPool:LoadBalancerPool": {"monitor": UNKNOWN},
     "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": {"interval": 60, "retries": 2, "timeout": 5, "consecutiveDown": 1},
+    "kubernetes:apps/v1:Deployment": {"metadata": {"name": "crm", "namespace": "crm"}, "spec": {"template": {"spec": {
+        "securityContext": {"runAsNonRoot": True},
+        "containers": [{"name": "crm", "securityContext": {"privileged": False, "allowPrivilegeEscalation": False},
+                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]}}}},
+    "kubernetes:core/v1:Namespace": {"metadata": {"name": "crm"}},
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": {"metadata": {"name": "default-deny", "namespace": "crm"},
+                                                      "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
 }
 
 
@@ -106,6 +113,21 @@ def _flow_log_stack(covered: bool) -> list[Resource]:
 
 
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
+DEPLOY = "kubernetes:apps/v1:Deployment"
+CONTAINER = "spec.template.spec.containers"
+
+
+def _container(**changes) -> list:
+    container = copy.deepcopy(GOOD[DEPLOY]["spec"]["template"]["spec"]["containers"][0])
+    container.update(changes)
+    return [container]
+
+
+def _namespace_stack(with_policy: bool) -> list[Resource]:
+    stack = [resource("kubernetes:core/v1:Namespace"), resource(DEPLOY)]
+    return stack + [resource("kubernetes:networking.k8s.io/v1:NetworkPolicy")] if with_policy else stack
+
+
 FIXTURES: dict[str, tuple[list, list]] = {
     "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
     "rds-not-public": ([resource(RDS)], [resource(RDS, {"publiclyAccessible": True})]),
@@ -181,4 +203,13 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "required-tags": ([[resource(RDS)]], [[resource(RDS, {"tags.role": DELETE})]]),
     "secrets-are-generated": ([_generated_stack(True)], [_generated_stack(False)]),
     "vpc-flow-logs": ([_flow_log_stack(True)], [_flow_log_stack(False)]),
+    "k8s-no-privileged-containers": ([resource(DEPLOY)], [
+        resource(DEPLOY, {CONTAINER: _container(securityContext={"privileged": True, "allowPrivilegeEscalation": False})}),
+        resource(DEPLOY, {CONTAINER: _container(securityContext={"privileged": False})}),
+        resource(DEPLOY, {"spec.template.spec.securityContext": {}})]),
+    "k8s-no-host-namespaces": ([resource(DEPLOY)], [resource(DEPLOY, {"spec.template.spec.hostNetwork": True}),
+                                                    resource(DEPLOY, {"spec.template.spec.hostPID": True})]),
+    "k8s-resource-limits": ([resource(DEPLOY)], [resource(DEPLOY, {CONTAINER: _container(resources={"requests": {"cpu": "1", "memory": "1Gi"}})}),
+                                                 resource(DEPLOY, {CONTAINER: _container(resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1"}})})]),
+    "k8s-network-policy": ([_namespace_stack(True), [resource(DEPLOY)]], [_namespace_stack(False)]),
 }

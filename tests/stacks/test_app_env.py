@@ -35,7 +35,7 @@ def test_aws_key_set(aws_env):
 
 
 def test_gcp_key_set_adds_the_ses_key(gcp_env):
-    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT"}
+    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD"}
 
 
 def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
@@ -73,7 +73,7 @@ def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped,
     aws_outputs = shipped("aws-dr", preview=False).outputs
     gcp = shipped("gcp-dr", preview=False)
     assert gcp_env["REDIS_HOST"] == "10.23.1.4" and gcp_env["REDIS_PASSWORD"] == "crm-dr-redis-redis-auth-string"
-    assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9092"
+    assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"
     assert gcp_env["AWS_ACCESS_KEY"] == aws_outputs["sesSenderAccessKeyId"]
     assert gcp_env["AWS_SECRET_KEY"] == plain(aws_outputs["sesSenderSecretAccessKey"])
     assert gcp_env["AWS_SCHEDULE_SQS_ARN"] == aws_outputs["scheduleQueueArn"]
@@ -157,3 +157,10 @@ def test_rds_admits_the_gcp_pods_range_for_the_writer_path(shipped):
     pods = str(load("gcp-dr", read_stack_file("gcp-dr")).network.pods_cidr)
     rules = [r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "from-peer" in r.name and "-db-" in r.name]
     assert any(r["cidrIpv4"] == pods and r["fromPort"] == 5432 for r in rules)
+def test_gcp_kafka_client_uses_scram_over_tls_as_the_kafka_user(gcp_env, shipped, plain):
+    gcp = shipped("gcp-dr", preview=False)
+    user = gcp.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    password_secret = gcp.one("kubernetes:core/v1:Secret", "crm-dr-kafka-app-password")
+    assert (gcp_env["KAFKA_SECURITY_PROTOCOL"], gcp_env["KAFKA_SASL_MECHANISM"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert gcp_env["KAFKA_USERNAME"] == user["metadata"]["name"]
+    assert gcp_env["KAFKA_PASSWORD"] == plain(password_secret["stringData"])["password"]

@@ -47,9 +47,12 @@ def test_route_attaches_to_the_gateway_listener(gcp):
 def test_route_sends_to_the_app_service(gcp):
     from stacks.config import load, read_stack_file
 
-    ingress = load("gcp-dr", read_stack_file("gcp-dr")).ingress
+    application = load("gcp-dr", read_stack_file("gcp-dr")).application
+    service = gcp.one("kubernetes:core/v1:Service", "crm-dr-app-service")
     backends = [b for rule in route(gcp)["spec"]["rules"] for b in rule["backendRefs"]]
-    assert backends == [{"name": ingress.service_name, "port": ingress.service_port}]
+    assert backends == [{"name": service["metadata"]["name"], "port": service["spec"]["ports"][0]["port"]}]
+    assert service["metadata"]["namespace"] == route(gcp)["metadata"]["namespace"]
+    assert service["spec"]["ports"][0]["port"] == application.port
 
 
 def test_route_serves_the_public_host_and_the_gcp_origin_host(gcp):
@@ -60,7 +63,9 @@ def test_health_check_probes_the_monitor_path_on_the_service(gcp):
     policy = gcp.one("kubernetes:networking.gke.io/v1:HealthCheckPolicy")
     backend = route(gcp)["spec"]["rules"][0]["backendRefs"][0]
     assert policy["spec"]["targetRef"] == {"group": "", "kind": "Service", "name": backend["name"]}
-    assert policy["spec"]["default"]["config"]["httpHealthCheck"]["requestPath"] == "/health"
+    deployment = gcp.one("kubernetes:apps/v1:Deployment")
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
+    assert policy["spec"]["default"]["config"]["httpHealthCheck"]["requestPath"] == probe == "/health"
 
 
 def test_backend_policy_attaches_the_cloud_armor_policy_to_the_service(gcp):
