@@ -154,7 +154,7 @@ class DatabaseRoles(pulumi.ComponentResource):
             metadata={"namespace": ns, "labels": labels},
             spec={
                 "backoffLimit": 6,
-                "activeDeadlineSeconds": 900,
+                "activeDeadlineSeconds": 540,  # fails before Pulumi stops waiting (10 minutes)
                 "template": {
                     "metadata": {"labels": labels, "annotations": {"crm/revision": revision}},
                     "spec": {
