@@ -15,6 +15,8 @@ SUBSCRIPTION = "crm_subscription"
 # Rows written on AWS inside the RPO window may be recovered later; leaving a gap above the highest
 # replicated key means they can be re-inserted with their own ids without colliding.
 DEFAULT_SEQUENCE_MARGIN = 10_000
+# The application's role (crm:database.appUsername), read-only on the copy until promotion.
+DEFAULT_APP_ROLE = "crm_app"
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,13 @@ def create_subscription(conn: psycopg.Connection, publisher: Endpoint) -> bool:
     return True
 
 
-def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True) -> list[str]:
-    """Starts replication from scratch; safe to run again. Returns what it did."""
+def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, replication: Optional[Endpoint] = None) -> list[str]:
+    """Starts replication from scratch; safe to run again. Returns what it did.
+
+    `replication` is how the subscription signs in to the publisher: the stack's replication role
+    (aws-dr outputs databaseReplicationUsername/Password), which holds only rds_replication and
+    SELECT. Without it the subscription uses the publisher's admin endpoint.
+    """
     done = []
     if schema:
         copy_schema(publisher, subscriber)
@@ -84,7 +91,7 @@ def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True) -> 
     with connect(publisher) as conn:
         done.append(f"created publication {PUBLICATION}" if create_publication(conn) else f"publication {PUBLICATION} already there")
     with connect(subscriber) as conn:
-        done.append(f"created subscription {SUBSCRIPTION} (slot {SLOT})" if create_subscription(conn, publisher) else f"subscription {SUBSCRIPTION} already there")
+        done.append(f"created subscription {SUBSCRIPTION} (slot {SLOT})" if create_subscription(conn, replication or publisher) else f"subscription {SUBSCRIPTION} already there")
     return done
 
 
@@ -112,6 +119,7 @@ class Promotion:
     moved: list[SequenceMove]
     unowned: list[str]
     subscription_dropped: bool
+    writes_granted_to: Optional[str] = None
 
 
 _OWNED_SEQUENCES = """
@@ -126,8 +134,26 @@ ORDER BY 1
 _ALL_SEQUENCES = "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
 
 
-def promote(conn: psycopg.Connection, margin: int = DEFAULT_SEQUENCE_MARGIN) -> Promotion:
+def grant_writes(conn: psycopg.Connection, role: str) -> bool:
+    """The application's role may write every table and sequence, present and future; False when the role does not exist."""
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        return False
+    name = sql.Identifier(role)
+    for statement in (
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+        "GRANT CREATE ON SCHEMA public TO {}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}",
+    ):
+        conn.execute(sql.SQL(statement).format(name))
+    return True
+
+
+def promote(conn: psycopg.Connection, margin: int = DEFAULT_SEQUENCE_MARGIN, app_role: Optional[str] = DEFAULT_APP_ROLE) -> Promotion:
     """Makes the copy the read/write primary.
+
+    The application's role (read-only while RDS wrote) is granted writes once the sequences moved.
 
     The subscription is detached from its slot first: the publisher is gone, so DROP SUBSCRIPTION
     must not try to drop the remote slot. Then every sequence owned by a column (serial and identity
@@ -151,4 +177,6 @@ def promote(conn: psycopg.Connection, margin: int = DEFAULT_SEQUENCE_MARGIN) -> 
             moved.append(SequenceMove(sequence, table, column, highest, target + 1))
     owned_names = {row[0] for row in owned}
     unowned = [row[0] for row in conn.execute(_ALL_SEQUENCES).fetchall() if row[0] not in owned_names]
-    return Promotion(moved, unowned, dropped)
+    # Last: the application writes only once the sequences are safe to draw from.
+    granted = app_role if app_role and grant_writes(conn, app_role) else None
+    return Promotion(moved, unowned, dropped, granted)

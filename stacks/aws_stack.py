@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_cloudflare as cloudflare
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
+from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
 from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
@@ -18,6 +20,8 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
@@ -74,6 +78,16 @@ def program(config: AwsStackConfig) -> None:
             tags=common.tags("database"), protect=protect,
         ))
 
+    roles = None
+    if database:
+        # The application's read-write role and the replication role, created on RDS from inside the cluster.
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
+            host=database.address, database=database.database_name, admin_username=database.username,
+            admin_password=database.password.result, app_username=config.database.app_username,
+            replication_username=config.database.replication_username if config.database.logical_replication else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     cache = None
     if config.redis.enabled:
         rd = config.redis
@@ -83,19 +97,35 @@ def program(config: AwsStackConfig) -> None:
             snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
         ))
 
+    dns = config.dns
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    certificate = None
+    certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
+    if not certificate_arn:
+        certificate = ValidatedCertificate(f"{name}-cert", ValidatedCertificateArgs(
+            hostnames=[common.public_host, dns.origin_host], zone_id=dns.zone_id, tags=common.tags("ingress"),
+        ), opts=on_cloudflare)
+        certificate_arn = certificate.certificate_arn
+
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=config.ingress.certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         target_port=config.application.port,
         tags=common.tags("ingress"), protect=protect,
     ))
 
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=ingress.dns_name, record_type="CNAME",
+    ), opts=on_cloudflare)
+
     platform = config.platform
     mail = None
     if platform.mail_enabled:
+        # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
+        webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
         mail = MailDelivery(f"{name}-mail", MailDeliveryArgs(
-            domain=platform.mail_domain, webhook_hosts=platform.webhook_hosts, kms_key_arn=keys.arn("messaging"),
+            domain=platform.mail_domain, webhook_hosts=webhook_hosts, kms_key_arn=keys.arn("messaging"),
             region=config.region, tags=common.tags("mail"),
         ))
     tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
@@ -109,7 +139,7 @@ def program(config: AwsStackConfig) -> None:
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
         secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
-        payload=app_env_payload(config, database, cache, mail, tasks, kafka), tags=common.tags("secrets"),
+        payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles), tags=common.tags("secrets"),
         settings={"public-host": common.public_host, "environment": common.environment},
         parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
     ))
@@ -144,6 +174,8 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("certificateArn", certificate_arn)
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("appNamespace", config.platform.app_namespace)
@@ -154,6 +186,7 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("scheduleRoleArn", tasks.role_arn)
     if mail:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
+        pulumi.export("sesEventsTopicArn", mail.topic_arn)
         pulumi.export("sesDkimTokens", mail.dkim_tokens)
         pulumi.export("sesSenderAccessKeyId", mail.sender_access_key_id)
         pulumi.export("sesSenderSecretAccessKey", mail.sender_secret_access_key)
@@ -166,8 +199,19 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppPassword", roles.app_password)
+        if roles.replication_password is not None:
+            pulumi.export("databaseReplicationUsername", roles.replication_username)
+            pulumi.export("databaseReplicationPassword", roles.replication_password)
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
+    """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
+    token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
+    return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
 
 
 def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:
@@ -205,7 +249,7 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
     ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, controller.release]))
 
 
-def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:
+def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:
     """The application's environment, every value taken from a resource of this stack.
 
     On AWS the pod's IAM role (IRSA) grants mail, queue and scheduler access, so no AWS keys here.
@@ -229,7 +273,8 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if kafka:
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
-        payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
+        # RDS is the writer and the reader here; the application signs in as its own role, not the master user.
+        payload.update(database_env(database.address, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_token.result))
     return payload

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from components.aws.mail import MailWebhook, MailWebhookArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
+from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
+from components.gcp.gateway import AppGateway, AppGatewayArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.kafka import SASL_MECHANISM, KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
@@ -14,10 +20,13 @@ from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
+from .aws_stack import cloudflare_provider
 from components.kubernetes.application import Application, ApplicationArgs, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
+from .aws_stack import cloudflare_provider
 from .config.model import GcpStackConfig
 from .references import PeerStack
 
@@ -79,10 +88,22 @@ def program(config: GcpStackConfig) -> None:
         kafka_version=config.platform.kafka_version,
     ))
 
+    # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
+    # (and shares the writer's password) until `python -m dr promote` grants writes.
+    writer = aws_platform if aws_platform and database else None
+    roles = None
+    if database:
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
+            mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
+            admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
+            app_password=writer.require("databaseAppPassword") if writer else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform),
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
         labels=common.tags("secrets"), protect=protect,
     ))
 
@@ -92,6 +113,35 @@ def program(config: GcpStackConfig) -> None:
     ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
     workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka)
+
+    # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
+    dns, edge = config.dns, config.ingress
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    hostnames = [common.public_host, dns.origin_host]
+    certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
+        project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
+    ), opts=on_cloudflare)
+    armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
+        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=edge.allowed_cidrs, labels=common.tags("ingress"),
+    ))
+    gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
+        namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
+        certificate_map=certificate.map_name, hostnames=hostnames, service_name=workload.service_name, service_port=config.application.port,
+        security_policy=armor.policy_name, health_check_path=config.application.health_path,
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[workload]))
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=origin.ip_address, record_type="A",
+    ), opts=on_cloudflare)
+
+
+    if aws_platform:
+        # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
+        # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
+        mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region"))
+        MailWebhook(f"{name}-mail-webhook", MailWebhookArgs(
+            topic_arn=aws_platform.require("sesEventsTopicArn"),
+            host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
+        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
 
     if config.interconnect:
         link_config = config.interconnect
@@ -122,6 +172,10 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("registryUrl", registry.url)
     pulumi.export("originIp", origin.ip_address)
     pulumi.export("originAddressName", origin.address_name)
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("gatewayName", gateway.gateway_name)
+    pulumi.export("certificateMapName", certificate.map_name)
+    pulumi.export("securityPolicyName", armor.policy_name)
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
@@ -131,6 +185,8 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
 
@@ -174,7 +230,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
     ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
 
 
-def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform) -> dict:
+def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
     """The application's environment on GCP: its own resources, plus AWS mail and scheduler from the AWS stack.
 
     GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
@@ -199,7 +255,15 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
             "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
         })
     if database:
-        payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
+        if aws_platform:
+            # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.
+            payload.update(database_env(
+                aws_platform.require("databaseAddress"), aws_platform.require("databasePort"), aws_platform.require("databaseName"),
+                aws_platform.require("databaseAppUsername"), roles.app_password,
+                reader_host=database.private_ip, reader_port=database.port, reader_name=database.database_name,
+            ))
+        else:
+            payload.update(database_env(database.private_ip, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_string))
         # Memorystore's server certificate is signed by the instance's own CA, which no default

@@ -21,8 +21,10 @@ from .sizes import ENVIRONMENTS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KNOWN_KEYS = {
-    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "application"),
-    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "application"),
+    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "application",
+            "dns"),
+    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "application",
+            "dns", "ingress"),
     "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse}

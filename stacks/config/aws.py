@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from . import model, sizes
+from .cloudflare import parse_dns
 from .application import parse as parse_application
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
@@ -75,8 +76,12 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
+        app_username=db.string("appUsername", "crm_app"),
+        replication_username=db.string("replicationUsername", "crm_replication"),
+        client_image=db.string("clientImage", model.RdsPostgres.client_image),
     )
     db.finish()
+    check_database_users(problems, database.username, {"appUsername": database.app_username, "replicationUsername": database.replication_username})
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":
@@ -105,7 +110,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
 
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.Ingress(
-        certificate_arn=ing.string("certificateArn"),
+        certificate_arn=ing.string("certificateArn", ""),  # optional override of the ACM certificate the stack requests
         allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
         health_check_path=ing.string("healthCheckPath", "/health"),
     )
@@ -134,7 +139,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     platform = model.AwsPlatform(
         mail_enabled=pf.boolean("mail", env == "dr"),
         mail_domain=pf.string("mailDomain", common.public_host),
-        webhook_hosts=pf.strings("webhookHosts", [f"aws.{common.public_host}", f"gcp.{common.public_host}"]),
+        # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
+        webhook_hosts=pf.strings("webhookHosts", [f"aws.{common.public_host}"]),
         msk_enabled=pf.boolean("msk", env == "dr"),
         msk_instance_type=pf.string("mskInstanceType", "kafka.m5.large"),
         msk_volume_gb=pf.integer("mskVolumeGb", 100, minimum=1, maximum=16384),
@@ -148,9 +154,32 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     if len(network.zones) > 0 and platform.msk_enabled and len(network.zones) < 2:
         problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
 
-    application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
-    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, application)
+    dns = parse_dns(problems, common, raw)
+    if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
+        problems.add("crm:platform.webhookHosts", f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered")
 
+    application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform,
+                                application=application, dns=dns)
+
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, dns)
+
+
+
+_PG_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_database_users(problems: Problems, admin: str, users: dict[str, str]) -> None:
+    """The application's and replication's roles are their own, never the admin user, and plain identifiers."""
+    seen: dict[str, str] = {}
+    for key, role in users.items():
+        if not _PG_ROLE.match(role):
+            problems.add(f"crm:database.{key}", f"'{role}' must be a lower-case PostgreSQL identifier (letters, digits, _)")
+        elif role == admin:
+            problems.add(f"crm:database.{key}", f"'{role}' is the admin user (crm:database.username); the application gets its own role")
+        elif role in seen:
+            problems.add(f"crm:database.{key}", f"'{role}' is also crm:database.{seen[role]}; each role has one purpose")
+        seen[role] = key
 
 
 def parse_registry(problems: Problems, raw: dict) -> model.Registry:

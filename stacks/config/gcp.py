@@ -7,8 +7,9 @@ from components.interconnect import addressing
 
 from . import model, sizes
 from .application import parse as parse_application
-from .aws import parse_registry
-from .reader import Problems, Section, check_counts, check_no_overlap
+from .aws import check_database_users, parse_registry
+from .cloudflare import parse_dns
+from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 _TIER = re.compile(r"^db-(custom-\d+-\d+|perf-optimized-N-\d+|f1-micro|g1-small)$")
@@ -88,8 +89,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         logical_decoding=db.boolean("logicalDecoding", env == "dr"),
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
+        app_username=db.string("appUsername", "crm_app"),
+        client_image=db.string("clientImage", model.CloudSqlPostgres.client_image),
     )
     db.finish()
+    check_database_users(problems, database.username, {"appUsername": database.app_username})
     if not _TIER.match(database.tier):
         problems.add("crm:database.tier", f"'{database.tier}' is not a Cloud SQL PostgreSQL tier such as db-custom-4-15360")
 
@@ -147,8 +151,20 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     if env != "dev" and platform.kafka_brokers < 3:
         problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 
+    ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
+    ingress = model.GcpIngress(
+        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+    )
+    ing.finish()
+    for i, cidr in enumerate(ingress.allowed_cidrs):
+        net_ = parse_cidr(problems, f"crm:ingress.allowedCidrs[{i}]", cidr)
+        if net_ is not None and net_.prefixlen == 0:
+            problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
+    dns = parse_dns(problems, common, raw)
+
     application = parse_application(problems, raw, env, registry.repositories)
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, application)
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform,
+                                application=application, dns=dns, ingress=ingress)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

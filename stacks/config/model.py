@@ -74,6 +74,9 @@ class RdsPostgres:
     database_name: str
     username: str
     logical_replication: bool
+    app_username: str = "crm_app"  # the application's read-write role (not the master user)
+    replication_username: str = "crm_replication"  # Cloud SQL's subscription connects as this role
+    client_image: str = "docker.io/library/postgres:15-alpine"  # runs the role-creating Job on the cluster
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,15 @@ class AwsPlatform:
 
 
 @dataclass(frozen=True)
+class Dns:
+    """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
+
+    zone_id: str
+    origin_host: str  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
+    api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+
+
+@dataclass(frozen=True)
 class AwsStackConfig:
     common: Common
     region: str
@@ -134,6 +146,7 @@ class AwsStackConfig:
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
     application: Optional[Application] = None
+    dns: Optional[Dns] = None
 
     @property
     def references(self) -> list[str]:
@@ -177,6 +190,8 @@ class CloudSqlPostgres:
     logical_decoding: bool
     database_name: str
     username: str
+    app_username: str = "crm_app"  # read-only here until `dr promote` grants writes
+    client_image: str = "docker.io/library/postgres:15-alpine"
 
 
 @dataclass(frozen=True)
@@ -215,6 +230,13 @@ class GcpPlatform:
 
 
 @dataclass(frozen=True)
+class GcpIngress:
+    """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
+
+    allowed_cidrs: list[str]  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
+
+
+@dataclass(frozen=True)
 class GcpStackConfig:
     common: Common
     project_id: str
@@ -227,6 +249,8 @@ class GcpStackConfig:
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
     application: Optional[Application] = None
+    dns: Optional[Dns] = None
+    ingress: Optional[GcpIngress] = None
 
     @property
     def references(self) -> list[str]:

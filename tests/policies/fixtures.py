@@ -48,6 +48,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:compute/firewall:Firewall": {"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]},
     "gcp:compute/subnetwork:Subnetwork": {"logConfig": {"metadata": "INCLUDE_ALL_METADATA"}, "privateIpGoogleAccess": True},
     "gcp:compute/vPNTunnel:VPNTunnel": {"ikeVersion": 2},
+    "gcp:compute/securityPolicy:SecurityPolicy": {"type": "CLOUD_ARMOR", "rules": [
+        {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+        {"action": "deny(403)", "priority": 2147483647, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}}]},
     "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
                                             "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
@@ -88,6 +91,7 @@ EKS, GKE, POOL, SQL = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"
 SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
+ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 
 
 def _generated_stack(value_from_random: bool) -> list[Resource]:
@@ -179,6 +183,11 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-ha": ([resource(MEMORY), resource(MEMORY, {"tier": "BASIC"}, stack="gcp-dev")], [resource(MEMORY, {"tier": "BASIC"})]),
     "memorystore-auth": ([resource(MEMORY)], [resource(MEMORY, {"authEnabled": DELETE})]),
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
+    "cloud-armor-default-deny": ([resource(ARMOR)], [
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["0.0.0.0/0"]}}},
+                                   {"action": "deny(403)", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["*"]}}}]})]),
     "firewall-no-world-sensitive-ports": ([resource(FW), resource(FW, {"allows": DELETE, "denies": [{"protocol": "all"}]})],
                                           [resource(FW, {"allows": [{"protocol": "tcp", "ports": ["22"]}]})]),
     "gcp-subnet-flow-logs": ([resource("gcp:compute/subnetwork:Subnetwork")], [resource("gcp:compute/subnetwork:Subnetwork", {"logConfig": DELETE})]),

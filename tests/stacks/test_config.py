@@ -125,7 +125,7 @@ def test_required_keys(stack, key):
 
 
 def test_required_nested_key():
-    assert "required" in one_problem("aws-dev", {"crm:ingress": {"certificateArn": None}}, "crm:ingress.certificateArn")
+    assert "required" in one_problem("aws-dev", {"crm:dns": {"zoneId": None}}, "crm:dns.zoneId")
 
 
 def test_public_eks_endpoint_needs_an_allow_list():

@@ -181,3 +181,28 @@ def test_an_unknown_value_of_a_repository_chart_fails(shipped):
     resource(plan, "kubernetes:helm.sh/v3:Release", "autoscaler").inputs["values"]["autoDiscovery"]["clusterNames"] = "x"
     messages = findings(plan, "helm-values")
     assert len(messages) == 1 and "autoDiscovery.clusterNames" in messages[0]
+# ---- CRDs the cluster installs: GKE's Gateway API and its policies
+
+def test_gateway_api_resources_validate_against_the_crds_gke_installs(shipped):
+    assert findings(from_preview(shipped("gcp-dr")), "custom-resource-schema") == []
+
+
+def test_a_gateway_listener_field_the_crd_lacks_fails(shipped):
+    plan = from_preview(shipped("gcp-dr"))
+    resource(plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]["listeners"][0]["certificateMap"] = "x"
+    messages = findings(plan, "custom-resource-schema")
+    assert len(messages) == 1 and "('certificateMap' was unexpected)" in messages[0] and "gateway-api-v1.2.1" in messages[0]
+
+
+def test_a_health_check_policy_without_its_check_type_fails(shipped):
+    plan = from_preview(shipped("gcp-dr"))
+    del resource(plan, "kubernetes:networking.gke.io/v1:HealthCheckPolicy").inputs["spec"]["default"]["config"]["type"]
+    messages = findings(plan, "custom-resource-schema")
+    assert len(messages) == 1 and "gke-gateway-api-v1.4.0" in messages[0]
+
+
+def test_gateway_resources_fail_when_the_cluster_does_not_run_the_gateway_api(shipped):
+    plan = from_preview(shipped("gcp-dr"))
+    del resource(plan, "gcp:container/cluster:Cluster").inputs["gatewayApiConfig"]
+    kinds = {m.split(" ")[0] for m in findings(plan, "kubernetes-schema") + findings(plan, "custom-resource-schema")}
+    assert {"Gateway", "HTTPRoute", "HealthCheckPolicy", "GCPBackendPolicy"} <= kinds
