@@ -5,12 +5,15 @@ Endpoints come from the environment, never the command line:
   SUBSCRIBER_HOST  Cloud SQL, the copy (gcp-dr output databasePrivateIp)
   *_PASSWORD, or *_PASSFILE (a libpq passfile; PGPASSFILE and ~/.pgpass work too)
   optional *_PORT (5432), *_DBNAME (crm), *_USER (crmadmin), *_SSLMODE (require); DR_APP_ROLE (crm_app)
+  REPLICATION_USER, REPLICATION_PASSWORD (aws-dr outputs databaseReplicationUsername/Password): the role
+  the subscription signs in to RDS as; without them it uses the publisher's admin user
 PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback.
 Exit codes: 0 done, 1 a threshold or target missed, 2 an error (printed on one line, no traceback).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -51,7 +54,12 @@ def _write_record(record: failover.Record, args) -> None:
 def cmd_setup(args) -> int:
     publisher, subscriber = _endpoint("PUBLISHER"), _endpoint("SUBSCRIBER")
     print(f"publisher:  {publisher.redacted()}\nsubscriber: {subscriber.redacted()}")
-    replication.setup(publisher, subscriber, schema=not args.no_schema, wait_s=args.wait, echo=echo)
+    login = None
+    if os.environ.get("REPLICATION_USER"):
+        # The subscription signs in as the stack's replication role, not the admin; its password comes
+        # from REPLICATION_PASSWORD or the passfile, like the others.
+        login = dataclasses.replace(publisher, user=os.environ["REPLICATION_USER"], password=os.environ.get("REPLICATION_PASSWORD") or None)
+    replication.setup(publisher, subscriber, schema=not args.no_schema, wait_s=args.wait, echo=echo, replication_login=login)
     with connect(subscriber) as conn:  # the application reads the copy; it writes only after a promotion
         record = failover.Record("setup", echo)
         failover.grant_writes(conn, args.app_role, record, "subscriber", grant=False)

@@ -250,8 +250,13 @@ def wait_until_copied(conn: psycopg.Connection, expected: Iterable[str], *, name
 
 
 def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, wait_s: float = 600,
-          echo: Callable[[str], None] = lambda _s: None) -> list[str]:
-    """Starts replication from scratch; safe to run again. Returns (and echoes) what it did."""
+          echo: Callable[[str], None] = lambda _s: None, replication_login: Optional[Endpoint] = None) -> list[str]:
+    """Starts replication from scratch; safe to run again. Returns (and echoes) what it did.
+
+    `replication_login` is how the subscription signs in to the publisher: the stack's replication
+    role (aws-dr outputs databaseReplicationUsername/Password), which holds only rds_replication and
+    SELECT. Without it the subscription signs in as `publisher` (the admin user).
+    """
     done: list[str] = []
 
     def step(text: str) -> None:
@@ -278,7 +283,7 @@ def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, wai
                               "with them: empty them (or start from a fresh database) and run setup again")
             if slot_state(pub, SLOT) is not None:
                 step(drop_slot(pub, SLOT, force=False) + " (orphaned by an earlier subscription)")
-            create_subscription(sub, publisher)
+            create_subscription(sub, replication_login or publisher)
             step(f"created subscription {SUBSCRIPTION} (slot {SLOT}, copy_data = true)")
         step(wait_until_copied(sub, published, timeout_s=wait_s))
     return done

@@ -1,4 +1,5 @@
-"""Command line: `python -m stacks preview <stack>|--all [--json]` and `python -m stacks check <stack>|--all|--plan FILE`.
+"""Command line: `python -m stacks preview <stack>|--all [--json]`, `python -m stacks check <stack>|--all|--plan FILE`
+and `python -m stacks path <stack>` (the request path, hop by hop).
 
 `python -m stacks verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
 
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)")
     verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
     verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
+    path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
+    path.add_argument("stack", help="stack name, e.g. aws-dr")
     return parser
 
 
@@ -144,11 +147,24 @@ def verify(args: argparse.Namespace, sources=None) -> int:
     return code
 
 
+def path(args: argparse.Namespace) -> int:
+    from .offline.request_path import walk_stack
+
+    if args.stack not in stack_names() or not args.stack.startswith(("aws-", "gcp-")):
+        return _fail(f"'{args.stack}' is not an aws-* or gcp-* stack (have: {', '.join(stack_names())})", 2)
+    try:
+        walked = walk_stack(args.stack)
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    print(walked.render())
+    return 1 if walked.problems else 0
+
+
 def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
         return verify(args, verify_sources)
-    return {"preview": preview, "check": check, **_ESTATE_COMMANDS}[args.command](args)
+    return {"preview": preview, "check": check, "path": path, **_ESTATE_COMMANDS}[args.command](args)
 
 
 if __name__ == "__main__":

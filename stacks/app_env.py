@@ -17,12 +17,24 @@ REDIS_MAX_REDIRECTS = "3"
 REDIS_CLUSTER_MAX_REDIRECTS = "5"
 
 
-def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: str, username: str, password: pulumi.Input[str]) -> dict:
+def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: pulumi.Input[str], username: pulumi.Input[str], password: pulumi.Input[str],
+                 reader_host: pulumi.Input[str] | None = None, reader_port: pulumi.Input[int] | None = None,
+                 reader_name: pulumi.Input[str] | None = None) -> dict:
+    """DATABASE_URL is the writer (RDS until failover, on both clouds); DATABASE_READER_URL the copy
+    reads may use (Cloud SQL on GCP, the writer itself where there is no copy). One role and password
+    serve both: the stacks create the same application role on each database (docs/data-path.md)."""
     return {
-        "DATABASE_URL": pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", host, port, name),
+        "DATABASE_URL": _jdbc(host, port, name),
+        "DATABASE_READER_URL": _jdbc(reader_host or host, reader_port or port, reader_name or name),
         "DATABASE_USERNAME": username,
         "DATABASE_PASSWORD": password,
     }
+
+
+def _jdbc(host: pulumi.Input[str], port: pulumi.Input[int], name: pulumi.Input[str]) -> pulumi.Output[str]:
+    # A port read through a StackReference arrives as a JSON number (5432.0): print it as an integer.
+    whole = pulumi.Output.from_input(port).apply(lambda p: int(float(p)))
+    return pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", host, whole, name)
 
 
 def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi.Input[str], cluster: bool = False) -> dict:
@@ -34,4 +46,16 @@ def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi
         "REDIS_NODES": pulumi.Output.format("{0}:{1}", host, port),
         "REDIS_MAX_REDIRECTS": REDIS_CLUSTER_MAX_REDIRECTS if cluster else REDIS_MAX_REDIRECTS,
         "REDIS_SSL": "true",
+    }
+
+
+def kafka_env(bootstrap_servers: pulumi.Input[str], username: str, password: pulumi.Input[str], mechanism: str) -> dict:
+    """Kafka on GKE: TLS with SCRAM. The broker CA (KAFKA_CA_CERT) reaches the pod from Strimzi's
+    cluster CA Secret, not from app_env: Strimzi creates and renews it inside the cluster."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": mechanism,
+        "KAFKA_USERNAME": username,
+        "KAFKA_PASSWORD": password,
     }

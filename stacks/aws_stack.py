@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
+from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
+from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
+from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.mail import MailDelivery, MailDeliveryArgs
 from components.aws.monitoring import AwsMonitoring, AwsMonitoringArgs, CacheTarget, DatabaseTarget, KafkaTarget, LoadBalancerTarget, alarm_thresholds
 from components.aws.msk import KafkaCluster, KafkaClusterArgs
@@ -19,6 +23,10 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
+from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
@@ -76,6 +84,16 @@ def program(config: AwsStackConfig) -> None:
         ))
         backups(config, name, database, keys)
 
+    roles = None
+    if database:
+        # The application's read-write role and the replication role, created on RDS from inside the cluster.
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
+            host=database.address, database=database.database_name, admin_username=database.username,
+            admin_password=database.password.result, app_username=config.database.app_username,
+            replication_username=config.database.replication_username if config.database.logical_replication else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     cache = None
     if config.redis.enabled:
         rd = config.redis
@@ -86,18 +104,35 @@ def program(config: AwsStackConfig) -> None:
             cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard,
         ))
 
+    dns = config.dns
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    certificate = None
+    certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
+    if not certificate_arn:
+        certificate = ValidatedCertificate(f"{name}-cert", ValidatedCertificateArgs(
+            hostnames=[common.public_host, dns.origin_host], zone_id=dns.zone_id, tags=common.tags("ingress"),
+        ), opts=on_cloudflare)
+        certificate_arn = certificate.certificate_arn
+
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=config.ingress.certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
+        target_port=config.application.port,
         tags=common.tags("ingress"), protect=protect,
     ))
+
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=ingress.dns_name, record_type="CNAME",
+    ), opts=on_cloudflare)
 
     platform = config.platform
     mail = None
     if platform.mail_enabled:
+        # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
+        webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
         mail = MailDelivery(f"{name}-mail", MailDeliveryArgs(
-            domain=platform.mail_domain, webhook_hosts=platform.webhook_hosts, kms_key_arn=keys.arn("messaging"),
+            domain=platform.mail_domain, webhook_hosts=webhook_hosts, kms_key_arn=keys.arn("messaging"),
             region=config.region, tags=common.tags("mail"),
         ))
     tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
@@ -111,7 +146,7 @@ def program(config: AwsStackConfig) -> None:
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
         secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
-        payload=app_env_payload(config, database, cache, mail, tasks, kafka), tags=common.tags("secrets"),
+        payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles), tags=common.tags("secrets"),
         settings={"public-host": common.public_host, "environment": common.environment},
         parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
     ))
@@ -124,6 +159,8 @@ def program(config: AwsStackConfig) -> None:
         queue_arn=tasks.queue_arn, queue_kms_key_arn=keys.arn("messaging"), schedule_group_name=tasks.group_name,
         scheduler_role_arn=tasks.role_arn, kafka_cluster_arn=kafka.arn if kafka else None, tags=common.tags("application"),
     ))
+
+    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
 
     if config.interconnect:
         vpn = VpnGateway(f"{name}-vpn", VpnGatewayArgs(
@@ -148,14 +185,20 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
     pulumi.export("albTargetGroupArn", ingress.target_group_arn)  # what the AWS Load Balancer Controller binds the app's Service to
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("certificateArn", certificate_arn)
     pulumi.export("appEnvSecretArn", app_env.secret_arn)
     pulumi.export("appRoleArn", app_role.role_arn)
+    pulumi.export("appNamespace", config.platform.app_namespace)
+    pulumi.export("appServiceName", workload.service_name)
+    pulumi.export("albTargetGroupArn", ingress.target_group_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
     pulumi.export("scheduleQueueArn", tasks.queue_arn)
     pulumi.export("scheduleQueueUrl", tasks.queue_url)
     pulumi.export("scheduleRoleArn", tasks.role_arn)
     if mail:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
+        pulumi.export("sesEventsTopicArn", mail.topic_arn)
         pulumi.export("sesDkimTokens", mail.dkim_tokens)
         pulumi.export("sesSenderAccessKeyId", mail.sender_access_key_id)
         pulumi.export("sesSenderSecretAccessKey", mail.sender_secret_access_key)
@@ -168,6 +211,11 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppPassword", roles.app_password)
+        if roles.replication_password is not None:
+            pulumi.export("databaseReplicationUsername", roles.replication_username)
+            pulumi.export("databaseReplicationPassword", roles.replication_password)
     if cache:
         pulumi.export("redisHost", cache.host)
 
@@ -185,6 +233,8 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
         dead_letter_queue_name=tasks.dead_letter_queue_name,
         kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
     ), opts=pulumi.ResourceOptions(protect=common.protected))
+
+
 def backups(config: AwsStackConfig, name: str, database, keys) -> None:
     """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
     db, common = config.database, config.common
@@ -201,7 +251,48 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
         ))
 
 
-def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka) -> dict:
+def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
+    """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
+    token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
+    return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
+
+
+def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:
+    """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
+    common, app, platform, net = config.common, config.application, config.platform, config.network
+    name = common.name_prefix
+    on_cluster = dict(provider=cluster.provider, oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url)
+    ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
+        cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **on_cluster,
+    ))
+    controller = LoadBalancerController(f"{name}-lbc", LoadBalancerControllerArgs(
+        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, region=config.region, tags=common.tags("ingress"), **on_cluster,
+    ))
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+    data = [str(c) for c in net.data_subnets]
+    egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
+    if database:
+        egress.append(Egress("RDS PostgreSQL", 5432, cidrs=data))
+    if cache:
+        egress.append(Egress("ElastiCache Redis (TLS)", 6379, cidrs=data))
+    if kafka:
+        egress.append(Egress("MSK (IAM auth, TLS)", 9098, cidrs=[str(c) for c in net.private_subnets]))
+    return Application(f"{name}-app", ApplicationArgs(
+        provider=cluster.provider, cloud="aws", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
+        image_repository_url=registry.repository_urls[app.image_repository], image_tag=app.image_tag, port=app.port,
+        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
+        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
+        secret_store_provider={"aws": {"service": "SecretsManager", "region": config.region,
+                                       "auth": {"jwt": {"serviceAccountRef": {"name": platform.app_service_account}}}}},
+        app_env_key=app_env.secret_arn,
+        # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
+        load_balancer_cidrs=[str(c) for c in net.public_subnets], egress=egress,
+        target_group_arn=ingress.target_group_arn, strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
+    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, controller.release]))
+
+
+def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:
     """The application's environment, every value taken from a resource of this stack.
 
     On AWS the pod's IAM role (IRSA) grants mail, queue and scheduler access, so no AWS keys here.
@@ -226,7 +317,8 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka)
     if kafka:
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
-        payload.update(database_env(database.address, database.port, database.database_name, database.username, database.password.result))
+        # RDS is the writer and the reader here; the application signs in as its own role, not the master user.
+        payload.update(database_env(database.address, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_token.result, cluster=cache.cluster_mode))
     return payload

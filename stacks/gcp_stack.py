@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from components.aws.mail import MailWebhook, MailWebhookArgs
+from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
+from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
+from components.gcp.gateway import AppGateway, AppGatewayArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
-from components.gcp.kafka import KafkaOnGke, KafkaOnGkeArgs
+from components.gcp.kafka import SASL_MECHANISM, KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
@@ -17,8 +23,13 @@ from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
+from .aws_stack import cloudflare_provider
+from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
-from .app_env import database_env, redis_env
+from .app_env import database_env, kafka_env, redis_env
+from .aws_stack import cloudflare_provider
 from .config.model import GcpStackConfig
 from .references import PeerStack
 
@@ -81,17 +92,59 @@ def program(config: GcpStackConfig) -> None:
         kafka_version=config.platform.kafka_version,
     ))
 
+    # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
+    # (and shares the writer's password) until `python -m dr promote` grants writes.
+    writer = aws_platform if aws_platform and database else None
+    roles = None
+    if database:
+        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
+            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
+            mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
+            admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
+            app_password=writer.require("databaseAppPassword") if writer else None,
+        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform),
+        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
         labels=common.tags("secrets"), protect=protect,
     ))
 
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
-        app_env_secret_id=app_env.secret.id, provider=cluster.provider,
+        app_env_secret_id=app_env.secret.id,
     ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
+
+    workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka)
+
+    # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
+    dns, edge = config.dns, config.ingress
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    hostnames = [common.public_host, dns.origin_host]
+    certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
+        project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
+    ), opts=on_cloudflare)
+    armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
+        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=edge.allowed_cidrs, labels=common.tags("ingress"),
+    ))
+    gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
+        namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
+        certificate_map=certificate.map_name, hostnames=hostnames, service_name=workload.service_name, service_port=config.application.port,
+        security_policy=armor.policy_name, health_check_path=config.application.health_path,
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[workload]))
+    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
+        zone_id=dns.zone_id, hostname=dns.origin_host, target=origin.ip_address, record_type="A",
+    ), opts=on_cloudflare)
+
+    if aws_platform:
+        # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
+        # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
+        mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region"))
+        MailWebhook(f"{name}-mail-webhook", MailWebhookArgs(
+            topic_arn=aws_platform.require("sesEventsTopicArn"),
+            host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
+        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
 
     link = None
     if config.interconnect:
@@ -139,15 +192,23 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("registryUrl", registry.url)
     pulumi.export("originIp", origin.ip_address)
     pulumi.export("originAddressName", origin.address_name)
+    pulumi.export("originHost", origin_dns.hostname)
+    pulumi.export("gatewayName", gateway.gateway_name)
+    pulumi.export("certificateMapName", certificate.map_name)
+    pulumi.export("securityPolicyName", armor.policy_name)
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
+    pulumi.export("appNamespace", config.platform.app_namespace)
+    pulumi.export("appServiceName", workload.service_name)
     if database:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
         pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
+        pulumi.export("databaseAppUsername", roles.app_username)
+        pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
 
@@ -177,7 +238,46 @@ def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, repl
     )
 
 
-def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform) -> dict:
+# Where Google's load balancers and health checkers connect from (external Application Load
+# Balancer with NEG backends: the Google Front Ends).
+GOOGLE_LB_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
+
+
+def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka) -> Application:
+    """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
+    common, app, platform, net = config.common, config.application, config.platform, config.network
+    name = common.name_prefix
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+    egress = [
+        Egress("Google APIs (Secret Manager, IAM credentials)", 443, cidrs=["0.0.0.0/0"]),
+        # The GKE metadata server answers Workload Identity token requests for the pod.
+        Egress("GKE metadata server", 80, cidrs=["169.254.169.254/32"]),
+        Egress("GKE metadata server (Dataplane V2)", 988, cidrs=["169.254.169.252/32"]),
+        Egress("Kafka brokers (TLS, SCRAM)", 9093, namespace=kafka.namespace),
+    ]
+    if database:
+        egress.append(Egress("Cloud SQL PostgreSQL", 5432, cidrs=[str(net.private_services_cidr)]))
+    if config.interconnect and config.interconnect.peer_vpc_cidr:
+        egress.append(Egress("RDS PostgreSQL over the VPN (writes)", 5432, cidrs=[str(config.interconnect.peer_vpc_cidr)]))
+    if cache:
+        egress.append(Egress("Memorystore Redis (TLS)", 6378, cidrs=[str(net.private_services_cidr)]))
+    if platform.aws_stack:
+        egress.append(Egress("Amazon SES SMTP (submission, STARTTLS)", 587, cidrs=["0.0.0.0/0"]))
+    return Application(f"{name}-app", ApplicationArgs(
+        provider=cluster.provider, cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
+        image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository), image_tag=app.image_tag, port=app.port,
+        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
+        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
+        secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
+            "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
+            "serviceAccountRef": {"name": platform.app_service_account}}}}},
+        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_LB_RANGES, egress=egress,
+        kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
+    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
+
+
+def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
     """The application's environment on GCP: its own resources, plus AWS mail and scheduler from the AWS stack.
 
     GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
@@ -187,7 +287,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         "SCHEDULER_PROVIDER": "redis-kafka",
         "MESSAGE_PROVIDER": "kafka",
         "APP_PUBLIC_HOST": config.common.public_host,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password.result, SASL_MECHANISM),
     }
     if aws_platform:
         payload.update({
@@ -203,7 +303,15 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
             "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
         })
     if database:
-        payload.update(database_env(database.private_ip, database.port, database.database_name, database.username, database.password.result))
+        if aws_platform:
+            # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.
+            payload.update(database_env(
+                aws_platform.require("databaseAddress"), aws_platform.require("databasePort"), aws_platform.require("databaseName"),
+                aws_platform.require("databaseAppUsername"), roles.app_password,
+                reader_host=database.private_ip, reader_port=database.port, reader_name=database.database_name,
+            ))
+        else:
+            payload.update(database_env(database.private_ip, database.port, database.database_name, roles.app_username, roles.app_password))
     if cache:
         payload.update(redis_env(cache.host, cache.port, cache.auth_string))
         # Memorystore's server certificate is signed by the instance's own CA, which no default

@@ -34,7 +34,7 @@ class PublicLoadBalancerArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     subnet_ids: Sequence[pulumi.Input[str]]
-    certificate_arn: str
+    certificate_arn: pulumi.Input[str]
     allowed_cidrs: Sequence[str]
     target_security_group_id: pulumi.Input[str]
     tags: Mapping[str, str]

@@ -18,7 +18,7 @@ SEND_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 @dataclass
 class MailDeliveryArgs:
     domain: str
-    webhook_hosts: Sequence[str]
+    webhook_hosts: Sequence[pulumi.Input[str]]  # pass a DNS record's name so each subscription waits for its record
     kms_key_arn: pulumi.Input[str]
     region: str
     tags: Mapping[str, str]
@@ -52,14 +52,15 @@ class MailDelivery(pulumi.ComponentResource):
             event_destination={"enabled": True, "matching_event_types": EVENT_TYPES, "sns_destination": {"topic_arn": self.topic.arn}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
         )
-        # The application confirms each subscription itself (SubscribeURL), so nothing waits here.
+        # The application confirms each subscription itself (SubscribeURL); docs/ingress.md states the contract.
         self.webhooks = [
             aws.sns.TopicSubscription(
-                f"{name}-webhook-{i}", topic=self.topic.arn, protocol="https", endpoint=f"https://{host}{WEBHOOK_PATH}",
+                f"{name}-webhook-{i}", topic=self.topic.arn, protocol="https", endpoint=webhook_endpoint(host),
                 endpoint_auto_confirms=False, raw_message_delivery=False, opts=child,
             )
             for i, host in enumerate(args.webhook_hosts)
         ]
+        self.topic_arn = self.topic.arn
 
         identity_arn = self.identity.arn
         config_set_arn = self.configuration_set.arn
@@ -79,6 +80,32 @@ class MailDelivery(pulumi.ComponentResource):
         self.smtp_password = pulumi.Output.secret(self.sender_key.ses_smtp_password_v4)
         self.dkim_tokens = self.dkim.dkim_tokens
         self.register_outputs({"configurationSet": self.configuration_set_name, "topicArn": self.topic.arn})
+
+
+def webhook_endpoint(host: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.format("https://{0}{1}", host, WEBHOOK_PATH)
+
+
+@dataclass
+class MailWebhookArgs:
+    topic_arn: pulumi.Input[str]
+    host: pulumi.Input[str]  # pass the DNS record's name (and anything else to wait for) so SNS posts only once it resolves
+
+
+class MailWebhook(pulumi.ComponentResource):
+    """One HTTPS subscription to the SES event topic from another stack (gcp-dr subscribes its own host).
+
+    Pass an AWS provider for the topic's account and region in `opts.providers`.
+    """
+
+    def __init__(self, name: str, args: MailWebhookArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:MailWebhook", name, None, opts)
+        self.subscription = aws.sns.TopicSubscription(
+            f"{name}-subscription", topic=args.topic_arn, protocol="https", endpoint=webhook_endpoint(args.host),
+            endpoint_auto_confirms=False, raw_message_delivery=False, opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.subscription_arn = self.subscription.arn
+        self.register_outputs({"subscriptionArn": self.subscription_arn})
 
 
 def send_mail_policy(identity_arn: str, configuration_set_arn: str) -> str:

@@ -104,6 +104,8 @@ class GkeCluster(pulumi.ComponentResource):
             initial_node_count=1,
             node_config=node_config,
             release_channel={"channel": args.release_channel},
+            # The Gateway API CRDs and GKE's Gateway controller, which builds the application's load balancer.
+            gateway_api_config={"channel": "CHANNEL_STANDARD"},
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": False, "master_ipv4_cidr_block": args.master_cidr},
             control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": True}},

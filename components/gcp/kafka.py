@@ -13,10 +13,12 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 STRIMZI_API = "kafka.strimzi.io/v1"
-LISTENER_PORT = 9092
+LISTENER_PORT = 9093
+SASL_MECHANISM = "SCRAM-SHA-512"
 
 
 @dataclass
@@ -28,10 +30,21 @@ class KafkaOnGkeArgs:
     namespace: str = "kafka"
     cluster_name: str = "crm"
     volume_size: str = "100Gi"
+    app_user: str = "crm-app"
+    app_topic_prefix: str = "crm."
+    app_group_prefix: str = "crm"
 
 
 class KafkaOnGke(pulumi.ComponentResource):
-    """Three dual-role KRaft nodes with an internal plain listener on 9092 inside the cluster network.
+    """Three dual-role KRaft nodes with one internal listener: TLS on 9093, SCRAM-SHA-512 users, ACLs.
+
+    There is no plaintext listener. The application's KafkaUser may only use topics starting with
+    `app_topic_prefix` and consumer groups starting with `app_group_prefix`. Its password is
+    generated here (like the database passwords) so the stack can hand it to the app in `app_env`;
+    the User Operator sets it on the broker from the Secret named in the KafkaUser. The brokers'
+    certificates are signed by Strimzi's cluster CA, whose certificate Strimzi keeps in the Secret
+    `<cluster>-cluster-ca-cert` (`ca_secret_name`); the app gets it from there (see
+    components/kubernetes/application.py, `kafka_ca`).
 
     Traffic stays inside the cluster (Dataplane V2 network policy applies); topics default to
     replication factor 3 with min.insync.replicas 2, so one broker can be lost without losing writes.
@@ -73,7 +86,9 @@ class KafkaOnGke(pulumi.ComponentResource):
             spec={
                 "kafka": {
                     "version": args.kafka_version,
-                    "listeners": [{"name": "plain", "port": LISTENER_PORT, "type": "internal", "tls": False}],
+                    "listeners": [{"name": "tls", "port": LISTENER_PORT, "type": "internal", "tls": True,
+                                   "authentication": {"type": "scram-sha-512"}}],
+                    "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": replication,
                         "min.insync.replicas": max(1, replication - 1),
@@ -88,4 +103,32 @@ class KafkaOnGke(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[operator, self.node_pool]),
         )
         self.bootstrap_servers = f"{args.cluster_name}-kafka-bootstrap.{args.namespace}.svc.cluster.local:{LISTENER_PORT}"
+        self.namespace = args.namespace
+        self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
+        self.app_user = args.app_user
+        self.app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        password_secret = k8s.core.v1.Secret(
+            f"{name}-app-password",
+            metadata={"name": f"{args.app_user}-password", "namespace": args.namespace},
+            type="Opaque",
+            string_data={"password": self.app_password.result},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace], additional_secret_outputs=["stringData", "data"]),
+        )
+        self.user = k8s.apiextensions.CustomResource(
+            f"{name}-app-user",
+            api_version=STRIMZI_API,
+            kind="KafkaUser",
+            metadata={"name": args.app_user, "namespace": args.namespace, "labels": labels},
+            spec={
+                "authentication": {"type": "scram-sha-512",
+                                   "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}}},
+                "authorization": {"type": "simple", "acls": [
+                    {"resource": {"type": "topic", "name": args.app_topic_prefix, "patternType": "prefix"},
+                     "operations": ["Describe", "Read", "Write", "Create"]},
+                    {"resource": {"type": "group", "name": args.app_group_prefix, "patternType": "prefix"},
+                     "operations": ["Describe", "Read"]},
+                ]},
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.kafka, password_secret]),
+        )
         self.register_outputs({"bootstrapServers": self.bootstrap_servers})

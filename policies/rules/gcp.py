@@ -11,6 +11,8 @@ SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 REDIS = "gcp:redis/instance:Instance"
 FIREWALL = "gcp:compute/firewall:Firewall"
 SUBNET = "gcp:compute/subnetwork:Subnetwork"
+ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+ARMOR_DEFAULT_PRIORITY = 2147483647
 SENSITIVE_PORTS = {"22": "SSH", "3389": "RDP", "5432": "PostgreSQL", "3306": "MySQL", "6379": "Redis", "6378": "Redis TLS", "9092": "Kafka", "27017": "MongoDB"}
 
 
@@ -127,6 +129,19 @@ def firewall_world(r: Resource):
                     yield f"allows {label} ({sensitive}) from 0.0.0.0/0"
 
 
+def armor_default_deny(r: Resource):
+    rules = [x for x in (r.get("rules") or []) if isinstance(x, dict)]
+    default = [x for x in rules if x.get("priority") == ARMOR_DEFAULT_PRIORITY]
+    if not default:
+        yield "has no default rule (priority 2147483647): Cloud Armor's implicit default allows everything"
+    elif not str(default[0].get("action", "")).startswith("deny"):
+        yield f"default rule action must be deny, got {default[0].get('action')}"
+    for x in rules:
+        ranges = ((x.get("match") or {}).get("config") or {}).get("srcIpRanges") or []
+        if str(x.get("action")) == "allow" and ("*" in ranges or world(ranges)):
+            yield f"rule {x.get('priority')} allows every source"
+
+
 RULES = [
     Rule("gke-private-nodes", "GKE nodes have no public IPs", Severity.HIGH, MANDATORY, "fails closed (provider default public nodes)", (CLUSTER,), private_nodes),
     Rule("gke-workload-identity", "GKE uses Workload Identity", Severity.HIGH, MANDATORY, "fails closed", (CLUSTER,), workload_identity),
@@ -154,6 +169,8 @@ RULES = [
     Rule("memorystore-in-transit-encryption", "Memorystore encrypts traffic", Severity.HIGH, MANDATORY, "fails closed (provider default DISABLED)",
          (REDIS,), lambda r: [] if r.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else ["transitEncryptionMode must be SERVER_AUTHENTICATION"]),
     Rule("firewall-no-world-sensitive-ports", "No firewall opens sensitive or all ports to 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "direction defaults to INGRESS", (FIREWALL,), firewall_world),
+    Rule("cloud-armor-default-deny", "Cloud Armor policies deny by default and allow no source range of everything", Severity.HIGH, MANDATORY,
+         "fails closed (the implicit default rule allows)", (ARMOR,), armor_default_deny),
     Rule("gcp-subnet-flow-logs", "Subnets record flow logs", Severity.MEDIUM, ADVISORY, "fails closed (provider default off)",
          (SUBNET,), lambda r: [] if isinstance(r.get("logConfig"), dict) else ["logConfig should be set to record flow logs"]),
     Rule("gcp-subnet-private-google-access", "Subnets reach Google APIs privately", Severity.LOW, ADVISORY, "fails closed (provider default off)",

@@ -21,8 +21,10 @@ from .sizes import ENVIRONMENTS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KNOWN_KEYS = {
-    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "monitoring"),
-    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "monitoring", "replication"),
+    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "monitoring",
+            "application", "dns"),
+    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "monitoring",
+            "replication", "application", "dns", "ingress"),
     "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
     "bootstrap": ("cloud", "environment", "project", "organization", "github", "state", "deployProjects"),
 }

@@ -1,11 +1,12 @@
 """Parses and validates the config of an AWS stack (`crm:cloud: aws`)."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
-import dataclasses
-
 from . import model, monitoring as monitoring_config, sizes
+from .cloudflare import parse_dns
+from .application import parse as parse_application
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -81,6 +82,9 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         log_retention_days=db.integer("logRetentionDays", 90, minimum=1, maximum=3653),
         backup_copy_region=db.string("backupCopyRegion", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["copyRegion"]),
         restore_testing=db.boolean("restoreTesting", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["restoreTesting"]),
+        app_username=db.string("appUsername", "crm_app"),
+        replication_username=db.string("replicationUsername", "crm_replication"),
+        client_image=db.string("clientImage", model.RdsPostgres.client_image),
     )
     slot_wal_gb = db.integer("maxSlotWalKeepSizeGb", max(1, int(allocated * sizes.SLOT_WAL_SHARE_OF_STORAGE)), minimum=1, maximum=65536)
     db.finish()
@@ -97,6 +101,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         problems.add("crm:database.backupCopyRegion", f"must differ from aws:region ({region}): a copy in the same region does not survive its outage")
     if database.enabled and database.backup_copy_region and database.backup_retention_days < 1:
         problems.add("crm:database.backupCopyRegion", "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated")
+    check_database_users(problems, database.username, {"appUsername": database.app_username, "replicationUsername": database.replication_username})
     if not database.instance_class.startswith("db."):
         problems.add("crm:database.instanceClass", f"must be an RDS class such as db.t3.large, got '{database.instance_class}'")
     if database.engine_version.split(".")[0] != "15":
@@ -132,7 +137,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
 
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.Ingress(
-        certificate_arn=ing.string("certificateArn"),
+        certificate_arn=ing.string("certificateArn", ""),  # optional override of the ACM certificate the stack requests
         allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
         health_check_path=ing.string("healthCheckPath", "/health"),
     )
@@ -165,7 +170,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     platform = model.AwsPlatform(
         mail_enabled=pf.boolean("mail", env == "dr"),
         mail_domain=pf.string("mailDomain", common.public_host),
-        webhook_hosts=pf.strings("webhookHosts", [f"aws.{common.public_host}", f"gcp.{common.public_host}"]),
+        # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
+        webhook_hosts=pf.strings("webhookHosts", [f"aws.{common.public_host}"]),
         msk_enabled=pf.boolean("msk", env == "dr"),
         msk_instance_type=pf.string("mskInstanceType", "kafka.m5.large"),
         msk_volume_gb=pf.integer("mskVolumeGb", 100, minimum=1, maximum=16384),
@@ -180,8 +186,30 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
 
     monitoring = monitoring_config.parse(problems, common, raw, cloud="aws")
-    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform, monitoring)
+    dns = parse_dns(problems, common, raw)
+    if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
+        problems.add("crm:platform.webhookHosts", f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered")
 
+    application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
+    return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform,
+                                monitoring=monitoring, application=application, dns=dns)
+
+
+
+_PG_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_database_users(problems: Problems, admin: str, users: dict[str, str]) -> None:
+    """The application's and replication's roles are their own, never the admin user, and plain identifiers."""
+    seen: dict[str, str] = {}
+    for key, role in users.items():
+        if not _PG_ROLE.match(role):
+            problems.add(f"crm:database.{key}", f"'{role}' must be a lower-case PostgreSQL identifier (letters, digits, _)")
+        elif role == admin:
+            problems.add(f"crm:database.{key}", f"'{role}' is the admin user (crm:database.username); the application gets its own role")
+        elif role in seen:
+            problems.add(f"crm:database.{key}", f"'{role}' is also crm:database.{seen[role]}; each role has one purpose")
+        seen[role] = key
 
 
 def parse_registry(problems: Problems, raw: dict) -> model.Registry:

@@ -6,7 +6,7 @@ import re
 from components.cloudflare.health import HealthCheck
 
 from . import model
-from .reader import Problems, Section
+from .reader import HOST_NAME, Problems, Section
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -76,3 +76,29 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GlobalSt
             f" + (retries {monitor.retries} + 1) x timeoutSeconds {monitor.timeout_seconds}), over crm:loadBalancer.detectionBudgetSeconds ({balancer.rto_budget_seconds} s)",
         )
     return model.GlobalStackConfig(common, balancer)
+
+
+API_TOKEN_KEY = "cloudflare:apiToken"
+
+
+def parse_dns(problems: Problems, common: model.Common, raw: dict) -> model.Dns:
+    """`crm:dns` of a cloud stack: the zone its records go into and the proxied name of its origin.
+
+    The API token is the secret `cloudflare:apiToken` of the same stack (`pulumi config set --secret`);
+    without it the Cloudflare provider reads CLOUDFLARE_API_TOKEN from the environment.
+    """
+    dns = Section(problems, "crm:dns", raw.get("crm:dns"))
+    config = model.Dns(
+        zone_id=dns.string("zoneId"),
+        origin_host=dns.string("originHost", f"{common.cloud}.{common.public_host}"),
+        api_token=raw.get(API_TOKEN_KEY) or None,
+    )
+    dns.finish()
+    if config.zone_id and not _HEX32.match(config.zone_id):
+        problems.add("crm:dns.zoneId", f"must be a 32-character Cloudflare id, got '{config.zone_id}'")
+    if config.origin_host and not HOST_NAME.match(config.origin_host):
+        problems.add("crm:dns.originHost", f"'{config.origin_host}' is not a lower-case DNS host name")
+    elif config.origin_host == common.public_host:
+        problems.add("crm:dns.originHost", "must differ from crm:publicHost, which the global stack's load balancer owns")
+    return config
+

@@ -6,8 +6,10 @@ import re
 from components.interconnect import addressing
 
 from . import model, monitoring as monitoring_config, sizes
-from .aws import parse_registry
-from .reader import Problems, Section, check_counts, check_no_overlap
+from .application import parse as parse_application
+from .aws import check_database_users, parse_registry
+from .cloudflare import parse_dns
+from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 _TIER = re.compile(r"^db-(custom-\d+-\d+|perf-optimized-N-\d+|f1-micro|g1-small)$")
@@ -88,12 +90,15 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         backup_location=db.string("backupLocation", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["cloudSqlLocation"]),
+        app_username=db.string("appUsername", "crm_app"),
+        client_image=db.string("clientImage", model.CloudSqlPostgres.client_image),
     )
     db.finish()
     if database.backup_location and not re.fullmatch(r"(asia|eu|us)|[a-z]+-[a-z]+\d", database.backup_location):
         problems.add("crm:database.backupLocation", f"must be a GCP region such as asia-northeast1 or a multi-region (asia, eu, us), got '{database.backup_location}'")
     elif database.backup_location == region:
         problems.add("crm:database.backupLocation", f"must differ from gcp:region ({region}): backups in the instance's own region do not survive its outage")
+    check_database_users(problems, database.username, {"appUsername": database.app_username})
     if not _TIER.match(database.tier):
         problems.add("crm:database.tier", f"'{database.tier}' is not a Cloud SQL PostgreSQL tier such as db-custom-4-15360")
 
@@ -155,7 +160,20 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     replication = monitoring_config.parse_replication(
         problems, common, raw, default_enabled=interconnect is not None and database.logical_decoding, database_enabled=database.enabled,
     )
-    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform, monitoring, replication)
+    ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
+    ingress = model.GcpIngress(
+        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+    )
+    ing.finish()
+    for i, cidr in enumerate(ingress.allowed_cidrs):
+        net_ = parse_cidr(problems, f"crm:ingress.allowedCidrs[{i}]", cidr)
+        if net_ is not None and net_.prefixlen == 0:
+            problems.add(f"crm:ingress.allowedCidrs[{i}]", "must not be 0.0.0.0/0: the load balancer admits only Cloudflare")
+    dns = parse_dns(problems, common, raw)
+
+    application = parse_application(problems, raw, env, registry.repositories)
+    return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform,
+                                monitoring, replication, application=application, dns=dns, ingress=ingress)
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

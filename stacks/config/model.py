@@ -5,6 +5,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .application import Application
+
 Net = ipaddress.IPv4Network
 
 
@@ -76,6 +78,9 @@ class RdsPostgres:
     log_retention_days: int = 90  # the exported PostgreSQL logs' CloudWatch groups
     backup_copy_region: str = ""  # second region the automated backups are replicated to; "" = none
     restore_testing: bool = False  # AWS Backup snapshots and a scheduled restore test
+    app_username: str = "crm_app"  # the application's read-write role (not the master user)
+    replication_username: str = "crm_replication"  # Cloud SQL's subscription connects as this role
+    client_image: str = "docker.io/library/postgres:15-alpine"  # runs the role-creating Job on the cluster
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,15 @@ class AwsPlatform:
 
 
 @dataclass(frozen=True)
+class Dns:
+    """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
+
+    zone_id: str
+    origin_host: str  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
+    api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+
+
+@dataclass(frozen=True)
 class AwsStackConfig:
     common: Common
     region: str
@@ -139,6 +153,8 @@ class AwsStackConfig:
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
     monitoring: Optional["Monitoring"] = None
+    application: Optional[Application] = None
+    dns: Optional[Dns] = None
 
     @property
     def references(self) -> list[str]:
@@ -183,6 +199,8 @@ class CloudSqlPostgres:
     database_name: str
     username: str
     backup_location: str = ""  # where Cloud SQL keeps its backups; "" = Google's default multi-region
+    app_username: str = "crm_app"  # read-only here until `dr promote` grants writes
+    client_image: str = "docker.io/library/postgres:15-alpine"
 
 
 @dataclass(frozen=True)
@@ -221,6 +239,13 @@ class GcpPlatform:
 
 
 @dataclass(frozen=True)
+class GcpIngress:
+    """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
+
+    allowed_cidrs: list[str]  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
+
+
+@dataclass(frozen=True)
 class GcpStackConfig:
     common: Common
     project_id: str
@@ -234,6 +259,9 @@ class GcpStackConfig:
     platform: GcpPlatform
     monitoring: Optional["Monitoring"] = None
     replication: Optional["Replication"] = None
+    application: Optional[Application] = None
+    dns: Optional[Dns] = None
+    ingress: Optional[GcpIngress] = None
 
     @property
     def references(self) -> list[str]:

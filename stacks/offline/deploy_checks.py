@@ -39,6 +39,27 @@ GKE_OLDEST_MINOR = "1.33"
 
 # Which operator release's CRDs judge a custom resource: the Helm chart that installs the operator.
 OPERATOR_CHARTS = {"oci://quay.io/strimzi-helm/strimzi-kafka-operator": "strimzi"}
+# Charts from a Helm repository are named by the repository and chart: `repositoryOpts.repo` + `chart`.
+OPERATOR_CHARTS.update({
+    "https://charts.external-secrets.io/external-secrets": "external-secrets",
+    "https://aws.github.io/eks-charts/aws-load-balancer-controller": "aws-load-balancer-controller",
+    "https://kubernetes.github.io/autoscaler/cluster-autoscaler": "cluster-autoscaler",
+})
+
+
+def chart_of(r: PlanResource) -> Optional[str]:
+    """The chart a Helm release installs: its OCI reference, or its repository URL and chart name."""
+    chart = r.inputs.get("chart")
+    repo = (r.inputs.get("repositoryOpts") or {}).get("repo") if isinstance(r.inputs.get("repositoryOpts"), dict) else None
+    if isinstance(repo, str) and isinstance(chart, str):
+        return f"{repo.rstrip('/')}/{chart}"
+    return chart if isinstance(chart, str) else None
+
+# CRDs the cluster itself installs: GKE's Gateway API (gateway_api_config CHANNEL_STANDARD) brings the
+# standard Gateway API CRDs and GKE's policy CRDs (HealthCheckPolicy, GCPBackendPolicy). The Gateway
+# API release is the oldest GKE installs on the minors GKE_OLDEST_MINOR onwards, so fields judged
+# valid here exist on every cluster the channel may run.
+GKE_GATEWAY_SCHEMAS = ["gateway-api-v1.2.1", "gke-gateway-api-v1.4.0"]
 
 # Service agents a Google service creates only when asked (gcp.projects.ServiceIdentity), by the
 # domain of their address `service-PROJECT_NUMBER@<domain>`; the value is the API that creates it.
@@ -137,13 +158,17 @@ def _kubernetes_schema(minor: str, api_version: str, kind: str):
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
+_VALUE_VALIDATIONS = ("oneOf", "anyOf", "allOf", "not")
+
+
 def _closed(schema: Any) -> Any:
     """A CRD's structural schema as the API server applies it: objects accept only declared fields."""
     if isinstance(schema, list):
         return [_closed(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: _closed(v) for k, v in schema.items()}
+    # oneOf/anyOf/allOf/not only validate values; the API server prunes by the structural schema alone.
+    out = {k: v if k in _VALUE_VALIDATIONS else _closed(v) for k, v in schema.items()}
     if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
         out["additionalProperties"] = False
     return out
@@ -153,9 +178,9 @@ def _closed(schema: Any) -> Any:
 def _crds(folder: str) -> dict[tuple[str, str], dict]:
     """(apiVersion, kind) -> the closed schema of that version, for every CRD in a schemas folder."""
     found = {}
-    for path in sorted((SCHEMAS / folder).glob("*-Crd-*.yaml")):
+    for path in sorted((SCHEMAS / folder).glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
-            if not document or document.get("kind") != "CustomResourceDefinition":
+            if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
                 continue
             spec = document["spec"]
             for version in spec["versions"]:
@@ -170,8 +195,18 @@ def operator_schema_folders(resources: Iterable[PlanResource]) -> list[str]:
     """The schemas folders of the operator releases the plan's Helm releases install."""
     folders = []
     for r in resources:
-        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") in OPERATOR_CHARTS:
-            folders.append(f"{OPERATOR_CHARTS[r.inputs['chart']]}-{r.inputs.get('version')}")
+        if r.type == "kubernetes:helm.sh/v3:Release" and chart_of(r) in OPERATOR_CHARTS:
+            folders.append(f"{OPERATOR_CHARTS[chart_of(r)]}-{r.inputs.get('version')}")
+    return folders
+
+
+def cluster_schema_folders(resources: Iterable[PlanResource]) -> list[str]:
+    """The schemas folders of the CRDs the plan's clusters install themselves."""
+    folders: list[str] = []
+    for r in resources:
+        gateway = r.inputs.get("gatewayApiConfig") if r.type == "gcp:container/cluster:Cluster" else None
+        if isinstance(gateway, dict) and gateway.get("channel") == "CHANNEL_STANDARD":
+            folders += [f for f in GKE_GATEWAY_SCHEMAS if f not in folders]
     return folders
 
 
@@ -201,7 +236,7 @@ def _is_builtin(api_version: str) -> bool:
 
 def check_kubernetes(resources: list[PlanResource]) -> Iterator[Finding]:
     minors = cluster_minors(resources)
-    folders = operator_schema_folders(resources)
+    folders = operator_schema_folders(resources) + cluster_schema_folders(resources)
     for r in resources:
         if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm.sh/"):
             continue
@@ -210,7 +245,12 @@ def check_kubernetes(resources: list[PlanResource]) -> Iterator[Finding]:
         if not isinstance(api_version, str) or not isinstance(kind, str):
             yield Finding("kubernetes-schema", r, "has no apiVersion/kind to validate")
             continue
-        if _is_builtin(api_version):
+        group = api_version.split("/")[0]
+        serving = [f for f in folders if (SCHEMAS / f).is_dir() and (api_version, kind) in _crds(f)]
+        same_group = [f for f in folders if (SCHEMAS / f).is_dir() and any(v.split("/")[0] == group for v, _ in _crds(f))]
+        if serving or same_group:
+            yield from _check_custom(r, document, api_version, kind, serving or same_group)
+        elif _is_builtin(api_version):
             yield from _check_builtin(r, document, api_version, kind, minors)
         else:
             yield from _check_custom(r, document, api_version, kind, folders)
@@ -243,7 +283,10 @@ def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, 
         yield Finding("custom-resource-schema", r, f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped "
                       f"in stacks/offline/schemas/")
         return
-    for folder in folders:
+    group = api_version.split("/")[0]
+    # Judge by the releases whose CRDs define this kind's API group; a release with none has no say.
+    owners = [f for f in folders if (SCHEMAS / f).is_dir() and any(v.split("/")[0] == group for v, _ in _crds(f))]
+    for folder in owners or folders:
         if not (SCHEMAS / folder).is_dir():
             yield Finding("custom-resource-schema", r, f"no CRD schemas shipped for {folder} (stacks/offline/schemas/{folder}/)")
             continue
@@ -265,7 +308,7 @@ def check_helm_values(resources: list[PlanResource]) -> Iterator[Finding]:
     for r in resources:
         if r.type != "kubernetes:helm.sh/v3:Release":
             continue
-        chart, version = r.inputs.get("chart"), r.inputs.get("version")
+        chart, version = chart_of(r), r.inputs.get("version")
         values = _plain(r.inputs.get("values") or {})
         operator = OPERATOR_CHARTS.get(chart)
         folder = SCHEMAS / f"{operator}-{version}" if operator else None

@@ -31,6 +31,7 @@ _SPECIFIC = {
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
     "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX", "arnSuffix": f"app/{n}/50dc6c495c0c9188"},
     "aws:lb/targetGroup:TargetGroup": lambda n, i: {"arnSuffix": f"targetgroup/{n}/73e2d6bc24d8a067"},
+    "aws:ecr/repository:Repository": lambda n, i: {"repositoryUrl": f"{ACCOUNT}.dkr.ecr.ap-northeast-2.amazonaws.com/{i.get('name') or n}"},
     "aws:eks/cluster:Cluster": lambda n, i: {
         "vpcConfig": {**(i.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{n}-cluster"},
         "endpoint": f"https://{n}.eks.example.com",
@@ -42,6 +43,11 @@ _SPECIFIC = {
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
     "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),
     "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
+    "aws:acm/certificate:Certificate": lambda n, i: {"domainValidationOptions": [
+        {"domainName": d, "resourceRecordName": f"_{n}-{k}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{n}-{k}.acm-validations.aws."}
+        for k, d in enumerate([i.get("domainName")] + list(i.get("subjectAlternativeNames") or []))]},
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {"dnsResourceRecords": [
+        {"name": f"_acme-challenge.{i.get('domain')}.", "type": "CNAME", "data": f"{n}.authorize.certificatemanager.goog."}]},
     "gcp:serviceaccount/account:Account": lambda n, i: {"email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com"},
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},

@@ -48,6 +48,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:compute/firewall:Firewall": {"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]},
     "gcp:compute/subnetwork:Subnetwork": {"logConfig": {"metadata": "INCLUDE_ALL_METADATA"}, "privateIpGoogleAccess": True},
     "gcp:compute/vPNTunnel:VPNTunnel": {"ikeVersion": 2},
+    "gcp:compute/securityPolicy:SecurityPolicy": {"type": "CLOUD_ARMOR", "rules": [
+        {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+        {"action": "deny(403)", "priority": 2147483647, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}}]},
     "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
                                             "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
@@ -70,6 +73,13 @@ GOOD: dict[str, dict[str, Any]] = {
     "aws:s3/bucketVersioning:BucketVersioning": {"bucket": UNKNOWN, "versioningConfiguration": {"status": "Enabled"}},
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {"bucket": UNKNOWN, "blockPublicAcls": True, "blockPublicPolicy": True,
                                                                 "ignorePublicAcls": True, "restrictPublicBuckets": True},
+    "kubernetes:apps/v1:Deployment": {"metadata": {"name": "crm", "namespace": "crm"}, "spec": {"template": {"spec": {
+        "securityContext": {"runAsNonRoot": True},
+        "containers": [{"name": "crm", "securityContext": {"privileged": False, "allowPrivilegeEscalation": False},
+                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]}}}},
+    "kubernetes:core/v1:Namespace": {"metadata": {"name": "crm"}},
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": {"metadata": {"name": "default-deny", "namespace": "crm"},
+                                                      "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
 }
 
 
@@ -98,6 +108,7 @@ EKS, GKE, POOL, SQL = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"
 SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
+ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -161,6 +172,21 @@ def _network_policy_stack(enforced: bool | None) -> list[Resource]:
 
 
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
+DEPLOY = "kubernetes:apps/v1:Deployment"
+CONTAINER = "spec.template.spec.containers"
+
+
+def _container(**changes) -> list:
+    container = copy.deepcopy(GOOD[DEPLOY]["spec"]["template"]["spec"]["containers"][0])
+    container.update(changes)
+    return [container]
+
+
+def _namespace_stack(with_policy: bool) -> list[Resource]:
+    stack = [resource("kubernetes:core/v1:Namespace"), resource(DEPLOY)]
+    return stack + [resource("kubernetes:networking.k8s.io/v1:NetworkPolicy")] if with_policy else stack
+
+
 FIXTURES: dict[str, tuple[list, list]] = {
     "rds-storage-encrypted": ([resource(RDS)], [resource(RDS, {"storageEncrypted": DELETE})]),
     "rds-not-public": ([resource(RDS)], [resource(RDS, {"publiclyAccessible": True})]),
@@ -216,6 +242,11 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-ha": ([resource(MEMORY), resource(MEMORY, {"tier": "BASIC"}, stack="gcp-dev")], [resource(MEMORY, {"tier": "BASIC"})]),
     "memorystore-auth": ([resource(MEMORY)], [resource(MEMORY, {"authEnabled": DELETE})]),
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
+    "cloud-armor-default-deny": ([resource(ARMOR)], [
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
+        resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["0.0.0.0/0"]}}},
+                                   {"action": "deny(403)", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["*"]}}}]})]),
     "firewall-no-world-sensitive-ports": ([resource(FW), resource(FW, {"allows": DELETE, "denies": [{"protocol": "all"}]})],
                                           [resource(FW, {"allows": [{"protocol": "tcp", "ports": ["22"]}]})]),
     "gcp-subnet-flow-logs": ([resource("gcp:compute/subnetwork:Subnetwork")], [resource("gcp:compute/subnetwork:Subnetwork", {"logConfig": DELETE})]),
@@ -258,4 +289,13 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "estate-watched": ([_watched_stack(), [resource(RANDOM, name="only-a-password")]],
                        [_watched_stack(subscriber=False), _watched_stack(alarm=False), _watched_stack(budget=False)]),
     "eks-network-policy-enforced": ([_network_policy_stack(True), [resource(EKS, name="eks")]], [_network_policy_stack(False), _network_policy_stack(None)]),
+    "k8s-no-privileged-containers": ([resource(DEPLOY)], [
+        resource(DEPLOY, {CONTAINER: _container(securityContext={"privileged": True, "allowPrivilegeEscalation": False})}),
+        resource(DEPLOY, {CONTAINER: _container(securityContext={"privileged": False})}),
+        resource(DEPLOY, {"spec.template.spec.securityContext": {}})]),
+    "k8s-no-host-namespaces": ([resource(DEPLOY)], [resource(DEPLOY, {"spec.template.spec.hostNetwork": True}),
+                                                    resource(DEPLOY, {"spec.template.spec.hostPID": True})]),
+    "k8s-resource-limits": ([resource(DEPLOY)], [resource(DEPLOY, {CONTAINER: _container(resources={"requests": {"cpu": "1", "memory": "1Gi"}})}),
+                                                 resource(DEPLOY, {CONTAINER: _container(resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1"}})})]),
+    "k8s-network-policy": ([_namespace_stack(True), [resource(DEPLOY)]], [_namespace_stack(False)]),
 }

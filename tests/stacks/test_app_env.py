@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import is_secret, secret_value
 
-COMMON = {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
+COMMON = {"DATABASE_URL", "DATABASE_READER_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
           "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
           "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_SQS_URL", "AWS_SCHEDULE_GROUP_NAME",
           "MAIL_USERNAME", "MAIL_PASSWORD", "CLOUD_PROVIDER"}
@@ -35,7 +35,7 @@ def test_aws_key_set(aws_env):
 
 
 def test_gcp_key_set_adds_the_ses_key(gcp_env):
-    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT"}
+    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD"}
 
 
 def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
@@ -64,7 +64,7 @@ def test_aws_values_come_from_aws_resources(aws_env, shipped):
 
 def test_aws_secrets_are_the_generated_ones(aws_env, shipped, plain):
     result = shipped("aws-dr", preview=False)
-    assert aws_env["DATABASE_PASSWORD"] == plain(result.one("aws:rds/instance:Instance")["password"])
+    assert aws_env["DATABASE_PASSWORD"] == plain(result.outputs["databaseAppPassword"])
     assert aws_env["REDIS_PASSWORD"] == plain(result.one("aws:elasticache/replicationGroup:ReplicationGroup")["authToken"])
     assert aws_env["MAIL_PASSWORD"] == "crm-dr-mail-sender-smtp-password"
 
@@ -72,10 +72,8 @@ def test_aws_secrets_are_the_generated_ones(aws_env, shipped, plain):
 def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped, plain):
     aws_outputs = shipped("aws-dr", preview=False).outputs
     gcp = shipped("gcp-dr", preview=False)
-    assert gcp_env["DATABASE_URL"] == "jdbc:postgresql://10.23.0.5:5432/crm?sslmode=require"
-    assert gcp_env["DATABASE_PASSWORD"] == plain(gcp.one("gcp:sql/user:User")["password"])
     assert gcp_env["REDIS_HOST"] == "10.23.1.4" and gcp_env["REDIS_PASSWORD"] == "crm-dr-redis-redis-auth-string"
-    assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9092"
+    assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"
     assert gcp_env["AWS_ACCESS_KEY"] == aws_outputs["sesSenderAccessKeyId"]
     assert gcp_env["AWS_SECRET_KEY"] == plain(aws_outputs["sesSenderSecretAccessKey"])
     assert gcp_env["AWS_SCHEDULE_SQS_ARN"] == aws_outputs["scheduleQueueArn"]
@@ -91,7 +89,7 @@ def test_aws_dr_preview_shows_the_platform(shipped):
     counts = shipped("aws-dr").count_by_type()
     assert counts["aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination"] == 1
     webhooks = [s for s in shipped("aws-dr").of_type("aws:sns/topicSubscription:TopicSubscription") if s["protocol"] == "https"]
-    assert len(webhooks) == 2
+    assert len(webhooks) == 1  # aws.<host>; gcp-dr subscribes gcp.<host>
     assert counts["aws:scheduler/scheduleGroup:ScheduleGroup"] == 1
     assert counts["aws:sqs/queue:Queue"] == 2
     assert counts["aws:msk/cluster:Cluster"] == 1
@@ -115,3 +113,66 @@ def test_aws_app_gets_the_task_queue_url_from_the_queue(aws_env, shipped):
 
 def test_gcp_app_gets_the_same_task_queue_url_as_aws(aws_env, gcp_env):
     assert gcp_env["AWS_SCHEDULE_SQS_URL"] == aws_env["AWS_SCHEDULE_SQS_URL"]
+
+
+# ---- the data path: RDS is the only writer until failover
+
+def test_aws_reads_and_writes_rds(aws_env, shipped):
+    address = shipped("aws-dr", preview=False).one("aws:rds/instance:Instance")
+    rds = f"jdbc:postgresql://{address.name}.rds.example.internal:5432/crm?sslmode=require"
+    assert (aws_env["DATABASE_URL"], aws_env["DATABASE_READER_URL"]) == (rds, rds)
+
+
+def test_gcp_writer_url_is_rds_private_address_from_aws_dr_outputs(gcp_env, shipped):
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    assert aws_outputs["databaseAddress"].endswith(".rds.example.internal")
+    expected = f"jdbc:postgresql://{aws_outputs['databaseAddress']}:{aws_outputs['databasePort']}/{aws_outputs['databaseName']}?sslmode=require"
+    assert gcp_env["DATABASE_URL"] == expected
+
+
+def test_gcp_reader_url_is_cloud_sql_private_ip(gcp_env, shipped):
+    gcp = shipped("gcp-dr", preview=False)
+    assert gcp_env["DATABASE_READER_URL"] == f"jdbc:postgresql://{gcp.outputs['databasePrivateIp']}:5432/crm?sslmode=require"
+    assert gcp.outputs["databasePrivateIp"] == "10.23.0.5"
+
+
+def test_app_users_are_not_the_admin_users(aws_env, gcp_env, shipped):
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    admins = {aws_outputs["databaseUsername"], shipped("gcp-dr", preview=False).one("gcp:sql/user:User")["name"]}
+    assert aws_env["DATABASE_USERNAME"] == gcp_env["DATABASE_USERNAME"] == "crm_app"
+    assert not admins & {aws_env["DATABASE_USERNAME"], gcp_env["DATABASE_USERNAME"]}
+
+
+def test_app_password_is_generated_not_the_master_password(aws_env, shipped, plain):
+    result = shipped("aws-dr", preview=False)
+    assert aws_env["DATABASE_PASSWORD"] == plain(result.outputs["databaseAppPassword"])
+    assert aws_env["DATABASE_PASSWORD"] != plain(result.one("aws:rds/instance:Instance")["password"])
+
+
+def test_gcp_app_signs_in_to_both_databases_with_the_writer_role_password(gcp_env, shipped, plain):
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    assert gcp_env["DATABASE_PASSWORD"] == plain(aws_outputs["databaseAppPassword"])
+    roles_secret = shipped("gcp-dr", preview=False).one("kubernetes:core/v1:Secret", "crm-dr-db-roles-credentials")
+    assert plain(roles_secret["stringData"])["APP_PASSWORD"] == gcp_env["DATABASE_PASSWORD"]
+
+
+def test_database_app_password_outputs_are_secret(shipped):
+    assert is_secret(shipped("aws-dr", preview=False).outputs["databaseAppPassword"])
+    assert is_secret(shipped("aws-dr", preview=False).outputs["databaseReplicationPassword"])
+
+
+def test_rds_admits_the_gcp_pods_range_for_the_writer_path(shipped):
+    from stacks.config import load, read_stack_file
+
+    pods = str(load("gcp-dr", read_stack_file("gcp-dr")).network.pods_cidr)
+    rules = [r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "from-peer" in r.name and "-db-" in r.name]
+    assert any(r["cidrIpv4"] == pods and r["fromPort"] == 5432 for r in rules)
+
+
+def test_gcp_kafka_client_uses_scram_over_tls_as_the_kafka_user(gcp_env, shipped, plain):
+    gcp = shipped("gcp-dr", preview=False)
+    user = gcp.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    password_secret = gcp.one("kubernetes:core/v1:Secret", "crm-dr-kafka-app-password")
+    assert (gcp_env["KAFKA_SECURITY_PROTOCOL"], gcp_env["KAFKA_SASL_MECHANISM"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert gcp_env["KAFKA_USERNAME"] == user["metadata"]["name"]
+    assert gcp_env["KAFKA_PASSWORD"] == plain(password_secret["stringData"])["password"]

@@ -125,7 +125,7 @@ def test_required_keys(stack, key):
 
 
 def test_required_nested_key():
-    assert "required" in one_problem("aws-dev", {"crm:ingress": {"certificateArn": None}}, "crm:ingress.certificateArn")
+    assert "required" in one_problem("aws-dev", {"crm:dns": {"zoneId": None}}, "crm:dns.zoneId")
 
 
 def test_public_eks_endpoint_needs_an_allow_list():
@@ -290,3 +290,31 @@ def test_database_log_retention_must_be_one_cloudwatch_offers():
 
 def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
     assert "at most 13 characters" in one_problem("aws-production", {"crm:project": "customer-relations"}, "crm:project")
+
+
+def test_application_image_tag_latest_is_refused():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    with pytest.raises(ConfigValidationError) as error:
+        load("aws-dev", stack_config("aws-dev", {"crm:application": {"imageTag": "latest"}}))
+    assert any(p.key == "crm:application.imageTag" for p in error.value.problems)
+
+
+def test_application_problems_are_reported_together():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    bad = {"crm:application": {"imageTag": "-x", "imageRepository": "nope", "minReplicas": 1, "cpuRequest": "2", "cpuLimit": "1"}}
+    with pytest.raises(ConfigValidationError) as error:
+        load("gcp-production", stack_config("gcp-production", bad))
+    keys = {p.key for p in error.value.problems}
+    assert {"crm:application.imageTag", "crm:application.imageRepository", "crm:application.minReplicas", "crm:application.cpuRequest"} <= keys
+
+
+def test_aws_probes_use_the_target_group_health_path():
+    from stacks.config import load
+    from tests.conftest import stack_config
+
+    config = load("aws-dev", stack_config("aws-dev", {"crm:ingress": {"healthCheckPath": "/status"}}))
+    assert config.application.health_path == "/status"

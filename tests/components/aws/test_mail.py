@@ -57,3 +57,26 @@ def test_sender_key_is_exported_only_as_a_secret(shipped):
 def test_mail_is_on_in_dr_and_off_elsewhere_by_default(shipped):
     assert len(shipped("aws-dr").of_type("aws:sesv2/configurationSet:ConfigurationSet")) == 1
     assert shipped("aws-production").of_type("aws:sesv2/configurationSet:ConfigurationSet") == []
+
+
+def test_gcp_dr_subscribes_its_own_host_through_an_aws_provider(shipped):
+    gcp = shipped("gcp-dr", preview=False)
+    subscription = gcp.one("aws:sns/topicSubscription:TopicSubscription")
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    assert subscription["endpoint"] == "https://gcp.crm.example.com/api/webhooks/ses"
+    assert subscription["topic"] == aws_outputs["sesEventsTopicArn"]
+    assert subscription.provider.startswith(gcp.one("pulumi:providers:aws", "crm-dr-mail-aws").urn)
+
+
+def test_gcp_subscription_waits_for_its_dns_record_and_gateway(shipped):
+    gcp = shipped("gcp-dr")
+    subscription = gcp.one("aws:sns/topicSubscription:TopicSubscription")
+    record = [r for r in gcp.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.name == "crm-dr-origin-dns-record"][0]
+    gateway = gcp.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    waits_on = set(subscription.dependencies) | {u for deps in subscription.property_dependencies.values() for u in deps}
+    assert {record.urn, gateway.urn} <= waits_on
+
+
+def test_aws_dr_subscribes_only_its_own_host(shipped):
+    endpoints = [s["endpoint"] for s in shipped("aws-dr", preview=False).of_type("aws:sns/topicSubscription:TopicSubscription")]
+    assert endpoints == ["https://aws.crm.example.com/api/webhooks/ses"]

@@ -9,33 +9,58 @@ def kafka(shipped):
 
 
 def test_strimzi_operator_from_its_oci_chart(kafka):
-    release = kafka.one("kubernetes:helm.sh/v3:Release")
+    release = kafka.one("kubernetes:helm.sh/v3:Release", "crm-dr-kafka-strimzi")
     assert release["chart"] == "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
     assert "repositoryOpts" not in release.inputs  # an oci:// reference is the chart itself, not a repository
 
 
 def test_strimzi_release_runs_on_kubernetes_1_33_and_newer(kafka):
     # 0.45.0 does not start on Kubernetes >= 1.33; 1.x supports 1.30 and newer.
-    release = kafka.one("kubernetes:helm.sh/v3:Release")
+    release = kafka.one("kubernetes:helm.sh/v3:Release", "crm-dr-kafka-strimzi")
     assert int(release["version"].split(".")[0]) >= 1
 
 
 def test_operator_does_not_list_its_own_namespace_again(kafka):
     # The chart always watches the release namespace; naming it in watchNamespaces renders duplicate RoleBindings.
-    release = kafka.one("kubernetes:helm.sh/v3:Release")
+    release = kafka.one("kubernetes:helm.sh/v3:Release", "crm-dr-kafka-strimzi")
     assert release["namespace"] not in (release.get("values") or {}).get("watchNamespaces", [])
 
 
 def test_kafka_resources_use_the_v1_api_strimzi_1_serves(kafka):
-    assert [r.type for r in kafka.resources if "strimzi" in r.type] == ["kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka"]
+    assert [r.type for r in kafka.resources if "strimzi" in r.type] == [
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka", "kubernetes:kafka.strimzi.io/v1:KafkaUser"]
 
 
-def test_three_brokers_with_an_internal_listener_on_9092(kafka):
+def test_three_brokers_with_min_insync_replicas_two(kafka):
     cluster = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")
     pool = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
     assert pool["spec"]["replicas"] == 3
-    assert cluster["spec"]["kafka"]["listeners"] == [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]
     assert cluster["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
+
+
+def test_only_listener_is_tls_with_scram_sha_512(kafka):
+    listeners = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
+    assert [(l["port"], l["tls"], l["authentication"]["type"]) for l in listeners] == [(9093, True, "scram-sha-512")]
+
+
+def test_brokers_enforce_acls(kafka):
+    assert kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["authorization"] == {"type": "simple"}
+
+
+def test_app_user_may_only_touch_its_own_topics_and_groups(kafka):
+    acls = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")["spec"]["authorization"]["acls"]
+    resources = {(a["resource"]["type"], a["resource"]["name"], a["resource"]["patternType"]) for a in acls}
+    assert resources == {("topic", "crm.", "prefix"), ("group", "crm", "prefix")}
+    assert all("All" not in a["operations"] and "Alter" not in a["operations"] for a in acls)
+
+
+def test_app_user_password_comes_from_a_secret_in_kafka_namespace(shipped, plain):
+    kafka = shipped("gcp-dr", preview=False)
+    user = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    ref = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]
+    secret = kafka.one("kubernetes:core/v1:Secret", "crm-dr-kafka-app-password")
+    assert (ref["name"], user["metadata"]["namespace"]) == (secret["metadata"]["name"], secret["metadata"]["namespace"])
+    assert ref["key"] in plain(secret["stringData"])
 
 
 def test_runs_on_the_gke_provider(kafka):
@@ -44,4 +69,4 @@ def test_runs_on_the_gke_provider(kafka):
 
 
 def test_bootstrap_servers_exported(kafka):
-    assert kafka.outputs["kafkaBootstrapServers"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9092"
+    assert kafka.outputs["kafkaBootstrapServers"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"

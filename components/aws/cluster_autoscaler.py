@@ -1,0 +1,84 @@
+"""Cluster Autoscaler for the EKS managed node group, so its min and max sizes mean something.
+
+The node group's Auto Scaling group carries the tags EKS puts on every managed node group
+(`k8s.io/cluster-autoscaler/enabled`, `k8s.io/cluster-autoscaler/<cluster>` = `owned`); the
+autoscaler finds it by them, and its IAM role may only resize or terminate in groups tagged as
+owned by this cluster. Read-only describe calls cannot be scoped by resource.
+Policy source: https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-chart-9.59.0/cluster-autoscaler/cloudprovider/aws/README.md
+("Full Cluster Autoscaler Features Policy", with the tag condition it recommends).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.aws.eks import irsa_trust_policy
+from components.aws.iam import policy_document
+
+CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
+CHART = "cluster-autoscaler"
+CHART_VERSION = "9.59.0"  # Cluster Autoscaler 1.35, the minor of the EKS default version
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+DESCRIBE_ACTIONS = [
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities", "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup",
+]
+SCALE_ACTIONS = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+
+
+def autoscaler_policy(cluster_name: str) -> str:
+    return policy_document([
+        {"Sid": "Discover", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+        {"Sid": "ScaleOwnNodeGroups", "Effect": "Allow", "Action": SCALE_ACTIONS, "Resource": "*",
+         "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}},
+    ])
+
+
+@dataclass
+class ClusterAutoscalerArgs:
+    provider: k8s.Provider
+    cluster_name: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    region: str
+    tags: Mapping[str, str]
+    chart_version: str = CHART_VERSION
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
+            lambda a: irsa_trust_policy(a[0], a[1], NAMESPACE, SERVICE_ACCOUNT)
+        )
+        self.role = aws.iam.Role(f"{name}-irsa", assume_role_policy=trust, tags=dict(args.tags), opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy), opts=child,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-chart",
+            name="cluster-autoscaler",
+            chart=CHART,
+            version=args.chart_version,
+            repository_opts={"repo": CHART_REPOSITORY},
+            namespace=NAMESPACE,
+            atomic=True,
+            values={
+                "cloudProvider": "aws",
+                "awsRegion": args.region,
+                "autoDiscovery": {"clusterName": args.cluster_name},
+                "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}}},
+                "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[policy]),
+        )
+        self.role_arn = self.role.arn
+        self.register_outputs({"roleArn": self.role_arn})

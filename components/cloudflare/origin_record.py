@@ -1,0 +1,37 @@
+"""The proxied DNS name of one cloud's load balancer (`aws.<host>` -> ALB, `gcp.<host>` -> GCP address).
+
+SES webhooks and operators reach a single cloud through it; Cloudflare proxies it, so the origin's
+Cloudflare-only rules (ALB security group, Cloud Armor) still hold.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+
+@dataclass
+class OriginRecordArgs:
+    zone_id: pulumi.Input[str]
+    hostname: str
+    target: pulumi.Input[str]  # a DNS name (CNAME) or an IPv4 address (A)
+    record_type: str  # CNAME | A
+
+    def __post_init__(self) -> None:
+        if self.record_type not in ("CNAME", "A"):
+            raise ValueError(f"record_type must be CNAME or A, got '{self.record_type}'")
+
+
+class OriginRecord(pulumi.ComponentResource):
+    """Pass the Cloudflare provider in `opts.providers`."""
+
+    def __init__(self, name: str, args: OriginRecordArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:cloudflare:OriginRecord", name, None, opts)
+        self.record = cloudflare.DnsRecord(
+            f"{name}-record", zone_id=args.zone_id, name=args.hostname, type=args.record_type, content=args.target,
+            ttl=1, proxied=True, comment="origin of one cloud, proxied by Cloudflare", opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.hostname = self.record.name
+        self.register_outputs({"hostname": self.hostname})

@@ -1,0 +1,57 @@
+"""The Cloud Armor policy in front of the GKE Gateway: Cloudflare's ranges in, everything else 403.
+
+The GCP twin of the ALB's security group (components/aws/alb.py): the same list of ranges, so a
+request that bypasses Cloudflare reaches neither cloud's application.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+# A basic (SRC_IPS_V1) match takes at most 10 ranges, so the allow list is split over rules.
+RANGES_PER_RULE = 10
+FIRST_ALLOW_PRIORITY = 1000
+DEFAULT_RULE_PRIORITY = 2147483647
+
+
+@dataclass
+class CloudflareOnlyPolicyArgs:
+    project: str
+    policy_name: str
+    allowed_cidrs: Sequence[str]
+    labels: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if not self.allowed_cidrs:
+            raise ValueError("the Cloud Armor policy needs the origin ranges it admits (Cloudflare's)")
+        if any(c.endswith("/0") for c in self.allowed_cidrs):
+            raise ValueError("the Cloud Armor policy admits Cloudflare only; a /0 range is not allowed")
+
+
+def allow_rules(cidrs: Sequence[str]) -> list[dict]:
+    chunks = [list(cidrs[i:i + RANGES_PER_RULE]) for i in range(0, len(cidrs), RANGES_PER_RULE)]
+    return [
+        {"action": "allow", "priority": FIRST_ALLOW_PRIORITY + i, "description": f"Cloudflare ranges, part {i + 1} of {len(chunks)}",
+         "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": chunk}}}
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+class CloudflareOnlyPolicy(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
+        default_deny = {
+            "action": "deny(403)", "priority": DEFAULT_RULE_PRIORITY, "description": "everything not from Cloudflare",
+            "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}},
+        }
+        self.policy = gcp.compute.SecurityPolicy(
+            f"{name}-policy", project=args.project, name=args.policy_name, type="CLOUD_ARMOR",
+            description="Admits only Cloudflare's ranges (parity with the AWS ALB security group)",
+            rules=allow_rules(args.allowed_cidrs) + [default_deny], labels=dict(args.labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.policy_name = self.policy.name
+        self.register_outputs({"policyName": self.policy_name})

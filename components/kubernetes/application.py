@@ -1,0 +1,296 @@
+"""The CRM application on a Kubernetes cluster, the same on EKS and GKE.
+
+What differs per cloud comes in as arguments: the service account's identity annotation (IRSA role
+or Google service account), the External Secrets provider block that reads `app_env` with that
+identity, the load balancer's source ranges, the egress the app needs, and (EKS only) the ALB
+target group the pods are registered in through a TargetGroupBinding.
+
+The pod reads its whole environment from one Kubernetes Secret that External Secrets Operator
+keeps in sync with the cloud secret (`envFrom`), so `app_env` values exist only in the cloud
+secret store and the cluster: the stack never copies them into a Kubernetes resource of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+ESO_API = "external-secrets.io/v1"
+TGB_API = "elbv2.k8s.aws/v1beta1"
+APP_ENV_SECRET = "app-env"
+KAFKA_CA_SECRET = "kafka-ca"
+SERVICE_NAME = "crm"  # the Deployment, Service, autoscaler and budget share it
+CLOUDS = ("aws", "gcp")
+# Kubelet probes and the cluster DNS service, found the same way on EKS (CoreDNS) and GKE (kube-dns).
+DNS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+
+
+@dataclass(frozen=True)
+class Egress:
+    """One destination the pods may open connections to: address ranges, or pods of a namespace."""
+
+    purpose: str
+    port: int
+    cidrs: Sequence[str] = ()
+    namespace: Optional[str] = None
+    protocol: str = "TCP"
+
+    def __post_init__(self) -> None:
+        if bool(self.cidrs) == bool(self.namespace):
+            raise ValueError(f"egress '{self.purpose}' needs either address ranges or a namespace")
+
+
+@dataclass
+class ApplicationArgs:
+    provider: k8s.Provider
+    cloud: str
+    namespace: str
+    service_account: str
+    identity_annotation: tuple[str, pulumi.Input[str]]
+    image_repository_url: pulumi.Input[str]
+    image_tag: str
+    health_path: str
+    secret_store_provider: pulumi.Input[Mapping[str, Any]]
+    app_env_key: pulumi.Input[str]
+    load_balancer_cidrs: Sequence[str]
+    egress: Sequence[Egress]
+    port: int = 8080
+    min_replicas: int = 2
+    max_replicas: int = 6
+    cpu_request: str = "250m"
+    cpu_limit: str = "1"
+    memory_request: str = "512Mi"
+    memory_limit: str = "1Gi"
+    target_cpu_percent: int = 70
+    target_group_arn: Optional[pulumi.Input[str]] = None
+    kafka_ca: Optional[tuple[str, str]] = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
+    strict_zone_spread: bool = True
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.cloud not in CLOUDS:
+            problems.append(f"cloud must be one of {', '.join(CLOUDS)}, got '{self.cloud}'")
+        if not self.load_balancer_cidrs:
+            problems.append("the load balancer's source ranges are required: without them the default-deny policy drops all traffic")
+        if "0.0.0.0/0" in self.load_balancer_cidrs:
+            problems.append("the pods admit the load balancer only; 0.0.0.0/0 is not a load balancer range")
+        if not self.health_path.startswith("/"):
+            problems.append(f"health_path must be an absolute path, got '{self.health_path}'")
+        if not self.image_tag or self.image_tag == "latest":
+            problems.append("image_tag must name a release (not empty, not 'latest')")
+        if self.min_replicas > self.max_replicas:
+            problems.append(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class Application(pulumi.ComponentResource):
+    """Namespace, identity-bound service account, Deployment, Service, autoscaler, disruption budget,
+    default-deny network policy with the app's own allowances, and app_env synced from the cloud.
+
+    Pass the External Secrets Operator release in `opts.depends_on`: the SecretStore and
+    ExternalSecret are its custom resources and wait for it.
+    """
+
+    def __init__(self, name: str, args: ApplicationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:kubernetes:Application", name, None, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        ns = args.namespace
+        self.labels = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/component": "api"}
+        labels = {**dict(args.labels), **self.labels, "app.kubernetes.io/managed-by": "pulumi"}
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-ns", metadata={"name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}, opts=on_cluster,
+        )
+        in_namespace = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace])
+        key, identity = args.identity_annotation
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata={"name": args.service_account, "namespace": ns, "labels": labels, "annotations": {key: identity}},
+            opts=in_namespace,
+        )
+
+        operator = _as_list(opts.depends_on if opts else None)
+        after_operator = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *operator])
+        self.secret_store = k8s.apiextensions.CustomResource(
+            f"{name}-secret-store", api_version=ESO_API, kind="SecretStore",
+            metadata={"name": f"{args.cloud}-app-env", "namespace": ns, "labels": labels},
+            spec={"provider": args.secret_store_provider}, opts=after_operator,
+        )
+        self.external_secret = k8s.apiextensions.CustomResource(
+            f"{name}-app-env", api_version=ESO_API, kind="ExternalSecret",
+            metadata={"name": APP_ENV_SECRET, "namespace": ns, "labels": labels},
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": f"{args.cloud}-app-env", "kind": "SecretStore"},
+                "target": {"name": APP_ENV_SECRET, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "dataFrom": [{"extract": {"key": args.app_env_key, "conversionStrategy": "Default", "decodingStrategy": "None"}}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *operator]),
+        )
+
+        synced = [self.external_secret]
+        if args.kafka_ca is not None:
+            synced.append(self._kafka_ca(name, args, labels, operator))
+
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+            spec=self._deployment_spec(args, labels),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *synced]),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+            spec={"type": "ClusterIP", "selector": self.labels, "ports": [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}]},
+            opts=in_namespace,
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": SERVICE_NAME},
+                "minReplicas": args.min_replicas, "maxReplicas": args.max_replicas,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": args.target_cpu_percent}}}],
+            },
+            opts=in_namespace,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": self.labels}},
+            opts=in_namespace,
+        )
+        self._network_policies(name, args, labels, in_namespace)
+
+        if args.target_group_arn is not None:
+            self.target_group_binding = k8s.apiextensions.CustomResource(
+                f"{name}-tgb", api_version=TGB_API, kind="TargetGroupBinding",
+                metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+                spec={"targetGroupARN": args.target_group_arn, "targetType": "ip",
+                      "serviceRef": {"name": SERVICE_NAME, "port": args.port}},
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service, *operator]),
+            )
+
+        self.service_name = SERVICE_NAME
+        self.register_outputs({"namespace": ns, "serviceName": self.service_name, "port": args.port})
+
+    def _deployment_spec(self, args: ApplicationArgs, labels: dict) -> dict:
+        probe = {"httpGet": {"path": args.health_path, "port": args.port, "scheme": "HTTP"}}
+        container = {
+            "name": SERVICE_NAME,
+            "image": pulumi.Output.format("{0}:{1}", args.image_repository_url, args.image_tag),
+            "imagePullPolicy": "IfNotPresent",
+            "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
+            # CLOUD_PROVIDER is also in app_env; set here too so the X-Cloud-Provider header never depends on a sync.
+            "env": [{"name": "CLOUD_PROVIDER", "value": args.cloud}] + (
+                [{"name": "KAFKA_CA_CERT", "valueFrom": {"secretKeyRef": {"name": KAFKA_CA_SECRET, "key": "ca.crt"}}}] if args.kafka_ca else []),
+            "envFrom": [{"secretRef": {"name": APP_ENV_SECRET}}],
+            "readinessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+            "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 3},
+            "resources": {"requests": {"cpu": args.cpu_request, "memory": args.memory_request},
+                          "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit}},
+            "securityContext": {"privileged": False, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+        return {
+            "selector": {"matchLabels": self.labels},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": args.service_account,
+                    "hostNetwork": False, "hostPID": False, "hostIPC": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "terminationGracePeriodSeconds": 30,
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "DoNotSchedule" if args.strict_zone_spread else "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": self.labels},
+                    }],
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                },
+            },
+        }
+
+    def _kafka_ca(self, name: str, args: ApplicationArgs, labels: dict, operator: list) -> k8s.apiextensions.CustomResource:
+        """Copies the Kafka cluster CA certificate (public) from Kafka's namespace into the app's.
+
+        The operator reads it as the app's service account, which may get exactly that one Secret.
+        """
+        kafka_ns, secret = args.kafka_ca
+        # Kafka's namespace comes from the Kafka component: pass it in `opts.depends_on` too.
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(operator))
+        role = k8s.rbac.v1.Role(
+            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "list", "watch"]}],
+            opts=on_cluster,
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{args.namespace}-kafka-ca-reader"},
+            subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role, *operator]),
+        )
+        after = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, binding, *operator])
+        k8s.apiextensions.CustomResource(
+            f"{name}-kafka-store", api_version=ESO_API, kind="SecretStore",
+            metadata={"name": "kafka-ca", "namespace": args.namespace, "labels": labels},
+            spec={"provider": {"kubernetes": {
+                "remoteNamespace": kafka_ns,
+                "server": {"caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}},
+                "auth": {"serviceAccount": {"name": args.service_account}},
+            }}},
+            opts=after,
+        )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-kafka-ca", api_version=ESO_API, kind="ExternalSecret",
+            metadata={"name": KAFKA_CA_SECRET, "namespace": args.namespace, "labels": labels},
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": "kafka-ca", "kind": "SecretStore"},
+                "target": {"name": KAFKA_CA_SECRET, "creationPolicy": "Owner"},
+                "data": [{"secretKey": "ca.crt", "remoteRef": {"key": secret, "property": "ca.crt"}}],
+            },
+            opts=after,
+        )
+
+    def _network_policies(self, name: str, args: ApplicationArgs, labels: dict, opts: pulumi.ResourceOptions) -> None:
+        ns = args.namespace
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": "default-deny", "namespace": ns, "labels": labels},
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            opts=opts,
+        )
+        egress = [{"to": [DNS_PEER], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+        for rule in args.egress:
+            if rule.namespace:
+                peers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": rule.namespace}}}]
+            else:
+                peers = [{"ipBlock": {"cidr": cidr}} for cidr in rule.cidrs]
+            egress.append({"to": peers, "ports": [{"protocol": rule.protocol, "port": rule.port}]})
+        self.network_policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-allow",
+            metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
+            spec={
+                "podSelector": {"matchLabels": self.labels},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs],
+                             "ports": [{"protocol": "TCP", "port": args.port}]}],
+                "egress": egress,
+            },
+            opts=opts,
+        )
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

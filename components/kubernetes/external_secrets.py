@@ -1,0 +1,42 @@
+"""External Secrets Operator from its official Helm repository, with its CRDs.
+
+The operator holds no cloud identity of its own: each SecretStore authenticates with the
+application's service account (IRSA on EKS, Workload Identity on GKE), so the operator can read
+exactly what the application can and nothing more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+ESO_REPOSITORY = "https://charts.external-secrets.io"
+ESO_CHART = "external-secrets"
+ESO_VERSION = "2.9.0"
+
+
+@dataclass
+class ExternalSecretsOperatorArgs:
+    provider: k8s.Provider
+    chart_version: str = ESO_VERSION
+    namespace: str = "external-secrets"
+
+
+class ExternalSecretsOperator(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:kubernetes:ExternalSecretsOperator", name, None, opts)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-eso",
+            name="external-secrets",
+            chart=ESO_CHART,
+            version=args.chart_version,
+            repository_opts={"repo": ESO_REPOSITORY},
+            namespace=args.namespace,
+            create_namespace=True,
+            atomic=True,
+            values={"installCRDs": True, "replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        self.register_outputs({"status": self.release.status})

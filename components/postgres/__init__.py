@@ -1,0 +1,1 @@
+"""PostgreSQL roles and grants, applied from inside a cluster that can reach the database."""

@@ -1,0 +1,181 @@
+"""The application's database roles, created by a Kubernetes Job on the cluster next to the database.
+
+RDS and Cloud SQL sit in private subnets no deploy runner reaches, so the stack runs `psql` where
+the application runs: a Job in its own namespace, its egress limited to PostgreSQL and DNS. The
+admin credentials and the new roles' passwords reach it through a Secret as environment variables
+(`PG*`, `*_PASSWORD`), never its arguments; the SQL is a ConfigMap and safe to run again.
+
+- `read-write` (the writer: RDS, or the only database of a stack): the application role reads and
+  writes every table, present and future; `replication_username`, when set, is the role Cloud
+  SQL's subscription connects as: `rds_replication` and SELECT, nothing else.
+- `read-only` (Cloud SQL while RDS is the writer): the application role only reads. The SQL never
+  grants or revokes writes, so a rerun after `python -m dr promote` (which grants them) keeps them.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+MODES = ("read-write", "read-only")
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+PORT = 5432
+RUN_AS_USER = 70  # the postgres user of the official postgres:*-alpine images
+
+
+def _ident(name: str) -> str:
+    if not _ROLE.match(name):
+        raise ValueError(f"'{name}' is not a plain lower-case PostgreSQL identifier")
+    return f'"{name}"'
+
+
+def _login_role(role: str, variable: str) -> list[str]:
+    return [
+        f"\\getenv {variable} {variable.upper()}",
+        f"SELECT 'CREATE ROLE {_ident(role)}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') \\gexec",
+        # New roles start without SUPERUSER, REPLICATION or BYPASSRLS (which only a superuser may change).
+        f"ALTER ROLE {_ident(role)} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'{variable}';",
+    ]
+
+
+def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None) -> str:
+    """The idempotent psql script of one database (identifiers are checked, passwords come from the environment)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    if replication and mode != "read-write":
+        raise ValueError("only the writer publishes: a replication role belongs to the read-write database")
+    db, owner, app_ = _ident(database), _ident(admin), _ident(app)
+    lines = ["\\set ON_ERROR_STOP on"]
+    lines += _login_role(app, "app_password")
+    lines += [f"GRANT CONNECT ON DATABASE {db} TO {app_};", f"GRANT USAGE ON SCHEMA public TO {app_};"]
+    if mode == "read-write":
+        lines += [
+            f"GRANT CREATE ON SCHEMA public TO {app_};",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_};",
+            f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {app_};",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app_};",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app_};",
+        ]
+    else:
+        lines += [
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {app_};",
+            f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_};",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON TABLES TO {app_};",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON SEQUENCES TO {app_};",
+        ]
+    if replication:
+        rep = _ident(replication)
+        lines += _login_role(replication, "replication_password")
+        lines += [
+            f"GRANT rds_replication TO {rep};",
+            f"GRANT CONNECT ON DATABASE {db} TO {rep};",
+            f"GRANT USAGE ON SCHEMA public TO {rep};",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {rep};",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON TABLES TO {rep};",
+            # Tables the application creates itself (migrations as the application role) are published too.
+            f"GRANT {app_} TO CURRENT_USER;",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {app_} IN SCHEMA public GRANT SELECT ON TABLES TO {rep};",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DatabaseRolesArgs:
+    namespace: str
+    image: str
+    mode: str  # read-write | read-only
+    host: pulumi.Input[str]
+    database: str
+    admin_username: str
+    admin_password: pulumi.Input[str]
+    app_username: str
+    app_password: Optional[pulumi.Input[str]] = None  # None: generated here (pass the writer's to share one role password)
+    replication_username: Optional[str] = None  # the writer's replication role; its password is generated here
+    port: int = PORT
+
+    def __post_init__(self) -> None:
+        if self.app_username == self.admin_username or self.replication_username == self.admin_username:
+            raise ValueError("the application and replication roles are their own, never the admin user")
+        self.sql = roles_sql(self.mode, self.database, self.admin_username, self.app_username, self.replication_username)
+
+
+class DatabaseRoles(pulumi.ComponentResource):
+    """Pass the cluster's Kubernetes provider in `opts.providers`."""
+
+    def __init__(self, name: str, args: DatabaseRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:postgres:DatabaseRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns = args.namespace
+        labels = {"app.kubernetes.io/name": "database-roles", "app.kubernetes.io/managed-by": "pulumi"}
+        # Letters and digits only: the passwords go into connection URLs and psql variables unescaped.
+        self.app_password = pulumi.Output.secret(args.app_password) if args.app_password is not None else pulumi.Output.secret(
+            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child).result)
+        self.replication_password = None
+        if args.replication_username:
+            self.replication_password = pulumi.Output.secret(random.RandomPassword(
+                f"{name}-replication-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child).result)
+        namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": ns, "labels": labels}, opts=child)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        env = {
+            "PGHOST": args.host, "PGPORT": str(args.port), "PGDATABASE": args.database, "PGUSER": args.admin_username,
+            "PGPASSWORD": args.admin_password, "PGSSLMODE": "require", "APP_PASSWORD": self.app_password,
+        }
+        if self.replication_password is not None:
+            env["REPLICATION_PASSWORD"] = self.replication_password
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-credentials", metadata={"name": "database-roles", "namespace": ns, "labels": labels}, type="Opaque",
+            string_data=pulumi.Output.secret(env), opts=in_ns,
+        )
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-sql", metadata={"name": "database-roles-sql", "namespace": ns, "labels": labels}, data={"roles.sql": args.sql}, opts=in_ns,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress", metadata={"name": "database-roles", "namespace": ns, "labels": labels},
+            spec={
+                "podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [],
+                "egress": [
+                    {"ports": [{"protocol": "TCP", "port": args.port}]},
+                    {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+                ],
+            },
+            opts=in_ns,
+        )
+        # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
+        revision = pulumi.Output.all(self.app_password, self.replication_password or "").apply(
+            lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
+        )
+        self.job = k8s.batch.v1.Job(
+            f"{name}-job",
+            metadata={"namespace": ns, "labels": labels},
+            spec={
+                "backoffLimit": 6,
+                "activeDeadlineSeconds": 540,  # fails before Pulumi stops waiting (10 minutes)
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"crm/revision": revision}},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [{
+                            "name": "psql",
+                            "image": args.image,
+                            "command": ["psql", "--no-psqlrc", "--file", "/sql/roles.sql"],
+                            "envFrom": [{"secretRef": {"name": "database-roles"}}],
+                            "volumeMounts": [{"name": "sql", "mountPath": "/sql", "readOnly": True}],
+                            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                        }],
+                        "volumes": [{"name": "sql", "configMap": {"name": "database-roles-sql"}}],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, script]),
+        )
+        self.app_username = args.app_username
+        self.replication_username = args.replication_username
+        self.register_outputs({"appUsername": self.app_username})

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
+
+HOSTS = ["crm.example.com", "aws.crm.example.com"]
+
+
+@pytest.fixture
+def cert(run_component):
+    return run_component(lambda: ValidatedCertificate("cert", ValidatedCertificateArgs(hostnames=HOSTS, zone_id="zone", tags={})))
+
+
+def test_certificate_names_the_public_host_and_the_aws_origin(cert):
+    acm = cert.one("aws:acm/certificate:Certificate")
+    assert (acm["domainName"], acm["subjectAlternativeNames"], acm["validationMethod"]) == (HOSTS[0], HOSTS[1:], "DNS")
+
+
+def test_a_cloudflare_record_for_every_domain_validation_option(cert):
+    acm = cert.one("aws:acm/certificate:Certificate")
+    from stacks.offline.fakes import computed
+
+    options = computed(acm.type, acm.name, acm.inputs)["domainValidationOptions"]
+    records = {(r["name"], r["type"], r["content"]) for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord")}
+    assert len(options) == 2
+    assert records == {(o["resourceRecordName"], o["resourceRecordType"], o["resourceRecordValue"]) for o in options}
+
+
+def test_validation_records_are_not_proxied(cert):
+    assert all(r["proxied"] is False for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+
+
+def test_validation_waits_for_every_record(cert):
+    validation = cert.one("aws:acm/certificateValidation:CertificateValidation")
+    assert sorted(validation["validationRecordFqdns"]) == sorted(r["name"] for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+
+
+def test_alb_listener_uses_the_validated_certificate(shipped):
+    result = shipped("aws-dr", preview=False)
+    listener = [r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS"][0]
+    validation = result.one("aws:acm/certificateValidation:CertificateValidation")
+    assert listener["certificateArn"] == validation["certificateArn"]
+
+
+def test_certificate_arn_override_skips_acm(run_stack):
+    arn = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abcd"
+    result = run_stack("aws-dev", {"crm:ingress": {"certificateArn": arn}}, preview=False)
+    assert not result.of_type("aws:acm/certificate:Certificate")
+    assert [r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS"][0]["certificateArn"] == arn
+
+
+def test_aws_origin_record_points_at_the_alb_proxied(shipped):
+    result = shipped("aws-dr", preview=False)
+    alb = result.outputs["albDnsName"]
+    record = [r for r in result.of_type("cloudflare:index/dnsRecord:DnsRecord") if r["name"] == "aws.crm.example.com"]
+    assert len(record) == 1 and (record[0]["type"], record[0]["content"], record[0]["proxied"]) == ("CNAME", alb, True)
+
+
+def test_cloudflare_resources_use_the_stacks_explicit_provider(shipped):
+    result = shipped("aws-dr")
+    provider = result.one("pulumi:providers:cloudflare")
+    assert all(r.provider.startswith(provider.urn) for r in result.of_type("cloudflare:index/dnsRecord:DnsRecord"))

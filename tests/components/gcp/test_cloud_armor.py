@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from components.gcp.cloud_armor import DEFAULT_RULE_PRIORITY, RANGES_PER_RULE, CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
+from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
+
+
+@pytest.fixture
+def policy(run_component):
+    return run_component(lambda: CloudflareOnlyPolicy("armor", CloudflareOnlyPolicyArgs(
+        project="p", policy_name="crm-cloudflare-only", allowed_cidrs=list(CLOUDFLARE_IPV4_RANGES), labels={})))
+
+
+def rules(result):
+    return result.one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
+
+
+def test_allowed_ranges_are_exactly_cloudflares(policy):
+    allowed = [c for r in rules(policy) if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]]
+    assert sorted(allowed) == sorted(CLOUDFLARE_IPV4_RANGES) and len(allowed) == 15
+
+
+def test_no_rule_exceeds_the_ten_range_limit(policy):
+    assert all(len(r["match"]["config"]["srcIpRanges"]) <= RANGES_PER_RULE for r in rules(policy))
+    assert len([r for r in rules(policy) if r["action"] == "allow"]) == 2
+
+
+def test_default_rule_denies_everything_else_with_403(policy):
+    default = [r for r in rules(policy) if r["priority"] == DEFAULT_RULE_PRIORITY]
+    assert len(default) == 1
+    assert default[0]["action"] == "deny(403)" and default[0]["match"]["config"]["srcIpRanges"] == ["*"]
+
+
+def test_priorities_are_unique(policy):
+    priorities = [r["priority"] for r in rules(policy)]
+    assert len(set(priorities)) == len(priorities)
+
+
+def test_refuses_the_whole_internet():
+    with pytest.raises(ValueError, match="/0"):
+        CloudflareOnlyPolicyArgs(project="p", policy_name="x", allowed_cidrs=["0.0.0.0/0"], labels={})
+
+
+def test_gcp_stack_admits_the_same_ranges_as_the_alb(shipped):
+    aws = shipped("aws-dr")
+    alb_ranges = {r["cidrIpv4"] for r in aws.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                  if "-ingress-cf-443-" in r.name}
+    armor = shipped("gcp-dr").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
+    allowed = {c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]}
+    assert alb_ranges and allowed == alb_ranges
