@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_cloudflare as cloudflare
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
@@ -27,6 +26,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
+from .dns import cloudflare_provider
 
 
 
@@ -206,12 +206,6 @@ def program(config: AwsStackConfig) -> None:
             pulumi.export("databaseReplicationPassword", roles.replication_password)
     if cache:
         pulumi.export("redisHost", cache.host)
-
-
-def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
-    """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
-    token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
-    return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
 
 
 def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:

@@ -282,3 +282,23 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
         shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text())
         assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
+
+
+def test_app_role_must_not_be_the_admin_user():
+    assert "admin user" in one_problem("aws-dev", {"crm:database": {"appUsername": "crmadmin"}}, "crm:database.appUsername")
+
+
+def test_replication_role_must_differ_from_the_app_role():
+    assert "each role has one purpose" in one_problem("aws-dev", {"crm:database": {"replicationUsername": "crm_app"}}, "crm:database.replicationUsername")
+
+
+def test_origin_host_must_not_be_the_public_host():
+    assert "global stack" in one_problem("gcp-dev", {"crm:dns": {"originHost": "crm.example.com"}}, "crm:dns.originHost")
+
+
+def test_dns_zone_id_is_a_cloudflare_id():
+    assert "32-character" in one_problem("gcp-dev", {"crm:dns": {"zoneId": "my-zone"}}, "crm:dns.zoneId")
+
+
+def test_gcp_armor_ranges_refuse_the_whole_internet():
+    assert "only Cloudflare" in one_problem("gcp-dev", {"crm:ingress": {"allowedCidrs": ["0.0.0.0/0"]}}, "crm:ingress.allowedCidrs[0]")
