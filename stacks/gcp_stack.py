@@ -226,7 +226,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
             "serviceAccountRef": {"name": platform.app_service_account}}}}},
         app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_LB_RANGES, egress=egress,
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
-    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding]))
+    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:

@@ -225,7 +225,8 @@ class Application(pulumi.ComponentResource):
         The operator reads it as the app's service account, which may get exactly that one Secret.
         """
         kafka_ns, secret = args.kafka_ca
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        # Kafka's namespace comes from the Kafka component: pass it in `opts.depends_on` too.
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(operator))
         role = k8s.rbac.v1.Role(
             f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "list", "watch"]}],
@@ -235,7 +236,7 @@ class Application(pulumi.ComponentResource):
             f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{args.namespace}-kafka-ca-reader"},
             subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role]),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role, *operator]),
         )
         after = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, binding, *operator])
         k8s.apiextensions.CustomResource(

@@ -169,7 +169,13 @@ def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = Non
         if not services:
             return path
         ns, service_name, port = services[0]["metadata"]["namespace"], services[0]["metadata"]["name"], services[0]["spec"]["ports"][0]["port"]
-    _service_to_pods(path, result, ns, service_name, port, lb_port=None, health=None, monitor=monitor_path(global_result))
+    checks = [c for c in _custom(result, "HealthCheckPolicy") if c["metadata"].get("namespace") == ns
+              and (c["spec"].get("targetRef") or {}).get("kind") == "Service" and c["spec"]["targetRef"].get("name") == service_name]
+    health = None
+    if checks:
+        health = ((checks[0]["spec"].get("default") or {}).get("config") or {}).get("httpHealthCheck", {}).get("requestPath")
+    _service_to_pods(path, result, ns, service_name, port, lb_port=None, health=health, monitor=monitor_path(global_result),
+                     health_what="the load balancer's health check")
     _network_policy_admits(path, result, ns, list(GOOGLE_LB_RANGES), "Google's load balancer and health-check ranges")
     _workload_identity(path, result, ns)
     return path
@@ -203,7 +209,8 @@ def _gateway(path: RequestPath, result: PreviewResult, address_name: str):
     return ns, backend.get("name"), backend.get("port")
 
 
-def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: str, port: Any, *, lb_port, health, monitor) -> None:
+def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: str, port: Any, *, lb_port, health, monitor,
+                     health_what: str = "the target group's health check") -> None:
     services = [s for s in _k8s(result, SERVICE) if s["metadata"]["name"] == name and s["metadata"].get("namespace") == ns]
     if not services:
         path.broken(f"no Service {ns}/{name}")
@@ -236,7 +243,7 @@ def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: st
         path.broken(f"the target group sends to port {lb_port} but the container listens on {number}")
     if probe.get("port") not in (number, container.get("name")) and probe.get("port") != target:
         path.broken(f"the readiness probe checks port {probe.get('port')}, not the serving port {number}")
-    for what, expected in (("the target group's health check", health), ("the Cloudflare monitor", monitor)):
+    for what, expected in ((health_what, health), ("the Cloudflare monitor", monitor)):
         if expected is not None and probe.get("path") != expected:
             path.broken(f"the pods' readiness path {probe.get('path')!r} differs from {what} path {expected!r}")
 

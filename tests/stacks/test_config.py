@@ -302,3 +302,31 @@ def test_dns_zone_id_is_a_cloudflare_id():
 
 def test_gcp_armor_ranges_refuse_the_whole_internet():
     assert "only Cloudflare" in one_problem("gcp-dev", {"crm:ingress": {"allowedCidrs": ["0.0.0.0/0"]}}, "crm:ingress.allowedCidrs[0]")
+
+
+def test_application_image_tag_latest_is_refused():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    with pytest.raises(ConfigValidationError) as error:
+        load("aws-dev", stack_config("aws-dev", {"crm:application": {"imageTag": "latest"}}))
+    assert any(p.key == "crm:application.imageTag" for p in error.value.problems)
+
+
+def test_application_problems_are_reported_together():
+    from stacks.config import ConfigValidationError, load
+    from tests.conftest import stack_config
+
+    bad = {"crm:application": {"imageTag": "-x", "imageRepository": "nope", "minReplicas": 1, "cpuRequest": "2", "cpuLimit": "1"}}
+    with pytest.raises(ConfigValidationError) as error:
+        load("gcp-production", stack_config("gcp-production", bad))
+    keys = {p.key for p in error.value.problems}
+    assert {"crm:application.imageTag", "crm:application.imageRepository", "crm:application.minReplicas", "crm:application.cpuRequest"} <= keys
+
+
+def test_aws_probes_use_the_target_group_health_path():
+    from stacks.config import load
+    from tests.conftest import stack_config
+
+    config = load("aws-dev", stack_config("aws-dev", {"crm:ingress": {"healthCheckPath": "/status"}}))
+    assert config.application.health_path == "/status"

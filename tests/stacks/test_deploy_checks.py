@@ -20,8 +20,8 @@ def findings(plan, policy: str) -> list[str]:
     return [v.message for v in deploy_checks.check(plan) if v.policy == policy]
 
 
-def resource(plan, type_: str):
-    found = [r for r in plan if r.type == type_]
+def resource(plan, type_: str, name_contains: str = ""):
+    found = [r for r in plan if r.type == type_ and name_contains in r.name]
     assert len(found) == 1, [r.type for r in plan]
     return found[0]
 
@@ -85,13 +85,13 @@ def test_an_api_version_the_pinned_operator_no_longer_serves_fails(shipped):
 
 def test_a_custom_resource_without_a_shipped_operator_schema_fails(shipped):
     plan = from_preview(shipped("gcp-dr"))
-    resource(plan, "kubernetes:helm.sh/v3:Release").inputs["version"] = "0.45.0"
+    resource(plan, "kubernetes:helm.sh/v3:Release", "strimzi").inputs["version"] = "0.45.0"
     assert any("no CRD schemas shipped for strimzi-0.45.0" in m for m in findings(plan, "custom-resource-schema"))
 
 
 def test_helm_values_the_chart_does_not_have_fail(shipped):
     plan = from_preview(shipped("gcp-dr"))
-    resource(plan, "kubernetes:helm.sh/v3:Release").inputs["values"] = {"replicas": 2, "watchNamespace": ["apps"]}
+    resource(plan, "kubernetes:helm.sh/v3:Release", "strimzi").inputs["values"] = {"replicas": 2, "watchNamespace": ["apps"]}
     assert findings(plan, "helm-values") == [
         "Release 'crm-dr-kafka-strimzi': values.watchNamespace is not a value of chart oci://quay.io/strimzi-helm/strimzi-kafka-operator "
         "1.2.0 (strimzi-1.2.0/chart-values.yaml)"]
@@ -99,7 +99,7 @@ def test_helm_values_the_chart_does_not_have_fail(shipped):
 
 def test_strimzi_watching_its_own_namespace_again_fails(shipped):
     plan = from_preview(shipped("gcp-dr"))
-    resource(plan, "kubernetes:helm.sh/v3:Release").inputs["values"] = {"watchNamespaces": ["kafka"]}
+    resource(plan, "kubernetes:helm.sh/v3:Release", "strimzi").inputs["values"] = {"watchNamespaces": ["kafka"]}
     assert ["RoleBindings render twice" in m for m in findings(plan, "helm-values")] == [True]
 
 
@@ -154,6 +154,33 @@ def _jsonable(value):
     return map_markers(value, secret=lambda inner: "[secret]", unknown=lambda: "[unknown]")
 
 
+# ---- charts from Helm repositories and the CRDs they install
+
+def test_each_chart_is_judged_by_its_own_schema_folder(shipped):
+    plan = from_preview(shipped("aws-dr"))
+    assert sorted(deploy_checks.operator_schema_folders(plan)) == [
+        "aws-load-balancer-controller-3.5.0", "cluster-autoscaler-9.59.0", "external-secrets-2.9.0"]
+
+
+def test_a_target_group_binding_field_the_crd_lacks_fails(shipped):
+    plan = from_preview(shipped("aws-dr"))
+    resource(plan, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding").inputs["spec"]["targetGroupArn"] = "x"
+    messages = findings(plan, "custom-resource-schema")
+    assert len(messages) == 1 and "'targetGroupArn' was unexpected" in messages[0] and "aws-load-balancer-controller-3.5.0" in messages[0]
+
+
+def test_an_external_secret_on_a_removed_api_version_fails(shipped):
+    plan = from_preview(shipped("aws-dr"))
+    resource(plan, "kubernetes:external-secrets.io/v1:ExternalSecret").inputs["apiVersion"] = "external-secrets.io/v1alpha1"
+    messages = findings(plan, "custom-resource-schema")
+    assert len(messages) == 1 and "not served by the external-secrets-2.9.0 CRDs" in messages[0]
+
+
+def test_an_unknown_value_of_a_repository_chart_fails(shipped):
+    plan = from_preview(shipped("aws-dr"))
+    resource(plan, "kubernetes:helm.sh/v3:Release", "autoscaler").inputs["values"]["autoDiscovery"]["clusterNames"] = "x"
+    messages = findings(plan, "helm-values")
+    assert len(messages) == 1 and "autoDiscovery.clusterNames" in messages[0]
 # ---- CRDs the cluster installs: GKE's Gateway API and its policies
 
 def test_gateway_api_resources_validate_against_the_crds_gke_installs(shipped):

@@ -1,0 +1,124 @@
+"""The CRM workload on both clusters, as the shipped stacks register it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.kubernetes.application import ApplicationArgs
+
+
+@pytest.fixture
+def aws(shipped):
+    return shipped("aws-dr", preview=False)
+
+
+@pytest.fixture
+def gcp(shipped):
+    return shipped("gcp-dr", preview=False)
+
+
+def _pod(result):
+    return result.one("kubernetes:apps/v1:Deployment")["spec"]["template"]["spec"]
+
+
+def test_eks_service_account_carries_the_application_role(aws):
+    sa = aws.one("kubernetes:core/v1:ServiceAccount")
+    role = aws.one("aws:iam/role:Role", "crm-dr-app-role")
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    subject = next(v for k, v in trust.items() if k.endswith(":sub"))
+    assert subject == f"system:serviceaccount:{sa['metadata']['namespace']}:{sa['metadata']['name']}"
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":crm-dr-app-role")
+
+
+def test_image_comes_from_our_registry_at_the_configured_tag(aws, gcp):
+    assert _pod(aws)["containers"][0]["image"] == aws.outputs["repositoryUrls"]["crm-api"] + ":1.0.0"
+    assert _pod(gcp)["containers"][0]["image"] == gcp.outputs["registryUrl"] + "/crm-api:1.0.0"
+
+
+def test_cloud_provider_reaches_the_container(aws, gcp):
+    for result, cloud in ((aws, "aws"), (gcp, "gcp")):
+        assert {"name": "CLOUD_PROVIDER", "value": cloud} in _pod(result)["containers"][0]["env"]
+
+
+def test_container_takes_app_env_from_the_synced_secret(aws):
+    external = aws.one("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert _pod(aws)["containers"][0]["envFrom"] == [{"secretRef": {"name": external["spec"]["target"]["name"]}}]
+    assert external["spec"]["dataFrom"][0]["extract"]["key"] == aws.outputs["appEnvSecretArn"]
+
+
+def test_secret_store_authenticates_as_the_app_service_account(aws, gcp):
+    aws_store = aws.one("kubernetes:external-secrets.io/v1:SecretStore")["spec"]["provider"]["aws"]
+    assert aws_store["auth"]["jwt"]["serviceAccountRef"]["name"] == "crm-app"
+    gcp_store = next(r for r in gcp.of_type("kubernetes:external-secrets.io/v1:SecretStore") if "gcpsm" in r["spec"]["provider"])
+    assert gcp_store["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"]["serviceAccountRef"]["name"] == "crm-app"
+
+
+def test_pods_are_locked_down(aws):
+    pod = _pod(aws)
+    context = pod["containers"][0]["securityContext"]
+    assert (context["readOnlyRootFilesystem"], context["allowPrivilegeEscalation"], context["runAsNonRoot"]) == (True, False, True)
+    assert pod["hostNetwork"] is False
+
+
+def test_pods_spread_across_zones_strictly_outside_dev(aws, shipped):
+    assert _pod(aws)["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "DoNotSchedule"
+    dev = _pod(shipped("aws-dev", preview=False))
+    assert dev["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "ScheduleAnyway"
+
+
+def test_autoscaler_and_budget_target_the_deployment(aws):
+    hpa = aws.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")["spec"]
+    deployment = aws.one("kubernetes:apps/v1:Deployment")
+    assert hpa["scaleTargetRef"]["name"] == deployment["metadata"]["name"] and hpa["minReplicas"] >= 2
+    pdb = aws.one("kubernetes:policy/v1:PodDisruptionBudget")["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_egress_is_limited_to_named_destinations(gcp):
+    allow = next(p for p in gcp.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if p["metadata"]["name"] == "crm")
+    ports = sorted({port["port"] for rule in allow["spec"]["egress"] for port in rule["ports"]})
+    assert ports == [53, 80, 443, 587, 988, 5432, 6378, 9093]
+
+
+def test_kafka_ca_reaches_the_pod_from_strimzi_cluster_ca(gcp):
+    env = {e["name"]: e for e in _pod(gcp)["containers"][0]["env"]}
+    assert env["KAFKA_CA_CERT"]["valueFrom"]["secretKeyRef"] == {"name": "kafka-ca", "key": "ca.crt"}
+    role = gcp.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["crm-cluster-ca-cert"], "verbs": ["get", "list", "watch"]}]
+
+
+def test_load_balancer_controller_has_the_published_policy(aws):
+    from components.aws.load_balancer_controller import published_policy
+
+    policy = aws.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-lbc-policy")
+    assert json.loads(policy["policy"]) == json.loads(published_policy())
+    assert any(s.get("Action") == "elasticloadbalancing:RegisterTargets" or "elasticloadbalancing:RegisterTargets" in s.get("Action", [])
+               for s in json.loads(policy["policy"])["Statement"])
+
+
+def test_cluster_autoscaler_scales_only_this_clusters_groups(aws):
+    statements = json.loads(aws.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-autoscaler-policy")["policy"])["Statement"]
+    scale = next(s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"])
+    assert scale["Condition"]["StringEquals"]["aws:ResourceTag/k8s.io/cluster-autoscaler/crm-dr-eks"] == "owned"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"load_balancer_cidrs": []}, "source ranges"),
+    ({"load_balancer_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0"),
+    ({"image_tag": "latest"}, "image_tag"),
+    ({"min_replicas": 5, "max_replicas": 2}, "exceeds"),
+])
+def test_args_refuse_unsafe_values(change, message):
+    base = dict(provider=None, cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
+                image_repository_url="r", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
+                load_balancer_cidrs=["10.0.0.0/24"], egress=[])
+    with pytest.raises(ValueError, match=message):
+        ApplicationArgs(**{**base, **change})
+
+
+def test_kafka_ca_reader_waits_for_kafkas_namespace(shipped):
+    gcp = shipped("gcp-dr")
+    kafka_namespace = next(r for r in gcp.of_type("kubernetes:core/v1:Namespace") if r["metadata"]["name"] == "kafka")
+    role = gcp.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert kafka_namespace.urn in role.dependencies
