@@ -67,3 +67,11 @@ def test_detection_over_budget_is_refused():
 def test_global_stack_exports_its_detection_time(shipped):
     outputs = shipped("global").outputs
     assert outputs["detectionSeconds"] == 75 and outputs["detectionBudgetSeconds"] == 120
+
+
+def test_global_stack_makes_cloudflare_verify_the_origin_certificates(shipped):
+    result = shipped("global")
+    setting = result.one("cloudflare:index/zoneSetting:ZoneSetting")
+    balancer = result.one("cloudflare:index/loadBalancer:LoadBalancer")
+    assert (setting["settingId"], setting["value"]) == ("ssl", "strict")
+    assert setting["zoneId"] == balancer["zoneId"]
