@@ -113,3 +113,18 @@ def test_path_command_refuses_the_global_stack(capsys):
     from stacks.__main__ import main
 
     assert main(["path", "global"]) == 2
+
+
+def test_path_command_exits_1_and_names_the_broken_link(monkeypatch, capsys, shipped):
+    import stacks.offline.request_path as request_path
+    from stacks.__main__ import main
+
+    def broken_walk(stack):
+        result = shipped(stack, preview=False)
+        next(r for r in result.resources if r.type == "kubernetes:core/v1:Service").inputs["spec"]["selector"] = {"app": "none"}
+        return request_path.walk(result)
+
+    monkeypatch.setattr(request_path, "walk_stack", broken_walk)
+    code = main(["path", "aws-dev"])
+    out = capsys.readouterr().out
+    assert code == 1 and "1 broken link(s)" in out and "matches no Deployment" in out
