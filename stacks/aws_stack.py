@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_cloudflare as cloudflare
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
@@ -30,6 +29,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
+from .dns import cloudflare_provider
 
 
 
@@ -249,12 +249,6 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
             db_instance_arn=database.instance.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
             tags=common.tags("backup"), protect=common.protected,
         ))
-
-
-def cloudflare_provider(name: str, dns) -> cloudflare.Provider:
-    """The Cloudflare provider of a cloud stack: its token is the stack's secret cloudflare:apiToken, or CLOUDFLARE_API_TOKEN."""
-    token = pulumi.Output.secret(dns.api_token) if dns.api_token else None
-    return cloudflare.Provider(f"{name}-cloudflare", api_token=token)
 
 
 def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:

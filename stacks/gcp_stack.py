@@ -24,13 +24,12 @@ from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityA
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from .aws_stack import cloudflare_provider
 from components.kubernetes.application import Application, ApplicationArgs, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
-from .aws_stack import cloudflare_provider
 from .config.model import GcpStackConfig
+from .dns import cloudflare_provider
 from .references import PeerStack
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulumi
 
 from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
+from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
 
 from .config.cloudflare import health_check
 from .config.model import GlobalStackConfig
@@ -28,6 +29,8 @@ def program(config: GlobalStackConfig) -> None:
         detection_budget_seconds=lb.rto_budget_seconds,
         pool_weights=dict(lb.pool_weights),
     ))
+    # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).
+    StrictOriginTls(f"{config.common.project}-origin-tls", StrictOriginTlsArgs(zone_id=lb.zone_id))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)
     pulumi.export("loadBalancerId", balancer.load_balancer.id)

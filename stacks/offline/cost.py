@@ -503,6 +503,13 @@ def _kubernetes_service(r, ctx):
     return [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours", "a LoadBalancer Service makes a forwarding rule")]
 
 
+@rule("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+def _gateway(r, ctx):
+    # GKE's Gateway controller builds a global external Application Load Balancer: one forwarding rule
+    # per Gateway (HTTPS). Data processed is usage (costAssumptions.internetEgressGb prices what leaves).
+    return [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours", "the Gateway's global external load balancer")]
+
+
 # ---------------------------------------------------------------- Cloudflare
 
 @rule("cloudflare:index/loadBalancer:LoadBalancer")

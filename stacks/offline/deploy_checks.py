@@ -5,7 +5,8 @@
   the schemas the pinned `kubernetes-validate` package ships.
 - `custom-resource-schema`: custom resources validate against the CRD of the pinned operator
   release, from the CRD files shipped in `stacks/offline/schemas/<operator>-<version>/`; fields a
-  CRD does not declare are errors (the API server would drop or refuse them).
+  CRD does not declare are errors (the API server would drop or refuse them). CRDs a cluster installs
+  itself (GKE's Gateway API, see GKE_GATEWAY_SCHEMAS) are judged the same way.
 - `helm-values`: a Helm release's values validate against the chart's `values.schema.json`, or,
   when the chart ships none, every key must exist in the chart's `values.yaml` at that version.
 - `identity-ordering`: an IAM member or binding naming an identity that a Google service creates

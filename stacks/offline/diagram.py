@@ -116,19 +116,20 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                 if r.type in SHOWN and r.get("addressType", "EXTERNAL") == "EXTERNAL":
                     groups.setdefault(key, []).append(r)
             shown[stack] = {}
-            for key in sorted(set(groups) | {k for k in counts if k}, key=lambda k: by_urn[k].name if k in by_urn else ""):
+            for key in sorted(set(groups) | {k for k in counts if k}, key=lambda k: (by_urn[k].name, by_urn[k].type) if k in by_urn else ("", "")):
                 members = sorted(groups.get(key, []), key=lambda r: (r.type, r.name))
                 indent = "      "
                 if key:
                     component = by_urn[key]
                     kind = component.type.split(":")[-1]
                     hidden = counts.get(key, 0) - len(members)
-                    lines.append(f"      subgraph {_id('cluster', stack, component.name)} {{")
+                    # Two components may share a name (types differ): the cluster id carries both.
+                    lines.append(f"      subgraph {_id('cluster', stack, component.name, kind)} {{")
                     more = f"\\n+{hidden} more resources" if hidden else ""
                     lines.append(f'        label="{component.name} ({kind}){more}"; style="rounded,filled"; fillcolor="#ffffff"; color="#8c959f"; fontsize=10;')
                     indent = "        "
                     if not members:
-                        lines.append(f'{indent}{_id(stack, component.name, "empty")} [label="{kind}", shape=plaintext, style=""];')
+                        lines.append(f'{indent}{_id(stack, component.name, kind, "empty")} [label="{kind}", shape=plaintext, style=""];')
                 for r in members:
                     lines.append(f'{indent}{_id(stack, r.name)} [label="{SHOWN[r.type]}\\n{r.name}"];')
                     shown[stack].setdefault(r.type, []).append(r)

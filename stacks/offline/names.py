@@ -194,6 +194,21 @@ RULES: dict[str, list[NameRule]] = {
         "displayName", 512, Source("docs", "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies (displayName: limited to 512 Unicode characters)"),
         autonamed=False,
     )],
+    "gcp:compute/securityPolicy:SecurityPolicy": _compute("SecurityPolicy"),
+    "gcp:certificatemanager/certificate:Certificate": [NameRule(
+        "name", 64, _sdk("gcp.certificatemanager.Certificate name", "The name must be 1-64 characters long"),
+        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
+    )],
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": [NameRule(
+        "name", 64, _sdk("gcp.certificatemanager.DnsAuthorization name", "The name must be 1-64 characters long"),
+        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
+    )],
+    "gcp:certificatemanager/certificateMap:CertificateMap": [NameRule(
+        # The map's docstring states no limit; Certificate Manager's other names (certificate, DNS
+        # authorization) take 1-64 characters, applied here as the same service's rule.
+        "name", 64, _sdk("gcp.certificatemanager.Certificate name", "The name must be 1-64 characters long"),
+        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
+    )],
     "gcp:container/cluster:Cluster": [NameRule(
         "name", 40, _discovery("container.v1 Cluster.name", "can be up to 40 characters"), _RFC1035, "lower-case letters, digits and hyphens, starting with a letter, ending with a letter or digit",
     )],
@@ -244,6 +259,9 @@ RULES: dict[str, list[NameRule]] = {
 # Types the estate creates whose name is not theirs to choose or carries no limit of its own: the
 # cloud assigns an id (VPCs, subnets, keys), or the "name" is a reference to something else.
 UNNAMED = {
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "keyed within its map; neither Google's API nor the provider states a limit",
+    "aws:acm/certificate:Certificate": "AWS assigns the ARN; the domain names are the public host's",
+    "aws:acm/certificateValidation:CertificateValidation": "waits for a certificate; no name",
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "keyed by the source instance ARN",
     "gcp:monitoring/notificationChannel:NotificationChannel": "Cloud Monitoring assigns the id; the display name is optional free text",
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "Cloud Monitoring assigns the id; the display name is free text with no stated limit",

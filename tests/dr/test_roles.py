@@ -67,6 +67,8 @@ def test_reader_role_only_reads_until_promotion_grants_writes(pair):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO customers (name) VALUES ('diverging write')")
 
+    with replication.connect(subscriber.endpoint(sslmode="disable")) as conn:
+        replication.install_heartbeat(conn)  # `dr setup` brings the dr schema over with the rest
     failover.promote(subscriber.endpoint(sslmode="disable"), None, app_role="crm_app", margin=10)
     run_script(subscriber, script)  # a later `pulumi up` reruns the Job: writes stay granted
     with as_role(subscriber, "crm_app", APP_PASSWORD) as conn:

@@ -292,6 +292,26 @@ def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
     assert "at most 13 characters" in one_problem("aws-production", {"crm:project": "customer-relations"}, "crm:project")
 
 
+def test_app_role_must_not_be_the_admin_user():
+    assert "admin user" in one_problem("aws-dev", {"crm:database": {"appUsername": "crmadmin"}}, "crm:database.appUsername")
+
+
+def test_replication_role_must_differ_from_the_app_role():
+    assert "each role has one purpose" in one_problem("aws-dev", {"crm:database": {"replicationUsername": "crm_app"}}, "crm:database.replicationUsername")
+
+
+def test_origin_host_must_not_be_the_public_host():
+    assert "global stack" in one_problem("gcp-dev", {"crm:dns": {"originHost": "crm.example.com"}}, "crm:dns.originHost")
+
+
+def test_dns_zone_id_is_a_cloudflare_id():
+    assert "32-character" in one_problem("gcp-dev", {"crm:dns": {"zoneId": "my-zone"}}, "crm:dns.zoneId")
+
+
+def test_gcp_armor_ranges_refuse_the_whole_internet():
+    assert "only Cloudflare" in one_problem("gcp-dev", {"crm:ingress": {"allowedCidrs": ["0.0.0.0/0"]}}, "crm:ingress.allowedCidrs[0]")
+
+
 def test_application_image_tag_latest_is_refused():
     from stacks.config import ConfigValidationError, load
     from tests.conftest import stack_config

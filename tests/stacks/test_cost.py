@@ -176,10 +176,17 @@ def test_a_loadbalancer_service_is_priced_and_a_clusterip_one_is_not(shipped):
 
 
 def test_a_kubernetes_kind_that_creates_cloud_resources_needs_a_rule(shipped):
-    gateway = estimate_of(_with(shipped("gcp-dev"), "kubernetes:gateway.networking.k8s.io/v1:Gateway", {}))
+    ingress = estimate_of(_with(shipped("gcp-dev"), "kubernetes:networking.k8s.io/v1:Ingress", {}))
     deployment = estimate_of(_with(shipped("gcp-dev"), "kubernetes:apps/v1:Deployment", {}))
-    assert any(p.startswith("kubernetes:gateway.networking.k8s.io/v1:Gateway") for p in gateway.unpriced)
+    assert any(p.startswith("kubernetes:networking.k8s.io/v1:Ingress") for p in ingress.unpriced)
     assert deployment.unpriced == []
+
+
+def test_a_gateway_is_priced_as_the_load_balancer_it_makes(shipped):
+    gateways = [i for i in estimate_of(shipped("gcp-dr")).items if i.type == "kubernetes:gateway.networking.k8s.io/v1:Gateway"]
+    assert [i.price_entry for i in gateways] == ["gcp.lb.forwarding-rule"]
+    assert gateways[0].monthly_usd == pytest.approx(gateways[0].unit_usd * gateways[0].quantity)
+    assert gateways[0].unit_usd == TABLE.prices["gcp.lb.forwarding-rule"].usd
 
 
 def test_usage_only_types_are_listed_as_not_estimated(shipped):

@@ -31,8 +31,8 @@ def test_committed_architecture_diagram_matches_the_code(dr_dot):
 def test_clouds_are_regions_and_components_are_clusters(dr_dot):
     assert 'label="AWS · ap-northeast-2"' in dr_dot
     assert 'label="Google Cloud · asia-northeast3"' in dr_dot
-    assert 'subgraph "cluster/aws-dr/crm-dr-eks"' in dr_dot
-    assert 'subgraph "cluster/gcp-dr/crm-dr-link"' in dr_dot
+    assert 'subgraph "cluster/aws-dr/crm-dr-eks/EksCluster"' in dr_dot
+    assert 'subgraph "cluster/gcp-dr/crm-dr-link/HaVpnLink"' in dr_dot
 
 
 def test_stack_references_are_edges_between_stacks(dr_dot):

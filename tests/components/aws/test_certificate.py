@@ -61,3 +61,11 @@ def test_cloudflare_resources_use_the_stacks_explicit_provider(shipped):
     result = shipped("aws-dr")
     provider = result.one("pulumi:providers:cloudflare")
     assert all(r.provider.startswith(provider.urn) for r in result.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+
+
+def test_cloudflare_api_token_from_stack_config_stays_secret(run_stack):
+    from tests.helpers import is_secret
+
+    result = run_stack("aws-dev", {"cloudflare:apiToken": {"secure": "v1:encrypted-token"}})
+    provider = result.one("pulumi:providers:cloudflare")
+    assert is_secret(provider["apiToken"])

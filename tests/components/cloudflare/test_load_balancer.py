@@ -88,3 +88,11 @@ def test_latency_steering_sets_no_pool_weights(lb):
 def test_random_steering_refuses_unusable_weights(weights):
     with pytest.raises(ValueError, match="random steering"):
         lb_args(steering="random", pool_weights=weights)
+
+
+def test_global_stack_makes_cloudflare_verify_the_origin_certificates(shipped):
+    result = shipped("global")
+    setting = result.one("cloudflare:index/zoneSetting:ZoneSetting")
+    balancer = result.one("cloudflare:index/loadBalancer:LoadBalancer")
+    assert (setting["settingId"], setting["value"]) == ("ssl", "strict")
+    assert setting["zoneId"] == balancer["zoneId"]

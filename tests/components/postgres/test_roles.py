@@ -117,3 +117,9 @@ def test_gcp_dr_roles_are_read_only_and_aws_dr_read_write(shipped):
 def test_gcp_without_an_aws_writer_owns_its_writes(shipped):
     sql = shipped("gcp-production").one("kubernetes:core/v1:ConfigMap", "crm-production-db-roles-sql")["data"]["roles.sql"]
     assert "INSERT" in sql
+
+
+def test_job_image_comes_from_config(run_stack):
+    result = run_stack("aws-staging", {"crm:database": {"clientImage": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/psql:15.8"}})
+    container = result.one("kubernetes:batch/v1:Job")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/psql:15.8"
