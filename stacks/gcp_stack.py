@@ -222,6 +222,7 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> Repl
                                      user=aws_side.require("databaseUsername")),
         subscriber=DatabaseConnection(host=database.private_ip, password=database.password.result, port=database.port,
                                       dbname=database.database_name, user=database.username),
+        replication_user=aws_side.require("databaseReplicationUsername"), replication_password=aws_side.require("databaseReplicationPassword"),
     ), opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]))
 
 

@@ -44,8 +44,12 @@ class ReplicationJobsArgs:
     namespace: str
     image: str
     lag_threshold_seconds: int
-    publisher: DatabaseConnection  # RDS (aws-dr outputs)
+    publisher: DatabaseConnection  # RDS (aws-dr outputs): the admin creates the publication and heartbeat
     subscriber: DatabaseConnection  # Cloud SQL (this stack)
+    # The role the subscription signs in to RDS as (aws-dr's replication role: rds_replication and
+    # SELECT only). Without it the subscription would use the publisher's admin user.
+    replication_user: Optional[pulumi.Input[str]] = None
+    replication_password: Optional[pulumi.Input[str]] = None
 
     def __post_init__(self) -> None:
         if not self.image:
@@ -54,14 +58,18 @@ class ReplicationJobsArgs:
             raise ValueError(f"ReplicationJobsArgs: lag threshold must be at least 1 s, got {self.lag_threshold_seconds}")
 
 
-def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection) -> dict[str, pulumi.Input[str]]:
+def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection, replication_user: Optional[pulumi.Input[str]] = None,
+                   replication_password: Optional[pulumi.Input[str]] = None) -> dict[str, pulumi.Input[str]]:
     """The environment `python -m dr` reads its endpoints from."""
     env: dict[str, pulumi.Input[str]] = {}
     for prefix, db in (("PUBLISHER", publisher), ("SUBSCRIBER", subscriber)):
         env.update({
-            f"{prefix}_HOST": db.host, f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(str), f"{prefix}_DBNAME": db.dbname,
-            f"{prefix}_USER": db.user, f"{prefix}_PASSWORD": db.password, f"{prefix}_SSLMODE": "require",
+            # A port read through a StackReference arrives as a JSON number (5432.0): libpq wants an integer.
+            f"{prefix}_HOST": db.host, f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(lambda p: str(int(float(p)))),
+            f"{prefix}_DBNAME": db.dbname, f"{prefix}_USER": db.user, f"{prefix}_PASSWORD": db.password, f"{prefix}_SSLMODE": "require",
         })
+    if replication_user is not None:
+        env.update({"REPLICATION_USER": replication_user, "REPLICATION_PASSWORD": replication_password})
     return env
 
 
@@ -95,7 +103,8 @@ class ReplicationJobs(pulumi.ComponentResource):
         )
         self.secret = k8s.core.v1.Secret(
             f"{name}-endpoints", metadata={"name": f"{name}-endpoints", "namespace": args.namespace}, type="Opaque",
-            string_data=pulumi.Output.secret(connection_env(args.publisher, args.subscriber)), opts=in_namespace,
+            string_data=pulumi.Output.secret(connection_env(args.publisher, args.subscriber, args.replication_user, args.replication_password)),
+            opts=in_namespace,
         )
         env_from = [{"secretRef": {"name": f"{name}-endpoints"}}]
 

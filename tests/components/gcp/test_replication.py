@@ -100,3 +100,15 @@ def test_lag_exporter_binding_waits_for_the_cluster_that_creates_the_identity_po
     binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-replication-wi")
     cluster = result.one("gcp:container/cluster:Cluster")
     assert cluster.parent in binding.dependencies or cluster.urn in binding.dependencies
+
+
+def test_subscription_signs_in_as_the_replication_role_not_the_admin(shipped, plain):
+    gcp, aws = shipped("gcp-dr", preview=False), shipped("aws-dr", preview=False)
+    values = plain(gcp.one("kubernetes:core/v1:Secret", "crm-dr-replication-endpoints")["stringData"])
+    assert values["REPLICATION_USER"] == aws.outputs["databaseReplicationUsername"] != aws.outputs["databaseUsername"]
+    assert values["REPLICATION_PASSWORD"] == plain(aws.outputs["databaseReplicationPassword"])
+
+
+def test_ports_read_from_the_aws_stack_are_integers_for_libpq(shipped, plain):
+    values = plain(shipped("gcp-dr", preview=False).one("kubernetes:core/v1:Secret", "crm-dr-replication-endpoints")["stringData"])
+    assert values["PUBLISHER_PORT"].isdigit() and values["SUBSCRIBER_PORT"].isdigit()
