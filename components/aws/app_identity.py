@@ -7,7 +7,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.eks import irsa_trust_policy
+from components.aws.eks import irsa_role
 from components.aws.iam import policy_document
 from components.aws.mail import SEND_ACTIONS
 
@@ -34,10 +34,7 @@ class ApplicationRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApplicationRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ApplicationRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
-            lambda a: irsa_trust_policy(a[0], a[1], args.namespace, args.service_account)
-        )
-        self.role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, tags=dict(args.tags), opts=child)
+        self.role = irsa_role(f"{name}-role", args.oidc_provider_arn, args.oidc_provider_url, args.namespace, args.service_account, args.tags, self)
         account_region = pulumi.Output.all(
             aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
             aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,

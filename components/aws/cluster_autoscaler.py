@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.eks import irsa_trust_policy
+from components.aws.eks import irsa_role
 from components.aws.iam import policy_document
 
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -56,10 +56,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
-            lambda a: irsa_trust_policy(a[0], a[1], NAMESPACE, SERVICE_ACCOUNT)
-        )
-        self.role = aws.iam.Role(f"{name}-irsa", assume_role_policy=trust, tags=dict(args.tags), opts=child)
+        self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
         policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy), opts=child,
         )

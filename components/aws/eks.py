@@ -166,14 +166,18 @@ class EksCluster(pulumi.ComponentResource):
 
     def service_account_role(self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]) -> aws.iam.Role:
         """An IAM role that only the given Kubernetes service account can assume (IRSA)."""
-        trust = pulumi.Output.all(self.oidc_provider.arn, self.oidc_provider.url).apply(
-            lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
-        )
         prefix = f"{self._base_name}-{role_name}"
-        role = aws.iam.Role(f"{prefix}-irsa", assume_role_policy=trust, tags=dict(tags), opts=pulumi.ResourceOptions(parent=self))
+        role = irsa_role(f"{prefix}-irsa", self.oidc_provider.arn, self.oidc_provider.url, namespace, service_account, tags, self)
         for policy in managed_policies:
             aws.iam.RolePolicyAttachment(f"{prefix}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=self))
         return role
+
+
+def irsa_role(name: str, oidc_provider_arn: pulumi.Input[str], oidc_provider_url: pulumi.Input[str], namespace: str, service_account: str,
+              tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
+    """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
+    trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account))
+    return aws.iam.Role(name, assume_role_policy=trust, tags=dict(tags), opts=pulumi.ResourceOptions(parent=parent))
 
 
 def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, service_account: str) -> str:

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.eks import irsa_trust_policy
+from components.aws.eks import irsa_role
 
 CHART_REPOSITORY = "https://aws.github.io/eks-charts"
 CHART = "aws-load-balancer-controller"
@@ -55,10 +55,7 @@ class LoadBalancerController(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
-            lambda a: irsa_trust_policy(a[0], a[1], NAMESPACE, SERVICE_ACCOUNT)
-        )
-        self.role = aws.iam.Role(f"{name}-irsa", assume_role_policy=trust, tags=dict(args.tags), opts=child)
+        self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
         policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=published_policy(), opts=child)
         self.release = k8s.helm.v3.Release(
             f"{name}-chart",
