@@ -191,7 +191,6 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("appRoleArn", app_role.role_arn)
     pulumi.export("appNamespace", config.platform.app_namespace)
     pulumi.export("appServiceName", workload.service_name)
-    pulumi.export("albTargetGroupArn", ingress.target_group_arn)
     pulumi.export("scheduleGroupName", tasks.group_name)
     pulumi.export("scheduleQueueArn", tasks.queue_arn)
     pulumi.export("scheduleQueueUrl", tasks.queue_url)

@@ -13,7 +13,9 @@ from components.aws.iam import service_role_with_policies
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy")
-ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
+# metrics-server: EKS has no resource metrics API without it, and the application's CPU-based
+# HorizontalPodAutoscaler would never scale (the EKS add-on serves on 10251, clear of the kubelet).
+ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "metrics-server")
 # The VPC CNI's network policy agent enforces Kubernetes NetworkPolicy; without it EKS accepts
 # NetworkPolicy objects and ignores them (add-on configuration schema: enableNetworkPolicy, a string).
 ADDON_CONFIGURATION = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}

@@ -78,7 +78,7 @@ def test_nodes_in_private_subnets_with_imdsv2(eks):
 
 def test_core_addons(eks):
     names = sorted(a["addonName"] for a in eks.of_type("aws:eks/addon:Addon"))
-    assert names == ["aws-ebs-csi-driver", "coredns", "kube-proxy", "vpc-cni"]
+    assert names == ["aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]
 
 
 def test_ebs_csi_driver_gets_its_own_irsa_role(eks):
@@ -135,3 +135,12 @@ def test_node_group_waits_for_every_node_role_policy(eks):
     assert len(attachments) == 4
     dependencies = eks.one("aws:eks/nodeGroup:NodeGroup").dependencies
     assert all(a.urn in dependencies for a in attachments)
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-dr"])
+def test_the_application_autoscaler_has_a_metrics_api_to_read(shipped, stack):
+    result = shipped(stack)
+    assert result.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    addons = {a["addonName"]: a for a in result.of_type("aws:eks/addon:Addon")}
+    group = result.one("aws:eks/nodeGroup:NodeGroup")
+    assert group.urn in addons["metrics-server"].dependencies  # its pods need nodes to run on
