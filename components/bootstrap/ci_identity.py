@@ -31,6 +31,8 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$
 DEPLOY_SERVICES = [
     "ec2:*", "eks:*", "rds:*", "elasticache:*", "ecr:*", "elasticloadbalancing:*", "secretsmanager:*", "ssm:*", "logs:*",
     "sqs:*", "sns:*", "ses:*", "scheduler:*", "kafka:*", "kms:*",
+    # certificates, alarms and dashboards, backup copies and restore tests, cost budgets
+    "acm:*", "cloudwatch:*", "backup:*", "backup-storage:*", "budgets:*",
 ]
 DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
 # Services that create their own service-linked roles on first use.
@@ -47,7 +49,9 @@ PREVIEW_READS = [
     "sqs:ListQueueTags", "sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:List*", "ses:Get*", "ses:List*", "ses:Describe*",
     "scheduler:Get*", "scheduler:List*", "kafka:Describe*", "kafka:List*", "kafka:Get*", "iam:Get*", "iam:List*", "s3:GetBucket*",
     "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListAllMyBuckets", "acm:DescribeCertificate", "acm:ListCertificates",
-    "autoscaling:Describe*", "sts:GetCallerIdentity",
+    "autoscaling:Describe*", "sts:GetCallerIdentity", "acm:ListTagsForCertificate", "cloudwatch:Describe*", "cloudwatch:GetDashboard",
+    "cloudwatch:ListDashboards", "cloudwatch:ListTagsForResource", "backup:Describe*", "backup:Get*", "backup:List*", "budgets:ViewBudget",
+    "budgets:ListTagsForResource",
 ]
 STATE_OBJECT_READS = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
 STATE_OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject"]
@@ -198,7 +202,7 @@ DEPLOY_PROJECT_ROLES = [
     "roles/compute.networkAdmin", "roles/compute.securityAdmin", "roles/container.admin", "roles/cloudsql.admin", "roles/redis.admin",
     "roles/artifactregistry.admin", "roles/secretmanager.admin", "roles/cloudkms.admin", "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser", "roles/resourcemanager.projectIamAdmin", "roles/servicenetworking.networksAdmin",
-    "roles/serviceusage.serviceUsageConsumer",
+    "roles/serviceusage.serviceUsageConsumer", "roles/monitoring.editor", "roles/certificatemanager.editor",
 ]
 PREVIEW_PROJECT_ROLES = [
     "roles/compute.viewer", "roles/container.viewer", "roles/cloudsql.viewer", "roles/redis.viewer", "roles/artifactregistry.reader",

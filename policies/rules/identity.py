@@ -17,8 +17,9 @@ ATTACHMENT_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:ia
 GITHUB = "token.actions.githubusercontent.com"
 GITHUB_ISSUER = f"https://{GITHUB}"
 SUB, AUD = f"{GITHUB}:sub", f"{GITHUB}:aud"
-# repo:OWNER/REPO:<context>; the owner and repository hold no wildcard ('*' or '?').
-PINNED_SUBJECT = re.compile(r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:[^*?]")
+# repo:OWNER/REPO:<context>, with no wildcard ('*' or '?') anywhere: not in the owner or repository,
+# and not in the context either (ref:refs/heads/* or environment:* would admit any branch or environment).
+PINNED_SUBJECT = re.compile(r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:[^*?]+$")
 REPOSITORY_CONDITION = re.compile(r"""(assertion|attribute)\.repository\s*==\s*['"]([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)['"]""")
 
 

@@ -142,6 +142,8 @@ def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
 
 @pytest.mark.parametrize("loosen,rule", [
     (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:*"}), "oidc-trust-no-wildcard-subject"),
+    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:ref:refs/heads/*"}), "oidc-trust-no-wildcard-subject"),
+    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:environment:*"}), "oidc-trust-no-wildcard-subject"),
     (lambda condition: condition.pop("token.actions.githubusercontent.com:aud"), "oidc-trust-audience"),
 ])
 def test_the_pack_process_blocks_a_loosened_deploy_trust(shipped, loosen, rule):

@@ -121,7 +121,7 @@ def test_deploy_role_may_only_use_the_state_bucket_and_keys(roles):
 def test_preview_policy_reads_but_writes_only_lock_files(roles):
     statements = json.loads(roles.one("aws:iam/rolePolicy:RolePolicy", "ci-preview")["policy"])["Statement"]
     allowed = [(a, s["Resource"]) for s in statements if s["Effect"] == "Allow" for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
-    writes = [(a, r) for a, r in allowed if not a.split(":")[1].startswith(("Describe", "List", "Get", "Decrypt"))]
+    writes = [(a, r) for a, r in allowed if not a.split(":")[1].startswith(("Describe", "List", "Get", "View", "Decrypt"))]
     assert writes == [("s3:PutObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"), ("s3:DeleteObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),
                       ("kms:GenerateDataKey", "arn:aws:kms:ap-northeast-2:123456789012:key/state")]
     assert any(s["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in s["Action"] for s in statements)
