@@ -16,7 +16,7 @@ from components.gcp.kafka import SASL_MECHANISM, KafkaOnGke, KafkaOnGkeArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
-from components.gcp.network import GcpNetwork, GcpNetworkArgs
+from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.replication import DatabaseConnection, ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
@@ -238,11 +238,6 @@ def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, repl
     )
 
 
-# Where Google's load balancers and health checkers connect from (external Application Load
-# Balancer with NEG backends: the Google Front Ends).
-GOOGLE_LB_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
-
-
 def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka) -> Application:
     """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
@@ -272,7 +267,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
             "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
             "serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_LB_RANGES, egress=egress,
+        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress,
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
     ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
 

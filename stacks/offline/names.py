@@ -74,6 +74,14 @@ _RFC1035_TEXT = "RFC 1035: a lower-case letter, then lower-case letters, digits 
 _COMPUTE_QUOTE = "The name must be 1-63 characters long, and comply with"
 
 
+def _certificate_manager(documented_on: str) -> list[NameRule]:
+    """Certificate Manager's name rule, as the provider SDK states it on the `documented_on` resource."""
+    return [NameRule(
+        "name", 64, _sdk(f"gcp.certificatemanager.{documented_on} name", "The name must be 1-64 characters long"),
+        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
+    )]
+
+
 def _compute(kind: str) -> list[NameRule]:
     return [NameRule("name", 63, _discovery(f"compute.v1 {kind}.name", _COMPUTE_QUOTE), _RFC1035, _RFC1035_TEXT)]
 
@@ -195,20 +203,11 @@ RULES: dict[str, list[NameRule]] = {
         autonamed=False,
     )],
     "gcp:compute/securityPolicy:SecurityPolicy": _compute("SecurityPolicy"),
-    "gcp:certificatemanager/certificate:Certificate": [NameRule(
-        "name", 64, _sdk("gcp.certificatemanager.Certificate name", "The name must be 1-64 characters long"),
-        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
-    )],
-    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": [NameRule(
-        "name", 64, _sdk("gcp.certificatemanager.DnsAuthorization name", "The name must be 1-64 characters long"),
-        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
-    )],
-    "gcp:certificatemanager/certificateMap:CertificateMap": [NameRule(
-        # The map's docstring states no limit; Certificate Manager's other names (certificate, DNS
-        # authorization) take 1-64 characters, applied here as the same service's rule.
-        "name", 64, _sdk("gcp.certificatemanager.Certificate name", "The name must be 1-64 characters long"),
-        r"[a-zA-Z][a-zA-Z0-9_-]*", "a letter, then letters, digits, hyphens and underscores",
-    )],
+    "gcp:certificatemanager/certificate:Certificate": _certificate_manager("Certificate"),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _certificate_manager("DnsAuthorization"),
+    # The map's docstring states no limit; Certificate Manager's other names (certificate, DNS
+    # authorization) take 1-64 characters, applied here as the same service's rule.
+    "gcp:certificatemanager/certificateMap:CertificateMap": _certificate_manager("Certificate"),
     "gcp:container/cluster:Cluster": [NameRule(
         "name", 40, _discovery("container.v1 Cluster.name", "can be up to 40 characters"), _RFC1035, "lower-case letters, digits and hyphens, starting with a letter, ending with a letter or digit",
     )],

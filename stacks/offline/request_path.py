@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES
+
 from . import fakes
 from .engine import PreviewResult, RegisteredResource, reveal
 
@@ -24,7 +26,6 @@ SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 GATEWAY_KINDS = ("Gateway", "HTTPRoute")
-GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 
 @dataclass
@@ -176,7 +177,7 @@ def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = Non
         health = ((checks[0]["spec"].get("default") or {}).get("config") or {}).get("httpHealthCheck", {}).get("requestPath")
     _service_to_pods(path, result, ns, service_name, port, lb_port=None, health=health, monitor=monitor_path(global_result),
                      health_what="the load balancer's health check")
-    _network_policy_admits(path, result, ns, list(GOOGLE_LB_RANGES), "Google's load balancer and health-check ranges")
+    _network_policy_admits(path, result, ns, list(GOOGLE_HEALTH_CHECK_RANGES), "Google's load balancer and health-check ranges")
     _workload_identity(path, result, ns)
     return path
 
