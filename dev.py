@@ -23,9 +23,9 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".requirements.sha256"
 COMMANDS = {
-    "preview": ["-m", "stacks", "preview", "--all"],
+    "preview": ["-m", "tools", "preview", "--all"],
     "test": ["-m", "pytest"],
-    "check": ["-m", "stacks", "check", "--all"],
+    "check": ["-m", "tools", "check", "--all"],
     "bench": ["benchmarks/preview_benchmark.py"],
 }
 

@@ -38,4 +38,4 @@ def program(config: GlobalStackConfig) -> None:
     pulumi.export("detectionSeconds", balancer.detection_seconds)
     pulumi.export("detectionBudgetSeconds", lb.rto_budget_seconds)
     pulumi.export("accountId", lb.account_id)
-    pulumi.export("pools", {"aws": balancer.pools[0].id, "gcp": balancer.pools[1].id})  # primary, secondary: python -m stacks verify
+    pulumi.export("pools", {"aws": balancer.pools[0].id, "gcp": balancer.pools[1].id})  # primary, secondary: python -m tools verify

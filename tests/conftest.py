@@ -1,6 +1,6 @@
 """Shared fixtures: run a stack program or a single component under Pulumi's mock engine.
 
-Every run gets its own event loop, mock monitor and config (see stacks.offline.engine), so a test
+Every run gets its own event loop, mock monitor and config (see tools.offline.engine), so a test
 cannot see another's resources. Previews of the shipped stack files are pure functions of those
 files; `shipped` runs each once per session and hands every test its own deep copy, so the suite
 stays fast and no test can see another's changes. Anything with config changes runs afresh in the
@@ -15,8 +15,8 @@ from typing import Any, Callable, Mapping, Optional
 import pytest
 
 from stacks.config import read_stack_file
-from stacks.offline import PreviewResult, preview_stack, run_program
-from stacks.offline.engine import reveal
+from tools.offline import PreviewResult, preview_stack, run_program
+from tools.offline.engine import reveal
 
 ALL_STACKS = ["bootstrap", "aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
 

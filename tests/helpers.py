@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.offline import Secret
+from tools.offline import Secret
 
 
 def is_secret(value: Any) -> bool:

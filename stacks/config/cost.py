@@ -1,6 +1,6 @@
 """Budget and usage assumptions of a stack: `crm:budget` and `crm:costAssumptions`.
 
-Neither changes what a stack deploys. The cost estimate (`python -m stacks cost`) reads them: the
+Neither changes what a stack deploys. The cost estimate (`python -m tools cost`) reads them: the
 budget is the monthly figure the estimate must not exceed, the assumptions are the usage a price
 list cannot know (gigabytes through NAT, logs ingested, data sent to the internet and to the other
 cloud). They are declared and validated here, with the rest of the config, so a misspelt key or a

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from stacks import config as config_layer
-from stacks.offline import config_doc
+from tools.offline import config_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -19,13 +19,13 @@ def test_every_known_top_level_key_is_documented(kind):
 @pytest.mark.parametrize("kind", config_doc.KINDS)
 def test_key_table_matches_the_parsers(kind):
     assert config_doc.markdown(kind) in DOC.read_text(), (
-        f"docs/configuration.md's {kind} table is stale: paste `python -m stacks.offline.config_doc` into it")
+        f"docs/configuration.md's {kind} table is stale: paste `python -m tools.offline.config_doc` into it")
 
 
 @pytest.mark.parametrize("kind", config_doc.KINDS)
 def test_every_key_a_parser_reads_has_a_description(kind):
     undescribed = [key for key in config_doc.keys_by_kind()[kind] if not config_doc.describe(kind, key)]
-    assert not undescribed, f"add a line for {undescribed} to DESCRIPTIONS in stacks/offline/config_doc.py"
+    assert not undescribed, f"add a line for {undescribed} to DESCRIPTIONS in tools/offline/config_doc.py"
 
 
 def test_recording_finds_keys_read_only_when_their_section_is_set():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dr import replication
-from stacks.offline.verify import dr_replication_lag
+from tools.offline.verify import dr_replication_lag
 
 
 def lag_of(server):

@@ -7,7 +7,7 @@ import pytest
 
 from policies.rules import RULES_BY_NAME
 from policies.rules.base import Resource
-from stacks.policy_check import from_preview
+from tools.policy_check import from_preview
 
 RULE = RULES_BY_NAME["eks-network-policy-enforced"]
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from policies.rules import ALL_RULES
-from stacks.__main__ import main
-from stacks.policy_check import check, from_plan_file, from_preview
+from tools.cli import main
+from tools.policy_check import check, from_plan_file, from_preview
 from tests.conftest import ALL_STACKS
 from tests.policies.fixtures import GOOD
 
@@ -25,7 +25,7 @@ def test_shipped_stacks_pass_every_rule_in_process(stack, shipped):
 
 def _unwrap(value):
     from policies.rules.base import UNKNOWN as POLICY_UNKNOWN
-    from stacks.offline.engine import map_markers
+    from tools.offline.engine import map_markers
 
     return map_markers(value, secret=lambda inner: inner, unknown=lambda: POLICY_UNKNOWN)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.__main__ import main
+from tools.cli import main
 from stacks.config import ConfigValidationError, find_placeholders, load, read_stack_file
-from stacks.offline.workspace import deploy_order
+from tools.offline.workspace import deploy_order
 from tests.conftest import ALL_STACKS, stack_config
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -147,7 +147,7 @@ def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
     (lambda condition: condition.pop("token.actions.githubusercontent.com:aud"), "oidc-trust-audience"),
 ])
 def test_the_pack_process_blocks_a_loosened_deploy_trust(shipped, loosen, rule):
-    from stacks.policy_check import check, from_preview
+    from tools.policy_check import check, from_preview
 
     result = shipped("bootstrap")
     role = result.one("aws:iam/role:Role", "crm-ci-deploy")

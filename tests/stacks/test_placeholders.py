@@ -6,8 +6,8 @@ import pytest
 
 import stacks
 from stacks.config import find_placeholders
-from stacks.offline import run_program
-from stacks.__main__ import main
+from tools.offline import run_program
+from tools.cli import main
 from tests.conftest import stack_config
 
 REAL_AWS_DEV = {

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.offline import deploy_order, preview_stack
-from stacks.offline.workspace import exported_for_reference
+from tools.offline import deploy_order, preview_stack
+from tools.offline.workspace import exported_for_reference
 from stacks.references import MissingStackOutput
 from tests.conftest import ALL_STACKS
 

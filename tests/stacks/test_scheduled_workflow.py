@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.offline.workspace import stack_names
+from tools.offline.workspace import stack_names
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "scheduled.yml"
 
@@ -35,7 +35,7 @@ def test_verify_runs_daily_and_the_drill_monthly(workflow):
 def test_verify_covers_every_production_and_dr_stack(workflow):
     wanted = {s for s in stack_names() if s.endswith(("-production", "-dr"))} | {"global"}
     assert set(workflow["jobs"]["verify"]["strategy"]["matrix"]["stack"]) == wanted
-    assert 'python -m stacks verify "${{ matrix.stack }}"' in run_lines(workflow["jobs"]["verify"])
+    assert 'python -m tools verify "${{ matrix.stack }}"' in run_lines(workflow["jobs"]["verify"])
 
 
 def test_the_drill_runs_the_dr_command(workflow):

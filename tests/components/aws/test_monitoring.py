@@ -6,7 +6,7 @@ import json
 import pytest
 
 from stacks.config import load
-from stacks.offline import preview_stack
+from tools.offline import preview_stack
 from tests.conftest import stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

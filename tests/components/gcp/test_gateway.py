@@ -8,7 +8,7 @@ from components.gcp.gateway import CERTMAP_ANNOTATION, GATEWAY_CLASS, AppGateway
 
 @pytest.fixture(scope="module")
 def gcp(request):
-    from stacks.offline import preview_stack
+    from tools.offline import preview_stack
 
     return preview_stack("gcp-dr", preview=False)
 

@@ -7,7 +7,7 @@ import pytest
 
 from components.gcp.monitoring import LAG_METRIC
 from stacks.config import load
-from stacks.offline import preview_stack
+from tools.offline import preview_stack
 from tests.conftest import stack_config
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"

@@ -1,4 +1,4 @@
-"""`python -m stacks.offline.config_doc`: every `crm:*` setting the config layer reads, per kind of stack.
+"""`python -m tools.offline.config_doc`: every `crm:*` setting the config layer reads, per kind of stack.
 
 The list is recorded from the parsers themselves (stacks/config/): each kind of stack is parsed
 once per environment with nothing set, and every key a parser reads is noted with the default it
@@ -209,7 +209,7 @@ DESCRIPTIONS = {
     "state.logRetentionDays": "days the state bucket's access logs are kept",
     "state.awsOperators": "IAM roles or users that keep using the state and keys",
     "state.gcpOperators": "IAM members that keep using the state and keys",
-    "budget.monthlyUsd": "the cost estimate's budget; `python -m stacks cost` fails above it (required once `crm:budget` is set)",
+    "budget.monthlyUsd": "the cost estimate's budget; `python -m tools cost` fails above it (required once `crm:budget` is set)",
 }
 
 
@@ -300,7 +300,7 @@ def markdown(kind: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks.offline.config_doc", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.offline.config_doc", description=__doc__.splitlines()[0])
     parser.add_argument("kind", nargs="?", choices=KINDS, help="one kind of stack (default: all, each under a heading)")
     args = parser.parse_args(argv)
     for kind in ([args.kind] if args.kind else KINDS):

@@ -1,8 +1,8 @@
-"""The estate commands of `python -m stacks`: cost, diagram and rebuild-time.
+"""The estate commands of `python -m tools`: cost, diagram and rebuild-time.
 
-    python -m stacks cost <stack>|--all [--json] [--seeds]
-    python -m stacks diagram <stack>|--all -o FILE.svg|FILE.png|FILE.dot
-    python -m stacks rebuild-time <stack>|--all [--json]
+    python -m tools cost <stack>|--all [--json] [--seeds]
+    python -m tools diagram <stack>|--all -o FILE.svg|FILE.png|FILE.dot
+    python -m tools rebuild-time <stack>|--all [--json]
 
 Exit status: 0 when done; 1 when an estimate exceeds a stack's crm:budget or misses a price entry,
 or a drawing cannot be rendered; 2 on bad arguments or config.
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..config import ConfigValidationError, load, read_stack_file
-from ..references import MissingStackOutput
+from stacks.config import ConfigValidationError, load, read_stack_file
+from stacks.references import MissingStackOutput
 from . import cost, diagram, engine, preview_stack, preview_stacks, rebuild
 from .workspace import stack_names
 
@@ -78,7 +78,7 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 @_guard
 def run_cost(args: argparse.Namespace) -> int:
-    from ..config.cost import cost_settings
+    from stacks.config.cost import cost_settings
 
     if args.seeds:
         args.all, args.stack = False, cost.DR_STACKS[-1]

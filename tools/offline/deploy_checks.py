@@ -4,7 +4,7 @@
   OpenAPI schema (strict: no unknown fields) of every Kubernetes minor its cluster may run, from
   the schemas the pinned `kubernetes-validate` package ships.
 - `custom-resource-schema`: custom resources validate against the CRD of the pinned operator
-  release, from the CRD files shipped in `stacks/offline/schemas/<operator>-<version>/`; fields a
+  release, from the CRD files shipped in `tools/offline/schemas/<operator>-<version>/`; fields a
   CRD does not declare are errors (the API server would drop or refuse them). CRDs a cluster installs
   itself (GKE's Gateway API, see GKE_GATEWAY_SCHEMAS) are judged the same way.
 - `helm-values`: a Helm release's values validate against the chart's `values.schema.json`, or,
@@ -282,14 +282,14 @@ def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, 
 
     if not folders:
         yield Finding("custom-resource-schema", r, f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped "
-                      f"in stacks/offline/schemas/")
+                      f"in tools/offline/schemas/")
         return
     group = api_version.split("/")[0]
     # Judge by the releases whose CRDs define this kind's API group; a release with none has no say.
     owners = [f for f in folders if (SCHEMAS / f).is_dir() and any(v.split("/")[0] == group for v, _ in _crds(f))]
     for folder in owners or folders:
         if not (SCHEMAS / folder).is_dir():
-            yield Finding("custom-resource-schema", r, f"no CRD schemas shipped for {folder} (stacks/offline/schemas/{folder}/)")
+            yield Finding("custom-resource-schema", r, f"no CRD schemas shipped for {folder} (tools/offline/schemas/{folder}/)")
             continue
         crds = _crds(folder)
         entry = crds.get((api_version, kind))
@@ -314,7 +314,7 @@ def check_helm_values(resources: list[PlanResource]) -> Iterator[Finding]:
         operator = OPERATOR_CHARTS.get(chart)
         folder = SCHEMAS / f"{operator}-{version}" if operator else None
         if folder is None or not folder.is_dir():
-            yield Finding("helm-values", r, f"no values schema shipped for chart {chart} {version} (stacks/offline/schemas/)")
+            yield Finding("helm-values", r, f"no values schema shipped for chart {chart} {version} (tools/offline/schemas/)")
             continue
         schema_file = folder / "chart-values.schema.json"
         if schema_file.exists():

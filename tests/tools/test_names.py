@@ -12,8 +12,8 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pytest
 
-from stacks.__main__ import main
-from stacks.offline import names
+from tools.cli import main
+from tools.offline import names
 from tests.conftest import ALL_STACKS
 
 

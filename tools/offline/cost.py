@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from ..config.cost import CostSettings
+from stacks.config.cost import CostSettings
 from .engine import PreviewResult, RegisteredResource
 
 PRICE_TABLE = Path(__file__).parent / "data" / "prices.yaml"

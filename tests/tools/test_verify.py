@@ -1,4 +1,4 @@
-"""`python -m stacks verify` against fakes: moto for AWS, Google's HTTP mock for GCP, a local server for Cloudflare and the endpoint."""
+"""`python -m tools verify` against fakes: moto for AWS, Google's HTTP mock for GCP, a local server for Cloudflare and the endpoint."""
 from __future__ import annotations
 
 import http.server
@@ -14,8 +14,8 @@ from googleapiclient.http import HttpMockSequence  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
 
-from stacks.__main__ import main  # noqa: E402
-from stacks.offline import verify  # noqa: E402
+from tools.cli import main  # noqa: E402
+from tools.offline import verify  # noqa: E402
 
 REGION = "ap-northeast-2"
 ACCOUNT = "0123456789abcdef0123456789abcdef"

@@ -9,9 +9,9 @@ import pytest
 
 from components.gcp.gke import GkeCluster
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from stacks.__main__ import main
-from stacks.offline import deploy_checks
-from stacks.policy_check import from_preview
+from tools.cli import main
+from tools.offline import deploy_checks
+from tools.policy_check import from_preview
 from tests.components.gcp.test_gke import gke_args
 from tests.conftest import ALL_STACKS
 
@@ -149,7 +149,7 @@ def test_check_command_fails_a_plan_with_a_misspelt_kubernetes_field(tmp_path, c
 
 
 def _jsonable(value):
-    from stacks.offline.engine import map_markers
+    from tools.offline.engine import map_markers
 
     return map_markers(value, secret=lambda inner: "[secret]", unknown=lambda: "[unknown]")
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-from ..config import PROJECT_DIR, load, read_stack_file
+from stacks.config import PROJECT_DIR, load, read_stack_file
 from .engine import PreviewResult, Secret, map_markers, run_program
 
 
@@ -77,7 +77,7 @@ def preview_stack(
     reference_outputs: Optional[dict[str, tuple[dict, list[str]]]] = None,
 ) -> PreviewResult:
     """Previews one stack; stacks it references are previewed first, quietly, to feed its references."""
-    from .. import run as run_stack_program
+    from stacks import run as run_stack_program
 
     raw = dict(config_override) if config_override is not None else read_stack_file(stack)
     references = dict(reference_outputs or {})
@@ -91,7 +91,7 @@ def preview_stack(
 
 def preview_stacks(stacks: Iterable[str], *, preview: bool = True) -> list[StackRun]:
     """Previews stacks in deploy order, each StackReference fed by the referenced stack's run."""
-    from .. import run as run_stack_program
+    from stacks import run as run_stack_program
 
     references: dict[str, tuple[dict, list[str]]] = {}
     runs = []

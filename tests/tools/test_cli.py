@@ -1,4 +1,4 @@
-"""`python -m stacks preview`: the offline preview as a user runs it."""
+"""`python -m tools preview`: the offline preview as a user runs it."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.__main__ import main
+from tools.cli import main
 from tests.conftest import ALL_STACKS
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stacks", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -90,3 +90,10 @@ def test_aws_dr_overlapping_gcp_dr_fails_preview_all(tmp_path):
     # Whichever side is read first reports it, naming both ranges.
     assert "overlaps" in result.stderr and "10.0.0.0/8" in result.stderr and "10.20.0.0/20" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_python_m_stacks_is_an_alias_of_python_m_tools():
+    alias = subprocess.run([sys.executable, "-m", "stacks", "--help"], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    tools = run_cli(PROJECT, "--help")
+    assert alias.returncode == 0, alias.stderr
+    assert alias.stdout == tools.stdout and "preview" in alias.stdout

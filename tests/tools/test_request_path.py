@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.offline.request_path import walk
+from tools.offline.request_path import walk
 
 AWS = ["aws-dev", "aws-staging", "aws-production", "aws-dr"]
 GCP = ["gcp-dev", "gcp-staging", "gcp-production", "gcp-dr"]
@@ -102,7 +102,7 @@ def test_an_alb_listener_to_an_instance_target_group_breaks_the_path(aws_dr):
 
 
 def test_path_command_prints_hops_and_succeeds_when_every_link_holds(capsys):
-    from stacks.__main__ import main
+    from tools.cli import main
 
     code = main(["path", "gcp-dev"])
     out = capsys.readouterr().out
@@ -110,14 +110,14 @@ def test_path_command_prints_hops_and_succeeds_when_every_link_holds(capsys):
 
 
 def test_path_command_refuses_the_global_stack(capsys):
-    from stacks.__main__ import main
+    from tools.cli import main
 
     assert main(["path", "global"]) == 2
 
 
 def test_path_command_exits_1_and_names_the_broken_link(monkeypatch, capsys, shipped):
-    import stacks.offline.request_path as request_path
-    from stacks.__main__ import main
+    import tools.offline.request_path as request_path
+    from tools.cli import main
 
     def broken_walk(stack):
         result = shipped(stack, preview=False)

@@ -1,4 +1,4 @@
-"""`python -m stacks diagram`: the architecture drawn from the previews."""
+"""`python -m tools diagram`: the architecture drawn from the previews."""
 from __future__ import annotations
 
 import shutil
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks.__main__ import main
-from stacks.offline import diagram
+from tools.cli import main
+from tools.offline import diagram
 
 PROJECT = Path(__file__).resolve().parents[2]
 DR = ("aws-dr", "gcp-dr", "global")
@@ -25,7 +25,7 @@ def edges(source: str, attribute: str) -> list[str]:
 
 def test_committed_architecture_diagram_matches_the_code(dr_dot):
     committed = (PROJECT / "docs" / "img" / "architecture.dot").read_text()
-    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m stacks diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
+    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m tools diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
 
 
 def test_clouds_are_regions_and_components_are_clusters(dr_dot):

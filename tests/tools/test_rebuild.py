@@ -1,13 +1,13 @@
-"""`python -m stacks rebuild-time`: the critical path of a from-scratch deploy."""
+"""`python -m tools rebuild-time`: the critical path of a from-scratch deploy."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from stacks.__main__ import main
-from stacks.offline import rebuild
-from stacks.offline.rebuild import Node
+from tools.cli import main
+from tools.offline import rebuild
+from tools.offline.rebuild import Node
 
 
 def test_critical_path_takes_the_longest_chain_of_a_hand_made_graph():

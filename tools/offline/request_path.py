@@ -3,10 +3,10 @@
 Each hop names the resource, the port and protocol a request uses there, and every link between
 two hops is checked against the resources on both ends: a target group ARN, a selector, a port,
 a health path, an IP range, an identity. A broken link is reported as a problem with the hop it
-breaks, so `python -m stacks path <stack>` and the request-path test fail on it.
+breaks, so `python -m tools path <stack>` and the request-path test fail on it.
 
 The previews are the offline ones (`preview=False`, values resolved by the mocks in
-`stacks/offline/fakes.py`), so ARNs and addresses compared here are the ones Pulumi would wire.
+`tools/offline/fakes.py`), so ARNs and addresses compared here are the ones Pulumi would wire.
 """
 from __future__ import annotations
 
@@ -326,7 +326,7 @@ def walk(result: PreviewResult, global_result: Optional[PreviewResult] = None) -
 
 def walk_stack(stack: str) -> RequestPath:
     """Previews the stack (and the global stack, when it balances this one) and walks the path."""
-    from ..config import load, read_stack_file
+    from stacks.config import load, read_stack_file
     from .workspace import preview_stack
 
     result = preview_stack(stack, preview=False)

@@ -1,4 +1,4 @@
-"""`python -m stacks verify <stack>|--all`: checks a deployed estate through the clouds' APIs.
+"""`python -m tools verify <stack>|--all`: checks a deployed estate through the clouds' APIs.
 
 What is checked depends on what the stack exports (`pulumi stack output --json`):
 
@@ -49,7 +49,7 @@ class HttpResponse:
 
 def pulumi_outputs(stack: str) -> dict:
     """The stack's outputs as the Pulumi CLI reports them (secrets revealed in memory only)."""
-    from ..config import PROJECT_DIR
+    from stacks.config import PROJECT_DIR
 
     try:
         done = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],

@@ -1,4 +1,4 @@
-"""`python -m stacks cost`: the estimate, its price table, the budget gate and the seeds' comparison."""
+"""`python -m tools cost`: the estimate, its price table, the budget gate and the seeds' comparison."""
 from __future__ import annotations
 
 import json
@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from stacks.__main__ import main
+from tools.cli import main
 from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.config.cost import cost_settings
-from stacks.offline import cost
-from stacks.offline.engine import PreviewResult, RegisteredResource
+from tools.offline import cost
+from tools.offline.engine import PreviewResult, RegisteredResource
 from tests.conftest import ALL_STACKS, stack_config
-from tests.stacks.test_cli import copy_with_edit, run_cli
+from tests.tools.test_cli import copy_with_edit, run_cli
 
 PROJECT = Path(__file__).resolve().parents[2]
 TABLE = cost.load_prices()

@@ -5,8 +5,8 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from stacks.offline import UNKNOWN, run_program
-from stacks.offline.engine import StackReferenceError
+from tools.offline import UNKNOWN, run_program
+from tools.offline.engine import StackReferenceError
 from tests.helpers import is_secret, secret_value
 
 

@@ -10,7 +10,7 @@ checks it against the type's rule, so a name AWS or Google would refuse fails he
 Each limit says where it comes from: botocore's service models (the API reference AWS publishes
 for its SDKs), Google's API discovery documents (as shipped in google-api-python-client), the
 provider SDK's own docstrings, or, where none of those states it, the service's documentation
-page. `tests/stacks/test_names.py` checks every quoted statement against the installed copies,
+page. `tests/tools/test_names.py` checks every quoted statement against the installed copies,
 so an upgrade that changes a limit fails the tests rather than going unnoticed.
 """
 from __future__ import annotations
@@ -367,7 +367,7 @@ def problems(resources: Iterable[Any]) -> list[NameProblem]:
 
 
 def violations(resources: Iterable[Any]) -> list:
-    """The problems as mandatory findings of `python -m stacks check`."""
+    """The problems as mandatory findings of `python -m tools check`."""
     from ..policy_check import Violation
 
     return [Violation(POLICY, "high", "mandatory", p.message, p.urn) for p in problems(resources)]

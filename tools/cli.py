@@ -1,0 +1,171 @@
+"""Command line: `python -m tools preview <stack>|--all [--json]`, `python -m tools check <stack>|--all|--plan FILE`
+and `python -m tools path <stack>` (the request path, hop by hop).
+
+`python -m tools verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
+
+Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
+credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+from stacks.config import ConfigValidationError
+from .offline import engine, preview_stack, preview_stacks
+from .offline.render import preview_json, tree
+from .offline.workspace import deploy_order, stack_names
+from .offline import estate_cli
+from stacks.references import MissingStackOutput
+
+_ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/offline/estate_cli.py)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    preview = commands.add_parser("preview", help="show what a stack would create, offline")
+    preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
+    preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    preview.add_argument("--json", action="store_true", help="JSON shaped like `pulumi preview --json`")
+    check = commands.add_parser("check", help="run the policy pack and the names check over a stack's offline preview, or a saved plan")
+    check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
+    check.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
+    _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
+    verify = commands.add_parser("verify", help="check a deployed stack through the clouds' APIs and the public endpoint")
+    verify.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
+    verify.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    verify.add_argument("--origin", action="append", default=[], metavar="CLOUD=HOST",
+                        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)")
+    verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
+    verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
+    path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
+    path.add_argument("stack", help="stack name, e.g. aws-dr")
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _note_placeholders(stacks: list[str]) -> None:
+    """Shipped placeholder values preview fine but would fail a real deploy; say which, on stderr."""
+    from stacks.config import find_placeholders, read_stack_file
+
+    found = {stack: find_placeholders(read_stack_file(stack)) for stack in stacks}
+    keys = sorted({p.key for problems in found.values() for p in problems})
+    if keys:
+        count = sum(map(len, found.values()))
+        print(f"note: {count} shipped placeholder value(s) to replace before a real `pulumi up` ({', '.join(keys)}); "
+              "`pulumi up` refuses them, `pulumi preview` warns.", file=sys.stderr)
+
+
+def preview(args: argparse.Namespace) -> int:
+    known = stack_names()
+    if args.all == bool(args.stack):
+        return _fail("name one stack or pass --all", 2)
+    if args.stack and args.stack not in known:
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
+    try:
+        if args.all:
+            runs = [(run.stack, run.result) for run in preview_stacks(known)]
+        else:
+            runs = [(args.stack, preview_stack(args.stack))]
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    except (MissingStackOutput, engine.StackReferenceError) as error:
+        return _fail(f"error: {error}", 1)
+    _note_placeholders([stack for stack, _ in runs])
+    if args.json:
+        documents = [preview_json(result) for _, result in runs]
+        print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
+    else:
+        print("\n\n".join(tree(result) for _, result in runs))
+        if args.all:
+            print(f"\nDeploy order: {' -> '.join(stack for stack, _ in runs)}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from . import policy_check
+    from .offline import names
+
+    if sum(map(bool, (args.stack, args.all, args.plan))) != 1:
+        return _fail("name one stack, or pass --all, or --plan FILE", 2)
+    try:
+        if args.plan:
+            resources = policy_check.from_plan_file(args.plan)
+            plans = [(policy_check.stack_of(resources), resources)]
+        elif args.all:
+            plans = [(run.stack, policy_check.from_preview(run.result)) for run in preview_stacks(stack_names())]
+        else:
+            if args.stack not in stack_names():
+                return _fail(f"unknown stack '{args.stack}' (have: {', '.join(stack_names())})", 2)
+            plans = [(args.stack, policy_check.from_preview(preview_stack(args.stack)))]
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    except (OSError, ValueError) as error:
+        return _fail(f"error: cannot read the plan: {error}", 2)
+    from .offline import deploy_checks
+
+    blocked = False
+    for stack, resources in plans:
+        violations = policy_check.check(resources, stack)
+        violations += deploy_checks.check(resources)  # what a real deploy would refuse: schemas, identity ordering
+        violations += names.violations(resources)  # names the provider would send, against the cloud's limits
+        print(policy_check.report(stack, violations))
+        blocked |= any(v.enforcement == "mandatory" for v in violations)
+    return 1 if blocked else 0
+
+
+def verify(args: argparse.Namespace, sources=None) -> int:
+    from .offline import verify as verifier
+
+    known = stack_names()
+    if args.all == bool(args.stack):
+        return _fail("name one stack or pass --all", 2)
+    if args.stack and args.stack not in known:
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
+    origins = dict(item.partition("=")[::2] for item in args.origin)
+    bad = sorted(set(origins) - set(verifier.CLOUDS)) + [f"{c}=" for c, host in origins.items() if not host]
+    if bad:
+        return _fail(f"--origin takes CLOUD=HOST with CLOUD one of {', '.join(verifier.CLOUDS)}; got {', '.join(bad)}", 2)
+    sources = sources or verifier.Sources()
+    sources.origin_hosts = {**sources.origin_hosts, **origins}
+    sources.database_host = args.database_host or sources.database_host
+    sources.rpo_seconds = args.rpo if args.rpo is not None else sources.rpo_seconds
+    stacks = deploy_order(known) if args.all else [args.stack]
+    checks, code = verifier.run(stacks, sources)
+    print(verifier.table(checks))
+    failed = sum(not c.ok for c in checks)
+    print(f"\n{len(checks) - failed} passed, {failed} failed")
+    return code
+
+
+def path(args: argparse.Namespace) -> int:
+    from .offline.request_path import walk_stack
+
+    if args.stack not in stack_names() or not args.stack.startswith(("aws-", "gcp-")):
+        return _fail(f"'{args.stack}' is not an aws-* or gcp-* stack (have: {', '.join(stack_names())})", 2)
+    try:
+        walked = walk_stack(args.stack)
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    print(walked.render())
+    return 1 if walked.problems else 0
+
+
+def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "verify":
+        return verify(args, verify_sources)
+    return {"preview": preview, "check": check, "path": path, **_ESTATE_COMMANDS}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
