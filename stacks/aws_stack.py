@@ -199,9 +199,9 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("sesConfigurationSet", mail.configuration_set_name)
         pulumi.export("sesEventsTopicArn", mail.topic_arn)
         pulumi.export("sesDkimTokens", mail.dkim_tokens)
-        pulumi.export("sesSenderAccessKeyId", mail.sender_access_key_id)
-        pulumi.export("sesSenderSecretAccessKey", mail.sender_secret_access_key)
-        pulumi.export("sesSmtpPassword", mail.smtp_password)
+        # gcp-dr's mail-sending role (assumed with a Google identity) is scoped to these two.
+        pulumi.export("sesIdentityArn", mail.identity_arn)
+        pulumi.export("sesConfigurationSetArn", mail.configuration_set_arn)
     if kafka:
         pulumi.export("kafkaBootstrapServers", kafka.bootstrap_brokers)
     if database:
@@ -302,11 +302,8 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka,
         "AWS_SCHEDULE_GROUP_NAME": tasks.group_name,
     }
     if mail:
-        payload.update({
-            "AWS_CONFIGURATION_SET": mail.configuration_set_name,
-            "MAIL_USERNAME": mail.sender_access_key_id,
-            "MAIL_PASSWORD": mail.smtp_password,
-        })
+        # Mail goes through the SES API with the pod's credentials; there is no SMTP user or key.
+        payload["AWS_CONFIGURATION_SET"] = mail.configuration_set_name
     if kafka:
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.mail import MailWebhook, MailWebhookArgs
+from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
@@ -24,7 +24,7 @@ from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityA
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.application import Application, ApplicationArgs, AwsWebIdentity, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
@@ -115,7 +115,17 @@ def program(config: GcpStackConfig) -> None:
         app_env_secret_id=app_env.secret.id,
     ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
 
-    workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka)
+    # SES lives in the AWS stack's account: its resources here go through a provider for that region.
+    mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region")) if aws_platform else None
+    mail_sender = None
+    if aws_platform:
+        # The pods send mail with short-lived AWS credentials for their own Google identity, not a stored key.
+        mail_sender = GoogleMailSender(f"{name}-mail-sender", GoogleMailSenderArgs(
+            google_account_id=identity.unique_id, identity_arn=aws_platform.require("sesIdentityArn"),
+            configuration_set_arn=aws_platform.require("sesConfigurationSetArn"), tags=common.tags("mail"),
+        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
+
+    workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender)
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
     dns, edge = config.dns, config.ingress
@@ -139,7 +149,6 @@ def program(config: GcpStackConfig) -> None:
     if aws_platform:
         # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
         # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
-        mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region"))
         MailWebhook(f"{name}-mail-webhook", MailWebhookArgs(
             topic_arn=aws_platform.require("sesEventsTopicArn"),
             host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
@@ -238,13 +247,13 @@ def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, repl
     )
 
 
-def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka) -> Application:
+def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender=None) -> Application:
     """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
     secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
     egress = [
-        Egress("Google APIs (Secret Manager, IAM credentials)", 443, cidrs=["0.0.0.0/0"]),
+        Egress("Google APIs (Secret Manager, IAM credentials); AWS STS and SES APIs", 443, cidrs=["0.0.0.0/0"]),
         # The GKE metadata server answers Workload Identity token requests for the pod.
         Egress("GKE metadata server", 80, cidrs=["169.254.169.254/32"]),
         Egress("GKE metadata server (Dataplane V2)", 988, cidrs=["169.254.169.252/32"]),
@@ -256,8 +265,6 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         egress.append(Egress("RDS PostgreSQL over the VPN (writes)", 5432, cidrs=[str(config.interconnect.peer_vpc_cidr)]))
     if cache:
         egress.append(Egress("Memorystore Redis (TLS)", 6378, cidrs=[str(net.private_services_cidr)]))
-    if platform.aws_stack:
-        egress.append(Egress("Amazon SES SMTP (submission, STARTTLS)", 587, cidrs=["0.0.0.0/0"]))
     return Application(f"{name}-app", ApplicationArgs(
         provider=cluster.provider, cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
         identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
@@ -269,13 +276,15 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
             "serviceAccountRef": {"name": platform.app_service_account}}}}},
         app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress,
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
+        aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
     ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
     """The application's environment on GCP: its own resources, plus AWS mail and scheduler from the AWS stack.
 
-    GCP pods cannot assume an AWS role, so mail goes through the AWS stack's sending-only IAM user.
+    Mail goes through the SES API with temporary credentials of a sending-only role the pods assume
+    with their Google identity (GoogleMailSender); no AWS key is stored here.
     """
     payload: dict = {
         "CLOUD_PROVIDER": "gcp",  # the value of the X-Cloud-Provider response header
@@ -287,15 +296,11 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
     if aws_platform:
         payload.update({
             "AWS_REGION": aws_platform.require("region"),
-            "AWS_ACCESS_KEY": aws_platform.require("sesSenderAccessKeyId"),
-            "AWS_SECRET_KEY": aws_platform.require("sesSenderSecretAccessKey"),
             "AWS_CONFIGURATION_SET": aws_platform.require("sesConfigurationSet"),
             "AWS_SCHEDULE_ROLE_ARN": aws_platform.require("scheduleRoleArn"),
             "AWS_SCHEDULE_SQS_ARN": aws_platform.require("scheduleQueueArn"),
             "AWS_SCHEDULE_SQS_URL": aws_platform.require("scheduleQueueUrl"),
             "AWS_SCHEDULE_GROUP_NAME": aws_platform.require("scheduleGroupName"),
-            "MAIL_USERNAME": aws_platform.require("sesSenderAccessKeyId"),
-            "MAIL_PASSWORD": aws_platform.require("sesSmtpPassword"),
         })
     if database:
         if aws_platform:

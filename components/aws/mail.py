@@ -1,5 +1,6 @@
 """SES mail for both clouds: a DKIM-signed domain, a TLS-only configuration set whose events reach an
-encrypted SNS topic, HTTPS webhooks into each cloud, and a sending-only IAM user for the GCP side."""
+encrypted SNS topic, HTTPS webhooks into each cloud, and a sending role the GCP pods assume with their
+Google identity. Neither cloud holds an AWS access key: EKS pods send through their IRSA role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,22 +63,9 @@ class MailDelivery(pulumi.ComponentResource):
         ]
         self.topic_arn = self.topic.arn
 
-        identity_arn = self.identity.arn
-        config_set_arn = self.configuration_set.arn
-        # GCP cannot assume an AWS role, so its pods send mail with this user's key: sending only.
-        self.sender = aws.iam.User(f"{name}-sender", name=f"{name}-ses-sender", path="/service/", tags=tags, opts=child)
-        self.sender_policy = aws.iam.UserPolicy(
-            f"{name}-sender", user=self.sender.name,
-            policy=pulumi.Output.all(identity_arn, config_set_arn).apply(lambda a: send_mail_policy(a[0], a[1])),
-            opts=child,
-        )
-        self.sender_key = aws.iam.AccessKey(f"{name}-sender", user=self.sender.name, opts=child)
-        self.identity_arn = identity_arn
+        self.identity_arn = self.identity.arn
         self.configuration_set_name = self.configuration_set.configuration_set_name
-        self.configuration_set_arn = config_set_arn
-        self.sender_access_key_id = self.sender_key.id
-        self.sender_secret_access_key = pulumi.Output.secret(self.sender_key.secret)
-        self.smtp_password = pulumi.Output.secret(self.sender_key.ses_smtp_password_v4)
+        self.configuration_set_arn = self.configuration_set.arn
         self.dkim_tokens = self.dkim.dkim_tokens
         self.register_outputs({"configurationSet": self.configuration_set_name, "topicArn": self.topic.arn})
 
@@ -106,6 +94,59 @@ class MailWebhook(pulumi.ComponentResource):
         )
         self.subscription_arn = self.subscription.arn
         self.register_outputs({"subscriptionArn": self.subscription_arn})
+
+
+# The audience the GCP pods request their Google ID token for; the role admits no other.
+GOOGLE_TOKEN_AUDIENCE = "sts.amazonaws.com"
+
+
+@dataclass
+class GoogleMailSenderArgs:
+    google_account_id: pulumi.Input[str]  # the Google service account's numeric unique ID (the token's `sub` and `azp`)
+    identity_arn: pulumi.Input[str]
+    configuration_set_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+
+
+class GoogleMailSender(pulumi.ComponentResource):
+    """An IAM role that one Google service account assumes with its Google-signed ID token
+    (AssumeRoleWithWebIdentity against accounts.google.com), allowed only to send mail.
+
+    The GCP pods get short-lived AWS credentials from it instead of a long-lived access key. Pass an
+    AWS provider for the SES account in `opts.providers`.
+    """
+
+    def __init__(self, name: str, args: GoogleMailSenderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:aws:GoogleMailSender", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = aws.iam.Role(
+            f"{name}-role", name=f"{name}-ses", path="/service/", description="Sends SES mail for the GCP application pods",
+            assume_role_policy=pulumi.Output.from_input(args.google_account_id).apply(google_trust_policy),
+            max_session_duration=3600, tags=dict(args.tags), opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-send", role=self.role.id,
+            policy=pulumi.Output.all(args.identity_arn, args.configuration_set_arn).apply(lambda a: send_mail_policy(a[0], a[1])),
+            opts=child,
+        )
+        self.role_arn = self.role.arn
+        self.register_outputs({"roleArn": self.role_arn})
+
+
+def google_trust_policy(google_account_id: str) -> str:
+    """Admits ID tokens Google signed for exactly this service account and audience.
+
+    For Google tokens AWS compares `accounts.google.com:aud` with the token's `azp` claim (the
+    service account's numeric ID), `:oaud` with its `aud` claim, and `:sub` with its subject.
+    """
+    return policy_document([{
+        "Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            "accounts.google.com:aud": google_account_id,
+            "accounts.google.com:sub": google_account_id,
+            "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE,
+        }},
+    }])
 
 
 def send_mail_policy(identity_arn: str, configuration_set_arn: str) -> str:

@@ -48,6 +48,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
             )
         self.email = self.account.email
+        self.unique_id = self.account.unique_id  # the `sub` of the ID tokens Google signs for this account
         self.register_outputs({"email": self.email})
 
 

@@ -43,6 +43,29 @@ class Egress:
             raise ValueError(f"egress '{self.purpose}' needs either address ranges or a namespace")
 
 
+TOKEN_DIR = "/var/run/secrets/aws"
+TOKEN_FILE = f"{TOKEN_DIR}/token"
+# A small, pinned image with a shell and curl; it only asks the metadata server for a token.
+TOKEN_REFRESHER_IMAGE = "curlimages/curl:8.11.1"
+# Google ID tokens live for an hour; fetching every 20 minutes leaves the AWS SDK a fresh one
+# whenever it refreshes its credentials, and a failed fetch is retried well before expiry.
+TOKEN_REFRESH_SECONDS = 1200
+
+
+@dataclass(frozen=True)
+class AwsWebIdentity:
+    """AWS credentials for a pod outside AWS: the AWS SDKs' web-identity provider reads a Google-signed
+    ID token from a file (AWS_WEB_IDENTITY_TOKEN_FILE) and exchanges it for the role's temporary keys.
+
+    A sidecar keeps the file fresh from the GKE metadata server, which signs tokens for the pod's
+    Workload Identity service account.
+    """
+
+    role_arn: pulumi.Input[str]
+    audience: str
+    image: str = TOKEN_REFRESHER_IMAGE
+
+
 @dataclass
 class ApplicationArgs:
     provider: k8s.Provider
@@ -69,6 +92,7 @@ class ApplicationArgs:
     kafka_ca: Optional[tuple[str, str]] = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
     strict_zone_spread: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
+    aws_web_identity: Optional[AwsWebIdentity] = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -84,6 +108,8 @@ class ApplicationArgs:
             problems.append("image_tag must name a release (not empty, not 'latest')")
         if self.min_replicas > self.max_replicas:
             problems.append(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
+        if self.aws_web_identity is not None and self.cloud != "gcp":
+            problems.append("aws_web_identity is for pods outside AWS; on EKS the service account's IAM role (IRSA) gives credentials")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -197,6 +223,18 @@ class Application(pulumi.ComponentResource):
                                 "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
+        volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+        init_containers: list[dict] = []
+        if args.aws_web_identity is not None:
+            federation = args.aws_web_identity
+            container["env"] += [
+                {"name": "AWS_ROLE_ARN", "value": federation.role_arn},
+                {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": TOKEN_FILE},
+                {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+            ]
+            container["volumeMounts"].append({"name": "aws-token", "mountPath": TOKEN_DIR, "readOnly": True})
+            volumes.append({"name": "aws-token", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
+            init_containers.append(_token_refresher(federation))
         return {
             "selector": {"matchLabels": self.labels},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -213,8 +251,9 @@ class Application(pulumi.ComponentResource):
                         "whenUnsatisfiable": "DoNotSchedule" if args.strict_zone_spread else "ScheduleAnyway",
                         "labelSelector": {"matchLabels": self.labels},
                     }],
+                    **({"initContainers": init_containers} if init_containers else {}),
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    "volumes": volumes,
                 },
             },
         }
@@ -288,6 +327,29 @@ class Application(pulumi.ComponentResource):
             },
             opts=opts,
         )
+
+
+def _token_refresher(federation: AwsWebIdentity) -> dict:
+    """A native sidecar (an init container that keeps running): the app container starts only once
+    the first token is on disk (startup probe), and the token is refreshed for the pod's lifetime."""
+    url = ("http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"
+           f"?audience={federation.audience}&format=full")
+    # The token goes from curl to a file, never through argv or the log; mv makes each update atomic.
+    script = (
+        f'while true; do if curl -sSf -H "Metadata-Flavor: Google" -o {TOKEN_FILE}.new "{url}"; '
+        f"then mv -f {TOKEN_FILE}.new {TOKEN_FILE}; sleep {TOKEN_REFRESH_SECONDS}; else sleep 5; fi; done"
+    )
+    return {
+        "name": "aws-token",
+        "image": federation.image,
+        "restartPolicy": "Always",
+        "command": ["/bin/sh", "-c", script],
+        "startupProbe": {"exec": {"command": ["test", "-s", TOKEN_FILE]}, "periodSeconds": 2, "failureThreshold": 60},
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
+        "securityContext": {"privileged": False, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "aws-token", "mountPath": TOKEN_DIR}],
+    }
 
 
 def _as_list(value) -> list:

@@ -1,4 +1,5 @@
-"""Rules for CI identities: GitHub OIDC trust pinned to one repository, and no administrator policies."""
+"""Rules for identities: GitHub OIDC trust pinned to one repository, Google-federated roles pinned to one
+service account, no long-lived keys, and no administrator policies."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,8 @@ WI_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/groupPolicy:GroupPolicy")
 ATTACHMENT_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                     "aws:iam/policyAttachment:PolicyAttachment")
+ACCESS_KEY_TYPES = ("aws:iam/accessKey:AccessKey", "gcp:serviceaccount/key:Key")
+GOOGLE = "accounts.google.com"
 GITHUB = "token.actions.githubusercontent.com"
 GITHUB_ISSUER = f"https://{GITHUB}"
 SUB, AUD = f"{GITHUB}:sub", f"{GITHUB}:aud"
@@ -38,6 +41,11 @@ def _as_list(value: Any) -> list:
 
 def _github_trusts(r: Resource) -> Iterator[dict]:
     """The statements of a role's trust policy that let GitHub Actions' tokens in."""
+    return _federated_trusts(r, GITHUB)
+
+
+def _federated_trusts(r: Resource, issuer: str) -> Iterator[dict]:
+    """The statements of a role's trust policy that let the issuer's tokens in."""
     document = _document(r.get("assumeRolePolicy"))
     if not isinstance(document, dict):
         return
@@ -45,7 +53,7 @@ def _github_trusts(r: Resource) -> Iterator[dict]:
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
         federated = (statement.get("Principal") or {}).get("Federated") if isinstance(statement.get("Principal"), dict) else None
-        if any(isinstance(f, str) and f.endswith(GITHUB) for f in _as_list(federated)):
+        if any(isinstance(f, str) and f.endswith(issuer) for f in _as_list(federated)):
             yield statement
 
 
@@ -87,6 +95,20 @@ def trust_requires_audience(r: Resource):
             yield f"trusts GitHub Actions without {AUD} = sts.amazonaws.com (StringEquals)"
 
 
+def google_trust_pins_account(r: Resource):
+    for statement in _federated_trusts(r, GOOGLE):
+        for key in (f"{GOOGLE}:sub", f"{GOOGLE}:aud"):
+            values = _condition_values(statement, key, ("StringEquals",))
+            if not values or not all(isinstance(v, str) and v.isdigit() for v in values):
+                yield (f"trusts {GOOGLE} without {key} = a service account's numeric unique ID (StringEquals); "
+                       "any Google account's token could assume it")
+
+
+def no_long_lived_keys(r: Resource):
+    yield ("creates a long-lived access key; give the workload a federated identity instead "
+           "(IRSA on EKS, Workload Identity on GKE, AssumeRoleWithWebIdentity from GKE to AWS)")
+
+
 def _admin_statements(document: Any) -> Iterator[dict]:
     if not isinstance(document, dict):
         return
@@ -117,6 +139,10 @@ RULES = [
          Severity.CRITICAL, MANDATORY, "a missing sub is oidc-trust-pins-repository's finding", (ROLE,), trust_no_wildcard_subject),
     Rule("oidc-trust-audience", "GitHub OIDC trust requires the aud claim sts.amazonaws.com", Severity.HIGH, MANDATORY,
          "fails closed", (ROLE,), trust_requires_audience),
+    Rule("google-trust-pins-account", "A role Google identities assume names one service account (sub and aud = its unique ID)",
+         Severity.CRITICAL, MANDATORY, "an unknown ID is not judged; other keys are not enough", (ROLE,), google_trust_pins_account),
+    Rule("no-long-lived-keys", "No IAM user access keys or service account keys: workloads use federated identities",
+         Severity.HIGH, MANDATORY, "any such resource fails", ACCESS_KEY_TYPES, no_long_lived_keys),
     Rule("iam-no-wildcard-admin", "No IAM policy allows Action '*' and nothing attaches AdministratorAccess",
          Severity.CRITICAL, MANDATORY, "an unknown policy is not judged", (ROLE, *POLICY_TYPES, *ATTACHMENT_TYPES), no_administrator),
 ]

@@ -123,6 +123,18 @@ def _trust(condition: dict) -> Resource:
     return role
 
 
+def _google_trust(condition: dict) -> Resource:
+    """A role that Google-signed ID tokens assume, with the given StringEquals conditions."""
+    role = resource(ROLE, name="mail-sender")
+    role.props["assumeRolePolicy"] = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": condition}}]}
+    return role
+
+
+GOOGLE_ID = "112233445566778899001"
+
+
 def _bucket_stack(changes: dict | None = None, without: str = "") -> list[Resource]:
     """An S3 bucket and its encryption, versioning and access block; `changes` maps a part's type to its changes."""
     bucket = resource("aws:s3/bucket:Bucket", name="state")
@@ -272,6 +284,12 @@ FIXTURES: dict[str, tuple[list, list]] = {
                                         _trust({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
                                                 "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}})]),
     "oidc-trust-audience": ([resource(ROLE)], [_trust({"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/crm-infra:pull_request"}})]),
+    "google-trust-pins-account": ([_google_trust({"accounts.google.com:sub": GOOGLE_ID, "accounts.google.com:aud": GOOGLE_ID,
+                                                  "accounts.google.com:oaud": "sts.amazonaws.com"}),
+                                   resource(ROLE, {"assumeRolePolicy": UNKNOWN})],
+                                  [_google_trust({"accounts.google.com:aud": GOOGLE_ID, "accounts.google.com:oaud": "sts.amazonaws.com"}),
+                                   _google_trust({"accounts.google.com:sub": GOOGLE_ID, "accounts.google.com:aud": "sts.amazonaws.com"})]),
+    "no-long-lived-keys": ([resource(ROLE)], [resource("aws:iam/accessKey:AccessKey"), resource("gcp:serviceaccount/key:Key")]),
     "iam-no-wildcard-admin": ([resource("aws:iam/rolePolicy:RolePolicy")],
                               [resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'}),
                                resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})]),

@@ -10,7 +10,7 @@ from tests.helpers import is_secret, secret_value
 COMMON = {"DATABASE_URL", "DATABASE_READER_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
           "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
           "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_SQS_URL", "AWS_SCHEDULE_GROUP_NAME",
-          "MAIL_USERNAME", "MAIL_PASSWORD", "CLOUD_PROVIDER"}
+          "CLOUD_PROVIDER"}
 
 
 def app_env(result, type_):
@@ -34,12 +34,15 @@ def test_aws_key_set(aws_env):
     assert set(aws_env) == COMMON
 
 
-def test_gcp_key_set_adds_the_ses_key(gcp_env):
-    assert set(gcp_env) == COMMON | {"AWS_ACCESS_KEY", "AWS_SECRET_KEY", "REDIS_CA_CERT", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD"}
+def test_gcp_key_set_adds_the_redis_ca_and_kafka_credentials(gcp_env):
+    assert set(gcp_env) == COMMON | {"REDIS_CA_CERT", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD"}
 
 
-def test_aws_has_no_aws_keys_it_uses_its_pod_role(aws_env):
-    assert "AWS_ACCESS_KEY" not in aws_env and "AWS_SECRET_KEY" not in aws_env
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_no_aws_key_or_mail_password_in_app_env(cloud, aws_env, gcp_env):
+    # EKS pods send with their IRSA role, GKE pods with a role they assume as their Google identity.
+    env = {"aws": aws_env, "gcp": gcp_env}[cloud]
+    assert not {k for k in env if k.startswith(("AWS_ACCESS", "AWS_SECRET", "MAIL_"))}
 
 
 def test_each_cloud_names_itself_for_the_x_cloud_provider_header(aws_env, gcp_env):
@@ -66,7 +69,6 @@ def test_aws_secrets_are_the_generated_ones(aws_env, shipped, plain):
     result = shipped("aws-dr", preview=False)
     assert aws_env["DATABASE_PASSWORD"] == plain(result.outputs["databaseAppPassword"])
     assert aws_env["REDIS_PASSWORD"] == plain(result.one("aws:elasticache/replicationGroup:ReplicationGroup")["authToken"])
-    assert aws_env["MAIL_PASSWORD"] == "crm-dr-mail-sender-smtp-password"
 
 
 def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped, plain):
@@ -74,8 +76,6 @@ def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped,
     gcp = shipped("gcp-dr", preview=False)
     assert gcp_env["REDIS_HOST"] == "10.23.1.4" and gcp_env["REDIS_PASSWORD"] == "crm-dr-redis-redis-auth-string"
     assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"
-    assert gcp_env["AWS_ACCESS_KEY"] == aws_outputs["sesSenderAccessKeyId"]
-    assert gcp_env["AWS_SECRET_KEY"] == plain(aws_outputs["sesSenderSecretAccessKey"])
     assert gcp_env["AWS_SCHEDULE_SQS_ARN"] == aws_outputs["scheduleQueueArn"]
     assert gcp_env["AWS_CONFIGURATION_SET"] == aws_outputs["sesConfigurationSet"]
 
@@ -93,7 +93,6 @@ def test_aws_dr_preview_shows_the_platform(shipped):
     assert counts["aws:scheduler/scheduleGroup:ScheduleGroup"] == 1
     assert counts["aws:sqs/queue:Queue"] == 2
     assert counts["aws:msk/cluster:Cluster"] == 1
-    assert counts["aws:iam/user:User"] == 1 and counts["aws:iam/accessKey:AccessKey"] == 1
     assert counts["crm:aws:ApplicationRole"] == 1
 
 

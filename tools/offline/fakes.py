@@ -5,6 +5,7 @@ the right resource (the RDS endpoint in a DATABASE_URL, a queue ARN in a policy)
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -48,7 +49,8 @@ _SPECIFIC = {
         for k, d in enumerate([i.get("domainName")] + list(i.get("subjectAlternativeNames") or []))]},
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {"dnsResourceRecords": [
         {"name": f"_acme-challenge.{i.get('domain')}.", "type": "CNAME", "data": f"{n}.authorize.certificatemanager.goog."}]},
-    "gcp:serviceaccount/account:Account": lambda n, i: {"email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com"},
+    "gcp:serviceaccount/account:Account": lambda n, i: {"email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com",
+                                                        "uniqueId": _numeric_id(n)},
     "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
@@ -111,3 +113,8 @@ def invoke(token: str, args: dict) -> dict:
     if token == "gcp:organizations/getProject:getProject":
         return {"number": "123456789012", "projectId": args.get("projectId", "project")}
     return {}
+
+
+def _numeric_id(name: str) -> str:
+    """A 21-digit ID derived from the name, shaped like a Google service account's unique ID."""
+    return str(10**20 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**20)

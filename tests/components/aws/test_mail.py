@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from components.aws.mail import EVENT_TYPES, MailDelivery, MailDeliveryArgs
-from tests.helpers import is_secret
+from components.aws.mail import EVENT_TYPES, GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailDelivery, MailDeliveryArgs
 
 
 @pytest.fixture
@@ -42,16 +41,55 @@ def test_https_webhook_into_each_cloud(mail):
     assert endpoints == [("https", "https://aws.crm.example.com/api/webhooks/ses"), ("https", "https://gcp.crm.example.com/api/webhooks/ses")]
 
 
-def test_sender_may_only_send_through_this_identity(mail):
-    statements = json.loads(mail.one("aws:iam/userPolicy:UserPolicy")["policy"])["Statement"]
+def test_no_iam_user_or_access_key_anywhere(mail, shipped):
+    for result in (mail, shipped("aws-dr"), shipped("gcp-dr")):
+        assert not result.of_type("aws:iam/user:User") and not result.of_type("aws:iam/accessKey:AccessKey")
+
+
+def test_no_aws_key_or_smtp_password_is_exported(shipped):
+    assert not {k for k in shipped("aws-dr").outputs if "AccessKey" in k or "Smtp" in k}
+
+
+@pytest.fixture
+def google_sender(run_component):
+    return run_component(lambda: GoogleMailSender("sender", GoogleMailSenderArgs(
+        google_account_id="112233445566778899001", identity_arn="arn:aws:ses:ap-northeast-2:1:identity/crm.example.com",
+        configuration_set_arn="arn:aws:ses:ap-northeast-2:1:configuration-set/crm", tags={})))
+
+
+def test_only_that_google_account_assumes_the_sending_role(google_sender):
+    statement = json.loads(google_sender.one("aws:iam/role:Role")["assumeRolePolicy"])["Statement"]
+    assert statement == [{
+        "Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"accounts.google.com:aud": "112233445566778899001", "accounts.google.com:sub": "112233445566778899001",
+                                       "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE}},
+    }]
+
+
+def test_the_sending_role_may_only_send_through_the_identity_and_configuration_set(google_sender):
+    statements = json.loads(google_sender.one("aws:iam/rolePolicy:RolePolicy")["policy"])["Statement"]
     assert statements == [{"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-                           "Resource": ["arn:aws:ses:ap-northeast-2:123456789012:mail-domain",
-                                        "arn:aws:sesv2:ap-northeast-2:123456789012:mail-events"]}]
+                           "Resource": ["arn:aws:ses:ap-northeast-2:1:identity/crm.example.com", "arn:aws:ses:ap-northeast-2:1:configuration-set/crm"]}]
 
 
-def test_sender_key_is_exported_only_as_a_secret(shipped):
-    outputs = shipped("aws-dr").outputs
-    assert is_secret(outputs["sesSenderSecretAccessKey"]) and is_secret(outputs["sesSmtpPassword"])
+def test_the_sending_role_issues_credentials_for_an_hour_at_most(google_sender):
+    assert google_sender.one("aws:iam/role:Role")["maxSessionDuration"] == 3600
+
+
+def test_gcp_dr_trusts_its_application_service_account(shipped):
+    result = shipped("gcp-dr", preview=False)
+    role = result.one("aws:iam/role:Role")
+    app_account = [a.urn for a in result.of_type("gcp:serviceaccount/account:Account") if a.name == "crm-dr-app-gsa"]
+    # The trust policy is built from the app account's unique ID and from nothing else of the stack.
+    assert role.property_dependencies["assumeRolePolicy"] == app_account
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert trust["accounts.google.com:sub"] == trust["accounts.google.com:aud"]
+
+
+def test_gcp_dr_scopes_the_role_to_aws_drs_identity_and_configuration_set(shipped):
+    aws_outputs = shipped("aws-dr", preview=False).outputs
+    policy = json.loads(shipped("gcp-dr", preview=False).one("aws:iam/rolePolicy:RolePolicy")["policy"])
+    assert policy["Statement"][0]["Resource"] == [aws_outputs["sesIdentityArn"], aws_outputs["sesConfigurationSetArn"]]
 
 
 def test_mail_is_on_in_dr_and_off_elsewhere_by_default(shipped):

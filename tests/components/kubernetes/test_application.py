@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from components.kubernetes.application import ApplicationArgs
+from components.aws.mail import GOOGLE_TOKEN_AUDIENCE
+from components.kubernetes.application import ApplicationArgs, AwsWebIdentity
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_autoscaler_and_budget_target_the_deployment(aws):
 def test_egress_is_limited_to_named_destinations(gcp):
     allow = next(p for p in gcp.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if p["metadata"]["name"] == "crm")
     ports = sorted({port["port"] for rule in allow["spec"]["egress"] for port in rule["ports"]})
-    assert ports == [53, 80, 443, 587, 988, 5432, 6378, 9093]
+    assert ports == [53, 80, 443, 988, 5432, 6378, 9093]  # no SMTP: mail goes through the SES API on 443
 
 
 def test_kafka_ca_reaches_the_pod_from_strimzi_cluster_ca(gcp):
@@ -122,3 +123,55 @@ def test_kafka_ca_reader_waits_for_kafkas_namespace(shipped):
     kafka_namespace = next(r for r in gcp.of_type("kubernetes:core/v1:Namespace") if r["metadata"]["name"] == "kafka")
     role = gcp.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
     assert kafka_namespace.urn in role.dependencies
+
+
+def _container_env(pod) -> dict:
+    return {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+
+
+def test_gcp_pods_assume_the_mail_role_with_a_token_file(gcp):
+    env = _container_env(_pod(gcp))
+    role = gcp.one("aws:iam/role:Role")
+    assert env["AWS_ROLE_ARN"].endswith(role.name)  # the fakes name an ARN after its resource
+    mounts = {m["name"]: m for m in _pod(gcp)["containers"][0]["volumeMounts"]}
+    assert env["AWS_WEB_IDENTITY_TOKEN_FILE"].startswith(mounts["aws-token"]["mountPath"] + "/")
+    assert mounts["aws-token"]["readOnly"] is True
+
+
+def test_eks_pods_get_no_web_identity_sidecar_their_role_comes_from_irsa(aws):
+    pod = _pod(aws)
+    assert "initContainers" not in pod and "AWS_ROLE_ARN" not in _container_env(pod)
+
+
+def test_token_sidecar_starts_before_the_app_and_keeps_running(gcp):
+    sidecar = _pod(gcp)["initContainers"][0]
+    assert sidecar["restartPolicy"] == "Always"  # a native sidecar: it outlives the init phase
+    token_file = _container_env(_pod(gcp))["AWS_WEB_IDENTITY_TOKEN_FILE"]
+    assert sidecar["startupProbe"]["exec"]["command"] == ["test", "-s", token_file]
+
+
+def test_token_sidecar_asks_the_metadata_server_for_the_audience_the_role_admits(gcp):
+    script = _pod(gcp)["initContainers"][0]["command"][-1]
+    trust = json.loads(gcp.one("aws:iam/role:Role")["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert f"audience={trust['accounts.google.com:oaud']}&" in script
+    assert "computeMetadata/v1/instance/service-accounts/default/identity" in script and "Metadata-Flavor: Google" in script
+
+
+def test_token_sidecar_is_locked_down_like_the_app(gcp):
+    context = _pod(gcp)["initContainers"][0]["securityContext"]
+    assert (context["readOnlyRootFilesystem"], context["allowPrivilegeEscalation"], context["runAsNonRoot"]) == (True, False, True)
+    assert context["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_token_volume_is_in_memory(gcp):
+    volume = next(v for v in _pod(gcp)["volumes"] if v["name"] == "aws-token")
+    assert volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_web_identity_is_refused_on_eks():
+    with pytest.raises(ValueError, match="IRSA"):
+        ApplicationArgs(
+            provider=None, cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
+            image_repository_url="repo", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
+            load_balancer_cidrs=["10.0.0.0/16"], egress=[], aws_web_identity=AwsWebIdentity(role_arn="arn", audience=GOOGLE_TOKEN_AUDIENCE),
+        )
