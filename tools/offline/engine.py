@@ -12,18 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
+import logging
+
 import pulumi
 from google.protobuf import json_format
-from pulumi.runtime import mocks, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime import mocks, rpc, run_in_stack, set_all_config
 
-from . import fakes
-
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_SPECIAL_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+from . import fakes, sdk_internals
 
 
 class _Unknown:
@@ -83,16 +78,16 @@ def _from_struct(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        return UNKNOWN if value == _UNKNOWN_VALUE else value
+        return UNKNOWN if value == rpc.UNKNOWN else value
     if isinstance(value, list):
         return [_from_struct(v) for v in value]
     if isinstance(value, dict):
-        sig = value.get(_SECRET_SIG)
-        if sig == _SPECIAL_SIG and "value" in value:
+        sig = value.get(sdk_internals.SIG_KEY)
+        if sig == sdk_internals.SECRET_SIG and "value" in value:
             return Secret(_from_struct(value["value"]))
-        if sig == _SPECIAL_SIG:
+        if sig == sdk_internals.SECRET_SIG:
             return Secret(UNKNOWN)
-        if sig == _RESOURCE_SIG:
+        if sig == sdk_internals.RESOURCE_SIG:
             return value.get("urn", "")
         return {k: _from_struct(v) for k, v in value.items()}
     return value
@@ -245,13 +240,6 @@ def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[
     return values, secret_keys
 
 
-def _forget_pending_work() -> None:
-    """Drops RPCs and outputs a failed run left behind: they belong to a loop that is about to close."""
-    settings.SETTINGS.rpc_manager.clear()
-    with settings.SETTINGS.lock:
-        settings.SETTINGS.outputs.clear()
-
-
 def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
     """A run that failed leaves outputs waiting on each other; cancel them rather than let them warn at exit."""
     leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -276,13 +264,13 @@ def run_program(
     unknown. preview=False behaves like `pulumi up` against fake providers that return plausible
     computed values, so tests can resolve outputs (an app_env JSON, a policy document).
     """
-    _forget_pending_work()
+    sdk_internals.forget_pending_work()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-        settings.set_root_resource(None)  # run_in_stack makes the root stack, as the real language host does
+        sdk_internals.reset_root_resource()  # run_in_stack makes the root stack, as the real language host does
         values, secret_keys = _config_values(raw_config)
         set_all_config(values, secret_keys)
         loop.run_until_complete(run_in_stack(program))
@@ -295,10 +283,10 @@ def run_program(
         )
         raise
     finally:
-        _forget_pending_work()
+        sdk_internals.forget_pending_work()
         _cancel_leftover_tasks(loop)
         set_all_config({}, [])
-        settings.set_root_resource(None)
+        sdk_internals.reset_root_resource()
         loop.close()
         asyncio.set_event_loop(None)
     return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview)
