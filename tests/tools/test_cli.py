@@ -36,7 +36,9 @@ def test_preview_json_of_every_stack(stack, capsys):
     assert set(document) >= {"steps", "outputs", "changeSummary"}
     step = document["steps"][0]
     assert set(step) == {"op", "urn", "newState"}
-    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs"}
+    # `outputs` (what the provider returned, as `pulumi preview --json` shows it) joined the original keys;
+    # consumers of the earlier shape read only these keys, so the document stays compatible.
+    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs", "outputs"}
     assert sum(document["changeSummary"].values()) == len(document["steps"])
 
 
@@ -67,6 +69,7 @@ def test_secrets_print_as_secret_and_unknowns_as_unknown(capsys):
     rds = next(s for s in document["steps"] if s["newState"]["type"] == "aws:rds/instance:Instance")
     assert rds["newState"]["inputs"]["password"] == "[secret]"
     assert rds["newState"]["inputs"]["kmsKeyId"] == "[unknown]"
+    assert rds["newState"]["outputs"]["password"] == "[secret]"
     assert document["outputs"]["databasePassword"] == "[secret]"
 
 

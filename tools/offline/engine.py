@@ -110,12 +110,25 @@ class RegisteredResource:
     op: str = "create"
     provider: str = ""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    id: Any = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the engine answered: a custom resource's state as its provider (here the mocks) returned
+    it, a component's registered outputs. In a preview, values computed by the provider are absent."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.inputs.get(key, default)
+
+    def output(self, key: str) -> Any:
+        """One value of the resource's recorded state (`id` is the resource's id), for tests that check
+        an input of one resource is this resource's ARN, id, name or endpoint."""
+        if key == "id":
+            return self.id
+        if key not in self.outputs:
+            raise KeyError(f"{self.type} '{self.name}' has no output '{key}' (have: {sorted(self.outputs)})")
+        return self.outputs[key]
 
 
 @dataclass
@@ -188,8 +201,11 @@ class _RecordingMonitor(mocks.MockMonitor):
         self.recorded: list[RegisteredResource] = []
         self.stack_outputs: dict[str, Any] = {}
 
-    def _record(self, request, urn: str, op: str) -> None:
+    def _record(self, request, response, op: str) -> None:
+        urn = response.urn
         props = getattr(request, "object", None) or getattr(request, "properties", None)
+        state = getattr(response, "object", None) or getattr(response, "properties", None)
+        resource_id = response.id if op == "create" else request.id
         self.recorded.append(
             RegisteredResource(
                 type=request.type,
@@ -203,23 +219,29 @@ class _RecordingMonitor(mocks.MockMonitor):
                 op=op,
                 provider=request.provider,
                 property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
+                id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
+                outputs=struct_to_python(state) if state is not None and bool(getattr(request, "custom", True)) else {},
             )
         )
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self._record(request, response.urn, "create")
+            self._record(request, response, "create")
         return response
 
     def ReadResource(self, request):
         response = super().ReadResource(request)
-        self._record(request, response.urn, "read")
+        self._record(request, response, "read")
         return response
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.stack_outputs = struct_to_python(request.outputs)
+        else:  # a component's register_outputs
+            for resource in self.recorded:
+                if resource.urn == request.urn:
+                    resource.outputs = struct_to_python(request.outputs)
         return super().RegisterResourceOutputs(request)
 
 

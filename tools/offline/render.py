@@ -28,6 +28,7 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
                 "protect": r.protect,
                 "dependencies": r.dependencies,
                 "inputs": to_json_value({k: v for k, v in r.inputs.items() if k != "__defaults"}),
+                "outputs": to_json_value({k: v for k, v in r.outputs.items() if k != "__defaults"}),
             },
         }
         for r in result.resources
