@@ -145,8 +145,11 @@ class PolicyPackProcess:
         ))
         return {p.name: p for p in info.policies}
 
+    policy_count = 0
+
     def analyze(self, resources: list[PlanResource]) -> list[Violation]:
         policies = self.configure()
+        self.policy_count = len(policies)
         diagnostics = []
         for r in resources:
             if not r.custom:
@@ -175,9 +178,15 @@ class PolicyPackProcess:
         return violations
 
 
-def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Violation]:
+def evaluate(resources: list[PlanResource], stack: Optional[str] = None) -> tuple[list[Violation], int]:
+    """The pack's violations, and how many policies the pack evaluated."""
     with PolicyPackProcess(stack or stack_of(resources)) as pack:
-        return pack.analyze(resources)
+        violations = pack.analyze(resources)
+        return violations, pack.policy_count
+
+
+def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Violation]:
+    return evaluate(resources, stack)[0]
 
 
 def report(stack: str, violations: Iterable[Violation]) -> str:
@@ -193,4 +202,4 @@ def report(stack: str, violations: Iterable[Violation]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PlanResource", "Violation", "check", "from_plan_file", "from_preview", "report"]
+__all__ = ["PlanResource", "Violation", "check", "evaluate", "from_plan_file", "from_preview", "report"]

@@ -425,12 +425,15 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                                   f"on a gcp.projects.ServiceIdentity for {api or 'its service'}")
 
 
+CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering)
+CHECK_COUNT = len(CHECKS)
+
+
 def check(resources: list[PlanResource]) -> list[Violation]:
     """Every finding of the checks above, as mandatory violations of the named checks."""
     findings: list[Finding] = []
-    findings.extend(check_kubernetes(resources))
-    findings.extend(check_helm_values(resources))
-    findings.extend(check_identity_ordering(resources))
+    for each in CHECKS:
+        findings.extend(each(resources))
     return [f.violation() for f in findings]
 
 

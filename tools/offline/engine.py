@@ -137,6 +137,11 @@ class PreviewResult:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
     preview: bool = True
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)
+    """What the program logged through `pulumi.log` (severity, message), as `pulumi preview` lists under Diagnostics."""
+
+    def warnings(self) -> list[str]:
+        return [message for severity, message in self.diagnostics if severity == "warning"]
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         """Resources of a type token (`aws:rds/instance:Instance`) or its short form (`aws:rds:Instance`)."""
@@ -245,6 +250,24 @@ class _RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _DiagnosticsLog(logging.Handler):
+    """Collects what the program logs (info and above, as the Pulumi CLI shows by default); the mock
+    engine hands `pulumi.log` calls to a standard logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+    def logger(self) -> logging.Logger:
+        logger = logging.Logger("pulumi-program", logging.INFO)  # not registered globally: one per run, dropped with it
+        logger.addHandler(self)
+        logger.propagate = False
+        return logger
+
+
 def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """Stack-file config as the engine hands it to programs: text, objects as JSON, secure values as placeholders."""
     values, secret_keys = {}, []
@@ -290,8 +313,9 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
+    diagnostics = _DiagnosticsLog()
     try:
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=diagnostics.logger())
         sdk_internals.reset_root_resource()  # run_in_stack makes the root stack, as the real language host does
         values, secret_keys = _config_values(raw_config)
         set_all_config(values, secret_keys)
@@ -311,4 +335,5 @@ def run_program(
         sdk_internals.reset_root_resource()
         loop.close()
         asyncio.set_event_loop(None)
-    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview)
+    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview,
+                         diagnostics=diagnostics.records)

@@ -318,6 +318,9 @@ class NameProblem:
         return f"{self.type} '{self.resource}': {self.field} '{self.name}' ({len(self.name)} characters{origin}) {self.reason} (source: {self.rule.source})"
 
 
+RULE_COUNT = sum(len(rules) for rules in RULES.values())  # name limits, for `check`'s summary
+
+
 def _plain(value: Any) -> Optional[str]:
     """The text of an input, or None when it is not known before deploy (unknown, secret, or not text)."""
     if isinstance(value, str) and value not in ("[unknown]", "[secret]") and value != rpc.UNKNOWN:
