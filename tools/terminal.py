@@ -40,12 +40,6 @@ class Style:
         width = shutil.get_terminal_size().columns if is_terminal or os.environ.get("COLUMNS") else None
         return cls(glyphs, width)
 
-    def fit(self, line: str) -> str:
-        if self.width is None or len(line) <= self.width:
-            return line
-        ellipsis = self.glyphs["ellipsis"]
-        return line[: max(self.width - len(ellipsis), 0)] + ellipsis
-
 
 def tolerate_any_encoding() -> None:
     """Characters the terminal's encoding lacks (a non-ASCII value in a stack file on LANG=C) print as '?'."""

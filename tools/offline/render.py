@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
+from ..terminal import UNICODE_GLYPHS as _UNICODE
 from .engine import PreviewResult, RegisteredResource, map_markers
 
 _HIDDEN_KEYS = {"tags", "tagsAll", "labels", "resourceLabels", "userLabels", "__defaults"}
 _MAX_KEYS = 4  # for types without an entry in KEY_INPUTS
 _MAX_TEXT = 48
-_UNICODE = {"branch": "├─ ", "last": "└─ ", "pipe": "│  ", "space": "   ", "ellipsis": "…"}
 
 # The inputs a reviewer looks at first, per type (dotted paths reach into objects); a type not listed
 # shows its first few inputs. Keys a resource does not set are left out.
