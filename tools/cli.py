@@ -136,7 +136,7 @@ def check(args: argparse.Namespace) -> int:
             progress.done()
         mandatory = sum(v.enforcement == "mandatory" for v in violations)
         print(policy_check.report(stack, violations))
-        print(f"  checked {len(resources)} resources against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
+        print(f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
               f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
               f"{len(violations)} violation(s), {mandatory} mandatory")
         totals = [totals[0] + len(resources), totals[1] + len(violations), totals[2] + mandatory]
