@@ -52,9 +52,9 @@ def tolerate_any_encoding() -> None:
 class Progress:
     """Progress of a multi-stack command on stderr."""
 
-    def __init__(self, verb: str, stream: IO[str] = sys.stderr):
+    def __init__(self, verb: str, stream: Optional[IO[str]] = None):
         self.verb = verb
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # looked up now: tests and callers may redirect it
         self.live = hasattr(stream, "isatty") and stream.isatty()
         self.shown = 0
 

@@ -1,6 +1,8 @@
 """`python -m tools preview`: the offline preview as a user runs it."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -44,10 +46,12 @@ def test_preview_json_of_every_stack(stack, capsys):
 
 @pytest.fixture(scope="module")
 def preview_all() -> subprocess.CompletedProcess:
-    """`preview --all` as a user runs it, once for the tests below (stdout is a pipe, not a terminal)."""
-    result = run_cli(PROJECT, "preview", "--all")
-    assert result.returncode == 0, result.stderr
-    return result
+    """`preview --all`, once for the tests below, its stdout and stderr apart (neither is a terminal)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["preview", "--all"])
+    assert code == 0, err.getvalue()
+    return subprocess.CompletedProcess(["preview", "--all"], code, out.getvalue(), err.getvalue())
 
 
 def test_preview_all_runs_every_stack_in_deploy_order(preview_all):
