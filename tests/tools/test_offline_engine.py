@@ -90,3 +90,12 @@ def test_a_component_records_its_registered_outputs():
 
     result = run_program("s", {}, lambda: Pair("p") and None, preview=False)
     assert result.one("test:index:Pair").outputs == {"petId": result.one("random:index/randomPet:RandomPet").output("id")}
+
+
+def test_a_stack_references_secret_outputs_stay_secret_in_its_recorded_state():
+    def program():
+        pulumi.StackReference("ref", stack_name="organization/crm/aws-dr")
+
+    outputs = {"aws-dr": ({"password": "from-upstream", "region": "ap-northeast-2"}, ["password"])}
+    reference = run_program("gcp-dr", {}, program, preview=False, stack_outputs=outputs).one("pulumi:pulumi:StackReference")
+    assert is_secret(reference.outputs["outputs"]["password"]) and reference.outputs["outputs"]["region"] == "ap-northeast-2"

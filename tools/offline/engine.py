@@ -200,6 +200,15 @@ class _Mocks(mocks.Mocks):
         return fakes.invoke(args.token, args.args), []
 
 
+def _state(type_: str, state: Any) -> dict[str, Any]:
+    """A resource's state as recorded; a StackReference's secret outputs stay secret, as the engine keeps them."""
+    values = struct_to_python(state)
+    if type_ == "pulumi:pulumi:StackReference" and isinstance(values.get("outputs"), dict):
+        secret = set(values.get("secretOutputNames") or [])
+        values["outputs"] = {k: v if k not in secret or isinstance(v, Secret) else Secret(v) for k, v in values["outputs"].items()}
+    return values
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self, m: mocks.Mocks):
         super().__init__(m)
@@ -225,7 +234,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 provider=request.provider,
                 property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
                 id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
-                outputs=struct_to_python(state) if state is not None and bool(getattr(request, "custom", True)) else {},
+                outputs=_state(request.type, state) if state is not None and bool(getattr(request, "custom", True)) else {},
             )
         )
 
