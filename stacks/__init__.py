@@ -7,7 +7,7 @@ stack) or `bootstrap` (state backend, secrets key and CI identities, deployed fi
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from typing import Callable, Optional
 
 from .config import ConfigValidationError, StackConfig, find_placeholders, load, load_from_pulumi, raw_from_pulumi
 
@@ -30,16 +30,23 @@ def run() -> None:
     program_for(config)(config)
 
 
-def main() -> None:
+def main(*, refuse_placeholders: Optional[bool] = None) -> None:
     """The Pulumi CLI's entry: as `run`, but a config problem ends the program cleanly (no traceback),
-    and `pulumi up` refuses the shipped placeholder values before anything is registered."""
+    and `pulumi up` refuses the shipped placeholder values before anything is registered.
+
+    `refuse_placeholders` defaults to "when not a preview". The offline engine's runs against fake
+    providers (tests, `tools path`) are not deploys and pass False; everything else is this same path.
+    """
     import pulumi
+
+    if refuse_placeholders is None:
+        refuse_placeholders = not pulumi.runtime.is_dry_run()
 
     try:
         raw = raw_from_pulumi()
         config = load(pulumi.get_stack(), raw)
         placeholders = find_placeholders(raw)
-        if placeholders and not pulumi.runtime.is_dry_run():
+        if placeholders and refuse_placeholders:
             raise ConfigValidationError(pulumi.get_stack(), placeholders)
         for placeholder in placeholders:
             pulumi.log.warn(f"{placeholder} (a preview is fine; `pulumi up` will refuse it)")

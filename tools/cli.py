@@ -19,6 +19,7 @@ from .offline import engine, preview_stack, preview_stacks
 from .offline.render import preview_json, tree
 from .offline.workspace import deploy_order, stack_names
 from .offline import estate_cli
+from .terminal import Progress, Style, quiet_broken_pipe, tolerate_any_encoding
 from stacks.references import MissingStackOutput
 
 _ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/offline/estate_cli.py)
@@ -53,16 +54,24 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _note_placeholders(stacks: list[str]) -> None:
-    """Shipped placeholder values preview fine but would fail a real deploy; say which, on stderr."""
-    from stacks.config import find_placeholders, read_stack_file
+def _print_warnings(results: list[engine.PreviewResult]) -> None:
+    """What the programs warned about (the shipped placeholder values, for one), on stderr as `pulumi preview`
+    lists it under Diagnostics; a warning several stacks gave is printed once, naming them."""
+    stacks_by_warning: dict[str, list[str]] = {}
+    for result in results:
+        for message in result.warnings():
+            stacks_by_warning.setdefault(message, []).append(result.stack)
+    for message in sorted(stacks_by_warning):
+        print(f"warning ({', '.join(stacks_by_warning[message])}): {message}", file=sys.stderr)
 
-    found = {stack: find_placeholders(read_stack_file(stack)) for stack in stacks}
-    keys = sorted({p.key for problems in found.values() for p in problems})
-    if keys:
-        count = sum(map(len, found.values()))
-        print(f"note: {count} shipped placeholder value(s) to replace before a real `pulumi up` ({', '.join(keys)}); "
-              "`pulumi up` refuses them, `pulumi preview` warns.", file=sys.stderr)
+
+def _preview_all(verb: str = "previewing") -> list:
+    """Every stack in deploy order, with progress on stderr."""
+    progress = Progress(verb)
+    try:
+        return preview_stacks(stack_names(), on_start=progress.step)
+    finally:
+        progress.done()
 
 
 def preview(args: argparse.Namespace) -> int:
@@ -73,19 +82,20 @@ def preview(args: argparse.Namespace) -> int:
         return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
     try:
         if args.all:
-            runs = [(run.stack, run.result) for run in preview_stacks(known)]
+            runs = [(run.stack, run.result) for run in _preview_all()]
         else:
             runs = [(args.stack, preview_stack(args.stack))]
     except ConfigValidationError as error:
         return _fail(f"error: {error}", 2)
     except (MissingStackOutput, engine.StackReferenceError) as error:
         return _fail(f"error: {error}", 1)
-    _note_placeholders([stack for stack, _ in runs])
+    _print_warnings([result for _, result in runs])
     if args.json:
         documents = [preview_json(result) for _, result in runs]
         print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
     else:
-        print("\n\n".join(tree(result) for _, result in runs))
+        style = Style.for_stream(sys.stdout)
+        print("\n\n".join(tree(result, style.glyphs, style.width) for _, result in runs))
         if args.all:
             print(f"\nDeploy order: {' -> '.join(stack for stack, _ in runs)}")
     return 0
@@ -102,7 +112,7 @@ def check(args: argparse.Namespace) -> int:
             resources = policy_check.from_plan_file(args.plan)
             plans = [(policy_check.stack_of(resources), resources)]
         elif args.all:
-            plans = [(run.stack, policy_check.from_preview(run.result)) for run in preview_stacks(stack_names())]
+            plans = [(run.stack, policy_check.from_preview(run.result)) for run in _preview_all()]
         else:
             if args.stack not in stack_names():
                 return _fail(f"unknown stack '{args.stack}' (have: {', '.join(stack_names())})", 2)
@@ -114,12 +124,25 @@ def check(args: argparse.Namespace) -> int:
     from .offline import deploy_checks
 
     blocked = False
-    for stack, resources in plans:
-        violations = policy_check.check(resources, stack)
+    totals = [0, 0, 0]  # resources, violations, mandatory
+    progress = Progress("checking") if len(plans) > 1 else None
+    for number, (stack, resources) in enumerate(plans, start=1):
+        if progress:
+            progress.step(stack, number, len(plans))
+        violations, policies = policy_check.evaluate(resources, stack)
         violations += deploy_checks.check(resources)  # what a real deploy would refuse: schemas, identity ordering
         violations += names.violations(resources)  # names the provider would send, against the cloud's limits
+        if progress:
+            progress.done()
+        mandatory = sum(v.enforcement == "mandatory" for v in violations)
         print(policy_check.report(stack, violations))
-        blocked |= any(v.enforcement == "mandatory" for v in violations)
+        print(f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
+              f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
+              f"{len(violations)} violation(s), {mandatory} mandatory")
+        totals = [totals[0] + len(resources), totals[1] + len(violations), totals[2] + mandatory]
+        blocked |= mandatory > 0
+    if len(plans) > 1:
+        print(f"\nchecked {totals[0]} resources in {len(plans)} stacks: {totals[1]} violation(s), {totals[2]} mandatory")
     return 1 if blocked else 0
 
 
@@ -161,10 +184,17 @@ def path(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
+    tolerate_any_encoding()
     args = _parser().parse_args(argv)
-    if args.command == "verify":
-        return verify(args, verify_sources)
-    return {"preview": preview, "check": check, "path": path, **_ESTATE_COMMANDS}[args.command](args)
+    try:
+        if args.command == "verify":
+            code = verify(args, verify_sources)
+        else:
+            code = {"preview": preview, "check": check, "path": path, **_ESTATE_COMMANDS}[args.command](args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's last flush
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    return code
 
 
 if __name__ == "__main__":

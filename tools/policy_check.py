@@ -18,13 +18,14 @@ from typing import Any, Iterable, Optional
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from .offline import sdk_internals
 from .offline.engine import PreviewResult, map_markers
 
 POLICY_PACK = Path(__file__).resolve().parents[1] / "policies"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-_SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+_SECRET_SIG = {sdk_internals.SIG_KEY: sdk_internals.SECRET_SIG}
 _LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.REMEDIATE: "mandatory", analyzer_pb2.DISABLED: "disabled"}
 _SEVERITY_ORDER = ["critical", "high", "medium", "low", "unspecified"]
 
@@ -54,7 +55,7 @@ class Violation:
 def _wire_plan_marker(value: Any) -> Any:
     """A saved plan writes secrets and unknowns as text; turn that text back into what the engine sends."""
     if value == "[unknown]":
-        return _UNKNOWN
+        return rpc.UNKNOWN
     if value == "[secret]":
         return {**_SECRET_SIG, "value": "[secret]"}
     return value
@@ -62,7 +63,7 @@ def _wire_plan_marker(value: Any) -> Any:
 
 def _wire(value: Any) -> Any:
     """An input value as the engine sends it: secrets wrapped, unknowns as the sentinel."""
-    return map_markers(value, secret=lambda inner: {**_SECRET_SIG, "value": inner}, unknown=lambda: _UNKNOWN, other=_wire_plan_marker)
+    return map_markers(value, secret=lambda inner: {**_SECRET_SIG, "value": inner}, unknown=lambda: rpc.UNKNOWN, other=_wire_plan_marker)
 
 
 def _struct(inputs: dict) -> struct_pb2.Struct:
@@ -144,8 +145,11 @@ class PolicyPackProcess:
         ))
         return {p.name: p for p in info.policies}
 
+    policy_count = 0
+
     def analyze(self, resources: list[PlanResource]) -> list[Violation]:
         policies = self.configure()
+        self.policy_count = len(policies)
         diagnostics = []
         for r in resources:
             if not r.custom:
@@ -174,9 +178,15 @@ class PolicyPackProcess:
         return violations
 
 
-def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Violation]:
+def evaluate(resources: list[PlanResource], stack: Optional[str] = None) -> tuple[list[Violation], int]:
+    """The pack's violations, and how many policies the pack evaluated."""
     with PolicyPackProcess(stack or stack_of(resources)) as pack:
-        return pack.analyze(resources)
+        violations = pack.analyze(resources)
+        return violations, pack.policy_count
+
+
+def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Violation]:
+    return evaluate(resources, stack)[0]
 
 
 def report(stack: str, violations: Iterable[Violation]) -> str:
@@ -192,4 +202,4 @@ def report(stack: str, violations: Iterable[Violation]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PlanResource", "Violation", "check", "from_plan_file", "from_preview", "report"]
+__all__ = ["PlanResource", "Violation", "check", "evaluate", "from_plan_file", "from_preview", "report"]

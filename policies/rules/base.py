@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from pulumi.runtime.rpc import UNKNOWN as UNKNOWN_SENTINEL  # the engine's wire value for "known only after deploy"
 from pulumi_policy import (
     EnforcementLevel,
     ResourceValidationPolicy,
@@ -17,7 +18,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ENVIRONMENTS = ("dev", "staging", "production", "dr")
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 

@@ -46,7 +46,14 @@ def test_what_counts_as_a_placeholder(value, expected):
     assert bool(find_placeholders({"crm:x": value})) is expected
 
 
-def test_offline_preview_names_the_placeholders(capsys):
+def test_offline_preview_shows_the_entry_points_placeholder_warnings(capsys):
     assert main(["preview", "global"]) == 0
-    err = capsys.readouterr().err
-    assert "placeholder value(s) to replace before a real `pulumi up`" in err and "crm:loadBalancer.zoneId" in err
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning (global): ")]
+    assert len(warnings) == len(find_placeholders(stack_config("global")))
+    assert any("crm:loadBalancer.zoneId" in w and w.endswith("`pulumi up` will refuse it)") for w in warnings)
+
+
+def test_offline_runs_against_fake_providers_do_not_refuse_placeholders_but_still_warn(shipped):
+    result = shipped("global", preview=False)
+    assert result.of_type("cloudflare:index/loadBalancer:LoadBalancer")
+    assert any("crm:loadBalancer.zoneId" in w for w in result.warnings())

@@ -1,6 +1,8 @@
 """`python -m tools preview`: the offline preview as a user runs it."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -36,18 +38,60 @@ def test_preview_json_of_every_stack(stack, capsys):
     assert set(document) >= {"steps", "outputs", "changeSummary"}
     step = document["steps"][0]
     assert set(step) == {"op", "urn", "newState"}
-    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs"}
+    # `outputs` (what the provider returned, as `pulumi preview --json` shows it) joined the original keys;
+    # consumers of the earlier shape read only these keys, so the document stays compatible.
+    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs", "outputs"}
     assert sum(document["changeSummary"].values()) == len(document["steps"])
 
 
-def test_preview_all_runs_every_stack_in_deploy_order(capsys):
-    assert main(["preview", "--all"]) == 0
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def preview_all() -> subprocess.CompletedProcess:
+    """`preview --all`, once for the tests below, its stdout and stderr apart (neither is a terminal)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["preview", "--all"])
+    assert code == 0, err.getvalue()
+    return subprocess.CompletedProcess(["preview", "--all"], code, out.getvalue(), err.getvalue())
+
+
+def test_preview_all_runs_every_stack_in_deploy_order(preview_all):
+    out = preview_all.stdout
     order = out.strip().splitlines()[-1]
     assert order.startswith("Deploy order: ")
     stacks = order[len("Deploy order: "):].split(" -> ")
     assert sorted(stacks) == sorted(ALL_STACKS)
     assert stacks.index("aws-dr") < stacks.index("gcp-dr") < stacks.index("global")
+
+
+def test_preview_all_reports_progress_on_stderr_one_line_per_stack(preview_all):
+    progress = [line for line in preview_all.stderr.splitlines() if line.startswith("previewing ")]
+    assert progress == [f"previewing {n}/{len(ALL_STACKS)} {stack}" for n, stack in
+                        enumerate(preview_all.stdout.strip().splitlines()[-1][len("Deploy order: "):].split(" -> "), start=1)]
+    assert "previewing" not in preview_all.stdout
+
+
+def test_check_says_how_many_resources_and_rules_it_evaluated(tmp_path, capsys):
+    from policies.rules import ALL_RULES
+
+    urn = "urn:pulumi:aws-dev::crm::aws:ec2/vpc:Vpc::"
+    steps = [{"op": "create", "urn": urn + n, "newState": {"type": "aws:ec2/vpc:Vpc", "urn": urn + n, "inputs": {"cidrBlock": "10.0.0.0/16"}}}
+             for n in ("a", "b")]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"steps": steps}))
+    main(["check", "--plan", str(plan)])
+    summary = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("checked ")]
+    assert len(summary) == 1 and summary[0].startswith("checked 2 resources against ")
+    assert f"({len(ALL_RULES)} policies, " in summary[0] and "violation(s)" in summary[0]
+
+
+def test_a_config_error_raised_inside_the_entry_point_reaches_the_cli_as_the_problem_list():
+    from stacks.config import ConfigValidationError
+    from tests.conftest import stack_config
+    from tools.offline.workspace import _run
+
+    with pytest.raises(ConfigValidationError) as caught:
+        _run("aws-dr", stack_config("aws-dr", {"crm:redis": {"nodes": 0}, "crm:database": {"instanceClass": 7}}), True, {})
+    assert "crm:redis.nodes" in str(caught.value) and "crm:database.instanceClass" in str(caught.value)
 
 
 def test_tree_shows_components_children_and_counts(capsys):
@@ -67,6 +111,7 @@ def test_secrets_print_as_secret_and_unknowns_as_unknown(capsys):
     rds = next(s for s in document["steps"] if s["newState"]["type"] == "aws:rds/instance:Instance")
     assert rds["newState"]["inputs"]["password"] == "[secret]"
     assert rds["newState"]["inputs"]["kmsKeyId"] == "[unknown]"
+    assert rds["newState"]["outputs"]["password"] == "[secret]"
     assert document["outputs"]["databasePassword"] == "[secret]"
 
 

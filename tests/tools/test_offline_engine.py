@@ -67,3 +67,35 @@ def test_each_test_gets_its_own_copy_of_a_shipped_preview(shipped):
     first = shipped("aws-dev")
     first.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] = "changed by a careless test"
     assert shipped("aws-dev").one("aws:ec2/vpc:Vpc")["cidrBlock"] == "10.10.0.0/16"
+
+
+def test_what_the_provider_returned_is_recorded_beside_the_inputs():
+    def program():
+        random.RandomPet("pet", length=2)
+
+    preview = run_program("s", {}, program, preview=True).one("random:index/randomPet:RandomPet")
+    up = run_program("s", {}, program, preview=False).one("random:index/randomPet:RandomPet")
+    assert preview.output("id") is UNKNOWN and up.output("id") == "pet-id"
+    assert up.outputs["length"] == 2 and up.inputs["length"] == 2
+    with pytest.raises(KeyError, match="no output 'arn'"):
+        up.output("arn")
+
+
+def test_a_component_records_its_registered_outputs():
+    class Pair(pulumi.ComponentResource):
+        def __init__(self, name):
+            super().__init__("test:index:Pair", name)
+            pet = random.RandomPet(f"{name}-pet", opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({"petId": pet.id})
+
+    result = run_program("s", {}, lambda: Pair("p") and None, preview=False)
+    assert result.one("test:index:Pair").outputs == {"petId": result.one("random:index/randomPet:RandomPet").output("id")}
+
+
+def test_a_stack_references_secret_outputs_stay_secret_in_its_recorded_state():
+    def program():
+        pulumi.StackReference("ref", stack_name="organization/crm/aws-dr")
+
+    outputs = {"aws-dr": ({"password": "from-upstream", "region": "ap-northeast-2"}, ["password"])}
+    reference = run_program("gcp-dr", {}, program, preview=False, stack_outputs=outputs).one("pulumi:pulumi:StackReference")
+    assert is_secret(reference.outputs["outputs"]["password"]) and reference.outputs["outputs"]["region"] == "ap-northeast-2"

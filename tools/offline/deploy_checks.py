@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator, Optional
 import yaml
 
 from ..policy_check import PlanResource, Violation
-from .engine import Secret, _Unknown
+from .engine import UNKNOWN, Secret
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -103,7 +103,7 @@ def _plain(value: Any) -> Any:
     """Opens secrets (their text is never printed: messages name paths, not values) and marks unknowns."""
     if isinstance(value, Secret):
         return _plain(value.value)
-    if isinstance(value, _Unknown) or value == "[unknown]":
+    if value is UNKNOWN or value == "[unknown]":
         return UNKNOWABLE
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if k != "__defaults"}
@@ -425,12 +425,15 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                                   f"on a gcp.projects.ServiceIdentity for {api or 'its service'}")
 
 
+CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering)
+CHECK_COUNT = len(CHECKS)
+
+
 def check(resources: list[PlanResource]) -> list[Violation]:
     """Every finding of the checks above, as mandatory violations of the named checks."""
     findings: list[Finding] = []
-    findings.extend(check_kubernetes(resources))
-    findings.extend(check_helm_values(resources))
-    findings.extend(check_identity_ordering(resources))
+    for each in CHECKS:
+        findings.extend(each(resources))
     return [f.violation() for f in findings]
 
 

@@ -12,18 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
+import logging
+
 import pulumi
 from google.protobuf import json_format
-from pulumi.runtime import mocks, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime import mocks, rpc, run_in_stack, set_all_config
 
-from . import fakes
-
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_SPECIAL_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+from . import fakes, sdk_internals
 
 
 class _Unknown:
@@ -83,16 +78,16 @@ def _from_struct(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        return UNKNOWN if value == _UNKNOWN_VALUE else value
+        return UNKNOWN if value == rpc.UNKNOWN else value
     if isinstance(value, list):
         return [_from_struct(v) for v in value]
     if isinstance(value, dict):
-        sig = value.get(_SECRET_SIG)
-        if sig == _SPECIAL_SIG and "value" in value:
+        sig = value.get(sdk_internals.SIG_KEY)
+        if sig == sdk_internals.SECRET_SIG and "value" in value:
             return Secret(_from_struct(value["value"]))
-        if sig == _SPECIAL_SIG:
+        if sig == sdk_internals.SECRET_SIG:
             return Secret(UNKNOWN)
-        if sig == _RESOURCE_SIG:
+        if sig == sdk_internals.RESOURCE_SIG:
             return value.get("urn", "")
         return {k: _from_struct(v) for k, v in value.items()}
     return value
@@ -115,12 +110,25 @@ class RegisteredResource:
     op: str = "create"
     provider: str = ""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    id: Any = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the engine answered: a custom resource's state as its provider (here the mocks) returned
+    it, a component's registered outputs. In a preview, values computed by the provider are absent."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.inputs.get(key, default)
+
+    def output(self, key: str) -> Any:
+        """One value of the resource's recorded state (`id` is the resource's id), for tests that check
+        an input of one resource is this resource's ARN, id, name or endpoint."""
+        if key == "id":
+            return self.id
+        if key not in self.outputs:
+            raise KeyError(f"{self.type} '{self.name}' has no output '{key}' (have: {sorted(self.outputs)})")
+        return self.outputs[key]
 
 
 @dataclass
@@ -129,6 +137,11 @@ class PreviewResult:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
     preview: bool = True
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)
+    """What the program logged through `pulumi.log` (severity, message), as `pulumi preview` lists under Diagnostics."""
+
+    def warnings(self) -> list[str]:
+        return [message for severity, message in self.diagnostics if severity == "warning"]
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         """Resources of a type token (`aws:rds/instance:Instance`) or its short form (`aws:rds:Instance`)."""
@@ -187,14 +200,26 @@ class _Mocks(mocks.Mocks):
         return fakes.invoke(args.token, args.args), []
 
 
+def _state(type_: str, state: Any) -> dict[str, Any]:
+    """A resource's state as recorded; a StackReference's secret outputs stay secret, as the engine keeps them."""
+    values = struct_to_python(state)
+    if type_ == "pulumi:pulumi:StackReference" and isinstance(values.get("outputs"), dict):
+        secret = set(values.get("secretOutputNames") or [])
+        values["outputs"] = {k: v if k not in secret or isinstance(v, Secret) else Secret(v) for k, v in values["outputs"].items()}
+    return values
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self, m: mocks.Mocks):
         super().__init__(m)
         self.recorded: list[RegisteredResource] = []
         self.stack_outputs: dict[str, Any] = {}
 
-    def _record(self, request, urn: str, op: str) -> None:
+    def _record(self, request, response, op: str) -> None:
+        urn = response.urn
         props = getattr(request, "object", None) or getattr(request, "properties", None)
+        state = getattr(response, "object", None) or getattr(response, "properties", None)
+        resource_id = response.id if op == "create" else request.id
         self.recorded.append(
             RegisteredResource(
                 type=request.type,
@@ -208,24 +233,48 @@ class _RecordingMonitor(mocks.MockMonitor):
                 op=op,
                 provider=request.provider,
                 property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
+                id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
+                outputs=_state(request.type, state) if state is not None and bool(getattr(request, "custom", True)) else {},
             )
         )
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self._record(request, response.urn, "create")
+            self._record(request, response, "create")
         return response
 
     def ReadResource(self, request):
         response = super().ReadResource(request)
-        self._record(request, response.urn, "read")
+        self._record(request, response, "read")
         return response
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.stack_outputs = struct_to_python(request.outputs)
+        else:  # a component's register_outputs
+            for resource in self.recorded:
+                if resource.urn == request.urn:
+                    resource.outputs = struct_to_python(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+class _DiagnosticsLog(logging.Handler):
+    """Collects what the program logs (info and above, as the Pulumi CLI shows by default); the mock
+    engine hands `pulumi.log` calls to a standard logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+    def logger(self) -> logging.Logger:
+        logger = logging.Logger("pulumi-program", logging.INFO)  # not registered globally: one per run, dropped with it
+        logger.addHandler(self)
+        logger.propagate = False
+        return logger
 
 
 def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -243,13 +292,6 @@ def _config_values(raw_config: Mapping[str, Any]) -> tuple[dict[str, str], list[
         else:
             values[key] = str(value)
     return values, secret_keys
-
-
-def _forget_pending_work() -> None:
-    """Drops RPCs and outputs a failed run left behind: they belong to a loop that is about to close."""
-    settings.SETTINGS.rpc_manager.clear()
-    with settings.SETTINGS.lock:
-        settings.SETTINGS.outputs.clear()
 
 
 def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
@@ -276,13 +318,14 @@ def run_program(
     unknown. preview=False behaves like `pulumi up` against fake providers that return plausible
     computed values, so tests can resolve outputs (an app_env JSON, a policy document).
     """
-    _forget_pending_work()
+    sdk_internals.forget_pending_work()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
+    diagnostics = _DiagnosticsLog()
     try:
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-        settings.set_root_resource(None)  # run_in_stack makes the root stack, as the real language host does
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=diagnostics.logger())
+        sdk_internals.reset_root_resource()  # run_in_stack makes the root stack, as the real language host does
         values, secret_keys = _config_values(raw_config)
         set_all_config(values, secret_keys)
         loop.run_until_complete(run_in_stack(program))
@@ -295,10 +338,11 @@ def run_program(
         )
         raise
     finally:
-        _forget_pending_work()
+        sdk_internals.forget_pending_work()
         _cancel_leftover_tasks(loop)
         set_all_config({}, [])
-        settings.set_root_resource(None)
+        sdk_internals.reset_root_resource()
         loop.close()
         asyncio.set_event_loop(None)
-    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview)
+    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview,
+                         diagnostics=diagnostics.records)

@@ -19,6 +19,7 @@ from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.references import MissingStackOutput
 from . import cost, diagram, engine, preview_stack, preview_stacks, rebuild
 from .workspace import stack_names
+from ..terminal import Progress
 
 DIAGRAM_DOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "architecture.dot"
 
@@ -52,7 +53,11 @@ def _runs(args: argparse.Namespace, with_references: bool = False) -> list[engin
     if args.stack and args.stack not in known:
         raise _Usage(f"unknown stack '{args.stack}' (have: {', '.join(known)})")
     if args.all:
-        return [run.result for run in preview_stacks(known)]
+        progress = Progress("previewing")
+        try:
+            return [run.result for run in preview_stacks(known, on_start=progress.step)]
+        finally:
+            progress.done()
     if with_references:
         return [run.result for run in preview_stacks([args.stack])]
     return [preview_stack(args.stack)]

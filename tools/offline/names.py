@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
+from pulumi.runtime import rpc
+
 AUTONAME_RANDOM = 7  # the bridged providers' autoname: <logical name>-<7 random hex characters>
 PREFIX_RANDOM = 26  # terraform-provider-aws's name_prefix: <prefix><26 characters>
 _AUTONAME_SAMPLE = "a1b2c3d"  # stands in for the random part when checking characters
@@ -316,9 +318,12 @@ class NameProblem:
         return f"{self.type} '{self.resource}': {self.field} '{self.name}' ({len(self.name)} characters{origin}) {self.reason} (source: {self.rule.source})"
 
 
+RULE_COUNT = sum(len(rules) for rules in RULES.values())  # name limits, for `check`'s summary
+
+
 def _plain(value: Any) -> Optional[str]:
     """The text of an input, or None when it is not known before deploy (unknown, secret, or not text)."""
-    if isinstance(value, str) and value not in ("[unknown]", "[secret]") and value != "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
+    if isinstance(value, str) and value not in ("[unknown]", "[secret]") and value != rpc.UNKNOWN:
         return value
     return None
 

@@ -1,11 +1,14 @@
 """The project's stacks as files: which exist, in what order they deploy, and previewing them in it."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
-from stacks.config import PROJECT_DIR, load, read_stack_file
+import pulumi
+
+from stacks.config import PROJECT_DIR, ConfigValidationError, load, read_stack_file
 from .engine import PreviewResult, Secret, map_markers, run_program
 
 
@@ -69,6 +72,28 @@ def exported_for_reference(result: PreviewResult) -> tuple[dict[str, Any], list[
     return plain, secret_names
 
 
+def entry_point(preview: bool) -> Callable[[], None]:
+    """The program as `pulumi preview`/`pulumi up` runs it: `stacks.main`, the entry of the project's __main__.py.
+
+    Runs against fake providers (preview=False) are not deploys, so they do not refuse the shipped
+    placeholder values; they still log the same warnings.
+    """
+    import stacks
+
+    return stacks.main if preview else functools.partial(stacks.main, refuse_placeholders=False)
+
+
+def _run(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> PreviewResult:
+    try:
+        return run_program(stack, raw, entry_point(preview), preview=preview, stack_outputs=references)
+    except pulumi.RunError as error:
+        # The entry point turns a config problem into a RunError so that the Pulumi CLI prints it without a
+        # traceback; hand callers the problem itself, with every key it names.
+        if isinstance(error.__context__, ConfigValidationError):
+            raise error.__context__ from None
+        raise
+
+
 def preview_stack(
     stack: str,
     *,
@@ -77,8 +102,6 @@ def preview_stack(
     reference_outputs: Optional[dict[str, tuple[dict, list[str]]]] = None,
 ) -> PreviewResult:
     """Previews one stack; stacks it references are previewed first, quietly, to feed its references."""
-    from stacks import run as run_stack_program
-
     raw = dict(config_override) if config_override is not None else read_stack_file(stack)
     references = dict(reference_outputs or {})
     config = load(stack, raw)
@@ -86,17 +109,22 @@ def preview_stack(
         if dependency not in references:
             upstream = preview_stack(dependency, preview=preview, reference_outputs=references)
             references[dependency] = exported_for_reference(upstream)
-    return run_program(stack, raw, run_stack_program, preview=preview, stack_outputs=references)
+    return _run(stack, raw, preview, references)
 
 
-def preview_stacks(stacks: Iterable[str], *, preview: bool = True) -> list[StackRun]:
-    """Previews stacks in deploy order, each StackReference fed by the referenced stack's run."""
-    from stacks import run as run_stack_program
+def preview_stacks(
+    stacks: Iterable[str], *, preview: bool = True, on_start: Optional[Callable[[str, int, int], None]] = None
+) -> list[StackRun]:
+    """Previews stacks in deploy order, each StackReference fed by the referenced stack's run.
 
+    `on_start(stack, number, total)` is called before each stack runs (the command line's progress)."""
     references: dict[str, tuple[dict, list[str]]] = {}
     runs = []
-    for stack in deploy_order(stacks):
-        result = run_program(stack, read_stack_file(stack), run_stack_program, preview=preview, stack_outputs=references)
+    order = deploy_order(stacks)
+    for number, stack in enumerate(order, start=1):
+        if on_start is not None:
+            on_start(stack, number, len(order))
+        result = _run(stack, read_stack_file(stack), preview, references)
         references[stack] = exported_for_reference(result)
         runs.append(StackRun(stack, result))
     return runs

@@ -24,20 +24,20 @@ def test_only_the_app_service_account_assumes_the_role(app_policy):
 def test_role_reads_only_its_own_secret(app_policy):
     result, _, statements = app_policy
     secret = result.one("aws:secretsmanager/secret:Secret")
-    assert statements["ReadOwnEnvironment"]["Resource"] == f"arn:aws:secretsmanager:ap-northeast-2:123456789012:{secret.name}"
+    assert statements["ReadOwnEnvironment"]["Resource"] == secret.output("arn")
 
 
 def test_mail_and_queue_scoped_to_their_resources(app_policy):
-    _, _, statements = app_policy
-    assert statements["SendMail"]["Resource"] == ["arn:aws:ses:ap-northeast-2:123456789012:crm-dr-mail-domain",
-                                                  "arn:aws:sesv2:ap-northeast-2:123456789012:crm-dr-mail-events"]
-    assert statements["UseTaskQueue"]["Resource"] == "arn:aws:sqs:ap-northeast-2:123456789012:crm-dr-tasks-queue"
+    result, _, statements = app_policy
+    assert statements["SendMail"]["Resource"] == [result.one("aws:ses/domainIdentity:DomainIdentity").output("arn"),
+                                                  result.one("aws:sesv2/configurationSet:ConfigurationSet").output("arn")]
+    assert statements["UseTaskQueue"]["Resource"] == result.one("aws:sqs/queue:Queue", "crm-dr-tasks-queue").output("arn")
 
 
 def test_schedules_only_in_its_group_and_passes_only_the_scheduler_role(app_policy):
-    _, _, statements = app_policy
+    result, _, statements = app_policy
     assert statements["ManageSchedules"]["Resource"] == "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/crm-dr-tasks/*"
-    assert statements["HandSchedulerItsRole"]["Resource"] == "arn:aws:iam:ap-northeast-2:123456789012:crm-dr-tasks-scheduler"
+    assert statements["HandSchedulerItsRole"]["Resource"] == result.one("aws:iam/role:Role", "crm-dr-tasks-scheduler").output("arn")
     assert statements["HandSchedulerItsRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 

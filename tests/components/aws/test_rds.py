@@ -106,7 +106,7 @@ def test_monitoring_role_is_assumable_only_for_this_accounts_instance(db):
 def test_monitoring_logs_insights_and_iam_auth(db):
     instance = db.one("aws:rds/instance:Instance")
     assert instance["performanceInsightsEnabled"] is True and instance["monitoringInterval"] == 60
-    assert instance["monitoringRoleArn"] == "arn:aws:iam:ap-northeast-2:123456789012:db-monitoring-role"
+    assert instance["monitoringRoleArn"] == db.one("aws:iam/role:Role", "db-monitoring-role").output("arn")
     assert instance["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     assert instance["iamDatabaseAuthenticationEnabled"] is True
 

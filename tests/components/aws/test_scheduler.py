@@ -24,7 +24,8 @@ def test_queue_and_dead_letter_queue_are_encrypted(tasks):
 
 def test_failed_messages_move_to_the_dead_letter_queue(tasks):
     queue = next(q for q in tasks.of_type("aws:sqs/queue:Queue") if q["name"] == "tasks-tasks")
-    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": "arn:aws:sqs:ap-northeast-2:123456789012:tasks-dlq", "maxReceiveCount": MAX_RECEIVES}
+    dead_letters = next(q for q in tasks.of_type("aws:sqs/queue:Queue") if q["name"] == "tasks-dlq")
+    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": dead_letters.output("arn"), "maxReceiveCount": MAX_RECEIVES}
 
 
 def test_scheduler_role_is_assumed_by_eventbridge_scheduler(tasks):
@@ -42,5 +43,6 @@ def test_scheduler_role_is_assumable_only_for_its_schedule_group(tasks):
 
 def test_scheduler_role_may_only_send_to_its_queue(tasks):
     statements = json.loads(tasks.one("aws:iam/rolePolicy:RolePolicy")["policy"])["Statement"]
-    assert statements[0] == {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:ap-northeast-2:123456789012:tasks-queue"}
+    queue = next(q for q in tasks.of_type("aws:sqs/queue:Queue") if q["name"] == "tasks-tasks")
+    assert statements[0] == {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue.output("arn")}
     assert statements[1]["Resource"] == "arn:kms:messaging" and len(statements) == 2
