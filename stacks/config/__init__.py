@@ -21,17 +21,27 @@ from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems
 from .sizes import ENVIRONMENTS  # noqa: F401  (read by tools and tests from here)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The sections (`crm:<name>`) each kind of stack reads, and the dataclass declaring each one's settings
+# (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
+SECTIONS: dict[str, dict[str, type]] = {
+    "aws": {"network": model.AwsNetwork, "kubernetes": model.Eks, "database": model.RdsPostgres, "redis": model.ElastiCacheRedis,
+            "ingress": model.Ingress, "registry": model.Registry, "interconnect": model.AwsInterconnect, "platform": model.AwsPlatform,
+            "monitoring": model.Monitoring, "application": model.Application, "dns": model.Dns},
+    "gcp": {"network": model.GcpNetwork, "kubernetes": model.Gke, "database": model.CloudSqlPostgres, "redis": model.MemorystoreRedis,
+            "registry": model.Registry, "interconnect": model.GcpInterconnect, "platform": model.GcpPlatform, "monitoring": model.Monitoring,
+            "replication": model.Replication, "application": model.Application, "dns": model.Dns, "ingress": model.GcpIngress},
+    "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
+    "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
+}
+# Sections read only when present in the stack file (the DR stacks' link).
+OPTIONAL_SECTIONS = ("interconnect",)
+_TOP_LEVEL = {"bootstrap": (bootstrap.TopLevel,)}
 KNOWN_KEYS = {
-    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "monitoring",
-            "application", "dns"),
-    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "monitoring",
-            "replication", "application", "dns", "ingress"),
-    "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
-    "bootstrap": ("cloud", "environment", "project", "organization", "github", "state", "deployProjects"),
+    cloud: tuple(schema.known_keys(model.Common, cloud)) + tuple(sections)
+    + tuple(key for cls in _TOP_LEVEL.get(cloud, ()) for key in schema.known_keys(cls, cloud))
+    for cloud, sections in SECTIONS.items()
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
-# Programs that serve no public host (the bootstrap stack holds only state, keys and CI identities).
-_NO_PUBLIC_HOST = ("bootstrap",)
 # Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
 KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
 
