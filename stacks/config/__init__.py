@@ -4,7 +4,8 @@
 preview alike); `load(stack, raw)` does the work on a plain mapping of `namespace:key` to values, so
 tests and cross-stack checks use the very same rules. Every problem is collected; the caller gets
 either a valid typed config or a `ConfigValidationError` listing them all, before any resource
-exists.
+exists. Each setting is declared once in the schema (`setting(...)` on the dataclasses of
+`model.py`; see `schema.py`); the parsers per kind of stack relate the settings.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Any, Optional
 
-from . import model, monitoring as monitoring_config, sizes
+from . import model, monitoring as monitoring_config
 from .application import parse as parse_application
 from .cloudflare import parse_dns
 from .reader import Problems, check_counts, check_no_overlap, check_within

@@ -155,9 +155,6 @@ def _rule(check: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
     return validate
 
 
-_NUMBER_TYPES = (int, float)
-
-
 def _value_type(annotation: Any, spec: Setting) -> Any:
     """The pydantic type of one setting: the attribute's type plus the declared limits and rules."""
     origin = typing.get_origin(annotation)
@@ -390,12 +387,3 @@ def _nested(cls: type, name: str) -> Optional[type]:
 
 def known_keys(cls: type, cloud: Optional[str] = None) -> list[str]:
     return [s.key for _, s in settings_of(cls) if s.clouds is None or cloud is None or cloud in s.clouds]
-
-
-def value_of(problems: Problems, key: str, raw: Mapping[str, Any], spec: Setting, annotation: Any, context: Context) -> Any:
-    """One top-level value (`aws:region`, `crm:deployProjects`) read like a section's setting; raises Unavailable."""
-    holder = type("_One", (), {"__annotations__": {"value": annotation}, "value": dataclasses.field(metadata={"setting": spec})})
-    holder.__module__ = __name__
-    holder = dataclass(holder)
-    parsed = read(problems, key.rsplit(":", 1)[0], {spec.key: raw.get(key)}, holder, context, separator=":")
-    return parsed.value
