@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any, Iterator
 
 from stacks import config as config_layer
-from stacks.config import bootstrap, cost, model, schema
+from stacks.config import cost, model, schema
 from stacks.config.reader import Problems
 from stacks.config.sizes import ENVIRONMENTS
 
