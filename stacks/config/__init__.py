@@ -187,8 +187,8 @@ def _read_provider_keys(problems: Problems, raw: dict, cloud: str) -> None:
         value = raw.get(key)
         if value in (None, "") and spec.required:
             problems.value(key, "is required but not set")
-        elif value not in (None, "") and not isinstance(value, str):
-            problems.value(key, f"must be a string, got {value!r}" if spec.key != "cloudflare:apiToken" else "must be a string")
+        elif value not in (None, "") and not isinstance(value, str) and not (isinstance(value, Mapping) and "secure" in value):
+            problems.value(key, f"must be a string, got {value!r}" if key != "cloudflare:apiToken" else "must be a string (a secret)")
     project = raw.get("gcp:project")
     if cloud == "bootstrap" and isinstance(project, str) and project and rules.gcp_project(project):
         problems.value("gcp:project", rules.gcp_project(project) or "")
