@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import functools
 import ipaddress
+import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, Optional, Sequence
@@ -161,7 +162,7 @@ def _value_type(annotation: Any, spec: Setting) -> Any:
     if origin is Annotated:
         annotation = typing.get_args(annotation)[0]
         origin = typing.get_origin(annotation)
-    if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None):
+    if origin is typing.Union or origin is types.UnionType:
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         return Optional[_value_type(members[0], spec)]
     if origin in (list, Sequence) or annotation in (list, tuple):
