@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Optional
+from typing import Optional
 
 from . import model, monitoring as monitoring_config
 from .application import parse as parse_application
 from .cloudflare import parse_dns
 from .reader import Problems, check_counts, check_no_overlap, check_within
 from .rules import LOG_RETENTION_DAYS, PRIVATE_ASN_RANGES, is_private_asn  # noqa: F401  (their home before the schema)
-from .schema import Context, Parsed, Unavailable, read
+from .schema import Context, Parsed, Unavailable, provider_value, read, valid_or_none as _value
 
 
 def zone_in_region(zone: str, region: str) -> bool:
     return re.fullmatch(rf"{re.escape(region)}[a-z]", zone) is not None
-
-
-def provider_value(raw: dict, key: str) -> str:
-    """A provider setting the program reads (`aws:region`); required ones are checked by the loader."""
-    return raw.get(key) or ""
 
 
 def parse(problems: Problems, common: model.Common, raw: dict, context: Context) -> Optional[model.AwsStackConfig]:
@@ -84,13 +79,6 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             interconnect.build() if interconnect is not None else None, platform.build(),
             monitoring=monitoring.build(), application=application.build(), dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
         )
-    except Unavailable:
-        return None
-
-
-def _value(parsed: Parsed, name: str) -> Any:
-    try:
-        return getattr(parsed, name)
     except Unavailable:
         return None
 

@@ -10,7 +10,7 @@ from typing import Optional
 from . import model, rules
 from .reader import Problems
 from .rules import REPOSITORY  # noqa: F401  (its home before the schema)
-from .schema import Context, Unavailable, read, section, setting
+from .schema import Context, Unavailable, provider_value, read, section, setting
 
 BACKENDS = ("s3", "gcs")
 SECRETS_PROVIDERS = ("awskms", "gcpkms")
@@ -25,9 +25,9 @@ class TopLevel:
 
 
 def parse(problems: Problems, common: model.Common, raw: dict, context: Context) -> Optional[model.BootstrapStackConfig]:
-    aws_region = raw.get("aws:region") or ""
-    gcp_project = raw.get("gcp:project") or ""
-    gcp_region = raw.get("gcp:region") or ""
+    aws_region = provider_value(raw, "aws:region")
+    gcp_project = provider_value(raw, "gcp:project")
+    gcp_region = provider_value(raw, "gcp:region")
 
     github = read(problems, "crm:github", raw.get("crm:github"), model.GithubRepository, context)
     state = read(problems, "crm:state", raw.get("crm:state"), model.StateSettings, context)

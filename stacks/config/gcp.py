@@ -10,11 +10,11 @@ from typing import Optional
 
 from . import model, monitoring as monitoring_config
 from .application import parse as parse_application
-from .aws import _value, check_database_users, parse_registry
+from .aws import check_database_users, parse_registry
 from .cloudflare import parse_dns
 from .reader import Problems, check_counts, check_no_overlap
 from .rules import KAFKA_DEFAULT, RELEASE_CHANNELS as _RELEASE_CHANNELS, STRIMZI_DEFAULT, STRIMZI_KAFKA_VERSIONS  # noqa: F401  (their home before the schema)
-from .schema import Context, Parsed, Unavailable, read
+from .schema import Context, Parsed, Unavailable, provider_value, read, valid_or_none as _value
 
 
 def zone_in_region(zone: str, region: str) -> bool:
@@ -23,8 +23,8 @@ def zone_in_region(zone: str, region: str) -> bool:
 
 def parse(problems: Problems, common: model.Common, raw: dict, context: Context) -> Optional[model.GcpStackConfig]:
     env = common.environment
-    project_id = raw.get("gcp:project") or ""
-    region = raw.get("gcp:region") or ""
+    project_id = provider_value(raw, "gcp:project")
+    region = provider_value(raw, "gcp:region")
 
     network = read(problems, "crm:network", raw.get("crm:network"), model.GcpNetwork, context)
     with problems.relation():

@@ -388,3 +388,17 @@ def _nested(cls: type, name: str) -> Optional[type]:
 
 def known_keys(cls: type, cloud: Optional[str] = None) -> list[str]:
     return [s.key for _, s in settings_of(cls) if s.clouds is None or cloud is None or cloud in s.clouds]
+
+
+def valid_or_none(parsed: Parsed, name: str) -> Any:
+    """A section's value when it is valid, else None (its own error says why)."""
+    try:
+        return getattr(parsed, name)
+    except Unavailable:
+        return None
+
+
+def provider_value(raw: Mapping[str, Any], key: str) -> str:
+    """A provider setting a program reads (`aws:region`); "" when unset or not a string (the loader reports both)."""
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""

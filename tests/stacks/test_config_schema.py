@@ -80,6 +80,10 @@ def test_a_provider_key_missing_without_a_near_miss_is_required():
     assert problems_of("aws-dev", {"aws:region": None}) == ["aws:region: is required but not set"]
 
 
+def test_a_provider_value_of_the_wrong_type_is_one_error():
+    assert problems_of("aws-dr", {"aws:region": ["ap-northeast-2"]}) == ["aws:region: must be a string, got ['ap-northeast-2']"]
+
+
 @pytest.mark.parametrize("stack,changes,expected", [
     ("aws-dev", {"crm:database": {"instanceClas": "db.t3.small"}}, "crm:database.instanceClas: is not a known setting; did you mean crm:database.instanceClass?"),
     ("aws-dev", {"crm:databse": {"enabled": True}}, "crm:databse: is not a setting of a aws stack; did you mean crm:database?"),
