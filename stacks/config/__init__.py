@@ -4,35 +4,59 @@
 preview alike); `load(stack, raw)` does the work on a plain mapping of `namespace:key` to values, so
 tests and cross-stack checks use the very same rules. Every problem is collected; the caller gets
 either a valid typed config or a `ConfigValidationError` listing them all, before any resource
-exists.
+exists. Each setting is declared once in the schema (`setting(...)` on the dataclasses of
+`model.py`; see `schema.py`); the parsers per kind of stack relate the settings.
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import aws, bootstrap, cloudflare, cost, gcp, model
+from . import aws, bootstrap, cloudflare, cost, gcp, model, rules, schema
 from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
-from .reader import HOST_NAME, NAMESPACE, ConfigProblem, ConfigValidationError, Problems
-from .sizes import ENVIRONMENTS
+from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems
+from .sizes import ENVIRONMENTS  # noqa: F401  (read by tools and tests from here)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The sections (`crm:<name>`) each kind of stack reads, and the dataclass declaring each one's settings
+# (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
+SECTIONS: dict[str, dict[str, type]] = {
+    "aws": {"network": model.AwsNetwork, "kubernetes": model.Eks, "database": model.RdsPostgres, "redis": model.ElastiCacheRedis,
+            "ingress": model.Ingress, "registry": model.Registry, "interconnect": model.AwsInterconnect, "platform": model.AwsPlatform,
+            "monitoring": model.Monitoring, "application": model.Application, "dns": model.Dns},
+    "gcp": {"network": model.GcpNetwork, "kubernetes": model.Gke, "database": model.CloudSqlPostgres, "redis": model.MemorystoreRedis,
+            "registry": model.Registry, "interconnect": model.GcpInterconnect, "platform": model.GcpPlatform, "monitoring": model.Monitoring,
+            "replication": model.Replication, "application": model.Application, "dns": model.Dns, "ingress": model.GcpIngress},
+    "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
+    "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
+}
+# Sections read only when present in the stack file (the DR stacks' link).
+OPTIONAL_SECTIONS = ("interconnect",)
+_TOP_LEVEL = {"bootstrap": (bootstrap.TopLevel,)}
 KNOWN_KEYS = {
-    "aws": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "ingress", "registry", "interconnect", "platform", "monitoring",
-            "application", "dns"),
-    "gcp": ("cloud", "environment", "project", "organization", "publicHost", "network", "kubernetes", "database", "redis", "registry", "interconnect", "platform", "monitoring",
-            "replication", "application", "dns", "ingress"),
-    "cloudflare": ("cloud", "environment", "project", "organization", "publicHost", "loadBalancer"),
-    "bootstrap": ("cloud", "environment", "project", "organization", "github", "state", "deployProjects"),
+    cloud: tuple(schema.known_keys(model.Common, cloud)) + tuple(sections)
+    + tuple(key for cls in _TOP_LEVEL.get(cloud, ()) for key in schema.known_keys(cls, cloud))
+    for cloud, sections in SECTIONS.items()
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
-# Programs that serve no public host (the bootstrap stack holds only state, keys and CI identities).
-_NO_PUBLIC_HOST = ("bootstrap",)
 # Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
 KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
+
+# Provider settings the programs read (outside the `crm` namespace), by kind of stack.
+PROVIDER_SETTINGS = {
+    "aws:region": schema.Setting("aws:region", "AWS region of the stack", clouds=("aws", "bootstrap")),
+    "gcp:project": schema.Setting("gcp:project", "GCP project of the stack", clouds=("gcp", "bootstrap")),
+    "gcp:region": schema.Setting("gcp:region", "GCP region of the stack", clouds=("gcp", "bootstrap")),
+    "cloudflare:apiToken": schema.Setting("cloudflare:apiToken", "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN)",
+                                          default=None, clouds=("aws", "gcp", "cloudflare")),
+}
+# A key in a provider's namespace this close to a setting the program reads, while that setting is
+# unset, is a misspelling of it (`aws:regin`); other provider keys (`aws:profile`) are the provider's.
+_PROVIDER_TYPO_CUTOFF = 0.75
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
@@ -57,7 +81,15 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {project_dir}")
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path.name
+        reason = " ".join(str(part) for part in (getattr(error, "problem", None), getattr(error, "context", None)) if part) or str(error).splitlines()[0]
+        raise ConfigValidationError(stack, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigValidationError(stack, [ConfigProblem(path.name, "must be a mapping with a `config:` mapping of settings")])
     return dict(document.get("config") or {})
 
 
@@ -79,46 +111,87 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     """Types and validates one stack's config; raises ConfigValidationError with every problem."""
     problems = Problems()
     raw = {key: _decode(value) for key, value in raw.items()}
-    config = _parse(problems, stack, raw)
-    if config is not None:
-        cost.parse(problems, config.common, raw)
+    common, config = _parse(problems, stack, raw)
+    if common is not None:
+        cost.parse(problems, common, raw)
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
+    if not problems.items:
+        problems.items.extend(problems.deferred)
     if problems:
         raise ConfigValidationError(stack, problems.items)
-    assert config is not None
+    if config is None:  # every missing piece is explained by a problem above; never reached
+        raise ConfigValidationError(stack, [ConfigProblem(f"{NAMESPACE}:cloud", "the stack's config could not be read")])
     return config
 
 
-def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
-    cloud = raw.get(f"{NAMESPACE}:cloud")
-    if cloud not in _PARSERS:
-        problems.add(f"{NAMESPACE}:cloud", f"must be one of aws, gcp, cloudflare, bootstrap; got {cloud!r}" if cloud else "is required but not set (aws, gcp, cloudflare or bootstrap)")
-        return None
-    environment = raw.get(f"{NAMESPACE}:environment")
-    if environment not in ENVIRONMENTS:
-        problems.add(f"{NAMESPACE}:environment", f"must be one of {', '.join(ENVIRONMENTS)}; got {environment!r}" if environment else f"is required but not set ({', '.join(ENVIRONMENTS)})")
-        environment = "production"  # judge the rest by the strictest row
-    for key in sorted(raw):
-        namespace, _, name = key.partition(":")
-        if namespace == NAMESPACE and name not in KNOWN_KEYS[cloud]:
-            problems.add(key, f"is not a setting of a {cloud} stack (misspelt?)")
-    public_host = raw.get(f"{NAMESPACE}:publicHost") or ""
-    if not public_host and cloud in _NO_PUBLIC_HOST:
-        pass
-    elif not public_host:
-        problems.add(f"{NAMESPACE}:publicHost", "is required but not set (the application's public host name, such as crm.example.com)")
-    elif not HOST_NAME.match(public_host):
-        problems.add(f"{NAMESPACE}:publicHost", f"'{public_host}' is not a lower-case DNS host name")
+def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Common], Optional[StackConfig]]:
+    """The common settings and the typed config of the program `crm:cloud` picks (None where a problem was found)."""
+    top = {key.partition(":")[2]: value for key, value in raw.items() if key.partition(":")[0] == NAMESPACE}
+    common_keys = schema.known_keys(model.Common)
+    first = schema.read(problems, NAMESPACE, {"cloud": top.get("cloud")}, model.Common, schema.Context(None), separator=":",
+                        exclude=[f.name for f, s in schema.settings_of(model.Common) if s.key != "cloud"])
+    try:
+        cloud = first.cloud
+    except schema.Unavailable:
+        return None, None  # which program (and so which keys) is unknown: nothing else can be judged
+    _check_unknown_keys(problems, raw, cloud)
+    settings = schema.read(problems, NAMESPACE, {key: top.get(key) for key in common_keys}, model.Common, schema.Context(None),
+                           cloud=cloud, separator=":")
+    values = settings._values
+    environment_valid = "environment" in values
+    if not environment_valid:
+        problems.relations = False  # checks against no environment would only echo that one error
+    public_host = values.get("public_host", top.get("publicHost") if isinstance(top.get("publicHost"), str) else "")
     common = model.Common(
         stack=stack,
         cloud=cloud,
-        environment=environment,
-        project=raw.get(f"{NAMESPACE}:project") or "crm",
-        organization=raw.get(f"{NAMESPACE}:organization") or "organization",
-        public_host=public_host,
+        environment=values.get("environment", str(top.get("environment"))),
+        project=values.get("project", "crm"),
+        organization=values.get("organization", "organization"),
+        public_host=public_host or "",
     )
-    return _PARSERS[cloud](problems, common, raw)
+    _read_provider_keys(problems, raw, cloud)
+    context = schema.Context(common, environment_valid=environment_valid)
+    config = _PARSERS[cloud](problems, common, raw, context)
+    return common, (config if settings.complete else None)
+
+
+def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:
+    """Top-level `crm:` keys the program does not read, and misspelt provider keys, each with the nearest known key."""
+    known = KNOWN_KEYS[cloud]
+    for key in sorted(raw):
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE and name not in known:
+            problems.value(key, schema.unknown_key_message(name, known, prefix=f"{NAMESPACE}:", what=f"is not a setting of a {cloud} stack"))
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            if close and f"{NAMESPACE}:{close[0]}" not in raw:
+                problems.suppressed.add(f"{NAMESPACE}:{close[0]}")
+    read = [key for key, spec in PROVIDER_SETTINGS.items() if spec.clouds is None or cloud in spec.clouds]
+    unset = [key for key in read if raw.get(key) in (None, "")]
+    for key in sorted(raw):
+        namespace = key.partition(":")[0]
+        if namespace == NAMESPACE or key in read or not any(k.partition(":")[0] == namespace for k in read):
+            continue
+        close = difflib.get_close_matches(key, unset, n=1, cutoff=_PROVIDER_TYPO_CUTOFF)
+        if close:
+            problems.value(key, f"is not a setting this stack reads; did you mean {close[0]}?")
+            problems.suppressed.add(close[0])
+            unset.remove(close[0])
+
+
+def _read_provider_keys(problems: Problems, raw: dict, cloud: str) -> None:
+    for key, spec in PROVIDER_SETTINGS.items():
+        if spec.clouds is not None and cloud not in spec.clouds or key in problems.suppressed:
+            continue
+        value = raw.get(key)
+        if value in (None, "") and spec.required:
+            problems.value(key, "is required but not set")
+        elif value not in (None, "") and not isinstance(value, str) and not (isinstance(value, Mapping) and "secure" in value):
+            problems.value(key, f"must be a string, got {value!r}" if key != "cloudflare:apiToken" else "must be a string (a secret)")
+    project = raw.get("gcp:project")
+    if cloud == "bootstrap" and isinstance(project, str) and project and rules.gcp_project(project):
+        problems.value("gcp:project", rules.gcp_project(project) or "")
 
 
 def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> StackConfig:

@@ -1,23 +1,54 @@
-"""Typed configuration objects. Components receive these (or values taken from them), never `pulumi.Config`."""
+"""Typed configuration objects, and the schema of every setting they carry.
+
+Components receive these (or values taken from them), never `pulumi.Config`. Each field declared
+with `setting(...)` is a key in the stack file: its type is the annotation, and `setting` holds its
+name in the file, description, default (per environment from `sizes.py` where the sizing matrix
+sets it), limits and rules (stacks/config/schema.py). Validation, error messages and
+docs/configuration.md all come from these declarations. A new setting is one line at the end of
+its dataclass.
+"""
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.interconnect import addressing
+
+from . import rules, sizes
 from .application import Application
+from .schema import section, setting
 
 Net = ipaddress.IPv4Network
 
 
-@dataclass(frozen=True)
+def matrix(table: dict, *path: str) -> dict:
+    """One column of a per-environment table in sizes.py: environment -> value."""
+    column = {}
+    for environment, row in table.items():
+        for part in path:
+            row = row[part]
+        column[environment] = row
+    return column
+
+
+def _monitoring(name: str) -> dict:
+    return {env: {**sizes.MONITORING["common"], **sizes.MONITORING[env]}[name] for env in sizes.ENVIRONMENTS}
+
+
+def _is_dr(context) -> bool:
+    return context.env == "dr"
+
+
+@section
 class Common:
     stack: str
-    cloud: str  # aws | gcp | cloudflare
-    environment: str  # dev | staging | production | dr
-    project: str
-    organization: str  # StackReference organization ("organization" on the local file backend)
-    public_host: str
+    cloud: str = setting("cloud", "`aws`, `gcp`, `cloudflare` or `bootstrap`: picks the program", choices=("aws", "gcp", "cloudflare", "bootstrap"))  # aws | gcp | cloudflare
+    environment: str = setting("environment", "`dev`, `staging`, `production` or `dr`: picks the defaults; everything but dev is protected",
+                               choices=sizes.ENVIRONMENTS)  # dev | staging | production | dr
+    project: str = setting("project", "prefix of resource names", default="crm")
+    organization: str = setting("organization", "Pulumi organization of StackReferences", default="organization")  # StackReference organization ("organization" on the local file backend)
+    public_host: str = setting("publicHost", "the application's public host name (crm.example.com)", check=rules.host_name, clouds=("aws", "gcp", "cloudflare"))
 
     @property
     def protected(self) -> bool:
@@ -37,106 +68,119 @@ class Common:
 
 # ---------------------------------------------------------------- AWS
 
-@dataclass(frozen=True)
+@section
 class AwsNetwork:
-    cidr: Net
-    zones: list[str]
-    public_subnets: list[Net]
-    private_subnets: list[Net]
-    data_subnets: list[Net]
-    nat_gateways: str  # one-per-zone | single
-    flow_log_retention_days: int
+    cidr: Net = setting("cidr", "VPC range")
+    zones: list[str] = setting("zones", "zones, at least two, in the region")
+    public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
+    private_subnets: list[Net] = setting("privateSubnets", "one private subnet per zone (nodes, pods)")
+    data_subnets: list[Net] = setting("dataSubnets", "one data subnet per zone (RDS, ElastiCache)")
+    nat_gateways: str = setting("natGateways", "`one-per-zone` or `single`", by_env=matrix(sizes.AWS, "natGateways"), choices=("one-per-zone", "single"))
+    flow_log_retention_days: int = setting("flowLogRetentionDays", "VPC flow log retention", default=90, ge=1, le=3653)
 
 
-@dataclass(frozen=True)
+@section
 class Eks:
-    version: str
-    instance_type: str
-    min_size: int
-    desired_size: int
-    max_size: int
-    disk_size_gb: int
-    public_endpoint: bool
-    public_access_cidrs: list[str]
-    admin_principals: list[str]
+    version: str = setting("version", "EKS Kubernetes minor", default=sizes.EKS_DEFAULT_VERSION, check=rules.eks_version)
+    instance_type: str = setting("instanceType", "EKS node group instance type", by_env=matrix(sizes.AWS, "kubernetes", "instanceType"))
+    min_size: int = setting("minSize", "node group minimum (min <= desired <= max)", by_env=matrix(sizes.AWS, "kubernetes", "minSize"), ge=0, le=450)
+    desired_size: int = setting("desiredSize", "node group initial size", by_env=matrix(sizes.AWS, "kubernetes", "desiredSize"), ge=0, le=450)
+    max_size: int = setting("maxSize", "node group maximum", by_env=matrix(sizes.AWS, "kubernetes", "maxSize"), ge=1, le=450)
+    disk_size_gb: int = setting("diskSizeGb", "node disk size, GB", default=50, ge=20, le=16384)
+    public_endpoint: bool = setting("publicEndpoint", "open the EKS API endpoint publicly (to publicAccessCidrs only)", default=False)
+    public_access_cidrs: list[str] = setting("publicAccessCidrs", "networks allowed to the public endpoint; never 0.0.0.0/0", default=[],
+                                             item_check=rules.cidr_admitting("the API endpoint is never open to the world"))
+    admin_principals: list[str] = setting("adminPrincipals", "IAM ARNs given cluster-admin access entries", default=[])
 
 
-@dataclass(frozen=True)
+@section
 class RdsPostgres:
-    enabled: bool
-    instance_class: str
-    allocated_storage_gb: int
-    max_allocated_storage_gb: int
-    engine_version: str
-    multi_az: bool
-    backup_retention_days: int
-    deletion_protection: bool
-    database_name: str
-    username: str
-    logical_replication: bool
-    max_slot_wal_keep_size_gb: int = 0  # 0: unbounded (no logical replication)
-    log_retention_days: int = 90  # the exported PostgreSQL logs' CloudWatch groups
-    backup_copy_region: str = ""  # second region the automated backups are replicated to; "" = none
-    restore_testing: bool = False  # AWS Backup snapshots and a scheduled restore test
-    app_username: str = "crm_app"  # the application's read-write role (not the master user)
-    replication_username: str = "crm_replication"  # Cloud SQL's subscription connects as this role
-    client_image: str = "docker.io/library/postgres:15-alpine"  # runs the role-creating Job on the cluster
+    enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.AWS, "database", "enabled"))
+    instance_class: str = setting("instanceClass", "RDS instance class", by_env=matrix(sizes.AWS, "database", "instanceClass"), check=rules.rds_class)
+    allocated_storage_gb: int = setting("allocatedStorage", "RDS storage, GB", by_env=matrix(sizes.AWS, "database", "allocatedStorage"), ge=20, le=65536)
+    max_allocated_storage_gb: int = setting("maxAllocatedStorage", "storage autoscaling ceiling, GB (0: off)", ge=0, le=65536,
+                                            derive=lambda c: c["allocated_storage_gb"] * 2, derive_doc="2 x allocatedStorage")
+    engine_version: str = setting("engineVersion", "PostgreSQL version (15)", default="15", check=rules.postgres_15)
+    multi_az: bool = setting("multiAz", "RDS Multi-AZ", by_env=matrix(sizes.AWS, "database", "multiAz"))
+    backup_retention_days: int = setting("backupRetentionDays", "automated backups kept, days (at least 1 outside dev)",
+                                         by_env=matrix(sizes.AWS, "database", "backupRetentionDays"), ge=0, le=35)
+    deletion_protection: bool = setting("deletionProtection", "RDS deletion protection", by_env=matrix(sizes.AWS, "database", "deletionProtection"))
+    database_name: str = setting("name", "database name", default="crm")
+    username: str = setting("username", "admin user (its password is generated)", default="crmadmin", check=rules.rds_admin)
+    logical_replication: bool = setting("logicalReplication", "`rds.logical_replication` on (the publisher of the GCP copy)", derive=_is_dr, derive_doc="true in dr")
+    max_slot_wal_keep_size_gb: int = setting(  # 0: unbounded (no logical replication)
+        "maxSlotWalKeepSizeGb", "WAL a replication slot may hold, GB (below allocatedStorage; with logicalReplication only)", ge=1, le=65536,
+        derive=lambda c: max(1, int(c["allocated_storage_gb"] * sizes.SLOT_WAL_SHARE_OF_STORAGE)), attr_default=0)
+    log_retention_days: int = setting("logRetentionDays", "RDS PostgreSQL log groups' retention, a CloudWatch Logs value", default=90,
+                                      ge=1, le=3653, check=rules.log_retention)  # the exported PostgreSQL logs' CloudWatch groups
+    backup_copy_region: str = setting("backupCopyRegion", "region automated backups are copied to (empty: none)",
+                                      by_env=matrix(sizes.BACKUPS, "copyRegion"), check=rules.aws_region_or_empty, attr_default="")
+    restore_testing: bool = setting("restoreTesting", "AWS Backup restore testing of the database", by_env=matrix(sizes.BACKUPS, "restoreTesting"), attr_default=False)
+    app_username: str = setting("appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role)  # the application's read-write role (not the master user)
+    replication_username: str = setting("replicationUsername", "the role Cloud SQL subscribes as", default="crm_replication", check=rules.postgres_role)
+    client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")  # runs the role-creating Job on the cluster
 
 
-@dataclass(frozen=True)
+@section
 class ElastiCacheRedis:
-    enabled: bool
-    node_type: str
-    nodes: int
-    engine_version: str
-    snapshot_retention_days: int
-    cluster_mode: bool = False  # sharded: shards x (1 primary + replicas_per_shard)
-    shards: int = 1
-    replicas_per_shard: int = 1
+    enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.AWS, "redis", "enabled"))
+    node_type: str = setting("nodeType", "ElastiCache node type", by_env=matrix(sizes.AWS, "redis", "nodeType"),
+                             check=rules.prefixed("cache.", "an ElastiCache node type such as cache.t3.medium"))
+    nodes: int = setting("nodes", "nodes without cluster mode", by_env=matrix(sizes.AWS, "redis", "nodes"), ge=1, le=6)
+    engine_version: str = setting("engineVersion", "Redis 7.x version", default="7.1", check=rules.prefixed("7.", "a Redis 7.x version"))
+    snapshot_retention_days: int = setting("snapshotRetentionDays", "snapshots kept, days", by_env=matrix(sizes.AWS, "redis", "snapshotRetentionDays"), ge=0, le=35)
+    cluster_mode: bool = setting("clusterMode", "ElastiCache cluster mode (sharded)", default=False)  # sharded: shards x (1 primary + replicas_per_shard)
+    shards: int = setting("shards", "shards in cluster mode", default=1, ge=1, le=500)
+    replicas_per_shard: int = setting("replicasPerShard", "replicas per shard in cluster mode (at least 1 outside dev)", default=1, ge=0, le=5)
 
 
-@dataclass(frozen=True)
+@section
 class Ingress:
-    certificate_arn: str
-    allowed_cidrs: list[str]
-    health_check_path: str
+    certificate_arn: str = setting("certificateArn", "an existing ACM certificate (empty: the stack requests and validates one)", default="", check=rules.certificate_arn)
+    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges the ALB admits: Cloudflare's published IPv4 ranges; never 0.0.0.0/0",
+                                       default=list(sizes.CLOUDFLARE_IPV4_RANGES), item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
+    health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
 
 
-@dataclass(frozen=True)
+@section
 class Registry:
-    repositories: list[str]
-    keep_images: int
+    repositories: list[str] = setting("repositories", "registry repositories", default=["crm-api", "crm-web"], item_check=rules.registry_repository)
+    keep_images: int = setting("keepImages", "images each repository keeps", default=30, ge=1, le=1000)
 
 
-@dataclass(frozen=True)
+@section
 class AwsInterconnect:
     """The AWS end of the link to a GCP stack (aws-dr only)."""
 
-    peer_stack: str
-    amazon_side_asn: int
+    peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
+    amazon_side_asn: int = setting("amazonSideAsn", "VGW's private ASN (differs from the Cloud Router's)", default=64512, check=rules.private_asn)
     peer_ranges: list[Net] = field(default_factory=list)  # read from the peer's own config file
 
 
-@dataclass(frozen=True)
+@section
 class AwsPlatform:
     """Mail, scheduling and messaging the application uses on AWS (and, for mail, from GCP)."""
 
-    mail_enabled: bool
-    mail_domain: str
-    webhook_hosts: list[str]
-    msk_enabled: bool
-    msk_instance_type: str
-    msk_volume_gb: int
-    app_namespace: str
-    app_service_account: str
+    mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
+    mail_domain: str = setting("mailDomain", "SES domain", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
+    # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
+    webhook_hosts: list[str] = setting("webhookHosts", "hosts subscribed to SES events (`https://<host>/api/webhooks/ses`)",
+                                       derive=lambda c: [f"aws.{c.common.public_host}"], derive_doc="[aws.<publicHost>]", item_check=rules.host_name)
+    msk_enabled: bool = setting("msk", "MSK cluster", derive=_is_dr, derive_doc="true in dr")
+    msk_instance_type: str = setting("mskInstanceType", "MSK broker type", default="kafka.m5.large",
+                                     check=rules.prefixed("kafka.", "an MSK broker type such as kafka.m5.large"))
+    msk_volume_gb: int = setting("mskVolumeGb", "MSK broker volume, GB", default=100, ge=1, le=16384)
+    app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
+    app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
 
 
-@dataclass(frozen=True)
+@section
 class Dns:
     """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
 
-    zone_id: str
-    origin_host: str  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
+    zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
+    origin_host: str = setting("originHost", "this cloud's proxied origin name", check=rules.host_name_or_empty,  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
+                               derive=lambda c: f"{c.common.cloud}.{c.common.public_host}", derive_doc="<cloud>.<publicHost>")
     api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
@@ -163,86 +207,97 @@ class AwsStackConfig:
 
 # ---------------------------------------------------------------- GCP
 
-@dataclass(frozen=True)
+@section
 class GcpNetwork:
-    name: str
-    subnet_cidr: Net
-    pods_cidr: Net
-    services_cidr: Net
-    private_services_cidr: Net
-    master_cidr: Net
-    zones: list[str]
+    name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
+    subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
+    pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
+    services_cidr: Net = setting("servicesCidr", "GKE services' secondary range")
+    private_services_cidr: Net = setting("privateServicesCidr", "private services access range for Cloud SQL and Memorystore (/24 or larger)", check=rules.private_services)
+    master_cidr: Net = setting("masterCidr", "GKE control plane /28", default=ipaddress.IPv4Network("172.16.0.0/28"), check=rules.gke_master)
+    zones: list[str] = setting("zones", "zones of the node pool, in the region")
 
 
-@dataclass(frozen=True)
+@section
 class Gke:
-    release_channel: str
-    machine_type: str
-    min_nodes: int
-    initial_nodes: int
-    max_nodes: int
-    disk_size_gb: int
-    authorized_networks: list[Net]
+    release_channel: str = setting("releaseChannel", "GKE release channel", default="REGULAR", choices=rules.RELEASE_CHANNELS)
+    machine_type: str = setting("machineType", "GKE node machine type", by_env=matrix(sizes.GCP, "kubernetes", "machineType"))
+    min_nodes: int = setting("minNodes", "node pool minimum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "minNodes"), ge=0, le=1000)
+    initial_nodes: int = setting("initialNodes", "node pool initial size, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "initialNodes"), ge=1, le=1000)
+    max_nodes: int = setting("maxNodes", "node pool maximum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "maxNodes"), ge=1, le=1000)
+    disk_size_gb: int = setting("diskSizeGb", "node disk size, GB", by_env=matrix(sizes.GCP, "kubernetes", "diskSizeGb"), ge=10, le=65536)
+    # Pulumi reaches the cluster through its DNS endpoint (IAM-checked), so the deploy needs no entry
+    # here; the list only opens the IP endpoint to people's kubectl, and may be empty.
+    authorized_networks: list[Net] = setting("authorizedNetworks", "ranges for kubectl on the IP endpoint (deploys use the DNS endpoint); never 0.0.0.0/0",
+                                             default=[], item_check=rules.cidr_admitting("the control plane is never open to the world"))
 
 
-@dataclass(frozen=True)
+@section
 class CloudSqlPostgres:
-    enabled: bool
-    database_version: str
-    tier: str
-    disk_size_gb: int
-    disk_type: str
-    availability: str
-    backup_retention_count: int
-    deletion_protection: bool
-    logical_decoding: bool
-    database_name: str
-    username: str
-    backup_location: str = ""  # where Cloud SQL keeps its backups; "" = Google's default multi-region
-    app_username: str = "crm_app"  # read-only here until `dr promote` grants writes
-    client_image: str = "docker.io/library/postgres:15-alpine"
+    enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.GCP, "database", "enabled"))
+    database_version: str = setting("databaseVersion", "Cloud SQL version", default="POSTGRES_15", choices=("POSTGRES_15",))
+    tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
+    disk_size_gb: int = setting("diskSizeGb", "Cloud SQL disk, GB", by_env=matrix(sizes.GCP, "database", "diskSizeGb"), ge=10, le=65536)
+    disk_type: str = setting("diskType", "`PD_SSD` or `PD_HDD`", default="PD_SSD", choices=("PD_SSD", "PD_HDD"))
+    availability: str = setting("availability", "`REGIONAL` (HA) or `ZONAL`", by_env=matrix(sizes.GCP, "database", "availability"), choices=("REGIONAL", "ZONAL"))
+    backup_retention_count: int = setting("backupRetentionCount", "backups kept", by_env=matrix(sizes.GCP, "database", "backupRetentionCount"), ge=1, le=365)
+    deletion_protection: bool = setting("deletionProtection", "Cloud SQL deletion protection", by_env=matrix(sizes.GCP, "database", "deletionProtection"))
+    logical_decoding: bool = setting("logicalDecoding", "`cloudsql.logical_decoding` on", derive=_is_dr, derive_doc="true in dr")
+    database_name: str = setting("name", "database name", default="crm")
+    username: str = setting("username", "admin user (its password is generated)", default="crmadmin")
+    backup_location: str = setting("backupLocation", "location backups are stored in (a region or multi-region other than the instance's)",  # "" = Google's default multi-region
+                                   by_env=matrix(sizes.BACKUPS, "cloudSqlLocation"), check=rules.gcp_backup_location, attr_default="")
+    app_username: str = setting("appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role)  # read-only here until `dr promote` grants writes
+    client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")
 
 
-@dataclass(frozen=True)
+@section
 class MemorystoreRedis:
-    enabled: bool
-    tier: str
-    memory_size_gb: int
-    replica_count: int
-    read_replicas: bool
-    redis_version: str
-    rdb_snapshot_period: str
+    enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.GCP, "redis", "enabled"))
+    tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
+    memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
+    replica_count: int = setting("replicaCount", "Memorystore replicas", by_env=matrix(sizes.GCP, "redis", "replicaCount"), ge=0, le=5)
+    read_replicas: bool = setting("readReplicas", "serve reads from replicas (needs 5 GB or more)",
+                                  derive=lambda c: c["memory_size_gb"] >= 5 and sizes.GCP[c.env]["redis"]["replicaCount"] > 1,
+                                  derive_doc="true when memorySizeGb >= 5 and the environment's replicaCount > 1")
+    redis_version: str = setting("version", "Memorystore Redis version", default="REDIS_7_0", choices=("REDIS_7_0", "REDIS_7_2"))
+    rdb_snapshot_period: str = setting("rdbSnapshotPeriod", "RDB persistence period", default="SIX_HOURS",
+                                       choices=("ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"))
 
 
-@dataclass(frozen=True)
+@section
 class GcpInterconnect:
     """The GCP end of the HA VPN, which also creates the AWS customer gateways and VPN connections."""
 
-    peer_stack: str
-    router_asn: int
-    inside_cidrs: list[Net]
+    peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
+    router_asn: int = setting("routerAsn", "Cloud Router's private ASN", default=65010, check=rules.cloud_router_asn)
+    inside_cidrs: list[Net] = setting("insideCidrBlock", "block the four tunnels' /30s come from (/28 or larger in 169.254.0.0/16)",
+                                      default="169.254.10.0/28", value_type=Net, check=rules.inside_block, convert=addressing.plan_inside_cidrs)
     peer_region: str = ""
     peer_asn: int = 0
     peer_vpc_cidr: Optional[Net] = None
 
 
-@dataclass(frozen=True)
+@section
 class GcpPlatform:
     """Kafka inside GKE, the workload identity, and the AWS stack whose mail and scheduler GCP uses."""
 
-    aws_stack: str  # "" when this environment uses no AWS mail or scheduler
-    kafka_brokers: int
-    strimzi_chart_version: str
-    kafka_version: str
-    app_namespace: str
-    app_service_account: str
+    aws_stack: str = setting("awsStack", "the AWS stack whose mail, scheduler and writer database GCP uses",  # "" when this environment uses no AWS mail or scheduler
+                             derive=lambda c: "aws-dr" if c.env == "dr" else "", derive_doc="aws-dr in dr, else \"\"")
+    kafka_brokers: int = setting("kafkaBrokers", "Kafka nodes on GKE (at least 3 outside dev)", default=3, ge=1, le=9)
+    strimzi_chart_version: str = setting("strimziChartVersion", "Strimzi operator chart version (a release the program knows)",
+                                         default=rules.STRIMZI_DEFAULT, choices=tuple(rules.STRIMZI_KAFKA_VERSIONS))
+    kafka_version: str = setting("kafkaVersion", "Kafka version (one the Strimzi release runs)", default=rules.KAFKA_DEFAULT)
+    app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
+    app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
 
 
-@dataclass(frozen=True)
+@section
 class GcpIngress:
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
-    allowed_cidrs: list[str]  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
+    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges Cloud Armor admits: Cloudflare's published IPv4 ranges; never 0.0.0.0/0",  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
+                                       default=list(sizes.CLOUDFLARE_IPV4_RANGES), item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
 
 
 @dataclass(frozen=True)
@@ -273,31 +328,41 @@ class GcpStackConfig:
 
 # ---------------------------------------------------------------- Cloudflare
 
-@dataclass(frozen=True)
+@section
 class HealthMonitor:
-    path: str
-    port: int
-    expected_codes: str
-    interval_seconds: int
-    retries: int
-    timeout_seconds: int
-    consecutive_down: int
+    path: str = setting("path", "health check path", default="/health")
+    port: int = setting("port", "health check port", default=443, ge=1, le=65535)
+    expected_codes: str = setting("expectedCodes", "healthy status codes", default="200")
+    interval_seconds: int = setting("intervalSeconds", "seconds between checks", default=60, ge=5, le=3600)
+    retries: int = setting("retries", "retries of a failed check", default=2, ge=0, le=5)
+    timeout_seconds: int = setting("timeoutSeconds", "a check's timeout", default=5, ge=1, le=10)
+    consecutive_down: int = setting("consecutiveDown", "failed checks before an origin is down", default=1, ge=1, le=10)
 
 
-@dataclass(frozen=True)
+@section
+class PoolWeights:
+    """Steering `random` splits new sessions by these percentages (the documents' 50:50 by default)."""
+
+    aws: int = setting("aws", "AWS pool's weight with `random` steering", default=50, ge=0, le=100)
+    gcp: int = setting("gcp", "GCP pool's weight with `random` steering", default=50, ge=0, le=100)
+
+
+@section
 class GlobalLoadBalancer:
-    account_id: str
-    zone_id: str
-    hostname: str
-    steering: str  # dynamic_latency | failover | random
-    session_affinity_ttl: int
-    notification_email: str
-    rto_budget_seconds: int
-    check_regions: list[str]
-    monitor: HealthMonitor
-    aws_stack: str
-    gcp_stack: str
-    pool_weights: tuple = (("aws", 50), ("gcp", 50))  # percent of new sessions per cloud under steering `random`
+    account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
+    zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
+    hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
+    steering: str = setting("steering", "`dynamic_latency` (active-active), `failover` (AWS first) or `random` (poolWeights)",  # dynamic_latency | failover | random
+                            default="dynamic_latency", choices=("dynamic_latency", "failover", "random"))
+    session_affinity_ttl: int = setting("sessionAffinityTtlSeconds", "cookie session affinity TTL", default=3600, ge=1800, le=604800)
+    notification_email: str = setting("notificationEmail", "who is told when a pool's health changes", check=rules.email)
+    rto_budget_seconds: int = setting("detectionBudgetSeconds", "most the computed detection time may be", default=120, ge=1)
+    check_regions: list[str] = setting("checkRegions", "Cloudflare regions the health checks run from", default=["NEAS", "SEAS"], item_check=rules.check_region)
+    monitor: HealthMonitor = setting("monitor", "the health check of both pools")
+    aws_stack: str = setting("awsStack", "the AWS stack behind the AWS pool", default="aws-dr")
+    gcp_stack: str = setting("gcpStack", "the GCP stack behind the GCP pool", default="gcp-dr")
+    pool_weights: tuple = setting("poolWeights", "percent of new sessions per cloud under steering `random`", nested=PoolWeights,
+                                  convert=lambda w: (("aws", w.aws), ("gcp", w.gcp)), attr_default=(("aws", 50), ("gcp", 50)))  # percent of new sessions per cloud under steering `random`
 
 
 @dataclass(frozen=True)
@@ -315,13 +380,16 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 
 # ---------------------------------------------------------------- Bootstrap
 
-@dataclass(frozen=True)
+@section
 class GithubRepository:
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
 
-    repository: str  # OWNER/REPO, no wildcards
-    deploy_environments: list[str]  # GitHub environments whose jobs assume the deploy identity
-    preview_branches: list[str]  # branches whose pushes preview with the read-only identity (pull requests always do)
+    repository: str = setting("repository", "OWNER/REPO that CI's OIDC identities trust", check=rules.github_repository)  # OWNER/REPO, no wildcards
+    deploy_environments: list[str] = setting("deployEnvironments", "GitHub environments the deploy identity trusts",  # GitHub environments whose jobs assume the deploy identity
+                                             default=["non-production", "production"], item_check=rules.ref_name,
+                                             check=rules.not_empty("needs at least one GitHub environment (the deploy identity trusts only jobs in these)"))
+    preview_branches: list[str] = setting("previewBranches", "branches the preview identity trusts (besides pull requests)",  # branches whose pushes preview with the read-only identity (pull requests always do)
+                                          default=["main"], item_check=rules.ref_name)
 
     @property
     def deploy_subjects(self) -> list[str]:
@@ -332,14 +400,14 @@ class GithubRepository:
         return [f"repo:{self.repository}:pull_request"] + [f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.preview_branches]
 
 
-@dataclass(frozen=True)
+@section
 class StateSettings:
-    backend: str  # s3 | gcs: where every stack's state lives
-    secrets_provider: str  # awskms | gcpkms: what encrypts every stack's secrets
-    noncurrent_version_days: int
-    log_retention_days: int
-    aws_operators: list[str]  # IAM role/user ARNs of the people who run bootstrap (they use the keys and the state)
-    gcp_operators: list[str]  # IAM members (user:, group:) with the same rights in GCP
+    backend: str = setting("backend", "`s3` or `gcs` state bucket", default="s3", choices=("s3", "gcs"))  # s3 | gcs: where every stack's state lives
+    secrets_provider: str = setting("secretsProvider", "`awskms` or `gcpkms` secrets key", default="awskms", choices=("awskms", "gcpkms"))  # awskms | gcpkms: what encrypts every stack's secrets
+    noncurrent_version_days: int = setting("noncurrentVersionDays", "days old state versions are kept", default=90, ge=1, le=3650)
+    log_retention_days: int = setting("logRetentionDays", "days the state bucket's access logs are kept", default=365, ge=1, le=3650)
+    aws_operators: list[str] = setting("awsOperators", "IAM roles or users that keep using the state and keys", default=[], item_check=rules.iam_principal)  # IAM role/user ARNs of the people who run bootstrap (they use the keys and the state)
+    gcp_operators: list[str] = setting("gcpOperators", "IAM members that keep using the state and keys", default=[], item_check=rules.gcp_member)  # IAM members (user:, group:) with the same rights in GCP
 
 
 @dataclass(frozen=True)
@@ -362,30 +430,37 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig | BootstrapSta
 
 # ---------------------------------------------------------------- Monitoring (AWS and GCP stacks)
 
-@dataclass(frozen=True)
+def _threshold(key: str, description: str, ge: int, le: int) -> object:
+    return setting(key, description, by_env=_monitoring(key), ge=ge, le=le)
+
+
+@section
 class Monitoring:
     """Who is told, and the thresholds, all derived from the SLA and the sizes in config."""
 
-    emails: list[str]
-    rpo_seconds: int
-    replication_lag_seconds: int
-    latency_p95_ms: int
-    cpu_percent: int
-    free_storage_percent: int
-    disk_percent: int
-    database_connections: int
-    slot_wal_alarm_percent: int
-    wal_bytes_per_second: int
-    cache_cpu_percent: int
-    cache_memory_percent: int
-    cache_replication_lag_seconds: int
-    http_5xx_per_minute: int
-    dead_letter_messages: int
-    kafka_disk_percent: int
-    container_restarts: int
-    monthly_budget_usd: int
-    budget_alert_percents: list[int]
-    billing_account: str = ""  # GCP only
+    emails: list[str] = setting("emails", "who receives alarms and budget alerts", derive=lambda c: [f"oncall@{c.common.public_host}"], derive_doc="[oncall@<publicHost>]",
+                                item_check=rules.email, check=rules.not_empty("must list at least one address: an alarm nobody receives is not an alarm"))
+    rpo_seconds: int = _threshold("rpoSeconds", "recovery point objective", 1, 86400)
+    replication_lag_seconds: int = _threshold("replicationLagSeconds", "replication lag alarm (below rpoSeconds)", 1, 86400)
+    latency_p95_ms: int = _threshold("latencyP95Ms", "p95 latency alarm", 1, 60000)
+    cpu_percent: int = _threshold("cpuPercent", "database and node CPU alarm", 1, 100)
+    free_storage_percent: int = _threshold("freeStoragePercent", "RDS free storage alarm, % of allocated", 1, 99)
+    disk_percent: int = _threshold("diskPercent", "Cloud SQL disk utilization alarm", 1, 100)
+    database_connections: int = _threshold("databaseConnections", "database connections alarm", 1, 100000)
+    slot_wal_alarm_percent: int = _threshold("slotWalAlarmPercent", "slot WAL alarm, % of maxSlotWalKeepSizeGb", 1, 90)
+    wal_bytes_per_second: int = _threshold("walBytesPerSecond", "the primary's WAL rate, turns slot-lag bytes into seconds", 1, 10**10)
+    cache_cpu_percent: int = _threshold("cacheCpuPercent", "cache CPU alarm", 1, 100)
+    cache_memory_percent: int = _threshold("cacheMemoryPercent", "cache memory alarm", 1, 100)
+    cache_replication_lag_seconds: int = _threshold("cacheReplicationLagSeconds", "cache replication lag alarm", 1, 3600)
+    http_5xx_per_minute: int = _threshold("http5xxPerMinute", "load balancer 5xx alarm", 0, 10**6)
+    dead_letter_messages: int = _threshold("deadLetterMessages", "dead-letter queue depth alarm", 0, 10**6)
+    kafka_disk_percent: int = _threshold("kafkaDiskPercent", "Kafka broker disk alarm", 1, 100)
+    container_restarts: int = _threshold("containerRestarts", "container restarts alarm", 1, 10**4)
+    monthly_budget_usd: int = _threshold("monthlyBudgetUsd", "the cloud's budget, USD a month", 1, 10**8)
+    budget_alert_percents: list[int] = setting("budgetAlertPercents", "budget alert thresholds, %", by_env=_monitoring("budgetAlertPercents"),
+                                               item_check=rules.percentage, check=rules.percentages, convert=sorted)
+    billing_account: str = setting("billingAccount", "billing account the GCP budget belongs to", clouds=("gcp",),  # GCP only
+                                   default=rules.PLACEHOLDER_BILLING_ACCOUNT, check=rules.billing_account, attr_default="")
 
     @property
     def slot_lag_bytes(self) -> int:
@@ -393,10 +468,11 @@ class Monitoring:
         return self.replication_lag_seconds * self.wal_bytes_per_second
 
 
-@dataclass(frozen=True)
+@section
 class Replication:
     """The deploy-time replication pieces in GKE (gcp-dr): the setup Job and the lag CronJob."""
 
-    enabled: bool
-    tool_image: str
-    namespace: str
+    enabled: bool = setting("enabled", "the in-cluster Job that sets up and watches logical replication",
+                            derive=lambda c: c["replication_default"], derive_doc="true with crm:interconnect and logicalDecoding")
+    tool_image: str = setting("toolImage", "image built from dr/Dockerfile (required when enabled)", default="")
+    namespace: str = setting("namespace", "the Job's namespace", default="crm-replication", check=rules.namespace)

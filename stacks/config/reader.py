@@ -5,6 +5,7 @@ fallback when the value is wrong, so parsing continues and the user sees all err
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -34,12 +35,39 @@ class ConfigValidationError(Exception):
         super().__init__(f"stack '{stack}' has {len(self.problems)} config error(s):\n{lines}")
 
 
+class Unavailable(Exception):
+    """A value that could not be read because it (or what its default derives from) is wrong; already reported."""
+
+
 class Problems:
     def __init__(self) -> None:
         self.items: list[ConfigProblem] = []
+        # Problems of defaults derived from a wrong value: reported only when nothing else is, since
+        # that value's own error says what to fix.
+        self.deferred: list[ConfigProblem] = []
+        # False once crm:environment is wrong: checks relating settings are then judged against no
+        # environment at all, and their findings would only echo that one error.
+        self.relations = True
+        # Keys whose absence is already explained by a misspelt key close to them ("did you mean …?").
+        self.suppressed: set[str] = set()
 
     def add(self, key: str, message: str) -> None:
+        """A problem found by relating settings (or outside the schema)."""
+        if self.relations:
+            self.items.append(ConfigProblem(key, message))
+
+    def value(self, key: str, message: str) -> None:
+        """A problem with one value on its own: its type, limits, a rule on it, or an unknown key."""
         self.items.append(ConfigProblem(key, message))
+
+    @contextlib.contextmanager
+    def relation(self):
+        """A check relating settings; skipped (with anything it added) when a value it reads is itself wrong."""
+        mark = len(self.items)
+        try:
+            yield
+        except Unavailable:
+            del self.items[mark:]
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -60,7 +88,7 @@ class Section:
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            problems.add(key, f"must be an object, got {_type_name(raw)}")
+            problems.value(key, f"must be an object, got {_type_name(raw)}")
             raw = {}
         self.raw: Mapping[str, Any] = raw
         self._read: set[str] = set()
@@ -73,7 +101,7 @@ class Section:
         value = self.raw.get(name, _MISSING)
         if value is _MISSING or value is None:
             if default is _MISSING:
-                self.problems.add(self._path(name), "is required but not set")
+                self.problems.value(self._path(name), "is required but not set")
                 return None
             return default
         return value
@@ -85,12 +113,12 @@ class Section:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            self.problems.add(self._path(name), f"must be a string, got {_type_name(value)}")
+            self.problems.value(self._path(name), f"must be a string, got {_type_name(value)}")
             return "" if default is _MISSING else default
         if choices is not None:
             allowed = list(choices)
             if value not in allowed:
-                self.problems.add(self._path(name), f"must be one of {', '.join(allowed)}; got '{value}'")
+                self.problems.value(self._path(name), f"must be one of {', '.join(allowed)}; got '{value}'")
         return value
 
     def boolean(self, name: str, default: Any = _MISSING) -> bool:
@@ -99,7 +127,7 @@ class Section:
             value = value.lower() == "true"
         if not isinstance(value, bool):
             if value is not None:
-                self.problems.add(self._path(name), f"must be true or false, got '{value}'")
+                self.problems.value(self._path(name), f"must be true or false, got '{value}'")
             return bool(default) if default is not _MISSING else False
         return value
 
@@ -114,12 +142,12 @@ class Section:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             if value is not None:
-                self.problems.add(self._path(name), f"must be a whole number, got '{value}'")
+                self.problems.value(self._path(name), f"must be a whole number, got '{value}'")
             return default if isinstance(default, int) else 0
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             low = "" if minimum is None else str(minimum)
             high = "" if maximum is None else str(maximum)
-            self.problems.add(self._path(name), f"must be between {low or '-inf'} and {high or 'inf'}, got {value}")
+            self.problems.value(self._path(name), f"must be between {low or '-inf'} and {high or 'inf'}, got {value}")
         return value
 
     def number(self, name: str, default: Any = _MISSING, minimum: Optional[float] = None) -> Optional[float]:
@@ -132,10 +160,10 @@ class Section:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if value is not None:
-                self.problems.add(self._path(name), f"must be a number, got {value!r}")
+                self.problems.value(self._path(name), f"must be a number, got {value!r}")
             return None
         if minimum is not None and value < minimum:
-            self.problems.add(self._path(name), f"must be at least {minimum:g}, got {value:g}")
+            self.problems.value(self._path(name), f"must be at least {minimum:g}, got {value:g}")
             return None
         return float(value)
 
@@ -144,7 +172,7 @@ class Section:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problems.add(self._path(name), f"must be a list of strings, got {value!r}")
+            self.problems.value(self._path(name), f"must be a list of strings, got {value!r}")
             return []
         return list(value)
 
@@ -153,7 +181,7 @@ class Section:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            self.problems.add(self._path(name), f"must be a list of whole numbers, got {value!r}")
+            self.problems.value(self._path(name), f"must be a list of whole numbers, got {value!r}")
             return list(default) if isinstance(default, list) else []
         return list(value)
 
@@ -174,8 +202,10 @@ class Section:
 
     def finish(self) -> None:
         """Reports keys nobody read: a misspelt key must not silently fall back to a default."""
+        from .schema import unknown_key_message
+
         for name in sorted(set(self.raw) - self._read):
-            self.problems.add(self._path(name), "is not a known setting (misspelt?)")
+            self.problems.value(self._path(name), unknown_key_message(str(name), self._read, prefix=f"{self.key}."))
 
 
 def parse_cidr(problems: Problems, key: str, value: Any) -> Optional[ipaddress.IPv4Network]:
