@@ -47,10 +47,11 @@ class Accepted:
     resource: str
     reason: str
     stack: str = "*"
+    kind: str = "accepted"  # or "gap": a real weakness, listed until the fix lands (then the entry goes stale)
 
     def matches(self, finding: Finding) -> bool:
         return (finding.check == self.check and fnmatch.fnmatchcase(finding.resource, self.resource)
-                and fnmatch.fnmatchcase(finding.stack, self.stack))
+                and any(fnmatch.fnmatchcase(finding.stack, pattern.strip()) for pattern in self.stack.split(",")))
 
     def describe(self) -> str:
         return f"{self.check} {self.resource}" + (f" (stack {self.stack})" if self.stack != "*" else "")
@@ -79,21 +80,31 @@ class Outcome:
 
 def load_baseline(path: Path = BASELINE) -> list[Accepted]:
     """The reviewed list of accepted findings; every entry needs a check, a resource and a reason."""
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ScanError(f"{path.name} is not valid YAML: {error}") from None
     entries, problems = [], []
     for i, item in enumerate(document.get("accepted") or [], 1):
         item = item or {}
         missing = [key for key in ("check", "resource", "reason") if not str(item.get(key) or "").strip()]
-        unknown = sorted(set(item) - {"check", "resource", "reason", "stack"})
+        unknown = sorted(set(item) - {"check", "resource", "reason", "stack", "kind"})
+        if item.get("kind", "accepted") not in ("accepted", "gap"):
+            problems.append(f"entry {i}: kind must be accepted or gap")
         if missing:
             problems.append(f"entry {i}: missing {', '.join(missing)}")
         if unknown:
             problems.append(f"entry {i}: unknown key(s) {', '.join(unknown)}")
         if not missing and not unknown:
-            entries.append(Accepted(str(item["check"]), str(item["resource"]), str(item["reason"]).strip(), str(item.get("stack", "*"))))
+            entries.append(Accepted(str(item["check"]), str(item["resource"]), str(item["reason"]).strip(),
+                                    _stacks(item.get("stack", "*")), str(item.get("kind", "accepted"))))
     if problems:
         raise ScanError(f"{path.name}: " + "; ".join(problems))
     return entries
+
+
+def _stacks(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def judge(results: list[StackResult], baseline: list[Accepted]) -> Outcome:
@@ -194,6 +205,12 @@ def report(outcome: Outcome) -> str:
         lines.append("\nBaseline entries that match no failure any more (remove them):")
         for entry in outcome.stale:
             lines.append(f"  {entry.describe()}")
+    gaps = [(f, entry) for f, entry in outcome.accepted if entry.kind == "gap"]
+    if gaps:
+        lines.append(f"\nOpen gaps (in the baseline as kind: gap until fixed): {len(gaps)} findings")
+        for check in sorted({entry.check for _, entry in gaps}):
+            stacks = sorted({f.stack for f, entry in gaps if entry.check == check})
+            lines.append(f"  {check}: {', '.join(stacks)}")
     total_checks = sum(r.passed + len(r.failed) for r in outcome.stacks)
     lines.append(f"\n{total_checks} checks: {sum(r.passed for r in outcome.stacks)} passed, "
                  f"{sum(len(r.failed) for r in outcome.stacks)} failed ({len(outcome.accepted)} accepted, {len(outcome.unaccepted)} not); "
@@ -207,6 +224,6 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
         "stacks": [{"stack": r.stack, "resources": r.resources, "passed": r.passed, "failed": len(r.failed),
                     "skipped_types": r.skipped_types} for r in outcome.stacks],
         "unaccepted": [vars(f) for f in outcome.unaccepted],
-        "accepted": [{**vars(f), "reason": entry.reason} for f, entry in outcome.accepted],
+        "accepted": [{**vars(f), "reason": entry.reason, "kind": entry.kind} for f, entry in outcome.accepted],
         "stale": [vars(entry) for entry in outcome.stale],
     }
