@@ -175,3 +175,19 @@ def test_tfplan_writes_the_stacks_plan_to_the_named_file(tmp_path, capsys):
 def test_tfplan_all_without_a_directory_is_a_usage_error(capsys):
     assert cli.main(["tfplan", "--all"]) == 2
     assert "-o DIRECTORY" in capsys.readouterr().err
+
+
+def test_a_cloudflare_nested_input_is_an_object_not_a_list_of_blocks():
+    # The Cloudflare provider is written on the plugin framework: nested attributes, no blocks.
+    lb = first_of_type(_plan("global"), "cloudflare_load_balancer")["values"]
+    assert isinstance(lb["session_affinity_attributes"], dict)
+    pool = first_of_type(_plan("global"), "cloudflare_load_balancer_pool")["values"]
+    assert isinstance(pool["origins"], list) and isinstance(pool["origins"][0]["header"], dict)
+
+
+def test_an_output_another_stack_knows_only_after_deploy_is_unknown_not_text():
+    plan = _plan("global")
+    pool = first_of_type(plan, "cloudflare_load_balancer_pool")
+    assert "address" not in pool["values"]["origins"][0]
+    assert change(plan, pool["address"])["change"]["after_unknown"]["origins"][0]["address"] is True
+    assert "[unknown]" not in json.dumps(plan)

@@ -31,6 +31,10 @@ from .engine import PreviewResult, RegisteredResource, Secret, _Unknown
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"  # the plan format Checkov parses; no Terraform runs
+FRAMEWORK_PROVIDERS = {"cloudflare"}
+# What a StackReference reads for an output the referenced stack's preview could not know yet
+# (tools/offline/workspace.py): unknown here too, not a string.
+CROSS_STACK_UNKNOWN = "[unknown]"  # Terraform provider v5+ is written on the plugin framework
 
 
 @dataclass
@@ -83,6 +87,19 @@ def input_shapes(args_cls: Optional[type]) -> dict[str, Shape]:
     return shapes
 
 
+def _nested(spec: Any) -> tuple[dict[str, Any], bool]:
+    """(the fields of a list field's elements, whether it is a nested object rather than a block).
+
+    In the metadata a block (a Terraform list of objects, flattened or not) carries `maxItemsOne`;
+    a nested attribute of a framework provider (Cloudflare's) carries only its `fields`: an object.
+    """
+    if not isinstance(spec, dict):
+        return {}, False
+    if "fields" in spec and "maxItemsOne" not in spec:
+        return spec["fields"], True
+    return spec.get("elem", {}).get("fields", {}), False
+
+
 def _norm(name: str) -> str:
     return name.replace("_", "").lower()
 
@@ -109,16 +126,21 @@ def attribute_name(key: str, fields: dict[str, Any]) -> str:
 
 
 class _Converter:
-    def __init__(self, reference: Optional[list[str]]):
+    def __init__(self, reference: Optional[list[str]], objects: bool = False):
         self.reference = reference  # Terraform addresses the unknown values of this input come from
+        # Providers built on the Terraform plugin framework (Cloudflare's) have nested attributes,
+        # not blocks: a single nested input is an object there.
+        self.objects = objects
 
-    def convert(self, value: Any, shape: Shape, fields: dict[str, Any]):
+    def convert(self, value: Any, shape: Shape, fields: dict[str, Any], as_object: bool = False):
         """-> (value for `values` or None when unknown/secret, after_unknown, sensitive, expression)"""
         if isinstance(value, Secret):
-            inner, unknown, _sens, expr = self.convert(value.value, shape, fields)
+            inner, unknown, _sens, expr = self.convert(value.value, shape, fields, as_object)
             return None, unknown if unknown is True else False, True, expr
-        if isinstance(value, _Unknown):
+        if isinstance(value, _Unknown) or value == CROSS_STACK_UNKNOWN:
             return None, True, False, ({"references": list(self.reference)} if self.reference else None)
+        if shape.kind == "block" and (as_object or self.objects) and isinstance(value, dict):
+            return self.block(value, shape.args, fields)
         if shape.kind in ("block", "blocks") and isinstance(value, (dict, list)):
             items = value if isinstance(value, list) else [value]
             converted = [self.block(item, shape.args, fields) if isinstance(item, dict) else (item, False, False, None) for item in items]
@@ -156,9 +178,8 @@ class _Converter:
             if key == "__defaults":
                 continue
             name = attribute_name(key, fields)
-            nested = fields.get(name, {}).get("elem", {}).get("fields", {}) if isinstance(fields.get(name), dict) else {}
-            nested = nested or (fields.get(name, {}).get("fields", {}) if isinstance(fields.get(name), dict) else {})
-            val, unk, sens, expr = self.convert(raw, shapes.get(key, Shape("value")), nested)
+            nested, as_object = _nested(fields.get(name))
+            val, unk, sens, expr = self.convert(raw, shapes.get(key, Shape("value")), nested, as_object)
             if unk is not True and sens is not True:
                 values[name] = val
             if unk:
@@ -210,9 +231,8 @@ def export(result: PreviewResult) -> Exported:
                 continue
             refs = [address[urn] for urn in r.property_dependencies.get(key, []) if urn in address]
             name = attribute_name(key, fields)
-            spec = fields.get(name) if isinstance(fields.get(name), dict) else {}
-            nested = spec.get("elem", {}).get("fields", {}) or spec.get("fields", {})
-            val, unk, sens, expr = _Converter(refs).convert(raw, shapes.get(key, Shape("value")), nested)
+            nested, as_object = _nested(fields.get(name))
+            val, unk, sens, expr = _Converter(refs, terraform_types.package(r.type) in FRAMEWORK_PROVIDERS).convert(raw, shapes.get(key, Shape("value")), nested, as_object)
             if unk is not True and sens is not True:
                 values[name] = val
             if unk:
