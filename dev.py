@@ -5,6 +5,7 @@
     python3 dev.py test        # the whole test suite
     python3 dev.py check       # the policy pack over every stack's offline preview
     python3 dev.py bench       # preview time and peak memory per stack
+    python3 dev.py scan        # Checkov over every stack's Terraform plan export (docs/security-scan.md)
 
 The virtualenv is `.venv`, the one Pulumi.yaml names, so `pulumi up` uses the same packages.
 It is (re)installed only when requirements.txt changes.
@@ -27,7 +28,10 @@ COMMANDS = {
     "test": ["-m", "pytest"],
     "check": ["-m", "tools", "check", "--all"],
     "bench": ["benchmarks/preview_benchmark.py"],
+    "scan": ["-m", "tools", "scan", "--all"],
 }
+CHECKOV_VENV = ROOT / ".venv-checkov"
+CHECKOV_REQUIREMENTS = ROOT / "tools" / "checkov-requirements.txt"
 
 
 def ensure_environment() -> None:
@@ -45,11 +49,30 @@ def ensure_environment() -> None:
     STAMP.write_text(digest)
 
 
+def ensure_checkov() -> None:
+    """Checkov gets its own virtualenv: it pins libraries the project's .venv also has."""
+    requirements = CHECKOV_REQUIREMENTS.read_bytes()
+    digest = hashlib.sha256(requirements).hexdigest()
+    stamp = CHECKOV_VENV / ".requirements.sha256"
+    python = CHECKOV_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return
+    if not python.exists():
+        print("Creating .venv-checkov ...", flush=True)
+        venv.create(CHECKOV_VENV, with_pip=True)
+    print("Installing tools/checkov-requirements.txt into .venv-checkov ...", flush=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
+                    "--no-deps", "-r", str(CHECKOV_REQUIREMENTS)], check=True)
+    stamp.write_text(digest)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 2
     ensure_environment()
+    if argv[0] == "scan":
+        ensure_checkov()
     return subprocess.run([str(PYTHON), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT).returncode
 
 
