@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
+
+from components.base import Component
 
 PORT = 5432
 
@@ -28,12 +30,10 @@ class CloudSqlPostgresArgs:
     database_name: str = "crm"
     username: str = "crmadmin"
     logical_decoding: bool = False
-    depends_on: Sequence[pulumi.Resource] = ()
-    protect: bool = True
     backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
 
 
-class CloudSqlPostgres(pulumi.ComponentResource):
+class CloudSqlPostgres(Component):
     def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -75,10 +75,10 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 "insights_config": {"query_insights_enabled": True, "record_application_tags": True, "record_client_address": False},
                 "user_labels": dict(args.labels),
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.database = gcp.sql.Database(f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child)
-        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
         # ABANDON: PostgreSQL refuses to drop a role that owns objects, which would block a destroy.
         self.user = gcp.sql.User(
             f"{name}-user", name=args.username, project=args.project, instance=self.instance.name, password=self.password.result,

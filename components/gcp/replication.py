@@ -20,6 +20,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 LAG_SCHEDULE = "* * * * *"
 METRIC_WRITER = "roles/monitoring.metricWriter"
 # A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
@@ -73,7 +75,7 @@ def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection
     return env
 
 
-class ReplicationJobs(pulumi.ComponentResource):
+class ReplicationJobs(Component):
     def __init__(self, name: str, args: ReplicationJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

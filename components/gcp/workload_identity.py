@@ -8,6 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 
 @dataclass
 class WorkloadIdentityArgs:
@@ -15,10 +17,9 @@ class WorkloadIdentityArgs:
     namespace: str
     service_account: str
     app_env_secret_id: pulumi.Input[str]
-    provider: Optional[k8s.Provider] = None
 
 
-class WorkloadIdentity(pulumi.ComponentResource):
+class WorkloadIdentity(Component):
     """The `PROJECT.svc.id.goog` pool named in the binding only exists once a Workload Identity
     cluster does: pass that cluster in `opts.depends_on`, and the binding waits for it.
     """
@@ -38,14 +39,14 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-app-env", project=args.project, secret_id=args.app_env_secret_id, role="roles/secretmanager.secretAccessor",
             member=self.account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
         )
-        if args.provider is not None:
-            on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        if self.get_provider("kubernetes::") is not None:  # the cluster's, in opts.providers
+            on_cluster = pulumi.ResourceOptions(parent=self)
             namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=on_cluster)
             k8s.core.v1.ServiceAccount(
                 f"{name}-ksa",
                 metadata={"name": args.service_account, "namespace": args.namespace,
                           "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
         self.email = self.account.email
         self.register_outputs({"email": self.email})

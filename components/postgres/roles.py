@@ -22,6 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.base import Component
+
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PORT = 5432
@@ -104,7 +106,7 @@ class DatabaseRolesArgs:
         self.sql = roles_sql(self.mode, self.database, self.admin_username, self.app_username, self.replication_username)
 
 
-class DatabaseRoles(pulumi.ComponentResource):
+class DatabaseRoles(Component):
     """Pass the cluster's Kubernetes provider in `opts.providers`."""
 
     def __init__(self, name: str, args: DatabaseRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):

@@ -1,7 +1,7 @@
 """The mock engine run: one stack program, its own event loop and mock monitor, nothing shared.
 
 What the mock monitor receives is what the Pulumi engine would receive from the same program, so
-the recorded registrations (type, name, parent, protect, dependencies, inputs with secrets and
+the recorded registrations (type, name, parent, protect, dependencies, aliases, inputs with secrets and
 unknowns marked) are a faithful plan of what `pulumi up` would create.
 """
 from __future__ import annotations
@@ -115,6 +115,8 @@ class RegisteredResource:
     op: str = "create"
     provider: str = ""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # Each alias as registered: a full URN ({"urn": ...}) or a spec ({"name", "type", "parentUrn", "noParent", ...}).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -208,6 +210,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 op=op,
                 provider=request.provider,
                 property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
+                aliases=[json_format.MessageToDict(a) for a in getattr(request, "aliases", [])],
             )
         )
 
