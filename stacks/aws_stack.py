@@ -89,8 +89,8 @@ def program(config: AwsStackConfig) -> None:
         # The application's read-write role and the replication role, created on RDS from inside the cluster.
         roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
-            host=database.address, database=database.database_name, admin_username=database.username,
-            admin_password=database.password.result, app_username=config.database.app_username,
+            host=database.endpoint.host, database=database.endpoint.database, admin_username=database.endpoint.user.username,
+            admin_password=database.endpoint.user.password, app_username=config.database.app_username,
             replication_username=config.database.replication_username if config.database.logical_replication else None,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
@@ -209,7 +209,7 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePort", database.port)
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
-        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseAppUsername", roles.app_username)
         pulumi.export("databaseAppPassword", roles.app_password)
         if roles.replication_password is not None:
@@ -312,7 +312,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka,
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
         # RDS is the writer and the reader here; the application signs in as its own role, not the master user.
-        payload.update(database_env(database.address, database.port, database.database_name, roles.app_username, roles.app_password))
+        payload.update(database_env(database.endpoint.signed_in_as(roles.app)))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result, cluster=cache.cluster_mode))
+        payload.update(redis_env(cache.endpoint))
     return payload

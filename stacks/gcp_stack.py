@@ -6,6 +6,7 @@ import pulumi_aws as aws
 
 from components.aws.mail import MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
+from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
@@ -18,7 +19,7 @@ from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
-from components.gcp.replication import DatabaseConnection, ReplicationJobs, ReplicationJobsArgs
+from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
@@ -98,8 +99,8 @@ def program(config: GcpStackConfig) -> None:
     if database:
         roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
-            mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
-            admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
+            mode="read-only" if writer else "read-write", host=database.endpoint.host, database=database.endpoint.database,
+            admin_username=database.endpoint.user.username, admin_password=database.endpoint.user.password, app_username=config.database.app_username,
             app_password=writer.require("databaseAppPassword") if writer else None,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
@@ -207,7 +208,7 @@ def program(config: GcpStackConfig) -> None:
     if database:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
-        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databaseAppUsername", roles.app_username)
@@ -221,11 +222,8 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> Repl
     return ReplicationJobs(f"{config.common.name_prefix}-replication", ReplicationJobsArgs(
         project=config.project_id, namespace=config.replication.namespace, image=config.replication.tool_image,
         lag_threshold_seconds=config.monitoring.replication_lag_seconds,
-        publisher=DatabaseConnection(host=aws_side.require("databaseAddress"), password=aws_side.require("databasePassword"),
-                                     port=aws_side.require("databasePort"), dbname=aws_side.require("databaseName"),
-                                     user=aws_side.require("databaseUsername")),
-        subscriber=DatabaseConnection(host=database.private_ip, password=database.password.result, port=database.port,
-                                      dbname=database.database_name, user=database.username),
+        publisher=peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword"))),
+        subscriber=database.endpoint,
         replication_user=aws_side.require("databaseReplicationUsername"), replication_password=aws_side.require("databaseReplicationPassword"),
     ), opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]))
 
@@ -304,16 +302,15 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
     if database:
         if aws_platform:
             # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.
-            payload.update(database_env(
-                aws_platform.require("databaseAddress"), aws_platform.require("databasePort"), aws_platform.require("databaseName"),
-                aws_platform.require("databaseAppUsername"), roles.app_password,
-                reader_host=database.private_ip, reader_port=database.port, reader_name=database.database_name,
-            ))
+            app = DatabaseUser(aws_platform.require("databaseAppUsername"), roles.app.password)
+            payload.update(database_env(peer_database(aws_platform, app), reader=database.endpoint))
         else:
-            payload.update(database_env(database.private_ip, database.port, database.database_name, roles.app_username, roles.app_password))
+            payload.update(database_env(database.endpoint.signed_in_as(roles.app)))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_string))
-        # Memorystore's server certificate is signed by the instance's own CA, which no default
-        # trust store holds: the application must add this PEM bundle to verify TLS.
-        payload["REDIS_CA_CERT"] = cache.ca_certificate
+        payload.update(redis_env(cache.endpoint))
     return payload
+
+
+def peer_database(peer: PeerStack, user: DatabaseUser) -> DatabaseEndpoint:
+    """The AWS stack's RDS as its outputs describe it, reached over the VPN as `user`."""
+    return DatabaseEndpoint(peer.require("databaseAddress"), peer.require("databasePort"), peer.require("databaseName"), user)

@@ -10,6 +10,7 @@ import pulumi_random as random
 
 from components.aws.security import app_only_security_group
 from components.base import Component
+from components.endpoints import CacheEndpoint
 
 PORT = 6379
 
@@ -92,6 +93,8 @@ class RedisCache(Component):
         # Cluster clients start from the configuration endpoint and follow MOVED/ASK redirects from there.
         self.host = self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
         self.port = PORT
+        # ElastiCache's certificates chain to Amazon's public roots, which default trust stores hold: no CA to hand out.
+        self.endpoint = CacheEndpoint(self.host, PORT, self.auth_token.result, tls=True, cluster=args.cluster_mode)
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id
         self.member_clusters = self.replication_group.member_clusters  # the CacheClusterId dimension of per-node metrics

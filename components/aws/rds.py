@@ -11,6 +11,7 @@ import pulumi_random as random
 from components.aws.iam import policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
 from components.base import Component
+from components.endpoints import DatabaseEndpoint, DatabaseUser
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -148,7 +149,8 @@ class PostgresDatabase(Component):
         )
         self.address = self.instance.address
         self.port = PORT
-        self.endpoint = self.instance.endpoint
+        # What the application, the database roles and the other cloud connect to (the admin user signs in here).
+        self.endpoint = DatabaseEndpoint(self.address, PORT, args.database_name, DatabaseUser(args.username, self.password.result))
         self.username = args.username
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id

@@ -9,6 +9,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.base import Component
+from components.endpoints import DatabaseEndpoint, DatabaseUser, pem_bundle
 
 PORT = 5432
 
@@ -89,5 +90,8 @@ class CloudSqlPostgres(Component):
         self.connection_name = self.instance.connection_name
         self.database_name = args.database_name
         self.username = args.username
+        # Cloud SQL signs its server certificate with a per-instance CA: clients that verify need this PEM.
+        ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
+        self.endpoint = DatabaseEndpoint(self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate)
         self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
         self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import Component
+from components.endpoints import CacheEndpoint, pem_bundle
 
 READ_REPLICA_MIN_GB = 5
 
@@ -62,11 +63,8 @@ class MemorystoreRedis(Component):
         self.auth_string = pulumi.Output.secret(self.instance.auth_string)
         # Each instance signs its TLS certificate with its own CA; during a CA rotation it lists two.
         # Clients must trust all of them, so they get the whole PEM bundle.
-        self.ca_certificate = self.instance.server_ca_certs.apply(_pem_bundle)
+        self.ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
+        self.endpoint = CacheEndpoint(self.host, self.port, self.auth_string, tls=True, ca_certificate=self.ca_certificate)
         self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
         self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
 
-
-def _pem_bundle(certificates) -> str:
-    pems = [(c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None)) for c in certificates or []]
-    return "\n".join(p.strip() for p in pems if p)

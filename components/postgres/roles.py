@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.base import Component
+from components.endpoints import DatabaseUser
 
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -180,4 +181,6 @@ class DatabaseRoles(Component):
         )
         self.app_username = args.app_username
         self.replication_username = args.replication_username
+        self.app = DatabaseUser(args.app_username, self.app_password)
+        self.replication = DatabaseUser(args.replication_username, self.replication_password) if self.replication_password is not None else None
         self.register_outputs({"appUsername": self.app_username})
