@@ -32,7 +32,8 @@ class Component(pulumi.ComponentResource):
     def __init__(self, t: str, name: str, props: Optional[dict] = None, opts: Optional[pulumi.ResourceOptions] = None, remote: bool = False):
         aliases = [pulumi.Alias(type_=old) for old in self.past_types]
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
-        self.protected = bool(opts.protect)
+        # A component inside another one protects its stateful children when its parent does.
+        self.protected = bool(opts.protect) if opts.protect is not None else bool(getattr(opts.parent, "protected", False))
         self.waits_for = as_list(opts.depends_on)
         # Protect is not passed on: Pulumi would hand it to every child, stateless ones included.
         opts.protect = None

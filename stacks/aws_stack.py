@@ -152,7 +152,7 @@ def program(config: AwsStackConfig) -> None:
     ), opts=pulumi.ResourceOptions(protect=protect))
 
     app_role = ApplicationRole(f"{name}-app", ApplicationRoleArgs(
-        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url,
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
         namespace=platform.app_namespace, service_account=platform.app_service_account,
         app_env_secret_arn=app_env.secret_arn, secrets_kms_key_arn=keys.arn("secrets"),
         ses_identity_arn=mail.identity_arn if mail else None, ses_configuration_set_arn=mail.configuration_set_arn if mail else None,
@@ -240,12 +240,12 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
     if db.backup_copy_region:
         second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
         BackupReplica(f"{name}-db-backup-copy", BackupReplicaArgs(
-            source_db_instance_arn=database.instance.arn, retention_days=max(db.backup_retention_days, 1),
+            source_db_instance_arn=database.arn, retention_days=max(db.backup_retention_days, 1),
             tags=common.tags("backup"),
         ), opts=pulumi.ResourceOptions(protect=common.protected, providers={"aws": second_region}))
     if db.restore_testing:
         RestoreTesting(f"{name}-db-restore-test", RestoreTestingArgs(
-            db_instance_arn=database.instance.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
+            db_instance_arn=database.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
             tags=common.tags("backup"),
         ), opts=pulumi.ResourceOptions(protect=common.protected))
 
@@ -255,7 +255,7 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
     on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
-    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url)
+    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url)
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
         cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **irsa,
     ), opts=on_cluster)

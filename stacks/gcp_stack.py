@@ -284,7 +284,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         "SCHEDULER_PROVIDER": "redis-kafka",
         "MESSAGE_PROVIDER": "kafka",
         "APP_PUBLIC_HOST": config.common.public_host,
-        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password.result, SASL_MECHANISM),
+        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password, SASL_MECHANISM),
     }
     if aws_platform:
         payload.update({

@@ -164,6 +164,7 @@ class EksCluster(Component):
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn
+        self.oidc_provider_url = self.oidc_provider.url
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
         self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
 

@@ -154,6 +154,7 @@ class PostgresDatabase(Component):
         self.username = args.username
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id
+        self.arn = self.instance.arn  # what AWS Backup copies and restore-tests
         self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
         self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})
 

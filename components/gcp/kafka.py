@@ -108,12 +108,13 @@ class KafkaOnGke(Component):
         self.namespace = args.namespace
         self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
         self.app_user = args.app_user
-        self.app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        self.app_password = pulumi.Output.secret(app_password.result)
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
             metadata={"name": f"{args.app_user}-password", "namespace": args.namespace},
             type="Opaque",
-            string_data={"password": self.app_password.result},
+            string_data={"password": app_password.result},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace], additional_secret_outputs=["stringData", "data"]),
         )
         self.user = k8s.apiextensions.CustomResource(

@@ -76,3 +76,13 @@ def test_a_component_refuses_to_fall_back_to_an_ambient_provider(run_component):
 
     with pytest.raises(Exception, match="pass the kubernetes provider in opts.providers"):
         run_component(lambda: OnCluster("x"))
+
+
+def test_a_component_inside_a_protected_component_protects_its_stateful_children(run_component):
+    class Outer(Component):
+        def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+            super().__init__("crm:test:Outer", name, None, opts)
+            Renamed(f"{name}-inner", opts=pulumi.ResourceOptions(parent=self))
+
+    result = run_component(lambda: Outer("outer", opts=pulumi.ResourceOptions(protect=True)))
+    assert [r.name for r in result.resources if r.protect] == ["outer-inner-secret"]
