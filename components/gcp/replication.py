@@ -72,7 +72,7 @@ class ReplicationJobs(Component):
         super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The setup Job waits explicitly for what the caller depends on (the VPN link that makes RDS reachable).
-        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, (list, tuple)) else ([opts.depends_on] if opts and opts.depends_on else [])
+        after = self.waits_for
         ksa = f"{name}-lag"
 
         self.account = gcp.serviceaccount.Account(

@@ -27,7 +27,7 @@ class WorkloadIdentity(Component):
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        after_pool = pulumi.ResourceOptions(parent=self, depends_on=_as_list(opts.depends_on if opts else None))
+        after_pool = pulumi.ResourceOptions(parent=self, depends_on=self.waits_for)
         self.account = gcp.serviceaccount.Account(
             f"{name}-gsa", account_id=f"{name}"[:30], project=args.project, display_name="CRM application (Workload Identity)", opts=child,
         )
@@ -51,8 +51,3 @@ class WorkloadIdentity(Component):
         self.email = self.account.email
         self.register_outputs({"email": self.email})
 
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]

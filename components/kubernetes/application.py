@@ -115,7 +115,7 @@ class Application(Component):
             opts=in_namespace,
         )
 
-        operator = _as_list(opts.depends_on if opts else None)
+        operator = self.waits_for
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, *operator])
         self.secret_store = k8s.apiextensions.CustomResource(
             f"{name}-secret-store", api_version=ESO_API, kind="SecretStore",
@@ -291,8 +291,3 @@ class Application(Component):
             opts=opts,
         )
 
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
