@@ -3,31 +3,36 @@
 The application parses these the same way wherever it runs, so their shape (the JDBC URL with
 `sslmode=require`, `REDIS_NODES` as host:port, TLS on) is defined once here.
 
-Redis trust differs per cloud: ElastiCache's in-transit encryption presents certificates from
-Amazon's public trust chain (Amazon Trust Services), which the default trust stores hold, so AWS
-has no REDIS_CA_CERT; Memorystore signs with a per-instance CA, so the GCP program adds
-REDIS_CA_CERT (the instance's CA bundle, PEM).
+Both clouds' databases and caches arrive as the same shapes (components/endpoints.py), so this
+reads no component's internals. Redis trust differs per cloud: ElastiCache's in-transit encryption
+presents certificates from Amazon's public trust chain (Amazon Trust Services), which the default
+trust stores hold, so its endpoint has no CA and app_env no REDIS_CA_CERT; Memorystore signs with a
+per-instance CA, whose PEM bundle its endpoint carries into REDIS_CA_CERT.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import pulumi
+
+from components.endpoints import CacheEndpoint, DatabaseEndpoint
 
 REDIS_MAX_REDIRECTS = "3"
 # Cluster mode: slots move between shards during resharding and failover; the documents' value of 5.
 REDIS_CLUSTER_MAX_REDIRECTS = "5"
 
 
-def database_env(host: pulumi.Input[str], port: pulumi.Input[int], name: pulumi.Input[str], username: pulumi.Input[str], password: pulumi.Input[str],
-                 reader_host: pulumi.Input[str] | None = None, reader_port: pulumi.Input[int] | None = None,
-                 reader_name: pulumi.Input[str] | None = None) -> dict:
+def database_env(writer: DatabaseEndpoint, reader: Optional[DatabaseEndpoint] = None) -> dict:
     """DATABASE_URL is the writer (RDS until failover, on both clouds); DATABASE_READER_URL the copy
-    reads may use (Cloud SQL on GCP, the writer itself where there is no copy). One role and password
-    serve both: the stacks create the same application role on each database (docs/data-path.md)."""
+    reads may use (Cloud SQL on GCP, the writer itself where there is no copy). The writer's user is
+    the application's role; one role and password serve both: the stacks create the same
+    application role on each database (docs/data-path.md)."""
+    reader = reader or writer
     return {
-        "DATABASE_URL": _jdbc(host, port, name),
-        "DATABASE_READER_URL": _jdbc(reader_host or host, reader_port or port, reader_name or name),
-        "DATABASE_USERNAME": username,
-        "DATABASE_PASSWORD": password,
+        "DATABASE_URL": _jdbc(writer.host, writer.port, writer.database),
+        "DATABASE_READER_URL": _jdbc(reader.host, reader.port, reader.database),
+        "DATABASE_USERNAME": writer.user.username,
+        "DATABASE_PASSWORD": writer.user.password,
     }
 
 
@@ -37,16 +42,20 @@ def _jdbc(host: pulumi.Input[str], port: pulumi.Input[int], name: pulumi.Input[s
     return pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", host, whole, name)
 
 
-def redis_env(host: pulumi.Input[str], port: pulumi.Input[int], password: pulumi.Input[str], cluster: bool = False) -> dict:
-    """`cluster`: host is the configuration endpoint, from which cluster clients discover every shard."""
-    return {
-        "REDIS_HOST": host,
-        "REDIS_PORT": pulumi.Output.from_input(port).apply(str),
-        "REDIS_PASSWORD": password,
-        "REDIS_NODES": pulumi.Output.format("{0}:{1}", host, port),
-        "REDIS_MAX_REDIRECTS": REDIS_CLUSTER_MAX_REDIRECTS if cluster else REDIS_MAX_REDIRECTS,
-        "REDIS_SSL": "true",
+def redis_env(cache: CacheEndpoint) -> dict:
+    """A cluster-mode cache's host is its configuration endpoint, from which clients discover every shard."""
+    env = {
+        "REDIS_HOST": cache.host,
+        "REDIS_PORT": pulumi.Output.from_input(cache.port).apply(str),
+        "REDIS_PASSWORD": cache.auth_token,
+        "REDIS_NODES": pulumi.Output.format("{0}:{1}", cache.host, cache.port),
+        "REDIS_MAX_REDIRECTS": REDIS_CLUSTER_MAX_REDIRECTS if cache.cluster else REDIS_MAX_REDIRECTS,
+        "REDIS_SSL": "true" if cache.tls else "false",
     }
+    if cache.ca_certificate is not None:
+        # The server certificate is signed by a CA no default trust store holds: the application adds this PEM bundle.
+        env["REDIS_CA_CERT"] = cache.ca_certificate
+    return env
 
 
 def kafka_env(bootstrap_servers: pulumi.Input[str], username: str, password: pulumi.Input[str], mechanism: str) -> dict:

@@ -44,7 +44,7 @@ def program(config: AwsStackConfig) -> None:
     name = common.name_prefix
     protect = common.protected
 
-    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=key_purposes(config), region=config.region, tags=common.tags("encryption"), protect=protect))
+    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=key_purposes(config), region=config.region, tags=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
 
     net = config.network
     network = AwsNetwork(name, AwsNetworkArgs(
@@ -60,14 +60,14 @@ def program(config: AwsStackConfig) -> None:
         secrets_kms_key_arn=keys.arn("eks"), logs_kms_key_arn=keys.arn("logs"),
         instance_type=k8s.instance_type, min_size=k8s.min_size, desired_size=k8s.desired_size, max_size=k8s.max_size,
         disk_size_gb=k8s.disk_size_gb, public_endpoint=k8s.public_endpoint, public_access_cidrs=k8s.public_access_cidrs,
-        admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), protect=protect,
-    ))
+        admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), deletion_protection=protect,
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
         repositories=config.registry.repositories, keep_images=config.registry.keep_images,
-        kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"), protect=protect,
+        kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"),
         namespace=name,
-    ))
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     database = None
     if config.database.enabled:
@@ -79,9 +79,9 @@ def program(config: AwsStackConfig) -> None:
             max_allocated_storage_gb=db.max_allocated_storage_gb, multi_az=db.multi_az, backup_retention_days=db.backup_retention_days,
             deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
-            tags=common.tags("database"), protect=protect, max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
+            tags=common.tags("database"), max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
             logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days,
-        ))
+        ), opts=pulumi.ResourceOptions(protect=protect))
         backups(config, name, database, keys)
 
     roles = None
@@ -89,8 +89,8 @@ def program(config: AwsStackConfig) -> None:
         # The application's read-write role and the replication role, created on RDS from inside the cluster.
         roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
-            host=database.address, database=database.database_name, admin_username=database.username,
-            admin_password=database.password.result, app_username=config.database.app_username,
+            host=database.endpoint.host, database=database.endpoint.database, admin_username=database.endpoint.user.username,
+            admin_password=database.endpoint.user.password, app_username=config.database.app_username,
             replication_username=config.database.replication_username if config.database.logical_replication else None,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
@@ -100,9 +100,9 @@ def program(config: AwsStackConfig) -> None:
         cache = RedisCache(f"{name}-cache", RedisCacheArgs(
             vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
             kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
-            snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"), protect=protect,
+            snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"),
             cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard,
-        ))
+        ), opts=pulumi.ResourceOptions(protect=protect))
 
     dns = config.dns
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
@@ -119,8 +119,8 @@ def program(config: AwsStackConfig) -> None:
         certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         target_port=config.application.port,
-        tags=common.tags("ingress"), protect=protect,
-    ))
+        tags=common.tags("ingress"), deletion_protection=protect,
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
         zone_id=dns.zone_id, hostname=dns.origin_host, target=ingress.dns_name, record_type="CNAME",
@@ -141,18 +141,18 @@ def program(config: AwsStackConfig) -> None:
         kafka = KafkaCluster(f"{name}-kafka", KafkaClusterArgs(
             vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
             kms_key_arn=keys.arn("kafka"), logs_kms_key_arn=keys.arn("logs"), instance_type=platform.msk_instance_type,
-            volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"), protect=protect,
-        ))
+            volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"),
+        ), opts=pulumi.ResourceOptions(protect=protect))
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
         secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
         payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles), tags=common.tags("secrets"),
         settings={"public-host": common.public_host, "environment": common.environment},
-        parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7, protect=protect,
-    ))
+        parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7,
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     app_role = ApplicationRole(f"{name}-app", ApplicationRoleArgs(
-        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url,
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
         namespace=platform.app_namespace, service_account=platform.app_service_account,
         app_env_secret_arn=app_env.secret_arn, secrets_kms_key_arn=keys.arn("secrets"),
         ses_identity_arn=mail.identity_arn if mail else None, ses_configuration_set_arn=mail.configuration_set_arn if mail else None,
@@ -209,7 +209,7 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePort", database.port)
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
-        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseAppUsername", roles.app_username)
         pulumi.export("databaseAppPassword", roles.app_password)
         if roles.replication_password is not None:
@@ -240,28 +240,29 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
     if db.backup_copy_region:
         second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
         BackupReplica(f"{name}-db-backup-copy", BackupReplicaArgs(
-            source_db_instance_arn=database.instance.arn, retention_days=max(db.backup_retention_days, 1),
-            tags=common.tags("backup"), protect=common.protected,
-        ), opts=pulumi.ResourceOptions(providers={"aws": second_region}))
+            source_db_instance_arn=database.arn, retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"),
+        ), opts=pulumi.ResourceOptions(protect=common.protected, providers={"aws": second_region}))
     if db.restore_testing:
         RestoreTesting(f"{name}-db-restore-test", RestoreTestingArgs(
-            db_instance_arn=database.instance.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
-            tags=common.tags("backup"), protect=common.protected,
-        ))
+            db_instance_arn=database.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
+            tags=common.tags("backup"),
+        ), opts=pulumi.ResourceOptions(protect=common.protected))
 
 
 def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:
     """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
-    on_cluster = dict(provider=cluster.provider, oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider.url)
+    on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url)
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
-        cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **on_cluster,
-    ))
+        cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **irsa,
+    ), opts=on_cluster)
     controller = LoadBalancerController(f"{name}-lbc", LoadBalancerControllerArgs(
-        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, region=config.region, tags=common.tags("ingress"), **on_cluster,
-    ))
-    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, region=config.region, tags=common.tags("ingress"), **irsa,
+    ), opts=on_cluster)
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=on_cluster)
     data = [str(c) for c in net.data_subnets]
     egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
     if database:
@@ -271,7 +272,7 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
     if kafka:
         egress.append(Egress("MSK (IAM auth, TLS)", 9098, cidrs=[str(c) for c in net.private_subnets]))
     return Application(f"{name}-app", ApplicationArgs(
-        provider=cluster.provider, cloud="aws", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        cloud="aws", namespace=platform.app_namespace, service_account=platform.app_service_account,
         identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
         image_repository_url=registry.repository_urls[app.image_repository], image_tag=app.image_tag, port=app.port,
         health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
@@ -282,7 +283,7 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
         # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
         load_balancer_cidrs=[str(c) for c in net.public_subnets], egress=egress,
         target_group_arn=ingress.target_group_arn, strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
-    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, controller.release]))
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, controller.release]))
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:
@@ -308,7 +309,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka,
         payload["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_brokers
     if database:
         # RDS is the writer and the reader here; the application signs in as its own role, not the master user.
-        payload.update(database_env(database.address, database.port, database.database_name, roles.app_username, roles.app_password))
+        payload.update(database_env(database.endpoint.signed_in_as(roles.app)))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_token.result, cluster=cache.cluster_mode))
+        payload.update(redis_env(cache.endpoint))
     return payload

@@ -6,6 +6,7 @@ import pulumi_aws as aws
 
 from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
+from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
@@ -18,7 +19,7 @@ from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
-from components.gcp.replication import DatabaseConnection, ReplicationJobs, ReplicationJobsArgs
+from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
@@ -46,7 +47,7 @@ def program(config: GcpStackConfig) -> None:
         services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
         labels=common.tags("network"),
     ))
-    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption"), protect=protect))
+    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
 
     k8s = config.kubernetes
     cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
@@ -54,42 +55,42 @@ def program(config: GcpStackConfig) -> None:
         master_cidr=str(net.master_cidr), release_channel=k8s.release_channel, machine_type=k8s.machine_type,
         min_nodes=k8s.min_nodes, initial_nodes=k8s.initial_nodes, max_nodes=k8s.max_nodes, disk_size_gb=k8s.disk_size_gb,
         secrets_kms_key=kms.key_id("gke"), authorized_networks=[str(c) for c in k8s.authorized_networks],
-        node_tags=[network.app_tag], depends_on=[kms.grants["gke"]], labels=common.tags("kubernetes"), protect=protect,
-    ))
+        node_tags=[network.app_tag], labels=common.tags("kubernetes"), deletion_protection=protect,
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
         project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
-        labels=common.tags("registry"), protect=protect,
-    ))
+        labels=common.tags("registry"),
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     database = None
     if config.database.enabled:
         db = config.database
         database = CloudSqlPostgres(f"{name}-sql", CloudSqlPostgresArgs(
-            project=project, region=region, network_id=network.network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
+            project=project, region=region, network_id=network.private_services_network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
             disk_type=db.disk_type, availability=db.availability, backup_retention_count=db.backup_retention_count,
             deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
             backup_location=db.backup_location or None,
             database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
-            depends_on=[network.private_services, kms.grants["sql"]], labels=common.tags("database"), protect=protect,
-        ))
+            labels=common.tags("database"),
+        ), opts=pulumi.ResourceOptions(protect=protect))
 
     cache = None
     if config.redis.enabled:
         rd = config.redis
         cache = MemorystoreRedis(f"{name}-redis", MemorystoreRedisArgs(
-            project=project, region=region, network_id=network.network_id, reserved_ip_range=network.private_services_range.name,
+            project=project, region=region, network_id=network.private_services_network_id, reserved_ip_range=network.private_services_range_name,
             tier=rd.tier, memory_size_gb=rd.memory_size_gb, replica_count=rd.replica_count, read_replicas=rd.read_replicas,
             redis_version=rd.redis_version, rdb_snapshot_period=rd.rdb_snapshot_period, kms_key=kms.key_id("redis"),
-            depends_on=[network.private_services, kms.grants["redis"]], labels=common.tags("cache"), protect=protect,
-        ))
+            labels=common.tags("cache"),
+        ), opts=pulumi.ResourceOptions(protect=protect))
 
     peers = {stack: PeerStack(common, stack) for stack in config.references}
     aws_platform = peers.get(config.platform.aws_stack)
     kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
-        provider=cluster.provider, brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
+        brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
         kafka_version=config.platform.kafka_version,
-    ))
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
     # (and shares the writer's password) until `python -m dr promote` grants writes.
@@ -98,17 +99,17 @@ def program(config: GcpStackConfig) -> None:
     if database:
         roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
-            mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
-            admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
+            mode="read-only" if writer else "read-write", host=database.endpoint.host, database=database.endpoint.database,
+            admin_username=database.endpoint.user.username, admin_password=database.endpoint.user.password, app_username=config.database.app_username,
             app_password=writer.require("databaseAppPassword") if writer else None,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
-    origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
+    origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress")), opts=pulumi.ResourceOptions(protect=protect))
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
         project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
-        labels=common.tags("secrets"), protect=protect,
-    ))
+        labels=common.tags("secrets"), deletion_protection=protect,
+    ), opts=pulumi.ResourceOptions(protect=protect))
 
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
@@ -158,12 +159,16 @@ def program(config: GcpStackConfig) -> None:
     if config.interconnect:
         link_config = config.interconnect
         aws_side = peers[link_config.peer_stack]
+        # The AWS half lives in the peer's account and region. This provider used to be created inside
+        # the link; the alias keeps its state (moved from under the link to the stack, not replaced).
+        link_aws = aws.Provider(f"{name}-link-aws", region=link_config.peer_region, opts=pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(parent=pulumi.create_urn(f"{name}-link", "crm:interconnect:HaVpnLink"))]))
         link = HaVpnLink(f"{name}-link", HaVpnLinkArgs(
             project=project, region=region, network_id=network.network_id, router_asn=link_config.router_asn,
-            aws_region=link_config.peer_region, aws_vpn_gateway_id=aws_side.require("vpnGatewayId"), aws_asn=link_config.peer_asn,
+            aws_vpn_gateway_id=aws_side.require("vpnGatewayId"), aws_asn=link_config.peer_asn,
             inside_cidrs=link_config.inside_cidrs, advertised_ranges=[str(net.private_services_cidr)],
-            labels=common.tags("interconnect"), tags=common.tags("interconnect"), protect=protect,
-        ))
+            labels=common.tags("interconnect"), tags=common.tags("interconnect"),
+        ), opts=pulumi.ResourceOptions(protect=protect, providers={"aws": link_aws}))
         pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
         pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
         pulumi.export("routerAsn", link_config.router_asn)
@@ -174,7 +179,7 @@ def program(config: GcpStackConfig) -> None:
             connection_ids=[c.id for c in link.connections],
             tunnel_addresses=[[c.tunnel1_address, c.tunnel2_address] for c in link.connections],
             topic_arn=aws_side.require("alarmTopicArn"), tags=common.tags("monitoring"),
-        ), opts=pulumi.ResourceOptions(provider=link.aws_provider))
+        ), opts=pulumi.ResourceOptions(providers={"aws": link_aws}))
 
     replication = None
     if config.replication and config.replication.enabled and database and config.interconnect:
@@ -212,7 +217,7 @@ def program(config: GcpStackConfig) -> None:
     if database:
         pulumi.export("databasePrivateIp", database.private_ip)
         pulumi.export("databaseConnectionName", database.connection_name)
-        pulumi.export("databasePassword", pulumi.Output.secret(database.password.result))
+        pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseName", database.database_name)
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databaseAppUsername", roles.app_username)
@@ -226,11 +231,8 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> Repl
     return ReplicationJobs(f"{config.common.name_prefix}-replication", ReplicationJobsArgs(
         project=config.project_id, namespace=config.replication.namespace, image=config.replication.tool_image,
         lag_threshold_seconds=config.monitoring.replication_lag_seconds,
-        publisher=DatabaseConnection(host=aws_side.require("databaseAddress"), password=aws_side.require("databasePassword"),
-                                     port=aws_side.require("databasePort"), dbname=aws_side.require("databaseName"),
-                                     user=aws_side.require("databaseUsername")),
-        subscriber=DatabaseConnection(host=database.private_ip, password=database.password.result, port=database.port,
-                                      dbname=database.database_name, user=database.username),
+        publisher=peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword"))),
+        subscriber=database.endpoint,
         replication_user=aws_side.require("databaseReplicationUsername"), replication_password=aws_side.require("databaseReplicationPassword"),
     ), opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]))
 
@@ -251,7 +253,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
     """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
-    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(provider=cluster.provider))
+    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
     egress = [
         Egress("Google APIs (Secret Manager, IAM credentials); AWS STS and SES APIs", 443, cidrs=["0.0.0.0/0"]),
         # The GKE metadata server answers Workload Identity token requests for the pod.
@@ -266,7 +268,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
     if cache:
         egress.append(Egress("Memorystore Redis (TLS)", 6378, cidrs=[str(net.private_services_cidr)]))
     return Application(f"{name}-app", ApplicationArgs(
-        provider=cluster.provider, cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
+        cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
         identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
         image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository), image_tag=app.image_tag, port=app.port,
         health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
@@ -277,7 +279,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress,
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
         aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
-    ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
+    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]))
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
@@ -291,7 +293,7 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         "SCHEDULER_PROVIDER": "redis-kafka",
         "MESSAGE_PROVIDER": "kafka",
         "APP_PUBLIC_HOST": config.common.public_host,
-        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password.result, SASL_MECHANISM),
+        **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password, SASL_MECHANISM),
     }
     if aws_platform:
         payload.update({
@@ -305,16 +307,15 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
     if database:
         if aws_platform:
             # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.
-            payload.update(database_env(
-                aws_platform.require("databaseAddress"), aws_platform.require("databasePort"), aws_platform.require("databaseName"),
-                aws_platform.require("databaseAppUsername"), roles.app_password,
-                reader_host=database.private_ip, reader_port=database.port, reader_name=database.database_name,
-            ))
+            app = DatabaseUser(aws_platform.require("databaseAppUsername"), roles.app.password)
+            payload.update(database_env(peer_database(aws_platform, app), reader=database.endpoint))
         else:
-            payload.update(database_env(database.private_ip, database.port, database.database_name, roles.app_username, roles.app_password))
+            payload.update(database_env(database.endpoint.signed_in_as(roles.app)))
     if cache:
-        payload.update(redis_env(cache.host, cache.port, cache.auth_string))
-        # Memorystore's server certificate is signed by the instance's own CA, which no default
-        # trust store holds: the application must add this PEM bundle to verify TLS.
-        payload["REDIS_CA_CERT"] = cache.ca_certificate
+        payload.update(redis_env(cache.endpoint))
     return payload
+
+
+def peer_database(peer: PeerStack, user: DatabaseUser) -> DatabaseEndpoint:
+    """The AWS stack's RDS as its outputs describe it, reached over the VPN as `user`."""
+    return DatabaseEndpoint(peer.require("databaseAddress"), peer.require("databasePort"), peer.require("databaseName"), user)

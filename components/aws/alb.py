@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Elastic Load Balancing names: at most 32 characters, letters, digits and hyphens, no hyphen at
@@ -41,7 +42,7 @@ class PublicLoadBalancerArgs:
     target_port: int = 8080
     health_check_path: str = "/health"
     access_log_retention_days: int = 90
-    protect: bool = True
+    deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
 
     def __post_init__(self) -> None:
         if not self.allowed_cidrs:
@@ -50,7 +51,7 @@ class PublicLoadBalancerArgs:
             raise ValueError("the ALB admits Cloudflare only; 0.0.0.0/0 is not allowed")
 
 
-class PublicLoadBalancer(pulumi.ComponentResource):
+class PublicLoadBalancer(Component):
     """HTTPS only from Cloudflare's ranges; HTTP redirects to HTTPS; access logs to an encrypted bucket."""
 
     def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -85,7 +86,7 @@ class PublicLoadBalancer(pulumi.ComponentResource):
             subnets=list(args.subnet_ids),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
-            enable_deletion_protection=args.protect,
+            enable_deletion_protection=args.deletion_protection,
             access_logs={"bucket": logs.bucket, "enabled": True, "prefix": name},
             tags=tags,
             # A fixed name cannot exist twice, so a replacement deletes the old load balancer first.
@@ -121,7 +122,7 @@ class PublicLoadBalancer(pulumi.ComponentResource):
 
     def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
         # S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
         # the others, so each step waits for the one before it.
         def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components.aws.eks import irsa_role
 from components.aws.iam import policy_document
 from components.aws.mail import SEND_ACTIONS
+from components.base import Component
 
 
 @dataclass
@@ -30,7 +31,7 @@ class ApplicationRoleArgs:
     kafka_cluster_arn: Optional[pulumi.Input[str]] = None
 
 
-class ApplicationRole(pulumi.ComponentResource):
+class ApplicationRole(Component):
     def __init__(self, name: str, args: ApplicationRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ApplicationRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import service_role
+from components.base import Component
 
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 RESTORE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
@@ -27,14 +28,13 @@ class BackupReplicaArgs:
     source_db_instance_arn: pulumi.Input[str]
     retention_days: int
     tags: Mapping[str, str]
-    protect: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.retention_days <= 35:
             raise ValueError(f"replicated automated backups keep 1-35 days, got {self.retention_days}")
 
 
-class BackupReplica(pulumi.ComponentResource):
+class BackupReplica(Component):
     """Automated backups (snapshots and transaction logs) of one RDS instance, replicated to the provider's region."""
 
     def __init__(self, name: str, args: BackupReplicaArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -43,7 +43,7 @@ class BackupReplica(pulumi.ComponentResource):
         # The copy is encrypted with a key of the destination region: KMS keys never leave their region.
         self.key = aws.kms.Key(
             f"{name}-key", description=f"{name}: replicated RDS backups", enable_key_rotation=True, deletion_window_in_days=30,
-            tags={**tags, "purpose": "rds-backup-copy"}, opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags={**tags, "purpose": "rds-backup-copy"}, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.replication = aws.rds.InstanceAutomatedBackupsReplication(
             f"{name}-replication", source_db_instance_arn=args.source_db_instance_arn, kms_key_id=self.key.arn,
@@ -61,7 +61,6 @@ class RestoreTestingArgs:
     retention_days: int = 35
     restore_schedule: str = "cron(0 18 1 * ? *)"  # monthly (the documents' monthly DR test), 03:00 KST on the 1st
     validation_window_hours: int = 2
-    protect: bool = True
 
     def __post_init__(self) -> None:
         problems = [f"{field} must be an AWS cron expression, got {value!r}" for field, value in
@@ -74,7 +73,7 @@ class RestoreTestingArgs:
             raise ValueError("; ".join(problems))
 
 
-class RestoreTesting(pulumi.ComponentResource):
+class RestoreTesting(Component):
     """An AWS Backup vault, plan and selection for the database, and a restore testing plan over that vault."""
 
     def __init__(self, name: str, args: RestoreTestingArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -83,7 +82,7 @@ class RestoreTesting(pulumi.ComponentResource):
         tags = dict(args.tags)
         self.vault = aws.backup.Vault(
             f"{name}-vault", name=f"{name}-vault", kms_key_arn=args.kms_key_arn, force_destroy=False, tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.plan = aws.backup.Plan(
             f"{name}-plan", name=f"{name}-plan",

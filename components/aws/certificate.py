@@ -14,6 +14,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
+from components.base import Component
+
 VALIDATION_TTL = 300
 
 
@@ -45,7 +47,7 @@ def _option(options, host: str, snake: str, camel: str):
     return None
 
 
-class ValidatedCertificate(pulumi.ComponentResource):
+class ValidatedCertificate(Component):
     """Pass the Cloudflare provider in `opts.providers`; every child inherits it."""
 
     def __init__(self, name: str, args: ValidatedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):

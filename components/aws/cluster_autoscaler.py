@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.aws.eks import irsa_role
 from components.aws.iam import policy_document
+from components.base import Component
 
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 CHART = "cluster-autoscaler"
@@ -43,7 +44,6 @@ def autoscaler_policy(cluster_name: str) -> str:
 
 @dataclass
 class ClusterAutoscalerArgs:
-    provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_provider_url: pulumi.Input[str]
@@ -52,9 +52,10 @@ class ClusterAutoscalerArgs:
     chart_version: str = CHART_VERSION
 
 
-class ClusterAutoscaler(pulumi.ComponentResource):
+class ClusterAutoscaler(Component):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
+        self.require_provider("kubernetes")  # the cluster's, in opts.providers
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
         policy = aws.iam.RolePolicy(
@@ -75,7 +76,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}}},
                 "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.role_arn = self.role.arn
         self.register_outputs({"roleArn": self.role_arn})

@@ -14,6 +14,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.base import Component
+
 
 @dataclass
 class ContainerRegistryArgs:
@@ -23,7 +25,6 @@ class ContainerRegistryArgs:
     namespace: str  # the environment's prefix, e.g. crm-production: repositories are <namespace>/<repository>
     keep_images: int = 30
     untagged_expiry_days: int = 7
-    protect: bool = True
 
 
 def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
@@ -37,7 +38,7 @@ def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
     ]})
 
 
-class ContainerRegistry(pulumi.ComponentResource):
+class ContainerRegistry(Component):
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ContainerRegistry", name, None, opts)
         self.repositories: dict[str, aws.ecr.Repository] = {}
@@ -50,7 +51,7 @@ class ContainerRegistry(pulumi.ComponentResource):
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
                 force_delete=False,
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )
             aws.ecr.LifecyclePolicy(
                 f"{name}-{repo}", repository=repository.name, policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days),

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import service_role_with_policies
+from components.base import Component
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy")
@@ -44,7 +45,7 @@ class EksClusterArgs:
     public_access_cidrs: Sequence[str] = field(default_factory=list)
     admin_principal_arns: Sequence[str] = field(default_factory=list)
     log_retention_days: int = 90
-    protect: bool = True
+    deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_size <= self.max_size:
@@ -53,7 +54,7 @@ class EksClusterArgs:
             raise ValueError("a public EKS endpoint needs an allow-list that is not 0.0.0.0/0")
 
 
-class EksCluster(pulumi.ComponentResource):
+class EksCluster(Component):
     def __init__(self, name: str, args: EksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:EksCluster", name, None, opts)
         self._base_name = name
@@ -84,9 +85,9 @@ class EksCluster(pulumi.ComponentResource):
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             bootstrap_self_managed_addons=False,
-            deletion_protection=args.protect,
+            deletion_protection=args.deletion_protection,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=self.protected),
         )
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -163,6 +164,7 @@ class EksCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn
+        self.oidc_provider_url = self.oidc_provider.url
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
         self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
 

@@ -9,6 +9,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws.security import app_only_security_group
+from components.base import Component
+from components.endpoints import CacheEndpoint
 
 PORT = 6379
 
@@ -25,7 +27,6 @@ class RedisCacheArgs:
     snapshot_retention_days: int
     tags: Mapping[str, str]
     engine_version: str = "7.1"
-    protect: bool = True
     cluster_mode: bool = False  # sharded (cluster-enabled yes): `shards` node groups of 1 primary + `replicas_per_shard`
     shards: int = 1
     replicas_per_shard: int = 1
@@ -37,7 +38,7 @@ class RedisCacheArgs:
             raise ValueError(f"cluster mode takes 1-500 shards and 0-5 replicas per shard, got {self.shards} and {self.replicas_per_shard}")
 
 
-class RedisCache(pulumi.ComponentResource):
+class RedisCache(Component):
     def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -47,7 +48,7 @@ class RedisCache(pulumi.ComponentResource):
             name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="Redis", tags=tags, parent=self,
         )
         # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
-        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
         slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/aws/elasticache/{name}/slow-log", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
         replicated = args.replicas_per_shard > 0 if args.cluster_mode else args.nodes > 1
         if args.cluster_mode:
@@ -85,13 +86,15 @@ class RedisCache(pulumi.ComponentResource):
             apply_immediately=False,
             log_delivery_configurations=[{"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             **sizing,
         )
         self.cluster_mode = args.cluster_mode
         # Cluster clients start from the configuration endpoint and follow MOVED/ASK redirects from there.
         self.host = self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
         self.port = PORT
+        # ElastiCache's certificates chain to Amazon's public roots, which default trust stores hold: no CA to hand out.
+        self.endpoint = CacheEndpoint(self.host, PORT, self.auth_token.result, tls=True, cluster=args.cluster_mode)
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id
         self.member_clusters = self.replication_group.member_clusters  # the CacheClusterId dimension of per-node metrics

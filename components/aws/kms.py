@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 # Services that must use a key directly (not through a role in this account) get a statement of
 # their own in that key's policy, limited the way each service's documentation describes.
@@ -25,11 +26,10 @@ class KmsKeysArgs:
     purposes: Sequence[str]
     region: str
     tags: Mapping[str, str]
-    protect: bool = True
     deletion_window_days: int = 30
 
 
-class KmsKeys(pulumi.ComponentResource):
+class KmsKeys(Component):
     """One key per purpose (eks, rds, logs, ...), so revoking one does not take down the others."""
 
     def __init__(self, name: str, args: KmsKeysArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -47,7 +47,7 @@ class KmsKeys(pulumi.ComponentResource):
                 deletion_window_in_days=args.deletion_window_days,
                 policy=policy,
                 tags={**args.tags, "purpose": purpose},
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )
             aws.kms.Alias(f"{name}-{purpose}", name=f"alias/{name}-{purpose}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
             self.keys[purpose] = key

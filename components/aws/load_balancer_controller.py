@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.eks import irsa_role
+from components.base import Component
 
 CHART_REPOSITORY = "https://aws.github.io/eks-charts"
 CHART = "aws-load-balancer-controller"
@@ -37,7 +38,6 @@ def published_policy() -> str:
 
 @dataclass
 class LoadBalancerControllerArgs:
-    provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_provider_url: pulumi.Input[str]
@@ -51,9 +51,10 @@ class LoadBalancerControllerArgs:
             raise ValueError(f"the shipped IAM policy is the one of chart {CHART_VERSION}; got chart_version {self.chart_version}")
 
 
-class LoadBalancerController(pulumi.ComponentResource):
+class LoadBalancerController(Component):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:LoadBalancerController", name, None, opts)
+        self.require_provider("kubernetes")  # the cluster's, in opts.providers
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
         policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=published_policy(), opts=child)
@@ -74,7 +75,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "createIngressClassResource": False,
                 "enableServiceMutatorWebhook": False,
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.role_arn = self.role.arn
         self.register_outputs({"roleArn": self.role_arn})

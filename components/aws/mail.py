@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 EVENT_TYPES = ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
 WEBHOOK_PATH = "/api/webhooks/ses"
@@ -25,7 +26,7 @@ class MailDeliveryArgs:
     tags: Mapping[str, str]
 
 
-class MailDelivery(pulumi.ComponentResource):
+class MailDelivery(Component):
     def __init__(self, name: str, args: MailDeliveryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:MailDelivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -80,7 +81,7 @@ class MailWebhookArgs:
     host: pulumi.Input[str]  # pass the DNS record's name (and anything else to wait for) so SNS posts only once it resolves
 
 
-class MailWebhook(pulumi.ComponentResource):
+class MailWebhook(Component):
     """One HTTPS subscription to the SES event topic from another stack (gcp-dr subscribes its own host).
 
     Pass an AWS provider for the topic's account and region in `opts.providers`.

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -106,14 +107,10 @@ def slot_wal_alarm_bytes(max_slot_wal_keep_size_mb: int, percent: int) -> int:
     return max_slot_wal_keep_size_mb * MIB * percent // 100
 
 
-class AwsMonitoring(pulumi.ComponentResource):
+class AwsMonitoring(Component):
     """`opts.protect` protects the topic's KMS key, the one stateful child; alarms, topic and budget stay replaceable."""
 
     def __init__(self, name: str, args: AwsMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        protect_key = bool(opts and opts.protect)
-        if opts is not None and opts.protect is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions())
-            opts.protect = None
         super().__init__("crm:aws:Monitoring", name, None, opts)
         self._name = name
         self._tags = dict(args.tags)
@@ -123,7 +120,7 @@ class AwsMonitoring(pulumi.ComponentResource):
         self.key = aws.kms.Key(
             f"{name}-alarms", description=f"{name} alarm topic encryption", enable_key_rotation=True, rotation_period_in_days=365,
             deletion_window_in_days=30, policy=account.apply(_topic_key_policy), tags={**self._tags, "purpose": "alarms"},
-            opts=pulumi.ResourceOptions(parent=self, protect=protect_key),
+            opts=self.stateful(),
         )
         self.topic = aws.sns.Topic(f"{name}-alarms", name=f"{name}-alarms", kms_master_key_id=self.key.arn, tags=self._tags, opts=child)
         aws.sns.TopicPolicy(
@@ -287,7 +284,7 @@ class VpnTunnelAlarmsArgs:
             raise ValueError("VpnTunnelAlarmsArgs: one list of tunnel addresses per connection")
 
 
-class VpnTunnelAlarms(pulumi.ComponentResource):
+class VpnTunnelAlarms(Component):
     """TunnelState per tunnel (AWS/VPN; 1 = BGP established). Pass the AWS provider through `opts`."""
 
     def __init__(self, name: str, args: VpnTunnelAlarmsArgs, opts: Optional[pulumi.ResourceOptions] = None):

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.security import app_only_security_group
+from components.base import Component
 
 IAM_PORT = 9098
 
@@ -23,10 +24,9 @@ class KafkaClusterArgs:
     instance_type: str = "kafka.m5.large"
     volume_gb: int = 100
     kafka_version: str = "3.6.0"
-    protect: bool = True
 
 
-class KafkaCluster(pulumi.ComponentResource):
+class KafkaCluster(Component):
     def __init__(self, name: str, args: KafkaClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:KafkaCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -53,7 +53,7 @@ class KafkaCluster(pulumi.ComponentResource):
             client_authentication={"sasl": {"iam": True}, "unauthenticated": False},
             logging_info={"broker_logs": {"cloudwatch_logs": {"enabled": True, "log_group": logs.name}}},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.arn = self.cluster.arn
         self.cluster_name = self.cluster.cluster_name  # the "Cluster Name" dimension of its CloudWatch metrics

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document, service_role_with_policies
+from components.base import Component
 
 
 @dataclass
@@ -29,7 +30,7 @@ class AwsNetworkArgs:
             raise ValueError("AwsNetworkArgs needs one public, private and data subnet per zone")
 
 
-class AwsNetwork(pulumi.ComponentResource):
+class AwsNetwork(Component):
     """A VPC whose data subnets have no route to the internet.
 
     One NAT gateway per zone keeps a zone's outage from cutting the others off the internet;

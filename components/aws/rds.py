@@ -10,6 +10,8 @@ import pulumi_random as random
 
 from components.aws.iam import policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
+from components.base import Component
+from components.endpoints import DatabaseEndpoint, DatabaseUser
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -37,7 +39,6 @@ class PostgresDatabaseArgs:
     replication_source_cidrs: Sequence[str] = field(default_factory=list)
     logs_kms_key_arn: Optional[pulumi.Input[str]] = None  # the key of the exported logs' groups
     log_retention_days: int = 90
-    protect: bool = True
     # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
     max_slot_wal_keep_size_mb: int = 0
 
@@ -46,7 +47,7 @@ class PostgresDatabaseArgs:
             raise ValueError(f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)")
 
 
-class PostgresDatabase(pulumi.ComponentResource):
+class PostgresDatabase(Component):
     """Private, encrypted, TLS-only PostgreSQL with backups, monitoring and IAM auth.
 
     `logical_replication` turns on `rds.logical_replication`, a static parameter: RDS applies it at
@@ -97,13 +98,13 @@ class PostgresDatabase(pulumi.ComponentResource):
 
         self.password = random.RandomPassword(
             f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
         # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.
         snapshot_suffix = random.RandomString(
             f"{name}-final-snapshot-suffix", length=8, special=False, upper=False, keepers={"identifier": identifier},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.instance = aws.rds.Instance(
             f"{name}-postgres",
@@ -144,14 +145,16 @@ class PostgresDatabase(pulumi.ComponentResource):
             allow_major_version_upgrade=False,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=log_groups),
         )
         self.address = self.instance.address
         self.port = PORT
-        self.endpoint = self.instance.endpoint
+        # What the application, the database roles and the other cloud connect to (the admin user signs in here).
+        self.endpoint = DatabaseEndpoint(self.address, PORT, args.database_name, DatabaseUser(args.username, self.password.result))
         self.username = args.username
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id
+        self.arn = self.instance.arn  # what AWS Backup copies and restore-tests
         self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
         self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})
 

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 MAX_RECEIVES = 5
 
@@ -21,7 +22,7 @@ class ScheduledTasksArgs:
     retention_days: int = 4
 
 
-class ScheduledTasks(pulumi.ComponentResource):
+class ScheduledTasks(Component):
     def __init__(self, name: str, args: ScheduledTasksArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ScheduledTasks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

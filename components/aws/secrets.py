@@ -7,6 +7,8 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
+from components.base import Component
+
 
 @dataclass
 class AppSecretsArgs:
@@ -18,10 +20,9 @@ class AppSecretsArgs:
     sensitive_settings: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     parameter_prefix: str = "/crm"
     recovery_window_days: int = 30
-    protect: bool = True
 
 
-class AppSecrets(pulumi.ComponentResource):
+class AppSecrets(Component):
     """`app_env`: the JSON object the application reads at start-up, always a Pulumi secret."""
 
     def __init__(self, name: str, args: AppSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -34,7 +35,7 @@ class AppSecrets(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=args.recovery_window_days,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = aws.secretsmanager.SecretVersion(

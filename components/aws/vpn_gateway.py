@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.interconnect import addressing
+from components.base import Component
 
 
 @dataclass
@@ -29,7 +30,7 @@ class VpnGatewayArgs:
             raise ValueError("; ".join(problems))
 
 
-class VpnGateway(pulumi.ComponentResource):
+class VpnGateway(Component):
     def __init__(self, name: str, args: VpnGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:VpnGateway", name, None, opts)
         # The Amazon-side ASN cannot change after creation: replacing the gateway drops every tunnel.

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws.iam import policy_document
+from components.base import Component
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_HOST = "token.actions.githubusercontent.com"
@@ -103,7 +104,7 @@ class GithubAwsRolesArgs:
             raise ValueError(f"max_session_seconds must be 900-43200, got {self.max_session_seconds}")
 
 
-class GithubAwsRoles(pulumi.ComponentResource):
+class GithubAwsRoles(Component):
     def __init__(self, name: str, args: GithubAwsRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubAwsRoles", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -237,7 +238,7 @@ class GithubGcpIdentityArgs:
                 raise ValueError(f"pool and provider ids are 4-32 of [a-z0-9-] and may not start with gcp-; got '{value}'")
 
 
-class GithubGcpIdentity(pulumi.ComponentResource):
+class GithubGcpIdentity(Component):
     def __init__(self, name: str, args: GithubGcpIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubGcpIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

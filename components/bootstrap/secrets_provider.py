@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from .key_policy import deployer_key_policy
+from components.base import Component
 
 
 @dataclass
@@ -23,7 +24,6 @@ class AwsSecretsKeyArgs:
     tags: Mapping[str, str]
     users: Sequence[pulumi.Input[str]]  # IAM principal ARNs that encrypt and decrypt
     decrypters: Sequence[pulumi.Input[str]] = field(default_factory=list)  # IAM principal ARNs that only decrypt (preview)
-    protect: bool = True
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -32,7 +32,7 @@ class AwsSecretsKeyArgs:
             raise ValueError(f"alias '{self.alias}' must be given without the alias/ prefix and must not start with aws/")
 
 
-class AwsSecretsKey(pulumi.ComponentResource):
+class AwsSecretsKey(Component):
     def __init__(self, name: str, args: AwsSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:AwsSecretsKey", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -43,7 +43,7 @@ class AwsSecretsKey(pulumi.ComponentResource):
             deletion_window_in_days=30,
             policy=pulumi.Output.all(partition, account_id, pulumi.Output.all(*args.users), pulumi.Output.all(*args.decrypters))
             .apply(lambda a: deployer_key_policy(a[0], a[1], a[2], a[3])),
-            tags={**args.tags, "purpose": "pulumi-secrets"}, opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags={**args.tags, "purpose": "pulumi-secrets"}, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.alias = aws.kms.Alias(f"{name}-key", name=f"alias/{args.alias}", target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.key_arn = self.key.arn
@@ -59,7 +59,6 @@ class GcpSecretsKeyArgs:
     users: Sequence[pulumi.Input[str]]  # IAM members that encrypt and decrypt
     decrypters: Sequence[pulumi.Input[str]] = field(default_factory=list)
     rotation_period: str = "7776000s"  # 90 days
-    protect: bool = True
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -69,11 +68,11 @@ class GcpSecretsKeyArgs:
             raise ValueError(f"rotation_period must be seconds ending in 's', at least 86400s; got '{self.rotation_period}'")
 
 
-class GcpSecretsKey(pulumi.ComponentResource):
+class GcpSecretsKey(Component):
     def __init__(self, name: str, args: GcpSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GcpSecretsKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
         self.key = gcp.kms.CryptoKey(
             f"{name}-key", name="pulumi-secrets", key_ring=ring.id, rotation_period=args.rotation_period, purpose="ENCRYPT_DECRYPT",

@@ -17,6 +17,7 @@ import pulumi_gcp as gcp
 from components.aws.iam import policy_document
 
 from .key_policy import deployer_key_policy
+from components.base import Component
 
 LOCKS_PREFIX = ".pulumi/locks/"
 
@@ -37,7 +38,6 @@ class S3StateBackendArgs:
     key_users: Sequence[pulumi.Input[str]]  # IAM principal ARNs that read and write state (deployers, preview, operators)
     noncurrent_version_days: int = 90
     log_retention_days: int = 365
-    protect: bool = True
 
     def __post_init__(self) -> None:
         _check_days(self.noncurrent_version_days, self.log_retention_days)
@@ -45,7 +45,7 @@ class S3StateBackendArgs:
             raise ValueError("key_users must name at least one principal, or nobody could read the state")
 
 
-class S3StateBackend(pulumi.ComponentResource):
+class S3StateBackend(Component):
     """A KMS-encrypted, versioned, private S3 bucket with TLS-only access and server access logs."""
 
     def __init__(self, name: str, args: S3StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -54,7 +54,7 @@ class S3StateBackend(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         tags = dict(args.tags)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
 
         self.key = aws.kms.Key(
             f"{name}-key", description=f"{name}: encrypts the Pulumi state bucket", enable_key_rotation=True, rotation_period_in_days=365,
@@ -141,7 +141,6 @@ class GcsStateBackendArgs:
     preview_members: Sequence[pulumi.Input[str]] = field(default_factory=list)  # read all, write only lock files
     noncurrent_version_days: int = 90
     log_retention_days: int = 365
-    protect: bool = True
 
     def __post_init__(self) -> None:
         _check_days(self.noncurrent_version_days, self.log_retention_days)
@@ -149,13 +148,13 @@ class GcsStateBackendArgs:
             raise ValueError("writers must name at least one member, or nobody could write the state")
 
 
-class GcsStateBackend(pulumi.ComponentResource):
+class GcsStateBackend(Component):
     """A CMEK-encrypted, versioned GCS bucket with uniform access, public access prevention and usage logs."""
 
     def __init__(self, name: str, args: GcsStateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GcsStateBackend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         labels = dict(args.labels)
 
         ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
@@ -189,7 +188,7 @@ class GcsStateBackend(pulumi.ComponentResource):
             ],
             logging={"log_bucket": logs.name, "log_object_prefix": "state"},
             labels={**labels, "purpose": "state"},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[agent_grant, log_writer]),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=[agent_grant, log_writer]),
         )
         for i, member in enumerate(args.writers):
             gcp.storage.BucketIAMMember(f"{name}-writer-{i}", bucket=self.bucket.name, role="roles/storage.objectUser", member=member, opts=child)

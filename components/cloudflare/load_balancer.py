@@ -8,6 +8,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from .health import HealthCheck
+from components.base import Component
 
 STEERING = {"dynamic_latency": "dynamic_latency", "failover": "off", "random": "random"}  # "off" = ordered pools, the first healthy wins; "random" = weighted by random_steering
 
@@ -47,7 +48,7 @@ class GlobalLoadBalancerArgs:
             raise ValueError(f"worst-case detection {self.health_check.detection_seconds} s exceeds the budget of {budget} s")
 
 
-class GlobalLoadBalancer(pulumi.ComponentResource):
+class GlobalLoadBalancer(Component):
     """Steering `dynamic_latency` serves both clouds (active-active); `failover` sends everything to
     the primary (AWS) while it is healthy; `random` splits new sessions by `pool_weights` (50:50). Either way an unhealthy pool stops receiving traffic
     after `health_check.detection_seconds` at worst."""

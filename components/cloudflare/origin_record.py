@@ -11,6 +11,8 @@ from typing import Optional
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from components.base import Component
+
 
 @dataclass
 class OriginRecordArgs:
@@ -24,7 +26,7 @@ class OriginRecordArgs:
             raise ValueError(f"record_type must be CNAME or A, got '{self.record_type}'")
 
 
-class OriginRecord(pulumi.ComponentResource):
+class OriginRecord(Component):
     """Pass the Cloudflare provider in `opts.providers`."""
 
     def __init__(self, name: str, args: OriginRecordArgs, opts: Optional[pulumi.ResourceOptions] = None):

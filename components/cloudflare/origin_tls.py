@@ -14,13 +14,15 @@ from typing import Optional
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from components.base import Component
+
 
 @dataclass
 class StrictOriginTlsArgs:
     zone_id: pulumi.Input[str]
 
 
-class StrictOriginTls(pulumi.ComponentResource):
+class StrictOriginTls(Component):
     def __init__(self, name: str, args: StrictOriginTlsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:StrictOriginTls", name, None, opts)
         self.ssl = cloudflare.ZoneSetting(f"{name}-ssl", zone_id=args.zone_id, setting_id="ssl", value="strict",

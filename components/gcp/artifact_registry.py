@@ -15,6 +15,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 
 @dataclass
 class ArtifactRegistryArgs:
@@ -23,7 +25,6 @@ class ArtifactRegistryArgs:
     repository_id: str
     labels: Mapping[str, str]
     keep_images: int = 30
-    protect: bool = True
 
 
 def cleanup_policies(keep_images: int) -> list[dict]:
@@ -33,7 +34,7 @@ def cleanup_policies(keep_images: int) -> list[dict]:
     ]
 
 
-class ArtifactRegistry(pulumi.ComponentResource):
+class ArtifactRegistry(Component):
     def __init__(self, name: str, args: ArtifactRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ArtifactRegistry", name, None, opts)
         self.repository = gcp.artifactregistry.Repository(
@@ -47,7 +48,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
             cleanup_policy_dry_run=False,
             cleanup_policies=cleanup_policies(args.keep_images),
             labels=dict(args.labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.url = pulumi.Output.concat(args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id)
         self.register_outputs({"url": self.url})

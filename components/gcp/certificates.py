@@ -14,6 +14,8 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 VALIDATION_TTL = 300
 
 
@@ -32,7 +34,7 @@ class ManagedCertificateArgs:
             raise ValueError("the certificate lists a host name twice")
 
 
-class ManagedCertificate(pulumi.ComponentResource):
+class ManagedCertificate(Component):
     """Pass the Cloudflare provider in `opts.providers`; every child inherits it."""
 
     def __init__(self, name: str, args: ManagedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):

@@ -11,6 +11,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 # A basic (SRC_IPS_V1) match takes at most 10 ranges, so the allow list is split over rules.
 RANGES_PER_RULE = 10
 FIRST_ALLOW_PRIORITY = 1000
@@ -40,7 +42,7 @@ def allow_rules(cidrs: Sequence[str]) -> list[dict]:
     ]
 
 
-class CloudflareOnlyPolicy(pulumi.ComponentResource):
+class CloudflareOnlyPolicy(Component):
     def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
         default_deny = {

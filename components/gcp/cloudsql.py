@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
+
+from components.base import Component
+from components.endpoints import DatabaseEndpoint, DatabaseUser, pem_bundle
 
 PORT = 5432
 
@@ -28,12 +31,10 @@ class CloudSqlPostgresArgs:
     database_name: str = "crm"
     username: str = "crmadmin"
     logical_decoding: bool = False
-    depends_on: Sequence[pulumi.Resource] = ()
-    protect: bool = True
     backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
 
 
-class CloudSqlPostgres(pulumi.ComponentResource):
+class CloudSqlPostgres(Component):
     def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -75,10 +76,10 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 "insights_config": {"query_insights_enabled": True, "record_application_tags": True, "record_client_address": False},
                 "user_labels": dict(args.labels),
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.database = gcp.sql.Database(f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child)
-        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
         # ABANDON: PostgreSQL refuses to drop a role that owns objects, which would block a destroy.
         self.user = gcp.sql.User(
             f"{name}-user", name=args.username, project=args.project, instance=self.instance.name, password=self.password.result,
@@ -89,5 +90,8 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         self.connection_name = self.instance.connection_name
         self.database_name = args.database_name
         self.username = args.username
+        # Cloud SQL signs its server certificate with a per-instance CA: clients that verify need this PEM.
+        ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
+        self.endpoint = DatabaseEndpoint(self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate)
         self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
         self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})

@@ -22,6 +22,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 GATEWAY_CLASS = "gke-l7-global-external-managed"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GKE_POLICY_API = "networking.gke.io/v1"
@@ -50,7 +52,7 @@ class AppGatewayArgs:
             raise ValueError(f"health_check_path must start with '/', got '{self.health_check_path}'")
 
 
-class AppGateway(pulumi.ComponentResource):
+class AppGateway(Component):
     def __init__(self, name: str, args: AppGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppGateway", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -18,6 +18,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 # What nodes need and nothing more (Google's "least privilege service account for nodes").
 NODE_ROLES = (
     "roles/logging.logWriter",
@@ -50,8 +52,7 @@ class GkeClusterArgs:
     labels: Mapping[str, str]
     authorized_networks: Sequence[str] = field(default_factory=list)
     node_tags: Sequence[str] = ("crm-app",)
-    depends_on: Sequence[pulumi.Resource] = ()
-    protect: bool = True
+    deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
 
     def __post_init__(self) -> None:
         if not self.min_nodes <= self.initial_nodes <= self.max_nodes:
@@ -67,7 +68,7 @@ class GkeClusterArgs:
         return -(-self.initial_nodes // len(self.zones))
 
 
-class GkeCluster(pulumi.ComponentResource):
+class GkeCluster(Component):
     def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -124,8 +125,8 @@ class GkeCluster(pulumi.ComponentResource):
             # 00:00-08:00 KST on Saturday and Sunday: 8 h x 2 days a week clears GKE's minimum of 48 h per 32 days.
             maintenance_policy={"recurring_window": {"start_time": MAINTENANCE_START, "end_time": MAINTENANCE_END, "recurrence": MAINTENANCE_RECURRENCE}},
             resource_labels=labels,
-            deletion_protection=args.protect,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
+            deletion_protection=args.deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.node_pool = gcp.container.NodePool(
             f"{name}-pool",

@@ -15,6 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.base import Component
+
 STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 STRIMZI_API = "kafka.strimzi.io/v1"
 LISTENER_PORT = 9093
@@ -23,7 +25,6 @@ SASL_MECHANISM = "SCRAM-SHA-512"
 
 @dataclass
 class KafkaOnGkeArgs:
-    provider: k8s.Provider
     brokers: int = 3
     chart_version: str = "1.2.0"
     kafka_version: str = "4.3.1"
@@ -35,7 +36,7 @@ class KafkaOnGkeArgs:
     app_group_prefix: str = "crm"
 
 
-class KafkaOnGke(pulumi.ComponentResource):
+class KafkaOnGke(Component):
     """Three dual-role KRaft nodes with one internal listener: TLS on 9093, SCRAM-SHA-512 users, ACLs.
 
     There is no plaintext listener. The application's KafkaUser may only use topics starting with
@@ -52,7 +53,8 @@ class KafkaOnGke(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KafkaOnGkeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:KafkaOnGke", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.require_provider("kubernetes")  # the cluster's, in opts.providers
+        on_cluster = pulumi.ResourceOptions(parent=self)
         namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=on_cluster)
         operator = k8s.helm.v3.Release(
             f"{name}-strimzi",
@@ -61,9 +63,9 @@ class KafkaOnGke(pulumi.ComponentResource):
             version=args.chart_version,
             namespace=args.namespace,
             atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
-        after_operator = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[operator])
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator])
         labels = {"strimzi.io/cluster": args.cluster_name}
         self.node_pool = k8s.apiextensions.CustomResource(
             f"{name}-nodes",
@@ -100,19 +102,20 @@ class KafkaOnGke(pulumi.ComponentResource):
                 },
                 "entityOperator": {"topicOperator": {}, "userOperator": {}},
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[operator, self.node_pool]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, self.node_pool]),
         )
         self.bootstrap_servers = f"{args.cluster_name}-kafka-bootstrap.{args.namespace}.svc.cluster.local:{LISTENER_PORT}"
         self.namespace = args.namespace
         self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
         self.app_user = args.app_user
-        self.app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        self.app_password = pulumi.Output.secret(app_password.result)
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
             metadata={"name": f"{args.app_user}-password", "namespace": args.namespace},
             type="Opaque",
-            string_data={"password": self.app_password.result},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace], additional_secret_outputs=["stringData", "data"]),
+            string_data={"password": app_password.result},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace], additional_secret_outputs=["stringData", "data"]),
         )
         self.user = k8s.apiextensions.CustomResource(
             f"{name}-app-user",
@@ -129,6 +132,6 @@ class KafkaOnGke(pulumi.ComponentResource):
                      "operations": ["Describe", "Read"]},
                 ]},
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.kafka, password_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka, password_secret]),
         )
         self.register_outputs({"bootstrapServers": self.bootstrap_servers})

@@ -7,6 +7,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component, ready_after
+
 ROTATION_PERIOD = "7776000s"  # 90 days
 # Services whose agent exists only once asked for (Cloud SQL's is created on first CMEK use).
 AGENTS_TO_CREATE = {"sql": "sqladmin.googleapis.com"}
@@ -24,7 +26,6 @@ class GcpKmsArgs:
     region: str
     purposes: Sequence[str]
     labels: Mapping[str, str]
-    protect: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.purposes) - set(SERVICE_AGENTS)
@@ -32,10 +33,10 @@ class GcpKmsArgs:
             raise ValueError(f"no service agent known for key purpose(s) {sorted(unknown)}")
 
 
-class GcpKms(pulumi.ComponentResource):
+class GcpKms(Component):
     def __init__(self, name: str, args: GcpKmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Kms", name, None, opts)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         # Key rings cannot be deleted in GCP; protecting it avoids a confusing failed destroy.
         ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.region, opts=stateful)
         project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
@@ -60,4 +61,5 @@ class GcpKms(pulumi.ComponentResource):
         self.register_outputs({purpose: key.id for purpose, key in self.keys.items()})
 
     def key_id(self, purpose: str) -> pulumi.Output[str]:
-        return self.keys[purpose].id
+        """The key's id, usable once its service agent may encrypt with it: what takes it waits for the grant."""
+        return ready_after(self.keys[purpose].id, self.grants[purpose])

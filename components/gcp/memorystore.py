@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
+
+from components.base import Component
+from components.endpoints import CacheEndpoint, pem_bundle
 
 READ_REPLICA_MIN_GB = 5
 
@@ -24,15 +27,13 @@ class MemorystoreRedisArgs:
     redis_version: str = "REDIS_7_0"
     rdb_snapshot_period: str = "SIX_HOURS"
     kms_key: Optional[pulumi.Input[str]] = None
-    depends_on: Sequence[pulumi.Resource] = ()
-    protect: bool = True
 
     def __post_init__(self) -> None:
         if self.read_replicas and self.memory_size_gb < READ_REPLICA_MIN_GB:
             raise ValueError(f"Memorystore read replicas need at least {READ_REPLICA_MIN_GB} GB, got {self.memory_size_gb}")
 
 
-class MemorystoreRedis(pulumi.ComponentResource):
+class MemorystoreRedis(Component):
     def __init__(self, name: str, args: MemorystoreRedisArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:MemorystoreRedis", name, None, opts)
         standard = args.tier == "STANDARD_HA"
@@ -55,18 +56,15 @@ class MemorystoreRedis(pulumi.ComponentResource):
             maintenance_policy={"weekly_maintenance_windows": [{"day": "SUNDAY", "start_time": {"hours": 18, "minutes": 0}}]},
             customer_managed_key=args.kms_key,
             labels=dict(args.labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.host = self.instance.host
         self.port = self.instance.port
         self.auth_string = pulumi.Output.secret(self.instance.auth_string)
         # Each instance signs its TLS certificate with its own CA; during a CA rotation it lists two.
         # Clients must trust all of them, so they get the whole PEM bundle.
-        self.ca_certificate = self.instance.server_ca_certs.apply(_pem_bundle)
+        self.ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
+        self.endpoint = CacheEndpoint(self.host, self.port, self.auth_string, tls=True, ca_certificate=self.ca_certificate)
         self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
         self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
 
-
-def _pem_bundle(certificates) -> str:
-    pems = [(c.get("cert") if isinstance(c, dict) else getattr(c, "cert", None)) for c in certificates or []]
-    return "\n".join(p.strip() for p in pems if p)

@@ -14,6 +14,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 LAG_METRIC = "custom.googleapis.com/crm/replication_lag_seconds"
 
 
@@ -77,7 +79,7 @@ def _filter(metric: str, resource: str, **labels: pulumi.Input[str]) -> pulumi.O
     return values.apply(lambda v: " AND ".join(parts + [f'{k}="{x}"' for k, x in zip(labels.keys(), v)]))
 
 
-class GcpMonitoring(pulumi.ComponentResource):
+class GcpMonitoring(Component):
     def __init__(self, name: str, args: GcpMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Monitoring", name, None, opts)
         self._name, self._project, self._labels = name, args.project, dict(args.labels)

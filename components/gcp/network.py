@@ -7,6 +7,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component, ready_after
+
 # Google front ends and health checkers reach backends from these ranges.
 GOOGLE_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
 APP_TAG = "crm-app"
@@ -27,7 +29,7 @@ class GcpNetworkArgs:
     peer_egress_ports: Sequence[int] = (5432,)
 
 
-class GcpNetwork(pulumi.ComponentResource):
+class GcpNetwork(Component):
     """Custom-mode VPC that denies ingress by default.
 
     The private services access range hosts Cloud SQL and Memorystore. Its peering exports custom
@@ -88,6 +90,9 @@ class GcpNetwork(pulumi.ComponentResource):
         self._firewalls(name, args)
 
         self.network_id = self.network.id
+        # What Cloud SQL and Memorystore attach to: usable once the private services connection exists.
+        self.private_services_network_id = ready_after(self.network.id, self.private_services)
+        self.private_services_range_name = ready_after(self.private_services_range.name, self.private_services)
         self.network_self_link = self.network.self_link
         self.network_name = self.network.name
         self.subnet_self_link = self.subnet.self_link

@@ -10,21 +10,22 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 
 @dataclass
 class GlobalOriginArgs:
     project: str
     address_name: str
     labels: Mapping[str, str]
-    protect: bool = True
 
 
-class GlobalOrigin(pulumi.ComponentResource):
+class GlobalOrigin(Component):
     def __init__(self, name: str, args: GlobalOriginArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:GlobalOrigin", name, None, opts)
         self.address = gcp.compute.GlobalAddress(
             f"{name}-ip", name=args.address_name, project=args.project, address_type="EXTERNAL", ip_version="IPV4",
-            labels=dict(args.labels), opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            labels=dict(args.labels), opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.ip_address = self.address.address
         self.address_name = self.address.name

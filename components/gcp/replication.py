@@ -20,6 +20,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+from components.endpoints import DatabaseEndpoint
+
 LAG_SCHEDULE = "* * * * *"
 METRIC_WRITER = "roles/monitoring.metricWriter"
 # A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
@@ -29,23 +32,14 @@ _SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem"
                      "capabilities": {"drop": ["ALL"]}}
 
 
-@dataclass(frozen=True)
-class DatabaseConnection:
-    host: pulumi.Input[str]
-    password: pulumi.Input[str]
-    port: pulumi.Input[int] = 5432
-    dbname: pulumi.Input[str] = "crm"
-    user: pulumi.Input[str] = "crmadmin"
-
-
 @dataclass
 class ReplicationJobsArgs:
     project: str
     namespace: str
     image: str
     lag_threshold_seconds: int
-    publisher: DatabaseConnection  # RDS (aws-dr outputs): the admin creates the publication and heartbeat
-    subscriber: DatabaseConnection  # Cloud SQL (this stack)
+    publisher: DatabaseEndpoint  # RDS (aws-dr outputs) as its admin, who creates the publication and heartbeat
+    subscriber: DatabaseEndpoint  # Cloud SQL (this stack) as its admin
     # The role the subscription signs in to RDS as (aws-dr's replication role: rds_replication and
     # SELECT only). Without it the subscription would use the publisher's admin user.
     replication_user: Optional[pulumi.Input[str]] = None
@@ -58,7 +52,7 @@ class ReplicationJobsArgs:
             raise ValueError(f"ReplicationJobsArgs: lag threshold must be at least 1 s, got {self.lag_threshold_seconds}")
 
 
-def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection, replication_user: Optional[pulumi.Input[str]] = None,
+def connection_env(publisher: DatabaseEndpoint, subscriber: DatabaseEndpoint, replication_user: Optional[pulumi.Input[str]] = None,
                    replication_password: Optional[pulumi.Input[str]] = None) -> dict[str, pulumi.Input[str]]:
     """The environment `python -m dr` reads its endpoints from."""
     env: dict[str, pulumi.Input[str]] = {}
@@ -66,19 +60,19 @@ def connection_env(publisher: DatabaseConnection, subscriber: DatabaseConnection
         env.update({
             # A port read through a StackReference arrives as a JSON number (5432.0): libpq wants an integer.
             f"{prefix}_HOST": db.host, f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(lambda p: str(int(float(p)))),
-            f"{prefix}_DBNAME": db.dbname, f"{prefix}_USER": db.user, f"{prefix}_PASSWORD": db.password, f"{prefix}_SSLMODE": "require",
+            f"{prefix}_DBNAME": db.database, f"{prefix}_USER": db.user.username, f"{prefix}_PASSWORD": db.user.password, f"{prefix}_SSLMODE": "require",
         })
     if replication_user is not None:
         env.update({"REPLICATION_USER": replication_user, "REPLICATION_PASSWORD": replication_password})
     return env
 
 
-class ReplicationJobs(pulumi.ComponentResource):
+class ReplicationJobs(Component):
     def __init__(self, name: str, args: ReplicationJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The setup Job waits explicitly for what the caller depends on (the VPN link that makes RDS reachable).
-        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, (list, tuple)) else ([opts.depends_on] if opts and opts.depends_on else [])
+        after = self.waits_for
         ksa = f"{name}-lag"
 
         self.account = gcp.serviceaccount.Account(

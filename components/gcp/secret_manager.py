@@ -7,6 +7,8 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 
 @dataclass
 class AppEnvSecretArgs:
@@ -14,15 +16,15 @@ class AppEnvSecretArgs:
     secret_id: str
     payload: Mapping[str, pulumi.Input[Any]]
     labels: Mapping[str, str]
-    protect: bool = True
+    deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
 
 
-class AppEnvSecret(pulumi.ComponentResource):
+class AppEnvSecret(Component):
     def __init__(self, name: str, args: AppEnvSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppEnvSecret", name, None, opts)
         self.secret = gcp.secretmanager.Secret(
             f"{name}-app-env", project=args.project, secret_id=args.secret_id, replication={"auto": {}},
-            labels=dict(args.labels), deletion_protection=args.protect, opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            labels=dict(args.labels), deletion_protection=args.deletion_protection, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = gcp.secretmanager.SecretVersion(

@@ -8,6 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 
 @dataclass
 class WorkloadIdentityArgs:
@@ -15,10 +17,9 @@ class WorkloadIdentityArgs:
     namespace: str
     service_account: str
     app_env_secret_id: pulumi.Input[str]
-    provider: Optional[k8s.Provider] = None
 
 
-class WorkloadIdentity(pulumi.ComponentResource):
+class WorkloadIdentity(Component):
     """The `PROJECT.svc.id.goog` pool named in the binding only exists once a Workload Identity
     cluster does: pass that cluster in `opts.depends_on`, and the binding waits for it.
     """
@@ -26,7 +27,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        after_pool = pulumi.ResourceOptions(parent=self, depends_on=_as_list(opts.depends_on if opts else None))
+        after_pool = pulumi.ResourceOptions(parent=self, depends_on=self.waits_for)
         self.account = gcp.serviceaccount.Account(
             f"{name}-gsa", account_id=f"{name}"[:30], project=args.project, display_name="CRM application (Workload Identity)", opts=child,
         )
@@ -38,21 +39,16 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-app-env", project=args.project, secret_id=args.app_env_secret_id, role="roles/secretmanager.secretAccessor",
             member=self.account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
         )
-        if args.provider is not None:
-            on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        if self.get_provider("kubernetes::") is not None:  # the cluster's, in opts.providers
+            on_cluster = pulumi.ResourceOptions(parent=self)
             namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=on_cluster)
             k8s.core.v1.ServiceAccount(
                 f"{name}-ksa",
                 metadata={"name": args.service_account, "namespace": args.namespace,
                           "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
         self.email = self.account.email
         self.unique_id = self.account.unique_id  # the `sub` of the ID tokens Google signs for this account
         self.register_outputs({"email": self.email})
 
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]

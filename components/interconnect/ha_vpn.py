@@ -5,6 +5,9 @@ interface IPs go into AWS customer gateways; AWS's tunnel outside IPs into GCP's
 gateway). Built together, Pulumi orders it by itself: HA gateway -> customer gateways -> VPN
 connections -> external gateway -> tunnels -> interfaces -> BGP peers. The AWS virtual private
 gateway it attaches to belongs to the AWS stack and arrives here by id.
+
+The caller creates the AWS provider for that gateway's account and region and passes it in
+`opts.providers` (a GCP one too, where the default will not do); every child inherits it.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from . import addressing
+from components.base import Component
 
 # One transform set only: with AWS's default list the IKE proposal gets fragmented and Cloud VPN,
 # which does not reassemble IKE fragments, can fail to rekey.
@@ -33,15 +37,12 @@ class HaVpnLinkArgs:
     region: str
     network_id: pulumi.Input[str]
     router_asn: int
-    aws_region: str
     aws_vpn_gateway_id: pulumi.Input[str]
     aws_asn: int
     inside_cidrs: Sequence[ipaddress.IPv4Network]
     advertised_ranges: Sequence[str]
     labels: Mapping[str, str]
     tags: Mapping[str, str]
-    aws_provider: Optional[aws.Provider] = None
-    protect: bool = True
     _problems: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,12 +55,11 @@ class HaVpnLinkArgs:
             raise ValueError("HaVpnLinkArgs: " + "; ".join(problems))
 
 
-class HaVpnLink(pulumi.ComponentResource):
+class HaVpnLink(Component):
     def __init__(self, name: str, args: HaVpnLinkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:interconnect:HaVpnLink", name, None, opts)
+        self.require_provider("aws")  # the peer's account and region; never this stack's default
         child = pulumi.ResourceOptions(parent=self)
-        aws_provider = args.aws_provider or aws.Provider(f"{name}-aws", region=args.aws_region, opts=child)
-        on_aws = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         gcp_common = {"project": args.project, "region": args.region}
 
         self.gateway = gcp.compute.HaVpnGateway(
@@ -83,11 +83,11 @@ class HaVpnLink(pulumi.ComponentResource):
             aws.ec2.CustomerGateway(
                 f"{name}-cgw-{label}", type="ipsec.1", bgp_asn=str(args.router_asn),
                 ip_address=interfaces.apply(lambda ifs, i=i: ifs[i]["ip_address"] if ifs and len(ifs) > i else None),
-                tags={**args.tags, "Name": f"{name}-gcp-if{i}"}, opts=on_aws,
+                tags={**args.tags, "Name": f"{name}-gcp-if{i}"}, opts=child,
             )
             for i, label in enumerate(("a", "b"))
         ]
-        self.preshared_keys = [self._preshared_key(f"{name}-psk-{t}", args.protect) for t in range(addressing.TUNNEL_COUNT)]
+        self.preshared_keys = [self._preshared_key(f"{name}-psk-{t}") for t in range(addressing.TUNNEL_COUNT)]
         self.connections = []
         for c, label in enumerate(("a", "b")):
             tunnels = {}
@@ -110,7 +110,7 @@ class HaVpnLink(pulumi.ComponentResource):
             self.connections.append(aws.ec2.VpnConnection(
                 f"{name}-vpn-{label}", type="ipsec.1", vpn_gateway_id=args.aws_vpn_gateway_id,
                 customer_gateway_id=self.customer_gateways[c].id, static_routes_only=False,
-                tags={**args.tags, "Name": f"{name}-vpn-{label}"}, opts=on_aws, **tunnels,
+                tags={**args.tags, "Name": f"{name}-vpn-{label}"}, opts=child, **tunnels,
             ))
 
         outside = [self.connections[0].tunnel1_address, self.connections[0].tunnel2_address,
@@ -146,14 +146,13 @@ class HaVpnLink(pulumi.ComponentResource):
             self.router_interfaces.append(interface)
             self.bgp_peers.append(peer)
 
-        self.aws_provider = aws_provider  # the tunnels' CloudWatch alarms live in the same account and region
         self.register_outputs({"gatewayId": self.gateway.id, "tunnels": [t.name for t in self.tunnels]})
 
-    def _preshared_key(self, name: str, protect: bool) -> pulumi.Output[str]:
+    def _preshared_key(self, name: str) -> pulumi.Output[str]:
         """A key AWS accepts: letters, digits, '.' and '_', 8-64 characters, never starting with '0'."""
         body = random.RandomPassword(
             name, length=addressing.PSK_LENGTH - 1, special=True, override_special=addressing.PSK_SPECIAL_CHARACTERS,
-            min_lower=4, min_upper=4, min_numeric=4, opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            min_lower=4, min_upper=4, min_numeric=4, opts=self.stateful(),
         )
         # A fixed leading letter keeps the key from starting with '0'; the other 39 characters are random.
         return pulumi.Output.secret(pulumi.Output.concat("k", body.result))

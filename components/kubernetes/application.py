@@ -17,6 +17,8 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 ESO_API = "external-secrets.io/v1"
 TGB_API = "elbv2.k8s.aws/v1beta1"
 APP_ENV_SECRET = "app-env"
@@ -68,7 +70,6 @@ class AwsWebIdentity:
 
 @dataclass
 class ApplicationArgs:
-    provider: k8s.Provider
     cloud: str
     namespace: str
     service_account: str
@@ -114,7 +115,7 @@ class ApplicationArgs:
             raise ValueError("; ".join(problems))
 
 
-class Application(pulumi.ComponentResource):
+class Application(Component):
     """Namespace, identity-bound service account, Deployment, Service, autoscaler, disruption budget,
     default-deny network policy with the app's own allowances, and app_env synced from the cloud.
 
@@ -124,7 +125,8 @@ class Application(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApplicationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:kubernetes:Application", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.require_provider("kubernetes")  # the cluster's, in opts.providers
+        on_cluster = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         self.labels = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/component": "api"}
         labels = {**dict(args.labels), **self.labels, "app.kubernetes.io/managed-by": "pulumi"}
@@ -132,15 +134,15 @@ class Application(pulumi.ComponentResource):
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns", metadata={"name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}, opts=on_cluster,
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace])
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         key, identity = args.identity_annotation
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata={"name": args.service_account, "namespace": ns, "labels": labels, "annotations": {key: identity}},
             opts=in_namespace,
         )
 
-        operator = _as_list(opts.depends_on if opts else None)
-        after_operator = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *operator])
+        operator = self.waits_for
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, *operator])
         self.secret_store = k8s.apiextensions.CustomResource(
             f"{name}-secret-store", api_version=ESO_API, kind="SecretStore",
             metadata={"name": f"{args.cloud}-app-env", "namespace": ns, "labels": labels},
@@ -155,7 +157,7 @@ class Application(pulumi.ComponentResource):
                 "target": {"name": APP_ENV_SECRET, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
                 "dataFrom": [{"extract": {"key": args.app_env_key, "conversionStrategy": "Default", "decodingStrategy": "None"}}],
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *operator]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, *operator]),
         )
 
         synced = [self.external_secret]
@@ -166,7 +168,7 @@ class Application(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
             spec=self._deployment_spec(args, labels),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, *synced]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, *synced]),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -198,7 +200,7 @@ class Application(pulumi.ComponentResource):
                 metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
                 spec={"targetGroupARN": args.target_group_arn, "targetType": "ip",
                       "serviceRef": {"name": SERVICE_NAME, "port": args.port}},
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service, *operator]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service, *operator]),
             )
 
         self.service_name = SERVICE_NAME
@@ -265,7 +267,7 @@ class Application(pulumi.ComponentResource):
         """
         kafka_ns, secret = args.kafka_ca
         # Kafka's namespace comes from the Kafka component: pass it in `opts.depends_on` too.
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(operator))
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(operator))
         role = k8s.rbac.v1.Role(
             f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "list", "watch"]}],
@@ -275,9 +277,9 @@ class Application(pulumi.ComponentResource):
             f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{args.namespace}-kafka-ca-reader"},
             subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role, *operator]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *operator]),
         )
-        after = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.service_account, binding, *operator])
+        after = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, binding, *operator])
         k8s.apiextensions.CustomResource(
             f"{name}-kafka-store", api_version=ESO_API, kind="SecretStore",
             metadata={"name": "kafka-ca", "namespace": args.namespace, "labels": labels},
@@ -351,8 +353,3 @@ def _token_refresher(federation: AwsWebIdentity) -> dict:
         "volumeMounts": [{"name": "aws-token", "mountPath": TOKEN_DIR}],
     }
 
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]

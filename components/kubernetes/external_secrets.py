@@ -12,6 +12,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.base import Component
+
 ESO_REPOSITORY = "https://charts.external-secrets.io"
 ESO_CHART = "external-secrets"
 ESO_VERSION = "2.9.0"
@@ -19,14 +21,14 @@ ESO_VERSION = "2.9.0"
 
 @dataclass
 class ExternalSecretsOperatorArgs:
-    provider: k8s.Provider
     chart_version: str = ESO_VERSION
     namespace: str = "external-secrets"
 
 
-class ExternalSecretsOperator(pulumi.ComponentResource):
+class ExternalSecretsOperator(Component):
     def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:kubernetes:ExternalSecretsOperator", name, None, opts)
+        self.require_provider("kubernetes")  # the cluster's, in opts.providers
         self.release = k8s.helm.v3.Release(
             f"{name}-eso",
             name="external-secrets",
@@ -37,6 +39,6 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             create_namespace=True,
             atomic=True,
             values={"installCRDs": True, "replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"status": self.release.status})

@@ -22,6 +22,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.base import Component
+from components.endpoints import DatabaseUser
+
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PORT = 5432
@@ -104,7 +107,7 @@ class DatabaseRolesArgs:
         self.sql = roles_sql(self.mode, self.database, self.admin_username, self.app_username, self.replication_username)
 
 
-class DatabaseRoles(pulumi.ComponentResource):
+class DatabaseRoles(Component):
     """Pass the cluster's Kubernetes provider in `opts.providers`."""
 
     def __init__(self, name: str, args: DatabaseRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -178,4 +181,6 @@ class DatabaseRoles(pulumi.ComponentResource):
         )
         self.app_username = args.app_username
         self.replication_username = args.replication_username
+        self.app = DatabaseUser(args.app_username, self.app_password)
+        self.replication = DatabaseUser(args.replication_username, self.replication_password) if self.replication_password is not None else None
         self.register_outputs({"appUsername": self.app_username})

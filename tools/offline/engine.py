@@ -1,7 +1,7 @@
 """The mock engine run: one stack program, its own event loop and mock monitor, nothing shared.
 
 What the mock monitor receives is what the Pulumi engine would receive from the same program, so
-the recorded registrations (type, name, parent, protect, dependencies, inputs with secrets and
+the recorded registrations (type, name, parent, protect, dependencies, aliases, inputs with secrets and
 unknowns marked) are a faithful plan of what `pulumi up` would create.
 """
 from __future__ import annotations
@@ -114,6 +114,8 @@ class RegisteredResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     """What the engine answered: a custom resource's state as its provider (here the mocks) returned
     it, a component's registered outputs. In a preview, values computed by the provider are absent."""
+    # Each alias as registered: a full URN ({"urn": ...}) or a spec ({"name", "type", "parentUrn", "noParent", ...}).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -235,6 +237,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
                 id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
                 outputs=_state(request.type, state) if state is not None and bool(getattr(request, "custom", True)) else {},
+                aliases=[json_format.MessageToDict(a) for a in getattr(request, "aliases", [])],
             )
         )
 

@@ -8,7 +8,7 @@ from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
 
 def alb_args(**changes) -> PublicLoadBalancerArgs:
     values = dict(vpc_id="vpc-1", vpc_cidr="10.30.0.0/16", subnet_ids=["pub-a", "pub-c"], certificate_arn="arn:aws:acm:cert",
-                  allowed_cidrs=["173.245.48.0/20"], target_security_group_id="sg-app", tags={}, protect=True)
+                  allowed_cidrs=["173.245.48.0/20"], target_security_group_id="sg-app", tags={})
     values.update(changes)
     return PublicLoadBalancerArgs(**values)
 

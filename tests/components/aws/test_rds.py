@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
@@ -19,7 +20,7 @@ def db_args(**changes) -> PostgresDatabaseArgs:
 
 @pytest.fixture
 def db(run_component):
-    return run_component(lambda: PostgresDatabase("db", db_args()))
+    return run_component(lambda: PostgresDatabase("db", db_args(), opts=pulumi.ResourceOptions(protect=True)))
 
 
 @pytest.mark.parametrize("stack,instance_class,storage,multi_az,retention,protection", [

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
@@ -13,7 +14,7 @@ PREVIEW = "arn:aws:iam::123456789012:role/github-crm-preview"
 
 def test_aws_key_policy_names_who_uses_and_who_only_decrypts(run_component):
     result = run_component(lambda: AwsSecretsKey("s", AwsSecretsKeyArgs(alias="crm-pulumi-secrets", region="ap-northeast-2", tags={},
-                                                                        users=[DEPLOYER], decrypters=[PREVIEW])))
+                                                                        users=[DEPLOYER], decrypters=[PREVIEW]), opts=pulumi.ResourceOptions(protect=True)))
     key = result.one("aws:kms/key:Key")
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     assert statements["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [DEPLOYER]

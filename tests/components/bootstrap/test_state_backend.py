@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
@@ -14,7 +15,7 @@ S3_PARTS = ("bucketPublicAccessBlock", "bucketOwnershipControls", "bucketServerS
 
 @pytest.fixture
 def s3(run_component):
-    return run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={"role": "state"}, key_users=[DEPLOYER])))
+    return run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={"role": "state"}, key_users=[DEPLOYER]), opts=pulumi.ResourceOptions(protect=True)))
 
 
 def part(result, kind: str, name: str = "state"):
@@ -62,7 +63,7 @@ def test_old_state_versions_expire(s3):
 
 def test_buckets_and_key_are_protected(s3, run_component):
     assert all(r.protect for r in s3.resources if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key"))
-    dev = run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={}, key_users=[DEPLOYER], protect=False)))
+    dev = run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={}, key_users=[DEPLOYER])))
     assert not any(r.protect for r in dev.resources)
 
 
@@ -95,7 +96,7 @@ def gcs(run_component):
     return run_component(lambda: GcsStateBackend("state", GcsStateBackendArgs(
         project="acme-ci", location="asia-northeast3", labels={"role": "state"},
         writers=["serviceAccount:deploy@acme-ci.iam.gserviceaccount.com"], preview_members=["serviceAccount:preview@acme-ci.iam.gserviceaccount.com"],
-    )))
+    ), opts=pulumi.ResourceOptions(protect=True)))
 
 
 def test_gcs_state_bucket_has_the_same_guarantees(gcs):

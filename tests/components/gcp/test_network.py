@@ -84,3 +84,13 @@ def test_no_firewall_opens_all_ports_to_the_world(shipped):
         for rule in shipped(stack).of_type("gcp:compute/firewall:Firewall"):
             if "0.0.0.0/0" in (rule.get("sourceRanges") or []):
                 assert rule.get("allows") is None, rule["name"]
+
+
+def test_cloud_sql_and_memorystore_attach_only_once_private_services_are_connected(shipped):
+    result = shipped("gcp-production")
+    connection = result.one("gcp:servicenetworking/connection:Connection").urn
+    sql = result.one("gcp:sql/databaseInstance:DatabaseInstance")
+    redis = result.one("gcp:redis/instance:Instance")
+    assert connection in sql.property_dependencies["settings"]
+    assert connection in redis.property_dependencies["authorizedNetwork"]
+    assert connection in redis.property_dependencies["reservedIpRange"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.interconnect.addressing import AWS_RESERVED_INSIDE_CIDRS, plan_inside_cidrs
@@ -13,15 +15,21 @@ CIDRS = plan_inside_cidrs(ipaddress.IPv4Network("169.254.10.0/28"))
 
 
 def link_args(**changes) -> HaVpnLinkArgs:
-    values = dict(project="p", region="asia-northeast3", network_id="net", router_asn=65010, aws_region="ap-northeast-2",
+    values = dict(project="p", region="asia-northeast3", network_id="net", router_asn=65010,
                   aws_vpn_gateway_id="vgw-1", aws_asn=64512, inside_cidrs=CIDRS, advertised_ranges=["10.23.0.0/20"], labels={}, tags={})
     values.update(changes)
     return HaVpnLinkArgs(**values)
 
 
+def build_link(**options):
+    """The link as a stack builds it: the caller creates the AWS provider and passes it in opts."""
+    peer = aws.Provider("peer-aws", region="ap-northeast-2")
+    return HaVpnLink("link", link_args(), opts=pulumi.ResourceOptions(providers={"aws": peer}, **options))
+
+
 @pytest.fixture
 def link(run_component):
-    return run_component(lambda: HaVpnLink("link", link_args()))
+    return run_component(build_link)
 
 
 def test_the_dr_estate_has_exactly_the_ha_topology(shipped):
@@ -70,11 +78,27 @@ def test_connections_are_dynamic_ikev2_with_one_cipher_set_and_dpd_restart(link)
             assert connection[f"tunnel{n}DpdTimeoutAction"] == "restart"
 
 
-def test_aws_resources_use_the_explicit_aws_provider(link):
+def test_aws_resources_use_the_callers_aws_provider(link):
     provider = link.one("pulumi:providers:aws")
     assert provider["region"] == "ap-northeast-2"
     for resource in link.of_type("aws:ec2/vpnConnection:VpnConnection") + link.of_type("aws:ec2/customerGateway:CustomerGateway"):
-        assert resource.provider.startswith(provider.urn)
+        assert resource.provider.startswith(provider.urn + "::")
+
+
+def test_the_link_creates_no_provider_of_its_own(link):
+    link_urn = link.one("crm:interconnect:HaVpnLink").urn
+    assert [p.name for p in link.of_type("pulumi:providers:aws")] == ["peer-aws"]
+    assert all(p.parent != link_urn for p in link.resources if p.type.startswith("pulumi:providers:"))
+
+
+def test_the_link_refuses_to_run_without_an_aws_provider(run_component):
+    with pytest.raises(Exception, match="pass the aws provider in opts.providers"):
+        run_component(lambda: HaVpnLink("link", link_args()))
+
+
+def test_opts_protect_protects_the_preshared_keys_and_nothing_stateless(run_component):
+    result = run_component(lambda: build_link(protect=True))
+    assert {r.name for r in result.resources if r.protect} == {f"link-psk-{t}" for t in range(4)}
 
 
 def test_four_distinct_inside_cidrs_none_reserved(link):

@@ -111,7 +111,7 @@ def test_cluster_autoscaler_scales_only_this_clusters_groups(aws):
     ({"min_replicas": 5, "max_replicas": 2}, "exceeds"),
 ])
 def test_args_refuse_unsafe_values(change, message):
-    base = dict(provider=None, cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
+    base = dict(cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
                 image_repository_url="r", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
                 load_balancer_cidrs=["10.0.0.0/24"], egress=[])
     with pytest.raises(ValueError, match=message):
@@ -171,7 +171,7 @@ def test_token_volume_is_in_memory(gcp):
 def test_web_identity_is_refused_on_eks():
     with pytest.raises(ValueError, match="IRSA"):
         ApplicationArgs(
-            provider=None, cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
+            cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
             image_repository_url="repo", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
             load_balancer_cidrs=["10.0.0.0/16"], egress=[], aws_web_identity=AwsWebIdentity(role_arn="arn", audience=GOOGLE_TOKEN_AUDIENCE),
         )
