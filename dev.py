@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Sets up the project's virtualenv and runs its everyday commands. Needs only Python 3.11+.
 
+    python3 dev.py install     # only create or refresh .venv (what CI runs before using it)
     python3 dev.py preview     # offline preview of every stack, in deploy order
     python3 dev.py test        # the whole test suite
     python3 dev.py check       # the policy pack over every stack's offline preview
@@ -79,10 +80,12 @@ def lint(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in (*COMMANDS, "lint", "lock"):
+    if not argv or argv[0] not in (*COMMANDS, "install", "lint", "lock"):
         print(__doc__)
         return 2
     ensure_environment()
+    if argv[0] == "install":
+        return 0
     if argv[0] in ("lint", "lock"):
         return {"lint": lint, "lock": lock}[argv[0]](argv[1:])
     return subprocess.run([str(PYTHON), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT).returncode
