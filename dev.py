@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Sets up the project's virtualenv and runs its everyday commands. Needs only Python 3.11+.
 
+    python3 dev.py install     # only create or refresh .venv (what CI runs before using it)
     python3 dev.py preview     # offline preview of every stack, in deploy order
     python3 dev.py test        # the whole test suite
     python3 dev.py check       # the policy pack over every stack's offline preview
     python3 dev.py bench       # preview time and peak memory per stack
     python3 dev.py scan        # Checkov over every stack's Terraform plan export (docs/security-scan.md)
+    python3 dev.py lint        # ruff check, ruff format --check and basedpyright (pyproject.toml)
+    python3 dev.py lock        # re-lock after editing pyproject.toml's dependencies (uv.lock, requirements*.txt)
 
 The virtualenv is `.venv`, the one Pulumi.yaml names, so `pulumi up` uses the same packages.
-It is (re)installed only when requirements.txt changes.
+It is built from the lock, requirements-dev.txt (every file's hash checked), and rebuilt only when
+that file changes. docs/development.md#dependencies says how to add a dependency.
 """
 from __future__ import annotations
 
@@ -23,6 +27,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".requirements.sha256"
+LOCK = ROOT / "requirements-dev.txt"  # uv.lock exported for pip: runtime, policy pack, dr/, tools/ and dev groups
+# uv.lock exported per room, all from the same resolution: (file, `uv export` arguments).
+EXPORTS = (
+    ("requirements.txt", ["--no-default-groups"]),  # the Pulumi program; Pulumi.yaml's toolchain pip installs it
+    ("policies/requirements.txt", ["--only-group", "policy"]),  # `pulumi install` in policies/
+    ("dr/requirements.txt", ["--only-group", "dr"]),  # dr/Dockerfile
+    ("requirements-dev.txt", ["--all-groups"]),  # .venv
+)
 COMMANDS = {
     "preview": ["-m", "tools", "preview", "--all"],
     "test": ["-m", "pytest"],
@@ -37,15 +49,15 @@ CHECKOV_REQUIREMENTS = ROOT / "tools" / "checkov-requirements.txt"
 def ensure_environment() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
-    requirements = (ROOT / "requirements.txt").read_bytes()
-    digest = hashlib.sha256(requirements).hexdigest()
+    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return
     if not PYTHON.exists():
         print("Creating .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
-    print("Installing requirements.txt into .venv ...", flush=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(ROOT / "requirements.txt")], check=True)
+    print(f"Installing {LOCK.name} into .venv ...", flush=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", str(LOCK)],
+                   check=True)
     STAMP.write_text(digest)
 
 
@@ -66,13 +78,41 @@ def ensure_checkov() -> None:
     stamp.write_text(digest)
 
 
+def tool(name: str) -> str:
+    return str(PYTHON.parent / (name + (".exe" if os.name == "nt" else "")))
+
+
+def lock(args: list[str]) -> int:
+    """`uv lock` (extra arguments go to it, e.g. --upgrade-package NAME), then the pip-installable exports."""
+    uv = tool("uv")
+    if subprocess.run([uv, "lock", *args], cwd=ROOT).returncode != 0:
+        return 1
+    for path, selection in EXPORTS:
+        command = [uv, "export", "--frozen", "--no-emit-project", "--quiet", *selection, "--output-file", path]
+        if subprocess.run(command, cwd=ROOT).returncode != 0:
+            return 1
+    return 0
+
+
+def lint(args: list[str]) -> int:
+    """Every check runs, whatever the earlier ones found; non-zero when any fails."""
+    checks = [[tool("ruff"), "check", *args, "."], [tool("ruff"), "format", "--check", "."], [tool("basedpyright")]]
+    # The provider SDKs' type information outgrows Node's default heap, where pyright slows to a crawl.
+    env = {**os.environ, "NODE_OPTIONS": (os.environ.get("NODE_OPTIONS", "") + " --max-old-space-size=8192").strip()}
+    return max(subprocess.run(command, cwd=ROOT, env=env).returncode for command in checks)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
+    if not argv or argv[0] not in (*COMMANDS, "install", "lint", "lock"):
         print(__doc__)
         return 2
     ensure_environment()
     if argv[0] == "scan":
         ensure_checkov()
+    if argv[0] == "install":
+        return 0
+    if argv[0] in ("lint", "lock"):
+        return {"lint": lint, "lock": lock}[argv[0]](argv[1:])
     return subprocess.run([str(PYTHON), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT).returncode
 
 

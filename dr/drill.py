@@ -208,7 +208,7 @@ def run(args) -> dict:
     os.chmod(work, 0o755)  # the servers run as the postgres user when this runs as root
     servers: list[localpg.Server] = []
     relays: list[Relay] = []
-    threads: list[threading.Thread] = []
+    threads: list[Heartbeat | Sampler] = []
     report: dict = {"rtt_ms": args.rtt_ms, "seconds": args.seconds, "clients": args.clients, "detect_seconds": args.detect_seconds,
                     "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0]}
     log = lambda text: print(f"[{time.monotonic() - t0:6.1f}s] {text}", flush=True)  # noqa: E731
@@ -336,7 +336,7 @@ def run(args) -> dict:
         return report
     finally:
         for thread in threads:
-            getattr(thread, "stopping").set()
+            thread.stopping.set()
         for relay in relays:
             relay.close()
         for server in servers:

@@ -28,6 +28,7 @@ class Relay:
     def start(self) -> int:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(10)
+        assert self.port is not None, "the relay bound no port"
         return self.port
 
     async def _listen(self) -> None:

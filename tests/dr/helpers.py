@@ -36,8 +36,8 @@ def count(endpoint: Endpoint, table: str, where: str = "true") -> int:
 def create_app_role(*endpoints: Endpoint) -> None:
     for endpoint in endpoints:
         with connect(endpoint) as conn:
-            conn.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN "
-                         f"CREATE ROLE crm_app; END IF; END $$")
+            conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN "
+                         "CREATE ROLE crm_app; END IF; END $$")
             conn.execute(f"ALTER ROLE crm_app LOGIN PASSWORD '{APP_PASSWORD}'")
 
 

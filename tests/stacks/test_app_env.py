@@ -73,7 +73,6 @@ def test_aws_secrets_are_the_generated_ones(aws_env, shipped, plain):
 
 def test_gcp_values_come_from_gcp_resources_and_aws_dr_outputs(gcp_env, shipped, plain):
     aws_outputs = shipped("aws-dr", preview=False).outputs
-    gcp = shipped("gcp-dr", preview=False)
     assert gcp_env["REDIS_HOST"] == "10.23.1.4" and gcp_env["REDIS_PASSWORD"] == "crm-dr-redis-redis-auth-string"
     assert gcp_env["KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"
     assert gcp_env["AWS_SCHEDULE_SQS_ARN"] == aws_outputs["scheduleQueueArn"]

@@ -8,7 +8,7 @@ count, storage) and the stack's usage assumptions (`crm:costAssumptions`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 

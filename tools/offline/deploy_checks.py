@@ -143,7 +143,7 @@ def cluster_minors(resources: Iterable[PlanResource]) -> list[str]:
 @lru_cache(maxsize=None)
 def _kubernetes_schema(minor: str, api_version: str, kind: str):
     """The strict schema of a built-in kind at a Kubernetes minor, as kubernetes-validate resolves it."""
-    import jsonschema
+    import jsonschema.validators
     from kubernetes_validate import utils
     from referencing import Registry, Resource
 
@@ -278,7 +278,7 @@ def _check_builtin(r: PlanResource, document: dict, api_version: str, kind: str,
 
 
 def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, folders: list[str]) -> Iterator[Finding]:
-    import jsonschema
+    import jsonschema.validators
 
     if not folders:
         yield Finding("custom-resource-schema", r, f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped "
@@ -304,7 +304,7 @@ def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, 
 
 
 def check_helm_values(resources: list[PlanResource]) -> Iterator[Finding]:
-    import jsonschema
+    import jsonschema.validators
 
     for r in resources:
         if r.type != "kubernetes:helm.sh/v3:Release":

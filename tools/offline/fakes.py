@@ -42,7 +42,7 @@ _SPECIFIC = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
-    "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),
+    "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),  # noqa: PLW0108 - defined below
     "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
     "aws:acm/certificate:Certificate": lambda n, i: {"domainValidationOptions": [
         {"domainName": d, "resourceRecordName": f"_{n}-{k}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{n}-{k}.acm-validations.aws."}

@@ -121,8 +121,8 @@ def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = Non
     path.hop(f"ALB {albs[0].name} ({alb['dnsName']})", 443, "HTTPS", "security group admits Cloudflare only")
 
     groups = {(_state(t))["arn"]: (t, _state(t)) for t in result.of_type("aws:lb/targetGroup:TargetGroup")}
-    listeners = [reveal(l.inputs) for l in result.of_type("aws:lb/listener:Listener")]
-    https = [l for l in listeners if l.get("port") == 443 and l.get("protocol") == "HTTPS"]
+    listeners = [reveal(x.inputs) for x in result.of_type("aws:lb/listener:Listener")]
+    https = [x for x in listeners if x.get("port") == 443 and x.get("protocol") == "HTTPS"]
     if not https:
         path.broken("the ALB has no HTTPS listener on 443")
         return path

@@ -30,7 +30,7 @@ def test_gateway_claims_the_reserved_address_by_name(gcp):
 def test_gateway_is_the_global_external_managed_class_with_https_only(gcp):
     spec = gateway(gcp)["spec"]
     assert spec["gatewayClassName"] == GATEWAY_CLASS == "gke-l7-global-external-managed"
-    assert [(l["protocol"], l["port"]) for l in spec["listeners"]] == [("HTTPS", 443)]
+    assert [(listener["protocol"], listener["port"]) for listener in spec["listeners"]] == [("HTTPS", 443)]
 
 
 def test_gateway_uses_the_certificate_map(gcp):

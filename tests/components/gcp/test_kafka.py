@@ -40,7 +40,7 @@ def test_three_brokers_with_min_insync_replicas_two(kafka):
 
 def test_only_listener_is_tls_with_scram_sha_512(kafka):
     listeners = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
-    assert [(l["port"], l["tls"], l["authentication"]["type"]) for l in listeners] == [(9093, True, "scram-sha-512")]
+    assert [(x["port"], x["tls"], x["authentication"]["type"]) for x in listeners] == [(9093, True, "scram-sha-512")]
 
 
 def test_brokers_enforce_acls(kafka):

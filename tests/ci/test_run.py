@@ -1,0 +1,21 @@
+"""`.ci/run`: the linters and the workflows' schema check run before the tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def position(command: str) -> int:
+    return next(i for i, line in enumerate(COMMANDS) if line.startswith(command))
+
+
+def test_the_workflows_are_validated_against_githubs_schema_before_the_tests():
+    check = position(".venv/bin/check-jsonschema")
+    assert COMMANDS[check].split()[1:] == ["--builtin-schema", "vendor.github-workflows", ".github/workflows/*.yml"]
+    assert check < position("python3 dev.py test")
+
+
+def test_lint_runs_before_the_tests():
+    assert position("python3 dev.py lint") < position("python3 dev.py test")
