@@ -10,6 +10,7 @@ import pulumi_random as random
 
 from components.aws.iam import policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
+from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, rds_parameters
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -40,17 +41,23 @@ class PostgresDatabaseArgs:
     protect: bool = True
     # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
     max_slot_wal_keep_size_mb: int = 0
+    # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
+    audit_classes: str = AUDIT_CLASSES
+    slow_statement_ms: int = NO_SLOW_STATEMENTS
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
             raise ValueError(f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)")
+        self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
 
 
 class PostgresDatabase(pulumi.ComponentResource):
-    """Private, encrypted, TLS-only PostgreSQL with backups, monitoring and IAM auth.
+    """Private, encrypted, TLS-only PostgreSQL with backups, monitoring, IAM auth and audit logging.
 
     `logical_replication` turns on `rds.logical_replication`, a static parameter: RDS applies it at
     the next reboot, so on an existing instance plan a reboot before creating the publication.
+    `shared_preload_libraries` (pgAudit) is static too: an instance created before it audits after its
+    next reboot (docs/audit-logging.md).
     """
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -68,7 +75,8 @@ class PostgresDatabase(pulumi.ComponentResource):
                 cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", tags=tags, opts=child,
             )
 
-        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
+        # Audit logging as on Cloud SQL: connections, DDL and role changes, lock waits, checkpoints; no statement text.
+        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}, *rds_parameters(args.logging)]
         if args.logical_replication:
             parameters.append({"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"})
         if args.max_slot_wal_keep_size_mb:

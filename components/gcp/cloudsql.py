@@ -8,6 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, cloudsql_flags
+
 PORT = 5432
 
 
@@ -31,13 +33,20 @@ class CloudSqlPostgresArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     protect: bool = True
     backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
+    # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
+    audit_classes: str = AUDIT_CLASSES
+    slow_statement_ms: int = NO_SLOW_STATEMENTS
+
+    def __post_init__(self) -> None:
+        self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
 
 
 class CloudSqlPostgres(pulumi.ComponentResource):
     def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        flags = [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]
+        # Audit logging as on RDS: connections, DDL and role changes, lock waits, checkpoints; no statement text.
+        flags = [{"name": "cloudsql.iam_authentication", "value": "on"}, *cloudsql_flags(args.logging)]
         if args.logical_decoding:
             flags.append({"name": "cloudsql.logical_decoding", "value": "on"})
         self.instance = gcp.sql.DatabaseInstance(

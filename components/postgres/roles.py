@@ -22,6 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.postgres.logging import CREATE_EXTENSION_SQL
+
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PORT = 5432
@@ -43,14 +45,19 @@ def _login_role(role: str, variable: str) -> list[str]:
     ]
 
 
-def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None) -> str:
-    """The idempotent psql script of one database (identifiers are checked, passwords come from the environment)."""
+def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None, audit: bool = True) -> str:
+    """The idempotent psql script of one database (identifiers are checked, passwords come from the environment).
+
+    `audit`: create the pgAudit extension first (components/postgres/logging.py), so the role changes
+    that follow are already audited where the server preloads it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     if replication and mode != "read-write":
         raise ValueError("only the writer publishes: a replication role belongs to the read-write database")
     db, owner, app_ = _ident(database), _ident(admin), _ident(app)
     lines = ["\\set ON_ERROR_STOP on"]
+    if audit:
+        lines.append(CREATE_EXTENSION_SQL)
     lines += _login_role(app, "app_password")
     lines += [f"GRANT CONNECT ON DATABASE {db} TO {app_};", f"GRANT USAGE ON SCHEMA public TO {app_};"]
     if mode == "read-write":

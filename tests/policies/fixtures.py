@@ -10,6 +10,11 @@ from typing import Any
 
 from policies.rules.base import UNKNOWN, Resource
 
+# What components/postgres/logging.py sets: pgAudit DDL and role classes, session events, no statement text.
+RDS_AUDIT = [{"name": "shared_preload_libraries", "value": "pg_stat_statements,pgaudit"}, {"name": "pgaudit.log", "value": "ddl,role"},
+             {"name": "log_connections", "value": "1"}, {"name": "log_disconnections", "value": "1"}, {"name": "log_min_duration_statement", "value": "-1"}]
+SQL_AUDIT = [{"name": "cloudsql.enable_pgaudit", "value": "on"}, {"name": "pgaudit.log", "value": "ddl,role"},
+             {"name": "log_connections", "value": "on"}, {"name": "log_disconnections", "value": "on"}, {"name": "log_min_duration_statement", "value": "-1"}]
 TAGS = {"project": "crm", "environment": "production", "managed-by": "pulumi", "role": "test"}
 
 GOOD: dict[str, dict[str, Any]] = {
@@ -18,7 +23,7 @@ GOOD: dict[str, dict[str, Any]] = {
                                   "finalSnapshotIdentifier": "db-final", "iamDatabaseAuthenticationEnabled": True,
                                   "enabledCloudwatchLogsExports": ["postgresql"], "performanceInsightsEnabled": True, "tags": TAGS},
     "aws:rds/parameterGroup:ParameterGroup": {"family": "postgres15", "parameters": [
-        {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]},
+        {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}, *RDS_AUDIT]},
     "aws:elasticache/replicationGroup:ReplicationGroup": {"atRestEncryptionEnabled": True, "transitEncryptionEnabled": True, "authToken": UNKNOWN,
                                                           "numCacheClusters": 3, "automaticFailoverEnabled": True, "multiAzEnabled": True, "tags": TAGS},
     "aws:eks/cluster:Cluster": {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
@@ -41,7 +46,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:container/nodePool:NodePool": {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True},
                                                        "serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
     "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "settings": {
-        "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS,
+        "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS, "databaseFlags": SQL_AUDIT,
         "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
         "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True}}},
     "gcp:redis/instance:Instance": {"tier": "STANDARD_HA", "authEnabled": True, "transitEncryptionMode": "SERVER_AUTHENTICATION", "labels": TAGS},
@@ -197,9 +202,16 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "rds-iam-authentication": ([resource(RDS)], [resource(RDS, {"iamDatabaseAuthenticationEnabled": DELETE})]),
     "rds-log-exports": ([resource(RDS)], [resource(RDS, {"enabledCloudwatchLogsExports": ["upgrade"]})]),
     "rds-performance-insights": ([resource(RDS)], [resource(RDS, {"performanceInsightsEnabled": False})]),
-    "rds-force-ssl": ([resource(PG)], [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "0"}]})]),
-    "rds-logical-replication-dr": ([resource(PG, stack="aws-dr"), resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-production")],
-                                   [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-dr")]),
+    "rds-force-ssl": ([resource(PG)], [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "0"}, *RDS_AUDIT]})]),
+    "rds-logical-replication-dr": ([resource(PG, stack="aws-dr"), resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, *RDS_AUDIT]}, stack="aws-production")],
+                                   [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, *RDS_AUDIT]}, stack="aws-dr")]),
+    "rds-audit-logging": ([resource(PG), resource(PG, {"family": "mysql8.0", "parameters": []})], [
+        resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]}),
+        resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"},
+                                     *RDS_AUDIT[:-1], {"name": "log_min_duration_statement", "value": "1000"}]})]),
+    "cloudsql-audit-logging": ([resource(SQL)], [
+        resource(SQL, {"settings.databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]}),
+        resource(SQL, {"settings.databaseFlags": [*SQL_AUDIT[:1], {"name": "pgaudit.log", "value": "ddl"}, *SQL_AUDIT[2:]]})]),
     "elasticache-encryption-at-rest": ([resource(REDIS)], [resource(REDIS, {"atRestEncryptionEnabled": False})]),
     "elasticache-encryption-in-transit": ([resource(REDIS)], [resource(REDIS, {"transitEncryptionEnabled": DELETE})]),
     "elasticache-auth": ([resource(REDIS)], [resource(REDIS, {"authToken": DELETE})]),

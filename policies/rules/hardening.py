@@ -1,0 +1,68 @@
+"""Rules for database audit logging, log retention and data stores reachable only by the application."""
+from __future__ import annotations
+
+from pulumi_policy import Severity
+
+from .base import MANDATORY, UNKNOWN, Resource, Rule
+
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+# The pgAudit classes that cover DDL and role changes; `all` covers both.
+AUDITED = {"ddl", "role"}
+SESSION_EVENTS = ("log_connections", "log_disconnections")
+
+
+def _classes(value) -> set[str]:
+    return {c.strip().lower() for c in str(value or "").split(",") if c.strip()}
+
+
+def _audit_problems(settings: dict, on: str, preloaded: bool) -> list[str]:
+    """What a PostgreSQL's logging settings lack: pgAudit DDL/role classes, session events, no statement text."""
+    problems = []
+    if not preloaded:
+        problems.append("pgAudit is not loaded")
+    classes = _classes(settings.get("pgaudit.log"))
+    if "all" not in classes and not AUDITED <= classes:
+        problems.append(f"pgaudit.log must include ddl and role (got '{settings.get('pgaudit.log', '')}')")
+    problems += [f"{name} must be {on}" for name in SESSION_EVENTS if str(settings.get(name)) != on]
+    slow = settings.get("log_min_duration_statement")
+    if slow is not None and str(slow) != "-1":
+        problems.append(f"log_min_duration_statement must be -1: at {slow} ms statements are logged with their values")
+    if str(settings.get("log_statement", "none")).lower() in ("mod", "all"):
+        problems.append("log_statement must not log data-changing statements (their text holds customer data)")
+    if str(settings.get("pgaudit.log_parameter", "off")) in ("on", "1"):
+        problems.append("pgaudit.log_parameter must be off (parameters hold customer data)")
+    return problems
+
+
+def rds_audit_logging(r: Resource):
+    if not str(r.get("family", "")).startswith("postgres"):
+        return
+    parameters = r.get("parameters")
+    if parameters is UNKNOWN:
+        return
+    settings = {p.get("name"): p.get("value") for p in parameters or [] if isinstance(p, dict)}
+    preloaded = "pgaudit" in _classes(settings.get("shared_preload_libraries"))
+    problems = _audit_problems(settings, "1", preloaded)
+    if problems:
+        yield "audit logging incomplete: " + "; ".join(problems)
+
+
+def cloudsql_audit_logging(r: Resource):
+    if not str(r.get("databaseVersion", "POSTGRES")).startswith("POSTGRES"):
+        return
+    flags = (r.get("settings") or {}).get("databaseFlags")
+    if flags is UNKNOWN:
+        return
+    settings = {f.get("name"): f.get("value") for f in flags or [] if isinstance(f, dict)}
+    problems = _audit_problems(settings, "on", settings.get("cloudsql.enable_pgaudit") == "on")
+    if problems:
+        yield "audit logging incomplete: " + "; ".join(problems)
+
+
+RULES = [
+    Rule("rds-audit-logging", "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
+         "fails closed: the parameters must be listed", (PARAMETER_GROUP,), rds_audit_logging),
+    Rule("cloudsql-audit-logging", "Cloud SQL PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
+         "fails closed: the flags must be listed", (SQL,), cloudsql_audit_logging),
+]
