@@ -61,6 +61,7 @@ def program(config: AwsStackConfig) -> None:
         instance_type=k8s.instance_type, min_size=k8s.min_size, desired_size=k8s.desired_size, max_size=k8s.max_size,
         disk_size_gb=k8s.disk_size_gb, public_endpoint=k8s.public_endpoint, public_access_cidrs=k8s.public_access_cidrs,
         admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), protect=protect,
+        log_retention_days=k8s.log_retention_days,
     ))
 
     registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(

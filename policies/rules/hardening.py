@@ -10,6 +10,11 @@ SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 # The pgAudit classes that cover DDL and role changes; `all` covers both.
 AUDITED = {"ddl", "role"}
 SESSION_EVENTS = ("log_connections", "log_disconnections")
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+# Audit trails: the EKS control plane's (API server audit) and RDS PostgreSQL's (pgAudit, connections).
+AUDIT_LOG_PREFIXES = ("/aws/eks/", "/aws/rds/")
+AUDIT_LOG_DAYS = 365
+SHORT_LIVED_ENVIRONMENTS = ("dev", "staging")
 
 
 def _classes(value) -> set[str]:
@@ -60,9 +65,22 @@ def cloudsql_audit_logging(r: Resource):
         yield "audit logging incomplete: " + "; ".join(problems)
 
 
+def audit_log_retention(r: Resource):
+    name = r.get("name")
+    if r.environment in SHORT_LIVED_ENVIRONMENTS or not isinstance(name, str) or not name.startswith(AUDIT_LOG_PREFIXES):
+        return
+    days = r.get("retentionInDays")
+    if days is UNKNOWN or days in (None, 0):  # 0 / unset: never expires
+        return
+    if not isinstance(days, int) or days < AUDIT_LOG_DAYS:
+        yield f"retentionInDays must be at least {AUDIT_LOG_DAYS} for an audit log outside dev and staging, got {days}"
+
+
 RULES = [
     Rule("rds-audit-logging", "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
          "fails closed: the parameters must be listed", (PARAMETER_GROUP,), rds_audit_logging),
     Rule("cloudsql-audit-logging", "Cloud SQL PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
          "fails closed: the flags must be listed", (SQL,), cloudsql_audit_logging),
+    Rule("audit-log-retention", "EKS control-plane and RDS log groups keep a year outside dev and staging", Severity.MEDIUM, MANDATORY,
+         "provider default: never expire (passes)", (LOG_GROUP,), audit_log_retention),
 ]

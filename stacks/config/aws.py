@@ -15,6 +15,8 @@ _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za
 _EKS_VERSION = re.compile(r"^1\.\d{2}$")
 # The retentions CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Audit trails (EKS control plane, RDS PostgreSQL logs) are kept a year where the data is real.
+AUDIT_LOG_DAYS = {"production": 365, "dr": 365}
 
 
 def is_private_asn(asn: int) -> bool:
@@ -57,8 +59,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         public_endpoint=k8s.boolean("publicEndpoint", False),
         public_access_cidrs=k8s.strings("publicAccessCidrs", []),
         admin_principals=k8s.strings("adminPrincipals", []),
+        log_retention_days=k8s.integer("logRetentionDays", AUDIT_LOG_DAYS.get(env, 90), minimum=1, maximum=3653),
     )
     k8s.finish()
+    if kubernetes.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.add("crm:kubernetes.logRetentionDays", f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {kubernetes.log_retention_days}")
     if not _EKS_VERSION.match(kubernetes.version):
         problems.add("crm:kubernetes.version", f"must be a Kubernetes minor such as 1.35, got '{kubernetes.version}'")
     check_counts(problems, "crm:kubernetes", kubernetes.min_size, kubernetes.desired_size, kubernetes.max_size, ("minSize", "desiredSize", "maxSize"))
@@ -79,7 +84,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         database_name=db.string("name", "crm"),
         username=db.string("username", "crmadmin"),
         logical_replication=db.boolean("logicalReplication", env == "dr"),
-        log_retention_days=db.integer("logRetentionDays", 90, minimum=1, maximum=3653),
+        log_retention_days=db.integer("logRetentionDays", AUDIT_LOG_DAYS.get(env, 90), minimum=1, maximum=3653),
         backup_copy_region=db.string("backupCopyRegion", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["copyRegion"]),
         restore_testing=db.boolean("restoreTesting", sizes.BACKUPS.get(env, sizes.BACKUPS["production"])["restoreTesting"]),
         app_username=db.string("appUsername", "crm_app"),

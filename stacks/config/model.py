@@ -59,6 +59,7 @@ class Eks:
     public_endpoint: bool
     public_access_cidrs: list[str]
     admin_principals: list[str]
+    log_retention_days: int = 90  # the control-plane (audit) log group's retention
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ GOOD: dict[str, dict[str, Any]] = {
         "containers": [{"name": "crm", "securityContext": {"privileged": False, "allowPrivilegeEscalation": False},
                         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]}}}},
     "kubernetes:core/v1:Namespace": {"metadata": {"name": "crm"}},
+    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/crm-production-eks/cluster", "retentionInDays": 365, "kmsKeyId": UNKNOWN, "tags": TAGS},
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": {"metadata": {"name": "default-deny", "namespace": "crm"},
                                                       "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
 }
@@ -114,6 +115,7 @@ SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+LOGS = "aws:cloudwatch/logGroup:LogGroup"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -209,6 +211,9 @@ FIXTURES: dict[str, tuple[list, list]] = {
         resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]}),
         resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"},
                                      *RDS_AUDIT[:-1], {"name": "log_min_duration_statement", "value": "1000"}]})]),
+    "audit-log-retention": ([resource(LOGS), resource(LOGS, {"retentionInDays": DELETE}), resource(LOGS, {"retentionInDays": 90}, stack="aws-staging"),
+                             resource(LOGS, {"name": "/aws/msk/crm-production-kafka", "retentionInDays": 30})],
+                            [resource(LOGS, {"retentionInDays": 90}), resource(LOGS, {"name": "/aws/rds/instance/db/postgresql", "retentionInDays": 180}, stack="aws-dr")]),
     "cloudsql-audit-logging": ([resource(SQL)], [
         resource(SQL, {"settings.databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]}),
         resource(SQL, {"settings.databaseFlags": [*SQL_AUDIT[:1], {"name": "pgaudit.log", "value": "ddl"}, *SQL_AUDIT[2:]]})]),

@@ -144,3 +144,28 @@ def test_the_application_autoscaler_has_a_metrics_api_to_read(shipped, stack):
     addons = {a["addonName"]: a for a in result.of_type("aws:eks/addon:Addon")}
     group = result.one("aws:eks/nodeGroup:NodeGroup")
     assert group.urn in addons["metrics-server"].dependencies  # its pods need nodes to run on
+
+
+def _control_plane_logs(result):
+    return next(g for g in result.of_type("aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("/aws/eks/"))
+
+
+def test_control_plane_log_group_keeps_the_configured_days(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(log_retention_days=731)))
+    assert _control_plane_logs(result)["retentionInDays"] == 731
+
+
+@pytest.mark.parametrize("stack,days", [("aws-dev", 90), ("aws-staging", 90), ("aws-production", 365), ("aws-dr", 365)])
+def test_control_plane_logs_are_kept_a_year_in_production_and_dr(shipped, stack, days):
+    group = _control_plane_logs(shipped(stack))
+    assert group["retentionInDays"] == days and group["name"] == f"/aws/eks/crm-{stack.split('-')[1]}-eks/cluster"
+
+
+def test_control_plane_log_group_exists_before_the_cluster_with_the_logs_key(eks):
+    group = _control_plane_logs(eks)
+    cluster = eks.one("aws:eks/cluster:Cluster")
+    assert group.urn in cluster.dependencies and group["kmsKeyId"] == "arn:kms:logs"
+
+
+def test_retention_is_configurable_per_stack(run_stack):
+    assert _control_plane_logs(run_stack("aws-dev", {"crm:kubernetes": {"logRetentionDays": 400}}))["retentionInDays"] == 400
