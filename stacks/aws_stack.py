@@ -143,6 +143,7 @@ def program(config: AwsStackConfig) -> None:
             vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
             kms_key_arn=keys.arn("kafka"), logs_kms_key_arn=keys.arn("logs"), instance_type=platform.msk_instance_type,
             volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"), protect=protect,
+            topics=platform.kafka_topics, topic_partitions=platform.kafka_topic_partitions,
         ))
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(

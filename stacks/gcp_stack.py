@@ -89,6 +89,7 @@ def program(config: GcpStackConfig) -> None:
     kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
         provider=cluster.provider, brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
         kafka_version=config.platform.kafka_version,
+        topics=config.platform.kafka_topics, topic_partitions=config.platform.kafka_topic_partitions,
     ))
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads

@@ -8,8 +8,9 @@ in `watchNamespaces` ("additional namespaces") renders its RoleBindings twice an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -19,6 +20,13 @@ STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 STRIMZI_API = "kafka.strimzi.io/v1"
 LISTENER_PORT = 9093
 SASL_MECHANISM = "SCRAM-SHA-512"
+# What the application does with its topics: no Create, Delete, Alter or AlterConfigs.
+APP_TOPIC_OPERATIONS = ("Describe", "Read", "Write")
+
+
+def topic_resource_name(topic: str) -> str:
+    """A KafkaTopic's metadata.name: a DNS subdomain (the topic name itself goes in spec.topicName)."""
+    return re.sub(r"[^a-z0-9.-]", "-", topic.lower()).strip(".-")[:253]
 
 
 @dataclass
@@ -33,13 +41,22 @@ class KafkaOnGkeArgs:
     app_user: str = "crm-app"
     app_topic_prefix: str = "crm."
     app_group_prefix: str = "crm"
+    # Topics the platform creates (KafkaTopic); the application may not create, delete or alter any.
+    topics: Sequence[str] = field(default_factory=list)
+    topic_partitions: int = 6
+
+    def __post_init__(self) -> None:
+        outside = [t for t in self.topics if not t.startswith(self.app_topic_prefix)]
+        if outside:
+            raise ValueError(f"topics {outside} are outside the application's prefix '{self.app_topic_prefix}'")
 
 
 class KafkaOnGke(pulumi.ComponentResource):
     """Three dual-role KRaft nodes with one internal listener: TLS on 9093, SCRAM-SHA-512 users, ACLs.
 
-    There is no plaintext listener. The application's KafkaUser may only use topics starting with
-    `app_topic_prefix` and consumer groups starting with `app_group_prefix`. Its password is
+    There is no plaintext listener. The application's KafkaUser may only describe, read and write
+    topics starting with `app_topic_prefix` (never create, delete or alter them: the platform
+    creates `topics` as KafkaTopic resources) and use consumer groups starting with `app_group_prefix`. Its password is
     generated here (like the database passwords) so the stack can hand it to the app in `app_env`;
     the User Operator sets it on the broker from the Secret named in the KafkaUser. The brokers'
     certificates are signed by Strimzi's cluster CA, whose certificate Strimzi keeps in the Secret
@@ -124,11 +141,24 @@ class KafkaOnGke(pulumi.ComponentResource):
                                    "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}}},
                 "authorization": {"type": "simple", "acls": [
                     {"resource": {"type": "topic", "name": args.app_topic_prefix, "patternType": "prefix"},
-                     "operations": ["Describe", "Read", "Write", "Create"]},
+                     "operations": list(APP_TOPIC_OPERATIONS)},
                     {"resource": {"type": "group", "name": args.app_group_prefix, "patternType": "prefix"},
                      "operations": ["Describe", "Read"]},
                 ]},
             },
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.kafka, password_secret]),
         )
+        # The Topic Operator creates these on the brokers; ACLs leave the application no way to create its own.
+        self.topics = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-topic-{topic_resource_name(topic)}",
+                api_version=STRIMZI_API,
+                kind="KafkaTopic",
+                metadata={"name": topic_resource_name(topic), "namespace": args.namespace, "labels": labels},
+                spec={"topicName": topic, "partitions": args.topic_partitions, "replicas": replication,
+                      "config": {"min.insync.replicas": max(1, replication - 1)}},
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.kafka]),
+            )
+            for topic in args.topics
+        ]
         self.register_outputs({"bootstrapServers": self.bootstrap_servers})

@@ -7,6 +7,7 @@ import re
 from . import model, monitoring as monitoring_config, sizes
 from .cloudflare import parse_dns
 from .application import parse as parse_application
+from .kafka import parse_topics
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -183,6 +184,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         app_namespace=pf.string("appNamespace", "crm"),
         app_service_account=pf.string("appServiceAccount", "crm-app"),
     )
+    topics, partitions = parse_topics(problems, pf)
+    platform = dataclasses.replace(platform, kafka_topics=topics, kafka_topic_partitions=partitions)
     pf.finish()
     check_hosts(problems, "crm:platform.webhookHosts", platform.webhook_hosts)
     if not platform.msk_instance_type.startswith("kafka."):

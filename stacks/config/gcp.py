@@ -1,6 +1,7 @@
 """Parses and validates the config of a GCP stack (`crm:cloud: gcp`)."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from components.interconnect import addressing
@@ -9,6 +10,7 @@ from . import model, monitoring as monitoring_config, sizes
 from .application import parse as parse_application
 from .aws import check_database_users, parse_registry
 from .cloudflare import parse_dns
+from .kafka import parse_topics
 from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
@@ -148,6 +150,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
         app_namespace=pf.string("appNamespace", "crm"),
         app_service_account=pf.string("appServiceAccount", "crm-app"),
     )
+    topics, partitions = parse_topics(problems, pf)
+    platform = dataclasses.replace(platform, kafka_topics=topics, kafka_topic_partitions=partitions)
     pf.finish()
     supported_kafka = STRIMZI_KAFKA_VERSIONS.get(platform.strimzi_chart_version, ())
     if supported_kafka and platform.kafka_version not in supported_kafka:

@@ -130,6 +130,8 @@ class AwsPlatform:
     msk_volume_gb: int
     app_namespace: str
     app_service_account: str
+    kafka_topics: list[str] = field(default_factory=list)  # created on MSK by the platform (the app may not create topics)
+    kafka_topic_partitions: int = 6
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ class GcpPlatform:
     kafka_version: str
     app_namespace: str
     app_service_account: str
+    kafka_topics: list[str] = field(default_factory=list)  # KafkaTopic resources (the app may not create topics)
+    kafka_topic_partitions: int = 6
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ DESCRIPTIONS = {
     "kubernetes.publicEndpoint": "open the EKS API endpoint publicly (to publicAccessCidrs only)",
     "kubernetes.publicAccessCidrs": "networks allowed to the public endpoint; never 0.0.0.0/0",
     "kubernetes.adminPrincipals": "IAM ARNs given cluster-admin access entries",
+    "platform.kafkaTopics": "topics the platform creates (MSK topic API / Strimzi KafkaTopic), each starting `crm.`; the app may not create topics",
+    "platform.kafkaTopicPartitions": "partitions of each of those topics",
     "kubernetes.logRetentionDays": "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",
     "kubernetes.releaseChannel": "GKE release channel",
     "kubernetes.machineType": "GKE node machine type",
