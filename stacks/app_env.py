@@ -10,6 +10,8 @@ REDIS_CA_CERT (the instance's CA bundle, PEM).
 """
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 
 REDIS_MAX_REDIRECTS = "3"
@@ -59,3 +61,10 @@ def kafka_env(bootstrap_servers: pulumi.Input[str], username: str, password: pul
         "KAFKA_USERNAME": username,
         "KAFKA_PASSWORD": password,
     }
+
+
+def revision(payload: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A digest of the app_env JSON: it changes exactly when a value does (a rotated password, a new host),
+    so the pods are rolled and the secret re-synced in the same deploy. 16 hex digits of SHA-256 over
+    values that include 32-character random passwords reveal nothing, so the digest is not a secret."""
+    return pulumi.Output.unsecret(pulumi.Output.from_input(payload).apply(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]))

@@ -1,6 +1,8 @@
 """The GCP program: gcp-dev, gcp-staging, gcp-production and gcp-dr, sized by their config."""
 from __future__ import annotations
 
+import datetime
+
 import pulumi
 import pulumi_aws as aws
 
@@ -25,9 +27,11 @@ from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.application import POD_LABELS as APP_POD_LABELS
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
+from .app_env import revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider
 from .references import PeerStack
@@ -35,6 +39,7 @@ from .references import PeerStack
 
 def program(config: GcpStackConfig) -> None:
     common = config.common
+    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
     project, region = config.project_id, config.region
@@ -72,6 +77,7 @@ def program(config: GcpStackConfig) -> None:
             backup_location=db.backup_location or None,
             database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
             depends_on=[network.private_services, kms.grants["sql"]], labels=common.tags("database"), protect=protect,
+            rotation=rotation,
         ))
 
     cache = None
@@ -89,7 +95,8 @@ def program(config: GcpStackConfig) -> None:
     kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
         provider=cluster.provider, brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
         kafka_version=config.platform.kafka_version,
-        topics=config.platform.kafka_topics, topic_partitions=config.platform.kafka_topic_partitions,
+        topics=config.platform.kafka_topics, topic_partitions=config.platform.kafka_topic_partitions, rotation=rotation,
+        client_namespace=config.platform.app_namespace, client_pod_labels=APP_POD_LABELS,
     ))
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
@@ -101,7 +108,7 @@ def program(config: GcpStackConfig) -> None:
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
             mode="read-only" if writer else "read-write", host=database.private_ip, database=database.database_name,
             admin_username=database.username, admin_password=database.password.result, app_username=config.database.app_username,
-            app_password=writer.require("databaseAppPassword") if writer else None,
+            app_password=writer.require("databaseAppPassword") if writer else None, rotation=rotation,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress"), protect=protect))
@@ -268,7 +275,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
             "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
             "serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress,
+        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress, app_env_revision=revision(app_env.payload),
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
     ), opts=pulumi.ResourceOptions(depends_on=[secrets_operator.release, identity.binding, kafka]))
 

@@ -44,6 +44,8 @@ class PostgresDatabaseArgs:
     # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
     audit_classes: str = AUDIT_CLASSES
     slow_statement_ms: int = NO_SLOW_STATEMENTS
+    # keepers of the master password (crm:rotation): a new value replaces it, and RDS takes the new one in place.
+    rotation: Optional[Mapping[str, str]] = None
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
@@ -103,9 +105,10 @@ class PostgresDatabase(pulumi.ComponentResource):
             for log in LOG_EXPORTS
         ]
 
+        # Not protected: rotation replaces it (the instance it opens stays protected).
         self.password = random.RandomPassword(
             f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            keepers=dict(args.rotation) if args.rotation else None, opts=child,
         )
         # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
         # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.

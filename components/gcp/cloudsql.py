@@ -36,6 +36,7 @@ class CloudSqlPostgresArgs:
     # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
     audit_classes: str = AUDIT_CLASSES
     slow_statement_ms: int = NO_SLOW_STATEMENTS
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the admin password (crm:rotation)
 
     def __post_init__(self) -> None:
         self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
@@ -87,7 +88,9 @@ class CloudSqlPostgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
         )
         self.database = gcp.sql.Database(f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child)
-        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        # Not protected: rotation replaces it, and the user below takes the new one in place.
+        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~",
+                                              keepers=dict(args.rotation) if args.rotation else None, opts=child)
         # ABANDON: PostgreSQL refuses to drop a role that owns objects, which would block a destroy.
         self.user = gcp.sql.User(
             f"{name}-user", name=args.username, project=args.project, instance=self.instance.name, password=self.password.result,

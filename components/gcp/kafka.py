@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -44,6 +44,11 @@ class KafkaOnGkeArgs:
     # Topics the platform creates (KafkaTopic); the application may not create, delete or alter any.
     topics: Sequence[str] = field(default_factory=list)
     topic_partitions: int = 6
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the application's SCRAM password (crm:rotation)
+    # Who may open the listener: pods matching `client_pod_labels` in `client_namespace` (Strimzi's networkPolicyPeers).
+    # None: any pod in the cluster (Strimzi's default policy).
+    client_namespace: Optional[str] = None
+    client_pod_labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         outside = [t for t in self.topics if not t.startswith(self.app_topic_prefix)]
@@ -104,7 +109,7 @@ class KafkaOnGke(pulumi.ComponentResource):
                 "kafka": {
                     "version": args.kafka_version,
                     "listeners": [{"name": "tls", "port": LISTENER_PORT, "type": "internal", "tls": True,
-                                   "authentication": {"type": "scram-sha-512"}}],
+                                   "authentication": {"type": "scram-sha-512"}, **self._peers(args)}],
                     "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": replication,
@@ -123,7 +128,8 @@ class KafkaOnGke(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
         self.app_user = args.app_user
-        self.app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        self.app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False,
+                                                  keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
             metadata={"name": f"{args.app_user}-password", "namespace": args.namespace},
@@ -162,3 +168,13 @@ class KafkaOnGke(pulumi.ComponentResource):
             for topic in args.topics
         ]
         self.register_outputs({"bootstrapServers": self.bootstrap_servers})
+
+    @staticmethod
+    def _peers(args: KafkaOnGkeArgs) -> dict:
+        """The listener's NetworkPolicy peers: Strimzi writes them into the policy it keeps for the brokers."""
+        if args.client_namespace is None:
+            return {}
+        peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.client_namespace}}}
+        if args.client_pod_labels:
+            peer["podSelector"] = {"matchLabels": dict(args.client_pod_labels)}
+        return {"networkPolicyPeers": [peer]}

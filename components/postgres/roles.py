@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.kubernetes.application import security_group_policy
 from components.postgres.logging import CREATE_EXTENSION_SQL
 
 MODES = ("read-write", "read-only")
@@ -104,6 +105,9 @@ class DatabaseRolesArgs:
     app_password: Optional[pulumi.Input[str]] = None  # None: generated here (pass the writer's to share one role password)
     replication_username: Optional[str] = None  # the writer's replication role; its password is generated here
     port: int = PORT
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the generated passwords (crm:rotation); not the replication role's
+    # EKS security groups for pods: the Job's pod gets these groups, which the database admits (docs/data-stores.md).
+    pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
 
     def __post_init__(self) -> None:
         if self.app_username == self.admin_username or self.replication_username == self.admin_username:
@@ -121,7 +125,8 @@ class DatabaseRoles(pulumi.ComponentResource):
         labels = {"app.kubernetes.io/name": "database-roles", "app.kubernetes.io/managed-by": "pulumi"}
         # Letters and digits only: the passwords go into connection URLs and psql variables unescaped.
         self.app_password = pulumi.Output.secret(args.app_password) if args.app_password is not None else pulumi.Output.secret(
-            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child).result)
+            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2,
+                                  keepers=dict(args.rotation) if args.rotation else None, opts=child).result)
         self.replication_password = None
         if args.replication_username:
             self.replication_password = pulumi.Output.secret(random.RandomPassword(
@@ -152,6 +157,9 @@ class DatabaseRoles(pulumi.ComponentResource):
             },
             opts=in_ns,
         )
+        job_after = [self.secret, script]
+        if args.pod_security_group_ids:
+            job_after.append(security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns))
         # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
         revision = pulumi.Output.all(self.app_password, self.replication_password or "").apply(
             lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
@@ -181,7 +189,7 @@ class DatabaseRoles(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, script]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=job_after),
         )
         self.app_username = args.app_username
         self.replication_username = args.replication_username

@@ -15,6 +15,11 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 AUDIT_LOG_PREFIXES = ("/aws/eks/", "/aws/rds/")
 AUDIT_LOG_DAYS = 365
 SHORT_LIVED_ENVIRONMENTS = ("dev", "staging")
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+EKS = "aws:eks/cluster:Cluster"
+# PostgreSQL, Redis, Kafka (plaintext, TLS, SASL/SCRAM, IAM).
+DATA_STORE_PORTS = {5432: "PostgreSQL", 6379: "Redis", 9092: "Kafka", 9094: "Kafka TLS", 9096: "Kafka SCRAM", 9098: "Kafka IAM"}
 
 
 def _classes(value) -> set[str]:
@@ -76,6 +81,35 @@ def audit_log_retention(r: Resource):
         yield f"retentionInDays must be at least {AUDIT_LOG_DAYS} for an audit log outside dev and staging, got {days}"
 
 
+def _source_group_dependencies(r: Resource) -> list[str]:
+    prop = "referencedSecurityGroupId" if r.type == INGRESS_RULE else "sourceSecurityGroupId"
+    return list(r.property_dependencies.get(prop) or [])
+
+
+def _data_port(r: Resource):
+    low, high = r.get("fromPort"), r.get("toPort")
+    if r.get("ipProtocol", r.get("protocol")) in ("-1", "all"):
+        return "every port"
+    for port, service in DATA_STORE_PORTS.items():
+        if isinstance(low, int) and isinstance(high, int) and low <= port <= high:
+            return f"{service} ({port})"
+    return None
+
+
+def data_stores_admit_the_application(resources):
+    """A data-store port opened to the EKS cluster security group admits every node and pod of the cluster."""
+    clusters = {r.urn for r in resources if r.type == EKS}
+    for r in resources:
+        if r.type not in (INGRESS_RULE, LEGACY_RULE) or r.environment == "dev":
+            continue
+        if r.type == LEGACY_RULE and r.get("type") != "ingress":
+            continue
+        port = _data_port(r)
+        if port and clusters & set(_source_group_dependencies(r)):
+            yield (f"{r.describe()}: admits {port} from the EKS cluster security group, i.e. every node and pod; "
+                   "admit the application's pods' own group (security groups for pods) instead")
+
+
 RULES = [
     Rule("rds-audit-logging", "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
          "fails closed: the parameters must be listed", (PARAMETER_GROUP,), rds_audit_logging),
@@ -83,4 +117,6 @@ RULES = [
          "fails closed: the flags must be listed", (SQL,), cloudsql_audit_logging),
     Rule("audit-log-retention", "EKS control-plane and RDS log groups keep a year outside dev and staging", Severity.MEDIUM, MANDATORY,
          "provider default: never expire (passes)", (LOG_GROUP,), audit_log_retention),
+    Rule("data-stores-not-open-to-cluster", "Database, cache and Kafka ports are not open to the whole EKS cluster outside dev", Severity.HIGH, MANDATORY,
+         "a rule whose source group is not known to come from the cluster passes", stack_check=data_stores_admit_the_application),
 ]

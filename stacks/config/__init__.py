@@ -33,6 +33,8 @@ _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, 
 _NO_PUBLIC_HOST = ("bootstrap",)
 # Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
 KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
+# Credential rotation (stacks/config/rotation.py) applies to the stacks that generate credentials.
+KNOWN_KEYS = {cloud: keys + (("rotation",) if cloud in ("aws", "gcp") else ()) for cloud, keys in KNOWN_KEYS.items()}
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from pathlib import Path
 
 from . import model, monitoring as monitoring_config, sizes
 from .cloudflare import parse_dns
 from .application import parse as parse_application
 from .kafka import parse_topics
+from .rotation import parse as parse_rotation
 from .reader import Problems, Section, check_counts, check_hosts, check_no_overlap, check_within, parse_cidr
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
@@ -18,6 +21,13 @@ _EKS_VERSION = re.compile(r"^1\.\d{2}$")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 # Audit trails (EKS control plane, RDS PostgreSQL logs) are kept a year where the data is real.
 AUDIT_LOG_DAYS = {"production": 365, "dr": 365}
+
+
+@functools.lru_cache(maxsize=1)
+def trunk_instance_types() -> frozenset[str]:
+    """Instance types whose nodes support security groups for pods (the list's header names its source)."""
+    text = (Path(__file__).with_name("trunk_instance_types.txt")).read_text()
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def is_private_asn(asn: int) -> bool:
@@ -61,8 +71,12 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
         public_access_cidrs=k8s.strings("publicAccessCidrs", []),
         admin_principals=k8s.strings("adminPrincipals", []),
         log_retention_days=k8s.integer("logRetentionDays", AUDIT_LOG_DAYS.get(env, 90), minimum=1, maximum=3653),
+        pod_security_groups=k8s.boolean("podSecurityGroups", env != "dev"),
     )
     k8s.finish()
+    if kubernetes.pod_security_groups and kubernetes.instance_type not in trunk_instance_types():
+        problems.add("crm:kubernetes.instanceType", f"'{kubernetes.instance_type}' cannot give pods their own security groups (no trunk ENI: "
+                     "burstable t2/t3 and older types); pick a type such as m6i.large, or set crm:kubernetes.podSecurityGroups: false")
     if kubernetes.log_retention_days not in LOG_RETENTION_DAYS:
         problems.add("crm:kubernetes.logRetentionDays", f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {kubernetes.log_retention_days}")
     if not _EKS_VERSION.match(kubernetes.version):
@@ -200,7 +214,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
 
     application = parse_application(problems, raw, env, registry.repositories, health_path=ingress.health_check_path)
     return model.AwsStackConfig(common, region, network, kubernetes, database, redis, ingress, registry, interconnect, platform,
-                                monitoring=monitoring, application=application, dns=dns)
+                                monitoring=monitoring, application=application, dns=dns, rotation=parse_rotation(problems, raw))
 
 
 

@@ -11,6 +11,7 @@ from .application import parse as parse_application
 from .aws import check_database_users, parse_registry
 from .cloudflare import parse_dns
 from .kafka import parse_topics
+from .rotation import parse as parse_rotation
 from .reader import Problems, Section, check_counts, check_no_overlap, parse_cidr
 
 _RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
@@ -177,7 +178,8 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
 
     application = parse_application(problems, raw, env, registry.repositories)
     return model.GcpStackConfig(common, project_id, region, network, kubernetes, database, redis, registry, interconnect, platform,
-                                monitoring, replication, application=application, dns=dns, ingress=ingress)
+                                monitoring, replication, application=application, dns=dns, ingress=ingress,
+                                rotation=parse_rotation(problems, raw))
 
 
 def gcp_ranges(network: model.GcpNetwork) -> list[tuple[str, object]]:

@@ -1,6 +1,7 @@
 """Typed configuration objects. Components receive these (or values taken from them), never `pulumi.Config`."""
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
@@ -35,6 +36,22 @@ class Common:
         return f"{self.organization}/{self.project}/{stack}"
 
 
+@dataclass(frozen=True)
+class Rotation:
+    """crm:rotation (stacks/config/rotation.py): an explicit generation and/or a schedule of intervalDays from `since`."""
+
+    generation: int = 0
+    interval_days: int = 0
+    since: datetime.date = datetime.date(2026, 1, 1)
+
+    def keepers(self, today: datetime.date) -> Optional[dict[str, str]]:
+        """The generators' keepers on `today` (UTC): None when rotation was never asked for."""
+        if not self.generation and not self.interval_days:
+            return None
+        period = max(0, (today - self.since).days // self.interval_days) if self.interval_days else 0
+        return {"rotation": f"g{self.generation}-p{period}"}
+
+
 # ---------------------------------------------------------------- AWS
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class Eks:
     public_access_cidrs: list[str]
     admin_principals: list[str]
     log_retention_days: int = 90  # the control-plane (audit) log group's retention
+    pod_security_groups: bool = False  # data stores admit the app's pods (security groups for pods), not the whole cluster
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class AwsStackConfig:
     monitoring: Optional["Monitoring"] = None
     application: Optional[Application] = None
     dns: Optional[Dns] = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def references(self) -> list[str]:
@@ -267,6 +286,7 @@ class GcpStackConfig:
     application: Optional[Application] = None
     dns: Optional[Dns] = None
     ingress: Optional[GcpIngress] = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def references(self) -> list[str]:

@@ -178,6 +178,16 @@ def _network_policy_stack(enforced: bool | None) -> list[Resource]:
     return [cluster, policy, resource("aws:eks/addon:Addon", {"addonName": "vpc-cni", "configurationValues": config}, name="cni")]
 
 
+def _data_store_stack(source: str, stack: str = "aws-production", port: int = 5432) -> list[Resource]:
+    """An EKS cluster, the app pods' group, and a data-store rule admitting `source` ("cluster" or "pods")."""
+    cluster = resource(EKS, name="eks", stack=stack)
+    pods = resource("aws:ec2/securityGroup:SecurityGroup", {"tags": TAGS}, name="app-pods", stack=stack)
+    origin = cluster.urn if source == "cluster" else pods.urn
+    rule = resource(SG, {"fromPort": port, "toPort": port, "cidrIpv4": DELETE, "referencedSecurityGroupId": UNKNOWN}, name="db-from-app", stack=stack,
+                    property_dependencies={"referencedSecurityGroupId": [origin]})
+    return [cluster, pods, rule]
+
+
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
 DEPLOY = "kubernetes:apps/v1:Deployment"
 CONTAINER = "spec.template.spec.containers"
@@ -214,6 +224,8 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "audit-log-retention": ([resource(LOGS), resource(LOGS, {"retentionInDays": DELETE}), resource(LOGS, {"retentionInDays": 90}, stack="aws-staging"),
                              resource(LOGS, {"name": "/aws/msk/crm-production-kafka", "retentionInDays": 30})],
                             [resource(LOGS, {"retentionInDays": 90}), resource(LOGS, {"name": "/aws/rds/instance/db/postgresql", "retentionInDays": 180}, stack="aws-dr")]),
+    "data-stores-not-open-to-cluster": ([_data_store_stack("pods"), _data_store_stack("cluster", stack="aws-dev"), _data_store_stack("cluster", port=443)],
+                                        [_data_store_stack("cluster"), _data_store_stack("cluster", port=6379)]),
     "cloudsql-audit-logging": ([resource(SQL)], [
         resource(SQL, {"settings.databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]}),
         resource(SQL, {"settings.databaseFlags": [*SQL_AUDIT[:1], {"name": "pgaudit.log", "value": "ddl"}, *SQL_AUDIT[2:]]})]),

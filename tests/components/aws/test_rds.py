@@ -199,3 +199,35 @@ def test_unknown_audit_class_is_refused():
 
 def test_shipped_rds_audits_like_the_component(shipped):
     assert _parameters(shipped("aws-dr"))["pgaudit.log"]["value"] == "ddl,role"
+
+
+
+@pytest.mark.parametrize("store,port", [("crm-dr-db-from-app", 5432), ("crm-dr-cache-from-app", 6379), ("crm-dr-kafka-from-app", 9098)])
+def test_data_stores_admit_only_the_application_pods_group(shipped, store, port):
+    result = shipped("aws-dr")
+    pods = result.one("aws:ec2/securityGroup:SecurityGroup", "crm-dr-eks-app-pods")
+    rule = result.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", store)
+    assert rule["fromPort"] == port and pods.urn in rule.property_dependencies["referencedSecurityGroupId"]
+
+
+def test_app_pods_and_the_role_job_get_the_pod_group(shipped):
+    result = shipped("aws-dr")
+    pods = result.one("aws:ec2/securityGroup:SecurityGroup", "crm-dr-eks-app-pods")
+    policies = {p["metadata"]["namespace"]: p for p in result.of_type("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy")}
+    assert sorted(policies) == ["crm", "crm-db-roles"]
+    assert policies["crm"]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "crm"
+    assert all(pods.urn in p.property_dependencies["spec"] for p in policies.values())
+
+
+def test_the_pod_group_policy_exists_before_the_pods(shipped):
+    result = shipped("aws-dr")
+    policy = result.one("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "crm-dr-app-pod-sg")
+    assert policy.urn in result.one("kubernetes:apps/v1:Deployment").dependencies
+    job_policy = result.one("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "crm-dr-db-roles-pod-sg")
+    assert job_policy.urn in result.one("kubernetes:batch/v1:Job").dependencies
+
+
+def test_burstable_nodes_with_pod_security_groups_are_refused():
+    from tests.stacks.test_config import one_problem
+
+    assert "no trunk ENI" in one_problem("aws-production", {"crm:kubernetes": {"instanceType": "t3.xlarge"}}, "crm:kubernetes.instanceType")

@@ -98,3 +98,16 @@ def test_topic_outside_the_app_prefix_is_refused():
 
     with pytest.raises(ValueError, match="outside the application's prefix"):
         KafkaOnGkeArgs(provider=None, topics=["billing.events"])
+
+
+
+def test_the_listener_admits_only_the_application_pods(kafka):
+    [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
+    assert listener["networkPolicyPeers"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "crm"}},
+                                               "podSelector": {"matchLabels": {"app.kubernetes.io/name": "crm", "app.kubernetes.io/component": "api"}}}]
+
+
+def test_the_peers_select_the_pods_the_deployment_runs(kafka):
+    [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
+    template = kafka.one("kubernetes:apps/v1:Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert listener["networkPolicyPeers"][0]["podSelector"]["matchLabels"].items() <= template.items()
