@@ -11,6 +11,7 @@ per-instance CA, whose PEM bundle its endpoint carries into REDIS_CA_CERT.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
 import pulumi
@@ -68,3 +69,10 @@ def kafka_env(bootstrap_servers: pulumi.Input[str], username: str, password: pul
         "KAFKA_USERNAME": username,
         "KAFKA_PASSWORD": password,
     }
+
+
+def revision(payload: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A digest of the app_env JSON: it changes exactly when a value does (a rotated password, a new host),
+    so the pods are rolled and the secret re-synced in the same deploy. 16 hex digits of SHA-256 over
+    values that include 32-character random passwords reveal nothing, so the digest is not a secret."""
+    return pulumi.Output.unsecret(pulumi.Output.from_input(payload).apply(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]))

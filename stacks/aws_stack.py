@@ -1,6 +1,8 @@
 """The AWS program: aws-dev, aws-staging, aws-production and aws-dr, sized by their config."""
 from __future__ import annotations
 
+import datetime
+
 import pulumi
 import pulumi_aws as aws
 
@@ -28,6 +30,7 @@ from components.kubernetes.application import Application, ApplicationArgs, Egre
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, redis_env
+from .app_env import revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider
 
@@ -41,6 +44,7 @@ def key_purposes(config: AwsStackConfig) -> list[str]:
 
 def program(config: AwsStackConfig) -> None:
     common = config.common
+    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
 
@@ -61,7 +65,12 @@ def program(config: AwsStackConfig) -> None:
         instance_type=k8s.instance_type, min_size=k8s.min_size, desired_size=k8s.desired_size, max_size=k8s.max_size,
         disk_size_gb=k8s.disk_size_gb, public_endpoint=k8s.public_endpoint, public_access_cidrs=k8s.public_access_cidrs,
         admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), deletion_protection=protect,
+        log_retention_days=k8s.log_retention_days, pod_security_groups=k8s.pod_security_groups,
     ), opts=pulumi.ResourceOptions(protect=protect))
+    # Who the database, cache and Kafka admit: the application's pods' own group, or (without security groups
+    # for pods, e.g. dev on burstable nodes) every node and pod of the cluster.
+    app_sg = cluster.app_pods_security_group_id or cluster.cluster_security_group_id
+    pod_sgs = [cluster.app_pods_security_group_id, cluster.cluster_security_group_id] if k8s.pod_security_groups else []
 
     registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
         repositories=config.registry.repositories, keep_images=config.registry.keep_images,
@@ -74,13 +83,13 @@ def program(config: AwsStackConfig) -> None:
         db = config.database
         peer_cidrs = [str(c) for c in config.interconnect.peer_ranges] if config.interconnect else []
         database = PostgresDatabase(f"{name}-db", PostgresDatabaseArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=app_sg,
             kms_key_arn=keys.arn("rds"), instance_class=db.instance_class, allocated_storage_gb=db.allocated_storage_gb,
             max_allocated_storage_gb=db.max_allocated_storage_gb, multi_az=db.multi_az, backup_retention_days=db.backup_retention_days,
             deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
             username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
             tags=common.tags("database"), max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
-            logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days,
+            logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days, rotation=rotation,
         ), opts=pulumi.ResourceOptions(protect=protect))
         backups(config, name, database, keys)
 
@@ -92,16 +101,17 @@ def program(config: AwsStackConfig) -> None:
             host=database.endpoint.host, database=database.endpoint.database, admin_username=database.endpoint.user.username,
             admin_password=database.endpoint.user.password, app_username=config.database.app_username,
             replication_username=config.database.replication_username if config.database.logical_replication else None,
+            rotation=rotation, pod_security_group_ids=pod_sgs,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
     cache = None
     if config.redis.enabled:
         rd = config.redis
         cache = RedisCache(f"{name}-cache", RedisCacheArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=app_sg,
             kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
             snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"),
-            cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard,
+            cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard, rotation=rotation,
         ), opts=pulumi.ResourceOptions(protect=protect))
 
     dns = config.dns
@@ -139,9 +149,10 @@ def program(config: AwsStackConfig) -> None:
     kafka = None
     if platform.msk_enabled:
         kafka = KafkaCluster(f"{name}-kafka", KafkaClusterArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=cluster.cluster_security_group_id,
+            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=app_sg,
             kms_key_arn=keys.arn("kafka"), logs_kms_key_arn=keys.arn("logs"), instance_type=platform.msk_instance_type,
             volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"),
+            topics=platform.kafka_topics, topic_partitions=platform.kafka_topic_partitions,
         ), opts=pulumi.ResourceOptions(protect=protect))
 
     app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
@@ -279,7 +290,8 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
         cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
         secret_store_provider={"aws": {"service": "SecretsManager", "region": config.region,
                                        "auth": {"jwt": {"serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_arn,
+        app_env_key=app_env.secret_arn, app_env_revision=revision(app_env.payload),
+        pod_security_group_ids=[cluster.app_pods_security_group_id, cluster.cluster_security_group_id] if config.kubernetes.pod_security_groups else [],
         # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
         load_balancer_cidrs=[str(c) for c in net.public_subnets], egress=egress,
         target_group_arn=ingress.target_group_arn, strict_zone_spread=common.environment != "dev", labels=common.tags("application"),

@@ -1,6 +1,8 @@
 """The GCP program: gcp-dev, gcp-staging, gcp-production and gcp-dr, sized by their config."""
 from __future__ import annotations
 
+import datetime
+
 import pulumi
 import pulumi_aws as aws
 
@@ -26,9 +28,11 @@ from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, AwsWebIdentity, Egress
+from components.kubernetes.application import POD_LABELS as APP_POD_LABELS
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
+from .app_env import revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider
 from .references import PeerStack
@@ -36,6 +40,7 @@ from .references import PeerStack
 
 def program(config: GcpStackConfig) -> None:
     common = config.common
+    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
     project, region = config.project_id, config.region
@@ -72,7 +77,7 @@ def program(config: GcpStackConfig) -> None:
             deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
             backup_location=db.backup_location or None,
             database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
-            labels=common.tags("database"),
+            labels=common.tags("database"), rotation=rotation,
         ), opts=pulumi.ResourceOptions(protect=protect))
 
     cache = None
@@ -90,6 +95,8 @@ def program(config: GcpStackConfig) -> None:
     kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
         brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
         kafka_version=config.platform.kafka_version,
+        topics=config.platform.kafka_topics, topic_partitions=config.platform.kafka_topic_partitions, rotation=rotation,
+        client_namespace=config.platform.app_namespace, client_pod_labels=APP_POD_LABELS,
     ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
@@ -101,7 +108,7 @@ def program(config: GcpStackConfig) -> None:
             namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
             mode="read-only" if writer else "read-write", host=database.endpoint.host, database=database.endpoint.database,
             admin_username=database.endpoint.user.username, admin_password=database.endpoint.user.password, app_username=config.database.app_username,
-            app_password=writer.require("databaseAppPassword") if writer else None,
+            app_password=writer.require("databaseAppPassword") if writer else None, rotation=rotation,
         ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
 
     origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress")), opts=pulumi.ResourceOptions(protect=protect))
@@ -276,7 +283,7 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
             "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
             "serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress,
+        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress, app_env_revision=revision(app_env.payload),
         kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
         aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
     ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]))

@@ -12,6 +12,12 @@ from components.aws.iam import policy_document
 from components.aws.mail import SEND_ACTIONS
 from components.base import Component
 
+# What the application does on MSK: describe, read and write its topics and commit its groups' offsets.
+# No CreateTopic, DeleteTopic, AlterTopic or topic-configuration changes: the platform creates topics (components/aws/msk.py).
+KAFKA_ACTIONS = ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeTopic", "kafka-cluster:ReadData",
+                 "kafka-cluster:WriteData", "kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup")
+APP_TOPIC_PREFIX, APP_GROUP_PREFIX = "crm.", "crm"
+
 
 @dataclass
 class ApplicationRoleArgs:
@@ -70,8 +76,7 @@ def application_policy(account: str, region: str, secret_arn: str, secrets_key_a
     if kafka_cluster_arn:
         cluster_path = kafka_cluster_arn.split(":cluster/", 1)[-1]
         statements.append({"Sid": "UseKafka", "Effect": "Allow",
-                           "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:*Topic*", "kafka-cluster:ReadData",
-                                      "kafka-cluster:WriteData", "kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
-                           "Resource": [kafka_cluster_arn, f"arn:aws:kafka:{region}:{account}:topic/{cluster_path}/*",
-                                        f"arn:aws:kafka:{region}:{account}:group/{cluster_path}/*"]})
+                           "Action": list(KAFKA_ACTIONS),
+                           "Resource": [kafka_cluster_arn, f"arn:aws:kafka:{region}:{account}:topic/{cluster_path}/{APP_TOPIC_PREFIX}*",
+                                        f"arn:aws:kafka:{region}:{account}:group/{cluster_path}/{APP_GROUP_PREFIX}*"]})
     return policy_document(statements)

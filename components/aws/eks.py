@@ -20,6 +20,16 @@ ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "metrics-server")
 # The VPC CNI's network policy agent enforces Kubernetes NetworkPolicy; without it EKS accepts
 # NetworkPolicy objects and ignores them (add-on configuration schema: enableNetworkPolicy, a string).
 ADDON_CONFIGURATION = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
+# Security groups for pods (docs/data-stores.md): the CNI gives a pod that a SecurityGroupPolicy selects its own
+# branch ENI with those groups. `standard` mode keeps NetworkPolicy and source NAT working for such pods;
+# DISABLE_TCP_EARLY_DEMUX lets the kubelet's TCP probes reach them (the add-on's configuration schema: env, init.env).
+POD_ENI_CONFIGURATION = {
+    "enableNetworkPolicy": "true",
+    "env": {"ENABLE_POD_ENI": "true", "POD_SECURITY_GROUP_ENFORCING_MODE": "standard"},
+    "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}},
+}
+SECURITY_GROUP_POLICY_API = "vpcresources.k8s.aws/v1beta1"  # the VPC resource controller's CRD, installed by EKS
+VPC_RESOURCE_CONTROLLER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"
 _NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -46,6 +56,9 @@ class EksClusterArgs:
     admin_principal_arns: Sequence[str] = field(default_factory=list)
     log_retention_days: int = 90
     deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
+    # Security groups for pods: the application's pods get `app_pods_security_group_id`, which the data stores
+    # admit instead of the cluster security group. Needs a trunk-ENI-capable (Nitro, non-burstable) instance type.
+    pod_security_groups: bool = False
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_size <= self.max_size:
@@ -69,9 +82,8 @@ class EksCluster(Component):
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
         # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
         # groups (the provider's eks.Cluster role_arn documentation).
-        cluster_role, cluster_policies = service_role_with_policies(
-            f"{name}-cluster", "eks.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
-        )
+        cluster_managed = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"] + ([VPC_RESOURCE_CONTROLLER_POLICY] if args.pod_security_groups else [])
+        cluster_role, cluster_policies = service_role_with_policies(f"{name}-cluster", "eks.amazonaws.com", tags, self, cluster_managed)
         vpc_config = {"subnet_ids": list(args.subnet_ids), "endpoint_private_access": True, "endpoint_public_access": args.public_endpoint}
         if args.public_endpoint:
             vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
@@ -111,7 +123,7 @@ class EksCluster(Component):
         self.addons = {
             addon: aws.eks.Addon(
                 f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE", configuration_values=ADDON_CONFIGURATION.get(addon), tags=tags, opts=child,
+                resolve_conflicts_on_update="OVERWRITE", configuration_values=self._addon_configuration(addon, args), tags=tags, opts=child,
             )
             for addon in ADDONS_BEFORE_NODES
         }
@@ -166,7 +178,26 @@ class EksCluster(Component):
         self.oidc_provider_arn = self.oidc_provider.arn
         self.oidc_provider_url = self.oidc_provider.url
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
+        # The application's pods (and the database role Job) carry this group next to the cluster group, which keeps
+        # DNS, probes and the load balancer working as for every pod; only this group opens the data stores.
+        self.app_pods_security_group_id = None
+        if args.pod_security_groups:
+            pods = aws.ec2.SecurityGroup(
+                f"{name}-app-pods", vpc_id=args.vpc_id, description=f"{name}: the application's pods (security groups for pods)",
+                tags={**tags, "Name": f"{name}-app-pods"}, opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-app-pods-egress", security_group_id=pods.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+                description="the pods' egress is limited by their NetworkPolicy", tags=tags, opts=child,
+            )
+            self.app_pods_security_group_id = pods.id
         self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
+
+    @staticmethod
+    def _addon_configuration(addon: str, args: EksClusterArgs) -> Optional[str]:
+        if addon == "vpc-cni" and args.pod_security_groups:
+            return json.dumps(POD_ENI_CONFIGURATION)
+        return ADDON_CONFIGURATION.get(addon)
 
     def service_account_role(self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]) -> aws.iam.Role:
         """An IAM role that only the given Kubernetes service account can assume (IRSA)."""

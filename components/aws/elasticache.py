@@ -30,6 +30,8 @@ class RedisCacheArgs:
     cluster_mode: bool = False  # sharded (cluster-enabled yes): `shards` node groups of 1 primary + `replicas_per_shard`
     shards: int = 1
     replicas_per_shard: int = 1
+    # keepers of the AUTH token (crm:rotation); ROTATE keeps the previous token valid until the next change.
+    rotation: Optional[Mapping[str, str]] = None
 
     def __post_init__(self) -> None:
         if not self.cluster_mode and not 1 <= self.nodes <= 6:
@@ -48,7 +50,9 @@ class RedisCache(Component):
             name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="Redis", tags=tags, parent=self,
         )
         # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
-        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+        # Not protected: rotation replaces it (the replication group stays protected).
+        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False,
+                                                keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
         slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/aws/elasticache/{name}/slow-log", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
         replicated = args.replicas_per_shard > 0 if args.cluster_mode else args.nodes > 1
         if args.cluster_mode:

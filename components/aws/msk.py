@@ -1,7 +1,8 @@
 """MSK: Kafka brokers in the private subnets, TLS in transit, IAM authentication, KMS at rest."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import pulumi
@@ -23,7 +24,10 @@ class KafkaClusterArgs:
     tags: Mapping[str, str]
     instance_type: str = "kafka.m5.large"
     volume_gb: int = 100
-    kafka_version: str = "3.6.0"
+    kafka_version: str = "3.6.0"  # 3.6.0 or later: MSK's topic API (aws.msk.Topic) needs it
+    # Topics the platform creates through MSK's topic API; the application's role may not create, delete or alter any.
+    topics: Sequence[str] = field(default_factory=list)
+    topic_partitions: int = 6
 
 
 class KafkaCluster(Component):
@@ -59,4 +63,13 @@ class KafkaCluster(Component):
         self.cluster_name = self.cluster.cluster_name  # the "Cluster Name" dimension of its CloudWatch metrics
         self.broker_count = len(args.subnet_ids)
         self.bootstrap_brokers = self.cluster.bootstrap_brokers_sasl_iam
+        replication = min(3, self.broker_count)
+        self.topics = [
+            aws.msk.Topic(
+                f"{name}-topic-{topic}", cluster_arn=self.cluster.arn, name=topic, partition_count=args.topic_partitions,
+                replication_factor=replication, configs=json.dumps({"min.insync.replicas": str(max(1, replication - 1))}),
+                opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            )
+            for topic in args.topics
+        ]
         self.register_outputs({"bootstrapBrokers": self.bootstrap_brokers})

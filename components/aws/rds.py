@@ -12,6 +12,7 @@ from components.aws.iam import policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
 from components.base import Component
 from components.endpoints import DatabaseEndpoint, DatabaseUser
+from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, rds_parameters
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -41,17 +42,25 @@ class PostgresDatabaseArgs:
     log_retention_days: int = 90
     # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
     max_slot_wal_keep_size_mb: int = 0
+    # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
+    audit_classes: str = AUDIT_CLASSES
+    slow_statement_ms: int = NO_SLOW_STATEMENTS
+    # keepers of the master password (crm:rotation): a new value replaces it, and RDS takes the new one in place.
+    rotation: Optional[Mapping[str, str]] = None
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
             raise ValueError(f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)")
+        self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
 
 
 class PostgresDatabase(Component):
-    """Private, encrypted, TLS-only PostgreSQL with backups, monitoring and IAM auth.
+    """Private, encrypted, TLS-only PostgreSQL with backups, monitoring, IAM auth and audit logging.
 
     `logical_replication` turns on `rds.logical_replication`, a static parameter: RDS applies it at
     the next reboot, so on an existing instance plan a reboot before creating the publication.
+    `shared_preload_libraries` (pgAudit) is static too: an instance created before it audits after its
+    next reboot (docs/audit-logging.md).
     """
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -69,7 +78,8 @@ class PostgresDatabase(Component):
                 cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", tags=tags, opts=child,
             )
 
-        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
+        # Audit logging as on Cloud SQL: connections, DDL and role changes, lock waits, checkpoints; no statement text.
+        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}, *rds_parameters(args.logging)]
         if args.logical_replication:
             parameters.append({"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"})
         if args.max_slot_wal_keep_size_mb:
@@ -96,9 +106,10 @@ class PostgresDatabase(Component):
             for log in LOG_EXPORTS
         ]
 
+        # Not protected: rotation replaces it (the instance it opens stays protected).
         self.password = random.RandomPassword(
             f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self),
         )
         # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
         # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.

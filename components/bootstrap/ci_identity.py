@@ -35,6 +35,11 @@ DEPLOY_SERVICES = [
     # certificates, alarms and dashboards, backup copies and restore tests, cost budgets
     "acm:*", "cloudwatch:*", "backup:*", "backup-storage:*", "budgets:*",
 ]
+# MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*.
+MSK_TOPIC_ADMIN = [
+    "kafka-cluster:Connect", "kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:AlterTopic", "kafka-cluster:DeleteTopic",
+    "kafka-cluster:DescribeTopicDynamicConfiguration", "kafka-cluster:AlterTopicDynamicConfiguration",
+]
 DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
 # Services that create their own service-linked roles on first use.
 SERVICE_LINKED = [
@@ -52,7 +57,7 @@ PREVIEW_READS = [
     "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListAllMyBuckets", "acm:DescribeCertificate", "acm:ListCertificates",
     "autoscaling:Describe*", "sts:GetCallerIdentity", "acm:ListTagsForCertificate", "cloudwatch:Describe*", "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards", "cloudwatch:ListTagsForResource", "backup:Describe*", "backup:Get*", "backup:List*", "budgets:ViewBudget",
-    "budgets:ListTagsForResource",
+    "budgets:ListTagsForResource", "kafka-cluster:DescribeTopic", "kafka-cluster:DescribeTopicDynamicConfiguration",
 ]
 STATE_OBJECT_READS = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
 STATE_OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject"]
@@ -148,7 +153,7 @@ def deploy_policy(partition: str, account: str, args: GithubAwsRolesArgs, bucket
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
     statements = [
-        {"Sid": "EstateServices", "Effect": "Allow", "Action": DEPLOY_SERVICES + DEPLOY_READS, "Resource": "*"},
+        {"Sid": "EstateServices", "Effect": "Allow", "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN, "Resource": "*"},
         {"Sid": "EstateBuckets", "Effect": "Allow", "Action": "s3:*",
          "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"]},
         {"Sid": "EstateIdentities", "Effect": "Allow", "Action": "iam:*", "Resource": [

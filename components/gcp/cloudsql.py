@@ -10,6 +10,7 @@ import pulumi_random as random
 
 from components.base import Component
 from components.endpoints import DatabaseEndpoint, DatabaseUser, pem_bundle
+from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, cloudsql_flags
 
 PORT = 5432
 
@@ -32,13 +33,21 @@ class CloudSqlPostgresArgs:
     username: str = "crmadmin"
     logical_decoding: bool = False
     backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
+    # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
+    audit_classes: str = AUDIT_CLASSES
+    slow_statement_ms: int = NO_SLOW_STATEMENTS
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the admin password (crm:rotation)
+
+    def __post_init__(self) -> None:
+        self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
 
 
 class CloudSqlPostgres(Component):
     def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        flags = [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]
+        # Audit logging as on RDS: connections, DDL and role changes, lock waits, checkpoints; no statement text.
+        flags = [{"name": "cloudsql.iam_authentication", "value": "on"}, *cloudsql_flags(args.logging)]
         if args.logical_decoding:
             flags.append({"name": "cloudsql.logical_decoding", "value": "on"})
         self.instance = gcp.sql.DatabaseInstance(
@@ -79,7 +88,9 @@ class CloudSqlPostgres(Component):
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.database = gcp.sql.Database(f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child)
-        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~", opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+        # Not protected: rotation replaces it, and the user below takes the new one in place.
+        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~",
+                                              keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
         # ABANDON: PostgreSQL refuses to drop a role that owns objects, which would block a destroy.
         self.user = gcp.sql.User(
             f"{name}-user", name=args.username, project=args.project, instance=self.instance.name, password=self.password.result,

@@ -8,8 +8,9 @@ in `watchNamespaces` ("additional namespaces") renders its RoleBindings twice an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,6 +22,13 @@ STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 STRIMZI_API = "kafka.strimzi.io/v1"
 LISTENER_PORT = 9093
 SASL_MECHANISM = "SCRAM-SHA-512"
+# What the application does with its topics: no Create, Delete, Alter or AlterConfigs.
+APP_TOPIC_OPERATIONS = ("Describe", "Read", "Write")
+
+
+def topic_resource_name(topic: str) -> str:
+    """A KafkaTopic's metadata.name: a DNS subdomain (the topic name itself goes in spec.topicName)."""
+    return re.sub(r"[^a-z0-9.-]", "-", topic.lower()).strip(".-")[:253]
 
 
 @dataclass
@@ -34,13 +42,27 @@ class KafkaOnGkeArgs:
     app_user: str = "crm-app"
     app_topic_prefix: str = "crm."
     app_group_prefix: str = "crm"
+    # Topics the platform creates (KafkaTopic); the application may not create, delete or alter any.
+    topics: Sequence[str] = field(default_factory=list)
+    topic_partitions: int = 6
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the application's SCRAM password (crm:rotation)
+    # Who may open the listener: pods matching `client_pod_labels` in `client_namespace` (Strimzi's networkPolicyPeers).
+    # None: any pod in the cluster (Strimzi's default policy).
+    client_namespace: Optional[str] = None
+    client_pod_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        outside = [t for t in self.topics if not t.startswith(self.app_topic_prefix)]
+        if outside:
+            raise ValueError(f"topics {outside} are outside the application's prefix '{self.app_topic_prefix}'")
 
 
 class KafkaOnGke(Component):
     """Three dual-role KRaft nodes with one internal listener: TLS on 9093, SCRAM-SHA-512 users, ACLs.
 
-    There is no plaintext listener. The application's KafkaUser may only use topics starting with
-    `app_topic_prefix` and consumer groups starting with `app_group_prefix`. Its password is
+    There is no plaintext listener. The application's KafkaUser may only describe, read and write
+    topics starting with `app_topic_prefix` (never create, delete or alter them: the platform
+    creates `topics` as KafkaTopic resources) and use consumer groups starting with `app_group_prefix`. Its password is
     generated here (like the database passwords) so the stack can hand it to the app in `app_env`;
     the User Operator sets it on the broker from the Secret named in the KafkaUser. The brokers'
     certificates are signed by Strimzi's cluster CA, whose certificate Strimzi keeps in the Secret
@@ -89,7 +111,7 @@ class KafkaOnGke(Component):
                 "kafka": {
                     "version": args.kafka_version,
                     "listeners": [{"name": "tls", "port": LISTENER_PORT, "type": "internal", "tls": True,
-                                   "authentication": {"type": "scram-sha-512"}}],
+                                   "authentication": {"type": "scram-sha-512"}, **self._peers(args)}],
                     "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": replication,
@@ -108,7 +130,8 @@ class KafkaOnGke(Component):
         self.namespace = args.namespace
         self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
         self.app_user = args.app_user
-        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False,
+                                             keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
         self.app_password = pulumi.Output.secret(app_password.result)
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
@@ -127,11 +150,34 @@ class KafkaOnGke(Component):
                                    "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}}},
                 "authorization": {"type": "simple", "acls": [
                     {"resource": {"type": "topic", "name": args.app_topic_prefix, "patternType": "prefix"},
-                     "operations": ["Describe", "Read", "Write", "Create"]},
+                     "operations": list(APP_TOPIC_OPERATIONS)},
                     {"resource": {"type": "group", "name": args.app_group_prefix, "patternType": "prefix"},
                      "operations": ["Describe", "Read"]},
                 ]},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka, password_secret]),
         )
+        # The Topic Operator creates these on the brokers; ACLs leave the application no way to create its own.
+        self.topics = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-topic-{topic_resource_name(topic)}",
+                api_version=STRIMZI_API,
+                kind="KafkaTopic",
+                metadata={"name": topic_resource_name(topic), "namespace": args.namespace, "labels": labels},
+                spec={"topicName": topic, "partitions": args.topic_partitions, "replicas": replication,
+                      "config": {"min.insync.replicas": max(1, replication - 1)}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka]),
+            )
+            for topic in args.topics
+        ]
         self.register_outputs({"bootstrapServers": self.bootstrap_servers})
+
+    @staticmethod
+    def _peers(args: KafkaOnGkeArgs) -> dict:
+        """The listener's NetworkPolicy peers: Strimzi writes them into the policy it keeps for the brokers."""
+        if args.client_namespace is None:
+            return {}
+        peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.client_namespace}}}
+        if args.client_pod_labels:
+            peer["podSelector"] = {"matchLabels": dict(args.client_pod_labels)}
+        return {"networkPolicyPeers": [peer]}

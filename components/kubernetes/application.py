@@ -24,6 +24,7 @@ TGB_API = "elbv2.k8s.aws/v1beta1"
 APP_ENV_SECRET = "app-env"
 KAFKA_CA_SECRET = "kafka-ca"
 SERVICE_NAME = "crm"  # the Deployment, Service, autoscaler and budget share it
+POD_LABELS = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/component": "api"}  # what selects the app's pods
 CLOUDS = ("aws", "gcp")
 # Kubelet probes and the cluster DNS service, found the same way on EKS (CoreDNS) and GKE (kube-dns).
 DNS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -94,6 +95,11 @@ class ApplicationArgs:
     strict_zone_spread: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
     aws_web_identity: Optional[AwsWebIdentity] = None
+    # A digest of app_env's contents (stacks/app_env.py `revision`): when it changes, the ExternalSecret is
+    # re-synced at once (ESO's force-sync annotation) and the pods roll, so rotated credentials are used in the same deploy.
+    app_env_revision: Optional[pulumi.Input[str]] = None
+    # EKS security groups for pods: a SecurityGroupPolicy gives the app's pods these groups (docs/data-stores.md).
+    pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,6 +121,17 @@ class ApplicationArgs:
             raise ValueError("; ".join(problems))
 
 
+def security_group_policy(name: str, namespace: str, policy_name: str, selector: Mapping[str, str], group_ids: Sequence[pulumi.Input[str]],
+                          labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """An EKS SecurityGroupPolicy: pods matching `selector` in `namespace` get exactly `group_ids` on their own ENI."""
+    return k8s.apiextensions.CustomResource(
+        name, api_version="vpcresources.k8s.aws/v1beta1", kind="SecurityGroupPolicy",
+        metadata={"name": policy_name, "namespace": namespace, "labels": dict(labels)},
+        spec={"podSelector": {"matchLabels": dict(selector)}, "securityGroups": {"groupIds": list(group_ids)}},
+        opts=opts,
+    )
+
+
 class Application(Component):
     """Namespace, identity-bound service account, Deployment, Service, autoscaler, disruption budget,
     default-deny network policy with the app's own allowances, and app_env synced from the cloud.
@@ -128,7 +145,7 @@ class Application(Component):
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         on_cluster = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
-        self.labels = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/component": "api"}
+        self.labels = dict(POD_LABELS)
         labels = {**dict(args.labels), **self.labels, "app.kubernetes.io/managed-by": "pulumi"}
 
         self.namespace = k8s.core.v1.Namespace(
@@ -150,7 +167,8 @@ class Application(Component):
         )
         self.external_secret = k8s.apiextensions.CustomResource(
             f"{name}-app-env", api_version=ESO_API, kind="ExternalSecret",
-            metadata={"name": APP_ENV_SECRET, "namespace": ns, "labels": labels},
+            metadata={"name": APP_ENV_SECRET, "namespace": ns, "labels": labels,
+                      **({"annotations": {"force-sync": args.app_env_revision}} if args.app_env_revision is not None else {})},
             spec={
                 "refreshInterval": "1h",
                 "secretStoreRef": {"name": f"{args.cloud}-app-env", "kind": "SecretStore"},
@@ -161,6 +179,10 @@ class Application(Component):
         )
 
         synced = [self.external_secret]
+        if args.pod_security_group_ids:
+            # Before the Deployment: the VPC resource controller assigns groups when a pod is created.
+            synced.append(security_group_policy(f"{name}-pod-sg", ns, SERVICE_NAME, self.labels, args.pod_security_group_ids, labels,
+                                                in_namespace))
         if args.kafka_ca is not None:
             synced.append(self._kafka_ca(name, args, labels, operator))
 
@@ -241,7 +263,8 @@ class Application(Component):
             "selector": {"matchLabels": self.labels},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels,
+                             **({"annotations": {"crm/app-env-revision": args.app_env_revision}} if args.app_env_revision is not None else {})},
                 "spec": {
                     "serviceAccountName": args.service_account,
                     "hostNetwork": False, "hostPID": False, "hostIPC": False,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -24,6 +24,8 @@ import pulumi_random as random
 
 from components.base import Component
 from components.endpoints import DatabaseUser
+from components.kubernetes.application import security_group_policy
+from components.postgres.logging import CREATE_EXTENSION_SQL
 
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -46,14 +48,19 @@ def _login_role(role: str, variable: str) -> list[str]:
     ]
 
 
-def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None) -> str:
-    """The idempotent psql script of one database (identifiers are checked, passwords come from the environment)."""
+def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None, audit: bool = True) -> str:
+    """The idempotent psql script of one database (identifiers are checked, passwords come from the environment).
+
+    `audit`: create the pgAudit extension first (components/postgres/logging.py), so the role changes
+    that follow are already audited where the server preloads it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     if replication and mode != "read-write":
         raise ValueError("only the writer publishes: a replication role belongs to the read-write database")
     db, owner, app_ = _ident(database), _ident(admin), _ident(app)
     lines = ["\\set ON_ERROR_STOP on"]
+    if audit:
+        lines.append(CREATE_EXTENSION_SQL)
     lines += _login_role(app, "app_password")
     lines += [f"GRANT CONNECT ON DATABASE {db} TO {app_};", f"GRANT USAGE ON SCHEMA public TO {app_};"]
     if mode == "read-write":
@@ -100,6 +107,9 @@ class DatabaseRolesArgs:
     app_password: Optional[pulumi.Input[str]] = None  # None: generated here (pass the writer's to share one role password)
     replication_username: Optional[str] = None  # the writer's replication role; its password is generated here
     port: int = PORT
+    rotation: Optional[Mapping[str, str]] = None  # keepers of the generated passwords (crm:rotation); not the replication role's
+    # EKS security groups for pods: the Job's pod gets these groups, which the database admits (docs/data-stores.md).
+    pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
 
     def __post_init__(self) -> None:
         if self.app_username == self.admin_username or self.replication_username == self.admin_username:
@@ -117,7 +127,8 @@ class DatabaseRoles(Component):
         labels = {"app.kubernetes.io/name": "database-roles", "app.kubernetes.io/managed-by": "pulumi"}
         # Letters and digits only: the passwords go into connection URLs and psql variables unescaped.
         self.app_password = pulumi.Output.secret(args.app_password) if args.app_password is not None else pulumi.Output.secret(
-            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child).result)
+            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2,
+                                  keepers=dict(args.rotation) if args.rotation else None, opts=child).result)
         self.replication_password = None
         if args.replication_username:
             self.replication_password = pulumi.Output.secret(random.RandomPassword(
@@ -148,6 +159,9 @@ class DatabaseRoles(Component):
             },
             opts=in_ns,
         )
+        job_after = [self.secret, script]
+        if args.pod_security_group_ids:
+            job_after.append(security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns))
         # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
         revision = pulumi.Output.all(self.app_password, self.replication_password or "").apply(
             lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
@@ -177,7 +191,7 @@ class DatabaseRoles(Component):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, script]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=job_after),
         )
         self.app_username = args.app_username
         self.replication_username = args.replication_username

@@ -27,10 +27,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 SECTIONS: dict[str, dict[str, type]] = {
     "aws": {"network": model.AwsNetwork, "kubernetes": model.Eks, "database": model.RdsPostgres, "redis": model.ElastiCacheRedis,
             "ingress": model.Ingress, "registry": model.Registry, "interconnect": model.AwsInterconnect, "platform": model.AwsPlatform,
-            "monitoring": model.Monitoring, "application": model.Application, "dns": model.Dns},
+            "monitoring": model.Monitoring, "application": model.Application, "dns": model.Dns,
+            "rotation": model.Rotation},
     "gcp": {"network": model.GcpNetwork, "kubernetes": model.Gke, "database": model.CloudSqlPostgres, "redis": model.MemorystoreRedis,
             "registry": model.Registry, "interconnect": model.GcpInterconnect, "platform": model.GcpPlatform, "monitoring": model.Monitoring,
-            "replication": model.Replication, "application": model.Application, "dns": model.Dns, "ingress": model.GcpIngress},
+            "replication": model.Replication, "application": model.Application, "dns": model.Dns, "ingress": model.GcpIngress,
+            "rotation": model.Rotation},
     "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
     "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
 }

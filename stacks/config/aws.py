@@ -7,7 +7,9 @@ so one wrong value gives one error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from pathlib import Path
 from typing import Optional
 
 from . import model, monitoring as monitoring_config
@@ -32,6 +34,10 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     kubernetes = read(problems, "crm:kubernetes", raw.get("crm:kubernetes"), model.Eks, context)
     with problems.relation():
         check_counts(problems, "crm:kubernetes", kubernetes.min_size, kubernetes.desired_size, kubernetes.max_size, ("minSize", "desiredSize", "maxSize"))
+    with problems.relation():
+        if kubernetes.pod_security_groups and kubernetes.instance_type not in trunk_instance_types():
+            problems.add("crm:kubernetes.instanceType", f"'{kubernetes.instance_type}' cannot give pods their own security groups (no trunk ENI: "
+                         "burstable t2/t3 and older types); pick a type such as m6i.large, or set crm:kubernetes.podSecurityGroups: false")
     with problems.relation():
         if kubernetes.public_endpoint and not kubernetes.public_access_cidrs:
             problems.add("crm:kubernetes.publicAccessCidrs", "must list the networks allowed to reach the public API endpoint when publicEndpoint is true")
@@ -62,6 +68,8 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     with problems.relation():
         if len(network.zones) > 0 and platform.msk_enabled and len(network.zones) < 2:
             problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
+    check_topics(problems, platform)
+    rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
@@ -78,6 +86,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             common, region, network.build(), kubernetes.build(), rds, redis.build(), ingress.build(), registry.build(),
             interconnect.build() if interconnect is not None else None, platform.build(),
             monitoring=monitoring.build(), application=application.build(), dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
+            rotation=rotation.build(),
         )
     except Unavailable:
         return None
@@ -114,6 +123,19 @@ def check_database_users(problems: Problems, database: Parsed, users: dict[str, 
             elif role in seen:
                 problems.add(f"crm:database.{key}", f"'{role}' is also crm:database.{seen[role]}; each role has one purpose")
             seen[role] = key
+
+
+@functools.lru_cache(maxsize=1)
+def trunk_instance_types() -> frozenset[str]:
+    """Instance types whose nodes support security groups for pods (the list's header names its source)."""
+    text = (Path(__file__).with_name("trunk_instance_types.txt")).read_text()
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_topics(problems: Problems, platform: Parsed) -> None:
+    with problems.relation():
+        if len(set(platform.kafka_topics)) != len(platform.kafka_topics):
+            problems.add("crm:platform.kafkaTopics", "lists a topic twice")
 
 
 def parse_registry(problems: Problems, raw: dict, context: Context) -> Parsed:

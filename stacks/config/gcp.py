@@ -10,7 +10,7 @@ from typing import Optional
 
 from . import model, monitoring as monitoring_config
 from .application import parse as parse_application
-from .aws import check_database_users, parse_registry
+from .aws import check_database_users, check_topics, parse_registry
 from .cloudflare import parse_dns
 from .reader import Problems, check_counts, check_no_overlap
 from .rules import KAFKA_DEFAULT, RELEASE_CHANNELS as _RELEASE_CHANNELS, STRIMZI_DEFAULT, STRIMZI_KAFKA_VERSIONS  # noqa: F401  (their home before the schema)
@@ -64,6 +64,9 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
         if env != "dev" and platform.kafka_brokers < 3:
             problems.add("crm:platform.kafkaBrokers", f"needs at least 3 brokers outside dev (replication factor 3), got {platform.kafka_brokers}")
 
+    check_topics(problems, platform)
+    rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
+
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="gcp")
     replication = monitoring_config.parse_replication(problems, common, raw, context, interconnect=interconnect is not None, database=database)
     ingress = read(problems, "crm:ingress", raw.get("crm:ingress"), model.GcpIngress, context)
@@ -75,6 +78,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             common, project_id, region, network.build(), kubernetes.build(), database.build(), redis.build(), registry.build(),
             interconnect.build() if interconnect is not None else None, platform.build(), monitoring.build(), replication.build(),
             application=application.build(), dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None), ingress=ingress.build(),
+            rotation=rotation.build(),
         )
     except Unavailable:
         return None

@@ -9,6 +9,7 @@ its dataclass.
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
@@ -38,6 +39,33 @@ def _monitoring(name: str) -> dict:
 
 def _is_dr(context) -> bool:
     return context.env == "dr"
+
+
+# Audit trails (EKS control plane, RDS PostgreSQL logs) are kept a year where the data is real.
+AUDIT_LOG_DAYS = {env: 365 if env in ("production", "dr") else 90 for env in sizes.ENVIRONMENTS}
+
+
+@section
+class Rotation:
+    """crm:rotation: when the stack's generated credentials are replaced (docs/runbooks/rotation.md).
+
+    The generators' keepers change only when `generation` is raised or a new interval of
+    `intervalDays` from `since` starts, so previews and deploys within an interval reproduce the
+    same credentials. With neither set, the generators carry no keepers at all.
+    """
+
+    generation: int = setting("generation", "raise by one to replace the generated credentials now (docs/runbooks/rotation.md)", default=0, ge=0, le=1_000_000)
+    interval_days: int = setting("intervalDays", "also replace them every N days from `since` (0: no schedule; at least 7)", default=0, ge=0, le=3650,
+                                 check=rules.rotation_interval)
+    since: str = setting("since", "the day the rotation schedule counts from (YYYY-MM-DD)", default="2026-01-01", check=rules.iso_date)
+
+    def keepers(self, today: datetime.date) -> Optional[dict[str, str]]:
+        """The generators' keepers on `today` (UTC): None when rotation was never asked for."""
+        if not self.generation and not self.interval_days:
+            return None
+        start = datetime.date.fromisoformat(self.since)
+        period = max(0, (today - start).days // self.interval_days) if self.interval_days else 0
+        return {"rotation": f"g{self.generation}-p{period}"}
 
 
 @section
@@ -91,6 +119,10 @@ class Eks:
     public_access_cidrs: list[str] = setting("publicAccessCidrs", "networks allowed to the public endpoint; never 0.0.0.0/0", default=[],
                                              item_check=rules.cidr_admitting("the API endpoint is never open to the world"))
     admin_principals: list[str] = setting("adminPrincipals", "IAM ARNs given cluster-admin access entries", default=[])
+    log_retention_days: int = setting("logRetentionDays", "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",
+                                      by_env=AUDIT_LOG_DAYS, ge=1, le=3653, check=rules.log_retention)
+    pod_security_groups: bool = setting("podSecurityGroups", "the app's pods get their own security group, the only one the data stores admit "
+                                        "(needs a trunk-ENI instance type)", derive=lambda c: c.env != "dev", derive_doc="true outside dev")
 
 
 @section
@@ -111,7 +143,7 @@ class RdsPostgres:
     max_slot_wal_keep_size_gb: int = setting(  # 0: unbounded (no logical replication)
         "maxSlotWalKeepSizeGb", "WAL a replication slot may hold, GB (below allocatedStorage; with logicalReplication only)", ge=1, le=65536,
         derive=lambda c: max(1, int(c["allocated_storage_gb"] * sizes.SLOT_WAL_SHARE_OF_STORAGE)), attr_default=0)
-    log_retention_days: int = setting("logRetentionDays", "RDS PostgreSQL log groups' retention, a CloudWatch Logs value", default=90,
+    log_retention_days: int = setting("logRetentionDays", "RDS PostgreSQL log groups' retention, a CloudWatch Logs value", by_env=AUDIT_LOG_DAYS,
                                       ge=1, le=3653, check=rules.log_retention)  # the exported PostgreSQL logs' CloudWatch groups
     backup_copy_region: str = setting("backupCopyRegion", "region automated backups are copied to (empty: none)",
                                       by_env=matrix(sizes.BACKUPS, "copyRegion"), check=rules.aws_region_or_empty, attr_default="")
@@ -172,6 +204,9 @@ class AwsPlatform:
     msk_volume_gb: int = setting("mskVolumeGb", "MSK broker volume, GB", default=100, ge=1, le=16384)
     app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
     app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
+    kafka_topics: list[str] = setting("kafkaTopics", "topics the platform creates (MSK topic API), each starting `crm.`; the app may not create topics",
+                                      default=["crm.scheduled-tasks", "crm.messages"], item_check=rules.kafka_topic)
+    kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
 @section
@@ -199,6 +234,7 @@ class AwsStackConfig:
     monitoring: Optional["Monitoring"] = None
     application: Optional[Application] = None
     dns: Optional[Dns] = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def references(self) -> list[str]:
@@ -290,6 +326,9 @@ class GcpPlatform:
     kafka_version: str = setting("kafkaVersion", "Kafka version (one the Strimzi release runs)", default=rules.KAFKA_DEFAULT)
     app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
     app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
+    kafka_topics: list[str] = setting("kafkaTopics", "topics the platform creates (Strimzi KafkaTopic), each starting `crm.`; the app may not create topics",
+                                      default=["crm.scheduled-tasks", "crm.messages"], item_check=rules.kafka_topic)
+    kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
 @section
@@ -317,6 +356,7 @@ class GcpStackConfig:
     application: Optional[Application] = None
     dns: Optional[Dns] = None
     ingress: Optional[GcpIngress] = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def references(self) -> list[str]:

@@ -5,6 +5,7 @@ settings live in the parser of each kind of stack.
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from typing import Any, Callable, Optional
@@ -245,3 +246,28 @@ def cpu(value: str) -> float:
 
 def memory(value: str) -> int:
     return int(value[:-2]) * {"Ki": 1, "Mi": 1024, "Gi": 1024 * 1024}[value[-2:]]
+
+
+# Kafka's legal topic names (letters, digits, '.', '_', '-'; at most 249 characters).
+_KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+APP_TOPIC_PREFIX = "crm."
+
+
+def kafka_topic(value: str) -> Optional[str]:
+    if not _KAFKA_TOPIC.match(value) or value in (".", ".."):
+        return f"'{value}' is not a Kafka topic name (letters, digits, . _ -; at most 249)"
+    if not value.startswith(APP_TOPIC_PREFIX):
+        return f"'{value}' must start with '{APP_TOPIC_PREFIX}', the prefix the application's permissions cover"
+    return None
+
+
+def rotation_interval(value: int) -> Optional[str]:
+    return None if value == 0 or value >= 7 else f"must be 0 (no schedule) or at least 7: each rotation restarts the application, got {value}"
+
+
+def iso_date(value: str) -> Optional[str]:
+    try:
+        datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return f"must be a date such as 2026-01-01, got '{value}'"
+    return None

@@ -19,19 +19,19 @@ AWS = {
         "natGateways": "single",
     },
     "staging": {
-        "kubernetes": {"instanceType": "t3.large", "minSize": 2, "desiredSize": 2, "maxSize": 5},
+        "kubernetes": {"instanceType": "m6i.large", "minSize": 2, "desiredSize": 2, "maxSize": 5},
         "database": {"enabled": True, "instanceClass": "db.t3.small", "allocatedStorage": 50, "multiAz": True, "backupRetentionDays": 14, "deletionProtection": True},
         "redis": {"enabled": True, "nodeType": "cache.t3.small", "nodes": 2, "snapshotRetentionDays": 7},
         "natGateways": "one-per-zone",
     },
     "production": {
-        "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 3, "maxSize": 10},
+        "kubernetes": {"instanceType": "m6i.xlarge", "minSize": 3, "desiredSize": 3, "maxSize": 10},
         "database": {"enabled": True, "instanceClass": "db.t3.medium", "allocatedStorage": 100, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
         "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 7},
         "natGateways": "one-per-zone",
     },
     "dr": {
-        "kubernetes": {"instanceType": "t3.xlarge", "minSize": 3, "desiredSize": 5, "maxSize": 10},
+        "kubernetes": {"instanceType": "m6i.xlarge", "minSize": 3, "desiredSize": 5, "maxSize": 10},
         "database": {"enabled": True, "instanceClass": "db.t3.large", "allocatedStorage": 200, "multiAz": True, "backupRetentionDays": 30, "deletionProtection": True},
         "redis": {"enabled": True, "nodeType": "cache.t3.medium", "nodes": 3, "snapshotRetentionDays": 30},  # the documents' DR value
         "natGateways": "one-per-zone",

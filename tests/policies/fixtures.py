@@ -10,6 +10,11 @@ from typing import Any
 
 from policies.rules.base import UNKNOWN, Resource
 
+# What components/postgres/logging.py sets: pgAudit DDL and role classes, session events, no statement text.
+RDS_AUDIT = [{"name": "shared_preload_libraries", "value": "pg_stat_statements,pgaudit"}, {"name": "pgaudit.log", "value": "ddl,role"},
+             {"name": "log_connections", "value": "1"}, {"name": "log_disconnections", "value": "1"}, {"name": "log_min_duration_statement", "value": "-1"}]
+SQL_AUDIT = [{"name": "cloudsql.enable_pgaudit", "value": "on"}, {"name": "pgaudit.log", "value": "ddl,role"},
+             {"name": "log_connections", "value": "on"}, {"name": "log_disconnections", "value": "on"}, {"name": "log_min_duration_statement", "value": "-1"}]
 TAGS = {"project": "crm", "environment": "production", "managed-by": "pulumi", "role": "test"}
 
 GOOD: dict[str, dict[str, Any]] = {
@@ -18,7 +23,7 @@ GOOD: dict[str, dict[str, Any]] = {
                                   "finalSnapshotIdentifier": "db-final", "iamDatabaseAuthenticationEnabled": True,
                                   "enabledCloudwatchLogsExports": ["postgresql"], "performanceInsightsEnabled": True, "tags": TAGS},
     "aws:rds/parameterGroup:ParameterGroup": {"family": "postgres15", "parameters": [
-        {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]},
+        {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}, *RDS_AUDIT]},
     "aws:elasticache/replicationGroup:ReplicationGroup": {"atRestEncryptionEnabled": True, "transitEncryptionEnabled": True, "authToken": UNKNOWN,
                                                           "numCacheClusters": 3, "automaticFailoverEnabled": True, "multiAzEnabled": True, "tags": TAGS},
     "aws:eks/cluster:Cluster": {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
@@ -41,7 +46,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:container/nodePool:NodePool": {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True},
                                                        "serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
     "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "settings": {
-        "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS,
+        "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS, "databaseFlags": SQL_AUDIT,
         "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
         "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True}}},
     "gcp:redis/instance:Instance": {"tier": "STANDARD_HA", "authEnabled": True, "transitEncryptionMode": "SERVER_AUTHENTICATION", "labels": TAGS},
@@ -78,6 +83,7 @@ GOOD: dict[str, dict[str, Any]] = {
         "containers": [{"name": "crm", "securityContext": {"privileged": False, "allowPrivilegeEscalation": False},
                         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]}}}},
     "kubernetes:core/v1:Namespace": {"metadata": {"name": "crm"}},
+    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/crm-production-eks/cluster", "retentionInDays": 365, "kmsKeyId": UNKNOWN, "tags": TAGS},
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": {"metadata": {"name": "default-deny", "namespace": "crm"},
                                                       "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
 }
@@ -109,6 +115,7 @@ SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+LOGS = "aws:cloudwatch/logGroup:LogGroup"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -183,6 +190,16 @@ def _network_policy_stack(enforced: bool | None) -> list[Resource]:
     return [cluster, policy, resource("aws:eks/addon:Addon", {"addonName": "vpc-cni", "configurationValues": config}, name="cni")]
 
 
+def _data_store_stack(source: str, stack: str = "aws-production", port: int = 5432) -> list[Resource]:
+    """An EKS cluster, the app pods' group, and a data-store rule admitting `source` ("cluster" or "pods")."""
+    cluster = resource(EKS, name="eks", stack=stack)
+    pods = resource("aws:ec2/securityGroup:SecurityGroup", {"tags": TAGS}, name="app-pods", stack=stack)
+    origin = cluster.urn if source == "cluster" else pods.urn
+    rule = resource(SG, {"fromPort": port, "toPort": port, "cidrIpv4": DELETE, "referencedSecurityGroupId": UNKNOWN}, name="db-from-app", stack=stack,
+                    property_dependencies={"referencedSecurityGroupId": [origin]})
+    return [cluster, pods, rule]
+
+
 # rule name -> (passing fixtures, failing fixtures); a resource rule gets resources, a stack rule lists of resources.
 DEPLOY = "kubernetes:apps/v1:Deployment"
 CONTAINER = "spec.template.spec.containers"
@@ -209,9 +226,21 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "rds-iam-authentication": ([resource(RDS)], [resource(RDS, {"iamDatabaseAuthenticationEnabled": DELETE})]),
     "rds-log-exports": ([resource(RDS)], [resource(RDS, {"enabledCloudwatchLogsExports": ["upgrade"]})]),
     "rds-performance-insights": ([resource(RDS)], [resource(RDS, {"performanceInsightsEnabled": False})]),
-    "rds-force-ssl": ([resource(PG)], [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "0"}]})]),
-    "rds-logical-replication-dr": ([resource(PG, stack="aws-dr"), resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-production")],
-                                   [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]}, stack="aws-dr")]),
+    "rds-force-ssl": ([resource(PG)], [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "0"}, *RDS_AUDIT]})]),
+    "rds-logical-replication-dr": ([resource(PG, stack="aws-dr"), resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, *RDS_AUDIT]}, stack="aws-production")],
+                                   [resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, *RDS_AUDIT]}, stack="aws-dr")]),
+    "rds-audit-logging": ([resource(PG), resource(PG, {"family": "mysql8.0", "parameters": []})], [
+        resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}]}),
+        resource(PG, {"parameters": [{"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"},
+                                     *RDS_AUDIT[:-1], {"name": "log_min_duration_statement", "value": "1000"}]})]),
+    "audit-log-retention": ([resource(LOGS), resource(LOGS, {"retentionInDays": DELETE}), resource(LOGS, {"retentionInDays": 90}, stack="aws-staging"),
+                             resource(LOGS, {"name": "/aws/msk/crm-production-kafka", "retentionInDays": 30})],
+                            [resource(LOGS, {"retentionInDays": 90}), resource(LOGS, {"name": "/aws/rds/instance/db/postgresql", "retentionInDays": 180}, stack="aws-dr")]),
+    "data-stores-not-open-to-cluster": ([_data_store_stack("pods"), _data_store_stack("cluster", stack="aws-dev"), _data_store_stack("cluster", port=443)],
+                                        [_data_store_stack("cluster"), _data_store_stack("cluster", port=6379)]),
+    "cloudsql-audit-logging": ([resource(SQL)], [
+        resource(SQL, {"settings.databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "log_min_duration_statement", "value": "1000"}]}),
+        resource(SQL, {"settings.databaseFlags": [*SQL_AUDIT[:1], {"name": "pgaudit.log", "value": "ddl"}, *SQL_AUDIT[2:]]})]),
     "elasticache-encryption-at-rest": ([resource(REDIS)], [resource(REDIS, {"atRestEncryptionEnabled": False})]),
     "elasticache-encryption-in-transit": ([resource(REDIS)], [resource(REDIS, {"transitEncryptionEnabled": DELETE})]),
     "elasticache-auth": ([resource(REDIS)], [resource(REDIS, {"authToken": DELETE})]),

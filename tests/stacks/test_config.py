@@ -288,6 +288,15 @@ def test_database_log_retention_must_be_one_cloudwatch_offers():
     assert "731" in one_problem("aws-production", {"crm:database": {"logRetentionDays": 100}}, "crm:database.logRetentionDays")
 
 
+def test_control_plane_log_retention_must_be_one_cloudwatch_offers():
+    assert "365" in one_problem("aws-production", {"crm:kubernetes": {"logRetentionDays": 300}}, "crm:kubernetes.logRetentionDays")
+
+
+@pytest.mark.parametrize("stack", ["aws-dr", "gcp-dr"])
+def test_kafka_topic_outside_the_app_prefix_is_refused(stack):
+    assert "must start with 'crm.'" in one_problem(stack, {"crm:platform": {"kafkaTopics": ["crm.ok", "billing"]}}, "crm:platform.kafkaTopics[1]")
+
+
 def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
     assert "at most 13 characters" in one_problem("aws-production", {"crm:project": "customer-relations"}, "crm:project")
 

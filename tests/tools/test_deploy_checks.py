@@ -206,3 +206,17 @@ def test_gateway_resources_fail_when_the_cluster_does_not_run_the_gateway_api(sh
     del resource(plan, "gcp:container/cluster:Cluster").inputs["gatewayApiConfig"]
     kinds = {m.split(" ")[0] for m in findings(plan, "kubernetes-schema") + findings(plan, "custom-resource-schema")}
     assert {"Gateway", "HTTPRoute", "HealthCheckPolicy", "GCPBackendPolicy"} <= kinds
+
+
+
+
+def test_a_security_group_policy_field_the_crd_lacks_fails(shipped):
+    plan = from_preview(shipped("aws-dr"))
+    resource(plan, "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "app-pod-sg").inputs["spec"]["securityGroups"]["ids"] = ["sg-1"]
+    messages = findings(plan, "custom-resource-schema")
+    assert len(messages) == 1 and "'ids' was unexpected" in messages[0] and "vpc-resource-controller-v1.7.19" in messages[0]
+
+
+def test_security_group_policies_need_an_eks_cluster_in_the_plan(shipped):
+    plan = [r for r in from_preview(shipped("aws-dr")) if r.type != "aws:eks/cluster:Cluster"]
+    assert any("SecurityGroupPolicy" in m for m in findings(plan, "custom-resource-schema"))

@@ -57,6 +57,12 @@ def test_characters_outside_the_rule_fail(run_component):
     assert "character rule" in problem.message and "crm--db" in problem.message
 
 
+def test_an_msk_topic_name_is_held_to_kafkas_rule(run_component):
+    result = run_component(lambda: aws.msk.Topic("t", cluster_arn="arn:msk", name="crm.orders/v2", partition_count=1, replication_factor=2))
+    [problem] = names.problems(result.resources)
+    assert "character rule" in problem.message and "aws:msk/topic:Topic" in problem.message
+
+
 def test_a_forbidden_beginning_fails(run_component):
     result = run_component(lambda: aws.lb.LoadBalancer("lb", name="internal-crm"))
     [problem] = names.problems(result.resources)

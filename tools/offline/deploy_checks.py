@@ -61,6 +61,8 @@ def chart_of(r: PlanResource) -> Optional[str]:
 # API release is the oldest GKE installs on the minors GKE_OLDEST_MINOR onwards, so fields judged
 # valid here exist on every cluster the channel may run.
 GKE_GATEWAY_SCHEMAS = ["gateway-api-v1.2.1", "gke-gateway-api-v1.4.0"]
+# EKS's control plane runs the VPC resource controller, which serves the SecurityGroupPolicy CRD.
+EKS_SCHEMAS = ["vpc-resource-controller-v1.7.19"]
 
 # Service agents a Google service creates only when asked (gcp.projects.ServiceIdentity), by the
 # domain of their address `service-PROJECT_NUMBER@<domain>`; the value is the API that creates it.
@@ -208,6 +210,8 @@ def cluster_schema_folders(resources: Iterable[PlanResource]) -> list[str]:
         gateway = r.inputs.get("gatewayApiConfig") if r.type == "gcp:container/cluster:Cluster" else None
         if isinstance(gateway, dict) and gateway.get("channel") == "CHANNEL_STANDARD":
             folders += [f for f in GKE_GATEWAY_SCHEMAS if f not in folders]
+        if r.type == "aws:eks/cluster:Cluster":
+            folders += [f for f in EKS_SCHEMAS if f not in folders]
     return folders
 
 

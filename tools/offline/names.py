@@ -161,6 +161,11 @@ RULES: dict[str, list[NameRule]] = {
     "aws:secretsmanager/secret:Secret": [NameRule("name", 512, _botocore("secretsmanager CreateSecret.Name"), prefix_field="namePrefix")],
     "aws:ssm/parameter:Parameter": [NameRule("name", 2048, _botocore("ssm PutParameter.Name"), r"(?!/?(?i:aws|ssm))[A-Za-z0-9_.\-/]+", "a-zA-Z0-9_.-/, not beginning with aws or ssm")],
     "aws:msk/cluster:Cluster": [NameRule("clusterName", 64, _botocore("kafka CreateClusterV2.ClusterName"))],
+    # botocore's CreateTopic.TopicName is an unconstrained string; Kafka itself limits topic names.
+    "aws:msk/topic:Topic": [NameRule(
+        "name", 249, Source("docs", "https://kafka.apache.org/documentation/#topicconfigs (Kafka's Topic.java: legal characters [a-zA-Z0-9._-], at most 249)"),
+        r"[A-Za-z0-9._-]+", "letters, digits and ._-",
+    )],
     "aws:sesv2/configurationSet:ConfigurationSet": [NameRule(
         "configurationSetName", 64, _botocore("sesv2 CreateConfigurationSet.ConfigurationSetName", "The name can contain up to 64 alphanumeric characters"),
         r"[A-Za-z0-9_-]+", "letters, digits, hyphens and underscores", autonamed=False,

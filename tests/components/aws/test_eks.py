@@ -22,9 +22,9 @@ def eks(run_component):
 
 @pytest.mark.parametrize("stack,instance,sizes", [
     ("aws-dev", "t3.medium", (1, 1, 3)),
-    ("aws-staging", "t3.large", (2, 2, 5)),
-    ("aws-production", "t3.xlarge", (3, 3, 10)),
-    ("aws-dr", "t3.xlarge", (3, 5, 10)),
+    ("aws-staging", "m6i.large", (2, 2, 5)),
+    ("aws-production", "m6i.xlarge", (3, 3, 10)),
+    ("aws-dr", "m6i.xlarge", (3, 5, 10)),
 ])
 def test_node_group_matches_the_matrix(shipped, stack, instance, sizes):
     group = shipped(stack).one("aws:eks/nodeGroup:NodeGroup")
@@ -144,3 +144,57 @@ def test_the_application_autoscaler_has_a_metrics_api_to_read(shipped, stack):
     addons = {a["addonName"]: a for a in result.of_type("aws:eks/addon:Addon")}
     group = result.one("aws:eks/nodeGroup:NodeGroup")
     assert group.urn in addons["metrics-server"].dependencies  # its pods need nodes to run on
+
+
+def _control_plane_logs(result):
+    return next(g for g in result.of_type("aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("/aws/eks/"))
+
+
+def test_control_plane_log_group_keeps_the_configured_days(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(log_retention_days=731)))
+    assert _control_plane_logs(result)["retentionInDays"] == 731
+
+
+@pytest.mark.parametrize("stack,days", [("aws-dev", 90), ("aws-staging", 90), ("aws-production", 365), ("aws-dr", 365)])
+def test_control_plane_logs_are_kept_a_year_in_production_and_dr(shipped, stack, days):
+    group = _control_plane_logs(shipped(stack))
+    assert group["retentionInDays"] == days and group["name"] == f"/aws/eks/crm-{stack.split('-')[1]}-eks/cluster"
+
+
+def test_control_plane_log_group_exists_before_the_cluster_with_the_logs_key(eks):
+    group = _control_plane_logs(eks)
+    cluster = eks.one("aws:eks/cluster:Cluster")
+    assert group.urn in cluster.dependencies and group["kmsKeyId"] == "arn:kms:logs"
+
+
+def test_retention_is_configurable_per_stack(run_stack):
+    assert _control_plane_logs(run_stack("aws-dev", {"crm:kubernetes": {"logRetentionDays": 400}}))["retentionInDays"] == 400
+
+
+def _cni_configuration(result) -> dict:
+    addon = next(a for a in result.of_type("aws:eks/addon:Addon") if a["addonName"] == "vpc-cni")
+    return json.loads(addon["configurationValues"])
+
+
+def test_pod_security_groups_turn_on_pod_enis_with_network_policy_kept(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(pod_security_groups=True)))
+    config = _cni_configuration(result)
+    assert config["env"]["ENABLE_POD_ENI"] == "true" and config["env"]["POD_SECURITY_GROUP_ENFORCING_MODE"] == "standard"
+    assert config["enableNetworkPolicy"] == "true" and config["init"]["env"]["DISABLE_TCP_EARLY_DEMUX"] == "true"
+
+
+def test_pod_security_groups_give_the_cluster_role_the_vpc_resource_controller(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(pod_security_groups=True)))
+    attached = {a["policyArn"] for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController" in attached
+
+
+def test_without_pod_security_groups_no_pod_group_and_plain_cni(eks):
+    assert "env" not in _cni_configuration(eks)
+    assert [g.name for g in eks.of_type("aws:ec2/securityGroup:SecurityGroup")] == []
+
+
+@pytest.mark.parametrize("stack,on", [("aws-dev", False), ("aws-staging", True), ("aws-production", True), ("aws-dr", True)])
+def test_pod_security_groups_everywhere_but_dev(shipped, stack, on):
+    groups = [g.name for g in shipped(stack).of_type("aws:ec2/securityGroup:SecurityGroup") if g.name.endswith("-eks-app-pods")]
+    assert bool(groups) is on

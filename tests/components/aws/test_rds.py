@@ -58,7 +58,7 @@ def test_parameter_group_enables_logical_replication_at_reboot_and_forces_tls(db
 
 def test_no_logical_replication_outside_dr(shipped):
     parameters = {p["name"] for p in shipped("aws-production").one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
-    assert parameters == {"rds.force_ssl"}
+    assert "rds.logical_replication" not in parameters and "rds.force_ssl" in parameters
 
 
 def test_storage_encrypted_private_and_tls_only(db):
@@ -159,3 +159,76 @@ def test_slot_wal_bound_must_fit_in_storage():
 def test_instance_id_output_is_the_identifier(run_component):
     result = run_component(lambda: PostgresDatabase("db", db_args()))
     assert result.one("aws:rds/instance:Instance")["identifier"] == "db"
+
+
+def _parameters(result) -> dict:
+    return {p["name"]: p for p in result.one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
+
+
+def test_pgaudit_is_preloaded_next_to_pg_stat_statements_at_reboot(db):
+    preload = _parameters(db)["shared_preload_libraries"]
+    assert preload["value"].split(",") == ["pg_stat_statements", "pgaudit"] and preload["applyMethod"] == "pending-reboot"
+
+
+def test_pgaudit_logs_ddl_and_role_changes_without_parameters(db):
+    parameters = _parameters(db)
+    assert parameters["pgaudit.log"]["value"] == "ddl,role"
+    assert parameters["pgaudit.log_parameter"]["value"] == "0"
+
+
+@pytest.mark.parametrize("name", ["log_connections", "log_disconnections", "log_lock_waits", "log_checkpoints"])
+def test_session_and_lock_events_are_logged_immediately(db, name):
+    assert (_parameters(db)[name]["value"], _parameters(db)[name]["applyMethod"]) == ("1", "immediate")
+
+
+def test_no_statement_text_or_bind_values_are_logged_by_default(db):
+    parameters = _parameters(db)
+    assert parameters["log_min_duration_statement"]["value"] == "-1"
+    assert parameters["log_min_error_statement"]["value"] == "panic"
+    assert parameters["log_parameter_max_length"]["value"] == "0" and parameters["log_parameter_max_length_on_error"]["value"] == "0"
+
+
+def test_slow_statement_logging_is_an_explicit_opt_in(run_component):
+    result = run_component(lambda: PostgresDatabase("db", db_args(slow_statement_ms=2000)))
+    assert _parameters(result)["log_min_duration_statement"]["value"] == "2000"
+
+
+def test_unknown_audit_class_is_refused():
+    with pytest.raises(ValueError, match="pgaudit.log classes"):
+        db_args(audit_classes="ddl,everything")
+
+
+def test_shipped_rds_audits_like_the_component(shipped):
+    assert _parameters(shipped("aws-dr"))["pgaudit.log"]["value"] == "ddl,role"
+
+
+
+@pytest.mark.parametrize("store,port", [("crm-dr-db-from-app", 5432), ("crm-dr-cache-from-app", 6379), ("crm-dr-kafka-from-app", 9098)])
+def test_data_stores_admit_only_the_application_pods_group(shipped, store, port):
+    result = shipped("aws-dr")
+    pods = result.one("aws:ec2/securityGroup:SecurityGroup", "crm-dr-eks-app-pods")
+    rule = result.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", store)
+    assert rule["fromPort"] == port and pods.urn in rule.property_dependencies["referencedSecurityGroupId"]
+
+
+def test_app_pods_and_the_role_job_get_the_pod_group(shipped):
+    result = shipped("aws-dr")
+    pods = result.one("aws:ec2/securityGroup:SecurityGroup", "crm-dr-eks-app-pods")
+    policies = {p["metadata"]["namespace"]: p for p in result.of_type("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy")}
+    assert sorted(policies) == ["crm", "crm-db-roles"]
+    assert policies["crm"]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "crm"
+    assert all(pods.urn in p.property_dependencies["spec"] for p in policies.values())
+
+
+def test_the_pod_group_policy_exists_before_the_pods(shipped):
+    result = shipped("aws-dr")
+    policy = result.one("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "crm-dr-app-pod-sg")
+    assert policy.urn in result.one("kubernetes:apps/v1:Deployment").dependencies
+    job_policy = result.one("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "crm-dr-db-roles-pod-sg")
+    assert job_policy.urn in result.one("kubernetes:batch/v1:Job").dependencies
+
+
+def test_burstable_nodes_with_pod_security_groups_are_refused():
+    from tests.stacks.test_config import one_problem
+
+    assert "no trunk ENI" in one_problem("aws-production", {"crm:kubernetes": {"instanceType": "t3.xlarge"}}, "crm:kubernetes.instanceType")

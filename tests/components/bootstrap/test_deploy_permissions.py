@@ -71,3 +71,16 @@ def test_grants_outside_the_project_roles_are_documented(outside):
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "prerequisites.md").read_text()
     assert GCP_OUTSIDE_PROJECT[outside].split(" on ")[0] in doc
+
+
+
+def test_deploy_policy_lets_ci_manage_msk_topics_through_the_topic_api():
+    import json
+
+    from components.bootstrap.ci_identity import GithubAwsRolesArgs, deploy_policy
+
+    args = GithubAwsRolesArgs(repository="acme/crm", deploy_subjects=["repo:acme/crm:environment:production"], preview_subjects=["repo:acme/crm:pull_request"],
+                              deploy_role_name="d", preview_role_name="p", name_prefix="crm", region="ap-northeast-2", tags={})
+    statements = json.loads(deploy_policy("aws", "123456789012", args, "arn:aws:s3:::crm-state", "arn:kms", "arn:kms"))["Statement"]
+    actions = {a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"kafka:*", "kafka-cluster:Connect", "kafka-cluster:CreateTopic", "kafka-cluster:DeleteTopic", "kafka-cluster:AlterTopic"} <= actions

@@ -73,3 +73,32 @@ def test_database_crm_and_a_generated_secret_password(sql):
 
 def test_encrypted_with_its_own_key(sql):
     assert sql.one("gcp:sql/databaseInstance:DatabaseInstance")["encryptionKeyName"] == "projects/p/keys/sql"
+
+
+def _flags(result) -> dict:
+    return {f["name"]: f["value"] for f in result.one("gcp:sql/databaseInstance:DatabaseInstance")["settings"]["databaseFlags"]}
+
+
+def test_pgaudit_is_enabled_for_ddl_and_role_changes(sql):
+    flags = _flags(sql)
+    assert flags["cloudsql.enable_pgaudit"] == "on" and flags["pgaudit.log"] == "ddl,role" and flags["pgaudit.log_parameter"] == "off"
+
+
+@pytest.mark.parametrize("flag", ["log_connections", "log_disconnections", "log_lock_waits", "log_checkpoints"])
+def test_session_and_lock_events_are_logged(sql, flag):
+    assert _flags(sql)[flag] == "on"
+
+
+def test_slow_statements_are_not_logged_with_their_values_by_default(shipped):
+    flags = _flags(shipped("gcp-production"))
+    assert flags["log_min_duration_statement"] == "-1" and flags["log_min_error_statement"] == "panic"
+
+
+def test_flags_are_only_those_cloud_sql_lists(sql):
+    # log_parameter_max_length* are RDS parameters; Cloud SQL rejects flags it does not list.
+    assert not {"log_parameter_max_length", "log_parameter_max_length_on_error", "shared_preload_libraries"} & set(_flags(sql))
+
+
+def test_each_flag_is_set_once(sql):
+    names = [f["name"] for f in sql.one("gcp:sql/databaseInstance:DatabaseInstance")["settings"]["databaseFlags"]]
+    assert len(names) == len(set(names))

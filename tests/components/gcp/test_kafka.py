@@ -27,8 +27,9 @@ def test_operator_does_not_list_its_own_namespace_again(kafka):
 
 
 def test_kafka_resources_use_the_v1_api_strimzi_1_serves(kafka):
-    assert [r.type for r in kafka.resources if "strimzi" in r.type] == [
-        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka", "kubernetes:kafka.strimzi.io/v1:KafkaUser"]
+    assert {r.type for r in kafka.resources if "strimzi" in r.type} == {
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka", "kubernetes:kafka.strimzi.io/v1:KafkaUser",
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic"}
 
 
 def test_three_brokers_with_min_insync_replicas_two(kafka):
@@ -70,3 +71,43 @@ def test_runs_on_the_gke_provider(kafka):
 
 def test_bootstrap_servers_exported(kafka):
     assert kafka.outputs["kafkaBootstrapServers"] == "crm-kafka-bootstrap.kafka.svc.cluster.local:9093"
+
+
+def test_app_user_may_not_create_delete_or_alter_topics(kafka):
+    acls = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")["spec"]["authorization"]["acls"]
+    [topics] = [a for a in acls if a["resource"]["type"] == "topic"]
+    assert sorted(topics["operations"]) == ["Describe", "Read", "Write"]
+
+
+def test_platform_creates_the_configured_topics(kafka):
+    topics = {t["spec"]["topicName"]: t for t in kafka.of_type("kubernetes:kafka.strimzi.io/v1:KafkaTopic")}
+    assert sorted(topics) == ["crm.messages", "crm.scheduled-tasks"]
+    spec = topics["crm.messages"]["spec"]
+    assert (spec["partitions"], spec["replicas"], spec["config"]["min.insync.replicas"]) == (6, 3, 2)
+    assert topics["crm.messages"]["metadata"]["labels"] == {"strimzi.io/cluster": "crm"}
+
+
+def test_topics_follow_crm_platform_kafka_topics(run_stack):
+    result = run_stack("gcp-dr", {"crm:platform": {"kafkaTopics": ["crm.orders_v2"], "kafkaTopicPartitions": 12}})
+    [topic] = result.of_type("kubernetes:kafka.strimzi.io/v1:KafkaTopic")
+    assert (topic["metadata"]["name"], topic["spec"]["topicName"], topic["spec"]["partitions"]) == ("crm.orders-v2", "crm.orders_v2", 12)
+
+
+def test_topic_outside_the_app_prefix_is_refused():
+    from components.gcp.kafka import KafkaOnGkeArgs
+
+    with pytest.raises(ValueError, match="outside the application's prefix"):
+        KafkaOnGkeArgs(provider=None, topics=["billing.events"])
+
+
+
+def test_the_listener_admits_only_the_application_pods(kafka):
+    [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
+    assert listener["networkPolicyPeers"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "crm"}},
+                                               "podSelector": {"matchLabels": {"app.kubernetes.io/name": "crm", "app.kubernetes.io/component": "api"}}}]
+
+
+def test_the_peers_select_the_pods_the_deployment_runs(kafka):
+    [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
+    template = kafka.one("kubernetes:apps/v1:Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert listener["networkPolicyPeers"][0]["podSelector"]["matchLabels"].items() <= template.items()

@@ -123,3 +123,13 @@ def test_job_image_comes_from_config(run_stack):
     result = run_stack("aws-staging", {"crm:database": {"clientImage": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/psql:15.8"}})
     container = result.one("kubernetes:batch/v1:Job")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/psql:15.8"
+
+
+def test_script_creates_pgaudit_before_any_role_change_and_tolerates_its_absence():
+    sql = roles_sql("read-write", "crm", "crmadmin", "crm_app")
+    extension = sql.index("CREATE EXTENSION IF NOT EXISTS pgaudit")
+    assert extension < sql.index("CREATE ROLE") and "EXCEPTION WHEN OTHERS" in sql[extension:sql.index("CREATE ROLE")]
+
+
+def test_script_without_audit_has_no_extension():
+    assert "pgaudit" not in roles_sql("read-write", "crm", "crmadmin", "crm_app", audit=False)
