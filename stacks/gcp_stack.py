@@ -46,7 +46,7 @@ def program(config: GcpStackConfig) -> None:
         services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
         labels=common.tags("network"),
     ))
-    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption"), protect=protect))
+    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke", "registry", "secrets"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption"), protect=protect))
 
     k8s = config.kubernetes
     cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
@@ -59,8 +59,8 @@ def program(config: GcpStackConfig) -> None:
 
     registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
         project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
-        labels=common.tags("registry"), protect=protect,
-    ))
+        labels=common.tags("registry"), protect=protect, kms_key=kms.key_id("registry"),
+    ), opts=pulumi.ResourceOptions(depends_on=[kms.grants["registry"]]))
 
     database = None
     if config.database.enabled:
@@ -107,8 +107,8 @@ def program(config: GcpStackConfig) -> None:
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
         project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
-        labels=common.tags("secrets"), protect=protect,
-    ))
+        labels=common.tags("secrets"), protect=protect, region=region, kms_key=kms.key_id("secrets"),
+    ), opts=pulumi.ResourceOptions(depends_on=[kms.grants["secrets"]]))
 
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
         project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
