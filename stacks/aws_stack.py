@@ -29,7 +29,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, redis_env
 from .config.model import AwsStackConfig
-from .dns import cloudflare_provider
+from .dns import cloudflare_provider, origin_ranges
 
 
 
@@ -105,7 +105,8 @@ def program(config: AwsStackConfig) -> None:
         ))
 
     dns = config.dns
-    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    cloudflare_account = cloudflare_provider(name, dns)
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
     if not certificate_arn:
@@ -116,7 +117,7 @@ def program(config: AwsStackConfig) -> None:
 
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        certificate_arn=certificate_arn, allowed_cidrs=origin_ranges(config.ingress.allowed_cidrs, cloudflare_account),
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         target_port=config.application.port,
         tags=common.tags("ingress"), protect=protect,

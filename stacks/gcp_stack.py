@@ -29,7 +29,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, kafka_env, redis_env
 from .config.model import GcpStackConfig
-from .dns import cloudflare_provider
+from .dns import cloudflare_provider, origin_ranges
 from .references import PeerStack
 
 
@@ -119,13 +119,14 @@ def program(config: GcpStackConfig) -> None:
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
     dns, edge = config.dns, config.ingress
-    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    cloudflare_account = cloudflare_provider(name, dns)
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     hostnames = [common.public_host, dns.origin_host]
     certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
         project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
     ), opts=on_cloudflare)
     armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
-        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=edge.allowed_cidrs, labels=common.tags("ingress"),
+        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account), labels=common.tags("ingress"),
     ))
     gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
         namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,

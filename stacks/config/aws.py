@@ -138,7 +138,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.AwsStack
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.Ingress(
         certificate_arn=ing.string("certificateArn", ""),  # optional override of the ACM certificate the stack requests
-        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+        allowed_cidrs=ing.strings("allowedCidrs", []),  # empty: Cloudflare's ranges, read from its API at deploy
         health_check_path=ing.string("healthCheckPath", "/health"),
     )
     ing.finish()

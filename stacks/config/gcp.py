@@ -162,7 +162,7 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     )
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.GcpIngress(
-        allowed_cidrs=ing.strings("allowedCidrs", list(sizes.CLOUDFLARE_IPV4_RANGES)),
+        allowed_cidrs=ing.strings("allowedCidrs", []),  # empty: Cloudflare's ranges, read from its API at deploy
     )
     ing.finish()
     for i, cidr in enumerate(ingress.allowed_cidrs):

@@ -242,7 +242,7 @@ class GcpPlatform:
 class GcpIngress:
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
-    allowed_cidrs: list[str]  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
+    allowed_cidrs: list[str]  # Cloud Armor admits these, denies the rest with 403; empty: Cloudflare's ranges from its API
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,14 @@ def test_each_test_gets_its_own_copy_of_a_shipped_preview(shipped):
     first = shipped("aws-dev")
     first.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] = "changed by a careless test"
     assert shipped("aws-dev").one("aws:ec2/vpc:Vpc")["cidrBlock"] == "10.10.0.0/16"
+
+
+def test_cloudflare_ranges_fake_is_the_recorded_published_list():
+    import ipaddress
+
+    from tools.offline.fakes import invoke
+
+    answer = invoke("cloudflare:index/getIpRanges:getIpRanges", {})
+    networks = [ipaddress.ip_network(c) for c in answer["ipv4Cidrs"]]
+    assert networks and all(n.version == 4 and n.is_global and n.prefixlen >= 13 for n in networks)
+    assert all(ipaddress.ip_network(c).version == 6 for c in answer["ipv6Cidrs"])
