@@ -5,6 +5,7 @@ import pulumi
 
 from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
 from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
+from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
 from .config.cloudflare import health_check
 from .config.model import GlobalStackConfig
@@ -31,6 +32,8 @@ def program(config: GlobalStackConfig) -> None:
     ))
     # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).
     StrictOriginTls(f"{config.common.project}-origin-tls", StrictOriginTlsArgs(zone_id=lb.zone_id))
+    # Cloudflare's managed WAF rulesets inspect every request to the zone before either origin sees it.
+    ManagedWaf(f"{config.common.project}-waf", ManagedWafArgs(zone_id=lb.zone_id))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)
     pulumi.export("loadBalancerId", balancer.load_balancer.id)

@@ -54,6 +54,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
                                             "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
+    "cloudflare:index/zoneSetting:ZoneSetting": {"zoneId": "z" * 32, "settingId": "ssl", "value": "strict"},
+    "cloudflare:index/ruleset:Ruleset": {"kind": "zone", "phase": "http_request_firewall_managed", "zoneId": "z" * 32, "rules": [
+        {"ref": "cloudflare-managed", "action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "expression": "true", "enabled": True}]},
     "cloudflare:index/loadBalancerPool:LoadBalancerPool": {"monitor": UNKNOWN},
     "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": {"interval": 60, "retries": 2, "timeout": 5, "consecutiveDown": 1},
     "aws:iam/role:Role": {"assumeRolePolicy": {"Version": "2012-10-17", "Statement": [{
@@ -109,6 +112,7 @@ SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+BALANCER, RULESET, ZONE = "cloudflare:index/loadBalancer:LoadBalancer", "cloudflare:index/ruleset:Ruleset", "cloudflare:index/zoneSetting:ZoneSetting"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -254,7 +258,12 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "vpn-ikev2": ([resource(VPN), resource(TUNNEL)], [resource(TUNNEL, {"ikeVersion": 1})]),
     "vpn-inside-cidrs": ([resource(VPN)], [resource(VPN, {"tunnel2InsideCidr": "169.254.169.252/30"})]),
     "vpn-four-tunnels": ([_vpn_stack(4), []], [_vpn_stack(2)]),
-    "cloudflare-lb-proxied": ([resource("cloudflare:index/loadBalancer:LoadBalancer")], [resource("cloudflare:index/loadBalancer:LoadBalancer", {"proxied": False})]),
+    "cloudflare-lb-proxied": ([resource(BALANCER)], [resource(BALANCER, {"proxied": False})]),
+    "cloudflare-waf-managed": ([[resource(ZONE), resource(RULESET)], [resource(ZONE), resource(RULESET, {"zoneId": UNKNOWN})], [resource(BALANCER)]], [
+        [resource(ZONE)],
+        [resource(ZONE), resource(RULESET, {"zoneId": "y" * 32})],
+        [resource(ZONE), resource(RULESET, {"phase": "http_request_firewall_custom"})],
+        [resource(ZONE), resource(RULESET, {"rules": [{"action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "enabled": False}]})]]),
     "cloudflare-pool-monitored": ([resource("cloudflare:index/loadBalancerPool:LoadBalancerPool")], [resource("cloudflare:index/loadBalancerPool:LoadBalancerPool", {"monitor": DELETE})]),
     "cloudflare-detection-budget": ([resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")],
                                     [resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", {"consecutiveDown": 2})]),
