@@ -7,6 +7,7 @@ import pulumi_aws as aws
 from components.aws.mail import MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
@@ -48,19 +49,23 @@ def program(config: GcpStackConfig) -> None:
     ))
     kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke", "registry", "secrets"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption"), protect=protect))
 
+    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
+        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
+        labels=common.tags("registry"), protect=protect, kms_key=kms.key_id("registry"),
+    ), opts=pulumi.ResourceOptions(depends_on=[kms.grants["registry"]]))
+    # The project's policy exists before the cluster that enforces it: only our registry and the operators' images run.
+    admission = BinaryAuthorizationPolicy(f"{name}-binauthz", BinaryAuthorizationArgs(
+        project=project, registry_url=registry.url, images=admitted_images(config),
+    ))
+
     k8s = config.kubernetes
     cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
         project=project, region=region, network=network.network_id, subnetwork=network.subnet_self_link, zones=net.zones,
         master_cidr=str(net.master_cidr), release_channel=k8s.release_channel, machine_type=k8s.machine_type,
         min_nodes=k8s.min_nodes, initial_nodes=k8s.initial_nodes, max_nodes=k8s.max_nodes, disk_size_gb=k8s.disk_size_gb,
         secrets_kms_key=kms.key_id("gke"), authorized_networks=[str(c) for c in k8s.authorized_networks],
-        node_tags=[network.app_tag], depends_on=[kms.grants["gke"]], labels=common.tags("kubernetes"), protect=protect,
+        node_tags=[network.app_tag], depends_on=[kms.grants["gke"], admission.policy], labels=common.tags("kubernetes"), protect=protect,
     ))
-
-    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
-        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
-        labels=common.tags("registry"), protect=protect, kms_key=kms.key_id("registry"),
-    ), opts=pulumi.ResourceOptions(depends_on=[kms.grants["registry"]]))
 
     database = None
     if config.database.enabled:
@@ -211,6 +216,16 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def admitted_images(config: GcpStackConfig) -> list[str]:
+    """The configured images the stack runs outside our registry: the database client and the DR tool."""
+    images = []
+    if config.database.enabled:
+        images.append(config.database.client_image)
+    if config.replication and config.replication.enabled:
+        images.append(config.replication.tool_image)
+    return images
 
 
 def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> ReplicationJobs:

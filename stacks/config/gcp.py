@@ -160,6 +160,11 @@ def parse(problems: Problems, common: model.Common, raw: dict) -> model.GcpStack
     replication = monitoring_config.parse_replication(
         problems, common, raw, default_enabled=interconnect is not None and database.logical_decoding, database_enabled=database.enabled,
     )
+    # Binary Authorization admits these by name (components/gcp/binary_authorization.py): the name must carry its registry.
+    for key, image, used in (("crm:database.clientImage", database.client_image, database.enabled),
+                             ("crm:replication.toolImage", replication.tool_image if replication else "", bool(replication and replication.enabled))):
+        if used and image and ("/" not in image or "*" in image):
+            problems.add(key, f"must name its registry and path (e.g. docker.io/library/postgres:15-alpine) for Binary Authorization's allowlist, got '{image}'")
     ing = Section(problems, "crm:ingress", raw.get("crm:ingress"))
     ingress = model.GcpIngress(
         allowed_cidrs=ing.strings("allowedCidrs", []),  # empty: Cloudflare's ranges, read from its API at deploy

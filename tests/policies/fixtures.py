@@ -37,7 +37,11 @@ GOOD: dict[str, dict[str, Any]] = {
         "nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True}, "serviceAccount": UNKNOWN},
         "datapathProvider": "ADVANCED_DATAPATH", "enableLegacyAbac": False, "masterAuth": {"clientCertificateConfig": {"issueClientCertificate": False}},
         "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]}, "releaseChannel": {"channel": "REGULAR"},
-        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/keys/k"}, "resourceLabels": TAGS},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/keys/k"}, "resourceLabels": TAGS,
+        "enableIntranodeVisibility": True, "binaryAuthorization": {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}},
+    "gcp:binaryauthorization/policy:Policy": {"globalPolicyEvaluationMode": "ENABLE", "defaultAdmissionRule": {
+        "evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"},
+        "admissionWhitelistPatterns": [{"namePattern": "asia-northeast3-docker.pkg.dev/p/crm/**"}, {"namePattern": "quay.io/strimzi/*"}]},
     "gcp:container/nodePool:NodePool": {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True},
                                                        "serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
     "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "settings": {
@@ -112,6 +116,7 @@ SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:Instance", "aws:ec2/vpnConnection:VpnConnection", "gcp:compute/vPNTunnel:VPNTunnel"
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 BALANCER, RULESET, ZONE = "cloudflare:index/loadBalancer:LoadBalancer", "cloudflare:index/ruleset:Ruleset", "cloudflare:index/zoneSetting:ZoneSetting"
 
 
@@ -237,6 +242,13 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "gke-client-certificates-off": ([resource(GKE)], [resource(GKE, {"masterAuth.clientCertificateConfig.issueClientCertificate": True})]),
     "gke-authorized-networks": ([resource(GKE)], [resource(GKE, {"masterAuthorizedNetworksConfig.cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})]),
     "gke-release-channel": ([resource(GKE)], [resource(GKE, {"releaseChannel": DELETE})]),
+    "gke-intranode-visibility": ([resource(GKE)], [resource(GKE, {"enableIntranodeVisibility": DELETE}), resource(GKE, {"enableIntranodeVisibility": False})]),
+    "gke-binary-authorization": ([resource(GKE), resource(GKE, {"binaryAuthorization.evaluationMode": UNKNOWN})],
+                                 [resource(GKE, {"binaryAuthorization": DELETE}), resource(GKE, {"binaryAuthorization.evaluationMode": "DISABLED"})]),
+    "binauthz-default-deny": ([resource(BINAUTHZ), resource(BINAUTHZ, {"defaultAdmissionRule.evaluationMode": "REQUIRE_ATTESTATION"})], [
+        resource(BINAUTHZ, {"defaultAdmissionRule.evaluationMode": "ALWAYS_ALLOW"}),
+        resource(BINAUTHZ, {"defaultAdmissionRule.enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}),
+        resource(BINAUTHZ, {"admissionWhitelistPatterns": [{"namePattern": "docker.io**"}]})]),
     "gke-secrets-encryption": ([resource(GKE)], [resource(GKE, {"databaseEncryption.state": "DECRYPTED"})]),
     "cloudsql-private": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.ipv4Enabled": DELETE})]),
     "cloudsql-ssl-required": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"})]),

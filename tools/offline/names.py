@@ -286,7 +286,7 @@ UNNAMED = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "AWS assigns the id", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "AWS assigns the id",
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": "names the peering Google created", "gcp:container/nodePool:NodePool":
         "GKE's API reference states no length for node pool names; not checked", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "no name",
-    "gcp:projects/iAMMember:IAMMember": "no name", "gcp:projects/serviceIdentity:ServiceIdentity": "Google names the service agent",
+    "gcp:projects/iAMMember:IAMMember": "no name", "gcp:binaryauthorization/policy:Policy": "one per project, named by the project", "gcp:projects/serviceIdentity:ServiceIdentity": "Google names the service agent",
     "gcp:secretmanager/secretIamMember:SecretIamMember": "no name", "gcp:secretmanager/secretVersion:SecretVersion": "Google numbers the versions",
     "gcp:serviceaccount/iAMMember:IAMMember": "no name", "gcp:servicenetworking/connection:Connection": "Google names the peering",
     "gcp:sql/database:Database": "a PostgreSQL identifier inside the instance", "gcp:sql/user:User": "a PostgreSQL role inside the instance",
