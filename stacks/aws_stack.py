@@ -22,6 +22,7 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress
@@ -121,6 +122,7 @@ def program(config: AwsStackConfig) -> None:
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         target_port=config.application.port,
         tags=common.tags("ingress"), protect=protect,
+        client_ca_bundle=origin_pull_ca(),  # only Cloudflare's edge (authenticated origin pulls, global stack) completes the handshake
     ))
 
     origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(

@@ -13,6 +13,7 @@ POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 BALANCER = "cloudflare:index/loadBalancer:LoadBalancer"
 RULESET = "cloudflare:index/ruleset:Ruleset"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+ORIGIN_PULLS = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
 CLOUDFLARE_MANAGED_RULESET = MANAGED_RULESETS["cloudflare-managed"]
 DETECTION_BUDGET_SECONDS = 120  # the RTO share detection may take (GCP-lost target: 2 min)
 
@@ -52,6 +53,14 @@ def waf_managed(resources):
                    f"({CLOUDFLARE_MANAGED_RULESET})")
 
 
+def origin_pulls(resources):
+    """Every zone the stack manages presents Cloudflare's origin-pull certificate to its origins."""
+    enabled = [r for r in resources if r.type == ORIGIN_PULLS and r.get("enabled") is True]
+    for zone in managed_zones(resources):
+        if not any(_same_zone(zone.get("zoneId", UNKNOWN), s.get("zoneId", UNKNOWN)) for s in enabled):
+            yield f"zone of {zone.describe()}: authenticated origin pulls are not enabled (no AuthenticatedOriginPullsSettings with enabled: true)"
+
+
 RULES = [
     Rule("cloudflare-lb-proxied", "The global load balancer is proxied (origins hidden, TLS at the edge)", Severity.HIGH, MANDATORY, "fails closed (provider default DNS-only)",
          (BALANCER,), lambda r: [] if r.get("proxied") is True else ["proxied must be true"]),
@@ -61,4 +70,6 @@ RULES = [
          "Cloudflare's defaults (60 s interval, 2 retries, 5 s timeout, 1 failure)", (MONITOR,), detection),
     Rule("cloudflare-waf-managed", "The zone in front of the origins runs Cloudflare's managed WAF rules", Severity.HIGH, MANDATORY,
          "fails closed (a zone has no managed rules until a ruleset executes them)", stack_check=waf_managed),
+    Rule("cloudflare-origin-pulls", "The zone presents Cloudflare's client certificate to origins (authenticated origin pulls)", Severity.HIGH, MANDATORY,
+         "fails closed (zone-level origin pulls are off until enabled)", stack_check=origin_pulls),
 ]

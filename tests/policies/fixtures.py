@@ -58,6 +58,8 @@ GOOD: dict[str, dict[str, Any]] = {
     "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
                                             "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
+    "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings": {"zoneId": "z" * 32, "enabled": True},
+    "aws:lb/listener:Listener": {"port": 443, "protocol": "HTTPS", "mutualAuthentication": {"mode": "verify", "trustStoreArn": UNKNOWN}},
     "cloudflare:index/zoneSetting:ZoneSetting": {"zoneId": "z" * 32, "settingId": "ssl", "value": "strict"},
     "cloudflare:index/ruleset:Ruleset": {"kind": "zone", "phase": "http_request_firewall_managed", "zoneId": "z" * 32, "rules": [
         {"ref": "cloudflare-managed", "action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "expression": "true", "enabled": True}]},
@@ -118,6 +120,7 @@ RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 BALANCER, RULESET, ZONE = "cloudflare:index/loadBalancer:LoadBalancer", "cloudflare:index/ruleset:Ruleset", "cloudflare:index/zoneSetting:ZoneSetting"
+AOP, LISTENER = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "aws:lb/listener:Listener"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -271,11 +274,21 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "vpn-inside-cidrs": ([resource(VPN)], [resource(VPN, {"tunnel2InsideCidr": "169.254.169.252/30"})]),
     "vpn-four-tunnels": ([_vpn_stack(4), []], [_vpn_stack(2)]),
     "cloudflare-lb-proxied": ([resource(BALANCER)], [resource(BALANCER, {"proxied": False})]),
-    "cloudflare-waf-managed": ([[resource(ZONE), resource(RULESET)], [resource(ZONE), resource(RULESET, {"zoneId": UNKNOWN})], [resource(BALANCER)]], [
-        [resource(ZONE)],
-        [resource(ZONE), resource(RULESET, {"zoneId": "y" * 32})],
-        [resource(ZONE), resource(RULESET, {"phase": "http_request_firewall_custom"})],
-        [resource(ZONE), resource(RULESET, {"rules": [{"action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "enabled": False}]})]]),
+    "cloudflare-waf-managed": ([[resource(ZONE), resource(RULESET), resource(AOP)], [resource(ZONE), resource(RULESET, {"zoneId": UNKNOWN}), resource(AOP)],
+                                [resource(BALANCER)]], [
+        [resource(ZONE), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"zoneId": "y" * 32}), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"phase": "http_request_firewall_custom"}), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"rules": [{"action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "enabled": False}]}),
+         resource(AOP)]]),
+    "cloudflare-origin-pulls": ([[resource(ZONE), resource(RULESET), resource(AOP)], [resource(ZONE), resource(RULESET), resource(AOP, {"zoneId": UNKNOWN})]], [
+        [resource(ZONE), resource(RULESET)],
+        [resource(ZONE), resource(RULESET), resource(AOP, {"enabled": False})],
+        [resource(ZONE), resource(RULESET), resource(AOP, {"zoneId": "y" * 32})]]),
+    "alb-mtls-verify": ([resource(LISTENER), resource(LISTENER, {"port": 80, "protocol": "HTTP", "mutualAuthentication": DELETE})], [
+        resource(LISTENER, {"mutualAuthentication": DELETE}),
+        resource(LISTENER, {"mutualAuthentication.mode": "passthrough"}),
+        resource(LISTENER, {"mutualAuthentication.trustStoreArn": DELETE})]),
     "cloudflare-pool-monitored": ([resource("cloudflare:index/loadBalancerPool:LoadBalancerPool")], [resource("cloudflare:index/loadBalancerPool:LoadBalancerPool", {"monitor": DELETE})]),
     "cloudflare-detection-budget": ([resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")],
                                     [resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", {"consecutiveDown": 2})]),

@@ -120,6 +120,8 @@ def invoke(token: str, args: dict) -> dict:
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
         return {"emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com", "project": args.get("project", "project")}
+    if token == "cloudflare:index/getZone:getZone":
+        return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return cloudflare_ip_ranges()
     if token == "gcp:organizations/getProject:getProject":

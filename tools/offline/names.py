@@ -92,6 +92,10 @@ RULES: dict[str, list[NameRule]] = {
         "name", 32, _botocore("elbv2 CreateLoadBalancer.Name", "can have a maximum of 32 characters"), _ELB, _ELB_TEXT,
         prefix_field="namePrefix", forbidden_prefixes=("internal-",),
     )],
+    "aws:lb/trustStore:TrustStore": [NameRule(
+        "name", 32, _botocore("elbv2 CreateTrustStore.Name (shape TrustStoreName: max 32, pattern ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$)"),
+        r"(?:[A-Za-z0-9]+-)*[A-Za-z0-9]+", "letters and digits in groups joined by single hyphens", prefix_field="namePrefix",
+    )],
     "aws:lb/targetGroup:TargetGroup": [NameRule(
         "name", 32, _botocore("elbv2 CreateTargetGroup.Name", "can have a maximum of 32 characters"), _ELB, _ELB_TEXT, prefix_field="namePrefix",
     )],
@@ -275,7 +279,7 @@ UNNAMED = {
     "aws:eks/addon:Addon": "addonName is the add-on's published name", "aws:eks/accessEntry:AccessEntry": "keyed by principal ARN",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "keyed by principal and policy ARN", "aws:iam/accessKey:AccessKey": "AWS assigns the id",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "keyed by the issuer URL", "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "no name",
-    "aws:kms/key:Key": "AWS assigns the id", "aws:lb/listener:Listener": "AWS assigns the id", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "belongs to its bucket",
+    "aws:kms/key:Key": "AWS assigns the id", "aws:lb/listener:Listener": "AWS assigns the id", "aws:s3/bucketObjectv2:BucketObjectv2": "a fixed key in its own bucket (client-ca-bundle.pem)", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "belongs to its bucket",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "belongs to its bucket", "aws:s3/bucketPolicy:BucketPolicy": "belongs to its bucket",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "belongs to its bucket",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "belongs to its bucket",
