@@ -93,7 +93,7 @@ RULES: dict[str, list[NameRule]] = {
         prefix_field="namePrefix", forbidden_prefixes=("internal-",),
     )],
     "aws:lb/trustStore:TrustStore": [NameRule(
-        "name", 32, _botocore("elbv2 CreateTrustStore.Name (shape TrustStoreName: max 32, pattern ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$)"),
+        "name", 32, _botocore("elbv2 CreateTrustStore.Name"),  # shape TrustStoreName: max 32, pattern ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$
         r"(?:[A-Za-z0-9]+-)*[A-Za-z0-9]+", "letters and digits in groups joined by single hyphens", prefix_field="namePrefix",
     )],
     "aws:lb/targetGroup:TargetGroup": [NameRule(
