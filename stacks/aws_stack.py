@@ -24,6 +24,7 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress
@@ -32,7 +33,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, redis_env
 from .app_env import revision
 from .config.model import AwsStackConfig
-from .dns import cloudflare_provider
+from .dns import cloudflare_provider, origin_ranges
 
 
 
@@ -115,7 +116,8 @@ def program(config: AwsStackConfig) -> None:
         ), opts=pulumi.ResourceOptions(protect=protect))
 
     dns = config.dns
-    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    cloudflare_account = cloudflare_provider(name, dns)
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
     if not certificate_arn:
@@ -126,10 +128,11 @@ def program(config: AwsStackConfig) -> None:
 
     ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
         vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=certificate_arn, allowed_cidrs=config.ingress.allowed_cidrs,
+        certificate_arn=certificate_arn, allowed_cidrs=origin_ranges(config.ingress.allowed_cidrs, cloudflare_account),
         target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
         target_port=config.application.port,
         tags=common.tags("ingress"), deletion_protection=protect,
+        client_ca_bundle=origin_pull_ca(),  # only Cloudflare's edge (authenticated origin pulls, global stack) completes the handshake
     ), opts=pulumi.ResourceOptions(protect=protect))
 
     origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(

@@ -10,6 +10,7 @@ from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleM
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
@@ -27,14 +28,14 @@ from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityA
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from components.kubernetes.application import Application, ApplicationArgs, AwsWebIdentity, Egress
+from components.kubernetes.application import TOKEN_REFRESHER_IMAGE, Application, ApplicationArgs, AwsWebIdentity, Egress
 from components.kubernetes.application import POD_LABELS as APP_POD_LABELS
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, kafka_env, redis_env
 from .app_env import revision
 from .config.model import GcpStackConfig
-from .dns import cloudflare_provider
+from .dns import cloudflare_provider, origin_ranges
 from .references import PeerStack
 
 
@@ -52,7 +53,17 @@ def program(config: GcpStackConfig) -> None:
         services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
         labels=common.tags("network"),
     ))
-    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
+    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke", "registry", "secrets"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
+
+    # The key carries its service agent's grant (GcpKms.key_id), so the repository waits for it.
+    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
+        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
+        labels=common.tags("registry"), kms_key=kms.key_id("registry"),
+    ), opts=pulumi.ResourceOptions(protect=protect))
+    # The project's policy exists before the cluster that enforces it: only our registry and the operators' images run.
+    admission = BinaryAuthorizationPolicy(f"{name}-binauthz", BinaryAuthorizationArgs(
+        project=project, registry_url=registry.url, images=admitted_images(config),
+    ))
 
     k8s = config.kubernetes
     cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
@@ -61,12 +72,7 @@ def program(config: GcpStackConfig) -> None:
         min_nodes=k8s.min_nodes, initial_nodes=k8s.initial_nodes, max_nodes=k8s.max_nodes, disk_size_gb=k8s.disk_size_gb,
         secrets_kms_key=kms.key_id("gke"), authorized_networks=[str(c) for c in k8s.authorized_networks],
         node_tags=[network.app_tag], labels=common.tags("kubernetes"), deletion_protection=protect,
-    ), opts=pulumi.ResourceOptions(protect=protect))
-
-    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
-        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
-        labels=common.tags("registry"),
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    ), opts=pulumi.ResourceOptions(protect=protect, depends_on=[admission.policy]))
 
     database = None
     if config.database.enabled:
@@ -115,7 +121,7 @@ def program(config: GcpStackConfig) -> None:
 
     app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
         project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
-        labels=common.tags("secrets"), deletion_protection=protect,
+        labels=common.tags("secrets"), deletion_protection=protect, region=region, kms_key=kms.key_id("secrets"),
     ), opts=pulumi.ResourceOptions(protect=protect))
 
     identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
@@ -137,13 +143,14 @@ def program(config: GcpStackConfig) -> None:
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
     dns, edge = config.dns, config.ingress
-    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_provider(name, dns)])
+    cloudflare_account = cloudflare_provider(name, dns)
+    on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     hostnames = [common.public_host, dns.origin_host]
     certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
         project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
     ), opts=on_cloudflare)
     armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
-        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=edge.allowed_cidrs, labels=common.tags("ingress"),
+        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account), labels=common.tags("ingress"),
     ))
     gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
         namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
@@ -231,6 +238,19 @@ def program(config: GcpStackConfig) -> None:
         pulumi.export("databaseAppMode", "read-only" if writer else "read-write")
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def admitted_images(config: GcpStackConfig) -> list[str]:
+    """The images the stack runs outside our registry: the database client, the DR tool and, where the pods
+    send mail through AWS, the sidecar that fetches their Google ID token."""
+    images = []
+    if config.platform.aws_stack:
+        images.append(TOKEN_REFRESHER_IMAGE)
+    if config.database.enabled:
+        images.append(config.database.client_image)
+    if config.replication and config.replication.enabled:
+        images.append(config.replication.tool_image)
+    return images
 
 
 def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> ReplicationJobs:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_cloudflare as cloudflare
 
+from components.cloudflare.origin_pull import AuthenticatedOriginPulls, AuthenticatedOriginPullsArgs
 from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
 from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
+from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
 from .config.cloudflare import health_check
 from .config.model import GlobalStackConfig
@@ -15,6 +18,10 @@ def program(config: GlobalStackConfig) -> None:
     lb = config.load_balancer
     aws_side = PeerStack(config.common, lb.aws_stack)
     gcp_side = PeerStack(config.common, lb.gcp_stack)
+    # Cloudflare presents its origin-pull client certificate to every origin of the zone that asks
+    # (the ALB verifies it); the monitor probes as the zone, so its health checks carry it too.
+    AuthenticatedOriginPulls(f"{config.common.project}-origin-pulls", AuthenticatedOriginPullsArgs(zone_id=lb.zone_id))
+    zone_name = cloudflare.get_zone_output(zone_id=lb.zone_id).name
     balancer = GlobalLoadBalancer(f"{config.common.project}-global", GlobalLoadBalancerArgs(
         account_id=lb.account_id,
         zone_id=lb.zone_id,
@@ -28,9 +35,12 @@ def program(config: GlobalStackConfig) -> None:
         check_regions=lb.check_regions,
         detection_budget_seconds=lb.rto_budget_seconds,
         pool_weights=dict(lb.pool_weights),
+        probe_zone=zone_name,
     ))
     # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).
     StrictOriginTls(f"{config.common.project}-origin-tls", StrictOriginTlsArgs(zone_id=lb.zone_id))
+    # Cloudflare's managed WAF rulesets inspect every request to the zone before either origin sees it.
+    ManagedWaf(f"{config.common.project}-waf", ManagedWafArgs(zone_id=lb.zone_id))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)
     pulumi.export("loadBalancerId", balancer.load_balancer.id)

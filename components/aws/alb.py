@@ -1,4 +1,11 @@
-"""The internet-facing ALB that Cloudflare's AWS pool points at."""
+"""The internet-facing ALB that Cloudflare's AWS pool points at.
+
+With `client_ca_bundle` (Cloudflare's origin-pull CA) the HTTPS listener runs mutual TLS in
+`verify` mode: a connection without a client certificate signed by that CA is refused during the
+handshake, so only Cloudflare's edge (authenticated origin pulls on the zone) reaches the
+application even from inside Cloudflare's address ranges. The CA bundle lives in a small private
+bucket of its own, the trust store reads it from there.
+"""
 from __future__ import annotations
 
 import re
@@ -20,6 +27,9 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # it allows at most 6 for the prefix).
 _ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
 TARGET_GROUP_NAME_PREFIX = "app-"
+# A trust store's name prefix: at most 6 characters (the provider appends 26).
+TRUST_STORE_NAME_PREFIX = "cfaop-"
+CA_BUNDLE_KEY = "client-ca-bundle.pem"
 
 
 def load_balancer_name(name: str) -> str:
@@ -43,8 +53,14 @@ class PublicLoadBalancerArgs:
     health_check_path: str = "/health"
     access_log_retention_days: int = 90
     deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
+    client_ca_bundle: Optional[str] = None  # PEM: the HTTPS listener then requires client certificates signed by it
 
     def __post_init__(self) -> None:
+        if self.client_ca_bundle is not None and "-----BEGIN CERTIFICATE-----" not in self.client_ca_bundle:
+            raise ValueError("client_ca_bundle must be PEM certificates (the CA that signs the clients' certificates)")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
         if not self.allowed_cidrs:
             raise ValueError("the ALB needs the origin ranges it admits (Cloudflare's)")
         if "0.0.0.0/0" in self.allowed_cidrs:
@@ -105,9 +121,14 @@ class PublicLoadBalancer(Component):
             tags=tags,
             opts=child,
         )
+        mutual_authentication = None
+        if args.client_ca_bundle is not None:
+            self.trust_store = self._trust_store(name, args, tags)
+            mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
         aws.lb.Listener(
             f"{name}-https", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn, default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}], tags=tags, opts=child,
+            certificate_arn=args.certificate_arn, default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            mutual_authentication=mutual_authentication, tags=tags, opts=child,
         )
         aws.lb.Listener(
             f"{name}-http", load_balancer_arn=self.load_balancer.arn, port=80, protocol="HTTP",
@@ -119,6 +140,34 @@ class PublicLoadBalancer(Component):
         self.arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn, "arnSuffix": self.arn_suffix})
+
+    def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:
+        """The client CA bundle in a private, encrypted, versioned bucket, and the trust store made from it."""
+        bucket = aws.s3.Bucket(f"{name}-trust", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+
+        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
+
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-trust", bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        ownership = aws.s3.BucketOwnershipControls(f"{name}-trust", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block))
+        # SSE-S3: the bundle is public certificates; Elastic Load Balancing reads it with the deployer's credentials.
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-trust", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership),
+        )
+        versioning = aws.s3.BucketVersioning(f"{name}-trust", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
+        bundle = aws.s3.BucketObjectv2(
+            f"{name}-trust-ca", bucket=bucket.id, key=CA_BUNDLE_KEY, content=args.client_ca_bundle, content_type="application/x-pem-file",
+            tags=tags, opts=step(versioning),
+        )
+        return aws.lb.TrustStore(
+            f"{name}-trust", name_prefix=TRUST_STORE_NAME_PREFIX, ca_certificates_bundle_s3_bucket=bucket.id,
+            ca_certificates_bundle_s3_key=bundle.key, ca_certificates_bundle_s3_object_version=bundle.version_id, tags=tags,
+            # The object's version: a changed bundle is a new version, which the trust store then re-reads.
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)

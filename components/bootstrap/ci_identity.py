@@ -209,11 +209,12 @@ DEPLOY_PROJECT_ROLES = [
     "roles/artifactregistry.admin", "roles/secretmanager.admin", "roles/cloudkms.admin", "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser", "roles/resourcemanager.projectIamAdmin", "roles/servicenetworking.networksAdmin",
     "roles/serviceusage.serviceUsageConsumer", "roles/monitoring.editor", "roles/certificatemanager.editor",
+    "roles/binaryauthorization.policyEditor",
 ]
 PREVIEW_PROJECT_ROLES = [
     "roles/compute.viewer", "roles/container.viewer", "roles/cloudsql.viewer", "roles/redis.viewer", "roles/artifactregistry.reader",
     "roles/cloudkms.viewer", "roles/secretmanager.viewer", "roles/iam.serviceAccountViewer", "roles/iam.securityReviewer",
-    "roles/serviceusage.serviceUsageViewer",
+    "roles/serviceusage.serviceUsageViewer", "roles/binaryauthorization.policyViewer",
 ]
 ATTRIBUTE_MAPPING = {
     "google.subject": "assertion.sub",

@@ -35,6 +35,9 @@ class GlobalLoadBalancerArgs:
     check_regions: Sequence[str] = ("NEAS", "SEAS")
     detection_budget_seconds: Optional[int] = None
     pool_weights: Mapping[str, int] = field(default_factory=lambda: {"aws": 50, "gcp": 50})  # percent, by origin name; steering random only
+    # The zone (its name) whose settings the monitor's probes take, authenticated origin pulls included:
+    # an origin that demands Cloudflare's client certificate then sees it on health checks too.
+    probe_zone: Optional[pulumi.Input[str]] = None
 
     def __post_init__(self) -> None:
         if self.steering not in STEERING:
@@ -73,6 +76,7 @@ class GlobalLoadBalancer(Component):
             header={"Host": [args.hostname]},
             follow_redirects=False,
             allow_insecure=False,
+            probe_zone=args.probe_zone,
             description=f"{args.hostname} {check.path}",
             opts=child,
         )

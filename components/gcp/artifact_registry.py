@@ -6,6 +6,11 @@ DELETE of every version (tagged or not) plus a KEEP of the `keep_images` most re
 each image: everything beyond the newest `keep_images` versions of an image goes, untagged ones
 included (a separate "delete untagged after N days" rule would change nothing: inside the newest
 `keep_images` the KEEP wins, outside them the DELETE already applies).
+
+With `kms_key` the images are encrypted with that Cloud KMS key, which must live in the
+repository's region; pass the key's grant to Artifact Registry's service agent in
+`opts.depends_on` so the repository is created only once the agent may use the key. The key of
+an existing repository cannot change: setting it replaces the repository.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ class ArtifactRegistryArgs:
     repository_id: str
     labels: Mapping[str, str]
     keep_images: int = 30
+    kms_key: Optional[pulumi.Input[str]] = None
 
 
 def cleanup_policies(keep_images: int) -> list[dict]:
@@ -48,7 +54,9 @@ class ArtifactRegistry(Component):
             cleanup_policy_dry_run=False,
             cleanup_policies=cleanup_policies(args.keep_images),
             labels=dict(args.labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            kms_key_name=args.kms_key,
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.url = pulumi.Output.concat(args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id)
         self.register_outputs({"url": self.url})
+

@@ -7,6 +7,11 @@ runner, whose egress addresses change, can therefore deploy without being in the
 networks. The kubeconfig names that endpoint and authenticates with `gke-gcloud-auth-plugin`.
 The IP endpoint stays, limited to `authorized_networks` (may be empty: then only the cluster's
 own network reaches it).
+
+Intranode visibility sends pod-to-pod traffic on one node through the VPC too, so flow logs and
+firewall rules see it. The cluster enforces the project's Binary Authorization policy
+(components/gcp/binary_authorization.py). Turning intranode visibility on for an existing
+cluster recreates its nodes (a surge upgrade of the pool).
 """
 from __future__ import annotations
 
@@ -116,6 +121,8 @@ class GkeCluster(Component):
             },
             ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
             datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: network policy enforced by eBPF
+            enable_intranode_visibility=True,
+            binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             database_encryption={"state": "ENCRYPTED", "key_name": args.secrets_kms_key},
             enable_legacy_abac=False,
             enable_shielded_nodes=True,

@@ -11,12 +11,20 @@ from components.base import Component, ready_after
 
 ROTATION_PERIOD = "7776000s"  # 90 days
 # Services whose agent exists only once asked for (Cloud SQL's is created on first CMEK use).
-AGENTS_TO_CREATE = {"sql": "sqladmin.googleapis.com"}
+# Artifact Registry's and Secret Manager's likewise: ask for them so the key grant precedes the first
+# repository or secret that uses the key.
+AGENTS_TO_CREATE = {
+    "sql": "sqladmin.googleapis.com",
+    "registry": "artifactregistry.googleapis.com",
+    "secrets": "secretmanager.googleapis.com",
+}
 # The Google-managed service agent that encrypts with each purpose's key.
 SERVICE_AGENTS = {
     "gke": "container-engine-robot.iam.gserviceaccount.com",
     "sql": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
     "redis": "cloud-redis.iam.gserviceaccount.com",
+    "registry": "gcp-sa-artifactregistry.iam.gserviceaccount.com",
+    "secrets": "gcp-sa-secretmanager.iam.gserviceaccount.com",
 }
 
 

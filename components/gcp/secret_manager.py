@@ -1,4 +1,11 @@
-"""Secret Manager: the application's `app_env` JSON, its payload always a Pulumi secret."""
+"""Secret Manager: the application's `app_env` JSON, its payload always a Pulumi secret.
+
+With `region` the secret is replicated only there (user-managed replication) instead of wherever
+Google chooses; with `kms_key` as well, that replica is encrypted with the Cloud KMS key, which
+must live in the same region. Pass the key's grant to Secret Manager's service agent in
+`opts.depends_on` so the secret is created only once the agent may use the key. Replication
+cannot change on an existing secret: changing it replaces the secret (and its versions).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,14 +24,29 @@ class AppEnvSecretArgs:
     payload: Mapping[str, pulumi.Input[Any]]
     labels: Mapping[str, str]
     deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
+    region: Optional[str] = None
+    kms_key: Optional[pulumi.Input[str]] = None
+
+    def __post_init__(self) -> None:
+        if self.kms_key is not None and not self.region:
+            raise ValueError("a customer-managed key needs the region its replica is kept in (AppEnvSecretArgs.region)")
+
+    def replication(self) -> dict:
+        if not self.region:
+            return {"auto": {}}
+        replica: dict = {"location": self.region}
+        if self.kms_key is not None:
+            replica["customer_managed_encryption"] = {"kms_key_name": self.kms_key}
+        return {"user_managed": {"replicas": [replica]}}
 
 
 class AppEnvSecret(Component):
     def __init__(self, name: str, args: AppEnvSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppEnvSecret", name, None, opts)
         self.secret = gcp.secretmanager.Secret(
-            f"{name}-app-env", project=args.project, secret_id=args.secret_id, replication={"auto": {}},
-            labels=dict(args.labels), deletion_protection=args.deletion_protection, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            f"{name}-app-env", project=args.project, secret_id=args.secret_id, replication=args.replication(),
+            labels=dict(args.labels), deletion_protection=args.deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = gcp.secretmanager.SecretVersion(
@@ -33,3 +55,4 @@ class AppEnvSecret(Component):
         self.secret_id = self.secret.secret_id
         self.secret_name = self.secret.name
         self.register_outputs({"secretId": self.secret_id})
+

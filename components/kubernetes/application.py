@@ -49,7 +49,7 @@ class Egress:
 TOKEN_DIR = "/var/run/secrets/aws"
 TOKEN_FILE = f"{TOKEN_DIR}/token"
 # A small, pinned image with a shell and curl; it only asks the metadata server for a token.
-TOKEN_REFRESHER_IMAGE = "curlimages/curl:8.11.1"
+TOKEN_REFRESHER_IMAGE = "docker.io/curlimages/curl:8.11.1"
 # Google ID tokens live for an hour; fetching every 20 minutes leaves the AWS SDK a fresh one
 # whenever it refreshes its credentials, and a failed fetch is retried well before expiry.
 TOKEN_REFRESH_SECONDS = 1200

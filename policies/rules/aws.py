@@ -165,6 +165,20 @@ def world_all_ports(r: Resource):
 
 SG_TYPES = (SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE)
 
+LISTENER = "aws:lb/listener:Listener"
+
+
+def listener_mutual_tls(r: Resource):
+    """An HTTPS listener (the internet-facing origin) admits only clients with a certificate from its trust store."""
+    if r.get("protocol") != "HTTPS":
+        return
+    mtls = r.get("mutualAuthentication") or {}
+    if mtls.get("mode") != "verify":
+        yield f"mutualAuthentication.mode must be verify (Cloudflare's origin-pull certificate), got {mtls.get('mode')}"
+    elif not is_set(mtls.get("trustStoreArn")):
+        yield "mutualAuthentication.trustStoreArn must name the trust store holding Cloudflare's origin-pull CA"
+
+
 RULES = [
     Rule("rds-storage-encrypted", "RDS storage is encrypted at rest", Severity.HIGH, MANDATORY, "fails closed (the provider's default is unencrypted)",
          (RDS,), lambda r: _true(r, "storageEncrypted", "storageEncrypted must be true")),
@@ -216,4 +230,6 @@ RULES = [
     Rule("sg-no-world-data-ports", "No database, cache or Kafka port from 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "a rule without CIDRs is not world-open", SG_TYPES, world_ports(DATA_PORTS)),
     Rule("sg-no-world-all-ports", "No all-ports ingress from 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "a rule without CIDRs is not world-open", SG_TYPES, world_all_ports),
     Rule("subnet-no-public-ip-outside-public", "Only public subnets hand out public IPs", Severity.HIGH, MANDATORY, "provider default false (no public IPs)", (SUBNET,), subnet_public_ip),
+    Rule("alb-mtls-verify", "The ALB's HTTPS listener verifies the client certificate (authenticated origin pulls)", Severity.HIGH, MANDATORY,
+         "fails closed (a listener without mutualAuthentication accepts any client)", (LISTENER,), listener_mutual_tls),
 ]

@@ -13,6 +13,7 @@ FIREWALL = "gcp:compute/firewall:Firewall"
 SUBNET = "gcp:compute/subnetwork:Subnetwork"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 ARMOR_DEFAULT_PRIORITY = 2147483647
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 SENSITIVE_PORTS = {"22": "SSH", "3389": "RDP", "5432": "PostgreSQL", "3306": "MySQL", "6379": "Redis", "6378": "Redis TLS", "9092": "Kafka", "27017": "MongoDB"}
 
 
@@ -81,6 +82,29 @@ def gke_secrets_encryption(r: Resource):
     encryption = r.get("databaseEncryption") or {}
     if encryption.get("state") != "ENCRYPTED" or not is_set(encryption.get("keyName")):
         yield "databaseEncryption must be ENCRYPTED with a Cloud KMS key"
+
+
+def intranode_visibility(r: Resource):
+    if r.get("enableIntranodeVisibility") is not True:
+        yield "enableIntranodeVisibility must be true (same-node pod traffic otherwise bypasses VPC flow logs and firewall rules)"
+
+
+def binary_authorization(r: Resource):
+    mode = (r.get("binaryAuthorization") or {}).get("evaluationMode")
+    if mode is not UNKNOWN and mode != "PROJECT_SINGLETON_POLICY_ENFORCE":
+        yield f"binaryAuthorization.evaluationMode must be PROJECT_SINGLETON_POLICY_ENFORCE, got {mode}"
+
+
+def binauthz_default_deny(r: Resource):
+    rule = r.get("defaultAdmissionRule") or {}
+    if rule.get("evaluationMode") not in ("ALWAYS_DENY", "REQUIRE_ATTESTATION"):
+        yield f"defaultAdmissionRule.evaluationMode must be ALWAYS_DENY or REQUIRE_ATTESTATION, got {rule.get('evaluationMode')}"
+    elif rule.get("enforcementMode") != "ENFORCED_BLOCK_AND_AUDIT_LOG":
+        yield f"defaultAdmissionRule.enforcementMode must be ENFORCED_BLOCK_AND_AUDIT_LOG, got {rule.get('enforcementMode')}"
+    for entry in r.get("admissionWhitelistPatterns") or []:
+        pattern = entry.get("namePattern") if isinstance(entry, dict) else None
+        if isinstance(pattern, str) and "/" not in pattern.rstrip("*"):
+            yield f"allowlist pattern '{pattern}' admits a whole registry or every image"
 
 
 def sql_private(r: Resource):
@@ -155,6 +179,9 @@ RULES = [
          (CLUSTER,), lambda r: ["masterAuth.clientCertificateConfig.issueClientCertificate must not be true"] if r.get("masterAuth.clientCertificateConfig.issueClientCertificate") is True else []),
     Rule("gke-authorized-networks", "The GKE control plane is not open to the world", Severity.CRITICAL, MANDATORY, "fails closed unless the endpoint is private", (CLUSTER,), authorized_networks),
     Rule("gke-release-channel", "GKE follows a release channel", Severity.MEDIUM, ADVISORY, "fails closed", (CLUSTER,), release_channel),
+    Rule("gke-intranode-visibility", "GKE sends same-node pod traffic through the VPC (flow logs, firewall)", Severity.MEDIUM, MANDATORY, "fails closed (provider default off)", (CLUSTER,), intranode_visibility),
+    Rule("gke-binary-authorization", "GKE enforces the project's Binary Authorization policy", Severity.HIGH, MANDATORY, "fails closed (provider default disabled)", (CLUSTER,), binary_authorization),
+    Rule("binauthz-default-deny", "Binary Authorization denies images outside its allowlist, blocking and logging", Severity.HIGH, MANDATORY, "fails closed", (BINAUTHZ,), binauthz_default_deny),
     Rule("gke-secrets-encryption", "GKE encrypts Kubernetes secrets with Cloud KMS", Severity.HIGH, MANDATORY, "fails closed", (CLUSTER,), gke_secrets_encryption),
     Rule("cloudsql-private", "Cloud SQL has no public IP and no world-open authorized network", Severity.CRITICAL, MANDATORY, "fails closed (provider default public IPv4)", (SQL,), sql_private),
     Rule("cloudsql-ssl-required", "Cloud SQL accepts only encrypted connections", Severity.HIGH, MANDATORY, "fails closed", (SQL,), sql_ssl),

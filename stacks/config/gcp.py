@@ -69,6 +69,13 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="gcp")
     replication = monitoring_config.parse_replication(problems, common, raw, context, interconnect=interconnect is not None, database=database)
+    # Binary Authorization admits these by name (components/gcp/binary_authorization.py): the name must carry its registry.
+    for key, section, attribute, used in (("crm:database.clientImage", database, "client_image", "enabled"),
+                                          ("crm:replication.toolImage", replication, "tool_image", "enabled")):
+        with problems.relation():
+            image = getattr(section, attribute)
+            if getattr(section, used) and image and ("/" not in image or "*" in image):
+                problems.add(key, f"must name its registry and path (e.g. docker.io/library/postgres:15-alpine) for Binary Authorization's allowlist, got '{image}'")
     ingress = read(problems, "crm:ingress", raw.get("crm:ingress"), model.GcpIngress, context)
     dns = parse_dns(problems, common, raw, context)
 

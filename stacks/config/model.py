@@ -169,8 +169,8 @@ class ElastiCacheRedis:
 @section
 class Ingress:
     certificate_arn: str = setting("certificateArn", "an existing ACM certificate (empty: the stack requests and validates one)", default="", check=rules.certificate_arn)
-    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges the ALB admits: Cloudflare's published IPv4 ranges; never 0.0.0.0/0",
-                                       default=list(sizes.CLOUDFLARE_IPV4_RANGES), item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
+    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges the ALB admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
+                                       default=[], item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
     health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
 
 
@@ -335,8 +335,8 @@ class GcpPlatform:
 class GcpIngress:
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
-    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges Cloud Armor admits: Cloudflare's published IPv4 ranges; never 0.0.0.0/0",  # Cloud Armor admits these (Cloudflare's ranges), denies the rest with 403
-                                       default=list(sizes.CLOUDFLARE_IPV4_RANGES), item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
+    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges Cloud Armor admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
+                                       default=[], item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
 
 
 @dataclass(frozen=True)

@@ -72,14 +72,6 @@ BACKUPS = {
     "dr": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
 }
 
-# Cloudflare's published origin ranges (https://www.cloudflare.com/ips-v4). The ALB admits HTTPS
-# only from these; override with crm:ingress.allowedCidrs when Cloudflare publishes changes.
-CLOUDFLARE_IPV4_RANGES = (
-    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
-    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
-    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
-)
-
 # Monitoring: alarm thresholds and budgets. Rows per environment; keys under crm:monitoring override them.
 # The SLA the thresholds serve: RPO 5 s, p95 < 200 ms (docs/operations.md explains each derivation).
 MONITORING = {

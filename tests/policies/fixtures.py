@@ -21,15 +21,21 @@ GOOD: dict[str, dict[str, Any]] = {
     "aws:rds/instance:Instance": {"engine": "postgres", "storageEncrypted": True, "publiclyAccessible": False, "multiAz": True,
                                   "backupRetentionPeriod": 30, "deletionProtection": True, "skipFinalSnapshot": False,
                                   "finalSnapshotIdentifier": "db-final", "iamDatabaseAuthenticationEnabled": True,
-                                  "enabledCloudwatchLogsExports": ["postgresql"], "performanceInsightsEnabled": True, "tags": TAGS},
+                                  "enabledCloudwatchLogsExports": ["postgresql"], "performanceInsightsEnabled": True, "kmsKeyId": "arn:aws:kms:ap-northeast-2:123456789012:key/rds", "tags": TAGS},
     "aws:rds/parameterGroup:ParameterGroup": {"family": "postgres15", "parameters": [
         {"name": "rds.force_ssl", "value": "1"}, {"name": "rds.logical_replication", "value": "1", "applyMethod": "pending-reboot"}, *RDS_AUDIT]},
     "aws:elasticache/replicationGroup:ReplicationGroup": {"atRestEncryptionEnabled": True, "transitEncryptionEnabled": True, "authToken": UNKNOWN,
-                                                          "numCacheClusters": 3, "automaticFailoverEnabled": True, "multiAzEnabled": True, "tags": TAGS},
+                                                          "numCacheClusters": 3, "automaticFailoverEnabled": True, "multiAzEnabled": True, "kmsKeyId": "arn:aws:kms:ap-northeast-2:123456789012:key/cache", "tags": TAGS},
     "aws:eks/cluster:Cluster": {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
                                 "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:kms"}},
                                 "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "tags": TAGS},
-    "aws:ecr/repository:Repository": {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}, "tags": TAGS},
+    "aws:ecr/repository:Repository": {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}, "tags": TAGS,
+                                      "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:ap-northeast-2:123456789012:key/ecr"}]},
+    "aws:msk/cluster:Cluster": {"encryptionInfo": {"encryptionAtRestKmsKeyArn": "arn:aws:kms:ap-northeast-2:123456789012:key/msk"}, "tags": TAGS},
+    "aws:cloudwatch/logGroup:LogGroup": {"kmsKeyId": "arn:aws:kms:ap-northeast-2:123456789012:key/logs", "retentionInDays": 365},
+    "gcp:artifactregistry/repository:Repository": {"kmsKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/registry", "labels": TAGS},
+    "gcp:secretmanager/secret:Secret": {"labels": TAGS, "replication": {"userManaged": {"replicas": [
+        {"location": "asia-northeast3", "customerManagedEncryption": {"kmsKeyName": "projects/p/locations/asia-northeast3/keyRings/k/cryptoKeys/secrets"}}]}}},
     "aws:kms/key:Key": {"enableKeyRotation": True, "tags": TAGS},
     "aws:sqs/queue:Queue": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
     "aws:sns/topic:Topic": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
@@ -42,14 +48,19 @@ GOOD: dict[str, dict[str, Any]] = {
         "nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True}, "serviceAccount": UNKNOWN},
         "datapathProvider": "ADVANCED_DATAPATH", "enableLegacyAbac": False, "masterAuth": {"clientCertificateConfig": {"issueClientCertificate": False}},
         "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]}, "releaseChannel": {"channel": "REGULAR"},
-        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/keys/k"}, "resourceLabels": TAGS},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/keys/k"}, "resourceLabels": TAGS,
+        "enableIntranodeVisibility": True, "binaryAuthorization": {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}},
+    "gcp:binaryauthorization/policy:Policy": {"globalPolicyEvaluationMode": "ENABLE", "defaultAdmissionRule": {
+        "evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"},
+        "admissionWhitelistPatterns": [{"namePattern": "asia-northeast3-docker.pkg.dev/p/crm/**"}, {"namePattern": "quay.io/strimzi/*"}]},
     "gcp:container/nodePool:NodePool": {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": True},
                                                        "serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
-    "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "settings": {
+    "gcp:sql/databaseInstance:DatabaseInstance": {"deletionProtection": True, "encryptionKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/sql", "settings": {
         "availabilityType": "REGIONAL", "deletionProtectionEnabled": True, "userLabels": TAGS, "databaseFlags": SQL_AUDIT,
         "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
         "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True}}},
-    "gcp:redis/instance:Instance": {"tier": "STANDARD_HA", "authEnabled": True, "transitEncryptionMode": "SERVER_AUTHENTICATION", "labels": TAGS},
+    "gcp:redis/instance:Instance": {"tier": "STANDARD_HA", "authEnabled": True, "transitEncryptionMode": "SERVER_AUTHENTICATION", "labels": TAGS,
+                                    "customerManagedKey": "projects/p/locations/r/keyRings/k/cryptoKeys/redis"},
     "gcp:compute/firewall:Firewall": {"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]},
     "gcp:compute/subnetwork:Subnetwork": {"logConfig": {"metadata": "INCLUDE_ALL_METADATA"}, "privateIpGoogleAccess": True},
     "gcp:compute/vPNTunnel:VPNTunnel": {"ikeVersion": 2},
@@ -59,6 +70,11 @@ GOOD: dict[str, dict[str, Any]] = {
     "aws:ec2/vpnConnection:VpnConnection": {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev2"],
                                             "tunnel1InsideCidr": "169.254.10.0/30", "tunnel2InsideCidr": "169.254.10.4/30"},
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
+    "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings": {"zoneId": "z" * 32, "enabled": True},
+    "aws:lb/listener:Listener": {"port": 443, "protocol": "HTTPS", "mutualAuthentication": {"mode": "verify", "trustStoreArn": UNKNOWN}},
+    "cloudflare:index/zoneSetting:ZoneSetting": {"zoneId": "z" * 32, "settingId": "ssl", "value": "strict"},
+    "cloudflare:index/ruleset:Ruleset": {"kind": "zone", "phase": "http_request_firewall_managed", "zoneId": "z" * 32, "rules": [
+        {"ref": "cloudflare-managed", "action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "expression": "true", "enabled": True}]},
     "cloudflare:index/loadBalancerPool:LoadBalancerPool": {"monitor": UNKNOWN},
     "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": {"interval": 60, "retries": 2, "timeout": 5, "consecutiveDown": 1},
     "aws:iam/role:Role": {"assumeRolePolicy": {"Version": "2012-10-17", "Statement": [{
@@ -116,6 +132,9 @@ FW, MEMORY, VPN, TUNNEL = "gcp:compute/firewall:Firewall", "gcp:redis/instance:I
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 LOGS = "aws:cloudwatch/logGroup:LogGroup"
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
+BALANCER, RULESET, ZONE = "cloudflare:index/loadBalancer:LoadBalancer", "cloudflare:index/ruleset:Ruleset", "cloudflare:index/zoneSetting:ZoneSetting"
+AOP, LISTENER = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "aws:lb/listener:Listener"
 
 
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
@@ -274,6 +293,13 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "gke-client-certificates-off": ([resource(GKE)], [resource(GKE, {"masterAuth.clientCertificateConfig.issueClientCertificate": True})]),
     "gke-authorized-networks": ([resource(GKE)], [resource(GKE, {"masterAuthorizedNetworksConfig.cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})]),
     "gke-release-channel": ([resource(GKE)], [resource(GKE, {"releaseChannel": DELETE})]),
+    "gke-intranode-visibility": ([resource(GKE)], [resource(GKE, {"enableIntranodeVisibility": DELETE}), resource(GKE, {"enableIntranodeVisibility": False})]),
+    "gke-binary-authorization": ([resource(GKE), resource(GKE, {"binaryAuthorization.evaluationMode": UNKNOWN})],
+                                 [resource(GKE, {"binaryAuthorization": DELETE}), resource(GKE, {"binaryAuthorization.evaluationMode": "DISABLED"})]),
+    "binauthz-default-deny": ([resource(BINAUTHZ), resource(BINAUTHZ, {"defaultAdmissionRule.evaluationMode": "REQUIRE_ATTESTATION"})], [
+        resource(BINAUTHZ, {"defaultAdmissionRule.evaluationMode": "ALWAYS_ALLOW"}),
+        resource(BINAUTHZ, {"defaultAdmissionRule.enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}),
+        resource(BINAUTHZ, {"admissionWhitelistPatterns": [{"namePattern": "docker.io**"}]})]),
     "gke-secrets-encryption": ([resource(GKE)], [resource(GKE, {"databaseEncryption.state": "DECRYPTED"})]),
     "cloudsql-private": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.ipv4Enabled": DELETE})]),
     "cloudsql-ssl-required": ([resource(SQL)], [resource(SQL, {"settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"})]),
@@ -295,7 +321,35 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "vpn-ikev2": ([resource(VPN), resource(TUNNEL)], [resource(TUNNEL, {"ikeVersion": 1})]),
     "vpn-inside-cidrs": ([resource(VPN)], [resource(VPN, {"tunnel2InsideCidr": "169.254.169.252/30"})]),
     "vpn-four-tunnels": ([_vpn_stack(4), []], [_vpn_stack(2)]),
-    "cloudflare-lb-proxied": ([resource("cloudflare:index/loadBalancer:LoadBalancer")], [resource("cloudflare:index/loadBalancer:LoadBalancer", {"proxied": False})]),
+    "cloudflare-lb-proxied": ([resource(BALANCER)], [resource(BALANCER, {"proxied": False})]),
+    "cloudflare-waf-managed": ([[resource(ZONE), resource(RULESET), resource(AOP)], [resource(ZONE), resource(RULESET, {"zoneId": UNKNOWN}), resource(AOP)],
+                                [resource(BALANCER)]], [
+        [resource(ZONE), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"zoneId": "y" * 32}), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"phase": "http_request_firewall_custom"}), resource(AOP)],
+        [resource(ZONE), resource(RULESET, {"rules": [{"action": "execute", "actionParameters": {"id": "efb7b8c949ac4650a09736fc376e9aee"}, "enabled": False}]}),
+         resource(AOP)]]),
+    "cloudflare-origin-pulls": ([[resource(ZONE), resource(RULESET), resource(AOP)], [resource(ZONE), resource(RULESET), resource(AOP, {"zoneId": UNKNOWN})]], [
+        [resource(ZONE), resource(RULESET)],
+        [resource(ZONE), resource(RULESET), resource(AOP, {"enabled": False})],
+        [resource(ZONE), resource(RULESET), resource(AOP, {"zoneId": "y" * 32})]]),
+    "kms-customer-managed-keys": ([resource(t) for t in (RDS, REDIS, "aws:ecr/repository:Repository", "aws:msk/cluster:Cluster", "aws:cloudwatch/logGroup:LogGroup",
+                                                         SQL, MEMORY, "gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret")]
+                                  + [resource("gcp:secretmanager/secret:Secret", {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": "projects/p/k"}}}})], [
+        resource(RDS, {"kmsKeyId": DELETE}),
+        resource(REDIS, {"kmsKeyId": DELETE}),
+        resource("aws:ecr/repository:Repository", {"encryptionConfigurations": [{"encryptionType": "AES256"}]}),
+        resource("aws:msk/cluster:Cluster", {"encryptionInfo": {}}),
+        resource("aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": DELETE}),
+        resource(SQL, {"encryptionKeyName": DELETE}),
+        resource(MEMORY, {"customerManagedKey": DELETE}),
+        resource("gcp:artifactregistry/repository:Repository", {"kmsKeyName": DELETE}),
+        resource("gcp:secretmanager/secret:Secret", {"replication": {"auto": {}}}),
+        resource("gcp:secretmanager/secret:Secret", {"replication": {"userManaged": {"replicas": [{"location": "asia-northeast3"}]}}})]),
+    "alb-mtls-verify": ([resource(LISTENER), resource(LISTENER, {"port": 80, "protocol": "HTTP", "mutualAuthentication": DELETE})], [
+        resource(LISTENER, {"mutualAuthentication": DELETE}),
+        resource(LISTENER, {"mutualAuthentication.mode": "passthrough"}),
+        resource(LISTENER, {"mutualAuthentication.trustStoreArn": DELETE})]),
     "cloudflare-pool-monitored": ([resource("cloudflare:index/loadBalancerPool:LoadBalancerPool")], [resource("cloudflare:index/loadBalancerPool:LoadBalancerPool", {"monitor": DELETE})]),
     "cloudflare-detection-budget": ([resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")],
                                     [resource("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", {"consecutiveDown": 2})]),

@@ -123,7 +123,7 @@ def test_a_workload_identity_binding_that_waits_for_the_cluster_passes(run_compo
 
 def test_a_service_agent_grant_without_its_service_identity_fails(shipped):
     plan = from_preview(shipped("gcp-dr"))
-    identity = resource(plan, "gcp:projects/serviceIdentity:ServiceIdentity")
+    identity = resource(plan, "gcp:projects/serviceIdentity:ServiceIdentity", "-sql-")
     for r in plan:
         r.dependencies = [d for d in r.dependencies if d != identity.urn]
     messages = findings(plan, "identity-ordering")

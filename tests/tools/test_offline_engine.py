@@ -99,3 +99,14 @@ def test_a_stack_references_secret_outputs_stay_secret_in_its_recorded_state():
     outputs = {"aws-dr": ({"password": "from-upstream", "region": "ap-northeast-2"}, ["password"])}
     reference = run_program("gcp-dr", {}, program, preview=False, stack_outputs=outputs).one("pulumi:pulumi:StackReference")
     assert is_secret(reference.outputs["outputs"]["password"]) and reference.outputs["outputs"]["region"] == "ap-northeast-2"
+
+
+def test_cloudflare_ranges_fake_is_the_recorded_published_list():
+    import ipaddress
+
+    from tools.offline.fakes import invoke
+
+    answer = invoke("cloudflare:index/getIpRanges:getIpRanges", {})
+    networks = [ipaddress.ip_network(c) for c in answer["ipv4Cidrs"]]
+    assert networks and all(n.version == 4 and n.is_global and n.prefixlen >= 13 for n in networks)
+    assert all(ipaddress.ip_network(c).version == 6 for c in answer["ipv6Cidrs"])

@@ -128,3 +128,19 @@ def test_path_command_exits_1_and_names_the_broken_link(monkeypatch, capsys, shi
     code = main(["path", "aws-dev"])
     out = capsys.readouterr().out
     assert code == 1 and "1 broken link(s)" in out and "matches no Deployment" in out
+
+
+def test_aws_dr_path_verifies_cloudflares_client_certificate(aws_dr):
+    assert any(h.what.startswith("mutual TLS: Cloudflare's origin-pull certificate") for h in walk(*aws_dr).hops)
+
+
+def test_mutual_tls_without_origin_pulls_on_the_zone_breaks_the_path(aws_dr):
+    result, global_result = aws_dr
+    global_result.resources = [r for r in global_result.resources if "authenticatedOriginPullsSettings" not in r.type]
+    assert any("authenticated origin pulls" in p for p in walk(result, global_result).problems)
+
+
+def test_a_monitor_without_probe_zone_breaks_a_mutual_tls_path(aws_dr):
+    result, global_result = aws_dr
+    _one(global_result, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor").inputs.pop("probeZone")
+    assert any("probeZone" in p for p in walk(result, global_result).problems)

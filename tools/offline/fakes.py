@@ -6,9 +6,21 @@ the right resource (the RDS endpoint in a DATABASE_URL, a queue ARN in a policy)
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"
+CLOUDFLARE_IPS = Path(__file__).parent / "data" / "cloudflare_ips.yaml"
+
+
+@lru_cache(maxsize=1)
+def cloudflare_ip_ranges() -> dict:
+    """Cloudflare's published ranges as recorded in data/cloudflare_ips.yaml (source and date there)."""
+    import yaml
+
+    document = yaml.safe_load(CLOUDFLARE_IPS.read_text())
+    return {"ipv4Cidrs": list(document["ipv4Cidrs"]), "ipv6Cidrs": list(document["ipv6Cidrs"]), "etag": f"recorded-{document['read']}"}
 
 
 def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
@@ -110,6 +122,10 @@ def invoke(token: str, args: dict) -> dict:
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
         return {"emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com", "project": args.get("project", "project")}
+    if token == "cloudflare:index/getZone:getZone":
+        return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
+    if token == "cloudflare:index/getIpRanges:getIpRanges":
+        return cloudflare_ip_ranges()
     if token == "gcp:organizations/getProject:getProject":
         return {"number": "123456789012", "projectId": args.get("projectId", "project")}
     return {}

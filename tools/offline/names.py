@@ -94,6 +94,10 @@ RULES: dict[str, list[NameRule]] = {
         "name", 32, _botocore("elbv2 CreateLoadBalancer.Name", "can have a maximum of 32 characters"), _ELB, _ELB_TEXT,
         prefix_field="namePrefix", forbidden_prefixes=("internal-",),
     )],
+    "aws:lb/trustStore:TrustStore": [NameRule(
+        "name", 32, _botocore("elbv2 CreateTrustStore.Name"),  # shape TrustStoreName: max 32, pattern ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$
+        r"(?:[A-Za-z0-9]+-)*[A-Za-z0-9]+", "letters and digits in groups joined by single hyphens", prefix_field="namePrefix",
+    )],
     "aws:lb/targetGroup:TargetGroup": [NameRule(
         "name", 32, _botocore("elbv2 CreateTargetGroup.Name", "can have a maximum of 32 characters"), _ELB, _ELB_TEXT, prefix_field="namePrefix",
     )],
@@ -282,7 +286,7 @@ UNNAMED = {
     "aws:eks/addon:Addon": "addonName is the add-on's published name", "aws:eks/accessEntry:AccessEntry": "keyed by principal ARN",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "keyed by principal and policy ARN", "aws:iam/accessKey:AccessKey": "AWS assigns the id",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "keyed by the issuer URL", "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "no name",
-    "aws:kms/key:Key": "AWS assigns the id", "aws:lb/listener:Listener": "AWS assigns the id", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "belongs to its bucket",
+    "aws:kms/key:Key": "AWS assigns the id", "aws:lb/listener:Listener": "AWS assigns the id", "aws:s3/bucketObjectv2:BucketObjectv2": "a fixed key in its own bucket (client-ca-bundle.pem)", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "belongs to its bucket",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "belongs to its bucket", "aws:s3/bucketPolicy:BucketPolicy": "belongs to its bucket",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "belongs to its bucket",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "belongs to its bucket",
@@ -293,7 +297,7 @@ UNNAMED = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "AWS assigns the id", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "AWS assigns the id",
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": "names the peering Google created", "gcp:container/nodePool:NodePool":
         "GKE's API reference states no length for node pool names; not checked", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "no name",
-    "gcp:projects/iAMMember:IAMMember": "no name", "gcp:projects/serviceIdentity:ServiceIdentity": "Google names the service agent",
+    "gcp:projects/iAMMember:IAMMember": "no name", "gcp:binaryauthorization/policy:Policy": "one per project, named by the project", "gcp:projects/serviceIdentity:ServiceIdentity": "Google names the service agent",
     "gcp:secretmanager/secretIamMember:SecretIamMember": "no name", "gcp:secretmanager/secretVersion:SecretVersion": "Google numbers the versions",
     "gcp:serviceaccount/iAMMember:IAMMember": "no name", "gcp:servicenetworking/connection:Connection": "Google names the peering",
     "gcp:sql/database:Database": "a PostgreSQL identifier inside the instance", "gcp:sql/user:User": "a PostgreSQL role inside the instance",

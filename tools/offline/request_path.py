@@ -126,6 +126,7 @@ def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = Non
     if not https:
         path.broken("the ALB has no HTTPS listener on 443")
         return path
+    _mutual_tls(path, result, https[0], global_result)
     forward = [a.get("targetGroupArn") for a in https[0].get("defaultActions") or [] if a.get("type") == "forward"]
     if not forward or forward[0] not in groups:
         path.broken(f"the HTTPS listener does not forward to a target group of this stack ({forward})")
@@ -153,6 +154,31 @@ def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = Non
     _network_policy_admits(path, result, ns, public, "the ALB's subnets")
     _irsa(path, result, ns)
     return path
+
+
+AOP = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
+MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+
+
+def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global_result: Optional[PreviewResult]) -> None:
+    """A listener that verifies client certificates needs Cloudflare to present one, on requests and health checks."""
+    mtls = listener.get("mutualAuthentication") or {}
+    if mtls.get("mode") != "verify":
+        return
+    stores = {_state(t).get("arn"): t.name for t in result.of_type("aws:lb/trustStore:TrustStore")}
+    if mtls.get("trustStoreArn") not in stores:
+        path.broken(f"the HTTPS listener verifies client certificates against a trust store this stack does not create ({mtls.get('trustStoreArn')})")
+        return
+    path.hop(f"mutual TLS: Cloudflare's origin-pull certificate checked by trust store {stores[mtls['trustStoreArn']]}", 443, "TLS",
+             "no certificate or another CA: handshake refused")
+    if global_result is None:
+        return
+    if not any(reveal(a.inputs).get("enabled") is True for a in global_result.of_type(AOP)):
+        path.broken("the HTTPS listener requires a client certificate, but the global stack does not turn on authenticated origin pulls: "
+                    "Cloudflare would present none and every request would fail the handshake")
+    monitors = [reveal(m.inputs) for m in global_result.of_type(MONITOR)]
+    if any(not m.get("probeZone") for m in monitors):
+        path.broken("the Cloudflare monitor has no probeZone: its health checks carry no origin-pull certificate, so the origin would look down")
 
 
 def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = None) -> RequestPath:

@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs, load_balancer_name
-from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
+from tools.offline.fakes import cloudflare_ip_ranges
+
+CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published list the offline engine answers with
 
 
 def alb_args(**changes) -> PublicLoadBalancerArgs:
@@ -104,3 +106,18 @@ def test_stack_exports_the_target_group_for_the_load_balancer_controller(shipped
     result = shipped("aws-production", preview=False)
     group = result.one("aws:lb/targetGroup:TargetGroup")
     assert result.outputs["albTargetGroupArn"] == f"arn:aws:lb:ap-northeast-2:123456789012:{group.name}"
+
+
+def test_ranges_follow_cloudflares_data_source(run_stack, monkeypatch):
+    from tools.offline import fakes
+
+    published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24", "203.0.113.0/24"]}
+    monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
+    rules = [r for r in run_stack("aws-dev").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
+    assert sorted(r["cidrIpv4"] for r in rules) == ["198.51.100.0/24", "203.0.113.0/24"]
+
+
+def test_configured_ranges_override_cloudflares(run_stack):
+    rules = [r for r in run_stack("aws-dev", {"crm:ingress": {"allowedCidrs": ["192.0.2.0/24"]}}).of_type(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
+    assert [r["cidrIpv4"] for r in rules] == ["192.0.2.0/24"]

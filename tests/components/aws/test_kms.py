@@ -30,4 +30,4 @@ def test_no_keys_for_switched_off_services(shipped):
     purposes = sorted(k["tags"]["purpose"] for k in shipped("aws-dev").of_type("aws:kms/key:Key"))
     assert purposes == ["alarms", "ecr", "eks", "logs", "messaging", "secrets"]
     gcp_keys = sorted(k["name"] for k in shipped("gcp-dev").of_type("gcp:kms/cryptoKey:CryptoKey"))
-    assert gcp_keys == ["gke"]
+    assert gcp_keys == ["gke", "registry", "secrets"]  # no Cloud SQL or Memorystore key in dev

@@ -25,7 +25,7 @@ GCP_ROLE_OF_MODULE = {
     "artifactregistry": "roles/artifactregistry.admin", "secretmanager": "roles/secretmanager.admin", "kms": "roles/cloudkms.admin",
     "serviceaccount": "roles/iam.serviceAccountAdmin", "projects": "roles/resourcemanager.projectIamAdmin",
     "servicenetworking": "roles/servicenetworking.networksAdmin", "monitoring": "roles/monitoring.editor",
-    "certificatemanager": "roles/certificatemanager.editor",
+    "certificatemanager": "roles/certificatemanager.editor", "binaryauthorization": "roles/binaryauthorization.policyEditor",
 }
 # Granted outside the project roles, and documented as such in docs/prerequisites.md.
 GCP_OUTSIDE_PROJECT = {"billing": "roles/billing.costsManager on the billing account"}

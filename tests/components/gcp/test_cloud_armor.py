@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from components.gcp.cloud_armor import DEFAULT_RULE_PRIORITY, RANGES_PER_RULE, CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
-from stacks.config.sizes import CLOUDFLARE_IPV4_RANGES
+from tools.offline.fakes import cloudflare_ip_ranges
+
+CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published list the offline engine answers with
 
 
 @pytest.fixture
@@ -49,3 +51,12 @@ def test_gcp_stack_admits_the_same_ranges_as_the_alb(shipped):
     armor = shipped("gcp-dr").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
     allowed = {c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]}
     assert alb_ranges and allowed == alb_ranges
+
+
+def test_armor_follows_cloudflares_data_source(run_stack, monkeypatch):
+    from tools.offline import fakes
+
+    published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24"]}
+    monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
+    armor = run_stack("gcp-dev").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
+    assert [c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]] == ["198.51.100.0/24"]

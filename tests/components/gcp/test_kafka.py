@@ -97,7 +97,7 @@ def test_topic_outside_the_app_prefix_is_refused():
     from components.gcp.kafka import KafkaOnGkeArgs
 
     with pytest.raises(ValueError, match="outside the application's prefix"):
-        KafkaOnGkeArgs(provider=None, topics=["billing.events"])
+        KafkaOnGkeArgs(topics=["billing.events"])
 
 
 

@@ -85,3 +85,56 @@ def test_cloud_sql_agent_is_created_before_its_key_grant(run_component):
     identity = result.one("gcp:projects/serviceIdentity:ServiceIdentity")
     assert identity["service"] == "sqladmin.googleapis.com"
     assert identity.urn in result.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").dependencies
+
+
+def _key_grant_for(result, urn_dependencies: list[str], agent_domain: str):
+    grants = [g for g in result.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") if g.urn in urn_dependencies]
+    return [g for g in grants if g["member"].endswith("@" + agent_domain)]
+
+
+def _key_named(result, urns: list[str]):
+    return [k["name"] for k in result.of_type("gcp:kms/cryptoKey:CryptoKey") if k.urn in urns]
+
+
+def test_registry_is_encrypted_with_its_own_key(shipped):
+    result = shipped("gcp-dr", preview=False)
+    repo = result.one("gcp:artifactregistry/repository:Repository")
+    assert _key_named(result, repo.property_dependencies["kmsKeyName"]) == ["registry"]
+    key = next(k for k in result.of_type("gcp:kms/cryptoKey:CryptoKey") if k["name"] == "registry")
+    assert repo["kmsKeyName"] == f"{key.name}-id"
+
+
+def test_registry_waits_for_its_agents_key_grant(shipped):
+    result = shipped("gcp-dr")
+    repo = result.one("gcp:artifactregistry/repository:Repository")
+    assert len(_key_grant_for(result, repo.dependencies, "gcp-sa-artifactregistry.iam.gserviceaccount.com")) == 1
+
+
+def test_secret_waits_for_its_agents_key_grant(shipped):
+    result = shipped("gcp-dr")
+    secret = result.one("gcp:secretmanager/secret:Secret")
+    assert len(_key_grant_for(result, secret.dependencies, "gcp-sa-secretmanager.iam.gserviceaccount.com")) == 1
+
+
+def test_registry_and_secret_manager_agents_exist_before_their_grants(shipped):
+    result = shipped("gcp-dr")
+    identities = {i["service"]: i.urn for i in result.of_type("gcp:projects/serviceIdentity:ServiceIdentity")}
+    grants = {g["member"].split("@")[1]: g for g in result.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")}
+    assert identities["artifactregistry.googleapis.com"] in grants["gcp-sa-artifactregistry.iam.gserviceaccount.com"].dependencies
+    assert identities["secretmanager.googleapis.com"] in grants["gcp-sa-secretmanager.iam.gserviceaccount.com"].dependencies
+
+
+def test_app_env_secret_is_kept_in_the_stack_region_under_its_own_key(shipped):
+    result = shipped("gcp-dr", preview=False)
+    replicas = result.one("gcp:secretmanager/secret:Secret")["replication"]["userManaged"]["replicas"]
+    key = next(k for k in result.of_type("gcp:kms/cryptoKey:CryptoKey") if k["name"] == "secrets")
+    ring = result.one("gcp:kms/keyRing:KeyRing")
+    assert [r["location"] for r in replicas] == [ring["location"]]
+    assert replicas[0]["customerManagedEncryption"] == {"kmsKeyName": f"{key.name}-id"}
+
+
+def test_secret_key_without_region_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="region"):
+        AppEnvSecretArgs(project="p", secret_id="s", payload={}, labels={}, kms_key="projects/p/locations/r/keyRings/k/cryptoKeys/secrets")
