@@ -2,7 +2,7 @@
 """Sets up the project's virtualenv and runs its everyday commands. Needs only Python 3.11+.
 
     python3 dev.py preview     # offline preview of every stack, in deploy order
-    python3 dev.py test        # the whole test suite
+    python3 dev.py test        # the whole test suite, one worker per core
     python3 dev.py check       # the policy pack over every stack's offline preview
     python3 dev.py bench       # preview time and peak memory per stack
 
@@ -24,7 +24,7 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".requirements.sha256"
 COMMANDS = {
     "preview": ["-m", "tools", "preview", "--all"],
-    "test": ["-m", "pytest"],
+    "test": ["-m", "pytest", "-n", "auto", "--dist", "loadgroup"],  # one worker per core (pytest-xdist); see docs/development.md
     "check": ["-m", "tools", "check", "--all"],
     "bench": ["benchmarks/preview_benchmark.py"],
 }

@@ -11,16 +11,23 @@ tests/tools/test_cli.py.
 from __future__ import annotations
 
 import copy
+import copyreg
 import functools
 import gc
+import hashlib
 import json
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
 from stacks.config import read_stack_file
 from tools.offline import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
-from tools.offline.engine import reveal
+from tools.offline.engine import UNKNOWN, reveal
 
 ALL_STACKS = ["bootstrap", "aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
 
@@ -56,23 +63,56 @@ def pytest_collection_finish(session) -> None:
     _settle()
 
 
+# Under pytest-xdist (`python3 dev.py test` runs two or more workers) the workers share their
+# previews through a directory that lives as long as the run: one worker computes, the others load.
+_SHARED_DIR = "CRM_TESTS_PREVIEW_DIR"
+copyreg.pickle(type(UNKNOWN), lambda _: "UNKNOWN")  # the marker stays the one singleton after loading
+
+
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        os.environ[_SHARED_DIR] = tempfile.mkdtemp(prefix="crm-test-previews-")
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput") and _SHARED_DIR in os.environ:
+        shutil.rmtree(os.environ.pop(_SHARED_DIR), ignore_errors=True)
+
+
+def _shared(key: str, compute: Callable[[], Any]) -> Any:
+    directory = os.environ.get(_SHARED_DIR)
+    if not directory or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return compute()
+    path = Path(directory) / (hashlib.sha256(key.encode()).hexdigest() + ".pickle")
+    try:
+        return pickle.loads(path.read_bytes())
+    except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+        pass
+    value = compute()
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_bytes(pickle.dumps(value))
+    partial.replace(path)  # atomic: another worker reads all of it or nothing
+    return value
+
+
 @functools.lru_cache(maxsize=None)
 def _shipped(stack: str, preview: bool) -> PreviewResult:
-    result = preview_stack(stack, preview=preview)
+    result = _shared(f"shipped {stack} {preview}", lambda: preview_stack(stack, preview=preview))
     _settle()
     return result
 
 
 @functools.lru_cache(maxsize=None)
 def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
-    runs = preview_stacks(stacks)
+    runs = _shared(f"together {stacks}", lambda: preview_stacks(stacks))
     _settle()
     return runs
 
 
 @functools.lru_cache(maxsize=None)
 def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
-    return preview_stack(stack, preview=preview, config_override=stack_config(stack, json.loads(changes)))
+    return _shared(f"changed {stack} {changes} {preview}",
+                   lambda: preview_stack(stack, preview=preview, config_override=stack_config(stack, json.loads(changes))))
 
 
 def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:

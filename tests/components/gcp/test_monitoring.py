@@ -95,6 +95,7 @@ def test_one_policy_per_tunnel_and_per_bgp_session(shipped_dr):
     peers = sorted(p["name"] for p in result.of_type("gcp:compute/routerPeer:RouterPeer"))
     watched = [condition(result, f"vpn-tunnel-{i}")["filter"] for i in range(len(tunnels))]
     sessions = [condition(result, f"bgp-session-{i}")["filter"] for i in range(len(peers))]
+    assert len(tunnels) == len(peers) == 4  # the HA VPN link: two interfaces, two AWS tunnels each
     assert all('metric.type="vpn.googleapis.com/tunnel_established"' in f for f in watched)
     assert sorted(f.split('metric.label.tunnel_name="')[1].rstrip('"') for f in watched) == tunnels
     assert all('metric.type="router.googleapis.com/bgp/session_up"' in f for f in sessions)
