@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.helpers import provider_value
+
 
 @pytest.fixture
 def app_policy(shipped):
@@ -11,6 +13,11 @@ def app_policy(shipped):
     role = result.one("aws:iam/role:Role", "crm-dr-app-role")
     policy = json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-app-policy")["policy"])
     return result, role, {s["Sid"]: s for s in policy["Statement"]}
+
+
+def arn_of(result, type_: str, name: str) -> str:
+    """The ARN the provider reports for the stack's resource `name`."""
+    return provider_value(result.one(type_, name), "arn")
 
 
 def test_only_the_app_service_account_assumes_the_role(app_policy):
@@ -24,20 +31,20 @@ def test_only_the_app_service_account_assumes_the_role(app_policy):
 def test_role_reads_only_its_own_secret(app_policy):
     result, _, statements = app_policy
     secret = result.one("aws:secretsmanager/secret:Secret")
-    assert statements["ReadOwnEnvironment"]["Resource"] == f"arn:aws:secretsmanager:ap-northeast-2:123456789012:{secret.name}"
+    assert statements["ReadOwnEnvironment"]["Resource"] == provider_value(secret, "arn")
 
 
 def test_mail_and_queue_scoped_to_their_resources(app_policy):
-    _, _, statements = app_policy
-    assert statements["SendMail"]["Resource"] == ["arn:aws:ses:ap-northeast-2:123456789012:crm-dr-mail-domain",
-                                                  "arn:aws:sesv2:ap-northeast-2:123456789012:crm-dr-mail-events"]
-    assert statements["UseTaskQueue"]["Resource"] == "arn:aws:sqs:ap-northeast-2:123456789012:crm-dr-tasks-queue"
+    result, _, statements = app_policy
+    assert statements["SendMail"]["Resource"] == [arn_of(result, "aws:ses/domainIdentity:DomainIdentity", "crm-dr-mail-domain"),
+                                                  arn_of(result, "aws:sesv2/configurationSet:ConfigurationSet", "crm-dr-mail-events")]
+    assert statements["UseTaskQueue"]["Resource"] == arn_of(result, "aws:sqs/queue:Queue", "crm-dr-tasks-queue")
 
 
 def test_schedules_only_in_its_group_and_passes_only_the_scheduler_role(app_policy):
-    _, _, statements = app_policy
+    result, _, statements = app_policy
     assert statements["ManageSchedules"]["Resource"] == "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/crm-dr-tasks/*"
-    assert statements["HandSchedulerItsRole"]["Resource"] == "arn:aws:iam:ap-northeast-2:123456789012:crm-dr-tasks-scheduler"
+    assert statements["HandSchedulerItsRole"]["Resource"] == arn_of(result, "aws:iam/role:Role", "crm-dr-tasks-scheduler")
     assert statements["HandSchedulerItsRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
