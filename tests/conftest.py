@@ -70,6 +70,7 @@ copyreg.pickle(type(UNKNOWN), lambda _: "UNKNOWN")  # the marker stays the one s
 
 
 def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker with the group (`--dist loadgroup`)")
     if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
         os.environ[_SHARED_DIR] = tempfile.mkdtemp(prefix="crm-test-previews-")
 
