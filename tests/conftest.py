@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
-from stacks.config import read_stack_file
+from stacks.config import load, read_stack_file
 from tools.offline import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
 from tools.offline.engine import UNKNOWN, reveal
 
@@ -110,10 +110,17 @@ def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
     return runs
 
 
+def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
+    """The stack with config changes; the stacks it references are the shipped ones, so their previews come from the cache."""
+    config = stack_config(stack, changes)
+    references = {dependency: workspace.exported_for_reference(_shipped(dependency, preview))
+                  for dependency in load(stack, config).references}
+    return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+
+
 @functools.lru_cache(maxsize=None)
 def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
-    return _shared(f"changed {stack} {changes} {preview}",
-                   lambda: preview_stack(stack, preview=preview, config_override=stack_config(stack, json.loads(changes))))
+    return _shared(f"changed {stack} {changes} {preview}", lambda: _with_changes(stack, json.loads(changes), preview))
 
 
 def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:
@@ -184,7 +191,7 @@ def run_stack() -> Callable[..., PreviewResult]:
         try:
             key = json.dumps(changes, sort_keys=True)
         except TypeError:  # not plain data: run it as it is
-            return preview_stack(stack, preview=preview, config_override=stack_config(stack, changes))
+            return _with_changes(stack, changes, preview)
         return copy.deepcopy(_changed(stack, key, preview))
 
     return run
