@@ -98,7 +98,7 @@ def _shared(key: str, compute: Callable[[], Any]) -> Any:
 
 @functools.lru_cache(maxsize=None)
 def _shipped(stack: str, preview: bool) -> PreviewResult:
-    result = _shared(f"shipped {stack} {preview}", lambda: preview_stack(stack, preview=preview))
+    result = _shared(f"shipped {stack} {preview}", lambda: _with_changes(stack, {}, preview))
     _settle()
     return result
 
@@ -111,7 +111,7 @@ def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
 
 
 def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
-    """The stack with config changes; the stacks it references are the shipped ones, so their previews come from the cache."""
+    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
     config = stack_config(stack, changes)
     references = {dependency: workspace.exported_for_reference(_shipped(dependency, preview))
                   for dependency in load(stack, config).references}
