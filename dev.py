@@ -3,7 +3,7 @@
 
     python3 dev.py install     # only create or refresh .venv (what CI runs before using it)
     python3 dev.py preview     # offline preview of every stack, in deploy order
-    python3 dev.py test        # the whole test suite
+    python3 dev.py test        # the whole test suite, one worker per core
     python3 dev.py check       # the policy pack over every stack's offline preview
     python3 dev.py bench       # preview time and peak memory per stack
     python3 dev.py scan        # Checkov over every stack's Terraform plan export (docs/security-scan.md)
@@ -37,7 +37,7 @@ EXPORTS = (
 )
 COMMANDS = {
     "preview": ["-m", "tools", "preview", "--all"],
-    "test": ["-m", "pytest"],
+    "test": ["-m", "pytest", "-n", "auto", "--dist", "loadgroup"],  # one worker per core (pytest-xdist); see docs/development.md
     "check": ["-m", "tools", "check", "--all"],
     "bench": ["benchmarks/preview_benchmark.py"],
     "scan": ["-m", "tools", "scan", "--all"],

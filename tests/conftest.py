@@ -1,22 +1,33 @@
 """Shared fixtures: run a stack program or a single component under Pulumi's mock engine.
 
 Every run gets its own event loop, mock monitor and config (see tools.offline.engine), so a test
-cannot see another's resources. Previews of the shipped stack files are pure functions of those
-files; `shipped` runs each once per session and hands every test its own deep copy, so the suite
-stays fast and no test can see another's changes. Anything with config changes runs afresh in the
-test that asks for it.
+cannot see another's resources. A preview is a pure function of the stack files and the config
+changes a test makes, so each distinct preview runs once per session and every test gets its own
+deep copy: the suite stays fast and no test can see another's changes. That holds for the
+commands tests call in-process too (`tools.cli.main`): their previews of the shipped files come
+from the same cache. The commands' own process is exercised by the subprocess tests in
+tests/tools/test_cli.py.
 """
 from __future__ import annotations
 
 import copy
+import copyreg
 import functools
+import gc
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
-from stacks.config import read_stack_file
-from tools.offline import PreviewResult, preview_stack, run_program
-from tools.offline.engine import reveal
+from stacks.config import load, read_stack_file
+from tools.offline import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
+from tools.offline.engine import UNKNOWN, reveal
 
 ALL_STACKS = ["bootstrap", "aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
 
@@ -38,9 +49,130 @@ def stack_config(stack: str, changes: Optional[Mapping[str, Any]] = None) -> dic
     return deep_merge(read_stack_file(stack), changes or {})
 
 
+def _settle() -> None:
+    """Moves everything alive now (imported SDK modules, cached previews) out of the garbage collector's sight.
+
+    The provider SDKs hold millions of long-lived objects; without this every full collection
+    during a preview walks them all again, which doubles the time of each run.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish(session) -> None:
+    _settle()
+
+
+# Under pytest-xdist (`python3 dev.py test` runs two or more workers) the workers share their
+# previews through a directory that lives as long as the run: one worker computes, the others load.
+_SHARED_DIR = "CRM_TESTS_PREVIEW_DIR"
+copyreg.pickle(type(UNKNOWN), lambda _: "UNKNOWN")  # the marker stays the one singleton after loading
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker with the group (`--dist loadgroup`)")
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        os.environ[_SHARED_DIR] = tempfile.mkdtemp(prefix="crm-test-previews-")
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput") and _SHARED_DIR in os.environ:
+        shutil.rmtree(os.environ.pop(_SHARED_DIR), ignore_errors=True)
+
+
+def _shared(key: str, compute: Callable[[], Any]) -> Any:
+    directory = os.environ.get(_SHARED_DIR)
+    if not directory or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return compute()
+    path = Path(directory) / (hashlib.sha256(key.encode()).hexdigest() + ".pickle")
+    try:
+        return pickle.loads(path.read_bytes())
+    except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+        pass
+    value = compute()
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_bytes(pickle.dumps(value))
+    partial.replace(path)  # atomic: another worker reads all of it or nothing
+    return value
+
+
 @functools.lru_cache(maxsize=None)
 def _shipped(stack: str, preview: bool) -> PreviewResult:
-    return preview_stack(stack, preview=preview)
+    result = _shared(f"shipped {stack} {preview}", lambda: _with_changes(stack, {}, preview))
+    _settle()
+    return result
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
+    runs = _shared(f"together {stacks}", lambda: preview_stacks(stacks))
+    _settle()
+    return runs
+
+
+def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
+    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
+    config = stack_config(stack, changes)
+    references = {dependency: workspace.exported_for_reference(_shipped(dependency, preview))
+                  for dependency in load(stack, config).references}
+    return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+
+
+@functools.lru_cache(maxsize=None)
+def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
+    return _shared(f"changed {stack} {changes} {preview}", lambda: _with_changes(stack, json.loads(changes), preview))
+
+
+def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:
+    if other:
+        return _real_preview_stack(stack, preview=preview, **other)
+    return copy.deepcopy(_shipped(stack, preview))
+
+
+def _cached_preview_stacks(stacks, **other) -> list[StackRun]:
+    if other:
+        return _real_preview_stacks(stacks, **other)
+    return copy.deepcopy(_shipped_together(tuple(sorted(stacks))))
+
+
+_real_preview_stack, _real_preview_stacks = workspace.preview_stack, workspace.preview_stacks
+
+
+_packs: dict[str, Any] = {}
+
+
+def _pooled_check(resources, stack: Optional[str] = None):
+    """policy_check.check through one policy-pack process per stack name, started on first use and kept for the session."""
+    from tools import policy_check
+
+    stack = stack or policy_check.stack_of(resources)
+    pack = _packs.get(stack)
+    if pack is None or pack.process.poll() is not None:
+        pack = _packs[stack] = policy_check.PolicyPackProcess(stack)
+    return pack.analyze(resources)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_policy_packs():
+    yield
+    for pack in _packs.values():
+        pack.close()
+
+
+@pytest.fixture(autouse=True)
+def _commands_use_the_session_caches(monkeypatch):
+    """The commands a test runs in-process read the shipped files; their previews come from the session cache,
+    and their policy checks go to the session's policy-pack processes (the pack's Analyzer keeps no state between calls)."""
+    import tools.cli
+    import tools.offline.estate_cli
+    from tools import policy_check
+
+    for module in (tools.cli, tools.offline.estate_cli, workspace):
+        if hasattr(module, "preview_stack"):
+            monkeypatch.setattr(module, "preview_stack", _cached_preview_stack)
+        if hasattr(module, "preview_stacks"):
+            monkeypatch.setattr(module, "preview_stacks", _cached_preview_stacks)
+    monkeypatch.setattr(policy_check, "check", _pooled_check)
 
 
 @pytest.fixture
@@ -51,10 +183,16 @@ def shipped() -> Callable[..., PreviewResult]:
 
 @pytest.fixture
 def run_stack() -> Callable[..., PreviewResult]:
-    """run_stack("aws-dr", {"crm:database": {...}}, preview=False): a fresh run with config changes."""
+    """run_stack("aws-dr", {"crm:database": {...}}, preview=False): a run with config changes (each distinct change runs once)."""
 
     def run(stack: str, changes: Optional[Mapping[str, Any]] = None, preview: bool = True) -> PreviewResult:
-        return preview_stack(stack, preview=preview, config_override=stack_config(stack, changes))
+        if not changes:
+            return copy.deepcopy(_shipped(stack, preview))
+        try:
+            key = json.dumps(changes, sort_keys=True)
+        except TypeError:  # not plain data: run it as it is
+            return _with_changes(stack, changes, preview)
+        return copy.deepcopy(_changed(stack, key, preview))
 
     return run
 

@@ -31,6 +31,13 @@ class TestServer:
         self.server.stop("fast")
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Tests on the servers run on one pytest-xdist worker (`--dist loadgroup`), so a run starts two servers, not two per worker."""
+    for item in items:
+        if "postgres_servers" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+
+
 @pytest.fixture(scope="session")
 def postgres_servers():
     bin_dir = localpg.bin_dir()

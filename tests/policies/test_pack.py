@@ -7,7 +7,8 @@ import pytest
 
 from policies.rules import ALL_RULES
 from tools.cli import main
-from tools.policy_check import check, from_plan_file, from_preview
+from tools import policy_check
+from tools.policy_check import from_plan_file, from_preview
 from tests.conftest import ALL_STACKS
 from tests.policies.fixtures import GOOD
 
@@ -32,7 +33,7 @@ def _unwrap(value):
 
 def test_shipped_dr_stacks_pass_through_the_analyzer(shipped):
     for stack in ("aws-dr", "gcp-dr", "global"):
-        assert check(from_preview(shipped(stack)), stack) == []
+        assert policy_check.check(from_preview(shipped(stack)), stack) == []
 
 
 def write_plan(tmp_path, resources):
@@ -53,7 +54,7 @@ def test_an_insecure_plan_fails_with_a_clear_message(tmp_path, capsys):
 
 def test_plan_values_marked_secret_or_unknown_reach_the_pack_as_such(tmp_path):
     inputs = {**GOOD["aws:elasticache/replicationGroup:ReplicationGroup"], "authToken": "[secret]", "kmsKeyId": "[unknown]"}
-    violations = check(from_plan_file(write_plan(tmp_path, [("aws:elasticache/replicationGroup:ReplicationGroup", "cache", inputs)])))
+    violations = policy_check.check(from_plan_file(write_plan(tmp_path, [("aws:elasticache/replicationGroup:ReplicationGroup", "cache", inputs)])))
     assert [v.policy for v in violations] == ["secrets-are-generated"]
     assert "[secret]" not in violations[0].message
 

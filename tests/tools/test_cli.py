@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -137,8 +138,11 @@ def test_aws_dr_overlapping_gcp_dr_fails_preview_all(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_python_m_stacks_is_an_alias_of_python_m_tools():
-    alias = subprocess.run([sys.executable, "-m", "stacks", "--help"], cwd=PROJECT, capture_output=True, text=True, timeout=120)
-    tools = run_cli(PROJECT, "--help")
-    assert alias.returncode == 0, alias.stderr
-    assert alias.stdout == tools.stdout and "preview" in alias.stdout
+def test_python_m_stacks_is_an_alias_of_python_m_tools(capsys):
+    alias = subprocess.run([sys.executable, "-m", "stacks", "--help"], cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "COLUMNS": "100"})
+    with pytest.raises(SystemExit) as exited, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "100")
+        main(["--help"])
+    assert exited.value.code == 0 and alias.returncode == 0, alias.stderr
+    assert alias.stdout == capsys.readouterr().out and "preview" in alias.stdout

@@ -27,7 +27,9 @@ TUNNELS = [f"crm-dr-link-tunnel-{t}" for t in range(4)]
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    # MOTO_EC2_LOAD_DEFAULT_AMIS=false: moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+                       "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
         monkeypatch.setenv(key, value)
     with moto.mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)

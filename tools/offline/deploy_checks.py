@@ -177,12 +177,16 @@ def _closed(schema: Any) -> Any:
     return out
 
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the operators' CRD files are megabytes of YAML.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=None)
 def _crds(folder: str) -> dict[tuple[str, str], dict]:
     """(apiVersion, kind) -> the closed schema of that version, for every CRD in a schemas folder."""
     found = {}
     for path in sorted((SCHEMAS / folder).glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
+        for document in yaml.load_all(path.read_text(), Loader=_YAML_LOADER):
             if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
                 continue
             spec = document["spec"]

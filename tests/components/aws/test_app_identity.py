@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.helpers import provider_value
+
 
 @pytest.fixture
 def app_policy(shipped):
@@ -11,6 +13,11 @@ def app_policy(shipped):
     role = result.one("aws:iam/role:Role", "crm-dr-app-role")
     policy = json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-app-policy")["policy"])
     return result, role, {s["Sid"]: s for s in policy["Statement"]}
+
+
+def arn_of(result, type_: str, name: str) -> str:
+    """The ARN the provider reports for the stack's resource `name`."""
+    return provider_value(result.one(type_, name), "arn")
 
 
 def test_only_the_app_service_account_assumes_the_role(app_policy):

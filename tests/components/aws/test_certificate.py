@@ -28,7 +28,8 @@ def test_a_cloudflare_record_for_every_domain_validation_option(cert):
 
 
 def test_validation_records_are_not_proxied(cert):
-    assert all(r["proxied"] is False for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+    records = cert.of_type("cloudflare:index/dnsRecord:DnsRecord")
+    assert records and all(r["proxied"] is False for r in records)
 
 
 def test_validation_waits_for_every_record(cert):
@@ -60,7 +61,8 @@ def test_aws_origin_record_points_at_the_alb_proxied(shipped):
 def test_cloudflare_resources_use_the_stacks_explicit_provider(shipped):
     result = shipped("aws-dr")
     provider = result.one("pulumi:providers:cloudflare")
-    assert all(r.provider.startswith(provider.urn) for r in result.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+    records = result.of_type("cloudflare:index/dnsRecord:DnsRecord")
+    assert records and all(r.provider.startswith(provider.urn) for r in records)
 
 
 def test_cloudflare_api_token_from_stack_config_stays_secret(run_stack):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from components.aws.eks import CONTROL_PLANE_LOGS, EksCluster, EksClusterArgs
+from tests.helpers import provider_value
 
 
 def eks_args(**changes) -> EksClusterArgs:
@@ -104,7 +105,7 @@ def test_kubeconfig_is_a_secret_output(shipped):
 def test_kubernetes_provider_is_built_from_the_cluster(eks, plain):
     provider = eks.one("pulumi:providers:kubernetes")
     kubeconfig = json.loads(plain(provider["kubeconfig"]))
-    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://eks-cluster.eks.example.com"
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == provider_value(eks.one("aws:eks/cluster:Cluster"), "endpoint")
 
 
 def test_cluster_protected_outside_dev(shipped):

@@ -9,6 +9,7 @@ from tests.components.aws.test_elasticache import cache_args
 from tests.conftest import stack_config
 from tests.stacks.test_app_env import app_env
 from tests.stacks.test_config import one_problem
+from tests.helpers import provider_value
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CLUSTER = {"crm:redis": {"clusterMode": True, "shards": 3, "replicasPerShard": 2}}
@@ -77,10 +78,12 @@ def test_cluster_mode_is_off_by_default():
 
 
 def test_app_env_in_cluster_mode_points_at_the_configuration_endpoint(run_stack):
-    env = app_env(run_stack("aws-dr", CLUSTER, preview=False), "aws:secretsmanager/secretVersion:SecretVersion")
+    result = run_stack("aws-dr", CLUSTER, preview=False)
+    env = app_env(result, "aws:secretsmanager/secretVersion:SecretVersion")
+    group = result.one("aws:elasticache/replicationGroup:ReplicationGroup")
     assert env["REDIS_MAX_REDIRECTS"] == "5"
-    assert env["REDIS_HOST"] == "crm-dr-cache-redis-cfg.cache.example.internal"  # the configuration endpoint, not a primary
-    assert env["REDIS_NODES"] == "crm-dr-cache-redis-cfg.cache.example.internal:6379"
+    assert env["REDIS_HOST"] == provider_value(group, "configurationEndpointAddress") != provider_value(group, "primaryEndpointAddress")
+    assert env["REDIS_NODES"] == f"{provider_value(group, 'configurationEndpointAddress')}:{provider_value(group, 'port')}"
 
 
 def test_app_env_without_cluster_mode_keeps_its_redirect_limit(shipped):

@@ -8,6 +8,7 @@ import pytest
 from stacks.config import load
 from tools.offline import preview_stack
 from tests.conftest import stack_config
+from tests.helpers import provider_value
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PREFIX = "crm-dr-monitoring-"
@@ -113,7 +114,8 @@ def test_slot_wal_alarm_fires_well_before_the_bound(shipped_dr):
 def test_database_alarms_name_the_rds_instance(shipped_dr):
     result = shipped_dr[0]
     identifier = result.one("aws:rds/instance:Instance")["identifier"]
-    assert all(a["dimensions"]["DBInstanceIdentifier"] == identifier for a in result.of_type(ALARM) if a["namespace"] == "AWS/RDS")
+    alarms = [a for a in result.of_type(ALARM) if a["namespace"] == "AWS/RDS"]
+    assert alarms and all(a["dimensions"]["DBInstanceIdentifier"] == identifier for a in alarms)
 
 
 def test_cache_alarms_cover_each_member_of_the_replication_group(shipped_dr):
@@ -125,7 +127,8 @@ def test_cache_alarms_cover_each_member_of_the_replication_group(shipped_dr):
 
 def test_load_balancer_alarms_use_the_arn_suffixes(shipped_dr):
     a = alarm(shipped_dr[0], "alb-unhealthy-hosts")
-    assert a["dimensions"] == {"LoadBalancer": "app/crm-dr-ingress-alb/50dc6c495c0c9188", "TargetGroup": "targetgroup/crm-dr-ingress-app/73e2d6bc24d8a067"}
+    balancer, group = shipped_dr[0].one("aws:lb/loadBalancer:LoadBalancer"), shipped_dr[0].one("aws:lb/targetGroup:TargetGroup", "crm-dr-ingress-app")
+    assert a["dimensions"] == {"LoadBalancer": provider_value(balancer, "arnSuffix"), "TargetGroup": provider_value(group, "arnSuffix")}
 
 
 def test_dead_letter_alarm_watches_the_dead_letter_queue(shipped_dr):

@@ -55,7 +55,8 @@ def test_private_subnets_route_out_through_their_zone_nat(network):
 
 
 def test_no_subnet_hands_out_public_ips(network):
-    assert all(s["mapPublicIpOnLaunch"] is False for s in network.of_type("aws:ec2/subnet:Subnet"))
+    subnets = network.of_type("aws:ec2/subnet:Subnet")
+    assert subnets and all(s["mapPublicIpOnLaunch"] is False for s in subnets)
 
 
 def test_default_security_group_is_emptied(network):

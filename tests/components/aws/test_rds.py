@@ -121,6 +121,7 @@ def test_master_password_is_generated_and_secret(db):
 
 def test_security_group_admits_only_the_application_and_the_peer(db):
     rules = db.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rules
     assert all(r["fromPort"] == r["toPort"] == 5432 for r in rules)
     sources = sorted((r.get("referencedSecurityGroupId") or r.get("cidrIpv4")) for r in rules)
     assert sources == ["10.23.0.0/20", "sg-app"]

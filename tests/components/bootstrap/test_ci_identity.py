@@ -130,7 +130,7 @@ def test_preview_policy_reads_but_writes_only_lock_files(roles):
 def test_without_s3_state_no_state_statements(run_component):
     result = run_component(lambda: GithubAwsRoles("ci", aws_args(state_bucket_arn=None, state_key_arn=None, secrets_key_arn=None, state_log_bucket_arn=None)))
     sids = [s["Sid"] for s in json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])["Statement"]]
-    assert not any(sid.startswith(("State", "BootstrapKeys")) for sid in sids)
+    assert sids and not any(sid.startswith(("State", "BootstrapKeys")) for sid in sids)
 
 
 # ---------------------------------------------------------------- GCP

@@ -62,9 +62,10 @@ def test_old_state_versions_expire(s3):
 
 
 def test_buckets_and_key_are_protected(s3, run_component):
-    assert all(r.protect for r in s3.resources if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key"))
+    stateful = [r for r in s3.resources if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key")]
+    assert len(stateful) == 3 and all(r.protect for r in stateful)  # the state bucket, its log bucket, its key
     dev = run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={}, key_users=[DEPLOYER])))
-    assert not any(r.protect for r in dev.resources)
+    assert dev.resources and not any(r.protect for r in dev.resources)
 
 
 def test_state_bucket_sub_resources_wait_for_each_other(s3):

@@ -9,6 +9,7 @@ from components.gcp.monitoring import LAG_METRIC
 from stacks.config import load
 from tools.offline import preview_stack
 from tests.conftest import stack_config
+from tests.helpers import provider_value
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANGED = {
@@ -95,6 +96,7 @@ def test_one_policy_per_tunnel_and_per_bgp_session(shipped_dr):
     peers = sorted(p["name"] for p in result.of_type("gcp:compute/routerPeer:RouterPeer"))
     watched = [condition(result, f"vpn-tunnel-{i}")["filter"] for i in range(len(tunnels))]
     sessions = [condition(result, f"bgp-session-{i}")["filter"] for i in range(len(peers))]
+    assert len(tunnels) == len(peers) == 4  # the HA VPN link: two interfaces, two AWS tunnels each
     assert all('metric.type="vpn.googleapis.com/tunnel_established"' in f for f in watched)
     assert sorted(f.split('metric.label.tunnel_name="')[1].rstrip('"') for f in watched) == tunnels
     assert all('metric.type="router.googleapis.com/bgp/session_up"' in f for f in sessions)
@@ -157,7 +159,8 @@ def test_tunnel_alarms_are_raised_in_aws_through_the_links_provider(shipped_dr):
     assert all("::crm-dr-link-aws::" in a.provider for a in alarms)
     assert sorted((a["dimensions"]["VpnId"], a["metricName"], a["namespace"]) for a in alarms) == sorted(
         (f"{name}-id", "TunnelState", "AWS/VPN") for name in connections for _ in (1, 2))
-    assert sorted(a["dimensions"]["TunnelIpAddress"] for a in alarms) == ["203.0.113.11", "203.0.113.12", "203.0.113.21", "203.0.113.22"]
+    assert sorted(a["dimensions"]["TunnelIpAddress"] for a in alarms) == sorted(
+        provider_value(c, f"tunnel{n}Address") for c in connections.values() for n in (1, 2))
     assert all(a["comparisonOperator"] == "LessThanThreshold" and a["threshold"] == 1 for a in alarms)
 
 

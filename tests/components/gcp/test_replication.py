@@ -6,7 +6,7 @@ import pytest
 from stacks.config import load
 from tools.offline import preview_stack
 from tests.conftest import stack_config
-from tests.helpers import is_secret
+from tests.helpers import is_secret, provider_value
 
 CRON, JOB = "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"
 
@@ -45,13 +45,13 @@ def test_lag_threshold_follows_config():
     assert lag["command"][lag["command"].index("--max-seconds") + 1] == "4"
 
 
-def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain):
+def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain, shipped):
     result, _ = dr
     secret = result.one("kubernetes:core/v1:Secret", "crm-dr-replication-endpoints")
     assert is_secret(secret["stringData"])
     values = plain(secret["stringData"])
-    assert values["PUBLISHER_HOST"] == "crm-dr-db-postgres.rds.example.internal"
-    assert values["SUBSCRIBER_HOST"] == "10.23.0.5"
+    assert values["PUBLISHER_HOST"] == provider_value(shipped("aws-dr", preview=False).one("aws:rds/instance:Instance"), "address")
+    assert values["SUBSCRIBER_HOST"] == provider_value(result.one("gcp:sql/databaseInstance:DatabaseInstance"), "privateIpAddress")
     assert values["SUBSCRIBER_PASSWORD"] == plain(result.one("gcp:sql/user:User")["password"])
     for resource in (result.one(JOB, "crm-dr-replication-setup"), result.one(CRON)):
         _, c = container(resource)

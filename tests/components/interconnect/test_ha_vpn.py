@@ -9,7 +9,7 @@ import pytest
 
 from components.interconnect.addressing import AWS_RESERVED_INSIDE_CIDRS, plan_inside_cidrs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
-from tests.helpers import is_secret, secret_value
+from tests.helpers import is_secret, provider_value, secret_value
 
 CIDRS = plan_inside_cidrs(ipaddress.IPv4Network("169.254.10.0/28"))
 
@@ -50,8 +50,10 @@ def test_the_dr_estate_has_exactly_the_ha_topology(shipped):
 def test_external_gateway_has_four_interfaces_with_the_aws_outside_ips(link):
     gateway = link.one("gcp:compute/externalVpnGateway:ExternalVpnGateway")
     assert gateway["redundancyType"] == "FOUR_IPS_REDUNDANCY"
-    assert gateway["interfaces"] == [{"id": 0, "ipAddress": "203.0.113.11"}, {"id": 1, "ipAddress": "203.0.113.12"},
-                                     {"id": 2, "ipAddress": "203.0.113.21"}, {"id": 3, "ipAddress": "203.0.113.22"}]
+    connections = sorted(link.of_type("aws:ec2/vpnConnection:VpnConnection"), key=lambda c: c.name)
+    outside = [provider_value(c, f"tunnel{n}Address") for c in connections for n in (1, 2)]  # what AWS assigns each tunnel
+    assert len(set(outside)) == 4
+    assert gateway["interfaces"] == [{"id": i, "ipAddress": address} for i, address in enumerate(outside)]
 
 
 def test_tunnels_map_ha_interfaces_to_peer_interfaces(link):
@@ -62,7 +64,8 @@ def test_tunnels_map_ha_interfaces_to_peer_interfaces(link):
 
 def test_customer_gateways_carry_the_ha_interface_ips_and_router_asn(link):
     gateways = sorted(link.of_type("aws:ec2/customerGateway:CustomerGateway"), key=lambda g: g.name)
-    assert [g["ipAddress"] for g in gateways] == ["198.51.100.10", "198.51.100.11"]
+    interfaces = provider_value(link.one("gcp:compute/haVpnGateway:HaVpnGateway"), "vpnInterfaces")
+    assert [g["ipAddress"] for g in gateways] == [i["ipAddress"] for i in sorted(interfaces, key=lambda i: i["id"])]
     assert all(g["bgpAsn"] == "65010" and g["type"] == "ipsec.1" for g in gateways)
 
 
