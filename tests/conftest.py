@@ -183,9 +183,14 @@ def shipped() -> Callable[..., PreviewResult]:
 
 @pytest.fixture
 def run_stack() -> Callable[..., PreviewResult]:
-    """run_stack("aws-dr", {"crm:database": {...}}, preview=False): a run with config changes (each distinct change runs once)."""
+    """run_stack("aws-dr", {"crm:database": {...}}, preview=False): a run with config changes (each distinct change runs once).
 
-    def run(stack: str, changes: Optional[Mapping[str, Any]] = None, preview: bool = True) -> PreviewResult:
+    fresh=True runs it anew, for a test that changes what the fake providers answer.
+    """
+
+    def run(stack: str, changes: Optional[Mapping[str, Any]] = None, preview: bool = True, fresh: bool = False) -> PreviewResult:
+        if fresh:
+            return _with_changes(stack, changes or {}, preview)
         if not changes:
             return copy.deepcopy(_shipped(stack, preview))
         try:

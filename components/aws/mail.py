@@ -109,7 +109,7 @@ class GoogleMailSenderArgs:
     tags: Mapping[str, str]
 
 
-class GoogleMailSender(pulumi.ComponentResource):
+class GoogleMailSender(Component):
     """An IAM role that one Google service account assumes with its Google-signed ID token
     (AssumeRoleWithWebIdentity against accounts.google.com), allowed only to send mail.
 

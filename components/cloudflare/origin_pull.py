@@ -21,6 +21,8 @@ from typing import Optional
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from components.base import Component
+
 CA_FILE = Path(__file__).parent / "data" / "origin_pull_ca.pem"
 CA_SOURCE = "https://developers.cloudflare.com/ssl/static/authenticated_origin_pull_ca.pem"
 CA_SHA256 = "9A1AC2B4BE15F9F27EEE20A734CBA4E9898F61001B3BD7C84B69B56A3E25A2B9"  # of the DER certificate
@@ -37,7 +39,7 @@ class AuthenticatedOriginPullsArgs:
     zone_id: pulumi.Input[str]
 
 
-class AuthenticatedOriginPulls(pulumi.ComponentResource):
+class AuthenticatedOriginPulls(Component):
     def __init__(self, name: str, args: AuthenticatedOriginPullsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:AuthenticatedOriginPulls", name, None, opts)
         self.settings = cloudflare.AuthenticatedOriginPullsSettings(

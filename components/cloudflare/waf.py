@@ -16,6 +16,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from components.base import Component
+
 PHASE = "http_request_firewall_managed"
 # ref (stable rule identity across updates) -> Cloudflare's managed ruleset id
 MANAGED_RULESETS = {
@@ -34,7 +36,7 @@ class ManagedWafArgs:
             raise ValueError("the zone's WAF needs at least one managed ruleset to execute")
 
 
-class ManagedWaf(pulumi.ComponentResource):
+class ManagedWaf(Component):
     def __init__(self, name: str, args: ManagedWafArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:ManagedWaf", name, None, opts)
         self.ruleset = cloudflare.Ruleset(

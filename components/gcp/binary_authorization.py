@@ -24,6 +24,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.base import Component
+
 ENFORCEMENT = "ENFORCED_BLOCK_AND_AUDIT_LOG"
 # What the stacks install from their publishers' registries (the Helm charts' images).
 OPERATOR_IMAGES = (
@@ -45,7 +47,7 @@ class BinaryAuthorizationArgs:
             raise ValueError(f"allowlist patterns must be registry/path with at most a trailing wildcard, got {bad}")
 
 
-class BinaryAuthorizationPolicy(pulumi.ComponentResource):
+class BinaryAuthorizationPolicy(Component):
     def __init__(self, name: str, args: BinaryAuthorizationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:BinaryAuthorizationPolicy", name, None, opts)
         patterns: list = [pulumi.Output.concat(args.registry_url, "/**"), *args.operator_images, *sorted(set(args.images))]

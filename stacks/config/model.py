@@ -63,7 +63,7 @@ class Rotation:
         """The generators' keepers on `today` (UTC): None when rotation was never asked for."""
         if not self.generation and not self.interval_days:
             return None
-        start = datetime.date.fromisoformat(self.since)
+        start = self.since if isinstance(self.since, datetime.date) else datetime.date.fromisoformat(self.since)
         period = max(0, (today - start).days // self.interval_days) if self.interval_days else 0
         return {"rotation": f"g{self.generation}-p{period}"}
 

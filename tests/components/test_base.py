@@ -11,7 +11,7 @@ from components.gcp.cloudsql import CloudSqlPostgres
 from tests.components.aws.test_elasticache import cache_args
 from tests.components.gcp.test_cloudsql import sql_args
 
-STATEFUL_CACHE_CHILDREN = {"c-auth-token", "c-redis"}  # the AUTH token and the replication group
+STATEFUL_CACHE_CHILDREN = {"c-redis"}  # the replication group; its AUTH token is replaced on rotation (crm:rotation), so it stays unprotected
 
 
 class Renamed(Component):

@@ -126,7 +126,12 @@ def test_preview_of_a_malformed_stack_file_exits_2_with_the_location_and_no_trac
     from tools.offline import workspace
 
     (tmp_path / "Pulumi.aws-dev.yaml").write_text("config:\n  crm:cloud: aws\n  crm:network: {cidr: 10.0.0.0/16\n")
+    from tests.conftest import _real_preview_stack, _real_preview_stacks
+
     monkeypatch.setattr(workspace, "read_stack_file", lambda stack, *args: read_stack_file(stack, tmp_path))
+    for module in (cli, workspace):  # past the session's preview cache: this file is not the shipped one
+        monkeypatch.setattr(module, "preview_stack", _real_preview_stack, raising=False)
+        monkeypatch.setattr(module, "preview_stacks", _real_preview_stacks, raising=False)
     assert cli.main(["preview", "aws-dev"]) == 2
     err = capsys.readouterr().err
     assert "Pulumi.aws-dev.yaml:4:1: is not valid YAML" in err and "Traceback" not in err

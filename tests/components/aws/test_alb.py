@@ -113,7 +113,7 @@ def test_ranges_follow_cloudflares_data_source(run_stack, monkeypatch):
 
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24", "203.0.113.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
-    rules = [r for r in run_stack("aws-dev").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
+    rules = [r for r in run_stack("aws-dev", fresh=True).of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
     assert sorted(r["cidrIpv4"] for r in rules) == ["198.51.100.0/24", "203.0.113.0/24"]
 
 

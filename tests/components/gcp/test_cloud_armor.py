@@ -60,5 +60,5 @@ def test_armor_follows_cloudflares_data_source(run_stack, monkeypatch):
 
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
-    armor = run_stack("gcp-dev").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
+    armor = run_stack("gcp-dev", fresh=True).one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
     assert [c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]] == ["198.51.100.0/24"]
