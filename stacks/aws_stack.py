@@ -274,7 +274,8 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
         cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **irsa,
     ), opts=on_cluster)
     controller = LoadBalancerController(f"{name}-lbc", LoadBalancerControllerArgs(
-        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, region=config.region, tags=common.tags("ingress"), **irsa,
+        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, target_group_arn=ingress.target_group_arn, region=config.region,
+        tags=common.tags("ingress"), **irsa,
     ), opts=on_cluster)
     secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=on_cluster)
     data = [str(c) for c in net.data_subnets]

@@ -189,7 +189,8 @@ class PublicLoadBalancer(Component):
         lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs", bucket=bucket.id,
             rules=[{"id": "expire", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.access_log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7}}],
+                    "noncurrent_version_expiration": {"noncurrent_days": 7},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
             opts=step(versioning),
         )
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam import service_role
+from components.aws.kms import account_key_policy
 from components.base import Component
 
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
@@ -41,8 +42,11 @@ class BackupReplica(Component):
         super().__init__("crm:aws:BackupReplica", name, None, opts)
         tags = dict(args.tags)
         # The copy is encrypted with a key of the destination region: KMS keys never leave their region.
+        # An explicit policy, like every other key: the account administers it (no principal gets it by default).
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.key = aws.kms.Key(
             f"{name}-key", description=f"{name}: replicated RDS backups", enable_key_rotation=True, deletion_window_in_days=30,
+            policy=account_id.apply(lambda account: account_key_policy(account)),
             tags={**tags, "purpose": "rds-backup-copy"}, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.replication = aws.rds.InstanceAutomatedBackupsReplication(

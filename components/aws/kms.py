@@ -57,6 +57,11 @@ class KmsKeys(Component):
         return self.keys[purpose].arn
 
 
+def account_key_policy(account_id: str) -> str:
+    """A key only the account's own IAM policies give access to (what AWS would apply by default, written out)."""
+    return _key_policy(account_id, None)
+
+
 def _key_policy(account_id: str, service_grant: Optional[tuple[str, dict]]) -> str:
     statements = [{
         "Sid": "AccountAdministers",

@@ -4,16 +4,16 @@ Used only for TargetGroupBinding here: the ALB, its listeners, security group, T
 access logs stay in `components/aws/alb.py`; the controller just keeps the target group's
 membership equal to the ready pods behind the Service (target type `ip`).
 
-Its IAM policy is the controller's published policy at the pinned release
-(`policies/aws-load-balancer-controller-v3.5.0.json`, from
-https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/v3.5.0/docs/install/iam_policy.json),
-attached to a role only the controller's service account can assume (IRSA).
+Its IAM policy is the subset the controller's installation guide gives for TargetGroupBinding only
+(not the full published policy, which creates and deletes load balancers, listeners and rules on
+"*"): reading load balancing and EC2, registering targets in this stack's target group alone, and
+security-group ingress inside this VPC alone. It is attached to a role only the controller's service
+account can assume (IRSA).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Optional
 
 import pulumi
@@ -28,12 +28,24 @@ CHART = "aws-load-balancer-controller"
 CHART_VERSION = "3.5.0"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
-POLICY_FILE = Path(__file__).resolve().parent / "policies" / f"aws-load-balancer-controller-v{CHART_VERSION}.json"
 
 
-def published_policy() -> str:
-    """The controller's IAM policy exactly as its release publishes it."""
-    return json.dumps(json.loads(POLICY_FILE.read_text()))
+# Read-only calls the TargetGroupBinding reconciler and its webhook make (these actions take no resource scope).
+DESCRIBE_ACTIONS = [
+    "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+]
+
+
+def target_group_binding_policy(target_group_arn: str, vpc_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+        {"Sid": "BindPods", "Effect": "Allow", "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+         "Resource": target_group_arn},
+        {"Sid": "OpenPodsToTheLoadBalancer", "Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+         "Resource": "*", "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}},
+    ]})
 
 
 @dataclass
@@ -42,6 +54,7 @@ class LoadBalancerControllerArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_provider_url: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]  # the only target group the controller may register pods in
     region: str
     tags: Mapping[str, str]
     chart_version: str = CHART_VERSION
@@ -57,7 +70,12 @@ class LoadBalancerController(Component):
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=published_policy(), opts=child)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", args.region, account, args.vpc_id)
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id,
+            policy=pulumi.Output.all(args.target_group_arn, vpc_arn).apply(lambda a: target_group_binding_policy(a[0], a[1])), opts=child,
+        )
         self.release = k8s.helm.v3.Release(
             f"{name}-chart",
             name="aws-load-balancer-controller",

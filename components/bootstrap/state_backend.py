@@ -69,7 +69,8 @@ class S3StateBackend(Component):
         last = aws.s3.BucketLifecycleConfiguration(
             f"{name}-logs", bucket=logs.id,
             rules=[{"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7}}],
+                    "noncurrent_version_expiration": {"noncurrent_days": 7},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
         )
 

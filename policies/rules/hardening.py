@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from .base import MANDATORY, UNKNOWN, Resource, Rule
+from .base import MANDATORY, UNKNOWN, Resource, Rule, is_set
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -110,7 +110,29 @@ def data_stores_admit_the_application(resources):
                    "admit the application's pods' own group (security groups for pods) instead")
 
 
+KMS_KEY = "aws:kms/key:Key"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def kms_key_policy(r: Resource):
+    if not is_set(r.get("policy")):
+        yield "policy must be written out (without it AWS applies its default policy, which nobody reviewed with the key)"
+
+
+def lifecycle_aborts_multipart(r: Resource):
+    rules = r.get("rules")
+    if rules is UNKNOWN:
+        return
+    enabled = [rule for rule in rules or [] if isinstance(rule, dict) and rule.get("status") == "Enabled"]
+    if not any(is_set((rule.get("abortIncompleteMultipartUpload") or {}).get("daysAfterInitiation")) for rule in enabled):
+        yield "no enabled rule aborts incomplete multipart uploads (abortIncompleteMultipartUpload): their parts are kept and billed forever"
+
+
 RULES = [
+    Rule("kms-key-policy", "Every KMS key has an explicit key policy", Severity.MEDIUM, MANDATORY,
+         "fails closed (the default policy is AWS's, not reviewed with the key)", (KMS_KEY,), kms_key_policy),
+    Rule("s3-lifecycle-aborts-multipart", "S3 lifecycle configurations abort incomplete multipart uploads", Severity.LOW, MANDATORY,
+         "fails closed (S3 keeps the parts of an abandoned upload forever)", (LIFECYCLE,), lifecycle_aborts_multipart),
     Rule("rds-audit-logging", "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
          "fails closed: the parameters must be listed", (PARAMETER_GROUP,), rds_audit_logging),
     Rule("cloudsql-audit-logging", "Cloud SQL PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,

@@ -36,7 +36,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:artifactregistry/repository:Repository": {"kmsKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/registry", "labels": TAGS},
     "gcp:secretmanager/secret:Secret": {"labels": TAGS, "replication": {"userManaged": {"replicas": [
         {"location": "asia-northeast3", "customerManagedEncryption": {"kmsKeyName": "projects/p/locations/asia-northeast3/keyRings/k/cryptoKeys/secrets"}}]}}},
-    "aws:kms/key:Key": {"enableKeyRotation": True, "tags": TAGS},
+    "aws:kms/key:Key": {"enableKeyRotation": True, "tags": TAGS, "policy": '{"Version": "2012-10-17", "Statement": []}'},
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": {"rules": [
+        {"id": "expire", "status": "Enabled", "expiration": {"days": 90}, "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]},
     "aws:sqs/queue:Queue": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
     "aws:sns/topic:Topic": {"kmsMasterKeyId": "arn:kms", "tags": TAGS},
     "aws:secretsmanager/secret:Secret": {"kmsKeyId": "arn:kms", "tags": TAGS},
@@ -271,6 +273,11 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "eks-control-plane-logs": ([resource(EKS)], [resource(EKS, {"enabledClusterLogTypes": ["api"]})]),
     "ecr-immutable-tags": ([resource("aws:ecr/repository:Repository")], [resource("aws:ecr/repository:Repository", {"imageTagMutability": "MUTABLE"})]),
     "ecr-scan-on-push": ([resource("aws:ecr/repository:Repository")], [resource("aws:ecr/repository:Repository", {"imageScanningConfiguration": DELETE})]),
+    "kms-key-policy": ([resource("aws:kms/key:Key"), resource("aws:kms/key:Key", {"policy": UNKNOWN})],
+                       [resource("aws:kms/key:Key", {"policy": DELETE})]),
+    "s3-lifecycle-aborts-multipart": ([resource("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")],
+                                      [resource("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                                                {"rules": [{"id": "expire", "status": "Enabled", "expiration": {"days": 90}}]})]),
     "kms-key-rotation": ([resource("aws:kms/key:Key")], [resource("aws:kms/key:Key", {"enableKeyRotation": False})]),
     "sqs-encrypted": ([resource("aws:sqs/queue:Queue"), resource("aws:sqs/queue:Queue", {"kmsMasterKeyId": DELETE, "sqsManagedSseEnabled": True})],
                       [resource("aws:sqs/queue:Queue", {"kmsMasterKeyId": DELETE})]),

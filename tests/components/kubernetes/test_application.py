@@ -89,13 +89,26 @@ def test_kafka_ca_reaches_the_pod_from_strimzi_cluster_ca(gcp):
     assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["crm-cluster-ca-cert"], "verbs": ["get", "list", "watch"]}]
 
 
-def test_load_balancer_controller_has_the_published_policy(aws):
-    from components.aws.load_balancer_controller import published_policy
-
+def _controller_statements(aws) -> dict:
     policy = aws.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-lbc-policy")
-    assert json.loads(policy["policy"]) == json.loads(published_policy())
-    assert any(s.get("Action") == "elasticloadbalancing:RegisterTargets" or "elasticloadbalancing:RegisterTargets" in s.get("Action", [])
-               for s in json.loads(policy["policy"])["Statement"])
+    return {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+
+
+def test_load_balancer_controller_registers_pods_in_this_stacks_target_group_only(aws):
+    statements = _controller_statements(aws)
+    assert statements["BindPods"]["Resource"] == aws.one("aws:lb/targetGroup:TargetGroup").output("arn")
+
+
+def test_load_balancer_controller_cannot_create_or_delete_load_balancing(aws):
+    actions = [a for s in _controller_statements(aws).values() for a in s["Action"]]
+    assert actions and not [a for a in actions if a.split(":")[1].startswith(("Create", "Delete", "Modify", "Set", "Add", "Remove"))]
+
+
+def test_load_balancer_controller_opens_security_groups_in_this_vpc_only(aws):
+    statement = _controller_statements(aws)["OpenPodsToTheLoadBalancer"]
+    vpc = aws.one("aws:ec2/vpc:Vpc").output("id")
+    vpc_arn = statement["Condition"]["ArnEquals"]["ec2:Vpc"]
+    assert vpc_arn.startswith("arn:aws:ec2:ap-northeast-2:") and vpc_arn.endswith(f":vpc/{vpc}")
 
 
 def test_cluster_autoscaler_scales_only_this_clusters_groups(aws):
