@@ -14,6 +14,7 @@ The virtualenv is `.venv`, the one Pulumi.yaml names, so `pulumi up` uses the sa
 It is built from the lock, requirements-dev.txt (every file's hash checked), and rebuilt only when
 that file changes. docs/development.md#dependencies says how to add a dependency.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,9 @@ def ensure_environment() -> None:
         print("Creating .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
     print(f"Installing {LOCK.name} into .venv ...", flush=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", str(LOCK)],
-                   check=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", str(LOCK)], check=True
+    )
     STAMP.write_text(digest)
 
 
@@ -73,8 +75,21 @@ def ensure_checkov() -> None:
         print("Creating .venv-checkov ...", flush=True)
         venv.create(CHECKOV_VENV, with_pip=True)
     print("Installing tools/checkov-requirements.txt into .venv-checkov ...", flush=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
-                    "--no-deps", "-r", str(CHECKOV_REQUIREMENTS)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(CHECKOV_REQUIREMENTS),
+        ],
+        check=True,
+    )
     stamp.write_text(digest)
 
 

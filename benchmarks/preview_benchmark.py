@@ -3,6 +3,7 @@
 Each measurement is a fresh `python -m tools preview ...` process, as a user runs it, so the
 figures include interpreter start-up and imports. Run: `python3 dev.py bench [--repeat N]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,9 @@ STACKS = ["aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-
 def measure(args: list[str]) -> tuple[float, float]:
     """(seconds, peak resident MiB) of one preview process."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "tools", "preview", *args, "--json"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools", "preview", *args, "--json"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:

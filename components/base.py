@@ -12,6 +12,7 @@
 - `past_types` lists the type tokens a component was registered under before; each becomes an
   alias, so renaming a type never replaces what Pulumi already manages (docs/components.md).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Optional, Sequence
@@ -29,7 +30,9 @@ def as_list(value: Any) -> list:
 class Component(pulumi.ComponentResource):
     past_types: ClassVar[Sequence[str]] = ()
 
-    def __init__(self, t: str, name: str, props: Optional[dict] = None, opts: Optional[pulumi.ResourceOptions] = None, remote: bool = False):
+    def __init__(
+        self, t: str, name: str, props: Optional[dict] = None, opts: Optional[pulumi.ResourceOptions] = None, remote: bool = False
+    ):
         aliases = [pulumi.Alias(type_=old) for old in self.past_types]
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
         # A component inside another one protects its stateful children when its parent does.

@@ -5,6 +5,7 @@
 environment, the database roles and the replication jobs are built from these, never from a
 component's children, so a change inside one component stays inside it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -10,6 +10,7 @@ Endpoints come from the environment, never the command line:
 PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback.
 Exit codes: 0 done, 1 a threshold or target missed, 2 an error (printed on one line, no traceback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -128,8 +129,15 @@ def cmd_lag(args) -> int:
 def cmd_promote(args) -> int:
     subscriber = _endpoint("SUBSCRIBER")
     publisher = None if args.no_primary else _optional("PUBLISHER")
-    record = failover.promote(subscriber, publisher, app_role=args.app_role, window_s=args.window_seconds,
-                              margin=args.sequence_margin, catchup_s=args.catchup_seconds, echo=echo)
+    record = failover.promote(
+        subscriber,
+        publisher,
+        app_role=args.app_role,
+        window_s=args.window_seconds,
+        margin=args.sequence_margin,
+        catchup_s=args.catchup_seconds,
+        echo=echo,
+    )
     _write_record(record, args)
     print("the copy is the primary: point the application at it")
     return 0
@@ -171,8 +179,12 @@ def cmd_drill(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m dr", description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[2:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m dr",
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = p.add_subparsers(dest="command", required=True)
     app_role = os.environ.get("DR_APP_ROLE", failover.DEFAULT_APP_ROLE)
 
@@ -184,8 +196,12 @@ def parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("heartbeat", help="write the primary's heartbeat every --interval seconds (run it continuously)")
     c.add_argument("--interval", type=float, default=1.0)
-    c.add_argument("--target", choices=["publisher", "subscriber", "both"], default="publisher",
-                   help="where to beat; only a database that does not subscribe (the primary) records a beat")
+    c.add_argument(
+        "--target",
+        choices=["publisher", "subscriber", "both"],
+        default="publisher",
+        help="where to beat; only a database that does not subscribe (the primary) records a beat",
+    )
     c.add_argument("--count", type=int, help="stop after this many beats")
     c.add_argument("--rate-window", type=float, default=replication.RATE_WINDOW_S, help="seconds over which ids/s are measured")
     c.add_argument("--verbose", action="store_true")
@@ -201,8 +217,12 @@ def parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("promote", help="AWS is lost: fence it if reachable, make the GCP copy the read/write primary")
     c.add_argument("--app-role", default=app_role, help=f"the application's database role ({app_role})")
-    c.add_argument("--window-seconds", type=float, default=failover.DEFAULT_WINDOW_S,
-                   help=f"detection + promotion window the old primary may keep writing ({failover.DEFAULT_WINDOW_S} s)")
+    c.add_argument(
+        "--window-seconds",
+        type=float,
+        default=failover.DEFAULT_WINDOW_S,
+        help=f"detection + promotion window the old primary may keep writing ({failover.DEFAULT_WINDOW_S} s)",
+    )
     c.add_argument("--sequence-margin", type=int, help="fixed margin instead of the measured rate x window")
     c.add_argument("--catchup-seconds", type=float, default=10, help="when the old primary is reachable, wait this long for the copy")
     c.add_argument("--no-primary", action="store_true", help="do not try to reach the old primary")

@@ -7,6 +7,7 @@ setup -> load on aws with heartbeat lag sampling -> cut -> the cut-off aws keeps
 failback prepare (aws fenced, its lost writes recovered into gcp, aws rebuilt, gcp -> aws) ->
 failback switch (planned pause) -> load on aws again -> consistency check on both sides.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,17 +62,37 @@ class Load:
     def __init__(self, server: localpg.Server, app_password: str, clients: int, seconds: float, script: Path):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(PGPASSWORD=app_password, PGHOST="127.0.0.1", PGPORT=str(server.port), PGUSER=APP_ROLE, PGDATABASE="crm")
-        self.proc = subprocess.Popen([_pgbench(), "--no-vacuum", "--client", str(clients), "--jobs", str(min(clients, 2)),
-                                      "--time", str(max(1, round(seconds))), "--file", str(script)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [
+                _pgbench(),
+                "--no-vacuum",
+                "--client",
+                str(clients),
+                "--jobs",
+                str(min(clients, 2)),
+                "--time",
+                str(max(1, round(seconds))),
+                "--file",
+                str(script),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     def wait(self) -> dict:
         out, err = self.proc.communicate()
         tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
         done = re.search(r"number of transactions actually processed: (\d+)", out)
         failed = re.search(r"number of failed transactions: (\d+)", out)
-        return {"tps": float(tps.group(1)) if tps else None, "transactions": int(done.group(1)) if done else None,
-                "failed": int(failed.group(1)) if failed else None, "exit": self.proc.returncode, "stderr_tail": err.strip()[-300:]}
+        return {
+            "tps": float(tps.group(1)) if tps else None,
+            "transactions": int(done.group(1)) if done else None,
+            "failed": int(failed.group(1)) if failed else None,
+            "exit": self.proc.returncode,
+            "stderr_tail": err.strip()[-300:],
+        }
 
 
 class Heartbeat(threading.Thread):
@@ -164,14 +185,18 @@ def consistency(a: psycopg.Connection, g: psycopg.Connection) -> dict:
     """Row counts, a checksum per table, and the number of rows that differ (missing on a side counts)."""
     tables, divergent = {}, 0
     for table in sorted(replication.user_tables(a)):
-        pk = a.execute("SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i "
-                       "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-                       "WHERE i.indrelid = %s::regclass AND i.indisprimary", (table,)).fetchone()[0]
+        pk = a.execute(
+            "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            "WHERE i.indrelid = %s::regclass AND i.indisprimary",
+            (table,),
+        ).fetchone()[0]
         query = sql.SQL("SELECT ({pk})::text, md5(t::text) FROM {t} t").format(pk=sql.SQL(pk), t=sql.SQL(table))
         rows_a = dict(a.execute(query).fetchall())
         rows_g = dict(g.execute(query).fetchall())
         checksum = sql.SQL("SELECT count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY {pk})), '') FROM {t} t").format(
-            pk=sql.SQL(", ".join(f"t.{c.strip()}" for c in pk.split(","))), t=sql.SQL(table))
+            pk=sql.SQL(", ".join(f"t.{c.strip()}" for c in pk.split(","))), t=sql.SQL(table)
+        )
         count_a, sum_a = a.execute(checksum).fetchone()
         count_g, sum_g = g.execute(checksum).fetchone()
         differ = sum(1 for k in rows_a.keys() | rows_g.keys() if rows_a.get(k) != rows_g.get(k))
@@ -209,8 +234,14 @@ def run(args) -> dict:
     servers: list[localpg.Server] = []
     relays: list[Relay] = []
     threads: list[Heartbeat | Sampler] = []
-    report: dict = {"rtt_ms": args.rtt_ms, "seconds": args.seconds, "clients": args.clients, "detect_seconds": args.detect_seconds,
-                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0]}
+    report: dict = {
+        "rtt_ms": args.rtt_ms,
+        "seconds": args.seconds,
+        "clients": args.clients,
+        "detect_seconds": args.detect_seconds,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg()[0],
+    }
     log = lambda text: print(f"[{time.monotonic() - t0:6.1f}s] {text}", flush=True)  # noqa: E731
     t0 = time.monotonic()
     try:
@@ -280,8 +311,12 @@ def run(args) -> dict:
             before = _ids(a, "created_at < %s", (cut_at,))
             after = _ids(a, "created_at >= %s", (cut_at,))
             lost = before - on_gcp
-            window = a.execute("SELECT extract(epoch FROM %s - min(created_at)) FROM orders WHERE id = ANY(%s)", (cut_at, sorted(lost))).fetchone()[0]
-        log(f"lost at the cut: {len(lost)} orders ({float(window or 0) * 1000:.0f} ms of writes); aws took {len(after)} more before its fence")
+            window = a.execute(
+                "SELECT extract(epoch FROM %s - min(created_at)) FROM orders WHERE id = ANY(%s)", (cut_at, sorted(lost))
+            ).fetchone()[0]
+        log(
+            f"lost at the cut: {len(lost)} orders ({float(window or 0) * 1000:.0f} ms of writes); aws took {len(after)} more before its fence"
+        )
 
         log(f"application writes on gcp for {args.after_seconds:g} s")
         heartbeat.retarget(gcp_direct)
@@ -316,21 +351,37 @@ def run(args) -> dict:
         heartbeat.stopping.set()
 
         lags = before_cut or [0.0]
-        report.update({
-            "tps": round(load_result["tps"] or 0, 1), "transactions": load_result["transactions"], "tps_on_gcp": round(gcp_result["tps"] or 0, 1),
-            "tps_after_failback": round(final["tps"] or 0, 1),
-            "lag_samples": len(lags), "lag_p50_s": round(_percentile(lags, 50), 3), "lag_p95_s": round(_percentile(lags, 95), 3),
-            "lag_p99_s": round(_percentile(lags, 99), 3), "lag_max_s": round(max(lags), 3), "lag_mean_s": round(statistics.fmean(lags), 3),
-            "lost_at_cut": len(lost), "lost_window_ms": round(float(window or 0) * 1000, 1), "written_after_cut": len(after),
-            "promotion_s": round(promotion_s, 3), "sequence_moves": record.data.get("sequences"),
-            "collisions": collisions, "recovered_rows": prepare.data.get("recovered_rows"), "recovery_collisions": prepare.data.get("collisions"),
-            "unrecovered_rows": len(after | lost) - (prepare.data.get("recovered_rows") or 0),
-            "failback_s": round(failback_s, 3), "failback_pause_s": switch.data.get("pause_s"),
-            "divergent_rows": check["divergent_rows"], "tables": check["tables"],
-            "slot_wal_bytes_max": max((b for _, b in sampler.slot_bytes), default=0),
-            "replication_objects_after": objects, "leftover_replication_objects": leftovers,
-            "load_average_at_end": os.getloadavg()[0],
-        })
+        report.update(
+            {
+                "tps": round(load_result["tps"] or 0, 1),
+                "transactions": load_result["transactions"],
+                "tps_on_gcp": round(gcp_result["tps"] or 0, 1),
+                "tps_after_failback": round(final["tps"] or 0, 1),
+                "lag_samples": len(lags),
+                "lag_p50_s": round(_percentile(lags, 50), 3),
+                "lag_p95_s": round(_percentile(lags, 95), 3),
+                "lag_p99_s": round(_percentile(lags, 99), 3),
+                "lag_max_s": round(max(lags), 3),
+                "lag_mean_s": round(statistics.fmean(lags), 3),
+                "lost_at_cut": len(lost),
+                "lost_window_ms": round(float(window or 0) * 1000, 1),
+                "written_after_cut": len(after),
+                "promotion_s": round(promotion_s, 3),
+                "sequence_moves": record.data.get("sequences"),
+                "collisions": collisions,
+                "recovered_rows": prepare.data.get("recovered_rows"),
+                "recovery_collisions": prepare.data.get("collisions"),
+                "unrecovered_rows": len(after | lost) - (prepare.data.get("recovered_rows") or 0),
+                "failback_s": round(failback_s, 3),
+                "failback_pause_s": switch.data.get("pause_s"),
+                "divergent_rows": check["divergent_rows"],
+                "tables": check["tables"],
+                "slot_wal_bytes_max": max((b for _, b in sampler.slot_bytes), default=0),
+                "replication_objects_after": objects,
+                "leftover_replication_objects": leftovers,
+                "load_average_at_end": os.getloadavg()[0],
+            }
+        )
         if args.plot:
             plot(args.plot, sampler.samples, {"cut": cut_t, "promoted": promoted_t, "failed back": failback_t}, args.rtt_ms)
         return report
@@ -365,16 +416,36 @@ def main(args) -> int:
     checks = targets(report, args)
     report["targets"] = {name: {"target": target, "met": met} for name, target, met in checks}
     report["passed"] = all(met for _, _, met in checks)
-    rows = [(k, report[k]) for k in ("tps", "lag_p50_s", "lag_p95_s", "lag_p99_s", "lag_max_s", "lost_at_cut", "lost_window_ms",
-                                     "written_after_cut", "promotion_s", "collisions", "recovered_rows", "unrecovered_rows", "failback_s", "failback_pause_s",
-                                     "divergent_rows", "slot_wal_bytes_max")]
+    rows = [
+        (k, report[k])
+        for k in (
+            "tps",
+            "lag_p50_s",
+            "lag_p95_s",
+            "lag_p99_s",
+            "lag_max_s",
+            "lost_at_cut",
+            "lost_window_ms",
+            "written_after_cut",
+            "promotion_s",
+            "collisions",
+            "recovered_rows",
+            "unrecovered_rows",
+            "failback_s",
+            "failback_pause_s",
+            "divergent_rows",
+            "slot_wal_bytes_max",
+        )
+    ]
     print(f"\n{'measure':<28}{'value':>14}  target")
     for name, value in rows:
         target = next((f"{t} {'met' if met else 'MISSED'}" for n, t, met in checks if n == name), "")
         print(f"{name:<28}{value!s:>14}  {target}")
     for table, figures in report["tables"].items():
-        print(f"{table:<28}{figures['rows_aws']:>7} / {figures['rows_gcp']:<7} rows, checksums "
-              f"{'equal' if figures['checksum_aws'] == figures['checksum_gcp'] else 'DIFFER'}")
+        print(
+            f"{table:<28}{figures['rows_aws']:>7} / {figures['rows_gcp']:<7} rows, checksums "
+            f"{'equal' if figures['checksum_aws'] == figures['checksum_gcp'] else 'DIFFER'}"
+        )
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         print(f"report: {args.json_path}")

@@ -5,6 +5,7 @@ A password reaches the tools only through the environment (`<PREFIX>_PASSWORD`) 
 pg_dump and psql get it as PGPASSWORD in their environment, and every error message is scrubbed
 of it before it is printed.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,15 @@ class Endpoint:
 
     def params(self) -> dict:
         """Keyword arguments for libpq (the password travels as a keyword, never in a string we print)."""
-        params = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user, "sslmode": self.sslmode,
-                  "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dr"}
+        params = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "sslmode": self.sslmode,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "dr",
+        }
         if self.password is not None:
             params["password"] = self.password
         if self.passfile:
@@ -51,6 +59,7 @@ class Endpoint:
 
     def conninfo(self) -> str:
         """libpq key=value form, as the subscriber's server needs it; contains the password: never print it."""
+
         def value(v) -> str:
             text = str(v).replace("\\", "\\\\").replace("'", "\\'")
             return f"'{text}'"
@@ -64,8 +73,14 @@ class Endpoint:
     def client_env(self) -> dict:
         """Environment for pg_dump/psql: the connection as PG* variables, so nothing secret is in argv."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env.update(PGHOST=self.host, PGPORT=str(self.port), PGDATABASE=self.dbname, PGUSER=self.user, PGSSLMODE=self.sslmode,
-                   PGCONNECT_TIMEOUT=str(CONNECT_TIMEOUT_S))
+        env.update(
+            PGHOST=self.host,
+            PGPORT=str(self.port),
+            PGDATABASE=self.dbname,
+            PGUSER=self.user,
+            PGSSLMODE=self.sslmode,
+            PGCONNECT_TIMEOUT=str(CONNECT_TIMEOUT_S),
+        )
         if self.password is not None:
             env["PGPASSWORD"] = self.password
         if self.passfile:
@@ -126,9 +141,15 @@ def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_ss
     get = lambda key, default: environ.get(f"{prefix}_{key}") or default  # noqa: E731
     if not get("PORT", "5432").isdigit():
         raise DrError(f"{prefix}_PORT must be a port number")
-    return Endpoint(host=get("HOST", ""), port=int(get("PORT", "5432")), dbname=get("DBNAME", "crm"), user=get("USER", "crmadmin"),
-                    password=environ.get(f"{prefix}_PASSWORD") or None, sslmode=get("SSLMODE", default_sslmode),
-                    passfile=environ.get(f"{prefix}_PASSFILE") or None)
+    return Endpoint(
+        host=get("HOST", ""),
+        port=int(get("PORT", "5432")),
+        dbname=get("DBNAME", "crm"),
+        user=get("USER", "crmadmin"),
+        password=environ.get(f"{prefix}_PASSWORD") or None,
+        sslmode=get("SSLMODE", default_sslmode),
+        passfile=environ.get(f"{prefix}_PASSFILE") or None,
+    )
 
 
 class Scrubber:

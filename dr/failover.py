@@ -3,6 +3,7 @@
 Every step looks before it acts, so each command can be run again after a failure and carries on
 where it stopped. Each returns a record (a dict) of what it did, for the incident log.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,6 +44,7 @@ def _now() -> str:
 @dataclass
 class Record:
     """What a command did, step by step (printed as it goes; written as JSON for the incident log)."""
+
     command: str
     echo: Echo = field(default=lambda _s: None, repr=False)
     started_at: str = field(default_factory=_now)
@@ -61,6 +63,7 @@ class Record:
 
 
 # --- fencing -------------------------------------------------------------------------------------
+
 
 def _role_exists(conn: psycopg.Connection, role: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
@@ -81,13 +84,19 @@ def fence(conn: psycopg.Connection, app_role: str, record: Record, where: str) -
     role = sql.Identifier(app_role)
     if app_role == me:
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
-        record.step(f"{where}: role {app_role} is the admin role itself, so it keeps LOGIN: set it read-only only. "
-                    "Give the application its own role to make fencing complete", warning=True)
+        record.step(
+            f"{where}: role {app_role} is the admin role itself, so it keeps LOGIN: set it read-only only. "
+            "Give the application its own role to make fencing complete",
+            warning=True,
+        )
     else:
         conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
-    ended = conn.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                         "WHERE usename = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'", (app_role,)).fetchone()[0]
+    ended = conn.execute(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE usename = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        (app_role,),
+    ).fetchone()[0]
     record.step(f"{where}: fenced role {app_role} (NOLOGIN, read-only default), ended {ended} of its sessions", sessions_ended=ended)
 
 
@@ -107,7 +116,10 @@ def unfence(conn: psycopg.Connection, app_role: str, record: Record, where: str,
 
 
 def _app_schemas(conn: psycopg.Connection) -> list[str]:
-    return [r[0] for r in conn.execute(f"SELECT n.nspname FROM pg_namespace n WHERE {rep.USER_SCHEMAS} AND n.nspname <> 'dr' ORDER BY 1").fetchall()]
+    return [
+        r[0]
+        for r in conn.execute(f"SELECT n.nspname FROM pg_namespace n WHERE {rep.USER_SCHEMAS} AND n.nspname <> 'dr' ORDER BY 1").fetchall()
+    ]
 
 
 def grant_writes(conn: psycopg.Connection, app_role: str, record: Record, where: str, *, grant: bool) -> None:
@@ -124,8 +136,14 @@ def grant_writes(conn: psycopg.Connection, app_role: str, record: Record, where:
         else:
             conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} FROM {}").format(ns, role))
             conn.execute(sql.SQL("REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(ns, role))
-    record.step(f"{where}: " + (f"granted writes on every application table and sequence to {app_role}" if grant
-                                else f"revoked writes from {app_role} (the copy is read-only again)"))
+    record.step(
+        f"{where}: "
+        + (
+            f"granted writes on every application table and sequence to {app_role}"
+            if grant
+            else f"revoked writes from {app_role} (the copy is read-only again)"
+        )
+    )
 
 
 # --- sequences -----------------------------------------------------------------------------------
@@ -142,8 +160,10 @@ JOIN pg_sequences ps ON ps.schemaname = sn.nspname AND ps.sequencename = s.relna
 WHERE s.relkind = 'S'
 ORDER BY 1
 """
-_ALL_SEQUENCES = ("SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value, start_value - 1), max_value FROM pg_sequences "
-                  "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+_ALL_SEQUENCES = (
+    "SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value, start_value - 1), max_value FROM pg_sequences "
+    "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+)
 
 
 def owned_sequences(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
@@ -171,9 +191,12 @@ def _holes(conn: psycopg.Connection, table: str, column: str, highest: Optional[
     if highest is None:
         return []
     look_back = min(200_000, max(10_000, math.ceil((rate or 0) * 30)))
-    rows = conn.execute(sql.SQL("SELECT g FROM generate_series(%s::bigint, %s::bigint) g WHERE NOT EXISTS "
-                                "(SELECT 1 FROM {} t WHERE t.{} = g) ORDER BY g").format(sql.SQL(table), sql.Identifier(column)),
-                        (max(1, highest - look_back + 1), highest)).fetchall()
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT g FROM generate_series(%s::bigint, %s::bigint) g WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.{} = g) ORDER BY g"
+        ).format(sql.SQL(table), sql.Identifier(column)),
+        (max(1, highest - look_back + 1), highest),
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -184,8 +207,17 @@ def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]
 
 # --- promote -------------------------------------------------------------------------------------
 
-def promote(copy: Endpoint, old_primary: Optional[Endpoint], *, app_role: str = DEFAULT_APP_ROLE, window_s: float = DEFAULT_WINDOW_S,
-            margin: Optional[int] = None, catchup_s: float = 10, echo: Echo = lambda _s: None) -> Record:
+
+def promote(
+    copy: Endpoint,
+    old_primary: Optional[Endpoint],
+    *,
+    app_role: str = DEFAULT_APP_ROLE,
+    window_s: float = DEFAULT_WINDOW_S,
+    margin: Optional[int] = None,
+    catchup_s: float = 10,
+    echo: Echo = lambda _s: None,
+) -> Record:
     """AWS is lost (or being left): make the GCP copy the read/write primary."""
     record = Record("promote", echo)
     record.data.update(window_s=window_s, app_role=app_role)
@@ -194,8 +226,10 @@ def promote(copy: Endpoint, old_primary: Optional[Endpoint], *, app_role: str = 
     exact: dict[str, int] = {}
     try:
         with connect(copy) as conn:
-            already = conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0] and \
-                conn.execute("SELECT promoted_at FROM dr.promotion WHERE id = 1").fetchone()
+            already = (
+                conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]
+                and conn.execute("SELECT promoted_at FROM dr.promotion WHERE id = 1").fetchone()
+            )
             if old is not None:
                 fence(old, app_role, record, "old primary")
                 if rep.subscription_exists(conn):
@@ -203,8 +237,12 @@ def promote(copy: Endpoint, old_primary: Optional[Endpoint], *, app_role: str = 
                 exact = sequence_values(old)
                 record.step("old primary: read its sequences (fenced, so they no longer move)")
             else:
-                record.step("old primary: unreachable" + ("" if old_primary is None else f" ({old_primary.host}:{old_primary.port})")
-                            + "; fence it as soon as it is reachable (`python -m dr fence`)", warning=old_primary is not None)
+                record.step(
+                    "old primary: unreachable"
+                    + ("" if old_primary is None else f" ({old_primary.host}:{old_primary.port})")
+                    + "; fence it as soon as it is reachable (`python -m dr fence`)",
+                    warning=old_primary is not None,
+                )
             if rep.drop_subscription(conn, rep.SUBSCRIPTION, keep_remote_slot=True):
                 record.step(f"copy: subscription {rep.SUBSCRIPTION} detached from its slot and dropped")
             else:
@@ -231,13 +269,17 @@ def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: floa
         record.step(f"copy: could not wait for catch-up: {exc}", warning=True)
         return
     caught_up = lag.seconds is not None and lag.seconds < timeout_s
-    record.step(f"copy: {'caught up with' if caught_up else 'still behind'} the fenced old primary after {lag.seconds:.3f} s",
-                warning=not caught_up)
+    record.step(
+        f"copy: {'caught up with' if caught_up else 'still behind'} the fenced old primary after {lag.seconds:.3f} s", warning=not caught_up
+    )
 
 
 def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, int], window_s: float, margin: Optional[int]) -> None:
-    row = conn.execute("SELECT id_rates, beat_at FROM dr.heartbeat WHERE id = 1").fetchone() \
-        if conn.execute("SELECT to_regclass('dr.heartbeat') IS NOT NULL").fetchone()[0] else None
+    row = (
+        conn.execute("SELECT id_rates, beat_at FROM dr.heartbeat WHERE id = 1").fetchone()
+        if conn.execute("SELECT to_regclass('dr.heartbeat') IS NOT NULL").fetchone()[0]
+        else None
+    )
     rates = dict(row[0]) if row else {}
     if row:
         record.data["last_heartbeat_from_primary"] = row[1].isoformat()
@@ -260,16 +302,34 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
                 gap, basis = FALLBACK_MARGIN, "no measured rate (heartbeat not running): fallback margin"
             target = base + gap
             if target >= max_value:
-                raise DrError(f"{sequence}: {base} + margin {gap} passes the sequence's maximum {max_value}; pass a smaller --sequence-margin")
+                raise DrError(
+                    f"{sequence}: {base} + margin {gap} passes the sequence's maximum {max_value}; pass a smaller --sequence-margin"
+                )
             conn.execute("SELECT setval(%s::regclass, %s, true)", (sequence, target))
-            highest_keys[f"{table}.{column}"] = {"table": table, "column": column, "highest": highest, "next": target + 1,
-                                                 "holes": _holes(conn, table, column, highest, rates.get(sequence))}
-            moves.append({"sequence": sequence, "table": table, "column": column, "highest_key": highest, "margin": gap,
-                          "next_value": target + 1, "basis": basis})
+            highest_keys[f"{table}.{column}"] = {
+                "table": table,
+                "column": column,
+                "highest": highest,
+                "next": target + 1,
+                "holes": _holes(conn, table, column, highest, rates.get(sequence)),
+            }
+            moves.append(
+                {
+                    "sequence": sequence,
+                    "table": table,
+                    "column": column,
+                    "highest_key": highest,
+                    "margin": gap,
+                    "next_value": target + 1,
+                    "basis": basis,
+                }
+            )
         conn.execute("INSERT INTO dr.promotion VALUES (1, now(), %s) ON CONFLICT (id) DO NOTHING", (json.dumps(highest_keys),))
     for move in moves:
-        record.step(f"copy: {move['sequence']} ({move['table']}.{move['column']}) highest {move['highest_key']}, "
-                    f"next value {move['next_value']} (margin {move['margin']}: {move['basis']})")
+        record.step(
+            f"copy: {move['sequence']} ({move['table']}.{move['column']}) highest {move['highest_key']}, "
+            f"next value {move['next_value']} (margin {move['margin']}: {move['basis']})"
+        )
     owned_names = {r[0] for r in owned}
     unowned = sorted(set(current) - owned_names)
     for name in unowned:
@@ -279,7 +339,10 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
 
 # --- fence / slot commands -------------------------------------------------------------------------
 
-def fence_primary(primary: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, drop_dead_slot: bool = True, echo: Echo = lambda _s: None) -> Record:
+
+def fence_primary(
+    primary: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, drop_dead_slot: bool = True, echo: Echo = lambda _s: None
+) -> Record:
     """The old primary is reachable again after a failover: stop its writes and drop the slot nobody reads."""
     record = Record("fence", echo)
     with connect(primary) as conn:
@@ -291,12 +354,15 @@ def fence_primary(primary: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, drop_d
 
 # --- failback ------------------------------------------------------------------------------------
 
+
 def _fk_order(conn: psycopg.Connection, tables: list[str]) -> list[str]:
     """Tables ordered so that a referenced table comes before the tables that reference it."""
-    edges = conn.execute("SELECT format('%I.%I', cn.nspname, c.relname), format('%I.%I', rn.nspname, r.relname) FROM pg_constraint k "
-                         "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace "
-                         "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
-                         "WHERE k.contype = 'f' AND k.conrelid <> k.confrelid").fetchall()
+    edges = conn.execute(
+        "SELECT format('%I.%I', cn.nspname, c.relname), format('%I.%I', rn.nspname, r.relname) FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace "
+        "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+        "WHERE k.contype = 'f' AND k.conrelid <> k.confrelid"
+    ).fetchall()
     needs = {t: {ref for child, ref in edges if child == t and ref in tables} for t in tables}
     ordered: list[str] = []
     while needs:
@@ -315,16 +381,22 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
     left those ids free. A key taken on both sides is a collision: the copy's row wins and the old
     primary's row is listed in the record.
     """
-    row = gcp.execute("SELECT highest_keys FROM dr.promotion WHERE id = 1").fetchone() \
-        if gcp.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0] else None
+    row = (
+        gcp.execute("SELECT highest_keys FROM dr.promotion WHERE id = 1").fetchone()
+        if gcp.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]
+        else None
+    )
     if row is None:
         record.step("recovery: no promotion record on the copy: nothing to recover", warning=True)
         return {"recovered": 0, "collisions": 0}
     keys = {v["table"]: v for v in row[0].values()}
     for table in sorted(set(rep.user_tables(aws)) - set(keys)):
         if not table.startswith("dr."):
-            record.step(f"recovery: {table} has no sequence-generated key: rows the old primary took after the cut are not "
-                        "recovered automatically; compare with the RDS snapshot", warning=True)
+            record.step(
+                f"recovery: {table} has no sequence-generated key: rows the old primary took after the cut are not "
+                "recovered automatically; compare with the RDS snapshot",
+                warning=True,
+            )
     recovered = collisions = 0
     colliding: dict[str, list] = {}
     with gcp.transaction():
@@ -334,23 +406,40 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
             gcp.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(tmp, sql.SQL(table)))
             col = sql.Identifier(column)
             holes = sql.SQL("ARRAY[{}]::bigint[]").format(sql.SQL(", ").join(sql.Literal(int(h)) for h in keys[table].get("holes") or [0]))
-            with aws.cursor().copy(sql.SQL("COPY (SELECT * FROM {} WHERE {} > {} OR {} = ANY({}) ORDER BY {}) TO STDOUT (FORMAT binary)").format(
-                    sql.SQL(table), col, sql.Literal(int(highest)), col, holes, col)) as source, \
-                    gcp.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(tmp)) as sink:
+            with (
+                aws.cursor().copy(
+                    sql.SQL("COPY (SELECT * FROM {} WHERE {} > {} OR {} = ANY({}) ORDER BY {}) TO STDOUT (FORMAT binary)").format(
+                        sql.SQL(table), col, sql.Literal(int(highest)), col, holes, col
+                    )
+                ) as source,
+                gcp.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(tmp)) as sink,
+            ):
                 for data in source:
                     sink.write(data)
-            inserted = gcp.execute(sql.SQL("WITH ins AS (INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {} ON CONFLICT DO NOTHING RETURNING 1) "
-                                           "SELECT count(*) FROM ins").format(sql.SQL(table), tmp)).fetchone()[0]
-            clashes = [r[0] for r in gcp.execute(sql.SQL("SELECT x.{c} FROM {tmp} x JOIN {t} y ON y.{c} = x.{c} "
-                                                         "WHERE (x.*)::text IS DISTINCT FROM (y.*)::text ORDER BY 1").format(
-                c=col, tmp=tmp, t=sql.SQL(table))).fetchall()]
+            inserted = gcp.execute(
+                sql.SQL(
+                    "WITH ins AS (INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {} ON CONFLICT DO NOTHING RETURNING 1) "
+                    "SELECT count(*) FROM ins"
+                ).format(sql.SQL(table), tmp)
+            ).fetchone()[0]
+            clashes = [
+                r[0]
+                for r in gcp.execute(
+                    sql.SQL(
+                        "SELECT x.{c} FROM {tmp} x JOIN {t} y ON y.{c} = x.{c} WHERE (x.*)::text IS DISTINCT FROM (y.*)::text ORDER BY 1"
+                    ).format(c=col, tmp=tmp, t=sql.SQL(table))
+                ).fetchall()
+            ]
             gcp.execute(sql.SQL("DROP TABLE {}").format(tmp))
             recovered += inserted
             collisions += len(clashes)
             if clashes:
                 colliding[table] = clashes[:1000]
-            record.step(f"recovery: {table}: {inserted} rows the old primary took after key {highest} (or in flight below it) copied to the copy"
-                        + (f"; {len(clashes)} keys taken on both sides (copy's row kept)" if clashes else ""), warning=bool(clashes))
+            record.step(
+                f"recovery: {table}: {inserted} rows the old primary took after key {highest} (or in flight below it) copied to the copy"
+                + (f"; {len(clashes)} keys taken on both sides (copy's row kept)" if clashes else ""),
+                warning=bool(clashes),
+            )
     record.data.update(recovered_rows=recovered, collisions=collisions, colliding_keys=colliding)
     return {"recovered": recovered, "collisions": collisions}
 
@@ -364,58 +453,73 @@ def wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subsc
         if seq and seq[0] >= probe:
             return time.monotonic() - started
         if time.monotonic() - started > timeout_s:
-            raise DrError(f"subscription {subscription} has not caught up after {timeout_s:.0f} s (slot {slot}: "
-                          f"{rep.slot_state(source, slot)})")
+            raise DrError(
+                f"subscription {subscription} has not caught up after {timeout_s:.0f} s (slot {slot}: {rep.slot_state(source, slot)})"
+            )
         time.sleep(0.02)
 
 
-def failback_prepare(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 600,
-                     echo: Echo = lambda _s: None) -> Record:
+def failback_prepare(
+    aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 600, echo: Echo = lambda _s: None
+) -> Record:
     """AWS is back: fence it, recover what it took after the cut, rebuild it from the promoted copy, replicate GCP -> AWS."""
     record = Record("failback prepare", echo)
     with connect(aws) as a, connect(gcp) as g:
         if rep.subscription_exists(g, rep.SUBSCRIPTION):
-            raise DrError(f"gcp subscribes to aws ({rep.SUBSCRIPTION}): gcp is not the primary, so there is nothing to fail back "
-                          "(already switched back, or never promoted)")
+            raise DrError(
+                f"gcp subscribes to aws ({rep.SUBSCRIPTION}): gcp is not the primary, so there is nothing to fail back "
+                "(already switched back, or never promoted)"
+            )
         rep.refuse_tables_without_primary_key(g, "promoted copy")
         fence(a, app_role, record, "aws")
         if rep.drop_subscription(a, rep.SUBSCRIPTION, keep_remote_slot=True):
             record.step(f"aws: dropped stray subscription {rep.SUBSCRIPTION}")
         record.step("aws: " + rep.drop_slot(a, rep.SLOT, force=True))
-        if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION) and a.execute(
-                "SELECT subenabled FROM pg_subscription WHERE subname = %s", (FAILBACK_SUBSCRIPTION,)).fetchone()[0]:
+        if (
+            rep.subscription_exists(a, FAILBACK_SUBSCRIPTION)
+            and a.execute("SELECT subenabled FROM pg_subscription WHERE subname = %s", (FAILBACK_SUBSCRIPTION,)).fetchone()[0]
+        ):
             record.step(f"aws: subscription {FAILBACK_SUBSCRIPTION} already there (GCP -> AWS running)")
         else:
             recover_lost_writes(a, g, record)
             if rep.slot_state(g, FAILBACK_SLOT) is not None and not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
                 record.step("gcp: " + rep.drop_slot(g, FAILBACK_SLOT, force=True) + " (orphaned by an earlier attempt)")
             rep.install_heartbeat(g)
-            record.step(f"gcp: created publication {FAILBACK_PUBLICATION}" if rep.create_publication(g, FAILBACK_PUBLICATION)
-                        else f"gcp: publication {FAILBACK_PUBLICATION} already there")
+            record.step(
+                f"gcp: created publication {FAILBACK_PUBLICATION}"
+                if rep.create_publication(g, FAILBACK_PUBLICATION)
+                else f"gcp: publication {FAILBACK_PUBLICATION} already there"
+            )
             missing = sorted(set(rep.user_tables(g)) - set(rep.user_tables(a)))
             if missing:
                 raise DrError(f"aws lacks tables the copy has: {', '.join(missing)}: apply their DDL on RDS first")
             # The subscription exists (disabled) before the tables are emptied: from then on nothing on aws
             # beats the heartbeat into a table the copy is about to fill.
             if not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
-                rep.create_subscription(a, gcp, name=FAILBACK_SUBSCRIPTION, publication=FAILBACK_PUBLICATION, slot=FAILBACK_SLOT,
-                                        copy_data=True, enabled=False)
+                rep.create_subscription(
+                    a, gcp, name=FAILBACK_SUBSCRIPTION, publication=FAILBACK_PUBLICATION, slot=FAILBACK_SLOT, copy_data=True, enabled=False
+                )
                 record.step(f"aws: created subscription {FAILBACK_SUBSCRIPTION}, disabled (slot {FAILBACK_SLOT} on gcp)")
             tables = sorted(rep.user_tables(a))
             a.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(sql.SQL(", ").join(sql.SQL(t) for t in tables)))
             record.step(f"aws: emptied {len(tables)} tables to rebuild them from the copy (copy_data = true)")
             a.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(FAILBACK_SUBSCRIPTION)))
             record.step(f"aws: enabled subscription {FAILBACK_SUBSCRIPTION}: the initial copy starts")
-        published = [r[0] for r in g.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s",
-                                              (FAILBACK_PUBLICATION,)).fetchall()]
+        published = [
+            r[0]
+            for r in g.execute(
+                "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s", (FAILBACK_PUBLICATION,)
+            ).fetchall()
+        ]
         record.step("aws: " + rep.wait_until_copied(a, published, name=FAILBACK_SUBSCRIPTION, timeout_s=wait_s))
         seconds = wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
         record.step(f"aws: caught up with gcp (a heartbeat took {seconds:.3f} s); run `failback switch` in a planned pause")
     return record
 
 
-def failback_switch(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 120,
-                    echo: Echo = lambda _s: None) -> Record:
+def failback_switch(
+    aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 120, echo: Echo = lambda _s: None
+) -> Record:
     """The planned pause: stop writes on GCP, let AWS catch up, move AWS's sequences, make AWS the primary and GCP its copy again."""
     record = Record("failback switch", echo)
     with connect(aws) as a, connect(gcp) as g:
@@ -449,7 +553,11 @@ def failback_switch(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP
                 if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
                     conn.execute("DELETE FROM dr.promotion")
             record.step("both: cleared the promotion record (the next failover starts fresh)")
-            record.step(f"aws: created publication {rep.PUBLICATION}" if rep.create_publication(a) else f"aws: publication {rep.PUBLICATION} already there")
+            record.step(
+                f"aws: created publication {rep.PUBLICATION}"
+                if rep.create_publication(a)
+                else f"aws: publication {rep.PUBLICATION} already there"
+            )
             if rep.slot_state(a, rep.SLOT) is not None:
                 record.step("aws: " + rep.drop_slot(a, rep.SLOT, force=True))
             rep.create_subscription(g, aws, copy_data=False)
@@ -460,8 +568,12 @@ def failback_switch(aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP
             record.step(f"writes are back on aws after a {record.data['pause_s']:.3f} s pause")
         grant_writes(g, app_role, record, "gcp", grant=False)
         unfence(g, app_role, record, "gcp", writable=False)
-        published = [r[0] for r in a.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s",
-                                              (rep.PUBLICATION,)).fetchall()]
+        published = [
+            r[0]
+            for r in a.execute(
+                "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s", (rep.PUBLICATION,)
+            ).fetchall()
+        ]
         record.step("gcp: " + rep.wait_until_copied(g, published, timeout_s=wait_s))
         seconds = wait_caught_up(a, g, rep.SUBSCRIPTION, rep.SLOT, wait_s)
         record.step(f"gcp: replicating from aws again (a heartbeat took {seconds:.3f} s)")
@@ -484,7 +596,12 @@ def replication_objects(aws: psycopg.Connection, gcp: psycopg.Connection, *, exp
         }
     if not expected:
         return found
-    steady = {"aws": {"slots": [rep.SLOT], "subscriptions": [], "publications": [rep.PUBLICATION]},
-              "gcp": {"slots": [], "subscriptions": [rep.SUBSCRIPTION], "publications": []}}
-    return {side: {kind: sorted(set(names) - set(steady[side][kind])) for kind, names in kinds.items() if set(names) - set(steady[side][kind])}
-            for side, kinds in found.items() if any(set(n) - set(steady[side][k]) for k, n in kinds.items())}
+    steady = {
+        "aws": {"slots": [rep.SLOT], "subscriptions": [], "publications": [rep.PUBLICATION]},
+        "gcp": {"slots": [], "subscriptions": [rep.SUBSCRIPTION], "publications": []},
+    }
+    return {
+        side: {kind: sorted(set(names) - set(steady[side][kind])) for kind, names in kinds.items() if set(names) - set(steady[side][kind])}
+        for side, kinds in found.items()
+        if any(set(n) - set(steady[side][k]) for k, n in kinds.items())
+    }

@@ -1,4 +1,5 @@
 """Throwaway PostgreSQL 15 servers on 127.0.0.1, for the drill and the tests."""
+
 from __future__ import annotations
 
 import os
@@ -43,12 +44,21 @@ class Server:
         return result
 
     def endpoint(self, dbname: str = "crm", sslmode: str = "disable", user: str = "postgres", password: Optional[str] = None) -> Endpoint:
-        return Endpoint(host="127.0.0.1", port=self.port, dbname=dbname, user=user,
-                        password=self.password if password is None else password, sslmode=sslmode)
+        return Endpoint(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=dbname,
+            user=user,
+            password=self.password if password is None else password,
+            sslmode=sslmode,
+        )
 
     def running(self) -> bool:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run(prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "status"], capture_output=True).returncode == 0
+        return (
+            subprocess.run(prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "status"], capture_output=True).returncode
+            == 0
+        )
 
     def start(self) -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w", "start")
@@ -64,8 +74,9 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(bin_path: Path, *, ssl: bool = False, settings: Optional[dict] = None, password: Optional[str] = None,
-          parent: Optional[Path] = None) -> Server:
+def start(
+    bin_path: Path, *, ssl: bool = False, settings: Optional[dict] = None, password: Optional[str] = None, parent: Optional[Path] = None
+) -> Server:
     """initdb + pg_ctl start with wal_level=logical and a `crm` database; password auth (scram) over TCP."""
     root = Path(tempfile.mkdtemp(prefix="crm-pg-", dir=parent))
     server = Server(root, free_port(), bin_path, password or secrets.token_urlsafe(18))
@@ -74,17 +85,49 @@ def start(bin_path: Path, *, ssl: bool = False, settings: Optional[dict] = None,
         os.chmod(root, 0o755)
         shutil.chown(root, "postgres", "postgres")
         shutil.chown(root / "pw", "postgres", "postgres")
-    server.run(str(bin_path / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--pwfile", str(root / "pw"),
-               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
+    server.run(
+        str(bin_path / "initdb"),
+        "-D",
+        str(root / "data"),
+        "-U",
+        "postgres",
+        "--pwfile",
+        str(root / "pw"),
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--no-sync",
+    )
     (root / "pw").unlink()
-    options = {"port": server.port, "listen_addresses": "127.0.0.1", "unix_socket_directories": str(root), "wal_level": "logical",
-               "max_wal_senders": 10, "max_replication_slots": 10, "wal_sender_timeout": "10s", "wal_receiver_timeout": "10s",
-               # the launcher starts apply workers at most once per interval (5 s by default)
-               "wal_retrieve_retry_interval": "200ms"}
+    options = {
+        "port": server.port,
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": str(root),
+        "wal_level": "logical",
+        "max_wal_senders": 10,
+        "max_replication_slots": 10,
+        "wal_sender_timeout": "10s",
+        "wal_receiver_timeout": "10s",
+        # the launcher starts apply workers at most once per interval (5 s by default)
+        "wal_retrieve_retry_interval": "200ms",
+    }
     options.update(settings or {})
     if ssl:
-        server.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                   "-keyout", str(root / "server.key"), "-out", str(root / "server.crt"))
+        server.run(
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(root / "server.key"),
+            "-out",
+            str(root / "server.crt"),
+        )
         options.update(ssl="on", ssl_cert_file=str(root / "server.crt"), ssl_key_file=str(root / "server.key"))
     conf = "".join(f"{k} = '{v}'\n" for k, v in options.items())
     with open(root / "data" / "postgresql.auto.conf", "a") as f:

@@ -8,6 +8,7 @@ alert policy watches. No sample is written when lag cannot be measured: the poli
 condition reports that. Credentials come from the GKE metadata server (Workload Identity); the
 standard library is enough, so the image needs nothing more than the `dr` tool itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,17 @@ API = "https://monitoring.googleapis.com/v3/projects/{project}/timeSeries"
 def time_series(project: str, lag_seconds: float, now: Optional[float] = None) -> dict:
     """The CreateTimeSeries request body for one gauge sample."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now if now is not None else time.time()))
-    return {"timeSeries": [{
-        "metric": {"type": METRIC_TYPE},
-        "resource": {"type": "global", "labels": {"project_id": project}},
-        "metricKind": "GAUGE",
-        "valueType": "DOUBLE",
-        "points": [{"interval": {"endTime": stamp}, "value": {"doubleValue": float(lag_seconds)}}],
-    }]}
+    return {
+        "timeSeries": [
+            {
+                "metric": {"type": METRIC_TYPE},
+                "resource": {"type": "global", "labels": {"project_id": project}},
+                "metricKind": "GAUGE",
+                "valueType": "DOUBLE",
+                "points": [{"interval": {"endTime": stamp}, "value": {"doubleValue": float(lag_seconds)}}],
+            }
+        ]
+    }
 
 
 def measured_lag(report: str) -> Optional[float]:
@@ -53,8 +58,12 @@ def _token() -> str:
 
 def push(project: str, lag_seconds: float) -> None:
     body = json.dumps(time_series(project, lag_seconds)).encode()
-    request = urllib.request.Request(API.format(project=project), data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {_token()}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        API.format(project=project),
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {_token()}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10):
         pass
 
@@ -65,8 +74,9 @@ def main(argv=None) -> int:
     parser.add_argument("--project", required=True, help="the GCP project the metric is written to")
     args = parser.parse_args(argv)
     # `dr lag` exits non-zero above the threshold; its JSON still carries the measurement.
-    result = subprocess.run([sys.executable, "-m", "dr", "lag", "--json", "--max-seconds", str(args.max_seconds)],
-                            capture_output=True, text=True, timeout=40)
+    result = subprocess.run(
+        [sys.executable, "-m", "dr", "lag", "--json", "--max-seconds", str(args.max_seconds)], capture_output=True, text=True, timeout=40
+    )
     lag = measured_lag(result.stdout)
     if lag is None:
         print(f"lag not measured (dr lag exit {result.returncode}): {result.stderr.strip()[-500:]}", file=sys.stderr)

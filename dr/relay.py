@@ -4,6 +4,7 @@ Kernel netem is not available everywhere; this relay runs in its own thread (asy
 keeps order: a chunk read at t is written at t + delay. `cut()` aborts every relayed connection
 (data still in flight is lost, like a dead link) and refuses new ones until `restore()`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,6 +91,7 @@ class Relay:
 
     def cut(self) -> None:
         """The link dies: every relayed connection is aborted, new ones are refused."""
+
         def abort() -> None:
             self._cut = True
             for w in list(self._writers):

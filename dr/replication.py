@@ -1,4 +1,5 @@
 """Replication setup, heartbeat and true lag, as SQL against two PostgreSQL 15 databases."""
+
 from __future__ import annotations
 
 import time
@@ -87,8 +88,10 @@ def refuse_tables_without_primary_key(conn: psycopg.Connection, where: str) -> N
     """Rows of a table without a primary key cannot be matched across servers: a re-copy duplicates them."""
     missing = sorted(name for name, has_pk in user_tables(conn).items() if not has_pk)
     if missing:
-        raise DrError(f"tables without a primary key on the {where}: {', '.join(missing)}. Logical replication cannot "
-                      "update or delete their rows, and a re-copy or failback would duplicate them: add a primary key first")
+        raise DrError(
+            f"tables without a primary key on the {where}: {', '.join(missing)}. Logical replication cannot "
+            "update or delete their rows, and a re-copy or failback would duplicate them: add a primary key first"
+        )
 
 
 def install_heartbeat(conn: psycopg.Connection) -> str:
@@ -129,8 +132,10 @@ def ensure_schema(publisher: Endpoint, subscriber: Endpoint, pub: psycopg.Connec
         present = set(user_tables(sub))
     missing = sorted(wanted - present)
     if missing:
-        raise DrError(f"the subscriber has a partial schema; missing tables: {', '.join(missing)}. "
-                      "Apply their DDL on the subscriber (logical replication does not carry DDL), then run setup again")
+        raise DrError(
+            f"the subscriber has a partial schema; missing tables: {', '.join(missing)}. "
+            "Apply their DDL on the subscriber (logical replication does not carry DDL), then run setup again"
+        )
     return "schema already on the subscriber"
 
 
@@ -152,7 +157,9 @@ def drop_publication(conn: psycopg.Connection, name: str) -> bool:
 def slot_state(conn: psycopg.Connection, slot: str) -> Optional[dict]:
     row = conn.execute(
         "SELECT active, active_pid, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
-        "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+        "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
+        (slot,),
+    ).fetchone()
     if row is None:
         return None
     return {"active": row[0], "active_pid": row[1], "wal_status": row[2], "unconfirmed_bytes": row[3], "retained_bytes": row[4]}
@@ -171,8 +178,10 @@ def drop_slot(conn: psycopg.Connection, slot: str, *, force: bool = False, timeo
             return f"slot {slot}: none"
         if state["active"]:
             if not force:
-                raise DrError(f"slot {slot} is in use by walsender pid {state['active_pid']}: a subscriber still streams from it. "
-                              "Pass --force if that subscriber is gone")
+                raise DrError(
+                    f"slot {slot} is in use by walsender pid {state['active_pid']}: a subscriber still streams from it. "
+                    "Pass --force if that subscriber is gone"
+                )
             conn.execute("SELECT pg_terminate_backend(%s)", (state["active_pid"],))
         else:
             try:
@@ -193,14 +202,29 @@ def tables_with_rows(conn: psycopg.Connection, tables: Iterable[str]) -> list[st
     return [t for t in tables if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.SQL(t))).fetchone()[0]]
 
 
-def create_subscription(conn: psycopg.Connection, publisher: Endpoint, *, name: str = SUBSCRIPTION, publication: str = PUBLICATION,
-                        slot: str = SLOT, copy_data: bool = True, enabled: bool = True) -> None:
+def create_subscription(
+    conn: psycopg.Connection,
+    publisher: Endpoint,
+    *,
+    name: str = SUBSCRIPTION,
+    publication: str = PUBLICATION,
+    slot: str = SLOT,
+    copy_data: bool = True,
+    enabled: bool = True,
+) -> None:
     """The subscription on `conn`'s server, creating `slot` (pgoutput) on the publisher."""
-    conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
-                         "WITH (slot_name = {}, create_slot = true, copy_data = {}, enabled = {})").format(
-        sql.Identifier(name), sql.Literal(publisher.conninfo()), sql.Identifier(publication), sql.Literal(slot), sql.Literal(copy_data),
-        sql.Literal(enabled),
-    ))
+    conn.execute(
+        sql.SQL(
+            "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (slot_name = {}, create_slot = true, copy_data = {}, enabled = {})"
+        ).format(
+            sql.Identifier(name),
+            sql.Literal(publisher.conninfo()),
+            sql.Identifier(publication),
+            sql.Literal(slot),
+            sql.Literal(copy_data),
+            sql.Literal(enabled),
+        )
+    )
 
 
 def drop_subscription(conn: psycopg.Connection, name: str, *, keep_remote_slot: bool) -> bool:
@@ -220,7 +244,9 @@ def sync_states(conn: psycopg.Connection, name: str = SUBSCRIPTION) -> dict[str,
     rows = conn.execute(
         "SELECT format('%%I.%%I', n.nspname, c.relname), r.srsubstate FROM pg_subscription_rel r "
         "JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE s.subname = %s ORDER BY 1", (name,)).fetchall()
+        "WHERE s.subname = %s ORDER BY 1",
+        (name,),
+    ).fetchall()
     return dict(rows)
 
 
@@ -244,13 +270,22 @@ def wait_until_copied(conn: psycopg.Connection, expected: Iterable[str], *, name
         if errors > 0 or time.monotonic() > deadline:
             described = ", ".join(f"{t}={s}" for t, s in sorted(pending.items())) or "none"
             reason = f"{errors} copy/apply errors (see the subscriber's log)" if errors > 0 else f"not done after {timeout_s:.0f} s"
-            raise DrError(f"initial copy of subscription {name} failed: {reason}; tables not ready: {described}"
-                          + (f"; not subscribed: {', '.join(missing)}" if missing else ""))
+            raise DrError(
+                f"initial copy of subscription {name} failed: {reason}; tables not ready: {described}"
+                + (f"; not subscribed: {', '.join(missing)}" if missing else "")
+            )
         time.sleep(0.2)
 
 
-def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, wait_s: float = 600,
-          echo: Callable[[str], None] = lambda _s: None, replication_login: Optional[Endpoint] = None) -> list[str]:
+def setup(
+    publisher: Endpoint,
+    subscriber: Endpoint,
+    *,
+    schema: bool = True,
+    wait_s: float = 600,
+    echo: Callable[[str], None] = lambda _s: None,
+    replication_login: Optional[Endpoint] = None,
+) -> list[str]:
     """Starts replication from scratch; safe to run again. Returns (and echoes) what it did.
 
     `replication_login` is how the subscription signs in to the publisher: the stack's replication
@@ -271,16 +306,22 @@ def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, wai
         if schema:
             step(ensure_schema(publisher, subscriber, pub, sub))
         step(f"created publication {PUBLICATION}" if create_publication(pub) else f"publication {PUBLICATION} already there")
-        published = [r[0] for r in pub.execute(
-            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s", (PUBLICATION,)).fetchall()]
+        published = [
+            r[0]
+            for r in pub.execute(
+                "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = %s", (PUBLICATION,)
+            ).fetchall()
+        ]
         if subscription_exists(sub):
             sub.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(SUBSCRIPTION)))
             step(f"subscription {SUBSCRIPTION} already there (enabled)")
         else:
             full = tables_with_rows(sub, published)
             if full:
-                raise DrError(f"the subscriber's tables already hold rows: {', '.join(full)}. The initial copy would collide "
-                              "with them: empty them (or start from a fresh database) and run setup again")
+                raise DrError(
+                    f"the subscriber's tables already hold rows: {', '.join(full)}. The initial copy would collide "
+                    "with them: empty them (or start from a fresh database) and run setup again"
+                )
             if slot_state(pub, SLOT) is not None:
                 step(drop_slot(pub, SLOT, force=False) + " (orphaned by an earlier subscription)")
             create_subscription(sub, replication_login or publisher)
@@ -292,6 +333,7 @@ def setup(publisher: Endpoint, subscriber: Endpoint, *, schema: bool = True, wai
 @dataclass
 class Lag:
     """How far the copy is behind: `seconds` of primary writes it has not applied, `bytes` of WAL it has not confirmed."""
+
     seconds: Optional[float]
     bytes: Optional[int]
     slot_wal_bytes: Optional[int]
@@ -305,13 +347,21 @@ class Lag:
 
 
 def _copy_beat(sub: psycopg.Connection) -> tuple[Optional[int], Optional[object], float]:
-    row = sub.execute("SELECT hb.seq, hb.beat_at, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one "
-                      "LEFT JOIN dr.heartbeat hb ON hb.id = 1").fetchone()
+    row = sub.execute(
+        "SELECT hb.seq, hb.beat_at, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one "
+        "LEFT JOIN dr.heartbeat hb ON hb.id = 1"
+    ).fetchone()
     return row[0], row[1], row[2]
 
 
-def measure_lag(sub: psycopg.Connection, pub: Optional[psycopg.Connection], *, probe_timeout_s: float = 10.0,
-                subscription: str = SUBSCRIPTION, slot: str = SLOT) -> Lag:
+def measure_lag(
+    sub: psycopg.Connection,
+    pub: Optional[psycopg.Connection],
+    *,
+    probe_timeout_s: float = 10.0,
+    subscription: str = SUBSCRIPTION,
+    slot: str = SLOT,
+) -> Lag:
     """True lag of the copy.
 
     With the primary reachable: a probe heartbeat is written on the primary and timed until the copy
@@ -324,15 +374,25 @@ def measure_lag(sub: psycopg.Connection, pub: Optional[psycopg.Connection], *, p
         raise DrError("the copy has no dr.heartbeat table: run `python -m dr setup` first")
     running = sub.execute(
         "SELECT s.pid IS NOT NULL FROM pg_subscription p LEFT JOIN pg_stat_subscription s ON s.subid = p.oid AND s.relid IS NULL "
-        "WHERE p.subname = %s", (subscription,)).fetchone()
+        "WHERE p.subname = %s",
+        (subscription,),
+    ).fetchone()
     subscription_running = bool(running and running[0])
     copy_seq, copy_at, copy_now = _copy_beat(sub)
     if pub is None:
         age = None if copy_at is None else max(0.0, copy_now - copy_at.timestamp())
-        return Lag(age, None, None, "age of the newest heartbeat on the copy (primary unreachable)", False, subscription_running,
-                   None if copy_at is None else copy_at.isoformat())
-    pub_seq, pub_now = pub.execute("SELECT hb.seq, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one "
-                                   "LEFT JOIN dr.heartbeat hb ON hb.id = 1").fetchone()
+        return Lag(
+            age,
+            None,
+            None,
+            "age of the newest heartbeat on the copy (primary unreachable)",
+            False,
+            subscription_running,
+            None if copy_at is None else copy_at.isoformat(),
+        )
+    pub_seq, pub_now = pub.execute(
+        "SELECT hb.seq, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one LEFT JOIN dr.heartbeat hb ON hb.id = 1"
+    ).fetchone()
     behind = 0.0
     if pub_seq is not None and copy_seq is not None and copy_seq < pub_seq:
         behind = max(0.0, pub_now - copy_at.timestamp())
@@ -350,9 +410,15 @@ def measure_lag(sub: psycopg.Connection, pub: Optional[psycopg.Connection], *, p
     state = slot_state(pub, slot)
     seconds = max(behind, waited)
     copy_seq, copy_at, _ = _copy_beat(sub)
-    return Lag(round(seconds, 3) + 0.0, None if state is None else state["unconfirmed_bytes"], None if state is None else state["retained_bytes"],
-               "probe heartbeat written on the primary and timed until applied on the copy", True, subscription_running,
-               None if copy_at is None else copy_at.isoformat())
+    return Lag(
+        round(seconds, 3) + 0.0,
+        None if state is None else state["unconfirmed_bytes"],
+        None if state is None else state["retained_bytes"],
+        "probe heartbeat written on the primary and timed until applied on the copy",
+        True,
+        subscription_running,
+        None if copy_at is None else copy_at.isoformat(),
+    )
 
 
 def format_lag(lag: Lag) -> str:

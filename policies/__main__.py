@@ -1,4 +1,5 @@
 """Starts the policy pack's analyzer (the Pulumi CLI runs this: `pulumi preview --policy-pack policies`)."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Prints the pack's rules as a Markdown table: `python -m policies.catalog` (the README embeds it)."""
+
 from __future__ import annotations
 
 from policies.rules import ALL_RULES
@@ -9,7 +10,9 @@ def table() -> str:
     for rule in ALL_RULES:
         scope = "stack" if rule.stack_check else ", ".join(t.split(":")[-1] for t in rule.resource_types)
         dev = " (not in dev)" if rule.skip_in_dev else ""
-        lines.append(f"| `{rule.name}` | {rule.severity.value} | {rule.enforcement.value} | {rule.description}{dev} [{scope}] | {rule.missing} |")
+        lines.append(
+            f"| `{rule.name}` | {rule.severity.value} | {rule.enforcement.value} | {rule.description}{dev} [{scope}] | {rule.missing} |"
+        )
     return "\n".join(lines)
 
 

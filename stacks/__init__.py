@@ -4,6 +4,7 @@
 stack) or `bootstrap` (state backend, secrets key and CI identities, deployed first). Programs receive the typed, validated config and compose components; they never read
 `pulumi.Config` themselves.
 """
+
 from __future__ import annotations
 
 import importlib

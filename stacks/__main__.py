@@ -3,6 +3,7 @@
 Pulumi never runs this module (it imports the `stacks` package through the project's __main__.py),
 so the deployable program still does not depend on the developer tooling.
 """
+
 import sys
 
 from tools.cli import main

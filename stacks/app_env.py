@@ -9,6 +9,7 @@ presents certificates from Amazon's public trust chain (Amazon Trust Services), 
 trust stores hold, so its endpoint has no CA and app_env no REDIS_CA_CERT; Memorystore signs with a
 per-instance CA, whose PEM bundle its endpoint carries into REDIS_CA_CERT.
 """
+
 from __future__ import annotations
 
 import hashlib

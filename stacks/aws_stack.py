@@ -1,4 +1,5 @@
 """The AWS program: aws-dev, aws-staging, aws-production and aws-dr, sized by their config."""
+
 from __future__ import annotations
 
 import datetime
@@ -17,7 +18,15 @@ from components.aws.elasticache import RedisCache, RedisCacheArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
 from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.mail import MailDelivery, MailDeliveryArgs
-from components.aws.monitoring import AwsMonitoring, AwsMonitoringArgs, CacheTarget, DatabaseTarget, KafkaTarget, LoadBalancerTarget, alarm_thresholds
+from components.aws.monitoring import (
+    AwsMonitoring,
+    AwsMonitoringArgs,
+    CacheTarget,
+    DatabaseTarget,
+    KafkaTarget,
+    LoadBalancerTarget,
+    alarm_thresholds,
+)
 from components.aws.msk import KafkaCluster, KafkaClusterArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
@@ -36,7 +45,6 @@ from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
 
 
-
 def key_purposes(config: AwsStackConfig) -> list[str]:
     """One key per service that runs here; none for a switched-off database, cache or MSK."""
     optional = {"rds": config.database.enabled, "cache": config.redis.enabled, "kafka": config.platform.msk_enabled}
@@ -49,71 +57,146 @@ def program(config: AwsStackConfig) -> None:
     name = common.name_prefix
     protect = common.protected
 
-    keys = KmsKeys(f"{name}-keys", KmsKeysArgs(purposes=key_purposes(config), region=config.region, tags=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
+    keys = KmsKeys(
+        f"{name}-keys",
+        KmsKeysArgs(purposes=key_purposes(config), region=config.region, tags=common.tags("encryption")),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
     net = config.network
-    network = AwsNetwork(name, AwsNetworkArgs(
-        cidr=str(net.cidr), zones=net.zones, region=config.region,
-        public_subnets=[str(s) for s in net.public_subnets], private_subnets=[str(s) for s in net.private_subnets],
-        data_subnets=[str(s) for s in net.data_subnets], single_nat_gateway=net.nat_gateways == "single",
-        flow_log_retention_days=net.flow_log_retention_days, flow_log_kms_key_arn=keys.arn("logs"), tags=common.tags("network"),
-    ))
+    network = AwsNetwork(
+        name,
+        AwsNetworkArgs(
+            cidr=str(net.cidr),
+            zones=net.zones,
+            region=config.region,
+            public_subnets=[str(s) for s in net.public_subnets],
+            private_subnets=[str(s) for s in net.private_subnets],
+            data_subnets=[str(s) for s in net.data_subnets],
+            single_nat_gateway=net.nat_gateways == "single",
+            flow_log_retention_days=net.flow_log_retention_days,
+            flow_log_kms_key_arn=keys.arn("logs"),
+            tags=common.tags("network"),
+        ),
+    )
 
     k8s = config.kubernetes
-    cluster = EksCluster(f"{name}-eks", EksClusterArgs(
-        version=k8s.version, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
-        secrets_kms_key_arn=keys.arn("eks"), logs_kms_key_arn=keys.arn("logs"),
-        instance_type=k8s.instance_type, min_size=k8s.min_size, desired_size=k8s.desired_size, max_size=k8s.max_size,
-        disk_size_gb=k8s.disk_size_gb, public_endpoint=k8s.public_endpoint, public_access_cidrs=k8s.public_access_cidrs,
-        admin_principal_arns=k8s.admin_principals, tags=common.tags("kubernetes"), deletion_protection=protect,
-        log_retention_days=k8s.log_retention_days, pod_security_groups=k8s.pod_security_groups,
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    cluster = EksCluster(
+        f"{name}-eks",
+        EksClusterArgs(
+            version=k8s.version,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            secrets_kms_key_arn=keys.arn("eks"),
+            logs_kms_key_arn=keys.arn("logs"),
+            instance_type=k8s.instance_type,
+            min_size=k8s.min_size,
+            desired_size=k8s.desired_size,
+            max_size=k8s.max_size,
+            disk_size_gb=k8s.disk_size_gb,
+            public_endpoint=k8s.public_endpoint,
+            public_access_cidrs=k8s.public_access_cidrs,
+            admin_principal_arns=k8s.admin_principals,
+            tags=common.tags("kubernetes"),
+            deletion_protection=protect,
+            log_retention_days=k8s.log_retention_days,
+            pod_security_groups=k8s.pod_security_groups,
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
     # Who the database, cache and Kafka admit: the application's pods' own group, or (without security groups
     # for pods, e.g. dev on burstable nodes) every node and pod of the cluster.
     app_sg = cluster.app_pods_security_group_id or cluster.cluster_security_group_id
     pod_sgs = [cluster.app_pods_security_group_id, cluster.cluster_security_group_id] if k8s.pod_security_groups else []
 
-    registry = ContainerRegistry(f"{name}-ecr", ContainerRegistryArgs(
-        repositories=config.registry.repositories, keep_images=config.registry.keep_images,
-        kms_key_arn=keys.arn("ecr"), tags=common.tags("registry"),
-        namespace=name,
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    registry = ContainerRegistry(
+        f"{name}-ecr",
+        ContainerRegistryArgs(
+            repositories=config.registry.repositories,
+            keep_images=config.registry.keep_images,
+            kms_key_arn=keys.arn("ecr"),
+            tags=common.tags("registry"),
+            namespace=name,
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
     database = None
     if config.database.enabled:
         db = config.database
         peer_cidrs = [str(c) for c in config.interconnect.peer_ranges] if config.interconnect else []
-        database = PostgresDatabase(f"{name}-db", PostgresDatabaseArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=app_sg,
-            kms_key_arn=keys.arn("rds"), instance_class=db.instance_class, allocated_storage_gb=db.allocated_storage_gb,
-            max_allocated_storage_gb=db.max_allocated_storage_gb, multi_az=db.multi_az, backup_retention_days=db.backup_retention_days,
-            deletion_protection=db.deletion_protection, engine_version=db.engine_version, database_name=db.database_name,
-            username=db.username, logical_replication=db.logical_replication, replication_source_cidrs=peer_cidrs,
-            tags=common.tags("database"), max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
-            logs_kms_key_arn=keys.arn("logs"), log_retention_days=db.log_retention_days, rotation=rotation,
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        database = PostgresDatabase(
+            f"{name}-db",
+            PostgresDatabaseArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.data_subnet_ids,
+                app_security_group_id=app_sg,
+                kms_key_arn=keys.arn("rds"),
+                instance_class=db.instance_class,
+                allocated_storage_gb=db.allocated_storage_gb,
+                max_allocated_storage_gb=db.max_allocated_storage_gb,
+                multi_az=db.multi_az,
+                backup_retention_days=db.backup_retention_days,
+                deletion_protection=db.deletion_protection,
+                engine_version=db.engine_version,
+                database_name=db.database_name,
+                username=db.username,
+                logical_replication=db.logical_replication,
+                replication_source_cidrs=peer_cidrs,
+                tags=common.tags("database"),
+                max_slot_wal_keep_size_mb=db.max_slot_wal_keep_size_gb * 1024,
+                logs_kms_key_arn=keys.arn("logs"),
+                log_retention_days=db.log_retention_days,
+                rotation=rotation,
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
         backups(config, name, database, keys)
 
     roles = None
     if database:
         # The application's read-write role and the replication role, created on RDS from inside the cluster.
-        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
-            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image, mode="read-write",
-            host=database.endpoint.host, database=database.endpoint.database, admin_username=database.endpoint.user.username,
-            admin_password=database.endpoint.user.password, app_username=config.database.app_username,
-            replication_username=config.database.replication_username if config.database.logical_replication else None,
-            rotation=rotation, pod_security_group_ids=pod_sgs,
-        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+        roles = DatabaseRoles(
+            f"{name}-db-roles",
+            DatabaseRolesArgs(
+                namespace=f"{config.platform.app_namespace}-db-roles",
+                image=config.database.client_image,
+                mode="read-write",
+                host=database.endpoint.host,
+                database=database.endpoint.database,
+                admin_username=database.endpoint.user.username,
+                admin_password=database.endpoint.user.password,
+                app_username=config.database.app_username,
+                replication_username=config.database.replication_username if config.database.logical_replication else None,
+                rotation=rotation,
+                pod_security_group_ids=pod_sgs,
+            ),
+            opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+        )
 
     cache = None
     if config.redis.enabled:
         rd = config.redis
-        cache = RedisCache(f"{name}-cache", RedisCacheArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, app_security_group_id=app_sg,
-            kms_key_arn=keys.arn("cache"), logs_kms_key_arn=keys.arn("logs"), node_type=rd.node_type, nodes=rd.nodes,
-            snapshot_retention_days=rd.snapshot_retention_days, engine_version=rd.engine_version, tags=common.tags("cache"),
-            cluster_mode=rd.cluster_mode, shards=rd.shards, replicas_per_shard=rd.replicas_per_shard, rotation=rotation,
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        cache = RedisCache(
+            f"{name}-cache",
+            RedisCacheArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.data_subnet_ids,
+                app_security_group_id=app_sg,
+                kms_key_arn=keys.arn("cache"),
+                logs_kms_key_arn=keys.arn("logs"),
+                node_type=rd.node_type,
+                nodes=rd.nodes,
+                snapshot_retention_days=rd.snapshot_retention_days,
+                engine_version=rd.engine_version,
+                tags=common.tags("cache"),
+                cluster_mode=rd.cluster_mode,
+                shards=rd.shards,
+                replicas_per_shard=rd.replicas_per_shard,
+                rotation=rotation,
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
 
     dns = config.dns
     cloudflare_account = cloudflare_provider(name, dns)
@@ -121,66 +204,127 @@ def program(config: AwsStackConfig) -> None:
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
     if not certificate_arn:
-        certificate = ValidatedCertificate(f"{name}-cert", ValidatedCertificateArgs(
-            hostnames=[common.public_host, dns.origin_host], zone_id=dns.zone_id, tags=common.tags("ingress"),
-        ), opts=on_cloudflare)
+        certificate = ValidatedCertificate(
+            f"{name}-cert",
+            ValidatedCertificateArgs(
+                hostnames=[common.public_host, dns.origin_host],
+                zone_id=dns.zone_id,
+                tags=common.tags("ingress"),
+            ),
+            opts=on_cloudflare,
+        )
         certificate_arn = certificate.certificate_arn
 
-    ingress = PublicLoadBalancer(f"{name}-ingress", PublicLoadBalancerArgs(
-        vpc_id=network.vpc_id, vpc_cidr=str(net.cidr), subnet_ids=network.public_subnet_ids,
-        certificate_arn=certificate_arn, allowed_cidrs=origin_ranges(config.ingress.allowed_cidrs, cloudflare_account),
-        target_security_group_id=cluster.cluster_security_group_id, health_check_path=config.ingress.health_check_path,
-        target_port=config.application.port,
-        tags=common.tags("ingress"), deletion_protection=protect,
-        client_ca_bundle=origin_pull_ca(),  # only Cloudflare's edge (authenticated origin pulls, global stack) completes the handshake
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    ingress = PublicLoadBalancer(
+        f"{name}-ingress",
+        PublicLoadBalancerArgs(
+            vpc_id=network.vpc_id,
+            vpc_cidr=str(net.cidr),
+            subnet_ids=network.public_subnet_ids,
+            certificate_arn=certificate_arn,
+            allowed_cidrs=origin_ranges(config.ingress.allowed_cidrs, cloudflare_account),
+            target_security_group_id=cluster.cluster_security_group_id,
+            health_check_path=config.ingress.health_check_path,
+            target_port=config.application.port,
+            tags=common.tags("ingress"),
+            deletion_protection=protect,
+            client_ca_bundle=origin_pull_ca(),  # only Cloudflare's edge (authenticated origin pulls, global stack) completes the handshake
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
-    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
-        zone_id=dns.zone_id, hostname=dns.origin_host, target=ingress.dns_name, record_type="CNAME",
-    ), opts=on_cloudflare)
+    origin_dns = OriginRecord(
+        f"{name}-origin-dns",
+        OriginRecordArgs(
+            zone_id=dns.zone_id,
+            hostname=dns.origin_host,
+            target=ingress.dns_name,
+            record_type="CNAME",
+        ),
+        opts=on_cloudflare,
+    )
 
     platform = config.platform
     mail = None
     if platform.mail_enabled:
         # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
         webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
-        mail = MailDelivery(f"{name}-mail", MailDeliveryArgs(
-            domain=platform.mail_domain, webhook_hosts=webhook_hosts, kms_key_arn=keys.arn("messaging"),
-            region=config.region, tags=common.tags("mail"),
-        ))
+        mail = MailDelivery(
+            f"{name}-mail",
+            MailDeliveryArgs(
+                domain=platform.mail_domain,
+                webhook_hosts=webhook_hosts,
+                kms_key_arn=keys.arn("messaging"),
+                region=config.region,
+                tags=common.tags("mail"),
+            ),
+        )
     tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
     kafka = None
     if platform.msk_enabled:
-        kafka = KafkaCluster(f"{name}-kafka", KafkaClusterArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, app_security_group_id=app_sg,
-            kms_key_arn=keys.arn("kafka"), logs_kms_key_arn=keys.arn("logs"), instance_type=platform.msk_instance_type,
-            volume_gb=platform.msk_volume_gb, tags=common.tags("messaging"),
-            topics=platform.kafka_topics, topic_partitions=platform.kafka_topic_partitions,
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        kafka = KafkaCluster(
+            f"{name}-kafka",
+            KafkaClusterArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                app_security_group_id=app_sg,
+                kms_key_arn=keys.arn("kafka"),
+                logs_kms_key_arn=keys.arn("logs"),
+                instance_type=platform.msk_instance_type,
+                volume_gb=platform.msk_volume_gb,
+                tags=common.tags("messaging"),
+                topics=platform.kafka_topics,
+                topic_partitions=platform.kafka_topic_partitions,
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
 
-    app_env = AppSecrets(f"{name}-secrets", AppSecretsArgs(
-        secret_name=f"{common.project}/{common.environment}/app_env", kms_key_arn=keys.arn("secrets"),
-        payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles), tags=common.tags("secrets"),
-        settings={"public-host": common.public_host, "environment": common.environment},
-        parameter_prefix=f"/{common.project}/{common.environment}", recovery_window_days=30 if protect else 7,
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    app_env = AppSecrets(
+        f"{name}-secrets",
+        AppSecretsArgs(
+            secret_name=f"{common.project}/{common.environment}/app_env",
+            kms_key_arn=keys.arn("secrets"),
+            payload=app_env_payload(config, database, cache, mail, tasks, kafka, roles),
+            tags=common.tags("secrets"),
+            settings={"public-host": common.public_host, "environment": common.environment},
+            parameter_prefix=f"/{common.project}/{common.environment}",
+            recovery_window_days=30 if protect else 7,
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
-    app_role = ApplicationRole(f"{name}-app", ApplicationRoleArgs(
-        oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
-        namespace=platform.app_namespace, service_account=platform.app_service_account,
-        app_env_secret_arn=app_env.secret_arn, secrets_kms_key_arn=keys.arn("secrets"),
-        ses_identity_arn=mail.identity_arn if mail else None, ses_configuration_set_arn=mail.configuration_set_arn if mail else None,
-        queue_arn=tasks.queue_arn, queue_kms_key_arn=keys.arn("messaging"), schedule_group_name=tasks.group_name,
-        scheduler_role_arn=tasks.role_arn, kafka_cluster_arn=kafka.arn if kafka else None, tags=common.tags("application"),
-    ))
+    app_role = ApplicationRole(
+        f"{name}-app",
+        ApplicationRoleArgs(
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            namespace=platform.app_namespace,
+            service_account=platform.app_service_account,
+            app_env_secret_arn=app_env.secret_arn,
+            secrets_kms_key_arn=keys.arn("secrets"),
+            ses_identity_arn=mail.identity_arn if mail else None,
+            ses_configuration_set_arn=mail.configuration_set_arn if mail else None,
+            queue_arn=tasks.queue_arn,
+            queue_kms_key_arn=keys.arn("messaging"),
+            schedule_group_name=tasks.group_name,
+            scheduler_role_arn=tasks.role_arn,
+            kafka_cluster_arn=kafka.arn if kafka else None,
+            tags=common.tags("application"),
+        ),
+    )
 
     workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
 
     if config.interconnect:
-        vpn = VpnGateway(f"{name}-vpn", VpnGatewayArgs(
-            vpc_id=network.vpc_id, amazon_side_asn=config.interconnect.amazon_side_asn,
-            route_table_ids=network.private_route_table_ids + network.data_route_table_ids, tags=common.tags("interconnect"),
-        ))
+        vpn = VpnGateway(
+            f"{name}-vpn",
+            VpnGatewayArgs(
+                vpc_id=network.vpc_id,
+                amazon_side_asn=config.interconnect.amazon_side_asn,
+                route_table_ids=network.private_route_table_ids + network.data_route_table_ids,
+                tags=common.tags("interconnect"),
+            ),
+        )
         pulumi.export("vpnGatewayId", vpn.gateway_id)
         pulumi.export("vpnGatewayAsn", vpn.amazon_side_asn)
 
@@ -236,16 +380,31 @@ def program(config: AwsStackConfig) -> None:
 def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> AwsMonitoring:
     """Alarms on everything this stack runs, to one topic with the subscribers from crm:monitoring."""
     m, common = config.monitoring, config.common
-    return AwsMonitoring(f"{common.name_prefix}-monitoring", AwsMonitoringArgs(
-        emails=m.emails, thresholds=alarm_thresholds(m), monthly_budget_usd=m.monthly_budget_usd, budget_alert_percents=m.budget_alert_percents,
-        region=config.region, environment=common.environment, tags=common.tags("monitoring"),
-        database=DatabaseTarget(database.instance_id, config.database.allocated_storage_gb, config.database.max_slot_wal_keep_size_gb * 1024,
-                                config.database.logical_replication) if database else None,
-        cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
-        load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
-        dead_letter_queue_name=tasks.dead_letter_queue_name,
-        kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
-    ), opts=pulumi.ResourceOptions(protect=common.protected))
+    return AwsMonitoring(
+        f"{common.name_prefix}-monitoring",
+        AwsMonitoringArgs(
+            emails=m.emails,
+            thresholds=alarm_thresholds(m),
+            monthly_budget_usd=m.monthly_budget_usd,
+            budget_alert_percents=m.budget_alert_percents,
+            region=config.region,
+            environment=common.environment,
+            tags=common.tags("monitoring"),
+            database=DatabaseTarget(
+                database.instance_id,
+                config.database.allocated_storage_gb,
+                config.database.max_slot_wal_keep_size_gb * 1024,
+                config.database.logical_replication,
+            )
+            if database
+            else None,
+            cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
+            load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
+            dead_letter_queue_name=tasks.dead_letter_queue_name,
+            kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
+        ),
+        opts=pulumi.ResourceOptions(protect=common.protected),
+    )
 
 
 def backups(config: AwsStackConfig, name: str, database, keys) -> None:
@@ -253,30 +412,58 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
     db, common = config.database, config.common
     if db.backup_copy_region:
         second_region = aws.Provider(f"{name}-{db.backup_copy_region}", region=db.backup_copy_region)
-        BackupReplica(f"{name}-db-backup-copy", BackupReplicaArgs(
-            source_db_instance_arn=database.arn, retention_days=max(db.backup_retention_days, 1),
-            tags=common.tags("backup"),
-        ), opts=pulumi.ResourceOptions(protect=common.protected, providers={"aws": second_region}))
+        BackupReplica(
+            f"{name}-db-backup-copy",
+            BackupReplicaArgs(
+                source_db_instance_arn=database.arn,
+                retention_days=max(db.backup_retention_days, 1),
+                tags=common.tags("backup"),
+            ),
+            opts=pulumi.ResourceOptions(protect=common.protected, providers={"aws": second_region}),
+        )
     if db.restore_testing:
-        RestoreTesting(f"{name}-db-restore-test", RestoreTestingArgs(
-            db_instance_arn=database.arn, kms_key_arn=keys.arn("rds"), retention_days=max(db.backup_retention_days, 1),
-            tags=common.tags("backup"),
-        ), opts=pulumi.ResourceOptions(protect=common.protected))
+        RestoreTesting(
+            f"{name}-db-restore-test",
+            RestoreTestingArgs(
+                db_instance_arn=database.arn,
+                kms_key_arn=keys.arn("rds"),
+                retention_days=max(db.backup_retention_days, 1),
+                tags=common.tags("backup"),
+            ),
+            opts=pulumi.ResourceOptions(protect=common.protected),
+        )
 
 
-def serve_application(config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka) -> Application:
+def serve_application(
+    config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka
+) -> Application:
     """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
     on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
     irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url)
-    ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
-        cluster_name=cluster.cluster_name, region=config.region, tags=common.tags("kubernetes"), **irsa,
-    ), opts=on_cluster)
-    controller = LoadBalancerController(f"{name}-lbc", LoadBalancerControllerArgs(
-        cluster_name=cluster.cluster_name, vpc_id=network.vpc_id, target_group_arn=ingress.target_group_arn, region=config.region,
-        tags=common.tags("ingress"), **irsa,
-    ), opts=on_cluster)
+    ClusterAutoscaler(
+        f"{name}-autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=cluster.cluster_name,
+            region=config.region,
+            tags=common.tags("kubernetes"),
+            **irsa,
+        ),
+        opts=on_cluster,
+    )
+    controller = LoadBalancerController(
+        f"{name}-lbc",
+        LoadBalancerControllerArgs(
+            cluster_name=cluster.cluster_name,
+            vpc_id=network.vpc_id,
+            target_group_arn=ingress.target_group_arn,
+            region=config.region,
+            tags=common.tags("ingress"),
+            **irsa,
+        ),
+        opts=on_cluster,
+    )
     secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=on_cluster)
     data = [str(c) for c in net.data_subnets]
     egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
@@ -286,20 +473,45 @@ def serve_application(config: AwsStackConfig, cluster, network, registry, ingres
         egress.append(Egress("ElastiCache Redis (TLS)", 6379, cidrs=data))
     if kafka:
         egress.append(Egress("MSK (IAM auth, TLS)", 9098, cidrs=[str(c) for c in net.private_subnets]))
-    return Application(f"{name}-app", ApplicationArgs(
-        cloud="aws", namespace=platform.app_namespace, service_account=platform.app_service_account,
-        identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
-        image_repository_url=registry.repository_urls[app.image_repository], image_tag=app.image_tag, port=app.port,
-        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
-        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
-        secret_store_provider={"aws": {"service": "SecretsManager", "region": config.region,
-                                       "auth": {"jwt": {"serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_arn, app_env_revision=revision(app_env.payload),
-        pod_security_group_ids=[cluster.app_pods_security_group_id, cluster.cluster_security_group_id] if config.kubernetes.pod_security_groups else [],
-        # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
-        load_balancer_cidrs=[str(c) for c in net.public_subnets], egress=egress,
-        target_group_arn=ingress.target_group_arn, strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
-    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, controller.release]))
+    return Application(
+        f"{name}-app",
+        ApplicationArgs(
+            cloud="aws",
+            namespace=platform.app_namespace,
+            service_account=platform.app_service_account,
+            identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
+            image_repository_url=registry.repository_urls[app.image_repository],
+            image_tag=app.image_tag,
+            port=app.port,
+            health_path=app.health_path,
+            min_replicas=app.min_replicas,
+            max_replicas=app.max_replicas,
+            cpu_request=app.cpu_request,
+            cpu_limit=app.cpu_limit,
+            memory_request=app.memory_request,
+            memory_limit=app.memory_limit,
+            target_cpu_percent=app.target_cpu_percent,
+            secret_store_provider={
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": config.region,
+                    "auth": {"jwt": {"serviceAccountRef": {"name": platform.app_service_account}}},
+                }
+            },
+            app_env_key=app_env.secret_arn,
+            app_env_revision=revision(app_env.payload),
+            pod_security_group_ids=[cluster.app_pods_security_group_id, cluster.cluster_security_group_id]
+            if config.kubernetes.pod_security_groups
+            else [],
+            # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
+            load_balancer_cidrs=[str(c) for c in net.public_subnets],
+            egress=egress,
+            target_group_arn=ingress.target_group_arn,
+            strict_zone_spread=common.environment != "dev",
+            labels=common.tags("application"),
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, controller.release]),
+    )
 
 
 def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka, roles=None) -> dict:

@@ -3,6 +3,7 @@
 Run once by a person with a local backend; its state then moves into the bucket it created
 (docs/deploying.md). CI never runs it: it holds the identities CI itself assumes.
 """
+
 from __future__ import annotations
 
 import pulumi
@@ -32,41 +33,86 @@ def program(config: BootstrapStackConfig) -> None:
 
     s3 = aws_key = None
     if state.backend == "s3":
-        s3 = S3StateBackend(f"{project}-pulumi-state", S3StateBackendArgs(
-            region=config.aws_region, tags=common.tags("state"), noncurrent_version_days=state.noncurrent_version_days,
-            log_retention_days=state.log_retention_days,
-            key_users=[deploy_arn, preview_arn, *state.aws_operators],
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        s3 = S3StateBackend(
+            f"{project}-pulumi-state",
+            S3StateBackendArgs(
+                region=config.aws_region,
+                tags=common.tags("state"),
+                noncurrent_version_days=state.noncurrent_version_days,
+                log_retention_days=state.log_retention_days,
+                key_users=[deploy_arn, preview_arn, *state.aws_operators],
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
     if state.secrets_provider == "awskms":
-        aws_key = AwsSecretsKey(f"{project}-pulumi-secrets", AwsSecretsKeyArgs(
-            alias=f"{project}-pulumi-secrets", region=config.aws_region, tags=common.tags("secrets"),
-            users=[deploy_arn, *state.aws_operators], decrypters=[preview_arn],
-        ), opts=pulumi.ResourceOptions(protect=protect))
-    aws_ci = GithubAwsRoles(f"{project}-ci", GithubAwsRolesArgs(
-        repository=github.repository, deploy_subjects=github.deploy_subjects, preview_subjects=github.preview_subjects,
-        deploy_role_name=deploy_name, preview_role_name=preview_name, name_prefix=project, region=config.aws_region,
-        tags=common.tags("ci"),
-        state_bucket_arn=s3.bucket_arn if s3 else None, state_key_arn=s3.key_arn if s3 else None,
-        secrets_key_arn=aws_key.key_arn if aws_key else None, state_log_bucket_arn=s3.log_bucket_arn if s3 else None,
-    ))
-    gcp_ci = GithubGcpIdentity(f"{project}-ci", GithubGcpIdentityArgs(
-        project=config.gcp_project, repository=github.repository, deploy_subjects=github.deploy_subjects,
-        preview_subjects=github.preview_subjects, deploy_projects=config.deploy_projects, account_prefix=project,
-    ))
+        aws_key = AwsSecretsKey(
+            f"{project}-pulumi-secrets",
+            AwsSecretsKeyArgs(
+                alias=f"{project}-pulumi-secrets",
+                region=config.aws_region,
+                tags=common.tags("secrets"),
+                users=[deploy_arn, *state.aws_operators],
+                decrypters=[preview_arn],
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
+    aws_ci = GithubAwsRoles(
+        f"{project}-ci",
+        GithubAwsRolesArgs(
+            repository=github.repository,
+            deploy_subjects=github.deploy_subjects,
+            preview_subjects=github.preview_subjects,
+            deploy_role_name=deploy_name,
+            preview_role_name=preview_name,
+            name_prefix=project,
+            region=config.aws_region,
+            tags=common.tags("ci"),
+            state_bucket_arn=s3.bucket_arn if s3 else None,
+            state_key_arn=s3.key_arn if s3 else None,
+            secrets_key_arn=aws_key.key_arn if aws_key else None,
+            state_log_bucket_arn=s3.log_bucket_arn if s3 else None,
+        ),
+    )
+    gcp_ci = GithubGcpIdentity(
+        f"{project}-ci",
+        GithubGcpIdentityArgs(
+            project=config.gcp_project,
+            repository=github.repository,
+            deploy_subjects=github.deploy_subjects,
+            preview_subjects=github.preview_subjects,
+            deploy_projects=config.deploy_projects,
+            account_prefix=project,
+        ),
+    )
     backend_url = s3.backend_url if s3 else None
     if state.backend == "gcs":
-        gcs = GcsStateBackend(f"{project}-pulumi-state", GcsStateBackendArgs(
-            project=config.gcp_project, location=config.gcp_region, labels=common.tags("state"),
-            noncurrent_version_days=state.noncurrent_version_days, log_retention_days=state.log_retention_days,
-            writers=[gcp_ci.deploy_member, *state.gcp_operators], preview_members=[gcp_ci.preview_member],
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        gcs = GcsStateBackend(
+            f"{project}-pulumi-state",
+            GcsStateBackendArgs(
+                project=config.gcp_project,
+                location=config.gcp_region,
+                labels=common.tags("state"),
+                noncurrent_version_days=state.noncurrent_version_days,
+                log_retention_days=state.log_retention_days,
+                writers=[gcp_ci.deploy_member, *state.gcp_operators],
+                preview_members=[gcp_ci.preview_member],
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
         backend_url = gcs.backend_url
     secrets_url = aws_key.url if aws_key else None
     if state.secrets_provider == "gcpkms":
-        gcp_key = GcpSecretsKey(f"{project}-pulumi-secrets", GcpSecretsKeyArgs(
-            project=config.gcp_project, location=config.gcp_region, labels=common.tags("secrets"),
-            users=[gcp_ci.deploy_member, *state.gcp_operators], decrypters=[gcp_ci.preview_member],
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        gcp_key = GcpSecretsKey(
+            f"{project}-pulumi-secrets",
+            GcpSecretsKeyArgs(
+                project=config.gcp_project,
+                location=config.gcp_region,
+                labels=common.tags("secrets"),
+                users=[gcp_ci.deploy_member, *state.gcp_operators],
+                decrypters=[gcp_ci.preview_member],
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
         secrets_url = gcp_key.url
 
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
@@ -78,4 +124,3 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)
     pulumi.export("repository", github.repository)
-

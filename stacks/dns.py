@@ -1,4 +1,5 @@
 """The Cloudflare provider a cloud stack writes its own DNS records with (crm:dns)."""
+
 from __future__ import annotations
 
 import pulumi

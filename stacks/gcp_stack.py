@@ -1,4 +1,5 @@
 """The GCP program: gcp-dev, gcp-staging, gcp-production and gcp-dr, sized by their config."""
+
 from __future__ import annotations
 
 import datetime
@@ -48,96 +49,214 @@ def program(config: GcpStackConfig) -> None:
     net = config.network
     peer_cidrs = [str(config.interconnect.peer_vpc_cidr)] if config.interconnect and config.interconnect.peer_vpc_cidr else []
 
-    network = GcpNetwork(name, GcpNetworkArgs(
-        network_name=net.name, project=project, region=region, subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr),
-        services_cidr=str(net.services_cidr), private_services_cidr=str(net.private_services_cidr), peer_cidrs=peer_cidrs,
-        labels=common.tags("network"),
-    ))
-    kms = GcpKms(f"{name}-keys", GcpKmsArgs(project=project, region=region, purposes=["gke", "registry", "secrets"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on], labels=common.tags("encryption")), opts=pulumi.ResourceOptions(protect=protect))
+    network = GcpNetwork(
+        name,
+        GcpNetworkArgs(
+            network_name=net.name,
+            project=project,
+            region=region,
+            subnet_cidr=str(net.subnet_cidr),
+            pods_cidr=str(net.pods_cidr),
+            services_cidr=str(net.services_cidr),
+            private_services_cidr=str(net.private_services_cidr),
+            peer_cidrs=peer_cidrs,
+            labels=common.tags("network"),
+        ),
+    )
+    kms = GcpKms(
+        f"{name}-keys",
+        GcpKmsArgs(
+            project=project,
+            region=region,
+            purposes=["gke", "registry", "secrets"]
+            + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on],
+            labels=common.tags("encryption"),
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
     # The key carries its service agent's grant (GcpKms.key_id), so the repository waits for it.
-    registry = ArtifactRegistry(f"{name}-registry", ArtifactRegistryArgs(
-        project=project, region=region, repository_id=f"{common.project}-{common.environment}", keep_images=config.registry.keep_images,
-        labels=common.tags("registry"), kms_key=kms.key_id("registry"),
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    registry = ArtifactRegistry(
+        f"{name}-registry",
+        ArtifactRegistryArgs(
+            project=project,
+            region=region,
+            repository_id=f"{common.project}-{common.environment}",
+            keep_images=config.registry.keep_images,
+            labels=common.tags("registry"),
+            kms_key=kms.key_id("registry"),
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
     # The project's policy exists before the cluster that enforces it: only our registry and the operators' images run.
-    admission = BinaryAuthorizationPolicy(f"{name}-binauthz", BinaryAuthorizationArgs(
-        project=project, registry_url=registry.url, images=admitted_images(config),
-    ))
+    admission = BinaryAuthorizationPolicy(
+        f"{name}-binauthz",
+        BinaryAuthorizationArgs(
+            project=project,
+            registry_url=registry.url,
+            images=admitted_images(config),
+        ),
+    )
 
     k8s = config.kubernetes
-    cluster = GkeCluster(f"{name}-gke", GkeClusterArgs(
-        project=project, region=region, network=network.network_id, subnetwork=network.subnet_self_link, zones=net.zones,
-        master_cidr=str(net.master_cidr), release_channel=k8s.release_channel, machine_type=k8s.machine_type,
-        min_nodes=k8s.min_nodes, initial_nodes=k8s.initial_nodes, max_nodes=k8s.max_nodes, disk_size_gb=k8s.disk_size_gb,
-        secrets_kms_key=kms.key_id("gke"), authorized_networks=[str(c) for c in k8s.authorized_networks],
-        node_tags=[network.app_tag], labels=common.tags("kubernetes"), deletion_protection=protect,
-    ), opts=pulumi.ResourceOptions(protect=protect, depends_on=[admission.policy]))
+    cluster = GkeCluster(
+        f"{name}-gke",
+        GkeClusterArgs(
+            project=project,
+            region=region,
+            network=network.network_id,
+            subnetwork=network.subnet_self_link,
+            zones=net.zones,
+            master_cidr=str(net.master_cidr),
+            release_channel=k8s.release_channel,
+            machine_type=k8s.machine_type,
+            min_nodes=k8s.min_nodes,
+            initial_nodes=k8s.initial_nodes,
+            max_nodes=k8s.max_nodes,
+            disk_size_gb=k8s.disk_size_gb,
+            secrets_kms_key=kms.key_id("gke"),
+            authorized_networks=[str(c) for c in k8s.authorized_networks],
+            node_tags=[network.app_tag],
+            labels=common.tags("kubernetes"),
+            deletion_protection=protect,
+        ),
+        opts=pulumi.ResourceOptions(protect=protect, depends_on=[admission.policy]),
+    )
 
     database = None
     if config.database.enabled:
         db = config.database
-        database = CloudSqlPostgres(f"{name}-sql", CloudSqlPostgresArgs(
-            project=project, region=region, network_id=network.private_services_network_id, tier=db.tier, disk_size_gb=db.disk_size_gb,
-            disk_type=db.disk_type, availability=db.availability, backup_retention_count=db.backup_retention_count,
-            deletion_protection=db.deletion_protection, kms_key=kms.key_id("sql"), database_version=db.database_version,
-            backup_location=db.backup_location or None,
-            database_name=db.database_name, username=db.username, logical_decoding=db.logical_decoding,
-            labels=common.tags("database"), rotation=rotation,
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        database = CloudSqlPostgres(
+            f"{name}-sql",
+            CloudSqlPostgresArgs(
+                project=project,
+                region=region,
+                network_id=network.private_services_network_id,
+                tier=db.tier,
+                disk_size_gb=db.disk_size_gb,
+                disk_type=db.disk_type,
+                availability=db.availability,
+                backup_retention_count=db.backup_retention_count,
+                deletion_protection=db.deletion_protection,
+                kms_key=kms.key_id("sql"),
+                database_version=db.database_version,
+                backup_location=db.backup_location or None,
+                database_name=db.database_name,
+                username=db.username,
+                logical_decoding=db.logical_decoding,
+                labels=common.tags("database"),
+                rotation=rotation,
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
 
     cache = None
     if config.redis.enabled:
         rd = config.redis
-        cache = MemorystoreRedis(f"{name}-redis", MemorystoreRedisArgs(
-            project=project, region=region, network_id=network.private_services_network_id, reserved_ip_range=network.private_services_range_name,
-            tier=rd.tier, memory_size_gb=rd.memory_size_gb, replica_count=rd.replica_count, read_replicas=rd.read_replicas,
-            redis_version=rd.redis_version, rdb_snapshot_period=rd.rdb_snapshot_period, kms_key=kms.key_id("redis"),
-            labels=common.tags("cache"),
-        ), opts=pulumi.ResourceOptions(protect=protect))
+        cache = MemorystoreRedis(
+            f"{name}-redis",
+            MemorystoreRedisArgs(
+                project=project,
+                region=region,
+                network_id=network.private_services_network_id,
+                reserved_ip_range=network.private_services_range_name,
+                tier=rd.tier,
+                memory_size_gb=rd.memory_size_gb,
+                replica_count=rd.replica_count,
+                read_replicas=rd.read_replicas,
+                redis_version=rd.redis_version,
+                rdb_snapshot_period=rd.rdb_snapshot_period,
+                kms_key=kms.key_id("redis"),
+                labels=common.tags("cache"),
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
 
     peers = {stack: PeerStack(common, stack) for stack in config.references}
     aws_platform = peers.get(config.platform.aws_stack)
-    kafka = KafkaOnGke(f"{name}-kafka", KafkaOnGkeArgs(
-        brokers=config.platform.kafka_brokers, chart_version=config.platform.strimzi_chart_version,
-        kafka_version=config.platform.kafka_version,
-        topics=config.platform.kafka_topics, topic_partitions=config.platform.kafka_topic_partitions, rotation=rotation,
-        client_namespace=config.platform.app_namespace, client_pod_labels=APP_POD_LABELS,
-    ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+    kafka = KafkaOnGke(
+        f"{name}-kafka",
+        KafkaOnGkeArgs(
+            brokers=config.platform.kafka_brokers,
+            chart_version=config.platform.strimzi_chart_version,
+            kafka_version=config.platform.kafka_version,
+            topics=config.platform.kafka_topics,
+            topic_partitions=config.platform.kafka_topic_partitions,
+            rotation=rotation,
+            client_namespace=config.platform.app_namespace,
+            client_pod_labels=APP_POD_LABELS,
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+    )
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
     # (and shares the writer's password) until `python -m dr promote` grants writes.
     writer = aws_platform if aws_platform and database else None
     roles = None
     if database:
-        roles = DatabaseRoles(f"{name}-db-roles", DatabaseRolesArgs(
-            namespace=f"{config.platform.app_namespace}-db-roles", image=config.database.client_image,
-            mode="read-only" if writer else "read-write", host=database.endpoint.host, database=database.endpoint.database,
-            admin_username=database.endpoint.user.username, admin_password=database.endpoint.user.password, app_username=config.database.app_username,
-            app_password=writer.require("databaseAppPassword") if writer else None, rotation=rotation,
-        ), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+        roles = DatabaseRoles(
+            f"{name}-db-roles",
+            DatabaseRolesArgs(
+                namespace=f"{config.platform.app_namespace}-db-roles",
+                image=config.database.client_image,
+                mode="read-only" if writer else "read-write",
+                host=database.endpoint.host,
+                database=database.endpoint.database,
+                admin_username=database.endpoint.user.username,
+                admin_password=database.endpoint.user.password,
+                app_username=config.database.app_username,
+                app_password=writer.require("databaseAppPassword") if writer else None,
+                rotation=rotation,
+            ),
+            opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+        )
 
-    origin = GlobalOrigin(f"{name}-origin", GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress")), opts=pulumi.ResourceOptions(protect=protect))
+    origin = GlobalOrigin(
+        f"{name}-origin",
+        GlobalOriginArgs(project=project, address_name=f"{name}-origin", labels=common.tags("ingress")),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
-    app_env = AppEnvSecret(f"{name}-secrets", AppEnvSecretArgs(
-        project=project, secret_id=f"{name}-app-env", payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
-        labels=common.tags("secrets"), deletion_protection=protect, region=region, kms_key=kms.key_id("secrets"),
-    ), opts=pulumi.ResourceOptions(protect=protect))
+    app_env = AppEnvSecret(
+        f"{name}-secrets",
+        AppEnvSecretArgs(
+            project=project,
+            secret_id=f"{name}-app-env",
+            payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
+            labels=common.tags("secrets"),
+            deletion_protection=protect,
+            region=region,
+            kms_key=kms.key_id("secrets"),
+        ),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
 
-    identity = WorkloadIdentity(f"{name}-app", WorkloadIdentityArgs(
-        project=project, namespace=config.platform.app_namespace, service_account=config.platform.app_service_account,
-        app_env_secret_id=app_env.secret.id,
-    ), opts=pulumi.ResourceOptions(depends_on=[cluster]))
+    identity = WorkloadIdentity(
+        f"{name}-app",
+        WorkloadIdentityArgs(
+            project=project,
+            namespace=config.platform.app_namespace,
+            service_account=config.platform.app_service_account,
+            app_env_secret_id=app_env.secret.id,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[cluster]),
+    )
 
     # SES lives in the AWS stack's account: its resources here go through a provider for that region.
     mail_aws = aws.Provider(f"{name}-mail-aws", region=aws_platform.require("region")) if aws_platform else None
     mail_sender = None
     if aws_platform:
         # The pods send mail with short-lived AWS credentials for their own Google identity, not a stored key.
-        mail_sender = GoogleMailSender(f"{name}-mail-sender", GoogleMailSenderArgs(
-            google_account_id=identity.unique_id, identity_arn=aws_platform.require("sesIdentityArn"),
-            configuration_set_arn=aws_platform.require("sesConfigurationSetArn"), tags=common.tags("mail"),
-        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
+        mail_sender = GoogleMailSender(
+            f"{name}-mail-sender",
+            GoogleMailSenderArgs(
+                google_account_id=identity.unique_id,
+                identity_arn=aws_platform.require("sesIdentityArn"),
+                configuration_set_arn=aws_platform.require("sesConfigurationSetArn"),
+                tags=common.tags("mail"),
+            ),
+            opts=pulumi.ResourceOptions(providers=[mail_aws]),
+        )
 
     workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender)
 
@@ -146,28 +265,63 @@ def program(config: GcpStackConfig) -> None:
     cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     hostnames = [common.public_host, dns.origin_host]
-    certificate = ManagedCertificate(f"{name}-cert", ManagedCertificateArgs(
-        project=project, map_name=f"{name}-edge", hostnames=hostnames, zone_id=dns.zone_id, labels=common.tags("ingress"),
-    ), opts=on_cloudflare)
-    armor = CloudflareOnlyPolicy(f"{name}-armor", CloudflareOnlyPolicyArgs(
-        project=project, policy_name=f"{name}-cloudflare-only", allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account), labels=common.tags("ingress"),
-    ))
-    gateway = AppGateway(f"{name}-gateway", AppGatewayArgs(
-        namespace=config.platform.app_namespace, gateway_name=f"{common.project}-edge", address_name=origin.address_name,
-        certificate_map=certificate.map_name, hostnames=hostnames, service_name=workload.service_name, service_port=config.application.port,
-        security_policy=armor.policy_name, health_check_path=config.application.health_path,
-    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[workload]))
-    origin_dns = OriginRecord(f"{name}-origin-dns", OriginRecordArgs(
-        zone_id=dns.zone_id, hostname=dns.origin_host, target=origin.ip_address, record_type="A",
-    ), opts=on_cloudflare)
+    certificate = ManagedCertificate(
+        f"{name}-cert",
+        ManagedCertificateArgs(
+            project=project,
+            map_name=f"{name}-edge",
+            hostnames=hostnames,
+            zone_id=dns.zone_id,
+            labels=common.tags("ingress"),
+        ),
+        opts=on_cloudflare,
+    )
+    armor = CloudflareOnlyPolicy(
+        f"{name}-armor",
+        CloudflareOnlyPolicyArgs(
+            project=project,
+            policy_name=f"{name}-cloudflare-only",
+            allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account),
+            labels=common.tags("ingress"),
+        ),
+    )
+    gateway = AppGateway(
+        f"{name}-gateway",
+        AppGatewayArgs(
+            namespace=config.platform.app_namespace,
+            gateway_name=f"{common.project}-edge",
+            address_name=origin.address_name,
+            certificate_map=certificate.map_name,
+            hostnames=hostnames,
+            service_name=workload.service_name,
+            service_port=config.application.port,
+            security_policy=armor.policy_name,
+            health_check_path=config.application.health_path,
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[workload]),
+    )
+    origin_dns = OriginRecord(
+        f"{name}-origin-dns",
+        OriginRecordArgs(
+            zone_id=dns.zone_id,
+            hostname=dns.origin_host,
+            target=origin.ip_address,
+            record_type="A",
+        ),
+        opts=on_cloudflare,
+    )
 
     if aws_platform:
         # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
         # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
-        MailWebhook(f"{name}-mail-webhook", MailWebhookArgs(
-            topic_arn=aws_platform.require("sesEventsTopicArn"),
-            host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
-        ), opts=pulumi.ResourceOptions(providers=[mail_aws]))
+        MailWebhook(
+            f"{name}-mail-webhook",
+            MailWebhookArgs(
+                topic_arn=aws_platform.require("sesEventsTopicArn"),
+                host=pulumi.Output.all(origin_dns.hostname, gateway.gateway.id).apply(lambda values: values[0]),
+            ),
+            opts=pulumi.ResourceOptions(providers=[mail_aws]),
+        )
 
     link = None
     if config.interconnect:
@@ -175,25 +329,43 @@ def program(config: GcpStackConfig) -> None:
         aws_side = peers[link_config.peer_stack]
         # The AWS half lives in the peer's account and region. This provider used to be created inside
         # the link; the alias keeps its state (moved from under the link to the stack, not replaced).
-        link_aws = aws.Provider(f"{name}-link-aws", region=link_config.peer_region, opts=pulumi.ResourceOptions(
-            aliases=[pulumi.Alias(parent=pulumi.create_urn(f"{name}-link", "crm:interconnect:HaVpnLink"))]))
-        link = HaVpnLink(f"{name}-link", HaVpnLinkArgs(
-            project=project, region=region, network_id=network.network_id, router_asn=link_config.router_asn,
-            aws_vpn_gateway_id=aws_side.require("vpnGatewayId"), aws_asn=link_config.peer_asn,
-            inside_cidrs=link_config.inside_cidrs, advertised_ranges=[str(net.private_services_cidr)],
-            labels=common.tags("interconnect"), tags=common.tags("interconnect"),
-        ), opts=pulumi.ResourceOptions(protect=protect, providers={"aws": link_aws}))
+        link_aws = aws.Provider(
+            f"{name}-link-aws",
+            region=link_config.peer_region,
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(f"{name}-link", "crm:interconnect:HaVpnLink"))]),
+        )
+        link = HaVpnLink(
+            f"{name}-link",
+            HaVpnLinkArgs(
+                project=project,
+                region=region,
+                network_id=network.network_id,
+                router_asn=link_config.router_asn,
+                aws_vpn_gateway_id=aws_side.require("vpnGatewayId"),
+                aws_asn=link_config.peer_asn,
+                inside_cidrs=link_config.inside_cidrs,
+                advertised_ranges=[str(net.private_services_cidr)],
+                labels=common.tags("interconnect"),
+                tags=common.tags("interconnect"),
+            ),
+            opts=pulumi.ResourceOptions(protect=protect, providers={"aws": link_aws}),
+        )
         pulumi.export("vpnTunnels", [t.name for t in link.tunnels])
         pulumi.export("vpnInsideCidrs", [str(c) for c in link_config.inside_cidrs])
         pulumi.export("routerAsn", link_config.router_asn)
         pulumi.export("vpnRouter", link.router.name)
         # The VPN connections exist only here, so their TunnelState alarms are raised here, in the AWS
         # account through the link's AWS provider, and report to aws-dr's alarm topic.
-        VpnTunnelAlarms(f"{name}-tunnel-alarms", VpnTunnelAlarmsArgs(
-            connection_ids=[c.id for c in link.connections],
-            tunnel_addresses=[[c.tunnel1_address, c.tunnel2_address] for c in link.connections],
-            topic_arn=aws_side.require("alarmTopicArn"), tags=common.tags("monitoring"),
-        ), opts=pulumi.ResourceOptions(providers={"aws": link_aws}))
+        VpnTunnelAlarms(
+            f"{name}-tunnel-alarms",
+            VpnTunnelAlarmsArgs(
+                connection_ids=[c.id for c in link.connections],
+                tunnel_addresses=[[c.tunnel1_address, c.tunnel2_address] for c in link.connections],
+                topic_arn=aws_side.require("alarmTopicArn"),
+                tags=common.tags("monitoring"),
+            ),
+            opts=pulumi.ResourceOptions(providers={"aws": link_aws}),
+        )
 
     replication = None
     if config.replication and config.replication.enabled and database and config.interconnect:
@@ -255,32 +427,51 @@ def admitted_images(config: GcpStackConfig) -> list[str]:
 
 def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> ReplicationJobs:
     """RDS -> Cloud SQL subscription as a Job at deploy, and its lag measured every minute, on this stack's GKE."""
-    return ReplicationJobs(f"{config.common.name_prefix}-replication", ReplicationJobsArgs(
-        project=config.project_id, namespace=config.replication.namespace, image=config.replication.tool_image,
-        lag_threshold_seconds=config.monitoring.replication_lag_seconds,
-        publisher=peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword"))),
-        subscriber=database.endpoint,
-        replication_user=aws_side.require("databaseReplicationUsername"), replication_password=aws_side.require("databaseReplicationPassword"),
-    ), opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]))
+    return ReplicationJobs(
+        f"{config.common.name_prefix}-replication",
+        ReplicationJobsArgs(
+            project=config.project_id,
+            namespace=config.replication.namespace,
+            image=config.replication.tool_image,
+            lag_threshold_seconds=config.monitoring.replication_lag_seconds,
+            publisher=peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword"))),
+            subscriber=database.endpoint,
+            replication_user=aws_side.require("databaseReplicationUsername"),
+            replication_password=aws_side.require("databaseReplicationPassword"),
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]),
+    )
 
 
 def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, replication) -> GcpMonitoringArgs:
     m, common = config.monitoring, config.common
     return GcpMonitoringArgs(
-        project=config.project_id, emails=m.emails, thresholds=alert_thresholds(m), monthly_budget_usd=m.monthly_budget_usd,
-        budget_alert_percents=m.budget_alert_percents, billing_account=m.billing_account, public_host=common.public_host,
-        labels=common.tags("monitoring"), cluster_name=cluster.cluster_name,
-        database_instance=database.instance_name if database else None, cache_instance_id=cache.instance_id if cache else None,
+        project=config.project_id,
+        emails=m.emails,
+        thresholds=alert_thresholds(m),
+        monthly_budget_usd=m.monthly_budget_usd,
+        budget_alert_percents=m.budget_alert_percents,
+        billing_account=m.billing_account,
+        public_host=common.public_host,
+        labels=common.tags("monitoring"),
+        cluster_name=cluster.cluster_name,
+        database_instance=database.instance_name if database else None,
+        cache_instance_id=cache.instance_id if cache else None,
         replication_lag=replication is not None,
-        vpn_tunnels=[t.name for t in link.tunnels] if link else [], bgp_peers=[p.name for p in link.bgp_peers] if link else [],
+        vpn_tunnels=[t.name for t in link.tunnels] if link else [],
+        bgp_peers=[p.name for p in link.bgp_peers] if link else [],
     )
 
 
-def serve_application(config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender=None) -> Application:
+def serve_application(
+    config: GcpStackConfig, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender=None
+) -> Application:
     """The CRM pods on GKE; the GKE Gateway in front of the Service is the ingress's concern."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
-    secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+    secrets_operator = ExternalSecretsOperator(
+        f"{name}-eso", ExternalSecretsOperatorArgs(), opts=pulumi.ResourceOptions(providers=[cluster.provider])
+    )
     egress = [
         Egress("Google APIs (Secret Manager, IAM credentials); AWS STS and SES APIs", 443, cidrs=["0.0.0.0/0"]),
         # The GKE metadata server answers Workload Identity token requests for the pod.
@@ -294,19 +485,48 @@ def serve_application(config: GcpStackConfig, cluster, network, registry, app_en
         egress.append(Egress("RDS PostgreSQL over the VPN (writes)", 5432, cidrs=[str(config.interconnect.peer_vpc_cidr)]))
     if cache:
         egress.append(Egress("Memorystore Redis (TLS)", 6378, cidrs=[str(net.private_services_cidr)]))
-    return Application(f"{name}-app", ApplicationArgs(
-        cloud="gcp", namespace=platform.app_namespace, service_account=platform.app_service_account,
-        identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
-        image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository), image_tag=app.image_tag, port=app.port,
-        health_path=app.health_path, min_replicas=app.min_replicas, max_replicas=app.max_replicas, cpu_request=app.cpu_request,
-        cpu_limit=app.cpu_limit, memory_request=app.memory_request, memory_limit=app.memory_limit, target_cpu_percent=app.target_cpu_percent,
-        secret_store_provider={"gcpsm": {"projectID": config.project_id, "auth": {"workloadIdentity": {
-            "clusterLocation": config.region, "clusterName": cluster.cluster_name, "clusterProjectID": config.project_id,
-            "serviceAccountRef": {"name": platform.app_service_account}}}}},
-        app_env_key=app_env.secret_id, load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES, egress=egress, app_env_revision=revision(app_env.payload),
-        kafka_ca=(kafka.namespace, kafka.ca_secret_name), strict_zone_spread=common.environment != "dev", labels=common.tags("application"),
-        aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
-    ), opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]))
+    return Application(
+        f"{name}-app",
+        ApplicationArgs(
+            cloud="gcp",
+            namespace=platform.app_namespace,
+            service_account=platform.app_service_account,
+            identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
+            image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository),
+            image_tag=app.image_tag,
+            port=app.port,
+            health_path=app.health_path,
+            min_replicas=app.min_replicas,
+            max_replicas=app.max_replicas,
+            cpu_request=app.cpu_request,
+            cpu_limit=app.cpu_limit,
+            memory_request=app.memory_request,
+            memory_limit=app.memory_limit,
+            target_cpu_percent=app.target_cpu_percent,
+            secret_store_provider={
+                "gcpsm": {
+                    "projectID": config.project_id,
+                    "auth": {
+                        "workloadIdentity": {
+                            "clusterLocation": config.region,
+                            "clusterName": cluster.cluster_name,
+                            "clusterProjectID": config.project_id,
+                            "serviceAccountRef": {"name": platform.app_service_account},
+                        }
+                    },
+                }
+            },
+            app_env_key=app_env.secret_id,
+            load_balancer_cidrs=GOOGLE_HEALTH_CHECK_RANGES,
+            egress=egress,
+            app_env_revision=revision(app_env.payload),
+            kafka_ca=(kafka.namespace, kafka.ca_secret_name),
+            strict_zone_spread=common.environment != "dev",
+            labels=common.tags("application"),
+            aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]),
+    )
 
 
 def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform, roles=None) -> dict:
@@ -323,14 +543,16 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
         **kafka_env(kafka.bootstrap_servers, kafka.app_user, kafka.app_password, SASL_MECHANISM),
     }
     if aws_platform:
-        payload.update({
-            "AWS_REGION": aws_platform.require("region"),
-            "AWS_CONFIGURATION_SET": aws_platform.require("sesConfigurationSet"),
-            "AWS_SCHEDULE_ROLE_ARN": aws_platform.require("scheduleRoleArn"),
-            "AWS_SCHEDULE_SQS_ARN": aws_platform.require("scheduleQueueArn"),
-            "AWS_SCHEDULE_SQS_URL": aws_platform.require("scheduleQueueUrl"),
-            "AWS_SCHEDULE_GROUP_NAME": aws_platform.require("scheduleGroupName"),
-        })
+        payload.update(
+            {
+                "AWS_REGION": aws_platform.require("region"),
+                "AWS_CONFIGURATION_SET": aws_platform.require("sesConfigurationSet"),
+                "AWS_SCHEDULE_ROLE_ARN": aws_platform.require("scheduleRoleArn"),
+                "AWS_SCHEDULE_SQS_ARN": aws_platform.require("scheduleQueueArn"),
+                "AWS_SCHEDULE_SQS_URL": aws_platform.require("scheduleQueueUrl"),
+                "AWS_SCHEDULE_GROUP_NAME": aws_platform.require("scheduleGroupName"),
+            }
+        )
     if database:
         if aws_platform:
             # Writes go to RDS over the VPN (its private address); reads stay on the local Cloud SQL copy.

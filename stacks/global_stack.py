@@ -1,4 +1,5 @@
 """The global program: the Cloudflare load balancer in front of both clouds."""
+
 from __future__ import annotations
 
 import pulumi
@@ -22,21 +23,24 @@ def program(config: GlobalStackConfig) -> None:
     # (the ALB verifies it); the monitor probes as the zone, so its health checks carry it too.
     AuthenticatedOriginPulls(f"{config.common.project}-origin-pulls", AuthenticatedOriginPullsArgs(zone_id=lb.zone_id))
     zone_name = cloudflare.get_zone_output(zone_id=lb.zone_id).name
-    balancer = GlobalLoadBalancer(f"{config.common.project}-global", GlobalLoadBalancerArgs(
-        account_id=lb.account_id,
-        zone_id=lb.zone_id,
-        hostname=lb.hostname,
-        primary=Origin("aws", aws_side.require("albDnsName")),
-        secondary=Origin("gcp", gcp_side.require("originIp")),
-        notification_email=lb.notification_email,
-        health_check=health_check(lb.monitor),
-        steering=lb.steering,
-        session_affinity_ttl=lb.session_affinity_ttl,
-        check_regions=lb.check_regions,
-        detection_budget_seconds=lb.rto_budget_seconds,
-        pool_weights=dict(lb.pool_weights),
-        probe_zone=zone_name,
-    ))
+    balancer = GlobalLoadBalancer(
+        f"{config.common.project}-global",
+        GlobalLoadBalancerArgs(
+            account_id=lb.account_id,
+            zone_id=lb.zone_id,
+            hostname=lb.hostname,
+            primary=Origin("aws", aws_side.require("albDnsName")),
+            secondary=Origin("gcp", gcp_side.require("originIp")),
+            notification_email=lb.notification_email,
+            health_check=health_check(lb.monitor),
+            steering=lb.steering,
+            session_affinity_ttl=lb.session_affinity_ttl,
+            check_regions=lb.check_regions,
+            detection_budget_seconds=lb.rto_budget_seconds,
+            pool_weights=dict(lb.pool_weights),
+            probe_zone=zone_name,
+        ),
+    )
     # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).
     StrictOriginTls(f"{config.common.project}-origin-tls", StrictOriginTlsArgs(zone_id=lb.zone_id))
     # Cloudflare's managed WAF rulesets inspect every request to the zone before either origin sees it.

@@ -1,4 +1,5 @@
 """Reading another stack's outputs: every cross-stack value flows through here."""
+
 from __future__ import annotations
 
 import pulumi

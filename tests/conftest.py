@@ -8,6 +8,7 @@ commands tests call in-process too (`tools.cli.main`): their previews of the shi
 from the same cache. The commands' own process is exercised by the subprocess tests in
 tests/tools/test_cli.py.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,7 +30,18 @@ from stacks.config import load, read_stack_file
 from tools.offline import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
 from tools.offline.engine import UNKNOWN, reveal
 
-ALL_STACKS = ["bootstrap", "aws-dev", "aws-staging", "aws-production", "aws-dr", "gcp-dev", "gcp-staging", "gcp-production", "gcp-dr", "global"]
+ALL_STACKS = [
+    "bootstrap",
+    "aws-dev",
+    "aws-staging",
+    "aws-production",
+    "aws-dr",
+    "gcp-dev",
+    "gcp-staging",
+    "gcp-production",
+    "gcp-dr",
+    "global",
+]
 
 
 def deep_merge(base: dict, changes: Mapping[str, Any]) -> dict:
@@ -113,8 +125,9 @@ def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
 def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
     """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
     config = stack_config(stack, changes)
-    references = {dependency: workspace.exported_for_reference(_shipped(dependency, preview))
-                  for dependency in load(stack, config).references}
+    references = {
+        dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
+    }
     return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
 
 
@@ -206,7 +219,9 @@ def run_stack() -> Callable[..., PreviewResult]:
 def run_component() -> Callable[..., PreviewResult]:
     """run_component(lambda: Component(...)): registers one component under mocks, values resolved."""
 
-    def run(build: Callable[[], Any], preview: bool = False, stack: str = "test", config: Optional[Mapping[str, Any]] = None) -> PreviewResult:
+    def run(
+        build: Callable[[], Any], preview: bool = False, stack: str = "test", config: Optional[Mapping[str, Any]] = None
+    ) -> PreviewResult:
         return run_program(stack, dict(config or {}), lambda: build() and None, preview=preview)
 
     return run

@@ -1,4 +1,5 @@
 """Assertion helpers shared by tests."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ as `"backup_configration"` would reach the engine unnoticed under mocks and fail
 `pulumi up`. Walking each registered input against the SDK's `*Args` classes (their property
 names are the engine's camelCase names) catches it offline.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """dev.py builds .venv from the lock with every hash checked, and only when the lock changes."""
+
 from __future__ import annotations
 
 import subprocess
@@ -48,10 +49,13 @@ def test_a_changed_lock_installs_again(installs):
     assert len(calls) == 2
 
 
-
 def test_lint_runs_every_check_and_fails_when_one_does(monkeypatch):
     calls: list[list[str]] = []
-    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append(command) or subprocess.CompletedProcess(command, 1 if len(calls) == 1 else 0))
+    monkeypatch.setattr(
+        subprocess,
+        "run",
+        lambda command, **kwargs: calls.append(command) or subprocess.CompletedProcess(command, 1 if len(calls) == 1 else 0),
+    )
     assert dev.lint([]) == 1
     assert [command[1:3] for command in calls] == [["check", "."], ["format", "--check"], []]
     assert [command[0].rsplit("/", 1)[-1] for command in calls] == ["ruff", "ruff", "basedpyright"]

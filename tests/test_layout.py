@@ -1,5 +1,6 @@
 """The three rooms: the deployable program (stacks/, components/), the policy pack (policies/) and the
 developer tooling (tools/, dr/, benchmarks/). Imports flow one way: tooling -> programs -> components."""
+
 from __future__ import annotations
 
 import ast

@@ -1,5 +1,6 @@
 """The lock: pyproject.toml's groups resolved once in uv.lock, exported with hashes per room
 (requirements.txt for `pulumi up`, policies/, dr/, and requirements-dev.txt for .venv)."""
+
 from __future__ import annotations
 
 import re

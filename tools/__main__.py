@@ -1,4 +1,5 @@
 """`python -m tools …`: the developer command line (tools/cli.py)."""
+
 import sys
 
 from tools.cli import main

@@ -7,6 +7,7 @@
 Reads `pulumi stack output --json --stack bootstrap` (or `--outputs FILE`, the same JSON). None of
 these values is a secret: they name a bucket, roles, a provider and accounts, not credentials.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--outputs", type=Path, help="a saved `pulumi stack output --json` of the bootstrap stack")
     parser.add_argument("--repository", help="OWNER/REPO (default: the bootstrap stack's repository output)")
     parser.add_argument("--dry-run", action="store_true", help="print the gh commands, run nothing")
-    parser.add_argument("--stack-files", action="store_true", help="instead of the variables, set secretsprovider in every other Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--stack-files", action="store_true", help="instead of the variables, set secretsprovider in every other Pulumi.<stack>.yaml"
+    )
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:

@@ -6,6 +6,7 @@ and `python -m tools path <stack>` (the request path, hop by hop).
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a deployed stack through the clouds' APIs and the public endpoint")
     verify.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
     verify.add_argument("--all", action="store_true", help="every stack, in deploy order")
-    verify.add_argument("--origin", action="append", default=[], metavar="CLOUD=HOST",
-                        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)")
+    verify.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="CLOUD=HOST",
+        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)",
+    )
     verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
     verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
     path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
@@ -138,9 +144,11 @@ def check(args: argparse.Namespace) -> int:
             progress.done()
         mandatory = sum(v.enforcement == "mandatory" for v in violations)
         print(policy_check.report(stack, violations))
-        print(f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
-              f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
-              f"{len(violations)} violation(s), {mandatory} mandatory")
+        print(
+            f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
+            f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
+            f"{len(violations)} violation(s), {mandatory} mandatory"
+        )
         totals = [totals[0] + len(resources), totals[1] + len(violations), totals[2] + mandatory]
         blocked |= mandatory > 0
     if len(plans) > 1:

@@ -6,6 +6,7 @@ A plan is either an offline preview of a stack or a saved `preview --json` docum
 secrets travel as engine secrets and values known only after deploy as the engine's unknown
 sentinel, so the pack sees what it would see under `pulumi preview --policy-pack policies`.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,12 @@ from .offline.engine import PreviewResult, map_markers
 
 POLICY_PACK = Path(__file__).resolve().parents[1] / "policies"
 _SECRET_SIG = {sdk_internals.SIG_KEY: sdk_internals.SECRET_SIG}
-_LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.REMEDIATE: "mandatory", analyzer_pb2.DISABLED: "disabled"}
+_LEVELS = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "mandatory",
+    analyzer_pb2.DISABLED: "disabled",
+}
 _SEVERITY_ORDER = ["critical", "high", "medium", "low", "unspecified"]
 
 
@@ -75,7 +81,8 @@ def _struct(inputs: dict) -> struct_pb2.Struct:
 def from_preview(result: PreviewResult) -> list[PlanResource]:
     return [
         PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom)
-        for r in result.resources if r.op != "read"
+        for r in result.resources
+        if r.op != "read"
     ]
 
 
@@ -89,11 +96,18 @@ def from_plan_file(path: Path) -> list[PlanResource]:
         state = step.get("newState") or {}
         if not {"type", "urn"} <= set(state):
             raise ValueError(f"steps[{i}].newState needs type and urn")
-        resources.append(PlanResource(
-            type=state["type"], urn=state["urn"], name=state["urn"].split("::")[-1], inputs=state.get("inputs") or {},
-            protect=bool(state.get("protect", False)), parent=state.get("parent", ""), dependencies=list(state.get("dependencies", [])),
-            custom=state.get("custom", True),
-        ))
+        resources.append(
+            PlanResource(
+                type=state["type"],
+                urn=state["urn"],
+                name=state["urn"].split("::")[-1],
+                inputs=state.get("inputs") or {},
+                protect=bool(state.get("protect", False)),
+                parent=state.get("parent", ""),
+                dependencies=list(state.get("dependencies", [])),
+                custom=state.get("custom", True),
+            )
+        )
     return resources
 
 
@@ -101,7 +115,7 @@ def stack_of(resources: list[PlanResource]) -> str:
     for r in resources:
         parts = r.urn.split("::")
         if parts and parts[0].startswith("urn:pulumi:"):
-            return parts[0][len("urn:pulumi:"):]
+            return parts[0][len("urn:pulumi:") :]
     return "unknown"
 
 
@@ -109,9 +123,16 @@ class PolicyPackProcess:
     """The pack as the CLI runs it: `python policies/__main__.py`, which prints its gRPC port."""
 
     def __init__(self, stack: str, project: str = "crm", organization: str = "organization"):
-        env = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true", "PULUMI_ORGANIZATION": organization}
-        self.process = subprocess.Popen([sys.executable, str(POLICY_PACK / "__main__.py")], cwd=POLICY_PACK, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = {
+            **os.environ,
+            "PULUMI_PROJECT": project,
+            "PULUMI_STACK": stack,
+            "PULUMI_DRY_RUN": "true",
+            "PULUMI_ORGANIZATION": organization,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, str(POLICY_PACK / "__main__.py")], cwd=POLICY_PACK, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             self.close()
@@ -137,12 +158,14 @@ class PolicyPackProcess:
 
     def configure(self) -> dict[str, Any]:
         info = self.analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-        self.analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(
-            policyConfig={p.name: analyzer_pb2.PolicyConfig(enforcementLevel=p.enforcementLevel) for p in info.policies}
-        ))
-        self.analyzer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=self.stack, project=self.project, organization=self.organization, dry_run=True
-        ))
+        self.analyzer.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(
+                policyConfig={p.name: analyzer_pb2.PolicyConfig(enforcementLevel=p.enforcementLevel) for p in info.policies}
+            )
+        )
+        self.analyzer.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(stack=self.stack, project=self.project, organization=self.organization, dry_run=True)
+        )
         return {p.name: p for p in info.policies}
 
     policy_count = 0
@@ -154,26 +177,40 @@ class PolicyPackProcess:
         for r in resources:
             if not r.custom:
                 continue
-            request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
-                                                  options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent))
-            diagnostics.extend(self.analyzer.Analyze(request).diagnostics)
-        stack_request = analyzer_pb2.AnalyzeStackRequest(resources=[
-            analyzer_pb2.AnalyzerResource(
-                type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name, parent=r.parent,
-                options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent), dependencies=r.dependencies,
-                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()},
+            request = analyzer_pb2.AnalyzeRequest(
+                type=r.type,
+                properties=_struct(r.inputs),
+                urn=r.urn,
+                name=r.name,
+                options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent),
             )
-            for r in resources
-        ])
+            diagnostics.extend(self.analyzer.Analyze(request).diagnostics)
+        stack_request = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r.type,
+                    properties=_struct(r.inputs),
+                    urn=r.urn,
+                    name=r.name,
+                    parent=r.parent,
+                    options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent),
+                    dependencies=r.dependencies,
+                    propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()},
+                )
+                for r in resources
+            ]
+        )
         diagnostics.extend(self.analyzer.AnalyzeStack(stack_request).diagnostics)
         violations = []
         for d in diagnostics:
             policy = policies.get(d.policyName)
-            severity = analyzer_pb2.PolicySeverity.Name(policy.severity).replace("POLICY_SEVERITY_", "").lower() if policy else "unspecified"
+            severity = (
+                analyzer_pb2.PolicySeverity.Name(policy.severity).replace("POLICY_SEVERITY_", "").lower() if policy else "unspecified"
+            )
             # The pack prefixes each message with the policy's description; keep the finding itself.
             message = d.message.strip()
             if d.description and message.startswith(d.description.strip()):
-                message = message[len(d.description.strip()):].strip()
+                message = message[len(d.description.strip()) :].strip()
             violations.append(Violation(d.policyName, severity, _LEVELS.get(d.enforcementLevel, "advisory"), message, d.urn))
         return violations
 
@@ -191,8 +228,10 @@ def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Vi
 
 def report(stack: str, violations: Iterable[Violation]) -> str:
     violations = list(violations)
-    lines = [f"Policy check of {stack}: {sum(v.enforcement == 'mandatory' for v in violations)} mandatory, "
-             f"{sum(v.enforcement == 'advisory' for v in violations)} advisory"]
+    lines = [
+        f"Policy check of {stack}: {sum(v.enforcement == 'mandatory' for v in violations)} mandatory, "
+        f"{sum(v.enforcement == 'advisory' for v in violations)} advisory"
+    ]
     for severity in _SEVERITY_ORDER:
         group = [v for v in violations if v.severity == severity]
         if group:

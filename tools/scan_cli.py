@@ -1,5 +1,6 @@
 """The scanner commands of `python -m tools`: tfplan (a preview as Terraform plan JSON) and scan
 (Checkov over every stack's export against policies/checkov-baseline.yaml). See docs/security-scan.md."""
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ that asks for a KMS key passes when the key is a reference to one the stack crea
 Exit status: 0 when every failed check is accepted in the baseline and every baseline entry still
 matches a failure; 1 otherwise; 2 on bad arguments or a missing Checkov.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -50,8 +51,11 @@ class Accepted:
     kind: str = "accepted"  # or "gap": a real weakness, listed until the fix lands (then the entry goes stale)
 
     def matches(self, finding: Finding) -> bool:
-        return (finding.check == self.check and fnmatch.fnmatchcase(finding.resource, self.resource)
-                and any(fnmatch.fnmatchcase(finding.stack, pattern.strip()) for pattern in self.stack.split(",")))
+        return (
+            finding.check == self.check
+            and fnmatch.fnmatchcase(finding.resource, self.resource)
+            and any(fnmatch.fnmatchcase(finding.stack, pattern.strip()) for pattern in self.stack.split(","))
+        )
 
     def describe(self) -> str:
         return f"{self.check} {self.resource}" + (f" (stack {self.stack})" if self.stack != "*" else "")
@@ -85,8 +89,8 @@ def load_baseline(path: Path = BASELINE) -> list[Accepted]:
     except yaml.YAMLError as error:
         raise ScanError(f"{path.name} is not valid YAML: {error}") from None
     entries, problems = [], []
-    for i, item in enumerate(document.get("accepted") or [], 1):
-        item = item or {}
+    for i, raw_item in enumerate(document.get("accepted") or [], 1):
+        item = raw_item or {}
         missing = [key for key in ("check", "resource", "reason") if not str(item.get(key) or "").strip()]
         unknown = sorted(set(item) - {"check", "resource", "reason", "stack", "kind"})
         if item.get("kind", "accepted") not in ("accepted", "gap"):
@@ -96,8 +100,15 @@ def load_baseline(path: Path = BASELINE) -> list[Accepted]:
         if unknown:
             problems.append(f"entry {i}: unknown key(s) {', '.join(unknown)}")
         if not missing and not unknown:
-            entries.append(Accepted(str(item["check"]), str(item["resource"]), str(item["reason"]).strip(),
-                                    _stacks(item.get("stack", "*")), str(item.get("kind", "accepted"))))
+            entries.append(
+                Accepted(
+                    str(item["check"]),
+                    str(item["resource"]),
+                    str(item["reason"]).strip(),
+                    _stacks(item.get("stack", "*")),
+                    str(item.get("kind", "accepted")),
+                )
+            )
     if problems:
         raise ScanError(f"{path.name}: " + "; ".join(problems))
     return entries
@@ -160,8 +171,9 @@ def _stack_for(check: dict[str, Any], stack_of: dict[Path, str]) -> str:
     raise ScanError(f"Checkov reported a file that was not scanned: {check.get('file_path')}")
 
 
-def scan(stacks: Iterable[str], out_dir: Optional[Path] = None, checkov: Path = CHECKOV,
-         baseline: Optional[list[Accepted]] = None) -> Outcome:
+def scan(
+    stacks: Iterable[str], out_dir: Optional[Path] = None, checkov: Path = CHECKOV, baseline: Optional[list[Accepted]] = None
+) -> Outcome:
     from .offline import preview_stacks
     from .offline.terraform_plan import export
 
@@ -182,8 +194,7 @@ def scan(stacks: Iterable[str], out_dir: Optional[Path] = None, checkov: Path = 
     for stack in plans:
         report = reports.get(stack, {"passed_checks": [], "failed_checks": []})
         failed = [Finding(stack, c["check_id"], c["resource"], c.get("check_name", "")) for c in report["failed_checks"]]
-        results.append(StackResult(stack, exported[stack].resources, len(report["passed_checks"]), failed,
-                                   dict(exported[stack].skipped)))
+        results.append(StackResult(stack, exported[stack].resources, len(report["passed_checks"]), failed, dict(exported[stack].skipped)))
     return judge(results, baseline)
 
 
@@ -212,17 +223,21 @@ def report(outcome: Outcome) -> str:
             stacks = sorted({f.stack for f, entry in gaps if entry.check == check})
             lines.append(f"  {check}: {', '.join(stacks)}")
     total_checks = sum(r.passed + len(r.failed) for r in outcome.stacks)
-    lines.append(f"\n{total_checks} checks: {sum(r.passed for r in outcome.stacks)} passed, "
-                 f"{sum(len(r.failed) for r in outcome.stacks)} failed ({len(outcome.accepted)} accepted, {len(outcome.unaccepted)} not); "
-                 f"{len(outcome.stale)} stale baseline entries")
+    lines.append(
+        f"\n{total_checks} checks: {sum(r.passed for r in outcome.stacks)} passed, "
+        f"{sum(len(r.failed) for r in outcome.stacks)} failed ({len(outcome.accepted)} accepted, {len(outcome.unaccepted)} not); "
+        f"{len(outcome.stale)} stale baseline entries"
+    )
     return "\n".join(lines)
 
 
 def as_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "ok": outcome.ok,
-        "stacks": [{"stack": r.stack, "resources": r.resources, "passed": r.passed, "failed": len(r.failed),
-                    "skipped_types": r.skipped_types} for r in outcome.stacks],
+        "stacks": [
+            {"stack": r.stack, "resources": r.resources, "passed": r.passed, "failed": len(r.failed), "skipped_types": r.skipped_types}
+            for r in outcome.stacks
+        ],
         "unaccepted": [vars(f) for f in outcome.unaccepted],
         "accepted": [{**vars(f), "reason": entry.reason, "kind": entry.kind} for f, entry in outcome.accepted],
         "stale": [vars(entry) for entry in outcome.stale],

@@ -8,6 +8,7 @@
 - Progress of long commands goes to stderr, never stdout: on a terminal one line rewritten in place
   and erased when done; elsewhere (CI logs) one short line per step, so a log shows which stack was running when it failed or stalled.
 """
+
 from __future__ import annotations
 
 import os

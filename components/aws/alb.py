@@ -6,6 +6,7 @@ handshake, so only Cloudflare's edge (authenticated origin pulls on the zone) re
 application even from inside Cloudflare's address ranges. The CA bundle lives in a small private
 bucket of its own, the trust store reads it from there.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,10 @@ CA_BUNDLE_KEY = "client-ca-bundle.pem"
 def load_balancer_name(name: str) -> str:
     """The ALB's name: the component's own name, refused early when Elastic Load Balancing would refuse it."""
     if not _ELB_NAME.match(name) or name.startswith("internal-"):
-        raise ValueError(f"the load balancer would be named '{name}' ({len(name)} characters); Elastic Load Balancing allows "
-                         "at most 32 letters, digits and hyphens, no hyphen at either end, not beginning with 'internal-'")
+        raise ValueError(
+            f"the load balancer would be named '{name}' ({len(name)} characters); Elastic Load Balancing allows "
+            "at most 32 letters, digits and hyphens, no hyphen at either end, not beginning with 'internal-'"
+        )
     return name
 
 
@@ -78,20 +81,43 @@ class PublicLoadBalancer(Component):
 
         logs = self._access_log_bucket(name, args, tags)
 
-        self.security_group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: HTTPS from Cloudflare", tags={**tags, "Name": f"{name}-alb"}, opts=child)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: HTTPS from Cloudflare", tags={**tags, "Name": f"{name}-alb"}, opts=child
+        )
         for i, cidr in enumerate(args.allowed_cidrs):
             for port in (443, 80):
                 aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-cf-{port}-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=port, to_port=port,
-                    cidr_ipv4=cidr, description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""), tags=tags, opts=child,
+                    f"{name}-cf-{port}-{i}",
+                    security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""),
+                    tags=tags,
+                    opts=child,
                 )
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-targets", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
-            cidr_ipv4=args.vpc_cidr, description="to application pods", tags=tags, opts=child,
+            f"{name}-to-targets",
+            security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=args.target_port,
+            to_port=args.target_port,
+            cidr_ipv4=args.vpc_cidr,
+            description="to application pods",
+            tags=tags,
+            opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-targets-from-alb", security_group_id=args.target_security_group_id, ip_protocol="tcp", from_port=args.target_port, to_port=args.target_port,
-            referenced_security_group_id=self.security_group.id, description="application traffic from the ALB", tags=tags, opts=child,
+            f"{name}-targets-from-alb",
+            security_group_id=args.target_security_group_id,
+            ip_protocol="tcp",
+            from_port=args.target_port,
+            to_port=args.target_port,
+            referenced_security_group_id=self.security_group.id,
+            description="application traffic from the ALB",
+            tags=tags,
+            opts=child,
         )
 
         self.load_balancer = aws.lb.LoadBalancer(
@@ -117,7 +143,13 @@ class PublicLoadBalancer(Component):
             target_type="ip",
             vpc_id=args.vpc_id,
             deregistration_delay=30,
-            health_check={"path": args.health_check_path, "matcher": "200", "interval": 15, "healthy_threshold": 2, "unhealthy_threshold": 2},
+            health_check={
+                "path": args.health_check_path,
+                "matcher": "200",
+                "interval": 15,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 2,
+            },
             tags=tags,
             opts=child,
         )
@@ -126,13 +158,25 @@ class PublicLoadBalancer(Component):
             self.trust_store = self._trust_store(name, args, tags)
             mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
         aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn, default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
-            mutual_authentication=mutual_authentication, tags=tags, opts=child,
+            f"{name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            mutual_authentication=mutual_authentication,
+            tags=tags,
+            opts=child,
         )
         aws.lb.Listener(
-            f"{name}-http", load_balancer_arn=self.load_balancer.arn, port=80, protocol="HTTP",
-            default_actions=[{"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}], tags=tags, opts=child,
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[{"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],
+            tags=tags,
+            opts=child,
         )
         self.dns_name = self.load_balancer.dns_name
         self.target_group_arn = self.target_group.arn
@@ -143,63 +187,128 @@ class PublicLoadBalancer(Component):
 
     def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:
         """The client CA bundle in a private, encrypted, versioned bucket, and the trust store made from it."""
-        bucket = aws.s3.Bucket(f"{name}-trust", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+        bucket = aws.s3.Bucket(
+            f"{name}-trust", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
+        )
 
         def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[previous])
 
         block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-trust", bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            f"{name}-trust",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        ownership = aws.s3.BucketOwnershipControls(f"{name}-trust", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block))
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-trust", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
+        )
         # SSE-S3: the bundle is public certificates; Elastic Load Balancing reads it with the deployer's credentials.
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-trust", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership),
+            f"{name}-trust",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=step(ownership),
         )
-        versioning = aws.s3.BucketVersioning(f"{name}-trust", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-trust", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption)
+        )
         bundle = aws.s3.BucketObjectv2(
-            f"{name}-trust-ca", bucket=bucket.id, key=CA_BUNDLE_KEY, content=args.client_ca_bundle, content_type="application/x-pem-file",
-            tags=tags, opts=step(versioning),
+            f"{name}-trust-ca",
+            bucket=bucket.id,
+            key=CA_BUNDLE_KEY,
+            content=args.client_ca_bundle,
+            content_type="application/x-pem-file",
+            tags=tags,
+            opts=step(versioning),
         )
         return aws.lb.TrustStore(
-            f"{name}-trust", name_prefix=TRUST_STORE_NAME_PREFIX, ca_certificates_bundle_s3_bucket=bucket.id,
-            ca_certificates_bundle_s3_key=bundle.key, ca_certificates_bundle_s3_object_version=bundle.version_id, tags=tags,
+            f"{name}-trust",
+            name_prefix=TRUST_STORE_NAME_PREFIX,
+            ca_certificates_bundle_s3_bucket=bucket.id,
+            ca_certificates_bundle_s3_key=bundle.key,
+            ca_certificates_bundle_s3_object_version=bundle.version_id,
+            tags=tags,
             # The object's version: a changed bundle is a new version, which the trust store then re-reads.
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+        bucket = aws.s3.Bucket(
+            f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
+        )
+
         # S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
         # the others, so each step waits for the one before it.
         def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[previous])
 
         block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs", bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
         )
-        ownership = aws.s3.BucketOwnershipControls(f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block))
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
+        )
         # ALB access logs support SSE-S3 only, not SSE-KMS.
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs", bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership),
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=step(ownership),
         )
-        versioning = aws.s3.BucketVersioning(f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption)
+        )
         lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs", bucket=bucket.id,
-            rules=[{"id": "expire", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.access_log_retention_days},
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": args.access_log_retention_days},
                     "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
             opts=step(versioning),
         )
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
         self._log_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs", bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, elb_account).apply(lambda a: policy_document([
-                {"Sid": "AlbWritesLogs", "Effect": "Allow", "Principal": {"AWS": a[1]}, "Action": "s3:PutObject", "Resource": f"{a[0]}/{name}/AWSLogs/*"},
-                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [a[0], f"{a[0]}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-            ])),
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, elb_account).apply(
+                lambda a: policy_document(
+                    [
+                        {
+                            "Sid": "AlbWritesLogs",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": a[1]},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/{name}/AWSLogs/*",
+                        },
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [a[0], f"{a[0]}/*"],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ]
+                )
+            ),
             opts=step(lifecycle),
         )
         return bucket

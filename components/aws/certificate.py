@@ -5,6 +5,7 @@ certificate issues and renews while Cloudflare proxies the names. `certificate_a
 validated certificate (a CertificateValidation waits for ACM to issue it), so the HTTPS listener
 is created only once the certificate is usable.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,25 +55,33 @@ class ValidatedCertificate(Component):
         super().__init__("crm:aws:ValidatedCertificate", name, None, opts)
         hosts = list(args.hostnames)
         self.certificate = aws.acm.Certificate(
-            f"{name}-cert", domain_name=hosts[0], subject_alternative_names=hosts[1:], validation_method="DNS",
-            key_algorithm="EC_prime256v1", tags=dict(args.tags),
+            f"{name}-cert",
+            domain_name=hosts[0],
+            subject_alternative_names=hosts[1:],
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         options = self.certificate.domain_validation_options
         # One record per domain: ACM returns one validation option for each name on the certificate.
         self.validation_records = [
             cloudflare.DnsRecord(
-                f"{name}-validation-{i}", zone_id=args.zone_id,
+                f"{name}-validation-{i}",
+                zone_id=args.zone_id,
                 name=options.apply(lambda o, h=host: _option(o, h, "resource_record_name", "resourceRecordName")),
                 type=options.apply(lambda o, h=host: _option(o, h, "resource_record_type", "resourceRecordType") or "CNAME"),
                 content=options.apply(lambda o, h=host: _option(o, h, "resource_record_value", "resourceRecordValue")),
-                ttl=VALIDATION_TTL, proxied=False, comment=f"ACM DNS validation for {host}",
+                ttl=VALIDATION_TTL,
+                proxied=False,
+                comment=f"ACM DNS validation for {host}",
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for i, host in enumerate(hosts)
         ]
         self.validation = aws.acm.CertificateValidation(
-            f"{name}-validation", certificate_arn=self.certificate.arn,
+            f"{name}-validation",
+            certificate_arn=self.certificate.arn,
             validation_record_fqdns=[r.name for r in self.validation_records],
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -7,6 +7,7 @@ owned by this cluster. Read-only describe calls cannot be scoped by resource.
 Policy source: https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-chart-9.59.0/cluster-autoscaler/cloudprovider/aws/README.md
 ("Full Cluster Autoscaler Features Policy", with the tag condition it recommends).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,20 +27,37 @@ CHART_VERSION = "9.59.0"  # Cluster Autoscaler 1.35, the minor of the EKS defaul
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 DESCRIBE_ACTIONS = [
-    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
-    "autoscaling:DescribeScalingActivities", "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
-    "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+    "eks:DescribeNodegroup",
 ]
 SCALE_ACTIONS = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
 
 
 def autoscaler_policy(cluster_name: str) -> str:
-    return policy_document([
-        {"Sid": "Discover", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
-        {"Sid": "ScaleOwnNodeGroups", "Effect": "Allow", "Action": SCALE_ACTIONS, "Resource": "*",
-         "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
-                                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}},
-    ])
+    return policy_document(
+        [
+            {"Sid": "Discover", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+            {
+                "Sid": "ScaleOwnNodeGroups",
+                "Effect": "Allow",
+                "Action": SCALE_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+                    }
+                },
+            },
+        ]
+    )
 
 
 @dataclass
@@ -59,7 +77,10 @@ class ClusterAutoscaler(Component):
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
         policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id, policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy), opts=child,
+            f"{name}-policy",
+            role=self.role.id,
+            policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy),
+            opts=child,
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-chart",
@@ -73,8 +94,18 @@ class ClusterAutoscaler(Component):
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
-                "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}}},
-                "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+                "rbac": {
+                    "serviceAccount": {
+                        "create": True,
+                        "name": SERVICE_ACCOUNT,
+                        "annotations": {"eks.amazonaws.com/role-arn": self.role.arn},
+                    }
+                },
+                "containerSecurityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )

@@ -5,6 +5,7 @@ repository lives under its environment's namespace (`crm-production/crm-api`), a
 Registry's per-environment repository does on GCP. No stack owns a registry another stack uses:
 each environment's images are pushed to, and pulled from, its own repositories.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,14 +29,29 @@ class ContainerRegistryArgs:
 
 
 def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
-    return json.dumps({"rules": [
-        {"rulePriority": 1, "description": "drop untagged layers",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": untagged_expiry_days},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the newest {keep_images} images",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
-         "action": {"type": "expire"}},
-    ]})
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "drop untagged layers",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {keep_images} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
 
 
 class ContainerRegistry(Component):
@@ -54,7 +70,9 @@ class ContainerRegistry(Component):
                 opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )
             aws.ecr.LifecyclePolicy(
-                f"{name}-{repo}", repository=repository.name, policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days),
+                f"{name}-{repo}",
+                repository=repository.name,
+                policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.repositories[repo] = repository

@@ -1,4 +1,5 @@
 """EKS: a private control plane, KMS-encrypted secrets, OIDC for IRSA, managed nodes, core add-ons."""
+
 from __future__ import annotations
 
 import json
@@ -76,13 +77,19 @@ class EksCluster(Component):
 
         # Created before the cluster so EKS writes into a group with our retention and key.
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/eks/{name}/cluster", retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
+            f"{name}-logs",
+            name=f"/aws/eks/{name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
+            tags=tags,
+            opts=child,
         )
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
         # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
         # groups (the provider's eks.Cluster role_arn documentation).
-        cluster_managed = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"] + ([VPC_RESOURCE_CONTROLLER_POLICY] if args.pod_security_groups else [])
+        cluster_managed = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"] + (
+            [VPC_RESOURCE_CONTROLLER_POLICY] if args.pod_security_groups else []
+        )
         cluster_role, cluster_policies = service_role_with_policies(f"{name}-cluster", "eks.amazonaws.com", tags, self, cluster_managed)
         vpc_config = {"subnet_ids": list(args.subnet_ids), "endpoint_private_access": True, "endpoint_public_access": args.public_endpoint}
         if args.public_endpoint:
@@ -103,17 +110,23 @@ class EksCluster(Component):
         )
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child,
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child,
         )
 
         node_role, node_policies = service_role_with_policies(f"{name}-nodes", "ec2.amazonaws.com", tags, self, _NODE_POLICIES)
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
-            block_device_mappings=[{
-                "device_name": "/dev/xvda",
-                "ebs": {"volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
-            }],
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {"volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+                }
+            ],
             tag_specifications=[{"resource_type": "instance", "tags": tags}, {"resource_type": "volume", "tags": tags}],
             update_default_version=True,
             tags=tags,
@@ -122,8 +135,14 @@ class EksCluster(Component):
         # Networking add-ons go first ("before compute"): nodes without the CNI never become Ready.
         self.addons = {
             addon: aws.eks.Addon(
-                f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE", configuration_values=self._addon_configuration(addon, args), tags=tags, opts=child,
+                f"{name}-{addon}",
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                configuration_values=self._addon_configuration(addon, args),
+                tags=tags,
+                opts=child,
             )
             for addon in ADDONS_BEFORE_NODES
         }
@@ -141,11 +160,17 @@ class EksCluster(Component):
             labels={"workload": "application"},
             tags=tags,
             # The cluster autoscaler owns the running count once the group exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=[*self.addons.values(), *node_policies]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=[*self.addons.values(), *node_policies]
+            ),
         )
 
         ebs_csi_role = self.service_account_role(
-            "ebs-csi", "kube-system", "ebs-csi-controller-sa", ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"], tags,
+            "ebs-csi",
+            "kube-system",
+            "ebs-csi-controller-sa",
+            ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            tags,
         )
         # coredns and the CSI driver run as pods, so they wait for nodes.
         for addon in ADDONS_AFTER_NODES:
@@ -161,11 +186,16 @@ class EksCluster(Component):
             )
 
         for i, principal in enumerate(args.admin_principal_arns):
-            entry = aws.eks.AccessEntry(f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=child)
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=child
+            )
             aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal,
+                f"{name}-admin-{i}",
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
                 policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope={"type": "cluster"}, opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
 
         self.kubeconfig = pulumi.Output.secret(
@@ -173,7 +203,9 @@ class EksCluster(Component):
                 lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""))
             )
         )
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group])
+        )
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn
         self.oidc_provider_url = self.oidc_provider.url
@@ -183,12 +215,20 @@ class EksCluster(Component):
         self.app_pods_security_group_id = None
         if args.pod_security_groups:
             pods = aws.ec2.SecurityGroup(
-                f"{name}-app-pods", vpc_id=args.vpc_id, description=f"{name}: the application's pods (security groups for pods)",
-                tags={**tags, "Name": f"{name}-app-pods"}, opts=child,
+                f"{name}-app-pods",
+                vpc_id=args.vpc_id,
+                description=f"{name}: the application's pods (security groups for pods)",
+                tags={**tags, "Name": f"{name}-app-pods"},
+                opts=child,
             )
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-app-pods-egress", security_group_id=pods.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-                description="the pods' egress is limited by their NetworkPolicy", tags=tags, opts=child,
+                f"{name}-app-pods-egress",
+                security_group_id=pods.id,
+                ip_protocol="-1",
+                cidr_ipv4="0.0.0.0/0",
+                description="the pods' egress is limited by their NetworkPolicy",
+                tags=tags,
+                opts=child,
             )
             self.app_pods_security_group_id = pods.id
         self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
@@ -199,45 +239,76 @@ class EksCluster(Component):
             return json.dumps(POD_ENI_CONFIGURATION)
         return ADDON_CONFIGURATION.get(addon)
 
-    def service_account_role(self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]) -> aws.iam.Role:
+    def service_account_role(
+        self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]
+    ) -> aws.iam.Role:
         """An IAM role that only the given Kubernetes service account can assume (IRSA)."""
         prefix = f"{self._base_name}-{role_name}"
         role = irsa_role(f"{prefix}-irsa", self.oidc_provider.arn, self.oidc_provider.url, namespace, service_account, tags, self)
         for policy in managed_policies:
-            aws.iam.RolePolicyAttachment(f"{prefix}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=self))
+            aws.iam.RolePolicyAttachment(
+                f"{prefix}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=self)
+            )
         return role
 
 
-def irsa_role(name: str, oidc_provider_arn: pulumi.Input[str], oidc_provider_url: pulumi.Input[str], namespace: str, service_account: str,
-              tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
+def irsa_role(
+    name: str,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_provider_url: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
     """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
-    trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account))
+    trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
+        lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
+    )
     return aws.iam.Role(name, assume_role_policy=trust, tags=dict(tags), opts=pulumi.ResourceOptions(parent=parent))
 
 
 def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, service_account: str) -> str:
     host = provider_url.replace("https://", "")
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}", f"{host}:aud": "sts.amazonaws.com"}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-        "users": [{"name": name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
-        }}}],
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
+                        }
+                    },
+                }
+            ],
+        }
+    )

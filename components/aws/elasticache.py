@@ -1,4 +1,5 @@
 """ElastiCache Redis 7: replication group with AUTH, TLS, KMS at rest and automatic failover."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,24 +46,53 @@ class RedisCache(Component):
         super().__init__("crm:aws:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
+        subnet_group = aws.elasticache.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child
+        )
         self.security_group = app_only_security_group(
-            name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="Redis", tags=tags, parent=self,
+            name,
+            vpc_id=args.vpc_id,
+            port=PORT,
+            app_security_group_id=args.app_security_group_id,
+            service="Redis",
+            tags=tags,
+            parent=self,
         )
         # ElastiCache AUTH tokens: 16-128 printable characters without '@', '"' or '/'; letters and digits are always safe.
         # Not protected: rotation replaces it (the replication group stays protected).
-        self.auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False,
-                                                keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
-        slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/aws/elasticache/{name}/slow-log", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
+        self.auth_token = random.RandomPassword(
+            f"{name}-auth-token",
+            length=64,
+            special=False,
+            keepers=dict(args.rotation) if args.rotation else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        slow_log = aws.cloudwatch.LogGroup(
+            f"{name}-slow-log",
+            name=f"/aws/elasticache/{name}/slow-log",
+            retention_in_days=30,
+            kms_key_id=args.logs_kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
         replicated = args.replicas_per_shard > 0 if args.cluster_mode else args.nodes > 1
         if args.cluster_mode:
             family = f"redis{args.engine_version.split('.')[0]}"
             parameter_group = aws.elasticache.ParameterGroup(
-                f"{name}-cluster-params", name=f"{name}-cluster", family=family, description=f"{name}: cluster mode",
-                parameters=[{"name": "cluster-enabled", "value": "yes"}], tags=tags, opts=child,
+                f"{name}-cluster-params",
+                name=f"{name}-cluster",
+                family=family,
+                description=f"{name}: cluster mode",
+                parameters=[{"name": "cluster-enabled", "value": "yes"}],
+                tags=tags,
+                opts=child,
             )
-            sizing = {"num_node_groups": args.shards, "replicas_per_node_group": args.replicas_per_shard,
-                      "parameter_group_name": parameter_group.name, "cluster_mode": "enabled"}
+            sizing = {
+                "num_node_groups": args.shards,
+                "replicas_per_node_group": args.replicas_per_shard,
+                "parameter_group_name": parameter_group.name,
+                "cluster_mode": "enabled",
+            }
         else:
             sizing = {"num_cache_clusters": args.nodes}
         self.replication_group = aws.elasticache.ReplicationGroup(
@@ -88,18 +118,24 @@ class RedisCache(Component):
             maintenance_window="sun:18:00-sun:19:00",
             auto_minor_version_upgrade=True,
             apply_immediately=False,
-            log_delivery_configurations=[{"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}],
+            log_delivery_configurations=[
+                {"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}
+            ],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             **sizing,
         )
         self.cluster_mode = args.cluster_mode
         # Cluster clients start from the configuration endpoint and follow MOVED/ASK redirects from there.
-        self.host = self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
+        self.host = (
+            self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
+        )
         self.port = PORT
         # ElastiCache's certificates chain to Amazon's public roots, which default trust stores hold: no CA to hand out.
         self.endpoint = CacheEndpoint(self.host, PORT, self.auth_token.result, tls=True, cluster=args.cluster_mode)
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id
         self.member_clusters = self.replication_group.member_clusters  # the CacheClusterId dimension of per-node metrics
-        self.register_outputs({"host": self.host, "securityGroupId": self.security_group_id, "replicationGroupId": self.replication_group_id})
+        self.register_outputs(
+            {"host": self.host, "securityGroupId": self.security_group_id, "replicationGroupId": self.replication_group_id}
+        )

@@ -1,4 +1,5 @@
 """Small IAM building blocks shared by the AWS components."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,12 @@ import pulumi_aws as aws
 
 
 def assume_role_policy(service: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
 
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
@@ -43,12 +46,15 @@ def service_role_with_policies(
     `trust_policy` replaces the plain service trust (for confused-deputy conditions).
     """
     role = aws.iam.Role(
-        f"{name}-role", assume_role_policy=trust_policy if trust_policy is not None else assume_role_policy(service),
-        tags=dict(tags), opts=pulumi.ResourceOptions(parent=parent),
+        f"{name}-role",
+        assume_role_policy=trust_policy if trust_policy is not None else assume_role_policy(service),
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     attachments = [
-        aws.iam.RolePolicyAttachment(f"{name}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=parent))
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=parent)
+        )
         for policy in managed_policies
     ]
     return role, attachments
-

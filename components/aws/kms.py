@@ -1,4 +1,5 @@
 """Customer-managed KMS keys, one per purpose, with yearly rotation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ class KmsKeys(Component):
                 tags={**args.tags, "purpose": purpose},
                 opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )
-            aws.kms.Alias(f"{name}-{purpose}", name=f"alias/{name}-{purpose}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+            aws.kms.Alias(
+                f"{name}-{purpose}", name=f"alias/{name}-{purpose}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self)
+            )
             self.keys[purpose] = key
         self.register_outputs({purpose: key.arn for purpose, key in self.keys.items()})
 
@@ -63,21 +66,25 @@ def account_key_policy(account_id: str) -> str:
 
 
 def _key_policy(account_id: str, service_grant: Optional[tuple[str, dict]]) -> str:
-    statements = [{
-        "Sid": "AccountAdministers",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-        "Action": "kms:*",
-        "Resource": "*",
-    }]
+    statements = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
     if service_grant:
         principal, condition = service_grant
-        statements.append({
-            "Sid": "ServiceUse",
-            "Effect": "Allow",
-            "Principal": {"Service": principal},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            "Resource": "*",
-            "Condition": condition,
-        })
+        statements.append(
+            {
+                "Sid": "ServiceUse",
+                "Effect": "Allow",
+                "Principal": {"Service": principal},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": condition,
+            }
+        )
     return policy_document(statements)

@@ -10,6 +10,7 @@ Its IAM policy is the subset the controller's installation guide gives for Targe
 security-group ingress inside this VPC alone. It is attached to a role only the controller's service
 account can assume (IRSA).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,20 +33,41 @@ SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
 # Read-only calls the TargetGroupBinding reconciler and its webhook make (these actions take no resource scope).
 DESCRIBE_ACTIONS = [
-    "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs",
-    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags",
-    "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVpcs",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
 ]
 
 
 def target_group_binding_policy(target_group_arn: str, vpc_arn: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Read", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
-        {"Sid": "BindPods", "Effect": "Allow", "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-         "Resource": target_group_arn},
-        {"Sid": "OpenPodsToTheLoadBalancer", "Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-         "Resource": "*", "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "Read", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+                {
+                    "Sid": "BindPods",
+                    "Effect": "Allow",
+                    "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                    "Resource": target_group_arn,
+                },
+                {
+                    "Sid": "OpenPodsToTheLoadBalancer",
+                    "Effect": "Allow",
+                    "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+                },
+            ],
+        }
+    )
 
 
 @dataclass
@@ -73,8 +95,10 @@ class LoadBalancerController(Component):
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", args.region, account, args.vpc_id)
         policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id,
-            policy=pulumi.Output.all(args.target_group_arn, vpc_arn).apply(lambda a: target_group_binding_policy(a[0], a[1])), opts=child,
+            f"{name}-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(args.target_group_arn, vpc_arn).apply(lambda a: target_group_binding_policy(a[0], a[1])),
+            opts=child,
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-chart",

@@ -1,6 +1,7 @@
 """SES mail for both clouds: a DKIM-signed domain, a TLS-only configuration set whose events reach an
 encrypted SNS topic, HTTPS webhooks into each cloud, and a sending role the GCP pods assume with their
 Google identity. Neither cloud holds an AWS access key: EKS pods send through their IRSA role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,17 +35,32 @@ class MailDelivery(Component):
         self.identity = aws.ses.DomainIdentity(f"{name}-domain", domain=args.domain, opts=child)
         self.dkim = aws.ses.DomainDkim(f"{name}-dkim", domain=self.identity.domain, opts=child)
         self.configuration_set = aws.sesv2.ConfigurationSet(
-            f"{name}-events", configuration_set_name=f"{name}-events", delivery_options={"tls_policy": "REQUIRE"},
-            reputation_options={"reputation_metrics_enabled": True}, tags=tags, opts=child,
+            f"{name}-events",
+            configuration_set_name=f"{name}-events",
+            delivery_options={"tls_policy": "REQUIRE"},
+            reputation_options={"reputation_metrics_enabled": True},
+            tags=tags,
+            opts=child,
         )
         self.topic = aws.sns.Topic(f"{name}-events", name=f"{name}-ses-events", kms_master_key_id=args.kms_key_arn, tags=tags, opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         topic_policy = aws.sns.TopicPolicy(
-            f"{name}-events", arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, account).apply(lambda a: policy_document([{
-                "Sid": "SesPublishes", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"}, "Action": "sns:Publish",
-                "Resource": a[0], "Condition": {"StringEquals": {"AWS:SourceAccount": a[1]}},
-            }])),
+            f"{name}-events",
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, account).apply(
+                lambda a: policy_document(
+                    [
+                        {
+                            "Sid": "SesPublishes",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": a[0],
+                            "Condition": {"StringEquals": {"AWS:SourceAccount": a[1]}},
+                        }
+                    ]
+                )
+            ),
             opts=child,
         )
         aws.sesv2.ConfigurationSetEventDestination(
@@ -57,8 +73,13 @@ class MailDelivery(Component):
         # The application confirms each subscription itself (SubscribeURL); docs/ingress.md states the contract.
         self.webhooks = [
             aws.sns.TopicSubscription(
-                f"{name}-webhook-{i}", topic=self.topic.arn, protocol="https", endpoint=webhook_endpoint(host),
-                endpoint_auto_confirms=False, raw_message_delivery=False, opts=child,
+                f"{name}-webhook-{i}",
+                topic=self.topic.arn,
+                protocol="https",
+                endpoint=webhook_endpoint(host),
+                endpoint_auto_confirms=False,
+                raw_message_delivery=False,
+                opts=child,
             )
             for i, host in enumerate(args.webhook_hosts)
         ]
@@ -90,8 +111,13 @@ class MailWebhook(Component):
     def __init__(self, name: str, args: MailWebhookArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:MailWebhook", name, None, opts)
         self.subscription = aws.sns.TopicSubscription(
-            f"{name}-subscription", topic=args.topic_arn, protocol="https", endpoint=webhook_endpoint(args.host),
-            endpoint_auto_confirms=False, raw_message_delivery=False, opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-subscription",
+            topic=args.topic_arn,
+            protocol="https",
+            endpoint=webhook_endpoint(args.host),
+            endpoint_auto_confirms=False,
+            raw_message_delivery=False,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.subscription_arn = self.subscription.arn
         self.register_outputs({"subscriptionArn": self.subscription_arn})
@@ -121,12 +147,18 @@ class GoogleMailSender(Component):
         super().__init__("crm:aws:GoogleMailSender", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
-            f"{name}-role", name=f"{name}-ses", path="/service/", description="Sends SES mail for the GCP application pods",
+            f"{name}-role",
+            name=f"{name}-ses",
+            path="/service/",
+            description="Sends SES mail for the GCP application pods",
             assume_role_policy=pulumi.Output.from_input(args.google_account_id).apply(google_trust_policy),
-            max_session_duration=3600, tags=dict(args.tags), opts=child,
+            max_session_duration=3600,
+            tags=dict(args.tags),
+            opts=child,
         )
         aws.iam.RolePolicy(
-            f"{name}-send", role=self.role.id,
+            f"{name}-send",
+            role=self.role.id,
             policy=pulumi.Output.all(args.identity_arn, args.configuration_set_arn).apply(lambda a: send_mail_policy(a[0], a[1])),
             opts=child,
         )
@@ -140,14 +172,22 @@ def google_trust_policy(google_account_id: str) -> str:
     For Google tokens AWS compares `accounts.google.com:aud` with the token's `azp` claim (the
     service account's numeric ID), `:oaud` with its `aud` claim, and `:sub` with its subject.
     """
-    return policy_document([{
-        "Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {
-            "accounts.google.com:aud": google_account_id,
-            "accounts.google.com:sub": google_account_id,
-            "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE,
-        }},
-    }])
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "accounts.google.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "accounts.google.com:aud": google_account_id,
+                        "accounts.google.com:sub": google_account_id,
+                        "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE,
+                    }
+                },
+            }
+        ]
+    )
 
 
 def send_mail_policy(identity_arn: str, configuration_set_arn: str) -> str:

@@ -1,4 +1,5 @@
 """MSK: Kafka brokers in the private subnets, TLS in transit, IAM authentication, KMS at rest."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,17 @@ class KafkaCluster(Component):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.security_group = app_only_security_group(
-            name, vpc_id=args.vpc_id, port=IAM_PORT, app_security_group_id=args.app_security_group_id, service="Kafka", tags=tags, parent=self,
+            name,
+            vpc_id=args.vpc_id,
+            port=IAM_PORT,
+            app_security_group_id=args.app_security_group_id,
+            service="Kafka",
+            tags=tags,
+            parent=self,
         )
-        logs = aws.cloudwatch.LogGroup(f"{name}-broker-logs", name=f"/aws/msk/{name}", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child)
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-broker-logs", name=f"/aws/msk/{name}", retention_in_days=30, kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child
+        )
         self.cluster = aws.msk.Cluster(
             f"{name}-msk",
             cluster_name=name,
@@ -66,8 +75,12 @@ class KafkaCluster(Component):
         replication = min(3, self.broker_count)
         self.topics = [
             aws.msk.Topic(
-                f"{name}-topic-{topic}", cluster_arn=self.cluster.arn, name=topic, partition_count=args.topic_partitions,
-                replication_factor=replication, configs=json.dumps({"min.insync.replicas": str(max(1, replication - 1))}),
+                f"{name}-topic-{topic}",
+                cluster_arn=self.cluster.arn,
+                name=topic,
+                partition_count=args.topic_partitions,
+                replication_factor=replication,
+                configs=json.dumps({"min.insync.replicas": str(max(1, replication - 1))}),
                 opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )
             for topic in args.topics

@@ -1,4 +1,5 @@
 """The VPC: public, private (application) and isolated data subnets across zones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,12 +47,18 @@ class AwsNetwork(Component):
         def tagged(suffix: str, **extra: str) -> dict:
             return {**tags, "Name": f"{name}-{suffix}", **extra}
 
-        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, tags=tagged("vpc"), opts=child)
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[], tags=tagged("default-deny"), opts=child)
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, tags=tagged("vpc"), opts=child
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[], tags=tagged("default-deny"), opts=child
+        )
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tagged("igw"), opts=child)
 
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=self.vpc.id, tags=tagged("public"), opts=child)
-        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child
+        )
         data_rt = aws.ec2.RouteTable(f"{name}-data-rt", vpc_id=self.vpc.id, tags=tagged("data"), opts=child)
 
         self.public_subnets, self.private_subnets, self.data_subnets = [], [], []
@@ -60,59 +67,114 @@ class AwsNetwork(Component):
         for i, zone in enumerate(args.zones):
             suffix = zone[-1]
             public = aws.ec2.Subnet(
-                f"{name}-public-{suffix}", vpc_id=self.vpc.id, cidr_block=args.public_subnets[i], availability_zone=zone,
-                map_public_ip_on_launch=False, tags=tagged(f"public-{suffix}", **{"kubernetes.io/role/elb": "1", "tier": "public"}), opts=child,
+                f"{name}-public-{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=args.public_subnets[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags=tagged(f"public-{suffix}", **{"kubernetes.io/role/elb": "1", "tier": "public"}),
+                opts=child,
             )
             aws.ec2.RouteTableAssociation(f"{name}-public-{suffix}", subnet_id=public.id, route_table_id=public_rt.id, opts=child)
             self.public_subnets.append(public)
             if i == 0 or not args.single_nat_gateway:
                 eip = aws.ec2.Eip(f"{name}-nat-{suffix}", domain="vpc", tags=tagged(f"nat-{suffix}"), opts=child)
                 nat_gateways.append(
-                    aws.ec2.NatGateway(f"{name}-nat-{suffix}", allocation_id=eip.id, subnet_id=public.id, tags=tagged(f"nat-{suffix}"), opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{suffix}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags=tagged(f"nat-{suffix}"),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                    )
                 )
 
             private = aws.ec2.Subnet(
-                f"{name}-private-{suffix}", vpc_id=self.vpc.id, cidr_block=args.private_subnets[i], availability_zone=zone,
-                map_public_ip_on_launch=False, tags=tagged(f"private-{suffix}", **{"kubernetes.io/role/internal-elb": "1", "tier": "private"}), opts=child,
+                f"{name}-private-{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=args.private_subnets[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags=tagged(f"private-{suffix}", **{"kubernetes.io/role/internal-elb": "1", "tier": "private"}),
+                opts=child,
             )
             private_rt = aws.ec2.RouteTable(f"{name}-private-rt-{suffix}", vpc_id=self.vpc.id, tags=tagged(f"private-{suffix}"), opts=child)
-            aws.ec2.Route(f"{name}-private-default-{suffix}", route_table_id=private_rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateways[-1].id, opts=child)
+            aws.ec2.Route(
+                f"{name}-private-default-{suffix}",
+                route_table_id=private_rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat_gateways[-1].id,
+                opts=child,
+            )
             aws.ec2.RouteTableAssociation(f"{name}-private-{suffix}", subnet_id=private.id, route_table_id=private_rt.id, opts=child)
             self.private_subnets.append(private)
             self.private_route_tables.append(private_rt)
 
             data = aws.ec2.Subnet(
-                f"{name}-data-{suffix}", vpc_id=self.vpc.id, cidr_block=args.data_subnets[i], availability_zone=zone,
-                map_public_ip_on_launch=False, tags=tagged(f"data-{suffix}", tier="data"), opts=child,
+                f"{name}-data-{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=args.data_subnets[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags=tagged(f"data-{suffix}", tier="data"),
+                opts=child,
             )
             aws.ec2.RouteTableAssociation(f"{name}-data-{suffix}", subnet_id=data.id, route_table_id=data_rt.id, opts=child)
             self.data_subnets.append(data)
         self.data_route_table = data_rt
 
         aws.ec2.VpcEndpoint(
-            f"{name}-s3", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{args.region}.s3", vpc_endpoint_type="Gateway",
-            route_table_ids=[rt.id for rt in self.private_route_tables] + [data_rt.id], tags=tagged("s3-endpoint"), opts=child,
+            f"{name}-s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in self.private_route_tables] + [data_rt.id],
+            tags=tagged("s3-endpoint"),
+            opts=child,
         )
 
         flow_logs = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", name=f"/aws/vpc/{name}/flow-logs", retention_in_days=args.flow_log_retention_days,
-            kms_key_id=args.flow_log_kms_key_arn, tags=tags, opts=child,
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/{name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.flow_log_kms_key_arn,
+            tags=tags,
+            opts=child,
         )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         flow_role, _ = service_role_with_policies(
-            f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", tags, self,
+            f"{name}-flow-logs",
+            "vpc-flow-logs.amazonaws.com",
+            tags,
+            self,
             trust_policy=account.apply(lambda a: flow_log_trust_policy(a, args.region)),
         )
         aws.iam.RolePolicy(
-            f"{name}-flow-logs", role=flow_role.id,
-            policy=flow_logs.arn.apply(lambda arn: policy_document([
-                {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], "Resource": [arn, f"{arn}:*"]},
-            ])),
+            f"{name}-flow-logs",
+            role=flow_role.id,
+            policy=flow_logs.arn.apply(
+                lambda arn: policy_document(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [arn, f"{arn}:*"],
+                        },
+                    ]
+                )
+            ),
             opts=child,
         )
         aws.ec2.FlowLog(
-            f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
-            log_destination=flow_logs.arn, iam_role_arn=flow_role.arn, max_aggregation_interval=60, tags=tags, opts=child,
+            f"{name}-flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=flow_logs.arn,
+            iam_role_arn=flow_role.arn,
+            max_aggregation_interval=60,
+            tags=tags,
+            opts=child,
         )
 
         self.vpc_id = self.vpc.id
@@ -122,10 +184,16 @@ class AwsNetwork(Component):
         self.data_subnet_ids = [s.id for s in self.data_subnets]
         self.private_route_table_ids = [rt.id for rt in self.private_route_tables]
         self.data_route_table_ids = [data_rt.id]
-        self.register_outputs({
-            "vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids,
-            "dataSubnetIds": self.data_subnet_ids, "privateRouteTableIds": self.private_route_table_ids, "dataRouteTableIds": self.data_route_table_ids,
-        })
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "dataSubnetIds": self.data_subnet_ids,
+                "privateRouteTableIds": self.private_route_table_ids,
+                "dataRouteTableIds": self.data_route_table_ids,
+            }
+        )
 
 
 def flow_log_trust_policy(account: str, region: str) -> str:
@@ -133,10 +201,16 @@ def flow_log_trust_policy(account: str, region: str) -> str:
 
     The flow log's id exists only after the flow log, which needs the role first, so its ARN ends in a wildcard.
     """
-    return policy_document([{
-        "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{account}:vpc-flow-log/*"},
-        },
-    }])
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{account}:vpc-flow-log/*"},
+                },
+            }
+        ]
+    )

@@ -1,4 +1,5 @@
 """RDS PostgreSQL 15: the read/write primary and, in DR, the logical-replication publisher."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,7 +51,9 @@ class PostgresDatabaseArgs:
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
-            raise ValueError(f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)")
+            raise ValueError(
+                f"max_slot_wal_keep_size ({self.max_slot_wal_keep_size_mb} MB) must be below the allocated storage ({self.allocated_storage_gb} GB)"
+            )
         self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
 
 
@@ -68,14 +71,29 @@ class PostgresDatabase(Component):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child)
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(args.subnet_ids), description=f"{name} data subnets", tags=tags, opts=child
+        )
         self.security_group = app_only_security_group(
-            name, vpc_id=args.vpc_id, port=PORT, app_security_group_id=args.app_security_group_id, service="PostgreSQL", tags=tags, parent=self,
+            name,
+            vpc_id=args.vpc_id,
+            port=PORT,
+            app_security_group_id=args.app_security_group_id,
+            service="PostgreSQL",
+            tags=tags,
+            parent=self,
         )
         for i, cidr in enumerate(args.replication_source_cidrs):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-peer-{i}", security_group_id=self.security_group.id, ip_protocol="tcp", from_port=PORT, to_port=PORT,
-                cidr_ipv4=cidr, description="PostgreSQL logical replication from the other cloud over the VPN", tags=tags, opts=child,
+                f"{name}-from-peer-{i}",
+                security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                cidr_ipv4=cidr,
+                description="PostgreSQL logical replication from the other cloud over the VPN",
+                tags=tags,
+                opts=child,
             )
 
         # Audit logging as on Cloud SQL: connections, DDL and role changes, lock waits, checkpoints; no statement text.
@@ -87,34 +105,58 @@ class PostgresDatabase(Component):
             parameters.append({"name": "max_slot_wal_keep_size", "value": str(args.max_slot_wal_keep_size_mb), "apply_method": "immediate"})
         major = args.engine_version.split(".")[0]
         self.parameter_group = aws.rds.ParameterGroup(
-            f"{name}-params", family=f"postgres{major}", description=f"{name} PostgreSQL {major}", parameters=parameters, tags=tags, opts=child,
+            f"{name}-params",
+            family=f"postgres{major}",
+            description=f"{name} PostgreSQL {major}",
+            parameters=parameters,
+            tags=tags,
+            opts=child,
         )
         # The instance's identifier is fixed here, so the log groups and the monitoring role's trust can name it up front.
         identifier = name
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         monitoring_role, _ = service_role_with_policies(
-            f"{name}-monitoring", "monitoring.rds.amazonaws.com", tags, self, ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            f"{name}-monitoring",
+            "monitoring.rds.amazonaws.com",
+            tags,
+            self,
+            ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
             trust_policy=pulumi.Output.all(account, region).apply(lambda a: monitoring_trust_policy(a[0], a[1], identifier)),
         )
         # RDS would create these groups itself on first export, unencrypted and kept forever; ours come first.
         log_groups = [
             aws.cloudwatch.LogGroup(
-                f"{name}-{log}-logs", name=f"/aws/rds/instance/{identifier}/{log}", retention_in_days=args.log_retention_days,
-                kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
+                f"{name}-{log}-logs",
+                name=f"/aws/rds/instance/{identifier}/{log}",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.logs_kms_key_arn,
+                tags=tags,
+                opts=child,
             )
             for log in LOG_EXPORTS
         ]
 
         # Not protected: rotation replaces it (the instance it opens stays protected).
         self.password = random.RandomPassword(
-            f"{name}-master-password", length=32, special=True, override_special=PASSWORD_SPECIALS, min_lower=2, min_upper=2, min_numeric=2,
-            keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-master-password",
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            keepers=dict(args.rotation) if args.rotation else None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
         # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.
         snapshot_suffix = random.RandomString(
-            f"{name}-final-snapshot-suffix", length=8, special=False, upper=False, keepers={"identifier": identifier},
+            f"{name}-final-snapshot-suffix",
+            length=8,
+            special=False,
+            upper=False,
+            keepers={"identifier": identifier},
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.instance = aws.rds.Instance(
@@ -172,10 +214,16 @@ class PostgresDatabase(Component):
 
 def monitoring_trust_policy(account: str, region: str, identifier: str) -> str:
     """Enhanced Monitoring may assume the role only for this account's instance (the RDS guide's confused-deputy conditions)."""
-    return policy_document([{
-        "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:rds:{region}:{account}:db:{identifier}"},
-        },
-    }])
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:rds:{region}:{account}:db:{identifier}"},
+                },
+            }
+        ]
+    )

@@ -1,4 +1,5 @@
 """Scheduled tasks in AWS mode: EventBridge Scheduler puts messages on an SQS queue the app listens to."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,12 @@ class ScheduledTasks(Component):
         tags = dict(args.tags)
         self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=f"{name}", tags=tags, opts=child)
         self.dead_letters = aws.sqs.Queue(
-            f"{name}-dlq", name=f"{name}-dlq", kms_master_key_id=args.kms_key_arn, message_retention_seconds=14 * 86400, tags=tags, opts=child,
+            f"{name}-dlq",
+            name=f"{name}-dlq",
+            kms_master_key_id=args.kms_key_arn,
+            message_retention_seconds=14 * 86400,
+            tags=tags,
+            opts=child,
         )
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
@@ -38,7 +44,9 @@ class ScheduledTasks(Component):
             visibility_timeout_seconds=args.visibility_timeout_seconds,
             message_retention_seconds=args.retention_days * 86400,
             receive_wait_time_seconds=20,
-            redrive_policy=self.dead_letters.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES})),
+            redrive_policy=self.dead_letters.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES})
+            ),
             tags=tags,
             opts=child,
         )
@@ -50,7 +58,8 @@ class ScheduledTasks(Component):
             opts=child,
         )
         aws.iam.RolePolicy(
-            f"{name}-scheduler", role=self.role.id,
+            f"{name}-scheduler",
+            role=self.role.id,
             policy=pulumi.Output.all(self.queue.arn, args.kms_key_arn).apply(lambda a: scheduler_policy(a[0], a[1])),
             opts=child,
         )
@@ -60,20 +69,30 @@ class ScheduledTasks(Component):
         self.queue_url = self.queue.url
         self.role_arn = self.role.arn
         self.dead_letter_queue_name = self.dead_letters.name  # the QueueName dimension of its depth metric
-        self.register_outputs({"groupName": self.group_name, "queueArn": self.queue_arn, "queueUrl": self.queue_url, "roleArn": self.role_arn})
+        self.register_outputs(
+            {"groupName": self.group_name, "queueArn": self.queue_arn, "queueUrl": self.queue_url, "roleArn": self.role_arn}
+        )
 
 
 def scheduler_trust_policy(account: str, group_arn: str) -> str:
     """EventBridge Scheduler may assume the role only for schedules of this group (the Scheduler guide's execution-role conditions)."""
-    return policy_document([{
-        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": group_arn}},
-    }])
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": group_arn}},
+            }
+        ]
+    )
 
 
 def scheduler_policy(queue_arn: str, kms_key_arn: str) -> str:
     """The scheduler may send to this one queue, and use the key that encrypts it, nothing else."""
-    return policy_document([
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
-        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_arn},
-    ])
+    return policy_document(
+        [
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+            {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_arn},
+        ]
+    )

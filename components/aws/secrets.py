@@ -1,4 +1,5 @@
 """Application secrets and settings: one JSON secret in Secrets Manager, settings in SSM."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,17 +40,30 @@ class AppSecrets(Component):
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = aws.secretsmanager.SecretVersion(
-            f"{name}-app-env", secret_id=self.secret.id, secret_string=self.payload, opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-app-env",
+            secret_id=self.secret.id,
+            secret_string=self.payload,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.parameters: dict[str, aws.ssm.Parameter] = {}
         for key, value in args.settings.items():
             self.parameters[key] = aws.ssm.Parameter(
-                f"{name}-{key}", name=f"{args.parameter_prefix}/{key}", type="String", value=value, tags=tags, opts=pulumi.ResourceOptions(parent=self),
+                f"{name}-{key}",
+                name=f"{args.parameter_prefix}/{key}",
+                type="String",
+                value=value,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         for key, value in args.sensitive_settings.items():
             self.parameters[key] = aws.ssm.Parameter(
-                f"{name}-{key}", name=f"{args.parameter_prefix}/{key}", type="SecureString", key_id=args.kms_key_arn,
-                value=pulumi.Output.secret(value), tags=tags, opts=pulumi.ResourceOptions(parent=self),
+                f"{name}-{key}",
+                name=f"{args.parameter_prefix}/{key}",
+                type="SecureString",
+                key_id=args.kms_key_arn,
+                value=pulumi.Output.secret(value),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.secret_arn = self.secret.arn
         self.register_outputs({"secretArn": self.secret_arn})

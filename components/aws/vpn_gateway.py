@@ -5,6 +5,7 @@ attachment. The price is no ECMP: AWS sends toward GCP over one preferred tunnel
 so the four tunnels give redundancy, not four times the bandwidth. Move to a transit gateway
 (`vpn_ecmp_support`) if replication traffic outgrows one tunnel (about 1.25 Gbps).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,12 +36,18 @@ class VpnGateway(Component):
         super().__init__("crm:aws:VpnGateway", name, None, opts)
         # The Amazon-side ASN cannot change after creation: replacing the gateway drops every tunnel.
         self.gateway = aws.ec2.VpnGateway(
-            f"{name}-vgw", vpc_id=args.vpc_id, amazon_side_asn=str(args.amazon_side_asn), tags={**args.tags, "Name": f"{name}-vgw"},
+            f"{name}-vgw",
+            vpc_id=args.vpc_id,
+            amazon_side_asn=str(args.amazon_side_asn),
+            tags={**args.tags, "Name": f"{name}-vgw"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         for i, route_table_id in enumerate(args.route_table_ids):
             aws.ec2.VpnGatewayRoutePropagation(
-                f"{name}-propagate-{i}", vpn_gateway_id=self.gateway.id, route_table_id=route_table_id, opts=pulumi.ResourceOptions(parent=self),
+                f"{name}-propagate-{i}",
+                vpn_gateway_id=self.gateway.id,
+                route_table_id=route_table_id,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.gateway_id = self.gateway.id
         self.amazon_side_asn = args.amazon_side_asn

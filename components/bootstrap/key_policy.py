@@ -6,6 +6,7 @@ account's principals *whose ARN is listed* (an `aws:PrincipalArn` condition), so
 name roles the same deployment creates afterwards without the policy failing on a principal that
 does not exist yet. An IAM policy of the principal must allow the use too.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,24 +18,53 @@ from components.aws.iam import policy_document
 
 # No kms:CreateGrant: a grant would hand cryptographic use to a principal this policy does not name.
 ADMIN_ACTIONS = [
-    "kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
-    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
-    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+    "kms:CreateAlias",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
 ]
 USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 DECRYPT_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
 
 
-def deployer_key_policy(partition: str, account_id: str, users: Sequence[str], decrypt_only: Sequence[str] = (),
-                        service_statements: Sequence[dict] = ()) -> str:
+def deployer_key_policy(
+    partition: str, account_id: str, users: Sequence[str], decrypt_only: Sequence[str] = (), service_statements: Sequence[dict] = ()
+) -> str:
     root = f"arn:{partition}:iam::{account_id}:root"
     statements = [{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root}, "Action": ADMIN_ACTIONS, "Resource": "*"}]
     if users:
-        statements.append({"Sid": "DeployersUse", "Effect": "Allow", "Principal": {"AWS": root}, "Action": USE_ACTIONS, "Resource": "*",
-                           "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(users)}}})
+        statements.append(
+            {
+                "Sid": "DeployersUse",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": USE_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(users)}},
+            }
+        )
     if decrypt_only:
-        statements.append({"Sid": "PreviewDecrypts", "Effect": "Allow", "Principal": {"AWS": root}, "Action": DECRYPT_ACTIONS, "Resource": "*",
-                           "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(decrypt_only)}}})
+        statements.append(
+            {
+                "Sid": "PreviewDecrypts",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": DECRYPT_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(decrypt_only)}},
+            }
+        )
     statements.extend(service_statements)
     return policy_document(statements)
 

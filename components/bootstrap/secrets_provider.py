@@ -4,6 +4,7 @@ Only the deployers (the CI deploy identity and the named operators) encrypt and 
 the preview identity only decrypts. The key rotates; its alias (AWS) or resource name (GCP) is
 what the stack files name as `secretsprovider:`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,13 +40,20 @@ class AwsSecretsKey(Component):
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         self.key = aws.kms.Key(
-            f"{name}-key", description=f"{name}: Pulumi secrets provider of every stack", enable_key_rotation=True, rotation_period_in_days=365,
+            f"{name}-key",
+            description=f"{name}: Pulumi secrets provider of every stack",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition, account_id, pulumi.Output.all(*args.users), pulumi.Output.all(*args.decrypters))
-            .apply(lambda a: deployer_key_policy(a[0], a[1], a[2], a[3])),
-            tags={**args.tags, "purpose": "pulumi-secrets"}, opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            policy=pulumi.Output.all(partition, account_id, pulumi.Output.all(*args.users), pulumi.Output.all(*args.decrypters)).apply(
+                lambda a: deployer_key_policy(a[0], a[1], a[2], a[3])
+            ),
+            tags={**args.tags, "purpose": "pulumi-secrets"},
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
-        self.alias = aws.kms.Alias(f"{name}-key", name=f"alias/{args.alias}", target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        self.alias = aws.kms.Alias(
+            f"{name}-key", name=f"alias/{args.alias}", target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.key_arn = self.key.arn
         self.url = pulumi.Output.concat("awskms://", self.alias.name, f"?region={args.region}")
         self.register_outputs({"url": self.url, "keyArn": self.key_arn})
@@ -75,13 +83,22 @@ class GcpSecretsKey(Component):
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
         self.key = gcp.kms.CryptoKey(
-            f"{name}-key", name="pulumi-secrets", key_ring=ring.id, rotation_period=args.rotation_period, purpose="ENCRYPT_DECRYPT",
-            labels={**args.labels, "purpose": "pulumi-secrets"}, opts=stateful,
+            f"{name}-key",
+            name="pulumi-secrets",
+            key_ring=ring.id,
+            rotation_period=args.rotation_period,
+            purpose="ENCRYPT_DECRYPT",
+            labels={**args.labels, "purpose": "pulumi-secrets"},
+            opts=stateful,
         )
         for i, member in enumerate(args.users):
-            gcp.kms.CryptoKeyIAMMember(f"{name}-user-{i}", crypto_key_id=self.key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=member, opts=child)
+            gcp.kms.CryptoKeyIAMMember(
+                f"{name}-user-{i}", crypto_key_id=self.key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=member, opts=child
+            )
         for i, member in enumerate(args.decrypters):
-            gcp.kms.CryptoKeyIAMMember(f"{name}-decrypter-{i}", crypto_key_id=self.key.id, role="roles/cloudkms.cryptoKeyDecrypter", member=member, opts=child)
+            gcp.kms.CryptoKeyIAMMember(
+                f"{name}-decrypter-{i}", crypto_key_id=self.key.id, role="roles/cloudkms.cryptoKeyDecrypter", member=member, opts=child
+            )
         self.key_id = self.key.id
         self.url = pulumi.Output.concat("gcpkms://", self.key.id)
         self.register_outputs({"url": self.url, "keyId": self.key_id})

@@ -5,6 +5,7 @@ customer-managed key that rotates, closed to the public, logged to a bucket of t
 old versions for a bounded time. S3 answers concurrent changes to one bucket's sub-resources with
 409 OperationAborted, so every sub-resource waits for the one before it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ def _check_days(noncurrent_version_days: int, log_retention_days: int) -> None:
 
 
 # ---------------------------------------------------------------- S3
+
 
 @dataclass
 class S3StateBackendArgs:
@@ -57,47 +59,84 @@ class S3StateBackend(Component):
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
 
         self.key = aws.kms.Key(
-            f"{name}-key", description=f"{name}: encrypts the Pulumi state bucket", enable_key_rotation=True, rotation_period_in_days=365,
+            f"{name}-key",
+            description=f"{name}: encrypts the Pulumi state bucket",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition, account_id, pulumi.Output.all(*args.key_users)).apply(lambda a: deployer_key_policy(a[0], a[1], a[2])),
-            tags={**tags, "purpose": "state"}, opts=stateful,
+            policy=pulumi.Output.all(partition, account_id, pulumi.Output.all(*args.key_users)).apply(
+                lambda a: deployer_key_policy(a[0], a[1], a[2])
+            ),
+            tags={**tags, "purpose": "state"},
+            opts=stateful,
         )
         aws.kms.Alias(f"{name}-key", name=f"alias/{name}", target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
 
         logs = aws.s3.Bucket(f"{name}-logs", force_destroy=False, tags={**tags, "purpose": "access-logs"}, opts=stateful)
         last = self._harden(f"{name}-logs", logs, {"sse_algorithm": "AES256"})  # S3 log delivery writes SSE-S3 only
         last = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs", bucket=logs.id,
-            rules=[{"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": args.log_retention_days},
+            f"{name}-logs",
+            bucket=logs.id,
+            rules=[
+                {
+                    "id": "expire-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": args.log_retention_days},
                     "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
         )
 
         self.bucket = aws.s3.Bucket(name, force_destroy=False, tags={**tags, "purpose": "state"}, opts=stateful)
         log_policy = aws.s3.BucketPolicy(
-            f"{name}-logs", bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, self.bucket.arn, account_id).apply(lambda a: policy_document([
-                {"Sid": "S3LogDelivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-                 "Resource": f"{a[0]}/state/*", "Condition": {"ArnLike": {"aws:SourceArn": a[1]}, "StringEquals": {"aws:SourceAccount": a[2]}}},
-                _tls_only(a[0]),
-            ])),
+            f"{name}-logs",
+            bucket=logs.id,
+            policy=pulumi.Output.all(logs.arn, self.bucket.arn, account_id).apply(
+                lambda a: policy_document(
+                    [
+                        {
+                            "Sid": "S3LogDelivery",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/state/*",
+                            "Condition": {"ArnLike": {"aws:SourceArn": a[1]}, "StringEquals": {"aws:SourceAccount": a[2]}},
+                        },
+                        _tls_only(a[0]),
+                    ]
+                )
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
         )
         last = self._harden(name, self.bucket, {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn})
         last = aws.s3.BucketLifecycleConfiguration(
-            name, bucket=self.bucket.id,
-            rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-old-versions",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
                     "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
         )
         last = aws.s3.BucketLogging(
-            name, bucket=self.bucket.id, target_bucket=logs.id, target_prefix="state/",
+            name,
+            bucket=self.bucket.id,
+            target_bucket=logs.id,
+            target_prefix="state/",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last, log_policy]),
         )
         aws.s3.BucketPolicy(
-            name, bucket=self.bucket.id, policy=self.bucket.arn.apply(lambda arn: policy_document([_tls_only(arn)])),
+            name,
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(lambda arn: policy_document([_tls_only(arn)])),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
         )
 
@@ -111,27 +150,47 @@ class S3StateBackend(Component):
     def _harden(self, name: str, bucket: aws.s3.Bucket, encryption: dict) -> pulumi.Resource:
         """Public access block -> ownership -> default encryption -> versioning, one after another."""
         access = aws.s3.BucketPublicAccessBlock(
-            name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
         ownership = aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
+            name,
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
         )
         sse = aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": encryption["sse_algorithm"] == "aws:kms"}],
+            name,
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": encryption["sse_algorithm"] == "aws:kms"}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]),
         )
         return aws.s3.BucketVersioning(
-            name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=pulumi.ResourceOptions(parent=self, depends_on=[sse]),
+            name,
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sse]),
         )
 
 
 def _tls_only(bucket_arn: str) -> dict:
-    return {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 # ---------------------------------------------------------------- GCS
+
 
 @dataclass
 class GcsStateBackendArgs:
@@ -160,31 +219,57 @@ class GcsStateBackend(Component):
 
         ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
         self.key = gcp.kms.CryptoKey(
-            f"{name}-key", name="state", key_ring=ring.id, rotation_period="7776000s", purpose="ENCRYPT_DECRYPT",
-            labels={**labels, "purpose": "state"}, opts=stateful,
+            f"{name}-key",
+            name="state",
+            key_ring=ring.id,
+            rotation_period="7776000s",
+            purpose="ENCRYPT_DECRYPT",
+            labels={**labels, "purpose": "state"},
+            opts=stateful,
         )
         storage_agent = gcp.storage.get_project_service_account_output(project=args.project, opts=pulumi.InvokeOutputOptions(parent=self))
         agent_grant = gcp.kms.CryptoKeyIAMMember(
-            f"{name}-key-storage", crypto_key_id=self.key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-            member=storage_agent.email_address.apply(lambda email: f"serviceAccount:{email}"), opts=child,
+            f"{name}-key-storage",
+            crypto_key_id=self.key.id,
+            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=storage_agent.email_address.apply(lambda email: f"serviceAccount:{email}"),
+            opts=child,
         )
 
         logs = gcp.storage.Bucket(
-            f"{name}-logs", project=args.project, location=args.location, uniform_bucket_level_access=True, public_access_prevention="enforced",
-            versioning={"enabled": True}, force_destroy=False,
+            f"{name}-logs",
+            project=args.project,
+            location=args.location,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            force_destroy=False,
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": args.log_retention_days}}],
-            labels={**labels, "purpose": "access-logs"}, opts=stateful,
+            labels={**labels, "purpose": "access-logs"},
+            opts=stateful,
         )
         # Usage logs are written by this Google group; uniform access means an IAM grant, not an ACL.
         log_writer = gcp.storage.BucketIAMMember(
-            f"{name}-logs-writer", bucket=logs.name, role="roles/storage.objectCreator", member="group:cloud-storage-analytics@google.com", opts=child,
+            f"{name}-logs-writer",
+            bucket=logs.name,
+            role="roles/storage.objectCreator",
+            member="group:cloud-storage-analytics@google.com",
+            opts=child,
         )
         self.bucket = gcp.storage.Bucket(
-            name, project=args.project, location=args.location, uniform_bucket_level_access=True, public_access_prevention="enforced",
-            versioning={"enabled": True}, force_destroy=False,
+            name,
+            project=args.project,
+            location=args.location,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            force_destroy=False,
             encryption={"default_kms_key_name": self.key.id},
             lifecycle_rules=[
-                {"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": args.noncurrent_version_days, "with_state": "ARCHIVED"}},
+                {
+                    "action": {"type": "Delete"},
+                    "condition": {"days_since_noncurrent_time": args.noncurrent_version_days, "with_state": "ARCHIVED"},
+                },
                 {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}},
             ],
             logging={"log_bucket": logs.name, "log_object_prefix": "state"},
@@ -192,13 +277,25 @@ class GcsStateBackend(Component):
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=[agent_grant, log_writer]),
         )
         for i, member in enumerate(args.writers):
-            gcp.storage.BucketIAMMember(f"{name}-writer-{i}", bucket=self.bucket.name, role="roles/storage.objectUser", member=member, opts=child)
-        for i, member in enumerate(args.preview_members):
-            gcp.storage.BucketIAMMember(f"{name}-reader-{i}", bucket=self.bucket.name, role="roles/storage.objectViewer", member=member, opts=child)
             gcp.storage.BucketIAMMember(
-                f"{name}-locks-{i}", bucket=self.bucket.name, role="roles/storage.objectUser", member=member,
-                condition={"title": "lock-files-only", "description": "preview writes only Pulumi's lock files",
-                           "expression": self.bucket.name.apply(lambda b: f'resource.name.startsWith("projects/_/buckets/{b}/objects/{LOCKS_PREFIX}")')},
+                f"{name}-writer-{i}", bucket=self.bucket.name, role="roles/storage.objectUser", member=member, opts=child
+            )
+        for i, member in enumerate(args.preview_members):
+            gcp.storage.BucketIAMMember(
+                f"{name}-reader-{i}", bucket=self.bucket.name, role="roles/storage.objectViewer", member=member, opts=child
+            )
+            gcp.storage.BucketIAMMember(
+                f"{name}-locks-{i}",
+                bucket=self.bucket.name,
+                role="roles/storage.objectUser",
+                member=member,
+                condition={
+                    "title": "lock-files-only",
+                    "description": "preview writes only Pulumi's lock files",
+                    "expression": self.bucket.name.apply(
+                        lambda b: f'resource.name.startsWith("projects/_/buckets/{b}/objects/{LOCKS_PREFIX}")'
+                    ),
+                },
                 opts=child,
             )
 

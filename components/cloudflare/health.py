@@ -3,6 +3,7 @@
 Kept apart from the load balancer so the config layer can check the detection budget without
 importing the Cloudflare SDK.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The global entry point: one health monitor, one pool per cloud, a proxied load balancer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +11,11 @@ import pulumi_cloudflare as cloudflare
 from .health import HealthCheck
 from components.base import Component
 
-STEERING = {"dynamic_latency": "dynamic_latency", "failover": "off", "random": "random"}  # "off" = ordered pools, the first healthy wins; "random" = weighted by random_steering
+STEERING = {
+    "dynamic_latency": "dynamic_latency",
+    "failover": "off",
+    "random": "random",
+}  # "off" = ordered pools, the first healthy wins; "random" = weighted by random_steering
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,14 @@ class GlobalLoadBalancerArgs:
             raise ValueError(f"steering must be one of {sorted(STEERING)}, got {self.steering!r}")
         if self.steering == "random":
             names = {self.primary.name, self.secondary.name}
-            if set(self.pool_weights) != names or any(not 0 <= w <= 100 for w in self.pool_weights.values()) or not any(self.pool_weights.values()):
-                raise ValueError(f"random steering needs a weight of 0-100 for each of {sorted(names)}, not all 0; got {dict(self.pool_weights)}")
+            if (
+                set(self.pool_weights) != names
+                or any(not 0 <= w <= 100 for w in self.pool_weights.values())
+                or not any(self.pool_weights.values())
+            ):
+                raise ValueError(
+                    f"random steering needs a weight of 0-100 for each of {sorted(names)}, not all 0; got {dict(self.pool_weights)}"
+                )
         budget = self.detection_budget_seconds
         if budget is not None and self.health_check.detection_seconds > budget:
             raise ValueError(f"worst-case detection {self.health_check.detection_seconds} s exceeds the budget of {budget} s")
@@ -114,7 +125,8 @@ class GlobalLoadBalancer(Component):
         """Pool weights are keyed by pool id, known only once the pools exist; 0-1 relative weights."""
         names = [args.primary.name, args.secondary.name]
         return pulumi.Output.all(*[pool.id for pool in self.pools]).apply(
-            lambda ids: {"pool_weights": {pool_id: args.pool_weights[n] / 100 for pool_id, n in zip(ids, names)}, "default_weight": 0})
+            lambda ids: {"pool_weights": {pool_id: args.pool_weights[n] / 100 for pool_id, n in zip(ids, names)}, "default_weight": 0}
+        )
 
     def _pool(self, name: str, origin: Origin, args: GlobalLoadBalancerArgs) -> cloudflare.LoadBalancerPool:
         return cloudflare.LoadBalancerPool(

@@ -12,6 +12,7 @@ Cloudflare's "Set up authenticated origin pulls" guide), CN=origin-pull.cloudfla
 zone: it proves the connection comes from Cloudflare, not from our zone (per-hostname origin pulls
 with a certificate of our own would; see docs/hardening.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ class AuthenticatedOriginPulls(Component):
     def __init__(self, name: str, args: AuthenticatedOriginPullsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:AuthenticatedOriginPulls", name, None, opts)
         self.settings = cloudflare.AuthenticatedOriginPullsSettings(
-            f"{name}-zone", zone_id=args.zone_id, enabled=True, opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-zone",
+            zone_id=args.zone_id,
+            enabled=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"enabled": self.settings.enabled})

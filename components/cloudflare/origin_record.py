@@ -3,6 +3,7 @@
 SES webhooks and operators reach a single cloud through it; Cloudflare proxies it, so the origin's
 Cloudflare-only rules (ALB security group, Cloud Armor) still hold.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,15 @@ class OriginRecord(Component):
     def __init__(self, name: str, args: OriginRecordArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:OriginRecord", name, None, opts)
         self.record = cloudflare.DnsRecord(
-            f"{name}-record", zone_id=args.zone_id, name=args.hostname, type=args.record_type, content=args.target,
-            ttl=1, proxied=True, comment="origin of one cloud, proxied by Cloudflare", opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-record",
+            zone_id=args.zone_id,
+            name=args.hostname,
+            type=args.record_type,
+            content=args.target,
+            ttl=1,
+            proxied=True,
+            comment="origin of one cloud, proxied by Cloudflare",
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.hostname = self.record.name
         self.register_outputs({"hostname": self.hostname})

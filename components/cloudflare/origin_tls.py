@@ -6,6 +6,7 @@ certificate. Strict makes Cloudflare check the ACM and Certificate Manager certi
 stacks request. The setting is zone-wide: every proxied host in the zone needs a valid origin
 certificate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class StrictOriginTlsArgs:
 class StrictOriginTls(Component):
     def __init__(self, name: str, args: StrictOriginTlsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:StrictOriginTls", name, None, opts)
-        self.ssl = cloudflare.ZoneSetting(f"{name}-ssl", zone_id=args.zone_id, setting_id="ssl", value="strict",
-                                          opts=pulumi.ResourceOptions(parent=self))
+        self.ssl = cloudflare.ZoneSetting(
+            f"{name}-ssl", zone_id=args.zone_id, setting_id="ssl", value="strict", opts=pulumi.ResourceOptions(parent=self)
+        )
         self.register_outputs({"sslMode": "strict"})

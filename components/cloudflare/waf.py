@@ -8,6 +8,7 @@ score threshold Cloudflare ships. Both need a Pro plan or higher on the zone.
 A zone has one entry point per phase: if rules were deployed from the dashboard, import that
 ruleset (`pulumi import cloudflare:index/ruleset:Ruleset ...`) instead of creating a second.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,11 +41,21 @@ class ManagedWaf(Component):
     def __init__(self, name: str, args: ManagedWafArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:ManagedWaf", name, None, opts)
         self.ruleset = cloudflare.Ruleset(
-            f"{name}-managed", zone_id=args.zone_id, kind="zone", phase=PHASE, name="Managed WAF rules",
+            f"{name}-managed",
+            zone_id=args.zone_id,
+            kind="zone",
+            phase=PHASE,
+            name="Managed WAF rules",
             description="Executes Cloudflare's managed WAF rulesets on every request to the zone",
             rules=[
-                {"ref": ref, "action": "execute", "action_parameters": {"id": ruleset_id}, "expression": "true", "enabled": True,
-                 "description": f"execute {ref}"}
+                {
+                    "ref": ref,
+                    "action": "execute",
+                    "action_parameters": {"id": ruleset_id},
+                    "expression": "true",
+                    "enabled": True,
+                    "description": f"execute {ref}",
+                }
                 for ref, ruleset_id in args.rulesets.items()
             ],
             opts=pulumi.ResourceOptions(parent=self),

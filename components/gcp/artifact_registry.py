@@ -12,6 +12,7 @@ repository's region; pass the key's grant to Artifact Registry's service agent i
 `opts.depends_on` so the repository is created only once the agent may use the key. The key of
 an existing repository cannot change: setting it replaces the repository.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,4 +60,3 @@ class ArtifactRegistry(Component):
         )
         self.url = pulumi.Output.concat(args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id)
         self.register_outputs({"url": self.url})
-

@@ -16,6 +16,7 @@ exempt through Google's global policy (`global_policy_evaluation_mode: ENABLE`).
 Patterns: a trailing `*` matches within one path segment (tags and digests included), `**` also
 matches below it (Binary Authorization's AdmissionWhitelistPattern).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ class BinaryAuthorizationPolicy(Component):
         super().__init__("crm:gcp:BinaryAuthorizationPolicy", name, None, opts)
         patterns: list = [pulumi.Output.concat(args.registry_url, "/**"), *args.operator_images, *sorted(set(args.images))]
         self.policy = gcp.binaryauthorization.Policy(
-            f"{name}-policy", project=args.project,
+            f"{name}-policy",
+            project=args.project,
             description="Only our Artifact Registry repository and the operators' images run; GKE system images per Google's global policy",
             global_policy_evaluation_mode="ENABLE",
             admission_whitelist_patterns=[{"name_pattern": p} for p in patterns],

@@ -5,6 +5,7 @@ reaching the host, so it issues and renews while Cloudflare proxies the name (an
 Google-managed certificate would never validate behind the proxy). The certificate map holds one
 entry per host; the Gateway names the map in its `networking.gke.io/certmap` annotation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,24 +45,50 @@ class ManagedCertificate(Component):
         authorizations, validations = [], []
         for i, host in enumerate(args.hostnames):
             authorization = gcp.certificatemanager.DnsAuthorization(
-                f"{name}-auth-{i}", project=args.project, name=f"{args.map_name}-{i}", domain=host, labels=labels, opts=child,
+                f"{name}-auth-{i}",
+                project=args.project,
+                name=f"{args.map_name}-{i}",
+                domain=host,
+                labels=labels,
+                opts=child,
             )
             record = authorization.dns_resource_records[0]
-            validations.append(cloudflare.DnsRecord(
-                f"{name}-validation-{i}", zone_id=args.zone_id, name=record.name, type=record.type, content=record.data,
-                ttl=VALIDATION_TTL, proxied=False, comment=f"Certificate Manager DNS authorization for {host}", opts=child,
-            ))
+            validations.append(
+                cloudflare.DnsRecord(
+                    f"{name}-validation-{i}",
+                    zone_id=args.zone_id,
+                    name=record.name,
+                    type=record.type,
+                    content=record.data,
+                    ttl=VALIDATION_TTL,
+                    proxied=False,
+                    comment=f"Certificate Manager DNS authorization for {host}",
+                    opts=child,
+                )
+            )
             authorizations.append(authorization)
         self.certificate = gcp.certificatemanager.Certificate(
-            f"{name}-cert", project=args.project, name=args.map_name, scope="DEFAULT", labels=labels,
+            f"{name}-cert",
+            project=args.project,
+            name=args.map_name,
+            scope="DEFAULT",
+            labels=labels,
             managed={"domains": list(args.hostnames), "dns_authorizations": [a.id for a in authorizations]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=validations),
         )
-        self.certificate_map = gcp.certificatemanager.CertificateMap(f"{name}-map", project=args.project, name=args.map_name, labels=labels, opts=child)
+        self.certificate_map = gcp.certificatemanager.CertificateMap(
+            f"{name}-map", project=args.project, name=args.map_name, labels=labels, opts=child
+        )
         for i, host in enumerate(args.hostnames):
             gcp.certificatemanager.CertificateMapEntry(
-                f"{name}-entry-{i}", project=args.project, name=f"{args.map_name}-{i}", map=self.certificate_map.name,
-                hostname=host, certificates=[self.certificate.id], labels=labels, opts=child,
+                f"{name}-entry-{i}",
+                project=args.project,
+                name=f"{args.map_name}-{i}",
+                map=self.certificate_map.name,
+                hostname=host,
+                certificates=[self.certificate.id],
+                labels=labels,
+                opts=child,
             )
         self.map_name = self.certificate_map.name
         self.hostnames = list(args.hostnames)

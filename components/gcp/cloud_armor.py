@@ -3,6 +3,7 @@
 The GCP twin of the ALB's security group (components/aws/alb.py): the same list of ranges, so a
 request that bypasses Cloudflare reaches neither cloud's application.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,10 +35,14 @@ class CloudflareOnlyPolicyArgs:
 
 
 def allow_rules(cidrs: Sequence[str]) -> list[dict]:
-    chunks = [list(cidrs[i:i + RANGES_PER_RULE]) for i in range(0, len(cidrs), RANGES_PER_RULE)]
+    chunks = [list(cidrs[i : i + RANGES_PER_RULE]) for i in range(0, len(cidrs), RANGES_PER_RULE)]
     return [
-        {"action": "allow", "priority": FIRST_ALLOW_PRIORITY + i, "description": f"Cloudflare ranges, part {i + 1} of {len(chunks)}",
-         "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": chunk}}}
+        {
+            "action": "allow",
+            "priority": FIRST_ALLOW_PRIORITY + i,
+            "description": f"Cloudflare ranges, part {i + 1} of {len(chunks)}",
+            "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": chunk}},
+        }
         for i, chunk in enumerate(chunks)
     ]
 
@@ -46,13 +51,19 @@ class CloudflareOnlyPolicy(Component):
     def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
         default_deny = {
-            "action": "deny(403)", "priority": DEFAULT_RULE_PRIORITY, "description": "everything not from Cloudflare",
+            "action": "deny(403)",
+            "priority": DEFAULT_RULE_PRIORITY,
+            "description": "everything not from Cloudflare",
             "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}},
         }
         self.policy = gcp.compute.SecurityPolicy(
-            f"{name}-policy", project=args.project, name=args.policy_name, type="CLOUD_ARMOR",
+            f"{name}-policy",
+            project=args.project,
+            name=args.policy_name,
+            type="CLOUD_ARMOR",
             description="Admits only Cloudflare's ranges (parity with the AWS ALB security group)",
-            rules=allow_rules(args.allowed_cidrs) + [default_deny], labels=dict(args.labels),
+            rules=allow_rules(args.allowed_cidrs) + [default_deny],
+            labels=dict(args.labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.policy_name = self.policy.name

@@ -1,4 +1,5 @@
 """Cloud SQL for PostgreSQL 15: private, TLS-only, regional, with PITR; in DR the logical-replication subscriber."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,14 +88,27 @@ class CloudSqlPostgres(Component):
             },
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
-        self.database = gcp.sql.Database(f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child)
+        self.database = gcp.sql.Database(
+            f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child
+        )
         # Not protected: rotation replaces it, and the user below takes the new one in place.
-        self.password = random.RandomPassword(f"{name}-password", length=32, special=True, override_special="-_.~",
-                                              keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
+        self.password = random.RandomPassword(
+            f"{name}-password",
+            length=32,
+            special=True,
+            override_special="-_.~",
+            keepers=dict(args.rotation) if args.rotation else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # ABANDON: PostgreSQL refuses to drop a role that owns objects, which would block a destroy.
         self.user = gcp.sql.User(
-            f"{name}-user", name=args.username, project=args.project, instance=self.instance.name, password=self.password.result,
-            deletion_policy="ABANDON", opts=child,
+            f"{name}-user",
+            name=args.username,
+            project=args.project,
+            instance=self.instance.name,
+            password=self.password.result,
+            deletion_policy="ABANDON",
+            opts=child,
         )
         self.private_ip = self.instance.private_ip_address
         self.port = PORT
@@ -103,6 +117,8 @@ class CloudSqlPostgres(Component):
         self.username = args.username
         # Cloud SQL signs its server certificate with a per-instance CA: clients that verify need this PEM.
         ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
-        self.endpoint = DatabaseEndpoint(self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate)
+        self.endpoint = DatabaseEndpoint(
+            self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate
+        )
         self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
         self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})

@@ -14,6 +14,7 @@ container-native NEGs) from these objects:
 Pass the cluster's Kubernetes provider in `opts.providers`; the cluster must run the Gateway API
 (`gateway_api_config` channel `CHANNEL_STANDARD`, components/gcp/gke.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ class AppGateway(Component):
         service_ref = {"group": "", "kind": "Service", "name": args.service_name}
 
         self.gateway = k8s.apiextensions.CustomResource(
-            f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
+            f"{name}-gateway",
+            api_version=GATEWAY_API,
+            kind="Gateway",
             metadata={"name": args.gateway_name, "namespace": args.namespace, "annotations": {CERTMAP_ANNOTATION: args.certificate_map}},
             spec={
                 "gatewayClassName": GATEWAY_CLASS,
@@ -69,31 +72,51 @@ class AppGateway(Component):
             opts=child,
         )
         self.route = k8s.apiextensions.CustomResource(
-            f"{name}-route", api_version=GATEWAY_API, kind="HTTPRoute",
+            f"{name}-route",
+            api_version=GATEWAY_API,
+            kind="HTTPRoute",
             metadata={"name": args.gateway_name, "namespace": args.namespace},
             spec={
                 "parentRefs": [{"name": args.gateway_name, "sectionName": LISTENER}],
                 "hostnames": list(args.hostnames),
-                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                           "backendRefs": [{"name": args.service_name, "port": args.service_port}]}],
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                        "backendRefs": [{"name": args.service_name, "port": args.service_port}],
+                    }
+                ],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
         )
         self.health_check = k8s.apiextensions.CustomResource(
-            f"{name}-health", api_version=GKE_POLICY_API, kind="HealthCheckPolicy",
+            f"{name}-health",
+            api_version=GKE_POLICY_API,
+            kind="HealthCheckPolicy",
             metadata={"name": args.service_name, "namespace": args.namespace},
             spec={
-                "default": {"checkIntervalSec": 15, "timeoutSec": 5, "healthyThreshold": 2, "unhealthyThreshold": 2,
-                            "config": {"type": "HTTP", "httpHealthCheck": {"portSpecification": "USE_SERVING_PORT", "requestPath": args.health_check_path}}},
+                "default": {
+                    "checkIntervalSec": 15,
+                    "timeoutSec": 5,
+                    "healthyThreshold": 2,
+                    "unhealthyThreshold": 2,
+                    "config": {
+                        "type": "HTTP",
+                        "httpHealthCheck": {"portSpecification": "USE_SERVING_PORT", "requestPath": args.health_check_path},
+                    },
+                },
                 "targetRef": service_ref,
             },
             opts=child,
         )
         self.backend_policy = k8s.apiextensions.CustomResource(
-            f"{name}-backend", api_version=GKE_POLICY_API, kind="GCPBackendPolicy",
+            f"{name}-backend",
+            api_version=GKE_POLICY_API,
+            kind="GCPBackendPolicy",
             metadata={"name": args.service_name, "namespace": args.namespace},
-            spec={"default": {"securityPolicy": args.security_policy, "logging": {"enabled": True, "sampleRate": 1000000}, "timeoutSec": 30},
-                  "targetRef": service_ref},
+            spec={
+                "default": {"securityPolicy": args.security_policy, "logging": {"enabled": True, "sampleRate": 1000000}, "timeoutSec": 30},
+                "targetRef": service_ref,
+            },
             opts=child,
         )
         self.gateway_name = args.gateway_name

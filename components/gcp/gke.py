@@ -13,6 +13,7 @@ firewall rules see it. The cluster enforces the project's Binary Authorization p
 (components/gcp/binary_authorization.py). Turning intranode visibility on for an existing
 cluster recreates its nodes (a surge upgrade of the pool).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ class GkeClusterArgs:
 
     def __post_init__(self) -> None:
         if not self.min_nodes <= self.initial_nodes <= self.max_nodes:
-            raise ValueError(f"GKE node counts must satisfy min <= initial <= max, got {self.min_nodes}/{self.initial_nodes}/{self.max_nodes}")
+            raise ValueError(
+                f"GKE node counts must satisfy min <= initial <= max, got {self.min_nodes}/{self.initial_nodes}/{self.max_nodes}"
+            )
         if "0.0.0.0/0" in self.authorized_networks:
             raise ValueError("the GKE control plane is never open to 0.0.0.0/0")
         if not self.zones:
@@ -80,7 +83,11 @@ class GkeCluster(Component):
         labels = dict(args.labels)
 
         self.node_service_account = gcp.serviceaccount.Account(
-            f"{name}-nodes", account_id=f"{name}-nodes"[:30], project=args.project, display_name=f"{name} GKE nodes", opts=child,
+            f"{name}-nodes",
+            account_id=f"{name}-nodes"[:30],
+            project=args.project,
+            display_name=f"{name} GKE nodes",
+            opts=child,
         )
         node_member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")
         for role in NODE_ROLES:
@@ -113,7 +120,11 @@ class GkeCluster(Component):
             # The Gateway API CRDs and GKE's Gateway controller, which builds the application's load balancer.
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-            private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": False, "master_ipv4_cidr_block": args.master_cidr},
+            private_cluster_config={
+                "enable_private_nodes": True,
+                "enable_private_endpoint": False,
+                "master_ipv4_cidr_block": args.master_cidr,
+            },
             control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": True}},
             master_authorized_networks_config={
                 "cidr_blocks": [{"cidr_block": cidr, "display_name": f"allowed-{i}"} for i, cidr in enumerate(args.authorized_networks)],
@@ -130,7 +141,9 @@ class GkeCluster(Component):
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
             # 00:00-08:00 KST on Saturday and Sunday: 8 h x 2 days a week clears GKE's minimum of 48 h per 32 days.
-            maintenance_policy={"recurring_window": {"start_time": MAINTENANCE_START, "end_time": MAINTENANCE_END, "recurrence": MAINTENANCE_RECURRENCE}},
+            maintenance_policy={
+                "recurring_window": {"start_time": MAINTENANCE_START, "end_time": MAINTENANCE_END, "recurrence": MAINTENANCE_RECURRENCE}
+            },
             resource_labels=labels,
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
@@ -153,7 +166,9 @@ class GkeCluster(Component):
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.dns_endpoint).apply(lambda a: _kubeconfig(a[0], a[1]))
         )
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]))
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool])
+        )
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.workload_pool = f"{args.project}.svc.id.goog"
@@ -172,15 +187,24 @@ def _dns_endpoint(config) -> str:
 
 def _kubeconfig(name: str, dns_endpoint: str) -> str:
     # The DNS endpoint presents a publicly trusted certificate: no cluster CA in the kubeconfig.
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": f"https://{dns_endpoint}"}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-        "users": [{"name": name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "gke-gcloud-auth-plugin",
-            "provideClusterInfo": True,
-        }}}],
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://{dns_endpoint}"}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                        }
+                    },
+                }
+            ],
+        }
+    )

@@ -6,6 +6,7 @@ by default, so the Kafka resource needs no `strimzi.io/kraft` / `strimzi.io/node
 annotations. The operator watches its release namespace by default; naming that namespace again
 in `watchNamespaces` ("additional namespaces") renders its RoleBindings twice and the install fails.
 """
+
 from __future__ import annotations
 
 import re
@@ -97,7 +98,10 @@ class KafkaOnGke(Component):
             spec={
                 "replicas": args.brokers,
                 "roles": ["controller", "broker"],
-                "storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": args.volume_size, "deleteClaim": False}]},
+                "storage": {
+                    "type": "jbod",
+                    "volumes": [{"id": 0, "type": "persistent-claim", "size": args.volume_size, "deleteClaim": False}],
+                },
             },
             opts=after_operator,
         )
@@ -110,8 +114,16 @@ class KafkaOnGke(Component):
             spec={
                 "kafka": {
                     "version": args.kafka_version,
-                    "listeners": [{"name": "tls", "port": LISTENER_PORT, "type": "internal", "tls": True,
-                                   "authentication": {"type": "scram-sha-512"}, **self._peers(args)}],
+                    "listeners": [
+                        {
+                            "name": "tls",
+                            "port": LISTENER_PORT,
+                            "type": "internal",
+                            "tls": True,
+                            "authentication": {"type": "scram-sha-512"},
+                            **self._peers(args),
+                        }
+                    ],
                     "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": replication,
@@ -130,8 +142,13 @@ class KafkaOnGke(Component):
         self.namespace = args.namespace
         self.ca_secret_name = f"{args.cluster_name}-cluster-ca-cert"
         self.app_user = args.app_user
-        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False,
-                                             keepers=dict(args.rotation) if args.rotation else None, opts=pulumi.ResourceOptions(parent=self))
+        app_password = random.RandomPassword(
+            f"{name}-app-password",
+            length=32,
+            special=False,
+            keepers=dict(args.rotation) if args.rotation else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.app_password = pulumi.Output.secret(app_password.result)
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
@@ -146,14 +163,23 @@ class KafkaOnGke(Component):
             kind="KafkaUser",
             metadata={"name": args.app_user, "namespace": args.namespace, "labels": labels},
             spec={
-                "authentication": {"type": "scram-sha-512",
-                                   "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}}},
-                "authorization": {"type": "simple", "acls": [
-                    {"resource": {"type": "topic", "name": args.app_topic_prefix, "patternType": "prefix"},
-                     "operations": list(APP_TOPIC_OPERATIONS)},
-                    {"resource": {"type": "group", "name": args.app_group_prefix, "patternType": "prefix"},
-                     "operations": ["Describe", "Read"]},
-                ]},
+                "authentication": {
+                    "type": "scram-sha-512",
+                    "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}},
+                },
+                "authorization": {
+                    "type": "simple",
+                    "acls": [
+                        {
+                            "resource": {"type": "topic", "name": args.app_topic_prefix, "patternType": "prefix"},
+                            "operations": list(APP_TOPIC_OPERATIONS),
+                        },
+                        {
+                            "resource": {"type": "group", "name": args.app_group_prefix, "patternType": "prefix"},
+                            "operations": ["Describe", "Read"],
+                        },
+                    ],
+                },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka, password_secret]),
         )
@@ -164,8 +190,12 @@ class KafkaOnGke(Component):
                 api_version=STRIMZI_API,
                 kind="KafkaTopic",
                 metadata={"name": topic_resource_name(topic), "namespace": args.namespace, "labels": labels},
-                spec={"topicName": topic, "partitions": args.topic_partitions, "replicas": replication,
-                      "config": {"min.insync.replicas": max(1, replication - 1)}},
+                spec={
+                    "topicName": topic,
+                    "partitions": args.topic_partitions,
+                    "replicas": replication,
+                    "config": {"min.insync.replicas": max(1, replication - 1)},
+                },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka]),
             )
             for topic in args.topics

@@ -1,4 +1,5 @@
 """Cloud KMS: a key ring with one rotating key per purpose, usable by the service that needs it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,16 +53,28 @@ class GcpKms(Component):
         self.grants: dict[str, gcp.kms.CryptoKeyIAMMember] = {}
         for purpose in args.purposes:
             key = gcp.kms.CryptoKey(
-                f"{name}-{purpose}", name=purpose, key_ring=ring.id, rotation_period=ROTATION_PERIOD, purpose="ENCRYPT_DECRYPT",
-                labels={**args.labels, "purpose": purpose}, opts=stateful,
+                f"{name}-{purpose}",
+                name=purpose,
+                key_ring=ring.id,
+                rotation_period=ROTATION_PERIOD,
+                purpose="ENCRYPT_DECRYPT",
+                labels={**args.labels, "purpose": purpose},
+                opts=stateful,
             )
             agent_exists = []
             if purpose in AGENTS_TO_CREATE:
-                agent_exists.append(gcp.projects.ServiceIdentity(
-                    f"{name}-{purpose}-agent", project=args.project, service=AGENTS_TO_CREATE[purpose], opts=pulumi.ResourceOptions(parent=self),
-                ))
+                agent_exists.append(
+                    gcp.projects.ServiceIdentity(
+                        f"{name}-{purpose}-agent",
+                        project=args.project,
+                        service=AGENTS_TO_CREATE[purpose],
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
             self.grants[purpose] = gcp.kms.CryptoKeyIAMMember(
-                f"{name}-{purpose}-agent", crypto_key_id=key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                f"{name}-{purpose}-agent",
+                crypto_key_id=key.id,
+                role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                 member=project_number.apply(lambda n, p=purpose: f"serviceAccount:service-{n}@{SERVICE_AGENTS[p]}"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=agent_exists),
             )

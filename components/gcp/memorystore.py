@@ -1,4 +1,5 @@
 """Memorystore for Redis 7: HA with AUTH, TLS and RDB snapshots, reached over private services access."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,4 +68,3 @@ class MemorystoreRedis(Component):
         self.endpoint = CacheEndpoint(self.host, self.port, self.auth_string, tls=True, ca_certificate=self.ca_certificate)
         self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
         self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
-

@@ -5,6 +5,7 @@ copy's replication lag has no built-in metric: the lag CronJob (components/gcp/r
 writes `custom.googleapis.com/crm/replication_lag_seconds` every minute, and two conditions watch
 it, one on its value and one on its absence (a stopped measurement must not read as "no lag").
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,13 @@ class GcpMonitoring(Component):
         child = pulumi.ResourceOptions(parent=self)
         self.channels = [
             gcp.monitoring.NotificationChannel(
-                f"{name}-email-{i}", project=args.project, type="email", display_name=f"{name} {email}", labels={"email_address": email},
-                user_labels=dict(args.labels), opts=child,
+                f"{name}-email-{i}",
+                project=args.project,
+                type="email",
+                display_name=f"{name} {email}",
+                labels={"email_address": email},
+                user_labels=dict(args.labels),
+                opts=child,
             )
             for i, email in enumerate(args.emails)
         ]
@@ -97,76 +103,218 @@ class GcpMonitoring(Component):
 
         if args.database_instance is not None:
             database_id = pulumi.Output.from_input(args.database_instance).apply(lambda n: f"{args.project}:{n}")
-            self.policy("sql-cpu", [Condition(
-                f"Cloud SQL CPU above {t.cpu_percent}%", _filter("cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database",
-                                                                  **{"resource.label.database_id": database_id}),
-                "COMPARISON_GT", t.cpu_percent / 100, "ALIGN_MEAN", duration_seconds=300)])
-            self.policy("sql-disk", [Condition(
-                f"Cloud SQL disk above {t.disk_percent}%", _filter("cloudsql.googleapis.com/database/disk/utilization", "cloudsql_database",
-                                                                    **{"resource.label.database_id": database_id}),
-                "COMPARISON_GT", t.disk_percent / 100, "ALIGN_MAX")])
+            self.policy(
+                "sql-cpu",
+                [
+                    Condition(
+                        f"Cloud SQL CPU above {t.cpu_percent}%",
+                        _filter(
+                            "cloudsql.googleapis.com/database/cpu/utilization",
+                            "cloudsql_database",
+                            **{"resource.label.database_id": database_id},
+                        ),
+                        "COMPARISON_GT",
+                        t.cpu_percent / 100,
+                        "ALIGN_MEAN",
+                        duration_seconds=300,
+                    )
+                ],
+            )
+            self.policy(
+                "sql-disk",
+                [
+                    Condition(
+                        f"Cloud SQL disk above {t.disk_percent}%",
+                        _filter(
+                            "cloudsql.googleapis.com/database/disk/utilization",
+                            "cloudsql_database",
+                            **{"resource.label.database_id": database_id},
+                        ),
+                        "COMPARISON_GT",
+                        t.disk_percent / 100,
+                        "ALIGN_MAX",
+                    )
+                ],
+            )
         if args.replication_lag:
             # Declared up front: a policy on a custom metric nobody has written yet is refused by the API.
             self.lag_metric = gcp.monitoring.MetricDescriptor(
-                f"{name}-replication-lag", project=args.project, type=LAG_METRIC, metric_kind="GAUGE", value_type="DOUBLE", unit="s",
-                display_name="CRM replication lag", description="Seconds the Cloud SQL copy is behind RDS, written every minute by the lag CronJob",
+                f"{name}-replication-lag",
+                project=args.project,
+                type=LAG_METRIC,
+                metric_kind="GAUGE",
+                value_type="DOUBLE",
+                unit="s",
+                display_name="CRM replication lag",
+                description="Seconds the Cloud SQL copy is behind RDS, written every minute by the lag CronJob",
                 opts=child,
             )
             lag = _filter(LAG_METRIC, "global")
-            self.policy("replication-lag", [Condition(
-                f"the copy is more than {t.replication_lag_seconds} s behind RDS", lag, "COMPARISON_GT", t.replication_lag_seconds, "ALIGN_MAX",
-            )], depends_on=[self.lag_metric])
+            self.policy(
+                "replication-lag",
+                [
+                    Condition(
+                        f"the copy is more than {t.replication_lag_seconds} s behind RDS",
+                        lag,
+                        "COMPARISON_GT",
+                        t.replication_lag_seconds,
+                        "ALIGN_MAX",
+                    )
+                ],
+                depends_on=[self.lag_metric],
+            )
             absent = gcp.monitoring.AlertPolicy(
-                f"{name}-replication-lag-unmeasured", project=args.project, display_name=f"{name}: replication lag not measured",
-                combiner="OR", severity="ERROR", notification_channels=[c.id for c in self.channels], user_labels=dict(args.labels),
-                conditions=[{"display_name": "no lag sample for 5 minutes", "condition_absent": {
-                    "filter": lag, "duration": "300s", "aggregations": [{"alignment_period": "60s", "per_series_aligner": "ALIGN_MAX"}]}}],
-                documentation={"content": "The lag CronJob has not written a sample: replication may be broken or unmeasured. See docs/operations.md.",
-                               "mime_type": "text/markdown"},
+                f"{name}-replication-lag-unmeasured",
+                project=args.project,
+                display_name=f"{name}: replication lag not measured",
+                combiner="OR",
+                severity="ERROR",
+                notification_channels=[c.id for c in self.channels],
+                user_labels=dict(args.labels),
+                conditions=[
+                    {
+                        "display_name": "no lag sample for 5 minutes",
+                        "condition_absent": {
+                            "filter": lag,
+                            "duration": "300s",
+                            "aggregations": [{"alignment_period": "60s", "per_series_aligner": "ALIGN_MAX"}],
+                        },
+                    }
+                ],
+                documentation={
+                    "content": "The lag CronJob has not written a sample: replication may be broken or unmeasured. See docs/operations.md.",
+                    "mime_type": "text/markdown",
+                },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lag_metric]),
             )
             self.policies["replication-lag-unmeasured"] = absent
         if args.cache_instance_id is not None:
-            self.policy("redis-memory", [Condition(
-                f"Memorystore memory above {t.cache_memory_percent}%", _filter("redis.googleapis.com/stats/memory/usage_ratio", "redis_instance",
-                                                                                **{"resource.label.instance_id": args.cache_instance_id}),
-                "COMPARISON_GT", t.cache_memory_percent / 100, "ALIGN_MAX", duration_seconds=300)])
+            self.policy(
+                "redis-memory",
+                [
+                    Condition(
+                        f"Memorystore memory above {t.cache_memory_percent}%",
+                        _filter(
+                            "redis.googleapis.com/stats/memory/usage_ratio",
+                            "redis_instance",
+                            **{"resource.label.instance_id": args.cache_instance_id},
+                        ),
+                        "COMPARISON_GT",
+                        t.cache_memory_percent / 100,
+                        "ALIGN_MAX",
+                        duration_seconds=300,
+                    )
+                ],
+            )
         if args.cluster_name is not None:
-            self.policy("gke-restarts", [Condition(
-                f"a container restarted more than {t.container_restarts} times in 10 minutes",
-                _filter("kubernetes.io/container/restart_count", "k8s_container", **{"resource.label.cluster_name": args.cluster_name}),
-                "COMPARISON_GT", t.container_restarts, "ALIGN_DELTA", reducer="REDUCE_SUM",
-                group_by=["resource.label.namespace_name", "resource.label.pod_name"], alignment_seconds=600)])
-            self.policy("gke-node-cpu", [Condition(
-                f"node CPU above {t.cpu_percent}% of allocatable",
-                _filter("kubernetes.io/node/cpu/allocatable_utilization", "k8s_node", **{"resource.label.cluster_name": args.cluster_name}),
-                "COMPARISON_GT", t.cpu_percent / 100, "ALIGN_MEAN", duration_seconds=600)])
+            self.policy(
+                "gke-restarts",
+                [
+                    Condition(
+                        f"a container restarted more than {t.container_restarts} times in 10 minutes",
+                        _filter(
+                            "kubernetes.io/container/restart_count", "k8s_container", **{"resource.label.cluster_name": args.cluster_name}
+                        ),
+                        "COMPARISON_GT",
+                        t.container_restarts,
+                        "ALIGN_DELTA",
+                        reducer="REDUCE_SUM",
+                        group_by=["resource.label.namespace_name", "resource.label.pod_name"],
+                        alignment_seconds=600,
+                    )
+                ],
+            )
+            self.policy(
+                "gke-node-cpu",
+                [
+                    Condition(
+                        f"node CPU above {t.cpu_percent}% of allocatable",
+                        _filter(
+                            "kubernetes.io/node/cpu/allocatable_utilization",
+                            "k8s_node",
+                            **{"resource.label.cluster_name": args.cluster_name},
+                        ),
+                        "COMPARISON_GT",
+                        t.cpu_percent / 100,
+                        "ALIGN_MEAN",
+                        duration_seconds=600,
+                    )
+                ],
+            )
         for i, tunnel in enumerate(args.vpn_tunnels):
-            self.policy(f"vpn-tunnel-{i}", [Condition(
-                f"HA VPN tunnel {i} is down", _filter("vpn.googleapis.com/tunnel_established", "vpn_gateway", **{"metric.label.tunnel_name": tunnel}),
-                "COMPARISON_LT", 1, "ALIGN_MIN", duration_seconds=180)])
+            self.policy(
+                f"vpn-tunnel-{i}",
+                [
+                    Condition(
+                        f"HA VPN tunnel {i} is down",
+                        _filter("vpn.googleapis.com/tunnel_established", "vpn_gateway", **{"metric.label.tunnel_name": tunnel}),
+                        "COMPARISON_LT",
+                        1,
+                        "ALIGN_MIN",
+                        duration_seconds=180,
+                    )
+                ],
+            )
         for i, peer in enumerate(args.bgp_peers):
-            self.policy(f"bgp-session-{i}", [Condition(
-                f"BGP session {i} with AWS is down", _filter("router.googleapis.com/bgp/session_up", "gce_router", **{"metric.label.bgp_peer_name": peer}),
-                "COMPARISON_LT", 1, "ALIGN_FRACTION_TRUE", duration_seconds=180)])
+            self.policy(
+                f"bgp-session-{i}",
+                [
+                    Condition(
+                        f"BGP session {i} with AWS is down",
+                        _filter("router.googleapis.com/bgp/session_up", "gce_router", **{"metric.label.bgp_peer_name": peer}),
+                        "COMPARISON_LT",
+                        1,
+                        "ALIGN_FRACTION_TRUE",
+                        duration_seconds=180,
+                    )
+                ],
+            )
 
         self.uptime = gcp.monitoring.UptimeCheckConfig(
-            f"{name}-uptime", project=args.project, display_name=f"{name} https://{args.public_host}{args.health_check_path}",
-            timeout="10s", period="60s", checker_type="STATIC_IP_CHECKERS",
-            http_check={"path": args.health_check_path, "port": 443, "use_ssl": True, "validate_ssl": True, "request_method": "GET",
-                        "accepted_response_status_codes": [{"status_value": 200}]},
+            f"{name}-uptime",
+            project=args.project,
+            display_name=f"{name} https://{args.public_host}{args.health_check_path}",
+            timeout="10s",
+            period="60s",
+            checker_type="STATIC_IP_CHECKERS",
+            http_check={
+                "path": args.health_check_path,
+                "port": 443,
+                "use_ssl": True,
+                "validate_ssl": True,
+                "request_method": "GET",
+                "accepted_response_status_codes": [{"status_value": 200}],
+            },
             monitored_resource={"type": "uptime_url", "labels": {"host": args.public_host, "project_id": args.project}},
-            user_labels=dict(args.labels), opts=child,
+            user_labels=dict(args.labels),
+            opts=child,
         )
         # Fires when more than one checker location fails: one location's own trouble is not an outage.
-        self.policy("uptime", [Condition(
-            f"https://{args.public_host}{args.health_check_path} fails from several locations",
-            _filter("monitoring.googleapis.com/uptime_check/check_passed", "uptime_url", **{"metric.label.check_id": self.uptime.uptime_check_id}),
-            "COMPARISON_GT", 1, "ALIGN_NEXT_OLDER", reducer="REDUCE_COUNT_FALSE", group_by=["resource.label.host"], duration_seconds=60)])
+        self.policy(
+            "uptime",
+            [
+                Condition(
+                    f"https://{args.public_host}{args.health_check_path} fails from several locations",
+                    _filter(
+                        "monitoring.googleapis.com/uptime_check/check_passed",
+                        "uptime_url",
+                        **{"metric.label.check_id": self.uptime.uptime_check_id},
+                    ),
+                    "COMPARISON_GT",
+                    1,
+                    "ALIGN_NEXT_OLDER",
+                    reducer="REDUCE_COUNT_FALSE",
+                    group_by=["resource.label.host"],
+                    duration_seconds=60,
+                )
+            ],
+        )
 
         project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
         self.budget = gcp.billing.Budget(
-            f"{name}-budget", billing_account=args.billing_account, display_name=f"{name} monthly",
+            f"{name}-budget",
+            billing_account=args.billing_account,
+            display_name=f"{name} monthly",
             amount={"specified_amount": {"currency_code": "USD", "units": str(args.monthly_budget_usd)}},
             budget_filter={"projects": [project_number.apply(lambda n: f"projects/{n}")], "calendar_period": "MONTH"},
             threshold_rules=[{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"} for p in args.budget_alert_percents]
@@ -175,9 +323,11 @@ class GcpMonitoring(Component):
             opts=child,
         )
         self.dashboard = gcp.monitoring.Dashboard(
-            f"{name}-dashboard", project=args.project,
+            f"{name}-dashboard",
+            project=args.project,
             dashboard_json=pulumi.Output.all(*[c.filter for c in self.conditions.values()]).apply(
-                lambda filters: self._dashboard(name, list(self.conditions.values()), filters)),
+                lambda filters: self._dashboard(name, list(self.conditions.values()), filters)
+            ),
             opts=child,
         )
         self.channel_ids = [c.id for c in self.channels]
@@ -186,21 +336,34 @@ class GcpMonitoring(Component):
     def policy(self, key: str, conditions: Sequence[Condition], depends_on: Sequence[pulumi.Resource] = ()) -> gcp.monitoring.AlertPolicy:
         self.conditions[key] = conditions[0]  # charted on the dashboard
         policy = gcp.monitoring.AlertPolicy(
-            f"{self._name}-{key}", project=self._project, display_name=f"{self._name}: {conditions[0].title}", combiner="OR",
+            f"{self._name}-{key}",
+            project=self._project,
+            display_name=f"{self._name}: {conditions[0].title}",
+            combiner="OR",
             notification_channels=[c.id for c in self.channels],
-            conditions=[{
-                "display_name": c.title,
-                "condition_threshold": {
-                    "filter": c.filter, "comparison": c.comparison, "threshold_value": c.threshold, "duration": f"{c.duration_seconds}s",
-                    "aggregations": [{
-                        "alignment_period": f"{c.alignment_seconds}s", "per_series_aligner": c.aligner,
-                        **({"cross_series_reducer": c.reducer, "group_by_fields": list(c.group_by)} if c.reducer else {}),
-                    }],
-                    "trigger": {"count": 1},
-                },
-            } for c in conditions],
+            conditions=[
+                {
+                    "display_name": c.title,
+                    "condition_threshold": {
+                        "filter": c.filter,
+                        "comparison": c.comparison,
+                        "threshold_value": c.threshold,
+                        "duration": f"{c.duration_seconds}s",
+                        "aggregations": [
+                            {
+                                "alignment_period": f"{c.alignment_seconds}s",
+                                "per_series_aligner": c.aligner,
+                                **({"cross_series_reducer": c.reducer, "group_by_fields": list(c.group_by)} if c.reducer else {}),
+                            }
+                        ],
+                        "trigger": {"count": 1},
+                    },
+                }
+                for c in conditions
+            ],
             documentation={"content": "What this watches and the threshold's source: docs/operations.md.", "mime_type": "text/markdown"},
-            user_labels=self._labels, opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+            user_labels=self._labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )
         self.policies[key] = policy
         return policy
@@ -209,14 +372,34 @@ class GcpMonitoring(Component):
     def _dashboard(name: str, conditions: list[Condition], filters: list[str]) -> str:
         tiles = []
         for i, (condition, metric_filter) in enumerate(zip(conditions, filters)):
-            tiles.append({"xPos": (i % 2) * 6, "yPos": (i // 2) * 4, "width": 6, "height": 4, "widget": {
-                "title": condition.title,
-                "xyChart": {
-                    "dataSets": [{"timeSeriesQuery": {"timeSeriesFilter": {"filter": metric_filter, "aggregation": {
-                        "alignmentPeriod": f"{condition.alignment_seconds}s", "perSeriesAligner": condition.aligner}}}, "plotType": "LINE"}],
-                    "thresholds": [{"value": condition.threshold}],
-                },
-            }})
+            tiles.append(
+                {
+                    "xPos": (i % 2) * 6,
+                    "yPos": (i // 2) * 4,
+                    "width": 6,
+                    "height": 4,
+                    "widget": {
+                        "title": condition.title,
+                        "xyChart": {
+                            "dataSets": [
+                                {
+                                    "timeSeriesQuery": {
+                                        "timeSeriesFilter": {
+                                            "filter": metric_filter,
+                                            "aggregation": {
+                                                "alignmentPeriod": f"{condition.alignment_seconds}s",
+                                                "perSeriesAligner": condition.aligner,
+                                            },
+                                        }
+                                    },
+                                    "plotType": "LINE",
+                                }
+                            ],
+                            "thresholds": [{"value": condition.threshold}],
+                        },
+                    },
+                }
+            )
         return json.dumps({"displayName": f"{name} estate", "mosaicLayout": {"columns": 12, "tiles": tiles}})
 
 

@@ -1,4 +1,5 @@
 """The GCP VPC: one regional subnet with GKE ranges, Cloud NAT, private services access, firewalls."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,7 +43,12 @@ class GcpNetwork(Component):
         super().__init__("crm:gcp:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.network = gcp.compute.Network(
-            f"{name}-vpc", name=args.network_name, project=args.project, auto_create_subnetworks=False, routing_mode="GLOBAL", opts=child,
+            f"{name}-vpc",
+            name=args.network_name,
+            project=args.project,
+            auto_create_subnetworks=False,
+            routing_mode="GLOBAL",
+            opts=child,
         )
         self.subnet = gcp.compute.Subnetwork(
             f"{name}-subnet",
@@ -59,7 +65,14 @@ class GcpNetwork(Component):
             log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"},
             opts=child,
         )
-        self.router = gcp.compute.Router(f"{name}-nat-router", name=f"{args.network_name}-nat", project=args.project, region=args.region, network=self.network.id, opts=child)
+        self.router = gcp.compute.Router(
+            f"{name}-nat-router",
+            name=f"{args.network_name}-nat",
+            project=args.project,
+            region=args.region,
+            network=self.network.id,
+            opts=child,
+        )
         gcp.compute.RouterNat(
             f"{name}-nat",
             name=f"{args.network_name}-nat",
@@ -76,16 +89,33 @@ class GcpNetwork(Component):
 
         psa_address, psa_prefix = args.private_services_cidr.split("/")
         self.private_services_range = gcp.compute.GlobalAddress(
-            f"{name}-psa-range", name=f"{args.network_name}-psa", project=args.project, purpose="VPC_PEERING", address_type="INTERNAL",
-            address=psa_address, prefix_length=int(psa_prefix), network=self.network.id, labels=dict(args.labels), opts=child,
+            f"{name}-psa-range",
+            name=f"{args.network_name}-psa",
+            project=args.project,
+            purpose="VPC_PEERING",
+            address_type="INTERNAL",
+            address=psa_address,
+            prefix_length=int(psa_prefix),
+            network=self.network.id,
+            labels=dict(args.labels),
+            opts=child,
         )
         self.private_services = gcp.servicenetworking.Connection(
-            f"{name}-psa", network=self.network.id, service="servicenetworking.googleapis.com",
-            reserved_peering_ranges=[self.private_services_range.name], deletion_policy="ABANDON", opts=child,
+            f"{name}-psa",
+            network=self.network.id,
+            service="servicenetworking.googleapis.com",
+            reserved_peering_ranges=[self.private_services_range.name],
+            deletion_policy="ABANDON",
+            opts=child,
         )
         gcp.compute.NetworkPeeringRoutesConfig(
-            f"{name}-psa-routes", project=args.project, network=self.network.name, peering=self.private_services.peering,
-            export_custom_routes=True, import_custom_routes=True, opts=child,
+            f"{name}-psa-routes",
+            project=args.project,
+            network=self.network.name,
+            peering=self.private_services.peering,
+            export_custom_routes=True,
+            import_custom_routes=True,
+            opts=child,
         )
         self._firewalls(name, args)
 
@@ -102,20 +132,63 @@ class GcpNetwork(Component):
     def _firewalls(self, name: str, args: GcpNetworkArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         rule = lambda suffix, **kw: gcp.compute.Firewall(  # noqa: E731 - one-line factory keeps the rule table readable
-            f"{name}-{suffix}", name=f"{args.network_name}-{suffix}", project=args.project, network=self.network.id,
-            log_config={"metadata": "INCLUDE_ALL_METADATA"}, opts=child, **kw,
+            f"{name}-{suffix}",
+            name=f"{args.network_name}-{suffix}",
+            project=args.project,
+            network=self.network.id,
+            log_config={"metadata": "INCLUDE_ALL_METADATA"},
+            opts=child,
+            **kw,
         )
-        rule("deny-ingress", direction="INGRESS", priority=65534, denies=[{"protocol": "all"}], source_ranges=["0.0.0.0/0"],
-             description="Deny every ingress not allowed by a rule above")
-        rule("allow-internal", direction="INGRESS", priority=1000, allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
-             source_ranges=[args.subnet_cidr, args.pods_cidr], description="Nodes and pods talk to each other")
-        rule("allow-health-checks", direction="INGRESS", priority=1000, allows=[{"protocol": "tcp", "ports": [str(args.app_port)]}],
-             source_ranges=GOOGLE_HEALTH_CHECK_RANGES, target_tags=[APP_TAG], description="Google load balancer and health checks to the application")
+        rule(
+            "deny-ingress",
+            direction="INGRESS",
+            priority=65534,
+            denies=[{"protocol": "all"}],
+            source_ranges=["0.0.0.0/0"],
+            description="Deny every ingress not allowed by a rule above",
+        )
+        rule(
+            "allow-internal",
+            direction="INGRESS",
+            priority=1000,
+            allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
+            source_ranges=[args.subnet_cidr, args.pods_cidr],
+            description="Nodes and pods talk to each other",
+        )
+        rule(
+            "allow-health-checks",
+            direction="INGRESS",
+            priority=1000,
+            allows=[{"protocol": "tcp", "ports": [str(args.app_port)]}],
+            source_ranges=GOOGLE_HEALTH_CHECK_RANGES,
+            target_tags=[APP_TAG],
+            description="Google load balancer and health checks to the application",
+        )
         if args.peer_cidrs:
-            rule("allow-peer-app", direction="INGRESS", priority=1000, allows=[{"protocol": "tcp", "ports": [str(args.app_port)]}],
-                 source_ranges=list(args.peer_cidrs), target_tags=[APP_TAG], description="The other cloud's application over the VPN, application port only")
+            rule(
+                "allow-peer-app",
+                direction="INGRESS",
+                priority=1000,
+                allows=[{"protocol": "tcp", "ports": [str(args.app_port)]}],
+                source_ranges=list(args.peer_cidrs),
+                target_tags=[APP_TAG],
+                description="The other cloud's application over the VPN, application port only",
+            )
             ports = sorted({str(p) for p in (*args.peer_egress_ports, args.app_port)})
-            rule("allow-egress-peer", direction="EGRESS", priority=1000, allows=[{"protocol": "tcp", "ports": ports}],
-                 destination_ranges=list(args.peer_cidrs), description="To the other cloud over the VPN: PostgreSQL replication and the application")
-            rule("deny-egress-peer", direction="EGRESS", priority=1100, denies=[{"protocol": "all"}],
-                 destination_ranges=list(args.peer_cidrs), description="Nothing else crosses to the other cloud")
+            rule(
+                "allow-egress-peer",
+                direction="EGRESS",
+                priority=1000,
+                allows=[{"protocol": "tcp", "ports": ports}],
+                destination_ranges=list(args.peer_cidrs),
+                description="To the other cloud over the VPN: PostgreSQL replication and the application",
+            )
+            rule(
+                "deny-egress-peer",
+                direction="EGRESS",
+                priority=1100,
+                denies=[{"protocol": "all"}],
+                destination_ranges=list(args.peer_cidrs),
+                description="Nothing else crosses to the other cloud",
+            )

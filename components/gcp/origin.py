@@ -2,6 +2,7 @@
 
 GKE's Gateway or Ingress claims it by name (`networking.gke.io/static-ip` / `kubernetes.io/ingress.global-static-ip-name`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,13 @@ class GlobalOrigin(Component):
     def __init__(self, name: str, args: GlobalOriginArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:GlobalOrigin", name, None, opts)
         self.address = gcp.compute.GlobalAddress(
-            f"{name}-ip", name=args.address_name, project=args.project, address_type="EXTERNAL", ip_version="IPV4",
-            labels=dict(args.labels), opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            f"{name}-ip",
+            name=args.address_name,
+            project=args.project,
+            address_type="EXTERNAL",
+            ip_version="IPV4",
+            labels=dict(args.labels),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
         self.ip_address = self.address.address
         self.address_name = self.address.name

@@ -11,6 +11,7 @@ Both read the database endpoints and passwords from one Kubernetes Secret built 
 (environment variables named as `python -m dr` expects); no password is on a command line.
 Pass the GKE provider (and `depends_on` the cluster and the VPN link that makes RDS reachable) through `opts`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,13 @@ METRIC_WRITER = "roles/monitoring.metricWriter"
 # A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
 _SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
 _SCRATCH_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
-_SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532,
-                     "capabilities": {"drop": ["ALL"]}}
+_SECURE_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "capabilities": {"drop": ["ALL"]},
+}
 
 
 @dataclass
@@ -52,16 +58,26 @@ class ReplicationJobsArgs:
             raise ValueError(f"ReplicationJobsArgs: lag threshold must be at least 1 s, got {self.lag_threshold_seconds}")
 
 
-def connection_env(publisher: DatabaseEndpoint, subscriber: DatabaseEndpoint, replication_user: Optional[pulumi.Input[str]] = None,
-                   replication_password: Optional[pulumi.Input[str]] = None) -> dict[str, pulumi.Input[str]]:
+def connection_env(
+    publisher: DatabaseEndpoint,
+    subscriber: DatabaseEndpoint,
+    replication_user: Optional[pulumi.Input[str]] = None,
+    replication_password: Optional[pulumi.Input[str]] = None,
+) -> dict[str, pulumi.Input[str]]:
     """The environment `python -m dr` reads its endpoints from."""
     env: dict[str, pulumi.Input[str]] = {}
     for prefix, db in (("PUBLISHER", publisher), ("SUBSCRIBER", subscriber)):
-        env.update({
-            # A port read through a StackReference arrives as a JSON number (5432.0): libpq wants an integer.
-            f"{prefix}_HOST": db.host, f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(lambda p: str(int(float(p)))),
-            f"{prefix}_DBNAME": db.database, f"{prefix}_USER": db.user.username, f"{prefix}_PASSWORD": db.user.password, f"{prefix}_SSLMODE": "require",
-        })
+        env.update(
+            {
+                # A port read through a StackReference arrives as a JSON number (5432.0): libpq wants an integer.
+                f"{prefix}_HOST": db.host,
+                f"{prefix}_PORT": pulumi.Output.from_input(db.port).apply(lambda p: str(int(float(p)))),
+                f"{prefix}_DBNAME": db.database,
+                f"{prefix}_USER": db.user.username,
+                f"{prefix}_PASSWORD": db.user.password,
+                f"{prefix}_SSLMODE": "require",
+            }
+        )
     if replication_user is not None:
         env.update({"REPLICATION_USER": replication_user, "REPLICATION_PASSWORD": replication_password})
     return env
@@ -76,13 +92,23 @@ class ReplicationJobs(Component):
         ksa = f"{name}-lag"
 
         self.account = gcp.serviceaccount.Account(
-            f"{name}-lag", account_id=f"{name}-lag"[:30], project=args.project, display_name="Replication lag exporter (Workload Identity)", opts=child,
+            f"{name}-lag",
+            account_id=f"{name}-lag"[:30],
+            project=args.project,
+            display_name="Replication lag exporter (Workload Identity)",
+            opts=child,
         )
         gcp.projects.IAMMember(
-            f"{name}-metric-writer", project=args.project, role=METRIC_WRITER, member=self.account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
+            f"{name}-metric-writer",
+            project=args.project,
+            role=METRIC_WRITER,
+            member=self.account.email.apply(lambda e: f"serviceAccount:{e}"),
+            opts=child,
         )
         gcp.serviceaccount.IAMMember(
-            f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
+            f"{name}-wi",
+            service_account_id=self.account.name,
+            role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{ksa}]",
             # The PROJECT.svc.id.goog pool appears with the first Workload Identity cluster: the caller's
             # depends_on carries that cluster.
@@ -92,12 +118,18 @@ class ReplicationJobs(Component):
         namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=child)
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-ksa", metadata={"name": ksa, "namespace": args.namespace, "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
-            automount_service_account_token=False, opts=in_namespace,
+            f"{name}-ksa",
+            metadata={"name": ksa, "namespace": args.namespace, "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
+            automount_service_account_token=False,
+            opts=in_namespace,
         )
         self.secret = k8s.core.v1.Secret(
-            f"{name}-endpoints", metadata={"name": f"{name}-endpoints", "namespace": args.namespace}, type="Opaque",
-            string_data=pulumi.Output.secret(connection_env(args.publisher, args.subscriber, args.replication_user, args.replication_password)),
+            f"{name}-endpoints",
+            metadata={"name": f"{name}-endpoints", "namespace": args.namespace},
+            type="Opaque",
+            string_data=pulumi.Output.secret(
+                connection_env(args.publisher, args.subscriber, args.replication_user, args.replication_password)
+            ),
             opts=in_namespace,
         )
         env_from = [{"secretRef": {"name": f"{name}-endpoints"}}]
@@ -108,18 +140,28 @@ class ReplicationJobs(Component):
             spec={
                 "backoffLimit": 3,
                 "activeDeadlineSeconds": 3600,
-                "template": {"spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "volumes": [_SCRATCH_VOLUME],
-                    "containers": [{
-                        "name": "setup", "image": args.image, "command": ["python", "-m", "dr", "setup"], "envFrom": env_from,
-                        "volumeMounts": [_SCRATCH_MOUNT],
-                        "securityContext": _SECURE_CONTAINER, "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
-                    }],
-                }},
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "volumes": [_SCRATCH_VOLUME],
+                        "containers": [
+                            {
+                                "name": "setup",
+                                "image": args.image,
+                                "command": ["python", "-m", "dr", "setup"],
+                                "envFrom": env_from,
+                                "volumeMounts": [_SCRATCH_MOUNT],
+                                "securityContext": _SECURE_CONTAINER,
+                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+                            }
+                        ],
+                    }
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.secret, *after], custom_timeouts=pulumi.CustomTimeouts(create="60m")),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[namespace, self.secret, *after], custom_timeouts=pulumi.CustomTimeouts(create="60m")
+            ),
         )
 
         self.lag = k8s.batch.v1.CronJob(
@@ -130,22 +172,38 @@ class ReplicationJobs(Component):
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 1,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": 50,
-                    "template": {"spec": {
-                        "restartPolicy": "Never",
-                        "serviceAccountName": ksa,
-                        "volumes": [_SCRATCH_VOLUME],
-                        "containers": [{
-                            "volumeMounts": [_SCRATCH_MOUNT],
-                            "name": "lag", "image": args.image,
-                            "command": ["python", "-m", "dr.metrics", "--max-seconds", str(args.lag_threshold_seconds), "--project", args.project],
-                            "envFrom": env_from, "securityContext": _SECURE_CONTAINER,
-                            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-                        }],
-                    }},
-                }},
+                "jobTemplate": {
+                    "spec": {
+                        "backoffLimit": 0,
+                        "activeDeadlineSeconds": 50,
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "serviceAccountName": ksa,
+                                "volumes": [_SCRATCH_VOLUME],
+                                "containers": [
+                                    {
+                                        "volumeMounts": [_SCRATCH_MOUNT],
+                                        "name": "lag",
+                                        "image": args.image,
+                                        "command": [
+                                            "python",
+                                            "-m",
+                                            "dr.metrics",
+                                            "--max-seconds",
+                                            str(args.lag_threshold_seconds),
+                                            "--project",
+                                            args.project,
+                                        ],
+                                        "envFrom": env_from,
+                                        "securityContext": _SECURE_CONTAINER,
+                                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                                    }
+                                ],
+                            }
+                        },
+                    }
+                },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, service_account, self.secret, self.setup]),
         )

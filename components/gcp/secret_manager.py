@@ -6,6 +6,7 @@ must live in the same region. Pass the key's grant to Secret Manager's service a
 `opts.depends_on` so the secret is created only once the agent may use the key. Replication
 cannot change on an existing secret: changing it replaces the secret (and its versions).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,15 +45,21 @@ class AppEnvSecret(Component):
     def __init__(self, name: str, args: AppEnvSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppEnvSecret", name, None, opts)
         self.secret = gcp.secretmanager.Secret(
-            f"{name}-app-env", project=args.project, secret_id=args.secret_id, replication=args.replication(),
-            labels=dict(args.labels), deletion_protection=args.deletion_protection,
+            f"{name}-app-env",
+            project=args.project,
+            secret_id=args.secret_id,
+            replication=args.replication(),
+            labels=dict(args.labels),
+            deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = gcp.secretmanager.SecretVersion(
-            f"{name}-app-env", secret=self.secret.id, secret_data=self.payload, opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-app-env",
+            secret=self.secret.id,
+            secret_data=self.payload,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.secret_id = self.secret.secret_id
         self.secret_name = self.secret.name
         self.register_outputs({"secretId": self.secret_id})
-

@@ -3,6 +3,7 @@
 Pure functions: the config layer validates with them before anything is registered, and the VPN
 component uses the same ones, so a value cannot pass validation and then be built differently.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -14,8 +15,13 @@ LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 AWS_RESERVED_INSIDE_CIDRS = tuple(
     ipaddress.IPv4Network(c)
     for c in (
-        "169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30",
-        "169.254.4.0/30", "169.254.5.0/30", "169.254.169.252/30",
+        "169.254.0.0/30",
+        "169.254.1.0/30",
+        "169.254.2.0/30",
+        "169.254.3.0/30",
+        "169.254.4.0/30",
+        "169.254.5.0/30",
+        "169.254.169.252/30",
     )
 )
 

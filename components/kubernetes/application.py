@@ -9,6 +9,7 @@ The pod reads its whole environment from one Kubernetes Secret that External Sec
 keeps in sync with the cloud secret (`envFrom`), so `app_env` values exist only in the cloud
 secret store and the cluster: the stack never copies them into a Kubernetes resource of its own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ SERVICE_NAME = "crm"  # the Deployment, Service, autoscaler and budget share it
 POD_LABELS = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/component": "api"}  # what selects the app's pods
 CLOUDS = ("aws", "gcp")
 # Kubelet probes and the cluster DNS service, found the same way on EKS (CoreDNS) and GKE (kube-dns).
-DNS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+DNS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,20 @@ class ApplicationArgs:
             raise ValueError("; ".join(problems))
 
 
-def security_group_policy(name: str, namespace: str, policy_name: str, selector: Mapping[str, str], group_ids: Sequence[pulumi.Input[str]],
-                          labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+def security_group_policy(
+    name: str,
+    namespace: str,
+    policy_name: str,
+    selector: Mapping[str, str],
+    group_ids: Sequence[pulumi.Input[str]],
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
     """An EKS SecurityGroupPolicy: pods matching `selector` in `namespace` get exactly `group_ids` on their own ENI."""
     return k8s.apiextensions.CustomResource(
-        name, api_version="vpcresources.k8s.aws/v1beta1", kind="SecurityGroupPolicy",
+        name,
+        api_version="vpcresources.k8s.aws/v1beta1",
+        kind="SecurityGroupPolicy",
         metadata={"name": policy_name, "namespace": namespace, "labels": dict(labels)},
         spec={"podSelector": {"matchLabels": dict(selector)}, "securityGroups": {"groupIds": list(group_ids)}},
         opts=opts,
@@ -149,26 +161,38 @@ class Application(Component):
         labels = {**dict(args.labels), **self.labels, "app.kubernetes.io/managed-by": "pulumi"}
 
         self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns", metadata={"name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}, opts=on_cluster,
+            f"{name}-ns",
+            metadata={"name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+            opts=on_cluster,
         )
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         key, identity = args.identity_annotation
         self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={"name": args.service_account, "namespace": ns, "labels": labels, "annotations": {key: identity}},
+            f"{name}-sa",
+            metadata={"name": args.service_account, "namespace": ns, "labels": labels, "annotations": {key: identity}},
             opts=in_namespace,
         )
 
         operator = self.waits_for
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, *operator])
         self.secret_store = k8s.apiextensions.CustomResource(
-            f"{name}-secret-store", api_version=ESO_API, kind="SecretStore",
+            f"{name}-secret-store",
+            api_version=ESO_API,
+            kind="SecretStore",
             metadata={"name": f"{args.cloud}-app-env", "namespace": ns, "labels": labels},
-            spec={"provider": args.secret_store_provider}, opts=after_operator,
+            spec={"provider": args.secret_store_provider},
+            opts=after_operator,
         )
         self.external_secret = k8s.apiextensions.CustomResource(
-            f"{name}-app-env", api_version=ESO_API, kind="ExternalSecret",
-            metadata={"name": APP_ENV_SECRET, "namespace": ns, "labels": labels,
-                      **({"annotations": {"force-sync": args.app_env_revision}} if args.app_env_revision is not None else {})},
+            f"{name}-app-env",
+            api_version=ESO_API,
+            kind="ExternalSecret",
+            metadata={
+                "name": APP_ENV_SECRET,
+                "namespace": ns,
+                "labels": labels,
+                **({"annotations": {"force-sync": args.app_env_revision}} if args.app_env_revision is not None else {}),
+            },
             spec={
                 "refreshInterval": "1h",
                 "secretStoreRef": {"name": f"{args.cloud}-app-env", "kind": "SecretStore"},
@@ -181,8 +205,9 @@ class Application(Component):
         synced = [self.external_secret]
         if args.pod_security_group_ids:
             # Before the Deployment: the VPC resource controller assigns groups when a pod is created.
-            synced.append(security_group_policy(f"{name}-pod-sg", ns, SERVICE_NAME, self.labels, args.pod_security_group_ids, labels,
-                                                in_namespace))
+            synced.append(
+                security_group_policy(f"{name}-pod-sg", ns, SERVICE_NAME, self.labels, args.pod_security_group_ids, labels, in_namespace)
+            )
         if args.kafka_ca is not None:
             synced.append(self._kafka_ca(name, args, labels, operator))
 
@@ -195,7 +220,11 @@ class Application(Component):
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
-            spec={"type": "ClusterIP", "selector": self.labels, "ports": [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}]},
+            spec={
+                "type": "ClusterIP",
+                "selector": self.labels,
+                "ports": [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}],
+            },
             opts=in_namespace,
         )
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -203,8 +232,14 @@ class Application(Component):
             metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
             spec={
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": SERVICE_NAME},
-                "minReplicas": args.min_replicas, "maxReplicas": args.max_replicas,
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": args.target_cpu_percent}}}],
+                "minReplicas": args.min_replicas,
+                "maxReplicas": args.max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": args.target_cpu_percent}},
+                    }
+                ],
             },
             opts=in_namespace,
         )
@@ -218,10 +253,11 @@ class Application(Component):
 
         if args.target_group_arn is not None:
             self.target_group_binding = k8s.apiextensions.CustomResource(
-                f"{name}-tgb", api_version=TGB_API, kind="TargetGroupBinding",
+                f"{name}-tgb",
+                api_version=TGB_API,
+                kind="TargetGroupBinding",
                 metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
-                spec={"targetGroupARN": args.target_group_arn, "targetType": "ip",
-                      "serviceRef": {"name": SERVICE_NAME, "port": args.port}},
+                spec={"targetGroupARN": args.target_group_arn, "targetType": "ip", "serviceRef": {"name": SERVICE_NAME, "port": args.port}},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service, *operator]),
             )
 
@@ -236,15 +272,26 @@ class Application(Component):
             "imagePullPolicy": "IfNotPresent",
             "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
             # CLOUD_PROVIDER is also in app_env; set here too so the X-Cloud-Provider header never depends on a sync.
-            "env": [{"name": "CLOUD_PROVIDER", "value": args.cloud}] + (
-                [{"name": "KAFKA_CA_CERT", "valueFrom": {"secretKeyRef": {"name": KAFKA_CA_SECRET, "key": "ca.crt"}}}] if args.kafka_ca else []),
+            "env": [{"name": "CLOUD_PROVIDER", "value": args.cloud}]
+            + (
+                [{"name": "KAFKA_CA_CERT", "valueFrom": {"secretKeyRef": {"name": KAFKA_CA_SECRET, "key": "ca.crt"}}}]
+                if args.kafka_ca
+                else []
+            ),
             "envFrom": [{"secretRef": {"name": APP_ENV_SECRET}}],
             "readinessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
             "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 3},
-            "resources": {"requests": {"cpu": args.cpu_request, "memory": args.memory_request},
-                          "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit}},
-            "securityContext": {"privileged": False, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+            "resources": {
+                "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
+                "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
+            },
+            "securityContext": {
+                "privileged": False,
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
         volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
@@ -263,19 +310,31 @@ class Application(Component):
             "selector": {"matchLabels": self.labels},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": labels,
-                             **({"annotations": {"crm/app-env-revision": args.app_env_revision}} if args.app_env_revision is not None else {})},
+                "metadata": {
+                    "labels": labels,
+                    **({"annotations": {"crm/app-env-revision": args.app_env_revision}} if args.app_env_revision is not None else {}),
+                },
                 "spec": {
                     "serviceAccountName": args.service_account,
-                    "hostNetwork": False, "hostPID": False, "hostIPC": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "hostNetwork": False,
+                    "hostPID": False,
+                    "hostIPC": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": 30,
-                    "topologySpreadConstraints": [{
-                        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                        "whenUnsatisfiable": "DoNotSchedule" if args.strict_zone_spread else "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": self.labels},
-                    }],
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "DoNotSchedule" if args.strict_zone_spread else "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": self.labels},
+                        }
+                    ],
                     **({"initContainers": init_containers} if init_containers else {}),
                     "containers": [container],
                     "volumes": volumes,
@@ -292,29 +351,39 @@ class Application(Component):
         # Kafka's namespace comes from the Kafka component: pass it in `opts.depends_on` too.
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(operator))
         role = k8s.rbac.v1.Role(
-            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            f"{name}-kafka-ca-reader",
+            metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "list", "watch"]}],
             opts=on_cluster,
         )
         binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-kafka-ca-reader", metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
+            f"{name}-kafka-ca-reader",
+            metadata={"name": f"{args.namespace}-kafka-ca-reader", "namespace": kafka_ns, "labels": labels},
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{args.namespace}-kafka-ca-reader"},
             subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *operator]),
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, binding, *operator])
         k8s.apiextensions.CustomResource(
-            f"{name}-kafka-store", api_version=ESO_API, kind="SecretStore",
+            f"{name}-kafka-store",
+            api_version=ESO_API,
+            kind="SecretStore",
             metadata={"name": "kafka-ca", "namespace": args.namespace, "labels": labels},
-            spec={"provider": {"kubernetes": {
-                "remoteNamespace": kafka_ns,
-                "server": {"caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}},
-                "auth": {"serviceAccount": {"name": args.service_account}},
-            }}},
+            spec={
+                "provider": {
+                    "kubernetes": {
+                        "remoteNamespace": kafka_ns,
+                        "server": {"caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}},
+                        "auth": {"serviceAccount": {"name": args.service_account}},
+                    }
+                }
+            },
             opts=after,
         )
         return k8s.apiextensions.CustomResource(
-            f"{name}-kafka-ca", api_version=ESO_API, kind="ExternalSecret",
+            f"{name}-kafka-ca",
+            api_version=ESO_API,
+            kind="ExternalSecret",
             metadata={"name": KAFKA_CA_SECRET, "namespace": args.namespace, "labels": labels},
             spec={
                 "refreshInterval": "1h",
@@ -346,8 +415,12 @@ class Application(Component):
             spec={
                 "podSelector": {"matchLabels": self.labels},
                 "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs],
-                             "ports": [{"protocol": "TCP", "port": args.port}]}],
+                "ingress": [
+                    {
+                        "from": [{"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs],
+                        "ports": [{"protocol": "TCP", "port": args.port}],
+                    }
+                ],
                 "egress": egress,
             },
             opts=opts,
@@ -357,8 +430,10 @@ class Application(Component):
 def _token_refresher(federation: AwsWebIdentity) -> dict:
     """A native sidecar (an init container that keeps running): the app container starts only once
     the first token is on disk (startup probe), and the token is refreshed for the pod's lifetime."""
-    url = ("http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"
-           f"?audience={federation.audience}&format=full")
+    url = (
+        "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"
+        f"?audience={federation.audience}&format=full"
+    )
     # The token goes from curl to a file, never through argv or the log; mv makes each update atomic.
     script = (
         f'while true; do if curl -sSf -H "Metadata-Flavor: Google" -o {TOKEN_FILE}.new "{url}"; '
@@ -371,8 +446,12 @@ def _token_refresher(federation: AwsWebIdentity) -> dict:
         "command": ["/bin/sh", "-c", script],
         "startupProbe": {"exec": {"command": ["test", "-s", TOKEN_FILE]}, "periodSeconds": 2, "failureThreshold": 60},
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
-        "securityContext": {"privileged": False, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "privileged": False,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
         "volumeMounts": [{"name": "aws-token", "mountPath": TOKEN_DIR}],
     }
-

@@ -4,6 +4,7 @@ The operator holds no cloud identity of its own: each SecretStore authenticates 
 application's service account (IRSA on EKS, Workload Identity on GKE), so the operator can read
 exactly what the application can and nothing more.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

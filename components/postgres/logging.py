@@ -15,6 +15,7 @@ Each setting is one `Setting`; `cloudsql_flags` and `rds_parameters` turn the li
 shape each service takes. `static` marks the settings PostgreSQL reads only at start-up
 (`postmaster` context), which RDS applies at the next reboot and Cloud SQL by restarting.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ admin credentials and the new roles' passwords reach it through a Secret as envi
 - `read-only` (Cloud SQL while RDS is the writer): the application role only reads. The SQL never
   grants or revokes writes, so a rerun after `python -m dr promote` (which grants them) keeps them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -126,32 +127,62 @@ class DatabaseRoles(Component):
         ns = args.namespace
         labels = {"app.kubernetes.io/name": "database-roles", "app.kubernetes.io/managed-by": "pulumi"}
         # Letters and digits only: the passwords go into connection URLs and psql variables unescaped.
-        self.app_password = pulumi.Output.secret(args.app_password) if args.app_password is not None else pulumi.Output.secret(
-            random.RandomPassword(f"{name}-app-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2,
-                                  keepers=dict(args.rotation) if args.rotation else None, opts=child).result)
+        self.app_password = (
+            pulumi.Output.secret(args.app_password)
+            if args.app_password is not None
+            else pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-app-password",
+                    length=32,
+                    special=False,
+                    min_lower=2,
+                    min_upper=2,
+                    min_numeric=2,
+                    keepers=dict(args.rotation) if args.rotation else None,
+                    opts=child,
+                ).result
+            )
+        )
         self.replication_password = None
         if args.replication_username:
-            self.replication_password = pulumi.Output.secret(random.RandomPassword(
-                f"{name}-replication-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child).result)
+            self.replication_password = pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-replication-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child
+                ).result
+            )
         namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": ns, "labels": labels}, opts=child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         env = {
-            "PGHOST": args.host, "PGPORT": str(args.port), "PGDATABASE": args.database, "PGUSER": args.admin_username,
-            "PGPASSWORD": args.admin_password, "PGSSLMODE": "require", "APP_PASSWORD": self.app_password,
+            "PGHOST": args.host,
+            "PGPORT": str(args.port),
+            "PGDATABASE": args.database,
+            "PGUSER": args.admin_username,
+            "PGPASSWORD": args.admin_password,
+            "PGSSLMODE": "require",
+            "APP_PASSWORD": self.app_password,
         }
         if self.replication_password is not None:
             env["REPLICATION_PASSWORD"] = self.replication_password
         self.secret = k8s.core.v1.Secret(
-            f"{name}-credentials", metadata={"name": "database-roles", "namespace": ns, "labels": labels}, type="Opaque",
-            string_data=pulumi.Output.secret(env), opts=in_ns,
+            f"{name}-credentials",
+            metadata={"name": "database-roles", "namespace": ns, "labels": labels},
+            type="Opaque",
+            string_data=pulumi.Output.secret(env),
+            opts=in_ns,
         )
         script = k8s.core.v1.ConfigMap(
-            f"{name}-sql", metadata={"name": "database-roles-sql", "namespace": ns, "labels": labels}, data={"roles.sql": args.sql}, opts=in_ns,
+            f"{name}-sql",
+            metadata={"name": "database-roles-sql", "namespace": ns, "labels": labels},
+            data={"roles.sql": args.sql},
+            opts=in_ns,
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata={"name": "database-roles", "namespace": ns, "labels": labels},
+            f"{name}-egress",
+            metadata={"name": "database-roles", "namespace": ns, "labels": labels},
             spec={
-                "podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [],
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
                 "egress": [
                     {"ports": [{"protocol": "TCP", "port": args.port}]},
                     {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
@@ -161,7 +192,9 @@ class DatabaseRoles(Component):
         )
         job_after = [self.secret, script]
         if args.pod_security_group_ids:
-            job_after.append(security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns))
+            job_after.append(
+                security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns)
+            )
         # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
         revision = pulumi.Output.all(self.app_password, self.replication_password or "").apply(
             lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
@@ -177,16 +210,28 @@ class DatabaseRoles(Component):
                     "spec": {
                         "restartPolicy": "OnFailure",
                         "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "psql",
-                            "image": args.image,
-                            "command": ["psql", "--no-psqlrc", "--file", "/sql/roles.sql"],
-                            "envFrom": [{"secretRef": {"name": "database-roles"}}],
-                            "volumeMounts": [{"name": "sql", "mountPath": "/sql", "readOnly": True}],
-                            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False, "capabilities": {"drop": ["ALL"]}},
-                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-                        }],
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": RUN_AS_USER,
+                            "runAsGroup": RUN_AS_USER,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": "psql",
+                                "image": args.image,
+                                "command": ["psql", "--no-psqlrc", "--file", "/sql/roles.sql"],
+                                "envFrom": [{"secretRef": {"name": "database-roles"}}],
+                                "volumeMounts": [{"name": "sql", "mountPath": "/sql", "readOnly": True}],
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": False,
+                                    "readOnlyRootFilesystem": True,
+                                    "privileged": False,
+                                    "capabilities": {"drop": ["ALL"]},
+                                },
+                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                            }
+                        ],
                         "volumes": [{"name": "sql", "configMap": {"name": "database-roles-sql"}}],
                     },
                 },
@@ -196,5 +241,7 @@ class DatabaseRoles(Component):
         self.app_username = args.app_username
         self.replication_username = args.replication_username
         self.app = DatabaseUser(args.app_username, self.app_password)
-        self.replication = DatabaseUser(args.replication_username, self.replication_password) if self.replication_password is not None else None
+        self.replication = (
+            DatabaseUser(args.replication_username, self.replication_password) if self.replication_password is not None else None
+        )
         self.register_outputs({"appUsername": self.app_username})

@@ -1,4 +1,5 @@
 """Rules for AWS data stores, Kubernetes, registries, keys, queues, topics, secrets and networks."""
+
 from __future__ import annotations
 
 from pulumi_policy import Severity
@@ -22,7 +23,17 @@ LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 SENSITIVE_WORDS = ("password", "secret", "token", "key", "credential")
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
-DATA_PORTS = {5432: "PostgreSQL", 3306: "MySQL", 1433: "SQL Server", 6379: "Redis", 11211: "Memcached", 9092: "Kafka", 9094: "Kafka TLS", 9098: "Kafka IAM", 27017: "MongoDB"}
+DATA_PORTS = {
+    5432: "PostgreSQL",
+    3306: "MySQL",
+    1433: "SQL Server",
+    6379: "Redis",
+    11211: "Memcached",
+    9092: "Kafka",
+    9094: "Kafka TLS",
+    9098: "Kafka IAM",
+    27017: "MongoDB",
+}
 
 
 def _true(resource: Resource, prop: str, message: str):
@@ -95,7 +106,9 @@ def eks_endpoint(r: Resource):
 def eks_secrets_encryption(r: Resource):
     encryption = r.get("encryptionConfig")
     configs = encryption if isinstance(encryption, list) else [encryption]
-    if not any(isinstance(c, dict) and "secrets" in (c.get("resources") or []) and is_set((c.get("provider") or {}).get("keyArn")) for c in configs):
+    if not any(
+        isinstance(c, dict) and "secrets" in (c.get("resources") or []) and is_set((c.get("provider") or {}).get("keyArn")) for c in configs
+    ):
         yield "encryptionConfig must encrypt 'secrets' with a KMS key"
 
 
@@ -125,7 +138,12 @@ def subnet_public_ip(r: Resource):
 def _ports(r: Resource) -> tuple[str, int, int, list]:
     if r.type == INGRESS_RULE:
         return str(r.get("ipProtocol", "")), r.get("fromPort", 0), r.get("toPort", 65535), [r.get("cidrIpv4"), r.get("cidrIpv6")]
-    return str(r.get("protocol", "")), r.get("fromPort", 0), r.get("toPort", 65535), list(r.get("cidrBlocks", []) or []) + list(r.get("ipv6CidrBlocks", []) or [])
+    return (
+        str(r.get("protocol", "")),
+        r.get("fromPort", 0),
+        r.get("toPort", 65535),
+        list(r.get("cidrBlocks", []) or []) + list(r.get("ipv6CidrBlocks", []) or []),
+    )
 
 
 def _world_ingress(r: Resource):
@@ -154,6 +172,7 @@ def world_ports(ports: dict):
             for port, label in ports.items():
                 if _covers(low, high, port):
                     yield f"ingress from 0.0.0.0/0 opens {label} ({port})"
+
     return check
 
 
@@ -180,56 +199,275 @@ def listener_mutual_tls(r: Resource):
 
 
 RULES = [
-    Rule("rds-storage-encrypted", "RDS storage is encrypted at rest", Severity.HIGH, MANDATORY, "fails closed (the provider's default is unencrypted)",
-         (RDS,), lambda r: _true(r, "storageEncrypted", "storageEncrypted must be true")),
-    Rule("rds-not-public", "RDS instances are not reachable from the internet", Severity.CRITICAL, MANDATORY, "provider default false (private)",
-         (RDS,), lambda r: ["publiclyAccessible must not be true"] if r.get("publiclyAccessible") is True else []),
-    Rule("rds-multi-az", "RDS runs Multi-AZ outside dev", Severity.HIGH, MANDATORY, "fails closed (provider default single-AZ)",
-         (RDS,), lambda r: _true(r, "multiAz", "multiAz must be true outside dev"), skip_in_dev=True),
-    Rule("rds-backup-retention", "RDS keeps 7-35 days of automated backups outside dev", Severity.HIGH, MANDATORY, "fails closed",
-         (RDS,), rds_backups, skip_in_dev=True),
-    Rule("rds-deletion-protection", "RDS has deletion protection outside dev", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (RDS,), lambda r: _true(r, "deletionProtection", "deletionProtection must be true outside dev"), skip_in_dev=True),
-    Rule("rds-final-snapshot", "Deleting an RDS instance leaves a final snapshot outside dev", Severity.HIGH, MANDATORY, "fails closed: finalSnapshotIdentifier must be set",
-         (RDS,), rds_final_snapshot, skip_in_dev=True),
-    Rule("rds-iam-authentication", "RDS accepts IAM database authentication", Severity.MEDIUM, ADVISORY, "fails closed (provider default off)",
-         (RDS,), lambda r: _true(r, "iamDatabaseAuthenticationEnabled", "iamDatabaseAuthenticationEnabled should be true")),
-    Rule("rds-log-exports", "RDS exports PostgreSQL logs to CloudWatch", Severity.MEDIUM, ADVISORY, "fails closed (provider default none)",
-         (RDS,), lambda r: [] if "postgresql" in (r.get("enabledCloudwatchLogsExports", []) or []) or r.get("engine") != "postgres" else ["enabledCloudwatchLogsExports should include postgresql"]),
-    Rule("rds-performance-insights", "RDS has Performance Insights on", Severity.LOW, ADVISORY, "fails closed (provider default off)",
-         (RDS,), lambda r: _true(r, "performanceInsightsEnabled", "performanceInsightsEnabled should be true")),
-    Rule("rds-force-ssl", "PostgreSQL parameter groups force TLS (rds.force_ssl = 1)", Severity.HIGH, MANDATORY, "fails closed: the parameter must be listed",
-         (PARAMETER_GROUP,), force_ssl),
-    Rule("rds-logical-replication-dr", "The DR primary's parameter group enables logical replication (pending-reboot)", Severity.HIGH, MANDATORY,
-         "fails closed in dr; not applied elsewhere", (PARAMETER_GROUP,), logical_replication),
-    Rule("elasticache-encryption-at-rest", "ElastiCache encrypts data at rest", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (REDIS,), lambda r: _true(r, "atRestEncryptionEnabled", "atRestEncryptionEnabled must be true")),
-    Rule("elasticache-encryption-in-transit", "ElastiCache encrypts traffic (TLS)", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (REDIS,), lambda r: _true(r, "transitEncryptionEnabled", "transitEncryptionEnabled must be true")),
+    Rule(
+        "rds-storage-encrypted",
+        "RDS storage is encrypted at rest",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (the provider's default is unencrypted)",
+        (RDS,),
+        lambda r: _true(r, "storageEncrypted", "storageEncrypted must be true"),
+    ),
+    Rule(
+        "rds-not-public",
+        "RDS instances are not reachable from the internet",
+        Severity.CRITICAL,
+        MANDATORY,
+        "provider default false (private)",
+        (RDS,),
+        lambda r: ["publiclyAccessible must not be true"] if r.get("publiclyAccessible") is True else [],
+    ),
+    Rule(
+        "rds-multi-az",
+        "RDS runs Multi-AZ outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default single-AZ)",
+        (RDS,),
+        lambda r: _true(r, "multiAz", "multiAz must be true outside dev"),
+        skip_in_dev=True,
+    ),
+    Rule(
+        "rds-backup-retention",
+        "RDS keeps 7-35 days of automated backups outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (RDS,),
+        rds_backups,
+        skip_in_dev=True,
+    ),
+    Rule(
+        "rds-deletion-protection",
+        "RDS has deletion protection outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (RDS,),
+        lambda r: _true(r, "deletionProtection", "deletionProtection must be true outside dev"),
+        skip_in_dev=True,
+    ),
+    Rule(
+        "rds-final-snapshot",
+        "Deleting an RDS instance leaves a final snapshot outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: finalSnapshotIdentifier must be set",
+        (RDS,),
+        rds_final_snapshot,
+        skip_in_dev=True,
+    ),
+    Rule(
+        "rds-iam-authentication",
+        "RDS accepts IAM database authentication",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (RDS,),
+        lambda r: _true(r, "iamDatabaseAuthenticationEnabled", "iamDatabaseAuthenticationEnabled should be true"),
+    ),
+    Rule(
+        "rds-log-exports",
+        "RDS exports PostgreSQL logs to CloudWatch",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default none)",
+        (RDS,),
+        lambda r: (
+            []
+            if "postgresql" in (r.get("enabledCloudwatchLogsExports", []) or []) or r.get("engine") != "postgres"
+            else ["enabledCloudwatchLogsExports should include postgresql"]
+        ),
+    ),
+    Rule(
+        "rds-performance-insights",
+        "RDS has Performance Insights on",
+        Severity.LOW,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (RDS,),
+        lambda r: _true(r, "performanceInsightsEnabled", "performanceInsightsEnabled should be true"),
+    ),
+    Rule(
+        "rds-force-ssl",
+        "PostgreSQL parameter groups force TLS (rds.force_ssl = 1)",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: the parameter must be listed",
+        (PARAMETER_GROUP,),
+        force_ssl,
+    ),
+    Rule(
+        "rds-logical-replication-dr",
+        "The DR primary's parameter group enables logical replication (pending-reboot)",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed in dr; not applied elsewhere",
+        (PARAMETER_GROUP,),
+        logical_replication,
+    ),
+    Rule(
+        "elasticache-encryption-at-rest",
+        "ElastiCache encrypts data at rest",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (REDIS,),
+        lambda r: _true(r, "atRestEncryptionEnabled", "atRestEncryptionEnabled must be true"),
+    ),
+    Rule(
+        "elasticache-encryption-in-transit",
+        "ElastiCache encrypts traffic (TLS)",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (REDIS,),
+        lambda r: _true(r, "transitEncryptionEnabled", "transitEncryptionEnabled must be true"),
+    ),
     Rule("elasticache-auth", "ElastiCache requires AUTH (token or RBAC)", Severity.HIGH, MANDATORY, "fails closed", (REDIS,), redis_auth),
-    Rule("elasticache-failover", "ElastiCache fails over automatically across zones outside dev", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (REDIS,), redis_failover, skip_in_dev=True),
-    Rule("eks-endpoint-not-world", "The EKS API endpoint is not open to the whole internet", Severity.CRITICAL, MANDATORY,
-         "fails closed: the provider's default is a public endpoint open to 0.0.0.0/0", (EKS,), eks_endpoint),
-    Rule("eks-secrets-encryption", "EKS encrypts Kubernetes secrets with KMS", Severity.HIGH, MANDATORY, "fails closed", (EKS,), eks_secrets_encryption),
-    Rule("eks-control-plane-logs", "EKS sends all control-plane logs to CloudWatch", Severity.MEDIUM, ADVISORY, "fails closed (provider default none)", (EKS,), eks_logs),
-    Rule("ecr-immutable-tags", "ECR tags are immutable", Severity.MEDIUM, ADVISORY, "fails closed (provider default MUTABLE)",
-         (ECR,), lambda r: [] if r.get("imageTagMutability") == "IMMUTABLE" else [f"imageTagMutability should be IMMUTABLE, got {r.get('imageTagMutability', 'MUTABLE (default)')}"]),
-    Rule("ecr-scan-on-push", "ECR scans images on push", Severity.MEDIUM, ADVISORY, "fails closed (provider default off)",
-         (ECR,), lambda r: [] if (r.get("imageScanningConfiguration") or {}).get("scanOnPush") is True else ["imageScanningConfiguration.scanOnPush should be true"]),
-    Rule("kms-key-rotation", "KMS keys rotate automatically", Severity.MEDIUM, ADVISORY, "fails closed (provider default off)",
-         (KMS,), lambda r: _true(r, "enableKeyRotation", "enableKeyRotation should be true")),
+    Rule(
+        "elasticache-failover",
+        "ElastiCache fails over automatically across zones outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (REDIS,),
+        redis_failover,
+        skip_in_dev=True,
+    ),
+    Rule(
+        "eks-endpoint-not-world",
+        "The EKS API endpoint is not open to the whole internet",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed: the provider's default is a public endpoint open to 0.0.0.0/0",
+        (EKS,),
+        eks_endpoint,
+    ),
+    Rule(
+        "eks-secrets-encryption",
+        "EKS encrypts Kubernetes secrets with KMS",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (EKS,),
+        eks_secrets_encryption,
+    ),
+    Rule(
+        "eks-control-plane-logs",
+        "EKS sends all control-plane logs to CloudWatch",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default none)",
+        (EKS,),
+        eks_logs,
+    ),
+    Rule(
+        "ecr-immutable-tags",
+        "ECR tags are immutable",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default MUTABLE)",
+        (ECR,),
+        lambda r: (
+            []
+            if r.get("imageTagMutability") == "IMMUTABLE"
+            else [f"imageTagMutability should be IMMUTABLE, got {r.get('imageTagMutability', 'MUTABLE (default)')}"]
+        ),
+    ),
+    Rule(
+        "ecr-scan-on-push",
+        "ECR scans images on push",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (ECR,),
+        lambda r: (
+            []
+            if (r.get("imageScanningConfiguration") or {}).get("scanOnPush") is True
+            else ["imageScanningConfiguration.scanOnPush should be true"]
+        ),
+    ),
+    Rule(
+        "kms-key-rotation",
+        "KMS keys rotate automatically",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (KMS,),
+        lambda r: _true(r, "enableKeyRotation", "enableKeyRotation should be true"),
+    ),
     Rule("sqs-encrypted", "SQS queues are encrypted", Severity.HIGH, MANDATORY, "fails closed", (SQS,), encrypted_queue),
-    Rule("sns-encrypted", "SNS topics are encrypted with KMS", Severity.HIGH, MANDATORY, "fails closed (provider default unencrypted)",
-         (SNS,), lambda r: [] if is_set(r.get("kmsMasterKeyId")) else ["kmsMasterKeyId must be set"]),
-    Rule("secretsmanager-cmk", "Secrets Manager secrets use a customer-managed KMS key", Severity.MEDIUM, ADVISORY, "provider default aws/secretsmanager key: flagged",
-         (SECRET,), lambda r: [] if is_set(r.get("kmsKeyId")) else ["kmsKeyId should name a customer-managed key"]),
-    Rule("ssm-sensitive-securestring", "SSM parameters that hold secrets are SecureString", Severity.HIGH, MANDATORY, "fails closed (type is required by the provider)",
-         (SSM,), sensitive_parameter),
-    Rule("sg-no-world-admin-ports", "No SSH or RDP from 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "a rule without CIDRs is not world-open", SG_TYPES, world_ports(ADMIN_PORTS)),
-    Rule("sg-no-world-data-ports", "No database, cache or Kafka port from 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "a rule without CIDRs is not world-open", SG_TYPES, world_ports(DATA_PORTS)),
-    Rule("sg-no-world-all-ports", "No all-ports ingress from 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "a rule without CIDRs is not world-open", SG_TYPES, world_all_ports),
-    Rule("subnet-no-public-ip-outside-public", "Only public subnets hand out public IPs", Severity.HIGH, MANDATORY, "provider default false (no public IPs)", (SUBNET,), subnet_public_ip),
-    Rule("alb-mtls-verify", "The ALB's HTTPS listener verifies the client certificate (authenticated origin pulls)", Severity.HIGH, MANDATORY,
-         "fails closed (a listener without mutualAuthentication accepts any client)", (LISTENER,), listener_mutual_tls),
+    Rule(
+        "sns-encrypted",
+        "SNS topics are encrypted with KMS",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default unencrypted)",
+        (SNS,),
+        lambda r: [] if is_set(r.get("kmsMasterKeyId")) else ["kmsMasterKeyId must be set"],
+    ),
+    Rule(
+        "secretsmanager-cmk",
+        "Secrets Manager secrets use a customer-managed KMS key",
+        Severity.MEDIUM,
+        ADVISORY,
+        "provider default aws/secretsmanager key: flagged",
+        (SECRET,),
+        lambda r: [] if is_set(r.get("kmsKeyId")) else ["kmsKeyId should name a customer-managed key"],
+    ),
+    Rule(
+        "ssm-sensitive-securestring",
+        "SSM parameters that hold secrets are SecureString",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (type is required by the provider)",
+        (SSM,),
+        sensitive_parameter,
+    ),
+    Rule(
+        "sg-no-world-admin-ports",
+        "No SSH or RDP from 0.0.0.0/0",
+        Severity.CRITICAL,
+        MANDATORY,
+        "a rule without CIDRs is not world-open",
+        SG_TYPES,
+        world_ports(ADMIN_PORTS),
+    ),
+    Rule(
+        "sg-no-world-data-ports",
+        "No database, cache or Kafka port from 0.0.0.0/0",
+        Severity.CRITICAL,
+        MANDATORY,
+        "a rule without CIDRs is not world-open",
+        SG_TYPES,
+        world_ports(DATA_PORTS),
+    ),
+    Rule(
+        "sg-no-world-all-ports",
+        "No all-ports ingress from 0.0.0.0/0",
+        Severity.CRITICAL,
+        MANDATORY,
+        "a rule without CIDRs is not world-open",
+        SG_TYPES,
+        world_all_ports,
+    ),
+    Rule(
+        "subnet-no-public-ip-outside-public",
+        "Only public subnets hand out public IPs",
+        Severity.HIGH,
+        MANDATORY,
+        "provider default false (no public IPs)",
+        (SUBNET,),
+        subnet_public_ip,
+    ),
+    Rule(
+        "alb-mtls-verify",
+        "The ALB's HTTPS listener verifies the client certificate (authenticated origin pulls)",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (a listener without mutualAuthentication accepts any client)",
+        (LISTENER,),
+        listener_mutual_tls,
+    ),
 ]

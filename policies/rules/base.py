@@ -5,6 +5,7 @@ pack wraps the same function in a pulumi-policy `ResourceValidationPolicy` or
 `StackValidationPolicy`. Every rule states what a missing property means: `missing` is either
 "fails closed" or names the provider default it relies on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -119,25 +120,35 @@ class Rule:
     def to_policy(self):
         description = f"{self.description} (missing property: {self.missing})"
         if self.stack_check is not None:
+
             def validate_stack(args, report_violation):
                 resources = [
-                    Resource(r.resource_type, r.name, r.urn, plain(r.props), bool(getattr(r.opts, "protect", False)),
-                             [d.urn for d in r.dependencies], {k: [d.urn for d in v] for k, v in r.property_dependencies.items()})
+                    Resource(
+                        r.resource_type,
+                        r.name,
+                        r.urn,
+                        plain(r.props),
+                        bool(getattr(r.opts, "protect", False)),
+                        [d.urn for d in r.dependencies],
+                        {k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
+                    )
                     for r in args.resources
                 ]
                 for message in self.stack_violations(resources):
                     report_violation(message)
 
-            return StackValidationPolicy(name=self.name, description=description, validate=validate_stack,
-                                         enforcement_level=self.enforcement, severity=self.severity)
+            return StackValidationPolicy(
+                name=self.name, description=description, validate=validate_stack, enforcement_level=self.enforcement, severity=self.severity
+            )
 
         def validate_resource(args, report_violation):
             resource = Resource(args.resource_type, args.name, args.urn, plain(args.props), bool(getattr(args.opts, "protect", False)))
             for message in self.violations(resource):
                 report_violation(message, args.urn)
 
-        return ResourceValidationPolicy(name=self.name, description=description, validate=validate_resource,
-                                        enforcement_level=self.enforcement, severity=self.severity)
+        return ResourceValidationPolicy(
+            name=self.name, description=description, validate=validate_resource, enforcement_level=self.enforcement, severity=self.severity
+        )
 
 
 def is_set(value: Any) -> bool:

@@ -7,6 +7,7 @@ crypto-shredding stay in our hands. Types with a rule of their own are judged th
 sns-encrypted, state-bucket-kms). Not judged: S3 buckets written by Elastic Load Balancing
 (access logs support SSE-S3 only) and the trust-store bucket holding public certificates.
 """
+
 from __future__ import annotations
 
 from pulumi_policy import Severity
@@ -25,8 +26,13 @@ SECRET_MANAGER = "gcp:secretmanager/secret:Secret"
 
 # type -> the property that names the key
 KEY_PROPERTY = {
-    RDS: "kmsKeyId", ELASTICACHE: "kmsKeyId", MSK: "encryptionInfo.encryptionAtRestKmsKeyArn", LOG_GROUP: "kmsKeyId",
-    CLOUD_SQL: "encryptionKeyName", MEMORYSTORE: "customerManagedKey", ARTIFACT_REGISTRY: "kmsKeyName",
+    RDS: "kmsKeyId",
+    ELASTICACHE: "kmsKeyId",
+    MSK: "encryptionInfo.encryptionAtRestKmsKeyArn",
+    LOG_GROUP: "kmsKeyId",
+    CLOUD_SQL: "encryptionKeyName",
+    MEMORYSTORE: "customerManagedKey",
+    ARTIFACT_REGISTRY: "kmsKeyName",
 }
 
 
@@ -62,6 +68,13 @@ def customer_managed_key(r: Resource):
 
 
 RULES = [
-    Rule("kms-customer-managed-keys", "Data stores are encrypted with our own KMS keys", Severity.HIGH, MANDATORY,
-         "fails closed (every store's default is a provider-managed key)", (*KEY_PROPERTY, ECR, SECRET_MANAGER), customer_managed_key),
+    Rule(
+        "kms-customer-managed-keys",
+        "Data stores are encrypted with our own KMS keys",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (every store's default is a provider-managed key)",
+        (*KEY_PROPERTY, ECR, SECRET_MANAGER),
+        customer_managed_key,
+    ),
 ]

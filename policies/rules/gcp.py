@@ -1,4 +1,5 @@
 """Rules for GKE, Cloud SQL, Memorystore, firewalls and subnets."""
+
 from __future__ import annotations
 
 from pulumi_policy import Severity
@@ -14,7 +15,16 @@ SUBNET = "gcp:compute/subnetwork:Subnetwork"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 ARMOR_DEFAULT_PRIORITY = 2147483647
 BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
-SENSITIVE_PORTS = {"22": "SSH", "3389": "RDP", "5432": "PostgreSQL", "3306": "MySQL", "6379": "Redis", "6378": "Redis TLS", "9092": "Kafka", "27017": "MongoDB"}
+SENSITIVE_PORTS = {
+    "22": "SSH",
+    "3389": "RDP",
+    "5432": "PostgreSQL",
+    "3306": "MySQL",
+    "6379": "Redis",
+    "6378": "Redis TLS",
+    "9092": "Kafka",
+    "27017": "MongoDB",
+}
 
 
 def _node_configs(r: Resource):
@@ -167,39 +177,224 @@ def armor_default_deny(r: Resource):
 
 
 RULES = [
-    Rule("gke-private-nodes", "GKE nodes have no public IPs", Severity.HIGH, MANDATORY, "fails closed (provider default public nodes)", (CLUSTER,), private_nodes),
+    Rule(
+        "gke-private-nodes",
+        "GKE nodes have no public IPs",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default public nodes)",
+        (CLUSTER,),
+        private_nodes,
+    ),
     Rule("gke-workload-identity", "GKE uses Workload Identity", Severity.HIGH, MANDATORY, "fails closed", (CLUSTER,), workload_identity),
-    Rule("gke-metadata-server", "GKE nodes run the GKE metadata server", Severity.HIGH, MANDATORY, "fails closed when a node config is given", (CLUSTER, NODE_POOL), metadata_server),
-    Rule("gke-shielded-nodes", "GKE nodes are shielded with secure boot", Severity.MEDIUM, MANDATORY, "secure boot fails closed (provider default off); shielded nodes default on", (CLUSTER, NODE_POOL), shielded_nodes),
-    Rule("gke-no-default-service-account", "GKE nodes do not run as the Compute Engine default account", Severity.HIGH, MANDATORY, "fails closed (the provider's default is the Compute default account)", (CLUSTER, NODE_POOL), node_service_account),
+    Rule(
+        "gke-metadata-server",
+        "GKE nodes run the GKE metadata server",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed when a node config is given",
+        (CLUSTER, NODE_POOL),
+        metadata_server,
+    ),
+    Rule(
+        "gke-shielded-nodes",
+        "GKE nodes are shielded with secure boot",
+        Severity.MEDIUM,
+        MANDATORY,
+        "secure boot fails closed (provider default off); shielded nodes default on",
+        (CLUSTER, NODE_POOL),
+        shielded_nodes,
+    ),
+    Rule(
+        "gke-no-default-service-account",
+        "GKE nodes do not run as the Compute Engine default account",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (the provider's default is the Compute default account)",
+        (CLUSTER, NODE_POOL),
+        node_service_account,
+    ),
     Rule("gke-network-policy", "GKE enforces network policy", Severity.MEDIUM, MANDATORY, "fails closed", (CLUSTER,), network_policy),
-    Rule("gke-legacy-abac-off", "GKE legacy ABAC is off", Severity.HIGH, MANDATORY, "provider default off",
-         (CLUSTER,), lambda r: ["enableLegacyAbac must not be true"] if r.get("enableLegacyAbac") is True else []),
-    Rule("gke-client-certificates-off", "GKE issues no client certificates", Severity.MEDIUM, MANDATORY, "provider default off",
-         (CLUSTER,), lambda r: ["masterAuth.clientCertificateConfig.issueClientCertificate must not be true"] if r.get("masterAuth.clientCertificateConfig.issueClientCertificate") is True else []),
-    Rule("gke-authorized-networks", "The GKE control plane is not open to the world", Severity.CRITICAL, MANDATORY, "fails closed unless the endpoint is private", (CLUSTER,), authorized_networks),
+    Rule(
+        "gke-legacy-abac-off",
+        "GKE legacy ABAC is off",
+        Severity.HIGH,
+        MANDATORY,
+        "provider default off",
+        (CLUSTER,),
+        lambda r: ["enableLegacyAbac must not be true"] if r.get("enableLegacyAbac") is True else [],
+    ),
+    Rule(
+        "gke-client-certificates-off",
+        "GKE issues no client certificates",
+        Severity.MEDIUM,
+        MANDATORY,
+        "provider default off",
+        (CLUSTER,),
+        lambda r: (
+            ["masterAuth.clientCertificateConfig.issueClientCertificate must not be true"]
+            if r.get("masterAuth.clientCertificateConfig.issueClientCertificate") is True
+            else []
+        ),
+    ),
+    Rule(
+        "gke-authorized-networks",
+        "The GKE control plane is not open to the world",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed unless the endpoint is private",
+        (CLUSTER,),
+        authorized_networks,
+    ),
     Rule("gke-release-channel", "GKE follows a release channel", Severity.MEDIUM, ADVISORY, "fails closed", (CLUSTER,), release_channel),
-    Rule("gke-intranode-visibility", "GKE sends same-node pod traffic through the VPC (flow logs, firewall)", Severity.MEDIUM, MANDATORY, "fails closed (provider default off)", (CLUSTER,), intranode_visibility),
-    Rule("gke-binary-authorization", "GKE enforces the project's Binary Authorization policy", Severity.HIGH, MANDATORY, "fails closed (provider default disabled)", (CLUSTER,), binary_authorization),
-    Rule("binauthz-default-deny", "Binary Authorization denies images outside its allowlist, blocking and logging", Severity.HIGH, MANDATORY, "fails closed", (BINAUTHZ,), binauthz_default_deny),
-    Rule("gke-secrets-encryption", "GKE encrypts Kubernetes secrets with Cloud KMS", Severity.HIGH, MANDATORY, "fails closed", (CLUSTER,), gke_secrets_encryption),
-    Rule("cloudsql-private", "Cloud SQL has no public IP and no world-open authorized network", Severity.CRITICAL, MANDATORY, "fails closed (provider default public IPv4)", (SQL,), sql_private),
-    Rule("cloudsql-ssl-required", "Cloud SQL accepts only encrypted connections", Severity.HIGH, MANDATORY, "fails closed", (SQL,), sql_ssl),
-    Rule("cloudsql-backups-pitr", "Cloud SQL has backups and point-in-time recovery outside dev", Severity.HIGH, MANDATORY, "fails closed", (SQL,), sql_backups, skip_in_dev=True),
-    Rule("cloudsql-regional", "Cloud SQL is REGIONAL (HA) outside dev", Severity.HIGH, MANDATORY, "fails closed (provider default ZONAL)",
-         (SQL,), lambda r: [] if r.get("settings.availabilityType") == "REGIONAL" else [f"settings.availabilityType must be REGIONAL outside dev, got {r.get('settings.availabilityType', 'ZONAL (default)')}"], skip_in_dev=True),
-    Rule("cloudsql-deletion-protection", "Cloud SQL is protected from deletion outside dev", Severity.HIGH, MANDATORY, "Pulumi-side defaults on; API-side fails closed", (SQL,), sql_deletion_protection, skip_in_dev=True),
-    Rule("memorystore-ha", "Memorystore is STANDARD_HA outside dev", Severity.HIGH, MANDATORY, "fails closed (provider default BASIC)",
-         (REDIS,), lambda r: [] if r.get("tier") == "STANDARD_HA" else [f"tier must be STANDARD_HA outside dev, got {r.get('tier', 'BASIC (default)')}"], skip_in_dev=True),
-    Rule("memorystore-auth", "Memorystore requires AUTH", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (REDIS,), lambda r: [] if r.get("authEnabled") is True else ["authEnabled must be true"]),
-    Rule("memorystore-in-transit-encryption", "Memorystore encrypts traffic", Severity.HIGH, MANDATORY, "fails closed (provider default DISABLED)",
-         (REDIS,), lambda r: [] if r.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else ["transitEncryptionMode must be SERVER_AUTHENTICATION"]),
-    Rule("firewall-no-world-sensitive-ports", "No firewall opens sensitive or all ports to 0.0.0.0/0", Severity.CRITICAL, MANDATORY, "direction defaults to INGRESS", (FIREWALL,), firewall_world),
-    Rule("cloud-armor-default-deny", "Cloud Armor policies deny by default and allow no source range of everything", Severity.HIGH, MANDATORY,
-         "fails closed (the implicit default rule allows)", (ARMOR,), armor_default_deny),
-    Rule("gcp-subnet-flow-logs", "Subnets record flow logs", Severity.MEDIUM, ADVISORY, "fails closed (provider default off)",
-         (SUBNET,), lambda r: [] if isinstance(r.get("logConfig"), dict) else ["logConfig should be set to record flow logs"]),
-    Rule("gcp-subnet-private-google-access", "Subnets reach Google APIs privately", Severity.LOW, ADVISORY, "fails closed (provider default off)",
-         (SUBNET,), lambda r: [] if r.get("privateIpGoogleAccess") is True else ["privateIpGoogleAccess should be true"]),
+    Rule(
+        "gke-intranode-visibility",
+        "GKE sends same-node pod traffic through the VPC (flow logs, firewall)",
+        Severity.MEDIUM,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (CLUSTER,),
+        intranode_visibility,
+    ),
+    Rule(
+        "gke-binary-authorization",
+        "GKE enforces the project's Binary Authorization policy",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default disabled)",
+        (CLUSTER,),
+        binary_authorization,
+    ),
+    Rule(
+        "binauthz-default-deny",
+        "Binary Authorization denies images outside its allowlist, blocking and logging",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (BINAUTHZ,),
+        binauthz_default_deny,
+    ),
+    Rule(
+        "gke-secrets-encryption",
+        "GKE encrypts Kubernetes secrets with Cloud KMS",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (CLUSTER,),
+        gke_secrets_encryption,
+    ),
+    Rule(
+        "cloudsql-private",
+        "Cloud SQL has no public IP and no world-open authorized network",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed (provider default public IPv4)",
+        (SQL,),
+        sql_private,
+    ),
+    Rule(
+        "cloudsql-ssl-required", "Cloud SQL accepts only encrypted connections", Severity.HIGH, MANDATORY, "fails closed", (SQL,), sql_ssl
+    ),
+    Rule(
+        "cloudsql-backups-pitr",
+        "Cloud SQL has backups and point-in-time recovery outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (SQL,),
+        sql_backups,
+        skip_in_dev=True,
+    ),
+    Rule(
+        "cloudsql-regional",
+        "Cloud SQL is REGIONAL (HA) outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default ZONAL)",
+        (SQL,),
+        lambda r: (
+            []
+            if r.get("settings.availabilityType") == "REGIONAL"
+            else [f"settings.availabilityType must be REGIONAL outside dev, got {r.get('settings.availabilityType', 'ZONAL (default)')}"]
+        ),
+        skip_in_dev=True,
+    ),
+    Rule(
+        "cloudsql-deletion-protection",
+        "Cloud SQL is protected from deletion outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "Pulumi-side defaults on; API-side fails closed",
+        (SQL,),
+        sql_deletion_protection,
+        skip_in_dev=True,
+    ),
+    Rule(
+        "memorystore-ha",
+        "Memorystore is STANDARD_HA outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default BASIC)",
+        (REDIS,),
+        lambda r: (
+            [] if r.get("tier") == "STANDARD_HA" else [f"tier must be STANDARD_HA outside dev, got {r.get('tier', 'BASIC (default)')}"]
+        ),
+        skip_in_dev=True,
+    ),
+    Rule(
+        "memorystore-auth",
+        "Memorystore requires AUTH",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (REDIS,),
+        lambda r: [] if r.get("authEnabled") is True else ["authEnabled must be true"],
+    ),
+    Rule(
+        "memorystore-in-transit-encryption",
+        "Memorystore encrypts traffic",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default DISABLED)",
+        (REDIS,),
+        lambda r: (
+            [] if r.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else ["transitEncryptionMode must be SERVER_AUTHENTICATION"]
+        ),
+    ),
+    Rule(
+        "firewall-no-world-sensitive-ports",
+        "No firewall opens sensitive or all ports to 0.0.0.0/0",
+        Severity.CRITICAL,
+        MANDATORY,
+        "direction defaults to INGRESS",
+        (FIREWALL,),
+        firewall_world,
+    ),
+    Rule(
+        "cloud-armor-default-deny",
+        "Cloud Armor policies deny by default and allow no source range of everything",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (the implicit default rule allows)",
+        (ARMOR,),
+        armor_default_deny,
+    ),
+    Rule(
+        "gcp-subnet-flow-logs",
+        "Subnets record flow logs",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (SUBNET,),
+        lambda r: [] if isinstance(r.get("logConfig"), dict) else ["logConfig should be set to record flow logs"],
+    ),
+    Rule(
+        "gcp-subnet-private-google-access",
+        "Subnets reach Google APIs privately",
+        Severity.LOW,
+        ADVISORY,
+        "fails closed (provider default off)",
+        (SUBNET,),
+        lambda r: [] if r.get("privateIpGoogleAccess") is True else ["privateIpGoogleAccess should be true"],
+    ),
 ]

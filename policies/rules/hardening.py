@@ -1,4 +1,5 @@
 """Rules for database audit logging, log retention and data stores reachable only by the application."""
+
 from __future__ import annotations
 
 from pulumi_policy import Severity
@@ -106,8 +107,10 @@ def data_stores_admit_the_application(resources):
             continue
         port = _data_port(r)
         if port and clusters & set(_source_group_dependencies(r)):
-            yield (f"{r.describe()}: admits {port} from the EKS cluster security group, i.e. every node and pod; "
-                   "admit the application's pods' own group (security groups for pods) instead")
+            yield (
+                f"{r.describe()}: admits {port} from the EKS cluster security group, i.e. every node and pod; "
+                "admit the application's pods' own group (security groups for pods) instead"
+            )
 
 
 KMS_KEY = "aws:kms/key:Key"
@@ -129,16 +132,57 @@ def lifecycle_aborts_multipart(r: Resource):
 
 
 RULES = [
-    Rule("kms-key-policy", "Every KMS key has an explicit key policy", Severity.MEDIUM, MANDATORY,
-         "fails closed (the default policy is AWS's, not reviewed with the key)", (KMS_KEY,), kms_key_policy),
-    Rule("s3-lifecycle-aborts-multipart", "S3 lifecycle configurations abort incomplete multipart uploads", Severity.LOW, MANDATORY,
-         "fails closed (S3 keeps the parts of an abandoned upload forever)", (LIFECYCLE,), lifecycle_aborts_multipart),
-    Rule("rds-audit-logging", "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
-         "fails closed: the parameters must be listed", (PARAMETER_GROUP,), rds_audit_logging),
-    Rule("cloudsql-audit-logging", "Cloud SQL PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values", Severity.HIGH, MANDATORY,
-         "fails closed: the flags must be listed", (SQL,), cloudsql_audit_logging),
-    Rule("audit-log-retention", "EKS control-plane and RDS log groups keep a year outside dev and staging", Severity.MEDIUM, MANDATORY,
-         "provider default: never expire (passes)", (LOG_GROUP,), audit_log_retention),
-    Rule("data-stores-not-open-to-cluster", "Database, cache and Kafka ports are not open to the whole EKS cluster outside dev", Severity.HIGH, MANDATORY,
-         "a rule whose source group is not known to come from the cluster passes", stack_check=data_stores_admit_the_application),
+    Rule(
+        "kms-key-policy",
+        "Every KMS key has an explicit key policy",
+        Severity.MEDIUM,
+        MANDATORY,
+        "fails closed (the default policy is AWS's, not reviewed with the key)",
+        (KMS_KEY,),
+        kms_key_policy,
+    ),
+    Rule(
+        "s3-lifecycle-aborts-multipart",
+        "S3 lifecycle configurations abort incomplete multipart uploads",
+        Severity.LOW,
+        MANDATORY,
+        "fails closed (S3 keeps the parts of an abandoned upload forever)",
+        (LIFECYCLE,),
+        lifecycle_aborts_multipart,
+    ),
+    Rule(
+        "rds-audit-logging",
+        "RDS PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: the parameters must be listed",
+        (PARAMETER_GROUP,),
+        rds_audit_logging,
+    ),
+    Rule(
+        "cloudsql-audit-logging",
+        "Cloud SQL PostgreSQL logs connections, DDL and role changes (pgAudit) and no statement values",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: the flags must be listed",
+        (SQL,),
+        cloudsql_audit_logging,
+    ),
+    Rule(
+        "audit-log-retention",
+        "EKS control-plane and RDS log groups keep a year outside dev and staging",
+        Severity.MEDIUM,
+        MANDATORY,
+        "provider default: never expire (passes)",
+        (LOG_GROUP,),
+        audit_log_retention,
+    ),
+    Rule(
+        "data-stores-not-open-to-cluster",
+        "Database, cache and Kafka ports are not open to the whole EKS cluster outside dev",
+        Severity.HIGH,
+        MANDATORY,
+        "a rule whose source group is not known to come from the cluster passes",
+        stack_check=data_stores_admit_the_application,
+    ),
 ]

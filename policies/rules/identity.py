@@ -1,5 +1,6 @@
 """Rules for identities: GitHub OIDC trust pinned to one repository, Google-federated roles pinned to one
 service account, no long-lived keys, and no administrator policies."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,17 @@ from .base import MANDATORY, UNKNOWN, Resource, Rule
 
 ROLE = "aws:iam/role:Role"
 WI_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
-POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/groupPolicy:GroupPolicy")
-ATTACHMENT_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-                    "aws:iam/policyAttachment:PolicyAttachment")
+POLICY_TYPES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/policy:Policy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
+ATTACHMENT_TYPES = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
 ACCESS_KEY_TYPES = ("aws:iam/accessKey:AccessKey", "gcp:serviceaccount/key:Key")
 GOOGLE = "accounts.google.com"
 GITHUB = "token.actions.githubusercontent.com"
@@ -73,8 +82,10 @@ def trust_pins_repository(r: Resource):
         if condition is UNKNOWN:
             return
         if not isinstance(condition, str) or not REPOSITORY_CONDITION.search(condition) or "||" in condition:
-            yield ("attributeCondition must pin the repository (assertion.repository == 'OWNER/REPO', no ||); "
-                   "without it any GitHub repository's workflow gets in")
+            yield (
+                "attributeCondition must pin the repository (assertion.repository == 'OWNER/REPO', no ||); "
+                "without it any GitHub repository's workflow gets in"
+            )
         return
     for statement in _github_trusts(r):
         if not _condition_values(statement, SUB, ("StringEquals", "StringLike")):
@@ -100,13 +111,17 @@ def google_trust_pins_account(r: Resource):
         for key in (f"{GOOGLE}:sub", f"{GOOGLE}:aud"):
             values = _condition_values(statement, key, ("StringEquals",))
             if not values or not all(isinstance(v, str) and v.isdigit() for v in values):
-                yield (f"trusts {GOOGLE} without {key} = a service account's numeric unique ID (StringEquals); "
-                       "any Google account's token could assume it")
+                yield (
+                    f"trusts {GOOGLE} without {key} = a service account's numeric unique ID (StringEquals); "
+                    "any Google account's token could assume it"
+                )
 
 
 def no_long_lived_keys(r: Resource):
-    yield ("creates a long-lived access key; give the workload a federated identity instead "
-           "(IRSA on EKS, Workload Identity on GKE, AssumeRoleWithWebIdentity from GKE to AWS)")
+    yield (
+        "creates a long-lived access key; give the workload a federated identity instead "
+        "(IRSA on EKS, Workload Identity on GKE, AssumeRoleWithWebIdentity from GKE to AWS)"
+    )
 
 
 def _admin_statements(document: Any) -> Iterator[dict]:
@@ -124,7 +139,9 @@ def no_administrator(r: Resource):
         if isinstance(arn, str) and arn.endswith(":policy/AdministratorAccess"):
             yield "attaches AdministratorAccess; grant the services the stack manages instead"
         return
-    documents = [r.get("policy")] if r.type in POLICY_TYPES else [p.get("policy") for p in r.get("inlinePolicies", []) or [] if isinstance(p, dict)]
+    documents = (
+        [r.get("policy")] if r.type in POLICY_TYPES else [p.get("policy") for p in r.get("inlinePolicies", []) or [] if isinstance(p, dict)]
+    )
     for document in documents:
         if document is UNKNOWN:
             continue
@@ -133,16 +150,58 @@ def no_administrator(r: Resource):
 
 
 RULES = [
-    Rule("oidc-trust-pins-repository", "GitHub OIDC trust names a repository (a sub condition in AWS, an attribute condition in GCP)",
-         Severity.CRITICAL, MANDATORY, "fails closed; an unknown policy or condition is not judged", (ROLE, WI_PROVIDER), trust_pins_repository),
-    Rule("oidc-trust-no-wildcard-subject", "GitHub OIDC sub conditions name one repository, without wildcards (no repo:*)",
-         Severity.CRITICAL, MANDATORY, "a missing sub is oidc-trust-pins-repository's finding", (ROLE,), trust_no_wildcard_subject),
-    Rule("oidc-trust-audience", "GitHub OIDC trust requires the aud claim sts.amazonaws.com", Severity.HIGH, MANDATORY,
-         "fails closed", (ROLE,), trust_requires_audience),
-    Rule("google-trust-pins-account", "A role Google identities assume names one service account (sub and aud = its unique ID)",
-         Severity.CRITICAL, MANDATORY, "an unknown ID is not judged; other keys are not enough", (ROLE,), google_trust_pins_account),
-    Rule("no-long-lived-keys", "No IAM user access keys or service account keys: workloads use federated identities",
-         Severity.HIGH, MANDATORY, "any such resource fails", ACCESS_KEY_TYPES, no_long_lived_keys),
-    Rule("iam-no-wildcard-admin", "No IAM policy allows Action '*' and nothing attaches AdministratorAccess",
-         Severity.CRITICAL, MANDATORY, "an unknown policy is not judged", (ROLE, *POLICY_TYPES, *ATTACHMENT_TYPES), no_administrator),
+    Rule(
+        "oidc-trust-pins-repository",
+        "GitHub OIDC trust names a repository (a sub condition in AWS, an attribute condition in GCP)",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed; an unknown policy or condition is not judged",
+        (ROLE, WI_PROVIDER),
+        trust_pins_repository,
+    ),
+    Rule(
+        "oidc-trust-no-wildcard-subject",
+        "GitHub OIDC sub conditions name one repository, without wildcards (no repo:*)",
+        Severity.CRITICAL,
+        MANDATORY,
+        "a missing sub is oidc-trust-pins-repository's finding",
+        (ROLE,),
+        trust_no_wildcard_subject,
+    ),
+    Rule(
+        "oidc-trust-audience",
+        "GitHub OIDC trust requires the aud claim sts.amazonaws.com",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        (ROLE,),
+        trust_requires_audience,
+    ),
+    Rule(
+        "google-trust-pins-account",
+        "A role Google identities assume names one service account (sub and aud = its unique ID)",
+        Severity.CRITICAL,
+        MANDATORY,
+        "an unknown ID is not judged; other keys are not enough",
+        (ROLE,),
+        google_trust_pins_account,
+    ),
+    Rule(
+        "no-long-lived-keys",
+        "No IAM user access keys or service account keys: workloads use federated identities",
+        Severity.HIGH,
+        MANDATORY,
+        "any such resource fails",
+        ACCESS_KEY_TYPES,
+        no_long_lived_keys,
+    ),
+    Rule(
+        "iam-no-wildcard-admin",
+        "No IAM policy allows Action '*' and nothing attaches AdministratorAccess",
+        Severity.CRITICAL,
+        MANDATORY,
+        "an unknown policy is not judged",
+        (ROLE, *POLICY_TYPES, *ATTACHMENT_TYPES),
+        no_administrator,
+    ),
 ]

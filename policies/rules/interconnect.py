@@ -1,4 +1,5 @@
 """Rules for the HA VPN between the clouds."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -48,8 +49,30 @@ def four_tunnels(resources):
 
 
 RULES = [
-    Rule("vpn-ikev2", "VPN tunnels negotiate IKEv2 only", Severity.HIGH, MANDATORY, "GCP default 2 passes; AWS default (ikev1 and ikev2) fails", (TUNNEL, CONNECTION), ikev2),
-    Rule("vpn-inside-cidrs", "AWS tunnel inside CIDRs are /30s in 169.254.0.0/16 that AWS does not reserve", Severity.HIGH, MANDATORY,
-         "fails closed (AWS would pick them, and GCP could not know them)", (CONNECTION,), inside_cidrs),
-    Rule("vpn-four-tunnels", "Every HA VPN gateway carries four tunnels", Severity.HIGH, MANDATORY, "not applicable without an HA VPN gateway", stack_check=four_tunnels),
+    Rule(
+        "vpn-ikev2",
+        "VPN tunnels negotiate IKEv2 only",
+        Severity.HIGH,
+        MANDATORY,
+        "GCP default 2 passes; AWS default (ikev1 and ikev2) fails",
+        (TUNNEL, CONNECTION),
+        ikev2,
+    ),
+    Rule(
+        "vpn-inside-cidrs",
+        "AWS tunnel inside CIDRs are /30s in 169.254.0.0/16 that AWS does not reserve",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (AWS would pick them, and GCP could not know them)",
+        (CONNECTION,),
+        inside_cidrs,
+    ),
+    Rule(
+        "vpn-four-tunnels",
+        "Every HA VPN gateway carries four tunnels",
+        Severity.HIGH,
+        MANDATORY,
+        "not applicable without an HA VPN gateway",
+        stack_check=four_tunnels,
+    ),
 ]

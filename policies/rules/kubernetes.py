@@ -1,4 +1,5 @@
 """Rules for Kubernetes workloads the stacks deploy: pod privileges, host namespaces, resources, network policy and its enforcement."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,11 @@ def resource_limits(r: Resource):
 def namespaces_have_default_deny(resources: Sequence[Resource]):
     created = {r.get("metadata.name"): r for r in resources if r.type == NAMESPACE}
     workloads = {r.get("metadata.namespace") for r in resources if r.type in WORKLOADS}
-    deny = {r.get("metadata.namespace") for r in resources if r.type == NETWORK_POLICY
-            and r.get("spec.podSelector") in ({}, None) and "Ingress" in (r.get("spec.policyTypes") or [])}
+    deny = {
+        r.get("metadata.namespace")
+        for r in resources
+        if r.type == NETWORK_POLICY and r.get("spec.podSelector") in ({}, None) and "Ingress" in (r.get("spec.policyTypes") or [])
+    }
     for namespace in sorted(n for n in set(created) & workloads if isinstance(n, str)):
         if namespace not in deny:
             yield f"{created[namespace].describe()}: namespace '{namespace}' runs workloads but has no default-deny NetworkPolicy (podSelector {{}}, policyTypes Ingress)"
@@ -86,20 +90,54 @@ def eks_enforces(resources: Sequence[Resource]):
     cni = [r for r in resources if r.type == EKS_ADDON and r.get("addonName") == "vpc-cni"]
     if not any(_enforces(addon) for addon in cni):
         names = ", ".join(p.describe() for p in policies)
-        yield (f"{names}: EKS would accept and ignore it; enable the VPC CNI network policy agent "
-               "(vpc-cni add-on configurationValues {\"enableNetworkPolicy\": \"true\"})")
+        yield (
+            f"{names}: EKS would accept and ignore it; enable the VPC CNI network policy agent "
+            '(vpc-cni add-on configurationValues {"enableNetworkPolicy": "true"})'
+        )
 
 
 RULES = [
-    Rule("k8s-no-privileged-containers", "Containers are not privileged, cannot escalate privileges and run as non-root", Severity.HIGH, MANDATORY,
-         "fails closed (allowPrivilegeEscalation and runAsNonRoot must be set)", WORKLOADS, not_privileged),
-    Rule("k8s-no-host-namespaces", "Pods do not share the node's network, PID or IPC namespaces", Severity.HIGH, MANDATORY,
-         "Kubernetes default off", WORKLOADS, no_host_namespaces),
-    Rule("k8s-resource-limits", "Every container sets CPU and memory requests and limits", Severity.MEDIUM, MANDATORY,
-         "fails closed", WORKLOADS, resource_limits),
-    Rule("k8s-network-policy", "Every namespace the stack creates for workloads has a default-deny NetworkPolicy", Severity.HIGH, MANDATORY,
-         "fails closed", stack_check=namespaces_have_default_deny),
-    Rule("eks-network-policy-enforced", "NetworkPolicies in an EKS stack are enforced by the VPC CNI's network policy agent",
-         Severity.HIGH, MANDATORY, "fails closed: no vpc-cni add-on, or one without enableNetworkPolicy, enforces nothing",
-         stack_check=eks_enforces),
+    Rule(
+        "k8s-no-privileged-containers",
+        "Containers are not privileged, cannot escalate privileges and run as non-root",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (allowPrivilegeEscalation and runAsNonRoot must be set)",
+        WORKLOADS,
+        not_privileged,
+    ),
+    Rule(
+        "k8s-no-host-namespaces",
+        "Pods do not share the node's network, PID or IPC namespaces",
+        Severity.HIGH,
+        MANDATORY,
+        "Kubernetes default off",
+        WORKLOADS,
+        no_host_namespaces,
+    ),
+    Rule(
+        "k8s-resource-limits",
+        "Every container sets CPU and memory requests and limits",
+        Severity.MEDIUM,
+        MANDATORY,
+        "fails closed",
+        WORKLOADS,
+        resource_limits,
+    ),
+    Rule(
+        "k8s-network-policy",
+        "Every namespace the stack creates for workloads has a default-deny NetworkPolicy",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed",
+        stack_check=namespaces_have_default_deny,
+    ),
+    Rule(
+        "eks-network-policy-enforced",
+        "NetworkPolicies in an EKS stack are enforced by the VPC CNI's network policy agent",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: no vpc-cni add-on, or one without enableNetworkPolicy, enforces nothing",
+        stack_check=eks_enforces,
+    ),
 ]

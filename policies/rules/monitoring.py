@@ -1,4 +1,5 @@
 """Rules over monitoring: every alarm reaches someone, and every stack that runs an estate watches it."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -41,8 +42,21 @@ def estate_watched(resources: Sequence[Resource]):
 
 
 RULES = [
-    Rule("alarms-notify", "Every CloudWatch alarm and Cloud Monitoring alert policy notifies someone", Severity.MEDIUM, MANDATORY,
-         "fails closed (no actions, no notification)", (ALARM, POLICY), notifies),
-    Rule("estate-watched", "A stack that serves users (ALB, GCP origin) has an e-mail subscriber, alarms and a cost budget", Severity.MEDIUM, ADVISORY,
-         "fails closed", stack_check=estate_watched),
+    Rule(
+        "alarms-notify",
+        "Every CloudWatch alarm and Cloud Monitoring alert policy notifies someone",
+        Severity.MEDIUM,
+        MANDATORY,
+        "fails closed (no actions, no notification)",
+        (ALARM, POLICY),
+        notifies,
+    ),
+    Rule(
+        "estate-watched",
+        "A stack that serves users (ALB, GCP origin) has an e-mail subscriber, alarms and a cost budget",
+        Severity.MEDIUM,
+        ADVISORY,
+        "fails closed",
+        stack_check=estate_watched,
+    ),
 ]

@@ -1,4 +1,5 @@
 """Rules over a whole stack: protection of stateful resources, tags and labels, generated secrets, flow logs."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -8,22 +9,47 @@ from pulumi_policy import Severity
 from .base import ADVISORY, MANDATORY, UNKNOWN, Resource, Rule
 
 STATEFUL_TYPES = {
-    "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
-    "aws:secretsmanager/secret:Secret", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster", "aws:msk/cluster:Cluster",
-    "gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing",
-    "gcp:container/cluster:Cluster", "gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret",
+    "aws:rds/instance:Instance",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:kms/key:Key",
+    "aws:s3/bucket:Bucket",
+    "aws:secretsmanager/secret:Secret",
+    "aws:ecr/repository:Repository",
+    "aws:eks/cluster:Cluster",
+    "aws:msk/cluster:Cluster",
+    "gcp:sql/databaseInstance:DatabaseInstance",
+    "gcp:redis/instance:Instance",
+    "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:kms/keyRing:KeyRing",
+    "gcp:container/cluster:Cluster",
+    "gcp:artifactregistry/repository:Repository",
+    "gcp:secretmanager/secret:Secret",
     "gcp:storage/bucket:Bucket",
 }
 REQUIRED_TAGS = ("project", "environment", "managed-by", "role")
 # Where each taggable type keeps its tags or labels.
 TAG_PATHS = {
-    "aws:ec2/vpc:Vpc": "tags", "aws:ec2/subnet:Subnet": "tags", "aws:ec2/securityGroup:SecurityGroup": "tags", "aws:rds/instance:Instance": "tags",
-    "aws:elasticache/replicationGroup:ReplicationGroup": "tags", "aws:eks/cluster:Cluster": "tags", "aws:kms/key:Key": "tags",
-    "aws:s3/bucket:Bucket": "tags", "aws:sqs/queue:Queue": "tags", "aws:sns/topic:Topic": "tags", "aws:secretsmanager/secret:Secret": "tags",
-    "aws:lb/loadBalancer:LoadBalancer": "tags", "aws:msk/cluster:Cluster": "tags", "aws:ecr/repository:Repository": "tags",
-    "gcp:container/cluster:Cluster": "resourceLabels", "gcp:sql/databaseInstance:DatabaseInstance": "settings.userLabels",
-    "gcp:redis/instance:Instance": "labels", "gcp:kms/cryptoKey:CryptoKey": "labels", "gcp:artifactregistry/repository:Repository": "labels",
-    "gcp:secretmanager/secret:Secret": "labels", "gcp:compute/globalAddress:GlobalAddress": "labels",
+    "aws:ec2/vpc:Vpc": "tags",
+    "aws:ec2/subnet:Subnet": "tags",
+    "aws:ec2/securityGroup:SecurityGroup": "tags",
+    "aws:rds/instance:Instance": "tags",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "tags",
+    "aws:eks/cluster:Cluster": "tags",
+    "aws:kms/key:Key": "tags",
+    "aws:s3/bucket:Bucket": "tags",
+    "aws:sqs/queue:Queue": "tags",
+    "aws:sns/topic:Topic": "tags",
+    "aws:secretsmanager/secret:Secret": "tags",
+    "aws:lb/loadBalancer:LoadBalancer": "tags",
+    "aws:msk/cluster:Cluster": "tags",
+    "aws:ecr/repository:Repository": "tags",
+    "gcp:container/cluster:Cluster": "resourceLabels",
+    "gcp:sql/databaseInstance:DatabaseInstance": "settings.userLabels",
+    "gcp:redis/instance:Instance": "labels",
+    "gcp:kms/cryptoKey:CryptoKey": "labels",
+    "gcp:artifactregistry/repository:Repository": "labels",
+    "gcp:secretmanager/secret:Secret": "labels",
+    "gcp:compute/globalAddress:GlobalAddress": "labels",
     "gcp:storage/bucket:Bucket": "labels",
 }
 GENERATED = "random:index/randomPassword:RandomPassword"
@@ -85,11 +111,29 @@ def flow_logs(resources: Sequence[Resource]):
 
 
 RULES = [
-    Rule("stateful-resources-protected", "Databases, caches, keys, buckets, registries, clusters and secrets are protected outside dev",
-         Severity.CRITICAL, MANDATORY, "resource option; unset means unprotected", stack_check=protected),
-    Rule("required-tags", "Taggable resources carry project, environment, managed-by and role", Severity.LOW, ADVISORY,
-         "fails closed; a value known only after deploy is not judged", stack_check=tagged),
-    Rule("secrets-are-generated", "Passwords, AUTH tokens and VPN keys come from a generator, never from a literal or plain config",
-         Severity.CRITICAL, MANDATORY, "an unset value is not judged (the provider or service generates one)", stack_check=generated),
+    Rule(
+        "stateful-resources-protected",
+        "Databases, caches, keys, buckets, registries, clusters and secrets are protected outside dev",
+        Severity.CRITICAL,
+        MANDATORY,
+        "resource option; unset means unprotected",
+        stack_check=protected,
+    ),
+    Rule(
+        "required-tags",
+        "Taggable resources carry project, environment, managed-by and role",
+        Severity.LOW,
+        ADVISORY,
+        "fails closed; a value known only after deploy is not judged",
+        stack_check=tagged,
+    ),
+    Rule(
+        "secrets-are-generated",
+        "Passwords, AUTH tokens and VPN keys come from a generator, never from a literal or plain config",
+        Severity.CRITICAL,
+        MANDATORY,
+        "an unset value is not judged (the provider or service generates one)",
+        stack_check=generated,
+    ),
     Rule("vpc-flow-logs", "Every VPC has flow logs", Severity.MEDIUM, ADVISORY, "fails closed", stack_check=flow_logs),
 ]

@@ -1,4 +1,5 @@
 """Rules for buckets, the Pulumi state bucket above all: encrypted, versioned, never public."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -75,16 +76,54 @@ def gcs_versioned(r: Resource):
 
 
 RULES = [
-    Rule("s3-bucket-encrypted", "S3 buckets have default encryption", Severity.HIGH, MANDATORY,
-         "fails closed: a bucket without a BucketServerSideEncryptionConfiguration fails", stack_check=s3_encrypted),
-    Rule("s3-bucket-versioned", "S3 buckets are versioned", Severity.HIGH, MANDATORY,
-         "fails closed: a bucket without an enabled BucketVersioning fails", stack_check=s3_versioned),
-    Rule("s3-bucket-public-access-blocked", "S3 buckets block every kind of public access", Severity.CRITICAL, MANDATORY,
-         "fails closed: a bucket without a BucketPublicAccessBlock fails", stack_check=s3_public_access_blocked),
-    Rule("state-bucket-kms", "Buckets that hold Pulumi state (purpose=state) are encrypted with a customer-managed key", Severity.HIGH, MANDATORY,
-         "fails closed for GCS; an S3 bucket without encryption is s3-bucket-encrypted's finding", stack_check=state_bucket_kms),
-    Rule("gcs-bucket-private", "GCS buckets use uniform access and enforce public access prevention", Severity.CRITICAL, MANDATORY,
-         "fails closed (provider default: ACLs allowed, prevention inherited)", (GCS_BUCKET,), gcs_private),
-    Rule("gcs-bucket-versioned", "GCS buckets keep object versions", Severity.HIGH, MANDATORY, "fails closed (provider default off)",
-         (GCS_BUCKET,), gcs_versioned),
+    Rule(
+        "s3-bucket-encrypted",
+        "S3 buckets have default encryption",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: a bucket without a BucketServerSideEncryptionConfiguration fails",
+        stack_check=s3_encrypted,
+    ),
+    Rule(
+        "s3-bucket-versioned",
+        "S3 buckets are versioned",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed: a bucket without an enabled BucketVersioning fails",
+        stack_check=s3_versioned,
+    ),
+    Rule(
+        "s3-bucket-public-access-blocked",
+        "S3 buckets block every kind of public access",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed: a bucket without a BucketPublicAccessBlock fails",
+        stack_check=s3_public_access_blocked,
+    ),
+    Rule(
+        "state-bucket-kms",
+        "Buckets that hold Pulumi state (purpose=state) are encrypted with a customer-managed key",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed for GCS; an S3 bucket without encryption is s3-bucket-encrypted's finding",
+        stack_check=state_bucket_kms,
+    ),
+    Rule(
+        "gcs-bucket-private",
+        "GCS buckets use uniform access and enforce public access prevention",
+        Severity.CRITICAL,
+        MANDATORY,
+        "fails closed (provider default: ACLs allowed, prevention inherited)",
+        (GCS_BUCKET,),
+        gcs_private,
+    ),
+    Rule(
+        "gcs-bucket-versioned",
+        "GCS buckets keep object versions",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (provider default off)",
+        (GCS_BUCKET,),
+        gcs_versioned,
+    ),
 ]

@@ -7,6 +7,7 @@ either a valid typed config or a `ConfigValidationError` listing them all, befor
 exists. Each setting is declared once in the schema (`setting(...)` on the dataclasses of
 `model.py`; see `schema.py`); the parsers per kind of stack relate the settings.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,14 +26,35 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The sections (`crm:<name>`) each kind of stack reads, and the dataclass declaring each one's settings
 # (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
 SECTIONS: dict[str, dict[str, type]] = {
-    "aws": {"network": model.AwsNetwork, "kubernetes": model.Eks, "database": model.RdsPostgres, "redis": model.ElastiCacheRedis,
-            "ingress": model.Ingress, "registry": model.Registry, "interconnect": model.AwsInterconnect, "platform": model.AwsPlatform,
-            "monitoring": model.Monitoring, "application": model.Application, "dns": model.Dns,
-            "rotation": model.Rotation},
-    "gcp": {"network": model.GcpNetwork, "kubernetes": model.Gke, "database": model.CloudSqlPostgres, "redis": model.MemorystoreRedis,
-            "registry": model.Registry, "interconnect": model.GcpInterconnect, "platform": model.GcpPlatform, "monitoring": model.Monitoring,
-            "replication": model.Replication, "application": model.Application, "dns": model.Dns, "ingress": model.GcpIngress,
-            "rotation": model.Rotation},
+    "aws": {
+        "network": model.AwsNetwork,
+        "kubernetes": model.Eks,
+        "database": model.RdsPostgres,
+        "redis": model.ElastiCacheRedis,
+        "ingress": model.Ingress,
+        "registry": model.Registry,
+        "interconnect": model.AwsInterconnect,
+        "platform": model.AwsPlatform,
+        "monitoring": model.Monitoring,
+        "application": model.Application,
+        "dns": model.Dns,
+        "rotation": model.Rotation,
+    },
+    "gcp": {
+        "network": model.GcpNetwork,
+        "kubernetes": model.Gke,
+        "database": model.CloudSqlPostgres,
+        "redis": model.MemorystoreRedis,
+        "registry": model.Registry,
+        "interconnect": model.GcpInterconnect,
+        "platform": model.GcpPlatform,
+        "monitoring": model.Monitoring,
+        "replication": model.Replication,
+        "application": model.Application,
+        "dns": model.Dns,
+        "ingress": model.GcpIngress,
+        "rotation": model.Rotation,
+    },
     "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
     "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
 }
@@ -40,7 +62,8 @@ SECTIONS: dict[str, dict[str, type]] = {
 OPTIONAL_SECTIONS = ("interconnect",)
 _TOP_LEVEL = {"bootstrap": (bootstrap.TopLevel,)}
 KNOWN_KEYS = {
-    cloud: tuple(schema.known_keys(model.Common, cloud)) + tuple(sections)
+    cloud: tuple(schema.known_keys(model.Common, cloud))
+    + tuple(sections)
     + tuple(key for cls in _TOP_LEVEL.get(cloud, ()) for key in schema.known_keys(cls, cloud))
     for cloud, sections in SECTIONS.items()
 }
@@ -53,8 +76,12 @@ PROVIDER_SETTINGS = {
     "aws:region": schema.Setting("aws:region", "AWS region of the stack", clouds=("aws", "bootstrap")),
     "gcp:project": schema.Setting("gcp:project", "GCP project of the stack", clouds=("gcp", "bootstrap")),
     "gcp:region": schema.Setting("gcp:region", "GCP region of the stack", clouds=("gcp", "bootstrap")),
-    "cloudflare:apiToken": schema.Setting("cloudflare:apiToken", "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN)",
-                                          default=None, clouds=("aws", "gcp", "cloudflare")),
+    "cloudflare:apiToken": schema.Setting(
+        "cloudflare:apiToken",
+        "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN)",
+        default=None,
+        clouds=("aws", "gcp", "cloudflare"),
+    ),
 }
 # A key in a provider's namespace this close to a setting the program reads, while that setting is
 # unset, is a misspelling of it (`aws:regin`); other provider keys (`aws:profile`) are the provider's.
@@ -62,8 +89,21 @@ _PROVIDER_TYPO_CUTOFF = 0.75
 
 PeerLoader = Callable[[str], Mapping[str, Any]]
 
-__all__ = ["load", "load_from_pulumi", "read_stack_file", "raw_from_pulumi", "find_placeholders", "ConfigValidationError", "ConfigProblem", "StackConfig",
-           "AwsStackConfig", "GcpStackConfig", "GlobalStackConfig", "BootstrapStackConfig", "model"]
+__all__ = [
+    "load",
+    "load_from_pulumi",
+    "read_stack_file",
+    "raw_from_pulumi",
+    "find_placeholders",
+    "ConfigValidationError",
+    "ConfigProblem",
+    "StackConfig",
+    "AwsStackConfig",
+    "GcpStackConfig",
+    "GlobalStackConfig",
+    "BootstrapStackConfig",
+    "model",
+]
 
 
 def _decode(value: Any) -> Any:
@@ -88,7 +128,10 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path.name
-        reason = " ".join(str(part) for part in (getattr(error, "problem", None), getattr(error, "context", None)) if part) or str(error).splitlines()[0]
+        reason = (
+            " ".join(str(part) for part in (getattr(error, "problem", None), getattr(error, "context", None)) if part)
+            or str(error).splitlines()[0]
+        )
         raise ConfigValidationError(stack, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigValidationError(stack, [ConfigProblem(path.name, "must be a mapping with a `config:` mapping of settings")])
@@ -131,15 +174,23 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
     """The common settings and the typed config of the program `crm:cloud` picks (None where a problem was found)."""
     top = {key.partition(":")[2]: value for key, value in raw.items() if key.partition(":")[0] == NAMESPACE}
     common_keys = schema.known_keys(model.Common)
-    first = schema.read(problems, NAMESPACE, {"cloud": top.get("cloud")}, model.Common, schema.Context(None), separator=":",
-                        exclude=[f.name for f, s in schema.settings_of(model.Common) if s.key != "cloud"])
+    first = schema.read(
+        problems,
+        NAMESPACE,
+        {"cloud": top.get("cloud")},
+        model.Common,
+        schema.Context(None),
+        separator=":",
+        exclude=[f.name for f, s in schema.settings_of(model.Common) if s.key != "cloud"],
+    )
     try:
         cloud = first.cloud
     except schema.Unavailable:
         return None, None  # which program (and so which keys) is unknown: nothing else can be judged
     _check_unknown_keys(problems, raw, cloud)
-    settings = schema.read(problems, NAMESPACE, {key: top.get(key) for key in common_keys}, model.Common, schema.Context(None),
-                           cloud=cloud, separator=":")
+    settings = schema.read(
+        problems, NAMESPACE, {key: top.get(key) for key in common_keys}, model.Common, schema.Context(None), cloud=cloud, separator=":"
+    )
     values = settings._values
     environment_valid = "environment" in values
     if not environment_valid:
@@ -165,7 +216,9 @@ def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:
     for key in sorted(raw):
         namespace, _, name = key.partition(":")
         if namespace == NAMESPACE and name not in known:
-            problems.value(key, schema.unknown_key_message(name, known, prefix=f"{NAMESPACE}:", what=f"is not a setting of a {cloud} stack"))
+            problems.value(
+                key, schema.unknown_key_message(name, known, prefix=f"{NAMESPACE}:", what=f"is not a setting of a {cloud} stack")
+            )
             close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
             if close and f"{NAMESPACE}:{close[0]}" not in raw:
                 problems.suppressed.add(f"{NAMESPACE}:{close[0]}")
@@ -212,21 +265,29 @@ def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader
         problems.add(key, f"peer stack '{interconnect.peer_stack}' has no Pulumi.{interconnect.peer_stack}.yaml")
         return config
     except ConfigValidationError as error:
-        problems.add(key, f"peer stack '{interconnect.peer_stack}' has config errors of its own: " + "; ".join(str(p) for p in error.problems))
+        problems.add(
+            key, f"peer stack '{interconnect.peer_stack}' has config errors of its own: " + "; ".join(str(p) for p in error.problems)
+        )
         return config
     if isinstance(config, AwsStackConfig) and isinstance(peer, GcpStackConfig) and peer.interconnect is not None:
         ours = [("crm:network.cidr", config.network.cidr)]
         theirs = gcp.gcp_ranges(peer.network)
         _check_cross_overlap(problems, ours, theirs, peer.common.stack)
         if peer.interconnect.router_asn == interconnect.amazon_side_asn:
-            problems.add("crm:interconnect.amazonSideAsn", f"{interconnect.amazon_side_asn} equals the Cloud Router ASN of {peer.common.stack}; the two BGP sides need distinct ASNs")
+            problems.add(
+                "crm:interconnect.amazonSideAsn",
+                f"{interconnect.amazon_side_asn} equals the Cloud Router ASN of {peer.common.stack}; the two BGP sides need distinct ASNs",
+            )
         # Nodes and pods reach the database for writes; Cloud SQL replicates from the private services range.
         peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr, peer.network.private_services_cidr]
         return dataclasses.replace(config, interconnect=dataclasses.replace(interconnect, peer_ranges=peer_ranges))
     elif isinstance(config, GcpStackConfig) and isinstance(peer, AwsStackConfig) and peer.interconnect is not None:
         _check_cross_overlap(problems, gcp.gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)
         if peer.interconnect.amazon_side_asn == interconnect.router_asn:
-            problems.add("crm:interconnect.routerAsn", f"{interconnect.router_asn} equals the Amazon-side ASN of {peer.common.stack}; the two BGP sides need distinct ASNs")
+            problems.add(
+                "crm:interconnect.routerAsn",
+                f"{interconnect.router_asn} equals the Amazon-side ASN of {peer.common.stack}; the two BGP sides need distinct ASNs",
+            )
         linked = dataclasses.replace(
             interconnect, peer_region=peer.region, peer_asn=peer.interconnect.amazon_side_asn, peer_vpc_cidr=peer.network.cidr
         )
@@ -239,4 +300,7 @@ def _check_cross_overlap(problems: Problems, ours, theirs, peer_stack: str) -> N
     for key, net in ours:
         for peer_key, peer_net in theirs:
             if net is not None and peer_net is not None and net.overlaps(peer_net):
-                problems.add(key, f"range {net} overlaps {peer_stack}'s {peer_key} ({peer_net}); the VPN routes between them, so they must not overlap")
+                problems.add(
+                    key,
+                    f"range {net} overlaps {peer_stack}'s {peer_key} ({peer_net}); the VPN routes between them, so they must not overlap",
+                )

@@ -4,6 +4,7 @@ Each value is declared and checked on its own in the schema (model.py); this mod
 Every check runs in `problems.relation()`, which skips it when a value it reads is itself wrong,
 so one wrong value gives one error.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,14 +34,27 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 
     kubernetes = read(problems, "crm:kubernetes", raw.get("crm:kubernetes"), model.Eks, context)
     with problems.relation():
-        check_counts(problems, "crm:kubernetes", kubernetes.min_size, kubernetes.desired_size, kubernetes.max_size, ("minSize", "desiredSize", "maxSize"))
+        check_counts(
+            problems,
+            "crm:kubernetes",
+            kubernetes.min_size,
+            kubernetes.desired_size,
+            kubernetes.max_size,
+            ("minSize", "desiredSize", "maxSize"),
+        )
     with problems.relation():
         if kubernetes.pod_security_groups and kubernetes.instance_type not in trunk_instance_types():
-            problems.add("crm:kubernetes.instanceType", f"'{kubernetes.instance_type}' cannot give pods their own security groups (no trunk ENI: "
-                         "burstable t2/t3 and older types); pick a type such as m6i.large, or set crm:kubernetes.podSecurityGroups: false")
+            problems.add(
+                "crm:kubernetes.instanceType",
+                f"'{kubernetes.instance_type}' cannot give pods their own security groups (no trunk ENI: "
+                "burstable t2/t3 and older types); pick a type such as m6i.large, or set crm:kubernetes.podSecurityGroups: false",
+            )
     with problems.relation():
         if kubernetes.public_endpoint and not kubernetes.public_access_cidrs:
-            problems.add("crm:kubernetes.publicAccessCidrs", "must list the networks allowed to reach the public API endpoint when publicEndpoint is true")
+            problems.add(
+                "crm:kubernetes.publicAccessCidrs",
+                "must list the networks allowed to reach the public API endpoint when publicEndpoint is true",
+            )
 
     database = read(problems, "crm:database", raw.get("crm:database"), model.RdsPostgres, context)
     _check_database(problems, database, region, env)
@@ -48,17 +62,26 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     redis = read(problems, "crm:redis", raw.get("crm:redis"), model.ElastiCacheRedis, context)
     with problems.relation():
         if redis.cluster_mode and env != "dev" and redis.replicas_per_shard < 1:
-            problems.add("crm:redis.replicasPerShard", "must be at least 1 outside dev: cluster mode fails over automatically, which needs a replica in each shard")
+            problems.add(
+                "crm:redis.replicasPerShard",
+                "must be at least 1 outside dev: cluster mode fails over automatically, which needs a replica in each shard",
+            )
     with problems.relation():
         if not redis.cluster_mode and (redis.given("shards") or redis.given("replicasPerShard")):
-            problems.add("crm:redis.clusterMode", "shards and replicasPerShard apply only with clusterMode: true (without it, crm:redis.nodes sets the size)")
+            problems.add(
+                "crm:redis.clusterMode",
+                "shards and replicasPerShard apply only with clusterMode: true (without it, crm:redis.nodes sets the size)",
+            )
 
     ingress = read(problems, "crm:ingress", raw.get("crm:ingress"), model.Ingress, context)
     registry = parse_registry(problems, raw, context)
     alb_name = f"{common.name_prefix}-ingress"  # the ALB's name (components/aws/alb.py): Elastic Load Balancing allows 32 characters
     if len(alb_name) > 32:
-        problems.add("crm:project", f"'{common.project}' makes the load balancer's name '{alb_name}' {len(alb_name)} characters; "
-                     f"Elastic Load Balancing allows 32, so the project may have at most {32 - len(alb_name) + len(common.project)} characters in {env}")
+        problems.add(
+            "crm:project",
+            f"'{common.project}' makes the load balancer's name '{alb_name}' {len(alb_name)} characters; "
+            f"Elastic Load Balancing allows 32, so the project may have at most {32 - len(alb_name) + len(common.project)} characters in {env}",
+        )
 
     interconnect = None
     if raw.get("crm:interconnect") is not None:
@@ -75,17 +98,32 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     dns = parse_dns(problems, common, raw, context)
     with problems.relation():
         if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
-            problems.add("crm:platform.webhookHosts", f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered")
+            problems.add(
+                "crm:platform.webhookHosts",
+                f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered",
+            )
 
-    application = parse_application(problems, raw, context, _value(registry, "repositories"), health_path=_value(ingress, "health_check_path") or Unavailable)
+    application = parse_application(
+        problems, raw, context, _value(registry, "repositories"), health_path=_value(ingress, "health_check_path") or Unavailable
+    )
     try:
         rds = database.build()
         if not rds.logical_replication:
             rds = dataclasses.replace(rds, max_slot_wal_keep_size_gb=0)  # no slot to bound
         return model.AwsStackConfig(
-            common, region, network.build(), kubernetes.build(), rds, redis.build(), ingress.build(), registry.build(),
-            interconnect.build() if interconnect is not None else None, platform.build(),
-            monitoring=monitoring.build(), application=application.build(), dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
+            common,
+            region,
+            network.build(),
+            kubernetes.build(),
+            rds,
+            redis.build(),
+            ingress.build(),
+            registry.build(),
+            interconnect.build() if interconnect is not None else None,
+            platform.build(),
+            monitoring=monitoring.build(),
+            application=application.build(),
+            dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
             rotation=rotation.build(),
         )
     except Unavailable:
@@ -95,21 +133,36 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 def _check_database(problems: Problems, database: Parsed, region: str, env: str) -> None:
     with problems.relation():
         if database.logical_replication and database.max_slot_wal_keep_size_gb >= database.allocated_storage_gb:
-            problems.add("crm:database.maxSlotWalKeepSizeGb", f"must be below allocatedStorage ({database.allocated_storage_gb} GB): WAL kept for a dead "
-                         f"subscriber must never fill the disk, got {database.max_slot_wal_keep_size_gb}")
+            problems.add(
+                "crm:database.maxSlotWalKeepSizeGb",
+                f"must be below allocatedStorage ({database.allocated_storage_gb} GB): WAL kept for a dead "
+                f"subscriber must never fill the disk, got {database.max_slot_wal_keep_size_gb}",
+            )
     with problems.relation():
         if database.backup_copy_region and region and database.backup_copy_region == region:
-            problems.add("crm:database.backupCopyRegion", f"must differ from aws:region ({region}): a copy in the same region does not survive its outage")
+            problems.add(
+                "crm:database.backupCopyRegion",
+                f"must differ from aws:region ({region}): a copy in the same region does not survive its outage",
+            )
     with problems.relation():
         if database.enabled and database.backup_copy_region and database.backup_retention_days < 1:
-            problems.add("crm:database.backupCopyRegion", "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated")
+            problems.add(
+                "crm:database.backupCopyRegion",
+                "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated",
+            )
     check_database_users(problems, database, {"appUsername": "app_username", "replicationUsername": "replication_username"})
     with problems.relation():
         if 0 < database.max_allocated_storage_gb < database.allocated_storage_gb:
-            problems.add("crm:database.maxAllocatedStorage", f"must be 0 (autoscaling off) or at least allocatedStorage ({database.allocated_storage_gb}), got {database.max_allocated_storage_gb}")
+            problems.add(
+                "crm:database.maxAllocatedStorage",
+                f"must be 0 (autoscaling off) or at least allocatedStorage ({database.allocated_storage_gb}), got {database.max_allocated_storage_gb}",
+            )
     with problems.relation():
         if database.enabled and env != "dev" and database.backup_retention_days < 1:
-            problems.add("crm:database.backupRetentionDays", "must be at least 1 outside dev: automated backups are what point-in-time recovery restores from")
+            problems.add(
+                "crm:database.backupRetentionDays",
+                "must be at least 1 outside dev: automated backups are what point-in-time recovery restores from",
+            )
 
 
 def check_database_users(problems: Problems, database: Parsed, users: dict[str, str]) -> None:
@@ -119,7 +172,9 @@ def check_database_users(problems: Problems, database: Parsed, users: dict[str, 
         with problems.relation():
             role = getattr(database, attribute)
             if role == database.username:
-                problems.add(f"crm:database.{key}", f"'{role}' is the admin user (crm:database.username); the application gets its own role")
+                problems.add(
+                    f"crm:database.{key}", f"'{role}' is the admin user (crm:database.username); the application gets its own role"
+                )
             elif role in seen:
                 problems.add(f"crm:database.{key}", f"'{role}' is also crm:database.{seen[role]}; each role has one purpose")
             seen[role] = key

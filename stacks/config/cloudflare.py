@@ -1,4 +1,5 @@
 """Parses and validates the config of the global stack (`crm:cloud: cloudflare`)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -15,8 +16,13 @@ API_TOKEN_KEY = "cloudflare:apiToken"
 
 def health_check(monitor: model.HealthMonitor) -> HealthCheck:
     return HealthCheck(
-        path=monitor.path, port=monitor.port, expected_codes=monitor.expected_codes, interval_seconds=monitor.interval_seconds,
-        retries=monitor.retries, timeout_seconds=monitor.timeout_seconds, consecutive_down=monitor.consecutive_down,
+        path=monitor.path,
+        port=monitor.port,
+        expected_codes=monitor.expected_codes,
+        interval_seconds=monitor.interval_seconds,
+        retries=monitor.retries,
+        timeout_seconds=monitor.timeout_seconds,
+        consecutive_down=monitor.consecutive_down,
     )
 
 
@@ -28,7 +34,10 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     with problems.relation():
         monitor = balancer.monitor
         if monitor.timeout_seconds * (monitor.retries + 1) >= monitor.interval_seconds:
-            problems.add("crm:loadBalancer.monitor.timeoutSeconds", f"timeoutSeconds x (retries + 1) = {monitor.timeout_seconds * (monitor.retries + 1)} s must be shorter than intervalSeconds ({monitor.interval_seconds} s), or checks overlap")
+            problems.add(
+                "crm:loadBalancer.monitor.timeoutSeconds",
+                f"timeoutSeconds x (retries + 1) = {monitor.timeout_seconds * (monitor.retries + 1)} s must be shorter than intervalSeconds ({monitor.interval_seconds} s), or checks overlap",
+            )
         worst = health_check(monitor).detection_seconds
         if worst > balancer.rto_budget_seconds:
             problems.add(

@@ -6,6 +6,7 @@ list cannot know (gigabytes through NAT, logs ingested, data sent to the interne
 cloud). They are declared and validated here, with the rest of the config, so a misspelt key or a
 negative figure is an error naming the key like any other setting.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,19 +23,47 @@ ASSUMPTIONS_KEY = "crm:costAssumptions"
 ASSUMPTIONS: dict[str, dict[str, tuple[str, str, dict[str, float]]]] = {
     "aws": {
         "natDataGb": ("data processed by the NAT gateways", "GB", {"dev": 20, "staging": 50, "production": 200, "dr": 200}),
-        "logIngestionGb": ("CloudWatch Logs ingested (flow logs, EKS control plane, RDS, Redis, MSK)", "GB", {"dev": 5, "staging": 20, "production": 60, "dr": 60}),
-        "internetEgressGb": ("data sent to the internet (responses through Cloudflare)", "GB", {"dev": 10, "staging": 50, "production": 500, "dr": 500}),
-        "interCloudEgressGb": ("data sent to GCP over the VPN (replication, the GCP side's writes answered)", "GB", {"dev": 0, "staging": 0, "production": 0, "dr": 800}),
+        "logIngestionGb": (
+            "CloudWatch Logs ingested (flow logs, EKS control plane, RDS, Redis, MSK)",
+            "GB",
+            {"dev": 5, "staging": 20, "production": 60, "dr": 60},
+        ),
+        "internetEgressGb": (
+            "data sent to the internet (responses through Cloudflare)",
+            "GB",
+            {"dev": 10, "staging": 50, "production": 500, "dr": 500},
+        ),
+        "interCloudEgressGb": (
+            "data sent to GCP over the VPN (replication, the GCP side's writes answered)",
+            "GB",
+            {"dev": 0, "staging": 0, "production": 0, "dr": 800},
+        ),
         "albLcu": ("average load balancer capacity units in use", "LCU", {"dev": 0.5, "staging": 1, "production": 2, "dr": 2}),
     },
     "gcp": {
         "natDataGb": ("data processed by Cloud NAT", "GB", {"dev": 20, "staging": 50, "production": 200, "dr": 200}),
-        "logIngestionGb": ("Cloud Logging ingestion (GKE, Cloud SQL, flow logs); the first 50 GiB a month per project are free", "GB", {"dev": 20, "staging": 60, "production": 150, "dr": 150}),
-        "internetEgressGb": ("data sent to the internet (responses through Cloudflare)", "GB", {"dev": 10, "staging": 50, "production": 500, "dr": 500}),
-        "interCloudEgressGb": ("data sent to AWS over the HA VPN (writes to the primary database)", "GB", {"dev": 0, "staging": 0, "production": 0, "dr": 400}),
+        "logIngestionGb": (
+            "Cloud Logging ingestion (GKE, Cloud SQL, flow logs); the first 50 GiB a month per project are free",
+            "GB",
+            {"dev": 20, "staging": 60, "production": 150, "dr": 150},
+        ),
+        "internetEgressGb": (
+            "data sent to the internet (responses through Cloudflare)",
+            "GB",
+            {"dev": 10, "staging": 50, "production": 500, "dr": 500},
+        ),
+        "interCloudEgressGb": (
+            "data sent to AWS over the HA VPN (writes to the primary database)",
+            "GB",
+            {"dev": 0, "staging": 0, "production": 0, "dr": 400},
+        ),
     },
     "cloudflare": {
-        "dnsQueriesMillions": ("authoritative DNS queries for load-balanced host names (the add-on includes 0.5 million a month)", "million queries", {"dev": 0.5, "staging": 0.5, "production": 1, "dr": 1}),
+        "dnsQueriesMillions": (
+            "authoritative DNS queries for load-balanced host names (the add-on includes 0.5 million a month)",
+            "million queries",
+            {"dev": 0.5, "staging": 0.5, "production": 1, "dr": 1},
+        ),
     },
 }
 

@@ -7,12 +7,13 @@ sets it), limits and rules (stacks/config/schema.py). Validation, error messages
 docs/configuration.md all come from these declarations. A new setting is one line at the end of
 its dataclass.
 """
+
 from __future__ import annotations
 
 import datetime
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from components.interconnect import addressing
 
@@ -27,9 +28,10 @@ def matrix(table: dict, *path: str) -> dict:
     """One column of a per-environment table in sizes.py: environment -> value."""
     column = {}
     for environment, row in table.items():
+        value = row
         for part in path:
-            row = row[part]
-        column[environment] = row
+            value = value[part]
+        column[environment] = value
     return column
 
 
@@ -54,9 +56,17 @@ class Rotation:
     same credentials. With neither set, the generators carry no keepers at all.
     """
 
-    generation: int = setting("generation", "raise by one to replace the generated credentials now (docs/runbooks/rotation.md)", default=0, ge=0, le=1_000_000)
-    interval_days: int = setting("intervalDays", "also replace them every N days from `since` (0: no schedule; at least 7)", default=0, ge=0, le=3650,
-                                 check=rules.rotation_interval)
+    generation: int = setting(
+        "generation", "raise by one to replace the generated credentials now (docs/runbooks/rotation.md)", default=0, ge=0, le=1_000_000
+    )
+    interval_days: int = setting(
+        "intervalDays",
+        "also replace them every N days from `since` (0: no schedule; at least 7)",
+        default=0,
+        ge=0,
+        le=3650,
+        check=rules.rotation_interval,
+    )
     since: str = setting("since", "the day the rotation schedule counts from (YYYY-MM-DD)", default="2026-01-01", check=rules.iso_date)
 
     def keepers(self, today: datetime.date) -> Optional[dict[str, str]]:
@@ -71,12 +81,21 @@ class Rotation:
 @section
 class Common:
     stack: str
-    cloud: str = setting("cloud", "`aws`, `gcp`, `cloudflare` or `bootstrap`: picks the program", choices=("aws", "gcp", "cloudflare", "bootstrap"))  # aws | gcp | cloudflare
-    environment: str = setting("environment", "`dev`, `staging`, `production` or `dr`: picks the defaults; everything but dev is protected",
-                               choices=sizes.ENVIRONMENTS)  # dev | staging | production | dr
+    cloud: str = setting(
+        "cloud", "`aws`, `gcp`, `cloudflare` or `bootstrap`: picks the program", choices=("aws", "gcp", "cloudflare", "bootstrap")
+    )  # aws | gcp | cloudflare
+    environment: str = setting(
+        "environment",
+        "`dev`, `staging`, `production` or `dr`: picks the defaults; everything but dev is protected",
+        choices=sizes.ENVIRONMENTS,
+    )  # dev | staging | production | dr
     project: str = setting("project", "prefix of resource names", default="crm")
-    organization: str = setting("organization", "Pulumi organization of StackReferences", default="organization")  # StackReference organization ("organization" on the local file backend)
-    public_host: str = setting("publicHost", "the application's public host name (crm.example.com)", check=rules.host_name, clouds=("aws", "gcp", "cloudflare"))
+    organization: str = setting(
+        "organization", "Pulumi organization of StackReferences", default="organization"
+    )  # StackReference organization ("organization" on the local file backend)
+    public_host: str = setting(
+        "publicHost", "the application's public host name (crm.example.com)", check=rules.host_name, clouds=("aws", "gcp", "cloudflare")
+    )
 
     @property
     def protected(self) -> bool:
@@ -96,6 +115,7 @@ class Common:
 
 # ---------------------------------------------------------------- AWS
 
+
 @section
 class AwsNetwork:
     cidr: Net = setting("cidr", "VPC range")
@@ -103,7 +123,9 @@ class AwsNetwork:
     public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
     private_subnets: list[Net] = setting("privateSubnets", "one private subnet per zone (nodes, pods)")
     data_subnets: list[Net] = setting("dataSubnets", "one data subnet per zone (RDS, ElastiCache)")
-    nat_gateways: str = setting("natGateways", "`one-per-zone` or `single`", by_env=matrix(sizes.AWS, "natGateways"), choices=("one-per-zone", "single"))
+    nat_gateways: str = setting(
+        "natGateways", "`one-per-zone` or `single`", by_env=matrix(sizes.AWS, "natGateways"), choices=("one-per-zone", "single")
+    )
     flow_log_retention_days: int = setting("flowLogRetentionDays", "VPC flow log retention", default=90, ge=1, le=3653)
 
 
@@ -111,72 +133,154 @@ class AwsNetwork:
 class Eks:
     version: str = setting("version", "EKS Kubernetes minor", default=sizes.EKS_DEFAULT_VERSION, check=rules.eks_version)
     instance_type: str = setting("instanceType", "EKS node group instance type", by_env=matrix(sizes.AWS, "kubernetes", "instanceType"))
-    min_size: int = setting("minSize", "node group minimum (min <= desired <= max)", by_env=matrix(sizes.AWS, "kubernetes", "minSize"), ge=0, le=450)
-    desired_size: int = setting("desiredSize", "node group initial size", by_env=matrix(sizes.AWS, "kubernetes", "desiredSize"), ge=0, le=450)
+    min_size: int = setting(
+        "minSize", "node group minimum (min <= desired <= max)", by_env=matrix(sizes.AWS, "kubernetes", "minSize"), ge=0, le=450
+    )
+    desired_size: int = setting(
+        "desiredSize", "node group initial size", by_env=matrix(sizes.AWS, "kubernetes", "desiredSize"), ge=0, le=450
+    )
     max_size: int = setting("maxSize", "node group maximum", by_env=matrix(sizes.AWS, "kubernetes", "maxSize"), ge=1, le=450)
     disk_size_gb: int = setting("diskSizeGb", "node disk size, GB", default=50, ge=20, le=16384)
     public_endpoint: bool = setting("publicEndpoint", "open the EKS API endpoint publicly (to publicAccessCidrs only)", default=False)
-    public_access_cidrs: list[str] = setting("publicAccessCidrs", "networks allowed to the public endpoint; never 0.0.0.0/0", default=[],
-                                             item_check=rules.cidr_admitting("the API endpoint is never open to the world"))
+    public_access_cidrs: list[str] = setting(
+        "publicAccessCidrs",
+        "networks allowed to the public endpoint; never 0.0.0.0/0",
+        default=[],
+        item_check=rules.cidr_admitting("the API endpoint is never open to the world"),
+    )
     admin_principals: list[str] = setting("adminPrincipals", "IAM ARNs given cluster-admin access entries", default=[])
-    log_retention_days: int = setting("logRetentionDays", "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",
-                                      by_env=AUDIT_LOG_DAYS, ge=1, le=3653, check=rules.log_retention)
-    pod_security_groups: bool = setting("podSecurityGroups", "the app's pods get their own security group, the only one the data stores admit "
-                                        "(needs a trunk-ENI instance type)", derive=lambda c: c.env != "dev", derive_doc="true outside dev")
+    log_retention_days: int = setting(
+        "logRetentionDays",
+        "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",
+        by_env=AUDIT_LOG_DAYS,
+        ge=1,
+        le=3653,
+        check=rules.log_retention,
+    )
+    pod_security_groups: bool = setting(
+        "podSecurityGroups",
+        "the app's pods get their own security group, the only one the data stores admit (needs a trunk-ENI instance type)",
+        derive=lambda c: c.env != "dev",
+        derive_doc="true outside dev",
+    )
 
 
 @section
 class RdsPostgres:
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.AWS, "database", "enabled"))
-    instance_class: str = setting("instanceClass", "RDS instance class", by_env=matrix(sizes.AWS, "database", "instanceClass"), check=rules.rds_class)
-    allocated_storage_gb: int = setting("allocatedStorage", "RDS storage, GB", by_env=matrix(sizes.AWS, "database", "allocatedStorage"), ge=20, le=65536)
-    max_allocated_storage_gb: int = setting("maxAllocatedStorage", "storage autoscaling ceiling, GB (0: off)", ge=0, le=65536,
-                                            derive=lambda c: c["allocated_storage_gb"] * 2, derive_doc="2 x allocatedStorage")
+    instance_class: str = setting(
+        "instanceClass", "RDS instance class", by_env=matrix(sizes.AWS, "database", "instanceClass"), check=rules.rds_class
+    )
+    allocated_storage_gb: int = setting(
+        "allocatedStorage", "RDS storage, GB", by_env=matrix(sizes.AWS, "database", "allocatedStorage"), ge=20, le=65536
+    )
+    max_allocated_storage_gb: int = setting(
+        "maxAllocatedStorage",
+        "storage autoscaling ceiling, GB (0: off)",
+        ge=0,
+        le=65536,
+        derive=lambda c: c["allocated_storage_gb"] * 2,
+        derive_doc="2 x allocatedStorage",
+    )
     engine_version: str = setting("engineVersion", "PostgreSQL version (15)", default="15", check=rules.postgres_15)
     multi_az: bool = setting("multiAz", "RDS Multi-AZ", by_env=matrix(sizes.AWS, "database", "multiAz"))
-    backup_retention_days: int = setting("backupRetentionDays", "automated backups kept, days (at least 1 outside dev)",
-                                         by_env=matrix(sizes.AWS, "database", "backupRetentionDays"), ge=0, le=35)
-    deletion_protection: bool = setting("deletionProtection", "RDS deletion protection", by_env=matrix(sizes.AWS, "database", "deletionProtection"))
+    backup_retention_days: int = setting(
+        "backupRetentionDays",
+        "automated backups kept, days (at least 1 outside dev)",
+        by_env=matrix(sizes.AWS, "database", "backupRetentionDays"),
+        ge=0,
+        le=35,
+    )
+    deletion_protection: bool = setting(
+        "deletionProtection", "RDS deletion protection", by_env=matrix(sizes.AWS, "database", "deletionProtection")
+    )
     database_name: str = setting("name", "database name", default="crm")
     username: str = setting("username", "admin user (its password is generated)", default="crmadmin", check=rules.rds_admin)
-    logical_replication: bool = setting("logicalReplication", "`rds.logical_replication` on (the publisher of the GCP copy)", derive=_is_dr, derive_doc="true in dr")
+    logical_replication: bool = setting(
+        "logicalReplication", "`rds.logical_replication` on (the publisher of the GCP copy)", derive=_is_dr, derive_doc="true in dr"
+    )
     max_slot_wal_keep_size_gb: int = setting(  # 0: unbounded (no logical replication)
-        "maxSlotWalKeepSizeGb", "WAL a replication slot may hold, GB (below allocatedStorage; with logicalReplication only)", ge=1, le=65536,
-        derive=lambda c: max(1, int(c["allocated_storage_gb"] * sizes.SLOT_WAL_SHARE_OF_STORAGE)), attr_default=0)
-    log_retention_days: int = setting("logRetentionDays", "RDS PostgreSQL log groups' retention, a CloudWatch Logs value", by_env=AUDIT_LOG_DAYS,
-                                      ge=1, le=3653, check=rules.log_retention)  # the exported PostgreSQL logs' CloudWatch groups
-    backup_copy_region: str = setting("backupCopyRegion", "region automated backups are copied to (empty: none)",
-                                      by_env=matrix(sizes.BACKUPS, "copyRegion"), check=rules.aws_region_or_empty, attr_default="")
-    restore_testing: bool = setting("restoreTesting", "AWS Backup restore testing of the database", by_env=matrix(sizes.BACKUPS, "restoreTesting"), attr_default=False)
-    app_username: str = setting("appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role)  # the application's read-write role (not the master user)
-    replication_username: str = setting("replicationUsername", "the role Cloud SQL subscribes as", default="crm_replication", check=rules.postgres_role)
-    client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")  # runs the role-creating Job on the cluster
+        "maxSlotWalKeepSizeGb",
+        "WAL a replication slot may hold, GB (below allocatedStorage; with logicalReplication only)",
+        ge=1,
+        le=65536,
+        derive=lambda c: max(1, int(c["allocated_storage_gb"] * sizes.SLOT_WAL_SHARE_OF_STORAGE)),
+        attr_default=0,
+    )
+    log_retention_days: int = setting(
+        "logRetentionDays",
+        "RDS PostgreSQL log groups' retention, a CloudWatch Logs value",
+        by_env=AUDIT_LOG_DAYS,
+        ge=1,
+        le=3653,
+        check=rules.log_retention,
+    )  # the exported PostgreSQL logs' CloudWatch groups
+    backup_copy_region: str = setting(
+        "backupCopyRegion",
+        "region automated backups are copied to (empty: none)",
+        by_env=matrix(sizes.BACKUPS, "copyRegion"),
+        check=rules.aws_region_or_empty,
+        attr_default="",
+    )
+    restore_testing: bool = setting(
+        "restoreTesting", "AWS Backup restore testing of the database", by_env=matrix(sizes.BACKUPS, "restoreTesting"), attr_default=False
+    )
+    app_username: str = setting(
+        "appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role
+    )  # the application's read-write role (not the master user)
+    replication_username: str = setting(
+        "replicationUsername", "the role Cloud SQL subscribes as", default="crm_replication", check=rules.postgres_role
+    )
+    client_image: str = setting(
+        "clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine"
+    )  # runs the role-creating Job on the cluster
 
 
 @section
 class ElastiCacheRedis:
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.AWS, "redis", "enabled"))
-    node_type: str = setting("nodeType", "ElastiCache node type", by_env=matrix(sizes.AWS, "redis", "nodeType"),
-                             check=rules.prefixed("cache.", "an ElastiCache node type such as cache.t3.medium"))
+    node_type: str = setting(
+        "nodeType",
+        "ElastiCache node type",
+        by_env=matrix(sizes.AWS, "redis", "nodeType"),
+        check=rules.prefixed("cache.", "an ElastiCache node type such as cache.t3.medium"),
+    )
     nodes: int = setting("nodes", "nodes without cluster mode", by_env=matrix(sizes.AWS, "redis", "nodes"), ge=1, le=6)
     engine_version: str = setting("engineVersion", "Redis 7.x version", default="7.1", check=rules.prefixed("7.", "a Redis 7.x version"))
-    snapshot_retention_days: int = setting("snapshotRetentionDays", "snapshots kept, days", by_env=matrix(sizes.AWS, "redis", "snapshotRetentionDays"), ge=0, le=35)
-    cluster_mode: bool = setting("clusterMode", "ElastiCache cluster mode (sharded)", default=False)  # sharded: shards x (1 primary + replicas_per_shard)
+    snapshot_retention_days: int = setting(
+        "snapshotRetentionDays", "snapshots kept, days", by_env=matrix(sizes.AWS, "redis", "snapshotRetentionDays"), ge=0, le=35
+    )
+    cluster_mode: bool = setting(
+        "clusterMode", "ElastiCache cluster mode (sharded)", default=False
+    )  # sharded: shards x (1 primary + replicas_per_shard)
     shards: int = setting("shards", "shards in cluster mode", default=1, ge=1, le=500)
-    replicas_per_shard: int = setting("replicasPerShard", "replicas per shard in cluster mode (at least 1 outside dev)", default=1, ge=0, le=5)
+    replicas_per_shard: int = setting(
+        "replicasPerShard", "replicas per shard in cluster mode (at least 1 outside dev)", default=1, ge=0, le=5
+    )
 
 
 @section
 class Ingress:
-    certificate_arn: str = setting("certificateArn", "an existing ACM certificate (empty: the stack requests and validates one)", default="", check=rules.certificate_arn)
-    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges the ALB admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
-                                       default=[], item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
+    certificate_arn: str = setting(
+        "certificateArn",
+        "an existing ACM certificate (empty: the stack requests and validates one)",
+        default="",
+        check=rules.certificate_arn,
+    )
+    allowed_cidrs: list[str] = setting(
+        "allowedCidrs",
+        "ranges the ALB admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
+        default=[],
+        item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"),
+    )
     health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
 
 
 @section
 class Registry:
-    repositories: list[str] = setting("repositories", "registry repositories", default=["crm-api", "crm-web"], item_check=rules.registry_repository)
+    repositories: list[str] = setting(
+        "repositories", "registry repositories", default=["crm-api", "crm-web"], item_check=rules.registry_repository
+    )
     keep_images: int = setting("keepImages", "images each repository keeps", default=30, ge=1, le=1000)
 
 
@@ -185,7 +289,9 @@ class AwsInterconnect:
     """The AWS end of the link to a GCP stack (aws-dr only)."""
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
-    amazon_side_asn: int = setting("amazonSideAsn", "VGW's private ASN (differs from the Cloud Router's)", default=64512, check=rules.private_asn)
+    amazon_side_asn: int = setting(
+        "amazonSideAsn", "VGW's private ASN (differs from the Cloud Router's)", default=64512, check=rules.private_asn
+    )
     peer_ranges: list[Net] = field(default_factory=list)  # read from the peer's own config file
 
 
@@ -196,16 +302,31 @@ class AwsPlatform:
     mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
     mail_domain: str = setting("mailDomain", "SES domain", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
     # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
-    webhook_hosts: list[str] = setting("webhookHosts", "hosts subscribed to SES events (`https://<host>/api/webhooks/ses`)",
-                                       derive=lambda c: [f"aws.{c.common.public_host}"], derive_doc="[aws.<publicHost>]", item_check=rules.host_name)
+    webhook_hosts: list[str] = setting(
+        "webhookHosts",
+        "hosts subscribed to SES events (`https://<host>/api/webhooks/ses`)",
+        derive=lambda c: [f"aws.{c.common.public_host}"],
+        derive_doc="[aws.<publicHost>]",
+        item_check=rules.host_name,
+    )
     msk_enabled: bool = setting("msk", "MSK cluster", derive=_is_dr, derive_doc="true in dr")
-    msk_instance_type: str = setting("mskInstanceType", "MSK broker type", default="kafka.m5.large",
-                                     check=rules.prefixed("kafka.", "an MSK broker type such as kafka.m5.large"))
+    msk_instance_type: str = setting(
+        "mskInstanceType",
+        "MSK broker type",
+        default="kafka.m5.large",
+        check=rules.prefixed("kafka.", "an MSK broker type such as kafka.m5.large"),
+    )
     msk_volume_gb: int = setting("mskVolumeGb", "MSK broker volume, GB", default=100, ge=1, le=16384)
     app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
-    app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
-    kafka_topics: list[str] = setting("kafkaTopics", "topics the platform creates (MSK topic API), each starting `crm.`; the app may not create topics",
-                                      default=["crm.scheduled-tasks", "crm.messages"], item_check=rules.kafka_topic)
+    app_service_account: str = setting(
+        "appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app"
+    )
+    kafka_topics: list[str] = setting(
+        "kafkaTopics",
+        "topics the platform creates (MSK topic API), each starting `crm.`; the app may not create topics",
+        default=["crm.scheduled-tasks", "crm.messages"],
+        item_check=rules.kafka_topic,
+    )
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
@@ -214,8 +335,13 @@ class Dns:
     """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
 
     zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
-    origin_host: str = setting("originHost", "this cloud's proxied origin name", check=rules.host_name_or_empty,  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
-                               derive=lambda c: f"{c.common.cloud}.{c.common.public_host}", derive_doc="<cloud>.<publicHost>")
+    origin_host: str = setting(
+        "originHost",
+        "this cloud's proxied origin name",
+        check=rules.host_name_or_empty,  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
+        derive=lambda c: f"{c.common.cloud}.{c.common.public_host}",
+        derive_doc="<cloud>.<publicHost>",
+    )
     api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
@@ -243,14 +369,19 @@ class AwsStackConfig:
 
 # ---------------------------------------------------------------- GCP
 
+
 @section
 class GcpNetwork:
     name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
     subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
     pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
     services_cidr: Net = setting("servicesCidr", "GKE services' secondary range")
-    private_services_cidr: Net = setting("privateServicesCidr", "private services access range for Cloud SQL and Memorystore (/24 or larger)", check=rules.private_services)
-    master_cidr: Net = setting("masterCidr", "GKE control plane /28", default=ipaddress.IPv4Network("172.16.0.0/28"), check=rules.gke_master)
+    private_services_cidr: Net = setting(
+        "privateServicesCidr", "private services access range for Cloud SQL and Memorystore (/24 or larger)", check=rules.private_services
+    )
+    master_cidr: Net = setting(
+        "masterCidr", "GKE control plane /28", default=ipaddress.IPv4Network("172.16.0.0/28"), check=rules.gke_master
+    )
     zones: list[str] = setting("zones", "zones of the node pool, in the region")
 
 
@@ -258,14 +389,24 @@ class GcpNetwork:
 class Gke:
     release_channel: str = setting("releaseChannel", "GKE release channel", default="REGULAR", choices=rules.RELEASE_CHANNELS)
     machine_type: str = setting("machineType", "GKE node machine type", by_env=matrix(sizes.GCP, "kubernetes", "machineType"))
-    min_nodes: int = setting("minNodes", "node pool minimum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "minNodes"), ge=0, le=1000)
-    initial_nodes: int = setting("initialNodes", "node pool initial size, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "initialNodes"), ge=1, le=1000)
-    max_nodes: int = setting("maxNodes", "node pool maximum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "maxNodes"), ge=1, le=1000)
+    min_nodes: int = setting(
+        "minNodes", "node pool minimum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "minNodes"), ge=0, le=1000
+    )
+    initial_nodes: int = setting(
+        "initialNodes", "node pool initial size, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "initialNodes"), ge=1, le=1000
+    )
+    max_nodes: int = setting(
+        "maxNodes", "node pool maximum, total across zones", by_env=matrix(sizes.GCP, "kubernetes", "maxNodes"), ge=1, le=1000
+    )
     disk_size_gb: int = setting("diskSizeGb", "node disk size, GB", by_env=matrix(sizes.GCP, "kubernetes", "diskSizeGb"), ge=10, le=65536)
     # Pulumi reaches the cluster through its DNS endpoint (IAM-checked), so the deploy needs no entry
     # here; the list only opens the IP endpoint to people's kubectl, and may be empty.
-    authorized_networks: list[Net] = setting("authorizedNetworks", "ranges for kubectl on the IP endpoint (deploys use the DNS endpoint); never 0.0.0.0/0",
-                                             default=[], item_check=rules.cidr_admitting("the control plane is never open to the world"))
+    authorized_networks: list[Net] = setting(
+        "authorizedNetworks",
+        "ranges for kubectl on the IP endpoint (deploys use the DNS endpoint); never 0.0.0.0/0",
+        default=[],
+        item_check=rules.cidr_admitting("the control plane is never open to the world"),
+    )
 
 
 @section
@@ -275,15 +416,28 @@ class CloudSqlPostgres:
     tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
     disk_size_gb: int = setting("diskSizeGb", "Cloud SQL disk, GB", by_env=matrix(sizes.GCP, "database", "diskSizeGb"), ge=10, le=65536)
     disk_type: str = setting("diskType", "`PD_SSD` or `PD_HDD`", default="PD_SSD", choices=("PD_SSD", "PD_HDD"))
-    availability: str = setting("availability", "`REGIONAL` (HA) or `ZONAL`", by_env=matrix(sizes.GCP, "database", "availability"), choices=("REGIONAL", "ZONAL"))
-    backup_retention_count: int = setting("backupRetentionCount", "backups kept", by_env=matrix(sizes.GCP, "database", "backupRetentionCount"), ge=1, le=365)
-    deletion_protection: bool = setting("deletionProtection", "Cloud SQL deletion protection", by_env=matrix(sizes.GCP, "database", "deletionProtection"))
+    availability: str = setting(
+        "availability", "`REGIONAL` (HA) or `ZONAL`", by_env=matrix(sizes.GCP, "database", "availability"), choices=("REGIONAL", "ZONAL")
+    )
+    backup_retention_count: int = setting(
+        "backupRetentionCount", "backups kept", by_env=matrix(sizes.GCP, "database", "backupRetentionCount"), ge=1, le=365
+    )
+    deletion_protection: bool = setting(
+        "deletionProtection", "Cloud SQL deletion protection", by_env=matrix(sizes.GCP, "database", "deletionProtection")
+    )
     logical_decoding: bool = setting("logicalDecoding", "`cloudsql.logical_decoding` on", derive=_is_dr, derive_doc="true in dr")
     database_name: str = setting("name", "database name", default="crm")
     username: str = setting("username", "admin user (its password is generated)", default="crmadmin")
-    backup_location: str = setting("backupLocation", "location backups are stored in (a region or multi-region other than the instance's)",  # "" = Google's default multi-region
-                                   by_env=matrix(sizes.BACKUPS, "cloudSqlLocation"), check=rules.gcp_backup_location, attr_default="")
-    app_username: str = setting("appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role)  # read-only here until `dr promote` grants writes
+    backup_location: str = setting(
+        "backupLocation",
+        "location backups are stored in (a region or multi-region other than the instance's)",  # "" = Google's default multi-region
+        by_env=matrix(sizes.BACKUPS, "cloudSqlLocation"),
+        check=rules.gcp_backup_location,
+        attr_default="",
+    )
+    app_username: str = setting(
+        "appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role
+    )  # read-only here until `dr promote` grants writes
     client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")
 
 
@@ -293,12 +447,19 @@ class MemorystoreRedis:
     tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
     memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
     replica_count: int = setting("replicaCount", "Memorystore replicas", by_env=matrix(sizes.GCP, "redis", "replicaCount"), ge=0, le=5)
-    read_replicas: bool = setting("readReplicas", "serve reads from replicas (needs 5 GB or more)",
-                                  derive=lambda c: c["memory_size_gb"] >= 5 and sizes.GCP[c.env]["redis"]["replicaCount"] > 1,
-                                  derive_doc="true when memorySizeGb >= 5 and the environment's replicaCount > 1")
+    read_replicas: bool = setting(
+        "readReplicas",
+        "serve reads from replicas (needs 5 GB or more)",
+        derive=lambda c: c["memory_size_gb"] >= 5 and sizes.GCP[c.env]["redis"]["replicaCount"] > 1,
+        derive_doc="true when memorySizeGb >= 5 and the environment's replicaCount > 1",
+    )
     redis_version: str = setting("version", "Memorystore Redis version", default="REDIS_7_0", choices=("REDIS_7_0", "REDIS_7_2"))
-    rdb_snapshot_period: str = setting("rdbSnapshotPeriod", "RDB persistence period", default="SIX_HOURS",
-                                       choices=("ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"))
+    rdb_snapshot_period: str = setting(
+        "rdbSnapshotPeriod",
+        "RDB persistence period",
+        default="SIX_HOURS",
+        choices=("ONE_HOUR", "SIX_HOURS", "TWELVE_HOURS", "TWENTY_FOUR_HOURS"),
+    )
 
 
 @section
@@ -307,8 +468,14 @@ class GcpInterconnect:
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
     router_asn: int = setting("routerAsn", "Cloud Router's private ASN", default=65010, check=rules.cloud_router_asn)
-    inside_cidrs: list[Net] = setting("insideCidrBlock", "block the four tunnels' /30s come from (/28 or larger in 169.254.0.0/16)",
-                                      default="169.254.10.0/28", value_type=Net, check=rules.inside_block, convert=addressing.plan_inside_cidrs)
+    inside_cidrs: list[Net] = setting(
+        "insideCidrBlock",
+        "block the four tunnels' /30s come from (/28 or larger in 169.254.0.0/16)",
+        default="169.254.10.0/28",
+        value_type=Net,
+        check=rules.inside_block,
+        convert=addressing.plan_inside_cidrs,
+    )
     peer_region: str = ""
     peer_asn: int = 0
     peer_vpc_cidr: Optional[Net] = None
@@ -318,16 +485,30 @@ class GcpInterconnect:
 class GcpPlatform:
     """Kafka inside GKE, the workload identity, and the AWS stack whose mail and scheduler GCP uses."""
 
-    aws_stack: str = setting("awsStack", "the AWS stack whose mail, scheduler and writer database GCP uses",  # "" when this environment uses no AWS mail or scheduler
-                             derive=lambda c: "aws-dr" if c.env == "dr" else "", derive_doc="aws-dr in dr, else \"\"")
+    aws_stack: str = setting(
+        "awsStack",
+        "the AWS stack whose mail, scheduler and writer database GCP uses",  # "" when this environment uses no AWS mail or scheduler
+        derive=lambda c: "aws-dr" if c.env == "dr" else "",
+        derive_doc='aws-dr in dr, else ""',
+    )
     kafka_brokers: int = setting("kafkaBrokers", "Kafka nodes on GKE (at least 3 outside dev)", default=3, ge=1, le=9)
-    strimzi_chart_version: str = setting("strimziChartVersion", "Strimzi operator chart version (a release the program knows)",
-                                         default=rules.STRIMZI_DEFAULT, choices=tuple(rules.STRIMZI_KAFKA_VERSIONS))
+    strimzi_chart_version: str = setting(
+        "strimziChartVersion",
+        "Strimzi operator chart version (a release the program knows)",
+        default=rules.STRIMZI_DEFAULT,
+        choices=tuple(rules.STRIMZI_KAFKA_VERSIONS),
+    )
     kafka_version: str = setting("kafkaVersion", "Kafka version (one the Strimzi release runs)", default=rules.KAFKA_DEFAULT)
     app_namespace: str = setting("appNamespace", "the application's Kubernetes namespace", default="crm")
-    app_service_account: str = setting("appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app")
-    kafka_topics: list[str] = setting("kafkaTopics", "topics the platform creates (Strimzi KafkaTopic), each starting `crm.`; the app may not create topics",
-                                      default=["crm.scheduled-tasks", "crm.messages"], item_check=rules.kafka_topic)
+    app_service_account: str = setting(
+        "appServiceAccount", "the application's Kubernetes service account (IRSA / Workload Identity)", default="crm-app"
+    )
+    kafka_topics: list[str] = setting(
+        "kafkaTopics",
+        "topics the platform creates (Strimzi KafkaTopic), each starting `crm.`; the app may not create topics",
+        default=["crm.scheduled-tasks", "crm.messages"],
+        item_check=rules.kafka_topic,
+    )
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
@@ -335,8 +516,12 @@ class GcpPlatform:
 class GcpIngress:
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
-    allowed_cidrs: list[str] = setting("allowedCidrs", "ranges Cloud Armor admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
-                                       default=[], item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"))
+    allowed_cidrs: list[str] = setting(
+        "allowedCidrs",
+        "ranges Cloud Armor admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
+        default=[],
+        item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"),
+    )
 
 
 @dataclass(frozen=True)
@@ -368,6 +553,7 @@ class GcpStackConfig:
 
 # ---------------------------------------------------------------- Cloudflare
 
+
 @section
 class HealthMonitor:
     path: str = setting("path", "health check path", default="/health")
@@ -392,17 +578,28 @@ class GlobalLoadBalancer:
     account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
     zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
     hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
-    steering: str = setting("steering", "`dynamic_latency` (active-active), `failover` (AWS first) or `random` (poolWeights)",  # dynamic_latency | failover | random
-                            default="dynamic_latency", choices=("dynamic_latency", "failover", "random"))
+    steering: str = setting(
+        "steering",
+        "`dynamic_latency` (active-active), `failover` (AWS first) or `random` (poolWeights)",  # dynamic_latency | failover | random
+        default="dynamic_latency",
+        choices=("dynamic_latency", "failover", "random"),
+    )
     session_affinity_ttl: int = setting("sessionAffinityTtlSeconds", "cookie session affinity TTL", default=3600, ge=1800, le=604800)
     notification_email: str = setting("notificationEmail", "who is told when a pool's health changes", check=rules.email)
     rto_budget_seconds: int = setting("detectionBudgetSeconds", "most the computed detection time may be", default=120, ge=1)
-    check_regions: list[str] = setting("checkRegions", "Cloudflare regions the health checks run from", default=["NEAS", "SEAS"], item_check=rules.check_region)
+    check_regions: list[str] = setting(
+        "checkRegions", "Cloudflare regions the health checks run from", default=["NEAS", "SEAS"], item_check=rules.check_region
+    )
     monitor: HealthMonitor = setting("monitor", "the health check of both pools")
     aws_stack: str = setting("awsStack", "the AWS stack behind the AWS pool", default="aws-dr")
     gcp_stack: str = setting("gcpStack", "the GCP stack behind the GCP pool", default="gcp-dr")
-    pool_weights: tuple = setting("poolWeights", "percent of new sessions per cloud under steering `random`", nested=PoolWeights,
-                                  convert=lambda w: (("aws", w.aws), ("gcp", w.gcp)), attr_default=(("aws", 50), ("gcp", 50)))  # percent of new sessions per cloud under steering `random`
+    pool_weights: tuple = setting(
+        "poolWeights",
+        "percent of new sessions per cloud under steering `random`",
+        nested=PoolWeights,
+        convert=lambda w: (("aws", w.aws), ("gcp", w.gcp)),
+        attr_default=(("aws", 50), ("gcp", 50)),
+    )  # percent of new sessions per cloud under steering `random`
 
 
 @dataclass(frozen=True)
@@ -420,16 +617,27 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 
 # ---------------------------------------------------------------- Bootstrap
 
+
 @section
 class GithubRepository:
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
 
-    repository: str = setting("repository", "OWNER/REPO that CI's OIDC identities trust", check=rules.github_repository)  # OWNER/REPO, no wildcards
-    deploy_environments: list[str] = setting("deployEnvironments", "GitHub environments the deploy identity trusts",  # GitHub environments whose jobs assume the deploy identity
-                                             default=["non-production", "production"], item_check=rules.ref_name,
-                                             check=rules.not_empty("needs at least one GitHub environment (the deploy identity trusts only jobs in these)"))
-    preview_branches: list[str] = setting("previewBranches", "branches the preview identity trusts (besides pull requests)",  # branches whose pushes preview with the read-only identity (pull requests always do)
-                                          default=["main"], item_check=rules.ref_name)
+    repository: str = setting(
+        "repository", "OWNER/REPO that CI's OIDC identities trust", check=rules.github_repository
+    )  # OWNER/REPO, no wildcards
+    deploy_environments: list[str] = setting(
+        "deployEnvironments",
+        "GitHub environments the deploy identity trusts",  # GitHub environments whose jobs assume the deploy identity
+        default=["non-production", "production"],
+        item_check=rules.ref_name,
+        check=rules.not_empty("needs at least one GitHub environment (the deploy identity trusts only jobs in these)"),
+    )
+    preview_branches: list[str] = setting(
+        "previewBranches",
+        "branches the preview identity trusts (besides pull requests)",  # branches whose pushes preview with the read-only identity (pull requests always do)
+        default=["main"],
+        item_check=rules.ref_name,
+    )
 
     @property
     def deploy_subjects(self) -> list[str]:
@@ -442,12 +650,20 @@ class GithubRepository:
 
 @section
 class StateSettings:
-    backend: str = setting("backend", "`s3` or `gcs` state bucket", default="s3", choices=("s3", "gcs"))  # s3 | gcs: where every stack's state lives
-    secrets_provider: str = setting("secretsProvider", "`awskms` or `gcpkms` secrets key", default="awskms", choices=("awskms", "gcpkms"))  # awskms | gcpkms: what encrypts every stack's secrets
+    backend: str = setting(
+        "backend", "`s3` or `gcs` state bucket", default="s3", choices=("s3", "gcs")
+    )  # s3 | gcs: where every stack's state lives
+    secrets_provider: str = setting(
+        "secretsProvider", "`awskms` or `gcpkms` secrets key", default="awskms", choices=("awskms", "gcpkms")
+    )  # awskms | gcpkms: what encrypts every stack's secrets
     noncurrent_version_days: int = setting("noncurrentVersionDays", "days old state versions are kept", default=90, ge=1, le=3650)
     log_retention_days: int = setting("logRetentionDays", "days the state bucket's access logs are kept", default=365, ge=1, le=3650)
-    aws_operators: list[str] = setting("awsOperators", "IAM roles or users that keep using the state and keys", default=[], item_check=rules.iam_principal)  # IAM role/user ARNs of the people who run bootstrap (they use the keys and the state)
-    gcp_operators: list[str] = setting("gcpOperators", "IAM members that keep using the state and keys", default=[], item_check=rules.gcp_member)  # IAM members (user:, group:) with the same rights in GCP
+    aws_operators: list[str] = setting(
+        "awsOperators", "IAM roles or users that keep using the state and keys", default=[], item_check=rules.iam_principal
+    )  # IAM role/user ARNs of the people who run bootstrap (they use the keys and the state)
+    gcp_operators: list[str] = setting(
+        "gcpOperators", "IAM members that keep using the state and keys", default=[], item_check=rules.gcp_member
+    )  # IAM members (user:, group:) with the same rights in GCP
 
 
 @dataclass(frozen=True)
@@ -470,7 +686,8 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig | BootstrapSta
 
 # ---------------------------------------------------------------- Monitoring (AWS and GCP stacks)
 
-def _threshold(key: str, description: str, ge: int, le: int) -> object:
+
+def _threshold(key: str, description: str, ge: int, le: int) -> Any:
     return setting(key, description, by_env=_monitoring(key), ge=ge, le=le)
 
 
@@ -478,8 +695,14 @@ def _threshold(key: str, description: str, ge: int, le: int) -> object:
 class Monitoring:
     """Who is told, and the thresholds, all derived from the SLA and the sizes in config."""
 
-    emails: list[str] = setting("emails", "who receives alarms and budget alerts", derive=lambda c: [f"oncall@{c.common.public_host}"], derive_doc="[oncall@<publicHost>]",
-                                item_check=rules.email, check=rules.not_empty("must list at least one address: an alarm nobody receives is not an alarm"))
+    emails: list[str] = setting(
+        "emails",
+        "who receives alarms and budget alerts",
+        derive=lambda c: [f"oncall@{c.common.public_host}"],
+        derive_doc="[oncall@<publicHost>]",
+        item_check=rules.email,
+        check=rules.not_empty("must list at least one address: an alarm nobody receives is not an alarm"),
+    )
     rpo_seconds: int = _threshold("rpoSeconds", "recovery point objective", 1, 86400)
     replication_lag_seconds: int = _threshold("replicationLagSeconds", "replication lag alarm (below rpoSeconds)", 1, 86400)
     latency_p95_ms: int = _threshold("latencyP95Ms", "p95 latency alarm", 1, 60000)
@@ -497,10 +720,22 @@ class Monitoring:
     kafka_disk_percent: int = _threshold("kafkaDiskPercent", "Kafka broker disk alarm", 1, 100)
     container_restarts: int = _threshold("containerRestarts", "container restarts alarm", 1, 10**4)
     monthly_budget_usd: int = _threshold("monthlyBudgetUsd", "the cloud's budget, USD a month", 1, 10**8)
-    budget_alert_percents: list[int] = setting("budgetAlertPercents", "budget alert thresholds, %", by_env=_monitoring("budgetAlertPercents"),
-                                               item_check=rules.percentage, check=rules.percentages, convert=sorted)
-    billing_account: str = setting("billingAccount", "billing account the GCP budget belongs to", clouds=("gcp",),  # GCP only
-                                   default=rules.PLACEHOLDER_BILLING_ACCOUNT, check=rules.billing_account, attr_default="")
+    budget_alert_percents: list[int] = setting(
+        "budgetAlertPercents",
+        "budget alert thresholds, %",
+        by_env=_monitoring("budgetAlertPercents"),
+        item_check=rules.percentage,
+        check=rules.percentages,
+        convert=sorted,
+    )
+    billing_account: str = setting(
+        "billingAccount",
+        "billing account the GCP budget belongs to",
+        clouds=("gcp",),  # GCP only
+        default=rules.PLACEHOLDER_BILLING_ACCOUNT,
+        check=rules.billing_account,
+        attr_default="",
+    )
 
     @property
     def slot_lag_bytes(self) -> int:
@@ -512,7 +747,11 @@ class Monitoring:
 class Replication:
     """The deploy-time replication pieces in GKE (gcp-dr): the setup Job and the lag CronJob."""
 
-    enabled: bool = setting("enabled", "the in-cluster Job that sets up and watches logical replication",
-                            derive=lambda c: c["replication_default"], derive_doc="true with crm:interconnect and logicalDecoding")
+    enabled: bool = setting(
+        "enabled",
+        "the in-cluster Job that sets up and watches logical replication",
+        derive=lambda c: c["replication_default"],
+        derive_doc="true with crm:interconnect and logicalDecoding",
+    )
     tool_image: str = setting("toolImage", "image built from dr/Dockerfile (required when enabled)", default="")
     namespace: str = setting("namespace", "the Job's namespace", default="crm-replication", check=rules.namespace)

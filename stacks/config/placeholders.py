@@ -4,6 +4,7 @@ They let every stack preview offline as shipped, but a real `pulumi up` with the
 (a certificate that does not exist, a Cloudflare zone that is not yours). The real entry point
 refuses them before anything is registered; `pulumi preview` and the offline preview list them.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -3,6 +3,7 @@
 A `Section` wraps one config object (for example `crm:database`). Each accessor returns a usable
 fallback when the value is wrong, so parsing continues and the user sees all errors at once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -228,7 +229,9 @@ def check_no_overlap(problems: Problems, named: Sequence[tuple[str, Optional[ipa
                 problems.add(key_a, f"range {net_a} overlaps {key_b} ({net_b}){context}")
 
 
-def check_within(problems: Problems, key: str, net: Optional[ipaddress.IPv4Network], parent_key: str, parent: Optional[ipaddress.IPv4Network]) -> None:
+def check_within(
+    problems: Problems, key: str, net: Optional[ipaddress.IPv4Network], parent_key: str, parent: Optional[ipaddress.IPv4Network]
+) -> None:
     if net is not None and parent is not None and not net.subnet_of(parent):
         problems.add(key, f"range {net} is not inside {parent_key} ({parent})")
 

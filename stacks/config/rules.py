@@ -3,6 +3,7 @@
 Each returns the problem in words, or None when the value is fine. Rules that relate several
 settings live in the parser of each kind of stack.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -57,6 +58,7 @@ def is_private_asn(asn: int) -> bool:
 
 def matches(pattern: re.Pattern, what: str, *, allow_empty: bool = False) -> Rule:
     """`'<value>' <what>` unless the value matches (an empty value passes when allowed)."""
+
     def rule(value: Any) -> Optional[str]:
         if allow_empty and value == "":
             return None
@@ -67,6 +69,7 @@ def matches(pattern: re.Pattern, what: str, *, allow_empty: bool = False) -> Rul
 
 def cidr_admitting(why: str) -> Rule:
     """A CIDR string that is not 0.0.0.0/0 (`why` says what the range opens)."""
+
     def rule(value: Any) -> Optional[str]:
         if isinstance(value, ipaddress.IPv4Network):
             network = value
@@ -97,7 +100,11 @@ def rds_admin(value: str) -> Optional[str]:
 
 
 def log_retention(value: int) -> Optional[str]:
-    return None if value in LOG_RETENTION_DAYS else f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {value}"
+    return (
+        None
+        if value in LOG_RETENTION_DAYS
+        else f"must be a retention CloudWatch Logs offers ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {value}"
+    )
 
 
 def aws_region_or_empty(value: str) -> Optional[str]:
@@ -262,7 +269,9 @@ def kafka_topic(value: str) -> Optional[str]:
 
 
 def rotation_interval(value: int) -> Optional[str]:
-    return None if value == 0 or value >= 7 else f"must be 0 (no schedule) or at least 7: each rotation restarts the application, got {value}"
+    return (
+        None if value == 0 or value >= 7 else f"must be 0 (no schedule) or at least 7: each rotation restarts the application, got {value}"
+    )
 
 
 def iso_date(value: str) -> Optional[str]:

@@ -13,6 +13,7 @@ you mean …?" for a misspelt key, and the reference in docs/configuration.md
 each kind of stack (aws.py, gcp.py, …) and run only on values that are themselves valid, so one
 wrong value gives one error.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,6 +30,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, TypeAdapter, V
 from pydantic_core import PydanticCustomError
 
 from .reader import ConfigProblem, Problems, Unavailable
+
 
 class _Required:
     def __repr__(self) -> str:
@@ -64,7 +66,11 @@ class Setting:
             return self.by_env[context.env]
         if self.default is REQUIRED:
             raise LookupError(self.key)
-        return list(self.default) if isinstance(self.default, (list, tuple)) and not isinstance(self.default, str) and self.choices is None else self.default
+        return (
+            list(self.default)
+            if isinstance(self.default, (list, tuple)) and not isinstance(self.default, str) and self.choices is None
+            else self.default
+        )
 
     @property
     def required(self) -> bool:
@@ -211,7 +217,9 @@ def annotation(cls: type, name: str) -> Any:
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _limits(spec: Setting) -> str:
@@ -320,8 +328,17 @@ class Parsed:
         return self._cls(**{**self._values, **extra})
 
 
-def read(problems: Problems, key: str, raw: Any, cls: type, context: Context, *, cloud: Optional[str] = None,
-         separator: str = ".", exclude: Iterable[str] = ()) -> Parsed:
+def read(
+    problems: Problems,
+    key: str,
+    raw: Any,
+    cls: type,
+    context: Context,
+    *,
+    cloud: Optional[str] = None,
+    separator: str = ".",
+    exclude: Iterable[str] = (),
+) -> Parsed:
     """Validates one section (`crm:network`) against the settings of `cls`; every problem is added."""
     prefix = f"{key}{separator}"
     if key in problems.suppressed:
@@ -366,7 +383,9 @@ def read(problems: Problems, key: str, raw: Any, cls: type, context: Context, *,
             typed = adapter(cls, field.name).validate_python(value)
         except ValidationError as error:
             complete = False
-            found = [ConfigProblem(_path(path, e["loc"]), message(e, spec, annotation(cls, field.name))) for e in error.errors(include_url=False)]
+            found = [
+                ConfigProblem(_path(path, e["loc"]), message(e, spec, annotation(cls, field.name))) for e in error.errors(include_url=False)
+            ]
             if given:
                 problems.items.extend(found)
             else:

@@ -1,4 +1,5 @@
 """`.ci/run`: the linters and the workflows' schema check run before the tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

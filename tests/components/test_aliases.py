@@ -3,6 +3,7 @@
 `released_types.txt` lists every component type token that has been deployed. A type may leave
 the code only into a component's `past_types`, which registers it as an alias.
 """
+
 from __future__ import annotations
 
 import ast
@@ -33,8 +34,13 @@ def type_token(cls: type) -> str:
     """The type a component registers: the string its __init__ hands to super().__init__."""
     tree = ast.parse(inspect.getsource(cls))
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
-                and node.args and isinstance(node.args[0], ast.Constant)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "__init__"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             return node.args[0].value
     raise AssertionError(f"{cls.__qualname__} registers no literal type token")
 

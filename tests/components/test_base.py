@@ -1,4 +1,5 @@
 """components/base.py: how every component reads Pulumi's resource options."""
+
 from __future__ import annotations
 
 import pulumi
@@ -11,7 +12,9 @@ from components.gcp.cloudsql import CloudSqlPostgres
 from tests.components.aws.test_elasticache import cache_args
 from tests.components.gcp.test_cloudsql import sql_args
 
-STATEFUL_CACHE_CHILDREN = {"c-redis"}  # the replication group; its AUTH token is replaced on rotation (crm:rotation), so it stays unprotected
+STATEFUL_CACHE_CHILDREN = {
+    "c-redis"
+}  # the replication group; its AUTH token is replaced on rotation (crm:rotation), so it stays unprotected
 
 
 class Renamed(Component):

@@ -3,6 +3,7 @@
 `deletion_protection` (an argument) sets the cloud's guard; `opts.protect` sets Pulumi's. Setting
 one leaves the other as it was.
 """
+
 from __future__ import annotations
 
 import pulumi
@@ -32,7 +33,9 @@ GUARDED = {
 
 def build(run_component, kind: str, deletion_protection: bool, protect: bool):
     component, args, type_, flag = GUARDED[kind]
-    result = run_component(lambda: component(kind, args(deletion_protection=deletion_protection), opts=pulumi.ResourceOptions(protect=protect)))
+    result = run_component(
+        lambda: component(kind, args(deletion_protection=deletion_protection), opts=pulumi.ResourceOptions(protect=protect))
+    )
     guarded = result.one(type_)
     return guarded.get(flag), guarded.protect
 

@@ -1,4 +1,5 @@
 """components/endpoints.py: both clouds' databases and caches present one shape, built from what they created."""
+
 from __future__ import annotations
 
 import pulumi

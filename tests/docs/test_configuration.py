@@ -1,4 +1,5 @@
 """docs/configuration.md: the key reference is generated from the config schema and kept in step."""
+
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,19 @@ def test_every_known_top_level_key_is_documented(kind):
 @pytest.mark.parametrize("kind", config_doc.KINDS)
 def test_key_table_matches_the_schema(kind):
     assert config_doc.markdown(kind) in DOC.read_text(), (
-        f"docs/configuration.md's {kind} table is stale: paste `python -m tools.offline.config_doc` into it")
+        f"docs/configuration.md's {kind} table is stale: paste `python -m tools.offline.config_doc` into it"
+    )
 
 
 @pytest.mark.parametrize("kind", config_doc.KINDS)
 def test_every_setting_of_every_section_is_in_the_table(kind):
     listed = set(config_doc.keys_by_kind()[kind])
-    declared = {f"crm:{name}.{key}" for name, cls in config_layer.SECTIONS[kind].items()
-                for key in schema.known_keys(cls, kind) if schema._nested(cls, next(f.name for f, s in schema.settings_of(cls) if s.key == key)) is None}
+    declared = {
+        f"crm:{name}.{key}"
+        for name, cls in config_layer.SECTIONS[kind].items()
+        for key in schema.known_keys(cls, kind)
+        if schema._nested(cls, next(f.name for f, s in schema.settings_of(cls) if s.key == key)) is None
+    }
     assert declared and declared <= listed, sorted(declared - listed)
 
 

@@ -1,4 +1,5 @@
 """docs/deviations.md: every row's check holds against the offline previews of the shipped stacks."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,26 @@ TABLE = ROOT / "docs" / "deviations.md"
 KINDS = ("preview", "output", "appenv", "requirement")
 APP_ENV = {"aws": "aws:secretsmanager/secretVersion:SecretVersion", "gcp": "gcp:secretmanager/secretVersion:SecretVersion"}
 # What the issue asks the table to cover at least (a fragment of each row's "setting" cell).
-REQUIRED = ("EKS cluster name", "Cloud SQL instance name", "app_env secret name", "GKE secondary range names", "GKE services range name",
-            "Cloudflare pool names", "`DATABASE_URL`", "`REDIS_MAX_REDIRECTS`", "`REDIS_NODES`", "GKE node pool initial count (DR)",
-            "GKE node pool initial count (dev)", "`role` label", "Secret Manager replication", "Replication slot", "`GRANT SELECT",
-            "VPN resource names", "Cloudflare provider", "Steering policy")
+REQUIRED = (
+    "EKS cluster name",
+    "Cloud SQL instance name",
+    "app_env secret name",
+    "GKE secondary range names",
+    "GKE services range name",
+    "Cloudflare pool names",
+    "`DATABASE_URL`",
+    "`REDIS_MAX_REDIRECTS`",
+    "`REDIS_NODES`",
+    "GKE node pool initial count (DR)",
+    "GKE node pool initial count (dev)",
+    "`role` label",
+    "Secret Manager replication",
+    "Replication slot",
+    "`GRANT SELECT",
+    "VPN resource names",
+    "Cloudflare provider",
+    "Steering policy",
+)
 
 
 def rows(text: str) -> list[dict]:
@@ -59,7 +76,9 @@ def actual(check: str, shipped) -> object:
         stack, key = args
         return app_env(shipped(stack, preview=False), APP_ENV[stack.split("-")[0]]).get(key, "absent")
     (package,) = args
-    pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line and not line.startswith("#"))
+    pins = dict(
+        line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line and not line.startswith("#")
+    )
     return pins[package]
 
 

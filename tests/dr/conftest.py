@@ -3,6 +3,7 @@
 The servers start once per session; each test gets a fresh database on both (and a server a test
 stopped is started again), so a test pays for two CREATE DATABASE, not two initdb.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -21,6 +22,7 @@ _numbers = itertools.count(1)
 @dataclass
 class TestServer:
     """One test's view of a session server: its own database, and stop() for "the primary is lost"."""
+
     server: localpg.Server
     dbname: str
 
@@ -67,8 +69,9 @@ def _reset(servers) -> None:
         with _admin(server) as conn:
             for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
                 with connect(server.endpoint(dbname=dbname)) as db:
-                    for (sub,) in db.execute("SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid "
-                                             "WHERE d.datname = current_database()").fetchall():
+                    for (sub,) in db.execute(
+                        "SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()"
+                    ).fetchall():
                         db.execute(f'ALTER SUBSCRIPTION "{sub}" DISABLE')
                         db.execute(f'ALTER SUBSCRIPTION "{sub}" SET (slot_name = NONE)')
                         db.execute(f'DROP SUBSCRIPTION "{sub}"')

@@ -1,4 +1,5 @@
 """Shared steps for the dr tests."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,9 @@ def count(endpoint: Endpoint, table: str, where: str = "true") -> int:
 def create_app_role(*endpoints: Endpoint) -> None:
     for endpoint in endpoints:
         with connect(endpoint) as conn:
-            conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN "
-                         "CREATE ROLE crm_app; END IF; END $$")
+            conn.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN CREATE ROLE crm_app; END IF; END $$"
+            )
             conn.execute(f"ALTER ROLE crm_app LOGIN PASSWORD '{APP_PASSWORD}'")
 
 
@@ -63,8 +65,15 @@ def env_for(publisher: Endpoint | None, subscriber: Endpoint | None, **extra: st
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "SUBSCRIBER_", "PG"))}
     for prefix, endpoint in (("PUBLISHER", publisher), ("SUBSCRIBER", subscriber)):
         if endpoint is not None:
-            env.update({f"{prefix}_HOST": endpoint.host, f"{prefix}_PORT": str(endpoint.port), f"{prefix}_DBNAME": endpoint.dbname,
-                        f"{prefix}_USER": endpoint.user, f"{prefix}_SSLMODE": endpoint.sslmode})
+            env.update(
+                {
+                    f"{prefix}_HOST": endpoint.host,
+                    f"{prefix}_PORT": str(endpoint.port),
+                    f"{prefix}_DBNAME": endpoint.dbname,
+                    f"{prefix}_USER": endpoint.user,
+                    f"{prefix}_SSLMODE": endpoint.sslmode,
+                }
+            )
             if endpoint.password is not None:
                 env[f"{prefix}_PASSWORD"] = endpoint.password
     env.update(extra)

@@ -1,4 +1,5 @@
 """The drill's own checks can fail: a divergent row and a missed target are reported."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -23,7 +24,15 @@ def test_consistency_check_counts_a_row_that_differs_and_a_row_missing_on_one_si
 
 def test_a_missed_target_is_reported_as_missed():
     args = SimpleNamespace(min_tps=1000, max_lag_p99=1.0, max_promotion=10.0)
-    report = {"tps": 1500.0, "lag_p99_s": 1.4, "promotion_s": 2.0, "collisions": 0, "recovery_collisions": 0, "divergent_rows": 0,
-              "unrecovered_rows": 0, "leftover_replication_objects": {}}
+    report = {
+        "tps": 1500.0,
+        "lag_p99_s": 1.4,
+        "promotion_s": 2.0,
+        "collisions": 0,
+        "recovery_collisions": 0,
+        "divergent_rows": 0,
+        "unrecovered_rows": 0,
+        "leftover_replication_objects": {},
+    }
     missed = [name for name, _target, met in drill.targets(report, args) if not met]
     assert missed == ["lag_p99_s"]

@@ -1,4 +1,5 @@
 """Passwords reach the tools through the environment or a passfile, and never leave them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -100,9 +101,12 @@ def test_setup_and_lag_commands_work_from_a_passfile_alone(postgres_pair, tmp_pa
     passfile = tmp_path / "pgpass"
     passfile.write_text(f"127.0.0.1:*:*:postgres:{escaped}\n")
     passfile.chmod(0o600)
-    env = env_for(Endpoint(pub.host, pub.dbname, pub.user, None, pub.port, pub.sslmode),
-                  Endpoint(sub.host, sub.dbname, sub.user, None, sub.port, sub.sslmode),
-                  PUBLISHER_PASSFILE=str(passfile), SUBSCRIBER_PASSFILE=str(passfile))
+    env = env_for(
+        Endpoint(pub.host, pub.dbname, pub.user, None, pub.port, pub.sslmode),
+        Endpoint(sub.host, sub.dbname, sub.user, None, sub.port, sub.sslmode),
+        PUBLISHER_PASSFILE=str(passfile),
+        SUBSCRIBER_PASSFILE=str(passfile),
+    )
     setup = run_dr("setup", env=env, timeout=120)
     assert setup.returncode == 0, setup.stderr
     assert "- initial copy finished: 3 tables ready" in setup.stdout

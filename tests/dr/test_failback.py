@@ -1,4 +1,5 @@
 """Failback: recover the old primary's lost writes, rebuild it from the promoted copy, switch back, leave only AWS -> GCP."""
+
 from __future__ import annotations
 
 import psycopg

@@ -1,4 +1,5 @@
 """Promotion: fencing a reachable old primary, sequence margins from the measured write rate, writes for the app role."""
+
 from __future__ import annotations
 
 import json

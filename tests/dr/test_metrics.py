@@ -1,4 +1,5 @@
 """The lag exporter's pure parts: what it reads from `dr lag --json` and the sample it writes."""
+
 from __future__ import annotations
 
 from components.gcp.monitoring import LAG_METRIC

@@ -1,4 +1,5 @@
 """The drill's WAN: a TCP relay that delays each direction and can cut the link."""
+
 from __future__ import annotations
 
 import socket

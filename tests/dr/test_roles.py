@@ -1,4 +1,5 @@
 """The stacks' role script (components/postgres/roles.py) and `dr promote`'s grant, on real PostgreSQL 15."""
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,24 @@ def run_script(server, script: str) -> None:
     path = server.server.root / f"roles-{server.dbname}.sql"
     path.write_text(script)
     path.chmod(0o644)
-    env = {**os.environ, "PGHOST": admin.host, "PGPORT": str(admin.port), "PGDATABASE": server.dbname, "PGUSER": admin.user,
-           "PGPASSWORD": admin.password, "APP_PASSWORD": APP_PASSWORD, "REPLICATION_PASSWORD": REPLICATION_PASSWORD}
-    subprocess.run([str(server.server.bin / "psql"), "--no-psqlrc", "--file", str(path)], env=env, check=True, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "PGHOST": admin.host,
+        "PGPORT": str(admin.port),
+        "PGDATABASE": server.dbname,
+        "PGUSER": admin.user,
+        "PGPASSWORD": admin.password,
+        "APP_PASSWORD": APP_PASSWORD,
+        "REPLICATION_PASSWORD": REPLICATION_PASSWORD,
+    }
+    subprocess.run(
+        [str(server.server.bin / "psql"), "--no-psqlrc", "--file", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def as_role(server, user: str, password: str) -> psycopg.Connection:
@@ -33,7 +49,9 @@ def pair(postgres_pair):
     publisher, subscriber = postgres_pair
     with replication.connect(publisher.endpoint()) as conn:
         # RDS ships this role; vanilla PostgreSQL does not (the servers live for the session: create it once)
-        conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') THEN CREATE ROLE rds_replication NOLOGIN; END IF; END $$")
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') THEN CREATE ROLE rds_replication NOLOGIN; END IF; END $$"
+        )
     return publisher, subscriber
 
 

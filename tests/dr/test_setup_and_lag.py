@@ -1,4 +1,5 @@
 """Setup verifies the initial copy; lag is true lag (a heartbeat timed through the replication stream)."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ def test_setup_run_again_changes_nothing_and_says_so(postgres_pair):
     publisher, subscriber = postgres_pair
     pub, sub = replicated_pair(publisher, subscriber)
     steps = replication.setup(pub, sub)
-    assert steps[1:4] == ["schema already on the subscriber", "publication crm_replication already there",
-                          "subscription crm_subscription already there (enabled)"]
+    assert steps[1:4] == [
+        "schema already on the subscriber",
+        "publication crm_replication already there",
+        "subscription crm_subscription already there (enabled)",
+    ]
     assert steps[4].startswith("initial copy finished")
     assert count(sub, "orders") == 100  # not copied twice
 

@@ -1,4 +1,5 @@
 """verify's replication check reads lag through dr's own functions, against real PostgreSQL servers."""
+
 from __future__ import annotations
 
 from dr import replication
@@ -7,8 +8,14 @@ from tools.offline.verify import dr_replication_lag
 
 def lag_of(server):
     endpoint = server.endpoint()
-    return dr_replication_lag(host=endpoint.host, port=endpoint.port, dbname=endpoint.dbname, user=endpoint.user,
-                              password=endpoint.password, sslmode=endpoint.sslmode)
+    return dr_replication_lag(
+        host=endpoint.host,
+        port=endpoint.port,
+        dbname=endpoint.dbname,
+        user=endpoint.user,
+        password=endpoint.password,
+        sslmode=endpoint.sslmode,
+    )
 
 
 def test_a_copy_without_a_subscription_reports_no_lag(postgres_pair):

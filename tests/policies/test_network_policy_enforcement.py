@@ -1,4 +1,5 @@
 """eks-network-policy-enforced over the real AWS previews: their own NetworkPolicies, or only a synthetic one."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,14 @@ def as_rule_resources(result, *, cni_config=None, with_policy=True) -> list[Reso
                 r.props["configurationValues"] = cni_config
     if with_policy:
         stack = resources[0].urn.split("::")[0]
-        resources.append(Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "crm-default-deny",
-                                  f"{stack}::crm::kubernetes:networking.k8s.io/v1:NetworkPolicy::crm-default-deny", {"metadata": {"namespace": "crm"}}))
+        resources.append(
+            Resource(
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                "crm-default-deny",
+                f"{stack}::crm::kubernetes:networking.k8s.io/v1:NetworkPolicy::crm-default-deny",
+                {"metadata": {"namespace": "crm"}},
+            )
+        )
     return resources
 
 

@@ -1,4 +1,5 @@
 """The pack as the CLI runs it: its own process, driven through the Analyzer gRPC interface."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,17 @@ from tests.policies.fixtures import GOOD
 def test_shipped_stacks_pass_every_rule_in_process(stack, shipped):
     from policies.rules.base import Resource, plain
 
-    resources = [Resource(r.type, r.name, r.urn, plain(_unwrap(r.inputs)), r.protect, r.dependencies, r.property_dependencies)
-                 for r in shipped(stack).resources if r.op != "read"]
-    found = {rule.name: msgs for rule in ALL_RULES
-             for msgs in [rule.stack_violations(resources) if rule.stack_check else [m for r in resources for m in rule.violations(r)]] if msgs}
+    resources = [
+        Resource(r.type, r.name, r.urn, plain(_unwrap(r.inputs)), r.protect, r.dependencies, r.property_dependencies)
+        for r in shipped(stack).resources
+        if r.op != "read"
+    ]
+    found = {
+        rule.name: msgs
+        for rule in ALL_RULES
+        for msgs in [rule.stack_violations(resources) if rule.stack_check else [m for r in resources for m in rule.violations(r)]]
+        if msgs
+    }
     assert found == {}
 
 
@@ -37,8 +45,14 @@ def test_shipped_dr_stacks_pass_through_the_analyzer(shipped):
 
 
 def write_plan(tmp_path, resources):
-    steps = [{"op": "create", "urn": f"urn:pulumi:aws-production::crm::{t}::{n}", "newState": {"type": t, "urn": f"urn:pulumi:aws-production::crm::{t}::{n}", "inputs": i, "protect": True}}
-             for t, n, i in resources]
+    steps = [
+        {
+            "op": "create",
+            "urn": f"urn:pulumi:aws-production::crm::{t}::{n}",
+            "newState": {"type": t, "urn": f"urn:pulumi:aws-production::crm::{t}::{n}", "inputs": i, "protect": True},
+        }
+        for t, n, i in resources
+    ]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"steps": steps}))
     return path
@@ -54,7 +68,9 @@ def test_an_insecure_plan_fails_with_a_clear_message(tmp_path, capsys):
 
 def test_plan_values_marked_secret_or_unknown_reach_the_pack_as_such(tmp_path):
     inputs = {**GOOD["aws:elasticache/replicationGroup:ReplicationGroup"], "authToken": "[secret]", "kmsKeyId": "[unknown]"}
-    violations = policy_check.check(from_plan_file(write_plan(tmp_path, [("aws:elasticache/replicationGroup:ReplicationGroup", "cache", inputs)])))
+    violations = policy_check.check(
+        from_plan_file(write_plan(tmp_path, [("aws:elasticache/replicationGroup:ReplicationGroup", "cache", inputs)]))
+    )
     assert [v.policy for v in violations] == ["secrets-are-generated"]
     assert "[secret]" not in violations[0].message
 

@@ -1,4 +1,5 @@
 """Every rule with its passing and failing fixtures; a meta-test keeps it that way."""
+
 from __future__ import annotations
 
 import pytest
@@ -70,9 +71,20 @@ def test_a_secret_value_is_never_echoed():
 
 
 def test_data_loss_and_exposure_rules_are_mandatory():
-    for name in ("rds-storage-encrypted", "rds-not-public", "rds-deletion-protection", "rds-final-snapshot", "elasticache-auth",
-                 "eks-endpoint-not-world", "cloudsql-private", "gke-authorized-networks", "firewall-no-world-sensitive-ports",
-                 "stateful-resources-protected", "secrets-are-generated", "sg-no-world-data-ports"):
+    for name in (
+        "rds-storage-encrypted",
+        "rds-not-public",
+        "rds-deletion-protection",
+        "rds-final-snapshot",
+        "elasticache-auth",
+        "eks-endpoint-not-world",
+        "cloudsql-private",
+        "gke-authorized-networks",
+        "firewall-no-world-sensitive-ports",
+        "stateful-resources-protected",
+        "secrets-are-generated",
+        "sg-no-world-data-ports",
+    ):
         assert RULES_BY_NAME[name].enforcement == MANDATORY, name
 
 

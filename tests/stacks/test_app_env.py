@@ -1,4 +1,5 @@
 """The app_env secret of each cloud: its keys, and that each value comes from the resource it should."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,29 @@ import pytest
 
 from tests.helpers import is_secret, secret_value
 
-COMMON = {"DATABASE_URL", "DATABASE_READER_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_NODES",
-          "REDIS_MAX_REDIRECTS", "REDIS_SSL", "SCHEDULER_PROVIDER", "MESSAGE_PROVIDER", "KAFKA_BOOTSTRAP_SERVERS", "APP_PUBLIC_HOST",
-          "AWS_REGION", "AWS_CONFIGURATION_SET", "AWS_SCHEDULE_ROLE_ARN", "AWS_SCHEDULE_SQS_ARN", "AWS_SCHEDULE_SQS_URL", "AWS_SCHEDULE_GROUP_NAME",
-          "CLOUD_PROVIDER"}
+COMMON = {
+    "DATABASE_URL",
+    "DATABASE_READER_URL",
+    "DATABASE_USERNAME",
+    "DATABASE_PASSWORD",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_PASSWORD",
+    "REDIS_NODES",
+    "REDIS_MAX_REDIRECTS",
+    "REDIS_SSL",
+    "SCHEDULER_PROVIDER",
+    "MESSAGE_PROVIDER",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "APP_PUBLIC_HOST",
+    "AWS_REGION",
+    "AWS_CONFIGURATION_SET",
+    "AWS_SCHEDULE_ROLE_ARN",
+    "AWS_SCHEDULE_SQS_ARN",
+    "AWS_SCHEDULE_SQS_URL",
+    "AWS_SCHEDULE_GROUP_NAME",
+    "CLOUD_PROVIDER",
+}
 
 
 def app_env(result, type_):
@@ -115,6 +135,7 @@ def test_gcp_app_gets_the_same_task_queue_url_as_aws(aws_env, gcp_env):
 
 # ---- the data path: RDS is the only writer until failover
 
+
 def test_aws_reads_and_writes_rds(aws_env, shipped):
     address = shipped("aws-dr", preview=False).one("aws:rds/instance:Instance")
     rds = f"jdbc:postgresql://{address.name}.rds.example.internal:5432/crm?sslmode=require"
@@ -124,7 +145,9 @@ def test_aws_reads_and_writes_rds(aws_env, shipped):
 def test_gcp_writer_url_is_rds_private_address_from_aws_dr_outputs(gcp_env, shipped):
     aws_outputs = shipped("aws-dr", preview=False).outputs
     assert aws_outputs["databaseAddress"].endswith(".rds.example.internal")
-    expected = f"jdbc:postgresql://{aws_outputs['databaseAddress']}:{aws_outputs['databasePort']}/{aws_outputs['databaseName']}?sslmode=require"
+    expected = (
+        f"jdbc:postgresql://{aws_outputs['databaseAddress']}:{aws_outputs['databasePort']}/{aws_outputs['databaseName']}?sslmode=require"
+    )
     assert gcp_env["DATABASE_URL"] == expected
 
 
@@ -163,7 +186,11 @@ def test_rds_admits_the_gcp_pods_range_for_the_writer_path(shipped):
     from stacks.config import load, read_stack_file
 
     pods = str(load("gcp-dr", read_stack_file("gcp-dr")).network.pods_cidr)
-    rules = [r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "from-peer" in r.name and "-db-" in r.name]
+    rules = [
+        r
+        for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "from-peer" in r.name and "-db-" in r.name
+    ]
     assert any(r["cidrIpv4"] == pods and r["fromPort"] == 5432 for r in rules)
 
 

@@ -1,4 +1,5 @@
 """The bootstrap stack: what it creates from the shipped file, its config checks, and how the other stacks use it."""
+
 from __future__ import annotations
 
 import json
@@ -40,18 +41,27 @@ def test_gcs_and_gcpkms_are_chosen_by_config(run_stack):
 
 def test_outputs_are_what_the_workflows_read(shipped):
     outputs = shipped("bootstrap", preview=False).outputs
-    assert outputs["gcpWorkloadIdentityProvider"] == "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions"
+    assert (
+        outputs["gcpWorkloadIdentityProvider"]
+        == "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions"
+    )
     assert outputs["gcpDeployServiceAccount"] == "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
     assert outputs["awsDeployRoleArn"].endswith("crm-ci-deploy") and outputs["awsPreviewRoleArn"].endswith("crm-ci-preview")
 
 
 def test_roles_trust_the_configured_repository_environments_and_branches(shipped):
     result = shipped("bootstrap")
-    subjects = {role.name: json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
-                for role in result.of_type("aws:iam/role:Role")}
+    subjects = {
+        role.name: json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ]
+        for role in result.of_type("aws:iam/role:Role")
+    }
     repo = "repo:example-org/crm-infrastructure"
-    assert subjects == {"crm-ci-deploy": [f"{repo}:environment:non-production", f"{repo}:environment:production"],
-                        "crm-ci-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/main"]}
+    assert subjects == {
+        "crm-ci-deploy": [f"{repo}:environment:non-production", f"{repo}:environment:production"],
+        "crm-ci-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/main"],
+    }
 
 
 def test_deploy_account_is_granted_on_every_deploy_project(shipped):
@@ -115,9 +125,19 @@ def test_no_deploy_environment_is_refused():
 
 
 def test_every_problem_is_reported_at_once():
-    found = errors({"crm:state": {"backend": "azure", "secretsProvider": "vault", "awsOperators": ["admin"], "typo": 1},
-                    "crm:deployProjects": ["Not_A_Project"]})
-    assert {"crm:state.backend", "crm:state.secretsProvider", "crm:state.awsOperators[0]", "crm:state.typo", "crm:deployProjects[0]"} <= set(found)
+    found = errors(
+        {
+            "crm:state": {"backend": "azure", "secretsProvider": "vault", "awsOperators": ["admin"], "typo": 1},
+            "crm:deployProjects": ["Not_A_Project"],
+        }
+    )
+    assert {
+        "crm:state.backend",
+        "crm:state.secretsProvider",
+        "crm:state.awsOperators[0]",
+        "crm:state.typo",
+        "crm:deployProjects[0]",
+    } <= set(found)
 
 
 def test_operators_are_required_for_the_chosen_clouds():
@@ -134,18 +154,33 @@ def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
     result = shipped("bootstrap", preview=False)
     arn = {role.name: f"arn:aws:iam::123456789012:role/{role['name']}" for role in result.of_type("aws:iam/role:Role")}
     operators = read_stack_file("bootstrap")["crm:state"]["awsOperators"]
-    keys = {key["tags"]["purpose"]: {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]} for key in result.of_type("aws:kms/key:Key")}
-    assert keys["pulumi-secrets"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], *operators])
+    keys = {
+        key["tags"]["purpose"]: {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]} for key in result.of_type("aws:kms/key:Key")
+    }
+    assert keys["pulumi-secrets"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted(
+        [arn["crm-ci-deploy"], *operators]
+    )
     assert keys["pulumi-secrets"]["PreviewDecrypts"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [arn["crm-ci-preview"]]
-    assert keys["state"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted([arn["crm-ci-deploy"], arn["crm-ci-preview"], *operators])
+    assert keys["state"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted(
+        [arn["crm-ci-deploy"], arn["crm-ci-preview"], *operators]
+    )
 
 
-@pytest.mark.parametrize("loosen,rule", [
-    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:*"}), "oidc-trust-no-wildcard-subject"),
-    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:ref:refs/heads/*"}), "oidc-trust-no-wildcard-subject"),
-    (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:environment:*"}), "oidc-trust-no-wildcard-subject"),
-    (lambda condition: condition.pop("token.actions.githubusercontent.com:aud"), "oidc-trust-audience"),
-])
+@pytest.mark.parametrize(
+    "loosen,rule",
+    [
+        (lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:*"}), "oidc-trust-no-wildcard-subject"),
+        (
+            lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:ref:refs/heads/*"}),
+            "oidc-trust-no-wildcard-subject",
+        ),
+        (
+            lambda condition: condition.update({"token.actions.githubusercontent.com:sub": "repo:example-org/crm:environment:*"}),
+            "oidc-trust-no-wildcard-subject",
+        ),
+        (lambda condition: condition.pop("token.actions.githubusercontent.com:aud"), "oidc-trust-audience"),
+    ],
+)
 def test_the_pack_process_blocks_a_loosened_deploy_trust(shipped, loosen, rule):
     from tools.policy_check import check, from_preview
 

@@ -1,4 +1,5 @@
 """Every validation rule of the typed config layer, with bad input, and several errors at once."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,9 @@ def test_every_shipped_stack_file_is_valid(stack):
 
 
 def test_invalid_cidr_is_quoted_with_its_key():
-    message = one_problem("aws-dr", {"crm:network": {"privateSubnets": ["10.30.10.0/33", "10.30.11.0/24"]}}, "crm:network.privateSubnets[0]")
+    message = one_problem(
+        "aws-dr", {"crm:network": {"privateSubnets": ["10.30.10.0/33", "10.30.11.0/24"]}}, "crm:network.privateSubnets[0]"
+    )
     assert "'10.30.10.0/33'" in message and "not a valid IPv4 CIDR" in message
 
 
@@ -42,7 +45,9 @@ def test_subnet_outside_the_vpc():
 
 
 def test_overlapping_subnets_inside_a_stack():
-    message = one_problem("aws-staging", {"crm:network": {"dataSubnets": ["10.11.10.0/24", "10.11.21.0/24"]}}, "crm:network.privateSubnets[0]")
+    message = one_problem(
+        "aws-staging", {"crm:network": {"dataSubnets": ["10.11.10.0/24", "10.11.21.0/24"]}}, "crm:network.privateSubnets[0]"
+    )
     assert "overlaps crm:network.dataSubnets[0]" in message
 
 
@@ -66,33 +71,39 @@ def test_one_subnet_per_zone():
     assert "one subnet per zone (2), got 1" in message
 
 
-@pytest.mark.parametrize("stack,changes,key", [
-    ("aws-production", {"crm:kubernetes": {"minSize": 4, "desiredSize": 3}}, "crm:kubernetes"),
-    ("aws-production", {"crm:kubernetes": {"desiredSize": 11}}, "crm:kubernetes"),
-    ("gcp-dr", {"crm:kubernetes": {"initialNodes": 2}}, "crm:kubernetes"),
-])
+@pytest.mark.parametrize(
+    "stack,changes,key",
+    [
+        ("aws-production", {"crm:kubernetes": {"minSize": 4, "desiredSize": 3}}, "crm:kubernetes"),
+        ("aws-production", {"crm:kubernetes": {"desiredSize": 11}}, "crm:kubernetes"),
+        ("gcp-dr", {"crm:kubernetes": {"initialNodes": 2}}, "crm:kubernetes"),
+    ],
+)
 def test_node_counts_must_be_ordered(stack, changes, key):
     assert "<=" in one_problem(stack, changes, key)
 
 
-@pytest.mark.parametrize("stack,changes,key,fragment", [
-    ("aws-dr", {"crm:database": {"backupRetentionDays": 40}}, "crm:database.backupRetentionDays", "between 0 and 35"),
-    ("aws-dr", {"crm:database": {"allocatedStorage": 10}}, "crm:database.allocatedStorage", "between 20 and 65536"),
-    ("aws-dr", {"crm:redis": {"nodes": 7}}, "crm:redis.nodes", "between 1 and 6"),
-    ("aws-dr", {"crm:redis": {"snapshotRetentionDays": 36}}, "crm:redis.snapshotRetentionDays", "between 0 and 35"),
-    ("gcp-dr", {"crm:redis": {"memorySizeGb": 301}}, "crm:redis.memorySizeGb", "between 1 and 300"),
-    ("gcp-dr", {"crm:database": {"backupRetentionCount": 0}}, "crm:database.backupRetentionCount", "between 1 and 365"),
-    ("aws-dr", {"crm:database": {"maxAllocatedStorage": 100}}, "crm:database.maxAllocatedStorage", "at least allocatedStorage"),
-    ("aws-staging", {"crm:database": {"backupRetentionDays": 0}}, "crm:database.backupRetentionDays", "at least 1 outside dev"),
-    ("aws-dr", {"crm:database": {"instanceClass": "t3.large"}}, "crm:database.instanceClass", "RDS class"),
-    ("aws-dr", {"crm:database": {"engineVersion": "16.2"}}, "crm:database.engineVersion", "PostgreSQL 15"),
-    ("aws-dr", {"crm:database": {"username": "postgres"}}, "crm:database.username", "reserved"),
-    ("aws-dr", {"crm:redis": {"engineVersion": "6.2"}}, "crm:redis.engineVersion", "Redis 7"),
-    ("gcp-dr", {"crm:database": {"tier": "db-n1-standard-4"}}, "crm:database.tier", "not a Cloud SQL"),
-    ("gcp-dr", {"crm:kubernetes": {"releaseChannel": "FAST"}}, "crm:kubernetes.releaseChannel", "one of RAPID"),
-    ("gcp-dr", {"crm:network": {"masterCidr": "172.16.0.0/24"}}, "crm:network.masterCidr", "/28"),
-    ("aws-dr", {"crm:kubernetes": {"version": "latest"}}, "crm:kubernetes.version", "Kubernetes minor"),
-])
+@pytest.mark.parametrize(
+    "stack,changes,key,fragment",
+    [
+        ("aws-dr", {"crm:database": {"backupRetentionDays": 40}}, "crm:database.backupRetentionDays", "between 0 and 35"),
+        ("aws-dr", {"crm:database": {"allocatedStorage": 10}}, "crm:database.allocatedStorage", "between 20 and 65536"),
+        ("aws-dr", {"crm:redis": {"nodes": 7}}, "crm:redis.nodes", "between 1 and 6"),
+        ("aws-dr", {"crm:redis": {"snapshotRetentionDays": 36}}, "crm:redis.snapshotRetentionDays", "between 0 and 35"),
+        ("gcp-dr", {"crm:redis": {"memorySizeGb": 301}}, "crm:redis.memorySizeGb", "between 1 and 300"),
+        ("gcp-dr", {"crm:database": {"backupRetentionCount": 0}}, "crm:database.backupRetentionCount", "between 1 and 365"),
+        ("aws-dr", {"crm:database": {"maxAllocatedStorage": 100}}, "crm:database.maxAllocatedStorage", "at least allocatedStorage"),
+        ("aws-staging", {"crm:database": {"backupRetentionDays": 0}}, "crm:database.backupRetentionDays", "at least 1 outside dev"),
+        ("aws-dr", {"crm:database": {"instanceClass": "t3.large"}}, "crm:database.instanceClass", "RDS class"),
+        ("aws-dr", {"crm:database": {"engineVersion": "16.2"}}, "crm:database.engineVersion", "PostgreSQL 15"),
+        ("aws-dr", {"crm:database": {"username": "postgres"}}, "crm:database.username", "reserved"),
+        ("aws-dr", {"crm:redis": {"engineVersion": "6.2"}}, "crm:redis.engineVersion", "Redis 7"),
+        ("gcp-dr", {"crm:database": {"tier": "db-n1-standard-4"}}, "crm:database.tier", "not a Cloud SQL"),
+        ("gcp-dr", {"crm:kubernetes": {"releaseChannel": "FAST"}}, "crm:kubernetes.releaseChannel", "one of RAPID"),
+        ("gcp-dr", {"crm:network": {"masterCidr": "172.16.0.0/24"}}, "crm:network.masterCidr", "/28"),
+        ("aws-dr", {"crm:kubernetes": {"version": "latest"}}, "crm:kubernetes.version", "Kubernetes minor"),
+    ],
+)
 def test_values_within_provider_limits(stack, changes, key, fragment):
     assert fragment in one_problem(stack, changes, key)
 
@@ -114,12 +125,15 @@ def test_misspelt_nested_key_is_reported():
     assert "not a known setting" in one_problem("aws-dev", {"crm:database": {"instanceClas": "db.t3.small"}}, "crm:database.instanceClas")
 
 
-@pytest.mark.parametrize("stack,key", [
-    ("aws-dev", "aws:region"),
-    ("gcp-dev", "gcp:project"),
-    ("aws-dev", "crm:publicHost"),
-    ("aws-dev", "crm:cloud"),
-])
+@pytest.mark.parametrize(
+    "stack,key",
+    [
+        ("aws-dev", "aws:region"),
+        ("gcp-dev", "gcp:project"),
+        ("aws-dev", "crm:publicHost"),
+        ("aws-dev", "crm:cloud"),
+    ],
+)
 def test_required_keys(stack, key):
     assert "required" in one_problem(stack, {key: None}, key)
 
@@ -138,11 +152,15 @@ def test_eks_endpoint_never_open_to_the_world():
 
 
 def test_gke_control_plane_never_open_to_the_world():
-    assert "never open to the world" in one_problem("gcp-dev", {"crm:kubernetes": {"authorizedNetworks": ["0.0.0.0/0"]}}, "crm:kubernetes.authorizedNetworks[0]")
+    assert "never open to the world" in one_problem(
+        "gcp-dev", {"crm:kubernetes": {"authorizedNetworks": ["0.0.0.0/0"]}}, "crm:kubernetes.authorizedNetworks[0]"
+    )
 
 
 def test_alb_never_admits_the_world():
-    assert "admits only Cloudflare" in one_problem("aws-dev", {"crm:ingress": {"allowedCidrs": ["0.0.0.0/0"]}}, "crm:ingress.allowedCidrs[0]")
+    assert "admits only Cloudflare" in one_problem(
+        "aws-dev", {"crm:ingress": {"allowedCidrs": ["0.0.0.0/0"]}}, "crm:ingress.allowedCidrs[0]"
+    )
 
 
 def test_wrong_types_are_reported():
@@ -152,12 +170,15 @@ def test_wrong_types_are_reported():
 
 
 def test_several_errors_are_reported_at_once():
-    found = problems_of("aws-dr", {
-        "crm:network": {"cidr": "10.30.0.0/33"},
-        "crm:database": {"backupRetentionDays": 99},
-        "crm:redis": {"nodes": 0},
-        "crm:kubernetes": {"minSize": 6, "desiredSize": 5},
-    })
+    found = problems_of(
+        "aws-dr",
+        {
+            "crm:network": {"cidr": "10.30.0.0/33"},
+            "crm:database": {"backupRetentionDays": 99},
+            "crm:redis": {"nodes": 0},
+            "crm:kubernetes": {"minSize": 6, "desiredSize": 5},
+        },
+    )
     keys = {p.split(":")[0] + ":" + p.split(":")[1] for p in found}
     assert {"crm:network.cidr", "crm:database.backupRetentionDays", "crm:redis.nodes", "crm:kubernetes"} <= keys
     assert len(found) >= 4
@@ -172,8 +193,17 @@ def test_error_message_is_one_line_per_problem():
 
 
 def test_aws_dr_vpc_overlapping_gcp_dr_is_refused():
-    found = problems_of("aws-dr", {"crm:network": {"cidr": "10.20.0.0/16", "publicSubnets": ["10.20.0.0/24", "10.20.1.0/24"],
-                                                   "privateSubnets": ["10.20.10.0/24", "10.20.11.0/24"], "dataSubnets": ["10.20.20.0/24", "10.20.21.0/24"]}})
+    found = problems_of(
+        "aws-dr",
+        {
+            "crm:network": {
+                "cidr": "10.20.0.0/16",
+                "publicSubnets": ["10.20.0.0/24", "10.20.1.0/24"],
+                "privateSubnets": ["10.20.10.0/24", "10.20.11.0/24"],
+                "dataSubnets": ["10.20.20.0/24", "10.20.21.0/24"],
+            }
+        },
+    )
     assert any("overlaps gcp-dr's crm:network.subnetCidr" in p for p in found)
 
 
@@ -196,22 +226,29 @@ def test_amazon_side_asn_must_be_private():
     assert "not a private ASN" in one_problem("aws-dr", {"crm:interconnect": {"amazonSideAsn": 7224}}, "crm:interconnect.amazonSideAsn")
 
 
-@pytest.mark.parametrize("block,fragment", [
-    ("169.254.0.0/28", "reserved by AWS (169.254.0.0/30)"),
-    ("169.254.169.240/28", "reserved by AWS (169.254.169.252/30)"),
-    ("10.0.0.0/28", "not inside 169.254.0.0/16"),
-    ("169.254.10.0/29", "a /28 or larger"),
-])
+@pytest.mark.parametrize(
+    "block,fragment",
+    [
+        ("169.254.0.0/28", "reserved by AWS (169.254.0.0/30)"),
+        ("169.254.169.240/28", "reserved by AWS (169.254.169.252/30)"),
+        ("10.0.0.0/28", "not inside 169.254.0.0/16"),
+        ("169.254.10.0/29", "a /28 or larger"),
+    ],
+)
 def test_tunnel_inside_block_is_checked(block, fragment):
     assert fragment in one_problem("gcp-dr", {"crm:interconnect": {"insideCidrBlock": block}}, "crm:interconnect.insideCidrBlock")
 
 
 def test_peer_must_point_back():
-    assert "not the other cloud's end" in one_problem("gcp-dr", {"crm:interconnect": {"peerStack": "aws-staging"}}, "crm:interconnect.peerStack")
+    assert "not the other cloud's end" in one_problem(
+        "gcp-dr", {"crm:interconnect": {"peerStack": "aws-staging"}}, "crm:interconnect.peerStack"
+    )
 
 
 def test_missing_peer_stack_file():
-    assert "has no Pulumi.aws-nowhere.yaml" in one_problem("gcp-dr", {"crm:interconnect": {"peerStack": "aws-nowhere"}}, "crm:interconnect.peerStack")
+    assert "has no Pulumi.aws-nowhere.yaml" in one_problem(
+        "gcp-dr", {"crm:interconnect": {"peerStack": "aws-nowhere"}}, "crm:interconnect.peerStack"
+    )
 
 
 def test_detection_budget_is_enforced_naming_the_keys():
@@ -224,11 +261,14 @@ def test_monitor_retries_must_fit_in_the_interval():
     assert "checks overlap" in one_problem("global", changes, "crm:loadBalancer.monitor.timeoutSeconds")
 
 
-@pytest.mark.parametrize("key,value,fragment", [
-    ("accountId", "not-an-id", "32-character"),
-    ("notificationEmail", "oncall", "not an e-mail"),
-    ("steering", "geo", "one of dynamic_latency, failover, random"),
-])
+@pytest.mark.parametrize(
+    "key,value,fragment",
+    [
+        ("accountId", "not-an-id", "32-character"),
+        ("notificationEmail", "oncall", "not an e-mail"),
+        ("steering", "geo", "one of dynamic_latency, failover, random"),
+    ],
+)
 def test_global_settings(key, value, fragment):
     assert fragment in one_problem("global", {"crm:loadBalancer": {key: value}}, f"crm:loadBalancer.{key}")
 
@@ -270,7 +310,9 @@ def test_kafka_version_must_be_one_the_pinned_strimzi_runs():
 
 
 def test_strimzi_release_must_be_one_the_program_knows():
-    assert "must be one of 1.2.0" in one_problem("gcp-dr", {"crm:platform": {"strimziChartVersion": "0.45.0"}}, "crm:platform.strimziChartVersion")
+    assert "must be one of 1.2.0" in one_problem(
+        "gcp-dr", {"crm:platform": {"strimziChartVersion": "0.45.0"}}, "crm:platform.strimziChartVersion"
+    )
 
 
 def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file():
@@ -280,7 +322,9 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
     from stacks.config.gcp import STRIMZI_KAFKA_VERSIONS
 
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
-        shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "tools/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text())
+        shipped = yaml.safe_load(
+            (Path(__file__).resolve().parents[2] / "tools/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text()
+        )
         assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
 
 
@@ -294,7 +338,9 @@ def test_control_plane_log_retention_must_be_one_cloudwatch_offers():
 
 @pytest.mark.parametrize("stack", ["aws-dr", "gcp-dr"])
 def test_kafka_topic_outside_the_app_prefix_is_refused(stack):
-    assert "must start with 'crm.'" in one_problem(stack, {"crm:platform": {"kafkaTopics": ["crm.ok", "billing"]}}, "crm:platform.kafkaTopics[1]")
+    assert "must start with 'crm.'" in one_problem(
+        stack, {"crm:platform": {"kafkaTopics": ["crm.ok", "billing"]}}, "crm:platform.kafkaTopics[1]"
+    )
 
 
 def test_project_name_that_would_overrun_the_load_balancer_name_is_refused():
@@ -306,7 +352,9 @@ def test_app_role_must_not_be_the_admin_user():
 
 
 def test_replication_role_must_differ_from_the_app_role():
-    assert "each role has one purpose" in one_problem("aws-dev", {"crm:database": {"replicationUsername": "crm_app"}}, "crm:database.replicationUsername")
+    assert "each role has one purpose" in one_problem(
+        "aws-dev", {"crm:database": {"replicationUsername": "crm_app"}}, "crm:database.replicationUsername"
+    )
 
 
 def test_origin_host_must_not_be_the_public_host():
@@ -338,7 +386,12 @@ def test_application_problems_are_reported_together():
     with pytest.raises(ConfigValidationError) as error:
         load("gcp-production", stack_config("gcp-production", bad))
     keys = {p.key for p in error.value.problems}
-    assert {"crm:application.imageTag", "crm:application.imageRepository", "crm:application.minReplicas", "crm:application.cpuRequest"} <= keys
+    assert {
+        "crm:application.imageTag",
+        "crm:application.imageRepository",
+        "crm:application.minReplicas",
+        "crm:application.cpuRequest",
+    } <= keys
 
 
 def test_aws_probes_use_the_target_group_health_path():

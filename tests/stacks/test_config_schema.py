@@ -1,4 +1,5 @@
 """The config schema: one error per wrong value, misspelt keys named with the nearest key, YAML errors located."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,34 +12,44 @@ from tests.stacks.test_config import problems_of
 
 # ---------------------------------------------------------------- no cascades
 
-@pytest.mark.parametrize("stack,changes,key", [
-    # an invalid subnet is not also a subnet missing from its zone's count
-    ("aws-dr", {"crm:network": {"privateSubnets": ["10.30.10.0/33", "10.30.11.0/24"]}}, "crm:network.privateSubnets[0]"),
-    # zones of the wrong type are not also "fewer zones than subnets" three times over
-    ("aws-dr", {"crm:network": {"zones": "ap-northeast-2a"}}, "crm:network.zones"),
-    # an invalid VPC range is not also every subnet "outside" it
-    ("aws-staging", {"crm:network": {"cidr": "10.11.0.0/33"}}, "crm:network.cidr"),
-    # a wrong host name is not also wrong in every name derived from it (mail domain, webhook and origin hosts)
-    ("aws-dr", {"crm:publicHost": "Not A Host"}, "crm:publicHost"),
-    # the storage that other defaults derive from (autoscaling ceiling, slot WAL) is reported once
-    ("aws-dr", {"crm:database": {"allocatedStorage": "lots"}}, "crm:database.allocatedStorage"),
-    # a GCP range that is not a CIDR does not take part in the overlap checks
-    ("gcp-dr", {"crm:network": {"subnetCidr": "10.20.0.0/99"}}, "crm:network.subnetCidr"),
-    # a repository list entry that is wrong is not also an application image "not in the list"
-    ("aws-dr", {"crm:registry": {"repositories": ["Bad Name"]}}, "crm:registry.repositories[0]"),
-    # a wrong monitor value is not also a detection-time or overlapping-checks error
-    ("global", {"crm:loadBalancer": {"monitor": {"intervalSeconds": "often"}}}, "crm:loadBalancer.monitor.intervalSeconds"),
-])
+
+@pytest.mark.parametrize(
+    "stack,changes,key",
+    [
+        # an invalid subnet is not also a subnet missing from its zone's count
+        ("aws-dr", {"crm:network": {"privateSubnets": ["10.30.10.0/33", "10.30.11.0/24"]}}, "crm:network.privateSubnets[0]"),
+        # zones of the wrong type are not also "fewer zones than subnets" three times over
+        ("aws-dr", {"crm:network": {"zones": "ap-northeast-2a"}}, "crm:network.zones"),
+        # an invalid VPC range is not also every subnet "outside" it
+        ("aws-staging", {"crm:network": {"cidr": "10.11.0.0/33"}}, "crm:network.cidr"),
+        # a wrong host name is not also wrong in every name derived from it (mail domain, webhook and origin hosts)
+        ("aws-dr", {"crm:publicHost": "Not A Host"}, "crm:publicHost"),
+        # the storage that other defaults derive from (autoscaling ceiling, slot WAL) is reported once
+        ("aws-dr", {"crm:database": {"allocatedStorage": "lots"}}, "crm:database.allocatedStorage"),
+        # a GCP range that is not a CIDR does not take part in the overlap checks
+        ("gcp-dr", {"crm:network": {"subnetCidr": "10.20.0.0/99"}}, "crm:network.subnetCidr"),
+        # a repository list entry that is wrong is not also an application image "not in the list"
+        ("aws-dr", {"crm:registry": {"repositories": ["Bad Name"]}}, "crm:registry.repositories[0]"),
+        # a wrong monitor value is not also a detection-time or overlapping-checks error
+        ("global", {"crm:loadBalancer": {"monitor": {"intervalSeconds": "often"}}}, "crm:loadBalancer.monitor.intervalSeconds"),
+    ],
+)
 def test_one_wrong_value_gives_exactly_one_error(stack, changes, key):
     found = problems_of(stack, changes)
     assert len(found) == 1 and found[0].startswith(key + ":"), found
 
 
-@pytest.mark.parametrize("stack,changes", [
-    ("aws-dev", {"crm:application": {"minReplicas": 1}}),  # "at least 2 outside dev" judged against no environment
-    ("aws-dev", {"crm:database": {"backupRetentionDays": 0, "enabled": True}, "crm:redis": {"clusterMode": True, "replicasPerShard": 0}}),
-    ("gcp-dev", {"crm:platform": {"kafkaBrokers": 1}}),
-])
+@pytest.mark.parametrize(
+    "stack,changes",
+    [
+        ("aws-dev", {"crm:application": {"minReplicas": 1}}),  # "at least 2 outside dev" judged against no environment
+        (
+            "aws-dev",
+            {"crm:database": {"backupRetentionDays": 0, "enabled": True}, "crm:redis": {"clusterMode": True, "replicasPerShard": 0}},
+        ),
+        ("gcp-dev", {"crm:platform": {"kafkaBrokers": 1}}),
+    ],
+)
 def test_an_invalid_environment_is_one_error_not_every_rule_that_depends_on_it(stack, changes):
     found = problems_of(stack, {"crm:environment": "develop", **changes})
     assert found == ["crm:environment: must be one of dev, staging, production, dr; got 'develop'"]
@@ -60,6 +71,7 @@ def test_a_relation_between_valid_values_is_still_checked_beside_a_wrong_value()
 
 
 # ---------------------------------------------------------------- misspelt keys
+
 
 def test_misspelt_provider_key_is_reported_as_misspelt_not_as_the_key_missing():
     found = problems_of("aws-dev", {"aws:region": None, "aws:regin": "ap-northeast-2"})
@@ -84,13 +96,32 @@ def test_a_provider_value_of_the_wrong_type_is_one_error():
     assert problems_of("aws-dr", {"aws:region": ["ap-northeast-2"]}) == ["aws:region: must be a string, got ['ap-northeast-2']"]
 
 
-@pytest.mark.parametrize("stack,changes,expected", [
-    ("aws-dev", {"crm:database": {"instanceClas": "db.t3.small"}}, "crm:database.instanceClas: is not a known setting; did you mean crm:database.instanceClass?"),
-    ("aws-dev", {"crm:databse": {"enabled": True}}, "crm:databse: is not a setting of a aws stack; did you mean crm:database?"),
-    ("gcp-dev", {"crm:redis": {"memorySizeGB": 2}}, "crm:redis.memorySizeGB: is not a known setting; did you mean crm:redis.memorySizeGb?"),
-    ("global", {"crm:loadBalancer": {"monitor": {"timeout": 5}}}, "crm:loadBalancer.monitor.timeout: is not a known setting; did you mean crm:loadBalancer.monitor.timeoutSeconds?"),
-    ("aws-dev", {"crm:application": {"imageTagg": "1.0.0"}}, "crm:application.imageTagg: is not a known setting; did you mean crm:application.imageTag?"),
-])
+@pytest.mark.parametrize(
+    "stack,changes,expected",
+    [
+        (
+            "aws-dev",
+            {"crm:database": {"instanceClas": "db.t3.small"}},
+            "crm:database.instanceClas: is not a known setting; did you mean crm:database.instanceClass?",
+        ),
+        ("aws-dev", {"crm:databse": {"enabled": True}}, "crm:databse: is not a setting of a aws stack; did you mean crm:database?"),
+        (
+            "gcp-dev",
+            {"crm:redis": {"memorySizeGB": 2}},
+            "crm:redis.memorySizeGB: is not a known setting; did you mean crm:redis.memorySizeGb?",
+        ),
+        (
+            "global",
+            {"crm:loadBalancer": {"monitor": {"timeout": 5}}},
+            "crm:loadBalancer.monitor.timeout: is not a known setting; did you mean crm:loadBalancer.monitor.timeoutSeconds?",
+        ),
+        (
+            "aws-dev",
+            {"crm:application": {"imageTagg": "1.0.0"}},
+            "crm:application.imageTagg: is not a known setting; did you mean crm:application.imageTag?",
+        ),
+    ],
+)
 def test_misspelt_crm_key_suggests_the_nearest_known_key(stack, changes, expected):
     assert expected in problems_of(stack, changes)
 
@@ -106,10 +137,14 @@ def test_a_misspelt_section_is_one_error_not_its_settings_missing():
 
 def test_aws_key_on_the_application_of_gcp_only_is_unknown():
     # healthCheckPath is an application key on GCP only; AWS takes it from crm:ingress.healthCheckPath
-    assert any(p.startswith("crm:application.healthCheckPath: is not a known setting") for p in problems_of("aws-dev", {"crm:application": {"healthCheckPath": "/x"}}))
+    assert any(
+        p.startswith("crm:application.healthCheckPath: is not a known setting")
+        for p in problems_of("aws-dev", {"crm:application": {"healthCheckPath": "/x"}})
+    )
 
 
 # ---------------------------------------------------------------- malformed stack files
+
 
 def test_malformed_yaml_gives_file_line_and_column(tmp_path):
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  crm:cloud: aws\n  crm:environment: [dev\n  crm:project: crm\n")
@@ -146,11 +181,14 @@ def test_a_stack_file_without_a_config_mapping_is_an_error(tmp_path):
 
 # ---------------------------------------------------------------- the schema itself
 
+
 @schema.section
 class _Example:
     size: int = schema.setting("size", "how big", by_env={"dev": 1, "staging": 2, "production": 3, "dr": 4}, ge=1, le=10)
     ceiling: int = schema.setting("ceiling", "twice the size", derive=lambda c: c["size"] * 2)
-    name: str = schema.setting("name", "what it is called", default="thing", check=lambda v: None if v.islower() else f"'{v}' is not lower-case")
+    name: str = schema.setting(
+        "name", "what it is called", default="thing", check=lambda v: None if v.islower() else f"'{v}' is not lower-case"
+    )
 
 
 class _Common:
@@ -173,7 +211,10 @@ def test_a_derived_default_follows_the_value_it_derives_from():
 def test_a_setting_s_limits_and_rule_are_enforced_with_its_key():
     problems = Problems()
     schema.read(problems, "crm:example", {"size": 11, "name": "Thing"}, _Example, schema.Context(_Common("dev")))
-    assert [str(p) for p in problems.items] == ["crm:example.size: must be between 1 and 10, got 11", "crm:example.name: 'Thing' is not lower-case"]
+    assert [str(p) for p in problems.items] == [
+        "crm:example.size: must be between 1 and 10, got 11",
+        "crm:example.name: 'Thing' is not lower-case",
+    ]
 
 
 def test_a_default_derived_from_a_wrong_value_is_not_reported_twice():

@@ -1,4 +1,5 @@
 """Validation of crm:monitoring, crm:replication and the slot WAL bound: one error per bad key, naming it."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,11 +25,16 @@ def test_lag_threshold_below_the_rpo_is_accepted():
 
 
 def test_an_alarm_needs_a_recipient():
-    assert any(p.startswith("crm:monitoring.emails: must list at least one") for p in problems("aws-staging", {"crm:monitoring": {"emails": []}}))
+    assert any(
+        p.startswith("crm:monitoring.emails: must list at least one") for p in problems("aws-staging", {"crm:monitoring": {"emails": []}})
+    )
 
 
 def test_recipients_must_be_email_addresses():
-    assert any(p.startswith("crm:monitoring.emails[1]: 'pager' is not an e-mail") for p in problems("gcp-staging", {"crm:monitoring": {"emails": ["a@acme-corp.io", "pager"]}}))
+    assert any(
+        p.startswith("crm:monitoring.emails[1]: 'pager' is not an e-mail")
+        for p in problems("gcp-staging", {"crm:monitoring": {"emails": ["a@acme-corp.io", "pager"]}})
+    )
 
 
 def test_billing_account_must_look_like_one():
@@ -36,11 +42,15 @@ def test_billing_account_must_look_like_one():
 
 
 def test_budget_percentages_must_be_a_list_of_whole_percentages():
-    assert any(p.startswith("crm:monitoring.budgetAlertPercents:") for p in problems("aws-dev", {"crm:monitoring": {"budgetAlertPercents": "80"}}))
+    assert any(
+        p.startswith("crm:monitoring.budgetAlertPercents:") for p in problems("aws-dev", {"crm:monitoring": {"budgetAlertPercents": "80"}})
+    )
 
 
 def test_misspelt_monitoring_key_is_an_error():
-    assert any(p.startswith("crm:monitoring.cpuPercnt: is not a known setting") for p in problems("aws-dev", {"crm:monitoring": {"cpuPercnt": 70}}))
+    assert any(
+        p.startswith("crm:monitoring.cpuPercnt: is not a known setting") for p in problems("aws-dev", {"crm:monitoring": {"cpuPercnt": 70}})
+    )
 
 
 def test_slot_wal_bound_must_be_below_allocated_storage():
@@ -64,7 +74,10 @@ def test_every_error_at_once():
 
 
 def test_monthly_budget_defaults_to_the_environments_row():
-    assert load("aws-production", read_stack_file("aws-production")).monitoring.monthly_budget_usd == sizes.MONITORING["production"]["monthlyBudgetUsd"]
+    assert (
+        load("aws-production", read_stack_file("aws-production")).monitoring.monthly_budget_usd
+        == sizes.MONITORING["production"]["monthlyBudgetUsd"]
+    )
 
 
 @pytest.mark.parametrize("key", ["crm:monitoring.billingAccount", "crm:replication.toolImage", "crm:monitoring.emails[0]"])

@@ -1,4 +1,5 @@
 """Shipped placeholder values: fine for a preview, refused by `pulumi up` before anything is registered."""
+
 from __future__ import annotations
 
 import pulumi
@@ -37,11 +38,21 @@ def test_up_with_real_values_runs_the_program():
     assert result.one("aws:lb/listener:Listener", "crm-dev-ingress-https")["certificateArn"].endswith("1234567890ab")
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("oncall@example.com", True), ("crm.example.com", True), ("203.0.113.0/24", True), ("198.51.100.7/32", True),
-    ("0123456789abcdef0123456789abcdef", True), ("crm-dr-project", True),
-    ("ops@acme-corp.io", False), ("10.30.0.0/16", False), ("acme-crm-dr", False), ("example.company.io", False),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("oncall@example.com", True),
+        ("crm.example.com", True),
+        ("203.0.113.0/24", True),
+        ("198.51.100.7/32", True),
+        ("0123456789abcdef0123456789abcdef", True),
+        ("crm-dr-project", True),
+        ("ops@acme-corp.io", False),
+        ("10.30.0.0/16", False),
+        ("acme-crm-dr", False),
+        ("example.company.io", False),
+    ],
+)
 def test_what_counts_as_a_placeholder(value, expected):
     assert bool(find_placeholders({"crm:x": value})) is expected
 

@@ -1,4 +1,5 @@
 """Every input the programs register exists in the installed provider SDKs, nested keys included."""
+
 from __future__ import annotations
 
 import pytest

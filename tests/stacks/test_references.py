@@ -1,4 +1,5 @@
 """StackReference wiring: deploy order, values fed from the referenced stack, missing outputs."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """crm:rotation: the generated credentials are replaced on an explicit generation or a schedule, with their consumers."""
+
 from __future__ import annotations
 
 import datetime

@@ -1,4 +1,5 @@
 """crm:loadBalancer.steering and poolWeights: the three steering choices, validated in config."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,16 +25,21 @@ def test_random_steering_with_both_weights_zero_is_an_error():
 
 
 def test_a_weight_over_100_names_its_key():
-    assert "between 0 and 100" in one_problem("global", {"crm:loadBalancer": {"poolWeights": {"gcp": 120}}}, "crm:loadBalancer.poolWeights.gcp")
+    assert "between 0 and 100" in one_problem(
+        "global", {"crm:loadBalancer": {"poolWeights": {"gcp": 120}}}, "crm:loadBalancer.poolWeights.gcp"
+    )
 
 
 def test_an_unknown_cloud_in_pool_weights_names_its_key():
-    assert "not a known setting" in one_problem("global", {"crm:loadBalancer": {"poolWeights": {"azure": 10}}}, "crm:loadBalancer.poolWeights.azure")
+    assert "not a known setting" in one_problem(
+        "global", {"crm:loadBalancer": {"poolWeights": {"azure": 10}}}, "crm:loadBalancer.poolWeights.azure"
+    )
 
 
 def test_the_global_stack_previews_random_steering(run_stack):
     balancer = run_stack("global", {"crm:loadBalancer": {"steering": "random", "poolWeights": {"aws": 60, "gcp": 40}}}, preview=False).one(
-        "cloudflare:index/loadBalancer:LoadBalancer")
+        "cloudflare:index/loadBalancer:LoadBalancer"
+    )
     assert balancer["steeringPolicy"] == "random"
     assert sorted(balancer["randomSteering"]["poolWeights"].values()) == [0.4, 0.6]
 

@@ -1,4 +1,5 @@
 """Every resource that accepts tags (AWS) or labels (GCP) carries project, environment, managed-by and role."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,10 @@ REQUIRED = {"project", "environment", "managed-by", "role"}
 LABEL_PROPERTIES = {"aws": ("tags",), "gcp": ("labels", "resourceLabels")}
 # Cloud Monitoring resources whose `labels` is not labels: a channel's configuration (its labels are `userLabels`),
 # a metric descriptor's label schema (it takes no labels).
-USER_LABELS = {"gcp:monitoring/notificationChannel:NotificationChannel": "userLabels", "gcp:monitoring/metricDescriptor:MetricDescriptor": None}
+USER_LABELS = {
+    "gcp:monitoring/notificationChannel:NotificationChannel": "userLabels",
+    "gcp:monitoring/metricDescriptor:MetricDescriptor": None,
+}
 
 
 def label_property(type_: str):

@@ -1,4 +1,5 @@
 """Writing the bootstrap outputs into the repository's variables and the stack files."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,10 @@ def test_dry_run_prints_one_command_per_variable(shipped, tmp_path, capsys):
 def test_stack_files_get_the_secrets_provider(shipped, tmp_path):
     for path in PROJECT.glob("Pulumi.*.yaml"):
         shutil.copy(path, tmp_path / path.name)
-    outputs = {**bootstrap_outputs(shipped), "secretsProvider": "gcpkms://projects/acme-ci/locations/asia-northeast3/keyRings/k/cryptoKeys/pulumi-secrets"}
+    outputs = {
+        **bootstrap_outputs(shipped),
+        "secretsProvider": "gcpkms://projects/acme-ci/locations/asia-northeast3/keyRings/k/cryptoKeys/pulumi-secrets",
+    }
     saved = tmp_path / "outputs.json"
     saved.write_text(json.dumps(outputs))
     assert main(["--outputs", str(saved), "--dry-run", "--stack-files", "--project-dir", str(tmp_path)]) == 0
@@ -85,7 +89,9 @@ def test_every_up_job_runs_in_an_environment_the_deploy_identities_trust():
 
 def test_bootstrap_is_never_run_by_ci():
     text = (PROJECT / ".github/workflows/infrastructure.yml").read_text()
-    assert "bootstrap" not in [s for job in _workflow("infrastructure.yml")["jobs"].values() for s in job.get("strategy", {}).get("matrix", {}).get("stack", [])]
+    assert "bootstrap" not in [
+        s for job in _workflow("infrastructure.yml")["jobs"].values() for s in job.get("strategy", {}).get("matrix", {}).get("stack", [])
+    ]
     assert "stack: bootstrap" not in text
 
 

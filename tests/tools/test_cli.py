@@ -1,4 +1,5 @@
 """`python -m tools preview`: the offline preview as a user runs it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -59,15 +60,17 @@ def test_preview_all_runs_every_stack_in_deploy_order(preview_all):
     out = preview_all.stdout
     order = out.strip().splitlines()[-1]
     assert order.startswith("Deploy order: ")
-    stacks = order[len("Deploy order: "):].split(" -> ")
+    stacks = order[len("Deploy order: ") :].split(" -> ")
     assert sorted(stacks) == sorted(ALL_STACKS)
     assert stacks.index("aws-dr") < stacks.index("gcp-dr") < stacks.index("global")
 
 
 def test_preview_all_reports_progress_on_stderr_one_line_per_stack(preview_all):
     progress = [line for line in preview_all.stderr.splitlines() if line.startswith("previewing ")]
-    assert progress == [f"previewing {n}/{len(ALL_STACKS)} {stack}" for n, stack in
-                        enumerate(preview_all.stdout.strip().splitlines()[-1][len("Deploy order: "):].split(" -> "), start=1)]
+    assert progress == [
+        f"previewing {n}/{len(ALL_STACKS)} {stack}"
+        for n, stack in enumerate(preview_all.stdout.strip().splitlines()[-1][len("Deploy order: ") :].split(" -> "), start=1)
+    ]
     assert "previewing" not in preview_all.stdout
 
 
@@ -75,8 +78,10 @@ def test_check_says_how_many_resources_and_rules_it_evaluated(tmp_path, capsys):
     from policies.rules import ALL_RULES
 
     urn = "urn:pulumi:aws-dev::crm::aws:ec2/vpc:Vpc::"
-    steps = [{"op": "create", "urn": urn + n, "newState": {"type": "aws:ec2/vpc:Vpc", "urn": urn + n, "inputs": {"cidrBlock": "10.0.0.0/16"}}}
-             for n in ("a", "b")]
+    steps = [
+        {"op": "create", "urn": urn + n, "newState": {"type": "aws:ec2/vpc:Vpc", "urn": urn + n, "inputs": {"cidrBlock": "10.0.0.0/16"}}}
+        for n in ("a", "b")
+    ]
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"steps": steps}))
     main(["check", "--plan", str(plan)])
@@ -139,8 +144,14 @@ def test_aws_dr_overlapping_gcp_dr_fails_preview_all(tmp_path):
 
 
 def test_python_m_stacks_is_an_alias_of_python_m_tools(capsys):
-    alias = subprocess.run([sys.executable, "-m", "stacks", "--help"], cwd=PROJECT, capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "COLUMNS": "100"})
+    alias = subprocess.run(
+        [sys.executable, "-m", "stacks", "--help"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     with pytest.raises(SystemExit) as exited, pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLUMNS", "100")
         main(["--help"])

@@ -1,4 +1,5 @@
 """`python -m tools cost`: the estimate, its price table, the budget gate and the seeds' comparison."""
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,12 @@ def test_cloud_sql_regional_pays_twice_the_vcpus_and_memory_of_its_tier(shipped)
     factor = TABLE.prices["gcp.sql.regional-factor"].usd if sql["settings"]["availabilityType"] == "REGIONAL" else 1
     hours = TABLE.hours_per_month
     e = estimate_of(result)
-    assert items_of(e, sql.name, "gcp.sql.vcpu")[0].monthly_usd == pytest.approx(TABLE.prices["gcp.sql.vcpu"].usd * int(vcpus) * factor * hours)
-    assert items_of(e, sql.name, "gcp.sql.memory")[0].monthly_usd == pytest.approx(TABLE.prices["gcp.sql.memory"].usd * int(memory_mb) / 1024 * factor * hours)
+    assert items_of(e, sql.name, "gcp.sql.vcpu")[0].monthly_usd == pytest.approx(
+        TABLE.prices["gcp.sql.vcpu"].usd * int(vcpus) * factor * hours
+    )
+    assert items_of(e, sql.name, "gcp.sql.memory")[0].monthly_usd == pytest.approx(
+        TABLE.prices["gcp.sql.memory"].usd * int(memory_mb) / 1024 * factor * hours
+    )
 
 
 def test_each_ha_vpn_tunnel_and_aws_vpn_connection_is_billed_hourly(shipped):
@@ -107,7 +112,9 @@ def test_assumptions_not_set_take_the_environment_default():
 
 
 def test_budget_and_assumption_errors_name_each_key():
-    raw = stack_config("aws-dev", {"crm:budget": {"monthlyUsd": -5, "monthlyEur": 3}, "crm:costAssumptions": {"natDataGB": 1, "logIngestionGb": "lots"}})
+    raw = stack_config(
+        "aws-dev", {"crm:budget": {"monthlyUsd": -5, "monthlyEur": 3}, "crm:costAssumptions": {"natDataGB": 1, "logIngestionGb": "lots"}}
+    )
     with pytest.raises(ConfigValidationError) as error:
         load("aws-dev", raw)
     keys = {p.key for p in error.value.problems}

@@ -1,4 +1,5 @@
 """The deploy checks: Kubernetes and CRD schemas, Helm values, and identities created by other resources."""
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,11 @@ def test_eks_resources_are_judged_on_the_version_the_cluster_pins(shipped):
 
 
 def _deployment(spec_changes: dict):
-    spec = {"selector": {"matchLabels": {"app": "crm"}},
-            "template": {"metadata": {"labels": {"app": "crm"}}, "spec": {"containers": [{"name": "api", "image": "crm/api:1"}]}},
-            **spec_changes}
+    spec = {
+        "selector": {"matchLabels": {"app": "crm"}},
+        "template": {"metadata": {"labels": {"app": "crm"}}, "spec": {"containers": [{"name": "api", "image": "crm/api:1"}]}},
+        **spec_changes,
+    }
     return k8s.apps.v1.Deployment("crm-api", metadata={"name": "crm-api", "namespace": "crm"}, spec=spec)
 
 
@@ -65,8 +68,10 @@ def test_a_kafka_resource_with_a_field_its_crd_lacks_fails(shipped):
     plan = from_preview(shipped("gcp-dr"))
     resource(plan, "kubernetes:kafka.strimzi.io/v1:Kafka").inputs["spec"]["kafka"]["replicas"] = 3  # moved to node pools
     messages = findings(plan, "custom-resource-schema")
-    assert messages == ["Kafka 'crm-dr-kafka-kafka': spec.kafka: Additional properties are not allowed ('replicas' was unexpected) "
-                        "(CRD kafkas.kafka.strimzi.io kafka.strimzi.io/v1, strimzi-1.2.0/040-Crd-kafka.yaml)"]
+    assert messages == [
+        "Kafka 'crm-dr-kafka-kafka': spec.kafka: Additional properties are not allowed ('replicas' was unexpected) "
+        "(CRD kafkas.kafka.strimzi.io kafka.strimzi.io/v1, strimzi-1.2.0/040-Crd-kafka.yaml)"
+    ]
 
 
 def test_a_kafka_node_pool_missing_a_required_field_fails(shipped):
@@ -80,7 +85,8 @@ def test_an_api_version_the_pinned_operator_no_longer_serves_fails(shipped):
     kafka = resource(plan, "kubernetes:kafka.strimzi.io/v1:Kafka")
     kafka.inputs["apiVersion"] = "kafka.strimzi.io/v1beta2"
     assert findings(plan, "custom-resource-schema") == [
-        "Kafka 'crm-dr-kafka-kafka': kafka.strimzi.io/v1beta2 Kafka is not served by the strimzi-1.2.0 CRDs (served: kafka.strimzi.io/v1)"]
+        "Kafka 'crm-dr-kafka-kafka': kafka.strimzi.io/v1beta2 Kafka is not served by the strimzi-1.2.0 CRDs (served: kafka.strimzi.io/v1)"
+    ]
 
 
 def test_a_custom_resource_without_a_shipped_operator_schema_fails(shipped):
@@ -94,7 +100,8 @@ def test_helm_values_the_chart_does_not_have_fail(shipped):
     resource(plan, "kubernetes:helm.sh/v3:Release", "strimzi").inputs["values"] = {"replicas": 2, "watchNamespace": ["apps"]}
     assert findings(plan, "helm-values") == [
         "Release 'crm-dr-kafka-strimzi': values.watchNamespace is not a value of chart oci://quay.io/strimzi-helm/strimzi-kafka-operator "
-        "1.2.0 (strimzi-1.2.0/chart-values.yaml)"]
+        "1.2.0 (strimzi-1.2.0/chart-values.yaml)"
+    ]
 
 
 def test_strimzi_watching_its_own_namespace_again_fails(shipped):
@@ -105,19 +112,25 @@ def test_strimzi_watching_its_own_namespace_again_fails(shipped):
 
 def _cluster_and_identity(opts_for_identity):
     cluster = GkeCluster("gke", gke_args())
-    WorkloadIdentity("app", WorkloadIdentityArgs(project="p", namespace="crm", service_account="crm-app", app_env_secret_id="s"),
-                     opts=opts_for_identity(cluster))
+    WorkloadIdentity(
+        "app",
+        WorkloadIdentityArgs(project="p", namespace="crm", service_account="crm-app", app_env_secret_id="s"),
+        opts=opts_for_identity(cluster),
+    )
 
 
 def test_a_workload_identity_binding_without_a_dependency_on_the_cluster_fails(run_component):
     plan = from_preview(run_component(lambda: _cluster_and_identity(lambda cluster: None), preview=True))
     assert findings(plan, "identity-ordering") == [
         "IAMMember 'app-wi': names the Workload Identity pool p.svc.id.goog but does not depend on the cluster that creates it "
-        "(gke-cluster): add it to depends_on"]
+        "(gke-cluster): add it to depends_on"
+    ]
 
 
 def test_a_workload_identity_binding_that_waits_for_the_cluster_passes(run_component):
-    plan = from_preview(run_component(lambda: _cluster_and_identity(lambda cluster: pulumi.ResourceOptions(depends_on=[cluster])), preview=True))
+    plan = from_preview(
+        run_component(lambda: _cluster_and_identity(lambda cluster: pulumi.ResourceOptions(depends_on=[cluster])), preview=True)
+    )
     assert findings(plan, "identity-ordering") == []
 
 
@@ -140,8 +153,20 @@ def test_a_grant_to_any_other_on_demand_agent_needs_a_service_identity_too(shipp
 
 def test_check_command_fails_a_plan_with_a_misspelt_kubernetes_field(tmp_path, capsys, shipped, run_component):
     plan = from_preview(shipped("gcp-dr")) + from_preview(run_component(lambda: _deployment({"replica": 2}), preview=True))
-    steps = [{"op": "create", "newState": {"type": r.type, "urn": r.urn.replace("urn:pulumi:test::", "urn:pulumi:gcp-dr::"), "inputs": _jsonable(r.inputs),
-                                           "parent": r.parent, "dependencies": r.dependencies, "custom": r.custom}} for r in plan]
+    steps = [
+        {
+            "op": "create",
+            "newState": {
+                "type": r.type,
+                "urn": r.urn.replace("urn:pulumi:test::", "urn:pulumi:gcp-dr::"),
+                "inputs": _jsonable(r.inputs),
+                "parent": r.parent,
+                "dependencies": r.dependencies,
+                "custom": r.custom,
+            },
+        }
+        for r in plan
+    ]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"steps": steps}))
     assert main(["check", "--plan", str(path)]) == 1
@@ -156,10 +181,14 @@ def _jsonable(value):
 
 # ---- charts from Helm repositories and the CRDs they install
 
+
 def test_each_chart_is_judged_by_its_own_schema_folder(shipped):
     plan = from_preview(shipped("aws-dr"))
     assert sorted(deploy_checks.operator_schema_folders(plan)) == [
-        "aws-load-balancer-controller-3.5.0", "cluster-autoscaler-9.59.0", "external-secrets-2.9.0"]
+        "aws-load-balancer-controller-3.5.0",
+        "cluster-autoscaler-9.59.0",
+        "external-secrets-2.9.0",
+    ]
 
 
 def test_a_target_group_binding_field_the_crd_lacks_fails(shipped):
@@ -181,7 +210,10 @@ def test_an_unknown_value_of_a_repository_chart_fails(shipped):
     resource(plan, "kubernetes:helm.sh/v3:Release", "autoscaler").inputs["values"]["autoDiscovery"]["clusterNames"] = "x"
     messages = findings(plan, "helm-values")
     assert len(messages) == 1 and "autoDiscovery.clusterNames" in messages[0]
+
+
 # ---- CRDs the cluster installs: GKE's Gateway API and its policies
+
 
 def test_gateway_api_resources_validate_against_the_crds_gke_installs(shipped):
     assert findings(from_preview(shipped("gcp-dr")), "custom-resource-schema") == []
@@ -208,11 +240,11 @@ def test_gateway_resources_fail_when_the_cluster_does_not_run_the_gateway_api(sh
     assert {"Gateway", "HTTPRoute", "HealthCheckPolicy", "GCPBackendPolicy"} <= kinds
 
 
-
-
 def test_a_security_group_policy_field_the_crd_lacks_fails(shipped):
     plan = from_preview(shipped("aws-dr"))
-    resource(plan, "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "app-pod-sg").inputs["spec"]["securityGroups"]["ids"] = ["sg-1"]
+    resource(plan, "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "app-pod-sg").inputs["spec"]["securityGroups"]["ids"] = [
+        "sg-1"
+    ]
     messages = findings(plan, "custom-resource-schema")
     assert len(messages) == 1 and "'ids' was unexpected" in messages[0] and "vpc-resource-controller-v1.7.19" in messages[0]
 

@@ -1,4 +1,5 @@
 """`python -m tools diagram`: the architecture drawn from the previews."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,7 +26,9 @@ def edges(source: str, attribute: str) -> list[str]:
 
 def test_committed_architecture_diagram_matches_the_code(dr_dot):
     committed = (PROJECT / "docs" / "img" / "architecture.dot").read_text()
-    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m tools diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
+    assert dr_dot == committed, (
+        "docs/img/architecture.* are stale: run `python -m tools diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
+    )
 
 
 def test_clouds_are_regions_and_components_are_clusters(dr_dot):

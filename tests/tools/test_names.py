@@ -1,4 +1,5 @@
 """The names check: every name a stack would send fits its cloud's rules, and the rules match their sources."""
+
 from __future__ import annotations
 
 import functools
@@ -33,20 +34,32 @@ def test_a_33_character_autoname_fails_naming_resource_name_limit_and_source(run
     result = run_component(lambda: aws.lb.TargetGroup(logical, port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1"))
     [problem] = names.problems(result.resources)
     assert len(problem.name) == 33 and problem.name.startswith(logical + "-") and problem.how == "autonamed"
-    for part in ("aws:lb/targetGroup:TargetGroup", f"'{logical}'", "33 characters", "limit of 32", "botocore model elbv2 CreateTargetGroup.Name"):
+    for part in (
+        "aws:lb/targetGroup:TargetGroup",
+        f"'{logical}'",
+        "33 characters",
+        "limit of 32",
+        "botocore model elbv2 CreateTargetGroup.Name",
+    ):
         assert part in problem.message
 
 
 def test_an_explicit_name_over_the_limit_fails(run_component):
-    result = run_component(lambda: gcp.container.Cluster("gke", name="crm-production-with-a-long-suffix-cluster", location="asia-northeast3"))
+    result = run_component(
+        lambda: gcp.container.Cluster("gke", name="crm-production-with-a-long-suffix-cluster", location="asia-northeast3")
+    )
     [problem] = names.problems(result.resources)
     assert problem.how == "set" and "limit of 40" in problem.message and "container.v1 Cluster.name" in problem.message
 
 
 def test_a_prefix_counts_the_characters_the_provider_appends(run_component):
-    result = run_component(lambda: aws.lb.TargetGroup("app", name_prefix="crm-ap", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1"))
+    result = run_component(
+        lambda: aws.lb.TargetGroup("app", name_prefix="crm-ap", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1")
+    )
     assert names.problems(result.resources) == []
-    result = run_component(lambda: aws.lb.TargetGroup("app", name_prefix="crm-app", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1"))
+    result = run_component(
+        lambda: aws.lb.TargetGroup("app", name_prefix="crm-app", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1")
+    )
     [problem] = names.problems(result.resources)
     assert problem.how == "prefixed" and len(problem.name) == 7 + names.PREFIX_RANDOM
 
@@ -81,10 +94,25 @@ def test_names_known_only_after_deploy_are_not_judged(run_component):
 def test_check_command_fails_a_plan_with_a_33_character_autoname(tmp_path, capsys):
     logical = "crm-production-public-alb"  # 25 characters
     urn = f"urn:pulumi:aws-production::crm::aws:lb/loadBalancer:LoadBalancer::{logical}"
-    inputs = {"loadBalancerType": "application", "internal": False, "dropInvalidHeaderFields": True, "enableDeletionProtection": True,
-              "accessLogs": {"bucket": "logs", "enabled": True}, "subnets": ["a", "b"], "securityGroups": ["sg"]}
+    inputs = {
+        "loadBalancerType": "application",
+        "internal": False,
+        "dropInvalidHeaderFields": True,
+        "enableDeletionProtection": True,
+        "accessLogs": {"bucket": "logs", "enabled": True},
+        "subnets": ["a", "b"],
+        "securityGroups": ["sg"],
+    }
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"steps": [{"op": "create", "urn": urn, "newState": {"type": "aws:lb/loadBalancer:LoadBalancer", "urn": urn, "inputs": inputs}}]}))
+    plan.write_text(
+        json.dumps(
+            {
+                "steps": [
+                    {"op": "create", "urn": urn, "newState": {"type": "aws:lb/loadBalancer:LoadBalancer", "urn": urn, "inputs": inputs}}
+                ]
+            }
+        )
+    )
     assert main(["check", "--plan", str(plan)]) == 1
     out = capsys.readouterr().out
     assert f"[mandatory] {names.POLICY}: aws:lb/loadBalancer:LoadBalancer '{logical}': name '{logical}-" in out
@@ -92,6 +120,7 @@ def test_check_command_fails_a_plan_with_a_33_character_autoname(tmp_path, capsy
 
 
 # ---------------------------------------------------------------- each limit against its source
+
 
 def _text(value: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", value)).strip()
@@ -144,7 +173,9 @@ def test_aws_limit_is_what_botocore_states(type_, rule):
         assert str(rule.max_length) in rule.source.quote or str(rule.max_length) in _text(shape.documentation)
 
 
-@pytest.mark.parametrize("type_,rule", [(t, r) for t, r in RULES if r.source.kind == "google-discovery"], ids=lambda v: getattr(v, "field", v))
+@pytest.mark.parametrize(
+    "type_,rule", [(t, r) for t, r in RULES if r.source.kind == "google-discovery"], ids=lambda v: getattr(v, "field", v)
+)
 def test_gcp_limit_is_what_googles_discovery_document_states(type_, rule):
     api = rule.source.ref.split(" ", 1)[0]
     assert rule.source.quote in _discovery_text(api)
@@ -162,5 +193,7 @@ def test_limit_is_what_the_provider_sdk_states(type_, rule):
 
 
 def test_every_rule_names_its_source():
-    assert RULES and all(rule.source.kind in ("botocore", "google-discovery", "pulumi-sdk", "docs") and rule.source.ref for _, rule in RULES)
+    assert RULES and all(
+        rule.source.kind in ("botocore", "google-discovery", "pulumi-sdk", "docs") and rule.source.ref for _, rule in RULES
+    )
     assert all(rule.source.ref.startswith("https://") for _, rule in RULES if rule.source.kind == "docs")

@@ -1,4 +1,5 @@
 """The mock-engine run itself: config, secrets, unknowns, protection and outputs as the real engine would see them."""
+
 from __future__ import annotations
 
 import pulumi

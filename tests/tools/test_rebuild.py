@@ -1,4 +1,5 @@
 """`python -m tools rebuild-time`: the critical path of a from-scratch deploy."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The request path from Cloudflare to a pod, walked through the resolved previews."""
+
 from __future__ import annotations
 
 import pytest
@@ -91,7 +92,9 @@ def test_a_network_policy_without_the_alb_subnets_breaks_the_path(aws_dr):
 def test_a_service_account_for_another_namespace_breaks_the_identity_link(aws_dr):
     result, global_result = aws_dr
     role = _one(result, "aws:iam/role:Role", "crm-dr-app-role")
-    role.inputs["assumeRolePolicy"] = role.inputs["assumeRolePolicy"].replace("system:serviceaccount:crm:crm-app", "system:serviceaccount:other:crm-app")
+    role.inputs["assumeRolePolicy"] = role.inputs["assumeRolePolicy"].replace(
+        "system:serviceaccount:crm:crm-app", "system:serviceaccount:other:crm-app"
+    )
     assert any("not the pods' service account" in p for p in walk(result, global_result).problems)
 
 

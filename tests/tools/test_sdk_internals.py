@@ -1,4 +1,5 @@
 """Private Pulumi SDK names are touched in one module only (tools/offline/sdk_internals.py)."""
+
 from __future__ import annotations
 
 import ast

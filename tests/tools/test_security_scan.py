@@ -1,4 +1,5 @@
 """Checkov over the Terraform plan export, and the reviewed baseline (tools/security_scan.py)."""
+
 from __future__ import annotations
 
 import copy
@@ -48,7 +49,9 @@ def test_a_baseline_entry_that_matches_nothing_is_stale_and_fails():
 
 def test_a_baseline_entry_without_a_reason_is_rejected(tmp_path):
     path = tmp_path / "baseline.yaml"
-    path.write_text("accepted:\n  - check: CKV_AWS_18\n    resource: aws_s3_bucket.x\n  - check: CKV_AWS_19\n    resource: x\n    reason: r\n    kind: maybe\n")
+    path.write_text(
+        "accepted:\n  - check: CKV_AWS_18\n    resource: aws_s3_bucket.x\n  - check: CKV_AWS_19\n    resource: x\n    reason: r\n    kind: maybe\n"
+    )
     with pytest.raises(security_scan.ScanError) as error:
         load_baseline(path)
     assert "entry 1: missing reason" in str(error.value) and "entry 2: kind must be accepted or gap" in str(error.value)
@@ -79,12 +82,19 @@ def test_checkov_fails_an_unencrypted_rds_instance_and_passes_the_shipped_one(tm
     address = "aws_db_instance.crm-staging-db-postgres"
 
     def outcome(plan: str, check: str, resource: str) -> set[str]:
-        return {kind for kind in ("passed_checks", "failed_checks") for c in reports[plan][kind]
-                if c["check_id"] == check and c["resource"] == resource}
+        return {
+            kind
+            for kind in ("passed_checks", "failed_checks")
+            for c in reports[plan][kind]
+            if c["check_id"] == check and c["resource"] == resource
+        }
 
     assert outcome("unencrypted", "CKV_AWS_16", address) == {"failed_checks"}
     assert outcome("shipped", "CKV_AWS_16", address) == {"passed_checks"}
     # The log group's KMS key is known only after deploy; exported as a reference, Checkov counts it as set.
-    log_group = next(c["resource"] for c in reports["shipped"]["passed_checks"] + reports["shipped"]["failed_checks"]
-                     if c["resource"].startswith("aws_cloudwatch_log_group.") and c["check_id"] == "CKV_AWS_158")
+    log_group = next(
+        c["resource"]
+        for c in reports["shipped"]["passed_checks"] + reports["shipped"]["failed_checks"]
+        if c["resource"].startswith("aws_cloudwatch_log_group.") and c["check_id"] == "CKV_AWS_158"
+    )
     assert outcome("shipped", "CKV_AWS_158", log_group) == {"passed_checks"}

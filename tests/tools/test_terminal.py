@@ -1,4 +1,5 @@
 """The command line on real terminals and pipes: width, character set, colour, progress, a reader that leaves early."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def resource(type_: str, name: str, inputs: dict, parent: str = "root") -> RegisteredResource:
-    return RegisteredResource(type=type_, name=name, urn=f"urn:{name}", custom=True, parent=parent, protect=False,
-                              dependencies=[], inputs=inputs)
+    return RegisteredResource(
+        type=type_, name=name, urn=f"urn:{name}", custom=True, parent=parent, protect=False, dependencies=[], inputs=inputs
+    )
 
 
 class FakeTerminal(io.StringIO):
@@ -35,20 +37,40 @@ class FakeTerminal(io.StringIO):
         return self.tty
 
 
-RDS_INPUTS = {"allocatedStorage": 100, "applyImmediately": False, "autoMinorVersionUpgrade": True, "backupRetentionPeriod": 7,
-              "backupWindow": "18:00-19:00", "copyTagsToSnapshot": True, "dbName": "crm", "engine": "postgres",
-              "engineVersion": "15.8", "instanceClass": "db.r6g.large", "multiAz": True, "storageEncrypted": True}
+RDS_INPUTS = {
+    "allocatedStorage": 100,
+    "applyImmediately": False,
+    "autoMinorVersionUpgrade": True,
+    "backupRetentionPeriod": 7,
+    "backupWindow": "18:00-19:00",
+    "copyTagsToSnapshot": True,
+    "dbName": "crm",
+    "engine": "postgres",
+    "engineVersion": "15.8",
+    "instanceClass": "db.r6g.large",
+    "multiAz": True,
+    "storageEncrypted": True,
+}
 
 
 def test_key_inputs_are_the_ones_that_matter_for_the_type():
     shown = key_inputs(resource("aws:rds/instance:Instance", "db", RDS_INPUTS))
-    assert shown.split("  ")[:5] == ["engine=postgres", "engineVersion=15.8", "instanceClass=db.r6g.large", "multiAz=true", "storageEncrypted=true"]
+    assert shown.split("  ")[:5] == [
+        "engine=postgres",
+        "engineVersion=15.8",
+        "instanceClass=db.r6g.large",
+        "multiAz=true",
+        "storageEncrypted=true",
+    ]
     assert "backupWindow" not in shown and "applyImmediately" not in shown
 
 
 def test_key_inputs_reach_into_objects():
-    sql = resource("gcp:sql/databaseInstance:DatabaseInstance", "sql", {"project": "p", "databaseVersion": "POSTGRES_15",
-                                                                          "settings": {"tier": "db-custom-4-16384", "availabilityType": "REGIONAL"}})
+    sql = resource(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "sql",
+        {"project": "p", "databaseVersion": "POSTGRES_15", "settings": {"tier": "db-custom-4-16384", "availabilityType": "REGIONAL"}},
+    )
     assert key_inputs(sql) == "databaseVersion=POSTGRES_15  settings.tier=db-custom-4-16384  settings.availabilityType=REGIONAL"
 
 
@@ -58,10 +80,18 @@ def test_a_type_without_an_entry_shows_its_first_few_inputs():
 
 
 def small_preview() -> PreviewResult:
-    component = RegisteredResource(type="crm:test:Component", name="c", urn="urn:c", custom=False, parent="root", protect=False,
-                                   dependencies=[], inputs={})
-    return PreviewResult("test", [component, resource("aws:rds/instance:Instance", "database-with-a-long-name", RDS_INPUTS, parent="urn:c"),
-                                  resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"}, parent="urn:c")], {})
+    component = RegisteredResource(
+        type="crm:test:Component", name="c", urn="urn:c", custom=False, parent="root", protect=False, dependencies=[], inputs={}
+    )
+    return PreviewResult(
+        "test",
+        [
+            component,
+            resource("aws:rds/instance:Instance", "database-with-a-long-name", RDS_INPUTS, parent="urn:c"),
+            resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"}, parent="urn:c"),
+        ],
+        {},
+    )
 
 
 def test_tree_lines_fit_the_width_they_are_given():
@@ -127,8 +157,9 @@ def test_the_first_stack_in_deploy_order_is_announced_before_anything_runs():
 
 
 def run_tools(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=PROJECT, capture_output=True, timeout=300,
-                          env={**os.environ, **(env or {})}, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "tools", *args], cwd=PROJECT, capture_output=True, timeout=300, env={**os.environ, **(env or {})}, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +180,9 @@ def test_no_colour_codes_are_ever_printed(ascii_preview):
 
 def test_preview_json_into_a_reader_that_stops_early_exits_quietly():
     # bootstrap's document (about 150 kB) is larger than a pipe's buffer, so the write meets the closed end.
-    process = subprocess.Popen([sys.executable, "-m", "tools", "preview", "bootstrap", "--json"], cwd=PROJECT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools", "preview", "bootstrap", "--json"], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout.read(100).startswith(b"{")
     process.stdout.close()  # as `| head -c 100` does
     stderr = process.stderr.read().decode()

@@ -1,4 +1,5 @@
 """The Terraform plan export (tools/offline/terraform_plan.py) and its type table (terraform_types.py)."""
+
 from __future__ import annotations
 
 import copy
@@ -101,8 +102,11 @@ def test_camel_case_inputs_become_snake_case_attributes():
 
 
 def test_a_pluralised_pulumi_list_takes_the_providers_block_name():
-    listener = next(r for r in _plan("aws-staging")["planned_values"]["root_module"]["resources"]
-                    if r["type"] == "aws_lb_listener" and r["values"].get("protocol") == "HTTP")
+    listener = next(
+        r
+        for r in _plan("aws-staging")["planned_values"]["root_module"]["resources"]
+        if r["type"] == "aws_lb_listener" and r["values"].get("protocol") == "HTTP"
+    )
     assert "default_actions" not in listener["values"]
     assert listener["values"]["default_action"][0]["type"] == "redirect"
     firewall = first_of_type(_plan("gcp-staging"), "google_compute_firewall")["values"]

@@ -1,4 +1,5 @@
 """`python -m tools verify` against fakes: moto for AWS, Google's HTTP mock for GCP, a local server for Cloudflare and the endpoint."""
+
 from __future__ import annotations
 
 import http.server
@@ -25,11 +26,16 @@ TUNNELS = [f"crm-dr-link-tunnel-{t}" for t in range(4)]
 
 # --- AWS through moto -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def aws(monkeypatch):
     # MOTO_EC2_LOAD_DEFAULT_AMIS=false: moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                       "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }.items():
         monkeypatch.setenv(key, value)
     with moto.mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
@@ -37,7 +43,9 @@ def aws(monkeypatch):
         connections = []
         for ip in ("203.0.113.1", "203.0.113.2"):
             cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=ip, BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
-            connections.append(ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"])
+            connections.append(
+                ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"]
+            )
         eks = boto3.client("eks", region_name=REGION)
         eks.create_cluster(name="crm-dr-eks", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": []})
         backend = ec2_backends[DEFAULT_ACCOUNT_ID][REGION]
@@ -56,6 +64,7 @@ def telemetry(aws, connection: int, tunnel: int) -> dict:
 
 # --- GCP through Google's HTTP mock -----------------------------------------------------------
 
+
 class GcpState:
     def __init__(self):
         self.tunnels = {name: "ESTABLISHED" for name in TUNNELS}
@@ -71,16 +80,34 @@ class GcpState:
                 state.requests.append(uri.split("?")[0])
                 return super().request(uri, method, body, headers, **kwargs)
 
-        responses = [({"status": "200"}, json.dumps({"status": status, "detailedStatus": "Tunnel is up and running."}))
-                     for status in self.tunnels.values()]
-        responses.append(({"status": "200"}, json.dumps({"result": {"bgpPeerStatus": [
-            {"name": name, "status": status, "state": "Established" if status == "UP" else "Idle"} for name, status in self.peers.items()]}})))
+        responses = [
+            ({"status": "200"}, json.dumps({"status": status, "detailedStatus": "Tunnel is up and running."}))
+            for status in self.tunnels.values()
+        ]
+        responses.append(
+            (
+                {"status": "200"},
+                json.dumps(
+                    {
+                        "result": {
+                            "bgpPeerStatus": [
+                                {"name": name, "status": status, "state": "Established" if status == "UP" else "Idle"}
+                                for name, status in self.peers.items()
+                            ]
+                        }
+                    }
+                ),
+            )
+        )
         compute = discovery.build("compute", "v1", http=Recording(responses), static_discovery=True)
-        container = discovery.build("container", "v1", http=Recording([({"status": "200"}, json.dumps({"status": self.cluster}))]), static_discovery=True)
+        container = discovery.build(
+            "container", "v1", http=Recording([({"status": "200"}, json.dumps({"status": self.cluster}))]), static_discovery=True
+        )
         return verify.GcpCompute(compute, container)
 
 
 # --- Cloudflare API and the public endpoint on a local server ---------------------------------
+
 
 class Origin(http.server.BaseHTTPRequestHandler):
     routes: dict = {}
@@ -129,12 +156,21 @@ def edge():
 
 # --- Outputs and sources ----------------------------------------------------------------------
 
+
 def outputs(aws_state=None) -> dict:
     return {
         "aws-dr": {"region": REGION, "clusterName": "crm-dr-eks", "vpnGatewayId": aws_state["gateway"] if aws_state else "vgw-0"},
-        "gcp-dr": {"region": "asia-northeast3", "projectId": "crm-dr-project", "clusterName": "crm-dr-gke", "vpnTunnels": TUNNELS,
-                   "vpnRouter": "crm-dr-link-router", "databasePrivateIp": "10.23.0.5", "databasePassword": "s3cret-Value",
-                   "databaseName": "crm", "databaseUsername": "crmadmin"},
+        "gcp-dr": {
+            "region": "asia-northeast3",
+            "projectId": "crm-dr-project",
+            "clusterName": "crm-dr-gke",
+            "vpnTunnels": TUNNELS,
+            "vpnRouter": "crm-dr-link-router",
+            "databasePrivateIp": "10.23.0.5",
+            "databasePassword": "s3cret-Value",
+            "databaseName": "crm",
+            "databaseUsername": "crmadmin",
+        },
         "global": {"hostname": "crm.example.com", "accountId": ACCOUNT, "pools": dict(POOLS)},
     }
 
@@ -165,6 +201,7 @@ def failures(checks) -> list:
 
 # --- Success ----------------------------------------------------------------------------------
 
+
 def test_a_healthy_estate_passes_every_check(world):
     checks, code = verify.run(["aws-dr", "gcp-dr", "global"], world["sources"])
     assert (failures(checks), code) == ([], 0)
@@ -172,14 +209,22 @@ def test_a_healthy_estate_passes_every_check(world):
     assert names.count("aws tunnel up") == 4 and names.count("aws bgp established") == 4
     assert names.count("gcp tunnel established") == 4 and names.count("gcp bgp established") == 4
     assert names.count("cloudflare pool healthy") == 2
-    assert {"eks cluster active", "gke cluster running", "replication lag under RPO", "health through cloudflare",
-            "health of aws origin", "health of gcp origin"} <= set(names)
+    assert {
+        "eks cluster active",
+        "gke cluster running",
+        "replication lag under RPO",
+        "health through cloudflare",
+        "health of aws origin",
+        "health of gcp origin",
+    } <= set(names)
 
 
 def test_gcp_checks_ask_for_each_named_tunnel_and_the_named_router(world):
     verify.verify_stack("gcp-dr", world["sources"])
     base = "https://compute.googleapis.com/compute/v1/projects/crm-dr-project/regions/asia-northeast3"
-    assert [r for r in world["gcp"].requests if r.startswith(base)] == [f"{base}/vpnTunnels/{name}" for name in TUNNELS] + [f"{base}/routers/crm-dr-link-router/getRouterStatus"]
+    assert [r for r in world["gcp"].requests if r.startswith(base)] == [f"{base}/vpnTunnels/{name}" for name in TUNNELS] + [
+        f"{base}/routers/crm-dr-link-router/getRouterStatus"
+    ]
 
 
 def test_replication_reads_the_copy_with_the_exported_credentials(world):
@@ -195,6 +240,7 @@ def test_database_host_override_reaches_the_copy_through_a_proxy(world):
 
 # --- AWS failures -----------------------------------------------------------------------------
 
+
 def test_an_aws_tunnel_down_fails(world):
     telemetry(world["aws"], 1, 0).update(Status="DOWN", StatusMessage="", AcceptedRouteCount=0)
     checks = verify.verify_stack("aws-dr", world["sources"])
@@ -209,7 +255,9 @@ def test_an_aws_tunnel_up_without_bgp_routes_fails_the_bgp_check_only(world):
 
 
 def test_a_gateway_without_vpn_connections_fails(world):
-    world["outputs"]["aws-dr"]["vpnGatewayId"] = boto3.client("ec2", region_name=REGION).create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+    world["outputs"]["aws-dr"]["vpnGatewayId"] = boto3.client("ec2", region_name=REGION).create_vpn_gateway(Type="ipsec.1")["VpnGateway"][
+        "VpnGatewayId"
+    ]
     checks = verify.verify_stack("aws-dr", world["sources"])
     assert failures(checks) == [("aws vpn connections", world["outputs"]["aws-dr"]["vpnGatewayId"])]
 
@@ -217,7 +265,10 @@ def test_a_gateway_without_vpn_connections_fails(world):
 def test_a_connection_without_telemetry_fails(world):
     world["aws"]["backend"].vpn_connections[world["aws"]["connections"][0]].vgw_telemetry = []
     checks = verify.verify_stack("aws-dr", world["sources"])
-    assert failures(checks) == [("aws vpn connection available", world["aws"]["connections"][0]), ("aws vpn tunnels", world["aws"]["gateway"])]
+    assert failures(checks) == [
+        ("aws vpn connection available", world["aws"]["connections"][0]),
+        ("aws vpn tunnels", world["aws"]["gateway"]),
+    ]
 
 
 def test_a_gateway_with_half_the_link_fails(world):
@@ -234,6 +285,7 @@ def test_an_eks_cluster_that_is_not_active_fails(world):
 
 
 # --- GCP failures -----------------------------------------------------------------------------
+
 
 def test_a_gcp_tunnel_not_established_fails(world):
     world["gcp"].tunnels["crm-dr-link-tunnel-2"] = "NO_INCOMING_PACKETS"
@@ -268,6 +320,7 @@ def test_a_missing_output_fails_its_family_by_name(world):
 
 # --- Replication failures ---------------------------------------------------------------------
 
+
 def test_lag_over_the_rpo_fails(world):
     world["lag"]["value"] = 7.5
     checks = verify.verify_stack("gcp-dr", world["sources"])
@@ -292,8 +345,11 @@ def test_an_unreachable_copy_fails_without_the_password(world):
 
 # --- Cloudflare and endpoint failures ---------------------------------------------------------
 
+
 def test_a_pool_unhealthy_from_one_region_fails(world):
-    world["edge"]["routes"][f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-gcp/health"] = pool_health({"Seoul, KR": False, "Singapore, SG": True})
+    world["edge"]["routes"][f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-gcp/health"] = pool_health(
+        {"Seoul, KR": False, "Singapore, SG": True}
+    )
     checks = verify.verify_stack("global", world["sources"])
     assert failures(checks) == [("cloudflare pool healthy", "gcp pool-gcp")]
     assert "Seoul, KR" in next(c.detail for c in checks if not c.ok)
@@ -307,7 +363,10 @@ def test_a_pool_with_no_health_reported_fails(world):
 
 def test_a_cloudflare_api_error_fails_with_its_message(world):
     world["edge"]["routes"][f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-aws/health"] = (
-        403, {}, json.dumps({"success": False, "errors": [{"code": 10000, "message": "Authentication error"}]}).encode())
+        403,
+        {},
+        json.dumps({"success": False, "errors": [{"code": 10000, "message": "Authentication error"}]}).encode(),
+    )
     checks = verify.verify_stack("global", world["sources"])
     assert failures(checks) == [("cloudflare pool healthy", "aws pool-aws")]
     assert "Authentication error" in next(c.detail for c in checks if not c.ok)
@@ -353,6 +412,7 @@ def test_an_unreachable_host_fails(world):
 
 # --- The command ------------------------------------------------------------------------------
 
+
 def test_the_command_prints_a_table_and_exits_zero_when_all_pass(world, capsys):
     assert main(["verify", "global"], verify_sources=world["sources"]) == 0
     out = capsys.readouterr().out
@@ -381,8 +441,20 @@ def test_the_command_reports_unreadable_outputs_as_a_failure(capsys):
 
 def test_the_real_outputs_carry_what_verify_reads(shipped):
     """The offline previews export every output a check family needs (values are unknown before deploy)."""
-    needed = {"aws-dr": {"vpnGatewayId", "region", "clusterName"},
-              "gcp-dr": {"vpnTunnels", "vpnRouter", "projectId", "region", "clusterName", "databasePrivateIp", "databasePassword", "databaseName", "databaseUsername"},
-              "global": {"pools", "accountId", "hostname"}}
+    needed = {
+        "aws-dr": {"vpnGatewayId", "region", "clusterName"},
+        "gcp-dr": {
+            "vpnTunnels",
+            "vpnRouter",
+            "projectId",
+            "region",
+            "clusterName",
+            "databasePrivateIp",
+            "databasePassword",
+            "databaseName",
+            "databaseUsername",
+        },
+        "global": {"pools", "accountId", "hostname"},
+    }
     for stack, keys in needed.items():
         assert keys <= set(shipped(stack).outputs), stack

@@ -1,4 +1,5 @@
 """The deploy workflow can run what the stacks' kubeconfigs need."""
+
 from __future__ import annotations
 
 import json

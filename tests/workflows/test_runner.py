@@ -1,6 +1,7 @@
 """Every workflow on a stock ubuntu-latest runner: the project installed from the lock the way dev.py
 does, the Pulumi CLI at the SDK's version, PostgreSQL 15 (PGDG) and Graphviz where the DR code and
 the tests run."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,11 @@ def sdk_version() -> str:
     return match[1]
 
 
-@pytest.mark.parametrize(("file", "name", "job"), [j for j in JOBS if any(needs_the_project(s) for s in j[2]["steps"])],
-                         ids=[i for i, j in zip(IDS, JOBS) if any(needs_the_project(s) for s in j[2]["steps"])])
+@pytest.mark.parametrize(
+    ("file", "name", "job"),
+    [j for j in JOBS if any(needs_the_project(s) for s in j[2]["steps"])],
+    ids=[i for i, j in zip(IDS, JOBS) if any(needs_the_project(s) for s in j[2]["steps"])],
+)
 def test_the_project_is_installed_from_the_lock_before_it_is_used(file, name, job):
     install = index(job["steps"], lambda step: runs(step).strip() == "python3 dev.py install")
     assert install is not None and install < index(job["steps"], needs_the_project)

@@ -1,4 +1,5 @@
 """The scheduled workflow: daily verify against production and DR, a monthly DR drill, results kept."""
+
 from __future__ import annotations
 
 from pathlib import Path

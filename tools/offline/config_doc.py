@@ -6,6 +6,7 @@ Each setting is declared once, with `setting(...)` on the dataclass that carries
 section is read with nothing set. `docs/configuration.md` carries the output;
 tests/docs/test_configuration.py fails when it no longer matches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,12 @@ from stacks.config.reader import Problems
 from stacks.config.sizes import ENVIRONMENTS
 
 KINDS = ("aws", "gcp", "cloudflare", "bootstrap")
-TITLES = {"aws": "AWS stacks (`crm:cloud: aws`)", "gcp": "GCP stacks (`crm:cloud: gcp`)",
-          "cloudflare": "Global stack (`crm:cloud: cloudflare`)", "bootstrap": "Bootstrap stack (`crm:cloud: bootstrap`)"}
+TITLES = {
+    "aws": "AWS stacks (`crm:cloud: aws`)",
+    "gcp": "GCP stacks (`crm:cloud: gcp`)",
+    "cloudflare": "Global stack (`crm:cloud: cloudflare`)",
+    "bootstrap": "Bootstrap stack (`crm:cloud: bootstrap`)",
+}
 # Stands for crm:publicHost while reading the defaults; defaults derived from it print as <publicHost>.
 _HOST = "publichost.invalid"
 BUDGET_DESCRIPTION = "the cost estimate's budget; `python -m tools cost` fails above it (required once `crm:budget` is set)"
@@ -55,7 +60,9 @@ def _limits(spec: schema.Setting) -> str:
 
 def _defaults(cls: type, kind: str, environment: str, extra: dict[str, Any]) -> dict[str, Any]:
     """Attribute -> the value the schema applies when the stack file sets nothing."""
-    common = model.Common(stack=f"{kind}-{environment}", cloud=kind, environment=environment, project="crm", organization="organization", public_host=_HOST)
+    common = model.Common(
+        stack=f"{kind}-{environment}", cloud=kind, environment=environment, project="crm", organization="organization", public_host=_HOST
+    )
     parsed = schema.read(Problems(), "doc", {}, cls, schema.Context(common, extra=extra), cloud=kind)
     return dict(parsed._values)
 
@@ -98,7 +105,10 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
         if spec.clouds is None or kind in spec.clouds:
             default = "(secret; or CLOUDFLARE_API_TOKEN)" if key == "cloudflare:apiToken" else "(required)"
             table.append((key, default, "", spec.description))
-    extra = {"repositories": list(model.Registry.__dataclass_fields__["repositories"].metadata["setting"].default), "gcp_project": "<gcp:project>"}
+    extra = {
+        "repositories": list(model.Registry.__dataclass_fields__["repositories"].metadata["setting"].default),
+        "gcp_project": "<gcp:project>",
+    }
     table.extend(_rows(kind, "crm:", model.Common, extra))
     for cls in config_layer._TOP_LEVEL.get(kind, ()):
         table.extend(_rows(kind, "crm:", cls, extra))
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline.config_doc", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", nargs="?", choices=KINDS, help="one kind of stack (default: all, each under a heading)")
     args = parser.parse_args(argv)
-    for kind in ([args.kind] if args.kind else KINDS):
+    for kind in [args.kind] if args.kind else KINDS:
         if not args.kind:
             print(f"### {TITLES[kind]}\n")
         print(markdown(kind))

@@ -6,6 +6,7 @@ the table lacks, makes the estimate incomplete and the command fail, so a new bi
 cannot slip into the estate unpriced. Rules read the resource's own inputs (instance type, node
 count, storage) and the stack's usage assumptions (`crm:costAssumptions`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,7 +61,13 @@ def load_prices(path: Path = PRICE_TABLE) -> PriceTable:
         key: Price(key, float(entry["usd"]), str(entry["per"]), str(entry["what"]), str(entry["source"]), float(entry.get("free", 0)))
         for key, entry in (document.get("prices") or {}).items()
     }
-    return PriceTable(str(document["read"]), float(document["hoursPerMonth"]), prices, dict(document.get("free") or {}), dict(document.get("usageOnly") or {}))
+    return PriceTable(
+        str(document["read"]),
+        float(document["hoursPerMonth"]),
+        prices,
+        dict(document.get("free") or {}),
+        dict(document.get("usageOnly") or {}),
+    )
 
 
 class MissingPrice(Exception):
@@ -82,9 +89,16 @@ class Item:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "resource": self.resource, "type": self.type, "price_entry": self.price_entry, "quantity": round(self.quantity, 4),
-            "unit": self.unit, "unit_usd": self.unit_usd, "monthly_usd": round(self.monthly_usd, 2), "cloud": self.cloud,
-            "line": self.line, "note": self.note,
+            "resource": self.resource,
+            "type": self.type,
+            "price_entry": self.price_entry,
+            "quantity": round(self.quantity, 4),
+            "unit": self.unit,
+            "unit_usd": self.unit_usd,
+            "monthly_usd": round(self.monthly_usd, 2),
+            "cloud": self.cloud,
+            "line": self.line,
+            "note": self.note,
         }
 
 
@@ -111,7 +125,10 @@ class Estimate:
             "monthly_usd": self.monthly_usd,
             "budget_usd": self.settings.budget_usd,
             "prices_read": self.read,
-            "assumptions": {a.key: {"value": a.value, "unit": a.unit, "default": a.default, "what": a.description} for a in self.settings.assumptions.values()},
+            "assumptions": {
+                a.key: {"value": a.value, "unit": a.unit, "default": a.default, "what": a.description}
+                for a in self.settings.assumptions.values()
+            },
             "items": [item.as_json() for item in sorted(self.items, key=_item_order)],
             "usage_only": [{"resource": r, "type": t, "reason": why} for r, t, why in self.usage_only],
             "unpriced": self.unpriced,
@@ -191,6 +208,7 @@ def _number(value: Any, default: float = 0) -> float:
 
 # ---------------------------------------------------------------- AWS
 
+
 @rule("aws:eks/cluster:Cluster")
 def _eks_cluster(r, ctx):
     return [ctx.hourly(r, "aws.eks.cluster", 1, "kubernetes", "cluster-hours", f"Kubernetes {r.get('version')} in standard support")]
@@ -206,7 +224,9 @@ def _eks_nodes(r, ctx):
     volume = ((template.get("blockDeviceMappings") or [{}])[0].get("ebs") or {}) if template else {}
     size = _number(volume.get("volumeSize"), _number(r.get("diskSize"), 20))
     volume_type = volume.get("volumeType", "gp3")
-    items.append(ctx.monthly(r, f"aws.ebs.{volume_type}", nodes * size, "kubernetes", f"{nodes:g} x {size:g} GB {volume_type} root volumes"))
+    items.append(
+        ctx.monthly(r, f"aws.ebs.{volume_type}", nodes * size, "kubernetes", f"{nodes:g} x {size:g} GB {volume_type} root volumes")
+    )
     return items
 
 
@@ -215,7 +235,9 @@ def _nat_gateway(r, ctx):
     share = ctx.assumption("natDataGb") / max(ctx.count("aws:ec2/natGateway:NatGateway"), 1)
     return [
         ctx.hourly(r, "aws.vpc.nat-gateway", 1, "network", "gateway-hours"),
-        ctx.monthly(r, "aws.vpc.nat-gateway.data", share, "network", f"its share of costAssumptions.natDataGb ({ctx.assumption('natDataGb'):g} GB)"),
+        ctx.monthly(
+            r, "aws.vpc.nat-gateway.data", share, "network", f"its share of costAssumptions.natDataGb ({ctx.assumption('natDataGb'):g} GB)"
+        ),
     ]
 
 
@@ -243,13 +265,22 @@ def _alb(r, ctx):
         raise MissingPrice(f"aws.elb.{r.get('loadBalancerType')}")
     items = [
         ctx.hourly(r, "aws.elb.alb", 1, "network", "load-balancer-hours"),
-        ctx.hourly(r, "aws.elb.alb.lcu", ctx.assumption("albLcu"), "network", "LCU-hours", f"costAssumptions.albLcu = {ctx.assumption('albLcu'):g}"),
+        ctx.hourly(
+            r, "aws.elb.alb.lcu", ctx.assumption("albLcu"), "network", "LCU-hours", f"costAssumptions.albLcu = {ctx.assumption('albLcu'):g}"
+        ),
     ]
     if not r.get("internal", False):
         zones = len(r.get("subnets") or []) or 2
         items.append(ctx.hourly(r, "aws.vpc.public-ipv4", zones, "network", "address-hours", f"one public IPv4 address per zone ({zones})"))
-    items.append(ctx.monthly(r, "aws.transfer.internet-out", ctx.assumption("internetEgressGb"), "transfer",
-                             "costAssumptions.internetEgressGb: responses to Cloudflare"))
+    items.append(
+        ctx.monthly(
+            r,
+            "aws.transfer.internet-out",
+            ctx.assumption("internetEgressGb"),
+            "transfer",
+            "costAssumptions.internetEgressGb: responses to Cloudflare",
+        )
+    )
     return items
 
 
@@ -260,7 +291,9 @@ def _rds(r, ctx):
     storage_type = r.get("storageType", "gp3")
     storage = _number(r.get("allocatedStorage"), 20)
     return [
-        ctx.hourly(r, f"aws.rds.postgres.{r.get('instanceClass')}", factor, "database", "instance-hours", f"{r.get('instanceClass')}, {az}"),
+        ctx.hourly(
+            r, f"aws.rds.postgres.{r.get('instanceClass')}", factor, "database", "instance-hours", f"{r.get('instanceClass')}, {az}"
+        ),
         ctx.monthly(r, f"aws.rds.storage.{storage_type}", storage * factor, "database", f"{storage:g} GB {storage_type}, {az}"),
     ]
 
@@ -303,8 +336,15 @@ def _ssm_parameter(r, ctx):
 def _log_group(r, ctx):
     groups = ctx.count("aws:cloudwatch/logGroup:LogGroup")
     total = ctx.assumption("logIngestionGb")
-    return [ctx.monthly(r, "aws.cloudwatch.logs.ingest", total / max(groups, 1), "",
-                        f"an equal share of costAssumptions.logIngestionGb ({total:g} GB over {groups} log groups)")]
+    return [
+        ctx.monthly(
+            r,
+            "aws.cloudwatch.logs.ingest",
+            total / max(groups, 1),
+            "",
+            f"an equal share of costAssumptions.logIngestionGb ({total:g} GB over {groups} log groups)",
+        )
+    ]
 
 
 @rule("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -336,13 +376,22 @@ def _budget_action(r, ctx):
 
 # ---------------------------------------------------------------- GCP
 
+
 @rule("gcp:container/cluster:Cluster")
 def _gke_cluster(r, ctx):
     items = [ctx.hourly(r, "gcp.gke.cluster", 1, "kubernetes", "cluster-hours")]
     logs = ctx.assumption("logIngestionGb")
     price = ctx.price("gcp.logging.ingest")
-    items.append(ctx.item(r, price, max(logs - price.free, 0), "GiB", "",
-                          f"costAssumptions.logIngestionGb = {logs:g} GiB, the first {price.free:g} free (the project's logs, carried here)"))
+    items.append(
+        ctx.item(
+            r,
+            price,
+            max(logs - price.free, 0),
+            "GiB",
+            "",
+            f"costAssumptions.logIngestionGb = {logs:g} GiB, the first {price.free:g} free (the project's logs, carried here)",
+        )
+    )
     return items
 
 
@@ -361,8 +410,14 @@ def _gke_nodes(r, ctx):
     disk_type = node.get("diskType", "pd-balanced")
     disk = _number(node.get("diskSizeGb"), 100)
     return [
-        ctx.hourly(r, f"gcp.gce.{machine}", nodes, "kubernetes", "instance-hours",
-                   f"{nodes:g} x {machine} ({_number(r.get('initialNodeCount'), 1):g} per zone x {len(r.get('nodeLocations') or []) or 1} zones, as created)"),
+        ctx.hourly(
+            r,
+            f"gcp.gce.{machine}",
+            nodes,
+            "kubernetes",
+            "instance-hours",
+            f"{nodes:g} x {machine} ({_number(r.get('initialNodeCount'), 1):g} per zone x {len(r.get('nodeLocations') or []) or 1} zones, as created)",
+        ),
         ctx.monthly(r, f"gcp.pd.{disk_type}", nodes * disk, "kubernetes", f"{nodes:g} x {disk:g} GB {disk_type} boot disks"),
     ]
 
@@ -376,7 +431,16 @@ def _cloud_nat(r, ctx):
         ctx.monthly(r, "gcp.nat.data", data, "network", f"costAssumptions.natDataGb = {ctx.assumption('natDataGb'):g} GB"),
     ]
     if r.get("natIpAllocateOption") == "AUTO_ONLY":
-        items.append(ctx.hourly(r, "gcp.ip.external-in-use", 1, "network", "address-hours", "one automatically allocated address (more as the VM count grows)"))
+        items.append(
+            ctx.hourly(
+                r,
+                "gcp.ip.external-in-use",
+                1,
+                "network",
+                "address-hours",
+                "one automatically allocated address (more as the VM count grows)",
+            )
+        )
     return items
 
 
@@ -388,8 +452,15 @@ def _global_address(r, ctx):
     if forwarding:
         return []  # an address in use by a forwarding rule is billed through the rule
     items = [ctx.hourly(r, "gcp.ip.static-unused", 1, "network", "address-hours", "reserved, no forwarding rule in this stack uses it")]
-    items.append(ctx.monthly(r, "gcp.transfer.internet-out", ctx.assumption("internetEgressGb"), "transfer",
-                             "costAssumptions.internetEgressGb: responses to Cloudflare"))
+    items.append(
+        ctx.monthly(
+            r,
+            "gcp.transfer.internet-out",
+            ctx.assumption("internetEgressGb"),
+            "transfer",
+            "costAssumptions.internetEgressGb: responses to Cloudflare",
+        )
+    )
     return items
 
 
@@ -398,8 +469,15 @@ def _forwarding_rule(r, ctx):
     items = [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours")]
     first = ctx.result.of_type("gcp:compute/globalForwardingRule:GlobalForwardingRule")[0]
     if r is first:
-        items.append(ctx.monthly(r, "gcp.transfer.internet-out", ctx.assumption("internetEgressGb"), "transfer",
-                                 "costAssumptions.internetEgressGb: responses to Cloudflare"))
+        items.append(
+            ctx.monthly(
+                r,
+                "gcp.transfer.internet-out",
+                ctx.assumption("internetEgressGb"),
+                "transfer",
+                "costAssumptions.internetEgressGb: responses to Cloudflare",
+            )
+        )
     return items
 
 
@@ -411,13 +489,33 @@ def _vpn_tunnel(r, ctx):
 @rule("aws:ec2/vpnGateway:VpnGateway")
 def _vpn_gateway(r, ctx):
     gb = ctx.assumption("interCloudEgressGb")
-    return [ctx.monthly(r, "aws.transfer.internet-out", gb, "transfer", f"costAssumptions.interCloudEgressGb: AWS to GCP over the VPN ({gb:g} GB)")] if gb else []
+    return (
+        [
+            ctx.monthly(
+                r, "aws.transfer.internet-out", gb, "transfer", f"costAssumptions.interCloudEgressGb: AWS to GCP over the VPN ({gb:g} GB)"
+            )
+        ]
+        if gb
+        else []
+    )
 
 
 @rule("gcp:compute/haVpnGateway:HaVpnGateway")
 def _ha_vpn_gateway(r, ctx):
     gb = ctx.assumption("interCloudEgressGb")
-    return [ctx.monthly(r, "gcp.transfer.internet-out", gb, "transfer", f"costAssumptions.interCloudEgressGb: GCP to AWS over the HA VPN ({gb:g} GB)")] if gb else []
+    return (
+        [
+            ctx.monthly(
+                r,
+                "gcp.transfer.internet-out",
+                gb,
+                "transfer",
+                f"costAssumptions.interCloudEgressGb: GCP to AWS over the HA VPN ({gb:g} GB)",
+            )
+        ]
+        if gb
+        else []
+    )
 
 
 @rule("gcp:sql/databaseInstance:DatabaseInstance")
@@ -447,7 +545,16 @@ def _memorystore(r, ctx):
     if r.get("tier", "BASIC") == "BASIC":
         return [ctx.hourly(r, f"gcp.redis.basic.{band}", size, "cache", "GB-hours", f"{size:g} GB, Basic")]
     nodes = 1 + max(_number(r.get("replicaCount"), 1), 1)
-    return [ctx.hourly(r, f"gcp.redis.node.{band}", size * nodes, "cache", "GB-hours", f"{size:g} GB x {nodes:g} nodes (primary + {nodes - 1:g} replicas), Standard")]
+    return [
+        ctx.hourly(
+            r,
+            f"gcp.redis.node.{band}",
+            size * nodes,
+            "cache",
+            "GB-hours",
+            f"{size:g} GB x {nodes:g} nodes (primary + {nodes - 1:g} replicas), Standard",
+        )
+    ]
 
 
 @rule("gcp:kms/cryptoKey:CryptoKey")
@@ -473,7 +580,16 @@ def _uptime_check(r, ctx):
     executions = ctx.hours * 3600 / seconds * regions
     price = ctx.price("gcp.monitoring.uptime-check")
     billable = max(executions - price.free, 0) / 1000
-    return [ctx.item(r, price, billable, "thousand executions", "", f"{executions:,.0f} executions a month from {regions} regions, the first {price.free:,.0f} free")]
+    return [
+        ctx.item(
+            r,
+            price,
+            billable,
+            "thousand executions",
+            "",
+            f"{executions:,.0f} executions a month from {regions} regions, the first {price.free:,.0f} free",
+        )
+    ]
 
 
 @rule("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
@@ -483,7 +599,11 @@ def _strimzi_disks(r, ctx):
     gb = 0.0
     for volume in (spec.get("storage") or {}).get("volumes") or [spec.get("storage") or {}]:
         gb += _gib(str(volume.get("size", "0")))  # GCP bills disks per GiB ("GB" in its price list)
-    return [ctx.monthly(r, "gcp.pd.pd-balanced", replicas * gb, "", f"{replicas:g} x {gb:g} GB persistent volumes (GKE's default class, balanced PD)")]
+    return [
+        ctx.monthly(
+            r, "gcp.pd.pd-balanced", replicas * gb, "", f"{replicas:g} x {gb:g} GB persistent volumes (GKE's default class, balanced PD)"
+        )
+    ]
 
 
 def _gib(size: str) -> float:
@@ -512,13 +632,18 @@ def _gateway(r, ctx):
 
 # ---------------------------------------------------------------- Cloudflare
 
+
 @rule("cloudflare:index/loadBalancer:LoadBalancer")
 def _cloudflare_lb(r, ctx):
     items = [ctx.monthly(r, "cloudflare.lb.base", 1, "load balancer")]
     origins = sum(len(pool.get("origins") or []) for pool in ctx.result.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool"))
     if origins > 2:
         items.append(ctx.monthly(r, "cloudflare.lb.origin", origins - 2, "load balancer", f"{origins} origins, two included"))
-    regions = {region for pool in ctx.result.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool") for region in pool.get("checkRegions") or []}
+    regions = {
+        region
+        for pool in ctx.result.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool")
+        for region in pool.get("checkRegions") or []
+    }
     if len(regions) > 1:
         items.append(ctx.monthly(r, "cloudflare.lb.multi-region-checks", 1, "load balancer", f"checks from {', '.join(sorted(regions))}"))
     steering = r.get("steeringPolicy", "off")
@@ -530,7 +655,16 @@ def _cloudflare_lb(r, ctx):
     price = ctx.price("cloudflare.lb.dns-queries")
     extra = max(queries - price.free, 0) * 2  # the price is per 500,000
     if extra:
-        items.append(ctx.item(r, price, extra, "500,000 queries", "load balancer", f"costAssumptions.dnsQueriesMillions = {queries:g}, 0.5 million included"))
+        items.append(
+            ctx.item(
+                r,
+                price,
+                extra,
+                "500,000 queries",
+                "load balancer",
+                f"costAssumptions.dnsQueriesMillions = {queries:g}, 0.5 million included",
+            )
+        )
     return items
 
 
@@ -583,6 +717,7 @@ def estimate(result: PreviewResult, settings: CostSettings, table: Optional[Pric
 
 # ---------------------------------------------------------------- printing
 
+
 def report(e: Estimate) -> str:
     lines = [f"Stack {e.stack}: ${e.monthly_usd:,.2f} a month (on-demand list prices read {e.read})"]
     if e.settings.budget_usd is not None:
@@ -592,7 +727,10 @@ def report(e: Estimate) -> str:
     for item in sorted(e.items, key=_item_order):
         if round(item.monthly_usd, 2) == 0:
             continue
-        lines.append(f"  {item.monthly_usd:>10,.2f}  {item.resource:<{width}}  {item.price_entry} x {item.quantity:,.4g} {item.unit}" + (f"  ({item.note})" if item.note else ""))
+        lines.append(
+            f"  {item.monthly_usd:>10,.2f}  {item.resource:<{width}}  {item.price_entry} x {item.quantity:,.4g} {item.unit}"
+            + (f"  ({item.note})" if item.note else "")
+        )
     lines.append("  Usage assumptions (crm:costAssumptions" + "; defaults for the environment marked *):")
     for a in e.settings.assumptions.values():
         lines.append(f"    {a.key} = {a.value:g} {a.unit}{' *' if a.default else ''}  {a.description}")

@@ -16,6 +16,7 @@
 Values known only after deploy are not judged. Each finding names the resource, the field and the
 schema (with its version) it was judged against.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,13 @@ GKE_OLDEST_MINOR = "1.33"
 # Which operator release's CRDs judge a custom resource: the Helm chart that installs the operator.
 OPERATOR_CHARTS = {"oci://quay.io/strimzi-helm/strimzi-kafka-operator": "strimzi"}
 # Charts from a Helm repository are named by the repository and chart: `repositoryOpts.repo` + `chart`.
-OPERATOR_CHARTS.update({
-    "https://charts.external-secrets.io/external-secrets": "external-secrets",
-    "https://aws.github.io/eks-charts/aws-load-balancer-controller": "aws-load-balancer-controller",
-    "https://kubernetes.github.io/autoscaler/cluster-autoscaler": "cluster-autoscaler",
-})
+OPERATOR_CHARTS.update(
+    {
+        "https://charts.external-secrets.io/external-secrets": "external-secrets",
+        "https://aws.github.io/eks-charts/aws-load-balancer-controller": "aws-load-balancer-controller",
+        "https://kubernetes.github.io/autoscaler/cluster-autoscaler": "cluster-autoscaler",
+    }
+)
 
 
 def chart_of(r: PlanResource) -> Optional[str]:
@@ -55,6 +58,7 @@ def chart_of(r: PlanResource) -> Optional[str]:
     if isinstance(repo, str) and isinstance(chart, str):
         return f"{repo.rstrip('/')}/{chart}"
     return chart if isinstance(chart, str) else None
+
 
 # CRDs the cluster itself installs: GKE's Gateway API (gateway_api_config CHANNEL_STANDARD) brings the
 # standard Gateway API CRDs and GKE's policy CRDs (HealthCheckPolicy, GCPBackendPolicy). The Gateway
@@ -116,6 +120,7 @@ def _plain(value: Any) -> Any:
 
 # ---- Kubernetes versions -------------------------------------------------------------------------
 
+
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
@@ -141,6 +146,7 @@ def cluster_minors(resources: Iterable[PlanResource]) -> list[str]:
 
 
 # ---- schemas -------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=None)
 def _kubernetes_schema(minor: str, api_version: str, kind: str):
@@ -194,7 +200,10 @@ def _crds(folder: str) -> dict[tuple[str, str], dict]:
                 if version.get("served", True):
                     schema = _closed(version["schema"]["openAPIV3Schema"])
                     found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = {
-                        "schema": schema, "crd": document["metadata"]["name"], "file": path.name}
+                        "schema": schema,
+                        "crd": document["metadata"]["name"],
+                        "file": path.name,
+                    }
     return found
 
 
@@ -220,6 +229,7 @@ def cluster_schema_folders(resources: Iterable[PlanResource]) -> list[str]:
 
 
 # ---- checks --------------------------------------------------------------------------------------
+
 
 def _path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -275,22 +285,31 @@ def _check_builtin(r: PlanResource, document: dict, api_version: str, kind: str,
     for minor in minors:
         validator = _kubernetes_schema(minor, api_version, kind)
         if validator is None:
-            yield Finding("kubernetes-schema", r, f"{api_version} {kind} does not exist in Kubernetes {minor} "
-                          f"(kubernetes-validate {__version__} schemas)")
+            yield Finding(
+                "kubernetes-schema",
+                r,
+                f"{api_version} {kind} does not exist in Kubernetes {minor} (kubernetes-validate {__version__} schemas)",
+            )
             continue
         for message in _errors(validator, document):
             judged.setdefault(message, []).append(minor)
     for message, where in judged.items():
-        yield Finding("kubernetes-schema", r, f"{message} (Kubernetes {', '.join(where)} OpenAPI schema, strict, "
-                      f"from kubernetes-validate {__version__})")
+        yield Finding(
+            "kubernetes-schema",
+            r,
+            f"{message} (Kubernetes {', '.join(where)} OpenAPI schema, strict, from kubernetes-validate {__version__})",
+        )
 
 
 def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, folders: list[str]) -> Iterator[Finding]:
     import jsonschema.validators
 
     if not folders:
-        yield Finding("custom-resource-schema", r, f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped "
-                      f"in tools/offline/schemas/")
+        yield Finding(
+            "custom-resource-schema",
+            r,
+            f"{api_version} {kind}: no operator release in the plan whose CRDs are shipped in tools/offline/schemas/",
+        )
         return
     group = api_version.split("/")[0]
     # Judge by the releases whose CRDs define this kind's API group; a release with none has no say.
@@ -303,8 +322,11 @@ def _check_custom(r: PlanResource, document: dict, api_version: str, kind: str, 
         entry = crds.get((api_version, kind))
         if entry is None:
             served = sorted(v for v, k in crds if k == kind)
-            yield Finding("custom-resource-schema", r, f"{api_version} {kind} is not served by the {folder} CRDs"
-                          + (f" (served: {', '.join(served)})" if served else ""))
+            yield Finding(
+                "custom-resource-schema",
+                r,
+                f"{api_version} {kind} is not served by the {folder} CRDs" + (f" (served: {', '.join(served)})" if served else ""),
+            )
             continue
         body = {k: v for k, v in document.items() if k in ("apiVersion", "kind", "metadata", "spec")}
         for message in _errors(jsonschema.validators.Draft7Validator(entry["schema"]), body):
@@ -332,7 +354,9 @@ def check_helm_values(resources: list[PlanResource]) -> Iterator[Finding]:
         else:
             defaults = yaml.safe_load((folder / "chart-values.yaml").read_text()) or {}
             for path in _unknown_keys(values, defaults):
-                yield Finding("helm-values", r, f"values.{path} is not a value of chart {chart} {version} ({folder.name}/chart-values.yaml)")
+                yield Finding(
+                    "helm-values", r, f"values.{path} is not a value of chart {chart} {version} ({folder.name}/chart-values.yaml)"
+                )
         yield from _chart_rules(r, operator, values)
 
 
@@ -352,8 +376,12 @@ def _chart_rules(r: PlanResource, operator: Optional[str], values: dict) -> Iter
     if operator == "strimzi":
         watched = values.get("watchNamespaces") or []
         if isinstance(watched, list) and r.inputs.get("namespace") in watched:
-            yield Finding("helm-values", r, f"values.watchNamespaces lists the release namespace '{r.inputs.get('namespace')}', which the "
-                          "chart always watches: its RoleBindings render twice and the install fails")
+            yield Finding(
+                "helm-values",
+                r,
+                f"values.watchNamespaces lists the release namespace '{r.inputs.get('namespace')}', which the "
+                "chart always watches: its RoleBindings render twice and the install fails",
+            )
 
 
 def _members(r: PlanResource) -> list[str]:
@@ -418,19 +446,36 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                 upstream = closure(r) if upstream is None else upstream
                 creators = pools.get(pool.group(1), [])
                 if not creators:
-                    yield Finding("identity-ordering", r, f"names the Workload Identity pool {pool.group(1)}, which no cluster in this "
-                                  "stack creates (workloadIdentityConfig.workloadPool)")
+                    yield Finding(
+                        "identity-ordering",
+                        r,
+                        f"names the Workload Identity pool {pool.group(1)}, which no cluster in this "
+                        "stack creates (workloadIdentityConfig.workloadPool)",
+                    )
                 elif not upstream & set(creators):
-                    yield Finding("identity-ordering", r, f"names the Workload Identity pool {pool.group(1)} but does not depend on the "
-                                  f"cluster that creates it ({', '.join(u.split('::')[-1] for u in creators)}): add it to depends_on")
+                    yield Finding(
+                        "identity-ordering",
+                        r,
+                        f"names the Workload Identity pool {pool.group(1)} but does not depend on the "
+                        f"cluster that creates it ({', '.join(u.split('::')[-1] for u in creators)}): add it to depends_on",
+                    )
             elif agent:
                 upstream = closure(r) if upstream is None else upstream
                 api = SERVICE_AGENT_APIS.get(agent.group(1))  # an agent not in the table: any ServiceIdentity will do
-                identities = [u for u in upstream if by_urn.get(u) is not None and by_urn[u].type == "gcp:projects/serviceIdentity:ServiceIdentity"
-                              and (api is None or by_urn[u].inputs.get("service") == api)]
+                identities = [
+                    u
+                    for u in upstream
+                    if by_urn.get(u) is not None
+                    and by_urn[u].type == "gcp:projects/serviceIdentity:ServiceIdentity"
+                    and (api is None or by_urn[u].inputs.get("service") == api)
+                ]
                 if not identities:
-                    yield Finding("identity-ordering", r, f"names the service agent @{agent.group(1)}, created on demand, but does not depend "
-                                  f"on a gcp.projects.ServiceIdentity for {api or 'its service'}")
+                    yield Finding(
+                        "identity-ordering",
+                        r,
+                        f"names the service agent @{agent.group(1)}, created on demand, but does not depend "
+                        f"on a gcp.projects.ServiceIdentity for {api or 'its service'}",
+                    )
 
 
 CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering)

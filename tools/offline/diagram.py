@@ -6,6 +6,7 @@ highlighted: the request path (Cloudflare -> each cloud's origin -> its cluster 
 replication path (RDS -> the VPN -> Cloud SQL). The DOT source is deterministic (sorted), so a test
 can tell when the committed drawing no longer matches the code.
 """
+
 from __future__ import annotations
 
 import re
@@ -98,13 +99,15 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
     for cloud in sorted(by_cloud):
         region = regions.get(cloud, "global" if cloud == "cloudflare" else "")
         lines.append(f"  subgraph {_id('cluster', cloud)} {{")
-        lines.append(f'    label="{_CLOUD_TITLES[cloud]}{" · " + region if region else ""}"; style="filled"; fillcolor="#f6f8fa"; color="#d0d7de";')
+        lines.append(
+            f'    label="{_CLOUD_TITLES[cloud]}{" · " + region if region else ""}"; style="filled"; fillcolor="#f6f8fa"; color="#d0d7de";'
+        )
         for result in by_cloud[cloud]:
             stack = result.stack
             by_urn = {r.urn: r for r in result.resources}
             lines.append(f"    subgraph {_id('cluster', stack)} {{")
             lines.append(f'      label="stack {stack}"; style="filled"; fillcolor="#eaeef2"; color="#afb8c1";')
-            lines.append(f'      {_id(stack, "anchor")} [shape=point, style=invis, width=0];')
+            lines.append(f"      {_id(stack, 'anchor')} [shape=point, style=invis, width=0];")
             groups: dict[str, list[RegisteredResource]] = {}
             counts: dict[str, int] = {}
             for r in result.resources:
@@ -116,7 +119,9 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                 if r.type in SHOWN and r.get("addressType", "EXTERNAL") == "EXTERNAL":
                     groups.setdefault(key, []).append(r)
             shown[stack] = {}
-            for key in sorted(set(groups) | {k for k in counts if k}, key=lambda k: (by_urn[k].name, by_urn[k].type) if k in by_urn else ("", "")):
+            for key in sorted(
+                set(groups) | {k for k in counts if k}, key=lambda k: (by_urn[k].name, by_urn[k].type) if k in by_urn else ("", "")
+            ):
                 members = sorted(groups.get(key, []), key=lambda r: (r.type, r.name))
                 indent = "      "
                 if key:
@@ -126,7 +131,9 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                     # Two components may share a name (types differ): the cluster id carries both.
                     lines.append(f"      subgraph {_id('cluster', stack, component.name, kind)} {{")
                     more = f"\\n+{hidden} more resources" if hidden else ""
-                    lines.append(f'        label="{component.name} ({kind}){more}"; style="rounded,filled"; fillcolor="#ffffff"; color="#8c959f"; fontsize=10;')
+                    lines.append(
+                        f'        label="{component.name} ({kind}){more}"; style="rounded,filled"; fillcolor="#ffffff"; color="#8c959f"; fontsize=10;'
+                    )
                     indent = "        "
                     if not members:
                         lines.append(f'{indent}{_id(stack, component.name, kind, "empty")} [label="{kind}", shape=plaintext, style=""];')
@@ -151,7 +158,9 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
             if r.type == "pulumi:pulumi:StackReference":
                 other = _referenced_stack(r)
                 if other in shown:
-                    edges.add(f'  {_id(stack, "anchor")} -> {_id(other, "anchor")} [ltail={_id("cluster", stack)}, lhead={_id("cluster", other)}, style=dashed, label="reads outputs of", fontsize=9];')
+                    edges.add(
+                        f'  {_id(stack, "anchor")} -> {_id(other, "anchor")} [ltail={_id("cluster", stack)}, lhead={_id("cluster", other)}, style=dashed, label="reads outputs of", fontsize=9];'
+                    )
         # Dependencies among the drawn resources of one stack, through undrawn ones.
         by_urn = {r.urn: r for r in result.resources}
         drawn = {r.urn for rs in shown.get(stack, {}).values() for r in rs}
@@ -180,15 +189,28 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                     other_result = next((x for x in results if x.stack == other), None)
                     if other_result is None or _cloud(other_result) != origin_cloud:
                         continue
-                    for origin in first(other, "aws:lb/loadBalancer:LoadBalancer") + first(other, "gcp:compute/globalForwardingRule:GlobalForwardingRule") + [
-                        a for a in first(other, "gcp:compute/globalAddress:GlobalAddress") if a.get("addressType", "EXTERNAL") == "EXTERNAL"
-                    ]:
+                    for origin in (
+                        first(other, "aws:lb/loadBalancer:LoadBalancer")
+                        + first(other, "gcp:compute/globalForwardingRule:GlobalForwardingRule")
+                        + [
+                            a
+                            for a in first(other, "gcp:compute/globalAddress:GlobalAddress")
+                            if a.get("addressType", "EXTERNAL") == "EXTERNAL"
+                        ]
+                    ):
                         edges.add(f"  {node(result.stack, pool)} -> {node(other, origin)} [{REQUEST}];")
     for result in results:
         stack = result.stack
-        origins = first(stack, "aws:lb/loadBalancer:LoadBalancer") + [a for a in first(stack, "gcp:compute/globalAddress:GlobalAddress") if a.get("addressType", "EXTERNAL") == "EXTERNAL"]
+        origins = first(stack, "aws:lb/loadBalancer:LoadBalancer") + [
+            a for a in first(stack, "gcp:compute/globalAddress:GlobalAddress") if a.get("addressType", "EXTERNAL") == "EXTERNAL"
+        ]
         compute = first(stack, "aws:eks/nodeGroup:NodeGroup") + first(stack, "gcp:container/nodePool:NodePool")
-        data = first(stack, "aws:rds/instance:Instance") + first(stack, "aws:elasticache/replicationGroup:ReplicationGroup") + first(stack, "gcp:sql/databaseInstance:DatabaseInstance") + first(stack, "gcp:redis/instance:Instance")
+        data = (
+            first(stack, "aws:rds/instance:Instance")
+            + first(stack, "aws:elasticache/replicationGroup:ReplicationGroup")
+            + first(stack, "gcp:sql/databaseInstance:DatabaseInstance")
+            + first(stack, "gcp:redis/instance:Instance")
+        )
         for origin in origins:
             for pool in compute:
                 edges.add(f"  {node(stack, origin)} -> {node(stack, pool)} [{REQUEST}];")
@@ -216,7 +238,9 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
             for copy in copies:
                 edges.add(f"  {node(stack, tunnel)} -> {node(stack, copy)} [{REPLICATION}];")
     lines.extend(sorted(edges))
-    lines.append('  legend [shape=plaintext, style="", label=<<font color="#1f6feb">blue: request path</font>  <font color="#d1242f">red: replication path</font>  dashed: StackReference>];')
+    lines.append(
+        '  legend [shape=plaintext, style="", label=<<font color="#1f6feb">blue: request path</font>  <font color="#d1242f">red: replication path</font>  dashed: StackReference>];'
+    )
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@ What the mock monitor receives is what the Pulumi engine would receive from the 
 the recorded registrations (type, name, parent, protect, dependencies, aliases, inputs with secrets and
 unknowns marked) are a faithful plan of what `pulumi up` would create.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -194,7 +195,9 @@ class _Mocks(mocks.Mocks):
         full_name = args.inputs.get("name") or args.resource_id or args.name
         short = str(full_name).split("/")[-1]
         if short not in self.stack_outputs:
-            raise StackReferenceError(f"stack '{self.stack}' references stack '{full_name}', which has not been previewed first (deploy order)")
+            raise StackReferenceError(
+                f"stack '{self.stack}' references stack '{full_name}', which has not been previewed first (deploy order)"
+            )
         outputs, secret_names = self.stack_outputs[short]
         return full_name, {"name": full_name, "outputs": dict(outputs), "secretOutputNames": list(secret_names)}
 
@@ -347,5 +350,6 @@ def run_program(
         sdk_internals.reset_root_resource()
         loop.close()
         asyncio.set_event_loop(None)
-    return PreviewResult(stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview,
-                         diagnostics=diagnostics.records)
+    return PreviewResult(
+        stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview, diagnostics=diagnostics.records
+    )

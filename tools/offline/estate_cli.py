@@ -7,6 +7,7 @@
 Exit status: 0 when done; 1 when an estimate exceeds a stack's crm:budget or misses a price entry,
 or a drawing cannot be rendered; 2 on bad arguments or config.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,7 +97,12 @@ def run_cost(args: argparse.Namespace) -> int:
         print(cost.seeds_comparison(estimates))
     elif args.json:
         documents = [e.as_json() for e in estimates]
-        print(json.dumps(documents[0] if not args.all else {"stacks": documents, "monthly_usd": round(sum(e.monthly_usd for e in estimates), 2)}, indent=2))
+        print(
+            json.dumps(
+                documents[0] if not args.all else {"stacks": documents, "monthly_usd": round(sum(e.monthly_usd for e in estimates), 2)},
+                indent=2,
+            )
+        )
     else:
         print("\n\n".join(cost.report(e) for e in estimates))
         if args.all:
@@ -108,8 +114,11 @@ def run_cost(args: argparse.Namespace) -> int:
             print(f"error: stack '{e.stack}': the estimate is incomplete: " + "; ".join(e.unpriced), file=sys.stderr)
         if e.over_budget:
             failed = True
-            print(f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, over its crm:budget.monthlyUsd "
-                  f"of ${e.settings.budget_usd:,.0f} by ${e.monthly_usd - e.settings.budget_usd:,.2f}", file=sys.stderr)
+            print(
+                f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, over its crm:budget.monthlyUsd "
+                f"of ${e.settings.budget_usd:,.0f} by ${e.monthly_usd - e.settings.budget_usd:,.2f}",
+                file=sys.stderr,
+            )
     return 1 if failed else 0
 
 
@@ -154,13 +163,15 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
     documents = []
     for stack in wanted:
         total, chain = from_nothing(stack)
-        documents.append({
-            "stack": stack,
-            "minutes": round(own[stack].minutes, 1),
-            "path": [step.as_json() for step in own[stack].path],
-            "from_nothing_minutes": round(total, 1),
-            "stacks_chain": chain,
-        })
+        documents.append(
+            {
+                "stack": stack,
+                "minutes": round(own[stack].minutes, 1),
+                "path": [step.as_json() for step in own[stack].path],
+                "from_nothing_minutes": round(total, 1),
+                "stacks_chain": chain,
+            }
+        )
     if args.json:
         print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
         return 0
@@ -168,7 +179,9 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
         chain = " -> ".join(f"{s['resource']} ({s['minutes']:g} min)" for s in document["path"] if s["minutes"] >= 0.5) or "nothing slow"
         print(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
         if len(document["stacks_chain"]) > 1:
-            print(f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {_minutes(document['from_nothing_minutes'])}")
+            print(
+                f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {_minutes(document['from_nothing_minutes'])}"
+            )
     return 0
 
 

@@ -3,6 +3,7 @@
 Each value names the resource it came from, which lets a test check that a value was taken from
 the right resource (the RDS endpoint in a DATABASE_URL, a queue ARN in a policy).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,11 +39,23 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
 _SPECIFIC = {
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": _password(n, i)},
     "random:index/randomString:RandomString": lambda n, i: {"result": _password(n, {**i, "special": False}).lower()},
-    "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.example.internal", "endpoint": f"{n}.rds.example.internal:5432", "port": 5432},
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {"primaryEndpointAddress": f"{n}.cache.example.internal", "readerEndpointAddress": f"{n}-ro.cache.example.internal", "port": 6379,
-                                                                      **({"configurationEndpointAddress": f"{n}-cfg.cache.example.internal"} if i.get("clusterMode") == "enabled" else {})},
+    "aws:rds/instance:Instance": lambda n, i: {
+        "address": f"{n}.rds.example.internal",
+        "endpoint": f"{n}.rds.example.internal:5432",
+        "port": 5432,
+    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
+        "primaryEndpointAddress": f"{n}.cache.example.internal",
+        "readerEndpointAddress": f"{n}-ro.cache.example.internal",
+        "port": 6379,
+        **({"configurationEndpointAddress": f"{n}-cfg.cache.example.internal"} if i.get("clusterMode") == "enabled" else {}),
+    },
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": i.get("bucket") or f"{n}-bucket"},
-    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {"dnsName": f"{n}.elb.example.com", "zoneId": "ZWKZPGTI48KDX", "arnSuffix": f"app/{n}/50dc6c495c0c9188"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {
+        "dnsName": f"{n}.elb.example.com",
+        "zoneId": "ZWKZPGTI48KDX",
+        "arnSuffix": f"app/{n}/50dc6c495c0c9188",
+    },
     "aws:lb/targetGroup:TargetGroup": lambda n, i: {"arnSuffix": f"targetgroup/{n}/73e2d6bc24d8a067"},
     "aws:ecr/repository:Repository": lambda n, i: {"repositoryUrl": f"{ACCOUNT}.dkr.ecr.ap-northeast-2.amazonaws.com/{i.get('name') or n}"},
     "aws:eks/cluster:Cluster": lambda n, i: {
@@ -55,25 +68,52 @@ _SPECIFIC = {
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
     "aws:ec2/vpnConnection:VpnConnection": lambda n, i: _vpn_connection(n, i),  # noqa: PLW0108 - defined below
-    "aws:msk/cluster:Cluster": lambda n, i: {"bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"},
-    "aws:acm/certificate:Certificate": lambda n, i: {"domainValidationOptions": [
-        {"domainName": d, "resourceRecordName": f"_{n}-{k}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{n}-{k}.acm-validations.aws."}
-        for k, d in enumerate([i.get("domainName")] + list(i.get("subjectAlternativeNames") or []))]},
-    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {"dnsResourceRecords": [
-        {"name": f"_acme-challenge.{i.get('domain')}.", "type": "CNAME", "data": f"{n}.authorize.certificatemanager.goog."}]},
-    "gcp:serviceaccount/account:Account": lambda n, i: {"email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com",
-                                                        "uniqueId": _numeric_id(n)},
-    "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {"vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]},
+    "aws:msk/cluster:Cluster": lambda n, i: {
+        "bootstrapBrokersSaslIam": f"b-1.{n}.kafka.example.internal:9098,b-2.{n}.kafka.example.internal:9098"
+    },
+    "aws:acm/certificate:Certificate": lambda n, i: {
+        "domainValidationOptions": [
+            {
+                "domainName": d,
+                "resourceRecordName": f"_{n}-{k}.{d}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{n}-{k}.acm-validations.aws.",
+            }
+            for k, d in enumerate([i.get("domainName")] + list(i.get("subjectAlternativeNames") or []))
+        ]
+    },
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {
+        "dnsResourceRecords": [
+            {"name": f"_acme-challenge.{i.get('domain')}.", "type": "CNAME", "data": f"{n}.authorize.certificatemanager.goog."}
+        ]
+    },
+    "gcp:serviceaccount/account:Account": lambda n, i: {
+        "email": f"{i.get('accountId')}@{i.get('project')}.iam.gserviceaccount.com",
+        "uniqueId": _numeric_id(n),
+    },
+    "gcp:compute/haVpnGateway:HaVpnGateway": lambda n, i: {
+        "vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]
+    },
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": lambda n, i: {"uptimeCheckId": f"{n}-check"},
-    "gcp:redis/instance:Instance": lambda n, i: {"host": "10.23.1.4", "port": 6378, "authString": f"{n}-auth-string", "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}]},
-    "gcp:container/cluster:Cluster": lambda n, i: {"endpoint": "10.0.0.2", "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="},
-                                                    "controlPlaneEndpointsConfig": _gke_endpoints(n, i)},
+    "gcp:redis/instance:Instance": lambda n, i: {
+        "host": "10.23.1.4",
+        "port": 6378,
+        "authString": f"{n}-auth-string",
+        "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}],
+    },
+    "gcp:container/cluster:Cluster": lambda n, i: {
+        "endpoint": "10.0.0.2",
+        "masterAuth": {"clusterCaCertificate": "Y2VydGlmaWNhdGU="},
+        "controlPlaneEndpointsConfig": _gke_endpoints(n, i),
+    },
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": lambda n, i: {
-        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}"},
+        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}"
+    },
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": lambda n, i: {
-        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}/providers/{i.get('workloadIdentityPoolProviderId')}"},
+        "name": f"projects/123456789012/locations/global/workloadIdentityPools/{i.get('workloadIdentityPoolId')}/providers/{i.get('workloadIdentityPoolProviderId')}"
+    },
 }
 
 
@@ -121,7 +161,10 @@ def invoke(token: str, args: dict) -> dict:
     if token == "aws:index/getRegion:getRegion":
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-        return {"emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com", "project": args.get("project", "project")}
+        return {
+            "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
+            "project": args.get("project", "project"),
+        }
     if token == "cloudflare:index/getZone:getZone":
         return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
     if token == "cloudflare:index/getIpRanges:getIpRanges":

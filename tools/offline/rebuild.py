@@ -7,6 +7,7 @@ component waits for all of it. The critical path assumes the engine creates ever
 ready in parallel (Pulumi's default), so it is the least time a deploy can take, and the chain of
 resources on it is what a faster rebuild has to shorten.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def creation_minutes(resource: RegisteredResource, table: Mapping[str, Any]) -> 
         return float(table.get("defaultMinutes", 0.2))
     if resource.type == "aws:rds/instance:Instance" and resource.get("multiAz"):
         return float(entry.get("multiAzMinutes", entry["minutes"]))
-    if resource.type == "gcp:sql/databaseInstance:DatabaseInstance" and (resource.get("settings") or {}).get("availabilityType") == "REGIONAL":
+    if (
+        resource.type == "gcp:sql/databaseInstance:DatabaseInstance"
+        and (resource.get("settings") or {}).get("availabilityType") == "REGIONAL"
+    ):
         return float(entry.get("regionalMinutes", entry["minutes"]))
     if resource.type == "gcp:redis/instance:Instance" and resource.get("tier") == "STANDARD_HA":
         return float(entry.get("standardMinutes", entry["minutes"]))
@@ -72,8 +76,7 @@ def graph(result: PreviewResult, table: Optional[Mapping[str, Any]] = None) -> d
     """The preview as nodes keyed by URN."""
     table = table or load_times()
     return {
-        r.urn: Node(r.name, r.type, creation_minutes(r, table), tuple(r.dependencies), r.parent, not r.custom)
-        for r in result.resources
+        r.urn: Node(r.name, r.type, creation_minutes(r, table), tuple(r.dependencies), r.parent, not r.custom) for r in result.resources
     }
 
 

@@ -1,4 +1,5 @@
 """Prints a previewed stack: a tree for people, or JSON shaped like `pulumi preview --json`."""
+
 from __future__ import annotations
 
 import json
@@ -14,18 +15,52 @@ _MAX_TEXT = 48
 # The inputs a reviewer looks at first, per type (dotted paths reach into objects); a type not listed
 # shows its first few inputs. Keys a resource does not set are left out.
 KEY_INPUTS: dict[str, tuple[str, ...]] = {
-    "aws:rds/instance:Instance": ("engine", "engineVersion", "instanceClass", "multiAz", "storageEncrypted", "allocatedStorage", "deletionProtection"),
-    "aws:elasticache/replicationGroup:ReplicationGroup": ("engine", "engineVersion", "nodeType", "numCacheClusters", "numNodeGroups",
-                                                          "multiAzEnabled", "atRestEncryptionEnabled", "transitEncryptionEnabled"),
+    "aws:rds/instance:Instance": (
+        "engine",
+        "engineVersion",
+        "instanceClass",
+        "multiAz",
+        "storageEncrypted",
+        "allocatedStorage",
+        "deletionProtection",
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (
+        "engine",
+        "engineVersion",
+        "nodeType",
+        "numCacheClusters",
+        "numNodeGroups",
+        "multiAzEnabled",
+        "atRestEncryptionEnabled",
+        "transitEncryptionEnabled",
+    ),
     "aws:msk/cluster:Cluster": ("kafkaVersion", "numberOfBrokerNodes", "brokerNodeGroupInfo.instanceType"),
-    "aws:eks/cluster:Cluster": ("name", "version", "vpcConfig.endpointPublicAccess", "vpcConfig.endpointPrivateAccess", "accessConfig.authenticationMode"),
+    "aws:eks/cluster:Cluster": (
+        "name",
+        "version",
+        "vpcConfig.endpointPublicAccess",
+        "vpcConfig.endpointPrivateAccess",
+        "accessConfig.authenticationMode",
+    ),
     "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "capacityType", "amiType", "scalingConfig"),
     "aws:eks/addon:Addon": ("addonName", "addonVersion"),
     "aws:ec2/vpc:Vpc": ("cidrBlock", "enableDnsHostnames"),
     "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone", "mapPublicIpOnLaunch"),
     "aws:ec2/route:Route": ("destinationCidrBlock", "gatewayId", "natGatewayId", "transitGatewayId"),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("ipProtocol", "fromPort", "toPort", "cidrIpv4", "referencedSecurityGroupId"),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("ipProtocol", "fromPort", "toPort", "cidrIpv4", "referencedSecurityGroupId"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "cidrIpv4",
+        "referencedSecurityGroupId",
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "cidrIpv4",
+        "referencedSecurityGroupId",
+    ),
     "aws:ec2/vpnConnection:VpnConnection": ("type", "staticRoutesOnly", "tunnel1InsideCidr", "tunnel2InsideCidr"),
     "aws:lb/loadBalancer:LoadBalancer": ("loadBalancerType", "internal", "dropInvalidHeaderFields", "enableDeletionProtection"),
     "aws:lb/listener:Listener": ("protocol", "port", "sslPolicy"),
@@ -42,10 +77,21 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:secretsmanager/secret:Secret": ("name", "recoveryWindowInDays"),
     "aws:ssm/parameter:Parameter": ("name", "type"),
     "aws:ec2/launchTemplate:LaunchTemplate": ("metadataOptions.httpTokens", "metadataOptions.httpPutResponseHopLimit"),
-    "gcp:sql/databaseInstance:DatabaseInstance": ("databaseVersion", "settings.tier", "settings.availabilityType", "settings.ipConfiguration.ipv4Enabled",
-                                                   "deletionProtection"),
+    "gcp:sql/databaseInstance:DatabaseInstance": (
+        "databaseVersion",
+        "settings.tier",
+        "settings.availabilityType",
+        "settings.ipConfiguration.ipv4Enabled",
+        "deletionProtection",
+    ),
     "gcp:redis/instance:Instance": ("tier", "memorySizeGb", "redisVersion", "replicaCount", "transitEncryptionMode", "authEnabled"),
-    "gcp:container/cluster:Cluster": ("name", "releaseChannel.channel", "privateClusterConfig.enablePrivateNodes", "datapathProvider", "deletionProtection"),
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "releaseChannel.channel",
+        "privateClusterConfig.enablePrivateNodes",
+        "datapathProvider",
+        "deletionProtection",
+    ),
     "gcp:container/nodePool:NodePool": ("nodeConfig.machineType", "autoscaling", "nodeLocations"),
     "gcp:compute/network:Network": ("autoCreateSubnetworks", "routingMode"),
     "gcp:compute/subnetwork:Subnetwork": ("ipCidrRange", "region", "privateIpGoogleAccess"),

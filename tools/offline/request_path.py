@@ -8,6 +8,7 @@ breaks, so `python -m tools path <stack>` and the request-path test fail on it.
 The previews are the offline ones (`preview=False`, values resolved by the mocks in
 `tools/offline/fakes.py`), so ARNs and addresses compared here are the ones Pulumi would wire.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -132,8 +133,12 @@ def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = Non
         path.broken(f"the HTTPS listener does not forward to a target group of this stack ({forward})")
         return path
     tg_resource, tg = groups[forward[0]]
-    path.hop(f"listener :443 -> target group {tg_resource.name}", tg.get("port"), tg.get("protocol", "HTTP"),
-             f"target type {tg.get('targetType')}, health check {tg.get('healthCheck', {}).get('path')}")
+    path.hop(
+        f"listener :443 -> target group {tg_resource.name}",
+        tg.get("port"),
+        tg.get("protocol", "HTTP"),
+        f"target type {tg.get('targetType')}, health check {tg.get('healthCheck', {}).get('path')}",
+    )
     if tg.get("targetType") != "ip":
         path.broken(f"target group {tg_resource.name} has target type {tg.get('targetType')!r}; pods are registered by IP ('ip')")
 
@@ -144,13 +149,28 @@ def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = Non
     binding = bindings[0]
     ns = binding["metadata"]["namespace"]
     ref = binding["spec"]["serviceRef"]
-    path.hop(f"TargetGroupBinding {ns}/{binding['metadata']['name']}", ref.get("port"), "TCP", f"targetType {binding['spec'].get('targetType')}")
+    path.hop(
+        f"TargetGroupBinding {ns}/{binding['metadata']['name']}", ref.get("port"), "TCP", f"targetType {binding['spec'].get('targetType')}"
+    )
     if binding["spec"].get("targetType") != tg.get("targetType"):
-        path.broken(f"TargetGroupBinding targetType {binding['spec'].get('targetType')!r} differs from the target group's {tg.get('targetType')!r}")
-    _service_to_pods(path, result, ns, ref.get("name"), ref.get("port"), lb_port=tg.get("port"),
-                     health=tg.get("healthCheck", {}).get("path"), monitor=monitor_path(global_result))
-    public = [_state(s)["cidrBlock"] for s in result.of_type("aws:ec2/subnet:Subnet") if _state(s).get("tags", {}).get("tier") == "public"
-              or "public" in s.name]
+        path.broken(
+            f"TargetGroupBinding targetType {binding['spec'].get('targetType')!r} differs from the target group's {tg.get('targetType')!r}"
+        )
+    _service_to_pods(
+        path,
+        result,
+        ns,
+        ref.get("name"),
+        ref.get("port"),
+        lb_port=tg.get("port"),
+        health=tg.get("healthCheck", {}).get("path"),
+        monitor=monitor_path(global_result),
+    )
+    public = [
+        _state(s)["cidrBlock"]
+        for s in result.of_type("aws:ec2/subnet:Subnet")
+        if _state(s).get("tags", {}).get("tier") == "public" or "public" in s.name
+    ]
     _network_policy_admits(path, result, ns, public, "the ALB's subnets")
     _irsa(path, result, ns)
     return path
@@ -167,23 +187,35 @@ def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global
         return
     stores = {_state(t).get("arn"): t.name for t in result.of_type("aws:lb/trustStore:TrustStore")}
     if mtls.get("trustStoreArn") not in stores:
-        path.broken(f"the HTTPS listener verifies client certificates against a trust store this stack does not create ({mtls.get('trustStoreArn')})")
+        path.broken(
+            f"the HTTPS listener verifies client certificates against a trust store this stack does not create ({mtls.get('trustStoreArn')})"
+        )
         return
-    path.hop(f"mutual TLS: Cloudflare's origin-pull certificate checked by trust store {stores[mtls['trustStoreArn']]}", 443, "TLS",
-             "no certificate or another CA: handshake refused")
+    path.hop(
+        f"mutual TLS: Cloudflare's origin-pull certificate checked by trust store {stores[mtls['trustStoreArn']]}",
+        443,
+        "TLS",
+        "no certificate or another CA: handshake refused",
+    )
     if global_result is None:
         return
     if not any(reveal(a.inputs).get("enabled") is True for a in global_result.of_type(AOP)):
-        path.broken("the HTTPS listener requires a client certificate, but the global stack does not turn on authenticated origin pulls: "
-                    "Cloudflare would present none and every request would fail the handshake")
+        path.broken(
+            "the HTTPS listener requires a client certificate, but the global stack does not turn on authenticated origin pulls: "
+            "Cloudflare would present none and every request would fail the handshake"
+        )
     monitors = [reveal(m.inputs) for m in global_result.of_type(MONITOR)]
     if any(not m.get("probeZone") for m in monitors):
-        path.broken("the Cloudflare monitor has no probeZone: its health checks carry no origin-pull certificate, so the origin would look down")
+        path.broken(
+            "the Cloudflare monitor has no probeZone: its health checks carry no origin-pull certificate, so the origin would look down"
+        )
 
 
 def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = None) -> RequestPath:
     path = RequestPath(result.stack)
-    addresses = [a for a in result.of_type("gcp:compute/globalAddress:GlobalAddress") if _state(a).get("addressType", "EXTERNAL") == "EXTERNAL"]
+    addresses = [
+        a for a in result.of_type("gcp:compute/globalAddress:GlobalAddress") if _state(a).get("addressType", "EXTERNAL") == "EXTERNAL"
+    ]
     if len(addresses) != 1:
         path.broken(f"expected one reserved external global address, found {len(addresses)}")
         return path
@@ -195,14 +227,32 @@ def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = Non
         services = [s for s in _k8s(result, SERVICE) if s["metadata"]["name"] == result.outputs.get("appServiceName")]
         if not services:
             return path
-        ns, service_name, port = services[0]["metadata"]["namespace"], services[0]["metadata"]["name"], services[0]["spec"]["ports"][0]["port"]
-    checks = [c for c in _custom(result, "HealthCheckPolicy") if c["metadata"].get("namespace") == ns
-              and (c["spec"].get("targetRef") or {}).get("kind") == "Service" and c["spec"]["targetRef"].get("name") == service_name]
+        ns, service_name, port = (
+            services[0]["metadata"]["namespace"],
+            services[0]["metadata"]["name"],
+            services[0]["spec"]["ports"][0]["port"],
+        )
+    checks = [
+        c
+        for c in _custom(result, "HealthCheckPolicy")
+        if c["metadata"].get("namespace") == ns
+        and (c["spec"].get("targetRef") or {}).get("kind") == "Service"
+        and c["spec"]["targetRef"].get("name") == service_name
+    ]
     health = None
     if checks:
         health = ((checks[0]["spec"].get("default") or {}).get("config") or {}).get("httpHealthCheck", {}).get("requestPath")
-    _service_to_pods(path, result, ns, service_name, port, lb_port=None, health=health, monitor=monitor_path(global_result),
-                     health_what="the load balancer's health check")
+    _service_to_pods(
+        path,
+        result,
+        ns,
+        service_name,
+        port,
+        lb_port=None,
+        health=health,
+        monitor=monitor_path(global_result),
+        health_what="the load balancer's health check",
+    )
     _network_policy_admits(path, result, ns, list(GOOGLE_HEALTH_CHECK_RANGES), "Google's load balancer and health-check ranges")
     _workload_identity(path, result, ns)
     return path
@@ -218,10 +268,19 @@ def _gateway(path: RequestPath, result: PreviewResult, address_name: str):
     gateway = mine[0]
     gw_name, gw_ns = gateway["metadata"]["name"], gateway["metadata"].get("namespace")
     listeners = gateway["spec"].get("listeners") or []
-    path.hop(f"GKE Gateway {gw_ns}/{gw_name} (class {gateway['spec'].get('gatewayClassName')})",
-             listeners[0].get("port") if listeners else None, listeners[0].get("protocol", "") if listeners else "")
-    routes = [r for r in _custom(result, "HTTPRoute")
-              if any(p.get("name") == gw_name and p.get("namespace", r["metadata"].get("namespace")) == gw_ns for p in r["spec"].get("parentRefs") or [])]
+    path.hop(
+        f"GKE Gateway {gw_ns}/{gw_name} (class {gateway['spec'].get('gatewayClassName')})",
+        listeners[0].get("port") if listeners else None,
+        listeners[0].get("protocol", "") if listeners else "",
+    )
+    routes = [
+        r
+        for r in _custom(result, "HTTPRoute")
+        if any(
+            p.get("name") == gw_name and p.get("namespace", r["metadata"].get("namespace")) == gw_ns
+            for p in r["spec"].get("parentRefs") or []
+        )
+    ]
     if not routes:
         path.broken(f"no HTTPRoute attaches to Gateway {gw_ns}/{gw_name}")
         return None, None, None
@@ -236,8 +295,18 @@ def _gateway(path: RequestPath, result: PreviewResult, address_name: str):
     return ns, backend.get("name"), backend.get("port")
 
 
-def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: str, port: Any, *, lb_port, health, monitor,
-                     health_what: str = "the target group's health check") -> None:
+def _service_to_pods(
+    path: RequestPath,
+    result: PreviewResult,
+    ns: str,
+    name: str,
+    port: Any,
+    *,
+    lb_port,
+    health,
+    monitor,
+    health_what: str = "the target group's health check",
+) -> None:
     services = [s for s in _k8s(result, SERVICE) if s["metadata"]["name"] == name and s["metadata"].get("namespace") == ns]
     if not services:
         path.broken(f"no Service {ns}/{name}")
@@ -249,8 +318,12 @@ def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: st
         return
     target = ports[0].get("targetPort", port)
     path.hop(f"Service {ns}/{name}", port, ports[0].get("protocol", "TCP"), f"targetPort {target}")
-    deployments = [d for d in _k8s(result, DEPLOYMENT) if d["metadata"].get("namespace") == ns
-                   and _selects(service.get("selector") or {}, d["spec"]["template"]["metadata"].get("labels") or {})]
+    deployments = [
+        d
+        for d in _k8s(result, DEPLOYMENT)
+        if d["metadata"].get("namespace") == ns
+        and _selects(service.get("selector") or {}, d["spec"]["template"]["metadata"].get("labels") or {})
+    ]
     if not deployments:
         path.broken(f"Service {ns}/{name}'s selector {service.get('selector')} matches no Deployment's pod labels")
         return
@@ -264,8 +337,12 @@ def _service_to_pods(path: RequestPath, result: PreviewResult, ns: str, name: st
     container = matching[0]
     number = next(n for (pname, n), c in container_ports.items() if c is container and target in (pname, n))
     probe = (container.get("readinessProbe") or {}).get("httpGet") or {}
-    path.hop(f"Deployment {ns}/{deployment['metadata']['name']} container {container['name']}", number, probe.get("scheme", "HTTP"),
-             f"readiness {probe.get('path')}, serviceAccount {pod.get('serviceAccountName')}")
+    path.hop(
+        f"Deployment {ns}/{deployment['metadata']['name']} container {container['name']}",
+        number,
+        probe.get("scheme", "HTTP"),
+        f"readiness {probe.get('path')}, serviceAccount {pod.get('serviceAccountName')}",
+    )
     if lb_port is not None and lb_port != number:
         path.broken(f"the target group sends to port {lb_port} but the container listens on {number}")
     if probe.get("port") not in (number, container.get("name")) and probe.get("port") != target:
@@ -280,12 +357,29 @@ def _network_policy_admits(path: RequestPath, result: PreviewResult, ns: str, so
     deny = [p for p in policies if p["spec"].get("podSelector") == {} and not p["spec"].get("ingress")]
     if not deny:
         path.broken(f"namespace {ns} has no default-deny NetworkPolicy")
-    labels = next((d["spec"]["template"]["metadata"].get("labels") or {} for d in _k8s(result, DEPLOYMENT) if d["metadata"].get("namespace") == ns), {})
-    container_port = next((p["containerPort"] for d in _k8s(result, DEPLOYMENT) if d["metadata"].get("namespace") == ns
-                           for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports") or []), None)
-    blocks = [peer["ipBlock"]["cidr"] for p in policies if _selects(p["spec"].get("podSelector", {}).get("matchLabels") or {}, labels)
-              for rule in p["spec"].get("ingress") or [] if any(port.get("port") == container_port for port in rule.get("ports") or [])
-              for peer in rule.get("from") or [] if "ipBlock" in peer]
+    labels = next(
+        (d["spec"]["template"]["metadata"].get("labels") or {} for d in _k8s(result, DEPLOYMENT) if d["metadata"].get("namespace") == ns),
+        {},
+    )
+    container_port = next(
+        (
+            p["containerPort"]
+            for d in _k8s(result, DEPLOYMENT)
+            if d["metadata"].get("namespace") == ns
+            for c in d["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports") or []
+        ),
+        None,
+    )
+    blocks = [
+        peer["ipBlock"]["cidr"]
+        for p in policies
+        if _selects(p["spec"].get("podSelector", {}).get("matchLabels") or {}, labels)
+        for rule in p["spec"].get("ingress") or []
+        if any(port.get("port") == container_port for port in rule.get("ports") or [])
+        for peer in rule.get("from") or []
+        if "ipBlock" in peer
+    ]
     missing = [s for s in sources if not _covered(s, blocks)]
     if not sources:
         path.broken(f"no source ranges known for {what}")
@@ -333,8 +427,11 @@ def _workload_identity(path: RequestPath, result: PreviewResult, ns: str) -> Non
         return
     project = accounts[email].get("project")
     member = f"serviceAccount:{project}.svc.id.goog[{ns}/{name}]"
-    bindings = [b for b in (reveal(r.inputs) for r in result.of_type("gcp:serviceaccount/iAMMember:IAMMember"))
-                if b.get("role") == "roles/iam.workloadIdentityUser" and b.get("member") == member]
+    bindings = [
+        b
+        for b in (reveal(r.inputs) for r in result.of_type("gcp:serviceaccount/iAMMember:IAMMember"))
+        if b.get("role") == "roles/iam.workloadIdentityUser" and b.get("member") == member
+    ]
     if not bindings:
         path.broken(f"no roles/iam.workloadIdentityUser binding lets {member} act as {email}")
     else:

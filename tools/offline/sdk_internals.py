@@ -11,6 +11,7 @@ The unknown-value sentinel is public (`pulumi.runtime.rpc.UNKNOWN`) and is impor
 where it is used; it does not belong here. Nothing else in the repository may touch a private SDK
 name: when an SDK upgrade breaks one of these, this module is the one file to fix.
 """
+
 from __future__ import annotations
 
 from pulumi.runtime import rpc as _rpc

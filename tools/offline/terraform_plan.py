@@ -17,6 +17,7 @@ How a registered resource becomes a Terraform resource:
   Terraform writes for `kms_key_id = aws_kms_key.main.arn`);
 - a secret never appears: it is left out of `values` and marked in `sensitive_values`.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -232,7 +233,9 @@ def export(result: PreviewResult) -> Exported:
             refs = [address[urn] for urn in r.property_dependencies.get(key, []) if urn in address]
             name = attribute_name(key, fields)
             nested, as_object = _nested(fields.get(name))
-            val, unk, sens, expr = _Converter(refs, terraform_types.package(r.type) in FRAMEWORK_PROVIDERS).convert(raw, shapes.get(key, Shape("value")), nested, as_object)
+            val, unk, sens, expr = _Converter(refs, terraform_types.package(r.type) in FRAMEWORK_PROVIDERS).convert(
+                raw, shapes.get(key, Shape("value")), nested, as_object
+            )
             if unk is not True and sens is not True:
                 values[name] = val
             if unk:
@@ -245,34 +248,60 @@ def export(result: PreviewResult) -> Exported:
                 exprs[name] = {"references": refs}
         provider = terraform_types.PROVIDER_NAMES[terraform_types.package(r.type)]
         addr, name = address[r.urn], names[r.urn]
-        planned.append({
-            "address": addr, "mode": "managed", "type": tf_type, "name": name, "provider_name": provider,
-            "schema_version": 0, "values": values, "sensitive_values": sensitive,
-        })
-        changes.append({
-            "address": addr, "mode": "managed", "type": tf_type, "name": name, "provider_name": provider,
-            "change": {
-                "actions": ["create"], "before": None, "after": values, "after_unknown": unknown,
-                "before_sensitive": False, "after_sensitive": sensitive,
-            },
-        })
+        planned.append(
+            {
+                "address": addr,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_name": provider,
+                "schema_version": 0,
+                "values": values,
+                "sensitive_values": sensitive,
+            }
+        )
+        changes.append(
+            {
+                "address": addr,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_name": provider,
+                "change": {
+                    "actions": ["create"],
+                    "before": None,
+                    "after": values,
+                    "after_unknown": unknown,
+                    "before_sensitive": False,
+                    "after_sensitive": sensitive,
+                },
+            }
+        )
         depends = sorted({address[u] for u in r.dependencies if u in address and u != r.urn})
-        configured.append({
-            "address": addr, "mode": "managed", "type": tf_type, "name": name,
-            "provider_config_key": terraform_types.package(r.type), "expressions": exprs,
-            "schema_version": 0, **({"depends_on": depends} if depends else {}),
-        })
+        configured.append(
+            {
+                "address": addr,
+                "mode": "managed",
+                "type": tf_type,
+                "name": name,
+                "provider_config_key": terraform_types.package(r.type),
+                "expressions": exprs,
+                "schema_version": 0,
+                **({"depends_on": depends} if depends else {}),
+            }
+        )
     plan = {
         "format_version": FORMAT_VERSION,
         "terraform_version": TERRAFORM_VERSION,
         "planned_values": {"root_module": {"resources": planned}},
         "resource_changes": changes,
         "configuration": {
-            "provider_config": {p: {"name": p if p != "gcp" else "google", "full_name": terraform_types.PROVIDER_NAMES[p]}
-                                for p in sorted({terraform_types.package(r.type) for r, _ in mapped})},
+            "provider_config": {
+                p: {"name": p if p != "gcp" else "google", "full_name": terraform_types.PROVIDER_NAMES[p]}
+                for p in sorted({terraform_types.package(r.type) for r, _ in mapped})
+            },
             "root_module": {"resources": configured},
         },
-        "pulumi": {"stack": result.stack, "skipped": dict(sorted(skipped.items())),
-                   "urns": {address[r.urn]: r.urn for r, _ in mapped}},
+        "pulumi": {"stack": result.stack, "skipped": dict(sorted(skipped.items())), "urns": {address[r.urn]: r.urn for r, _ in mapped}},
     }
     return Exported(plan, len(mapped), skipped)

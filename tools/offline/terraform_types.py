@@ -11,6 +11,7 @@ pulumi/pulumi-cloudflare) with
 
 which keeps the entries for every type the shipped stacks create and the types already listed.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -15,6 +15,7 @@ SDKs (boto3, google-api-python-client) are imported only when a real client is b
 deployable program never needs them. Secrets read from the outputs (the database password) are
 used, never printed.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,13 @@ def pulumi_outputs(stack: str) -> dict:
     from stacks.config import PROJECT_DIR
 
     try:
-        done = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
-                              cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except FileNotFoundError as error:
         raise VerifyError("the Pulumi CLI is not installed (it reads the stack outputs)") from error
     if done.returncode != 0:
@@ -84,7 +90,9 @@ class CloudflareApi:
         token = self.token or os.environ.get("CLOUDFLARE_API_TOKEN")
         if not token:
             raise VerifyError("set CLOUDFLARE_API_TOKEN (Load Balancing: Monitors and Pools Read)")
-        response = self.get(f"{self.base_url}/accounts/{account_id}/load_balancers/pools/{pool_id}/health", {"Authorization": f"Bearer {token}"})
+        response = self.get(
+            f"{self.base_url}/accounts/{account_id}/load_balancers/pools/{pool_id}/health", {"Authorization": f"Bearer {token}"}
+        )
         try:
             document = json.loads(response.body or b"{}")
         except ValueError:
@@ -124,7 +132,9 @@ class GcpCompute:
         return self.compute.routers().getRouterStatus(project=project, region=region, router=router).execute()
 
     def cluster(self, project: str, location: str, name: str) -> dict:
-        return self.container.projects().locations().clusters().get(name=f"projects/{project}/locations/{location}/clusters/{name}").execute()
+        return (
+            self.container.projects().locations().clusters().get(name=f"projects/{project}/locations/{location}/clusters/{name}").execute()
+        )
 
 
 def boto3_client(service: str, region: str):
@@ -181,17 +191,29 @@ def aws_vpn(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list[Ch
         cid = connection["VpnConnectionId"]
         telemetry = connection.get("VgwTelemetry") or []
         if connection.get("State") != "available" or not telemetry:
-            checks.append(Check(stack, "aws vpn connection available", cid, False, f"state {connection.get('State')}, {len(telemetry)} tunnel(s) reported"))
+            checks.append(
+                Check(
+                    stack,
+                    "aws vpn connection available",
+                    cid,
+                    False,
+                    f"state {connection.get('State')}, {len(telemetry)} tunnel(s) reported",
+                )
+            )
             continue
         for tunnel in telemetry:
             target = f"{cid} {tunnel.get('OutsideIpAddress', '?')}"
             up = tunnel.get("Status") == "UP"
-            checks.append(Check(stack, "aws tunnel up", target, up, f"{tunnel.get('Status')}: {tunnel.get('StatusMessage', '')}".strip(": ")))
+            checks.append(
+                Check(stack, "aws tunnel up", target, up, f"{tunnel.get('Status')}: {tunnel.get('StatusMessage', '')}".strip(": "))
+            )
             routes = int(tunnel.get("AcceptedRouteCount") or 0)
             checks.append(Check(stack, "aws bgp established", target, up and routes > 0, f"{routes} route(s) accepted from GCP"))
     reported = sum(len(c.get("VgwTelemetry") or []) for c in connections)
     if reported < AWS_TUNNELS:
-        checks.append(Check(stack, "aws vpn tunnels", gateway, False, f"{reported} tunnel(s) on the gateway, the HA VPN link has {AWS_TUNNELS}"))
+        checks.append(
+            Check(stack, "aws vpn tunnels", gateway, False, f"{reported} tunnel(s) on the gateway, the HA VPN link has {AWS_TUNNELS}")
+        )
     return checks
 
 
@@ -202,11 +224,17 @@ def gcp_vpn(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list[Ch
     for name in tunnels:
         tunnel = gcp.tunnel(project, region, name)
         status = tunnel.get("status", "UNKNOWN")
-        checks.append(Check(stack, "gcp tunnel established", name, status == "ESTABLISHED", f"{status}: {tunnel.get('detailedStatus', '')}".strip(": ")))
+        checks.append(
+            Check(
+                stack, "gcp tunnel established", name, status == "ESTABLISHED", f"{status}: {tunnel.get('detailedStatus', '')}".strip(": ")
+            )
+        )
     peers = (gcp.router_status(project, region, router).get("result") or {}).get("bgpPeerStatus") or []
     for peer in peers:
         up = peer.get("status") == "UP"
-        checks.append(Check(stack, "gcp bgp established", peer.get("name", "?"), up, f"{peer.get('status')} ({peer.get('state', 'no state')})"))
+        checks.append(
+            Check(stack, "gcp bgp established", peer.get("name", "?"), up, f"{peer.get('status')} ({peer.get('state', 'no state')})")
+        )
     if len(peers) < len(tunnels):
         checks.append(Check(stack, "gcp bgp peers", router, False, f"{len(peers)} BGP peer(s) reported for {len(tunnels)} tunnel(s)"))
     return checks
@@ -218,8 +246,13 @@ def replication(stack: str, outputs: Mapping[str, Any], sources: Sources) -> lis
     if sources.database_host:
         host, _, given = sources.database_host.partition(":")
         port = int(given or port)
-    lag = sources.replication_lag(host=host, port=port, dbname=outputs.get("databaseName") or "crm",
-                                  user=outputs.get("databaseUsername") or "crmadmin", password=password)
+    lag = sources.replication_lag(
+        host=host,
+        port=port,
+        dbname=outputs.get("databaseName") or "crm",
+        user=outputs.get("databaseUsername") or "crmadmin",
+        password=password,
+    )
     if lag is None:
         return [Check(stack, "replication running", host, False, "the subscription is not running (python -m dr setup)")]
     return [Check(stack, "replication lag under RPO", host, lag < sources.rpo_seconds, f"{lag:.1f} s (RPO {sources.rpo_seconds:g} s)")]
@@ -235,13 +268,15 @@ def cloudflare(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list
             checks.append(Check(stack, "cloudflare pool healthy", cloud, False, "no pool exported for this cloud"))
             continue
         try:
-            regions = (api.pool_health(account, pool).get("pop_health") or {})
+            regions = api.pool_health(account, pool).get("pop_health") or {}
         except VerifyError as error:
             checks.append(Check(stack, "cloudflare pool healthy", f"{cloud} {pool}", False, str(error)))
             continue
         sick = sorted(region for region, health in regions.items() if not health.get("healthy"))
         ok = bool(regions) and not sick
-        detail = f"healthy from {len(regions)} region(s)" if ok else (f"unhealthy from {', '.join(sick)}" if sick else "no health reported yet")
+        detail = (
+            f"healthy from {len(regions)} region(s)" if ok else (f"unhealthy from {', '.join(sick)}" if sick else "no health reported yet")
+        )
         checks.append(Check(stack, "cloudflare pool healthy", f"{cloud} {pool}", ok, detail))
     checks.append(_endpoint(stack, sources, host, None))
     for cloud in CLOUDS:

@@ -1,4 +1,5 @@
 """The project's stacks as files: which exist, in what order they deploy, and previewing them in it."""
+
 from __future__ import annotations
 
 import functools

@@ -9,8 +9,15 @@ CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published li
 
 
 def alb_args(**changes) -> PublicLoadBalancerArgs:
-    values = dict(vpc_id="vpc-1", vpc_cidr="10.30.0.0/16", subnet_ids=["pub-a", "pub-c"], certificate_arn="arn:aws:acm:cert",
-                  allowed_cidrs=["173.245.48.0/20"], target_security_group_id="sg-app", tags={})
+    values = dict(
+        vpc_id="vpc-1",
+        vpc_cidr="10.30.0.0/16",
+        subnet_ids=["pub-a", "pub-c"],
+        certificate_arn="arn:aws:acm:cert",
+        allowed_cidrs=["173.245.48.0/20"],
+        target_security_group_id="sg-app",
+        tags={},
+    )
     values.update(changes)
     return PublicLoadBalancerArgs(**values)
 
@@ -28,7 +35,9 @@ def test_internet_facing_in_public_subnets_with_deletion_protection(alb):
 
 def test_https_listener_uses_the_configured_certificate(alb):
     https = alb.one("aws:lb/listener:Listener", "web-https")
-    assert https["port"] == 443 and https["certificateArn"] == "arn:aws:acm:cert" and https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert (
+        https["port"] == 443 and https["certificateArn"] == "arn:aws:acm:cert" and https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    )
 
 
 def test_http_redirects_to_https(alb):
@@ -113,11 +122,20 @@ def test_ranges_follow_cloudflares_data_source(run_stack, monkeypatch):
 
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24", "203.0.113.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
-    rules = [r for r in run_stack("aws-dev", fresh=True).of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
+    rules = [
+        r
+        for r in run_stack("aws-dev", fresh=True).of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "-ingress-cf-443-" in r.name
+    ]
     assert sorted(r["cidrIpv4"] for r in rules) == ["198.51.100.0/24", "203.0.113.0/24"]
 
 
 def test_configured_ranges_override_cloudflares(run_stack):
-    rules = [r for r in run_stack("aws-dev", {"crm:ingress": {"allowedCidrs": ["192.0.2.0/24"]}}).of_type(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name]
+    rules = [
+        r
+        for r in run_stack("aws-dev", {"crm:ingress": {"allowedCidrs": ["192.0.2.0/24"]}}).of_type(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+        )
+        if "-ingress-cf-443-" in r.name
+    ]
     assert [r["cidrIpv4"] for r in rules] == ["192.0.2.0/24"]

@@ -36,8 +36,10 @@ def test_role_reads_only_its_own_secret(app_policy):
 
 def test_mail_and_queue_scoped_to_their_resources(app_policy):
     result, _, statements = app_policy
-    assert statements["SendMail"]["Resource"] == [result.one("aws:ses/domainIdentity:DomainIdentity").output("arn"),
-                                                  result.one("aws:sesv2/configurationSet:ConfigurationSet").output("arn")]
+    assert statements["SendMail"]["Resource"] == [
+        result.one("aws:ses/domainIdentity:DomainIdentity").output("arn"),
+        result.one("aws:sesv2/configurationSet:ConfigurationSet").output("arn"),
+    ]
     assert statements["UseTaskQueue"]["Resource"] == result.one("aws:sqs/queue:Queue", "crm-dr-tasks-queue").output("arn")
 
 

@@ -1,4 +1,5 @@
 """Backups that are proven: the cross-region copy of RDS automated backups and the scheduled restore test."""
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,11 @@ def test_the_restore_test_targets_the_database_with_a_restore_only_role(dr):
     assert selection["protectedResourceType"] == "RDS"
     assert selection.property_dependencies["protectedResourceArns"] == [instance.urn]
     role = next(r for r in dr.of_type("aws:iam/role:Role") if r.urn in selection.property_dependencies["iamRoleArn"])
-    attached = [a["policyArn"] for a in dr.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if role.urn in a.property_dependencies.get("role", [])]
+    attached = [
+        a["policyArn"]
+        for a in dr.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if role.urn in a.property_dependencies.get("role", [])
+    ]
     assert attached == ["arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"]
     assert json.loads(role["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "backup.amazonaws.com"}
 

@@ -6,7 +6,11 @@ from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 
 
 def test_repositories_are_immutable_scanned_and_kms_encrypted(run_component):
-    result = run_component(lambda: ContainerRegistry("ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="arn:kms:ecr", tags={}, namespace="crm-test")))
+    result = run_component(
+        lambda: ContainerRegistry(
+            "ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="arn:kms:ecr", tags={}, namespace="crm-test")
+        )
+    )
     repo = result.one("aws:ecr/repository:Repository")
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
@@ -14,7 +18,11 @@ def test_repositories_are_immutable_scanned_and_kms_encrypted(run_component):
 
 
 def test_lifecycle_keeps_the_newest_images_and_drops_untagged(run_component):
-    result = run_component(lambda: ContainerRegistry("ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="k", tags={}, namespace="crm-test", keep_images=12)))
+    result = run_component(
+        lambda: ContainerRegistry(
+            "ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="k", tags={}, namespace="crm-test", keep_images=12)
+        )
+    )
     rules = json.loads(result.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")["policy"])["rules"]
     assert rules[0]["selection"]["tagStatus"] == "untagged"
     assert rules[1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 12}
@@ -32,5 +40,7 @@ def test_stacks_sharing_an_account_never_create_the_same_repository(shipped):
 
 
 def test_repository_lives_under_its_environment(run_component):
-    result = run_component(lambda: ContainerRegistry("ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="k", tags={}, namespace="crm-staging")))
+    result = run_component(
+        lambda: ContainerRegistry("ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="k", tags={}, namespace="crm-staging"))
+    )
     assert result.one("aws:ecr/repository:Repository")["name"] == "crm-staging/crm-api"

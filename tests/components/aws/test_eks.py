@@ -9,9 +9,19 @@ from tests.helpers import provider_value
 
 
 def eks_args(**changes) -> EksClusterArgs:
-    values = dict(version="1.35", vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-c"], secrets_kms_key_arn="arn:kms:eks",
-                  logs_kms_key_arn="arn:kms:logs", instance_type="t3.xlarge", min_size=3, desired_size=5, max_size=10, tags={},
-                  admin_principal_arns=["arn:aws:iam::123456789012:role/platform-admin"])
+    values = dict(
+        version="1.35",
+        vpc_id="vpc-1",
+        subnet_ids=["subnet-a", "subnet-c"],
+        secrets_kms_key_arn="arn:kms:eks",
+        logs_kms_key_arn="arn:kms:logs",
+        instance_type="t3.xlarge",
+        min_size=3,
+        desired_size=5,
+        max_size=10,
+        tags={},
+        admin_principal_arns=["arn:aws:iam::123456789012:role/platform-admin"],
+    )
     values.update(changes)
     return EksClusterArgs(**values)
 
@@ -21,12 +31,15 @@ def eks(run_component):
     return run_component(lambda: EksCluster("eks", eks_args()))
 
 
-@pytest.mark.parametrize("stack,instance,sizes", [
-    ("aws-dev", "t3.medium", (1, 1, 3)),
-    ("aws-staging", "m6i.large", (2, 2, 5)),
-    ("aws-production", "m6i.xlarge", (3, 3, 10)),
-    ("aws-dr", "m6i.xlarge", (3, 5, 10)),
-])
+@pytest.mark.parametrize(
+    "stack,instance,sizes",
+    [
+        ("aws-dev", "t3.medium", (1, 1, 3)),
+        ("aws-staging", "m6i.large", (2, 2, 5)),
+        ("aws-production", "m6i.xlarge", (3, 3, 10)),
+        ("aws-dr", "m6i.xlarge", (3, 5, 10)),
+    ],
+)
 def test_node_group_matches_the_matrix(shipped, stack, instance, sizes):
     group = shipped(stack).one("aws:eks/nodeGroup:NodeGroup")
     scaling = group["scalingConfig"]

@@ -7,13 +7,25 @@ from tests.helpers import is_secret
 
 
 def cache_args(**changes) -> RedisCacheArgs:
-    values = dict(vpc_id="vpc-1", subnet_ids=["data-a", "data-c"], app_security_group_id="sg-app", kms_key_arn="arn:kms:cache",
-                  logs_kms_key_arn="arn:kms:logs", node_type="cache.t3.medium", nodes=3, snapshot_retention_days=7, tags={})
+    values = dict(
+        vpc_id="vpc-1",
+        subnet_ids=["data-a", "data-c"],
+        app_security_group_id="sg-app",
+        kms_key_arn="arn:kms:cache",
+        logs_kms_key_arn="arn:kms:logs",
+        node_type="cache.t3.medium",
+        nodes=3,
+        snapshot_retention_days=7,
+        tags={},
+    )
     values.update(changes)
     return RedisCacheArgs(**values)
 
 
-@pytest.mark.parametrize("stack,node_type,nodes", [("aws-staging", "cache.t3.small", 2), ("aws-production", "cache.t3.medium", 3), ("aws-dr", "cache.t3.medium", 3)])
+@pytest.mark.parametrize(
+    "stack,node_type,nodes",
+    [("aws-staging", "cache.t3.small", 2), ("aws-production", "cache.t3.medium", 3), ("aws-dr", "cache.t3.medium", 3)],
+)
 def test_replication_group_matches_the_matrix(shipped, stack, node_type, nodes):
     group = shipped(stack).one("aws:elasticache/replicationGroup:ReplicationGroup")
     assert (group["nodeType"], group["numCacheClusters"]) == (node_type, nodes)
@@ -48,5 +60,7 @@ def test_auth_token_uses_only_characters_elasticache_accepts(run_component):
 
 
 def test_snapshots_retained(run_component):
-    group = run_component(lambda: RedisCache("c", cache_args(snapshot_retention_days=5))).one("aws:elasticache/replicationGroup:ReplicationGroup")
+    group = run_component(lambda: RedisCache("c", cache_args(snapshot_retention_days=5))).one(
+        "aws:elasticache/replicationGroup:ReplicationGroup"
+    )
     assert group["snapshotRetentionLimit"] == 5

@@ -1,4 +1,5 @@
 """ElastiCache options beyond the matrix default: snapshot retention per environment and cluster mode."""
+
 from __future__ import annotations
 
 import pytest

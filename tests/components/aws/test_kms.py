@@ -23,7 +23,9 @@ def test_logs_key_lets_cloudwatch_logs_use_it(run_component):
     logs_policy = json.loads(result.one("aws:kms/key:Key", "k-logs")["policy"])
     rds_policy = json.loads(result.one("aws:kms/key:Key", "k-rds")["policy"])
     assert logs_policy["Statement"][1]["Principal"] == {"Service": "logs.ap-northeast-2.amazonaws.com"}
-    assert logs_policy["Statement"][1]["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:ap-northeast-2:123456789012:*"}}
+    assert logs_policy["Statement"][1]["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:ap-northeast-2:123456789012:*"}
+    }
     assert len(rds_policy["Statement"]) == 1
 
 

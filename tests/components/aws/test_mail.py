@@ -9,9 +9,18 @@ from components.aws.mail import EVENT_TYPES, GOOGLE_TOKEN_AUDIENCE, GoogleMailSe
 
 @pytest.fixture
 def mail(run_component):
-    return run_component(lambda: MailDelivery("mail", MailDeliveryArgs(
-        domain="crm.example.com", webhook_hosts=["aws.crm.example.com", "gcp.crm.example.com"], kms_key_arn="arn:kms:messaging",
-        region="ap-northeast-2", tags={})))
+    return run_component(
+        lambda: MailDelivery(
+            "mail",
+            MailDeliveryArgs(
+                domain="crm.example.com",
+                webhook_hosts=["aws.crm.example.com", "gcp.crm.example.com"],
+                kms_key_arn="arn:kms:messaging",
+                region="ap-northeast-2",
+                tags={},
+            ),
+        )
+    )
 
 
 def test_domain_identity_with_dkim(mail):
@@ -38,7 +47,10 @@ def test_only_ses_may_publish_to_the_topic(mail):
 
 def test_https_webhook_into_each_cloud(mail):
     endpoints = sorted((s["protocol"], s["endpoint"]) for s in mail.of_type("aws:sns/topicSubscription:TopicSubscription"))
-    assert endpoints == [("https", "https://aws.crm.example.com/api/webhooks/ses"), ("https", "https://gcp.crm.example.com/api/webhooks/ses")]
+    assert endpoints == [
+        ("https", "https://aws.crm.example.com/api/webhooks/ses"),
+        ("https", "https://gcp.crm.example.com/api/webhooks/ses"),
+    ]
 
 
 def test_no_iam_user_or_access_key_anywhere(mail, shipped):
@@ -52,24 +64,46 @@ def test_no_aws_key_or_smtp_password_is_exported(shipped):
 
 @pytest.fixture
 def google_sender(run_component):
-    return run_component(lambda: GoogleMailSender("sender", GoogleMailSenderArgs(
-        google_account_id="112233445566778899001", identity_arn="arn:aws:ses:ap-northeast-2:1:identity/crm.example.com",
-        configuration_set_arn="arn:aws:ses:ap-northeast-2:1:configuration-set/crm", tags={})))
+    return run_component(
+        lambda: GoogleMailSender(
+            "sender",
+            GoogleMailSenderArgs(
+                google_account_id="112233445566778899001",
+                identity_arn="arn:aws:ses:ap-northeast-2:1:identity/crm.example.com",
+                configuration_set_arn="arn:aws:ses:ap-northeast-2:1:configuration-set/crm",
+                tags={},
+            ),
+        )
+    )
 
 
 def test_only_that_google_account_assumes_the_sending_role(google_sender):
     statement = json.loads(google_sender.one("aws:iam/role:Role")["assumeRolePolicy"])["Statement"]
-    assert statement == [{
-        "Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {"accounts.google.com:aud": "112233445566778899001", "accounts.google.com:sub": "112233445566778899001",
-                                       "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE}},
-    }]
+    assert statement == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": "accounts.google.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "accounts.google.com:aud": "112233445566778899001",
+                    "accounts.google.com:sub": "112233445566778899001",
+                    "accounts.google.com:oaud": GOOGLE_TOKEN_AUDIENCE,
+                }
+            },
+        }
+    ]
 
 
 def test_the_sending_role_may_only_send_through_the_identity_and_configuration_set(google_sender):
     statements = json.loads(google_sender.one("aws:iam/rolePolicy:RolePolicy")["policy"])["Statement"]
-    assert statements == [{"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-                           "Resource": ["arn:aws:ses:ap-northeast-2:1:identity/crm.example.com", "arn:aws:ses:ap-northeast-2:1:configuration-set/crm"]}]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": ["arn:aws:ses:ap-northeast-2:1:identity/crm.example.com", "arn:aws:ses:ap-northeast-2:1:configuration-set/crm"],
+        }
+    ]
 
 
 def test_the_sending_role_issues_credentials_for_an_hour_at_most(google_sender):

@@ -1,4 +1,5 @@
 """CloudWatch alarms, topic, dashboard and budget: metrics as AWS names them, thresholds as config derives them."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,26 @@ PREFIX = "crm-dr-monitoring-"
 # A second configuration that moves every threshold, to show each alarm follows its key.
 CHANGED = {
     "crm:monitoring": {
-        "emails": ["dba@acme-corp.io", "noc@acme-corp.io"], "cpuPercent": 70, "freeStoragePercent": 20, "databaseConnections": 99,
-        "replicationLagSeconds": 3, "walBytesPerSecond": 1000, "slotWalAlarmPercent": 40, "cacheCpuPercent": 60, "cacheMemoryPercent": 65,
-        "cacheReplicationLagSeconds": 7, "http5xxPerMinute": 25, "latencyP95Ms": 150, "deadLetterMessages": 3, "kafkaDiskPercent": 70,
-        "monthlyBudgetUsd": 999, "budgetAlertPercents": [50, 90],
+        "emails": ["dba@acme-corp.io", "noc@acme-corp.io"],
+        "cpuPercent": 70,
+        "freeStoragePercent": 20,
+        "databaseConnections": 99,
+        "replicationLagSeconds": 3,
+        "walBytesPerSecond": 1000,
+        "slotWalAlarmPercent": 40,
+        "cacheCpuPercent": 60,
+        "cacheMemoryPercent": 65,
+        "cacheReplicationLagSeconds": 7,
+        "http5xxPerMinute": 25,
+        "latencyP95Ms": 150,
+        "deadLetterMessages": 3,
+        "kafkaDiskPercent": 70,
+        "monthlyBudgetUsd": 999,
+        "budgetAlertPercents": [50, 90],
     },
     "crm:database": {"allocatedStorage": 300, "maxSlotWalKeepSizeGb": 30},
 }
-GIB, MIB = 1024 ** 3, 1024 ** 2
+GIB, MIB = 1024**3, 1024**2
 
 # alarm -> how its threshold derives from the typed config
 DERIVATIONS = {
@@ -69,7 +82,9 @@ def shipped_dr():
 
 @pytest.fixture(scope="module")
 def changed_dr():
-    return preview_stack("aws-dr", preview=False, config_override=stack_config("aws-dr", CHANGED)), load("aws-dr", stack_config("aws-dr", CHANGED))
+    return preview_stack("aws-dr", preview=False, config_override=stack_config("aws-dr", CHANGED)), load(
+        "aws-dr", stack_config("aws-dr", CHANGED)
+    )
 
 
 def alarm(result, key):
@@ -127,7 +142,10 @@ def test_cache_alarms_cover_each_member_of_the_replication_group(shipped_dr):
 
 def test_load_balancer_alarms_use_the_arn_suffixes(shipped_dr):
     a = alarm(shipped_dr[0], "alb-unhealthy-hosts")
-    balancer, group = shipped_dr[0].one("aws:lb/loadBalancer:LoadBalancer"), shipped_dr[0].one("aws:lb/targetGroup:TargetGroup", "crm-dr-ingress-app")
+    balancer, group = (
+        shipped_dr[0].one("aws:lb/loadBalancer:LoadBalancer"),
+        shipped_dr[0].one("aws:lb/targetGroup:TargetGroup", "crm-dr-ingress-app"),
+    )
     assert a["dimensions"] == {"LoadBalancer": provider_value(balancer, "arnSuffix"), "TargetGroup": provider_value(group, "arnSuffix")}
 
 
@@ -171,7 +189,11 @@ def test_subscribers_come_from_config(changed_dr):
 def test_budget_alerts_at_the_configured_percentages_of_the_monthly_amount(changed_dr):
     result, config = changed_dr
     budget = result.one("aws:budgets/budget:Budget")
-    assert (budget["budgetType"], budget["timeUnit"], float(budget["limitAmount"])) == ("COST", "MONTHLY", config.monitoring.monthly_budget_usd)
+    assert (budget["budgetType"], budget["timeUnit"], float(budget["limitAmount"])) == (
+        "COST",
+        "MONTHLY",
+        config.monitoring.monthly_budget_usd,
+    )
     actual = sorted(n["threshold"] for n in budget["notifications"] if n["notificationType"] == "ACTUAL")
     assert actual == config.monitoring.budget_alert_percents
     assert budget["costFilters"] == [{"name": "TagKeyValue", "values": ["user:environment$dr"]}]
@@ -207,12 +229,17 @@ def test_each_environment_alarms_at_its_own_rows_thresholds(shipped, stack):
     result = shipped(stack)
     prefix = f"{config.common.name_prefix}-monitoring-"
     assert result.one(ALARM, prefix + "db-connections")["threshold"] == config.monitoring.database_connections
-    assert result.one(ALARM, prefix + "db-free-storage")["threshold"] == config.database.allocated_storage_gb * GIB * config.monitoring.free_storage_percent // 100
+    assert (
+        result.one(ALARM, prefix + "db-free-storage")["threshold"]
+        == config.database.allocated_storage_gb * GIB * config.monitoring.free_storage_percent // 100
+    )
     assert float(result.one("aws:budgets/budget:Budget")["limitAmount"]) == config.monitoring.monthly_budget_usd
 
 
 def test_only_the_topic_key_is_protected_and_only_outside_dev(shipped):
     for stack, protected in (("aws-staging", True), ("aws-dev", False)):
-        children = [r for r in shipped(stack).resources if r.parent.endswith("crm:aws:Monitoring::" + stack.replace("aws", "crm") + "-monitoring")]
+        children = [
+            r for r in shipped(stack).resources if r.parent.endswith("crm:aws:Monitoring::" + stack.replace("aws", "crm") + "-monitoring")
+        ]
         assert {r.type for r in children if r.protect} == ({"aws:kms/key:Key"} if protected else set())
         assert any(r.type == ALARM for r in children)

@@ -10,9 +10,15 @@ TAGS = {"project": "crm", "environment": "test", "managed-by": "pulumi", "role":
 
 
 def network_args(**changes) -> AwsNetworkArgs:
-    values = dict(cidr="10.30.0.0/16", zones=["ap-northeast-2a", "ap-northeast-2c"], region="ap-northeast-2",
-                  public_subnets=["10.30.0.0/24", "10.30.1.0/24"], private_subnets=["10.30.10.0/24", "10.30.11.0/24"],
-                  data_subnets=["10.30.20.0/24", "10.30.21.0/24"], tags=TAGS)
+    values = dict(
+        cidr="10.30.0.0/16",
+        zones=["ap-northeast-2a", "ap-northeast-2c"],
+        region="ap-northeast-2",
+        public_subnets=["10.30.0.0/24", "10.30.1.0/24"],
+        private_subnets=["10.30.10.0/24", "10.30.11.0/24"],
+        data_subnets=["10.30.20.0/24", "10.30.21.0/24"],
+        tags=TAGS,
+    )
     values.update(changes)
     return AwsNetworkArgs(**values)
 
@@ -45,7 +51,11 @@ def test_data_subnets_have_no_route_to_the_internet(network):
     routes = [r for r in network.of_type("aws:ec2/route:Route") if r["routeTableId"] == data_table.name + "-id"]
     assert routes == []
     data_subnets = {s.name + "-id" for s in network.of_type("aws:ec2/subnet:Subnet") if s["tags"]["tier"] == "data"}
-    associated = {a["subnetId"] for a in network.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation") if a["routeTableId"] == data_table.name + "-id"}
+    associated = {
+        a["subnetId"]
+        for a in network.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if a["routeTableId"] == data_table.name + "-id"
+    }
     assert associated == data_subnets
 
 
@@ -96,5 +106,7 @@ def test_flow_log_role_is_assumable_only_for_this_accounts_flow_logs(network):
     role = network.one("aws:iam/role:Role", "net-flow-logs-role")
     statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
-                                      "ArnLike": {"aws:SourceArn": "arn:aws:ec2:ap-northeast-2:123456789012:vpc-flow-log/*"}}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:ec2:ap-northeast-2:123456789012:vpc-flow-log/*"},
+    }

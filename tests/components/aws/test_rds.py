@@ -10,10 +10,21 @@ from tests.helpers import is_secret
 
 
 def db_args(**changes) -> PostgresDatabaseArgs:
-    values = dict(vpc_id="vpc-1", subnet_ids=["data-a", "data-c"], app_security_group_id="sg-app", kms_key_arn="arn:kms:rds",
-                  instance_class="db.t3.large", allocated_storage_gb=200, max_allocated_storage_gb=400, multi_az=True,
-                  backup_retention_days=30, deletion_protection=True, tags={}, logical_replication=True,
-                  replication_source_cidrs=["10.23.0.0/20"])
+    values = dict(
+        vpc_id="vpc-1",
+        subnet_ids=["data-a", "data-c"],
+        app_security_group_id="sg-app",
+        kms_key_arn="arn:kms:rds",
+        instance_class="db.t3.large",
+        allocated_storage_gb=200,
+        max_allocated_storage_gb=400,
+        multi_az=True,
+        backup_retention_days=30,
+        deletion_protection=True,
+        tags={},
+        logical_replication=True,
+        replication_source_cidrs=["10.23.0.0/20"],
+    )
     values.update(changes)
     return PostgresDatabaseArgs(**values)
 
@@ -23,11 +34,14 @@ def db(run_component):
     return run_component(lambda: PostgresDatabase("db", db_args(), opts=pulumi.ResourceOptions(protect=True)))
 
 
-@pytest.mark.parametrize("stack,instance_class,storage,multi_az,retention,protection", [
-    ("aws-staging", "db.t3.small", 50, True, 14, True),
-    ("aws-production", "db.t3.medium", 100, True, 30, True),
-    ("aws-dr", "db.t3.large", 200, True, 30, True),
-])
+@pytest.mark.parametrize(
+    "stack,instance_class,storage,multi_az,retention,protection",
+    [
+        ("aws-staging", "db.t3.small", 50, True, 14, True),
+        ("aws-production", "db.t3.medium", 100, True, 30, True),
+        ("aws-dr", "db.t3.large", 200, True, 30, True),
+    ],
+)
 def test_instance_matches_the_matrix(shipped, stack, instance_class, storage, multi_az, retention, protection):
     instance = shipped(stack).one("aws:rds/instance:Instance")
     assert (instance["instanceClass"], instance["allocatedStorage"], instance["multiAz"]) == (instance_class, storage, multi_az)
@@ -46,7 +60,12 @@ def test_dev_database_can_be_switched_on_unprotected(run_stack):
 
 def test_dr_database_is_crm_owned_by_crmadmin(shipped):
     instance = shipped("aws-dr").one("aws:rds/instance:Instance")
-    assert (instance["dbName"], instance["username"], instance["engine"], instance["engineVersion"]) == ("crm", "crmadmin", "postgres", "15")
+    assert (instance["dbName"], instance["username"], instance["engine"], instance["engineVersion"]) == (
+        "crm",
+        "crmadmin",
+        "postgres",
+        "15",
+    )
 
 
 def test_parameter_group_enables_logical_replication_at_reboot_and_forces_tls(db):
@@ -100,8 +119,10 @@ def test_monitoring_role_is_assumable_only_for_this_accounts_instance(db):
     role = db.one("aws:iam/role:Role", "db-monitoring-role")
     statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
-                                      "ArnLike": {"aws:SourceArn": "arn:aws:rds:ap-northeast-2:123456789012:db:db"}}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:rds:ap-northeast-2:123456789012:db:db"},
+    }
 
 
 def test_monitoring_logs_insights_and_iam_auth(db):
@@ -128,8 +149,11 @@ def test_security_group_admits_only_the_application_and_the_peer(db):
 
 
 def test_dr_database_admits_the_gcp_dr_ranges(shipped):
-    cidrs = {r.get("cidrIpv4") for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r.get("fromPort") == 5432}
+    cidrs = {
+        r.get("cidrIpv4")
+        for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.get("fromPort") == 5432
+    }
     assert {"10.20.0.0/20", "10.21.0.0/16", "10.23.0.0/20"} <= cidrs
 
 
@@ -143,12 +167,17 @@ def test_slot_wal_is_bounded_from_config_and_applied_without_reboot(shipped):
     config = load("aws-dr", read_stack_file("aws-dr"))
     parameters = {p["name"]: p for p in shipped("aws-dr").one("aws:rds/parameterGroup:ParameterGroup")["parameters"]}
     assert parameters["max_slot_wal_keep_size"] == {
-        "name": "max_slot_wal_keep_size", "value": str(config.database.max_slot_wal_keep_size_gb * 1024), "applyMethod": "immediate"}
+        "name": "max_slot_wal_keep_size",
+        "value": str(config.database.max_slot_wal_keep_size_gb * 1024),
+        "applyMethod": "immediate",
+    }
     assert 0 < config.database.max_slot_wal_keep_size_gb < config.database.allocated_storage_gb
 
 
 def test_slot_wal_bound_follows_config(run_stack):
-    parameters = run_stack("aws-dr", {"crm:database": {"maxSlotWalKeepSizeGb": 7}}).one("aws:rds/parameterGroup:ParameterGroup")["parameters"]
+    parameters = run_stack("aws-dr", {"crm:database": {"maxSlotWalKeepSizeGb": 7}}).one("aws:rds/parameterGroup:ParameterGroup")[
+        "parameters"
+    ]
     assert {p["name"]: p["value"] for p in parameters}["max_slot_wal_keep_size"] == str(7 * 1024)
 
 
@@ -201,7 +230,6 @@ def test_unknown_audit_class_is_refused():
 
 def test_shipped_rds_audits_like_the_component(shipped):
     assert _parameters(shipped("aws-dr"))["pgaudit.log"]["value"] == "ddl,role"
-
 
 
 @pytest.mark.parametrize("store,port", [("crm-dr-db-from-app", 5432), ("crm-dr-cache-from-app", 6379), ("crm-dr-kafka-from-app", 9098)])

@@ -37,8 +37,12 @@ def test_scheduler_role_is_assumed_by_eventbridge_scheduler(tasks):
 def test_scheduler_role_is_assumable_only_for_its_schedule_group(tasks):
     group = tasks.one("aws:scheduler/scheduleGroup:ScheduleGroup")
     statement = json.loads(tasks.one("aws:iam/role:Role")["assumeRolePolicy"])["Statement"][0]
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012",
-                                                       "aws:SourceArn": f"arn:aws:scheduler:ap-northeast-2:123456789012:{group.name}"}}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": "123456789012",
+            "aws:SourceArn": f"arn:aws:scheduler:ap-northeast-2:123456789012:{group.name}",
+        }
+    }
 
 
 def test_scheduler_role_may_only_send_to_its_queue(tasks):

@@ -7,8 +7,14 @@ from tests.helpers import is_secret, secret_value
 
 
 def build(**changes):
-    values = dict(secret_name="crm/test/app_env", kms_key_arn="arn:kms:secrets", payload={"A": "1"}, tags={},
-                  settings={"public-host": "crm.example.com"}, sensitive_settings={"token": "t0ken"})
+    values = dict(
+        secret_name="crm/test/app_env",
+        kms_key_arn="arn:kms:secrets",
+        payload={"A": "1"},
+        tags={},
+        settings={"public-host": "crm.example.com"},
+        sensitive_settings={"token": "t0ken"},
+    )
     values.update(changes)
     return lambda: AppSecrets("sec", AppSecretsArgs(**values))
 

@@ -6,7 +6,11 @@ from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 
 
 def test_gateway_with_its_asn_propagates_into_every_route_table(run_component):
-    result = run_component(lambda: VpnGateway("vpn", VpnGatewayArgs(vpc_id="vpc-1", amazon_side_asn=64512, route_table_ids=["rt-a", "rt-c", "rt-data"], tags={})))
+    result = run_component(
+        lambda: VpnGateway(
+            "vpn", VpnGatewayArgs(vpc_id="vpc-1", amazon_side_asn=64512, route_table_ids=["rt-a", "rt-c", "rt-data"], tags={})
+        )
+    )
     assert result.one("aws:ec2/vpnGateway:VpnGateway")["amazonSideAsn"] == "64512"
     propagated = sorted(p["routeTableId"] for p in result.of_type("aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation"))
     assert propagated == ["rt-a", "rt-c", "rt-data"]

@@ -1,4 +1,5 @@
 """The CI identities trust exactly one repository's chosen jobs, with GitHub's audience, and can never change themselves."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,12 @@ import json
 import pytest
 
 from components.bootstrap.ci_identity import (
-    GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs, repository_condition, trust_policy,
+    GithubAwsRoles,
+    GithubAwsRolesArgs,
+    GithubGcpIdentity,
+    GithubGcpIdentityArgs,
+    repository_condition,
+    trust_policy,
 )
 from policies.rules import RULES_BY_NAME
 from policies.rules.base import Resource
@@ -18,10 +24,20 @@ PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubuser
 
 
 def aws_args(**changes) -> GithubAwsRolesArgs:
-    values = dict(repository=REPO, deploy_subjects=DEPLOY, preview_subjects=PREVIEW, deploy_role_name="github-crm-deploy",
-                  preview_role_name="github-crm-preview", name_prefix="crm", region="ap-northeast-2", tags={"role": "ci"},
-                  state_bucket_arn="arn:aws:s3:::crm-state", state_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/state",
-                  secrets_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/secrets", state_log_bucket_arn="arn:aws:s3:::crm-state-logs")
+    values = dict(
+        repository=REPO,
+        deploy_subjects=DEPLOY,
+        preview_subjects=PREVIEW,
+        deploy_role_name="github-crm-deploy",
+        preview_role_name="github-crm-preview",
+        name_prefix="crm",
+        region="ap-northeast-2",
+        tags={"role": "ci"},
+        state_bucket_arn="arn:aws:s3:::crm-state",
+        state_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/state",
+        secrets_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/secrets",
+        state_log_bucket_arn="arn:aws:s3:::crm-state-logs",
+    )
     values.update(changes)
     return GithubAwsRolesArgs(**values)
 
@@ -48,8 +64,9 @@ def test_deploy_role_trusts_only_the_deploy_subjects_and_the_audience(roles):
     assert len(statement) == 1
     assert statement[0]["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement[0]["Principal"] == {"Federated": PROVIDER_ARN}
-    assert statement[0]["Condition"] == {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                                          "token.actions.githubusercontent.com:sub": DEPLOY}}
+    assert statement[0]["Condition"] == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": DEPLOY}
+    }
 
 
 def test_preview_role_trusts_pull_requests_and_main_only(roles):
@@ -80,13 +97,16 @@ def test_a_missing_subject_fails_the_pack(roles):
     assert list(trust_violations(json.dumps(document))) == ["oidc-trust-pins-repository"]
 
 
-@pytest.mark.parametrize("changes", [
-    {"repository": "acme/*"},
-    {"deploy_subjects": ["repo:acme/*:environment:production"]},
-    {"preview_subjects": ["repo:other/repo:pull_request"]},
-    {"deploy_subjects": []},
-    {"deploy_subjects": PREVIEW[:1]},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"repository": "acme/*"},
+        {"deploy_subjects": ["repo:acme/*:environment:production"]},
+        {"preview_subjects": ["repo:other/repo:pull_request"]},
+        {"deploy_subjects": []},
+        {"deploy_subjects": PREVIEW[:1]},
+    ],
+)
 def test_wildcards_foreign_repositories_and_shared_subjects_are_refused_early(changes):
     with pytest.raises(ValueError):
         aws_args(**changes)
@@ -94,7 +114,9 @@ def test_wildcards_foreign_repositories_and_shared_subjects_are_refused_early(ch
 
 def test_deploy_policy_enumerates_services_and_never_allows_everything(roles):
     policy = json.loads(roles.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])
-    actions = [a for s in policy["Statement"] if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    actions = [
+        a for s in policy["Statement"] if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
     assert "*" not in actions and "*:*" not in actions
     assert "ec2:*" in actions and "eks:*" in actions
 
@@ -104,7 +126,9 @@ def test_deploy_role_cannot_touch_the_ci_identities(roles):
     deny = next(s for s in policy["Statement"] if s["Sid"] == "BootstrapOutOfReach")
     assert deny["Effect"] == "Deny" and deny["Action"] == "iam:*"
     assert set(deny["Resource"]) == {
-        "arn:aws:iam::123456789012:role/github-crm-deploy", "arn:aws:iam::123456789012:role/github-crm-preview", PROVIDER_ARN,
+        "arn:aws:iam::123456789012:role/github-crm-deploy",
+        "arn:aws:iam::123456789012:role/github-crm-preview",
+        PROVIDER_ARN,
     }
 
 
@@ -112,34 +136,58 @@ def test_deploy_role_may_only_use_the_state_bucket_and_keys(roles):
     statements = {s["Sid"]: s for s in json.loads(roles.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])["Statement"]}
     assert statements["StateBucketUntouchable"]["Effect"] == "Deny"
     assert "s3:PutBucketPolicy" not in statements["StateBucketUntouchable"]["NotAction"]
-    assert statements["StateLogsUntouchable"] == {"Sid": "StateLogsUntouchable", "Effect": "Deny", "Action": "s3:*",
-                                                  "Resource": ["arn:aws:s3:::crm-state-logs", "arn:aws:s3:::crm-state-logs/*"]}
+    assert statements["StateLogsUntouchable"] == {
+        "Sid": "StateLogsUntouchable",
+        "Effect": "Deny",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::crm-state-logs", "arn:aws:s3:::crm-state-logs/*"],
+    }
     assert statements["BootstrapKeysUseOnly"]["Effect"] == "Deny"
     assert "kms:PutKeyPolicy" not in statements["BootstrapKeysUseOnly"]["NotAction"]
 
 
 def test_preview_policy_reads_but_writes_only_lock_files(roles):
     statements = json.loads(roles.one("aws:iam/rolePolicy:RolePolicy", "ci-preview")["policy"])["Statement"]
-    allowed = [(a, s["Resource"]) for s in statements if s["Effect"] == "Allow" for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    allowed = [
+        (a, s["Resource"])
+        for s in statements
+        if s["Effect"] == "Allow"
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
     writes = [(a, r) for a, r in allowed if not a.split(":")[1].startswith(("Describe", "List", "Get", "View", "Decrypt"))]
-    assert writes == [("s3:PutObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"), ("s3:DeleteObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),
-                      ("kms:GenerateDataKey", "arn:aws:kms:ap-northeast-2:123456789012:key/state")]
+    assert writes == [
+        ("s3:PutObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),
+        ("s3:DeleteObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),
+        ("kms:GenerateDataKey", "arn:aws:kms:ap-northeast-2:123456789012:key/state"),
+    ]
     assert any(s["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in s["Action"] for s in statements)
 
 
 def test_without_s3_state_no_state_statements(run_component):
-    result = run_component(lambda: GithubAwsRoles("ci", aws_args(state_bucket_arn=None, state_key_arn=None, secrets_key_arn=None, state_log_bucket_arn=None)))
+    result = run_component(
+        lambda: GithubAwsRoles("ci", aws_args(state_bucket_arn=None, state_key_arn=None, secrets_key_arn=None, state_log_bucket_arn=None))
+    )
     sids = [s["Sid"] for s in json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "ci-deploy")["policy"])["Statement"]]
     assert sids and not any(sid.startswith(("State", "BootstrapKeys")) for sid in sids)
 
 
 # ---------------------------------------------------------------- GCP
 
+
 @pytest.fixture
 def identity(run_component):
-    return run_component(lambda: GithubGcpIdentity("ci", GithubGcpIdentityArgs(
-        project="acme-ci", repository=REPO, deploy_subjects=DEPLOY, preview_subjects=PREVIEW, deploy_projects=["acme-dr"],
-    )))
+    return run_component(
+        lambda: GithubGcpIdentity(
+            "ci",
+            GithubGcpIdentityArgs(
+                project="acme-ci",
+                repository=REPO,
+                deploy_subjects=DEPLOY,
+                preview_subjects=PREVIEW,
+                deploy_projects=["acme-dr"],
+            ),
+        )
+    )
 
 
 def test_provider_admits_only_this_repositorys_tokens(identity):
@@ -172,7 +220,9 @@ def test_the_pack_rejects_a_provider_without_the_repository_condition(identity):
     provider = identity.one("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
     rule = RULES_BY_NAME["oidc-trust-pins-repository"]
     as_registered = Resource(provider.type, provider.name, provider.urn, dict(provider.inputs))
-    loosened = Resource(provider.type, provider.name, provider.urn, {**provider.inputs, "attributeCondition": "assertion.repository_owner == 'acme'"})
+    loosened = Resource(
+        provider.type, provider.name, provider.urn, {**provider.inputs, "attributeCondition": "assertion.repository_owner == 'acme'"}
+    )
     assert rule.violations(as_registered) == []
     assert len(rule.violations(loosened)) == 1
 

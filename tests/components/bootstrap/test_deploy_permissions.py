@@ -1,4 +1,5 @@
 """The CI deploy identities can create what the stacks they deploy create (bootstrap itself is run by an operator)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,29 +11,60 @@ DEPLOYED_BY_CI = [s for s in ALL_STACKS if s != "bootstrap"]
 
 # The IAM action prefix each pulumi-aws module calls; a type missing here fails the test until it is placed.
 AWS_SERVICE_OF_MODULE = {
-    "ec2": "ec2", "vpc": "ec2", "eks": "eks", "rds": "rds", "elasticache": "elasticache", "ecr": "ecr", "lb": "elasticloadbalancing",
-    "secretsmanager": "secretsmanager", "ssm": "ssm", "sqs": "sqs", "sns": "sns", "ses": "ses", "sesv2": "ses", "scheduler": "scheduler",
-    "msk": "kafka", "kms": "kms", "acm": "acm", "backup": "backup", "budgets": "budgets", "iam": "iam", "s3": "s3",
+    "ec2": "ec2",
+    "vpc": "ec2",
+    "eks": "eks",
+    "rds": "rds",
+    "elasticache": "elasticache",
+    "ecr": "ecr",
+    "lb": "elasticloadbalancing",
+    "secretsmanager": "secretsmanager",
+    "ssm": "ssm",
+    "sqs": "sqs",
+    "sns": "sns",
+    "ses": "ses",
+    "sesv2": "ses",
+    "scheduler": "scheduler",
+    "msk": "kafka",
+    "kms": "kms",
+    "acm": "acm",
+    "backup": "backup",
+    "budgets": "budgets",
+    "iam": "iam",
+    "s3": "s3",
 }
-AWS_SERVICE_OF_TYPE = {"aws:cloudwatch/logGroup:LogGroup": "logs", "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
-                       "aws:cloudwatch/dashboard:Dashboard": "cloudwatch"}
+AWS_SERVICE_OF_TYPE = {
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
+    "aws:cloudwatch/dashboard:Dashboard": "cloudwatch",
+}
 # iam and s3 are granted on the estate's own names (role/crm-*, crm-* buckets), not service-wide.
 NAME_SCOPED = {"iam", "s3"}
 
 # The predefined role that administers each GCP module's resources.
 GCP_ROLE_OF_MODULE = {
-    "compute": "roles/compute.networkAdmin", "container": "roles/container.admin", "sql": "roles/cloudsql.admin", "redis": "roles/redis.admin",
-    "artifactregistry": "roles/artifactregistry.admin", "secretmanager": "roles/secretmanager.admin", "kms": "roles/cloudkms.admin",
-    "serviceaccount": "roles/iam.serviceAccountAdmin", "projects": "roles/resourcemanager.projectIamAdmin",
-    "servicenetworking": "roles/servicenetworking.networksAdmin", "monitoring": "roles/monitoring.editor",
-    "certificatemanager": "roles/certificatemanager.editor", "binaryauthorization": "roles/binaryauthorization.policyEditor",
+    "compute": "roles/compute.networkAdmin",
+    "container": "roles/container.admin",
+    "sql": "roles/cloudsql.admin",
+    "redis": "roles/redis.admin",
+    "artifactregistry": "roles/artifactregistry.admin",
+    "secretmanager": "roles/secretmanager.admin",
+    "kms": "roles/cloudkms.admin",
+    "serviceaccount": "roles/iam.serviceAccountAdmin",
+    "projects": "roles/resourcemanager.projectIamAdmin",
+    "servicenetworking": "roles/servicenetworking.networksAdmin",
+    "monitoring": "roles/monitoring.editor",
+    "certificatemanager": "roles/certificatemanager.editor",
+    "binaryauthorization": "roles/binaryauthorization.policyEditor",
 }
 # Granted outside the project roles, and documented as such in docs/prerequisites.md.
 GCP_OUTSIDE_PROJECT = {"billing": "roles/billing.costsManager on the billing account"}
 
 
 def _created(shipped, prefix: str) -> set[str]:
-    return {r.type for stack in DEPLOYED_BY_CI for r in shipped(stack).resources if r.custom and r.op != "read" and r.type.startswith(prefix)}
+    return {
+        r.type for stack in DEPLOYED_BY_CI for r in shipped(stack).resources if r.custom and r.op != "read" and r.type.startswith(prefix)
+    }
 
 
 def _aws_missing(types, deploy_services) -> list[str]:
@@ -73,14 +105,27 @@ def test_grants_outside_the_project_roles_are_documented(outside):
     assert GCP_OUTSIDE_PROJECT[outside].split(" on ")[0] in doc
 
 
-
 def test_deploy_policy_lets_ci_manage_msk_topics_through_the_topic_api():
     import json
 
     from components.bootstrap.ci_identity import GithubAwsRolesArgs, deploy_policy
 
-    args = GithubAwsRolesArgs(repository="acme/crm", deploy_subjects=["repo:acme/crm:environment:production"], preview_subjects=["repo:acme/crm:pull_request"],
-                              deploy_role_name="d", preview_role_name="p", name_prefix="crm", region="ap-northeast-2", tags={})
+    args = GithubAwsRolesArgs(
+        repository="acme/crm",
+        deploy_subjects=["repo:acme/crm:environment:production"],
+        preview_subjects=["repo:acme/crm:pull_request"],
+        deploy_role_name="d",
+        preview_role_name="p",
+        name_prefix="crm",
+        region="ap-northeast-2",
+        tags={},
+    )
     statements = json.loads(deploy_policy("aws", "123456789012", args, "arn:aws:s3:::crm-state", "arn:kms", "arn:kms"))["Statement"]
     actions = {a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"kafka:*", "kafka-cluster:Connect", "kafka-cluster:CreateTopic", "kafka-cluster:DeleteTopic", "kafka-cluster:AlterTopic"} <= actions
+    assert {
+        "kafka:*",
+        "kafka-cluster:Connect",
+        "kafka-cluster:CreateTopic",
+        "kafka-cluster:DeleteTopic",
+        "kafka-cluster:AlterTopic",
+    } <= actions

@@ -1,4 +1,5 @@
 """The secrets-provider key: rotating, usable by the deployers, decrypt-only for preview; its URL is what stack files name."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ PREVIEW = "arn:aws:iam::123456789012:role/github-crm-preview"
 
 
 def test_aws_key_policy_names_who_uses_and_who_only_decrypts(run_component):
-    result = run_component(lambda: AwsSecretsKey("s", AwsSecretsKeyArgs(alias="crm-pulumi-secrets", region="ap-northeast-2", tags={},
-                                                                        users=[DEPLOYER], decrypters=[PREVIEW]), opts=pulumi.ResourceOptions(protect=True)))
+    result = run_component(
+        lambda: AwsSecretsKey(
+            "s",
+            AwsSecretsKeyArgs(alias="crm-pulumi-secrets", region="ap-northeast-2", tags={}, users=[DEPLOYER], decrypters=[PREVIEW]),
+            opts=pulumi.ResourceOptions(protect=True),
+        )
+    )
     key = result.one("aws:kms/key:Key")
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     assert statements["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [DEPLOYER]
@@ -26,13 +32,24 @@ def test_aws_key_policy_names_who_uses_and_who_only_decrypts(run_component):
 
 
 def test_gcp_key_rotates_and_grants_only_the_named_members(run_component):
-    result = run_component(lambda: GcpSecretsKey("s", GcpSecretsKeyArgs(project="acme-ci", location="asia-northeast3", labels={},
-                                                                        users=["serviceAccount:d@x.iam.gserviceaccount.com"],
-                                                                        decrypters=["serviceAccount:p@x.iam.gserviceaccount.com"])))
+    result = run_component(
+        lambda: GcpSecretsKey(
+            "s",
+            GcpSecretsKeyArgs(
+                project="acme-ci",
+                location="asia-northeast3",
+                labels={},
+                users=["serviceAccount:d@x.iam.gserviceaccount.com"],
+                decrypters=["serviceAccount:p@x.iam.gserviceaccount.com"],
+            ),
+        )
+    )
     assert result.one("gcp:kms/cryptoKey:CryptoKey")["rotationPeriod"] == "7776000s"
     grants = sorted((g["member"], g["role"]) for g in result.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"))
-    assert grants == [("serviceAccount:d@x.iam.gserviceaccount.com", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
-                      ("serviceAccount:p@x.iam.gserviceaccount.com", "roles/cloudkms.cryptoKeyDecrypter")]
+    assert grants == [
+        ("serviceAccount:d@x.iam.gserviceaccount.com", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
+        ("serviceAccount:p@x.iam.gserviceaccount.com", "roles/cloudkms.cryptoKeyDecrypter"),
+    ]
 
 
 @pytest.mark.parametrize("changes", [{"users": []}, {"alias": "alias/crm"}, {"alias": "aws/crm"}])

@@ -1,4 +1,5 @@
 """The state bucket's guarantees: versioned, KMS-encrypted, private, TLS-only, logged, old versions expire; S3 sub-resources in sequence."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,26 @@ import pytest
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 
 DEPLOYER = "arn:aws:iam::123456789012:role/github-crm-deploy"
-S3_PARTS = ("bucketPublicAccessBlock", "bucketOwnershipControls", "bucketServerSideEncryptionConfiguration", "bucketVersioning",
-            "bucketLifecycleConfiguration", "bucketLogging", "bucketPolicy")
+S3_PARTS = (
+    "bucketPublicAccessBlock",
+    "bucketOwnershipControls",
+    "bucketServerSideEncryptionConfiguration",
+    "bucketVersioning",
+    "bucketLifecycleConfiguration",
+    "bucketLogging",
+    "bucketPolicy",
+)
 
 
 @pytest.fixture
 def s3(run_component):
-    return run_component(lambda: S3StateBackend("state", S3StateBackendArgs(region="ap-northeast-2", tags={"role": "state"}, key_users=[DEPLOYER]), opts=pulumi.ResourceOptions(protect=True)))
+    return run_component(
+        lambda: S3StateBackend(
+            "state",
+            S3StateBackendArgs(region="ap-northeast-2", tags={"role": "state"}, key_users=[DEPLOYER]),
+            opts=pulumi.ResourceOptions(protect=True),
+        )
+    )
 
 
 def part(result, kind: str, name: str = "state"):
@@ -29,7 +43,10 @@ def test_state_bucket_is_versioned(s3):
 def test_state_bucket_is_encrypted_with_its_own_rotating_key(s3):
     key = s3.one("aws:kms/key:Key")
     rule = part(s3, "bucketServerSideEncryptionConfiguration")["rules"][0]
-    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "arn:aws:kms:ap-northeast-2:123456789012:state-key"}
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": "arn:aws:kms:ap-northeast-2:123456789012:state-key",
+    }
     assert rule["bucketKeyEnabled"] is True
     assert key["enableKeyRotation"] is True
 
@@ -42,9 +59,16 @@ def test_state_bucket_blocks_all_public_access(s3):
 
 def test_state_bucket_refuses_plain_http(s3):
     statement = json.loads(part(s3, "bucketPolicy")["policy"])["Statement"]
-    assert statement == [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                          "Resource": ["arn:aws:s3:ap-northeast-2:123456789012:state", "arn:aws:s3:ap-northeast-2:123456789012:state/*"],
-                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+    assert statement == [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:ap-northeast-2:123456789012:state", "arn:aws:s3:ap-northeast-2:123456789012:state/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
 
 
 def test_state_bucket_logs_to_its_log_bucket_which_admits_only_s3_log_delivery(s3):
@@ -53,7 +77,9 @@ def test_state_bucket_logs_to_its_log_bucket_which_admits_only_s3_log_delivery(s
     statements = json.loads(part(s3, "bucketPolicy", "state-logs")["policy"])["Statement"]
     assert statements[0]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert statements[0]["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:s3:ap-northeast-2:123456789012:state"}
-    assert part(s3, "bucketServerSideEncryptionConfiguration", "state-logs")["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    assert part(s3, "bucketServerSideEncryptionConfiguration", "state-logs")["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"
+    }
 
 
 def test_old_state_versions_expire(s3):
@@ -92,12 +118,22 @@ def test_bad_arguments_are_refused_early(changes):
 
 # ---------------------------------------------------------------- GCS
 
+
 @pytest.fixture
 def gcs(run_component):
-    return run_component(lambda: GcsStateBackend("state", GcsStateBackendArgs(
-        project="acme-ci", location="asia-northeast3", labels={"role": "state"},
-        writers=["serviceAccount:deploy@acme-ci.iam.gserviceaccount.com"], preview_members=["serviceAccount:preview@acme-ci.iam.gserviceaccount.com"],
-    ), opts=pulumi.ResourceOptions(protect=True)))
+    return run_component(
+        lambda: GcsStateBackend(
+            "state",
+            GcsStateBackendArgs(
+                project="acme-ci",
+                location="asia-northeast3",
+                labels={"role": "state"},
+                writers=["serviceAccount:deploy@acme-ci.iam.gserviceaccount.com"],
+                preview_members=["serviceAccount:preview@acme-ci.iam.gserviceaccount.com"],
+            ),
+            opts=pulumi.ResourceOptions(protect=True),
+        )
+    )
 
 
 def test_gcs_state_bucket_has_the_same_guarantees(gcs):

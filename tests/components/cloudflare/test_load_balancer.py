@@ -7,8 +7,14 @@ from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBa
 
 
 def lb_args(**changes) -> GlobalLoadBalancerArgs:
-    values = dict(account_id="a" * 32, zone_id="z" * 32, hostname="crm.example.com", primary=Origin("aws", "alb.example.com"),
-                  secondary=Origin("gcp", "198.51.100.80"), notification_email="oncall@example.com")
+    values = dict(
+        account_id="a" * 32,
+        zone_id="z" * 32,
+        hostname="crm.example.com",
+        primary=Origin("aws", "alb.example.com"),
+        secondary=Origin("gcp", "198.51.100.80"),
+        notification_email="oncall@example.com",
+    )
     values.update(changes)
     return GlobalLoadBalancerArgs(**values)
 
@@ -39,7 +45,9 @@ def test_proxied_with_cookie_affinity_fallback_and_both_pools(lb):
 
 
 def test_failover_steering_keeps_aws_first(run_component):
-    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="failover"))).one("cloudflare:index/loadBalancer:LoadBalancer")
+    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="failover"))).one(
+        "cloudflare:index/loadBalancer:LoadBalancer"
+    )
     assert balancer["steeringPolicy"] == "off" and balancer["defaultPools"][0] == "g-aws-id"
 
 
@@ -50,11 +58,14 @@ def test_email_notification_on_pool_health(lb):
     assert sorted(policy["filters"]["poolIds"]) == ["g-aws-id", "g-gcp-id"]
 
 
-@pytest.mark.parametrize("check,seconds", [
-    (HealthCheck(), 75),                                                       # 1 x 60 + 3 x 5
-    (HealthCheck(interval_seconds=60, retries=2, consecutive_down=2), 135),    # the documents' settings, two failures needed
-    (HealthCheck(interval_seconds=15, retries=1, timeout_seconds=3, consecutive_down=2), 36),
-])
+@pytest.mark.parametrize(
+    "check,seconds",
+    [
+        (HealthCheck(), 75),  # 1 x 60 + 3 x 5
+        (HealthCheck(interval_seconds=60, retries=2, consecutive_down=2), 135),  # the documents' settings, two failures needed
+        (HealthCheck(interval_seconds=15, retries=1, timeout_seconds=3, consecutive_down=2), 36),
+    ],
+)
 def test_worst_case_detection_time(check, seconds):
     assert check.detection_seconds == seconds
 
@@ -76,7 +87,9 @@ def test_random_steering_splits_fifty_fifty_by_pool_id(run_component):
 
 
 def test_random_steering_takes_other_weights(run_component):
-    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="random", pool_weights={"aws": 70, "gcp": 30}))).one("cloudflare:index/loadBalancer:LoadBalancer")
+    balancer = run_component(lambda: GlobalLoadBalancer("g", lb_args(steering="random", pool_weights={"aws": 70, "gcp": 30}))).one(
+        "cloudflare:index/loadBalancer:LoadBalancer"
+    )
     assert balancer["randomSteering"]["poolWeights"] == {"g-aws-id": 0.7, "g-gcp-id": 0.3}
 
 

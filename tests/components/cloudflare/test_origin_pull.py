@@ -42,8 +42,13 @@ def test_monitor_probes_as_the_zone_so_health_checks_carry_the_certificate(run_s
     from tools.offline import fakes
 
     answer = fakes.invoke
-    monkeypatch.setattr(fakes, "invoke", lambda token, args: {**answer(token, args), "name": "crm-zone.example"}
-                        if token == "cloudflare:index/getZone:getZone" else answer(token, args))
+    monkeypatch.setattr(
+        fakes,
+        "invoke",
+        lambda token, args: (
+            {**answer(token, args), "name": "crm-zone.example"} if token == "cloudflare:index/getZone:getZone" else answer(token, args)
+        ),
+    )
     monitor = run_stack("global", preview=False).one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
     assert monitor["probeZone"] == "crm-zone.example"
 
@@ -63,11 +68,23 @@ def test_trust_store_reads_cloudflares_ca_from_its_own_private_bucket(shipped):
     bucket = next(b for b in result.of_type("aws:s3/bucket:Bucket") if b.urn in store.property_dependencies["caCertificatesBundleS3Bucket"])
     assert bundle["content"] == CA_FILE.read_text()
     assert bucket.urn in bundle.property_dependencies["bucket"]
-    blocks = [b for b in result.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") if bucket.urn in b.property_dependencies["bucket"]]
+    blocks = [
+        b
+        for b in result.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        if bucket.urn in b.property_dependencies["bucket"]
+    ]
     assert len(blocks) == 1 and blocks[0]["blockPublicPolicy"] is True
 
 
 def test_a_bundle_that_is_not_pem_is_refused():
     with pytest.raises(ValueError, match="PEM"):
-        PublicLoadBalancerArgs(vpc_id="v", vpc_cidr="10.0.0.0/16", subnet_ids=["a"], certificate_arn="c", allowed_cidrs=["192.0.2.0/24"],
-                               target_security_group_id="sg", tags={}, client_ca_bundle="not a certificate")
+        PublicLoadBalancerArgs(
+            vpc_id="v",
+            vpc_cidr="10.0.0.0/16",
+            subnet_ids=["a"],
+            certificate_arn="c",
+            allowed_cidrs=["192.0.2.0/24"],
+            target_security_group_id="sg",
+            tags={},
+            client_ca_bundle="not a certificate",
+        )

@@ -70,14 +70,23 @@ def test_application_images_are_admitted_from_our_registry_only(shipped):
     assert not admitted(patterns, registry.rsplit("/", 1)[0] + "/other-repo/crm-api:1.2.3")
 
 
-@pytest.mark.parametrize("image", ["quay.io/strimzi/operator:0.45.0", "quay.io/strimzi/kafka:0.45.0-kafka-3.9.0",
-                                   "ghcr.io/external-secrets/external-secrets:v0.18.2"])
+@pytest.mark.parametrize(
+    "image",
+    ["quay.io/strimzi/operator:0.45.0", "quay.io/strimzi/kafka:0.45.0-kafka-3.9.0", "ghcr.io/external-secrets/external-secrets:v0.18.2"],
+)
 def test_operator_images_are_admitted(image, shipped):
     assert admitted(_patterns(shipped("gcp-dr", preview=False)), image)
 
 
-@pytest.mark.parametrize("image", ["docker.io/library/nginx:latest", "quay.io/strimzi-fork/operator:0.45.0", "ghcr.io/attacker/external-secrets:v1",
-                                   "docker.io/library/postgres:16"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        "docker.io/library/nginx:latest",
+        "quay.io/strimzi-fork/operator:0.45.0",
+        "ghcr.io/attacker/external-secrets:v1",
+        "docker.io/library/postgres:16",
+    ],
+)
 def test_other_images_are_denied(image, shipped):
     assert not admitted(_patterns(shipped("gcp-dr", preview=False)), image)
 

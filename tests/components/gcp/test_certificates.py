@@ -9,8 +9,11 @@ HOSTS = ["crm.example.com", "gcp.crm.example.com"]
 
 @pytest.fixture
 def cert(run_component):
-    return run_component(lambda: ManagedCertificate("cert", ManagedCertificateArgs(
-        project="p", map_name="crm-edge", hostnames=HOSTS, zone_id="zone", labels={})))
+    return run_component(
+        lambda: ManagedCertificate(
+            "cert", ManagedCertificateArgs(project="p", map_name="crm-edge", hostnames=HOSTS, zone_id="zone", labels={})
+        )
+    )
 
 
 def test_certificate_covers_every_host_through_dns_authorization(cert):

@@ -10,8 +10,12 @@ CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published li
 
 @pytest.fixture
 def policy(run_component):
-    return run_component(lambda: CloudflareOnlyPolicy("armor", CloudflareOnlyPolicyArgs(
-        project="p", policy_name="crm-cloudflare-only", allowed_cidrs=list(CLOUDFLARE_IPV4_RANGES), labels={})))
+    return run_component(
+        lambda: CloudflareOnlyPolicy(
+            "armor",
+            CloudflareOnlyPolicyArgs(project="p", policy_name="crm-cloudflare-only", allowed_cidrs=list(CLOUDFLARE_IPV4_RANGES), labels={}),
+        )
+    )
 
 
 def rules(result):
@@ -48,8 +52,9 @@ def test_refuses_the_whole_internet():
 
 def test_gcp_stack_admits_the_same_ranges_as_the_alb(shipped):
     aws = shipped("aws-dr")
-    alb_ranges = {r["cidrIpv4"] for r in aws.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-                  if "-ingress-cf-443-" in r.name}
+    alb_ranges = {
+        r["cidrIpv4"] for r in aws.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name
+    }
     armor = shipped("gcp-dr").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
     allowed = {c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]}
     assert alb_ranges and allowed == alb_ranges

@@ -7,8 +7,19 @@ from tests.helpers import is_secret
 
 
 def sql_args(**changes) -> CloudSqlPostgresArgs:
-    values = dict(project="p", region="asia-northeast3", network_id="net", tier="db-custom-4-15360", disk_size_gb=200, availability="REGIONAL",
-                  backup_retention_count=30, deletion_protection=True, labels={}, logical_decoding=True, kms_key="projects/p/keys/sql")
+    values = dict(
+        project="p",
+        region="asia-northeast3",
+        network_id="net",
+        tier="db-custom-4-15360",
+        disk_size_gb=200,
+        availability="REGIONAL",
+        backup_retention_count=30,
+        deletion_protection=True,
+        labels={},
+        logical_decoding=True,
+        kms_key="projects/p/keys/sql",
+    )
     values.update(changes)
     return CloudSqlPostgresArgs(**values)
 
@@ -18,7 +29,10 @@ def sql(run_component):
     return run_component(lambda: CloudSqlPostgres("sql", sql_args()))
 
 
-@pytest.mark.parametrize("stack,tier,disk", [("gcp-staging", "db-custom-2-7680", 50), ("gcp-production", "db-custom-4-15360", 100), ("gcp-dr", "db-custom-4-15360", 200)])
+@pytest.mark.parametrize(
+    "stack,tier,disk",
+    [("gcp-staging", "db-custom-2-7680", 50), ("gcp-production", "db-custom-4-15360", 100), ("gcp-dr", "db-custom-4-15360", 200)],
+)
 def test_instance_matches_the_matrix(shipped, stack, tier, disk):
     instance = shipped(stack).one("gcp:sql/databaseInstance:DatabaseInstance")
     settings = instance["settings"]

@@ -1,4 +1,5 @@
 """Cloud SQL keeps its backups in a location chosen on purpose (another region than the instance)."""
+
 from __future__ import annotations
 
 import pytest

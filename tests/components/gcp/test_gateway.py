@@ -1,4 +1,5 @@
 """GCP address -> Gateway -> HTTPRoute -> Service, with its certificate map, health check and Cloud Armor policy."""
+
 from __future__ import annotations
 
 import pytest
@@ -87,5 +88,14 @@ def test_gcp_origin_record_points_at_the_reserved_address_proxied(gcp):
 
 def test_rejects_a_relative_health_path():
     with pytest.raises(ValueError, match="health_check_path"):
-        AppGatewayArgs(namespace="n", gateway_name="g", address_name="a", certificate_map="m", hostnames=["h.example.com"],
-                       service_name="s", service_port=80, security_policy="p", health_check_path="health")
+        AppGatewayArgs(
+            namespace="n",
+            gateway_name="g",
+            address_name="a",
+            certificate_map="m",
+            hostnames=["h.example.com"],
+            service_name="s",
+            service_port=80,
+            security_policy="p",
+            health_check_path="health",
+        )

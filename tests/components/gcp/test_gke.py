@@ -6,9 +6,23 @@ from components.gcp.gke import NODE_ROLES, GkeCluster, GkeClusterArgs
 
 
 def gke_args(**changes) -> GkeClusterArgs:
-    values = dict(project="p", region="asia-northeast3", network="net", subnetwork="sub", zones=["asia-northeast3-a", "asia-northeast3-b", "asia-northeast3-c"],
-                  master_cidr="172.16.0.0/28", release_channel="REGULAR", machine_type="n2-standard-16", min_nodes=3, initial_nodes=5,
-                  max_nodes=10, disk_size_gb=200, secrets_kms_key="projects/p/keys/gke", labels={}, authorized_networks=["203.0.113.0/24"])
+    values = dict(
+        project="p",
+        region="asia-northeast3",
+        network="net",
+        subnetwork="sub",
+        zones=["asia-northeast3-a", "asia-northeast3-b", "asia-northeast3-c"],
+        master_cidr="172.16.0.0/28",
+        release_channel="REGULAR",
+        machine_type="n2-standard-16",
+        min_nodes=3,
+        initial_nodes=5,
+        max_nodes=10,
+        disk_size_gb=200,
+        secrets_kms_key="projects/p/keys/gke",
+        labels={},
+        authorized_networks=["203.0.113.0/24"],
+    )
     values.update(changes)
     return GkeClusterArgs(**values)
 
@@ -18,12 +32,15 @@ def gke(run_component):
     return run_component(lambda: GkeCluster("gke", gke_args()))
 
 
-@pytest.mark.parametrize("stack,machine,sizes,disk", [
-    ("gcp-dev", "e2-standard-4", (1, 3), 100),
-    ("gcp-staging", "e2-standard-8", (2, 5), 100),
-    ("gcp-production", "n2-standard-16", (3, 10), 200),
-    ("gcp-dr", "n2-standard-16", (3, 10), 200),
-])
+@pytest.mark.parametrize(
+    "stack,machine,sizes,disk",
+    [
+        ("gcp-dev", "e2-standard-4", (1, 3), 100),
+        ("gcp-staging", "e2-standard-8", (2, 5), 100),
+        ("gcp-production", "n2-standard-16", (3, 10), 200),
+        ("gcp-dr", "n2-standard-16", (3, 10), 200),
+    ],
+)
 def test_node_pool_matches_the_matrix(shipped, stack, machine, sizes, disk):
     pool = shipped(stack).one("gcp:container/nodePool:NodePool")
     assert pool["nodeConfig"]["machineType"] == machine and pool["nodeConfig"]["diskSizeGb"] == disk
@@ -107,7 +124,10 @@ def test_maintenance_window_leaves_gke_its_48_hours_per_32_days(gke):
     from datetime import datetime
 
     window = gke.one("gcp:container/cluster:Cluster")["maintenancePolicy"]["recurringWindow"]
-    hours = (datetime.fromisoformat(window["endTime"].replace("Z", "+00:00")) - datetime.fromisoformat(window["startTime"].replace("Z", "+00:00"))).seconds / 3600
+    hours = (
+        datetime.fromisoformat(window["endTime"].replace("Z", "+00:00"))
+        - datetime.fromisoformat(window["startTime"].replace("Z", "+00:00"))
+    ).seconds / 3600
     days_per_week = len(window["recurrence"].split("BYDAY=")[1].split(","))
     worst_32_days = hours * days_per_week * 4  # at least four full weeks fit in any 32 days
     assert hours >= 4 and worst_32_days >= 48

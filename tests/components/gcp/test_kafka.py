@@ -28,8 +28,11 @@ def test_operator_does_not_list_its_own_namespace_again(kafka):
 
 def test_kafka_resources_use_the_v1_api_strimzi_1_serves(kafka):
     assert {r.type for r in kafka.resources if "strimzi" in r.type} == {
-        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "kubernetes:kafka.strimzi.io/v1:Kafka", "kubernetes:kafka.strimzi.io/v1:KafkaUser",
-        "kubernetes:kafka.strimzi.io/v1:KafkaTopic"}
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool",
+        "kubernetes:kafka.strimzi.io/v1:Kafka",
+        "kubernetes:kafka.strimzi.io/v1:KafkaUser",
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic",
+    }
 
 
 def test_three_brokers_with_min_insync_replicas_two(kafka):
@@ -100,11 +103,14 @@ def test_topic_outside_the_app_prefix_is_refused():
         KafkaOnGkeArgs(topics=["billing.events"])
 
 
-
 def test_the_listener_admits_only_the_application_pods(kafka):
     [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
-    assert listener["networkPolicyPeers"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "crm"}},
-                                               "podSelector": {"matchLabels": {"app.kubernetes.io/name": "crm", "app.kubernetes.io/component": "api"}}}]
+    assert listener["networkPolicyPeers"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "crm"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "crm", "app.kubernetes.io/component": "api"}},
+        }
+    ]
 
 
 def test_the_peers_select_the_pods_the_deployment_runs(kafka):

@@ -8,17 +8,29 @@ from tests.helpers import is_secret, provider_value, secret_value
 
 
 def redis_args(**changes) -> MemorystoreRedisArgs:
-    values = dict(project="p", region="asia-northeast3", network_id="net", reserved_ip_range="psa", tier="STANDARD_HA", memory_size_gb=10,
-                  replica_count=2, read_replicas=True, labels={})
+    values = dict(
+        project="p",
+        region="asia-northeast3",
+        network_id="net",
+        reserved_ip_range="psa",
+        tier="STANDARD_HA",
+        memory_size_gb=10,
+        replica_count=2,
+        read_replicas=True,
+        labels={},
+    )
     values.update(changes)
     return MemorystoreRedisArgs(**values)
 
 
-@pytest.mark.parametrize("stack,memory,read_replicas,replicas", [
-    ("gcp-staging", 2, "READ_REPLICAS_DISABLED", None),
-    ("gcp-production", 5, "READ_REPLICAS_ENABLED", 2),
-    ("gcp-dr", 10, "READ_REPLICAS_ENABLED", 2),
-])
+@pytest.mark.parametrize(
+    "stack,memory,read_replicas,replicas",
+    [
+        ("gcp-staging", 2, "READ_REPLICAS_DISABLED", None),
+        ("gcp-production", 5, "READ_REPLICAS_ENABLED", 2),
+        ("gcp-dr", 10, "READ_REPLICAS_ENABLED", 2),
+    ],
+)
 def test_instance_matches_the_matrix(shipped, stack, memory, read_replicas, replicas):
     redis = shipped(stack).one("gcp:redis/instance:Instance")
     assert (redis["tier"], redis["memorySizeGb"], redis["readReplicasMode"]) == ("STANDARD_HA", memory, read_replicas)

@@ -1,4 +1,5 @@
 """Cloud Monitoring: policies watch the metrics GCP publishes (and the lag CronJob writes), at thresholds config derives."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,14 @@ from tests.helpers import provider_value
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANGED = {
     "crm:monitoring": {
-        "emails": ["dba@acme-corp.io", "noc@acme-corp.io"], "cpuPercent": 70, "diskPercent": 75, "replicationLagSeconds": 3,
-        "cacheMemoryPercent": 65, "containerRestarts": 9, "monthlyBudgetUsd": 999, "budgetAlertPercents": [50, 90],
+        "emails": ["dba@acme-corp.io", "noc@acme-corp.io"],
+        "cpuPercent": 70,
+        "diskPercent": 75,
+        "replicationLagSeconds": 3,
+        "cacheMemoryPercent": 65,
+        "containerRestarts": 9,
+        "monthlyBudgetUsd": 999,
+        "budgetAlertPercents": [50, 90],
         "billingAccount": "01A2B3-C4D5E6-F7A8B9",
     },
 }
@@ -37,7 +44,9 @@ def shipped_dr():
 
 @pytest.fixture(scope="module")
 def changed_dr():
-    return preview_stack("gcp-dr", preview=False, config_override=stack_config("gcp-dr", CHANGED)), load("gcp-dr", stack_config("gcp-dr", CHANGED))
+    return preview_stack("gcp-dr", preview=False, config_override=stack_config("gcp-dr", CHANGED)), load(
+        "gcp-dr", stack_config("gcp-dr", CHANGED)
+    )
 
 
 def condition(result, key):
@@ -114,8 +123,16 @@ def test_every_policy_notifies_every_channel(changed_dr):
 def test_uptime_check_requests_the_public_health_path_over_https(shipped_dr):
     result, config = shipped_dr
     check = result.one("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
-    assert check["monitoredResource"] == {"type": "uptime_url", "labels": {"host": config.common.public_host, "project_id": config.project_id}}
-    assert (check["httpCheck"]["path"], check["httpCheck"]["port"], check["httpCheck"]["useSsl"], check["httpCheck"]["validateSsl"]) == ("/health", 443, True, True)
+    assert check["monitoredResource"] == {
+        "type": "uptime_url",
+        "labels": {"host": config.common.public_host, "project_id": config.project_id},
+    }
+    assert (check["httpCheck"]["path"], check["httpCheck"]["port"], check["httpCheck"]["useSsl"], check["httpCheck"]["validateSsl"]) == (
+        "/health",
+        443,
+        True,
+        True,
+    )
     assert f'metric.label.check_id="{check.name}-check"' in condition(result, "uptime")["filter"]
 
 
@@ -133,15 +150,22 @@ def test_dashboard_charts_every_threshold_policy(shipped_dr):
     result = shipped_dr[0]
     tiles = json.loads(result.one("gcp:monitoring/dashboard:Dashboard")["dashboardJson"])["mosaicLayout"]["tiles"]
     filters = {t["widget"]["xyChart"]["dataSets"][0]["timeSeriesQuery"]["timeSeriesFilter"]["filter"] for t in tiles}
-    policies = {p["conditions"][0]["conditionThreshold"]["filter"] for p in result.of_type(POLICY) if "conditionThreshold" in p["conditions"][0]}
+    policies = {
+        p["conditions"][0]["conditionThreshold"]["filter"] for p in result.of_type(POLICY) if "conditionThreshold" in p["conditions"][0]
+    }
     assert filters == policies
 
 
 @pytest.mark.parametrize("stack", ["gcp-dev", "gcp-staging", "gcp-production"])
 def test_every_gcp_environment_has_channels_policies_a_dashboard_an_uptime_check_and_a_budget(shipped, stack):
     result = shipped(stack)
-    for type_ in ("gcp:monitoring/notificationChannel:NotificationChannel", POLICY, "gcp:monitoring/dashboard:Dashboard",
-                  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig", "gcp:billing/budget:Budget"):
+    for type_ in (
+        "gcp:monitoring/notificationChannel:NotificationChannel",
+        POLICY,
+        "gcp:monitoring/dashboard:Dashboard",
+        "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig",
+        "gcp:billing/budget:Budget",
+    ):
         assert result.of_type(type_), type_
 
 
@@ -158,9 +182,11 @@ def test_tunnel_alarms_are_raised_in_aws_through_the_links_provider(shipped_dr):
     assert len(alarms) == 2 * len(connections) == 4
     assert all("::crm-dr-link-aws::" in a.provider for a in alarms)
     assert sorted((a["dimensions"]["VpnId"], a["metricName"], a["namespace"]) for a in alarms) == sorted(
-        (f"{name}-id", "TunnelState", "AWS/VPN") for name in connections for _ in (1, 2))
+        (f"{name}-id", "TunnelState", "AWS/VPN") for name in connections for _ in (1, 2)
+    )
     assert sorted(a["dimensions"]["TunnelIpAddress"] for a in alarms) == sorted(
-        provider_value(c, f"tunnel{n}Address") for c in connections.values() for n in (1, 2))
+        provider_value(c, f"tunnel{n}Address") for c in connections.values() for n in (1, 2)
+    )
     assert all(a["comparisonOperator"] == "LessThanThreshold" and a["threshold"] == 1 for a in alarms)
 
 

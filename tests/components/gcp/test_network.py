@@ -6,8 +6,17 @@ from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNe
 
 
 def network_args(**changes) -> GcpNetworkArgs:
-    values = dict(network_name="crm-dr", project="p", region="asia-northeast3", subnet_cidr="10.20.0.0/20", pods_cidr="10.21.0.0/16",
-                  services_cidr="10.22.0.0/20", private_services_cidr="10.23.0.0/20", labels={}, peer_cidrs=["10.30.0.0/16"])
+    values = dict(
+        network_name="crm-dr",
+        project="p",
+        region="asia-northeast3",
+        subnet_cidr="10.20.0.0/20",
+        pods_cidr="10.21.0.0/16",
+        services_cidr="10.22.0.0/20",
+        private_services_cidr="10.23.0.0/20",
+        labels={},
+        peer_cidrs=["10.30.0.0/16"],
+    )
     values.update(changes)
     return GcpNetworkArgs(**values)
 

@@ -10,8 +10,9 @@ from tests.helpers import is_secret, provider_value, secret_value
 
 
 def test_docker_repository_with_cleanup_policies(run_component):
-    repo = run_component(lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={}))).one(
-        "gcp:artifactregistry/repository:Repository")
+    repo = run_component(
+        lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={}))
+    ).one("gcp:artifactregistry/repository:Repository")
     assert repo["format"] == "DOCKER" and repo["dockerConfig"] == {"immutableTags": True}
     assert repo["cleanupPolicyDryRun"] is False
 
@@ -22,6 +23,7 @@ def _survivors(policies: list[dict], versions: list[dict]) -> list[dict]:
     Versions are newest first; each has `tagged` and `age_days`. Conditions modelled: tagState and
     olderThan ("<seconds>s"); mostRecentVersions.keepCount on a KEEP.
     """
+
     def matches(policy: dict, index: int, version: dict) -> bool:
         if "mostRecentVersions" in policy:
             return index < policy["mostRecentVersions"]["keepCount"]
@@ -42,15 +44,20 @@ def _survivors(policies: list[dict], versions: list[dict]) -> list[dict]:
 
 
 def test_cleanup_caps_each_image_at_keep_images(run_component):
-    repo = run_component(lambda: ArtifactRegistry("ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={},
-                                                                            keep_images=10))).one("gcp:artifactregistry/repository:Repository")
+    repo = run_component(
+        lambda: ArtifactRegistry(
+            "ar", ArtifactRegistryArgs(project="p", region="asia-northeast3", repository_id="crm", labels={}, keep_images=10)
+        )
+    ).one("gcp:artifactregistry/repository:Repository")
     versions = [{"tagged": i % 5 != 4, "age_days": i} for i in range(40)]  # one image, newest first, a few untagged
     survivors = _survivors(repo["cleanupPolicies"], versions)
     assert survivors == versions[:10]
 
 
 def test_app_env_secret_payload_is_a_secret_json(run_component):
-    result = run_component(lambda: AppEnvSecret("s", AppEnvSecretArgs(project="p", secret_id="crm-dr-app-env", payload={"A": "1"}, labels={})))
+    result = run_component(
+        lambda: AppEnvSecret("s", AppEnvSecretArgs(project="p", secret_id="crm-dr-app-env", payload={"A": "1"}, labels={}))
+    )
     version = result.one("gcp:secretmanager/secretVersion:SecretVersion")
     assert is_secret(version["secretData"]) and json.loads(secret_value(version["secretData"])) == {"A": "1"}
     assert result.one("gcp:secretmanager/secret:Secret")["replication"] == {"auto": {}}
@@ -58,13 +65,16 @@ def test_app_env_secret_payload_is_a_secret_json(run_component):
 
 def test_origin_is_a_reserved_global_ipv4(run_component):
     address = run_component(lambda: GlobalOrigin("o", GlobalOriginArgs(project="p", address_name="crm-dr-origin", labels={}))).one(
-        "gcp:compute/globalAddress:GlobalAddress")
+        "gcp:compute/globalAddress:GlobalAddress"
+    )
     assert (address["addressType"], address["ipVersion"], address["name"]) == ("EXTERNAL", "IPV4", "crm-dr-origin")
 
 
 def test_origin_ip_is_exported(shipped):
     result = shipped("gcp-dr", preview=False)
-    assert result.outputs["originIp"] == provider_value(result.one("gcp:compute/globalAddress:GlobalAddress", "crm-dr-origin-ip"), "address")
+    assert result.outputs["originIp"] == provider_value(
+        result.one("gcp:compute/globalAddress:GlobalAddress", "crm-dr-origin-ip"), "address"
+    )
 
 
 def test_keys_rotate_and_service_agents_may_use_them(run_component):
@@ -72,8 +82,10 @@ def test_keys_rotate_and_service_agents_may_use_them(run_component):
     keys = result.of_type("gcp:kms/cryptoKey:CryptoKey")
     assert len(keys) == 2 and all(k["rotationPeriod"] == "7776000s" for k in keys)
     members = sorted(m["member"] for m in result.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"))
-    assert members == ["serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com",
-                       "serviceAccount:service-123456789012@gcp-sa-cloud-sql.iam.gserviceaccount.com"]
+    assert members == [
+        "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com",
+        "serviceAccount:service-123456789012@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    ]
 
 
 def test_stateful_gcp_resources_protected_outside_dev(shipped):

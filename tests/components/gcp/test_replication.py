@@ -1,4 +1,5 @@
 """The replication setup Job and the lag CronJob in gcp-dr: image, command, credentials and identity from the stack."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,13 +35,22 @@ def test_lag_cronjob_measures_every_minute_against_the_lag_threshold(dr):
     cron = result.one(CRON)
     pod, lag = container(cron)
     assert cron["spec"]["schedule"] == "* * * * *" and cron["spec"]["concurrencyPolicy"] == "Forbid"
-    assert lag["command"] == ["python", "-m", "dr.metrics", "--max-seconds", str(config.monitoring.replication_lag_seconds),
-                              "--project", config.project_id]
+    assert lag["command"] == [
+        "python",
+        "-m",
+        "dr.metrics",
+        "--max-seconds",
+        str(config.monitoring.replication_lag_seconds),
+        "--project",
+        config.project_id,
+    ]
     assert pod["serviceAccountName"] == result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-replication-ksa")["metadata"]["name"]
 
 
 def test_lag_threshold_follows_config():
-    result = preview_stack("gcp-dr", preview=False, config_override=stack_config("gcp-dr", {"crm:monitoring": {"replicationLagSeconds": 4}}))
+    result = preview_stack(
+        "gcp-dr", preview=False, config_override=stack_config("gcp-dr", {"crm:monitoring": {"replicationLagSeconds": 4}})
+    )
     _, lag = container(result.one(CRON))
     assert lag["command"][lag["command"].index("--max-seconds") + 1] == "4"
 

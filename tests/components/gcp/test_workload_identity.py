@@ -9,7 +9,9 @@ def test_google_service_account_bound_to_the_kubernetes_one(shipped):
     ksa = result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-app-sa")  # the application's, named crm:platform.appServiceAccount
     gsa = result.one("gcp:serviceaccount/account:Account", "crm-dr-app-gsa")
     assert (ksa["metadata"]["namespace"], ksa["metadata"]["name"]) == ("crm", "crm-app")
-    assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == f"{gsa['accountId']}@{gsa['project']}.iam.gserviceaccount.com"
+    assert (
+        ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == f"{gsa['accountId']}@{gsa['project']}.iam.gserviceaccount.com"
+    )
 
 
 def test_it_may_read_only_its_secret(shipped):

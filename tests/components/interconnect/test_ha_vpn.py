@@ -15,8 +15,18 @@ CIDRS = plan_inside_cidrs(ipaddress.IPv4Network("169.254.10.0/28"))
 
 
 def link_args(**changes) -> HaVpnLinkArgs:
-    values = dict(project="p", region="asia-northeast3", network_id="net", router_asn=65010,
-                  aws_vpn_gateway_id="vgw-1", aws_asn=64512, inside_cidrs=CIDRS, advertised_ranges=["10.23.0.0/20"], labels={}, tags={})
+    values = dict(
+        project="p",
+        region="asia-northeast3",
+        network_id="net",
+        router_asn=65010,
+        aws_vpn_gateway_id="vgw-1",
+        aws_asn=64512,
+        inside_cidrs=CIDRS,
+        advertised_ranges=["10.23.0.0/20"],
+        labels={},
+        tags={},
+    )
     values.update(changes)
     return HaVpnLinkArgs(**values)
 
@@ -132,7 +142,9 @@ def test_four_distinct_keys_only_as_secrets_in_aws_charset(link):
         for n in (1, 2):
             assert is_secret(connection[f"tunnel{n}PresharedKey"])
             keys.append(secret_value(connection[f"tunnel{n}PresharedKey"]))
-    tunnel_keys = [secret_value(t["sharedSecret"]) for t in sorted(link.of_type("gcp:compute/vPNTunnel:VPNTunnel"), key=lambda t: t["name"])]
+    tunnel_keys = [
+        secret_value(t["sharedSecret"]) for t in sorted(link.of_type("gcp:compute/vPNTunnel:VPNTunnel"), key=lambda t: t["name"])
+    ]
     assert tunnel_keys == keys and len(set(keys)) == 4
     for key in keys:
         assert re.fullmatch(r"[A-Za-z1-9][A-Za-z0-9._]{7,63}", key), key
@@ -148,12 +160,15 @@ def test_keys_are_secret_in_the_shipped_preview(shipped):
         assert is_secret(connection["tunnel1PresharedKey"]) and is_secret(connection["tunnel2PresharedKey"])
 
 
-@pytest.mark.parametrize("changes,fragment", [
-    ({"aws_asn": 65010}, "distinct ASNs"),
-    ({"router_asn": 1234}, "not a private ASN"),
-    ({"inside_cidrs": CIDRS[:3]}, "exactly 4"),
-    ({"inside_cidrs": [ipaddress.IPv4Network("169.254.169.252/30")] + CIDRS[1:]}, "reserved by AWS"),
-])
+@pytest.mark.parametrize(
+    "changes,fragment",
+    [
+        ({"aws_asn": 65010}, "distinct ASNs"),
+        ({"router_asn": 1234}, "not a private ASN"),
+        ({"inside_cidrs": CIDRS[:3]}, "exactly 4"),
+        ({"inside_cidrs": [ipaddress.IPv4Network("169.254.169.252/30")] + CIDRS[1:]}, "reserved by AWS"),
+    ],
+)
 def test_bad_link_arguments_are_refused(changes, fragment):
     with pytest.raises(ValueError, match=fragment):
         link_args(**changes)

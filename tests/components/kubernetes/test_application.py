@@ -1,4 +1,5 @@
 """The CRM workload on both clusters, as the shipped stacks register it."""
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,9 @@ def test_kafka_ca_reaches_the_pod_from_strimzi_cluster_ca(gcp):
     env = {e["name"]: e for e in _pod(gcp)["containers"][0]["env"]}
     assert env["KAFKA_CA_CERT"]["valueFrom"]["secretKeyRef"] == {"name": "kafka-ca", "key": "ca.crt"}
     role = gcp.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["crm-cluster-ca-cert"], "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["crm-cluster-ca-cert"], "verbs": ["get", "list", "watch"]}
+    ]
 
 
 def _controller_statements(aws) -> dict:
@@ -117,16 +120,29 @@ def test_cluster_autoscaler_scales_only_this_clusters_groups(aws):
     assert scale["Condition"]["StringEquals"]["aws:ResourceTag/k8s.io/cluster-autoscaler/crm-dr-eks"] == "owned"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"load_balancer_cidrs": []}, "source ranges"),
-    ({"load_balancer_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0"),
-    ({"image_tag": "latest"}, "image_tag"),
-    ({"min_replicas": 5, "max_replicas": 2}, "exceeds"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"load_balancer_cidrs": []}, "source ranges"),
+        ({"load_balancer_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0"),
+        ({"image_tag": "latest"}, "image_tag"),
+        ({"min_replicas": 5, "max_replicas": 2}, "exceeds"),
+    ],
+)
 def test_args_refuse_unsafe_values(change, message):
-    base = dict(cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
-                image_repository_url="r", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
-                load_balancer_cidrs=["10.0.0.0/24"], egress=[])
+    base = dict(
+        cloud="aws",
+        namespace="crm",
+        service_account="crm-app",
+        identity_annotation=("k", "v"),
+        image_repository_url="r",
+        image_tag="1.0.0",
+        health_path="/health",
+        secret_store_provider={},
+        app_env_key="k",
+        load_balancer_cidrs=["10.0.0.0/24"],
+        egress=[],
+    )
     with pytest.raises(ValueError, match=message):
         ApplicationArgs(**{**base, **change})
 
@@ -184,7 +200,16 @@ def test_token_volume_is_in_memory(gcp):
 def test_web_identity_is_refused_on_eks():
     with pytest.raises(ValueError, match="IRSA"):
         ApplicationArgs(
-            cloud="aws", namespace="crm", service_account="crm-app", identity_annotation=("k", "v"),
-            image_repository_url="repo", image_tag="1.0.0", health_path="/health", secret_store_provider={}, app_env_key="k",
-            load_balancer_cidrs=["10.0.0.0/16"], egress=[], aws_web_identity=AwsWebIdentity(role_arn="arn", audience=GOOGLE_TOKEN_AUDIENCE),
+            cloud="aws",
+            namespace="crm",
+            service_account="crm-app",
+            identity_annotation=("k", "v"),
+            image_repository_url="repo",
+            image_tag="1.0.0",
+            health_path="/health",
+            secret_store_provider={},
+            app_env_key="k",
+            load_balancer_cidrs=["10.0.0.0/16"],
+            egress=[],
+            aws_web_identity=AwsWebIdentity(role_arn="arn", audience=GOOGLE_TOKEN_AUDIENCE),
         )

@@ -7,10 +7,21 @@ from tests.helpers import is_secret
 
 
 def build(mode="read-write", replication="crm_replication", app_password=None):
-    return lambda: DatabaseRoles("roles", DatabaseRolesArgs(
-        namespace="crm-db-roles", image="postgres:15-alpine", mode=mode, host="db.internal", database="crm",
-        admin_username="crmadmin", admin_password="admin-secret-value", app_username="crm_app", app_password=app_password,
-        replication_username=replication))
+    return lambda: DatabaseRoles(
+        "roles",
+        DatabaseRolesArgs(
+            namespace="crm-db-roles",
+            image="postgres:15-alpine",
+            mode=mode,
+            host="db.internal",
+            database="crm",
+            admin_username="crmadmin",
+            admin_password="admin-secret-value",
+            app_username="crm_app",
+            app_password=app_password,
+            replication_username=replication,
+        ),
+    )
 
 
 @pytest.fixture
@@ -20,7 +31,7 @@ def writer(run_component):
 
 def test_read_only_mode_grants_no_writes():
     sql = roles_sql("read-only", "crm", "crmadmin", "crm_app")
-    assert "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"crm_app\";" in sql
+    assert 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "crm_app";' in sql
     assert not any(word in sql for word in ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "CREATE ON SCHEMA"))
 
 
@@ -31,12 +42,16 @@ def test_read_only_mode_revokes_nothing_so_a_rerun_after_promotion_keeps_writes(
 def test_read_write_mode_grants_dml_on_present_and_future_tables():
     sql = roles_sql("read-write", "crm", "crmadmin", "crm_app")
     assert 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "crm_app";' in sql
-    assert 'ALTER DEFAULT PRIVILEGES FOR ROLE "crmadmin" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "crm_app";' in sql
+    assert (
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "crmadmin" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "crm_app";' in sql
+    )
 
 
 def test_replication_role_gets_rds_replication_and_select_only():
     sql = roles_sql("read-write", "crm", "crmadmin", "crm_app", "crm_replication")
-    grants = [line for line in sql.splitlines() if line.startswith(("GRANT", "ALTER DEFAULT")) and line.rstrip(";").endswith('"crm_replication"')]
+    grants = [
+        line for line in sql.splitlines() if line.startswith(("GRANT", "ALTER DEFAULT")) and line.rstrip(";").endswith('"crm_replication"')
+    ]
     assert 'GRANT rds_replication TO "crm_replication";' in grants
     assert all(("SELECT" in g or "rds_replication" in g or "CONNECT" in g or "USAGE ON SCHEMA" in g) for g in grants)
     assert not any(w in g for g in grants for w in ("INSERT", "UPDATE", "DELETE", "CREATE"))
@@ -65,8 +80,16 @@ def test_rejects_a_role_that_is_not_a_plain_identifier():
 
 def test_rejects_the_admin_user_as_the_app_role():
     with pytest.raises(ValueError, match="admin"):
-        DatabaseRolesArgs(namespace="n", image="i", mode="read-write", host="h", database="crm", admin_username="crmadmin",
-                          admin_password="p", app_username="crmadmin")
+        DatabaseRolesArgs(
+            namespace="n",
+            image="i",
+            mode="read-write",
+            host="h",
+            database="crm",
+            admin_username="crmadmin",
+            admin_password="p",
+            app_username="crmadmin",
+        )
 
 
 def test_credentials_reach_the_job_through_a_secret_never_argv(writer, plain):
@@ -128,7 +151,7 @@ def test_job_image_comes_from_config(run_stack):
 def test_script_creates_pgaudit_before_any_role_change_and_tolerates_its_absence():
     sql = roles_sql("read-write", "crm", "crmadmin", "crm_app")
     extension = sql.index("CREATE EXTENSION IF NOT EXISTS pgaudit")
-    assert extension < sql.index("CREATE ROLE") and "EXCEPTION WHEN OTHERS" in sql[extension:sql.index("CREATE ROLE")]
+    assert extension < sql.index("CREATE ROLE") and "EXCEPTION WHEN OTHERS" in sql[extension : sql.index("CREATE ROLE")]
 
 
 def test_script_without_audit_has_no_extension():
