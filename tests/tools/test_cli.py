@@ -100,7 +100,8 @@ def test_a_config_error_raised_inside_the_entry_point_reaches_the_cli_as_the_pro
     assert "crm:redis.nodes" in str(caught.value) and "crm:database.instanceClass" in str(caught.value)
 
 
-def test_tree_shows_components_children_and_counts(capsys):
+def test_tree_shows_components_children_and_counts(capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped output keeps whole lines (a width would cut them)
     assert main(["preview", "aws-dr"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
