@@ -39,10 +39,10 @@ from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
-from .app_env import database_env, redis_env
-from .app_env import revision
+from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
+from .workload import workload_sizing
 
 
 def key_purposes(config: AwsStackConfig) -> list[str]:
@@ -481,16 +481,7 @@ def serve_application(
             service_account=platform.app_service_account,
             identity_annotation=("eks.amazonaws.com/role-arn", app_role.role_arn),
             image_repository_url=registry.repository_urls[app.image_repository],
-            image_tag=app.image_tag,
-            port=app.port,
-            health_path=app.health_path,
-            min_replicas=app.min_replicas,
-            max_replicas=app.max_replicas,
-            cpu_request=app.cpu_request,
-            cpu_limit=app.cpu_limit,
-            memory_request=app.memory_request,
-            memory_limit=app.memory_limit,
-            target_cpu_percent=app.target_cpu_percent,
+            **workload_sizing(app),
             secret_store_provider={
                 "aws": {
                     "service": "SecretsManager",

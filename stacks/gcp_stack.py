@@ -33,11 +33,11 @@ from components.kubernetes.application import TOKEN_REFRESHER_IMAGE, Application
 from components.kubernetes.application import POD_LABELS as APP_POD_LABELS
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
-from .app_env import database_env, kafka_env, redis_env
-from .app_env import revision
+from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
 from .references import PeerStack
+from .workload import workload_sizing
 
 
 def program(config: GcpStackConfig) -> None:
@@ -493,16 +493,7 @@ def serve_application(
             service_account=platform.app_service_account,
             identity_annotation=("iam.gke.io/gcp-service-account", identity.email),
             image_repository_url=pulumi.Output.concat(registry.url, "/", app.image_repository),
-            image_tag=app.image_tag,
-            port=app.port,
-            health_path=app.health_path,
-            min_replicas=app.min_replicas,
-            max_replicas=app.max_replicas,
-            cpu_request=app.cpu_request,
-            cpu_limit=app.cpu_limit,
-            memory_request=app.memory_request,
-            memory_limit=app.memory_limit,
-            target_cpu_percent=app.target_cpu_percent,
+            **workload_sizing(app),
             secret_store_provider={
                 "gcpsm": {
                     "projectID": config.project_id,
