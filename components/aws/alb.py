@@ -187,35 +187,8 @@ class PublicLoadBalancer(Component):
 
     def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:
         """The client CA bundle in a private, encrypted, versioned bucket, and the trust store made from it."""
-        bucket = aws.s3.Bucket(
-            f"{name}-trust", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
-        )
-
-        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
-
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-trust",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-trust", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
-        )
         # SSE-S3: the bundle is public certificates; Elastic Load Balancing reads it with the deployer's credentials.
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-trust",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=step(ownership),
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-trust", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption)
-        )
+        bucket, versioning = self._private_bucket(f"{name}-trust", tags)
         bundle = aws.s3.BucketObjectv2(
             f"{name}-trust-ca",
             bucket=bucket.id,
@@ -223,7 +196,7 @@ class PublicLoadBalancer(Component):
             content=args.client_ca_bundle,
             content_type="application/x-pem-file",
             tags=tags,
-            opts=step(versioning),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         return aws.lb.TrustStore(
             f"{name}-trust",
@@ -236,39 +209,42 @@ class PublicLoadBalancer(Component):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            f"{name}-access-logs", force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
-        )
+    def _private_bucket(self, name: str, tags: dict) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+        """A bucket with public access blocked, owner-enforced objects, SSE-S3 and versioning; returns it and its last step.
 
-        # S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
-        # the others, so each step waits for the one before it.
+        S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
+        the others, so each step waits for the one before it (and so must the caller's next one).
+        """
+        bucket = aws.s3.Bucket(name, force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+
         def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[previous])
 
         block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs",
+            name,
             bucket=bucket.id,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
+            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
         )
-        # ALB access logs support SSE-S3 only, not SSE-KMS.
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=step(ownership),
+            name, bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership)
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-access-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption)
-        )
+        versioning = aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
+        return bucket, versioning
+
+    def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
+        # ALB access logs support SSE-S3 only, not SSE-KMS.
+        bucket, versioning = self._private_bucket(f"{name}-access-logs", tags)
+
+        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
+
         lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs",
             bucket=bucket.id,
