@@ -452,16 +452,19 @@ def _global_address(r, ctx):
     if forwarding:
         return []  # an address in use by a forwarding rule is billed through the rule
     items = [ctx.hourly(r, "gcp.ip.static-unused", 1, "network", "address-hours", "reserved, no forwarding rule in this stack uses it")]
-    items.append(
-        ctx.monthly(
-            r,
-            "gcp.transfer.internet-out",
-            ctx.assumption("internetEgressGb"),
-            "transfer",
-            "costAssumptions.internetEgressGb: responses to Cloudflare",
-        )
-    )
+    items.append(_egress_to_cloudflare(r, ctx))
     return items
+
+
+def _egress_to_cloudflare(r, ctx):
+    """The origin's internet egress (responses to Cloudflare), charged once per stack."""
+    return ctx.monthly(
+        r,
+        "gcp.transfer.internet-out",
+        ctx.assumption("internetEgressGb"),
+        "transfer",
+        "costAssumptions.internetEgressGb: responses to Cloudflare",
+    )
 
 
 @rule("gcp:compute/globalForwardingRule:GlobalForwardingRule")
@@ -469,15 +472,7 @@ def _forwarding_rule(r, ctx):
     items = [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours")]
     first = ctx.result.of_type("gcp:compute/globalForwardingRule:GlobalForwardingRule")[0]
     if r is first:
-        items.append(
-            ctx.monthly(
-                r,
-                "gcp.transfer.internet-out",
-                ctx.assumption("internetEgressGb"),
-                "transfer",
-                "costAssumptions.internetEgressGb: responses to Cloudflare",
-            )
-        )
+        items.append(_egress_to_cloudflare(r, ctx))
     return items
 
 
