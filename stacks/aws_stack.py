@@ -93,6 +93,7 @@ def program(config: AwsStackConfig) -> None:
             min_size=k8s.min_size,
             desired_size=k8s.desired_size,
             max_size=k8s.max_size,
+            region=config.region,
             disk_size_gb=k8s.disk_size_gb,
             public_endpoint=k8s.public_endpoint,
             public_access_cidrs=k8s.public_access_cidrs,
@@ -398,7 +399,15 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
             )
             if database
             else None,
-            cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
+            cache=CacheTarget(
+                cache.replication_group_id,
+                config.redis.nodes,
+                cluster_mode=config.redis.cluster_mode,
+                shards=config.redis.shards,
+                replicas_per_shard=config.redis.replicas_per_shard,
+            )
+            if cache
+            else None,
             load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
             dead_letter_queue_name=tasks.dead_letter_queue_name,
             kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,

@@ -51,6 +51,7 @@ class EksClusterArgs:
     desired_size: int
     max_size: int
     tags: Mapping[str, str]
+    region: str  # the kubeconfig asks for tokens here, whatever region the caller's environment names
     disk_size_gb: int = 50
     public_endpoint: bool = False
     public_access_cidrs: Sequence[str] = field(default_factory=list)
@@ -200,7 +201,7 @@ class EksCluster(Component):
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
-                lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""))
+                lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""), args.region)
             )
         )
         self.provider = k8s.Provider(
@@ -290,7 +291,7 @@ def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, serv
     )
 
 
-def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
+def _kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     return json.dumps(
         {
             "apiVersion": "v1",
@@ -305,7 +306,7 @@ def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
+                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
                         }
                     },
                 }
