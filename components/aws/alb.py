@@ -33,6 +33,11 @@ TRUST_STORE_NAME_PREFIX = "cfaop-"
 CA_BUNDLE_KEY = "client-ca-bundle.pem"
 
 
+def range_key(cidr: str) -> str:
+    """A range as part of a resource name: `173.245.48.0/20` -> `173-245-48-0-20`."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", cidr).strip("-")
+
+
 def load_balancer_name(name: str) -> str:
     """The ALB's name: the component's own name, refused early when Elastic Load Balancing would refuse it."""
     if not _ELB_NAME.match(name) or name.startswith("internal-"):
@@ -64,6 +69,8 @@ class PublicLoadBalancerArgs:
         self._check_ranges()
 
     def _check_ranges(self) -> None:
+        if len(set(self.allowed_cidrs)) != len(self.allowed_cidrs):
+            raise ValueError("the ALB's origin ranges list a range twice")
         if not self.allowed_cidrs:
             raise ValueError("the ALB needs the origin ranges it admits (Cloudflare's)")
         if "0.0.0.0/0" in self.allowed_cidrs:
@@ -84,10 +91,13 @@ class PublicLoadBalancer(Component):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: HTTPS from Cloudflare", tags={**tags, "Name": f"{name}-alb"}, opts=child
         )
+        # One rule per range, named by the range: when Cloudflare adds or drops one, only that range's rules are
+        # created or deleted (rules named by position would all shift, and AWS refuses the duplicates meanwhile).
+        # The alias is the name each rule had when rules were numbered by position, for stacks deployed then.
         for i, cidr in enumerate(args.allowed_cidrs):
             for port in (443, 80):
                 aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-cf-{port}-{i}",
+                    f"{name}-cf-{port}-{range_key(cidr)}",
                     security_group_id=self.security_group.id,
                     ip_protocol="tcp",
                     from_port=port,
@@ -95,7 +105,7 @@ class PublicLoadBalancer(Component):
                     cidr_ipv4=cidr,
                     description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""),
                     tags=tags,
-                    opts=child,
+                    opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-cf-{port}-{i}")]),
                 )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-targets",
