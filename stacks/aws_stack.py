@@ -36,7 +36,7 @@ from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.application import Application, ApplicationArgs, Egress, TargetGroup
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, redis_env, revision
@@ -315,6 +315,8 @@ def program(config: AwsStackConfig) -> None:
     )
 
     workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
+    # The listener forwards once the pods are registered in the target group (and, after a replaced group, in the new one).
+    ingress.forward(after=[workload.target_group_binding])
 
     if config.interconnect:
         vpn = VpnGateway(
@@ -506,7 +508,7 @@ def serve_application(
             # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
             load_balancer_cidrs=[str(c) for c in net.public_subnets],
             egress=egress,
-            target_group_arn=ingress.target_group_arn,
+            target_group=TargetGroup(arn=ingress.target_group_arn, vpc_id=network.vpc_id),
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
         ),

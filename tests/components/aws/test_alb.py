@@ -24,7 +24,27 @@ def alb_args(**changes) -> PublicLoadBalancerArgs:
 
 @pytest.fixture
 def alb(run_component):
-    return run_component(lambda: PublicLoadBalancer("web", alb_args()))
+    return run_component(lambda: PublicLoadBalancer("web", alb_args()).forward())
+
+
+def test_the_https_listener_waits_for_what_registers_targets(run_component):
+    import pulumi_random as random
+
+    def build():
+        registration = random.RandomPet("registration")  # stands in for the TargetGroupBinding
+        PublicLoadBalancer("web", alb_args()).forward(after=[registration])
+
+    result = run_component(build)
+    https = result.one("aws:lb/listener:Listener", "web-https")
+    assert result.one("random:index/randomPet:RandomPet").urn in https.dependencies
+    assert https["defaultActions"][0]["targetGroupArn"] == result.one("aws:lb/targetGroup:TargetGroup").output("arn")
+
+
+def test_a_replaced_target_group_is_created_before_the_old_one_goes(alb):
+    group = alb.one("aws:lb/targetGroup:TargetGroup")
+    # A prefix, not a fixed name: the new group can exist beside the old one, so no delete-before-replace.
+    assert group["namePrefix"] == "app-" and "name" not in group.inputs
+    assert "deleteBeforeReplace" not in group.options
 
 
 def test_internet_facing_in_public_subnets_with_deletion_protection(alb):
