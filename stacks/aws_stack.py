@@ -372,10 +372,10 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseAppUsername", roles.app_username)
-        pulumi.export("databaseAppPassword", roles.app_password)
-        if roles.replication_password is not None:
+        pulumi.export("databaseAppPassword", roles.app.password)
+        if roles.replication is not None:
             pulumi.export("databaseReplicationUsername", roles.replication_username)
-            pulumi.export("databaseReplicationPassword", roles.replication_password)
+            pulumi.export("databaseReplicationPassword", roles.replication.password)
     if cache:
         pulumi.export("redisHost", cache.host)
 
