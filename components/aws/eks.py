@@ -76,14 +76,15 @@ class EksCluster(Component):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        # Created before the cluster so EKS writes into a group with our retention and key.
+        # Created before the cluster so EKS writes into a group with our retention and key. It holds the API
+        # server's audit trail: protected like the cluster (docs/audit-logging.md).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/eks/{name}/cluster",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_kms_key_arn,
             tags=tags,
-            opts=child,
+            opts=self.stateful(),
         )
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
         # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
