@@ -77,7 +77,6 @@ class KafkaOnGke(Component):
     def __init__(self, name: str, args: KafkaOnGkeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:KafkaOnGke", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
-        on_cluster = pulumi.ResourceOptions(parent=self)
         # Deleting the namespace deletes the Kafka resources and volume claims in it: stateful like them.
         namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=self.stateful())
         operator = k8s.helm.v3.Release(

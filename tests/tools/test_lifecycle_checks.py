@@ -43,7 +43,9 @@ def test_a_key_ring_with_a_fixed_name_fails(shipped):
     messages = findings(plan, "name-reusable-after-destroy")
     # The ring is named; its keys are judged by it and add nothing.
     assert len(messages) == 1
-    assert messages[0].startswith("KeyRing 'crm-dev-keys-ring': name 'crm-dev-keys-ring' is fixed, and Cloud KMS key rings cannot be deleted")
+    assert messages[0].startswith(
+        "KeyRing 'crm-dev-keys-ring': name 'crm-dev-keys-ring' is fixed, and Cloud KMS key rings cannot be deleted"
+    )
     assert "https://cloud.google.com/kms/docs/resource-hierarchy#lifetime" in messages[0]
 
 

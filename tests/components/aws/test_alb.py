@@ -79,7 +79,9 @@ def _rules_by_range(result) -> dict[tuple[str, int], str]:
 
 
 def test_a_range_keeps_its_rules_when_the_list_around_it_changes(run_component):
-    before = _rules_by_range(run_component(lambda: PublicLoadBalancer("web", alb_args(allowed_cidrs=["173.245.48.0/20", "103.21.244.0/22"]))))
+    before = _rules_by_range(
+        run_component(lambda: PublicLoadBalancer("web", alb_args(allowed_cidrs=["173.245.48.0/20", "103.21.244.0/22"])))
+    )
     after = _rules_by_range(
         run_component(lambda: PublicLoadBalancer("web", alb_args(allowed_cidrs=["198.51.100.0/24", "103.21.244.0/22"])))
     )

@@ -236,6 +236,10 @@ def test_repository_condition_refuses_a_wildcard():
 def test_the_pool_id_is_drawn_anew_after_a_destroy_and_kept_while_deployed(identity):
     # A deleted pool keeps its id for 30 days: a re-created bootstrap stack asks for a new one.
     pool = identity.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
-    suffix = next(r for r in identity.of_type("random:index/randomString:RandomString") if r.urn in pool.property_dependencies["workloadIdentityPoolId"])
+    suffix = next(
+        r
+        for r in identity.of_type("random:index/randomString:RandomString")
+        if r.urn in pool.property_dependencies["workloadIdentityPoolId"]
+    )
     assert pool["workloadIdentityPoolId"] == f"github-{suffix.output('result')}"
     assert pool.options["ignoreChanges"] == ["workloadIdentityPoolId"]
