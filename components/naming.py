@@ -16,7 +16,6 @@ deleted, which is what these resources want: a database or key ring is never rep
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import pulumi
 import pulumi_random as random
@@ -42,6 +41,6 @@ def suffixed(base: str, name: str, parent: Component) -> pulumi.Output[str]:
     return incarnation_suffix(name, parent).apply(lambda suffix: f"{base}-{suffix}")
 
 
-def keep_existing_name(*fields: str) -> Sequence[str]:
+def keep_existing_name(*fields: str) -> list[str]:
     """The `ignore_changes` that keeps the name a deployed resource already has (default: `name`)."""
     return list(fields or ("name",))
