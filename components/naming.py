@@ -16,7 +16,6 @@ deleted, which is what these resources want: a database or key ring is never rep
 
 from __future__ import annotations
 
-
 import pulumi
 import pulumi_random as random
 
