@@ -36,7 +36,7 @@ from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from components.kubernetes.application import Application, ApplicationArgs, Egress
+from components.kubernetes.application import Application, ApplicationArgs, Egress, TargetGroup
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 
 from .app_env import database_env, redis_env, revision
@@ -93,6 +93,7 @@ def program(config: AwsStackConfig) -> None:
             min_size=k8s.min_size,
             desired_size=k8s.desired_size,
             max_size=k8s.max_size,
+            region=config.region,
             disk_size_gb=k8s.disk_size_gb,
             public_endpoint=k8s.public_endpoint,
             public_access_cidrs=k8s.public_access_cidrs,
@@ -314,6 +315,8 @@ def program(config: AwsStackConfig) -> None:
     )
 
     workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
+    # The listener forwards once the pods are registered in the target group (and, after a replaced group, in the new one).
+    ingress.forward(after=[workload.target_group_binding])
 
     if config.interconnect:
         vpn = VpnGateway(
@@ -369,10 +372,10 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databaseUsername", database.username)
         pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseAppUsername", roles.app_username)
-        pulumi.export("databaseAppPassword", roles.app_password)
-        if roles.replication_password is not None:
+        pulumi.export("databaseAppPassword", roles.app.password)
+        if roles.replication is not None:
             pulumi.export("databaseReplicationUsername", roles.replication_username)
-            pulumi.export("databaseReplicationPassword", roles.replication_password)
+            pulumi.export("databaseReplicationPassword", roles.replication.password)
     if cache:
         pulumi.export("redisHost", cache.host)
 
@@ -398,7 +401,15 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
             )
             if database
             else None,
-            cache=CacheTarget(cache.replication_group_id, config.redis.nodes) if cache else None,
+            cache=CacheTarget(
+                cache.replication_group_id,
+                config.redis.nodes,
+                cluster_mode=config.redis.cluster_mode,
+                shards=config.redis.shards,
+                replicas_per_shard=config.redis.replicas_per_shard,
+            )
+            if cache
+            else None,
             load_balancer=LoadBalancerTarget(ingress.arn_suffix, ingress.target_group_arn_suffix),
             dead_letter_queue_name=tasks.dead_letter_queue_name,
             kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
@@ -497,7 +508,7 @@ def serve_application(
             # The ALB's nodes sit in the public subnets and connect to pod IPs directly (target type ip).
             load_balancer_cidrs=[str(c) for c in net.public_subnets],
             egress=egress,
-            target_group_arn=ingress.target_group_arn,
+            target_group=TargetGroup(arn=ingress.target_group_arn, vpc_id=network.vpc_id),
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
         ),

@@ -186,7 +186,7 @@ def program(config: GcpStackConfig) -> None:
             client_namespace=config.platform.app_namespace,
             client_pod_labels=APP_POD_LABELS,
         ),
-        opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], protect=protect),
     )
 
     # RDS stays the only writer while an AWS stack is paired: the application's role here only reads
@@ -224,7 +224,6 @@ def program(config: GcpStackConfig) -> None:
             secret_id=f"{name}-app-env",
             payload=app_env_payload(config, database, cache, kafka, aws_platform, roles),
             labels=common.tags("secrets"),
-            deletion_protection=protect,
             region=region,
             kms_key=kms.key_id("secrets"),
         ),

@@ -34,6 +34,8 @@ _LEVELS = {
     analyzer_pb2.DISABLED: "disabled",
 }
 _SEVERITY_ORDER = ["critical", "high", "medium", "low", "unspecified"]
+# The resource options a plan carries besides protect, named as in `pulumi preview --json` and the state file.
+LIFECYCLE_OPTIONS = ("ignoreChanges", "replaceOnChanges", "deleteBeforeReplace", "retainOnDelete")
 
 
 @dataclass
@@ -47,6 +49,8 @@ class PlanResource:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom: bool = True
+    # Lifecycle options in the state file's spelling (ignoreChanges, replaceOnChanges, deleteBeforeReplace, retainOnDelete).
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +84,7 @@ def _struct(inputs: dict) -> struct_pb2.Struct:
 
 def from_preview(result: PreviewResult) -> list[PlanResource]:
     return [
-        PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom)
+        PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom, r.options)
         for r in result.resources
         if r.op != "read"
     ]
@@ -105,7 +109,9 @@ def from_plan_file(path: Path) -> list[PlanResource]:
                 protect=bool(state.get("protect", False)),
                 parent=state.get("parent", ""),
                 dependencies=list(state.get("dependencies", [])),
+                property_dependencies={k: list(v) for k, v in (state.get("propertyDependencies") or {}).items()},
                 custom=state.get("custom", True),
+                options={k: state[k] for k in LIFECYCLE_OPTIONS if state.get(k)},
             )
         )
     return resources

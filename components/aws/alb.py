@@ -33,6 +33,11 @@ TRUST_STORE_NAME_PREFIX = "cfaop-"
 CA_BUNDLE_KEY = "client-ca-bundle.pem"
 
 
+def range_key(cidr: str) -> str:
+    """A range as part of a resource name: `173.245.48.0/20` -> `173-245-48-0-20`."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", cidr).strip("-")
+
+
 def load_balancer_name(name: str) -> str:
     """The ALB's name: the component's own name, refused early when Elastic Load Balancing would refuse it."""
     if not _ELB_NAME.match(name) or name.startswith("internal-"):
@@ -64,6 +69,8 @@ class PublicLoadBalancerArgs:
         self._check_ranges()
 
     def _check_ranges(self) -> None:
+        if len(set(self.allowed_cidrs)) != len(self.allowed_cidrs):
+            raise ValueError("the ALB's origin ranges list a range twice")
         if not self.allowed_cidrs:
             raise ValueError("the ALB needs the origin ranges it admits (Cloudflare's)")
         if "0.0.0.0/0" in self.allowed_cidrs:
@@ -71,7 +78,11 @@ class PublicLoadBalancerArgs:
 
 
 class PublicLoadBalancer(Component):
-    """HTTPS only from Cloudflare's ranges; HTTP redirects to HTTPS; access logs to an encrypted bucket."""
+    """HTTPS only from Cloudflare's ranges; HTTP redirects to HTTPS; access logs to an encrypted bucket.
+
+    The HTTPS listener comes from `forward(after=...)`, which the program calls once what registers
+    targets in the group exists, so the listener never waits on an empty group.
+    """
 
     def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         lb_name = load_balancer_name(name)
@@ -84,10 +95,13 @@ class PublicLoadBalancer(Component):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{name}: HTTPS from Cloudflare", tags={**tags, "Name": f"{name}-alb"}, opts=child
         )
+        # One rule per range, named by the range: when Cloudflare adds or drops one, only that range's rules are
+        # created or deleted (rules named by position would all shift, and AWS refuses the duplicates meanwhile).
+        # The alias is the name each rule had when rules were numbered by position, for stacks deployed then.
         for i, cidr in enumerate(args.allowed_cidrs):
             for port in (443, 80):
                 aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-cf-{port}-{i}",
+                    f"{name}-cf-{port}-{range_key(cidr)}",
                     security_group_id=self.security_group.id,
                     ip_protocol="tcp",
                     from_port=port,
@@ -95,7 +109,7 @@ class PublicLoadBalancer(Component):
                     cidr_ipv4=cidr,
                     description=f"Cloudflare {cidr}" + (" (redirected to HTTPS)" if port == 80 else ""),
                     tags=tags,
-                    opts=child,
+                    opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-cf-{port}-{i}")]),
                 )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-targets",
@@ -153,22 +167,12 @@ class PublicLoadBalancer(Component):
             tags=tags,
             opts=child,
         )
-        mutual_authentication = None
+        self._mutual_authentication = None
         if args.client_ca_bundle is not None:
             self.trust_store = self._trust_store(name, args, tags)
-            mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
-        aws.lb.Listener(
-            f"{name}-https",
-            load_balancer_arn=self.load_balancer.arn,
-            port=443,
-            protocol="HTTPS",
-            ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn,
-            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
-            mutual_authentication=mutual_authentication,
-            tags=tags,
-            opts=child,
-        )
+            self._mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
+        self._name, self._args, self._tags = name, args, tags
+        self.https_listener: Optional[aws.lb.Listener] = None
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,
@@ -184,6 +188,31 @@ class PublicLoadBalancer(Component):
         self.arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn, "arnSuffix": self.arn_suffix})
+
+    def forward(self, after: Sequence[pulumi.Resource] = ()) -> aws.lb.Listener:
+        """The HTTPS listener, forwarding to the target group once `after` exists: call it once the pods'
+        registration in the target group is declared (the application's TargetGroupBinding).
+
+        When the target group is replaced (a new port), the new group is created first (its name is a
+        prefix plus a unique suffix), and the listener moves to it only after the new binding has
+        registered the pods there, so it never forwards to a group with no targets for longer than the
+        binding's own replacement takes (docs/runbooks/day-two.md).
+        """
+        if self.https_listener is not None:
+            raise ValueError(f"{self._name}: the HTTPS listener already exists")
+        self.https_listener = aws.lb.Listener(
+            f"{self._name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=self._args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            mutual_authentication=self._mutual_authentication,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+        return self.https_listener
 
     def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:
         """The client CA bundle in a private, encrypted, versioned bucket, and the trust store made from it."""

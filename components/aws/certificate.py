@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 from components.base import Component
+from components.cloudflare.records import stored_form
 
 VALIDATION_TTL = 300
 
@@ -69,9 +70,10 @@ class ValidatedCertificate(Component):
             cloudflare.DnsRecord(
                 f"{name}-validation-{i}",
                 zone_id=args.zone_id,
-                name=options.apply(lambda o, h=host: _option(o, h, "resource_record_name", "resourceRecordName")),
+                # As Cloudflare stores them (no trailing dot), so an unchanged program shows no drift.
+                name=options.apply(lambda o, h=host: stored_form(_option(o, h, "resource_record_name", "resourceRecordName"))),
                 type=options.apply(lambda o, h=host: _option(o, h, "resource_record_type", "resourceRecordType") or "CNAME"),
-                content=options.apply(lambda o, h=host: _option(o, h, "resource_record_value", "resourceRecordValue")),
+                content=options.apply(lambda o, h=host: stored_form(_option(o, h, "resource_record_value", "resourceRecordValue"))),
                 ttl=VALIDATION_TTL,
                 proxied=False,
                 comment=f"ACM DNS validation for {host}",

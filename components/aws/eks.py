@@ -51,6 +51,7 @@ class EksClusterArgs:
     desired_size: int
     max_size: int
     tags: Mapping[str, str]
+    region: str  # the kubeconfig asks for tokens here, whatever region the caller's environment names
     disk_size_gb: int = 50
     public_endpoint: bool = False
     public_access_cidrs: Sequence[str] = field(default_factory=list)
@@ -75,14 +76,15 @@ class EksCluster(Component):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        # Created before the cluster so EKS writes into a group with our retention and key.
+        # Created before the cluster so EKS writes into a group with our retention and key. It holds the API
+        # server's audit trail: protected like the cluster (docs/audit-logging.md).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/eks/{name}/cluster",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_kms_key_arn,
             tags=tags,
-            opts=child,
+            opts=self.stateful(),
         )
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
         # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
@@ -200,7 +202,7 @@ class EksCluster(Component):
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
-                lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""))
+                lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""), args.region)
             )
         )
         self.provider = k8s.Provider(
@@ -290,7 +292,7 @@ def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, serv
     )
 
 
-def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
+def _kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     return json.dumps(
         {
             "apiVersion": "v1",
@@ -305,7 +307,7 @@ def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
+                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
                         }
                     },
                 }

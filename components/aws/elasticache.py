@@ -95,9 +95,20 @@ class RedisCache(Component):
             }
         else:
             sizing = {"num_cache_clusters": args.nodes}
+        # A final snapshot when the group is deleted (a destroy, a replacement). Snapshot names stay taken, so
+        # each incarnation of the group gets its own: the suffix is new whenever what replaces the group changes.
+        snapshot_suffix = random.RandomString(
+            f"{name}-final-snapshot-suffix",
+            length=8,
+            special=False,
+            upper=False,
+            keepers={"replicationGroupId": name, "kmsKeyArn": args.kms_key_arn, "clusterMode": str(args.cluster_mode), "port": str(PORT)},
+            opts=self.stateful(),
+        )
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             replication_group_id=name,
+            final_snapshot_identifier=snapshot_suffix.result.apply(lambda suffix: f"{name}-final-{suffix}"),
             description=f"Redis for {name}",
             engine="redis",
             engine_version=args.engine_version,
@@ -122,7 +133,9 @@ class RedisCache(Component):
                 {"destination": slow_log.name, "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}
             ],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            # The group's id is its name and stays ours until it is deleted: a replacement deletes it first
+            # (after the final snapshot above). Outside dev the group is protected, so a replacement stops instead.
+            opts=self.stateful(delete_before_replace=True),
             **sizing,
         )
         self.cluster_mode = args.cluster_mode

@@ -53,8 +53,32 @@ class DatabaseTarget:
 
 @dataclass(frozen=True)
 class CacheTarget:
+    """The replication group whose members the cache alarms watch.
+
+    ElastiCache publishes EngineCPUUtilization, DatabaseMemoryUsagePercentage and ReplicationLag per
+    node (dimension CacheClusterId). Without cluster mode the members are `<group>-001` ... `-00N`;
+    in cluster mode each shard's members are `<group>-<shard, 4 digits>-<node, 3 digits>`, shards
+    counted from 0001 and each shard's nodes from 001 (its primary and `replicas_per_shard` replicas).
+    """
+
     replication_group_id: pulumi.Input[str]
-    nodes: int
+    nodes: int  # without cluster mode: the group's nodes
+    cluster_mode: bool = False
+    shards: int = 1
+    replicas_per_shard: int = 0
+
+    def members(self) -> list[tuple[str, str]]:
+        """(alarm key, CacheClusterId suffix) for every node of the group."""
+        if not self.cluster_mode:
+            return [(f"{n}", f"{n:03d}") for n in range(1, self.nodes + 1)]
+        return [
+            (f"{shard}-{n}", f"{shard:04d}-{n:03d}") for shard in range(1, self.shards + 1) for n in range(1, self.replicas_per_shard + 2)
+        ]
+
+    @property
+    def replicated(self) -> bool:
+        """Whether the group has replicas, which alone publish ReplicationLag."""
+        return self.replicas_per_shard > 0 if self.cluster_mode else self.nodes > 1
 
 
 @dataclass(frozen=True)
@@ -323,9 +347,8 @@ class AwsMonitoring(Component):
             )
 
     def _cache_alarms(self, cache: CacheTarget, t: AlarmThresholds) -> None:
-        for n in range(1, cache.nodes + 1):
-            # Cluster-mode-disabled replication groups name their members <group id>-001, -002, ...
-            dims = {"CacheClusterId": pulumi.Output.from_input(cache.replication_group_id).apply(lambda g, n=n: f"{g}-{n:03d}")}
+        for n, member in cache.members():
+            dims = {"CacheClusterId": pulumi.Output.from_input(cache.replication_group_id).apply(lambda g, m=member: f"{g}-{m}")}
             self.alarm(
                 f"cache-cpu-{n}",
                 "AWS/ElastiCache",
@@ -347,7 +370,7 @@ class AwsMonitoring(Component):
                 statistic="Maximum",
                 description=f"Redis node {n}: memory above {t.cache_memory_percent}%",
             )
-            if cache.nodes > 1:
+            if cache.replicated:
                 self.alarm(
                     f"cache-replication-lag-{n}",
                     "AWS/ElastiCache",

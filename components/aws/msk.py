@@ -66,7 +66,9 @@ class KafkaCluster(Component):
             client_authentication={"sasl": {"iam": True}, "unauthenticated": False},
             logging_info={"broker_logs": {"cloudwatch_logs": {"enabled": True, "log_group": logs.name}}},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            # A fixed name, free again once the cluster is deleted: a replacing change (subnets, key) deletes it first.
+            # Outside dev the cluster is protected, so such a change stops instead.
+            opts=self.stateful(delete_before_replace=True),
         )
         self.arn = self.cluster.arn
         self.cluster_name = self.cluster.cluster_name  # the "Cluster Name" dimension of its CloudWatch metrics
@@ -81,7 +83,8 @@ class KafkaCluster(Component):
                 partition_count=args.topic_partitions,
                 replication_factor=replication,
                 configs=json.dumps({"min.insync.replicas": str(max(1, replication - 1))}),
-                opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+                # A topic left out of crm:platform.kafkaTopics keeps its messages: Pulumi forgets it, the broker keeps it.
+                opts=self.stateful(retain_on_delete=True),
             )
             for topic in args.topics
         ]

@@ -125,6 +125,7 @@ class PostgresDatabase(Component):
             trust_policy=pulumi.Output.all(account, region).apply(lambda a: monitoring_trust_policy(a[0], a[1], identifier)),
         )
         # RDS would create these groups itself on first export, unencrypted and kept forever; ours come first.
+        # They hold the pgAudit trail: protected like the instance (docs/audit-logging.md).
         log_groups = [
             aws.cloudwatch.LogGroup(
                 f"{name}-{log}-logs",
@@ -132,7 +133,7 @@ class PostgresDatabase(Component):
                 retention_in_days=args.log_retention_days,
                 kms_key_id=args.logs_kms_key_arn,
                 tags=tags,
-                opts=child,
+                opts=self.stateful(),
             )
             for log in LOG_EXPORTS
         ]
@@ -198,7 +199,10 @@ class PostgresDatabase(Component):
             allow_major_version_upgrade=False,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=log_groups),
+            # The identifier is the instance's name, free again once the instance is deleted, and the log groups and
+            # the monitoring role's trust name it: a replacing change deletes the old instance first (its final
+            # snapshot is taken). Outside dev the instance is protected, so such a change stops instead.
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=log_groups, delete_before_replace=True),
         )
         self.address = self.instance.address
         self.port = PORT

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import Component
+from components.naming import keep_existing_name, suffixed
 
 
 @dataclass
@@ -29,14 +30,17 @@ class AppSecrets(Component):
     def __init__(self, name: str, args: AppSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:AppSecrets", name, None, opts)
         tags = dict(args.tags)
+        # A deleted secret's name stays taken for its recovery window: the name carries a suffix drawn once per
+        # incarnation of the stack, so a destroyed stack deploys again at once; a secret created before keeps
+        # its recorded name (components/naming.py). Consumers find it by ARN.
         self.secret = aws.secretsmanager.Secret(
             f"{name}-app-env",
-            name=args.secret_name,
+            name=suffixed(args.secret_name, f"{name}-app-env", self),
             description="Environment of the CRM application (JSON object)",
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=args.recovery_window_days,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+            opts=self.stateful(ignore_changes=keep_existing_name()),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = aws.secretsmanager.SecretVersion(

@@ -23,6 +23,7 @@ import pulumi_gcp as gcp
 
 from components.aws.iam import policy_document
 from components.base import Component
+from components.naming import SUFFIX_LENGTH, keep_existing_name, suffixed
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_HOST = "token.actions.githubusercontent.com"
@@ -410,22 +411,25 @@ class GithubGcpIdentityArgs:
     def __post_init__(self) -> None:
         _check_subjects(self.repository, self.deploy_subjects, "deploy")
         _check_subjects(self.repository, self.preview_subjects, "preview")
-        for value in (self.pool_id, self.provider_id):
-            if not re.fullmatch(r"[a-z0-9-]{4,32}", value) or value.startswith("gcp-"):
-                raise ValueError(f"pool and provider ids are 4-32 of [a-z0-9-] and may not start with gcp-; got '{value}'")
+        # The pool's id takes a suffix of SUFFIX_LENGTH + 1 characters (components/naming.py) within Google's 32.
+        for value, longest in ((self.pool_id, 32 - SUFFIX_LENGTH - 1), (self.provider_id, 32)):
+            if not re.fullmatch(rf"[a-z0-9-]{{4,{longest}}}", value) or value.startswith("gcp-"):
+                raise ValueError(f"pool and provider ids are 4-{longest} of [a-z0-9-] and may not start with gcp-; got '{value}'")
 
 
 class GithubGcpIdentity(Component):
     def __init__(self, name: str, args: GithubGcpIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubGcpIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # A deleted pool keeps its id for 30 days: the id carries a suffix drawn once per incarnation of the stack,
+        # and a pool created before the suffix keeps its recorded id (components/naming.py).
         self.pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
             project=args.project,
-            workload_identity_pool_id=args.pool_id,
+            workload_identity_pool_id=suffixed(args.pool_id, f"{name}-pool", self),
             display_name="GitHub Actions",
             description=f"GitHub Actions of {args.repository}",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=keep_existing_name("workloadIdentityPoolId")),
         )
         self.provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-provider",

@@ -16,6 +16,7 @@ import pulumi_gcp as gcp
 
 from .key_policy import deployer_key_policy
 from components.base import Component
+from components.naming import keep_existing_name, suffixed
 
 
 @dataclass
@@ -81,7 +82,15 @@ class GcpSecretsKey(Component):
         super().__init__("crm:bootstrap:GcpSecretsKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
-        ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
+        # Key rings are never deleted: the name carries a suffix drawn once per incarnation of the stack, and a ring
+        # created before the suffix keeps its recorded name (components/naming.py).
+        ring = gcp.kms.KeyRing(
+            f"{name}-ring",
+            name=suffixed(name, f"{name}-ring", self),
+            project=args.project,
+            location=args.location,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=keep_existing_name())),
+        )
         self.key = gcp.kms.CryptoKey(
             f"{name}-key",
             name="pulumi-secrets",

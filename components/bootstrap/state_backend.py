@@ -19,6 +19,7 @@ from components.aws.iam import policy_document
 
 from .key_policy import deployer_key_policy
 from components.base import Component
+from components.naming import keep_existing_name, suffixed
 
 LOCKS_PREFIX = ".pulumi/locks/"
 
@@ -217,7 +218,15 @@ class GcsStateBackend(Component):
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         labels = dict(args.labels)
 
-        ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.location, opts=stateful)
+        # Key rings are never deleted: the name carries a suffix drawn once per incarnation of the stack, and a ring
+        # created before the suffix keeps its recorded name (components/naming.py).
+        ring = gcp.kms.KeyRing(
+            f"{name}-ring",
+            name=suffixed(name, f"{name}-ring", self),
+            project=args.project,
+            location=args.location,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=keep_existing_name())),
+        )
         self.key = gcp.kms.CryptoKey(
             f"{name}-key",
             name="state",

@@ -9,8 +9,13 @@ included (a separate "delete untagged after N days" rule would change nothing: i
 
 With `kms_key` the images are encrypted with that Cloud KMS key, which must live in the
 repository's region; pass the key's grant to Artifact Registry's service agent in
-`opts.depends_on` so the repository is created only once the agent may use the key. The key of
-an existing repository cannot change: setting it replaces the repository.
+`opts.depends_on` so the repository is created only once the agent may use the key.
+
+The key of an existing repository cannot change: setting it replaces the repository. Its id is
+fixed (the images' URLs and the Binary Authorization allowlist name it), so the old repository is
+deleted first, **with its images**, and an empty one created under the same URL: copy the images
+out before such a change and push them back after it (docs/hardening.md). Outside dev the
+repository is protected, so the change stops until that is done.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ class ArtifactRegistry(Component):
             cleanup_policies=cleanup_policies(args.keep_images),
             labels=dict(args.labels),
             kms_key_name=args.kms_key,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
+            opts=self.stateful(depends_on=self.waits_for, delete_before_replace=True),
         )
         self.url = pulumi.Output.concat(args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id)
         self.register_outputs({"url": self.url})

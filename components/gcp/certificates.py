@@ -16,6 +16,7 @@ import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 
 from components.base import Component
+from components.cloudflare.records import stored_form
 
 VALIDATION_TTL = 300
 
@@ -57,9 +58,10 @@ class ManagedCertificate(Component):
                 cloudflare.DnsRecord(
                     f"{name}-validation-{i}",
                     zone_id=args.zone_id,
-                    name=record.name,
+                    # As Cloudflare stores them (no trailing dot), so an unchanged program shows no drift.
+                    name=record.name.apply(stored_form),
                     type=record.type,
-                    content=record.data,
+                    content=record.data.apply(stored_form),
                     ttl=VALIDATION_TTL,
                     proxied=False,
                     comment=f"Certificate Manager DNS authorization for {host}",

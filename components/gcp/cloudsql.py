@@ -10,6 +10,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.base import Component
+from components.naming import keep_existing_name, suffixed
 from components.endpoints import DatabaseEndpoint, DatabaseUser, pem_bundle
 from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, cloudsql_flags
 
@@ -51,9 +52,13 @@ class CloudSqlPostgres(Component):
         flags = [{"name": "cloudsql.iam_authentication", "value": "on"}, *cloudsql_flags(args.logging)]
         if args.logical_decoding:
             flags.append({"name": "cloudsql.logical_decoding", "value": "on"})
+        # Cloud SQL keeps a deleted instance's name reserved for about a week: the name carries a suffix drawn
+        # once per incarnation, so a destroyed stack deploys again at once; an instance created before keeps
+        # its recorded name. A change that would replace the instance keeps the name too and fails on it
+        # before anything is deleted: the database is never replaced implicitly (components/naming.py).
         self.instance = gcp.sql.DatabaseInstance(
             f"{name}-postgres",
-            name=name,
+            name=suffixed(name, f"{name}-postgres", self),
             project=args.project,
             region=args.region,
             database_version=args.database_version,
@@ -86,7 +91,7 @@ class CloudSqlPostgres(Component):
                 "insights_config": {"query_insights_enabled": True, "record_application_tags": True, "record_client_address": False},
                 "user_labels": dict(args.labels),
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
+            opts=self.stateful(depends_on=self.waits_for, ignore_changes=keep_existing_name()),
         )
         self.database = gcp.sql.Database(
             f"{name}-db", name=args.database_name, project=args.project, instance=self.instance.name, opts=child

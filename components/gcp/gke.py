@@ -93,15 +93,19 @@ class GkeCluster(Component):
         for role in NODE_ROLES:
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=args.project, role=role, member=node_member, opts=child)
 
-        node_config = {
-            "machine_type": args.machine_type,
-            "disk_size_gb": args.disk_size_gb,
-            "disk_type": "pd-balanced",
+        # What every node of ours runs with, the bootstrap pool's too: our own account, shielded boot, the GKE metadata server.
+        node_security = {
             "service_account": self.node_service_account.email,
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "metadata": {"disable-legacy-endpoints": "true"},
+        }
+        node_config = {
+            **node_security,
+            "machine_type": args.machine_type,
+            "disk_size_gb": args.disk_size_gb,
+            "disk_type": "pd-balanced",
             "tags": list(args.node_tags),
             "resource_labels": labels,
         }
@@ -112,10 +116,14 @@ class GkeCluster(Component):
             location=args.region,
             network=args.network,
             subnetwork=args.subnetwork,
-            # The default pool is only a bootstrap; the managed pool below replaces it.
+            # The default pool is only a bootstrap, removed once the cluster exists; the managed pool below
+            # replaces it. The cluster's node_config describes that removed pool only, so it carries nothing
+            # that changes (machine type, disk, tags live on the pool): the provider updates a node_config
+            # change through the default pool, which is gone (404), and replaces the cluster for some fields.
+            # ignore_changes keeps clusters created with the full config (before this change) as they are.
             remove_default_node_pool=True,
             initial_node_count=1,
-            node_config=node_config,
+            node_config=node_security,
             release_channel={"channel": args.release_channel},
             # The Gateway API CRDs and GKE's Gateway controller, which builds the application's load balancer.
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
@@ -146,7 +154,7 @@ class GkeCluster(Component):
             },
             resource_labels=labels,
             deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for, ignore_changes=["nodeConfig"]),
         )
         self.node_pool = gcp.container.NodePool(
             f"{name}-pool",

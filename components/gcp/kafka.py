@@ -77,8 +77,8 @@ class KafkaOnGke(Component):
     def __init__(self, name: str, args: KafkaOnGkeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:KafkaOnGke", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
-        on_cluster = pulumi.ResourceOptions(parent=self)
-        namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=on_cluster)
+        # Deleting the namespace deletes the Kafka resources and volume claims in it: stateful like them.
+        namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": args.namespace}, opts=self.stateful())
         operator = k8s.helm.v3.Release(
             f"{name}-strimzi",
             name="strimzi",
@@ -88,7 +88,9 @@ class KafkaOnGke(Component):
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
-        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+        # The Kafka cluster and its node pool own the brokers' volumes, the topics their messages: stateful, protected
+        # with the stack (deleting the Kafka or KafkaNodePool resource makes Strimzi remove the brokers).
+        after_operator = self.stateful(depends_on=[operator])
         labels = {"strimzi.io/cluster": args.cluster_name}
         self.node_pool = k8s.apiextensions.CustomResource(
             f"{name}-nodes",
@@ -136,7 +138,7 @@ class KafkaOnGke(Component):
                 },
                 "entityOperator": {"topicOperator": {}, "userOperator": {}},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, self.node_pool]),
+            opts=self.stateful(depends_on=[operator, self.node_pool]),
         )
         self.bootstrap_servers = f"{args.cluster_name}-kafka-bootstrap.{args.namespace}.svc.cluster.local:{LISTENER_PORT}"
         self.namespace = args.namespace
@@ -196,7 +198,9 @@ class KafkaOnGke(Component):
                     "replicas": replication,
                     "config": {"min.insync.replicas": max(1, replication - 1)},
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka]),
+                # Strimzi's Topic Operator deletes a topic (and its messages) with its KafkaTopic resource: a topic
+                # left out of crm:platform.kafkaTopics is only forgotten by Pulumi, the resource and topic stay.
+                opts=self.stateful(depends_on=[self.kafka], retain_on_delete=True),
             )
             for topic in args.topics
         ]

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import Component, ready_after
+from components.naming import keep_existing_name, suffixed
 
 ROTATION_PERIOD = "7776000s"  # 90 days
 # Services whose agent exists only once asked for (Cloud SQL's is created on first CMEK use).
@@ -46,8 +47,16 @@ class GcpKms(Component):
     def __init__(self, name: str, args: GcpKmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Kms", name, None, opts)
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
-        # Key rings cannot be deleted in GCP; protecting it avoids a confusing failed destroy.
-        ring = gcp.kms.KeyRing(f"{name}-ring", name=name, project=args.project, location=args.region, opts=stateful)
+        # Key rings and keys are never deleted in GCP (a destroy only forgets them), so their names are never free
+        # again: the ring's name carries a suffix drawn once per incarnation of the stack, and a ring deployed
+        # before the suffix keeps its recorded name (components/naming.py). Protected like the keys.
+        ring = gcp.kms.KeyRing(
+            f"{name}-ring",
+            name=suffixed(name, f"{name}-ring", self),
+            project=args.project,
+            location=args.region,
+            opts=self.stateful(ignore_changes=keep_existing_name()),
+        )
         project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
         self.keys: dict[str, gcp.kms.CryptoKey] = {}
         self.grants: dict[str, gcp.kms.CryptoKeyIAMMember] = {}

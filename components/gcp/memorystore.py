@@ -57,7 +57,9 @@ class MemorystoreRedis(Component):
             maintenance_policy={"weekly_maintenance_windows": [{"day": "SUNDAY", "start_time": {"hours": 18, "minutes": 0}}]},
             customer_managed_key=args.kms_key,
             labels=dict(args.labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
+            # A fixed name, free again once the instance is deleted: a replacing change (tier, key, network) deletes
+            # the cache first. Outside dev the instance is protected, so such a change stops instead.
+            opts=self.stateful(depends_on=self.waits_for, delete_before_replace=True),
         )
         self.host = self.instance.host
         self.port = self.instance.port

@@ -3,8 +3,15 @@
 With `region` the secret is replicated only there (user-managed replication) instead of wherever
 Google chooses; with `kms_key` as well, that replica is encrypted with the Cloud KMS key, which
 must live in the same region. Pass the key's grant to Secret Manager's service agent in
-`opts.depends_on` so the secret is created only once the agent may use the key. Replication
-cannot change on an existing secret: changing it replaces the secret (and its versions).
+`opts.depends_on` so the secret is created only once the agent may use the key.
+
+Replication (region, key) cannot change on an existing secret: changing it replaces the secret.
+The id is fixed (the External Secrets Operator and the workload's IAM grant name it), so the old
+secret is deleted first and the new one written in the same deploy: the payload comes from the
+stack, so only its earlier versions are lost, and the pods keep the Kubernetes Secret the operator
+synced meanwhile (it is retained). The provider's `deletion_protection` is a flag in Pulumi's state
+only, not the cloud's; it made every replacement fail, so it is off and `opts.protect` guards the
+secret outside dev (docs/hardening.md).
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ class AppEnvSecretArgs:
     secret_id: str
     payload: Mapping[str, pulumi.Input[Any]]
     labels: Mapping[str, str]
-    deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
     region: Optional[str] = None
     kms_key: Optional[pulumi.Input[str]] = None
 
@@ -50,8 +56,8 @@ class AppEnvSecret(Component):
             secret_id=args.secret_id,
             replication=args.replication(),
             labels=dict(args.labels),
-            deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for),
+            deletion_protection=False,
+            opts=self.stateful(depends_on=self.waits_for, delete_before_replace=True),
         )
         self.payload = pulumi.Output.secret(pulumi.Output.json_dumps(dict(args.payload)))
         self.version = gcp.secretmanager.SecretVersion(

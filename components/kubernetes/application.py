@@ -22,6 +22,10 @@ from components.base import Component
 
 ESO_API = "external-secrets.io/v1"
 TGB_API = "elbv2.k8s.aws/v1beta1"
+# What the AWS Load Balancer Controller's webhook refuses to change on a TargetGroupBinding (v3.5.0,
+# webhooks/elbv2/targetgroupbinding_validator.go, checkImmutableFields).
+TGB_IMMUTABLE_FIELDS = ("targetGroupARN", "targetType", "vpcID", "ipAddressType")
+SERVICE_PORT_NAME = "http"
 APP_ENV_SECRET = "app-env"
 KAFKA_CA_SECRET = "kafka-ca"
 SERVICE_NAME = "crm"  # the Deployment, Service, autoscaler and budget share it
@@ -59,6 +63,22 @@ TOKEN_REFRESH_SECONDS = 1200
 
 
 @dataclass(frozen=True)
+class TargetGroup:
+    """The ALB target group the pods are registered in (EKS), as its TargetGroupBinding must name it.
+
+    The AWS Load Balancer Controller's webhook refuses any change of a binding's `targetGroupARN`,
+    `targetType`, `vpcID` or `ipAddressType`, and its mutating webhook fills the last two only when a
+    binding is created; a later server-side apply that leaves them out would remove them, which the
+    webhook refuses too. So all four are written here, and a new target group means a new binding.
+    """
+
+    arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    protocol: str = "HTTP"
+    ip_address_type: str = "ipv4"
+
+
+@dataclass(frozen=True)
 class AwsWebIdentity:
     """AWS credentials for a pod outside AWS: the AWS SDKs' web-identity provider reads a Google-signed
     ID token from a file (AWS_WEB_IDENTITY_TOKEN_FILE) and exchanges it for the role's temporary keys.
@@ -93,7 +113,7 @@ class ApplicationArgs:
     memory_request: str = "512Mi"
     memory_limit: str = "1Gi"
     target_cpu_percent: int = 70
-    target_group_arn: Optional[pulumi.Input[str]] = None
+    target_group: Optional[TargetGroup] = None
     kafka_ca: Optional[tuple[str, str]] = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
     strict_zone_spread: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -223,7 +243,7 @@ class Application(Component):
             spec={
                 "type": "ClusterIP",
                 "selector": self.labels,
-                "ports": [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}],
+                "ports": [{"name": SERVICE_PORT_NAME, "port": args.port, "targetPort": args.port, "protocol": "TCP"}],
             },
             opts=in_namespace,
         )
@@ -251,18 +271,52 @@ class Application(Component):
         )
         self._network_policies(name, args, labels, in_namespace)
 
-        if args.target_group_arn is not None:
-            self.target_group_binding = k8s.apiextensions.CustomResource(
-                f"{name}-tgb",
-                api_version=TGB_API,
-                kind="TargetGroupBinding",
-                metadata={"name": SERVICE_NAME, "namespace": ns, "labels": labels},
-                spec={"targetGroupARN": args.target_group_arn, "targetType": "ip", "serviceRef": {"name": SERVICE_NAME, "port": args.port}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service, *operator]),
-            )
+        self.target_group_binding = None
+        if args.target_group is not None:
+            self.target_group_binding = self._target_group_binding(name, args.target_group, ns, labels, operator)
 
         self.service_name = SERVICE_NAME
         self.register_outputs({"namespace": ns, "serviceName": self.service_name, "port": args.port})
+
+    def _target_group_binding(
+        self, name: str, group: TargetGroup, ns: str, labels: dict, operator: list
+    ) -> k8s.apiextensions.CustomResource:
+        """The pods' registration in the ALB target group, made by the AWS Load Balancer Controller.
+
+        - A replaced target group (a new port, say) replaces the binding: the controller's webhook refuses
+          to change `targetGroupARN` in place. Two bindings may not name one target group and the
+          binding's name is fixed, so the old one goes first (delete before replace); the listener moves
+          to the new group only once this binding exists and the controller has registered the pods in it
+          (`pulumi.com/waitFor` its first reconcile, `status.observedGeneration`), see PublicLoadBalancer.
+        - `serviceRef.port` names the Service's port, not its number: while the pods roll to a new port the
+          binding still in place follows them, so the group the listener forwards to keeps ready targets.
+        """
+        return k8s.apiextensions.CustomResource(
+            f"{name}-tgb",
+            api_version=TGB_API,
+            kind="TargetGroupBinding",
+            metadata={
+                "name": SERVICE_NAME,
+                "namespace": ns,
+                "labels": labels,
+                "annotations": {"pulumi.com/waitFor": "jsonpath={.status.observedGeneration}"},
+            },
+            spec={
+                "targetGroupARN": group.arn,
+                "targetType": "ip",
+                "vpcID": group.vpc_id,
+                "ipAddressType": group.ip_address_type,
+                "targetGroupProtocol": group.protocol,
+                "serviceRef": {"name": SERVICE_NAME, "port": SERVICE_PORT_NAME},
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Registered pods are ready pods: on a first deploy the binding waits for the rollout.
+                depends_on=[self.service, self.deployment, *operator],
+                replace_on_changes=[f"spec.{field}" for field in TGB_IMMUTABLE_FIELDS],
+                delete_before_replace=True,
+            ),
+        )
 
     def _deployment_spec(self, args: ApplicationArgs, labels: dict) -> dict:
         probe = {"httpGet": {"path": args.health_path, "port": args.port, "scheme": "HTTP"}}

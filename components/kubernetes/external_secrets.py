@@ -18,6 +18,9 @@ from components.base import Component
 ESO_REPOSITORY = "https://charts.external-secrets.io"
 ESO_CHART = "external-secrets"
 ESO_VERSION = "2.9.0"
+# Two controllers keep serving while a node drains; leader election (chart value `leaderElect`, off by
+# default in 2.9.0) lets only one of them reconcile at a time, so they never write the same Secret at once.
+CONTROLLER_REPLICAS = 2
 
 
 @dataclass
@@ -39,7 +42,12 @@ class ExternalSecretsOperator(Component):
             namespace=args.namespace,
             create_namespace=True,
             atomic=True,
-            values={"installCRDs": True, "replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+            values={
+                "installCRDs": True,
+                "replicaCount": CONTROLLER_REPLICAS,
+                "leaderElect": CONTROLLER_REPLICAS > 1,
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"status": self.release.status})

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.base import Component
+from components.base import Component, ready_after
 from components.endpoints import DatabaseUser
 from components.kubernetes.application import security_group_policy
 from components.postgres.logging import CREATE_EXTENSION_SQL
@@ -240,8 +240,12 @@ class DatabaseRoles(Component):
         )
         self.app_username = args.app_username
         self.replication_username = args.replication_username
-        self.app = DatabaseUser(args.app_username, self.app_password)
+        # What signs in as these roles waits for the Job that sets their passwords: a rotated password reaches
+        # app_env (and so the pods, which roll on its digest) only once the database accepts it.
+        self.app = DatabaseUser(args.app_username, ready_after(self.app_password, self.job))
         self.replication = (
-            DatabaseUser(args.replication_username, self.replication_password) if self.replication_password is not None else None
+            DatabaseUser(args.replication_username, ready_after(self.replication_password, self.job))
+            if self.replication_password is not None
+            else None
         )
         self.register_outputs({"appUsername": self.app_username})

@@ -271,6 +271,7 @@ class Ingress:
         "allowedCidrs",
         "ranges the ALB admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
         default=[],
+        check=rules.distinct("the range"),
         item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"),
     )
     health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
@@ -325,6 +326,7 @@ class AwsPlatform:
         "kafkaTopics",
         "topics the platform creates (MSK topic API), each starting `crm.`; the app may not create topics",
         default=["crm.scheduled-tasks", "crm.messages"],
+        check=rules.distinct("the topic"),
         item_check=rules.kafka_topic,
     )
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
@@ -507,6 +509,7 @@ class GcpPlatform:
         "kafkaTopics",
         "topics the platform creates (Strimzi KafkaTopic), each starting `crm.`; the app may not create topics",
         default=["crm.scheduled-tasks", "crm.messages"],
+        check=rules.distinct("the topic"),
         item_check=rules.kafka_topic,
     )
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
@@ -520,6 +523,7 @@ class GcpIngress:
         "allowedCidrs",
         "ranges Cloud Armor admits (empty: Cloudflare's published ranges, read from its API at deploy); never 0.0.0.0/0",
         default=[],
+        check=rules.distinct("the range"),
         item_check=rules.cidr_admitting("the load balancer admits only Cloudflare"),
     )
 

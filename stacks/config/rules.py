@@ -195,6 +195,16 @@ def percentage(value: int) -> Optional[str]:
     return None if 1 <= value <= 1000 else f"each percentage must be between 1 and 1000, got {value}"
 
 
+def distinct(what: str) -> Rule:
+    """Each item once: the stacks name a resource after each item, so a repeated one would be two resources of one name."""
+
+    def rule(values: list) -> Optional[str]:
+        repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+        return f"lists {what} {', '.join(repeated)} more than once" if repeated else None
+
+    return rule
+
+
 def not_empty(what: str) -> Rule:
     return lambda values: None if values else what
 

@@ -12,9 +12,9 @@ from components.gcp.cloudsql import CloudSqlPostgres
 from tests.components.aws.test_elasticache import cache_args
 from tests.components.gcp.test_cloudsql import sql_args
 
-STATEFUL_CACHE_CHILDREN = {
-    "c-redis"
-}  # the replication group; its AUTH token is replaced on rotation (crm:rotation), so it stays unprotected
+# The replication group and the suffix of its final snapshot; its AUTH token is replaced on rotation (crm:rotation),
+# so it stays unprotected.
+STATEFUL_CACHE_CHILDREN = {"c-redis", "c-final-snapshot-suffix"}
 
 
 class Renamed(Component):

@@ -12,14 +12,9 @@ import pytest
 from components.aws.alb import PublicLoadBalancer
 from components.aws.eks import EksCluster
 from components.gcp.gke import GkeCluster
-from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from tests.components.aws.test_alb import alb_args
 from tests.components.aws.test_eks import eks_args
 from tests.components.gcp.test_gke import gke_args
-
-
-def secret_args(**changes) -> AppEnvSecretArgs:
-    return AppEnvSecretArgs(**{**dict(project="p", secret_id="crm-dr-app-env", payload={"A": "1"}, labels={}), **changes})
 
 
 # component, its args, the resource carrying the cloud's flag, and that flag's input name
@@ -27,7 +22,6 @@ GUARDED = {
     "alb": (PublicLoadBalancer, alb_args, "aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection"),
     "eks": (EksCluster, eks_args, "aws:eks/cluster:Cluster", "deletionProtection"),
     "gke": (GkeCluster, gke_args, "gcp:container/cluster:Cluster", "deletionProtection"),
-    "secret": (AppEnvSecret, secret_args, "gcp:secretmanager/secret:Secret", "deletionProtection"),
 }
 
 

@@ -40,10 +40,12 @@ def test_gcs_and_gcpkms_are_chosen_by_config(run_stack):
 
 
 def test_outputs_are_what_the_workflows_read(shipped):
-    outputs = shipped("bootstrap", preview=False).outputs
+    result = shipped("bootstrap", preview=False)
+    outputs = result.outputs
+    pool = result.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")["workloadIdentityPoolId"]
     assert (
         outputs["gcpWorkloadIdentityProvider"]
-        == "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions"
+        == f"projects/123456789012/locations/global/workloadIdentityPools/{pool}/providers/github-actions"
     )
     assert outputs["gcpDeployServiceAccount"] == "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
     assert outputs["awsDeployRoleArn"].endswith("crm-ci-deploy") and outputs["awsPreviewRoleArn"].endswith("crm-ci-preview")

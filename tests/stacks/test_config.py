@@ -163,6 +163,17 @@ def test_alb_never_admits_the_world():
     )
 
 
+def test_a_range_listed_twice_is_refused():
+    # Each range names its own security-group rules, so a repeated one would be two resources of one name.
+    changes = {"crm:ingress": {"allowedCidrs": ["192.0.2.0/24", "198.51.100.0/24", "192.0.2.0/24"]}}
+    assert "192.0.2.0/24 more than once" in one_problem("aws-dev", changes, "crm:ingress.allowedCidrs")
+
+
+def test_a_topic_listed_twice_is_refused():
+    changes = {"crm:platform": {"kafkaTopics": ["crm.a", "crm.a"]}}
+    assert "crm.a more than once" in one_problem("gcp-dev", changes, "crm:platform.kafkaTopics")
+
+
 def test_wrong_types_are_reported():
     found = problems_of("aws-dev", {"crm:kubernetes": {"minSize": "three", "publicEndpoint": "maybe"}})
     assert any(p.startswith("crm:kubernetes.minSize: must be a whole number, got 'three'") for p in found)

@@ -75,3 +75,38 @@ def test_pods_roll_and_app_env_resyncs_when_its_contents_change(shipped, stack):
     external = result.one("kubernetes:external-secrets.io/v1:ExternalSecret", "crm-production-app-app-env")
     pod_revision = deployment["spec"]["template"]["metadata"]["annotations"]["crm/app-env-revision"]
     assert len(pod_revision) == 16 and external["metadata"]["annotations"]["force-sync"] == pod_revision
+
+
+def _upstream(result, resource) -> set[str]:
+    """Every URN `resource` waits for, through depends_on and through the outputs its inputs take."""
+    by_urn = {r.urn: r for r in result.resources}
+    seen, todo = set(), [resource]
+    while todo:
+        current = todo.pop()
+        for urn in [*current.dependencies, *(u for urns in current.property_dependencies.values() for u in urns)]:
+            if urn not in seen and urn in by_urn:
+                seen.add(urn)
+                todo.append(by_urn[urn])
+    return seen
+
+
+JOB = "kubernetes:batch/v1:Job"
+
+
+@pytest.mark.parametrize(
+    "stack,secret",
+    [
+        ("aws-production", "aws:secretsmanager/secretVersion:SecretVersion"),
+        ("gcp-production", "gcp:secretmanager/secretVersion:SecretVersion"),
+        ("gcp-dr", "gcp:secretmanager/secretVersion:SecretVersion"),
+    ],
+)
+def test_pods_take_a_rotated_password_only_after_the_roles_job_set_it(run_stack, stack, secret):
+    result = run_stack(stack, {"crm:rotation": {"generation": 1}})
+    job = next(j for j in result.of_type(JOB) if "-db-roles-" in j.name)
+    # The Job that runs ALTER ROLE comes first; the cloud secret, the ExternalSecret's re-sync and the
+    # Deployment's roll (both keyed on app_env's digest) follow it, so no pod starts with a password the database refuses.
+    assert job.urn in _upstream(result, result.one(secret))
+    assert job.urn in _upstream(result, result.one("kubernetes:apps/v1:Deployment"))
+    app_env = next(e for e in result.of_type("kubernetes:external-secrets.io/v1:ExternalSecret") if e["metadata"]["name"] == "app-env")
+    assert job.urn in _upstream(result, app_env)

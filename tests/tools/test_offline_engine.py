@@ -50,6 +50,27 @@ def test_protect_parent_and_dependencies_are_recorded():
     assert second.property_dependencies["prefix"] == [result.one("random:index/randomPet:RandomPet", "first").urn]
 
 
+def test_lifecycle_options_are_recorded_in_the_state_files_spelling():
+    def program():
+        random.RandomPet(
+            "pet",
+            prefix="a",
+            opts=pulumi.ResourceOptions(
+                ignore_changes=["prefix"], replace_on_changes=["length"], delete_before_replace=True, retain_on_delete=True
+            ),
+        )
+        random.RandomPet("plain")
+
+    result = run_program("s", {}, program)
+    assert result.one("random:index/randomPet:RandomPet", "pet").options == {
+        "ignoreChanges": ["prefix"],
+        "replaceOnChanges": ["length"],
+        "deleteBeforeReplace": True,
+        "retainOnDelete": True,
+    }
+    assert result.one("random:index/randomPet:RandomPet", "plain").options == {}
+
+
 def test_a_reference_to_a_stack_not_previewed_first_is_refused():
     def program():
         pulumi.StackReference("ref", stack_name="organization/crm/aws-nowhere")

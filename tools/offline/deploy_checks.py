@@ -13,6 +13,9 @@
   (the Workload Identity pool `PROJECT.svc.id.goog`, `gcp-sa-*` service agents) depends, directly
   or through other resources, on the resource that creates it.
 
+- `name-reusable-after-destroy`, `data-kept-on-config-edit`: names a destroy does not free, data a
+  config edit would delete (tools/offline/lifecycle_checks.py).
+
 Values known only after deploy are not judged. Each finding names the resource, the field and the
 schema (with its version) it was judged against.
 """
@@ -29,6 +32,7 @@ from typing import Any, Iterable, Iterator, Optional
 import yaml
 
 from ..policy_check import PlanResource, Violation
+from . import lifecycle_checks
 from .engine import UNKNOWN, Secret
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -478,7 +482,18 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                     )
 
 
-CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering)
+def _lifecycle(check):
+    """A check of tools/offline/lifecycle_checks.py, its findings as this module's."""
+
+    def run(resources: list[PlanResource]) -> Iterator[Finding]:
+        for found in check(resources):
+            yield Finding(found.policy, found.resource, found.message)
+
+    run.__name__ = check.__name__
+    return run
+
+
+CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering, *(_lifecycle(c) for c in lifecycle_checks.CHECKS))
 CHECK_COUNT = len(CHECKS)
 
 

@@ -117,6 +117,9 @@ class RegisteredResource:
     it, a component's registered outputs. In a preview, values computed by the provider are absent."""
     # Each alias as registered: a full URN ({"urn": ...}) or a spec ({"name", "type", "parentUrn", "noParent", ...}).
     aliases: list[dict[str, Any]] = field(default_factory=list)
+    # The lifecycle options the program set, in the state file's spelling: ignoreChanges, replaceOnChanges
+    # (property paths), deleteBeforeReplace, retainOnDelete (true). Options left unset are absent.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -214,6 +217,20 @@ def _state(type_: str, state: Any) -> dict[str, Any]:
     return values
 
 
+def _lifecycle_options(request) -> dict[str, Any]:
+    """The lifecycle options of a registration, as `pulumi preview --json` and the state file name them."""
+    options: dict[str, Any] = {}
+    for key in ("ignoreChanges", "replaceOnChanges"):
+        paths = list(getattr(request, key, []) or [])
+        if paths:
+            options[key] = paths
+    if getattr(request, "deleteBeforeReplace", False):
+        options["deleteBeforeReplace"] = True
+    if getattr(request, "retainOnDelete", False):
+        options["retainOnDelete"] = True
+    return options
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self, m: mocks.Mocks):
         super().__init__(m)
@@ -241,6 +258,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
                 outputs=_state(request.type, state) if state is not None and bool(getattr(request, "custom", True)) else {},
                 aliases=[json_format.MessageToDict(a) for a in getattr(request, "aliases", [])],
+                options=_lifecycle_options(request),
             )
         )
 

@@ -312,12 +312,13 @@ def _service_to_pods(
         path.broken(f"no Service {ns}/{name}")
         return
     service = services[0]["spec"]
-    ports = [p for p in service.get("ports") or [] if p.get("port") == port]
+    # A reference names the Service's port by number or by name (a TargetGroupBinding's serviceRef.port may be either).
+    ports = [p for p in service.get("ports") or [] if port in (p.get("port"), p.get("name"))]
     if not ports:
         path.broken(f"Service {ns}/{name} has no port {port} (has {[p.get('port') for p in service.get('ports') or []]})")
         return
-    target = ports[0].get("targetPort", port)
-    path.hop(f"Service {ns}/{name}", port, ports[0].get("protocol", "TCP"), f"targetPort {target}")
+    target = ports[0].get("targetPort", ports[0].get("port"))
+    path.hop(f"Service {ns}/{name}", ports[0].get("port"), ports[0].get("protocol", "TCP"), f"targetPort {target}")
     deployments = [
         d
         for d in _k8s(result, DEPLOYMENT)

@@ -24,7 +24,27 @@ def alb_args(**changes) -> PublicLoadBalancerArgs:
 
 @pytest.fixture
 def alb(run_component):
-    return run_component(lambda: PublicLoadBalancer("web", alb_args()))
+    return run_component(lambda: PublicLoadBalancer("web", alb_args()).forward())
+
+
+def test_the_https_listener_waits_for_what_registers_targets(run_component):
+    import pulumi_random as random
+
+    def build():
+        registration = random.RandomPet("registration")  # stands in for the TargetGroupBinding
+        PublicLoadBalancer("web", alb_args()).forward(after=[registration])
+
+    result = run_component(build)
+    https = result.one("aws:lb/listener:Listener", "web-https")
+    assert result.one("random:index/randomPet:RandomPet").urn in https.dependencies
+    assert https["defaultActions"][0]["targetGroupArn"] == result.one("aws:lb/targetGroup:TargetGroup").output("arn")
+
+
+def test_a_replaced_target_group_is_created_before_the_old_one_goes(alb):
+    group = alb.one("aws:lb/targetGroup:TargetGroup")
+    # A prefix, not a fixed name: the new group can exist beside the old one, so no delete-before-replace.
+    assert group["namePrefix"] == "app-" and "name" not in group.inputs
+    assert "deleteBeforeReplace" not in group.options
 
 
 def test_internet_facing_in_public_subnets_with_deletion_protection(alb):
@@ -49,6 +69,38 @@ def test_only_cloudflare_ranges_reach_the_alb(alb):
     rules = [r for r in alb.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["securityGroupId"] == "web-sg-id"]
     assert {r["cidrIpv4"] for r in rules} == {"173.245.48.0/20"}
     assert {r["fromPort"] for r in rules} == {80, 443}
+
+
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def _rules_by_range(result) -> dict[tuple[str, int], str]:
+    return {(r["cidrIpv4"], r["fromPort"]): r.urn for r in result.of_type(INGRESS_RULE) if r["securityGroupId"] == "web-sg-id"}
+
+
+def test_a_range_keeps_its_rules_when_the_list_around_it_changes(run_component):
+    before = _rules_by_range(
+        run_component(lambda: PublicLoadBalancer("web", alb_args(allowed_cidrs=["173.245.48.0/20", "103.21.244.0/22"])))
+    )
+    after = _rules_by_range(
+        run_component(lambda: PublicLoadBalancer("web", alb_args(allowed_cidrs=["198.51.100.0/24", "103.21.244.0/22"])))
+    )
+    # Cloudflare dropped the first range and published another: the kept range's rules keep their URNs
+    # (positional names would move them onto another range, and AWS refuses the duplicate rule meanwhile).
+    assert before[("103.21.244.0/22", 443)] == after[("103.21.244.0/22", 443)]
+    assert before[("103.21.244.0/22", 80)] == after[("103.21.244.0/22", 80)]
+    assert after[("198.51.100.0/24", 443)].endswith("::web-cf-443-198-51-100-0-24")
+
+
+def test_rules_of_stacks_deployed_with_positional_names_are_aliased(alb):
+    rule = alb.one(INGRESS_RULE, "web-cf-443-173-245-48-0-20")
+    # Same parent and type, the old name: the engine finds the rule's state under the URN it had.
+    assert [a["spec"]["name"] for a in rule.aliases] == ["web-cf-443-0"]
+
+
+def test_a_range_listed_twice_is_refused():
+    with pytest.raises(ValueError, match="twice"):
+        alb_args(allowed_cidrs=["173.245.48.0/20", "173.245.48.0/20"])
 
 
 def test_shipped_stacks_admit_cloudflares_published_ranges(shipped):

@@ -20,6 +20,7 @@ def eks_args(**changes) -> EksClusterArgs:
         desired_size=5,
         max_size=10,
         tags={},
+        region="eu-west-1",
         admin_principal_arns=["arn:aws:iam::123456789012:role/platform-admin"],
     )
     values.update(changes)
@@ -119,6 +120,19 @@ def test_kubernetes_provider_is_built_from_the_cluster(eks, plain):
     provider = eks.one("pulumi:providers:kubernetes")
     kubeconfig = json.loads(plain(provider["kubeconfig"]))
     assert kubeconfig["clusters"][0]["cluster"]["server"] == provider_value(eks.one("aws:eks/cluster:Cluster"), "endpoint")
+
+
+def test_kubeconfig_asks_for_a_token_in_the_clusters_region(eks, plain):
+    # Without --region, `aws eks get-token` signs for whatever region the caller's environment names.
+    arguments = json.loads(plain(eks.one("pulumi:providers:kubernetes")["kubeconfig"]))["users"][0]["user"]["exec"]["args"]
+    assert arguments[arguments.index("--region") + 1] == "eu-west-1"
+    assert arguments[arguments.index("--cluster-name") + 1] == eks.one("aws:eks/cluster:Cluster")["name"]
+
+
+def test_the_stack_gives_the_cluster_its_region(shipped, plain):
+    result = shipped("aws-staging", preview=False)
+    arguments = json.loads(plain(result.one("pulumi:providers:kubernetes", "crm-staging-eks-k8s")["kubeconfig"]))
+    assert "--region" in arguments["users"][0]["user"]["exec"]["args"]
 
 
 def test_cluster_protected_outside_dev(shipped):

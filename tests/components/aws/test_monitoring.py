@@ -140,6 +140,29 @@ def test_cache_alarms_cover_each_member_of_the_replication_group(shipped_dr):
     assert members == [f"{group}-{n:03d}" for n in range(1, config.redis.nodes + 1)]
 
 
+def test_cluster_mode_cache_alarms_name_every_shards_members(run_stack):
+    changes = {"crm:redis": {"clusterMode": True, "shards": 2, "replicasPerShard": 1}}
+    result = run_stack("aws-dr", changes, preview=False)
+    group = result.one("aws:elasticache/replicationGroup:ReplicationGroup")["replicationGroupId"]
+    memory = [a for a in result.of_type(ALARM) if a["metricName"] == "DatabaseMemoryUsagePercentage"]
+    # Cluster-mode members are <group>-<shard>-<node>: two shards of a primary and one replica each.
+    assert sorted(a["dimensions"]["CacheClusterId"] for a in memory) == [
+        f"{group}-0001-001",
+        f"{group}-0001-002",
+        f"{group}-0002-001",
+        f"{group}-0002-002",
+    ]
+    lag = [a for a in result.of_type(ALARM) if a["metricName"] == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
+    assert len(lag) == 4
+
+
+def test_cluster_mode_without_replicas_has_no_replication_lag_alarms(run_stack):
+    result = run_stack("aws-dev", {"crm:redis": {"enabled": True, "clusterMode": True, "shards": 3, "replicasPerShard": 0}}, preview=False)
+    cpu = [a for a in result.of_type(ALARM) if a["metricName"] == "EngineCPUUtilization"]
+    assert len(cpu) == 3 and all(a["dimensions"]["CacheClusterId"].endswith("-001") for a in cpu)
+    assert not [a for a in result.of_type(ALARM) if a["metricName"] == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
+
+
 def test_load_balancer_alarms_use_the_arn_suffixes(shipped_dr):
     a = alarm(shipped_dr[0], "alb-unhealthy-hosts")
     balancer, group = (

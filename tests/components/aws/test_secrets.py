@@ -23,9 +23,19 @@ def test_app_env_is_a_kms_encrypted_json_secret(run_component):
     result = run_component(build())
     secret = result.one("aws:secretsmanager/secret:Secret")
     version = result.one("aws:secretsmanager/secretVersion:SecretVersion")
-    assert secret["kmsKeyId"] == "arn:kms:secrets" and secret["name"] == "crm/test/app_env"
+    suffix = result.one("random:index/randomString:RandomString", "sec-app-env-suffix").output("result")
+    assert secret["kmsKeyId"] == "arn:kms:secrets" and secret["name"] == f"crm/test/app_env-{suffix}"
     assert is_secret(version["secretString"])
     assert json.loads(secret_value(version["secretString"])) == {"A": "1"}
+
+
+def test_a_destroyed_stacks_secret_name_is_not_asked_for_again(run_component):
+    # A deleted secret's name stays taken for its recovery window; each incarnation draws its own suffix,
+    # and a secret created before the suffix keeps its recorded name.
+    result = run_component(build())
+    secret = result.one("aws:secretsmanager/secret:Secret")
+    suffix = result.one("random:index/randomString:RandomString", "sec-app-env-suffix")
+    assert suffix.urn in secret.property_dependencies["name"] and secret.options["ignoreChanges"] == ["name"]
 
 
 def test_sensitive_settings_are_secure_strings(run_component):

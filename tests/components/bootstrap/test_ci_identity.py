@@ -199,7 +199,8 @@ def test_provider_admits_only_this_repositorys_tokens(identity):
 
 
 def test_each_account_is_impersonable_only_by_its_subjects(identity):
-    pool = "projects/123456789012/locations/global/workloadIdentityPools/github"
+    pool = identity.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool").output("name")
+    assert pool.startswith("projects/123456789012/locations/global/workloadIdentityPools/github-")
     bindings = {}
     for binding in identity.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
         assert binding["role"] == "roles/iam.workloadIdentityUser"
@@ -230,3 +231,15 @@ def test_the_pack_rejects_a_provider_without_the_repository_condition(identity):
 def test_repository_condition_refuses_a_wildcard():
     with pytest.raises(ValueError):
         repository_condition("acme/*")
+
+
+def test_the_pool_id_is_drawn_anew_after_a_destroy_and_kept_while_deployed(identity):
+    # A deleted pool keeps its id for 30 days: a re-created bootstrap stack asks for a new one.
+    pool = identity.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
+    suffix = next(
+        r
+        for r in identity.of_type("random:index/randomString:RandomString")
+        if r.urn in pool.property_dependencies["workloadIdentityPoolId"]
+    )
+    assert pool["workloadIdentityPoolId"] == f"github-{suffix.output('result')}"
+    assert pool.options["ignoreChanges"] == ["workloadIdentityPoolId"]

@@ -32,9 +32,16 @@ def test_map_has_one_entry_per_host(cert):
 def test_each_authorization_record_is_in_cloudflare_unproxied(cert):
     records = {r["name"]: r for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord")}
     for authorization in cert.of_type("gcp:certificatemanager/dnsAuthorization:DnsAuthorization"):
-        record = records[f"_acme-challenge.{authorization['domain']}."]
+        given = authorization.output("dnsResourceRecords")[0]
+        record = records[given["name"].rstrip(".")]
         assert (record["type"], record["proxied"], record["zoneId"]) == ("CNAME", False, "zone")
-        assert record["content"] == f"{authorization.name}.authorize.certificatemanager.goog."
+        assert record["content"] == given["data"].rstrip(".")
+
+
+def test_authorization_records_are_written_as_cloudflare_stores_them(cert):
+    # Certificate Manager ends names and targets with the root's dot; Cloudflare returns them without it.
+    records = cert.of_type("cloudflare:index/dnsRecord:DnsRecord")
+    assert records and all(not r["name"].endswith(".") and not r["content"].endswith(".") for r in records)
 
 
 def test_certificate_waits_for_its_validation_records(cert):

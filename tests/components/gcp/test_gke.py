@@ -90,6 +90,32 @@ def test_default_pool_removed_for_a_managed_one(gke):
     assert len(gke.of_type("gcp:container/nodePool:NodePool")) == 1
 
 
+CLUSTER = "gcp:container/cluster:Cluster"
+POOL = "gcp:container/nodePool:NodePool"
+
+
+@pytest.mark.parametrize(
+    "change", [{"machine_type": "n2-standard-32"}, {"disk_size_gb": 500}, {"node_tags": ["crm-app", "crm-batch"]}], ids=str
+)
+def test_a_node_change_reaches_the_pool_and_leaves_the_cluster_alone(run_component, change):
+    before = run_component(lambda: GkeCluster("gke", gke_args()))
+    after = run_component(lambda: GkeCluster("gke", gke_args(**change)))
+    # The provider updates a cluster's node_config through its default pool, which this cluster removed (404).
+    assert after.one(CLUSTER).inputs == before.one(CLUSTER).inputs
+    assert after.one(POOL)["nodeConfig"] != before.one(POOL)["nodeConfig"]
+
+
+def test_clusters_created_with_a_node_config_keep_it(gke):
+    # A cluster deployed when its node_config still named the machine type keeps what it has: no update, no replacement.
+    assert "nodeConfig" in gke.one(CLUSTER).options["ignoreChanges"]
+
+
+def test_the_bootstrap_pool_is_as_hardened_as_the_managed_one(gke):
+    bootstrap, pool = gke.one(CLUSTER)["nodeConfig"], gke.one(POOL)["nodeConfig"]
+    for key in ("serviceAccount", "shieldedInstanceConfig", "workloadMetadataConfig", "oauthScopes", "metadata"):
+        assert bootstrap[key] == pool[key]
+
+
 def test_nodes_are_shielded_and_use_the_gke_metadata_server(gke):
     node = gke.one("gcp:container/nodePool:NodePool")["nodeConfig"]
     assert node["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}

@@ -153,3 +153,19 @@ def test_secret_key_without_region_is_refused():
 
     with pytest.raises(ValueError, match="region"):
         AppEnvSecretArgs(project="p", secret_id="s", payload={}, labels={}, kms_key="projects/p/locations/r/keyRings/k/cryptoKeys/secrets")
+
+
+# The CMEK migration (docs/hardening.md): a new key or replication replaces the repository and the secret,
+# whose ids are fixed. Created beside the old one, the new one would collide (409); the old one goes first.
+
+
+def test_a_changed_key_or_replication_replaces_the_secret_old_one_first(shipped):
+    secret = shipped("gcp-production").one("gcp:secretmanager/secret:Secret")
+    assert secret.options.get("deleteBeforeReplace") is True
+    # The provider's deletion_protection lives in Pulumi's state only and fails every replacement; protect guards it.
+    assert secret["deletionProtection"] is False and secret.protect
+
+
+def test_a_changed_key_replaces_the_repository_old_one_first(shipped):
+    repository = shipped("gcp-production").one("gcp:artifactregistry/repository:Repository")
+    assert repository.options.get("deleteBeforeReplace") is True and repository.protect

@@ -102,6 +102,46 @@ def test_load_balancer_controller_registers_pods_in_this_stacks_target_group_onl
     assert statements["BindPods"]["Resource"] == aws.one("aws:lb/targetGroup:TargetGroup").output("arn")
 
 
+TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+
+
+def test_binding_names_every_field_the_controller_webhook_freezes(aws):
+    spec = aws.one(TGB)["spec"]
+    # The mutating webhook fills vpcID and ipAddressType only on create; a later apply without them is refused.
+    assert spec["targetGroupARN"] == aws.one("aws:lb/targetGroup:TargetGroup").output("arn")
+    assert spec["vpcID"] == aws.one("aws:ec2/vpc:Vpc").output("id")
+    assert (spec["targetType"], spec["ipAddressType"], spec["targetGroupProtocol"]) == (
+        "ip",
+        "ipv4",
+        aws.one("aws:lb/targetGroup:TargetGroup")["protocol"],
+    )
+
+
+def test_a_new_target_group_replaces_the_binding(aws):
+    from components.kubernetes.application import TGB_IMMUTABLE_FIELDS
+
+    binding = aws.one(TGB)
+    # The webhook refuses to change targetGroupARN in place: Pulumi replaces the binding instead, old one first,
+    # since two bindings may not name one target group and the binding's name is fixed.
+    assert set(binding.options["replaceOnChanges"]) == {f"spec.{f}" for f in TGB_IMMUTABLE_FIELDS} >= {"spec.targetGroupARN"}
+    assert binding.options["deleteBeforeReplace"] is True
+
+
+def test_the_listener_moves_only_once_the_pods_are_registered(aws):
+    binding, https = aws.one(TGB), aws.one("aws:lb/listener:Listener", "crm-dr-ingress-https")
+    assert binding.urn in https.dependencies
+    # The binding counts as created once the controller has reconciled it (registered the ready pods).
+    assert binding["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.observedGeneration}"
+    assert aws.one("kubernetes:apps/v1:Deployment").urn in binding.dependencies
+
+
+def test_the_binding_follows_the_services_port_by_name(aws):
+    service = aws.one("kubernetes:core/v1:Service", "crm-dr-app-service")
+    ref = aws.one(TGB)["spec"]["serviceRef"]
+    # By name: while the pods roll to a new port, the binding in place registers them at the new one.
+    assert ref["port"] == service["spec"]["ports"][0]["name"] and ref["name"] == service["metadata"]["name"]
+
+
 def test_load_balancer_controller_cannot_create_or_delete_load_balancing(aws):
     actions = [a for s in _controller_statements(aws).values() for a in s["Action"]]
     assert actions and not [a for a in actions if a.split(":")[1].startswith(("Create", "Delete", "Modify", "Set", "Add", "Remove"))]
