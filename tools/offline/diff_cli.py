@@ -20,7 +20,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, read_stack_file
 from stacks.references import MissingStackOutput
@@ -56,7 +56,10 @@ def _git(project: Path, *args: str, binary: bool = False) -> Any:
 
 def extract(project: Path, revision: str, into: Path) -> str:
     """The base's tracked files at `revision` in `into`; returns the commit."""
-    commit = _git(project, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip()
+    try:
+        commit = _git(project, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip()
+    except DiffError:
+        raise DiffError(f"git does not know the revision '{revision}' in {project} (fetch it, or name another with --base)") from None
     archive = _git(project, "archive", "--format=tar", commit, binary=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
@@ -86,8 +89,8 @@ def base_state(tree: Path, stacks: list[str], out: Path, label: str) -> dict[str
     return json.loads(out.read_text())
 
 
-def run(args: argparse.Namespace, project: Optional[Path] = None) -> int:
-    project = project or PROJECT_DIR
+def run(args: argparse.Namespace) -> int:
+    project = PROJECT_DIR
     known = stack_names(project)
     if args.all == bool(args.stack):
         return _fail("name one stack or pass --all", 2)

@@ -100,7 +100,8 @@ def _candidates(tf_name: str) -> list[str]:
         names.append(tf_name[:-1] + "ies")
     if tf_name.endswith("_arn"):
         names.append(tf_name[: -len("_arn")])
-    return names
+    joined = re.sub(r"_(\d)", r"\1", tf_name)  # layer_7_ddos -> layer7_ddos, as the SDK spells it
+    return names + ([joined] if joined != tf_name else [])
 
 
 def pulumi_paths(token: str, schema: ResourceSchema) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
