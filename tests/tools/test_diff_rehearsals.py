@@ -216,7 +216,9 @@ def test_switching_redis_to_cluster_mode_in_one_step_is_refused_with_the_two_ste
 def test_redis_alarms_in_cluster_mode_watch_the_shards_members():
     plan = planned("aws-production", {"crm:redis": {"clusterMode": True, "shards": 2, "replicasPerShard": 1}})
     group = one(plan, "aws:elasticache/replicationGroup:ReplicationGroup").new_inputs["replicationGroupId"]
-    alarms = [s for s in plan.steps if s.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and s.new_inputs.get("namespace") == "AWS/ElastiCache"]
+    alarms = [
+        s for s in plan.steps if s.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and s.new_inputs.get("namespace") == "AWS/ElastiCache"
+    ]
     members = {diff._plain(s.new_inputs.get("dimensions", {})).get("CacheClusterId") for s in alarms}
     assert alarms and all(re.fullmatch(re.escape(group) + r"-000[12]-00[12]", m or "") for m in members)
 

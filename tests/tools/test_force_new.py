@@ -15,7 +15,17 @@ from stacks.config.rules import STRIMZI_DEFAULT
 from tests.conftest import ALL_STACKS
 from tools.offline import force_new
 from tools.offline.force_new.generate import pulumi_paths
-from tools.offline.force_new.terraform import ATTRIBUTE, BLOCK, WHOLE, Attribute, AwsProvider, FrameworkProvider, GoogleProvider, ResourceSchema, SourceTree
+from tools.offline.force_new.terraform import (
+    ATTRIBUTE,
+    BLOCK,
+    WHOLE,
+    Attribute,
+    AwsProvider,
+    FrameworkProvider,
+    GoogleProvider,
+    ResourceSchema,
+    SourceTree,
+)
 
 
 @pytest.mark.parametrize("provider", sorted(force_new.PULUMI_PACKAGES))

@@ -233,7 +233,9 @@ def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]
     if isinstance(old, list) and isinstance(new, list):
         found = []
         for index in range(max(len(old), len(new))):
-            found += differences(old[index] if index < len(old) else MISSING, new[index] if index < len(new) else MISSING, f"{path}[{index}]")
+            found += differences(
+                old[index] if index < len(old) else MISSING, new[index] if index < len(new) else MISSING, f"{path}[{index}]"
+            )
         return found
     if _same(old, new):
         return []
@@ -261,12 +263,11 @@ def _value_at(tree: Any, path: str) -> Any:
     values = [tree]
     for part in path.split("."):
         next_values = []
-        for value in values:
-            if isinstance(value, Secret):
-                value = value.value
+        for found in values:
+            value = found.value if isinstance(found, Secret) else found
             if isinstance(value, list):
-                for item in value:
-                    item = item.value if isinstance(item, Secret) else item
+                for element in value:
+                    item = element.value if isinstance(element, Secret) else element
                     if isinstance(item, dict) and part in item:
                         next_values.append(item[part])
             elif isinstance(value, dict) and part in value:
@@ -542,7 +543,7 @@ class Planner:
                 change.refused = transition["documentation"]
                 change.remedy = (
                     f"set {path} to {transition['via']} first, move the clients, then to {transition['to']}: "
-                    "docs/runbooks/changes.md (\"Redis cluster mode\")"
+                    'docs/runbooks/changes.md ("Redis cluster mode")'
                 )
         for prefix, reason in rules.conditional.items():
             if path == prefix or path.startswith(prefix + "."):
@@ -553,7 +554,7 @@ class Planner:
                     change.refused = rules.refusal_message or f"{prefix} cannot change in place"
                     change.remedy = (
                         "replace the object instead (a name derived from the value, or replace_on_changes on the field): "
-                        "docs/runbooks/changes.md (\"Refused in place\")"
+                        'docs/runbooks/changes.md ("Refused in place")'
                     )
 
     def _provider(self, step: Step, type_: str, old_inputs: dict, new_inputs: dict) -> None:
@@ -644,7 +645,7 @@ def _duplicate_security_group_rules(steps: list[Step]) -> None:
         step.problems.append(
             f"{step.type.split(':')[-1]} {step.name} would take over the rule {holder.name} still holds{more}: EC2 refuses a "
             "duplicate rule (InvalidPermission.Duplicate) and the update stops half-way. Key rules by what they admit "
-            "(the range), not by list position: docs/runbooks/changes.md (\"Security group rules\")"
+            '(the range), not by list position: docs/runbooks/changes.md ("Security group rules")'
         )
 
 
@@ -691,12 +692,12 @@ def _judge(step: Step) -> None:
         elif step.protect:
             step.problems.append(
                 f"{what} is protected: `pulumi up` refuses to {verb} it. Do it on purpose or not at all: "
-                "see docs/runbooks/changes.md (\"A protected or data-holding resource\")"
+                'see docs/runbooks/changes.md ("A protected or data-holding resource")'
             )
         elif stateful:
             step.problems.append(
                 f"{what} holds {stateful}; this change would {verb} it. Keep the resource and change something else, "
-                "or migrate the data first: docs/runbooks/changes.md (\"A protected or data-holding resource\")"
+                'or migrate the data first: docs/runbooks/changes.md ("A protected or data-holding resource")'
             )
     if step.op in ("replace", "delete") and not (step.op == "delete" and old.get("retainOnDelete")):
         deployed = _plain(from_json(old.get("inputs", {})))
@@ -705,7 +706,7 @@ def _judge(step: Step) -> None:
             step.problems.append(
                 f"{what} has {guard} on: the cloud refuses to delete the old copy, and the update stops there. "
                 "Turn it off in a change of its own first, only if losing the resource is intended: "
-                "docs/runbooks/changes.md (\"A protected or data-holding resource\")"
+                'docs/runbooks/changes.md ("A protected or data-holding resource")'
             )
     if step.op == "replace" and not step.delete_before_replace:
         new = _plain(step.new_inputs)
@@ -723,7 +724,7 @@ def _judge(step: Step) -> None:
             step.problems.append(
                 f"{what} would be replaced create-before-delete under the same {key} '{new.get(key)}': "
                 "the new copy collides with the old one. Give it a unique name, or delete_before_replace with a "
-                "maintenance window: docs/runbooks/changes.md (\"Fixed names\")"
+                'maintenance window: docs/runbooks/changes.md ("Fixed names")'
             )
     for change in step.changes:
         if change.refused and step.op == "update":

@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         base = base_state(tree, wanted, workdir / "base.json", label)
         progress = Progress("diffing") if args.all else None
         try:
-            plans = diff.plan(wanted, base, lambda s: read_stack_file(s) if s in known else None, on_start=progress.step if progress else None)
+            plans = diff.plan(
+                wanted, base, lambda s: read_stack_file(s) if s in known else None, on_start=progress.step if progress else None
+            )
         finally:
             if progress:
                 progress.done()

@@ -70,7 +70,9 @@ def string_outputs(token: str) -> list[str]:
             for value in vars(klass).values():
                 fget = getattr(value, "fget", None)
                 name = getattr(fget, "_pulumi_name", None)
-                if name and re.search(r"Output\[(builtins\.|_builtins\.)?str\]", str(getattr(fget, "__annotations__", {}).get("return", ""))):
+                if name and re.search(
+                    r"Output\[(builtins\.|_builtins\.)?str\]", str(getattr(fget, "__annotations__", {}).get("return", ""))
+                ):
                     found.append(name)
     _STRING_OUTPUTS[token] = found
     return found

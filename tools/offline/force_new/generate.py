@@ -77,11 +77,13 @@ def _properties(cls: type) -> dict[str, tuple[str, Optional[str]]]:
     found = {}
     for klass in cls.__mro__:
         for name, value in vars(klass).items():
-            if isinstance(value, property) and hasattr(value.fget, "_pulumi_name"):
-                annotation = str(value.fget.__annotations__.get("return", ""))
+            getter = value.fget if isinstance(value, property) else None
+            pulumi_name = getattr(getter, "_pulumi_name", None)
+            if getter is not None and pulumi_name:
+                annotation = str(getter.__annotations__.get("return", ""))
                 nested = _NESTED.findall(annotation)
                 is_map = "Mapping[" in annotation and not nested
-                found.setdefault(name, (value.fget._pulumi_name, None if is_map else (nested[0] if nested else None)))
+                found.setdefault(name, (pulumi_name, None if is_map else (nested[0] if nested else None)))
     return found
 
 
@@ -118,7 +120,9 @@ def pulumi_paths(token: str, schema: ResourceSchema) -> tuple[dict[str, dict[str
         for tf_name, attribute in sorted(attributes.items()):
             if not attribute.is_input or tf_name in _NOT_INPUTS:
                 continue
-            names = [_RENAMES[(schema.type, tf_prefix + tf_name)]] if (schema.type, tf_prefix + tf_name) in _RENAMES else _candidates(tf_name)
+            names = (
+                [_RENAMES[(schema.type, tf_prefix + tf_name)]] if (schema.type, tf_prefix + tf_name) in _RENAMES else _candidates(tf_name)
+            )
             match = next((props[c] for c in names if c in props), None)
             if match is None:
                 missing.append(tf_prefix + tf_name)
@@ -179,7 +183,9 @@ def terraform_file(name: str, location: str, note: Optional[str], tokens: set[st
     resources: dict[str, Any] = {}
     problems: list[str] = []
     for token in sorted(t for t in tokens if t.split(":")[0] == name):
-        tf_type = entry(token)["type"] if name != "random" else "random_" + re.sub(r"(?<!^)([A-Z])", r"_\1", token.split(":")[2][6:]).lower()
+        tf_type = (
+            entry(token)["type"] if name != "random" else "random_" + re.sub(r"(?<!^)([A-Z])", r"_\1", token.split(":")[2][6:]).lower()
+        )
         try:
             schema = provider.resource(tf_type)  # type: ignore[attr-defined]
         except LookupError as error:
@@ -264,7 +270,7 @@ def write(name: str, document: dict[str, Any]) -> Path:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.offline.force_new.generate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.offline.force_new.generate", description=(__doc__ or "").splitlines()[0])
     for name in ("aws", "gcp", "cloudflare", "random", "kubernetes", "load-balancer-controller", "strimzi", "external-secrets"):
         parser.add_argument(f"--{name}", metavar="PATH[@REVISION]", help=f"source of {REPOSITORIES[name]}")
     parser.add_argument("--botocore", action="store_true", help="the cloud API constraints documented in the installed botocore")

@@ -414,6 +414,7 @@ class Package:
     structs: dict[str, list[str]] = field(default_factory=dict)  # type name -> embedded type names
     inits: list[Function] = field(default_factory=list)  # every file's init()
     named: dict[str, str] = field(default_factory=dict)  # named map and slice types -> "map" | "slice"
+    evaluated: dict[str, Any] = field(default_factory=dict)  # package-level values already evaluated
 
 
 def parse_package(directory: str, files: dict[str, str]) -> Package:
@@ -574,8 +575,11 @@ def _type_spec(package: Package, parser: Parser) -> None:
         for token in body + [Token(";", ";")]:
             if token.kind == ";":
                 idents = [t for t in line if t.kind == "ident"]
-                if line and len(idents) == len([t for t in line if t.text not in ("*", ".")]) and len(idents) in (1, 2) and (
-                    len(idents) == 1 or line[1].text == "."
+                if (
+                    line
+                    and len(idents) == len([t for t in line if t.text not in ("*", ".")])
+                    and len(idents) in (1, 2)
+                    and (len(idents) == 1 or line[1].text == ".")
                 ):
                     embedded.append(idents[-1].text)
                 line = []
@@ -712,7 +716,8 @@ class Module:
         type_name = _type_name(typ)
         if typ is not None and typ[0] == "name" and typ[1] in env.package.named:
             typ = ("map", None, None) if env.package.named[typ[1]] == "map" else ("slice", None)
-        if typ is not None and typ[0] == "type" and typ[1][0] == "map" or (typ is not None and typ[0] == "map"):
+        shape = typ[1][0] if typ is not None and typ[0] == "type" else (typ[0] if typ is not None else None)
+        if shape == "map":
             result: dict[Any, Any] = {}
             for key, value in elements:
                 if key is None:
@@ -720,7 +725,7 @@ class Module:
                 resolved = self.evaluate(key, env)
                 result[resolved if isinstance(resolved, str) else _describe(resolved)] = self.evaluate(value, env)
             return result
-        if typ is not None and (typ[0] in ("slice", "array") or (typ[0] == "type" and typ[1][0] in ("slice", "array"))):
+        if shape in ("slice", "array"):
             return [self.evaluate(value, env) for _key, value in elements]
         if elements and all(key is None for key, _ in elements) and typ is None:
             return [self.evaluate(value, env) for _key, value in elements]
@@ -861,10 +866,7 @@ class Env:
         package = self.package
         if name in package.values:
             tokens, start, end, path = package.values[name]
-            cache = getattr(package, "_evaluated", None)
-            if cache is None:
-                cache = {}
-                setattr(package, "_evaluated", cache)
+            cache = package.evaluated
             if name not in cache:
                 cache[name] = Opaque(f"cycle {name}")
                 parser = Parser(tokens, start, end)

@@ -49,7 +49,7 @@ def kubernetes_file(location: str, note: Optional[str]) -> dict[str, Any]:
     import importlib.metadata
 
     tree = SourceTree(location)
-    module = Module("github.com/pulumi/pulumi-kubernetes/provider/v4", lambda d: tree.read_dir(d))
+    module = Module("github.com/pulumi/pulumi-kubernetes/provider/v4", tree.read_dir)
     module.special["append"] = _append
     directory = "provider/pkg/provider"
     package = module.package(directory)
@@ -91,7 +91,10 @@ def kubernetes_file(location: str, note: Optional[str]) -> dict[str, Any]:
             "unless": "kubernetes:config:enableConfigMapMutable (or PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE) is true and the ConfigMap is not immutable",
             "default": configmap_default,
         },
-        "helmRelease": {"replaceOn": _paths(re.findall(r'"([^"]+)"', helm.group(1))) if helm else [], "file": f"{directory}/helm_release.go"},
+        "helmRelease": {
+            "replaceOn": _paths(re.findall(r'"([^"]+)"', helm.group(1))) if helm else [],
+            "file": f"{directory}/helm_release.go",
+        },
         "deleteBeforeReplace": "a replaced object whose metadata.name is set (not generated) and unchanged, in the same namespace, is deleted first (Diff in provider.go)",
         "providerReplace": {
             "kubeconfig": "the active cluster of the kubeconfig (its server and certificate) changes, or the kubeconfig is unknown until deploy",
@@ -208,4 +211,3 @@ def controllers_file(locations: dict[str, Optional[str]], current: dict[str, Any
         },
         "kinds": dict(sorted(kinds.items())),
     }
-

@@ -127,7 +127,11 @@ class SourceTree:
     def grep(self, pattern: str, under: str) -> list[tuple[str, str]]:
         """(path, line) of every line matching a fixed string under a directory."""
         overlaid = [
-            (path, line) for path in self.overlay_revisions if path.startswith(under + "/") for line in self.read(path).splitlines() if pattern in line
+            (path, line)
+            for path in self.overlay_revisions
+            if path.startswith(under + "/")
+            for line in self.read(path).splitlines()
+            if pattern in line
         ]
         return overlaid + self._grep(pattern, under)
 
@@ -195,9 +199,8 @@ class Provider:
         attributes: dict[str, Attribute] = {}
         if not isinstance(schema_map, dict):
             return attributes
-        for name, value in schema_map.items():
-            if isinstance(value, FuncValue):
-                value = self.module.call(value, [])
+        for name, declared in schema_map.items():
+            value = self.module.call(declared, []) if isinstance(declared, FuncValue) else declared
             if not isinstance(value, Struct):
                 continue
             required = value.get("Required") is True
@@ -263,9 +266,8 @@ class Provider:
         for collection, is_block in ((attributes, False), (blocks, True)):
             if not isinstance(collection, dict):
                 continue
-            for name, value in collection.items():
-                if isinstance(value, FuncValue):
-                    value = self.module.call(value, [])
+            for name, declared in collection.items():
+                value = self.module.call(declared, []) if isinstance(declared, FuncValue) else declared
                 if not isinstance(value, Struct):
                     continue
                 required = value.get("Required") is True
@@ -350,7 +352,7 @@ class AwsProvider(Provider):
             found = re.search(r'@FrameworkResource\("(\w+)"', line)
             if found:
                 self._framework.setdefault(found.group(1), (path, ""))
-        for path, line in tree.grep("TypeName = \"aws_", "internal/service"):
+        for path, line in tree.grep('TypeName = "aws_', "internal/service"):
             found = re.search(r'TypeName = "(aws_\w+)"', line)
             if found:
                 self._framework[found.group(1)] = (path, "")
@@ -385,7 +387,9 @@ class GoogleProvider(Provider):
     """hashicorp/terraform-provider-google(-beta): each resource registers itself in an init() with
     `registry.Schema{Name: "google_x", Type: registry.SchemaTypeResource, Schema: ResourceX()}`."""
 
-    def __init__(self, tree: SourceTree, module_path: str = "github.com/hashicorp/terraform-provider-google-beta", root: str = "google-beta"):
+    def __init__(
+        self, tree: SourceTree, module_path: str = "github.com/hashicorp/terraform-provider-google-beta", root: str = "google-beta"
+    ):
         super().__init__(tree, module_path)
         self.root = root
         self._files: dict[str, list[str]] = {}
