@@ -127,6 +127,7 @@ class Step:
             "protect": self.protect,
             "deleteBeforeReplace": self.delete_before_replace if self.op == "replace" else None,
             "reasons": self.reasons,
+            "forceNewData": self.rules_source if self.op == "replace" else None,
             "changes": [
                 {
                     "path": c.path,
