@@ -84,6 +84,19 @@ def test_replace_on_changes_replaces_on_a_change_at_or_below_the_path():
     assert below.replaces == "replace_on_changes" and elsewhere.replaces == ""
 
 
+def test_delete_before_replace_is_taken_from_the_resource_option():
+    planner = diff.Planner("s", [])
+
+    class Request:
+        type = "aws:rds/instance:Instance"
+        deleteBeforeReplaceDefined = True
+        deleteBeforeReplace = True
+
+    assert planner._delete_before_replace(Request(), {}, {}) is True
+    Request.deleteBeforeReplaceDefined = False
+    assert planner._delete_before_replace(Request(), {}, {}) is False
+
+
 def test_what_reads_a_replaced_resource_becomes_unknown_and_changes_with_it():
     plan = planned("aws-dev", {"crm:application": {"port": 9090}})
     group = one(plan, "aws:lb/targetGroup:TargetGroup")
@@ -147,6 +160,28 @@ def test_strimzi_refuses_shrinking_a_broker_volume_and_lets_it_grow(size, refuse
     step = one(planned("gcp-dev", base=state), "kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
     assert step.op == "update"
     assert bool(step.problems) is refused
+
+
+@pytest.mark.parametrize(("size", "op"), [(50, "replace"), (200, "update")])
+def test_a_cloud_sql_disk_is_replaced_when_made_smaller_and_updated_when_grown(size, op):
+    # google-beta's diskSizeCutomizeDiff forces a new instance on a shrink: every row would go.
+    step = one(planned("gcp-production", {"crm:database": {"diskSizeGb": size}}), "gcp:sql/databaseInstance:DatabaseInstance")
+    assert step.op == op
+    assert bool(step.problems) is (op == "replace")
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "smaller"),
+    [
+        ("10.0.0.0/21", "10.0.0.0/20", True),
+        ("10.0.0.0/19", "10.0.0.0/20", False),
+        ("REDIS_7_0", "REDIS_7_2", True),
+        ("50Gi", "100Gi", True),
+        (200, 100, False),
+    ],
+)
+def test_what_counts_as_smaller(new, old, smaller):
+    assert diff._smaller(new, old) is smaller
 
 
 def test_a_replacement_under_a_fixed_name_is_refused():

@@ -163,6 +163,7 @@ def test_the_reader_takes_sdk_force_new_with_its_block_semantics_and_conditions(
     assert s3.children["bucket_name"].force_new == ATTRIBUTE and s3.children["bucket_prefix"].force_new is None
     assert schema.attributes["instance_class"].force_new is None
     assert schema.conditional == {"allocated_storage": "customdiff.ForceNewIfChange"}
+    assert schema.on_decrease == {"allocated_storage"}  # its condition orders the new value below the old
 
 
 FRAMEWORK_RESOURCE = """

@@ -548,6 +548,11 @@ class Planner:
                 )
         for prefix, reason in rules.conditional.items():
             if path == prefix or path.startswith(prefix + "."):
+                if reason.startswith("decrease: "):
+                    if path == prefix and _smaller(change.new, change.old):
+                        change.replaces = f"a smaller {prefix} forces a new resource ({reason[len('decrease: ') :]})"
+                        return
+                    continue  # it grows or stays: the provider updates in place
                 change.conditional = reason
         for prefix, condition in rules.refused_in_place.items():
             if path == prefix or path.startswith(prefix + "."):
@@ -664,6 +669,18 @@ def _overlay(state: Any, inputs: Any) -> Any:
 
 
 def _smaller(new: Any, old: Any) -> bool:
+    """Whether `new` is less than `old`: a number, a size (`100Gi`), a version, or an address range that no
+    longer contains the old one."""
+    import ipaddress
+
+    ranges = [_plain(new), _plain(old)]
+    if all(isinstance(r, str) and "/" in r for r in ranges):
+        try:
+            narrower, wider = (ipaddress.ip_network(r, strict=False) for r in ranges)
+            return narrower.version != wider.version or not wider.subnet_of(narrower)  # type: ignore[arg-type]
+        except ValueError:
+            pass
+
     def number(value: Any) -> Optional[float]:
         value = value.value if isinstance(value, Secret) else value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -678,7 +695,17 @@ def _smaller(new: Any, old: Any) -> bool:
         return None
 
     a, b = number(new), number(old)
-    return a is not None and b is not None and a < b
+    if a is not None and b is not None:
+        return a < b
+    return _version(new) < _version(old) if _version(new) and _version(old) else False
+
+
+def _version(value: Any) -> tuple[int, ...]:
+    """`REDIS_7_2`, `3.7.x`, `1.29` -> their numbers, for comparing versions."""
+    value = value.value if isinstance(value, Secret) else value
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", value)) if isinstance(value, str) else ()
 
 
 def _judge(step: Step) -> None:

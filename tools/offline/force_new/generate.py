@@ -107,7 +107,8 @@ def _candidates(tf_name: str) -> list[str]:
 
 
 def pulumi_paths(token: str, schema: ResourceSchema) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
-    """(replace-on paths, conditional paths, Terraform inputs the SDK does not have), in Pulumi names."""
+    """(replace-on paths, conditional paths, Terraform inputs the SDK does not have), in Pulumi names. A
+    conditional path whose condition is a decrease reads `decrease: <function>`."""
     cls, module = _args_class(token)
     replace: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
@@ -144,7 +145,7 @@ def pulumi_paths(token: str, schema: ResourceSchema) -> tuple[dict[str, dict[str
     walk(schema.attributes, cls, "", "")
     for tf_path, reason in schema.conditional.items():
         plain = ".".join(part for part in tf_path.split(".") if not part.isdigit())
-        conditional_paths[tf_to_pulumi.get(plain, plain)] = reason
+        conditional_paths[tf_to_pulumi.get(plain, plain)] = f"decrease: {reason}" if tf_path in schema.on_decrease else reason
     return replace, conditional_paths, missing
 
 
@@ -214,7 +215,8 @@ def terraform_file(name: str, location: str, note: Optional[str], tokens: set[st
             BLOCK: "replaced when a block is added or removed here; changes inside replace only through the inner paths listed",
             WHOLE: "replaced on any change at or below this path",
             "keptWhenRemoved": "optional and computed: removing it from the program keeps the current value, no replacement",
-            "conditional": "the provider replaces only when its condition holds (the function named decides)",
+            "conditional": "the provider replaces only when its condition holds (the function named decides); "
+            "`decrease: ...` when the condition is a smaller value (a shrink or a downgrade)",
         },
         "resources": resources,
     }

@@ -47,6 +47,7 @@ class ResourceSchema:
     source: str  # the file the resource is declared in
     attributes: dict[str, Attribute] = field(default_factory=dict)
     conditional: dict[str, str] = field(default_factory=dict)  # Terraform path -> the CustomizeDiff function
+    on_decrease: set[str] = field(default_factory=set)  # Terraform paths whose condition is "the new value is smaller"
     notes: list[str] = field(default_factory=list)
 
 
@@ -192,7 +193,7 @@ class Provider:
             raise LookupError(f"{tf_type}: {function} did not evaluate to a schema.Resource ({value!r})")
         result = ResourceSchema(tf_type, found.file)
         result.attributes = self._sdk_attributes(_sdk_schema_map(self.module, value))
-        result.conditional = self._customize_diff(value.get("CustomizeDiff"), package)
+        result.conditional, result.on_decrease = self._customize_diff(value.get("CustomizeDiff"), package)
         return result
 
     def _sdk_attributes(self, schema_map: Any) -> dict[str, Attribute]:
@@ -221,22 +222,33 @@ class Provider:
             attributes[str(name)] = attribute
         return attributes
 
-    def _customize_diff(self, value: Any, package: Any) -> dict[str, str]:
-        """`customdiff.ForceNewIf*("path", ...)` calls, and `d.ForceNew("path")` in the functions CustomizeDiff names."""
+    def _customize_diff(self, value: Any, package: Any) -> tuple[dict[str, str], set[str]]:
+        """`customdiff.ForceNewIf*("path", ...)` calls, and `d.ForceNew("path")` in the functions CustomizeDiff
+        names; with the paths whose condition compares the old and new values (a shrink or a downgrade)."""
         found: dict[str, str] = {}
+        decrease: set[str] = set()
         seen: set[int] = set()
         for item in walk_values(value):
             if isinstance(item, Opaque):
                 kind = re.search(r"customdiff\.(ForceNewIf\w*)\(\)$", item.text)
                 if kind and item.args and isinstance(item.args[0], str):
                     found[item.args[0]] = f"customdiff.{kind.group(1)}"
+                    condition = item.args[1] if len(item.args) > 1 else None
+                    if isinstance(condition, FuncValue) and _compares_old_and_new(condition):
+                        decrease.add(item.args[0])
             elif isinstance(item, FuncValue) and id(item.function or item) not in seen:
                 seen.add(id(item.function or item))
-                body = " ".join(t.text for t in item.tokens[item.body[0] : item.body[1]])
+                body = _body(item)
                 label = item.function.name if item.function else "a CustomizeDiff function"
-                for path in re.findall(r'\.\s*ForceNew\s*\(\s*"([^"]+)"', body):
+                paths = re.findall(r'\.\s*ForceNew\s*\(\s*"([^"]+)"', body)
+                # d.ForceNew(key) with `key := "settings.0.disk_size"` earlier in the same function
+                names = dict(re.findall(r'\b(\w+)\s*:?=\s*"([^"]+)"', body))
+                paths += [names[v] for v in re.findall(r"\.\s*ForceNew\s*\(\s*(\w+)\s*\)", body) if v in names]
+                for path in paths:
                     found[path] = label
-        return found
+                    if _compares_old_and_new(item):
+                        decrease.add(path)
+        return found, decrease
 
     # -- Plugin Framework
     def framework_resource(self, directory: str, type_name: str, tf_type: str) -> ResourceSchema:
@@ -287,6 +299,20 @@ class Provider:
                         attribute.is_input = False
                 out[str(name)] = attribute
         return out
+
+
+def _body(function: FuncValue) -> str:
+    return " ".join(t.text for t in function.tokens[function.body[0] : function.body[1]])
+
+
+def _compares_old_and_new(function: FuncValue) -> bool:
+    """A condition that orders the old and new values (`new.(int) < old.(int)`, `isRedisVersionDecreasing`):
+    the provider replaces when the value goes down, never when it goes up."""
+    name = function.function.name if function.function else ""
+    body = _body(function)
+    if re.search(r"decreas|shrink|downgrad", name, re.I) or re.search(r"LessThan|Shrink|Decreas", body):
+        return True
+    return bool(re.search(r"\b(old|new)\w*\b[^;{}]*?[<>]=?[^;{}]*?\b(new|old)\w*\b", body))
 
 
 def _requires_replace(modifiers: Any) -> Optional[str]:
@@ -430,7 +456,7 @@ class GoogleProvider(Provider):
                             raise LookupError(f"{tf_type}: its registered schema did not evaluate ({value!r})")
                         result = ResourceSchema(tf_type, path)
                         result.attributes = self._sdk_attributes(_sdk_schema_map(self.module, value))
-                        result.conditional = self._customize_diff(value.get("CustomizeDiff"), package)
+                        result.conditional, result.on_decrease = self._customize_diff(value.get("CustomizeDiff"), package)
                         return result
         return None
 
