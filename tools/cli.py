@@ -2,6 +2,7 @@
 and `python -m tools path <stack>` (the request path, hop by hop).
 
 `python -m tools verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
+`python -m tools diff <stack>|--all [--base REF]` says what a change would create, update, replace or delete (docs/diff.md).
 
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
