@@ -97,6 +97,22 @@ def test_delete_before_replace_is_taken_from_the_resource_option():
     assert planner._delete_before_replace(Request(), {}, {}) is False
 
 
+def test_a_type_without_force_new_data_is_said_to_be_unpredictable():
+    planner = diff.Planner("s", [])
+
+    class Request:
+        type = "aws:newservice/thing:Thing"
+        provider = ""
+        ignoreChanges: list = []
+        replaceOnChanges: list = []
+        propertyDependencies: dict = {}
+        deleteBeforeReplaceDefined = False
+
+    step = diff.Step("s", "urn:thing", Request.type, "thing", "create")
+    planner._compare(step, Request(), {"inputs": {"size": 1}}, {"size": 2})
+    assert step.op == "update" and any("no force-new data covers aws:newservice/thing:Thing" in n for n in step.notes)
+
+
 def test_what_reads_a_replaced_resource_becomes_unknown_and_changes_with_it():
     plan = planned("aws-dev", {"crm:application": {"port": 9090}})
     group = one(plan, "aws:lb/targetGroup:TargetGroup")

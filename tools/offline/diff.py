@@ -496,6 +496,11 @@ class Planner:
             step.op = "same"
             return
         step.op = "update"
+        if not rules.known and not request.type.startswith("pulumi:"):
+            step.notes.append(
+                f"no force-new data covers {request.type}: whether this change replaces it is not known "
+                "(regenerate tools/offline/data/force_new, docs/diff.md)"
+            )
         for change in step.changes:
             self._classify(change, rules, old_inputs, compared, list(request.replaceOnChanges))
         if provider_step is not None and provider_step.op == "replace":

@@ -12,9 +12,10 @@ Each source is `PATH@REVISION` for a git directory (a clone or a bare mirror; th
 with `git show`, nothing is checked out) or a plain checked-out directory. Give only the sources
 that changed: each one rewrites its own file. Run it after bumping a provider in pyproject.toml:
 `tests/tools/test_force_new.py` fails while the data's recorded versions differ from the installed
-packages'. The resource types covered are those the shipped stacks create plus those already in
-the file. `--note TEXT` records why the upstream revision is not the exact one the Pulumi provider
-bridges, when it cannot be.
+packages'. The resource types covered are those the shipped stacks create, those already in the
+file, and any named with `--types` (resources a setting can add, such as the parameter group of
+ElastiCache's cluster mode). `--note SOURCE=TEXT` records why the upstream revision is not the exact
+one the Pulumi provider bridges, when it cannot be.
 """
 
 from __future__ import annotations
@@ -184,9 +185,7 @@ def terraform_file(name: str, location: str, note: Optional[str], tokens: set[st
     resources: dict[str, Any] = {}
     problems: list[str] = []
     for token in sorted(t for t in tokens if t.split(":")[0] == name):
-        tf_type = (
-            entry(token)["type"] if name != "random" else "random_" + re.sub(r"(?<!^)([A-Z])", r"_\1", token.split(":")[2][6:]).lower()
-        )
+        tf_type = _terraform_type(token, entry)
         try:
             schema = provider.resource(tf_type)  # type: ignore[attr-defined]
         except LookupError as error:
@@ -265,6 +264,21 @@ def cloud_api_file() -> dict[str, Any]:
     }
 
 
+def _terraform_type(token: str, entry: Any) -> str:
+    """The Terraform type a Pulumi token bridges: from tools/offline/data/terraform_types.json, else by the
+    bridge's default naming (<provider>_<module>_<snake_case name>)."""
+    package, module_path, name = token.split(":")
+    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+    if package == "random":
+        return snake  # random:index/randomPassword:RandomPassword -> random_password
+    try:
+        return entry(token)["type"]
+    except LookupError:
+        prefix = {"aws": "aws", "gcp": "google", "cloudflare": "cloudflare"}[package]
+        module = module_path.split("/")[0]
+        return f"{prefix}_{snake}" if module == "index" else f"{prefix}_{module}_{snake}"
+
+
 def write(name: str, document: dict[str, Any]) -> Path:
     path = DATA_DIR / f"{name}.json"
     path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n")
@@ -275,6 +289,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline.force_new.generate", description=(__doc__ or "").splitlines()[0])
     for name in ("aws", "gcp", "cloudflare", "random", "kubernetes", "load-balancer-controller", "strimzi", "external-secrets"):
         parser.add_argument(f"--{name}", metavar="PATH[@REVISION]", help=f"source of {REPOSITORIES[name]}")
+    parser.add_argument(
+        "--types", nargs="*", default=[], metavar="TOKEN", help="resource types to cover besides the shipped stacks' (kept from then on)"
+    )
     parser.add_argument("--botocore", action="store_true", help="the cloud API constraints documented in the installed botocore")
     parser.add_argument("--note", action="append", default=[], metavar="SOURCE=TEXT", help="why this revision (recorded in the file)")
     parser.add_argument(
@@ -292,7 +309,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not location:
             continue
         if tokens is None:
-            tokens = _shipped_tokens()
+            tokens = _shipped_tokens() | set(args.types)
         existing = DATA_DIR / f"{name}.json"
         wanted = set(tokens) | (set(json.loads(existing.read_text())["resources"]) if existing.exists() else set())
         overlay = next((Path(item.split("=", 1)[1]) for item in args.overlay if item.startswith(name + "=")), None)
