@@ -2,6 +2,7 @@
 and `python -m tools path <stack>` (the request path, hop by hop).
 
 `python -m tools verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
+`python -m tools diff <stack>|--all [--base REF]` says what a change would create, update, replace or delete (docs/diff.md).
 
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
@@ -19,7 +20,7 @@ from stacks.config import ConfigValidationError
 from .offline import engine, preview_stack, preview_stacks
 from .offline.render import preview_json, tree
 from .offline.workspace import deploy_order, stack_names
-from .offline import estate_cli
+from .offline import diff_cli, estate_cli
 from . import scan_cli
 from .terminal import Progress, Style, quiet_broken_pipe, tolerate_any_encoding
 from stacks.references import MissingStackOutput
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
     _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
     _ESTATE_COMMANDS.update(scan_cli.add_commands(commands))  # tfplan, scan (docs/security-scan.md)
+    _ESTATE_COMMANDS.update(diff_cli.add_commands(commands))  # diff (docs/diff.md)
     verify = commands.add_parser("verify", help="check a deployed stack through the clouds' APIs and the public endpoint")
     verify.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
     verify.add_argument("--all", action="store_true", help="every stack, in deploy order")

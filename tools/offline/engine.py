@@ -335,17 +335,19 @@ def run_program(
     preview: bool = True,
     stack_outputs: Optional[Mapping[str, tuple[Mapping[str, Any], list[str]]]] = None,
     project: str = "crm",
+    monitor: Optional["_RecordingMonitor"] = None,
 ) -> PreviewResult:
     """Runs `program` as stack `stack` under mocks and returns what it registered.
 
     preview=True behaves like `pulumi preview` of a new stack: values computed by providers are
     unknown. preview=False behaves like `pulumi up` against fake providers that return plausible
-    computed values, so tests can resolve outputs (an app_env JSON, a policy document).
+    computed values, so tests can resolve outputs (an app_env JSON, a policy document). `monitor`
+    replaces the recording monitor and its mocks (the diff answers with a deployed state).
     """
     sdk_internals.forget_pending_work()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
+    monitor = monitor or _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
     diagnostics = _DiagnosticsLog()
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=diagnostics.logger())
