@@ -22,11 +22,13 @@ def test_every_section_the_refusals_point_to_is_in_the_runbook():
     assert cited <= _headings(RUNBOOK)
 
 
-def test_the_runbooks_rehearsal_table_names_the_issue_items_the_rehearsals_wait_for():
+def test_the_runbooks_rehearsal_table_claims_no_rehearsal_that_still_fails():
+    # A rehearsal that is an expected failure is a change that still breaks service: the table must say so,
+    # and today none does.
     tests = (ROOT / "tests" / "tools" / "test_diff_rehearsals.py").read_text()
-    waiting = {int(n) for n in re.findall(r"@_item\((\d+)\)", tests)}
     table = RUNBOOK.read_text().split("## Rehearsed changes", 1)[1]
-    assert waiting and {int(n) for n in re.findall(r"issue 22 item (\d+)", table)} == waiting
+    assert "def test_" in tests and "xfail" not in tests
+    assert "| passes" in table and "issue 22 item" not in table
 
 
 def test_the_diff_page_lists_every_force_new_data_file():

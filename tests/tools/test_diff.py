@@ -11,6 +11,7 @@ import json
 import pytest
 
 import components.aws.ecr
+from components.kubernetes import application
 from tests.tools.diff_support import ONE_WORKER, changed, deployed, one, planned, resources, secret_texts, steps
 from tools.offline import diff, force_new
 
@@ -154,12 +155,22 @@ def test_a_kubeconfig_that_names_the_same_cluster_updates_the_provider_only():
     assert changed(planned("aws-dev", base=state)) == {("pulumi:providers:kubernetes", provider["name"]): "update"}
 
 
-def test_a_field_the_load_balancer_controller_refuses_is_refused_in_place():
+def test_a_field_the_load_balancer_controller_refuses_to_change_replaces_the_binding():
     state = deployed("aws-dev")
     (binding,) = resources(state, "aws-dev", lambda r: r["type"] == TGB)
     binding["inputs"]["spec"]["targetGroupARN"] = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/old/1"
-    plan = planned("aws-dev", base=state)
-    step = one(plan, TGB)
+    step = one(planned("aws-dev", base=state), TGB)
+    assert step.op == "replace" and step.delete_before_replace and step.problems == []
+
+
+def test_a_field_the_load_balancer_controller_refuses_is_refused_in_place_without_replace_on_changes(monkeypatch):
+    # A program that left the binding to be updated in place (as the stacks once did) is refused: the
+    # controller's webhook rejects the update and `pulumi up` stops half-way.
+    monkeypatch.setattr(application, "TGB_IMMUTABLE_FIELDS", ())
+    state = deployed("aws-dev")
+    (binding,) = resources(state, "aws-dev", lambda r: r["type"] == TGB)
+    binding["inputs"]["spec"]["targetGroupARN"] = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/old/1"
+    step = one(planned("aws-dev", base=state), TGB)
     assert step.op == "update"
     (problem,) = step.problems
     assert "spec.targetGroupARN cannot change in place" in problem and "docs/runbooks/changes.md" in problem
@@ -250,8 +261,8 @@ def test_the_plan_flags_a_replacement_of_the_cloud_sql_instance():
 def test_the_plan_flags_a_replacement_of_the_target_group_binding():
     plan = planned("aws-production", {"crm:platform": {"appNamespace": "crm-app"}})
     step = one(plan, TGB)
-    # In another namespace the new binding can exist next to the old one, so the provider creates it first.
-    assert step.op == "replace" and not step.delete_before_replace
+    # The controller admits one binding per target group, so the old binding goes first.
+    assert step.op == "replace" and step.delete_before_replace
     assert "metadata.namespace forces a new resource" in " ".join(step.reasons)
 
 

@@ -25,10 +25,6 @@ RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/s
 RUNBOOK = "docs/runbooks/changes.md"
 
 
-def _item(number: int) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"issue 22 item {number}")
-
-
 # -- Kubernetes version
 
 
@@ -56,7 +52,6 @@ def test_an_eks_instance_type_change_replaces_the_node_group_new_nodes_first():
     assert plan.problems() == []  # autonamed: the new group is created beside the old one, then the old one drains
 
 
-@_item(2)
 def test_a_gke_machine_type_change_updates_the_node_pool_and_leaves_the_cluster_alone():
     plan = planned("gcp-production", {"crm:kubernetes": {"machineType": "n2-standard-32"}})
     assert changed(plan) == {(NODE_POOL, "crm-production-gke-pool"): "update"}
@@ -66,7 +61,6 @@ def test_a_gke_machine_type_change_updates_the_node_pool_and_leaves_the_cluster_
 # -- Application port
 
 
-@_item(1)
 def test_an_application_port_change_moves_traffic_to_a_new_target_group_without_a_refusal():
     plan = planned("aws-production", {"crm:application": {"port": 9090}})
     group = one(plan, "aws:lb/targetGroup:TargetGroup")
@@ -94,7 +88,6 @@ def ranges_changed(monkeypatch):
     return added, removed
 
 
-@_item(4)
 def test_a_cloudflare_range_added_and_one_removed_create_and_delete_one_rule_each_per_port(ranges_changed):
     deployed("aws-production")  # the state before the ranges changed
     added, removed = ranges_changed
@@ -120,19 +113,13 @@ def test_a_cloudflare_range_change_updates_the_cloud_armor_policy_in_place(range
     ("stack", "topic_type"),
     [("gcp-production", "kubernetes:kafka.strimzi.io/v1:KafkaTopic"), ("aws-dr", "aws:msk/topic:Topic")],
 )
-def test_removing_a_kafka_topic_is_refused_rather_than_deleting_its_messages(stack, topic_type):
+def test_removing_a_kafka_topic_is_refused_and_its_messages_kept(stack, topic_type):
     plan = planned(stack, {"crm:platform": {"kafkaTopics": ["crm.scheduled-tasks"]}})
     (topic,) = plan.changed()
     assert (topic.type, topic.op) == (topic_type, "delete") and "crm.messages" in topic.name
-    (problem,) = topic.problems
-    assert "messages" in problem and RUNBOOK in problem
-
-
-@_item(7)
-def test_kafka_topics_are_protected_so_pulumi_itself_refuses_the_delete():
-    plan = planned("gcp-production", {"crm:platform": {"kafkaTopics": ["crm.scheduled-tasks"]}})
-    (topic,) = plan.changed()
-    assert topic.protect and any("is protected" in p for p in topic.problems)
+    # Protected: `pulumi up` refuses the delete; retained: even a deliberate delete leaves the messages.
+    assert topic.protect and any("is protected" in p and RUNBOOK in p for p in topic.problems)
+    assert any("retain_on_delete" in note for note in topic.notes)
 
 
 # -- Credential rotation
@@ -147,7 +134,6 @@ def test_raising_the_rotation_generation_replaces_the_generated_passwords_and_up
     assert plan.problems() == []
 
 
-@_item(5)
 def test_pods_roll_with_the_new_password_only_after_the_roles_job_has_set_it():
     plan = planned("aws-production", {"crm:rotation": {"generation": 1}})
     job = one(plan, "kubernetes:batch/v1:Job", "db-roles")
@@ -193,8 +179,7 @@ def test_the_cmek_migration_is_refused_with_the_runbook_for_the_repository_and_t
     assert len(steps(plan, "gcp:kms/cryptoKey:CryptoKey", "create")) == 2
 
 
-@_item(3)
-def test_the_cmek_migration_creates_the_new_repository_and_secret_beside_the_old_ones():
+def test_the_cmek_migration_meets_no_name_collision_and_no_deletion_protection_stop():
     plan = planned("gcp-production", base=_before_cmek())
     for type_ in ("gcp:artifactregistry/repository:Repository", "gcp:secretmanager/secret:Secret"):
         step = one(plan, type_)
@@ -212,7 +197,6 @@ def test_switching_redis_to_cluster_mode_in_one_step_is_refused_with_the_two_ste
     assert "compatible first" in problem and RUNBOOK in problem
 
 
-@_item(10)
 def test_redis_alarms_in_cluster_mode_watch_the_shards_members():
     plan = planned("aws-production", {"crm:redis": {"clusterMode": True, "shards": 2, "replicasPerShard": 1}})
     group = one(plan, "aws:elasticache/replicationGroup:ReplicationGroup").new_inputs["replicationGroupId"]

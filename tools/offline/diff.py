@@ -61,7 +61,7 @@ STATEFUL: dict[str, str] = {
 # Inputs that are a resource's name in its cloud. A replacement made create-before-delete with the
 # same name collides with the old copy; random suffixes (Pulumi's autonames) never do. A value read
 # from another resource (a secret version's secretId, a node group's clusterName) names that other
-# resource, so only values the program sets itself count.
+# resource, so only values the program sets itself (or builds from a per-incarnation suffix) count.
 PHYSICAL_NAMES = {
     "name",
     "identifier",
@@ -713,6 +713,12 @@ def _version(value: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", value)) if isinstance(value, str) else ()
 
 
+def _set_by_the_program(dependencies: set[str]) -> bool:
+    """A name read from no other resource, or only from per-incarnation suffixes (components/naming.py):
+    a suffix that is not replaced keeps its value, so the name it builds is the program's own and stays."""
+    return all(urn.split("::")[-2].rsplit("$", 1)[-1].startswith("random:") for urn in dependencies)
+
+
 def _judge(step: Step) -> None:
     """Refusals: what the plan must not do, each with what to do instead."""
     what = f"{step.type.split(':')[-1]} {step.name}"
@@ -720,14 +726,13 @@ def _judge(step: Step) -> None:
     old = step.old or {}
     if step.op in ("replace", "delete"):
         verb = "replace" if step.op == "replace" else "delete"
-        if step.op == "delete" and old.get("retainOnDelete"):
-            pass
-        elif step.protect:
+        # Pulumi refuses to delete a protected resource even when it would only forget it (retain_on_delete).
+        if step.protect:
             step.problems.append(
                 f"{what} is protected: `pulumi up` refuses to {verb} it. Do it on purpose or not at all: "
                 'see docs/runbooks/changes.md ("A protected or data-holding resource")'
             )
-        elif stateful:
+        elif stateful and not (step.op == "delete" and old.get("retainOnDelete")):
             step.problems.append(
                 f"{what} holds {stateful}; this change would {verb} it. Keep the resource and change something else, "
                 'or migrate the data first: docs/runbooks/changes.md ("A protected or data-holding resource")'
@@ -749,7 +754,7 @@ def _judge(step: Step) -> None:
             if isinstance(new, dict)
             and isinstance(new.get(key), str)
             and new.get(key) == _plain(from_json(old.get("inputs", {}))).get(key)
-            and not step.property_dependencies.get(key)
+            and _set_by_the_program(step.property_dependencies.get(key, set()))
             and force_new.rules(step.type).replace_on.get(key) is not None
         ]
         if collided:
