@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -77,6 +78,24 @@ def grant_rds_replication_members(conn) -> list[str]:
     for member in members:
         conn.execute(f'ALTER ROLE "{member}" REPLICATION')
     return members
+
+
+def password_traces(password: str) -> list[str]:
+    """What of a password survives a log's quoting (SQL literals double quotes, CSV doubles them again,
+    backslashes are escaped): each run of 6 or more letters, digits, '-' and '_' in it, or the whole
+    password when it has none. A log holding one of these most likely holds the password."""
+    runs = [run for run in re.findall(r"[A-Za-z0-9_-]+", password) if len(run) >= 6]
+    return runs or [password]
+
+
+def logged_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:
+    """Per server log, the names of the passwords whose traces it holds."""
+    found = {}
+    for server in servers:
+        text = (server.root / "log").read_text(errors="replace")
+        hits = sorted(name for name, password in passwords.items() if any(t in text for t in password_traces(password)))
+        found[server.root.name] = hits
+    return found
 
 
 def free_port() -> int:
