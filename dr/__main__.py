@@ -31,6 +31,8 @@ from . import failover, replication
 from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
 SCRUB = Scrubber()
+# The drill's cases (dr/drill.py CASES; that module needs the server binaries, so it is imported only to run).
+DRILL_CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _endpoint(prefix: str) -> Endpoint:
@@ -322,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--max-lag-p99", type=float, default=1.0)
     c.add_argument("--max-promotion", type=float, default=10.0)
     c.add_argument("--keep", action="store_true", help="leave the servers' directory behind")
+    c.add_argument("--cases", nargs="+", choices=list(DRILL_CASES), help=f"run only these cases (all: {' '.join(DRILL_CASES)})")
     c.set_defaults(run=cmd_drill)
     return p
 

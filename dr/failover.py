@@ -291,7 +291,8 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
     rates = dict(row[0]) if row else {}
     if row:
         record.data["last_heartbeat_from_primary"] = row[1].isoformat()
-    conn.execute("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS snapshot text")  # a copy set up by an older version
+    for column in ("snapshot", "cut_snapshot"):  # a copy set up by an older version
+        conn.execute(sql.SQL("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS {} text").format(sql.Identifier(column)))
     current = sequence_values(conn)
     moves, highest_keys = [], {}
     owned = owned_sequences(conn)
@@ -339,8 +340,9 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
             )
         # The copy's snapshot at promotion: failback tells the rows the copy changed afterwards by it.
         conn.execute(
-            "INSERT INTO dr.promotion (id, promoted_at, highest_keys, snapshot) VALUES (1, now(), %s, pg_current_snapshot()::text) "
-            "ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO dr.promotion (id, promoted_at, highest_keys, snapshot, cut_snapshot) "
+            "SELECT 1, now(), %s, pg_current_snapshot()::text, "
+            "(SELECT to_jsonb(h) ->> 'snapshot' FROM dr.heartbeat h WHERE h.id = 1) ON CONFLICT (id) DO NOTHING",
             (json.dumps(highest_keys),),
         )
     for move in moves:
@@ -450,7 +452,7 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
     """The writes the old primary took after the cut, recovered into the promoted copy as whole transactions, or not at all.
 
     Every row version the old primary wrote after the newest heartbeat the copy applied (its snapshot
-    travels with the beat) is compared with the copy. When each such row is either new to the copy or
+    travels with the beat, and promotion keeps the one the copy held) is compared with the copy. When each such row is either new to the copy or
     untouched by the copy since its promotion (its snapshot is in dr.promotion), every one of them is
     applied, inserts and updates, in one transaction: every transaction the old primary committed after
     the cut arrives whole. When any row was changed on both sides (a key taken twice is one), or the old
@@ -458,17 +460,16 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
     they are (the old primary fenced, not emptied) and the record lists, per table, every key with both
     versions, for a person to reconcile. `discard` (after that person decided) applies nothing and carries on.
     """
-    beat = (
-        gcp.execute("SELECT snapshot FROM dr.heartbeat WHERE id = 1").fetchone() if _has_column(gcp, "dr.heartbeat", "snapshot") else None
-    )
     promotion = (
-        gcp.execute("SELECT snapshot, highest_keys FROM dr.promotion WHERE id = 1").fetchone()
-        if _has_column(gcp, "dr.promotion", "snapshot")
+        gcp.execute("SELECT snapshot, cut_snapshot FROM dr.promotion WHERE id = 1").fetchone()
+        if _has_column(gcp, "dr.promotion", "cut_snapshot")
         else None
     )
-    cut, promoted = _parse_snapshot(beat[0] if beat else None), _parse_snapshot(promotion[0] if promotion else None)
+    promoted, cut = (_parse_snapshot(promotion[0]), _parse_snapshot(promotion[1])) if promotion else (None, None)
     if cut is None or promoted is None:
-        reason = "the copy holds no heartbeat snapshot" if cut is None else "the copy holds no promotion snapshot"
+        reason = (
+            "the promotion recorded no heartbeat snapshot of the old primary" if cut is None else "the copy holds no promotion snapshot"
+        )
         if not discard:
             raise DrError(
                 f"cannot tell which rows the old primary changed after the cut ({reason}): nothing was recovered or "

@@ -39,8 +39,11 @@ CREATE TABLE IF NOT EXISTS dr.promotion (
     promoted_at timestamptz NOT NULL,
     highest_keys jsonb NOT NULL
 );
--- The copy's own snapshot when it was promoted: rows it changed afterwards are not visible in it.
+-- The copy's own snapshot when it was promoted (rows it changed afterwards are not visible in it), and the
+-- old primary's snapshot of the newest beat the copy held then (rows written after the cut are not visible
+-- in that one): the heartbeat row itself is the new primary's from then on.
 ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS snapshot text;
+ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS cut_snapshot text;
 -- When each recent beat committed on this server: `dr lag` dates the oldest write the copy lacks by the
 -- first beat it lacks. UNLOGGED: no WAL, never published, so it stays on the server that beats.
 CREATE UNLOGGED TABLE IF NOT EXISTS dr.beats (seq bigint PRIMARY KEY, beat_at timestamptz NOT NULL);

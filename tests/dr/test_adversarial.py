@@ -150,6 +150,8 @@ def test_failback_recovers_the_old_primarys_transactions_whole(postgres_pair):
         with conn.transaction():
             conn.execute("UPDATE customers SET balance = balance + 1005 WHERE id = 9")
             conn.execute("INSERT INTO orders (customer_id, total) VALUES (9, 1005)")
+    with connect(sub) as conn:  # the new primary beats: its heartbeat row is its own from now on
+        replication.beat(conn)
     prepare = failover.failback_prepare(pub, sub)
     assert prepare.data["recovered_rows"] == 4
     with connect(sub) as conn:
