@@ -35,6 +35,7 @@ MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PORT = 5432
 RUN_AS_USER = 70  # the postgres user of the official postgres:*-alpine images
+SQL_DIR, CA_FILE = "/sql", "server-ca.pem"
 
 
 def _ident(name: str) -> str:
@@ -121,6 +122,10 @@ class DatabaseRolesArgs:
     rotation: Optional[Mapping[str, str]] = None  # keepers of the generated passwords (crm:rotation); not the replication role's
     # EKS security groups for pods: the Job's pod gets these groups, which the database admits (docs/data-stores.md).
     pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # The server's CA bundle and how to verify it (the database endpoint's: verify-full for RDS, verify-ca for
+    # Cloud SQL's private IP). Without a CA the connection is encrypted but the server unverified (require).
+    ca_certificate: Optional[pulumi.Input[str]] = None
+    sslmode: str = "verify-full"
 
     def __post_init__(self) -> None:
         if self.admin_username in (self.app_username, self.replication_username, self.monitor_username):
@@ -177,9 +182,12 @@ class DatabaseRoles(Component):
             "PGDATABASE": args.database,
             "PGUSER": args.admin_username,
             "PGPASSWORD": args.admin_password,
-            "PGSSLMODE": "require",
+            # libpq verifies the server against the CA file the ConfigMap mounts next to the script.
+            "PGSSLMODE": args.sslmode if args.ca_certificate is not None else "require",
             "APP_PASSWORD": self.app_password,
         }
+        if args.ca_certificate is not None:
+            env["PGSSLROOTCERT"] = f"{SQL_DIR}/{CA_FILE}"
         if self.replication_password is not None:
             env["REPLICATION_PASSWORD"] = self.replication_password
         if self.monitor_password is not None:
@@ -194,7 +202,7 @@ class DatabaseRoles(Component):
         script = k8s.core.v1.ConfigMap(
             f"{name}-sql",
             metadata={"name": "database-roles-sql", "namespace": ns, "labels": labels},
-            data={"roles.sql": args.sql},
+            data={"roles.sql": args.sql, **({CA_FILE: args.ca_certificate} if args.ca_certificate is not None else {})},
             opts=in_ns,
         )
         k8s.networking.v1.NetworkPolicy(
@@ -217,7 +225,12 @@ class DatabaseRoles(Component):
                 security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns)
             )
         # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
-        passwords = [self.app_password, self.replication_password or ""] + ([self.monitor_password] if self.monitor_password is not None else [])
+        # The CA and mode are in it too: the Job proves at deploy time that the server verifies.
+        passwords = [self.app_password, self.replication_password or ""] + (
+            [self.monitor_password] if self.monitor_password is not None else []
+        )
+        if args.ca_certificate is not None:
+            passwords += [args.sslmode, args.ca_certificate]
         revision = pulumi.Output.all(*passwords).apply(
             lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
         )
@@ -242,9 +255,9 @@ class DatabaseRoles(Component):
                             {
                                 "name": "psql",
                                 "image": args.image,
-                                "command": ["psql", "--no-psqlrc", "--file", "/sql/roles.sql"],
+                                "command": ["psql", "--no-psqlrc", "--file", f"{SQL_DIR}/roles.sql"],
                                 "envFrom": [{"secretRef": {"name": "database-roles"}}],
-                                "volumeMounts": [{"name": "sql", "mountPath": "/sql", "readOnly": True}],
+                                "volumeMounts": [{"name": "sql", "mountPath": SQL_DIR, "readOnly": True}],
                                 "securityContext": {
                                     "allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True,
