@@ -573,6 +573,19 @@ def slot_lost(pair: Pair, log) -> dict:
         with connect(pair.aws_direct) as a, connect(pair.gcp_direct) as g:
             status_lost = failover.slot_health(a)
             lag = replication.measure_lag(g, a, probe_timeout_s=1)
+        # What the clouds' alarms match (components/aws/monitoring.py, components/gcp/monitoring.py), in these servers' logs.
+        from components.aws.monitoring import SLOT_INVALIDATED_PATTERN  # noqa: PLC0415
+        from components.gcp.monitoring import SLOT_LOST_TEXTS  # noqa: PLC0415
+
+        aws_words = re.findall(r'"([^"]+)"', SLOT_INVALIDATED_PATTERN)
+        deadline = time.monotonic() + 10
+        gcp_log = lambda: (pair.gcp.root / "log").read_text(errors="replace")  # noqa: E731
+        while not any(t in gcp_log() for t in SLOT_LOST_TEXTS) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alarms = {
+            "aws_log_matches_the_cloudwatch_filter": any(w in (pair.aws.root / "log").read_text(errors="replace") for w in aws_words),
+            "gcp_log_matches_the_log_based_metric": any(t in gcp_log() for t in SLOT_LOST_TEXTS),
+        }
         try:
             replication.setup(pair.aws_link, pair.gcp_direct, replication_login=pair.replication_login, monitor_role=MONITOR_ROLE)
             setup_refused, setup_message = False, "set up"
@@ -601,6 +614,7 @@ def slot_lost(pair: Pair, log) -> dict:
         "setup_names_the_reseed_command": replication.RESEED_COMMAND in setup_message,
         "reseed_s": round(reseed_s, 3),
         "rows_match_after_reseed": rows_match,
+        **alarms,
     }
 
 
@@ -747,6 +761,8 @@ def targets(report: dict, args) -> list[tuple[str, str, bool]]:
                 and r["status_reports_it"]
                 and r["lag_problems"]
                 and r["setup_names_the_reseed_command"]
+                and r["aws_log_matches_the_cloudwatch_filter"]
+                and r["gcp_log_matches_the_log_based_metric"]
                 and r["rows_match_after_reseed"],
             )
         )

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from dr import failover, localpg, replication
-from dr.endpoint import DrError, Endpoint, connect, unreachable
+from dr.endpoint import Endpoint, connect, unreachable
 
 from .conftest import PASSWORD
 from .helpers import (
