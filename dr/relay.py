@@ -98,9 +98,11 @@ class Relay:
             if self._server is not None:
                 self._server.close()
                 self._server = None
-            for w in list(self._writers):
-                w.transport.abort()
-            self._writers.clear()
+            for _ in range(2):  # and those accepted just before the listener closed, once their handler has run
+                for w in list(self._writers):
+                    w.transport.abort()
+                self._writers.clear()
+                await asyncio.sleep(0.05)
 
         asyncio.run_coroutine_threadsafe(abort(), self._loop).result(10)
 
