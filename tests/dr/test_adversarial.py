@@ -5,6 +5,7 @@ slot, the subscription's login after failback, and another database's subscripti
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import psycopg
@@ -209,15 +210,19 @@ def test_lag_with_a_beat_in_flight_is_not_read_as_the_interval_between_beats(pos
     publisher, subscriber = postgres_pair
     pub, sub = replicated_pair(publisher, subscriber)
     time.sleep(1.5)  # the copy holds every beat; the newest is 1.5 s old
-    with connect(sub) as conn:
-        conn.execute("ALTER SUBSCRIPTION crm_subscription DISABLE")
+    holder = psycopg.connect(**sub.params())
+    holder.execute("SELECT 1 FROM dr.heartbeat FOR UPDATE")  # the next beat waits a moment to be applied: in flight
     with connect(pub) as conn:
-        replication.beat(conn)  # a beat in flight: committed on the primary, not yet on the copy
-    with connect(sub) as conn:
-        conn.execute("ALTER SUBSCRIPTION crm_subscription ENABLE")
-    with connect(sub) as s, connect(pub) as p:
-        lag = replication.measure_lag(s, p, probe_timeout_s=5)
-    assert lag.bound == "exact" and lag.seconds < 1.2  # the time the probe took, not the age of the older beat
+        replication.beat(conn)
+    release = threading.Timer(0.3, holder.rollback)
+    release.start()
+    try:
+        with connect(sub) as s, connect(pub) as p:
+            lag = replication.measure_lag(s, p, probe_timeout_s=5)
+    finally:
+        release.join()
+        holder.close()
+    assert lag.seconds < 1.2 and lag.bound == "exact"  # the time the probe took, not the age of the older beat
 
 
 def test_a_lost_slot_is_reported_with_the_command_that_reseeds_the_copy(postgres_pair):
