@@ -33,6 +33,9 @@ class DatabaseEndpoint:
     user: DatabaseUser  # the admin user on a database component's endpoint
     # PEM of the CA the server's certificate chains to, where a client cannot take it from its trust store.
     ca_certificate: Optional[pulumi.Input[str]] = None
+    # How a client verifies the server with that CA: verify-full (the certificate names the host: RDS), or
+    # verify-ca where it cannot (Cloud SQL's certificate does not name its private IP address).
+    sslmode: str = "verify-full"
 
     def signed_in_as(self, user: DatabaseUser) -> "DatabaseEndpoint":
         """The same server and database, as another user (the application's role, the replication role)."""

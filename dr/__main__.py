@@ -5,8 +5,12 @@ Endpoints come from the environment, never the command line:
   SUBSCRIBER_HOST  Cloud SQL, the copy (gcp-dr output databasePrivateIp)
   *_PASSWORD, or *_PASSFILE (a libpq passfile; PGPASSFILE and ~/.pgpass work too)
   optional *_PORT (5432), *_DBNAME (crm), *_USER (crmadmin), *_SSLMODE (require); DR_APP_ROLE (crm_app)
+  optional *_SSLROOTCERT: the CA file for *_SSLMODE verify-ca / verify-full; *_PEER_SSLROOTCERT: the same CA
+  as a path on the other database server (self-managed servers only; a subscription from a managed server
+  to this one is otherwise made with sslmode require)
   REPLICATION_USER, REPLICATION_PASSWORD (aws-dr outputs databaseReplicationUsername/Password): the role
-  the subscription signs in to RDS as; without them it uses the publisher's admin user
+  the subscription signs in to RDS as (setup, failback switch); without them it uses the publisher's admin user
+  DR_MONITOR_ROLE (crm_monitor): the lag monitor's role, granted what it needs of schema dr where it exists
 PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback.
 Exit codes: 0 done, 1 a threshold or target missed, 2 an error (printed on one line, no traceback).
 """
@@ -27,6 +31,8 @@ from . import failover, replication
 from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
 SCRUB = Scrubber()
+# The drill's cases (dr/drill.py CASES; that module needs the server binaries, so it is imported only to run).
+DRILL_CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _endpoint(prefix: str) -> Endpoint:
@@ -52,15 +58,29 @@ def _write_record(record: failover.Record, args) -> None:
         print(text)
 
 
+def _replication_login(publisher: Endpoint):
+    """The stack's replication role, which the subscription signs in to RDS as; None: the publisher's admin."""
+    if not os.environ.get("REPLICATION_USER"):
+        return None
+    # Its password comes from REPLICATION_PASSWORD or the passfile, like the others.
+    login = dataclasses.replace(publisher, user=os.environ["REPLICATION_USER"], password=os.environ.get("REPLICATION_PASSWORD") or None)
+    SCRUB.add(login)
+    return login
+
+
 def cmd_setup(args) -> int:
     publisher, subscriber = _endpoint("PUBLISHER"), _endpoint("SUBSCRIBER")
     print(f"publisher:  {publisher.redacted()}\nsubscriber: {subscriber.redacted()}")
-    login = None
-    if os.environ.get("REPLICATION_USER"):
-        # The subscription signs in as the stack's replication role, not the admin; its password comes
-        # from REPLICATION_PASSWORD or the passfile, like the others.
-        login = dataclasses.replace(publisher, user=os.environ["REPLICATION_USER"], password=os.environ.get("REPLICATION_PASSWORD") or None)
-    replication.setup(publisher, subscriber, schema=not args.no_schema, wait_s=args.wait, echo=echo, replication_login=login)
+    replication.setup(
+        publisher,
+        subscriber,
+        schema=not args.no_schema,
+        wait_s=args.wait,
+        echo=echo,
+        replication_login=_replication_login(publisher),
+        monitor_role=args.monitor_role,
+        reseed=args.reseed,
+    )
     with connect(subscriber) as conn:  # the application reads the copy; it writes only after a promotion
         record = failover.Record("setup", echo)
         failover.grant_writes(conn, args.app_role, record, "subscriber", grant=False)
@@ -101,24 +121,28 @@ def cmd_lag(args) -> int:
     subscriber = _endpoint("SUBSCRIBER")
     publisher = None if args.no_primary else _optional("PUBLISHER")
     with connect(subscriber) as sub:
-        pub = reachable(publisher) if publisher is not None else None
+        # A primary that answers but refuses the login is an error (exit 2), not "unreachable".
+        pub = reachable(publisher, role="the primary") if publisher is not None else None
         try:
             timeout = args.timeout if args.timeout is not None else max(1.0, 2 * args.max_seconds if args.max_seconds else 10.0)
             lag = replication.measure_lag(sub, pub, probe_timeout_s=timeout)
         finally:
             if pub is not None:
                 pub.close()
-    over = []
+    over = list(lag.problems)
     if lag.seconds is None:
         over.append("no heartbeat on the copy")
     elif args.max_seconds is not None and lag.seconds > args.max_seconds:
-        over.append(f"lag {lag.seconds:.3f} s > {args.max_seconds:g} s")
+        over.append(f"lag {'' if lag.bound == 'exact' else lag.bound + ' '}{lag.seconds:.3f} s > {args.max_seconds:g} s")
     if args.max_bytes is not None and lag.bytes is not None and lag.bytes > args.max_bytes:
         over.append(f"unconfirmed WAL {lag.bytes} > {args.max_bytes} bytes")
     if not lag.subscription_running:
         over.append("the subscription's worker is not running")
+    # Without a threshold there is nothing to be ok against: `ok` is null unless something is wrong.
+    judged = args.max_seconds is not None or args.max_bytes is not None
+    ok = False if over else (True if judged else None)
     if args.json:
-        print(json.dumps({**lag.as_dict(), "max_seconds": args.max_seconds, "max_bytes": args.max_bytes, "ok": not over, "problems": over}))
+        print(json.dumps({**lag.as_dict(), "max_seconds": args.max_seconds, "max_bytes": args.max_bytes, "ok": ok, "problems": over}))
     else:
         print(replication.format_lag(lag))
         for problem in over:
@@ -157,8 +181,25 @@ def cmd_drop_slot(args) -> int:
 
 def cmd_failback(args) -> int:
     aws, gcp = _endpoint("PUBLISHER"), _endpoint("SUBSCRIBER")
-    step = failover.failback_prepare if args.phase == "prepare" else failover.failback_switch
-    record = step(aws, gcp, app_role=args.app_role, wait_s=args.wait, echo=echo)
+    try:
+        if args.phase == "prepare":
+            record = failover.failback_prepare(
+                aws, gcp, app_role=args.app_role, wait_s=args.wait, echo=echo, discard=args.discard_old_primary_changes
+            )
+        else:
+            record = failover.failback_switch(
+                aws,
+                gcp,
+                app_role=args.app_role,
+                wait_s=args.wait,
+                echo=echo,
+                replication_login=_replication_login(aws),
+                monitor_role=args.monitor_role,
+            )
+    except DrError as exc:
+        if getattr(exc, "record", None) is not None:  # what a person needs to decide (both versions of every row)
+            _write_record(exc.record, args)  # type: ignore[attr-defined]
+        raise
     _write_record(record, args)
     return 0
 
@@ -168,8 +209,12 @@ def cmd_status(args) -> int:
     with connect(aws) as a, connect(gcp) as g:
         found = failover.replication_objects(a, g, expected=False)
         extra = failover.replication_objects(a, g, expected=True)
-    print(json.dumps({"objects": found, "beyond_steady_state": extra}, indent=2))
-    return 0
+        slots = {side: failover.slot_health(conn) for side, conn in (("aws", a), ("gcp", g))}
+    problems = [replication.slot_lost_message(slot, f"the {side} database") for side, lost in slots.items() for slot in lost]
+    print(json.dumps({"objects": found, "beyond_steady_state": extra, "lost_slots": slots, "problems": problems}, indent=2))
+    for problem in problems:
+        print(f"! {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_drill(args) -> int:
@@ -187,11 +232,18 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = p.add_subparsers(dest="command", required=True)
     app_role = os.environ.get("DR_APP_ROLE", failover.DEFAULT_APP_ROLE)
+    monitor_role = os.environ.get("DR_MONITOR_ROLE", failover.DEFAULT_MONITOR_ROLE)
 
     c = commands.add_parser("setup", help="heartbeat, schema copy, publication, subscription; waits for the initial copy (idempotent)")
     c.add_argument("--no-schema", action="store_true", help="the subscriber already has the schema")
     c.add_argument("--wait", type=float, default=600, help="seconds to wait for the initial copy (600)")
     c.add_argument("--app-role", default=app_role, help="the application's role: read-only on the copy")
+    c.add_argument("--monitor-role", default=monitor_role, help=f"the lag monitor's role, where it exists ({monitor_role})")
+    c.add_argument(
+        "--reseed",
+        action="store_true",
+        help="the subscription's slot was lost (or is gone): drop the subscription, empty the copy's tables, copy everything again",
+    )
     c.set_defaults(run=cmd_setup)
 
     c = commands.add_parser("heartbeat", help="write the primary's heartbeat every --interval seconds (run it continuously)")
@@ -207,7 +259,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--verbose", action="store_true")
     c.set_defaults(run=cmd_heartbeat)
 
-    c = commands.add_parser("lag", help="true replication lag in seconds and bytes; exit 1 over a threshold")
+    c = commands.add_parser("lag", help="true replication lag in seconds and bytes; exit 1 over a threshold or when the slot is lost")
     c.add_argument("--max-seconds", type=float, help="exit 1 when the lag exceeds this (e.g. 4 for a 5 s RPO)")
     c.add_argument("--max-bytes", type=int, help="exit 1 when the copy has not confirmed more WAL than this")
     c.add_argument("--timeout", type=float, help="longest wait for the probe heartbeat (default 2 x --max-seconds, or 10)")
@@ -246,11 +298,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("phase", choices=["prepare", "switch"])
     c.add_argument("--app-role", default=app_role)
     c.add_argument("--wait", type=float, default=600, help="seconds to wait for copies and catch-up")
+    c.add_argument(
+        "--discard-old-primary-changes",
+        action="store_true",
+        help="prepare: a person has reconciled the rows the old primary changed after the cut (listed in the record of the "
+        "refused run): apply none of them and carry on",
+    )
+    c.add_argument("--monitor-role", default=monitor_role, help="switch: the lag monitor's role, granted schema dr on aws again")
     c.add_argument("--record")
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=cmd_failback)
 
-    c = commands.add_parser("status", help="slots, subscriptions and publications on both sides")
+    c = commands.add_parser("status", help="slots, subscriptions and publications on both sides; exit 1 when a slot is lost")
     c.set_defaults(run=cmd_status)
 
     c = commands.add_parser("drill", help="the whole failover and failback on two local PostgreSQL 15 servers")
@@ -265,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--max-lag-p99", type=float, default=1.0)
     c.add_argument("--max-promotion", type=float, default=10.0)
     c.add_argument("--keep", action="store_true", help="leave the servers' directory behind")
+    c.add_argument("--cases", nargs="+", choices=list(DRILL_CASES), help=f"run only these cases (all: {' '.join(DRILL_CASES)})")
     c.set_defaults(run=cmd_drill)
     return p
 

@@ -33,6 +33,11 @@ class Endpoint:
     port: int = 5432
     sslmode: str = "require"
     passfile: Optional[str] = None
+    # The CA file libpq verifies the server's certificate against (sslmode verify-ca / verify-full).
+    sslrootcert: Optional[str] = None
+    # The same CA as a path on the *other* database server, for the subscription it opens to this one
+    # (self-managed servers only: a managed service offers no place for it).
+    peer_sslrootcert: Optional[str] = None
 
     def params(self) -> dict:
         """Keyword arguments for libpq (the password travels as a keyword, never in a string we print)."""
@@ -49,6 +54,8 @@ class Endpoint:
             params["password"] = self.password
         if self.passfile:
             params["passfile"] = self.passfile
+        if self.sslrootcert:
+            params["sslrootcert"] = self.sslrootcert
         return params
 
     def resolved_password(self) -> Optional[str]:
@@ -58,17 +65,30 @@ class Endpoint:
         return passfile_lookup(Path(self.passfile or os.environ.get("PGPASSFILE") or Path.home() / ".pgpass"), self)
 
     def conninfo(self) -> str:
-        """libpq key=value form, as the subscriber's server needs it; contains the password: never print it."""
+        """libpq key=value form, as the subscriber's server needs it; contains the password: never print it.
+
+        The subscriber's server makes this connection, not this process, so a CA file must be a path on
+        that server (`peer_sslrootcert`). Managed servers (Cloud SQL, RDS) cannot be given one: there a
+        verify-* mode becomes `require` (encrypted, the certificate unchecked; see `server_tls`).
+        """
 
         def value(v) -> str:
             text = str(v).replace("\\", "\\\\").replace("'", "\\'")
             return f"'{text}'"
 
-        parts = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user, "sslmode": self.sslmode}
+        parts = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user, "sslmode": self.server_tls()}
+        if self.peer_sslrootcert:
+            parts["sslrootcert"] = self.peer_sslrootcert
         password = self.resolved_password()
         if password is not None:
             parts["password"] = password
         return " ".join(f"{k}={value(v)}" for k, v in parts.items())
+
+    def server_tls(self) -> str:
+        """The sslmode a subscription to this endpoint can use on the other server."""
+        if self.sslmode in ("verify-ca", "verify-full") and not self.peer_sslrootcert:
+            return "require"
+        return self.sslmode
 
     def client_env(self) -> dict:
         """Environment for pg_dump/psql: the connection as PG* variables, so nothing secret is in argv."""
@@ -85,6 +105,8 @@ class Endpoint:
             env["PGPASSWORD"] = self.password
         if self.passfile:
             env["PGPASSFILE"] = self.passfile
+        if self.sslrootcert:
+            env["PGSSLROOTCERT"] = self.sslrootcert
         return env
 
     def secrets(self) -> list[str]:
@@ -95,7 +117,8 @@ class Endpoint:
         return sorted({password, quote(password, safe=""), quote_plus(password), escaped}, key=len, reverse=True)
 
     def redacted(self) -> str:
-        return f"host={self.host} port={self.port} dbname={self.dbname} user={self.user} password=*** sslmode={self.sslmode}"
+        text = f"host={self.host} port={self.port} dbname={self.dbname} user={self.user} password=*** sslmode={self.sslmode}"
+        return text + (f" sslrootcert={self.sslrootcert}" if self.sslrootcert else "")
 
 
 def _quiet(fn):
@@ -135,7 +158,8 @@ def passfile_lookup(path: Path, endpoint: Endpoint) -> Optional[str]:
 
 
 def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_sslmode: str = "require") -> Endpoint:
-    """`<PREFIX>_HOST` and a password (`<PREFIX>_PASSWORD` or `<PREFIX>_PASSFILE`/PGPASSFILE/~/.pgpass); *_PORT, *_DBNAME, *_USER, *_SSLMODE optional."""
+    """`<PREFIX>_HOST` and a password (`<PREFIX>_PASSWORD` or `<PREFIX>_PASSFILE`/PGPASSFILE/~/.pgpass); *_PORT, *_DBNAME, *_USER,
+    *_SSLMODE and *_SSLROOTCERT (the CA file for verify-ca / verify-full) optional."""
     if not environ.get(f"{prefix}_HOST"):
         raise DrError(f"set {prefix}_HOST (and {prefix}_PASSWORD or {prefix}_PASSFILE)")
     get = lambda key, default: environ.get(f"{prefix}_{key}") or default  # noqa: E731
@@ -149,6 +173,8 @@ def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_ss
         password=environ.get(f"{prefix}_PASSWORD") or None,
         sslmode=get("SSLMODE", default_sslmode),
         passfile=environ.get(f"{prefix}_PASSFILE") or None,
+        sslrootcert=environ.get(f"{prefix}_SSLROOTCERT") or None,
+        peer_sslrootcert=environ.get(f"{prefix}_PEER_SSLROOTCERT") or None,
     )
 
 
@@ -181,12 +207,39 @@ def connect(endpoint: Endpoint, *, autocommit: bool = True) -> psycopg.Connectio
         raise DrError(f"cannot connect to {endpoint.host}:{endpoint.port}/{endpoint.dbname} as {endpoint.user}: {message}") from None
 
 
-def reachable(endpoint: Endpoint) -> Optional[psycopg.Connection]:
-    """A connection, or None when the server cannot be reached (the old primary during an outage)."""
+# libpq's words for a server that never answered: the connection timed out, was refused, or had no route.
+_UNREACHABLE = ("connection refused", "timeout expired", "timed out", "no route to host", "network is unreachable", "host is unreachable")
+
+
+def unreachable(message: str) -> bool:
+    """Whether a connection failure means no server answered.
+
+    Only a timeout, a refused connection or no route counts. A server that answered and refused the
+    login (a wrong or rotated password, no pg_hba entry, a role without LOGIN), a TLS failure, an
+    unknown database or host name are errors of ours: treating them as "unreachable" would let a
+    promotion skip fencing a primary that is alive and writable. libpq lists one line per address it
+    tried; any line that is not one of the unreachable kinds makes the whole failure an error.
+    """
+    lines = [line.strip().lower() for line in message.splitlines() if "failed:" in line.lower()] or [message.lower()]
+    return all(any(marker in line for marker in _UNREACHABLE) for line in lines)
+
+
+def reachable(endpoint: Endpoint, *, role: str = "the old primary") -> Optional[psycopg.Connection]:
+    """A connection, or None when the server cannot be reached (timeout, refused, no route).
+
+    Any other failure (the server answered and refused us) is a DrError: the caller must not carry on
+    as if the server were gone."""
     try:
-        return connect(endpoint)
-    except DrError:
-        return None
+        return psycopg.connect(**endpoint.params(), autocommit=True)
+    except psycopg.Error as exc:
+        message = Scrubber(endpoint)(str(exc).strip())
+        if unreachable(message):
+            return None
+        raise DrError(
+            f"{role} {endpoint.host}:{endpoint.port}/{endpoint.dbname} answered but the connection as {endpoint.user} failed: "
+            f"{' '.join(message.split())}. This is not an unreachable server: it may still take writes. Fix the credentials "
+            "(*_USER, *_PASSWORD, *_SSLMODE); only if it is truly lost, run again with --no-primary"
+        ) from None
 
 
 def run_client(endpoint: Endpoint, argv: list[str], *, stdin: Optional[str] = None) -> str:

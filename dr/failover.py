@@ -20,6 +20,7 @@ from . import replication as rep
 from .endpoint import DrError, Endpoint, connect, reachable
 
 DEFAULT_APP_ROLE = "crm_app"
+DEFAULT_MONITOR_ROLE = "crm_monitor"
 # Cloudflare marks an origin down after consecutive failed checks (components/cloudflare/health.py:
 # 60 s interval, 2 retries, 5 s timeout -> ~75 s); the old primary may take writes all that time,
 # and during the operator's decision and the promotion itself.
@@ -27,9 +28,14 @@ DETECTION_S = 75
 PROMOTION_WINDOW_S = 45
 DEFAULT_WINDOW_S = DETECTION_S + PROMOTION_WINDOW_S
 SAFETY_FACTOR = 2.0
+# The margin after a fenced old primary's exact sequence value (it no longer moves).
 MIN_MARGIN = 1_000
-# No measured rate (the heartbeat writer was not running): a margin no CRM write rate reaches in a window.
-FALLBACK_MARGIN = 1_000_000
+# The least margin per key type when the old primary could not be read. A measured rate lags a load that
+# started after the last rate window closed (idle, then a burst just before the cut), so the rate only
+# ever raises the margin above these floors; keys are cheap, a collision costs a person's time.
+# 10,000,000 ids is 83,000 ids/s for the whole 120 s window; an integer key (2^31) still has room for
+# 2,000 failovers at 1,000,000.
+FLOOR_MARGINS = {"bigint": 10_000_000, "integer": 1_000_000, "smallint": 1_000}
 FAILBACK_PUBLICATION = "crm_failback"
 FAILBACK_SUBSCRIPTION = "crm_failback"
 FAILBACK_SLOT = "crm_failback_slot"
@@ -149,7 +155,8 @@ def grant_writes(conn: psycopg.Connection, app_role: str, record: Record, where:
 # --- sequences -----------------------------------------------------------------------------------
 
 _OWNED_SEQUENCES = """
-SELECT format('%I.%I', sn.nspname, s.relname), format('%I.%I', tn.nspname, t.relname), a.attname, ps.max_value
+SELECT format('%I.%I', sn.nspname, s.relname), format('%I.%I', tn.nspname, t.relname), a.attname, ps.max_value,
+       format_type(a.atttypid, NULL)
 FROM pg_class s
 JOIN pg_namespace sn ON sn.oid = s.relnamespace
 JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
@@ -166,7 +173,8 @@ _ALL_SEQUENCES = (
 )
 
 
-def owned_sequences(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
+def owned_sequences(conn: psycopg.Connection) -> list[tuple[str, str, str, int, str]]:
+    """(sequence, table, column, the sequence's maximum, the column's type) of every serial/identity column."""
     return conn.execute(_OWNED_SEQUENCES).fetchall()
 
 
@@ -174,11 +182,11 @@ def sequence_values(conn: psycopg.Connection) -> dict[str, int]:
     return {name: int(value) for name, value, _max in conn.execute(_ALL_SEQUENCES).fetchall()}
 
 
-def margin_for(rate_per_s: Optional[float], window_s: float, safety: float = SAFETY_FACTOR) -> int:
-    """Ids the lost primary may have handed out after the last replicated row: rate x window x safety, at least MIN_MARGIN."""
-    if rate_per_s is None:
-        return FALLBACK_MARGIN
-    return max(MIN_MARGIN, math.ceil(rate_per_s * window_s * safety))
+def margin_for(rate_per_s: Optional[float], window_s: float, key_type: str = "bigint", safety: float = SAFETY_FACTOR) -> int:
+    """Ids the lost primary may have handed out after the last replicated row: rate x window x safety,
+    never below the floor of the key's type (a rate measured before a burst would lag it)."""
+    floor = FLOOR_MARGINS.get(key_type, FLOOR_MARGINS["bigint"])
+    return max(floor, math.ceil((rate_per_s or 0) * window_s * safety))
 
 
 def _holes(conn: psycopg.Connection, table: str, column: str, highest: Optional[int], rate: Optional[float]) -> list[int]:
@@ -283,11 +291,13 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
     rates = dict(row[0]) if row else {}
     if row:
         record.data["last_heartbeat_from_primary"] = row[1].isoformat()
+    for column in ("snapshot", "cut_snapshot"):  # a copy set up by an older version
+        conn.execute(sql.SQL("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS {} text").format(sql.Identifier(column)))
     current = sequence_values(conn)
     moves, highest_keys = [], {}
     owned = owned_sequences(conn)
     with conn.transaction():
-        for sequence, table, column, max_value in owned:
+        for sequence, table, column, max_value, key_type in owned:
             highest = _highest(conn, table, column)
             base = max(highest or 0, current.get(sequence, 0))
             if margin is not None:
@@ -295,11 +305,15 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
             elif sequence in exact:
                 base = max(base, exact[sequence])
                 gap, basis = MIN_MARGIN, "the fenced old primary's own sequence value"
-            elif sequence in rates:
-                gap = margin_for(float(rates[sequence]), window_s)
-                basis = f"{float(rates[sequence]):.1f} ids/s measured by the heartbeat x {window_s:.0f} s x {SAFETY_FACTOR:g}"
             else:
-                gap, basis = FALLBACK_MARGIN, "no measured rate (heartbeat not running): fallback margin"
+                rate = float(rates[sequence]) if sequence in rates else None
+                gap = margin_for(rate, window_s, key_type)
+                measured = "no rate measured" if rate is None else f"{rate:.1f} ids/s measured by the heartbeat"
+                basis = (
+                    f"{measured} x {window_s:.0f} s x {SAFETY_FACTOR:g}"
+                    if gap > FLOOR_MARGINS.get(key_type, FLOOR_MARGINS["bigint"])
+                    else f"the {key_type} floor ({measured}; a rate can lag a burst after idle time)"
+                )
             target = base + gap
             if target >= max_value:
                 raise DrError(
@@ -324,7 +338,13 @@ def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, i
                     "basis": basis,
                 }
             )
-        conn.execute("INSERT INTO dr.promotion VALUES (1, now(), %s) ON CONFLICT (id) DO NOTHING", (json.dumps(highest_keys),))
+        # The copy's snapshot at promotion: failback tells the rows the copy changed afterwards by it.
+        conn.execute(
+            "INSERT INTO dr.promotion (id, promoted_at, highest_keys, snapshot, cut_snapshot) "
+            "SELECT 1, now(), %s, pg_current_snapshot()::text, "
+            "(SELECT to_jsonb(h) ->> 'snapshot' FROM dr.heartbeat h WHERE h.id = 1) ON CONFLICT (id) DO NOTHING",
+            (json.dumps(highest_keys),),
+        )
     for move in moves:
         record.step(
             f"copy: {move['sequence']} ({move['table']}.{move['column']}) highest {move['highest_key']}, "
@@ -375,73 +395,203 @@ def _fk_order(conn: psycopg.Connection, tables: list[str]) -> list[str]:
     return ordered
 
 
-def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record: Record) -> dict:
-    """Rows the old primary took after the last replicated key (the writes lost at the cut, and any taken
-    before it was fenced) are copied into the promoted copy with their own ids: the promotion's margin
-    left those ids free. A key taken on both sides is a collision: the copy's row wins and the old
-    primary's row is listed in the record.
+_XID_SPACE, _HALF = 2**32, 2**31
+
+
+def _parse_snapshot(text: Optional[str]) -> Optional[tuple[int, int, list[int]]]:
+    """pg_snapshot text `xmin:xmax:xip,...` as 32-bit xids (what a row's xmin holds)."""
+    if not text:
+        return None
+    xmin, xmax, xip = text.split(":")
+    return int(xmin) % _XID_SPACE, int(xmax) % _XID_SPACE, [int(x) % _XID_SPACE for x in xip.split(",") if x]
+
+
+def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]], alias: str) -> sql.Composable:
+    """A predicate true for the row versions of `alias` written by a transaction not visible in `snapshot`.
+
+    A row's xmin is the transaction that wrote its current version. It is invisible to the snapshot when
+    it started at or after the snapshot's xmax (and no later than now: this bounds the 32-bit wraparound
+    window, so an ancient frozen row cannot pass as new), or was in progress when the snapshot was taken.
+    Rows deleted since leave no version: deletions are found by comparing keys."""
+    now = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0] % _XID_SPACE
+    xmin, xmax, xip = snapshot
+    x = sql.SQL("({}.xmin::text::bigint)").format(sql.Identifier(alias))
+
+    def distance(reference: int) -> sql.Composable:  # signed distance x - reference in 32-bit xid arithmetic
+        return sql.SQL("((({x} - {r} + {half}) % {space} + {space}) % {space} - {half})").format(
+            x=x, r=sql.Literal(reference), half=sql.Literal(_HALF), space=sql.Literal(_XID_SPACE)
+        )
+
+    return sql.SQL("({x} >= 3 AND (({after} >= 0 AND {before} <= 0) OR ({x} = ANY ({xip}::bigint[]) AND {since_xmin} >= 0)))").format(
+        x=x, after=distance(xmax), before=distance(now), xip=sql.Literal(xip), since_xmin=distance(xmin)
+    )
+
+
+def _primary_key(conn: psycopg.Connection, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            "WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+            (table,),
+        ).fetchall()
+    ]
+
+
+def _copy_rows(source: psycopg.Connection, query: sql.Composable, target: psycopg.Connection, into: sql.Composable) -> None:
+    with source.cursor().copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(query)) as out:
+        with target.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(into)) as sink:
+            for data in out:
+                sink.write(data)
+
+
+SHOWN_PER_TABLE = 100
+
+
+def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record: Record, *, discard: bool = False) -> dict:
+    """The writes the old primary took after the cut, recovered into the promoted copy as whole transactions, or not at all.
+
+    Every row version the old primary wrote after the newest heartbeat the copy applied (its snapshot
+    travels with the beat, and promotion keeps the one the copy held) is compared with the copy. When each such row is either new to the copy or
+    untouched by the copy since its promotion (its snapshot is in dr.promotion), every one of them is
+    applied, inserts and updates, in one transaction: every transaction the old primary committed after
+    the cut arrives whole. When any row was changed on both sides (a key taken twice is one), or the old
+    primary deleted rows after the cut, nothing is applied and DrError says so: both versions stay where
+    they are (the old primary fenced, not emptied) and the record lists, per table, every key with both
+    versions, for a person to reconcile. `discard` (after that person decided) applies nothing and carries on.
     """
-    row = (
-        gcp.execute("SELECT highest_keys FROM dr.promotion WHERE id = 1").fetchone()
-        if gcp.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]
+    promotion = (
+        gcp.execute("SELECT snapshot, cut_snapshot FROM dr.promotion WHERE id = 1").fetchone()
+        if _has_column(gcp, "dr.promotion", "cut_snapshot")
         else None
     )
-    if row is None:
-        record.step("recovery: no promotion record on the copy: nothing to recover", warning=True)
-        return {"recovered": 0, "collisions": 0}
-    keys = {v["table"]: v for v in row[0].values()}
-    for table in sorted(set(rep.user_tables(aws)) - set(keys)):
-        if not table.startswith("dr."):
-            record.step(
-                f"recovery: {table} has no sequence-generated key: rows the old primary took after the cut are not "
-                "recovered automatically; compare with the RDS snapshot",
-                warning=True,
+    promoted, cut = (_parse_snapshot(promotion[0]), _parse_snapshot(promotion[1])) if promotion else (None, None)
+    if cut is None or promoted is None:
+        reason = (
+            "the promotion recorded no heartbeat snapshot of the old primary" if cut is None else "the copy holds no promotion snapshot"
+        )
+        if not discard:
+            raise DrError(
+                f"cannot tell which rows the old primary changed after the cut ({reason}): nothing was recovered or "
+                "changed. Compare the old primary (its snapshot) with the copy by hand, then run again with --discard-old-primary-changes"
             )
-    recovered = collisions = 0
-    colliding: dict[str, list] = {}
+        record.step(f"recovery: skipped ({reason}); --discard-old-primary-changes: nothing of the old primary's is applied", warning=True)
+        return {"recovered": 0, "conflicts": 0}
+    tables = [t for t in rep.user_tables(aws) if not t.startswith("dr.")]
+    report: dict[str, dict] = {}
+    to_apply: list[tuple[str, list[str], list]] = []
     with gcp.transaction():
-        for table in _fk_order(aws, sorted(keys)):
-            column, highest = keys[table]["column"], keys[table]["highest"] or 0
+        for table in _fk_order(aws, tables):
+            pk = _primary_key(aws, table)
+            key = sql.SQL(", ").join(sql.Identifier(c) for c in pk)
+            changed = sql.SQL("SELECT * FROM {} t WHERE {}").format(sql.SQL(table), _changed_since(aws, cut, "t"))
+            tmp, keys = sql.Identifier("dr_changed"), sql.Identifier("dr_keys")
+            gcp.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(tmp, sql.SQL(table)))
+            _copy_rows(aws, changed, gcp, tmp)
+            join = sql.SQL(" AND ").join(sql.SQL("y.{c} = x.{c}").format(c=sql.Identifier(c)) for c in pk)
+            rows = gcp.execute(
+                sql.SQL(
+                    "SELECT to_jsonb(x), to_jsonb(y), to_jsonb(x) IS NOT DISTINCT FROM to_jsonb(y), y IS NOT NULL AND {copy_changed} "
+                    "FROM {tmp} x LEFT JOIN {t} y ON {join}"
+                ).format(copy_changed=_changed_since(gcp, promoted, "y"), tmp=tmp, t=sql.SQL(table), join=join)
+            ).fetchall()
+            apply, conflicts = [], []
+            for old, new, same, copy_changed in rows:
+                if same:
+                    continue  # it reached the copy before the cut
+                (conflicts if copy_changed else apply).append({"key": [old[c] for c in pk], "old_primary": old, "copy": new})
+            # Deleted on the old primary after the cut: the copy still has an untouched row the old primary lacks.
+            gcp.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(keys, key, sql.SQL(table)))
+            _copy_rows(aws, sql.SQL("SELECT {} FROM {}").format(key, sql.SQL(table)), gcp, keys)
+            deleted = gcp.execute(
+                sql.SQL(
+                    "SELECT to_jsonb(y) FROM {t} y WHERE NOT {copy_changed} AND NOT EXISTS (SELECT 1 FROM {keys} x WHERE {join})"
+                ).format(t=sql.SQL(table), copy_changed=_changed_since(gcp, promoted, "y"), keys=keys, join=join)
+            ).fetchall()
+            gcp.execute(sql.SQL("DROP TABLE {}").format(keys))
+            deletions = [{"key": [row[0][c] for c in pk], "old_primary": None, "copy": row[0]} for row in deleted]
+            if apply or conflicts or deletions:
+                report[table] = {
+                    "changed_on_old_primary": len(apply) + len(conflicts) + len(deletions),
+                    "recoverable": len(apply),
+                    "changed_on_both": len(conflicts),
+                    "deleted_on_old_primary": len(deletions),
+                    "rows": (conflicts + deletions + apply)[:SHOWN_PER_TABLE],
+                }
+            if apply:
+                to_apply.append((table, pk, [r["key"] for r in apply]))
+            gcp.execute(sql.SQL("DROP TABLE {}").format(tmp))
+    record.data["old_primary_changes"] = report
+    conflicts = sum(t["changed_on_both"] + t["deleted_on_old_primary"] for t in report.values())
+    recoverable = sum(t["recoverable"] for t in report.values())
+    for table, figures in report.items():
+        record.step(
+            f"recovery: {table}: {figures['changed_on_old_primary']} rows changed on the old primary after the cut "
+            f"({figures['recoverable']} new to the copy or untouched by it, {figures['changed_on_both']} changed on both sides, "
+            f"{figures['deleted_on_old_primary']} deleted on the old primary)",
+            warning=bool(figures["changed_on_both"] or figures["deleted_on_old_primary"]),
+        )
+    record.data.update(collisions=conflicts)
+    if conflicts:
+        if not discard:
+            raise DrError(
+                f"{conflicts} rows were changed on both sides after the cut (or deleted on the old primary): applying the old "
+                "primary's transactions would overwrite the copy's, or split them. Nothing was recovered or emptied: both versions "
+                "are in place (the old primary fenced), and the record (--record) lists every key per table with both versions "
+                "(old_primary_changes). Reconcile them on the copy, then run again with --discard-old-primary-changes"
+            )
+        record.step(f"recovery: --discard-old-primary-changes: none of the {recoverable + conflicts} changed rows applied", warning=True)
+        record.data.update(recovered_rows=0)
+        return {"recovered": 0, "conflicts": conflicts}
+    if discard:
+        record.step(f"recovery: --discard-old-primary-changes: none of the {recoverable} changed rows applied", warning=True)
+        record.data.update(recovered_rows=0)
+        return {"recovered": 0, "conflicts": 0}
+    recovered = 0
+    with gcp.transaction():
+        for table, pk, keys in to_apply:
             tmp = sql.Identifier("dr_recover")
             gcp.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(tmp, sql.SQL(table)))
-            col = sql.Identifier(column)
-            holes = sql.SQL("ARRAY[{}]::bigint[]").format(sql.SQL(", ").join(sql.Literal(int(h)) for h in keys[table].get("holes") or [0]))
-            with (
-                aws.cursor().copy(
-                    sql.SQL("COPY (SELECT * FROM {} WHERE {} > {} OR {} = ANY({}) ORDER BY {}) TO STDOUT (FORMAT binary)").format(
-                        sql.SQL(table), col, sql.Literal(int(highest)), col, holes, col
-                    )
-                ) as source,
-                gcp.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(tmp)) as sink,
-            ):
-                for data in source:
-                    sink.write(data)
-            inserted = gcp.execute(
-                sql.SQL(
-                    "WITH ins AS (INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {} ON CONFLICT DO NOTHING RETURNING 1) "
-                    "SELECT count(*) FROM ins"
-                ).format(sql.SQL(table), tmp)
-            ).fetchone()[0]
-            clashes = [
-                r[0]
-                for r in gcp.execute(
-                    sql.SQL(
-                        "SELECT x.{c} FROM {tmp} x JOIN {t} y ON y.{c} = x.{c} WHERE (x.*)::text IS DISTINCT FROM (y.*)::text ORDER BY 1"
-                    ).format(c=col, tmp=tmp, t=sql.SQL(table))
-                ).fetchall()
-            ]
-            gcp.execute(sql.SQL("DROP TABLE {}").format(tmp))
-            recovered += inserted
-            collisions += len(clashes)
-            if clashes:
-                colliding[table] = clashes[:1000]
-            record.step(
-                f"recovery: {table}: {inserted} rows the old primary took after key {highest} (or in flight below it) copied to the copy"
-                + (f"; {len(clashes)} keys taken on both sides (copy's row kept)" if clashes else ""),
-                warning=bool(clashes),
+            _copy_rows(aws, sql.SQL("SELECT * FROM {} t WHERE {}").format(sql.SQL(table), _changed_since(aws, cut, "t")), gcp, tmp)
+            columns = [r[0] for r in gcp.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(tmp)).description or []]
+            wanted = sql.SQL("({}) IN (SELECT * FROM jsonb_to_recordset(%s) AS k({}))").format(
+                sql.SQL(", ").join(sql.Identifier(c) for c in pk),
+                sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_column_type(gcp, table, c))) for c in pk),
             )
-    record.data.update(recovered_rows=recovered, collisions=collisions, colliding_keys=colliding)
-    return {"recovered": recovered, "collisions": collisions}
+            updates = [c for c in columns if c not in pk]
+            statement = sql.SQL("INSERT INTO {t} OVERRIDING SYSTEM VALUE SELECT * FROM {tmp} WHERE {wanted} ON CONFLICT ({pk}) ").format(
+                t=sql.SQL(table), tmp=tmp, wanted=wanted, pk=sql.SQL(", ").join(sql.Identifier(c) for c in pk)
+            ) + (
+                sql.SQL("DO UPDATE SET {}").format(
+                    sql.SQL(", ").join(sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in updates)
+                )
+                if updates
+                else sql.SQL("DO NOTHING")
+            )
+            recovered += gcp.execute(statement, (json.dumps([dict(zip(pk, k)) for k in keys]),)).rowcount
+            gcp.execute(sql.SQL("DROP TABLE {}").format(tmp))
+        for sequence, table, column, _max, _type in owned_sequences(gcp):
+            highest = _highest(gcp, table, column)
+            if highest is not None:  # ids the old primary took past the copy's sequence
+                gcp.execute(
+                    sql.SQL("SELECT setval(%s::regclass, greatest(%s, last_value), true) FROM {}").format(sql.SQL(sequence)),
+                    (sequence, highest),
+                )
+    record.step(f"recovery: applied {recovered} rows the old primary changed after the cut, as whole transactions, in one transaction")
+    record.data.update(recovered_rows=recovered)
+    return {"recovered": recovered, "conflicts": 0}
+
+
+def _has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped)", (table, column)
+    ).fetchone()[0]
+
+
+def _column_type(conn: psycopg.Connection, table: str, column: str) -> str:
+    return conn.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s", (table, column)
+    ).fetchone()[0]
 
 
 def wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subscription: str, slot: str, timeout_s: float) -> float:
@@ -460,10 +610,28 @@ def wait_caught_up(source: psycopg.Connection, target: psycopg.Connection, subsc
 
 
 def failback_prepare(
-    aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 600, echo: Echo = lambda _s: None
+    aws: Endpoint,
+    gcp: Endpoint,
+    *,
+    app_role: str = DEFAULT_APP_ROLE,
+    wait_s: float = 600,
+    echo: Echo = lambda _s: None,
+    discard: bool = False,
 ) -> Record:
-    """AWS is back: fence it, recover what it took after the cut, rebuild it from the promoted copy, replicate GCP -> AWS."""
+    """AWS is back: fence it, recover what it took after the cut, rebuild it from the promoted copy, replicate GCP -> AWS.
+
+    A DrError carries the record so far (`record` attribute): when recovery stops for a person, the
+    record is what they reconcile from."""
     record = Record("failback prepare", echo)
+    try:
+        _failback_prepare(aws, gcp, record, app_role, wait_s, discard)
+    except DrError as exc:
+        exc.record = record  # type: ignore[attr-defined]
+        raise
+    return record
+
+
+def _failback_prepare(aws: Endpoint, gcp: Endpoint, record: Record, app_role: str, wait_s: float, discard: bool) -> None:
     with connect(aws) as a, connect(gcp) as g:
         if rep.subscription_exists(g, rep.SUBSCRIPTION):
             raise DrError(
@@ -477,11 +645,13 @@ def failback_prepare(
         record.step("aws: " + rep.drop_slot(a, rep.SLOT, force=True))
         if (
             rep.subscription_exists(a, FAILBACK_SUBSCRIPTION)
-            and a.execute("SELECT subenabled FROM pg_subscription WHERE subname = %s", (FAILBACK_SUBSCRIPTION,)).fetchone()[0]
+            and a.execute(
+                f"SELECT subenabled FROM pg_subscription WHERE subname = %s AND {rep.THIS_DATABASE}", (FAILBACK_SUBSCRIPTION,)
+            ).fetchone()[0]
         ):
             record.step(f"aws: subscription {FAILBACK_SUBSCRIPTION} already there (GCP -> AWS running)")
         else:
-            recover_lost_writes(a, g, record)
+            recover_lost_writes(a, g, record, discard=discard)
             if rep.slot_state(g, FAILBACK_SLOT) is not None and not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
                 record.step("gcp: " + rep.drop_slot(g, FAILBACK_SLOT, force=True) + " (orphaned by an earlier attempt)")
             rep.install_heartbeat(g)
@@ -496,10 +666,10 @@ def failback_prepare(
             # The subscription exists (disabled) before the tables are emptied: from then on nothing on aws
             # beats the heartbeat into a table the copy is about to fill.
             if not rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
-                rep.create_subscription(
+                tls = rep.create_subscription(
                     a, gcp, name=FAILBACK_SUBSCRIPTION, publication=FAILBACK_PUBLICATION, slot=FAILBACK_SLOT, copy_data=True, enabled=False
                 )
-                record.step(f"aws: created subscription {FAILBACK_SUBSCRIPTION}, disabled (slot {FAILBACK_SLOT} on gcp)")
+                record.step(f"aws: created subscription {FAILBACK_SUBSCRIPTION}, disabled (slot {FAILBACK_SLOT} on gcp), {tls}")
             tables = sorted(rep.user_tables(a))
             a.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(sql.SQL(", ").join(sql.SQL(t) for t in tables)))
             record.step(f"aws: emptied {len(tables)} tables to rebuild them from the copy (copy_data = true)")
@@ -514,13 +684,21 @@ def failback_prepare(
         record.step("aws: " + rep.wait_until_copied(a, published, name=FAILBACK_SUBSCRIPTION, timeout_s=wait_s))
         seconds = wait_caught_up(g, a, FAILBACK_SUBSCRIPTION, FAILBACK_SLOT, wait_s)
         record.step(f"aws: caught up with gcp (a heartbeat took {seconds:.3f} s); run `failback switch` in a planned pause")
-    return record
 
 
 def failback_switch(
-    aws: Endpoint, gcp: Endpoint, *, app_role: str = DEFAULT_APP_ROLE, wait_s: float = 120, echo: Echo = lambda _s: None
+    aws: Endpoint,
+    gcp: Endpoint,
+    *,
+    app_role: str = DEFAULT_APP_ROLE,
+    wait_s: float = 120,
+    echo: Echo = lambda _s: None,
+    replication_login: Optional[Endpoint] = None,
+    monitor_role: Optional[str] = None,
 ) -> Record:
-    """The planned pause: stop writes on GCP, let AWS catch up, move AWS's sequences, make AWS the primary and GCP its copy again."""
+    """The planned pause: stop writes on GCP, let AWS catch up, move AWS's sequences, make AWS the primary and GCP its copy again.
+
+    The restored subscription signs in to RDS as `replication_login` (the replication role), as `setup`'s does."""
     record = Record("failback switch", echo)
     with connect(aws) as a, connect(gcp) as g:
         if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
@@ -530,7 +708,7 @@ def failback_switch(
             record.step(f"aws: applied every write gcp took ({seconds:.3f} s)")
             values = sequence_values(g)
             with a.transaction():
-                for sequence, table, column, _max in owned_sequences(a):
+                for sequence, table, column, _max, _type in owned_sequences(a):
                     values[sequence] = max(values.get(sequence, 0), _highest(a, table, column) or 0)
                 for sequence, value in sorted(values.items()):
                     if value > 0:
@@ -560,8 +738,17 @@ def failback_switch(
             )
             if rep.slot_state(a, rep.SLOT) is not None:
                 record.step("aws: " + rep.drop_slot(a, rep.SLOT, force=True))
-            rep.create_subscription(g, aws, copy_data=False)
-            record.step(f"gcp: created subscription {rep.SUBSCRIPTION} (slot {rep.SLOT} on aws, copy_data = false: the data is identical)")
+            login = replication_login or aws
+            granted = rep.grant_tool_schema(a, replication_role=login.user if login is not aws else None, monitor_role=monitor_role)
+            if granted:
+                record.step(f"aws: schema dr granted to {', '.join(granted)}")
+            if login is aws:
+                record.step("gcp: no replication role given (REPLICATION_USER): the subscription signs in as the RDS admin", warning=True)
+            tls = rep.create_subscription(g, login, copy_data=False)
+            record.step(
+                f"gcp: created subscription {rep.SUBSCRIPTION} (slot {rep.SLOT} on aws, copy_data = false: the data is identical) "
+                f"signing in as {login.user}, {tls}"
+            )
         unfence(a, app_role, record, "aws", writable=True)
         if paused is not None:
             record.data["pause_s"] = round(time.monotonic() - paused, 3)
@@ -585,13 +772,30 @@ def failback_switch(
     return record
 
 
+def slot_health(conn: psycopg.Connection) -> list[str]:
+    """The slots of this database that were invalidated (wal_status lost): their subscriber must be re-seeded."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT slot_name FROM pg_replication_slots WHERE database = current_database() AND wal_status = 'lost' ORDER BY 1"
+        ).fetchall()
+    ]
+
+
 def replication_objects(aws: psycopg.Connection, gcp: psycopg.Connection, *, expected: bool) -> dict:
     """Slots, subscriptions and publications on both sides beyond the steady state (AWS -> GCP)."""
     found = {}
     for side, conn in (("aws", aws), ("gcp", gcp)):
         found[side] = {
-            "slots": [r[0] for r in conn.execute("SELECT slot_name FROM pg_replication_slots ORDER BY 1").fetchall()],
-            "subscriptions": [r[0] for r in conn.execute("SELECT subname FROM pg_subscription ORDER BY 1").fetchall()],
+            "slots": [
+                r[0]
+                for r in conn.execute(
+                    "SELECT slot_name FROM pg_replication_slots WHERE database = current_database() ORDER BY 1"
+                ).fetchall()
+            ],
+            "subscriptions": [
+                r[0] for r in conn.execute(f"SELECT subname FROM pg_subscription WHERE {rep.THIS_DATABASE} ORDER BY 1").fetchall()
+            ],
             "publications": [r[0] for r in conn.execute("SELECT pubname FROM pg_publication ORDER BY 1").fetchall()],
         }
     if not expected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -22,6 +23,81 @@ def bin_dir() -> Optional[Path]:
     return None
 
 
+def has_pgaudit(bin_path: Path) -> bool:
+    """Whether this PostgreSQL has pgAudit (Debian: postgresql-15-pgaudit), which RDS and Cloud SQL run."""
+    lib = subprocess.run([str(bin_path / "pg_config"), "--pkglibdir"], capture_output=True, text=True)
+    return lib.returncode == 0 and (Path(lib.stdout.strip()) / "pgaudit.so").exists()
+
+
+def audited(bin_path: Path) -> dict:
+    """The estate's logging settings (components/postgres/logging.py, what RDS and Cloud SQL are given),
+    with pgAudit preloaded where it is installed; server settings for `start`."""
+    from components.postgres.logging import audit_settings  # noqa: PLC0415 - the stacks' own list, one place
+
+    settings = {s.name: s.value for s in audit_settings()}
+    if not has_pgaudit(bin_path):
+        return {k: v for k, v in settings.items() if not k.startswith("pgaudit.")}
+    return {"shared_preload_libraries": "pgaudit", **settings}
+
+
+def run_as_job(server: "Server", dbname: str, script: str, environment: dict) -> None:
+    """Runs a psql script the way the roles Job does (components/postgres/roles.py): psql --file, the
+    connection and the passwords in the environment (PG*, *_PASSWORD), nothing on the command line."""
+    path = server.root / f"job-{dbname}-{secrets.token_hex(4)}.sql"
+    path.write_text(script)
+    path.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(
+        PGHOST="127.0.0.1", PGPORT=str(server.port), PGDATABASE=dbname, PGUSER="postgres", PGPASSWORD=server.password, PGSSLMODE="prefer"
+    )
+    env.update(environment)
+    try:
+        result = subprocess.run(
+            [str(server.bin / "psql"), "--no-psqlrc", "--file", str(path)], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        path.unlink()
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, ["psql"], result.stdout, result.stderr.strip()[-500:])
+
+
+# RDS ships the role `rds_replication`; a member may open replication connections. Vanilla PostgreSQL
+# has neither the role nor inheritance of REPLICATION, so a stand-in: the role, and the attribute for its members.
+RDS_REPLICATION_STAND_IN = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_replication') THEN CREATE ROLE rds_replication NOLOGIN; END IF; END $$"
+
+
+def grant_rds_replication_members(conn) -> list[str]:
+    """What membership of rds_replication confers on RDS: the REPLICATION attribute, on this stand-in."""
+    members = [
+        r[0]
+        for r in conn.execute(
+            "SELECT m.rolname FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
+            "WHERE r.rolname = 'rds_replication'"
+        ).fetchall()
+    ]
+    for member in members:
+        conn.execute(f'ALTER ROLE "{member}" REPLICATION')
+    return members
+
+
+def password_traces(password: str) -> list[str]:
+    """What of a password survives a log's quoting (SQL literals double quotes, CSV doubles them again,
+    backslashes are escaped): each run of 6 or more letters, digits, '-' and '_' in it, or the whole
+    password when it has none. A log holding one of these most likely holds the password."""
+    runs = [run for run in re.findall(r"[A-Za-z0-9_-]+", password) if len(run) >= 6]
+    return runs or [password]
+
+
+def logged_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:
+    """Per server log, the names of the passwords whose traces it holds."""
+    found = {}
+    for server in servers:
+        text = (server.root / "log").read_text(errors="replace")
+        hits = sorted(name for name, password in passwords.items() if any(t in text for t in password_traces(password)))
+        found[server.root.name] = hits
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -34,6 +110,7 @@ class Server:
     port: int
     bin: Path
     password: str = field(repr=False)
+    audited: bool = False  # pgAudit preloaded (the estate's logging settings)
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         # initdb and postgres refuse to run as root; run them as the postgres user then.

@@ -2,7 +2,8 @@
 
 Kernel netem is not available everywhere; this relay runs in its own thread (asyncio). Each direction
 keeps order: a chunk read at t is written at t + delay. `cut()` aborts every relayed connection
-(data still in flight is lost, like a dead link) and refuses new ones until `restore()`.
+(data still in flight is lost, like a dead link) and stops listening, so a new connection is refused,
+as a dead host's is, until `restore()` listens on the same port again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Relay:
         return self.port
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port or 0, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -92,21 +93,26 @@ class Relay:
     def cut(self) -> None:
         """The link dies: every relayed connection is aborted, new ones are refused."""
 
-        def abort() -> None:
+        async def abort() -> None:
             self._cut = True
-            for w in list(self._writers):
-                w.transport.abort()
-            self._writers.clear()
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            for _ in range(2):  # and those accepted just before the listener closed, once their handler has run
+                for w in list(self._writers):
+                    w.transport.abort()
+                self._writers.clear()
+                await asyncio.sleep(0.05)
 
-        self._loop.call_soon_threadsafe(abort)
-        time.sleep(0.01)
+        asyncio.run_coroutine_threadsafe(abort(), self._loop).result(10)
 
     def restore(self) -> None:
-        def restore() -> None:
+        async def restore() -> None:
             self._cut = False
+            if self._server is None:
+                await self._listen()
 
-        self._loop.call_soon_threadsafe(restore)
-        time.sleep(0.01)
+        asyncio.run_coroutine_threadsafe(restore(), self._loop).result(10)
 
     def close(self) -> None:
         async def shutdown() -> None:

@@ -1,7 +1,13 @@
 """The parts of the application's `app_env` that read the same in both clouds.
 
 The application parses these the same way wherever it runs, so their shape (the JDBC URL with
-`sslmode=require`, `REDIS_NODES` as host:port, TLS on) is defined once here.
+`sslmode=verify-full` or `verify-ca` and the CA file, `REDIS_NODES` as host:port, TLS on) is defined once here.
+
+Database trust: the endpoint carries the CA bundle (RDS: the region's RDS root CAs; Cloud SQL: the
+instance's server CA) and the mode it can be verified in (RDS names its host: verify-full; Cloud SQL's
+certificate does not name its private IP: verify-ca). The PEM goes into app_env (DATABASE_CA_CERT,
+DATABASE_READER_CA_CERT) and the pod mounts those keys as files (components/kubernetes/application.py
+DATABASE_CA_FILES), which the JDBC URL's `sslrootcert` names: pgJDBC verifies against a file.
 
 Both clouds' databases and caches arrive as the same shapes (components/endpoints.py), so this
 reads no component's internals. Redis trust differs per cloud: ElastiCache's in-transit encryption
@@ -18,6 +24,7 @@ from typing import Optional
 import pulumi
 
 from components.endpoints import CacheEndpoint, DatabaseEndpoint
+from components.kubernetes.application import DATABASE_CA_DIR, DATABASE_CA_FILES
 
 REDIS_MAX_REDIRECTS = "3"
 # Cluster mode: slots move between shards during resharding and failover; the documents' value of 5.
@@ -30,18 +37,27 @@ def database_env(writer: DatabaseEndpoint, reader: Optional[DatabaseEndpoint] = 
     the application's role; one role and password serve both: the stacks create the same
     application role on each database (docs/data-path.md)."""
     reader = reader or writer
-    return {
-        "DATABASE_URL": _jdbc(writer.host, writer.port, writer.database),
-        "DATABASE_READER_URL": _jdbc(reader.host, reader.port, reader.database),
+    env = {
+        "DATABASE_URL": _jdbc(writer, "DATABASE_CA_CERT"),
+        "DATABASE_READER_URL": _jdbc(reader, "DATABASE_READER_CA_CERT"),
         "DATABASE_USERNAME": writer.user.username,
         "DATABASE_PASSWORD": writer.user.password,
     }
+    for key, endpoint in (("DATABASE_CA_CERT", writer), ("DATABASE_READER_CA_CERT", reader)):
+        if endpoint.ca_certificate is not None:
+            env[key] = endpoint.ca_certificate
+    return env
 
 
-def _jdbc(host: pulumi.Input[str], port: pulumi.Input[int], name: pulumi.Input[str]) -> pulumi.Output[str]:
+def _jdbc(db: DatabaseEndpoint, ca_key: str) -> pulumi.Output[str]:
     # A port read through a StackReference arrives as a JSON number (5432.0): print it as an integer.
-    whole = pulumi.Output.from_input(port).apply(lambda p: int(float(p)))
-    return pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", host, whole, name)
+    whole = pulumi.Output.from_input(db.port).apply(lambda p: int(float(p)))
+    if db.ca_certificate is None:  # no CA to verify with: encrypted, unverified
+        return pulumi.Output.format("jdbc:postgresql://{0}:{1}/{2}?sslmode=require", db.host, whole, db.database)
+    ca_file = f"{DATABASE_CA_DIR}/{DATABASE_CA_FILES[ca_key]}"
+    return pulumi.Output.format(
+        "jdbc:postgresql://{0}:{1}/{2}?sslmode={3}&sslrootcert={4}", db.host, whole, db.database, db.sslmode, ca_file
+    )
 
 
 def redis_env(cache: CacheEndpoint) -> dict:

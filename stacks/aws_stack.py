@@ -169,8 +169,12 @@ def program(config: AwsStackConfig) -> None:
                 admin_password=database.endpoint.user.password,
                 app_username=config.database.app_username,
                 replication_username=config.database.replication_username if config.database.logical_replication else None,
+                # The replication-lag CronJob (gcp-dr) signs in as this role, not the admin.
+                monitor_username=config.database.monitor_username if config.database.logical_replication else None,
                 rotation=rotation,
                 pod_security_group_ids=pod_sgs,
+                ca_certificate=database.endpoint.ca_certificate,
+                sslmode=database.endpoint.sslmode,
             ),
             opts=pulumi.ResourceOptions(providers=[cluster.provider]),
         )
@@ -373,9 +377,13 @@ def program(config: AwsStackConfig) -> None:
         pulumi.export("databasePassword", database.endpoint.user.password)
         pulumi.export("databaseAppUsername", roles.app_username)
         pulumi.export("databaseAppPassword", roles.app.password)
+        pulumi.export("databaseCaCertificate", database.endpoint.ca_certificate)
         if roles.replication is not None:
             pulumi.export("databaseReplicationUsername", roles.replication_username)
             pulumi.export("databaseReplicationPassword", roles.replication.password)
+        if roles.monitor is not None:
+            pulumi.export("databaseMonitorUsername", roles.monitor.username)
+            pulumi.export("databaseMonitorPassword", roles.monitor.password)
     if cache:
         pulumi.export("redisHost", cache.host)
 

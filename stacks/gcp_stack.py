@@ -206,7 +206,11 @@ def program(config: GcpStackConfig) -> None:
                 admin_password=database.endpoint.user.password,
                 app_username=config.database.app_username,
                 app_password=writer.require("databaseAppPassword") if writer else None,
+                # The replication-lag CronJob signs in as this role, not the admin.
+                monitor_username=config.database.monitor_username if replicating(config) else None,
                 rotation=rotation,
+                ca_certificate=database.endpoint.ca_certificate,
+                sslmode=database.endpoint.sslmode,
             ),
             opts=pulumi.ResourceOptions(providers=[cluster.provider]),
         )
@@ -367,8 +371,8 @@ def program(config: GcpStackConfig) -> None:
         )
 
     replication = None
-    if config.replication and config.replication.enabled and database and config.interconnect:
-        replication = replicate(config, database, peers[config.interconnect.peer_stack], cluster, link)
+    if replicating(config) and database and roles and roles.monitor is not None:
+        replication = replicate(config, database, peers[config.interconnect.peer_stack], cluster, link, roles.monitor, net)
         pulumi.export("replicationLagAccount", replication.lag_account_email)
 
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
@@ -424,8 +428,16 @@ def admitted_images(config: GcpStackConfig) -> list[str]:
     return images
 
 
-def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> ReplicationJobs:
-    """RDS -> Cloud SQL subscription as a Job at deploy, and its lag measured every minute, on this stack's GKE."""
+def replicating(config: GcpStackConfig) -> bool:
+    return bool(config.replication and config.replication.enabled and config.database.enabled and config.interconnect)
+
+
+def replicate(config: GcpStackConfig, database, aws_side, cluster, link, monitor: DatabaseUser, net) -> ReplicationJobs:
+    """RDS -> Cloud SQL subscription as a Job at deploy, and its lag measured every minute, on this stack's GKE.
+
+    The setup Job signs in as each side's admin (it creates the publication, the subscription and the
+    heartbeat); the lag CronJob as each side's monitor role, which the roles Jobs create."""
+    rds = peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword")))
     return ReplicationJobs(
         f"{config.common.name_prefix}-replication",
         ReplicationJobsArgs(
@@ -433,10 +445,14 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> Repl
             namespace=config.replication.namespace,
             image=config.replication.tool_image,
             lag_threshold_seconds=config.monitoring.replication_lag_seconds,
-            publisher=peer_database(aws_side, DatabaseUser(aws_side.require("databaseUsername"), aws_side.require("databasePassword"))),
+            publisher=rds,
             subscriber=database.endpoint,
             replication_user=aws_side.require("databaseReplicationUsername"),
             replication_password=aws_side.require("databaseReplicationPassword"),
+            publisher_monitor=DatabaseUser(aws_side.require("databaseMonitorUsername"), aws_side.require("databaseMonitorPassword")),
+            subscriber_monitor=monitor,
+            # PostgreSQL only to the two databases: RDS over the VPN (the AWS VPC) and Cloud SQL (private services access).
+            database_cidrs=[str(config.interconnect.peer_vpc_cidr), str(net.private_services_cidr)],
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[cluster, link, database]),
     )
@@ -557,4 +573,10 @@ def app_env_payload(config: GcpStackConfig, database, cache, kafka, aws_platform
 
 def peer_database(peer: PeerStack, user: DatabaseUser) -> DatabaseEndpoint:
     """The AWS stack's RDS as its outputs describe it, reached over the VPN as `user`."""
-    return DatabaseEndpoint(peer.require("databaseAddress"), peer.require("databasePort"), peer.require("databaseName"), user)
+    return DatabaseEndpoint(
+        peer.require("databaseAddress"),
+        peer.require("databasePort"),
+        peer.require("databaseName"),
+        user,
+        peer.require("databaseCaCertificate"),
+    )

@@ -24,6 +24,9 @@ from components.base import Component
 GIB = 1024**3
 MIB = 1024**2
 PERIOD = 60  # RDS, ElastiCache, ALB, SQS and MSK publish these metrics at one-minute resolution.
+# PostgreSQL 13-15 log "invalidating slot ..."; 16 and later "invalidating obsolete replication slot ...".
+SLOT_INVALIDATED_PATTERN = '?"invalidating slot" ?"invalidating obsolete replication slot"'
+SLOT_INVALIDATED_NAMESPACE, SLOT_INVALIDATED_METRIC = "CRM/Replication", "ReplicationSlotInvalidated"
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,7 @@ class AwsMonitoring(Component):
                 description=f"replication slots hold {t.slot_wal_alarm_percent}% of max_slot_wal_keep_size "
                 f"({db.max_slot_wal_keep_size_mb} MB); at 100% PostgreSQL drops the subscriber's WAL",
             )
+            self._slot_invalidated_alarm(db)
             self.alarm(
                 "db-wal-disk",
                 "AWS/RDS",
@@ -345,6 +349,39 @@ class AwsMonitoring(Component):
                 statistic="Maximum",
                 description=f"WAL on disk above {t.slot_wal_alarm_percent}% of the slot bound",
             )
+
+    # --- replication slot invalidated (kept apart: the DR tool's own alarm) -------------------------------
+
+    def _slot_invalidated_alarm(self, db: DatabaseTarget) -> None:
+        """PostgreSQL logs the invalidation of a slot max_slot_wal_keep_size overran (wal_status lost); RDS
+        exports that log to CloudWatch Logs. No RDS metric says it: OldestReplicationSlotLag skips a lost
+        slot and drops. A metric filter on the exported log counts the line; the alarm asks for a re-seed
+        (`python -m dr setup --reseed`, docs/runbooks/failover.md)."""
+        log_group = pulumi.Output.from_input(db.instance_id).apply(lambda i: f"/aws/rds/instance/{i}/postgresql")
+        aws.cloudwatch.LogMetricFilter(
+            f"{self._name}-db-slot-invalidated",
+            name=f"{self._name}-db-slot-invalidated",
+            log_group_name=log_group,
+            pattern=SLOT_INVALIDATED_PATTERN,
+            metric_transformation={
+                "name": SLOT_INVALIDATED_METRIC,
+                "namespace": SLOT_INVALIDATED_NAMESPACE,
+                "value": "1",
+                "default_value": "0",
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm(
+            "db-slot-invalidated",
+            SLOT_INVALIDATED_NAMESPACE,
+            SLOT_INVALIDATED_METRIC,
+            {},
+            "GreaterThanThreshold",
+            0,
+            statistic="Sum",
+            description="a replication slot was invalidated (max_slot_wal_keep_size): the GCP copy can no longer catch up and "
+            "misses writes. Re-seed it: python -m dr setup --reseed (docs/runbooks/failover.md)",
+        )
 
     def _cache_alarms(self, cache: CacheTarget, t: AlarmThresholds) -> None:
         for n, member in cache.members():

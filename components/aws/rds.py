@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 import pulumi
@@ -17,6 +19,7 @@ from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit
 
 PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
+RDS_CA_ROOTS = Path(__file__).parent / "data" / "rds_ca_roots.json"
 # Characters RDS refuses in a master password are '/', '@', '"' and space.
 PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
@@ -207,13 +210,25 @@ class PostgresDatabase(Component):
         self.address = self.instance.address
         self.port = PORT
         # What the application, the database roles and the other cloud connect to (the admin user signs in here).
-        self.endpoint = DatabaseEndpoint(self.address, PORT, args.database_name, DatabaseUser(args.username, self.password.result))
+        # RDS signs with a regional root CA no default trust store holds: clients verify with the region's bundle.
+        self.endpoint = DatabaseEndpoint(
+            self.address, PORT, args.database_name, DatabaseUser(args.username, self.password.result), region.apply(rds_ca_bundle)
+        )
         self.username = args.username
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id
         self.arn = self.instance.arn  # what AWS Backup copies and restore-tests
         self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
         self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})
+
+
+def rds_ca_bundle(region: str) -> str:
+    """The PEM bundle of RDS's root CAs in `region` (RSA2048, RSA4096 and ECC384 G1: whichever
+    `ca_cert_identifier` an instance uses), from data/rds_ca_roots.json (tools/rds_ca_bundle.py)."""
+    roots = json.loads(RDS_CA_ROOTS.read_text())["regions"]
+    if region not in roots:
+        raise ValueError(f"no RDS root CA for region '{region}' in {RDS_CA_ROOTS.name}: regenerate it with python -m tools.rds_ca_bundle")
+    return "".join(roots[region])
 
 
 def monitoring_trust_policy(account: str, region: str, identifier: str) -> str:

@@ -374,6 +374,7 @@ DEPLOY_PROJECT_ROLES = [
     "roles/monitoring.editor",
     "roles/certificatemanager.editor",
     "roles/binaryauthorization.policyEditor",
+    "roles/logging.configWriter",  # log-based metrics (gcp-dr: the lost-replication-slot alert)
 ]
 PREVIEW_PROJECT_ROLES = [
     "roles/compute.viewer",

@@ -123,7 +123,7 @@ class CloudSqlPostgres(Component):
         # Cloud SQL signs its server certificate with a per-instance CA: clients that verify need this PEM.
         ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
         self.endpoint = DatabaseEndpoint(
-            self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate
+            self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate, "verify-ca"
         )
         self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
         self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})

@@ -18,6 +18,10 @@ import pulumi_gcp as gcp
 from components.base import Component
 
 LAG_METRIC = "custom.googleapis.com/crm/replication_lag_seconds"
+# What PostgreSQL's subscription worker logs when its slot on the publisher was invalidated: 15 relays the
+# walsender's "cannot read from logical replication slot", later versions "can no longer get changes ...".
+SLOT_LOST_TEXTS = ("cannot read from logical replication slot", "can no longer get changes from replication slot")
+SLOT_LOST_METRIC = "crm/replication_slot_lost"
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ class GcpMonitoring(Component):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lag_metric]),
             )
             self.policies["replication-lag-unmeasured"] = absent
+            if args.database_instance is not None:
+                self._slot_lost_policy(name, args)
         if args.cache_instance_id is not None:
             self.policy(
                 "redis-memory",
@@ -332,6 +338,47 @@ class GcpMonitoring(Component):
         )
         self.channel_ids = [c.id for c in self.channels]
         self.register_outputs({"channels": self.channel_ids, "policies": sorted(self.policies)})
+
+    # --- replication slot lost (kept apart: the DR tool's own alarm) ------------------------------------
+
+    def _slot_lost_policy(self, name: str, args: GcpMonitoringArgs) -> None:
+        """When RDS invalidates the slot (max_slot_wal_keep_size), Cloud SQL's subscription worker logs, every
+        time it retries, that it can no longer get changes from the slot. A log-based metric on Cloud SQL's
+        PostgreSQL log counts those lines, and the policy asks for a re-seed (`python -m dr setup --reseed`)."""
+        database_id = pulumi.Output.from_input(args.database_instance).apply(lambda n: f"{args.project}:{n}")
+        lost = " OR ".join(f'textPayload:"{text}"' for text in SLOT_LOST_TEXTS)
+        metric = gcp.logging.Metric(
+            f"{name}-replication-slot-lost",
+            project=args.project,
+            name=SLOT_LOST_METRIC,
+            filter=database_id.apply(
+                lambda d: (
+                    f'resource.type="cloudsql_database" AND resource.labels.database_id="{d}" '
+                    f'AND logName="projects/{args.project}/logs/cloudsql.googleapis.com%2Fpostgres.log" AND ({lost})'
+                )
+            ),
+            metric_descriptor={"metric_kind": "DELTA", "value_type": "INT64", "unit": "1"},
+            description="Cloud SQL's subscription can no longer read its slot on RDS (invalidated): the copy must be re-seeded",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.policy(
+            "replication-slot-lost",
+            [
+                Condition(
+                    "the replication slot on RDS is lost: re-seed the copy (python -m dr setup --reseed)",
+                    _filter(
+                        f"logging.googleapis.com/user/{SLOT_LOST_METRIC}",
+                        "cloudsql_database",
+                        **{"resource.label.database_id": database_id},
+                    ),
+                    "COMPARISON_GT",
+                    0,
+                    "ALIGN_SUM",
+                    alignment_seconds=300,
+                )
+            ],
+            depends_on=[metric],
+        )
 
     def policy(self, key: str, conditions: Sequence[Condition], depends_on: Sequence[pulumi.Resource] = ()) -> gcp.monitoring.AlertPolicy:
         self.conditions[key] = conditions[0]  # charted on the dashboard

@@ -7,8 +7,23 @@
   the replication-lag alert policy watches. Its Kubernetes service account acts, through Workload
   Identity, as a Google service account whose only role is `roles/monitoring.metricWriter`.
 
-Both read the database endpoints and passwords from one Kubernetes Secret built from stack outputs
-(environment variables named as `python -m dr` expects); no password is on a command line.
+Each reads the database endpoints and passwords from its own Kubernetes Secret built from stack outputs
+(environment variables named as `python -m dr` expects); no password is on a command line:
+
+- the setup Job's Secret holds both admins (it creates the publication, the heartbeat and the
+  subscription) and the replication role the subscription signs in as;
+- the lag CronJob's Secret holds only each side's monitor role (the roles Jobs create it: CONNECT and
+  pg_monitor; `dr setup` grants it EXECUTE on dr.beat() and SELECT on the heartbeat tables). A pod
+  of the CronJob, which runs every minute, never holds an admin password.
+
+Both verify the servers' certificates: RDS's with the region's RDS root CAs (verify-full: the
+certificate names the host), Cloud SQL's with its server CA (verify-ca: the certificate does not name
+the private IP), from a ConfigMap mounted at /tls. The subscription Cloud SQL opens to RDS is made by
+Cloud SQL's own server, which no CA file can be given to: it is encrypted (sslmode require) and runs
+inside the HA VPN's IPsec tunnels.
+
+The namespace admits no ingress and allows egress only to PostgreSQL on the two databases' ranges,
+DNS, and (the lag pods) HTTPS to Google's APIs and the GKE metadata server for Workload Identity.
 Pass the GKE provider (and `depends_on` the cluster and the VPN link that makes RDS reachable) through `opts`.
 """
 
@@ -22,9 +37,18 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components.base import Component
-from components.endpoints import DatabaseEndpoint
+from components.endpoints import DatabaseEndpoint, DatabaseUser
 
 LAG_SCHEDULE = "* * * * *"
+TLS_DIR = "/tls"
+SETUP_LABELS = {"app.kubernetes.io/name": "dr-setup"}
+LAG_LABELS = {"app.kubernetes.io/name": "dr-lag"}
+DNS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+# Private ranges: HTTPS may leave for Google's public API addresses, never for anything inside the networks.
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 METRIC_WRITER = "roles/monitoring.metricWriter"
 # A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
 _SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
@@ -50,10 +74,21 @@ class ReplicationJobsArgs:
     # SELECT only). Without it the subscription would use the publisher's admin user.
     replication_user: Optional[pulumi.Input[str]] = None
     replication_password: Optional[pulumi.Input[str]] = None
+    # The lag CronJob's own role on each side (the roles Jobs' monitor role), never an admin.
+    publisher_monitor: Optional[DatabaseUser] = None
+    subscriber_monitor: Optional[DatabaseUser] = None
+    # Where the two databases are (CIDRs): the namespace's only PostgreSQL egress.
+    database_cidrs: tuple[str, ...] | list[str] = ()
 
     def __post_init__(self) -> None:
         if not self.image:
             raise ValueError("ReplicationJobsArgs: the dr tool image is required")
+        if self.publisher_monitor is None or self.subscriber_monitor is None:
+            raise ValueError(
+                "ReplicationJobsArgs: the lag CronJob needs a monitor role on each side (publisher_monitor, subscriber_monitor)"
+            )
+        if not self.database_cidrs:
+            raise ValueError("ReplicationJobsArgs: database_cidrs (the two databases' ranges) are required for the namespace's egress")
         if self.lag_threshold_seconds < 1:
             raise ValueError(f"ReplicationJobsArgs: lag threshold must be at least 1 s, got {self.lag_threshold_seconds}")
 
@@ -64,7 +99,7 @@ def connection_env(
     replication_user: Optional[pulumi.Input[str]] = None,
     replication_password: Optional[pulumi.Input[str]] = None,
 ) -> dict[str, pulumi.Input[str]]:
-    """The environment `python -m dr` reads its endpoints from."""
+    """The environment `python -m dr` reads its endpoints from (each side signed in as its endpoint's user)."""
     env: dict[str, pulumi.Input[str]] = {}
     for prefix, db in (("PUBLISHER", publisher), ("SUBSCRIBER", subscriber)):
         env.update(
@@ -75,12 +110,18 @@ def connection_env(
                 f"{prefix}_DBNAME": db.database,
                 f"{prefix}_USER": db.user.username,
                 f"{prefix}_PASSWORD": db.user.password,
-                f"{prefix}_SSLMODE": "require",
+                f"{prefix}_SSLMODE": db.sslmode if db.ca_certificate is not None else "require",
             }
         )
+        if db.ca_certificate is not None:
+            env[f"{prefix}_SSLROOTCERT"] = f"{TLS_DIR}/{ca_file(prefix)}"
     if replication_user is not None:
         env.update({"REPLICATION_USER": replication_user, "REPLICATION_PASSWORD": replication_password})
     return env
+
+
+def ca_file(prefix: str) -> str:
+    return f"{prefix.lower()}-ca.pem"
 
 
 class ReplicationJobs(Component):
@@ -123,50 +164,81 @@ class ReplicationJobs(Component):
             automount_service_account_token=False,
             opts=in_namespace,
         )
+        assert args.publisher_monitor is not None and args.subscriber_monitor is not None  # __post_init__
+        # The setup Job's: both admins and the replication role. Only the setup Job mounts it.
         self.secret = k8s.core.v1.Secret(
             f"{name}-endpoints",
             metadata={"name": f"{name}-endpoints", "namespace": args.namespace},
             type="Opaque",
             string_data=pulumi.Output.secret(
-                connection_env(args.publisher, args.subscriber, args.replication_user, args.replication_password)
+                {
+                    **connection_env(args.publisher, args.subscriber, args.replication_user, args.replication_password),
+                    "DR_MONITOR_ROLE": args.subscriber_monitor.username,
+                }
             ),
             opts=in_namespace,
         )
+        # The lag CronJob's: each side's monitor role, nothing more.
+        self.lag_secret = k8s.core.v1.Secret(
+            f"{name}-lag-endpoints",
+            metadata={"name": f"{name}-lag-endpoints", "namespace": args.namespace},
+            type="Opaque",
+            string_data=pulumi.Output.secret(
+                connection_env(args.publisher.signed_in_as(args.publisher_monitor), args.subscriber.signed_in_as(args.subscriber_monitor))
+            ),
+            opts=in_namespace,
+        )
+        # The servers' CA bundles (public certificates), mounted where *_SSLROOTCERT points.
+        cas = {
+            ca_file(p): db.ca_certificate
+            for p, db in (("PUBLISHER", args.publisher), ("SUBSCRIBER", args.subscriber))
+            if db.ca_certificate is not None
+        }
+        tls = k8s.core.v1.ConfigMap(
+            f"{name}-tls", metadata={"name": f"{name}-tls", "namespace": args.namespace}, data=cas, opts=in_namespace
+        )
+        tls_volume = {"name": "tls", "configMap": {"name": f"{name}-tls"}}
+        tls_mount = {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}
+        self.network_policies = self._network_policies(name, args, in_namespace)
         env_from = [{"secretRef": {"name": f"{name}-endpoints"}}]
+        lag_env_from = [{"secretRef": {"name": f"{name}-lag-endpoints"}}]
 
         self.setup = k8s.batch.v1.Job(
             f"{name}-setup",
-            metadata={"namespace": args.namespace, "labels": {"app.kubernetes.io/name": "dr-setup"}},
+            metadata={"namespace": args.namespace, "labels": SETUP_LABELS},
             spec={
                 "backoffLimit": 3,
                 "activeDeadlineSeconds": 3600,
                 "template": {
+                    "metadata": {"labels": SETUP_LABELS},
                     "spec": {
                         "restartPolicy": "Never",
                         "automountServiceAccountToken": False,
-                        "volumes": [_SCRATCH_VOLUME],
+                        "volumes": [_SCRATCH_VOLUME, tls_volume],
                         "containers": [
                             {
                                 "name": "setup",
                                 "image": args.image,
                                 "command": ["python", "-m", "dr", "setup"],
                                 "envFrom": env_from,
-                                "volumeMounts": [_SCRATCH_MOUNT],
+                                "volumeMounts": [_SCRATCH_MOUNT, tls_mount],
                                 "securityContext": _SECURE_CONTAINER,
                                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
                             }
                         ],
-                    }
+                    },
                 },
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[namespace, self.secret, *after], custom_timeouts=pulumi.CustomTimeouts(create="60m")
+                parent=self,
+                depends_on=[namespace, self.secret, tls, *self.network_policies, *after],
+                custom_timeouts=pulumi.CustomTimeouts(create="60m"),
             ),
         )
 
         self.lag = k8s.batch.v1.CronJob(
             f"{name}-lag",
-            metadata={"namespace": args.namespace, "labels": {"app.kubernetes.io/name": "dr-lag"}},
+            metadata={"namespace": args.namespace, "labels": LAG_LABELS},
             spec={
                 "schedule": LAG_SCHEDULE,
                 "concurrencyPolicy": "Forbid",
@@ -177,13 +249,14 @@ class ReplicationJobs(Component):
                         "backoffLimit": 0,
                         "activeDeadlineSeconds": 50,
                         "template": {
+                            "metadata": {"labels": LAG_LABELS},
                             "spec": {
                                 "restartPolicy": "Never",
                                 "serviceAccountName": ksa,
-                                "volumes": [_SCRATCH_VOLUME],
+                                "volumes": [_SCRATCH_VOLUME, tls_volume],
                                 "containers": [
                                     {
-                                        "volumeMounts": [_SCRATCH_MOUNT],
+                                        "volumeMounts": [_SCRATCH_MOUNT, tls_mount],
                                         "name": "lag",
                                         "image": args.image,
                                         "command": [
@@ -195,17 +268,44 @@ class ReplicationJobs(Component):
                                             "--project",
                                             args.project,
                                         ],
-                                        "envFrom": env_from,
+                                        "envFrom": lag_env_from,
                                         "securityContext": _SECURE_CONTAINER,
                                         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
                                     }
                                 ],
-                            }
+                            },
                         },
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, service_account, self.secret, self.setup]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, service_account, self.lag_secret, tls, self.setup]),
         )
         self.lag_account_email = self.account.email
         self.register_outputs({"lagAccount": self.lag_account_email})
+
+    def _network_policies(self, name: str, args: ReplicationJobsArgs, opts: pulumi.ResourceOptions) -> list:
+        """No ingress; egress to PostgreSQL on the databases' ranges and DNS for every pod here; the lag pods
+        also HTTPS to Google's APIs (public addresses only) and the GKE metadata server (Workload Identity)."""
+        postgres = {"to": [{"ipBlock": {"cidr": c}} for c in args.database_cidrs], "ports": [{"protocol": "TCP", "port": 5432}]}
+        dns = {"to": [DNS_PEER], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+        every_pod = k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress",
+            metadata={"name": "dr-databases", "namespace": args.namespace},
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": [postgres, dns]},
+            opts=opts,
+        )
+        lag = k8s.networking.v1.NetworkPolicy(
+            f"{name}-lag-egress",
+            metadata={"name": "dr-lag-google-apis", "namespace": args.namespace},
+            spec={
+                "podSelector": {"matchLabels": LAG_LABELS},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}], "ports": [{"protocol": "TCP", "port": 443}]},
+                    {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]},
+                    {"to": [{"ipBlock": {"cidr": "169.254.169.252/32"}}], "ports": [{"protocol": "TCP", "port": 988}]},
+                ],
+            },
+            opts=opts,
+        )
+        return [every_pod, lag]

@@ -53,6 +53,11 @@ class Egress:
             raise ValueError(f"egress '{self.purpose}' needs either address ranges or a namespace")
 
 
+# The databases' CA bundles (app_env keys DATABASE_CA_CERT, DATABASE_READER_CA_CERT) as files, where the
+# JDBC URLs' sslrootcert names them: pgJDBC verifies the server only against a file.
+DATABASE_CA_DIR = "/etc/crm/database-tls"
+DATABASE_CA_FILES = {"DATABASE_CA_CERT": "writer-ca.pem", "DATABASE_READER_CA_CERT": "reader-ca.pem"}
+
 TOKEN_DIR = "/var/run/secrets/aws"
 TOKEN_FILE = f"{TOKEN_DIR}/token"
 # A small, pinned image with a shell and curl; it only asks the metadata server for a token.
@@ -346,9 +351,24 @@ class Application(Component):
                 "runAsNonRoot": True,
                 "capabilities": {"drop": ["ALL"]},
             },
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            "volumeMounts": [
+                {"name": "tmp", "mountPath": "/tmp"},
+                {"name": "database-tls", "mountPath": DATABASE_CA_DIR, "readOnly": True},
+            ],
         }
-        volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+        volumes: list[dict] = [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+            {
+                # From the same synced Secret as the environment; `optional`: a stack without a database has no CA keys.
+                "name": "database-tls",
+                "secret": {
+                    "secretName": APP_ENV_SECRET,
+                    "items": [{"key": key, "path": path} for key, path in DATABASE_CA_FILES.items()],
+                    "optional": True,
+                    "defaultMode": 0o444,
+                },
+            },
+        ]
         init_containers: list[dict] = []
         if args.aws_web_identity is not None:
             federation = args.aws_web_identity

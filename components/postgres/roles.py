@@ -10,6 +10,9 @@ admin credentials and the new roles' passwords reach it through a Secret as envi
   SQL's subscription connects as: `rds_replication` and SELECT, nothing else.
 - `read-only` (Cloud SQL while RDS is the writer): the application role only reads. The SQL never
   grants or revokes writes, so a rerun after `python -m dr promote` (which grants them) keeps them.
+- `monitor_username`, when set (both sides of the DR pair), is the replication-lag CronJob's role:
+  CONNECT and `pg_monitor`, no table grants. `python -m dr setup` adds what it needs of the tool's own
+  schema `dr` (EXECUTE on the heartbeat function, SELECT on the heartbeat tables), which exists only then.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PORT = 5432
 RUN_AS_USER = 70  # the postgres user of the official postgres:*-alpine images
+SQL_DIR, CA_FILE = "/sql", "server-ca.pem"
 
 
 def _ident(name: str) -> str:
@@ -49,7 +53,9 @@ def _login_role(role: str, variable: str) -> list[str]:
     ]
 
 
-def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optional[str] = None, audit: bool = True) -> str:
+def roles_sql(
+    mode: str, database: str, admin: str, app: str, replication: Optional[str] = None, audit: bool = True, monitor: Optional[str] = None
+) -> str:
     """The idempotent psql script of one database (identifiers are checked, passwords come from the environment).
 
     `audit`: create the pgAudit extension first (components/postgres/logging.py), so the role changes
@@ -92,6 +98,10 @@ def roles_sql(mode: str, database: str, admin: str, app: str, replication: Optio
             f"GRANT {app_} TO CURRENT_USER;",
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {app_} IN SCHEMA public GRANT SELECT ON TABLES TO {rep};",
         ]
+    if monitor:
+        mon = _ident(monitor)
+        lines += _login_role(monitor, "monitor_password")
+        lines += [f"GRANT CONNECT ON DATABASE {db} TO {mon};", f"GRANT pg_monitor TO {mon};"]
     return "\n".join(lines) + "\n"
 
 
@@ -107,15 +117,22 @@ class DatabaseRolesArgs:
     app_username: str
     app_password: Optional[pulumi.Input[str]] = None  # None: generated here (pass the writer's to share one role password)
     replication_username: Optional[str] = None  # the writer's replication role; its password is generated here
+    monitor_username: Optional[str] = None  # the replication-lag monitor's role; its password is generated here
     port: int = PORT
     rotation: Optional[Mapping[str, str]] = None  # keepers of the generated passwords (crm:rotation); not the replication role's
     # EKS security groups for pods: the Job's pod gets these groups, which the database admits (docs/data-stores.md).
     pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # The server's CA bundle and how to verify it (the database endpoint's: verify-full for RDS, verify-ca for
+    # Cloud SQL's private IP). Without a CA the connection is encrypted but the server unverified (require).
+    ca_certificate: Optional[pulumi.Input[str]] = None
+    sslmode: str = "verify-full"
 
     def __post_init__(self) -> None:
-        if self.app_username == self.admin_username or self.replication_username == self.admin_username:
-            raise ValueError("the application and replication roles are their own, never the admin user")
-        self.sql = roles_sql(self.mode, self.database, self.admin_username, self.app_username, self.replication_username)
+        if self.admin_username in (self.app_username, self.replication_username, self.monitor_username):
+            raise ValueError("the application, replication and monitor roles are their own, never the admin user")
+        self.sql = roles_sql(
+            self.mode, self.database, self.admin_username, self.app_username, self.replication_username, monitor=self.monitor_username
+        )
 
 
 class DatabaseRoles(Component):
@@ -150,6 +167,13 @@ class DatabaseRoles(Component):
                     f"{name}-replication-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child
                 ).result
             )
+        self.monitor_password = None
+        if args.monitor_username:
+            self.monitor_password = pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-monitor-password", length=32, special=False, min_lower=2, min_upper=2, min_numeric=2, opts=child
+                ).result
+            )
         namespace = k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": ns, "labels": labels}, opts=child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         env = {
@@ -158,11 +182,16 @@ class DatabaseRoles(Component):
             "PGDATABASE": args.database,
             "PGUSER": args.admin_username,
             "PGPASSWORD": args.admin_password,
-            "PGSSLMODE": "require",
+            # libpq verifies the server against the CA file the ConfigMap mounts next to the script.
+            "PGSSLMODE": args.sslmode if args.ca_certificate is not None else "require",
             "APP_PASSWORD": self.app_password,
         }
+        if args.ca_certificate is not None:
+            env["PGSSLROOTCERT"] = f"{SQL_DIR}/{CA_FILE}"
         if self.replication_password is not None:
             env["REPLICATION_PASSWORD"] = self.replication_password
+        if self.monitor_password is not None:
+            env["MONITOR_PASSWORD"] = self.monitor_password
         self.secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata={"name": "database-roles", "namespace": ns, "labels": labels},
@@ -173,7 +202,7 @@ class DatabaseRoles(Component):
         script = k8s.core.v1.ConfigMap(
             f"{name}-sql",
             metadata={"name": "database-roles-sql", "namespace": ns, "labels": labels},
-            data={"roles.sql": args.sql},
+            data={"roles.sql": args.sql, **({CA_FILE: args.ca_certificate} if args.ca_certificate is not None else {})},
             opts=in_ns,
         )
         k8s.networking.v1.NetworkPolicy(
@@ -196,7 +225,13 @@ class DatabaseRoles(Component):
                 security_group_policy(f"{name}-pod-sg", ns, "database-roles", labels, args.pod_security_group_ids, labels, in_ns)
             )
         # A new script or new passwords make a new pod template, so Pulumi replaces the Job and it runs again.
-        revision = pulumi.Output.all(self.app_password, self.replication_password or "").apply(
+        # The CA and mode are in it too: the Job proves at deploy time that the server verifies.
+        passwords = [self.app_password, self.replication_password or ""] + (
+            [self.monitor_password] if self.monitor_password is not None else []
+        )
+        if args.ca_certificate is not None:
+            passwords += [args.sslmode, args.ca_certificate]
+        revision = pulumi.Output.all(*passwords).apply(
             lambda values: hashlib.sha256((args.sql + "\0".join(values)).encode()).hexdigest()[:16]
         )
         self.job = k8s.batch.v1.Job(
@@ -220,9 +255,9 @@ class DatabaseRoles(Component):
                             {
                                 "name": "psql",
                                 "image": args.image,
-                                "command": ["psql", "--no-psqlrc", "--file", "/sql/roles.sql"],
+                                "command": ["psql", "--no-psqlrc", "--file", f"{SQL_DIR}/roles.sql"],
                                 "envFrom": [{"secretRef": {"name": "database-roles"}}],
-                                "volumeMounts": [{"name": "sql", "mountPath": "/sql", "readOnly": True}],
+                                "volumeMounts": [{"name": "sql", "mountPath": SQL_DIR, "readOnly": True}],
                                 "securityContext": {
                                     "allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True,
@@ -247,5 +282,8 @@ class DatabaseRoles(Component):
             DatabaseUser(args.replication_username, ready_after(self.replication_password, self.job))
             if self.replication_password is not None
             else None
+        )
+        self.monitor = (
+            DatabaseUser(args.monitor_username, ready_after(self.monitor_password, self.job)) if self.monitor_password is not None else None
         )
         self.register_outputs({"appUsername": self.app_username})

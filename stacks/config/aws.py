@@ -150,7 +150,11 @@ def _check_database(problems: Problems, database: Parsed, region: str, env: str)
                 "crm:database.backupCopyRegion",
                 "needs crm:database.backupRetentionDays of at least 1: only automated backups are replicated",
             )
-    check_database_users(problems, database, {"appUsername": "app_username", "replicationUsername": "replication_username"})
+    check_database_users(
+        problems,
+        database,
+        {"appUsername": "app_username", "replicationUsername": "replication_username", "monitorUsername": "monitor_username"},
+    )
     with problems.relation():
         if 0 < database.max_allocated_storage_gb < database.allocated_storage_gb:
             problems.add(

@@ -54,7 +54,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
                 "crm:database.backupLocation",
                 f"must differ from gcp:region ({region}): backups in the instance's own region do not survive its outage",
             )
-    check_database_users(problems, database, {"appUsername": "app_username"})
+    check_database_users(problems, database, {"appUsername": "app_username", "monitorUsername": "monitor_username"})
 
     redis = read(problems, "crm:redis", raw.get("crm:redis"), model.MemorystoreRedis, context)
     _check_redis(problems, redis)

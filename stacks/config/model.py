@@ -231,6 +231,9 @@ class RdsPostgres:
     replication_username: str = setting(
         "replicationUsername", "the role Cloud SQL subscribes as", default="crm_replication", check=rules.postgres_role
     )
+    monitor_username: str = setting(
+        "monitorUsername", "the replication-lag monitor's role (with logical replication)", default="crm_monitor", check=rules.postgres_role
+    )
     client_image: str = setting(
         "clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine"
     )  # runs the role-creating Job on the cluster
@@ -440,6 +443,9 @@ class CloudSqlPostgres:
     app_username: str = setting(
         "appUsername", "the application's own database role", default="crm_app", check=rules.postgres_role
     )  # read-only here until `dr promote` grants writes
+    monitor_username: str = setting(
+        "monitorUsername", "the replication-lag monitor's role (with replication)", default="crm_monitor", check=rules.postgres_role
+    )
     client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")
 
 

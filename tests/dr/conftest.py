@@ -49,8 +49,12 @@ def postgres_servers():
         pytest.skip("PostgreSQL 15 server binaries are not installed (apt-get install postgresql-15)")
     servers = []
     try:
-        servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD))
-        servers.append(localpg.start(bin_dir, password=PASSWORD))
+        # The estate's logging (pgAudit with DDL, where installed), so a test can search the servers' logs.
+        settings = localpg.audited(bin_dir)
+        servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD, settings=settings))
+        servers.append(localpg.start(bin_dir, password=PASSWORD, settings=settings))
+        for server in servers:
+            server.audited = "shared_preload_libraries" in settings
         yield servers[0], servers[1]
     finally:
         for server in servers:

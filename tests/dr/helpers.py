@@ -82,3 +82,37 @@ def env_for(publisher: Endpoint | None, subscriber: Endpoint | None, **extra: st
 
 def run_dr(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dr", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+REPLICATION_PASSWORD, MONITOR_PASSWORD = "Repl1cationFromTheStack", "M0nitorFromTheStack"
+
+
+def estate_roles(publisher, subscriber) -> tuple[Endpoint, Endpoint]:
+    """The roles and grants the stacks' roles Jobs create (components/postgres/roles.py, run as the Job runs it):
+    read-write with the replication and monitor roles on the publisher, read-only with the monitor role on the
+    subscriber. Returns the replication login and the publisher's monitor login."""
+    from components.postgres.roles import roles_sql  # noqa: PLC0415
+    from dr import localpg  # noqa: PLC0415
+
+    passwords = {"APP_PASSWORD": APP_PASSWORD, "REPLICATION_PASSWORD": REPLICATION_PASSWORD, "MONITOR_PASSWORD": MONITOR_PASSWORD}
+    with connect(publisher.endpoint()) as conn:
+        conn.execute(localpg.RDS_REPLICATION_STAND_IN)
+    localpg.run_as_job(
+        publisher.server,
+        publisher.dbname,
+        roles_sql("read-write", publisher.dbname, "postgres", "crm_app", "crm_replication", monitor="crm_monitor"),
+        passwords,
+    )
+    localpg.run_as_job(
+        subscriber.server,
+        subscriber.dbname,
+        roles_sql("read-only", subscriber.dbname, "postgres", "crm_app", monitor="crm_monitor"),
+        passwords,
+    )
+    with connect(publisher.endpoint()) as conn:
+        localpg.grant_rds_replication_members(conn)
+    pub = publisher.endpoint(sslmode="require")
+    return (
+        Endpoint(pub.host, pub.dbname, "crm_replication", REPLICATION_PASSWORD, pub.port, pub.sslmode),
+        Endpoint(pub.host, pub.dbname, "crm_monitor", MONITOR_PASSWORD, pub.port, pub.sslmode),
+    )

@@ -22,17 +22,47 @@ def test_consistency_check_counts_a_row_that_differs_and_a_row_missing_on_one_si
     assert (figures["rows_aws"], figures["rows_gcp"]) == (2, 3) and figures["checksum_aws"] != figures["checksum_gcp"]
 
 
+FRIENDLY = {
+    "tps": 1500.0,
+    "lag_p99_s": 0.4,
+    "promotion_s": 2.0,
+    "collisions": 0,
+    "divergent_rows": 0,
+    "unreported_rows": 0,
+    "balance_invariant_off_by": 0,
+    "subscription_login_after_failback": "crm_replication",
+    "leftover_replication_objects": {},
+}
+ARGS = SimpleNamespace(min_tps=1000, max_lag_p99=1.0, max_promotion=10.0)
+
+
+def _missed(report: dict) -> list[str]:
+    return [name for name, _target, met in drill.targets(report, ARGS) if not met]
+
+
 def test_a_missed_target_is_reported_as_missed():
-    args = SimpleNamespace(min_tps=1000, max_lag_p99=1.0, max_promotion=10.0)
+    assert _missed({**FRIENDLY, "lag_p99_s": 1.4}) == ["lag_p99_s"]
+
+
+def test_a_split_transaction_or_an_unreported_lost_row_misses_its_target():
+    assert _missed({**FRIENDLY, "balance_invariant_off_by": 1_033_729, "unreported_rows": 20}) == [
+        "unreported_rows",
+        "balance_invariant_off_by",
+    ]
+
+
+def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
     report = {
-        "tps": 1500.0,
-        "lag_p99_s": 1.4,
-        "promotion_s": 2.0,
-        "collisions": 0,
-        "recovery_collisions": 0,
-        "divergent_rows": 0,
-        "unrecovered_rows": 0,
-        "leftover_replication_objects": {},
+        "rejected_login": {"refused": False, "copy_still_subscribed": False, "split_brain": True},
+        "big_transaction": {"bound": "exact", "lower_bound_holds": True, "beyond_the_timeout": False},
+        "burst_after_idle": {"margin": 1_000, "ids_aws_handed_out_after_the_cut": 13_912, "collisions": 13_912},
+        "slot_lost": {
+            "wal_status": "lost",
+            "status_reports_it": False,
+            "lag_problems": [],
+            "setup_names_the_reseed_command": False,
+            "rows_match_after_reseed": False,
+        },
+        "passwords_in_logs": {"aws": ["gcp admin"], "gcp": ["replication role"]},
     }
-    missed = [name for name, _target, met in drill.targets(report, args) if not met]
-    assert missed == ["lag_p99_s"]
+    assert _missed(report) == ["rejected_login", "big_transaction", "burst_after_idle", "slot_lost", "passwords_in_logs"]

@@ -9,15 +9,22 @@ import pytest
 
 from dr import failover, replication
 from dr.endpoint import DrError, connect
-from dr.failover import DEFAULT_WINDOW_S, FALLBACK_MARGIN, MIN_MARGIN, margin_for
+from dr.failover import DEFAULT_WINDOW_S, FLOOR_MARGINS, MIN_MARGIN, margin_for
 
 from .helpers import app, count, env_for, replicated_pair, run_dr, wait_for
 
 
-def test_margin_is_rate_times_window_times_safety():
-    assert margin_for(1500.0, 120) == 1500 * 120 * 2
-    assert margin_for(0.4, 75, safety=3) == MIN_MARGIN  # never below the floor
-    assert margin_for(None, 120) == FALLBACK_MARGIN  # no heartbeat: a margin no write rate reaches
+def test_margin_is_rate_times_window_times_safety_above_the_floor_of_the_key_type():
+    assert margin_for(50_000.0, 120) == 50_000 * 120 * 2
+    assert margin_for(0.4, 75, "bigint") == FLOOR_MARGINS["bigint"]  # never below the floor
+    assert margin_for(None, 120, "integer") == FLOOR_MARGINS["integer"]  # no heartbeat: the floor
+
+
+def test_a_rate_measured_while_idle_does_not_shrink_the_margin_below_a_burst_before_the_cut():
+    # The last closed rate window saw 2 ids/s; a burst of 1,300 ids/s started 12 s before the cut and
+    # the old primary kept writing for the 120 s window: the margin must hold what it handed out.
+    assert margin_for(2.0, DEFAULT_WINDOW_S, "bigint") > 1_300 * DEFAULT_WINDOW_S
+    assert margin_for(2.0, DEFAULT_WINDOW_S, "integer") > 1_300 * DEFAULT_WINDOW_S
 
 
 def test_default_window_is_cloudflare_detection_plus_the_promotion_window():
@@ -30,8 +37,8 @@ def test_default_window_is_cloudflare_detection_plus_the_promotion_window():
 def test_promote_after_losing_the_primary_moves_sequences_by_the_measured_rate(postgres_pair):
     publisher, subscriber = postgres_pair
     pub, sub = replicated_pair(publisher, subscriber)
-    with connect(pub) as conn:  # as if the heartbeat had measured 250 ids/s on orders
-        conn.execute("""UPDATE dr.heartbeat SET id_rates = '{"public.orders_id_seq": 250}'""")
+    with connect(pub) as conn:  # as if the heartbeat had measured 100,000 ids/s on orders
+        conn.execute("""UPDATE dr.heartbeat SET id_rates = '{"public.orders_id_seq": 100000}'""")
     wait_for(lambda: count(sub, "dr.heartbeat", "id_rates ? 'public.orders_id_seq'") == 1)
     publisher.stop()  # AWS is lost
 
@@ -42,12 +49,12 @@ def test_promote_after_losing_the_primary_moves_sequences_by_the_measured_rate(p
     record = failover.promote(sub, pub, window_s=60)
     moves = {m["sequence"]: m for m in record.data["sequences"]}
     assert record.data["old_primary_reachable"] is False
-    assert moves["public.orders_id_seq"]["margin"] == 250 * 60 * 2
-    assert moves["public.orders_id_seq"]["next_value"] == 100 + 250 * 60 * 2 + 1
-    assert moves["public.customers_id_seq"]["margin"] == FALLBACK_MARGIN  # no rate measured for it
+    assert moves["public.orders_id_seq"]["margin"] == 100_000 * 60 * 2
+    assert moves["public.orders_id_seq"]["next_value"] == 100 + 100_000 * 60 * 2 + 1
+    assert moves["public.customers_id_seq"]["margin"] == FLOOR_MARGINS["integer"]  # serial: no rate measured for it
     assert record.data["unowned_sequences"] == ["public.invoice_numbers"]
     with connect(app(sub)) as conn:  # the application's role may now write
-        assert conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1) RETURNING id").fetchone()[0] == 30_101
+        assert conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1) RETURNING id").fetchone()[0] == 12_000_101
     with connect(sub) as conn:
         assert conn.execute("SELECT count(*) FROM pg_subscription").fetchone()[0] == 0
 

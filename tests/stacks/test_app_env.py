@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import json
 
 import pytest
@@ -11,6 +13,8 @@ from tests.helpers import is_secret, secret_value
 COMMON = {
     "DATABASE_URL",
     "DATABASE_READER_URL",
+    "DATABASE_CA_CERT",
+    "DATABASE_READER_CA_CERT",
     "DATABASE_USERNAME",
     "DATABASE_PASSWORD",
     "REDIS_HOST",
@@ -76,7 +80,9 @@ def test_provider_switches(aws_env, gcp_env):
 
 def test_aws_values_come_from_aws_resources(aws_env, shipped):
     result = shipped("aws-dr", preview=False)
-    assert aws_env["DATABASE_URL"] == "jdbc:postgresql://crm-dr-db-postgres.rds.example.internal:5432/crm?sslmode=require"
+    assert aws_env["DATABASE_URL"] == (
+        "jdbc:postgresql://crm-dr-db-postgres.rds.example.internal:5432/crm?sslmode=verify-full&sslrootcert=/etc/crm/database-tls/writer-ca.pem"
+    )
     assert aws_env["REDIS_HOST"] == "crm-dr-cache-redis.cache.example.internal"
     assert aws_env["KAFKA_BOOTSTRAP_SERVERS"].startswith("b-1.crm-dr-kafka-msk.kafka")
     assert aws_env["AWS_SCHEDULE_SQS_ARN"] == "arn:aws:sqs:ap-northeast-2:123456789012:crm-dr-tasks-queue"
@@ -138,22 +144,27 @@ def test_gcp_app_gets_the_same_task_queue_url_as_aws(aws_env, gcp_env):
 
 def test_aws_reads_and_writes_rds(aws_env, shipped):
     address = shipped("aws-dr", preview=False).one("aws:rds/instance:Instance")
-    rds = f"jdbc:postgresql://{address.name}.rds.example.internal:5432/crm?sslmode=require"
-    assert (aws_env["DATABASE_URL"], aws_env["DATABASE_READER_URL"]) == (rds, rds)
+    rds = f"jdbc:postgresql://{address.name}.rds.example.internal:5432/crm?sslmode=verify-full&sslrootcert="
+    assert aws_env["DATABASE_URL"].startswith(rds) and aws_env["DATABASE_READER_URL"].startswith(rds)
 
 
 def test_gcp_writer_url_is_rds_private_address_from_aws_dr_outputs(gcp_env, shipped):
     aws_outputs = shipped("aws-dr", preview=False).outputs
     assert aws_outputs["databaseAddress"].endswith(".rds.example.internal")
     expected = (
-        f"jdbc:postgresql://{aws_outputs['databaseAddress']}:{aws_outputs['databasePort']}/{aws_outputs['databaseName']}?sslmode=require"
+        f"jdbc:postgresql://{aws_outputs['databaseAddress']}:{aws_outputs['databasePort']}/{aws_outputs['databaseName']}"
+        "?sslmode=verify-full&sslrootcert=/etc/crm/database-tls/writer-ca.pem"
     )
     assert gcp_env["DATABASE_URL"] == expected
+    assert gcp_env["DATABASE_CA_CERT"] == aws_outputs["databaseCaCertificate"]
 
 
 def test_gcp_reader_url_is_cloud_sql_private_ip(gcp_env, shipped):
     gcp = shipped("gcp-dr", preview=False)
-    assert gcp_env["DATABASE_READER_URL"] == f"jdbc:postgresql://{gcp.outputs['databasePrivateIp']}:5432/crm?sslmode=require"
+    # Cloud SQL's certificate does not name its private IP: the CA is verified, not the host name.
+    assert gcp_env["DATABASE_READER_URL"] == (
+        f"jdbc:postgresql://{gcp.outputs['databasePrivateIp']}:5432/crm?sslmode=verify-ca&sslrootcert=/etc/crm/database-tls/reader-ca.pem"
+    )
     assert gcp.outputs["databasePrivateIp"] == "10.23.0.5"
 
 
@@ -201,3 +212,40 @@ def test_gcp_kafka_client_uses_scram_over_tls_as_the_kafka_user(gcp_env, shipped
     assert (gcp_env["KAFKA_SECURITY_PROTOCOL"], gcp_env["KAFKA_SASL_MECHANISM"]) == ("SASL_SSL", "SCRAM-SHA-512")
     assert gcp_env["KAFKA_USERNAME"] == user["metadata"]["name"]
     assert gcp_env["KAFKA_PASSWORD"] == plain(password_secret["stringData"])["password"]
+
+
+def test_rds_is_verified_with_the_regions_rds_root_cas(aws_env, shipped):
+    region = shipped("aws-dr", preview=False).outputs["region"]
+    bundle = aws_env["DATABASE_CA_CERT"]
+    assert bundle.count("-----BEGIN CERTIFICATE-----") == 3
+    subjects = subprocess.run(
+        ["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin"], input=bundle, capture_output=True, text=True, check=True
+    ).stdout
+    printed = subprocess.run(
+        ["openssl", "pkcs7", "-print_certs", "-noout"], input=subjects, capture_output=True, text=True, check=True
+    ).stdout
+    assert sorted(line.split("CN = ")[1].split(",")[0] for line in printed.splitlines() if line.startswith("subject")) == [
+        f"Amazon RDS {region} Root CA {kind} G1" for kind in ("ECC384", "RSA2048", "RSA4096")
+    ]
+
+
+def test_gcp_reader_is_verified_with_every_server_ca_of_the_cloud_sql_instance(gcp_env, shipped):
+    instance = shipped("gcp-dr").one("gcp:sql/databaseInstance:DatabaseInstance")
+    assert gcp_env["DATABASE_READER_CA_CERT"].splitlines() == [f"{instance.name}-ca-current", f"{instance.name}-ca-next"]
+
+
+@pytest.mark.parametrize("stack", ["aws-dr", "gcp-dr"])
+def test_the_pods_mount_the_ca_files_the_urls_name(stack, shipped):
+    deployment = next(d for d in shipped(stack).of_type("kubernetes:apps/v1:Deployment") if d["metadata"]["name"] == "crm")
+    pod = deployment["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "database-tls"]
+    [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "database-tls"]
+    files = {f"{mount['mountPath']}/{item['path']}": item["key"] for item in volume["secret"]["items"]}
+    assert volume["secret"]["secretName"] == "app-env"
+    env = app_env(
+        shipped(stack, preview=False),
+        "aws:secretsmanager/secretVersion:SecretVersion" if stack == "aws-dr" else "gcp:secretmanager/secretVersion:SecretVersion",
+    )
+    for url_key, ca_key in (("DATABASE_URL", "DATABASE_CA_CERT"), ("DATABASE_READER_URL", "DATABASE_READER_CA_CERT")):
+        path = env[url_key].split("sslrootcert=")[1]
+        assert files[path] == ca_key and env[ca_key]

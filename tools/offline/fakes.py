@@ -95,7 +95,11 @@ _SPECIFIC = {
         "vpnInterfaces": [{"id": 0, "ipAddress": "198.51.100.10"}, {"id": 1, "ipAddress": "198.51.100.11"}]
     },
     "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {"address": i.get("address") or "198.51.100.80"},
-    "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {"privateIpAddress": "10.23.0.5", "connectionName": f"project:region:{n}"},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {
+        "privateIpAddress": "10.23.0.5",
+        "connectionName": f"project:region:{n}",
+        "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}],
+    },
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": lambda n, i: {"uptimeCheckId": f"{n}-check"},
     "gcp:redis/instance:Instance": lambda n, i: {
         "host": "10.23.1.4",

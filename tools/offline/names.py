@@ -353,6 +353,9 @@ RULES: dict[str, list[NameRule]] = {
         )
     ],
     "aws:cloudwatch/metricAlarm:MetricAlarm": [NameRule("name", 255, _botocore("cloudwatch PutMetricAlarm.AlarmName"))],
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": [
+        NameRule("name", 512, _botocore("logs PutMetricFilter.filterName"), r"[^:*]*", "anything but ':' and '*'")
+    ],
     "aws:cloudwatch/dashboard:Dashboard": [
         NameRule(
             "dashboardName",
@@ -448,6 +451,15 @@ RULES: dict[str, list[NameRule]] = {
                 "billingbudgets.v1 GoogleCloudBillingBudgetsV1Budget.displayName", "The name must be less than or equal to 60 characters."
             ),
             autonamed=False,
+        )
+    ],
+    "gcp:logging/metric:Metric": [
+        NameRule(
+            "name",
+            100,
+            _discovery("logging.v2 LogMetric.name", "Metric identifiers are limited to 100 characters"),
+            r"[A-Za-z0-9_.,+!*'()%-][A-Za-z0-9_.,+!*'()%/-]*",
+            "letters, digits and _-.,+!*',()%/, not starting with /",
         )
     ],
     "gcp:monitoring/alertPolicy:AlertPolicy": [

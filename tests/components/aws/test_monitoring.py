@@ -266,3 +266,22 @@ def test_only_the_topic_key_is_protected_and_only_outside_dev(shipped):
         ]
         assert {r.type for r in children if r.protect} == ({"aws:kms/key:Key"} if protected else set())
         assert any(r.type == ALARM for r in children)
+
+
+def test_an_invalidated_replication_slot_raises_an_alarm_from_the_rds_log(shipped):
+    from components.aws.monitoring import SLOT_INVALIDATED_METRIC  # noqa: PLC0415
+
+    result = shipped("aws-dr", preview=False)
+    instance = result.one("aws:rds/instance:Instance")
+    [log_filter] = result.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    groups = [g["name"] for g in result.of_type("aws:cloudwatch/logGroup:LogGroup")]
+    assert log_filter["logGroupName"] == f"/aws/rds/instance/{instance.output('identifier')}/postgresql" in groups
+    # PostgreSQL 15's own words when max_slot_wal_keep_size invalidates a slot (the drill checks them in a real log).
+    assert '"invalidating slot"' in log_filter["pattern"]
+    [alarm] = [a for a in result.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a["metricName"] == SLOT_INVALIDATED_METRIC]
+    assert (alarm["namespace"], alarm["comparisonOperator"], alarm["threshold"]) == (
+        log_filter["metricTransformation"]["namespace"],
+        "GreaterThanThreshold",
+        0,
+    )
+    assert "python -m dr setup --reseed" in alarm["alarmDescription"]

@@ -35,6 +35,7 @@ AWS_SERVICE_OF_MODULE = {
 }
 AWS_SERVICE_OF_TYPE = {
     "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "logs",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
     "aws:cloudwatch/dashboard:Dashboard": "cloudwatch",
 }
@@ -56,6 +57,7 @@ GCP_ROLE_OF_MODULE = {
     "monitoring": "roles/monitoring.editor",
     "certificatemanager": "roles/certificatemanager.editor",
     "binaryauthorization": "roles/binaryauthorization.policyEditor",
+    "logging": "roles/logging.configWriter",
 }
 # Granted outside the project roles, and documented as such in docs/prerequisites.md.
 GCP_OUTSIDE_PROJECT = {"billing": "roles/billing.costsManager on the billing account"}

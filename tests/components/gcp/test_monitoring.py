@@ -193,3 +193,18 @@ def test_tunnel_alarms_are_raised_in_aws_through_the_links_provider(shipped_dr):
 def test_tunnel_alarms_report_to_the_aws_stacks_alarm_topic(shipped_dr):
     aws_topic = preview_stack("aws-dr", preview=False).outputs["alarmTopicArn"]
     assert {tuple(a["alarmActions"]) for a in shipped_dr[0].of_type("aws:cloudwatch/metricAlarm:MetricAlarm")} == {(aws_topic,)}
+
+
+def test_a_lost_replication_slot_raises_a_policy_from_cloud_sqls_log(shipped):
+    result = shipped("gcp-dr", preview=False)
+    [metric] = result.of_type("gcp:logging/metric:Metric")
+    instance = result.one("gcp:sql/databaseInstance:DatabaseInstance")
+    assert f'resource.labels.database_id="{instance["project"]}:{instance["name"]}"' in metric["filter"]
+    # PostgreSQL 15's words on the subscriber (the drill finds them in a real server's log)
+    assert 'textPayload:"cannot read from logical replication slot"' in metric["filter"]
+    [policy] = [p for p in result.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if f"user/{metric['name']}" in str(p["conditions"])]
+    assert "--reseed" in policy["displayName"]
+
+
+def test_no_slot_policy_without_replication(shipped):
+    assert shipped("gcp-production").of_type("gcp:logging/metric:Metric") == []

@@ -63,10 +63,10 @@ def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain, ship
     assert values["PUBLISHER_HOST"] == provider_value(shipped("aws-dr", preview=False).one("aws:rds/instance:Instance"), "address")
     assert values["SUBSCRIBER_HOST"] == provider_value(result.one("gcp:sql/databaseInstance:DatabaseInstance"), "privateIpAddress")
     assert values["SUBSCRIBER_PASSWORD"] == plain(result.one("gcp:sql/user:User")["password"])
+    _, setup = container(result.one(JOB, "crm-dr-replication-setup"))
+    assert setup["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
     for resource in (result.one(JOB, "crm-dr-replication-setup"), result.one(CRON)):
-        _, c = container(resource)
-        assert c["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
-        assert "PASSWORD" not in " ".join(c["command"])
+        assert "PASSWORD" not in " ".join(container(resource)[1]["command"])
 
 
 def test_lag_exporter_writes_metrics_only_through_workload_identity(dr):
@@ -122,3 +122,71 @@ def test_subscription_signs_in_as_the_replication_role_not_the_admin(shipped, pl
 def test_ports_read_from_the_aws_stack_are_integers_for_libpq(shipped, plain):
     values = plain(shipped("gcp-dr", preview=False).one("kubernetes:core/v1:Secret", "crm-dr-replication-endpoints")["stringData"])
     assert values["PUBLISHER_PORT"].isdigit() and values["SUBSCRIBER_PORT"].isdigit()
+
+
+def test_the_lag_cronjob_signs_in_as_each_sides_monitor_role_and_never_sees_an_admin_password(dr, shipped, plain):
+    result, config = dr
+    aws = shipped("aws-dr", preview=False)
+    _, lag = container(result.one(CRON))
+    [source] = lag["envFrom"]
+    lag_secret = result.one("kubernetes:core/v1:Secret", source["secretRef"]["name"])
+    values = plain(lag_secret["stringData"])
+    assert values["PUBLISHER_USER"] == aws.outputs["databaseMonitorUsername"] != aws.outputs["databaseUsername"]
+    assert values["PUBLISHER_PASSWORD"] == plain(aws.outputs["databaseMonitorPassword"])
+    assert values["SUBSCRIBER_USER"] == config.database.monitor_username
+    admins = {plain(aws.outputs["databasePassword"]), plain(result.one("gcp:sql/user:User")["password"])}
+    assert not admins & set(values.values()) and "REPLICATION_PASSWORD" not in values
+    # The monitor role on Cloud SQL is the gcp-dr roles Job's, with its own generated password.
+    roles = result.one("kubernetes:core/v1:Secret", "crm-dr-db-roles-credentials")
+    assert plain(roles["stringData"])["MONITOR_PASSWORD"] == values["SUBSCRIBER_PASSWORD"]
+    assert "GRANT pg_monitor TO" in result.one("kubernetes:core/v1:ConfigMap", "crm-dr-db-roles-sql")["data"]["roles.sql"]
+    # Only the setup Job mounts the admin Secret.
+    mounts = [
+        r.name
+        for r in result.of_type(JOB) + result.of_type(CRON)
+        if {"secretRef": {"name": "crm-dr-replication-endpoints"}} in container(r)[1].get("envFrom", [])
+    ]
+    assert mounts == ["crm-dr-replication-setup"]
+
+
+def test_the_replication_namespace_admits_nothing_and_reaches_only_the_databases_dns_and_googles_apis(dr):
+    result, config = dr
+    policies = [
+        p
+        for p in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p["metadata"]["namespace"] == config.replication.namespace
+    ]
+    assert len(policies) == 2
+    every = next(p for p in policies if p["spec"]["podSelector"] == {})
+    assert every["spec"]["ingress"] == [] and set(every["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    postgres = next(e for e in every["spec"]["egress"] if e["ports"] == [{"protocol": "TCP", "port": 5432}])
+    assert {b["ipBlock"]["cidr"] for b in postgres["to"]} == {
+        str(config.interconnect.peer_vpc_cidr),
+        str(config.network.private_services_cidr),
+    }
+    lag = next(p for p in policies if p["spec"]["podSelector"])
+    pod_labels = result.one(CRON)["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert lag["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    https = next(e for e in lag["spec"]["egress"] if e["ports"] == [{"protocol": "TCP", "port": 443}])
+    assert https["to"][0]["ipBlock"]["except"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    setup_labels = result.one(JOB, "crm-dr-replication-setup")["spec"]["template"]["metadata"]["labels"]
+    assert not lag["spec"]["podSelector"]["matchLabels"].items() <= setup_labels.items()  # the setup Job gets no HTTPS
+
+
+def test_the_jobs_verify_both_servers_certificates(dr, shipped, plain):
+    result, _ = dr
+    aws = shipped("aws-dr", preview=False)
+    values = plain(result.one("kubernetes:core/v1:Secret", "crm-dr-replication-endpoints")["stringData"])
+    assert (values["PUBLISHER_SSLMODE"], values["SUBSCRIBER_SSLMODE"]) == ("verify-full", "verify-ca")
+    tls = result.one("kubernetes:core/v1:ConfigMap", "crm-dr-replication-tls")["data"]
+    assert tls[values["PUBLISHER_SSLROOTCERT"].rsplit("/", 1)[1]] == aws.outputs["databaseCaCertificate"]
+    instance = result.one("gcp:sql/databaseInstance:DatabaseInstance")
+    assert tls[values["SUBSCRIBER_SSLROOTCERT"].rsplit("/", 1)[1]].splitlines() == [
+        f"{instance.name}-ca-current",
+        f"{instance.name}-ca-next",
+    ]
+    for resource in (result.one(JOB, "crm-dr-replication-setup"), result.one(CRON)):
+        pod, c = container(resource)
+        mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")
+        assert values["PUBLISHER_SSLROOTCERT"].startswith(mount["mountPath"] + "/")
+        assert {"name": "tls", "configMap": {"name": "crm-dr-replication-tls"}} in pod["volumes"]

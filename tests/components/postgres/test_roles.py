@@ -156,3 +156,25 @@ def test_script_creates_pgaudit_before_any_role_change_and_tolerates_its_absence
 
 def test_script_without_audit_has_no_extension():
     assert "pgaudit" not in roles_sql("read-write", "crm", "crmadmin", "crm_app", audit=False)
+
+
+@pytest.mark.parametrize(("stack", "mode"), [("aws-dr", "verify-full"), ("gcp-dr", "verify-ca")])
+def test_the_roles_job_verifies_the_servers_certificate_with_its_ca(stack, mode, shipped, plain):
+    result = shipped(stack, preview=False)
+    env = plain(result.one("kubernetes:core/v1:Secret", "crm-dr-db-roles-credentials")["stringData"])
+    files = result.one("kubernetes:core/v1:ConfigMap", "crm-dr-db-roles-sql")["data"]
+    [mount] = result.one("kubernetes:batch/v1:Job", "crm-dr-db-roles-job")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    directory, name = env["PGSSLROOTCERT"].rsplit("/", 1)
+    assert env["PGSSLMODE"] == mode and directory == mount["mountPath"]
+    if stack == "aws-dr":  # the region's RDS root CAs, what the endpoint carries
+        assert files[name].count("BEGIN CERTIFICATE") == 3 and files[name] == result.outputs["databaseCaCertificate"]
+    else:  # every server CA of the Cloud SQL instance
+        instance = result.one("gcp:sql/databaseInstance:DatabaseInstance")
+        assert files[name].splitlines() == [f"{instance.name}-ca-current", f"{instance.name}-ca-next"]
+
+
+def test_the_monitor_role_gets_connect_and_pg_monitor_only():
+    sql = roles_sql("read-only", "crm", "crmadmin", "crm_app", monitor="crm_monitor")
+    grants = [line for line in sql.splitlines() if line.startswith("GRANT") and line.rstrip(";").endswith('"crm_monitor"')]
+    assert grants == ['GRANT CONNECT ON DATABASE "crm" TO "crm_monitor";', 'GRANT pg_monitor TO "crm_monitor";']
+    assert "\\getenv monitor_password MONITOR_PASSWORD" in sql
