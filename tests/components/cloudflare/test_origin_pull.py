@@ -49,7 +49,7 @@ def test_monitor_probes_as_the_zone_so_health_checks_carry_the_certificate(run_s
             {**answer(token, args), "name": "crm-zone.example"} if token == "cloudflare:index/getZone:getZone" else answer(token, args)
         ),
     )
-    monitor = run_stack("global", preview=False).one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
+    monitor = run_stack("global", preview=False, fresh=True).one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
     assert monitor["probeZone"] == "crm-zone.example"
 
 
