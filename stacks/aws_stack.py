@@ -42,6 +42,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
+from .references import permissions_boundary
 from .workload import workload_sizing
 
 
@@ -56,6 +57,7 @@ def program(config: AwsStackConfig) -> None:
     rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
+    boundary = permissions_boundary(common)  # every role below carries it (the CI deploy role creates none without)
 
     keys = KmsKeys(
         f"{name}-keys",
@@ -77,6 +79,7 @@ def program(config: AwsStackConfig) -> None:
             flow_log_retention_days=net.flow_log_retention_days,
             flow_log_kms_key_arn=keys.arn("logs"),
             tags=common.tags("network"),
+            permissions_boundary=boundary,
         ),
     )
 
@@ -101,6 +104,7 @@ def program(config: AwsStackConfig) -> None:
             deletion_protection=protect,
             log_retention_days=k8s.log_retention_days,
             pod_security_groups=k8s.pod_security_groups,
+            permissions_boundary=boundary,
         ),
         opts=pulumi.ResourceOptions(protect=protect),
     )
@@ -148,10 +152,11 @@ def program(config: AwsStackConfig) -> None:
                 logs_kms_key_arn=keys.arn("logs"),
                 log_retention_days=db.log_retention_days,
                 rotation=rotation,
+                permissions_boundary=boundary,
             ),
             opts=pulumi.ResourceOptions(protect=protect),
         )
-        backups(config, name, database, keys)
+        backups(config, name, database, keys, boundary)
 
     roles = None
     if database:
@@ -259,7 +264,10 @@ def program(config: AwsStackConfig) -> None:
                 tags=common.tags("mail"),
             ),
         )
-    tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
+    tasks = ScheduledTasks(
+        f"{name}-tasks",
+        ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
+    )
     kafka = None
     if platform.msk_enabled:
         kafka = KafkaCluster(
@@ -310,10 +318,11 @@ def program(config: AwsStackConfig) -> None:
             scheduler_role_arn=tasks.role_arn,
             kafka_cluster_arn=kafka.arn if kafka else None,
             tags=common.tags("application"),
+            permissions_boundary=boundary,
         ),
     )
 
-    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
+    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka, boundary)
 
     if config.interconnect:
         vpn = VpnGateway(
@@ -407,7 +416,7 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
     )
 
 
-def backups(config: AwsStackConfig, name: str, database, keys) -> None:
+def backups(config: AwsStackConfig, name: str, database, keys, boundary=None) -> None:
     """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
     db, common = config.database, config.common
     if db.backup_copy_region:
@@ -429,19 +438,20 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
                 kms_key_arn=keys.arn("rds"),
                 retention_days=max(db.backup_retention_days, 1),
                 tags=common.tags("backup"),
+                permissions_boundary=boundary,
             ),
             opts=pulumi.ResourceOptions(protect=common.protected),
         )
 
 
 def serve_application(
-    config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka
+    config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka, boundary=None
 ) -> Application:
     """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
     on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
-    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url)
+    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url, permissions_boundary=boundary)
     ClusterAutoscaler(
         f"{name}-autoscaler",
         ClusterAutoscalerArgs(

@@ -14,6 +14,7 @@ from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyAr
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 
 from .config.model import BootstrapStackConfig
+from .references import PERMISSIONS_BOUNDARY_OUTPUT
 
 
 def ci_role_names(project: str) -> tuple[str, str]:
@@ -120,6 +121,8 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("secretsProvider", secrets_url)
     pulumi.export("awsDeployRoleArn", aws_ci.deploy_role_arn)
     pulumi.export("awsPreviewRoleArn", aws_ci.preview_role_arn)
+    # Every role the other stacks create carries it (stacks/references.py reads it).
+    pulumi.export(PERMISSIONS_BOUNDARY_OUTPUT, aws_ci.boundary_arn)
     pulumi.export("gcpWorkloadIdentityProvider", gcp_ci.provider_name)
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)

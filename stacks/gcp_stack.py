@@ -36,7 +36,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
-from .references import PeerStack
+from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
 from .workload import workload_sizing
 
 
@@ -254,6 +254,7 @@ def program(config: GcpStackConfig) -> None:
                 identity_arn=aws_platform.require("sesIdentityArn"),
                 configuration_set_arn=aws_platform.require("sesConfigurationSetArn"),
                 tags=common.tags("mail"),
+                permissions_boundary=peers[common.bootstrap_stack].require(PERMISSIONS_BOUNDARY_OUTPUT),
             ),
             opts=pulumi.ResourceOptions(providers=[mail_aws]),
         )

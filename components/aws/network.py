@@ -24,6 +24,7 @@ class AwsNetworkArgs:
     single_nat_gateway: bool = False
     flow_log_retention_days: int = 90
     flow_log_kms_key_arn: Optional[pulumi.Input[str]] = None
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         n = len(self.zones)
@@ -148,6 +149,7 @@ class AwsNetwork(Component):
             tags,
             self,
             trust_policy=account.apply(lambda a: flow_log_trust_policy(a, args.region)),
+            permissions_boundary=args.permissions_boundary,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs",

@@ -96,6 +96,13 @@ class Common:
     public_host: str = setting(
         "publicHost", "the application's public host name (crm.example.com)", check=rules.host_name, clouds=("aws", "gcp", "cloudflare")
     )
+    bootstrap_stack: str = setting(
+        "bootstrapStack",
+        "the bootstrap stack whose permissions boundary every AWS role of this stack carries",
+        default="bootstrap",
+        clouds=("aws", "gcp"),
+        attr_default="bootstrap",
+    )
 
     @property
     def protected(self) -> bool:
@@ -364,7 +371,7 @@ class AwsStackConfig:
 
     @property
     def references(self) -> list[str]:
-        return []
+        return [self.common.bootstrap_stack]  # the permissions boundary of the stack's roles
 
 
 # ---------------------------------------------------------------- GCP
@@ -548,6 +555,8 @@ class GcpStackConfig:
         stacks = [self.platform.aws_stack] if self.platform.aws_stack else []
         if self.interconnect and self.interconnect.peer_stack not in stacks:
             stacks.append(self.interconnect.peer_stack)
+        if self.platform.aws_stack:
+            stacks.append(self.common.bootstrap_stack)  # the mail-sending role in the AWS account carries its boundary
         return stacks
 
 
