@@ -65,12 +65,12 @@ _STRING_OPERATORS = {
     "StringNotEquals": (lambda want, got: want == got, True),
     "StringEqualsIgnoreCase": (lambda want, got: want.lower() == got.lower(), False),
     "StringNotEqualsIgnoreCase": (lambda want, got: want.lower() == got.lower(), True),
-    "StringLike": (lambda want, got: _simple(want, got), False),
-    "StringNotLike": (lambda want, got: _simple(want, got), True),
-    "ArnEquals": (lambda want, got: _simple(want, got), False),
-    "ArnLike": (lambda want, got: _simple(want, got), False),
-    "ArnNotEquals": (lambda want, got: _simple(want, got), True),
-    "ArnNotLike": (lambda want, got: _simple(want, got), True),
+    "StringLike": (_simple, False),
+    "StringNotLike": (_simple, True),
+    "ArnEquals": (_simple, False),
+    "ArnLike": (_simple, False),
+    "ArnNotEquals": (_simple, True),
+    "ArnNotLike": (_simple, True),
     "Bool": (lambda want, got: str(want).lower() == str(got).lower(), False),
 }
 
