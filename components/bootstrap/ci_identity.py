@@ -467,6 +467,11 @@ BOUNDARY_SERVICES = [
 ]
 
 
+# The services a workload hands an estate role to: the application gives EventBridge Scheduler the
+# scheduler's role (components/aws/app_identity.py, HandSchedulerItsRole).
+WORKLOAD_PASSED_TO_SERVICES = ["scheduler.amazonaws.com"]
+
+
 def boundary_policy(
     partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str, log_bucket_arn: str = ""
 ) -> str:
@@ -476,11 +481,13 @@ def boundary_policy(
     roles = estate_role_arns(partition, account, args.name_prefix)
     statements: list[dict] = [
         {"Sid": "WorkloadServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
+        {"Sid": "ReadEstateRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": roles},
         {
-            "Sid": "PassEstateRolesOnly",
+            "Sid": "PassEstateRolesToWorkloadServices",
             "Effect": "Allow",
-            "Action": ["iam:PassRole", "iam:GetRole"],
+            "Action": "iam:PassRole",
             "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": WORKLOAD_PASSED_TO_SERVICES}},
         },
         {
             "Sid": "ServiceLinkedRoles",

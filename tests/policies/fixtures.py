@@ -323,6 +323,7 @@ BALANCER, RULESET, ZONE = (
 AOP, LISTENER = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "aws:lb/listener:Listener"
 
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/crm-permissions-boundary"
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
 S3_PARTS = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -338,9 +339,52 @@ def _trust(condition: dict) -> Resource:
     return role
 
 
+def _service_role(props: dict) -> Resource:
+    """An estate role a service assumes, with the given extra properties."""
+    role = resource(ROLE, name="flow-logs")
+    role.props = {
+        "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
+        **props,
+    }
+    return role
+
+
+# How a principal that manages roles is held (components/bootstrap/ci_identity.py deploy_policy, shortened).
+GUARDED_DELEGATION = [
+    {
+        "Effect": "Allow",
+        "Action": ["iam:CreateRole", "iam:PutRolePolicy"],
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+    },
+    {
+        "Effect": "Allow",
+        "Action": "iam:AttachRolePolicy",
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {
+            "StringEquals": {"iam:PermissionsBoundary": BOUNDARY},
+            "ArnEquals": {"iam:PolicyARN": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]},
+        },
+    },
+    {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {"StringEquals": {"iam:PassedToService": "eks.amazonaws.com"}},
+    },
+]
+
+
+def _delegating_policy(statements: list) -> Resource:
+    import json
+
+    return resource("aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps({"Version": "2012-10-17", "Statement": statements})})
+
+
 def _google_trust(condition: dict) -> Resource:
     """A role that Google-signed ID tokens assume, with the given StringEquals conditions."""
     role = resource(ROLE, name="mail-sender")
+    role.props["permissionsBoundary"] = BOUNDARY
     role.props["assumeRolePolicy"] = {
         "Version": "2012-10-17",
         "Statement": [
@@ -796,6 +840,20 @@ FIXTURES: dict[str, tuple[list, list]] = {
         [
             resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'}),
             resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ],
+    ),
+    "iam-role-permissions-boundary": (
+        [resource(ROLE), _service_role({"permissionsBoundary": BOUNDARY}), _service_role({"permissionsBoundary": UNKNOWN})],
+        [_service_role({})],
+    ),
+    "iam-delegation-guarded": (
+        [resource("aws:iam/rolePolicy:RolePolicy"), _delegating_policy(GUARDED_DELEGATION)],
+        [
+            _delegating_policy([{"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam::123456789012:role/crm-*"}]),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[1], "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[2], "Condition": {}}]),
+            _delegating_policy([{"Effect": "Allow", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}]),
         ],
     ),
     "s3-bucket-encrypted": ([_bucket_stack()], [_bucket_stack(without=S3_PARTS[0])]),
