@@ -23,6 +23,22 @@ def ci_role_names(project: str) -> tuple[str, str]:
     return f"github-{project}-deploy", f"github-{project}-preview"
 
 
+def github_aws_roles_args(config: BootstrapStackConfig, **state) -> GithubAwsRolesArgs:
+    """The CI roles' settings from bootstrap's config (the offline deploy-permission check builds the same policy)."""
+    deploy_name, preview_name = ci_role_names(config.common.project)
+    return GithubAwsRolesArgs(
+        repository=config.github.repository,
+        deploy_subjects=config.github.deploy_subjects,
+        preview_subjects=config.github.preview_subjects,
+        deploy_role_name=deploy_name,
+        preview_role_name=preview_name,
+        name_prefix=config.common.project,
+        region=config.aws_region,
+        tags=config.common.tags("ci"),
+        **state,
+    )
+
+
 def program(config: BootstrapStackConfig) -> None:
     common, github, state = config.common, config.github, config.state
     project = common.project
@@ -59,15 +75,8 @@ def program(config: BootstrapStackConfig) -> None:
         )
     aws_ci = GithubAwsRoles(
         f"{project}-ci",
-        GithubAwsRolesArgs(
-            repository=github.repository,
-            deploy_subjects=github.deploy_subjects,
-            preview_subjects=github.preview_subjects,
-            deploy_role_name=deploy_name,
-            preview_role_name=preview_name,
-            name_prefix=project,
-            region=config.aws_region,
-            tags=common.tags("ci"),
+        github_aws_roles_args(
+            config,
             state_bucket_arn=s3.bucket_arn if s3 else None,
             state_key_arn=s3.key_arn if s3 else None,
             secrets_key_arn=aws_key.key_arn if aws_key else None,

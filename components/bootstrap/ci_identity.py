@@ -22,7 +22,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_document
-from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles
+from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles, passed_to_services
 from components.gcp.gke import NODE_ROLES
 from components.gcp.replication import METRIC_WRITER as REPLICATION_METRIC_WRITER
 from components.base import Component
@@ -120,16 +120,9 @@ PREVIEW_READS = [
     "kafka-cluster:DescribeTopic",
     "kafka-cluster:DescribeTopicDynamicConfiguration",
 ]
-# The services the deploy role may hand an estate role to (iam:PassedToService): each service role's
-# trusted service, and EKS, which receives the cluster role, the node role (managed node groups) and
-# the add-ons' IRSA roles. RDS is listed under both names its monitoring role may be passed as.
-PASSED_TO_SERVICES = [
-    "backup.amazonaws.com",
-    "eks.amazonaws.com",
-    "monitoring.rds.amazonaws.com",
-    "rds.amazonaws.com",
-    "vpc-flow-logs.amazonaws.com",
-]
+# The services the deploy role may hand an estate role to (iam:PassedToService): where the stacks pass roles
+# (components/bootstrap/deploy_permissions.py AWS_PASSES).
+PASSED_TO_SERVICES = passed_to_services()
 # What the deploy role may do to a role of the estate that needs no boundary condition (reading,
 # tagging, its trust and description, deleting it). Everything that changes what a role may do is
 # allowed only on roles that carry the boundary (ROLE_CHANGES_UNDER_BOUNDARY, iam:AttachRolePolicy).

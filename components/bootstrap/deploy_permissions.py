@@ -161,6 +161,24 @@ AWS: Mapping[str, AwsRow] = {
     ),
 }
 
+# Where a resource hands a role to a service (iam:PassRole with iam:PassedToService): type -> (input, service).
+# The deploy role may pass the estate's roles to exactly these services (ci_identity.PASSED_TO_SERVICES).
+AWS_PASSES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "aws:eks/cluster:Cluster": (("roleArn", "eks.amazonaws.com"),),
+    "aws:eks/nodeGroup:NodeGroup": (("nodeRoleArn", "eks.amazonaws.com"),),
+    "aws:eks/addon:Addon": (("serviceAccountRoleArn", "eks.amazonaws.com"),),
+    "aws:ec2/flowLog:FlowLog": (("iamRoleArn", "vpc-flow-logs.amazonaws.com"),),
+    # RDS documents no single service name for the monitoring role it is passed: both are granted.
+    "aws:rds/instance:Instance": (("monitoringRoleArn", "monitoring.rds.amazonaws.com"), ("monitoringRoleArn", "rds.amazonaws.com")),
+    "aws:backup/selection:Selection": (("iamRoleArn", "backup.amazonaws.com"),),
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": (("iamRoleArn", "backup.amazonaws.com"),),
+}
+
+
+def passed_to_services() -> list[str]:
+    return sorted({service for passes in AWS_PASSES.values() for _, service in passes})
+
+
 # Services the deploy role reaches only on the estate's own names (ci_identity.deploy_policy scopes them).
 NAME_SCOPED_PREFIXES = ("iam", "s3")
 

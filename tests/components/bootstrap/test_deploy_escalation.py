@@ -59,7 +59,8 @@ def test_a_role_with_the_boundary_is_allowed_on_every_path_the_estate_uses(deplo
 
 
 @pytest.mark.parametrize(
-    "policy_arn", ["arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess", f"arn:aws:iam::{ACCOUNT}:policy/x"]
+    "policy_arn",
+    ["arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess", f"arn:aws:iam::{ACCOUNT}:policy/x"],
 )
 def test_attaching_administrator_or_any_unlisted_policy_is_refused(deploy_policy, boundary, policy_arn):
     assert not decide(deploy_policy, "iam:AttachRolePolicy", iam_PermissionsBoundary=boundary, iam_PolicyARN=policy_arn).allowed
@@ -70,7 +71,9 @@ def test_the_managed_policies_the_estate_attaches_are_allowed(deploy_policy, bou
     assert decide(deploy_policy, "iam:AttachRolePolicy", iam_PermissionsBoundary=boundary, iam_PolicyARN=eks).allowed
 
 
-@pytest.mark.parametrize("service", ["ec2.amazonaws.com", "lambda.amazonaws.com", "cloudformation.amazonaws.com", "codebuild.amazonaws.com"])
+@pytest.mark.parametrize(
+    "service", ["ec2.amazonaws.com", "lambda.amazonaws.com", "cloudformation.amazonaws.com", "codebuild.amazonaws.com"]
+)
 def test_passing_a_role_to_a_service_that_could_run_it_for_the_caller_is_refused(deploy_policy, service):
     assert not decide(deploy_policy, "iam:PassRole", iam_PassedToService=service).allowed
 
