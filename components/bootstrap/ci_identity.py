@@ -324,14 +324,14 @@ def deploy_policy(
             "Effect": "Allow",
             "Action": ROLE_CHANGES_UNDER_BOUNDARY,
             "Resource": roles,
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
         },
         {
             "Sid": "EstateRolesOnlyKnownManagedPolicies",
             "Effect": "Allow",
             "Action": "iam:AttachRolePolicy",
             "Resource": roles,
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}, "ArnEquals": {"iam:PolicyARN": attachable}},
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary, "iam:PolicyARN": attachable}},
         },
         {
             "Sid": "PassEstateRolesToTheirServices",
@@ -339,12 +339,6 @@ def deploy_policy(
             "Action": "iam:PassRole",
             "Resource": roles,
             "Condition": {"StringEquals": {"iam:PassedToService": PASSED_TO_SERVICES}},
-        },
-        {
-            "Sid": "ReadManagedPolicies",
-            "Effect": "Allow",
-            "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
-            "Resource": [*attachable, boundary],
         },
         {
             "Sid": "EksOidcProviders",
@@ -377,7 +371,7 @@ def deploy_policy(
             "Effect": "Deny",
             "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
             "Resource": "*",
-            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
+            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": boundary}},
         },
         {"Sid": "BoundaryStays", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
         {

@@ -266,6 +266,9 @@ def invoke(token: str, args: dict) -> dict:
         return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDEXAMPLE"}
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+    if token == "aws:elb/getServiceAccount:getServiceAccount":
+        # Elastic Load Balancing's log-delivery account in ap-northeast-2 (the ALB access-logs guide's table).
+        return {"id": "600734575887", "arn": "arn:aws:iam::600734575887:root"}
     if token == "aws:index/getRegion:getRegion":
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
