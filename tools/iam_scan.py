@@ -157,8 +157,8 @@ def load_baseline(path: Path = BASELINE) -> list[Accepted]:
     except yaml.YAMLError as error:
         raise ScanError(f"{path.name} is not valid YAML: {error}") from None
     entries, problems = [], []
-    for i, item in enumerate(document.get("accepted") or [], 1):
-        item = item or {}
+    for i, raw_item in enumerate(document.get("accepted") or [], 1):
+        item = raw_item or {}
         missing = [key for key in ("tool", "issue", "resource", "reason") if not str(item.get(key) or "").strip()]
         unknown = sorted(set(item) - {"tool", "issue", "resource", "reason", "stack", "detail"})
         if missing:
