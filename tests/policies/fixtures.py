@@ -76,8 +76,11 @@ GOOD: dict[str, dict[str, Any]] = {
     },
     "aws:msk/cluster:Cluster": {
         "encryptionInfo": {"encryptionAtRestKmsKeyArn": "arn:aws:kms:ap-northeast-2:123456789012:key/msk"},
+        "numberOfBrokerNodes": 4,
+        "brokerNodeGroupInfo": {"clientSubnets": ["subnet-a", "subnet-c"]},
         "tags": TAGS,
     },
+    "aws:msk/topic:Topic": {"replicationFactor": 3, "configs": '{"min.insync.replicas": "2"}', "partitionCount": 6},
     "gcp:artifactregistry/repository:Repository": {"kmsKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/registry", "labels": TAGS},
     "gcp:secretmanager/secret:Secret": {
         "labels": TAGS,
@@ -840,6 +843,19 @@ FIXTURES: dict[str, tuple[list, list]] = {
         [
             resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'}),
             resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ],
+    ),
+    "msk-durability": (
+        [
+            resource("aws:msk/cluster:Cluster"),
+            resource("aws:msk/topic:Topic"),
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": UNKNOWN}),
+        ],
+        [
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": 2}),
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": 3}),
+            resource("aws:msk/topic:Topic", {"replicationFactor": 2, "configs": '{"min.insync.replicas": "1"}'}),
+            resource("aws:msk/topic:Topic", {"configs": "{}"}),
         ],
     ),
     "iam-role-permissions-boundary": (
