@@ -46,6 +46,13 @@ from .references import permissions_boundary
 from .workload import workload_sizing
 
 
+def app_aws_apis(config: AwsStackConfig) -> list[str]:
+    """The AWS APIs the application's pods (and External Secrets, with the app's role) call, by PrivateLink
+    name: STS (IRSA's web identity), Secrets Manager (app_env), SQS and EventBridge Scheduler (tasks),
+    and with mail SNS (the app confirms its SES event subscriptions at sns.<region>.amazonaws.com)."""
+    return ["sts", "secretsmanager", "sqs", "scheduler"] + (["sns"] if config.platform.mail_enabled else [])
+
+
 def key_purposes(config: AwsStackConfig) -> list[str]:
     """One key per service that runs here; none for a switched-off database, cache or MSK."""
     optional = {"rds": config.database.enabled, "cache": config.redis.enabled, "kafka": config.platform.msk_enabled}
@@ -80,6 +87,7 @@ def program(config: AwsStackConfig) -> None:
             flow_log_kms_key_arn=keys.arn("logs"),
             tags=common.tags("network"),
             permissions_boundary=boundary,
+            interface_endpoints=app_aws_apis(config),
         ),
     )
 
@@ -476,7 +484,13 @@ def serve_application(
     )
     secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=on_cluster)
     data = [str(c) for c in net.data_subnets]
-    egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
+    # The AWS APIs through their interface endpoints in the data subnets (AwsNetwork), not the internet.
+    egress = [
+        Egress(f"AWS APIs through their VPC endpoints ({', '.join(app_aws_apis(config))})", 443, cidrs=network.interface_endpoint_cidrs)
+    ]
+    if config.platform.mail_enabled:
+        # SES's sending API has no interface endpoint (only SMTP has one): it stays on the NAT gateways.
+        egress.append(Egress("SES API (no VPC endpoint)", 443, cidrs=["0.0.0.0/0"]))
     if database:
         egress.append(Egress("RDS PostgreSQL", 5432, cidrs=data))
     if cache:

@@ -473,8 +473,11 @@ def serve_application(
     secrets_operator = ExternalSecretsOperator(
         f"{name}-eso", ExternalSecretsOperatorArgs(), opts=pulumi.ResourceOptions(providers=[cluster.provider])
     )
-    egress = [
-        Egress("Google APIs (Secret Manager, IAM credentials); AWS STS and SES APIs", 443, cidrs=["0.0.0.0/0"]),
+    # The pods call no Google API themselves: External Secrets reads Secret Manager from its own namespace and
+    # the GKE metadata server mints their tokens (Private Google Access serves both from the nodes). Only mail
+    # leaves the VPC: AWS STS and SES, over Cloud NAT.
+    egress = [Egress("AWS STS and SES APIs (mail through the AWS stack)", 443, cidrs=["0.0.0.0/0"])] if mail_sender else []
+    egress += [
         # The GKE metadata server answers Workload Identity token requests for the pod.
         Egress("GKE metadata server", 80, cidrs=["169.254.169.254/32"]),
         Egress("GKE metadata server (Dataplane V2)", 988, cidrs=["169.254.169.252/32"]),
