@@ -23,6 +23,7 @@ from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
+from components.gcp.origin_auth import OriginAuthSecret, OriginAuthSecretArgs
 from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
@@ -42,7 +43,8 @@ from .workload import workload_sizing
 
 def program(config: GcpStackConfig) -> None:
     common = config.common
-    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    rotation = config.rotation.keepers(today)  # crm:rotation
     name = common.name_prefix
     protect = common.protected
     project, region = config.project_id, config.region
@@ -277,6 +279,8 @@ def program(config: GcpStackConfig) -> None:
         ),
         opts=on_cloudflare,
     )
+    # Cloudflare's ranges are every Cloudflare customer's: a secret header the global stack adds proves the zone.
+    origin_auth = OriginAuthSecret(f"{name}-origin-auth", OriginAuthSecretArgs(rotation_step=config.rotation.step(today)))
     armor = CloudflareOnlyPolicy(
         f"{name}-armor",
         CloudflareOnlyPolicyArgs(
@@ -284,6 +288,7 @@ def program(config: GcpStackConfig) -> None:
             policy_name=f"{name}-cloudflare-only",
             allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account),
             labels=common.tags("ingress"),
+            origin_auth_values=origin_auth.accepted,
         ),
     )
     gateway = AppGateway(
@@ -396,6 +401,7 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("gatewayName", gateway.gateway_name)
     pulumi.export("certificateMapName", certificate.map_name)
     pulumi.export("securityPolicyName", armor.policy_name)
+    pulumi.export("originAuthHeader", origin_auth.current)  # secret; the global stack sets it on the zone's requests
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)

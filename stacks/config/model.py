@@ -77,6 +77,15 @@ class Rotation:
         period = max(0, (today - start).days // self.interval_days) if self.interval_days else 0
         return {"rotation": f"g{self.generation}-p{period}"}
 
+    def step(self, today: datetime.date) -> Optional[int]:
+        """How many rotations have happened by `today` (generation plus elapsed intervals): it only grows,
+        by one per rotation. None when rotation was never asked for."""
+        keepers = self.keepers(today)
+        if keepers is None:
+            return None
+        generation, period = keepers["rotation"][1:].split("-p")
+        return int(generation) + int(period)
+
 
 @section
 class Common:

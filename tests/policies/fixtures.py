@@ -171,6 +171,13 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:compute/securityPolicy:SecurityPolicy": {
         "type": "CLOUD_ARMOR",
         "rules": [
+            {
+                "action": "deny(403)",
+                "priority": 900,
+                "match": {
+                    "expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a' || request.headers['x-crm-origin-auth'] == 'b')"}
+                },
+            },
             {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
             {"action": "deny(403)", "priority": 2147483647, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}},
         ],
@@ -316,6 +323,7 @@ FW, MEMORY, VPN, TUNNEL = (
 )
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+ORIGIN_AUTH_RULE = GOOD[ARMOR]["rules"][0]
 LOGS = "aws:cloudwatch/logGroup:LogGroup"
 BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 BALANCER, RULESET, ZONE = (
@@ -677,17 +685,36 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-ha": ([resource(MEMORY), resource(MEMORY, {"tier": "BASIC"}, stack="gcp-dev")], [resource(MEMORY, {"tier": "BASIC"})]),
     "memorystore-auth": ([resource(MEMORY)], [resource(MEMORY, {"authEnabled": DELETE})]),
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
+    "cloud-armor-origin-auth": (
+        [resource(ARMOR), resource(ARMOR, {"rules": [UNKNOWN, *GOOD[ARMOR]["rules"][1:]]})],
+        [resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]})],
+    ),
     "cloud-armor-default-deny": (
         [resource(ARMOR)],
         [
             resource(
-                ARMOR, {"rules": [{"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}
+                ARMOR,
+                {
+                    "rules": [
+                        ORIGIN_AUTH_RULE,
+                        {"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+                    ]
+                },
             ),
-            resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
             resource(
                 ARMOR,
                 {
                     "rules": [
+                        ORIGIN_AUTH_RULE,
+                        {"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+                    ]
+                },
+            ),
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        ORIGIN_AUTH_RULE,
                         {"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["0.0.0.0/0"]}}},
                         {"action": "deny(403)", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["*"]}}},
                     ]
