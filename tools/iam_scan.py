@@ -238,7 +238,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     from tools.offline.workspace import stack_names
 
-    parser = argparse.ArgumentParser(prog="python -m tools iam-scan", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools iam-scan", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("stack", nargs="?")
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--json", action="store_true")

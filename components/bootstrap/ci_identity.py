@@ -658,15 +658,15 @@ class GithubGcpIdentity(Component):
         self.register_outputs({"providerName": self.provider_name, "deployEmail": self.deploy_email, "previewEmail": self.preview_email})
 
 
-def grantable_roles_condition() -> dict:
+def grantable_roles_condition() -> gcp.projects.IAMMemberConditionArgs:
     """Limits a Project IAM Admin binding to granting and revoking GRANTABLE_PROJECT_ROLES
     (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles): it cannot make itself Owner."""
     roles = ", ".join(f"'{role}'" for role in GRANTABLE_PROJECT_ROLES)
-    return {
-        "title": "estate-grants-only",
-        "description": "May grant and revoke only the roles the GCP stacks grant at project level",
-        "expression": f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{roles}])",
-    }
+    return gcp.projects.IAMMemberConditionArgs(
+        title="estate-grants-only",
+        description="May grant and revoke only the roles the GCP stacks grant at project level",
+        expression=f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{roles}])",
+    )
 
 
 def repository_condition(repository: str) -> str:

@@ -48,8 +48,9 @@ def deploy_role_policy(account: str, partition: str = "aws") -> str:
 def _account(resources: list[PlanResource]) -> str:
     for r in resources:
         boundary = _plain(r.inputs.get("permissionsBoundary"))
-        if isinstance(boundary, str) and _ACCOUNT.match(boundary):
-            return _ACCOUNT.match(boundary).group(1)
+        found = _ACCOUNT.match(boundary) if isinstance(boundary, str) else None
+        if found:
+            return found.group(1)
     return fakes.ACCOUNT
 
 
