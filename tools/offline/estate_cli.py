@@ -135,6 +135,8 @@ def regions(results) -> dict[str, str]:
 @_guard
 def run_diagram(args: argparse.Namespace) -> int:
     results = _runs(args, with_references=True)
+    # The bootstrap stack is read for its roles' boundary, not part of the estate the drawing shows, unless asked for.
+    results = [r for r in results if r.stack == args.stack or load(r.stack, read_stack_file(r.stack)).common.cloud != "bootstrap"]
     source = diagram.dot(results, regions(results))
     try:
         diagram.render(source, args.output)
