@@ -7,6 +7,7 @@
     python3 dev.py check       # the policy pack over every stack's offline preview
     python3 dev.py bench       # preview time and peak memory per stack
     python3 dev.py scan        # Checkov over every stack's Terraform plan export (docs/security-scan.md)
+    python3 dev.py iam-scan    # Parliament and Cloudsplaining over every IAM policy document (docs/security-scan.md)
     python3 dev.py lint        # ruff check, ruff format --check and basedpyright (pyproject.toml)
     python3 dev.py lock        # re-lock after editing pyproject.toml's dependencies (uv.lock, requirements*.txt)
 
@@ -42,9 +43,12 @@ COMMANDS = {
     "check": ["-m", "tools", "check", "--all"],
     "bench": ["benchmarks/preview_benchmark.py"],
     "scan": ["-m", "tools", "scan", "--all"],
+    "iam-scan": ["-m", "tools.iam_scan", "--all"],
 }
 CHECKOV_VENV = ROOT / ".venv-checkov"
 CHECKOV_REQUIREMENTS = ROOT / "tools" / "checkov-requirements.txt"
+IAM_VENV = ROOT / ".venv-iam"
+IAM_REQUIREMENTS = ROOT / "tools" / "iam-requirements.txt"
 
 
 def ensure_environment() -> None:
@@ -65,16 +69,26 @@ def ensure_environment() -> None:
 
 def ensure_checkov() -> None:
     """Checkov gets its own virtualenv: it pins libraries the project's .venv also has."""
-    requirements = CHECKOV_REQUIREMENTS.read_bytes()
+    ensure_tool_environment(CHECKOV_VENV, CHECKOV_REQUIREMENTS)
+
+
+def ensure_iam_analysers() -> None:
+    """Parliament and Cloudsplaining get their own virtualenv: Parliament needs a setuptools the lock no longer has."""
+    ensure_tool_environment(IAM_VENV, IAM_REQUIREMENTS)
+
+
+def ensure_tool_environment(environment: Path, requirements_file: Path) -> None:
+    """A tool's own virtualenv from its hash-pinned requirements, rebuilt only when they change."""
+    requirements = requirements_file.read_bytes()
     digest = hashlib.sha256(requirements).hexdigest()
-    stamp = CHECKOV_VENV / ".requirements.sha256"
-    python = CHECKOV_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp = environment / ".requirements.sha256"
+    python = environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if python.exists() and stamp.exists() and stamp.read_text() == digest:
         return
     if not python.exists():
-        print("Creating .venv-checkov ...", flush=True)
-        venv.create(CHECKOV_VENV, with_pip=True)
-    print("Installing tools/checkov-requirements.txt into .venv-checkov ...", flush=True)
+        print(f"Creating {environment.name} ...", flush=True)
+        venv.create(environment, with_pip=True)
+    print(f"Installing {requirements_file.relative_to(ROOT)} into {environment.name} ...", flush=True)
     subprocess.run(
         [
             str(python),
@@ -86,7 +100,7 @@ def ensure_checkov() -> None:
             "--require-hashes",
             "--no-deps",
             "-r",
-            str(CHECKOV_REQUIREMENTS),
+            str(requirements_file),
         ],
         check=True,
     )
@@ -124,6 +138,8 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     if argv[0] == "scan":
         ensure_checkov()
+    if argv[0] == "iam-scan":
+        ensure_iam_analysers()
     if argv[0] == "install":
         return 0
     if argv[0] in ("lint", "lock"):

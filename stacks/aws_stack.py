@@ -42,7 +42,15 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
+from .references import permissions_boundary
 from .workload import workload_sizing
+
+
+def app_aws_apis(config: AwsStackConfig) -> list[str]:
+    """The AWS APIs the application's pods (and External Secrets, with the app's role) call, by PrivateLink
+    name: STS (IRSA's web identity), Secrets Manager (app_env), SQS and EventBridge Scheduler (tasks),
+    and with mail SNS (the app confirms its SES event subscriptions at sns.<region>.amazonaws.com)."""
+    return ["sts", "secretsmanager", "sqs", "scheduler"] + (["sns"] if config.platform.mail_enabled else [])
 
 
 def key_purposes(config: AwsStackConfig) -> list[str]:
@@ -56,6 +64,7 @@ def program(config: AwsStackConfig) -> None:
     rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
+    boundary = permissions_boundary(common)  # every role below carries it (the CI deploy role creates none without)
 
     keys = KmsKeys(
         f"{name}-keys",
@@ -77,6 +86,8 @@ def program(config: AwsStackConfig) -> None:
             flow_log_retention_days=net.flow_log_retention_days,
             flow_log_kms_key_arn=keys.arn("logs"),
             tags=common.tags("network"),
+            permissions_boundary=boundary,
+            interface_endpoints=app_aws_apis(config),
         ),
     )
 
@@ -102,6 +113,7 @@ def program(config: AwsStackConfig) -> None:
             deletion_protection=protect,
             log_retention_days=k8s.log_retention_days,
             pod_security_groups=k8s.pod_security_groups,
+            permissions_boundary=boundary,
         ),
         opts=pulumi.ResourceOptions(protect=protect),
     )
@@ -149,10 +161,11 @@ def program(config: AwsStackConfig) -> None:
                 logs_kms_key_arn=keys.arn("logs"),
                 log_retention_days=db.log_retention_days,
                 rotation=rotation,
+                permissions_boundary=boundary,
             ),
             opts=pulumi.ResourceOptions(protect=protect),
         )
-        backups(config, name, database, keys)
+        backups(config, name, database, keys, boundary)
 
     roles = None
     if database:
@@ -264,7 +277,10 @@ def program(config: AwsStackConfig) -> None:
                 tags=common.tags("mail"),
             ),
         )
-    tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
+    tasks = ScheduledTasks(
+        f"{name}-tasks",
+        ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
+    )
     kafka = None
     if platform.msk_enabled:
         kafka = KafkaCluster(
@@ -315,10 +331,11 @@ def program(config: AwsStackConfig) -> None:
             scheduler_role_arn=tasks.role_arn,
             kafka_cluster_arn=kafka.arn if kafka else None,
             tags=common.tags("application"),
+            permissions_boundary=boundary,
         ),
     )
 
-    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka)
+    workload = serve_application(config, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka, boundary)
     # The listener forwards once the pods are registered in the target group (and, after a replaced group, in the new one).
     ingress.forward(after=[workload.target_group_binding])
 
@@ -426,7 +443,7 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
     )
 
 
-def backups(config: AwsStackConfig, name: str, database, keys) -> None:
+def backups(config: AwsStackConfig, name: str, database, keys, boundary=None) -> None:
     """RDS automated backups replicated to a second region; a scheduled restore test of the latest snapshot."""
     db, common = config.database, config.common
     if db.backup_copy_region:
@@ -448,19 +465,20 @@ def backups(config: AwsStackConfig, name: str, database, keys) -> None:
                 kms_key_arn=keys.arn("rds"),
                 retention_days=max(db.backup_retention_days, 1),
                 tags=common.tags("backup"),
+                permissions_boundary=boundary,
             ),
             opts=pulumi.ResourceOptions(protect=common.protected),
         )
 
 
 def serve_application(
-    config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka
+    config: AwsStackConfig, cluster, network, registry, ingress, app_env, app_role, database, cache, kafka, boundary=None
 ) -> Application:
     """The CRM pods on EKS, in the ALB's target group, with nodes that scale to them."""
     common, app, platform, net = config.common, config.application, config.platform, config.network
     name = common.name_prefix
     on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
-    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url)
+    irsa = dict(oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url, permissions_boundary=boundary)
     ClusterAutoscaler(
         f"{name}-autoscaler",
         ClusterAutoscalerArgs(
@@ -485,7 +503,13 @@ def serve_application(
     )
     secrets_operator = ExternalSecretsOperator(f"{name}-eso", ExternalSecretsOperatorArgs(), opts=on_cluster)
     data = [str(c) for c in net.data_subnets]
-    egress = [Egress("AWS APIs (Secrets Manager, STS, SES, SQS, Scheduler)", 443, cidrs=["0.0.0.0/0"])]
+    # The AWS APIs through their interface endpoints in the data subnets (AwsNetwork), not the internet.
+    egress = [
+        Egress(f"AWS APIs through their VPC endpoints ({', '.join(app_aws_apis(config))})", 443, cidrs=network.interface_endpoint_cidrs)
+    ]
+    if config.platform.mail_enabled:
+        # SES's sending API has no interface endpoint (only SMTP has one): it stays on the NAT gateways.
+        egress.append(Egress("SES API (no VPC endpoint)", 443, cidrs=["0.0.0.0/0"]))
     if database:
         egress.append(Egress("RDS PostgreSQL", 5432, cidrs=data))
     if cache:

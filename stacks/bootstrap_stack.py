@@ -14,12 +14,29 @@ from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyAr
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 
 from .config.model import BootstrapStackConfig
+from .references import PERMISSIONS_BOUNDARY_OUTPUT
 
 
 def ci_role_names(project: str) -> tuple[str, str]:
     """Fixed names (deploy, preview): key policies name them before the roles exist, and outside the
     estate's `<project>-*` names so the deploy role cannot touch them."""
     return f"github-{project}-deploy", f"github-{project}-preview"
+
+
+def github_aws_roles_args(config: BootstrapStackConfig, **state) -> GithubAwsRolesArgs:
+    """The CI roles' settings from bootstrap's config (the offline deploy-permission check builds the same policy)."""
+    deploy_name, preview_name = ci_role_names(config.common.project)
+    return GithubAwsRolesArgs(
+        repository=config.github.repository,
+        deploy_subjects=config.github.deploy_subjects,
+        preview_subjects=config.github.preview_subjects,
+        deploy_role_name=deploy_name,
+        preview_role_name=preview_name,
+        name_prefix=config.common.project,
+        region=config.aws_region,
+        tags=config.common.tags("ci"),
+        **state,
+    )
 
 
 def program(config: BootstrapStackConfig) -> None:
@@ -58,15 +75,8 @@ def program(config: BootstrapStackConfig) -> None:
         )
     aws_ci = GithubAwsRoles(
         f"{project}-ci",
-        GithubAwsRolesArgs(
-            repository=github.repository,
-            deploy_subjects=github.deploy_subjects,
-            preview_subjects=github.preview_subjects,
-            deploy_role_name=deploy_name,
-            preview_role_name=preview_name,
-            name_prefix=project,
-            region=config.aws_region,
-            tags=common.tags("ci"),
+        github_aws_roles_args(
+            config,
             state_bucket_arn=s3.bucket_arn if s3 else None,
             state_key_arn=s3.key_arn if s3 else None,
             secrets_key_arn=aws_key.key_arn if aws_key else None,
@@ -120,6 +130,8 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("secretsProvider", secrets_url)
     pulumi.export("awsDeployRoleArn", aws_ci.deploy_role_arn)
     pulumi.export("awsPreviewRoleArn", aws_ci.preview_role_arn)
+    # Every role the other stacks create carries it (stacks/references.py reads it).
+    pulumi.export(PERMISSIONS_BOUNDARY_OUTPUT, aws_ci.boundary_arn)
     pulumi.export("gcpWorkloadIdentityProvider", gcp_ci.provider_name)
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)

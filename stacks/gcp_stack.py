@@ -23,6 +23,7 @@ from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
+from components.gcp.origin_auth import OriginAuthSecret, OriginAuthSecretArgs
 from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
@@ -36,13 +37,14 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
-from .references import PeerStack
+from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
 from .workload import workload_sizing
 
 
 def program(config: GcpStackConfig) -> None:
     common = config.common
-    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    rotation = config.rotation.keepers(today)  # crm:rotation
     name = common.name_prefix
     protect = common.protected
     project, region = config.project_id, config.region
@@ -257,6 +259,7 @@ def program(config: GcpStackConfig) -> None:
                 identity_arn=aws_platform.require("sesIdentityArn"),
                 configuration_set_arn=aws_platform.require("sesConfigurationSetArn"),
                 tags=common.tags("mail"),
+                permissions_boundary=peers[common.bootstrap_stack].require(PERMISSIONS_BOUNDARY_OUTPUT),
             ),
             opts=pulumi.ResourceOptions(providers=[mail_aws]),
         )
@@ -279,6 +282,8 @@ def program(config: GcpStackConfig) -> None:
         ),
         opts=on_cloudflare,
     )
+    # Cloudflare's ranges are every Cloudflare customer's: a secret header the global stack adds proves the zone.
+    origin_auth = OriginAuthSecret(f"{name}-origin-auth", OriginAuthSecretArgs(rotation_step=config.rotation.step(today)))
     armor = CloudflareOnlyPolicy(
         f"{name}-armor",
         CloudflareOnlyPolicyArgs(
@@ -286,6 +291,7 @@ def program(config: GcpStackConfig) -> None:
             policy_name=f"{name}-cloudflare-only",
             allowed_cidrs=origin_ranges(edge.allowed_cidrs, cloudflare_account),
             labels=common.tags("ingress"),
+            origin_auth_values=origin_auth.accepted,
         ),
     )
     gateway = AppGateway(
@@ -398,6 +404,7 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("gatewayName", gateway.gateway_name)
     pulumi.export("certificateMapName", certificate.map_name)
     pulumi.export("securityPolicyName", armor.policy_name)
+    pulumi.export("originAuthHeader", origin_auth.current)  # secret; the global stack sets it on the zone's requests
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)
@@ -487,8 +494,11 @@ def serve_application(
     secrets_operator = ExternalSecretsOperator(
         f"{name}-eso", ExternalSecretsOperatorArgs(), opts=pulumi.ResourceOptions(providers=[cluster.provider])
     )
-    egress = [
-        Egress("Google APIs (Secret Manager, IAM credentials); AWS STS and SES APIs", 443, cidrs=["0.0.0.0/0"]),
+    # The pods call no Google API themselves: External Secrets reads Secret Manager from its own namespace and
+    # the GKE metadata server mints their tokens (Private Google Access serves both from the nodes). Only mail
+    # leaves the VPC: AWS STS and SES, over Cloud NAT.
+    egress = [Egress("AWS STS and SES APIs (mail through the AWS stack)", 443, cidrs=["0.0.0.0/0"])] if mail_sender else []
+    egress += [
         # The GKE metadata server answers Workload Identity token requests for the pod.
         Egress("GKE metadata server", 80, cidrs=["169.254.169.254/32"]),
         Egress("GKE metadata server (Dataplane V2)", 988, cidrs=["169.254.169.252/32"]),

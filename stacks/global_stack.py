@@ -7,6 +7,8 @@ import pulumi_cloudflare as cloudflare
 
 from components.cloudflare.origin_pull import AuthenticatedOriginPulls, AuthenticatedOriginPullsArgs
 from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
+from components.cloudflare.origin_auth import OriginAuthHeader, OriginAuthHeaderArgs
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
 from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
@@ -22,6 +24,10 @@ def program(config: GlobalStackConfig) -> None:
     # Cloudflare presents its origin-pull client certificate to every origin of the zone that asks
     # (the ALB verifies it); the monitor probes as the zone, so its health checks carry it too.
     AuthenticatedOriginPulls(f"{config.common.project}-origin-pulls", AuthenticatedOriginPullsArgs(zone_id=lb.zone_id))
+    # The GCP origin admits only requests carrying the zone's secret header (Cloud Armor); the value is the
+    # GCP stack's secret output, kept secret through the StackReference.
+    origin_auth = gcp_side.require("originAuthHeader")
+    OriginAuthHeader(f"{config.common.project}-origin-auth", OriginAuthHeaderArgs(zone_id=lb.zone_id, value=origin_auth))
     zone_name = cloudflare.get_zone_output(zone_id=lb.zone_id).name
     balancer = GlobalLoadBalancer(
         f"{config.common.project}-global",
@@ -39,6 +45,7 @@ def program(config: GlobalStackConfig) -> None:
             detection_budget_seconds=lb.rto_budget_seconds,
             pool_weights=dict(lb.pool_weights),
             probe_zone=zone_name,
+            monitor_headers={ORIGIN_AUTH_HEADER: origin_auth},
         ),
     )
     # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).

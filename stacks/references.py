@@ -7,6 +7,10 @@ import pulumi
 from .config.model import Common
 
 
+# The bootstrap stack's output every AWS role of the other stacks carries as its permissions boundary.
+PERMISSIONS_BOUNDARY_OUTPUT = "awsPermissionsBoundaryArn"
+
+
 class MissingStackOutput(Exception):
     pass
 
@@ -30,3 +34,8 @@ class PeerStack:
 
         checked = pulumi.Output.unsecret(self._ref.outputs.apply(check))
         return pulumi.Output.all(self._ref.get_output(name), checked).apply(lambda values: values[0])
+
+
+def permissions_boundary(common: Common) -> pulumi.Output:
+    """The bootstrap stack's permissions boundary (components/aws/iam.py): the CI deploy role creates no role without it."""
+    return PeerStack(common, common.bootstrap_stack).require(PERMISSIONS_BOUNDARY_OUTPUT)

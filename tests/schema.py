@@ -42,11 +42,24 @@ def _properties(cls: type) -> dict[str, tuple[bool, Optional[str]]]:
     return found
 
 
+def _maps_of_nested(cls: type) -> set[str]:
+    """Inputs typed Mapping[str, <nested Args>]: their keys are names, their values nested inputs."""
+    found = set()
+    for klass in cls.__mro__:
+        for value in vars(klass).values():
+            if isinstance(value, property) and hasattr(value.fget, "_pulumi_name"):
+                annotation = str(value.fget.__annotations__.get("return", ""))
+                if re.search(r"Mapping\[str, [^\]]*ForwardRef\('\w+Args'\)", annotation):
+                    found.add(value.fget._pulumi_name)
+    return found
+
+
 def input_problems(token: str, inputs: dict) -> list[str]:
     cls, module = _args_class(token)
     if cls is None:
         return []
     problems: list[str] = []
+    maps_of_nested: dict = {}
 
     def walk(klass: type, value: Any, path: str) -> None:
         if isinstance(value, list):
@@ -56,6 +69,7 @@ def input_problems(token: str, inputs: dict) -> list[str]:
         if not isinstance(value, dict):
             return
         props = _properties(klass)
+        maps_of_nested.update({(klass, name): True for name in _maps_of_nested(klass)})
         for key, item in value.items():
             if key == "__defaults":
                 continue
@@ -63,7 +77,10 @@ def input_problems(token: str, inputs: dict) -> list[str]:
                 problems.append(f"{token} {path}{key}: not an input of {klass.__name__}")
                 continue
             is_map, nested = props[key]
-            if nested and not is_map:
+            if nested and maps_of_nested.get((klass, key)) and isinstance(item, dict):
+                for entry, entry_value in item.items():  # a map of nested inputs (a ruleset's headers by name)
+                    walk(getattr(module, nested), entry_value, f"{path}{key}.{entry}.")
+            elif nested and not is_map:
                 walk(getattr(module, nested), item, f"{path}{key}.")
 
     walk(cls, reveal(inputs), "")

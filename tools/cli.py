@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
+    check.add_argument(
+        "--pack-python",
+        type=Path,
+        help="the Python the policy pack runs with (default: this one); CI runs it from policies/requirements.txt alone",
+    )
     _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
     _ESTATE_COMMANDS.update(scan_cli.add_commands(commands))  # tfplan, scan (docs/security-scan.md)
     _ESTATE_COMMANDS.update(diff_cli.add_commands(commands))  # diff (docs/diff.md)
@@ -139,7 +144,7 @@ def check(args: argparse.Namespace) -> int:
     for number, (stack, resources) in enumerate(plans, start=1):
         if progress:
             progress.step(stack, number, len(plans))
-        violations, policies = policy_check.evaluate(resources, stack)
+        violations, policies = policy_check.evaluate(resources, stack, python=getattr(args, "pack_python", None))
         violations += deploy_checks.check(resources)  # what a real deploy would refuse: schemas, identity ordering
         violations += names.violations(resources)  # names the provider would send, against the cloud's limits
         if progress:

@@ -128,7 +128,7 @@ def stack_of(resources: list[PlanResource]) -> str:
 class PolicyPackProcess:
     """The pack as the CLI runs it: `python policies/__main__.py`, which prints its gRPC port."""
 
-    def __init__(self, stack: str, project: str = "crm", organization: str = "organization"):
+    def __init__(self, stack: str, project: str = "crm", organization: str = "organization", python: Optional[Path] = None):
         env = {
             **os.environ,
             "PULUMI_PROJECT": project,
@@ -137,7 +137,11 @@ class PolicyPackProcess:
             "PULUMI_ORGANIZATION": organization,
         }
         self.process = subprocess.Popen(
-            [sys.executable, str(POLICY_PACK / "__main__.py")], cwd=POLICY_PACK, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [str(python or sys.executable), str(POLICY_PACK / "__main__.py")],
+            cwd=POLICY_PACK,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
@@ -221,9 +225,9 @@ class PolicyPackProcess:
         return violations
 
 
-def evaluate(resources: list[PlanResource], stack: Optional[str] = None) -> tuple[list[Violation], int]:
-    """The pack's violations, and how many policies the pack evaluated."""
-    with PolicyPackProcess(stack or stack_of(resources)) as pack:
+def evaluate(resources: list[PlanResource], stack: Optional[str] = None, python: Optional[Path] = None) -> tuple[list[Violation], int]:
+    """The pack's violations, and how many policies the pack evaluated; `python` runs the pack (default: this interpreter)."""
+    with PolicyPackProcess(stack or stack_of(resources), python=python) as pack:
         violations = pack.analyze(resources)
         return violations, pack.policy_count
 

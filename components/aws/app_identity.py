@@ -43,6 +43,7 @@ class ApplicationRoleArgs:
     schedule_group_name: Optional[pulumi.Input[str]] = None
     scheduler_role_arn: Optional[pulumi.Input[str]] = None
     kafka_cluster_arn: Optional[pulumi.Input[str]] = None
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ApplicationRole(Component):
@@ -50,7 +51,14 @@ class ApplicationRole(Component):
         super().__init__("crm:aws:ApplicationRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(
-            f"{name}-role", args.oidc_provider_arn, args.oidc_provider_url, args.namespace, args.service_account, args.tags, self
+            f"{name}-role",
+            args.oidc_provider_arn,
+            args.oidc_provider_url,
+            args.namespace,
+            args.service_account,
+            args.tags,
+            self,
+            args.permissions_boundary,
         )
         account_region = pulumi.Output.all(
             aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,

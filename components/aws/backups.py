@@ -16,12 +16,10 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam import service_role
+from components.aws.iam import BACKUP_POLICY, RESTORE_POLICY, service_role
 from components.aws.kms import account_key_policy
 from components.base import Component
 
-BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
-RESTORE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
 _CRON = re.compile(r"^cron\(.+\)$")
 
 
@@ -73,6 +71,7 @@ class RestoreTestingArgs:
     retention_days: int = 35
     restore_schedule: str = "cron(0 18 1 * ? *)"  # monthly (the documents' monthly DR test), 03:00 KST on the 1st
     validation_window_hours: int = 2
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         problems = [
@@ -120,7 +119,9 @@ class RestoreTesting(Component):
             tags=tags,
             opts=child,
         )
-        backup_role = service_role(f"{name}-backup", "backup.amazonaws.com", tags, self, [BACKUP_POLICY])
+        backup_role = service_role(
+            f"{name}-backup", "backup.amazonaws.com", tags, self, [BACKUP_POLICY], permissions_boundary=args.permissions_boundary
+        )
         self.selection = aws.backup.Selection(
             f"{name}-selection",
             name=f"{name}-db",
@@ -145,7 +146,9 @@ class RestoreTesting(Component):
             tags=tags,
             opts=child,
         )
-        restore_role = service_role(f"{name}-restore", "backup.amazonaws.com", tags, self, [RESTORE_POLICY])
+        restore_role = service_role(
+            f"{name}-restore", "backup.amazonaws.com", tags, self, [RESTORE_POLICY], permissions_boundary=args.permissions_boundary
+        )
         self.restore_selection = aws.backup.RestoreTestingSelection(
             f"{name}-restore-selection",
             name=re.sub(r"[^A-Za-z0-9_]", "_", f"{name}_rds")[:50],

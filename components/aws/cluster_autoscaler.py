@@ -68,6 +68,7 @@ class ClusterAutoscalerArgs:
     region: str
     tags: Mapping[str, str]
     chart_version: str = CHART_VERSION
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ClusterAutoscaler(Component):
@@ -75,7 +76,16 @@ class ClusterAutoscaler(Component):
         super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         child = pulumi.ResourceOptions(parent=self)
-        self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
+        self.role = irsa_role(
+            f"{name}-irsa",
+            args.oidc_provider_arn,
+            args.oidc_provider_url,
+            NAMESPACE,
+            SERVICE_ACCOUNT,
+            args.tags,
+            self,
+            args.permissions_boundary,
+        )
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,

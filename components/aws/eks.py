@@ -10,7 +10,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.iam import service_role_with_policies
+from components.aws.iam import (
+    EBS_CSI_DRIVER_POLICY,
+    ECR_READ_ONLY_POLICY,
+    EKS_CLUSTER_POLICY,
+    EKS_CNI_POLICY,
+    EKS_VPC_RESOURCE_CONTROLLER_POLICY,
+    EKS_WORKER_NODE_POLICY,
+    SSM_MANAGED_INSTANCE_POLICY,
+    estate_role,
+    service_role_with_policies,
+)
 from components.base import Component
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -30,13 +40,11 @@ POD_ENI_CONFIGURATION = {
     "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}},
 }
 SECURITY_GROUP_POLICY_API = "vpcresources.k8s.aws/v1beta1"  # the VPC resource controller's CRD, installed by EKS
-VPC_RESOURCE_CONTROLLER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"
-_NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-)
+VPC_RESOURCE_CONTROLLER_POLICY = EKS_VPC_RESOURCE_CONTROLLER_POLICY
+# The VPC CNI's rights (assigning ENIs and addresses) are not the nodes': aws-node gets them through its own
+# IRSA role (CNI_SERVICE_ACCOUNT), so a pod that reaches the instance metadata service cannot use them.
+_NODE_POLICIES = (EKS_WORKER_NODE_POLICY, ECR_READ_ONLY_POLICY, SSM_MANAGED_INSTANCE_POLICY)
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
 
 
 @dataclass
@@ -61,6 +69,8 @@ class EksClusterArgs:
     # Security groups for pods: the application's pods get `app_pods_security_group_id`, which the data stores
     # admit instead of the cluster security group. Needs a trunk-ENI-capable (Nitro, non-burstable) instance type.
     pod_security_groups: bool = False
+    # The bootstrap stack's permissions boundary, set on every role the cluster creates (components/aws/iam.py).
+    permissions_boundary: Optional[pulumi.Input[str]] = None
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_size <= self.max_size:
@@ -89,10 +99,11 @@ class EksCluster(Component):
         # The cluster and the nodes wait for their roles' policies: created early, EKS cannot act as the role;
         # removed first on destroy, EKS cannot delete the EC2 infrastructure it manages, such as security
         # groups (the provider's eks.Cluster role_arn documentation).
-        cluster_managed = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"] + (
-            [VPC_RESOURCE_CONTROLLER_POLICY] if args.pod_security_groups else []
+        self._boundary = args.permissions_boundary
+        cluster_managed = [EKS_CLUSTER_POLICY] + ([VPC_RESOURCE_CONTROLLER_POLICY] if args.pod_security_groups else [])
+        cluster_role, cluster_policies = service_role_with_policies(
+            f"{name}-cluster", "eks.amazonaws.com", tags, self, cluster_managed, permissions_boundary=self._boundary
         )
-        cluster_role, cluster_policies = service_role_with_policies(f"{name}-cluster", "eks.amazonaws.com", tags, self, cluster_managed)
         vpc_config = {"subnet_ids": list(args.subnet_ids), "endpoint_private_access": True, "endpoint_public_access": args.public_endpoint}
         if args.public_endpoint:
             vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
@@ -119,7 +130,12 @@ class EksCluster(Component):
             opts=child,
         )
 
-        node_role, node_policies = service_role_with_policies(f"{name}-nodes", "ec2.amazonaws.com", tags, self, _NODE_POLICIES)
+        node_role, node_policies = service_role_with_policies(
+            f"{name}-nodes", "ec2.amazonaws.com", tags, self, _NODE_POLICIES, permissions_boundary=self._boundary
+        )
+        # aws-node's own role; the add-on annotates its service account with it. It exists, with its policy,
+        # before the add-on, and the add-on before the nodes (a node without a working CNI never becomes Ready).
+        cni_role, cni_policies = self._service_account_role_with_policies("vpc-cni", *CNI_SERVICE_ACCOUNT, [EKS_CNI_POLICY], tags)
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
@@ -143,8 +159,9 @@ class EksCluster(Component):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 configuration_values=self._addon_configuration(addon, args),
+                service_account_role_arn=cni_role.arn if addon == "vpc-cni" else None,
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=cni_policies if addon == "vpc-cni" else []),
             )
             for addon in ADDONS_BEFORE_NODES
         }
@@ -171,7 +188,7 @@ class EksCluster(Component):
             "ebs-csi",
             "kube-system",
             "ebs-csi-controller-sa",
-            ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            [EBS_CSI_DRIVER_POLICY],
             tags,
         )
         # coredns and the CSI driver run as pods, so they wait for nodes.
@@ -245,13 +262,22 @@ class EksCluster(Component):
         self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]
     ) -> aws.iam.Role:
         """An IAM role that only the given Kubernetes service account can assume (IRSA)."""
+        return self._service_account_role_with_policies(role_name, namespace, service_account, managed_policies, tags)[0]
+
+    def _service_account_role_with_policies(
+        self, role_name: str, namespace: str, service_account: str, managed_policies: Sequence[str], tags: Mapping[str, str]
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         prefix = f"{self._base_name}-{role_name}"
-        role = irsa_role(f"{prefix}-irsa", self.oidc_provider.arn, self.oidc_provider.url, namespace, service_account, tags, self)
-        for policy in managed_policies:
+        role = irsa_role(
+            f"{prefix}-irsa", self.oidc_provider.arn, self.oidc_provider.url, namespace, service_account, tags, self, self._boundary
+        )
+        attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{prefix}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=self)
             )
-        return role
+            for policy in managed_policies
+        ]
+        return role, attachments
 
 
 def irsa_role(
@@ -262,12 +288,13 @@ def irsa_role(
     service_account: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    permissions_boundary: Optional[pulumi.Input[str]] = None,
 ) -> aws.iam.Role:
     """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
         lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
     )
-    return aws.iam.Role(name, assume_role_policy=trust, tags=dict(tags), opts=pulumi.ResourceOptions(parent=parent))
+    return estate_role(name, assume_role_policy=trust, permissions_boundary=permissions_boundary, tags=tags, parent=parent)
 
 
 def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, service_account: str) -> str:

@@ -80,6 +80,7 @@ class LoadBalancerControllerArgs:
     region: str
     tags: Mapping[str, str]
     chart_version: str = CHART_VERSION
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         if self.chart_version != CHART_VERSION:
@@ -91,7 +92,16 @@ class LoadBalancerController(Component):
         super().__init__("crm:aws:LoadBalancerController", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         child = pulumi.ResourceOptions(parent=self)
-        self.role = irsa_role(f"{name}-irsa", args.oidc_provider_arn, args.oidc_provider_url, NAMESPACE, SERVICE_ACCOUNT, args.tags, self)
+        self.role = irsa_role(
+            f"{name}-irsa",
+            args.oidc_provider_arn,
+            args.oidc_provider_url,
+            NAMESPACE,
+            SERVICE_ACCOUNT,
+            args.tags,
+            self,
+            args.permissions_boundary,
+        )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", args.region, account, args.vpc_id)
         policy = aws.iam.RolePolicy(

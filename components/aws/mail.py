@@ -10,7 +10,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam import policy_document
+from components.aws.iam import estate_role, policy_document
 from components.base import Component
 
 EVENT_TYPES = ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
@@ -133,6 +133,7 @@ class GoogleMailSenderArgs:
     identity_arn: pulumi.Input[str]
     configuration_set_arn: pulumi.Input[str]
     tags: Mapping[str, str]
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class GoogleMailSender(Component):
@@ -146,15 +147,16 @@ class GoogleMailSender(Component):
     def __init__(self, name: str, args: GoogleMailSenderArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:GoogleMailSender", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.role = aws.iam.Role(
+        self.role = estate_role(
             f"{name}-role",
             name=f"{name}-ses",
             path="/service/",
             description="Sends SES mail for the GCP application pods",
             assume_role_policy=pulumi.Output.from_input(args.google_account_id).apply(google_trust_policy),
             max_session_duration=3600,
-            tags=dict(args.tags),
-            opts=child,
+            permissions_boundary=args.permissions_boundary,
+            tags=args.tags,
+            parent=self,
         )
         aws.iam.RolePolicy(
             f"{name}-send",

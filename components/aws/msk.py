@@ -13,6 +13,12 @@ from components.aws.security import app_only_security_group
 from components.base import Component
 
 IAM_PORT = 9098
+# Durability of an acknowledged write: every topic keeps three copies and a producer's acks=all write
+# needs two in sync, so losing one broker (or a zone's worth of replicas, placement permitting) loses
+# nothing acknowledged and keeps topics writable. MSK spreads brokers evenly over the client subnets,
+# so the broker count is a multiple of them (Amazon MSK developer guide, broker placement).
+REPLICATION_FACTOR = 3
+MIN_INSYNC_REPLICAS = 2
 
 
 @dataclass
@@ -29,6 +35,19 @@ class KafkaClusterArgs:
     # Topics the platform creates through MSK's topic API; the application's role may not create, delete or alter any.
     topics: Sequence[str] = field(default_factory=list)
     topic_partitions: int = 6
+    # Brokers in each client subnet's zone: with the stacks' two zones, 2 gives the four brokers RF 3 needs.
+    brokers_per_zone: int = 2
+
+    def __post_init__(self) -> None:
+        if self.broker_count < REPLICATION_FACTOR:
+            raise ValueError(
+                f"MSK needs at least {REPLICATION_FACTOR} brokers for replication factor {REPLICATION_FACTOR}; "
+                f"{len(self.subnet_ids)} subnets x {self.brokers_per_zone} brokers per zone give {self.broker_count}"
+            )
+
+    @property
+    def broker_count(self) -> int:
+        return len(self.subnet_ids) * self.brokers_per_zone
 
 
 class KafkaCluster(Component):
@@ -52,7 +71,10 @@ class KafkaCluster(Component):
             f"{name}-msk",
             cluster_name=name,
             kafka_version=args.kafka_version,
-            number_of_broker_nodes=len(args.subnet_ids),
+            # Raised in place (UpdateBrokerCount; MSK never lowers it). The client subnets and security groups
+            # force a new cluster (terraform-provider-aws internal/service/kafka/cluster.go: ForceNew), so
+            # the broker count grows by brokers per zone, never by adding subnets to a running cluster.
+            number_of_broker_nodes=args.broker_count,
             broker_node_group_info={
                 "instance_type": args.instance_type,
                 "client_subnets": list(args.subnet_ids),
@@ -72,19 +94,22 @@ class KafkaCluster(Component):
         )
         self.arn = self.cluster.arn
         self.cluster_name = self.cluster.cluster_name  # the "Cluster Name" dimension of its CloudWatch metrics
-        self.broker_count = len(args.subnet_ids)
+        self.broker_count = args.broker_count
         self.bootstrap_brokers = self.cluster.bootstrap_brokers_sasl_iam
-        replication = min(3, self.broker_count)
         self.topics = [
             aws.msk.Topic(
                 f"{name}-topic-{topic}",
                 cluster_arn=self.cluster.arn,
                 name=topic,
                 partition_count=args.topic_partitions,
-                replication_factor=replication,
-                configs=json.dumps({"min.insync.replicas": str(max(1, replication - 1))}),
-                # A topic left out of crm:platform.kafkaTopics keeps its messages: Pulumi forgets it, the broker keeps it.
-                opts=self.stateful(retain_on_delete=True),
+                replication_factor=REPLICATION_FACTOR,
+                configs=json.dumps({"min.insync.replicas": str(MIN_INSYNC_REPLICAS)}),
+                # The provider replaces a topic whose replication factor changes (terraform-provider-aws
+                # internal/service/kafka/topic.go: RequiresReplace), deleting its messages. A running topic's
+                # factor is raised by reassigning its partitions (docs/data-stores.md#msk-durability); the
+                # program records the goal and never plans the replacement. A topic left out of
+                # crm:platform.kafkaTopics keeps its messages: Pulumi forgets it, the broker keeps it.
+                opts=self.stateful(retain_on_delete=True, ignore_changes=["replicationFactor"]),
             )
             for topic in args.topics
         ]

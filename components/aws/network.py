@@ -24,6 +24,11 @@ class AwsNetworkArgs:
     single_nat_gateway: bool = False
     flow_log_retention_days: int = 90
     flow_log_kms_key_arn: Optional[pulumi.Input[str]] = None
+    # AWS APIs reached through interface endpoints in the data subnets, by their PrivateLink service
+    # name's last part (`sts` for com.amazonaws.<region>.sts), with private DNS: the SDKs' usual host
+    # names resolve to the endpoints, so the pods' HTTPS egress can stop at the VPC.
+    interface_endpoints: Sequence[str] = ()
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         n = len(self.zones)
@@ -133,6 +138,41 @@ class AwsNetwork(Component):
             opts=child,
         )
 
+        self.interface_endpoints = {}
+        if args.interface_endpoints:
+            endpoints_sg = aws.ec2.SecurityGroup(
+                f"{name}-endpoints",
+                vpc_id=self.vpc.id,
+                description=f"{name}: the AWS API interface endpoints, HTTPS from inside the VPC",
+                tags=tagged("endpoints"),
+                opts=child,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-endpoints-https",
+                security_group_id=endpoints_sg.id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=args.cidr,
+                description="HTTPS to the AWS APIs from the VPC",
+                tags=tags,
+                opts=child,
+            )
+            for service in args.interface_endpoints:
+                self.interface_endpoints[service] = aws.ec2.VpcEndpoint(
+                    f"{name}-{service}",
+                    vpc_id=self.vpc.id,
+                    service_name=f"com.amazonaws.{args.region}.{service}",
+                    vpc_endpoint_type="Interface",
+                    subnet_ids=[s.id for s in self.data_subnets],
+                    security_group_ids=[endpoints_sg.id],
+                    private_dns_enabled=True,
+                    tags=tagged(f"{service}-endpoint"),
+                    opts=child,
+                )
+        # Where the endpoints' addresses are: what a pod's egress to the AWS APIs may reach.
+        self.interface_endpoint_cidrs = list(args.data_subnets) if args.interface_endpoints else []
+
         flow_logs = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=f"/aws/vpc/{name}/flow-logs",
@@ -148,6 +188,7 @@ class AwsNetwork(Component):
             tags,
             self,
             trust_policy=account.apply(lambda a: flow_log_trust_policy(a, args.region)),
+            permissions_boundary=args.permissions_boundary,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs",

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws.iam import policy_document, service_role_with_policies
+from components.aws.iam import RDS_ENHANCED_MONITORING_POLICY, policy_document, service_role_with_policies
 from components.aws.security import app_only_security_group
 from components.base import Component
 from components.endpoints import DatabaseEndpoint, DatabaseUser
@@ -51,6 +51,7 @@ class PostgresDatabaseArgs:
     slow_statement_ms: int = NO_SLOW_STATEMENTS
     # keepers of the master password (crm:rotation): a new value replaces it, and RDS takes the new one in place.
     rotation: Optional[Mapping[str, str]] = None
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
@@ -124,8 +125,9 @@ class PostgresDatabase(Component):
             "monitoring.rds.amazonaws.com",
             tags,
             self,
-            ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            [RDS_ENHANCED_MONITORING_POLICY],
             trust_policy=pulumi.Output.all(account, region).apply(lambda a: monitoring_trust_policy(a[0], a[1], identifier)),
+            permissions_boundary=args.permissions_boundary,
         )
         # RDS would create these groups itself on first export, unencrypted and kept forever; ours come first.
         # They hold the pgAudit trail: protected like the instance (docs/audit-logging.md).

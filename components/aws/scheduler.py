@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam import policy_document
+from components.aws.iam import estate_role, policy_document
 from components.base import Component
 
 MAX_RECEIVES = 5
@@ -21,6 +21,7 @@ class ScheduledTasksArgs:
     tags: Mapping[str, str]
     visibility_timeout_seconds: int = 60
     retention_days: int = 4
+    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ScheduledTasks(Component):
@@ -51,11 +52,12 @@ class ScheduledTasks(Component):
             opts=child,
         )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        self.role = aws.iam.Role(
+        self.role = estate_role(
             f"{name}-scheduler",
             assume_role_policy=pulumi.Output.all(account, self.group.arn).apply(lambda a: scheduler_trust_policy(a[0], a[1])),
+            permissions_boundary=args.permissions_boundary,
             tags=tags,
-            opts=child,
+            parent=self,
         )
         aws.iam.RolePolicy(
             f"{name}-scheduler",

@@ -21,7 +21,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from components.aws.iam import policy_document
+from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_document
+from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles, passed_to_services
+from components.gcp.gke import NODE_ROLES
+from components.gcp.replication import METRIC_WRITER as REPLICATION_METRIC_WRITER
 from components.base import Component
 from components.naming import SUFFIX_LENGTH, keep_existing_name, suffixed
 
@@ -30,30 +33,10 @@ GITHUB_HOST = "token.actions.githubusercontent.com"
 AWS_AUDIENCE = "sts.amazonaws.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
-# The services the aws-* stacks (and gcp-dr's half of the VPN) manage. Enumerated, never "*".
-DEPLOY_SERVICES = [
-    "ec2:*",
-    "eks:*",
-    "rds:*",
-    "elasticache:*",
-    "ecr:*",
-    "elasticloadbalancing:*",
-    "secretsmanager:*",
-    "ssm:*",
-    "logs:*",
-    "sqs:*",
-    "sns:*",
-    "ses:*",
-    "scheduler:*",
-    "kafka:*",
-    "kms:*",
-    # certificates, alarms and dashboards, backup copies and restore tests, cost budgets
-    "acm:*",
-    "cloudwatch:*",
-    "backup:*",
-    "backup-storage:*",
-    "budgets:*",
-]
+# The services the aws-* stacks (and gcp-dr's half of the VPN) manage, from the deployer permission table
+# (components/bootstrap/deploy_permissions.py); IAM and S3 are granted on the estate's names only, below.
+# AWS Backup stores recovery points through backup-storage, which the table's backup rows imply.
+DEPLOY_SERVICES = [f"{prefix}:*" for prefix in aws_services()] + ["backup-storage:*"]
 # MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*.
 MSK_TOPIC_ADMIN = [
     "kafka-cluster:Connect",
@@ -138,6 +121,45 @@ PREVIEW_READS = [
     "kafka-cluster:DescribeTopic",
     "kafka-cluster:DescribeTopicDynamicConfiguration",
 ]
+# The services the deploy role may hand an estate role to (iam:PassedToService): where the stacks pass roles
+# (components/bootstrap/deploy_permissions.py AWS_PASSES).
+PASSED_TO_SERVICES = passed_to_services()
+# What the deploy role may do to a role of the estate that needs no boundary condition (reading,
+# tagging, its trust and description, deleting it). Everything that changes what a role may do is
+# allowed only on roles that carry the boundary (ROLE_CHANGES_UNDER_BOUNDARY, iam:AttachRolePolicy).
+ROLE_UPKEEP = [
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRoleTags",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRole",
+]
+# Allowed only when the request's iam:PermissionsBoundary (the role's boundary, or the one being set)
+# is the bootstrap boundary.
+ROLE_CHANGES_UNDER_BOUNDARY = [
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+]
+EKS_OIDC_PROVIDER_ACTIONS = [
+    "iam:CreateOpenIDConnectProvider",
+    "iam:GetOpenIDConnectProvider",
+    "iam:DeleteOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider",
+    "iam:UntagOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint",
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:RemoveClientIDFromOpenIDConnectProvider",
+]
 STATE_OBJECT_READS = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
 STATE_OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject"]
 
@@ -182,6 +204,9 @@ class GithubAwsRolesArgs:
     secrets_key_arn: Optional[pulumi.Input[str]] = None  # when secrets use awskms
     state_log_bucket_arn: Optional[pulumi.Input[str]] = None  # the state bucket's access logs: out of CI's reach
     max_session_seconds: int = 3600
+    # The managed policy every role the deploy role creates must carry as its permissions boundary;
+    # named outside the estate's `<name_prefix>-*` names. Default: `<name_prefix>-permissions-boundary`.
+    boundary_policy_name: str = ""
 
     def __post_init__(self) -> None:
         _check_subjects(self.repository, self.deploy_subjects, "deploy")
@@ -190,6 +215,21 @@ class GithubAwsRolesArgs:
             raise ValueError("a subject may not assume both the deploy and the preview role")
         if not 900 <= self.max_session_seconds <= 43200:
             raise ValueError(f"max_session_seconds must be 900-43200, got {self.max_session_seconds}")
+        if not self.boundary_policy_name:
+            self.boundary_policy_name = boundary_policy_name(self.name_prefix)
+        if self.boundary_policy_name.startswith(f"{self.name_prefix}-") and self.boundary_policy_name != boundary_policy_name(
+            self.name_prefix
+        ):
+            raise ValueError(f"boundary_policy_name '{self.boundary_policy_name}' must not look like an estate name ({self.name_prefix}-*)")
+
+
+def boundary_policy_name(name_prefix: str) -> str:
+    return f"{name_prefix}-permissions-boundary"
+
+
+def boundary_policy_arn(partition: str, account: str, name: str) -> str:
+    """The ARN IAM gives a customer managed policy of this name on the root path."""
+    return f"arn:{partition}:iam::{account}:policy/{name}"
 
 
 class GithubAwsRoles(Component):
@@ -230,6 +270,20 @@ class GithubAwsRoles(Component):
         )
         state = [args.state_bucket_arn, args.state_key_arn, args.secrets_key_arn, args.state_log_bucket_arn]
         values = pulumi.Output.all(partition, account_id, *[s if s is not None else "" for s in state])
+        # The boundary every estate role carries: what the deploy role creates can never do more than this.
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=args.boundary_policy_name,
+            description="Permissions boundary of every role the CI deploy role creates",
+            policy=values.apply(lambda v: boundary_policy(v[0], v[1], args, *v[2:])),
+            tags={**tags, "purpose": "permissions-boundary"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Known before the policy exists (IAM names a policy by account and name), so the deploy policy's
+        # conditions and the other stacks' roles can name it in a preview.
+        self.boundary_arn = pulumi.Output.all(partition, account_id).apply(
+            lambda a: boundary_policy_arn(a[0], a[1], args.boundary_policy_name)
+        )
         aws.iam.RolePolicy(
             f"{name}-deploy",
             role=self.deploy_role.id,
@@ -244,7 +298,9 @@ class GithubAwsRoles(Component):
         )
         self.deploy_role_arn = self.deploy_role.arn
         self.preview_role_arn = self.preview_role.arn
-        self.register_outputs({"deployRoleArn": self.deploy_role_arn, "previewRoleArn": self.preview_role_arn})
+        self.register_outputs(
+            {"deployRoleArn": self.deploy_role_arn, "previewRoleArn": self.preview_role_arn, "boundaryArn": self.boundary_arn}
+        )
 
 
 def deploy_policy(
@@ -252,6 +308,9 @@ def deploy_policy(
 ) -> str:
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
+    roles = estate_role_arns(partition, account, prefix)
+    boundary = boundary_policy_arn(partition, account, args.boundary_policy_name)
+    attachable = [arn.replace("arn:aws:", f"arn:{partition}:", 1) for arn in ATTACHABLE_MANAGED_POLICIES]
     statements = [
         {"Sid": "EstateServices", "Effect": "Allow", "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN, "Resource": "*"},
         {
@@ -260,17 +319,33 @@ def deploy_policy(
             "Action": "s3:*",
             "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"],
         },
+        {"Sid": "EstateRolesUpkeep", "Effect": "Allow", "Action": ROLE_UPKEEP, "Resource": roles},
         {
-            "Sid": "EstateIdentities",
+            "Sid": "EstateRolesOnlyWithTheBoundary",
             "Effect": "Allow",
-            "Action": "iam:*",
-            "Resource": [
-                f"{iam}:role/{prefix}-*",
-                f"{iam}:policy/{prefix}-*",
-                f"{iam}:instance-profile/{prefix}-*",
-                f"{iam}:user/service/{prefix}-*",
-                f"{iam}:oidc-provider/oidc.eks.{args.region}.amazonaws.com/*",
-            ],
+            "Action": ROLE_CHANGES_UNDER_BOUNDARY,
+            "Resource": roles,
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {
+            "Sid": "EstateRolesOnlyKnownManagedPolicies",
+            "Effect": "Allow",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": roles,
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary, "iam:PolicyARN": attachable}},
+        },
+        {
+            "Sid": "PassEstateRolesToTheirServices",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": PASSED_TO_SERVICES}},
+        },
+        {
+            "Sid": "EksOidcProviders",
+            "Effect": "Allow",
+            "Action": EKS_OIDC_PROVIDER_ACTIONS,
+            "Resource": f"{iam}:oidc-provider/oidc.eks.{args.region}.amazonaws.com/id/*",
         },
         {
             "Sid": "ServiceLinkedRoles",
@@ -279,7 +354,7 @@ def deploy_policy(
             "Resource": "*",
             "Condition": {"StringEquals": {"iam:AWSServiceName": SERVICE_LINKED}},
         },
-        # The CI identities can never change themselves or the trust they rest on.
+        # The CI identities can never change themselves, the trust they rest on, or the boundary.
         {
             "Sid": "BootstrapOutOfReach",
             "Effect": "Deny",
@@ -288,7 +363,24 @@ def deploy_policy(
                 f"{iam}:role/{args.deploy_role_name}",
                 f"{iam}:role/{args.preview_role_name}",
                 f"{iam}:oidc-provider/{GITHUB_HOST}",
+                boundary,
             ],
+        },
+        # Explicit, so that no other allow (now or added later) can open these paths to escalation.
+        {
+            "Sid": "NoRoleWithoutTheBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Resource": "*",
+            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {"Sid": "BoundaryStays", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
+        {
+            "Sid": "NoOtherManagedPolicies",
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"],
+            "Resource": "*",
+            "Condition": {"ArnNotEquals": {"iam:PolicyARN": attachable}},
         },
     ]
     if bucket_arn:
@@ -329,6 +421,97 @@ def deploy_policy(
     return policy_document(statements)
 
 
+def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
+    """The ARNs of the estate's roles under every path they may live on (components/aws/iam.py ROLE_PATHS)."""
+    return [f"arn:{partition}:iam::{account}:role{path}{prefix}-*" for path in ROLE_PATHS]
+
+
+# The services the estate's roles use (their inline policies, the AWS-managed policies they carry and
+# the add-ons' service accounts). The boundary grants nothing by itself: a role's rights are what its
+# own policies allow and this boundary also allows.
+BOUNDARY_SERVICES = [
+    "autoscaling:*",
+    "backup:*",
+    "backup-storage:*",
+    "cloudwatch:*",
+    "ec2:*",
+    "ecr:*",
+    "eks:*",
+    "elasticloadbalancing:*",
+    "kafka-cluster:*",
+    "kms:*",
+    "logs:*",
+    "rds:*",
+    "s3:*",
+    "scheduler:*",
+    "secretsmanager:*",
+    "ses:*",
+    "sns:*",
+    "sqs:*",
+    "ssm:*",
+    "ssmmessages:*",
+    "ec2messages:*",
+    "tag:GetResources",
+]
+
+
+# The services a workload hands an estate role to: the application gives EventBridge Scheduler the
+# scheduler's role (components/aws/app_identity.py, HandSchedulerItsRole).
+WORKLOAD_PASSED_TO_SERVICES = ["scheduler.amazonaws.com"]
+
+
+def boundary_policy(
+    partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str, log_bucket_arn: str = ""
+) -> str:
+    """The permissions boundary of every estate role: the services the workloads use, never IAM beyond
+    passing and reading roles, never the bootstrap's state, keys or identities."""
+    iam = f"arn:{partition}:iam::{account}"
+    roles = estate_role_arns(partition, account, args.name_prefix)
+    statements: list[dict] = [
+        {"Sid": "WorkloadServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
+        {"Sid": "ReadEstateRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": roles},
+        {
+            "Sid": "PassEstateRolesToWorkloadServices",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": WORKLOAD_PASSED_TO_SERVICES}},
+        },
+        {
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": SERVICE_LINKED}},
+        },
+        {
+            "Sid": "BootstrapOutOfReach",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": [
+                f"{iam}:role/{args.deploy_role_name}",
+                f"{iam}:role/{args.preview_role_name}",
+                f"{iam}:oidc-provider/{GITHUB_HOST}",
+                boundary_policy_arn(partition, account, args.boundary_policy_name),
+            ],
+        },
+    ]
+    protected = [arn for arn in (bucket_arn, log_bucket_arn) if arn]
+    if protected:
+        statements.append(
+            {
+                "Sid": "StateOutOfReach",
+                "Effect": "Deny",
+                "Action": "s3:*",
+                "Resource": [*protected, *[f"{arn}/*" for arn in protected]],
+            }
+        )
+    keys = [k for k in (state_key, secrets_key) if k]
+    if keys:
+        statements.append({"Sid": "BootstrapKeysOutOfReach", "Effect": "Deny", "Action": "kms:*", "Resource": keys})
+    return policy_document(statements)
+
+
 def preview_policy(bucket_arn: str, state_key: str, secrets_key: str) -> str:
     statements = [
         {"Sid": "ReadTheEstate", "Effect": "Allow", "Action": PREVIEW_READS, "Resource": "*"},
@@ -357,25 +540,13 @@ def preview_policy(bucket_arn: str, state_key: str, secrets_key: str) -> str:
 
 # ---------------------------------------------------------------- GCP
 
-DEPLOY_PROJECT_ROLES = [
-    "roles/compute.networkAdmin",
-    "roles/compute.securityAdmin",
-    "roles/container.admin",
-    "roles/cloudsql.admin",
-    "roles/redis.admin",
-    "roles/artifactregistry.admin",
-    "roles/secretmanager.admin",
-    "roles/cloudkms.admin",
-    "roles/iam.serviceAccountAdmin",
-    "roles/iam.serviceAccountUser",
-    "roles/resourcemanager.projectIamAdmin",
-    "roles/servicenetworking.networksAdmin",
-    "roles/serviceusage.serviceUsageConsumer",
-    "roles/monitoring.editor",
-    "roles/certificatemanager.editor",
-    "roles/binaryauthorization.policyEditor",
-    "roles/logging.configWriter",  # log-based metrics (gcp-dr: the lost-replication-slot alert)
-]
+# The narrowest predefined role for each type the GCP stacks create (components/bootstrap/deploy_permissions.py).
+# No Service Account User on the project: GkeCluster grants the deployer actAs on its node account alone.
+DEPLOY_PROJECT_ROLES = gcp_project_roles()
+PROJECT_IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
+# The only roles the deploy account may grant on a deploy project (its Project IAM Admin binding carries an
+# iam.googleapis.com/modifiedGrantsByRole condition): what the GCP stacks grant at project level.
+GRANTABLE_PROJECT_ROLES = sorted({*NODE_ROLES, REPLICATION_METRIC_WRITER})
 PREVIEW_PROJECT_ROLES = [
     "roles/compute.viewer",
     "roles/container.viewer",
@@ -474,7 +645,12 @@ class GithubGcpIdentity(Component):
         for project in args.deploy_projects:
             for role in DEPLOY_PROJECT_ROLES:
                 gcp.projects.IAMMember(
-                    f"{name}-deploy-{project}-{role.split('/')[-1]}", project=project, role=role, member=self.deploy_member, opts=child
+                    f"{name}-deploy-{project}-{role.split('/')[-1]}",
+                    project=project,
+                    role=role,
+                    member=self.deploy_member,
+                    condition=grantable_roles_condition() if role == PROJECT_IAM_ADMIN else None,
+                    opts=child,
                 )
             for role in PREVIEW_PROJECT_ROLES:
                 gcp.projects.IAMMember(
@@ -484,6 +660,17 @@ class GithubGcpIdentity(Component):
         self.deploy_email = self.deploy_account.email
         self.preview_email = self.preview_account.email
         self.register_outputs({"providerName": self.provider_name, "deployEmail": self.deploy_email, "previewEmail": self.preview_email})
+
+
+def grantable_roles_condition() -> gcp.projects.IAMMemberConditionArgs:
+    """Limits a Project IAM Admin binding to granting and revoking GRANTABLE_PROJECT_ROLES
+    (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles): it cannot make itself Owner."""
+    roles = ", ".join(f"'{role}'" for role in GRANTABLE_PROJECT_ROLES)
+    return gcp.projects.IAMMemberConditionArgs(
+        title="estate-grants-only",
+        description="May grant and revoke only the roles the GCP stacks grant at project level",
+        expression=f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{roles}])",
+    )
 
 
 def repository_condition(repository: str) -> str:

@@ -43,6 +43,9 @@ class GlobalLoadBalancerArgs:
     # The zone (its name) whose settings the monitor's probes take, authenticated origin pulls included:
     # an origin that demands Cloudflare's client certificate then sees it on health checks too.
     probe_zone: Optional[pulumi.Input[str]] = None
+    # Headers the monitor's health checks send besides Host (the origin-auth header Cloud Armor requires:
+    # health checks do not pass through the zone's transform rules). Values may be secret.
+    monitor_headers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.steering not in STEERING:
@@ -84,7 +87,7 @@ class GlobalLoadBalancer(Component):
             timeout=check.timeout_seconds,
             consecutive_down=check.consecutive_down,
             consecutive_up=check.consecutive_up,
-            header={"Host": [args.hostname]},
+            header={"Host": [args.hostname], **{k: [v] for k, v in args.monitor_headers.items()}},
             follow_redirects=False,
             allow_insecure=False,
             probe_zone=args.probe_zone,

@@ -19,12 +19,7 @@ import pulumi_cloudflare as cloudflare
 
 from components.base import Component
 
-PHASE = "http_request_firewall_managed"
-# ref (stable rule identity across updates) -> Cloudflare's managed ruleset id
-MANAGED_RULESETS = {
-    "cloudflare-managed": "efb7b8c949ac4650a09736fc376e9aee",
-    "owasp-core": "4814384a9e5d4991b9815dcfc25d2f1f",
-}
+from components.cloudflare.rulesets import MANAGED_RULESETS, WAF_PHASE as PHASE
 
 
 @dataclass

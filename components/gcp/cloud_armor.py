@@ -13,10 +13,12 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import Component
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 
 # A basic (SRC_IPS_V1) match takes at most 10 ranges, so the allow list is split over rules.
 RANGES_PER_RULE = 10
 FIRST_ALLOW_PRIORITY = 1000
+ORIGIN_AUTH_PRIORITY = 900  # before the allow rules: a request from Cloudflare's ranges still needs the zone's header
 DEFAULT_RULE_PRIORITY = 2147483647
 
 
@@ -26,6 +28,9 @@ class CloudflareOnlyPolicyArgs:
     policy_name: str
     allowed_cidrs: Sequence[str]
     labels: Mapping[str, str]
+    # Secret values of the header the global stack adds (components/gcp/origin_auth.py); a request carrying
+    # none of them is refused. Empty: Cloudflare's ranges alone (any Cloudflare customer's zone gets in).
+    origin_auth_values: Sequence[pulumi.Input[str]] = ()
 
     def __post_init__(self) -> None:
         if not self.allowed_cidrs:
@@ -47,6 +52,18 @@ def allow_rules(cidrs: Sequence[str]) -> list[dict]:
     ]
 
 
+def origin_auth_rule(values: Sequence[str]) -> dict:
+    """Refuses (403) a request whose origin-auth header is none of the accepted values."""
+    header = f"request.headers['{ORIGIN_AUTH_HEADER}']"
+    accepted = " || ".join(f"{header} == '{value}'" for value in values)
+    return {
+        "action": "deny(403)",
+        "priority": ORIGIN_AUTH_PRIORITY,
+        "description": "requests that did not come through this Cloudflare zone (no origin-auth header)",
+        "match": {"expr": {"expression": f"!({accepted})"}},
+    }
+
+
 class CloudflareOnlyPolicy(Component):
     def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
@@ -56,13 +73,16 @@ class CloudflareOnlyPolicy(Component):
             "description": "everything not from Cloudflare",
             "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}},
         }
+        rules: list = allow_rules(args.allowed_cidrs) + [default_deny]
+        if args.origin_auth_values:
+            rules.insert(0, pulumi.Output.secret(pulumi.Output.all(*args.origin_auth_values).apply(origin_auth_rule)))
         self.policy = gcp.compute.SecurityPolicy(
             f"{name}-policy",
             project=args.project,
             name=args.policy_name,
             type="CLOUD_ARMOR",
             description="Admits only Cloudflare's ranges (parity with the AWS ALB security group)",
-            rules=allow_rules(args.allowed_cidrs) + [default_deny],
+            rules=rules,
             labels=dict(args.labels),
             opts=pulumi.ResourceOptions(parent=self),
         )

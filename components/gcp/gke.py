@@ -92,6 +92,15 @@ class GkeCluster(Component):
         node_member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")
         for role in NODE_ROLES:
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=args.project, role=role, member=node_member, opts=child)
+        # Creating nodes that run as this account needs iam.serviceAccounts.actAs on it: the deployer gets it on
+        # this one account (not Service Account User on the whole project, which would let it act as any account).
+        act_as = gcp.serviceaccount.IAMMember(
+            f"{name}-nodes-deployer",
+            service_account_id=self.node_service_account.name,
+            role="roles/iam.serviceAccountUser",
+            member=deployer_member(self),
+            opts=child,
+        )
 
         # What every node of ours runs with, the bootstrap pool's too: our own account, shielded boot, the GKE metadata server.
         node_security = {
@@ -154,7 +163,9 @@ class GkeCluster(Component):
             },
             resource_labels=labels,
             deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for, ignore_changes=["nodeConfig"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=self.protected, depends_on=[*self.waits_for, act_as], ignore_changes=["nodeConfig"]
+            ),
         )
         self.node_pool = gcp.container.NodePool(
             f"{name}-pool",
@@ -181,6 +192,12 @@ class GkeCluster(Component):
         self.endpoint = self.cluster.endpoint
         self.workload_pool = f"{args.project}.svc.id.goog"
         self.register_outputs({"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig})
+
+
+def deployer_member(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The IAM member of whoever runs `pulumi up` (the provider's credentials): a person or CI's deploy account."""
+    email = gcp.organizations.get_client_open_id_user_info_output(opts=pulumi.InvokeOutputOptions(parent=parent)).email
+    return email.apply(lambda e: f"serviceAccount:{e}" if e.endswith(".gserviceaccount.com") else f"user:{e}")
 
 
 def _field(value, name: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pulumi_policy import Severity
 
 from .base import ADVISORY, MANDATORY, UNKNOWN, Resource, Rule, is_set, world
@@ -196,6 +198,33 @@ def listener_mutual_tls(r: Resource):
         yield f"mutualAuthentication.mode must be verify (Cloudflare's origin-pull certificate), got {mtls.get('mode')}"
     elif not is_set(mtls.get("trustStoreArn")):
         yield "mutualAuthentication.trustStoreArn must name the trust store holding Cloudflare's origin-pull CA"
+
+
+MSK_CLUSTER, MSK_TOPIC = "aws:msk/cluster:Cluster", "aws:msk/topic:Topic"
+
+
+def msk_durability(r: Resource):
+    """An acknowledged write must survive a broker: three copies, two in sync, brokers spread evenly over the zones."""
+    if r.type == MSK_CLUSTER:
+        brokers = r.get("numberOfBrokerNodes")
+        subnets = r.get("brokerNodeGroupInfo.clientSubnets")
+        if brokers is UNKNOWN or subnets is UNKNOWN:
+            return
+        if not isinstance(brokers, int) or brokers < 3:
+            yield f"numberOfBrokerNodes is {brokers}: replication factor 3 needs at least 3 brokers"
+        elif isinstance(subnets, list) and subnets and brokers % len(subnets):
+            yield f"numberOfBrokerNodes {brokers} is not a multiple of its {len(subnets)} client subnets (MSK places brokers evenly)"
+        return
+    factor = r.get("replicationFactor")
+    configs = r.get("configs")
+    if factor is UNKNOWN or configs is UNKNOWN:
+        return
+    try:
+        in_sync = int(json.loads(configs).get("min.insync.replicas", 1)) if isinstance(configs, str) else 1
+    except (ValueError, AttributeError):
+        in_sync = 1
+    if not isinstance(factor, int) or factor < 3 or in_sync < 2:
+        yield f"replicationFactor {factor} and min.insync.replicas {in_sync}: an acknowledged write needs 3 copies, 2 in sync"
 
 
 RULES = [
@@ -460,6 +489,15 @@ RULES = [
         "provider default false (no public IPs)",
         (SUBNET,),
         subnet_public_ip,
+    ),
+    Rule(
+        "msk-durability",
+        "MSK brokers are a multiple of their client subnets, at least 3, and topics keep 3 copies with min.insync.replicas 2",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed (a missing count, factor or min.insync.replicas is reported)",
+        (MSK_CLUSTER, MSK_TOPIC),
+        msk_durability,
     ),
     Rule(
         "alb-mtls-verify",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from components.cloudflare.health import HealthCheck
-from components.cloudflare.waf import MANAGED_RULESETS, PHASE as WAF_PHASE
+from components.cloudflare.rulesets import MANAGED_RULESETS, WAF_PHASE
 
 from .base import MANDATORY, UNKNOWN, Resource, Rule, is_set
 

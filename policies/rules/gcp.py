@@ -176,7 +176,33 @@ def armor_default_deny(r: Resource):
             yield f"rule {x.get('priority')} allows every source"
 
 
+def armor_requires_origin_auth(r: Resource):
+    """Cloudflare's ranges are every Cloudflare customer's: a policy that admits them must also demand the zone's secret header."""
+    rules = r.get("rules") or []
+    if not any(isinstance(x, dict) and ((x.get("match") or {}).get("config") or {}).get("srcIpRanges") for x in rules):
+        return  # not a source-range allow-list in front of Cloudflare
+    for x in rules:
+        if x is UNKNOWN or not isinstance(x, dict):
+            return  # a rule known only after deploy (the header values are generated): judged by the component's tests
+        expression = str(((x.get("match") or {}).get("expr") or {}).get("expression") or "")
+        if str(x.get("action", "")).startswith("deny") and "request.headers[" in expression:
+            return
+    yield (
+        "admits source ranges without a deny rule on the origin-auth header: any Cloudflare customer's zone "
+        "can proxy to this origin (components/gcp/origin_auth.py)"
+    )
+
+
 RULES = [
+    Rule(
+        "cloud-armor-origin-auth",
+        "A Cloud Armor allow-list of Cloudflare's ranges also requires the zone's secret origin-auth header",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed; a rule known only after deploy is not judged",
+        (ARMOR,),
+        armor_requires_origin_auth,
+    ),
     Rule(
         "gke-private-nodes",
         "GKE nodes have no public IPs",

@@ -149,6 +149,76 @@ def no_administrator(r: Resource):
             yield "allows Action '*' (every action of every service); enumerate the services instead"
 
 
+def _wildcard(pattern: str, value: str) -> bool:
+    return (
+        re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()), value.lower()) is not None
+    )
+
+
+def _covers(statement: dict, action: str) -> bool:
+    """Whether an Allow statement's Action (or NotAction) takes in this action."""
+    if "NotAction" in statement:
+        return not any(isinstance(a, str) and _wildcard(a, action) for a in _as_list(statement["NotAction"]))
+    return any(isinstance(a, str) and _wildcard(a, action) for a in _as_list(statement.get("Action")))
+
+
+def _condition_keys(statement: dict) -> set[str]:
+    return {key.lower() for entries in (statement.get("Condition") or {}).values() if isinstance(entries, dict) for key in entries}
+
+
+# What a principal that may create or change roles must be held to, so that it cannot give itself more than it has:
+# (action, the condition key that must restrict it, why). Role changes only under the permissions boundary; managed
+# policies only from a list; roles handed only to named services.
+DELEGATION_GUARDS = [
+    ("iam:CreateRole", "iam:PermissionsBoundary", "a role without the boundary could hold any permission"),
+    ("iam:PutRolePermissionsBoundary", "iam:PermissionsBoundary", "the boundary could be replaced by a wider one"),
+    ("iam:PutRolePolicy", "iam:PermissionsBoundary", "an unbounded role could get any inline policy"),
+    ("iam:AttachRolePolicy", "iam:PermissionsBoundary", "an unbounded role could get any managed policy"),
+    ("iam:AttachRolePolicy", "iam:PolicyARN", "AdministratorAccess could be attached"),
+    ("iam:PassRole", "iam:PassedToService", "a role could be handed to a service (EC2, Lambda) that runs it for the caller"),
+]
+
+
+def _identity_documents(r: Resource) -> list:
+    if r.type in POLICY_TYPES:
+        return [r.get("policy")]
+    return [p.get("policy") for p in r.get("inlinePolicies", []) or [] if isinstance(p, dict)]
+
+
+def delegation_guarded(r: Resource):
+    for document in _identity_documents(r):
+        parsed = _document(document)
+        if not isinstance(parsed, dict):
+            continue
+        for statement in _as_list(parsed.get("Statement")):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or "Principal" in statement:
+                continue
+            if any(a in ("*", "*:*") for a in _as_list(statement.get("Action"))):
+                continue  # iam-no-wildcard-admin's finding
+            sid = statement.get("Sid") or "a statement"
+            problems = ["iam:DeleteRolePermissionsBoundary (a role's boundary could be removed)"] * _covers(
+                statement, "iam:DeleteRolePermissionsBoundary"
+            )
+            keys = _condition_keys(statement)
+            problems += [
+                f"{action} without a {key} condition ({why})"
+                for action, key, why in DELEGATION_GUARDS
+                if _covers(statement, action) and key.lower() not in keys
+            ]
+            if problems:
+                yield f"{sid} allows " + "; ".join(problems)
+
+
+def role_has_boundary(r: Resource):
+    if any(True for _ in _github_trusts(r)):
+        return  # the CI identities themselves, created by an operator in the bootstrap stack
+    if r.get("permissionsBoundary") is None:
+        yield (
+            "has no permissionsBoundary; every role of the estate carries the bootstrap stack's boundary "
+            "(components/aws/iam.py estate_role), and the CI deploy role creates none without it"
+        )
+
+
 RULES = [
     Rule(
         "oidc-trust-pins-repository",
@@ -194,6 +264,25 @@ RULES = [
         "any such resource fails",
         ACCESS_KEY_TYPES,
         no_long_lived_keys,
+    ),
+    Rule(
+        "iam-role-permissions-boundary",
+        "Every IAM role carries a permissions boundary (the bootstrap stack's), except the CI identities GitHub assumes",
+        Severity.HIGH,
+        MANDATORY,
+        "fails closed; a boundary known only after deploy counts as set",
+        (ROLE,),
+        role_has_boundary,
+    ),
+    Rule(
+        "iam-delegation-guarded",
+        "A policy that lets a principal create or change roles holds it to a permissions boundary, a list of "
+        "managed policies (iam:PolicyARN) and named services for iam:PassRole (iam:PassedToService)",
+        Severity.CRITICAL,
+        MANDATORY,
+        "an unknown policy is not judged",
+        (ROLE, *POLICY_TYPES),
+        delegation_guarded,
     ),
     Rule(
         "iam-no-wildcard-admin",

@@ -77,6 +77,15 @@ class Rotation:
         period = max(0, (today - start).days // self.interval_days) if self.interval_days else 0
         return {"rotation": f"g{self.generation}-p{period}"}
 
+    def step(self, today: datetime.date) -> Optional[int]:
+        """How many rotations have happened by `today` (generation plus elapsed intervals): it only grows,
+        by one per rotation. None when rotation was never asked for."""
+        keepers = self.keepers(today)
+        if keepers is None:
+            return None
+        generation, period = keepers["rotation"][1:].split("-p")
+        return int(generation) + int(period)
+
 
 @section
 class Common:
@@ -95,6 +104,13 @@ class Common:
     )  # StackReference organization ("organization" on the local file backend)
     public_host: str = setting(
         "publicHost", "the application's public host name (crm.example.com)", check=rules.host_name, clouds=("aws", "gcp", "cloudflare")
+    )
+    bootstrap_stack: str = setting(
+        "bootstrapStack",
+        "the bootstrap stack whose permissions boundary every AWS role of this stack carries",
+        default="bootstrap",
+        clouds=("aws", "gcp"),
+        attr_default="bootstrap",
     )
 
     @property
@@ -369,7 +385,7 @@ class AwsStackConfig:
 
     @property
     def references(self) -> list[str]:
-        return []
+        return [self.common.bootstrap_stack]  # the permissions boundary of the stack's roles
 
 
 # ---------------------------------------------------------------- GCP
@@ -558,6 +574,8 @@ class GcpStackConfig:
         stacks = [self.platform.aws_stack] if self.platform.aws_stack else []
         if self.interconnect and self.interconnect.peer_stack not in stacks:
             stacks.append(self.interconnect.peer_stack)
+        if self.platform.aws_stack:
+            stacks.append(self.common.bootstrap_stack)  # the mail-sending role in the AWS account carries its boundary
         return stacks
 
 

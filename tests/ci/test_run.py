@@ -20,3 +20,14 @@ def test_the_workflows_are_validated_against_githubs_schema_before_the_tests():
 
 def test_lint_runs_before_the_tests():
     assert position("python3 dev.py lint") < position("python3 dev.py test")
+
+
+def test_the_iam_analysers_run_before_the_tests_that_use_their_virtualenv():
+    assert position("python3 dev.py iam-scan") < position("python3 dev.py test")
+
+
+def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():
+    install = position("build/policy-pack-venv/bin/pip install")
+    assert "-r policies/requirements.txt" in COMMANDS[install] and "--require-hashes" in COMMANDS[install]
+    assert position(".venv/bin/python -m tools check") > install
+    assert "--pack-python build/policy-pack-venv/bin/python" in COMMANDS[position(".venv/bin/python -m tools check")]

@@ -76,8 +76,11 @@ GOOD: dict[str, dict[str, Any]] = {
     },
     "aws:msk/cluster:Cluster": {
         "encryptionInfo": {"encryptionAtRestKmsKeyArn": "arn:aws:kms:ap-northeast-2:123456789012:key/msk"},
+        "numberOfBrokerNodes": 4,
+        "brokerNodeGroupInfo": {"clientSubnets": ["subnet-a", "subnet-c"]},
         "tags": TAGS,
     },
+    "aws:msk/topic:Topic": {"replicationFactor": 3, "configs": '{"min.insync.replicas": "2"}', "partitionCount": 6},
     "gcp:artifactregistry/repository:Repository": {"kmsKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/registry", "labels": TAGS},
     "gcp:secretmanager/secret:Secret": {
         "labels": TAGS,
@@ -168,6 +171,13 @@ GOOD: dict[str, dict[str, Any]] = {
     "gcp:compute/securityPolicy:SecurityPolicy": {
         "type": "CLOUD_ARMOR",
         "rules": [
+            {
+                "action": "deny(403)",
+                "priority": 900,
+                "match": {
+                    "expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a' || request.headers['x-crm-origin-auth'] == 'b')"}
+                },
+            },
             {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
             {"action": "deny(403)", "priority": 2147483647, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}},
         ],
@@ -313,6 +323,7 @@ FW, MEMORY, VPN, TUNNEL = (
 )
 RANDOM = "random:index/randomPassword:RandomPassword"
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+ORIGIN_AUTH_RULE = GOOD[ARMOR]["rules"][0]
 LOGS = "aws:cloudwatch/logGroup:LogGroup"
 BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 BALANCER, RULESET, ZONE = (
@@ -323,6 +334,7 @@ BALANCER, RULESET, ZONE = (
 AOP, LISTENER = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "aws:lb/listener:Listener"
 
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/crm-permissions-boundary"
 ROLE, WIP, GCS = "aws:iam/role:Role", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "gcp:storage/bucket:Bucket"
 S3_PARTS = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -338,9 +350,52 @@ def _trust(condition: dict) -> Resource:
     return role
 
 
+def _service_role(props: dict) -> Resource:
+    """An estate role a service assumes, with the given extra properties."""
+    role = resource(ROLE, name="flow-logs")
+    role.props = {
+        "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
+        **props,
+    }
+    return role
+
+
+# How a principal that manages roles is held (components/bootstrap/ci_identity.py deploy_policy, shortened).
+GUARDED_DELEGATION = [
+    {
+        "Effect": "Allow",
+        "Action": ["iam:CreateRole", "iam:PutRolePolicy"],
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+    },
+    {
+        "Effect": "Allow",
+        "Action": "iam:AttachRolePolicy",
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {
+            "StringEquals": {"iam:PermissionsBoundary": BOUNDARY},
+            "ArnEquals": {"iam:PolicyARN": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]},
+        },
+    },
+    {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+        "Condition": {"StringEquals": {"iam:PassedToService": "eks.amazonaws.com"}},
+    },
+]
+
+
+def _delegating_policy(statements: list) -> Resource:
+    import json
+
+    return resource("aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps({"Version": "2012-10-17", "Statement": statements})})
+
+
 def _google_trust(condition: dict) -> Resource:
     """A role that Google-signed ID tokens assume, with the given StringEquals conditions."""
     role = resource(ROLE, name="mail-sender")
+    role.props["permissionsBoundary"] = BOUNDARY
     role.props["assumeRolePolicy"] = {
         "Version": "2012-10-17",
         "Statement": [
@@ -630,17 +685,36 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-ha": ([resource(MEMORY), resource(MEMORY, {"tier": "BASIC"}, stack="gcp-dev")], [resource(MEMORY, {"tier": "BASIC"})]),
     "memorystore-auth": ([resource(MEMORY)], [resource(MEMORY, {"authEnabled": DELETE})]),
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
+    "cloud-armor-origin-auth": (
+        [resource(ARMOR), resource(ARMOR, {"rules": [UNKNOWN, *GOOD[ARMOR]["rules"][1:]]})],
+        [resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]})],
+    ),
     "cloud-armor-default-deny": (
         [resource(ARMOR)],
         [
             resource(
-                ARMOR, {"rules": [{"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}
+                ARMOR,
+                {
+                    "rules": [
+                        ORIGIN_AUTH_RULE,
+                        {"action": "allow", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+                    ]
+                },
             ),
-            resource(ARMOR, {"rules": [{"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}}]}),
             resource(
                 ARMOR,
                 {
                     "rules": [
+                        ORIGIN_AUTH_RULE,
+                        {"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["173.245.48.0/20"]}}},
+                    ]
+                },
+            ),
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        ORIGIN_AUTH_RULE,
                         {"action": "allow", "priority": 1000, "match": {"config": {"srcIpRanges": ["0.0.0.0/0"]}}},
                         {"action": "deny(403)", "priority": 2147483647, "match": {"config": {"srcIpRanges": ["*"]}}},
                     ]
@@ -796,6 +870,33 @@ FIXTURES: dict[str, tuple[list, list]] = {
         [
             resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'}),
             resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ],
+    ),
+    "msk-durability": (
+        [
+            resource("aws:msk/cluster:Cluster"),
+            resource("aws:msk/topic:Topic"),
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": UNKNOWN}),
+        ],
+        [
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": 2}),
+            resource("aws:msk/cluster:Cluster", {"numberOfBrokerNodes": 3}),
+            resource("aws:msk/topic:Topic", {"replicationFactor": 2, "configs": '{"min.insync.replicas": "1"}'}),
+            resource("aws:msk/topic:Topic", {"configs": "{}"}),
+        ],
+    ),
+    "iam-role-permissions-boundary": (
+        [resource(ROLE), _service_role({"permissionsBoundary": BOUNDARY}), _service_role({"permissionsBoundary": UNKNOWN})],
+        [_service_role({})],
+    ),
+    "iam-delegation-guarded": (
+        [resource("aws:iam/rolePolicy:RolePolicy"), _delegating_policy(GUARDED_DELEGATION)],
+        [
+            _delegating_policy([{"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam::123456789012:role/crm-*"}]),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[1], "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[2], "Condition": {}}]),
+            _delegating_policy([{"Effect": "Allow", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}]),
         ],
     ),
     "s3-bucket-encrypted": ([_bucket_stack()], [_bucket_stack(without=S3_PARTS[0])]),

@@ -85,8 +85,8 @@ def test_aws_values_come_from_aws_resources(aws_env, shipped):
     )
     assert aws_env["REDIS_HOST"] == "crm-dr-cache-redis.cache.example.internal"
     assert aws_env["KAFKA_BOOTSTRAP_SERVERS"].startswith("b-1.crm-dr-kafka-msk.kafka")
-    assert aws_env["AWS_SCHEDULE_SQS_ARN"] == "arn:aws:sqs:ap-northeast-2:123456789012:crm-dr-tasks-queue"
-    assert aws_env["AWS_SCHEDULE_ROLE_ARN"] == "arn:aws:iam:ap-northeast-2:123456789012:crm-dr-tasks-scheduler"
+    assert aws_env["AWS_SCHEDULE_SQS_ARN"] == result.one("aws:sqs/queue:Queue", "crm-dr-tasks-queue").output("arn")
+    assert aws_env["AWS_SCHEDULE_ROLE_ARN"] == result.one("aws:iam/role:Role", "crm-dr-tasks-scheduler").output("arn")
     assert aws_env["AWS_SCHEDULE_GROUP_NAME"] == result.one("aws:scheduler/scheduleGroup:ScheduleGroup")["name"]
     assert aws_env["AWS_CONFIGURATION_SET"] == result.one("aws:sesv2/configurationSet:ConfigurationSet")["configurationSetName"]
 

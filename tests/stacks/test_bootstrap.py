@@ -48,7 +48,8 @@ def test_outputs_are_what_the_workflows_read(shipped):
         == f"projects/123456789012/locations/global/workloadIdentityPools/{pool}/providers/github-actions"
     )
     assert outputs["gcpDeployServiceAccount"] == "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
-    assert outputs["awsDeployRoleArn"].endswith("crm-ci-deploy") and outputs["awsPreviewRoleArn"].endswith("crm-ci-preview")
+    assert outputs["awsDeployRoleArn"] == "arn:aws:iam::123456789012:role/github-crm-deploy"
+    assert outputs["awsPreviewRoleArn"] == "arn:aws:iam::123456789012:role/github-crm-preview"
 
 
 def test_roles_trust_the_configured_repository_environments_and_branches(shipped):

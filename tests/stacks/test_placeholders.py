@@ -28,13 +28,17 @@ def test_up_refuses_placeholders_before_registering_anything():
     assert caught.value.registered_resources == []
 
 
+# What the bootstrap stack exports that an AWS stack reads (its roles' permissions boundary).
+BOOTSTRAP = {"bootstrap": ({"awsPermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/crm-permissions-boundary"}, [])}
+
+
 def test_preview_with_placeholders_runs_the_program():
-    result = run_program("aws-dev", stack_config("aws-dev"), stacks.main, preview=True)
+    result = run_program("aws-dev", stack_config("aws-dev"), stacks.main, preview=True, stack_outputs=BOOTSTRAP)
     assert result.of_type("aws:ec2/vpc:Vpc")
 
 
 def test_up_with_real_values_runs_the_program():
-    result = run_program("aws-dev", stack_config("aws-dev", REAL_AWS_DEV), stacks.main, preview=False)
+    result = run_program("aws-dev", stack_config("aws-dev", REAL_AWS_DEV), stacks.main, preview=False, stack_outputs=BOOTSTRAP)
     assert result.one("aws:lb/listener:Listener", "crm-dev-ingress-https")["certificateArn"].endswith("1234567890ab")
 
 

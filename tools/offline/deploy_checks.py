@@ -9,6 +9,8 @@
   itself (GKE's Gateway API, see GKE_GATEWAY_SCHEMAS) are judged the same way.
 - `helm-values`: a Helm release's values validate against the chart's `values.schema.json`, or,
   when the chart ships none, every key must exist in the chart's `values.yaml` at that version.
+- `deploy-permissions`: a permission the CI deploy identity lacks for a resource the stack creates
+  (tools/offline/permission_checks.py).
 - `identity-ordering`: an IAM member or binding naming an identity that a Google service creates
   (the Workload Identity pool `PROJECT.svc.id.goog`, `gcp-sa-*` service agents) depends, directly
   or through other resources, on the resource that creates it.
@@ -493,7 +495,19 @@ def _lifecycle(check):
     return run
 
 
-CHECKS = (check_kubernetes, check_helm_values, check_identity_ordering, *(_lifecycle(c) for c in lifecycle_checks.CHECKS))
+def check_deploy_permissions(resources: list[PlanResource]) -> Iterator[Finding]:
+    from .permission_checks import check_deploy_permissions as check
+
+    return check(resources)
+
+
+CHECKS = (
+    check_kubernetes,
+    check_helm_values,
+    check_identity_ordering,
+    *(_lifecycle(c) for c in lifecycle_checks.CHECKS),
+    check_deploy_permissions,
+)
 CHECK_COUNT = len(CHECKS)
 
 

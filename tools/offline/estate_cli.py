@@ -135,6 +135,8 @@ def regions(results) -> dict[str, str]:
 @_guard
 def run_diagram(args: argparse.Namespace) -> int:
     results = _runs(args, with_references=True)
+    # The bootstrap stack is read for its roles' boundary, not part of the estate the drawing shows, unless asked for.
+    results = [r for r in results if r.stack == args.stack or load(r.stack, read_stack_file(r.stack)).common.cloud != "bootstrap"]
     source = diagram.dot(results, regions(results))
     try:
         diagram.render(source, args.output)
@@ -152,7 +154,9 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
         results = _runs(args, with_references=True)
     table = rebuild.load_times()
     own = {result.stack: rebuild.rebuild_time(result, table) for result in results}
-    references = {result.stack: list(load(result.stack, read_stack_file(result.stack)).references) for result in results}
+    # The bootstrap stack (state, keys, CI identities, the roles' boundary) outlives a region: it is read, not rebuilt.
+    configs = {result.stack: load(result.stack, read_stack_file(result.stack)) for result in results}
+    references = {stack: [r for r in config.references if r != config.common.bootstrap_stack] for stack, config in configs.items()}
 
     def from_nothing(stack: str) -> tuple[float, list[str]]:
         upstream = [from_nothing(other) for other in references.get(stack, []) if other in own]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"
+REGION = "ap-northeast-2"
 CLOUDFLARE_IPS = Path(__file__).parent / "data" / "cloudflare_ips.yaml"
 
 
@@ -28,12 +29,119 @@ def computed(type_: str, name: str, inputs: dict) -> dict[str, Any]:
     package = type_.split(":")[0]
     values: dict[str, Any] = {}
     if package == "aws":
-        module = type_.split(":")[1].split("/")[0]
-        values["arn"] = f"arn:aws:{module}:ap-northeast-2:{ACCOUNT}:{name}"
+        values["arn"] = arn(type_, name, inputs)
     values.update(_SPECIFIC.get(type_, lambda n, i: {})(name, inputs))
     if "name" not in inputs and package in ("aws", "gcp"):
         values.setdefault("name", name)
     return values
+
+
+def _hex(name: str, length: int) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+def _uuid(name: str) -> str:
+    h = _hex(name, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _named(inputs: dict, name: str, *keys: str) -> str:
+    for key in (*keys, "name"):
+        if isinstance(inputs.get(key), str) and inputs[key]:
+            return inputs[key]
+    return name
+
+
+def _regional(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+# The ARN each AWS type has once created, in the shape the service documents (IAM's global ARNs without
+# a region, S3's without an account, paths and generated ids where the service adds them), so that the
+# analysers and the deploy-permission check judge ARNs like the real ones.
+_ARNS = {
+    "aws:iam/role:Role": lambda n, i: f"arn:aws:iam::{ACCOUNT}:role{i.get('path') or '/'}{_named(i, n)}",
+    "aws:iam/policy:Policy": lambda n, i: f"arn:aws:iam::{ACCOUNT}:policy{i.get('path') or '/'}{_named(i, n)}",
+    "aws:iam/user:User": lambda n, i: f"arn:aws:iam::{ACCOUNT}:user{i.get('path') or '/'}{_named(i, n)}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: (
+        f"arn:aws:iam::{ACCOUNT}:oidc-provider/{str(i.get('url', '')).replace('https://', '')}"
+    ),
+    "aws:s3/bucket:Bucket": lambda n, i: f"arn:aws:s3:::{i.get('bucket') or f'{n}-bucket'}",
+    "aws:kms/key:Key": lambda n, i: _regional("kms", f"key/{_uuid(n)}"),
+    "aws:kms/alias:Alias": lambda n, i: _regional("kms", _named(i, n)),
+    "aws:sqs/queue:Queue": lambda n, i: _regional("sqs", _named(i, n)),
+    "aws:sns/topic:Topic": lambda n, i: _regional("sns", _named(i, n)),
+    "aws:sns/topicSubscription:TopicSubscription": lambda n, i: _regional("sns", f"{n}:{_uuid(n)}"),
+    "aws:secretsmanager/secret:Secret": lambda n, i: _regional("secretsmanager", f"secret:{_named(i, n)}-{_hex(n, 6)}"),
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: _regional("logs", f"log-group:{_named(i, n)}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i: _regional("cloudwatch", f"alarm:{_named(i, n, 'alarmName')}"),
+    "aws:cloudwatch/dashboard:Dashboard": lambda n, i: f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{_named(i, n, 'dashboardName')}",
+    "aws:eks/cluster:Cluster": lambda n, i: _regional("eks", f"cluster/{_named(i, n)}"),
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i: _regional("eks", f"nodegroup/{i.get('clusterName')}/{n}/{_uuid(n)}"),
+    "aws:eks/addon:Addon": lambda n, i: _regional("eks", f"addon/{i.get('clusterName')}/{i.get('addonName')}/{_uuid(n)}"),
+    "aws:msk/cluster:Cluster": lambda n, i: _regional("kafka", f"cluster/{_named(i, n, 'clusterName')}/{_uuid(n)}-2"),
+    "aws:ses/domainIdentity:DomainIdentity": lambda n, i: _regional("ses", f"identity/{i.get('domain')}"),
+    "aws:sesv2/configurationSet:ConfigurationSet": lambda n, i: _regional("ses", f"configuration-set/{i.get('configurationSetName')}"),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": lambda n, i: _regional("scheduler", f"schedule-group/{_named(i, n)}"),
+    "aws:rds/instance:Instance": lambda n, i: _regional("rds", f"db:{_named(i, n, 'identifier')}"),
+    "aws:rds/parameterGroup:ParameterGroup": lambda n, i: _regional("rds", f"pg:{_named(i, n)}"),
+    "aws:rds/subnetGroup:SubnetGroup": lambda n, i: _regional("rds", f"subgrp:{_named(i, n)}"),
+    "aws:ecr/repository:Repository": lambda n, i: _regional("ecr", f"repository/{_named(i, n)}"),
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: _regional("elasticloadbalancing", f"loadbalancer/app/{_named(i, n)}/50dc6c495c0c9188"),
+    "aws:lb/targetGroup:TargetGroup": lambda n, i: _regional("elasticloadbalancing", f"targetgroup/{_named(i, n)}/73e2d6bc24d8a067"),
+    "aws:lb/listener:Listener": lambda n, i: _regional("elasticloadbalancing", f"listener/app/{n}/50dc6c495c0c9188/{_hex(n, 16)}"),
+    "aws:lb/trustStore:TrustStore": lambda n, i: _regional("elasticloadbalancing", f"truststore/{_named(i, n)}/{_hex(n, 16)}"),
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: _regional(
+        "elasticache", f"replicationgroup:{_named(i, n, 'replicationGroupId')}"
+    ),
+    "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i: _regional("elasticache", f"subnetgroup:{_named(i, n)}"),
+    "aws:backup/vault:Vault": lambda n, i: _regional("backup", f"backup-vault:{_named(i, n)}"),
+    "aws:backup/plan:Plan": lambda n, i: _regional("backup", f"backup-plan:{_uuid(n)}"),
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": lambda n, i: _regional("backup", f"restore-testing-plan:{_named(i, n)}-{_uuid(n)}"),
+    "aws:acm/certificate:Certificate": lambda n, i: _regional("acm", f"certificate/{_uuid(n)}"),
+    "aws:ssm/parameter:Parameter": lambda n, i: _regional("ssm", f"parameter{_named(i, n)}"),
+    "aws:budgets/budget:Budget": lambda n, i: f"arn:aws:budgets::{ACCOUNT}:budget/{_named(i, n)}",
+}
+_EC2_PREFIXES = {
+    "vpc": "vpc",
+    "subnet": "subnet",
+    "securityGroup": "sg",
+    "routeTable": "rtb",
+    "internetGateway": "igw",
+    "natGateway": "nat",
+    "eip": "eipalloc",
+    "vpcEndpoint": "vpce",
+    "launchTemplate": "lt",
+    "flowLog": "fl",
+    "vpnGateway": "vgw",
+    "vpnConnection": "vpn",
+    "customerGateway": "cgw",
+}
+_EC2_RESOURCE_TYPES = {
+    "securityGroup": "security-group",
+    "routeTable": "route-table",
+    "internetGateway": "internet-gateway",
+    "natGateway": "natgateway",
+    "eip": "elastic-ip",
+    "vpcEndpoint": "vpc-endpoint",
+    "launchTemplate": "launch-template",
+    "flowLog": "vpc-flow-log",
+    "vpnGateway": "vpn-gateway",
+    "vpnConnection": "vpn-connection",
+    "customerGateway": "customer-gateway",
+}
+
+
+def arn(type_: str, name: str, inputs: dict) -> str:
+    """The ARN AWS would give a new resource of this type and these inputs."""
+    if type_ in _ARNS:
+        return _ARNS[type_](name, inputs)
+    module, _, kind = type_.split(":")[1].partition("/")
+    kind = kind.split(":")[0]
+    if module == "ec2" and kind in _EC2_PREFIXES:
+        return _regional("ec2", f"{_EC2_RESOURCE_TYPES.get(kind, kind)}/{_EC2_PREFIXES[kind]}-{_hex(name, 17)}")
+    service = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "msk": "kafka", "sesv2": "ses"}.get(module, module)
+    return _regional(service, f"{kind.lower()}/{name}")
 
 
 _SPECIFIC = {
@@ -162,6 +270,9 @@ def invoke(token: str, args: dict) -> dict:
         return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDEXAMPLE"}
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+    if token == "aws:elb/getServiceAccount:getServiceAccount":
+        # Elastic Load Balancing's log-delivery account in ap-northeast-2 (the ALB access-logs guide's table).
+        return {"id": "600734575887", "arn": "arn:aws:iam::600734575887:root"}
     if token == "aws:index/getRegion:getRegion":
         return {"name": "ap-northeast-2", "region": "ap-northeast-2"}
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
@@ -173,6 +284,8 @@ def invoke(token: str, args: dict) -> dict:
         return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return cloudflare_ip_ranges()
+    if token == "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo":
+        return {"email": "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"}  # the bootstrap stack's deploy account
     if token == "gcp:organizations/getProject:getProject":
         return {"number": "123456789012", "projectId": args.get("projectId", "project")}
     return {}

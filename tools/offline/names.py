@@ -134,6 +134,7 @@ RULES: dict[str, list[NameRule]] = {
     ],
     "aws:iam/role:Role": [NameRule("name", 64, _botocore("iam CreateRole.RoleName"), _IAM, _IAM_TEXT, prefix_field="namePrefix")],
     "aws:iam/user:User": [NameRule("name", 64, _botocore("iam CreateUser.UserName"), _IAM, _IAM_TEXT)],
+    "aws:iam/policy:Policy": [NameRule("name", 128, _botocore("iam CreatePolicy.PolicyName"), _IAM, _IAM_TEXT, prefix_field="namePrefix")],
     "aws:iam/rolePolicy:RolePolicy": [
         NameRule("name", 128, _botocore("iam PutRolePolicy.PolicyName"), _IAM, _IAM_TEXT, prefix_field="namePrefix")
     ],

@@ -144,7 +144,9 @@ class _Converter:
             return self.block(value, shape.args, fields)
         if shape.kind in ("block", "blocks") and isinstance(value, (dict, list)):
             items = value if isinstance(value, list) else [value]
-            converted = [self.block(item, shape.args, fields) if isinstance(item, dict) else (item, False, False, None) for item in items]
+            converted = [
+                self.block(item, shape.args, fields) if isinstance(item, dict) else self.convert(item, Shape("value"), {}) for item in items
+            ]
             values = [c[0] for c in converted]
             unknown = [c[1] for c in converted]
             sensitive = [c[2] for c in converted]

@@ -104,7 +104,9 @@ def test_a_range_listed_twice_is_refused():
 
 
 def test_shipped_stacks_admit_cloudflares_published_ranges(shipped):
-    rules = [r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.get("fromPort") == 443]
+    rules = [
+        r for r in shipped("aws-dr").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name
+    ]
     assert {r["cidrIpv4"] for r in rules} == set(CLOUDFLARE_IPV4_RANGES)
 
 

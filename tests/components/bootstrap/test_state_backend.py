@@ -45,7 +45,7 @@ def test_state_bucket_is_encrypted_with_its_own_rotating_key(s3):
     rule = part(s3, "bucketServerSideEncryptionConfiguration")["rules"][0]
     assert rule["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms",
-        "kmsMasterKeyId": "arn:aws:kms:ap-northeast-2:123456789012:state-key",
+        "kmsMasterKeyId": key.output("arn"),
     }
     assert rule["bucketKeyEnabled"] is True
     assert key["enableKeyRotation"] is True
@@ -59,13 +59,14 @@ def test_state_bucket_blocks_all_public_access(s3):
 
 def test_state_bucket_refuses_plain_http(s3):
     statement = json.loads(part(s3, "bucketPolicy")["policy"])["Statement"]
+    bucket = s3.one("aws:s3/bucket:Bucket", "state").output("arn")
     assert statement == [
         {
             "Sid": "TlsOnly",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": ["arn:aws:s3:ap-northeast-2:123456789012:state", "arn:aws:s3:ap-northeast-2:123456789012:state/*"],
+            "Resource": [bucket, f"{bucket}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -76,7 +77,7 @@ def test_state_bucket_logs_to_its_log_bucket_which_admits_only_s3_log_delivery(s
     assert logging["targetBucket"] == "state-logs-id" and logging["targetPrefix"] == "state/"
     statements = json.loads(part(s3, "bucketPolicy", "state-logs")["policy"])["Statement"]
     assert statements[0]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert statements[0]["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:s3:ap-northeast-2:123456789012:state"}
+    assert statements[0]["Condition"]["ArnLike"] == {"aws:SourceArn": s3.one("aws:s3/bucket:Bucket", "state").output("arn")}
     assert part(s3, "bucketServerSideEncryptionConfiguration", "state-logs")["rules"][0]["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "AES256"
     }

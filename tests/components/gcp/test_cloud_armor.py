@@ -56,7 +56,7 @@ def test_gcp_stack_admits_the_same_ranges_as_the_alb(shipped):
         r["cidrIpv4"] for r in aws.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-ingress-cf-443-" in r.name
     }
     armor = shipped("gcp-dr").one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
-    allowed = {c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]}
+    allowed = {c for r in armor if isinstance(r, dict) and r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]}
     assert alb_ranges and allowed == alb_ranges
 
 
@@ -66,4 +66,6 @@ def test_armor_follows_cloudflares_data_source(run_stack, monkeypatch):
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)
     armor = run_stack("gcp-dev", fresh=True).one("gcp:compute/securityPolicy:SecurityPolicy")["rules"]
-    assert [c for r in armor if r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]] == ["198.51.100.0/24"]
+    assert [c for r in armor if isinstance(r, dict) and r["action"] == "allow" for c in r["match"]["config"]["srcIpRanges"]] == [
+        "198.51.100.0/24"
+    ]

@@ -1,0 +1,52 @@
+"""The secret header value that proves a request to the GCP origin came through this Cloudflare zone.
+
+Cloudflare's published ranges are shared by every Cloudflare customer, and the GKE Gateway cannot ask
+for a client certificate (GKE's GCPGatewayPolicy offers only allowGlobalAccess, region and sslPolicy:
+GoogleCloudPlatform/gke-gateway-api config/crd, docs/hardening.md). So the global stack adds a header
+with a secret value to every request of the zone and to the monitor's health checks, and Cloud Armor
+refuses requests without it (components/gcp/cloud_armor.py).
+
+Rotation without an outage: two generated values in slots A and B. `crm:rotation` replaces one slot per
+rotation step (A on odd steps, B on even ones), so the other slot still holds the value the global stack
+sends until it is deployed. Cloud Armor accepts both; `current` is the slot replaced last, what the
+global stack should send. Two rotations between deploys of the global stack replace both slots: deploy
+`global` right after this stack (docs/runbooks/rotation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_random as random
+
+from components.base import Component
+
+VALUE_LENGTH = 48
+
+
+@dataclass
+class OriginAuthSecretArgs:
+    rotation_step: Optional[int] = None  # crm:rotation's step (stacks/config/model.py Rotation.step); None: never rotated
+
+
+class OriginAuthSecret(Component):
+    def __init__(self, name: str, args: OriginAuthSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("crm:gcp:OriginAuthSecret", name, None, opts)
+        step = args.rotation_step
+        keepers = {
+            "a": {"origin-auth": f"a{(step + 1) // 2}"} if step is not None else None,
+            "b": {"origin-auth": f"b{step // 2}"} if step is not None else None,
+        }
+        # Letters and digits only: the value sits in a Cloud Armor expression and an HTTP header.
+        self.slots = {
+            slot: random.RandomPassword(
+                f"{name}-{slot}", length=VALUE_LENGTH, special=False, keepers=keepers[slot], opts=pulumi.ResourceOptions(parent=self)
+            )
+            for slot in ("a", "b")
+        }
+        current = "a" if step is None or step % 2 else "b"
+        self.current = pulumi.Output.secret(self.slots[current].result)
+        self.accepted = [pulumi.Output.secret(p.result) for p in self.slots.values()]
+        self.register_outputs({})

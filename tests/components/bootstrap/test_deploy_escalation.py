@@ -1,0 +1,146 @@
+"""The escalation paths out of the CI deploy identities are closed by their policies as written.
+
+The AWS deploy role's policy is the one the bootstrap stack registers, resolved with the values a
+deploy gives (the offline engine outside preview mode), and judged by IAM's evaluation logic
+(tools/offline/iam_eval.py): a role without the boundary, a role handed to any service, a managed
+policy such as AdministratorAccess, and edits of the boundary itself are all refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tools.offline.iam_eval import Request, evaluate
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/crm-dr-anything"
+
+
+@pytest.fixture
+def bootstrap(shipped):
+    return shipped("bootstrap", preview=False)
+
+
+@pytest.fixture
+def deploy_policy(bootstrap):
+    return bootstrap.one("aws:iam/rolePolicy:RolePolicy", "crm-ci-deploy")["policy"]
+
+
+@pytest.fixture
+def boundary(bootstrap):
+    return bootstrap.outputs["awsPermissionsBoundaryArn"]
+
+
+def decide(policy, action, resource=ROLE, **context):
+    return evaluate([policy], Request(action, resource, {k.replace("_", ":", 1): v for k, v in context.items()}))
+
+
+def test_the_boundary_the_stacks_read_is_the_policy_bootstrap_creates(bootstrap, boundary):
+    assert bootstrap.one("aws:iam/policy:Policy").output("arn") == boundary
+
+
+def test_a_role_without_the_boundary_is_refused(deploy_policy):
+    assert decide(deploy_policy, "iam:CreateRole").result == "explicitly denied"
+
+
+def test_a_role_with_another_boundary_is_refused(deploy_policy):
+    other = f"arn:aws:iam::{ACCOUNT}:policy/crm-wide-open"
+    assert not decide(deploy_policy, "iam:CreateRole", iam_PermissionsBoundary=other).allowed
+    assert not decide(deploy_policy, "iam:PutRolePermissionsBoundary", iam_PermissionsBoundary=other).allowed
+
+
+def test_a_role_with_the_boundary_is_allowed_on_every_path_the_estate_uses(deploy_policy, boundary):
+    for path in ("/", "/service/"):
+        role = f"arn:aws:iam::{ACCOUNT}:role{path}crm-dr-mail-sender-ses"
+        assert decide(deploy_policy, "iam:CreateRole", role, iam_PermissionsBoundary=boundary).allowed, path
+
+
+@pytest.mark.parametrize(
+    "policy_arn",
+    ["arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess", f"arn:aws:iam::{ACCOUNT}:policy/x"],
+)
+def test_attaching_administrator_or_any_unlisted_policy_is_refused(deploy_policy, boundary, policy_arn):
+    assert not decide(deploy_policy, "iam:AttachRolePolicy", iam_PermissionsBoundary=boundary, iam_PolicyARN=policy_arn).allowed
+
+
+def test_the_managed_policies_the_estate_attaches_are_allowed(deploy_policy, boundary):
+    eks = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+    assert decide(deploy_policy, "iam:AttachRolePolicy", iam_PermissionsBoundary=boundary, iam_PolicyARN=eks).allowed
+
+
+@pytest.mark.parametrize(
+    "service", ["ec2.amazonaws.com", "lambda.amazonaws.com", "cloudformation.amazonaws.com", "codebuild.amazonaws.com"]
+)
+def test_passing_a_role_to_a_service_that_could_run_it_for_the_caller_is_refused(deploy_policy, service):
+    assert not decide(deploy_policy, "iam:PassRole", iam_PassedToService=service).allowed
+
+
+def test_passing_a_role_without_a_receiving_service_is_refused(deploy_policy):
+    assert not decide(deploy_policy, "iam:PassRole").allowed
+
+
+def test_roles_go_to_the_services_that_use_them(deploy_policy):
+    assert decide(deploy_policy, "iam:PassRole", iam_PassedToService="eks.amazonaws.com").allowed
+
+
+def test_the_boundary_cannot_be_removed_or_edited(deploy_policy, boundary):
+    assert decide(deploy_policy, "iam:DeleteRolePermissionsBoundary", iam_PermissionsBoundary=boundary).result == "explicitly denied"
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"):
+        assert decide(deploy_policy, action, boundary).result == "explicitly denied", action
+
+
+def test_the_ci_identities_stay_out_of_reach(deploy_policy, boundary):
+    for role in ("github-crm-deploy", "github-crm-preview"):
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
+        for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole"):
+            assert not decide(deploy_policy, action, arn, iam_PermissionsBoundary=boundary).allowed, (role, action)
+
+
+def test_no_inline_policy_on_a_role_outside_the_boundary(deploy_policy):
+    assert not decide(deploy_policy, "iam:PutRolePolicy").allowed
+
+
+def test_the_boundary_itself_allows_no_role_or_policy_management(bootstrap):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:CreatePolicyVersion", "iam:CreateAccessKey"):
+        assert not decide(boundary, action, "*").allowed, action
+    state = next(r for r in bootstrap.of_type("aws:s3/bucket:Bucket") if r.name == "crm-pulumi-state").output("arn")
+    assert decide(boundary, "s3:GetObject", f"{state}/.pulumi/stacks/crm/aws-dr.json").result == "explicitly denied"
+
+
+# ---------------------------------------------------------------- GCP
+
+
+def _deploy_bindings(bootstrap, project="crm-dr-project"):
+    return [r for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith(f"crm-ci-deploy-{project}-")]
+
+
+def test_the_gcp_deploy_account_cannot_act_as_every_service_account(bootstrap):
+    roles = [r["role"] for r in _deploy_bindings(bootstrap)]
+    assert roles and "roles/iam.serviceAccountUser" not in roles and "roles/owner" not in roles and "roles/editor" not in roles
+
+
+def test_the_gcp_deploy_account_may_grant_only_the_stacks_project_roles(bootstrap, shipped):
+    (admin,) = [r for r in _deploy_bindings(bootstrap) if r["role"] == "roles/resourcemanager.projectIamAdmin"]
+    expression = admin["condition"]["expression"]
+    assert expression.startswith("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([")
+    grantable = set(re.findall(r"'(roles/[^']+)'", expression))
+    assert not {"roles/owner", "roles/editor", "roles/resourcemanager.projectIamAdmin", "roles/iam.serviceAccountTokenCreator"} & grantable
+    granted = {r["role"] for stack in ("gcp-dev", "gcp-dr") for r in shipped(stack).of_type("gcp:projects/iAMMember:IAMMember")}
+    assert granted and granted <= grantable
+
+
+def test_the_deployer_acts_only_as_the_node_account_it_creates(shipped):
+    result = shipped("gcp-dr", preview=False)
+    (grant,) = [r for r in result.of_type("gcp:serviceaccount/iAMMember:IAMMember") if r["role"] == "roles/iam.serviceAccountUser"]
+    nodes = result.one("gcp:serviceaccount/account:Account", "crm-dr-gke-nodes")
+    assert grant["serviceAccountId"] == nodes.output("name")
+    assert grant["member"] == "serviceAccount:crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
+    assert grant.urn in result.one("gcp:container/cluster:Cluster").dependencies
+
+
+def test_policy_documents_are_json(deploy_policy):
+    assert json.loads(deploy_policy)["Version"] == "2012-10-17"

@@ -1,0 +1,83 @@
+"""The GCP origin admits only requests through this Cloudflare zone: a generated header value the global stack
+sends and Cloud Armor requires, rotated without an outage, never in plaintext outside secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
+from tools.offline.engine import Secret, reveal
+
+ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def _slots(result) -> dict[str, str]:
+    return {p.name[-1]: p.output("result") for p in result.of_type(PASSWORD) if "-origin-auth-" in p.name}
+
+
+def test_cloud_armor_refuses_requests_without_either_slots_value_before_admitting_cloudflare(shipped):
+    result = shipped("gcp-dr", preview=False)
+    rules = result.one(ARMOR)["rules"]
+    assert isinstance(rules[0], Secret)
+    header_rule = reveal(rules[0])
+    slots = _slots(result)
+    assert header_rule["action"] == "deny(403)" and header_rule["priority"] < min(r["priority"] for r in rules[1:])
+    expression = header_rule["match"]["expr"]["expression"]
+    assert (
+        expression
+        == f"!(request.headers['{ORIGIN_AUTH_HEADER}'] == '{slots['a']}' || request.headers['{ORIGIN_AUTH_HEADER}'] == '{slots['b']}')"
+    )
+
+
+def test_the_value_reaches_the_global_stack_as_a_secret_output(shipped):
+    outputs = shipped("gcp-dr", preview=False).outputs
+    assert isinstance(outputs["originAuthHeader"], Secret)
+
+
+def test_cloudflare_sets_the_header_on_every_request_and_on_health_checks(shipped):
+    current = reveal(shipped("gcp-dr", preview=False).outputs["originAuthHeader"])
+    result = shipped("global", preview=False)
+    (transform,) = [r for r in result.of_type("cloudflare:index/ruleset:Ruleset") if r["phase"] == "http_request_late_transform"]
+    (rule,) = transform["rules"]
+    header = rule["actionParameters"]["headers"][ORIGIN_AUTH_HEADER]
+    assert (rule["action"], rule["expression"], header["operation"]) == ("rewrite", "true", "set")
+    assert isinstance(header["value"], Secret) and reveal(header["value"]) == current
+    monitor = result.one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
+    assert isinstance(monitor["header"][ORIGIN_AUTH_HEADER][0], Secret) and reveal(monitor["header"][ORIGIN_AUTH_HEADER]) == [current]
+
+
+def _plain_occurrences(value: Any, secret: str, inside: bool = False) -> int:
+    if isinstance(value, Secret):
+        return _plain_occurrences(value.value, secret, True)
+    if isinstance(value, dict):
+        return sum(_plain_occurrences(v, secret, inside) for v in value.values())
+    if isinstance(value, list):
+        return sum(_plain_occurrences(v, secret, inside) for v in value)
+    return int(isinstance(value, str) and secret in value and not inside)
+
+
+def test_the_value_is_never_plaintext_in_an_input_or_output(shipped):
+    gcp = shipped("gcp-dr", preview=False)
+    global_ = shipped("global", preview=False)
+    for value in _slots(gcp).values():
+        for result in (gcp, global_):
+            leaks = [r.name for r in result.resources if _plain_occurrences(r.inputs, value)]
+            assert leaks == [] and _plain_occurrences(result.outputs, value) == 0
+
+
+def test_a_rotation_replaces_one_slot_and_the_other_keeps_what_cloudflare_still_sends(run_stack):
+    first = run_stack("gcp-dr", {"crm:rotation": {"generation": 1}})
+    second = run_stack("gcp-dr", {"crm:rotation": {"generation": 2}})
+
+    def keepers(result):
+        return {p.name[-1]: p["keepers"] for p in result.of_type(PASSWORD) if "-origin-auth-" in p.name}
+
+    assert keepers(first)["a"] == keepers(second)["a"]  # step 1 made A current; step 2 leaves it accepted
+    assert keepers(first)["b"] != keepers(second)["b"]  # and replaces B, which becomes current
+
+
+def test_the_current_slot_follows_the_rotation_step(run_stack):
+    for generation, slot in ((1, "a"), (2, "b"), (3, "a")):
+        result = run_stack("gcp-dr", {"crm:rotation": {"generation": generation}}, preview=False)
+        assert reveal(result.outputs["originAuthHeader"]) == _slots(result)[slot], generation
