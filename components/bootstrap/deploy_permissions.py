@@ -66,6 +66,7 @@ AWS: Mapping[str, AwsRow] = {
     ),
     "aws:cloudwatch/dashboard:Dashboard": _aws("cloudwatch", "cloudwatch", "PutDashboard", "DeleteDashboards", "GetDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("logs", "logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "AssociateKmsKey"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _aws("logs", "logs", "PutMetricFilter", "DeleteMetricFilter", "DescribeMetricFilters"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _aws("cloudwatch", "cloudwatch", "PutMetricAlarm", "DeleteAlarms", "DescribeAlarms"),
     "aws:ec2/customerGateway:CustomerGateway": _aws("ec2", "ec2", "CreateCustomerGateway", "DeleteCustomerGateway", "CreateTags"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _aws(
@@ -235,6 +236,7 @@ GCP: Mapping[str, GcpRow] = {
     "gcp:kms/cryptoKey:CryptoKey": GcpRow("cloudkms.cryptoKeys.create", "roles/cloudkms.admin"),
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": GcpRow("cloudkms.cryptoKeys.setIamPolicy", "roles/cloudkms.admin"),
     "gcp:kms/keyRing:KeyRing": GcpRow("cloudkms.keyRings.create", "roles/cloudkms.admin"),
+    "gcp:logging/metric:Metric": GcpRow("logging.logMetrics.create", "roles/logging.configWriter"),
     "gcp:monitoring/alertPolicy:AlertPolicy": GcpRow("monitoring.alertPolicies.create", "roles/monitoring.editor"),
     "gcp:monitoring/dashboard:Dashboard": GcpRow("monitoring.dashboards.create", "roles/monitoring.editor"),
     "gcp:monitoring/metricDescriptor:MetricDescriptor": GcpRow("monitoring.metricDescriptors.create", "roles/monitoring.editor"),
