@@ -42,7 +42,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
-from .workload import workload_sizing
+from .workload import starting_replicas, workload_sizing
 
 
 def key_purposes(config: AwsStackConfig) -> list[str]:
@@ -500,6 +500,10 @@ def serve_application(
             target_group_arn=ingress.target_group_arn,
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
+            # 0 until the repository holds the image (components/image_check.py), then the autoscaler's.
+            replicas=starting_replicas(
+                common.stack, app.image_tag, registry.image_check(app.image_repository, app.image_tag), "run `pulumi up` again"
+            ),
         ),
         opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, controller.release]),
     )

@@ -37,7 +37,7 @@ from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
 from .references import PeerStack
-from .workload import workload_sizing
+from .workload import starting_replicas, workload_sizing
 
 
 def program(config: GcpStackConfig) -> None:
@@ -515,6 +515,10 @@ def serve_application(
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
             aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
+            # 0 until the repository holds the image (components/image_check.py), then the autoscaler's.
+            replicas=starting_replicas(
+                common.stack, app.image_tag, registry.image_check(app.image_repository, app.image_tag), "run `pulumi up` again"
+            ),
         ),
         opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]),
     )

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"
+# What the fake registries hold, repository as ImageCheck names it (`crm-dr/crm-api`) -> tags. Empty, as on a
+# first deploy. Tests that need a pushed image put it here (and run the stack with fresh=True).
+REGISTRY_TAGS: dict[str, list[str]] = {}
 CLOUDFLARE_IPS = Path(__file__).parent / "data" / "cloudflare_ips.yaml"
 
 
@@ -154,6 +157,13 @@ def _vpn_connection(name: str, inputs: dict) -> dict:
 
 
 def invoke(token: str, args: dict) -> dict:
+    if token == "aws:ecr/getImages:getImages":
+        name = args.get("repositoryName")
+        return {"repositoryName": name, "imageIds": [{"imageTag": t, "imageDigest": f"sha256:{t}"} for t in REGISTRY_TAGS.get(name, [])]}
+    if token == "gcp:artifactregistry/getDockerImages:getDockerImages":
+        repository = args.get("repositoryId")
+        held = {name.split("/", 1)[1]: tags for name, tags in REGISTRY_TAGS.items() if name.startswith(f"{repository}/")}
+        return {"dockerImages": [{"imageName": image, "tags": tags} for image, tags in held.items()], "repositoryId": repository}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDEXAMPLE"}
     if token == "aws:index/getPartition:getPartition":
