@@ -12,6 +12,7 @@ from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs,
 from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
+from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
 from .config.model import BootstrapStackConfig
 
@@ -27,6 +28,13 @@ def program(config: BootstrapStackConfig) -> None:
     project = common.project
     protect = common.protected
     deploy_name, preview_name = ci_role_names(project)
+
+    # The CI project's Google APIs, from the types created below (components/gcp/services.py), and the client-based
+    # ones the deploy account's calls are billed to its own project for (enabling services, project IAM, budgets).
+    services = ProjectServices(f"{project}-apis", ProjectServicesArgs(project=config.gcp_project))
+    pulumi.runtime.register_stack_transformation(services.transformation)
+    for service in CLIENT_BASED:
+        services.enable(service)
 
     # AWS principals are named by ARN; the roles are created below, after the keys that name them.
     deploy_arn, preview_arn = account_role_arn(deploy_name), account_role_arn(preview_name)

@@ -47,6 +47,7 @@ class PlanResource:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom: bool = True
+    provider: str = ""  # the provider reference `URN::ID`: a resource waits for its provider, and what the provider waits for
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _struct(inputs: dict) -> struct_pb2.Struct:
 
 def from_preview(result: PreviewResult) -> list[PlanResource]:
     return [
-        PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom)
+        PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom, r.provider)
         for r in result.resources
         if r.op != "read"
     ]
@@ -106,6 +107,7 @@ def from_plan_file(path: Path) -> list[PlanResource]:
                 parent=state.get("parent", ""),
                 dependencies=list(state.get("dependencies", [])),
                 custom=state.get("custom", True),
+                provider=state.get("provider", ""),
             )
         )
     return resources
