@@ -8,6 +8,8 @@ provider would meet a precondition that is not there yet on empty accounts.
   registry the same stack creates, which is empty on a first deploy (pulumi-kubernetes' await logic).
 - `crd-before-custom-resource`: a custom resource waits for whatever installs its CRD: the operator's Helm
   release (its chart's CRDs, shipped in tools/offline/schemas/), or the cluster that serves it itself.
+- `cloudflare-permission`: every Cloudflare resource has a row in components/cloudflare/permissions.py, so
+  the API token documented (and generated) from that table holds the permission group its calls need.
 - `webhook-before-object`: an object an operator's admission webhook validates or mutates waits for that
   operator's Helm release (which Helm reports ready only once the webhook serves); `WEBHOOKS` has the
   webhooks of the charts the stacks install, from their templates at the pinned version.
@@ -21,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+from components.cloudflare import permissions as cloudflare_permissions
 from components.gcp import services as gcp_services
 
 from ..policy_check import PlanResource
@@ -288,3 +291,16 @@ def check_webhooks_first(plan: Plan) -> Iterator[Finding]:
                     f"is admitted by the webhooks {', '.join(hook.webhooks)} of release '{releases[0].name}' but does not wait for it: "
                     f"created first, the API server refuses it ('failed calling webhook ... no endpoints available') ({hook.source})",
                 )
+
+
+# ---- cloudflare-permission -----------------------------------------------------------------------
+
+
+@deploy_check("cloudflare-permission", "components/cloudflare/permissions.py PERMISSIONS (each row names the API reference page)")
+def check_cloudflare_permissions(plan: Plan) -> Iterator[Finding]:
+    for r in plan:
+        if r.custom and r.type.startswith("cloudflare:index/"):
+            try:
+                cloudflare_permissions.rows_for(r.type, _plain(r.inputs))
+            except cloudflare_permissions.UnknownCloudflareType as error:
+                yield Finding("cloudflare-permission", r, f"{error}: the token generated from that table would be refused with 403")
