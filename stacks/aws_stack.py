@@ -33,6 +33,7 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.dkim_records import SesDkimRecords, SesDkimRecordsArgs
 from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
@@ -258,6 +259,12 @@ def program(config: AwsStackConfig) -> None:
                 region=config.region,
                 tags=common.tags("mail"),
             ),
+        )
+        # The domain's DKIM records go into the zone this stack already writes its origin and validation records to.
+        SesDkimRecords(
+            f"{name}-dkim",
+            SesDkimRecordsArgs(zone_id=dns.zone_id, domain=platform.mail_domain, tokens=mail.dkim_tokens),
+            opts=on_cloudflare,
         )
     tasks = ScheduledTasks(f"{name}-tasks", ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler")))
     kafka = None

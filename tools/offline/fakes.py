@@ -67,6 +67,7 @@ _SPECIFIC = {
         "certificateAuthority": {"data": "Y2VydGlmaWNhdGU="},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.ap-northeast-2.amazonaws.com/id/{n.upper()}"}]}],
     },
+    "aws:ses/domainDkim:DomainDkim": lambda n, i: {"dkimTokens": [f"{n}-token{k}" for k in range(3)]},
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
