@@ -10,6 +10,7 @@ import pulumi
 
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
 from components.bootstrap.key_policy import account_role_arn
+from components.bootstrap.projects import DeployProjects, DeployProjectsArgs
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
@@ -35,6 +36,21 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.runtime.register_stack_transformation(services.transformation)
     for service in CLIENT_BASED:
         services.enable(service)
+    if config.projects is not None and config.projects.create:
+        # crm:projects: the gcp-* stacks' projects, linked to billing; the CI identities' grants in them wait for them.
+        created = DeployProjects(
+            f"{project}-projects",
+            DeployProjectsArgs(
+                project_ids=config.deploy_projects,
+                billing_account=config.projects.billing_account,
+                folder_id=config.projects.folder_id,
+                organization_id=config.projects.organization_id,
+                labels=common.tags("projects"),
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
+        for project_id, resource in created.projects.items():
+            services.created_here(project_id, resource)
 
     # AWS principals are named by ARN; the roles are created below, after the keys that name them.
     deploy_arn, preview_arn = account_role_arn(deploy_name), account_role_arn(preview_name)

@@ -108,6 +108,12 @@ SERVICES: tuple[ServiceRow, ...] = (
         "a client-based API: billed to the provider's billing project (user_project_override), else the caller's",
     ),
     ServiceRow("gcp:storage/", ("storage.googleapis.com",), "https://cloud.google.com/storage/docs/json_api/v1"),
+    ServiceRow(
+        "gcp:organizations/project:Project",
+        ("cloudresourcemanager.googleapis.com", "cloudbilling.googleapis.com"),
+        "https://cloud.google.com/billing/docs/reference/rest/v1/projects/updateBillingInfo",
+        "creates the project (Resource Manager) and links it to the billing account (Cloud Billing)",
+    ),
 )
 
 # Billed to the caller's project, not the resources' (QUOTA_PROJECT_SOURCE): what each is called for.
@@ -115,6 +121,7 @@ CLIENT_BASED: Mapping[str, str] = {
     "serviceusage.googleapis.com": "enables every other service (gcp.projects.Service) and creates service agents",
     "cloudresourcemanager.googleapis.com": "reads the project (its number) and sets project IAM",
     "billingbudgets.googleapis.com": "the billing budget (gcp.billing.Budget)",
+    "cloudbilling.googleapis.com": "links created projects to the billing account",
 }
 # Needed on in the caller's project before a program can enable anything: a person's one command.
 BEFORE_ANYTHING = ("serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com")
@@ -169,7 +176,12 @@ class ProjectServices(Component):
         super().__init__("crm:gcp:ProjectServices", name, None, opts)
         self._name, self.project = name, args.project
         self.services: dict[tuple[str, str], gcp.projects.Service] = {}
+        self.created: dict[str, pulumi.Resource] = {}
         self.register_outputs({"project": args.project})
+
+    def created_here(self, project_id: str, project: pulumi.Resource) -> None:
+        """`project_id` is created by this stack: its services, and everything in it, wait for `project`."""
+        self.created[project_id] = project
 
     def enable(self, service: str, project: Optional[str] = None) -> gcp.projects.Service:
         project = project or self.project
@@ -184,7 +196,7 @@ class ProjectServices(Component):
                 # Never switched off by a destroy: other stacks, people and Google's own agents may rely on it.
                 disable_on_destroy=False,
                 disable_dependent_services=False,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.created[project]] if project in self.created else []),
             )
         return self.services[key]
 
@@ -196,5 +208,7 @@ class ProjectServices(Component):
         needed = [
             self.enable(service, self.project if service in CLIENT_BASED else project) for service in services_for(args.type_, args.props)
         ]
+        if project in self.created and args.type_ != "gcp:organizations/project:Project":
+            needed.append(self.created[project])
         opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=needed))
         return pulumi.ResourceTransformationResult(args.props, opts)

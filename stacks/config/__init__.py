@@ -56,7 +56,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "rotation": model.Rotation,
     },
     "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
-    "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
+    "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings, "projects": model.ProjectFactory},
 }
 # Sections read only when present in the stack file (the DR stacks' link).
 OPTIONAL_SECTIONS = ("interconnect",)

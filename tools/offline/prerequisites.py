@@ -123,13 +123,27 @@ def _types(result: PreviewResult) -> set[str]:
     return {r.type for r in result.resources}
 
 
+def _bootstrap_creates_projects() -> bool:
+    from stacks.config import load, read_stack_file
+
+    projects = load("bootstrap", read_stack_file("bootstrap")).projects
+    return bool(projects and projects.create)
+
+
 MANUAL: tuple[ManualStep, ...] = (
     ManualStep(
-        "The GCP projects, linked to a billing account",
-        "a project is the container every GCP resource and API lives in; creating one needs rights on the organization and the billing account that the estate's identities do not hold",
+        "The CI project, linked to a billing account",
+        "bootstrap's own resources (the identity pool, the CI accounts) live in it, so it exists before bootstrap runs",
+        'gcloud projects create "$CI_PROJECT" && gcloud billing projects link "$CI_PROJECT" --billing-account "$BILLING"',
+        lambda r: r.stack == "bootstrap",
+        "before bootstrap",
+    ),
+    ManualStep(
+        "The GCP stack's project, linked to a billing account (bootstrap creates them with crm:projects.create)",
+        "creating a project needs rights on the organization and the billing account that the estate's CI identities do not hold",
         'gcloud projects create "$PROJECT" && gcloud billing projects link "$PROJECT" --billing-account "$BILLING"',
-        lambda r: r.stack == "bootstrap" or any(t.startswith("gcp:") for t in _types(r)),
-        "before bootstrap (the CI project and one per GCP stack)",
+        lambda r: r.stack != "bootstrap" and any(t.startswith("gcp:container/") for t in _types(r)) and not _bootstrap_creates_projects(),
+        "before bootstrap (its CI grants are made in them)",
     ),
     ManualStep(
         "Service Usage and Cloud Resource Manager in the CI project",
