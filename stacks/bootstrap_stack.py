@@ -11,6 +11,7 @@ import pulumi
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
 from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.projects import DeployProjects, DeployProjectsArgs
+from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
@@ -138,6 +139,20 @@ def program(config: BootstrapStackConfig) -> None:
             opts=pulumi.ResourceOptions(protect=protect),
         )
         secrets_url = gcp_key.url
+
+    if config.cloudflare_token is not None and config.cloudflare_token.create:
+        # crm:cloudflareToken: the stacks' token, with exactly the permission groups their Cloudflare types need.
+        token = DeployToken(
+            f"{project}-cloudflare",
+            DeployTokenArgs(
+                name=f"{project}-deploy",
+                account_id=config.cloudflare_token.account_id,
+                zone_id=config.cloudflare_token.zone_id,
+                zone_groups=groups("zone"),
+                account_groups=groups("account"),
+            ),
+        )
+        pulumi.export("cloudflareApiToken", token.value)  # secret: `gh secret set CLOUDFLARE_API_TOKEN` reads it (docs/deploying.md)
 
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
     pulumi.export("backendUrl", backend_url)

@@ -85,6 +85,21 @@ PERMISSIONS: tuple[PermissionRow, ...] = (
     ),
     PermissionRow("cloudflare:index/getZone:getZone", "Zone Read", "zone", "Zone / Zone / Read", f"{API}/zones/methods/get/"),
     PermissionRow("cloudflare:index/getIpRanges:getIpRanges", None, "", "(none: a public endpoint)", f"{API}/ips/methods/list/"),
+    # Bootstrap's own token, when it creates the stacks' token (crm:cloudflareToken): never part of the stacks' token.
+    PermissionRow(
+        "cloudflare:index/apiToken:ApiToken",
+        "API Tokens Write",
+        "user",
+        "User / API Tokens / Edit",
+        f"{API}/user/subresources/tokens/methods/create/",
+    ),
+    PermissionRow(
+        "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList",
+        "API Tokens Read",
+        "user",
+        "User / API Tokens / Read",
+        f"{API}/user/subresources/tokens/subresources/permission_groups/methods/list/",
+    ),
 )
 
 

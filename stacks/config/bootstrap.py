@@ -43,6 +43,13 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             problems.add(
                 "crm:projects.billingAccount", "is required when crm:projects.create is true: a project without billing cannot enable APIs"
             )
+    token = read(problems, "crm:cloudflareToken", raw.get("crm:cloudflareToken"), model.CloudflareTokenFactory, context)
+    with problems.relation():
+        for key, value in (("accountId", token.account_id), ("zoneId", token.zone_id)):
+            if token.create and not value:
+                problems.add(
+                    f"crm:cloudflareToken.{key}", "is required when crm:cloudflareToken.create is true: the token is scoped to them"
+                )
     with problems.relation():
         if projects.folder_id and projects.organization_id:
             problems.add("crm:projects.folderId", "give the folder or the organization, not both (a folder already names its organization)")
@@ -78,6 +85,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             state=state.build(),
             deploy_projects=list(top.deploy_projects),
             projects=projects.build(),
+            cloudflare_token=token.build(),
         )
     except Unavailable:
         return None

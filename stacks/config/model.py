@@ -685,6 +685,17 @@ class ProjectFactory:
     )
 
 
+@section
+class CloudflareTokenFactory:
+    """crm:cloudflareToken (bootstrap): create the stacks' Cloudflare API token, scoped to one zone and its account."""
+
+    create: bool = setting(
+        "create", "bootstrap creates the stacks' API token (bootstrap's own cloudflare:apiToken may create tokens)", default=False
+    )
+    account_id: str = setting("accountId", "Cloudflare account of the zone", default="", check=lambda v: v and rules.cloudflare_id(v))
+    zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
+
+
 @dataclass(frozen=True)
 class BootstrapStackConfig:
     common: Common
@@ -695,6 +706,7 @@ class BootstrapStackConfig:
     state: StateSettings
     deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
     projects: Optional[ProjectFactory] = None  # crm:projects: whether bootstrap creates them
+    cloudflare_token: Optional[CloudflareTokenFactory] = None  # crm:cloudflareToken: whether bootstrap creates it
 
     @property
     def references(self) -> list[str]:

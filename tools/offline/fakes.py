@@ -67,6 +67,7 @@ _SPECIFIC = {
         "certificateAuthority": {"data": "Y2VydGlmaWNhdGU="},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.ap-northeast-2.amazonaws.com/id/{n.upper()}"}]}],
     },
+    "cloudflare:index/apiToken:ApiToken": lambda n, i: {"value": f"{n}-token-value"},
     "aws:ses/domainDkim:DomainDkim": lambda n, i: {"dkimTokens": [f"{n}-token{k}" for k in range(3)]},
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
@@ -178,6 +179,11 @@ def invoke(token: str, args: dict) -> dict:
         }
     if token == "cloudflare:index/getZone:getZone":
         return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
+    if token == "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList":
+        from urllib.parse import unquote
+
+        name, scope = unquote(args.get("name", "")), unquote(args.get("scope", ""))
+        return {"results": [{"id": f"pg-{hashlib.sha256(name.encode()).hexdigest()[:32]}", "name": name, "scopes": [scope]}]}
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return cloudflare_ip_ranges()
     if token == "gcp:organizations/getProject:getProject":

@@ -85,8 +85,11 @@ def cloudflare_needs(results: Sequence[PreviewResult]) -> list[Needed]:
 
 
 def token_groups(results: Sequence[PreviewResult]) -> list[tuple[str, str]]:
-    """(permission group, scope) the token needs, each once."""
-    return sorted({(n.row.group, n.row.scope) for n in cloudflare_needs(results) if n.row.group}, key=lambda g: (g[1] != "zone", g[0]))
+    """(permission group, scope) the stacks' token needs, each once (user-scoped groups are bootstrap's own token's)."""
+    return sorted(
+        {(n.row.group, n.row.scope) for n in cloudflare_needs(results) if n.row.group and n.row.scope != "user"},
+        key=lambda g: (g[1] != "zone", g[0]),
+    )
 
 
 def cloudflare_token_block(results: Sequence[PreviewResult]) -> str:
@@ -123,11 +126,12 @@ def _types(result: PreviewResult) -> set[str]:
     return {r.type for r in result.resources}
 
 
-def _bootstrap_creates_projects() -> bool:
+def _bootstrap_creates(setting: str) -> bool:
+    """Whether the bootstrap stack's file has bootstrap create this (`projects`, `cloudflare_token`)."""
     from stacks.config import load, read_stack_file
 
-    projects = load("bootstrap", read_stack_file("bootstrap")).projects
-    return bool(projects and projects.create)
+    factory = getattr(load("bootstrap", read_stack_file("bootstrap")), setting)
+    return bool(factory and factory.create)
 
 
 MANUAL: tuple[ManualStep, ...] = (
@@ -142,7 +146,7 @@ MANUAL: tuple[ManualStep, ...] = (
         "The GCP stack's project, linked to a billing account (bootstrap creates them with crm:projects.create)",
         "creating a project needs rights on the organization and the billing account that the estate's CI identities do not hold",
         'gcloud projects create "$PROJECT" && gcloud billing projects link "$PROJECT" --billing-account "$BILLING"',
-        lambda r: r.stack != "bootstrap" and any(t.startswith("gcp:container/") for t in _types(r)) and not _bootstrap_creates_projects(),
+        lambda r: r.stack != "bootstrap" and any(t.startswith("gcp:container/") for t in _types(r)) and not _bootstrap_creates("projects"),
         "before bootstrap (its CI grants are made in them)",
     ),
     ManualStep(
@@ -160,11 +164,20 @@ MANUAL: tuple[ManualStep, ...] = (
         "before the first stack that writes DNS records",
     ),
     ManualStep(
-        "The Cloudflare API token",
+        "The Cloudflare API token (bootstrap creates it with crm:cloudflareToken.create)",
         "creating a token needs a token that may create tokens; this one is scoped to the groups listed under Cloudflare",
         "Cloudflare dashboard: My Profile / API Tokens / Create Token, with the groups above; then gh secret set CLOUDFLARE_API_TOKEN",
-        lambda r: any(t.startswith("cloudflare:") for t in _types(r)),
+        lambda r: (
+            r.stack != "bootstrap" and any(t.startswith("cloudflare:") for t in _types(r)) and not _bootstrap_creates("cloudflare_token")
+        ),
         "before the first stack that writes DNS records",
+    ),
+    ManualStep(
+        "A Cloudflare token for bootstrap that may create tokens (with crm:cloudflareToken.create)",
+        "bootstrap creates the stacks' scoped token with it; it needs User / API Tokens / Edit and nothing else",
+        "Cloudflare dashboard: My Profile / API Tokens / Create Token (User / API Tokens / Edit); pulumi config set -s bootstrap --secret cloudflare:apiToken",
+        lambda r: r.stack == "bootstrap" and _bootstrap_creates("cloudflare_token"),
+        "before bootstrap",
     ),
     ManualStep(
         "SES production access",
