@@ -106,6 +106,7 @@ def from_plan_file(path: Path) -> list[PlanResource]:
                 protect=bool(state.get("protect", False)),
                 parent=state.get("parent", ""),
                 dependencies=list(state.get("dependencies", [])),
+                property_dependencies={k: list(v) for k, v in (state.get("propertyDependencies") or {}).items()},
                 custom=state.get("custom", True),
                 provider=state.get("provider", ""),
             )

@@ -126,3 +126,18 @@ def test_an_external_secret_before_the_operator_fails(shipped):
     forget(plan, one(plan, "kubernetes:helm.sh/v3:Release", "-eso"))
     messages = findings(plan, "webhook-before-object")
     assert messages and any(m.startswith("ExternalSecret 'crm-dev-app-app-env'") for m in messages)
+
+
+def test_a_saved_plan_keeps_the_providers_and_property_dependencies_the_walk_needs(shipped, tmp_path):
+    import json
+
+    from tools.offline.render import preview_json
+    from tools.policy_check import from_plan_file
+
+    saved = tmp_path / "gcp-dr.json"
+    saved.write_text(json.dumps(preview_json(shipped("gcp-dr"))))
+    plan = from_plan_file(saved)
+    kafka = one(plan, "kubernetes:kafka.strimzi.io/v1:Kafka")
+    assert kafka.provider and deploy_checks.check(plan, only=NEW_CHECKS) == []
+    release = one(plan, "kubernetes:helm.sh/v3:Release", "strimzi")
+    assert release.urn in deploy_checks.Plan(plan).ready_before(kafka)

@@ -126,6 +126,8 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
                 "parent": r.parent,
                 "protect": r.protect,
                 "dependencies": r.dependencies,
+                "propertyDependencies": r.property_dependencies,
+                "provider": r.provider,
                 "inputs": to_json_value({k: v for k, v in r.inputs.items() if k != "__defaults"}),
                 "outputs": to_json_value({k: v for k, v in r.outputs.items() if k != "__defaults"}),
             },
