@@ -205,7 +205,7 @@ class ProjectServices(Component):
             return None
         named = args.props.get("project")
         project = named if isinstance(named, str) else self.project
-        needed = [
+        needed: list[pulumi.Resource] = [
             self.enable(service, self.project if service in CLIENT_BASED else project) for service in services_for(args.type_, args.props)
         ]
         if project in self.created and args.type_ != "gcp:organizations/project:Project":

@@ -140,9 +140,9 @@ def _started_pods(r: PlanResource) -> Optional[bool]:
     if not AWAITED_WORKLOADS[_kind(r)[1]]:
         return True
     replicas = spec.get("replicas", 1) if isinstance(spec, dict) else UNKNOWABLE
-    if replicas is UNKNOWABLE:
-        return None
-    return replicas is None or replicas > 0  # None: unset, the API server's default of 1
+    if replicas is None:
+        return True  # unset: the API server's default of 1
+    return replicas > 0 if isinstance(replicas, int) else None  # anything else is known only at deploy
 
 
 def _pod_labels(r: PlanResource) -> dict:

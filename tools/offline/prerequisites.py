@@ -250,7 +250,7 @@ def generate(results: Sequence[PreviewResult], names: Optional[Iterable[str]] = 
 def main(argv: Optional[list[str]] = None) -> int:
     from .workspace import preview_stacks, stack_names
 
-    parser = argparse.ArgumentParser(prog=MARK, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=MARK, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the generated blocks in docs/*.md")
     args = parser.parse_args(argv)
     results = [run.result for run in preview_stacks(stack_names())]
