@@ -51,6 +51,7 @@ def main(*, refuse_placeholders: Optional[bool] = None) -> None:
             raise ConfigValidationError(pulumi.get_stack(), placeholders)
         for placeholder in placeholders:
             pulumi.log.warn(f"{placeholder} (a preview is fine; `pulumi up` will refuse it)")
+        # A program may refuse a value only the clouds can judge (an image tag its registry lacks) before it registers anything.
+        program_for(config)(config)
     except ConfigValidationError as error:
         raise pulumi.RunError(str(error)) from None
-    program_for(config)(config)

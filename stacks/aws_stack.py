@@ -33,6 +33,7 @@ from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
+from components.cloudflare.dkim_records import SesDkimRecords, SesDkimRecordsArgs
 from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
@@ -43,7 +44,7 @@ from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_ranges
 from .references import permissions_boundary
-from .workload import workload_sizing
+from .workload import starting_replicas, workload_sizing
 
 
 def app_aws_apis(config: AwsStackConfig) -> list[str]:
@@ -277,10 +278,16 @@ def program(config: AwsStackConfig) -> None:
                 tags=common.tags("mail"),
             ),
         )
-    tasks = ScheduledTasks(
-        f"{name}-tasks",
-        ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
-    )
+        # The domain's DKIM records go into the zone this stack already writes its origin and validation records to.
+        SesDkimRecords(
+            f"{name}-dkim",
+            SesDkimRecordsArgs(zone_id=dns.zone_id, domain=platform.mail_domain, tokens=mail.dkim_tokens),
+            opts=on_cloudflare,
+        )
+        tasks = ScheduledTasks(
+            f"{name}-tasks",
+            ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
+        )
     kafka = None
     if platform.msk_enabled:
         kafka = KafkaCluster(
@@ -543,6 +550,10 @@ def serve_application(
             target_group=TargetGroup(arn=ingress.target_group_arn, vpc_id=network.vpc_id),
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
+            # 0 until the repository holds the image (components/image_check.py), then the autoscaler's.
+            replicas=starting_replicas(
+                common.stack, app.image_tag, registry.image_check(app.image_repository, app.image_tag), "run `pulumi up` again"
+            ),
         ),
         opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, controller.release]),
     )

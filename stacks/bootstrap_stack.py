@@ -10,8 +10,11 @@ import pulumi
 
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
 from components.bootstrap.key_policy import account_role_arn
+from components.bootstrap.projects import DeployProjects, DeployProjectsArgs
+from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
+from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
 from .config.model import BootstrapStackConfig
 from .references import PERMISSIONS_BOUNDARY_OUTPUT
@@ -44,6 +47,28 @@ def program(config: BootstrapStackConfig) -> None:
     project = common.project
     protect = common.protected
     deploy_name, preview_name = ci_role_names(project)
+
+    # The CI project's Google APIs, from the types created below (components/gcp/services.py), and the client-based
+    # ones the deploy account's calls are billed to its own project for (enabling services, project IAM, budgets).
+    services = ProjectServices(f"{project}-apis", ProjectServicesArgs(project=config.gcp_project))
+    pulumi.runtime.register_stack_transformation(services.transformation)
+    for service in CLIENT_BASED:
+        services.enable(service)
+    if config.projects is not None and config.projects.create:
+        # crm:projects: the gcp-* stacks' projects, linked to billing; the CI identities' grants in them wait for them.
+        created = DeployProjects(
+            f"{project}-projects",
+            DeployProjectsArgs(
+                project_ids=config.deploy_projects,
+                billing_account=config.projects.billing_account,
+                folder_id=config.projects.folder_id,
+                organization_id=config.projects.organization_id,
+                labels=common.tags("projects"),
+            ),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
+        for project_id, resource in created.projects.items():
+            services.created_here(project_id, resource)
 
     # AWS principals are named by ARN; the roles are created below, after the keys that name them.
     deploy_arn, preview_arn = account_role_arn(deploy_name), account_role_arn(preview_name)
@@ -124,6 +149,20 @@ def program(config: BootstrapStackConfig) -> None:
             opts=pulumi.ResourceOptions(protect=protect),
         )
         secrets_url = gcp_key.url
+
+    if config.cloudflare_token is not None and config.cloudflare_token.create:
+        # crm:cloudflareToken: the stacks' token, with exactly the permission groups their Cloudflare types need.
+        token = DeployToken(
+            f"{project}-cloudflare",
+            DeployTokenArgs(
+                name=f"{project}-deploy",
+                account_id=config.cloudflare_token.account_id,
+                zone_id=config.cloudflare_token.zone_id,
+                zone_groups=groups("zone"),
+                account_groups=groups("account"),
+            ),
+        )
+        pulumi.export("cloudflareApiToken", token.value)  # secret: `gh secret set CLOUDFLARE_API_TOKEN` reads it (docs/deploying.md)
 
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
     pulumi.export("backendUrl", backend_url)

@@ -18,7 +18,7 @@ from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 from components.gcp.gateway import AppGateway, AppGatewayArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.kafka import SASL_MECHANISM, KafkaOnGke, KafkaOnGkeArgs
-from components.gcp.kms import GcpKms, GcpKmsArgs
+from components.gcp.kms import SERVICE_AGENTS, GcpKms, GcpKmsArgs
 from components.gcp.memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.gcp.monitoring import GcpMonitoring, GcpMonitoringArgs, alert_thresholds
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNetworkArgs
@@ -26,6 +26,7 @@ from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.origin_auth import OriginAuthSecret, OriginAuthSecretArgs
 from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
+from components.gcp.services import AGENT_APIS, ProjectServices, ProjectServicesArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
@@ -38,7 +39,7 @@ from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
 from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
-from .workload import workload_sizing
+from .workload import starting_replicas, workload_sizing
 
 
 def program(config: GcpStackConfig) -> None:
@@ -48,6 +49,9 @@ def program(config: GcpStackConfig) -> None:
     name = common.name_prefix
     protect = common.protected
     project, region = config.project_id, config.region
+    # Every Google API a resource below needs is enabled first, derived from its type (components/gcp/services.py).
+    services = ProjectServices(f"{name}-apis", ProjectServicesArgs(project=project))
+    pulumi.runtime.register_stack_transformation(services.transformation)
     net = config.network
     peer_cidrs = [str(config.interconnect.peer_vpc_cidr)] if config.interconnect and config.interconnect.peer_vpc_cidr else []
 
@@ -65,16 +69,13 @@ def program(config: GcpStackConfig) -> None:
             labels=common.tags("network"),
         ),
     )
+    purposes = ["gke", "registry", "secrets"] + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on]
+    # GKE's and Memorystore's service agents appear when their API is enabled: the keys' grants to them wait for it.
+    agent_apis = sorted({AGENT_APIS[SERVICE_AGENTS[p]] for p in purposes if SERVICE_AGENTS[p] in AGENT_APIS})
     kms = GcpKms(
         f"{name}-keys",
-        GcpKmsArgs(
-            project=project,
-            region=region,
-            purposes=["gke", "registry", "secrets"]
-            + [p for p, on in (("sql", config.database.enabled), ("redis", config.redis.enabled)) if on],
-            labels=common.tags("encryption"),
-        ),
-        opts=pulumi.ResourceOptions(protect=protect),
+        GcpKmsArgs(project=project, region=region, purposes=purposes, labels=common.tags("encryption")),
+        opts=pulumi.ResourceOptions(protect=protect, depends_on=[services.enable(api) for api in agent_apis]),
     )
 
     # The key carries its service agent's grant (GcpKms.key_id), so the repository waits for it.
@@ -540,6 +541,10 @@ def serve_application(
             strict_zone_spread=common.environment != "dev",
             labels=common.tags("application"),
             aws_web_identity=AwsWebIdentity(role_arn=mail_sender.role_arn, audience=GOOGLE_TOKEN_AUDIENCE) if mail_sender else None,
+            # 0 until the repository holds the image (components/image_check.py), then the autoscaler's.
+            replicas=starting_replicas(
+                common.stack, app.image_tag, registry.image_check(app.image_repository, app.image_tag), "run `pulumi up` again"
+            ),
         ),
         opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[secrets_operator.release, identity.binding, kafka]),
     )

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
     path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
     path.add_argument("stack", help="stack name, e.g. aws-dr")
+    first = commands.add_parser(
+        "first-deploy", help="the sequence from empty accounts: bootstrap, stacks in order, images, people's steps, time"
+    )
+    first.add_argument("stack", nargs="?", help="stack name (the stacks it reads from come first), e.g. gcp-dr")
+    first.add_argument("--all", action="store_true", help="every stack, bootstrap first")
+    first.add_argument("--json", action="store_true", help="the sequence as JSON")
     return parser
 
 
@@ -200,6 +206,15 @@ def path(args: argparse.Namespace) -> int:
     return 1 if walked.problems else 0
 
 
+def first_deploy(args: argparse.Namespace) -> int:
+    from .offline import first_deploy as sequence
+
+    try:
+        return sequence.main(args, preview_stacks, stack_names)
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+
+
 def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
     tolerate_any_encoding()
     args = _parser().parse_args(argv)
@@ -207,7 +222,7 @@ def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
         if args.command == "verify":
             code = verify(args, verify_sources)
         else:
-            code = {"preview": preview, "check": check, "path": path, **_ESTATE_COMMANDS}[args.command](args)
+            code = {"preview": preview, "check": check, "path": path, "first-deploy": first_deploy, **_ESTATE_COMMANDS}[args.command](args)
         sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's last flush
     except BrokenPipeError:
         return quiet_broken_pipe()

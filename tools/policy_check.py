@@ -51,6 +51,7 @@ class PlanResource:
     custom: bool = True
     # Lifecycle options in the state file's spelling (ignoreChanges, replaceOnChanges, deleteBeforeReplace, retainOnDelete).
     options: dict = field(default_factory=dict)
+    provider: str = ""  # the provider reference `URN::ID`: a resource waits for its provider, and what the provider waits for
 
 
 @dataclass
@@ -84,7 +85,9 @@ def _struct(inputs: dict) -> struct_pb2.Struct:
 
 def from_preview(result: PreviewResult) -> list[PlanResource]:
     return [
-        PlanResource(r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom, r.options)
+        PlanResource(
+            r.type, r.urn, r.name, r.inputs, r.protect, r.parent, r.dependencies, r.property_dependencies, r.custom, r.options, r.provider
+        )
         for r in result.resources
         if r.op != "read"
     ]
@@ -112,6 +115,7 @@ def from_plan_file(path: Path) -> list[PlanResource]:
                 property_dependencies={k: list(v) for k, v in (state.get("propertyDependencies") or {}).items()},
                 custom=state.get("custom", True),
                 options={k: state[k] for k in LIFECYCLE_OPTIONS if state.get(k)},
+                provider=state.get("provider", ""),
             )
         )
     return resources

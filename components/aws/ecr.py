@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import Component
+from components.image_check import ImageCheck
 
 
 @dataclass
@@ -54,6 +55,10 @@ def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
     )
 
 
+def repository_name(namespace: str, repository: str) -> str:
+    return f"{namespace}/{repository}"
+
+
 class ContainerRegistry(Component):
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ContainerRegistry", name, None, opts)
@@ -61,7 +66,7 @@ class ContainerRegistry(Component):
         for repo in args.repositories:
             repository = aws.ecr.Repository(
                 f"{name}-{repo}",
-                name=f"{args.namespace}/{repo}",
+                name=repository_name(args.namespace, repo),
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
@@ -78,3 +83,17 @@ class ContainerRegistry(Component):
             self.repositories[repo] = repository
         self.repository_urls = {repo: r.repository_url for repo, r in self.repositories.items()}
         self.register_outputs({"repositoryUrls": self.repository_urls})
+
+    def image_check(self, repository: str, tag: str) -> pulumi.Output[ImageCheck]:
+        """The tags `repository` holds, read from ECR (`aws.ecr.getImages`) once the repository exists: unknown in the
+        preview of the update that creates it, read in the preview of every later one."""
+        created = self.repositories[repository]
+        images = aws.ecr.get_images_output(repository_name=created.name, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[created]))
+        return images.apply(
+            lambda found: ImageCheck(
+                found.repository_name or "",
+                tag,
+                tuple(sorted({i.image_tag for i in found.image_ids or [] if i.image_tag})),
+                "aws.ecr.getImages",
+            )
+        )

@@ -66,7 +66,9 @@ AWS: Mapping[str, AwsRow] = {
     ),
     "aws:cloudwatch/dashboard:Dashboard": _aws("cloudwatch", "cloudwatch", "PutDashboard", "DeleteDashboards", "GetDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("logs", "logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "AssociateKmsKey"),
-    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _aws("logs", "logs", "PutMetricFilter", "DeleteMetricFilter", "DescribeMetricFilters"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _aws(
+        "logs", "logs", "PutMetricFilter", "DeleteMetricFilter", "DescribeMetricFilters"
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _aws("cloudwatch", "cloudwatch", "PutMetricAlarm", "DeleteAlarms", "DescribeAlarms"),
     "aws:ec2/customerGateway:CustomerGateway": _aws("ec2", "ec2", "CreateCustomerGateway", "DeleteCustomerGateway", "CreateTags"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _aws(

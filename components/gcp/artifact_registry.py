@@ -27,6 +27,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import Component
+from components.image_check import ImageCheck
 
 
 @dataclass
@@ -64,4 +65,24 @@ class ArtifactRegistry(Component):
             opts=self.stateful(depends_on=self.waits_for, delete_before_replace=True),
         )
         self.url = pulumi.Output.concat(args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id)
+        self._where = (args.project, args.region)
         self.register_outputs({"url": self.url})
+
+    def image_check(self, image: str, tag: str) -> pulumi.Output[ImageCheck]:
+        """The tags `image` has here, read from Artifact Registry (`gcp.artifactregistry.getDockerImages`) once the
+        repository (and so its API) exists: unknown in the preview of the update that creates it."""
+        project, region = self._where
+        found = gcp.artifactregistry.get_docker_images_output(
+            location=region,
+            project=project,
+            repository_id=self.repository.repository_id,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.repository]),
+        )
+        return found.apply(
+            lambda r: ImageCheck(
+                f"{r.repository_id}/{image}",
+                tag,
+                tuple(sorted({t for i in r.docker_images or [] if i.image_name == image for t in (i.tags or [])})),
+                "gcp.artifactregistry.getDockerImages",
+            )
+        )

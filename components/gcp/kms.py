@@ -85,7 +85,8 @@ class GcpKms(Component):
                 crypto_key_id=key.id,
                 role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                 member=project_number.apply(lambda n, p=purpose: f"serviceAccount:service-{n}@{SERVICE_AGENTS[p]}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=agent_exists),
+                # opts.depends_on: what makes the other agents exist (the APIs whose enabling creates them).
+                opts=pulumi.ResourceOptions(parent=self, depends_on=agent_exists + self.waits_for),
             )
             self.keys[purpose] = key
         self.register_outputs({purpose: key.id for purpose, key in self.keys.items()})

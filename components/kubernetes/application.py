@@ -128,6 +128,15 @@ class ApplicationArgs:
     app_env_revision: Optional[pulumi.Input[str]] = None
     # EKS security groups for pods: a SecurityGroupPolicy gives the app's pods these groups (docs/data-stores.md).
     pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # None: the autoscaler owns the replica count (the Deployment leaves `replicas` unset). 0: the workload is held at
+    # zero (its image is not in the registry yet, components/image_check.py). Kubernetes' autoscaler stays inactive
+    # while a target has zero replicas ("implicit maintenance-mode deactivation",
+    # https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#implicit-maintenance-mode-deactivation),
+    # and pulumi-kubernetes' await passes a Deployment of zero replicas and a Service without endpoints at once. When the
+    # field is dropped again, server-side apply removes the value only Pulumi set and the API server defaults it to 1,
+    # from which the autoscaler scales to minReplicas
+    # (https://kubernetes.io/docs/reference/using-api/server-side-apply/#transferring-ownership).
+    replicas: Optional[pulumi.Input[Optional[int]]] = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -143,6 +152,8 @@ class ApplicationArgs:
             problems.append("image_tag must name a release (not empty, not 'latest')")
         if self.min_replicas > self.max_replicas:
             problems.append(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
+        if isinstance(self.replicas, int) and self.replicas != 0:
+            problems.append(f"replicas is 0 (held until the image exists) or None (the autoscaler's), got {self.replicas}")
         if self.aws_web_identity is not None and self.cloud != "gcp":
             problems.append("aws_web_identity is for pods outside AWS; on EKS the service account's IAM role (IRSA) gives credentials")
         if problems:
@@ -381,6 +392,7 @@ class Application(Component):
             volumes.append({"name": "aws-token", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
             init_containers.append(_token_refresher(federation))
         return {
+            **({"replicas": args.replicas} if args.replicas is not None else {}),
             "selector": {"matchLabels": self.labels},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {

@@ -56,7 +56,12 @@ SECTIONS: dict[str, dict[str, type]] = {
         "rotation": model.Rotation,
     },
     "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
-    "bootstrap": {"github": model.GithubRepository, "state": model.StateSettings},
+    "bootstrap": {
+        "github": model.GithubRepository,
+        "state": model.StateSettings,
+        "projects": model.ProjectFactory,
+        "cloudflareToken": model.CloudflareTokenFactory,
+    },
 }
 # Sections read only when present in the stack file (the DR stacks' link).
 OPTIONAL_SECTIONS = ("interconnect",)
@@ -78,9 +83,9 @@ PROVIDER_SETTINGS = {
     "gcp:region": schema.Setting("gcp:region", "GCP region of the stack", clouds=("gcp", "bootstrap")),
     "cloudflare:apiToken": schema.Setting(
         "cloudflare:apiToken",
-        "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN)",
+        "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN); bootstrap: one that may create tokens",
         default=None,
-        clouds=("aws", "gcp", "cloudflare"),
+        clouds=("aws", "gcp", "cloudflare", "bootstrap"),
     ),
 }
 # A key in a provider's namespace this close to a setting the program reads, while that setting is

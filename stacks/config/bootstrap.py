@@ -37,6 +37,22 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 
     github = read(problems, "crm:github", raw.get("crm:github"), model.GithubRepository, context)
     state = read(problems, "crm:state", raw.get("crm:state"), model.StateSettings, context)
+    projects = read(problems, "crm:projects", raw.get("crm:projects"), model.ProjectFactory, context)
+    with problems.relation():
+        if projects.create and not projects.billing_account:
+            problems.add(
+                "crm:projects.billingAccount", "is required when crm:projects.create is true: a project without billing cannot enable APIs"
+            )
+    token = read(problems, "crm:cloudflareToken", raw.get("crm:cloudflareToken"), model.CloudflareTokenFactory, context)
+    with problems.relation():
+        for key, value in (("accountId", token.account_id), ("zoneId", token.zone_id)):
+            if token.create and not value:
+                problems.add(
+                    f"crm:cloudflareToken.{key}", "is required when crm:cloudflareToken.create is true: the token is scoped to them"
+                )
+    with problems.relation():
+        if projects.folder_id and projects.organization_id:
+            problems.add("crm:projects.folderId", "give the folder or the organization, not both (a folder already names its organization)")
     with problems.relation():
         if (state.backend == "s3" or state.secrets_provider == "awskms") and not state.aws_operators:
             problems.add(
@@ -68,6 +84,8 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             github=github.build(),
             state=state.build(),
             deploy_projects=list(top.deploy_projects),
+            projects=projects.build(),
+            cloudflare_token=token.build(),
         )
     except Unavailable:
         return None

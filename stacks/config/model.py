@@ -694,6 +694,36 @@ class StateSettings:
     )  # IAM members (user:, group:) with the same rights in GCP
 
 
+@section
+class ProjectFactory:
+    """crm:projects (bootstrap): create the GCP projects of crm:deployProjects and link them to billing."""
+
+    create: bool = setting("create", "bootstrap creates each of crm:deployProjects, linked to billingAccount", default=False)
+    billing_account: str = setting(
+        "billingAccount", "billing account the created projects are linked to", default="", check=lambda v: v and rules.billing_account(v)
+    )
+    folder_id: str = setting(
+        "folderId", "numeric id of the folder the projects are created in", default="", check=lambda v: v and rules.numeric_id(v)
+    )
+    organization_id: str = setting(
+        "organizationId",
+        "numeric id of the organization the projects are created in, when not in a folder",
+        default="",
+        check=lambda v: v and rules.numeric_id(v),
+    )
+
+
+@section
+class CloudflareTokenFactory:
+    """crm:cloudflareToken (bootstrap): create the stacks' Cloudflare API token, scoped to one zone and its account."""
+
+    create: bool = setting(
+        "create", "bootstrap creates the stacks' API token (bootstrap's own cloudflare:apiToken may create tokens)", default=False
+    )
+    account_id: str = setting("accountId", "Cloudflare account of the zone", default="", check=lambda v: v and rules.cloudflare_id(v))
+    zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
+
+
 @dataclass(frozen=True)
 class BootstrapStackConfig:
     common: Common
@@ -703,6 +733,8 @@ class BootstrapStackConfig:
     github: GithubRepository
     state: StateSettings
     deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
+    projects: Optional[ProjectFactory] = None  # crm:projects: whether bootstrap creates them
+    cloudflare_token: Optional[CloudflareTokenFactory] = None  # crm:cloudflareToken: whether bootstrap creates it
 
     @property
     def references(self) -> list[str]:

@@ -179,6 +179,10 @@ def email(value: str) -> Optional[str]:
     return None if _EMAIL.match(value) else f"'{value}' is not an e-mail address"
 
 
+def numeric_id(value: str) -> Optional[str]:
+    return None if value.isdigit() else f"'{value}' is not a numeric id such as 123456789012"
+
+
 def billing_account(value: str) -> Optional[str]:
     return None if _BILLING_ACCOUNT.match(value) else f"'{value}' is not a billing account id such as 01A2B3-C4D5E6-F7A8B9"
 

@@ -42,7 +42,19 @@ def test_preview_json_of_every_stack(stack, capsys):
     assert set(step) == {"op", "urn", "newState"}
     # `outputs` (what the provider returned, as `pulumi preview --json` shows it) joined the original keys;
     # consumers of the earlier shape read only these keys, so the document stays compatible.
-    assert set(step["newState"]) == {"type", "urn", "custom", "parent", "protect", "dependencies", "inputs", "outputs"}
+    # `propertyDependencies` and `provider` too, as Pulumi's state has them: the deploy checks walk them (a saved plan included).
+    assert set(step["newState"]) == {
+        "type",
+        "urn",
+        "custom",
+        "parent",
+        "protect",
+        "dependencies",
+        "propertyDependencies",
+        "provider",
+        "inputs",
+        "outputs",
+    }
     assert sum(document["changeSummary"].values()) == len(document["steps"])
 
 

@@ -26,8 +26,8 @@ def _unsuffixed(plan, resource, field: str = "name") -> None:
 
 
 def test_the_checks_are_part_of_the_deploy_checks():
-    names = {c.__name__ for c in deploy_checks.CHECKS}
-    assert {"check_reusable_names", "check_data_kept_on_config_edit"} <= names
+    names = {c.name for c in deploy_checks.checks()}
+    assert {"name-reusable-after-destroy", "data-kept-on-config-edit"} <= names
 
 
 @pytest.mark.parametrize("stack", ["gcp-dev", "gcp-production", "aws-dev", "bootstrap"])

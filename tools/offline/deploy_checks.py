@@ -29,12 +29,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import yaml
 
 from ..policy_check import PlanResource, Violation
-from . import lifecycle_checks
 from .engine import UNKNOWN, Secret
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -109,6 +108,67 @@ class Finding:
 
 def _label(r: PlanResource) -> str:
     return f"{r.type.rsplit(':', 1)[-1]} '{r.name}'"
+
+
+# ---- the framework: a plan walked in creation order, and the registered checks ---------------------
+
+
+class Plan:
+    """A stack's resources as `pulumi up` would meet them.
+
+    `creation_order()` lists them so that every resource comes after everything it waits for (its
+    dependencies, its provider, and, through a component it depends on, that component's children);
+    `ready_before(r)` is what is certain to exist when `r` is created: exactly what it waits for,
+    since the engine creates everything else in parallel.
+    """
+
+    def __init__(self, resources: list[PlanResource]):
+        self.resources = list(resources)
+        self.by_urn = {r.urn: r for r in self.resources}
+        self._closure = _dependency_closure(self.resources)[1]
+        self._ready: dict[str, set[str]] = {}
+
+    def __iter__(self) -> Iterator[PlanResource]:
+        return iter(self.resources)
+
+    def of_type(self, type_: str) -> list[PlanResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def ready_before(self, r: PlanResource) -> set[str]:
+        if r.urn not in self._ready:
+            self._ready[r.urn] = self._closure(r)
+        return self._ready[r.urn]
+
+    def creation_order(self) -> list[PlanResource]:
+        order: list[PlanResource] = []
+        placed: set[str] = set()
+        for r in sorted(self.resources, key=lambda x: len(self.ready_before(x))):  # fewer prerequisites first
+            if r.urn not in placed:
+                placed.add(r.urn)
+                order.append(r)
+        return order
+
+
+@dataclass(frozen=True)
+class DeployCheck:
+    """One check: its name (the policy a finding is reported under), where its rule comes from, and the rule."""
+
+    name: str
+    source: str
+    run: Callable[[Plan], Iterable[Finding]]
+
+
+REGISTERED: list[DeployCheck] = []
+
+
+def deploy_check(name: str, source: str) -> Callable[[Callable[[Plan], Iterable[Finding]]], Callable[[Plan], Iterable[Finding]]]:
+    """Registers `fn(plan) -> findings` as the check `name`; `source` is the document or code its rule follows."""
+
+    def register(fn: Callable[[Plan], Iterable[Finding]]) -> Callable[[Plan], Iterable[Finding]]:
+        REGISTERED.append(DeployCheck(name, source, fn))
+        return fn
+
+    return register
 
 
 def _plain(value: Any) -> Any:
@@ -412,9 +472,15 @@ def _dependency_closure(resources: list[PlanResource]):
         for child in children.get(urn, []):  # depending on a component waits for all of its children
             yield from expand(child)
 
+    def waits_for(r: PlanResource) -> list[str]:
+        found = list(r.dependencies) + [u for urns in r.property_dependencies.values() for u in urns]
+        if r.provider:
+            found.append(r.provider.rsplit("::", 1)[0])  # `URN::ID`: the provider is created (and waits) first
+        return found
+
     def closure(r: PlanResource) -> set[str]:
         seen: set[str] = set()
-        stack = list(r.dependencies) + [u for urns in r.property_dependencies.values() for u in urns]
+        stack = waits_for(r)
         while stack:
             urn = stack.pop()
             for u in expand(urn):
@@ -423,8 +489,7 @@ def _dependency_closure(resources: list[PlanResource]):
                 seen.add(u)
                 target = by_urn.get(u)
                 if target is not None:
-                    stack.extend(target.dependencies)
-                    stack.extend(x for urns in target.property_dependencies.values() for x in urns)
+                    stack.extend(waits_for(target))
         return seen
 
     return by_urn, closure
@@ -484,39 +549,53 @@ def check_identity_ordering(resources: list[PlanResource]) -> Iterator[Finding]:
                     )
 
 
-def _lifecycle(check):
-    """A check of tools/offline/lifecycle_checks.py, its findings as this module's."""
-
-    def run(resources: list[PlanResource]) -> Iterator[Finding]:
-        for found in check(resources):
-            yield Finding(found.policy, found.resource, found.message)
-
-    run.__name__ = check.__name__
-    return run
-
-
-def check_deploy_permissions(resources: list[PlanResource]) -> Iterator[Finding]:
-    from .permission_checks import check_deploy_permissions as check
-
-    return check(resources)
-
-
-CHECKS = (
-    check_kubernetes,
-    check_helm_values,
-    check_identity_ordering,
-    *(_lifecycle(c) for c in lifecycle_checks.CHECKS),
-    check_deploy_permissions,
+deploy_check("kubernetes-schema", "Kubernetes OpenAPI schemas (kubernetes-validate) and shipped CRDs (tools/offline/schemas/)")(
+    lambda plan: check_kubernetes(plan.resources)
 )
-CHECK_COUNT = len(CHECKS)
+deploy_check("helm-values", "each chart's values.schema.json or values.yaml (tools/offline/schemas/)")(
+    lambda plan: check_helm_values(plan.resources)
+)
+deploy_check("identity-ordering", "https://cloud.google.com/iam/docs/service-agents")(lambda plan: check_identity_ordering(plan.resources))
+
+# Modules whose import registers more checks (one `@deploy_check` function each): the first-deploy rehearsal,
+# what follows it (names a destroy keeps, data a config edit deletes) and the deploy identity's grants.
+CHECK_MODULES = ("tools.offline.first_deploy_checks", "tools.offline.lifecycle_checks", "tools.offline.permission_checks")
 
 
-def check(resources: list[PlanResource]) -> list[Violation]:
-    """Every finding of the checks above, as mandatory violations of the named checks."""
+def checks() -> list[DeployCheck]:
+    import importlib
+
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return list(REGISTERED)
+
+
+def check(resources: list[PlanResource], only: Optional[Iterable[str]] = None) -> list[Violation]:
+    """Every finding of the registered checks (or of those named in `only`), as mandatory violations."""
+    plan = Plan(resources)
+    wanted = set(only) if only is not None else None
     findings: list[Finding] = []
-    for each in CHECKS:
-        findings.extend(each(resources))
+    for each in checks():
+        if wanted is None or each.name in wanted:
+            findings.extend(each.run(plan))
     return [f.violation() for f in findings]
 
 
-__all__ = ["check", "check_helm_values", "check_identity_ordering", "check_kubernetes", "cluster_minors", "Finding"]
+def __getattr__(name: str) -> Any:
+    if name == "CHECK_COUNT":  # how many checks `python -m tools check` runs (counted once the modules registered theirs)
+        return len(checks())
+    raise AttributeError(name)
+
+
+__all__ = [
+    "check",
+    "check_helm_values",
+    "check_identity_ordering",
+    "check_kubernetes",
+    "checks",
+    "cluster_minors",
+    "deploy_check",
+    "DeployCheck",
+    "Finding",
+    "Plan",
+]

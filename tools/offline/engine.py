@@ -145,6 +145,8 @@ class PreviewResult:
     preview: bool = True
     diagnostics: list[tuple[str, str]] = field(default_factory=list)
     """What the program logged through `pulumi.log` (severity, message), as `pulumi preview` lists under Diagnostics."""
+    invokes: list[str] = field(default_factory=list)
+    """The provider functions (data sources) the program called, by token, each once, in the order first called."""
 
     def warnings(self) -> list[str]:
         return [message for severity, message in self.diagnostics if severity == "warning"]
@@ -184,6 +186,7 @@ class _Mocks(mocks.Mocks):
         self.preview = preview
         self.stack_outputs = stack_outputs
         self.stack = stack
+        self.invoked: list[str] = []
 
     def new_resource(self, args: mocks.MockResourceArgs):
         if args.typ == "pulumi:pulumi:StackReference":
@@ -205,6 +208,8 @@ class _Mocks(mocks.Mocks):
         return full_name, {"name": full_name, "outputs": dict(outputs), "secretOutputNames": list(secret_names)}
 
     def call(self, args: mocks.MockCallArgs):
+        if args.token not in self.invoked:
+            self.invoked.append(args.token)
         return fakes.invoke(args.token, args.args), []
 
 
@@ -371,5 +376,10 @@ def run_program(
         loop.close()
         asyncio.set_event_loop(None)
     return PreviewResult(
-        stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, preview=preview, diagnostics=diagnostics.records
+        stack=stack,
+        resources=monitor.recorded,
+        outputs=monitor.stack_outputs,
+        preview=preview,
+        diagnostics=diagnostics.records,
+        invokes=list(monitor.mocks.invoked),
     )

@@ -13,6 +13,10 @@ from typing import Any
 
 ACCOUNT = "123456789012"
 REGION = "ap-northeast-2"
+
+# What the fake registries hold, repository as ImageCheck names it (`crm-dr/crm-api`) -> tags. Empty, as on a
+# first deploy. Tests that need a pushed image put it here (and run the stack with fresh=True).
+REGISTRY_TAGS: dict[str, list[str]] = {}
 CLOUDFLARE_IPS = Path(__file__).parent / "data" / "cloudflare_ips.yaml"
 
 
@@ -172,6 +176,8 @@ _SPECIFIC = {
         "certificateAuthority": {"data": "Y2VydGlmaWNhdGU="},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.ap-northeast-2.amazonaws.com/id/{n.upper()}"}]}],
     },
+    "cloudflare:index/apiToken:ApiToken": lambda n, i: {"value": f"{n}-token-value"},
+    "aws:ses/domainDkim:DomainDkim": lambda n, i: {"dkimTokens": [f"{n}-token{k}" for k in range(3)]},
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i: {"url": str(i.get("url", "")).replace("https://", "")},
     "aws:sqs/queue:Queue": lambda n, i: {"url": f"https://sqs.ap-northeast-2.amazonaws.com/{ACCOUNT}/{n}"},
     "aws:iam/accessKey:AccessKey": lambda n, i: {"secret": f"{n}-secret-access-key", "sesSmtpPasswordV4": f"{n}-smtp-password"},
@@ -266,6 +272,13 @@ def _vpn_connection(name: str, inputs: dict) -> dict:
 
 
 def invoke(token: str, args: dict) -> dict:
+    if token == "aws:ecr/getImages:getImages":
+        name = args.get("repositoryName")
+        return {"repositoryName": name, "imageIds": [{"imageTag": t, "imageDigest": f"sha256:{t}"} for t in REGISTRY_TAGS.get(name, [])]}
+    if token == "gcp:artifactregistry/getDockerImages:getDockerImages":
+        repository = args.get("repositoryId")
+        held = {name.split("/", 1)[1]: tags for name, tags in REGISTRY_TAGS.items() if name.startswith(f"{repository}/")}
+        return {"dockerImages": [{"imageName": image, "tags": tags} for image, tags in held.items()], "repositoryId": repository}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDEXAMPLE"}
     if token == "aws:index/getPartition:getPartition":
@@ -282,6 +295,11 @@ def invoke(token: str, args: dict) -> dict:
         }
     if token == "cloudflare:index/getZone:getZone":
         return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
+    if token == "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList":
+        from urllib.parse import unquote
+
+        name, scope = unquote(args.get("name", "")), unquote(args.get("scope", ""))
+        return {"results": [{"id": f"pg-{hashlib.sha256(name.encode()).hexdigest()[:32]}", "name": name, "scopes": [scope]}]}
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return cloudflare_ip_ranges()
     if token == "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo":

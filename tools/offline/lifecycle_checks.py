@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from ..policy_check import PlanResource
+from .deploy_checks import Finding, deploy_check
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ def check_data_kept_on_config_edit(resources: list[PlanResource]) -> Iterator[Li
             )
 
 
-CHECKS = (check_reusable_names, check_data_kept_on_config_edit)
+def _registered(name: str, source: str, check) -> None:
+    deploy_check(name, source)(lambda plan: (Finding(f.policy, f.resource, f.message) for f in check(plan.resources)))
 
-__all__ = ["CHECKS", "DATA_ON_DELETE", "KEPT_NAMES", "check_data_kept_on_config_edit", "check_reusable_names"]
+
+_registered("name-reusable-after-destroy", "KEPT_NAMES: each resource kind's own documentation", check_reusable_names)
+_registered("data-kept-on-config-edit", "DATA_ON_DELETE: each resource kind's own documentation", check_data_kept_on_config_edit)
+
+__all__ = ["DATA_ON_DELETE", "KEPT_NAMES", "check_data_kept_on_config_edit", "check_reusable_names"]

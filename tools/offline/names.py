@@ -626,6 +626,8 @@ RULES: dict[str, list[NameRule]] = {
 # Types the estate creates whose name is not theirs to choose or carries no limit of its own: the
 # cloud assigns an id (VPCs, subnets, keys), or the "name" is a reference to something else.
 UNNAMED = {
+    "gcp:projects/service:Service": "keyed by the API's published name (compute.googleapis.com)",
+    "gcp:organizations/project:Project": "its id is crm:deployProjects', checked at config time (rules.gcp_project: 6-30 characters)",
     "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "keyed within its map; neither Google's API nor the provider states a limit",
     "aws:acm/certificate:Certificate": "AWS assigns the ARN; the domain names are the public host's",
     "aws:acm/certificateValidation:CertificateValidation": "waits for a certificate; no name",

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Optional
 
 from ..policy_check import PlanResource
 from . import fakes
-from .deploy_checks import UNKNOWABLE, Finding, _plain
+from .deploy_checks import UNKNOWABLE, Finding, _plain, deploy_check
 from .iam_eval import Request, evaluate
 
 CHECK = "deploy-permissions"
@@ -186,3 +186,8 @@ def check_deploy_permissions(resources: list[PlanResource]) -> Iterator[Finding]
             yield from _aws_findings(r, plan, policy)
         elif r.type.startswith("gcp:"):
             yield from _gcp_findings(r)
+
+
+deploy_check(CHECK, "components/bootstrap/deploy_permissions.py (botocore models, IAM's permissions reference)")(
+    lambda plan: check_deploy_permissions(plan.resources)
+)

@@ -67,6 +67,8 @@ def creation_minutes(resource: RegisteredResource, table: Mapping[str, Any]) -> 
         and (resource.get("settings") or {}).get("availabilityType") == "REGIONAL"
     ):
         return float(entry.get("regionalMinutes", entry["minutes"]))
+    if resource.type == "kubernetes:apps/v1:Deployment" and (resource.get("spec") or {}).get("replicas") == 0:
+        return float(entry.get("zeroReplicasMinutes", entry["minutes"]))
     if resource.type == "gcp:redis/instance:Instance" and resource.get("tier") == "STANDARD_HA":
         return float(entry.get("standardMinutes", entry["minutes"]))
     return float(entry["minutes"])

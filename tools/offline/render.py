@@ -128,6 +128,7 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
                 "dependencies": r.dependencies,
                 **({"propertyDependencies": r.property_dependencies} if r.property_dependencies else {}),
                 **r.options,
+                "provider": r.provider,
                 "inputs": to_json_value({k: v for k, v in r.inputs.items() if k != "__defaults"}),
                 "outputs": to_json_value({k: v for k, v in r.outputs.items() if k != "__defaults"}),
             },
