@@ -284,10 +284,10 @@ def program(config: AwsStackConfig) -> None:
             SesDkimRecordsArgs(zone_id=dns.zone_id, domain=platform.mail_domain, tokens=mail.dkim_tokens),
             opts=on_cloudflare,
         )
-        tasks = ScheduledTasks(
-            f"{name}-tasks",
-            ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
-        )
+    tasks = ScheduledTasks(
+        f"{name}-tasks",
+        ScheduledTasksArgs(kms_key_arn=keys.arn("messaging"), tags=common.tags("scheduler"), permissions_boundary=boundary),
+    )
     kafka = None
     if platform.msk_enabled:
         kafka = KafkaCluster(

@@ -56,6 +56,15 @@ PERMISSIONS: tuple[PermissionRow, ...] = (
         when=lambda inputs: inputs.get("phase") == "http_request_firewall_managed",
     ),
     PermissionRow(
+        "cloudflare:index/ruleset:Ruleset",
+        "Zone Transform Rules Write",
+        "zone",
+        "Zone / Transform Rules / Edit",
+        f"{API}/rulesets/methods/create/",
+        setting="phase http_request_late_transform (OriginAuthHeader)",
+        when=lambda inputs: inputs.get("phase") == "http_request_late_transform",
+    ),
+    PermissionRow(
         "cloudflare:index/loadBalancer:LoadBalancer",
         "Load Balancers Write",
         "zone",

@@ -100,6 +100,7 @@ SERVICES: tuple[ServiceRow, ...] = (
         ("certificatemanager.googleapis.com",),
         "https://cloud.google.com/certificate-manager/docs/reference/rest",
     ),
+    ServiceRow("gcp:logging/", ("logging.googleapis.com",), "https://cloud.google.com/logging/docs/reference/v2/rest"),
     ServiceRow("gcp:monitoring/", ("monitoring.googleapis.com",), "https://cloud.google.com/monitoring/api/ref_v3/rest"),
     ServiceRow(
         "gcp:billing/budget:Budget",

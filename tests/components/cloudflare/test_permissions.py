@@ -65,5 +65,5 @@ def test_a_token_needs_its_zone_and_account(run_stack):
 
 
 def test_the_sdk_documents_the_permissions_of_every_row_but_the_phase_dependent_ruleset():
-    undocumented = [r.type for r in permissions.PERMISSIONS if r.group and not accepted(r.type)]
-    assert undocumented == ["cloudflare:index/ruleset:Ruleset"]
+    undocumented = {r.type for r in permissions.PERMISSIONS if r.group and not accepted(r.type)}
+    assert undocumented == {"cloudflare:index/ruleset:Ruleset"}
