@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -31,6 +32,16 @@ POD_ENI_CONFIGURATION = {
 }
 SECURITY_GROUP_POLICY_API = "vpcresources.k8s.aws/v1beta1"  # the VPC resource controller's CRD, installed by EKS
 VPC_RESOURCE_CONTROLLER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"
+# Nobody gets implicit cluster access: every admin, the identity that deploys included, is an explicit access
+# entry (terraform-aws-eks v20 does the same), so an entry for the cluster's creator never collides with the one
+# EKS would otherwise create for it (409 ResourceInUseException).
+ACCESS_CONFIG = {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+# The creator flag only matters when the cluster is created, and changing it replaces the cluster
+# (terraform-provider-aws internal/service/eks/cluster.go: access_config.bootstrap_cluster_creator_admin_permissions
+# is ForceNew; CloudFormation AWS::EKS::Cluster AccessConfig: "Update requires: Replacement"). Clusters created with
+# the old default (true) keep it, and keep their creator's entry.
+KEEP_CREATOR_FLAG = "accessConfig.bootstrapClusterCreatorAdminPermissions"
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 _NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -66,6 +77,10 @@ class EksClusterArgs:
             raise ValueError(f"EKS node counts must satisfy min <= desired <= max, got {self.min_size}/{self.desired_size}/{self.max_size}")
         if self.public_endpoint and (not self.public_access_cidrs or "0.0.0.0/0" in self.public_access_cidrs):
             raise ValueError("a public EKS endpoint needs an allow-list that is not 0.0.0.0/0")
+        if not self.admin_principal_arns:
+            raise ValueError("the cluster needs at least one admin principal: no identity, not even the deploying one, has implicit access")
+        if len(set(self.admin_principal_arns)) != len(self.admin_principal_arns):
+            raise ValueError("an admin principal is listed twice: each principal has one access entry")
 
 
 class EksCluster(Component):
@@ -102,11 +117,13 @@ class EksCluster(Component):
             vpc_config=vpc_config,
             encryption_config={"provider": {"key_arn": args.secrets_kms_key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            access_config=ACCESS_CONFIG,
             bootstrap_self_managed_addons=False,
             deletion_protection=args.deletion_protection,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=self.protected),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[log_group, *cluster_policies], protect=self.protected, ignore_changes=[KEEP_CREATOR_FLAG]
+            ),
         )
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -185,26 +202,36 @@ class EksCluster(Component):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
             )
 
+        # Named by principal, not by position: removing one principal leaves the others' entries alone (a
+        # renumbered entry would be created before its old self is deleted, and collide with it). The alias
+        # keeps the entries of clusters deployed when they were named by position.
+        self.admin_entries = []
         for i, principal in enumerate(args.admin_principal_arns):
+            entry_name = admin_entry_name(name, principal)
+            renamed = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-admin-{i}")])
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=child
+                entry_name, cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=renamed
             )
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}",
+            association = aws.eks.AccessPolicyAssociation(
+                entry_name,
                 cluster_name=self.cluster.name,
                 principal_arn=principal,
-                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                policy_arn=CLUSTER_ADMIN_POLICY,
                 access_scope={"type": "cluster"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                opts=pulumi.ResourceOptions.merge(renamed, pulumi.ResourceOptions(depends_on=[entry])),
             )
+            self.admin_entries.append(association)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
                 lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""))
             )
         )
+        # Kubernetes objects wait for the admins' access: the deploying identity has no other way in.
         self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group])
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *self.admin_entries]),
         )
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn
@@ -250,6 +277,11 @@ class EksCluster(Component):
                 f"{prefix}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=pulumi.ResourceOptions(parent=self)
             )
         return role
+
+
+def admin_entry_name(cluster: str, principal_arn: str) -> str:
+    """The access entry's resource name: the cluster's and a digest of the principal, stable wherever it is listed."""
+    return f"{cluster}-admin-{hashlib.sha256(principal_arn.encode()).hexdigest()[:8]}"
 
 
 def irsa_role(

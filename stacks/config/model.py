@@ -148,7 +148,12 @@ class Eks:
         default=[],
         item_check=rules.cidr_admitting("the API endpoint is never open to the world"),
     )
-    admin_principals: list[str] = setting("adminPrincipals", "IAM ARNs given cluster-admin access entries", default=[])
+    admin_principals: list[str] = setting(
+        "adminPrincipals",
+        "IAM roles or users given cluster-admin access entries; nobody else, not even the deploying identity, has access",
+        item_check=rules.iam_principal,
+        check=rules.admin_principals,
+    )
     log_retention_days: int = setting(
         "logRetentionDays",
         "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",

@@ -400,3 +400,21 @@ def test_aws_probes_use_the_target_group_health_path():
 
     config = load("aws-dev", stack_config("aws-dev", {"crm:ingress": {"healthCheckPath": "/status"}}))
     assert config.application.health_path == "/status"
+
+
+def test_eks_admins_are_required_since_no_identity_has_implicit_access():
+    assert "not even the identity that creates the cluster" in one_problem(
+        "aws-dev", {"crm:kubernetes": {"adminPrincipals": []}}, "crm:kubernetes.adminPrincipals"
+    )
+
+
+def test_eks_admin_listed_twice_is_refused():
+    role = "arn:aws:iam::123456789012:role/github-crm-deploy"
+    assert "twice" in one_problem("aws-dev", {"crm:kubernetes": {"adminPrincipals": [role, role]}}, "crm:kubernetes.adminPrincipals")
+
+
+def test_eks_admin_must_be_an_iam_role_not_a_session():
+    session = "arn:aws:sts::123456789012:assumed-role/github-crm-deploy/run-1"
+    assert "not an IAM role or user ARN" in one_problem(
+        "aws-dev", {"crm:kubernetes": {"adminPrincipals": [session]}}, "crm:kubernetes.adminPrincipals[0]"
+    )

@@ -117,6 +117,8 @@ class RegisteredResource:
     it, a component's registered outputs. In a preview, values computed by the provider are absent."""
     # Each alias as registered: a full URN ({"urn": ...}) or a spec ({"name", "type", "parentUrn", "noParent", ...}).
     aliases: list[dict[str, Any]] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input paths the engine keeps at their deployed values (`ignore_changes`), as registered."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -241,6 +243,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 id=(resource_id or UNKNOWN) if bool(getattr(request, "custom", True)) else "",
                 outputs=_state(request.type, state) if state is not None and bool(getattr(request, "custom", True)) else {},
                 aliases=[json_format.MessageToDict(a) for a in getattr(request, "aliases", [])],
+                ignore_changes=list(getattr(request, "ignoreChanges", [])),
             )
         )
 
