@@ -41,7 +41,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
-from .dns import cloudflare_provider, origin_ranges
+from .dns import cloudflare_provider, origin_host, origin_ranges
 from .workload import workload_sizing
 
 
@@ -201,13 +201,14 @@ def program(config: AwsStackConfig) -> None:
     dns = config.dns
     cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
+    own_host = origin_host(common, dns, cloudflare_account)
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
     if not certificate_arn:
         certificate = ValidatedCertificate(
             f"{name}-cert",
             ValidatedCertificateArgs(
-                hostnames=[common.public_host, dns.origin_host],
+                hostnames=[common.public_host, own_host],
                 zone_id=dns.zone_id,
                 tags=common.tags("ingress"),
             ),
@@ -237,7 +238,7 @@ def program(config: AwsStackConfig) -> None:
         f"{name}-origin-dns",
         OriginRecordArgs(
             zone_id=dns.zone_id,
-            hostname=dns.origin_host,
+            hostname=own_host,
             target=ingress.dns_name,
             record_type="CNAME",
         ),
@@ -247,8 +248,8 @@ def program(config: AwsStackConfig) -> None:
     platform = config.platform
     mail = None
     if platform.mail_enabled:
-        # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
-        webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
+        # This stack's own host is subscribed through its DNS record, so SNS posts only once it resolves.
+        webhook_hosts = [origin_dns.hostname] + [host for host in platform.webhook_hosts if host != own_host]
         mail = MailDelivery(
             f"{name}-mail",
             MailDeliveryArgs(

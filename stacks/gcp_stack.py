@@ -35,7 +35,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
-from .dns import cloudflare_provider, origin_ranges
+from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import PeerStack
 from .workload import workload_sizing
 
@@ -264,7 +264,8 @@ def program(config: GcpStackConfig) -> None:
     dns, edge = config.dns, config.ingress
     cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
-    hostnames = [common.public_host, dns.origin_host]
+    own_host = origin_host(common, dns, cloudflare_account)
+    hostnames = [common.public_host, own_host]
     certificate = ManagedCertificate(
         f"{name}-cert",
         ManagedCertificateArgs(
@@ -304,7 +305,7 @@ def program(config: GcpStackConfig) -> None:
         f"{name}-origin-dns",
         OriginRecordArgs(
             zone_id=dns.zone_id,
-            hostname=dns.origin_host,
+            hostname=own_host,
             target=origin.ip_address,
             record_type="A",
         ),
@@ -312,7 +313,7 @@ def program(config: GcpStackConfig) -> None:
     )
 
     if aws_platform:
-        # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
+        # SES events reach GCP through this stack's origin host, which exists only once this stack has run: the
         # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
         MailWebhook(
             f"{name}-mail-webhook",

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CLOUD=HOST",
-        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)",
+        help="host that reaches only that cloud through Cloudflare (default: the global stack's originHosts output)",
     )
     verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
     verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")

@@ -96,12 +96,6 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
-    with problems.relation():
-        if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
-            problems.add(
-                "crm:platform.webhookHosts",
-                f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered",
-            )
 
     application = parse_application(
         problems, raw, context, _value(registry, "repositories"), health_path=_value(ingress, "health_check_path") or Unavailable

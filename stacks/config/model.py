@@ -106,6 +106,11 @@ class Common:
     def name_prefix(self) -> str:
         return f"{self.project}-{self.environment}"
 
+    @property
+    def origin_label(self) -> str:
+        """The first label of the stack's default origin host (crm:dns.originHost): one per project, environment and cloud."""
+        return f"{self.name_prefix}-{self.cloud}"
+
     def tags(self, role: str) -> dict[str, str]:
         return {"project": self.project, "environment": self.environment, "managed-by": "pulumi", "role": role}
 
@@ -306,12 +311,11 @@ class AwsPlatform:
 
     mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
     mail_domain: str = setting("mailDomain", "SES domain", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
-    # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
+    # This stack's own origin host is always subscribed; the GCP stack subscribes its own once that host exists.
     webhook_hosts: list[str] = setting(
         "webhookHosts",
-        "hosts subscribed to SES events (`https://<host>/api/webhooks/ses`)",
-        derive=lambda c: [f"aws.{c.common.public_host}"],
-        derive_doc="[aws.<publicHost>]",
+        "more hosts subscribed to SES events (`https://<host>/api/webhooks/ses`) besides this stack's origin host",
+        default=[],
         item_check=rules.host_name,
     )
     msk_enabled: bool = setting("msk", "MSK cluster", derive=_is_dr, derive_doc="true in dr")
@@ -342,10 +346,10 @@ class Dns:
     zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
     origin_host: str = setting(
         "originHost",
-        "this cloud's proxied origin name",
-        check=rules.host_name_or_empty,  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
-        derive=lambda c: f"{c.common.cloud}.{c.common.public_host}",
-        derive_doc="<cloud>.<publicHost>",
+        "this stack's proxied origin name (empty: `<project>-<environment>-<cloud>.<zone>`, one level under the zone,"
+        " where Cloudflare's Universal SSL certificate covers it)",
+        check=rules.host_name_or_empty,
+        default="",  # the program names it once it has read the zone's name (stacks/dns.py origin_host)
     )
     api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 

@@ -166,7 +166,7 @@ def invoke(token: str, args: dict) -> dict:
             "project": args.get("project", "project"),
         }
     if token == "cloudflare:index/getZone:getZone":
-        return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
+        return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (their publicHosts are crm[-<env>].example.com)
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return cloudflare_ip_ranges()
     if token == "gcp:organizations/getProject:getProject":

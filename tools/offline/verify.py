@@ -279,8 +279,12 @@ def cloudflare(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list
         )
         checks.append(Check(stack, "cloudflare pool healthy", f"{cloud} {pool}", ok, detail))
     checks.append(_endpoint(stack, sources, host, None))
+    origins = {**(outputs.get("originHosts") or {}), **sources.origin_hosts}  # each cloud stack's originHost, or --origin
     for cloud in CLOUDS:
-        checks.append(_endpoint(stack, sources, sources.origin_hosts.get(cloud) or f"{cloud}.{host}", cloud))
+        if not origins.get(cloud):
+            checks.append(Check(stack, f"health of {cloud} origin", cloud, False, "no origin host exported (originHosts) or given (--origin)"))
+            continue
+        checks.append(_endpoint(stack, sources, origins[cloud], cloud))
     return checks
 
 
