@@ -6,12 +6,14 @@ import datetime
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
+from components.gcp.budget import ProjectBudget, ProjectBudgetArgs
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
@@ -47,6 +49,10 @@ def program(config: GcpStackConfig) -> None:
     protect = common.protected
     project, region = config.project_id, config.region
     net = config.network
+    # Read from Cloudflare before anything is registered: a zone it does not know stops the program with nothing created.
+    dns, edge = config.dns, config.ingress
+    cloudflare_account = cloudflare_provider(name, dns)
+    own_host = origin_host(common, dns, cloudflare_account)
     peer_cidrs = [str(config.interconnect.peer_vpc_cidr)] if config.interconnect and config.interconnect.peer_vpc_cidr else []
 
     network = GcpNetwork(
@@ -261,10 +267,7 @@ def program(config: GcpStackConfig) -> None:
     workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender)
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
-    dns, edge = config.dns, config.ingress
-    cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
-    own_host = origin_host(common, dns, cloudflare_account)
     hostnames = [common.public_host, own_host]
     certificate = ManagedCertificate(
         f"{name}-cert",
@@ -375,6 +378,7 @@ def program(config: GcpStackConfig) -> None:
 
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
     pulumi.export("notificationChannels", monitoring.channel_ids)
+    budget(config, monitoring)
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)
@@ -444,15 +448,32 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link) -> Repl
     )
 
 
+def budget(config: GcpStackConfig, monitoring: GcpMonitoring) -> ProjectBudget:
+    """The project's spend budget, its API calls billed to the project itself: with user credentials the
+    Billing Budgets API refuses calls that name no billing project (403)."""
+    m, name = config.monitoring, f"{config.common.name_prefix}-monitoring"
+    billing = gcp.Provider(
+        f"{config.common.name_prefix}-billing", project=config.project_id, billing_project=config.project_id, user_project_override=True
+    )
+    return ProjectBudget(
+        name,
+        ProjectBudgetArgs(
+            project=config.project_id,
+            billing_account=m.billing_account,
+            monthly_budget_usd=m.monthly_budget_usd,
+            alert_percents=m.budget_alert_percents,
+            notification_channels=monitoring.channel_ids,
+        ),
+        opts=pulumi.ResourceOptions(providers={"gcp": billing}),
+    )
+
+
 def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, replication) -> GcpMonitoringArgs:
     m, common = config.monitoring, config.common
     return GcpMonitoringArgs(
         project=config.project_id,
         emails=m.emails,
         thresholds=alert_thresholds(m),
-        monthly_budget_usd=m.monthly_budget_usd,
-        budget_alert_percents=m.budget_alert_percents,
-        billing_account=m.billing_account,
         public_host=common.public_host,
         labels=common.tags("monitoring"),
         cluster_name=cluster.cluster_name,
