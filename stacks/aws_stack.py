@@ -11,6 +11,7 @@ from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
+from components.aws.ci_runner import DeployRunner, DeployRunnerArgs, runner_label
 from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
@@ -56,6 +57,11 @@ def program(config: AwsStackConfig) -> None:
     rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
+    # What the program reads from outside before registering anything, so a missing piece stops it with nothing created.
+    dns = config.dns
+    cloudflare_account = cloudflare_provider(name, dns)
+    own_host = origin_host(common, dns, cloudflare_account)
+    connection_arn = github_connection(config) if config.ci.runner else None
 
     keys = KmsKeys(
         f"{name}-keys",
@@ -80,6 +86,8 @@ def program(config: AwsStackConfig) -> None:
         ),
     )
 
+    runner = deploy_runner(config, network, keys, connection_arn) if connection_arn else None
+
     k8s = config.kubernetes
     cluster = EksCluster(
         f"{name}-eks",
@@ -101,6 +109,7 @@ def program(config: AwsStackConfig) -> None:
             deletion_protection=protect,
             log_retention_days=k8s.log_retention_days,
             pod_security_groups=k8s.pod_security_groups,
+            api_client_security_group_ids=[runner.security_group_id] if runner else [],
         ),
         opts=pulumi.ResourceOptions(protect=protect),
     )
@@ -198,10 +207,7 @@ def program(config: AwsStackConfig) -> None:
             opts=pulumi.ResourceOptions(protect=protect),
         )
 
-    dns = config.dns
-    cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
-    own_host = origin_host(common, dns, cloudflare_account)
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
     if not certificate_arn:
@@ -332,6 +338,9 @@ def program(config: AwsStackConfig) -> None:
     monitoring = monitor(config, database, cache, ingress, tasks, kafka)
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
 
+    if runner:
+        # The workflow runs this stack's `pulumi up` on `<deployRunnerLabel>-<run id>-<run attempt>`.
+        pulumi.export("deployRunnerLabel", runner.project_name.apply(runner_label))
     pulumi.export("region", config.region)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("vpcCidr", network.vpc_cidr)
@@ -376,6 +385,41 @@ def program(config: AwsStackConfig) -> None:
             pulumi.export("databaseReplicationPassword", roles.replication_password)
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def github_connection(config: AwsStackConfig) -> str:
+    """The ARN of the connection to GitHub the runner's project uses; `pulumi up` refuses one whose handshake is not done
+    (CodeBuild could not create the webhook), a preview warns."""
+    name = config.ci.github_connection
+    connection = aws.codestarconnections.get_connection(name=name)
+    if connection.connection_status != "AVAILABLE":
+        message = (
+            f"crm:ci.githubConnection: the CodeConnections connection '{name}' is {connection.connection_status or 'missing'}; "
+            "complete its handshake with GitHub in the console (Developer Tools > Settings > Connections > Update pending connection)"
+        )
+        if not pulumi.runtime.is_dry_run():
+            raise pulumi.RunError(message)
+        pulumi.log.warn(f"{message}; `pulumi up` refuses until then")
+    return connection.arn
+
+
+def deploy_runner(config: AwsStackConfig, network, keys, connection_arn: str) -> DeployRunner:
+    """CI's runner inside the VPC (crm:ci): the one place from which a job reaches the private cluster API."""
+    common, ci = config.common, config.ci
+    return DeployRunner(
+        f"{common.name_prefix}-runner",
+        DeployRunnerArgs(
+            project_name=f"{common.project}-{common.stack}-runner",
+            repository=ci.repository,
+            connection_arn=connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            kms_key_arn=keys.arn("logs"),
+            log_retention_days=ci.log_retention_days,
+            region=config.region,
+            tags=common.tags("ci"),
+        ),
+    )
 
 
 def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> AwsMonitoring:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import pulumi
 
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
+from components.bootstrap.github_connection import GithubConnection, GithubConnectionArgs
 from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 
-from .config.model import BootstrapStackConfig
+from .config.model import BootstrapStackConfig, github_connection_name
 
 
 def ci_role_names(project: str) -> tuple[str, str]:
@@ -115,6 +116,11 @@ def program(config: BootstrapStackConfig) -> None:
         )
         secrets_url = gcp_key.url
 
+    # CI's in-VPC runners (each AWS stack's crm:ci) reach GitHub through it, once a person completes its handshake.
+    github_connection = GithubConnection(
+        f"{project}-github", GithubConnectionArgs(connection_name=github_connection_name(project), tags=common.tags("ci"))
+    )
+
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
     pulumi.export("backendUrl", backend_url)
     pulumi.export("secretsProvider", secrets_url)
@@ -124,3 +130,5 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)
     pulumi.export("repository", github.repository)
+    pulumi.export("githubConnectionArn", github_connection.arn)
+    pulumi.export("githubConnectionStatus", github_connection.status)  # PENDING until its handshake is done

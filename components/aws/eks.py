@@ -71,6 +71,8 @@ class EksClusterArgs:
     # Security groups for pods: the application's pods get `app_pods_security_group_id`, which the data stores
     # admit instead of the cluster security group. Needs a trunk-ENI-capable (Nitro, non-burstable) instance type.
     pod_security_groups: bool = False
+    # Groups whose members (CI's in-VPC runner) reach the private API endpoint on 443; nodes reach it already.
+    api_client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_size <= self.max_size:
@@ -227,11 +229,27 @@ class EksCluster(Component):
                 lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""))
             )
         )
-        # Kubernetes objects wait for the admins' access: the deploying identity has no other way in.
+        # The private endpoint answers what the cluster security group admits: the API clients' groups on 443.
+        api_clients = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-client-{i}",
+                security_group_id=self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
+                referenced_security_group_id=group,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="the Kubernetes API from CI's in-VPC runner",
+                tags=tags,
+                opts=child,
+            )
+            for i, group in enumerate(args.api_client_security_group_ids)
+        ]
+        # Kubernetes objects wait for the admins' access (the deploying identity has no other way in) and for the
+        # runner's way to the API; on destroy they go first, while both still stand.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *self.admin_entries]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *self.admin_entries, *api_clients]),
         )
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn

@@ -52,6 +52,8 @@ DEPLOY_SERVICES = [
     "backup:*",
     "backup-storage:*",
     "budgets:*",
+    # CI's in-VPC runner of each AWS stack (components/aws/ci_runner.py)
+    "codebuild:*",
 ]
 # MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*.
 MSK_TOPIC_ADMIN = [
@@ -64,6 +66,14 @@ MSK_TOPIC_ADMIN = [
     "kafka-cluster:AlterTopicDynamicConfiguration",
 ]
 DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
+# The runner's CodeBuild project authenticates to GitHub through bootstrap's CodeConnections connection: the
+# stack looks it up by name and lends it to the project and its webhook. The service was renamed from
+# codestar-connections, and a connection's ARN may carry either prefix.
+CONNECTION_USE = [
+    f"{prefix}:{action}"
+    for prefix in ("codeconnections", "codestar-connections")
+    for action in ("ListConnections", "GetConnection", "ListTagsForResource", "PassConnection", "UseConnection")
+]
 # Services that create their own service-linked roles on first use.
 SERVICE_LINKED = [
     "eks.amazonaws.com",
@@ -76,6 +86,10 @@ SERVICE_LINKED = [
     "scheduler.amazonaws.com",
 ]
 PREVIEW_READS = [
+    "codebuild:BatchGetProjects",
+    "codestar-connections:ListConnections",
+    "codestar-connections:GetConnection",
+    "codestar-connections:ListTagsForResource",
     "ec2:Describe*",
     "eks:Describe*",
     "eks:List*",
@@ -252,7 +266,12 @@ def deploy_policy(
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
     statements = [
-        {"Sid": "EstateServices", "Effect": "Allow", "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN, "Resource": "*"},
+        {
+            "Sid": "EstateServices",
+            "Effect": "Allow",
+            "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN + CONNECTION_USE,
+            "Resource": "*",
+        },
         {
             "Sid": "EstateBuckets",
             "Effect": "Allow",

@@ -39,6 +39,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "application": model.Application,
         "dns": model.Dns,
         "rotation": model.Rotation,
+        "ci": model.DeployRunner,
     },
     "gcp": {
         "network": model.GcpNetwork,
@@ -162,6 +163,7 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
         _check_shared_zone(problems, config, peer_loader or read_stack_file)
+        config = _with_runner_repository(problems, config, peer_loader or read_stack_file)
     if not problems.items:
         problems.items.extend(problems.deferred)
     if problems:
@@ -352,7 +354,12 @@ def _raw_claims(stack: str, raw: Mapping[str, Any]) -> Optional[_ZoneClaims]:
     raw = {key: _decode(value) for key, value in raw.items()}
     cloud, environment = raw.get(f"{NAMESPACE}:cloud"), raw.get(f"{NAMESPACE}:environment")
     dns = raw.get(f"{NAMESPACE}:dns")
-    if cloud not in ("aws", "gcp") or not isinstance(environment, str) or not isinstance(dns, Mapping) or not isinstance(dns.get("zoneId"), str):
+    if (
+        cloud not in ("aws", "gcp")
+        or not isinstance(environment, str)
+        or not isinstance(dns, Mapping)
+        or not isinstance(dns.get("zoneId"), str)
+    ):
         return None
     project = raw.get(f"{NAMESPACE}:project", "crm")
     public_host = raw.get(f"{NAMESPACE}:publicHost")
@@ -401,3 +408,24 @@ def _check_shared_zone(problems: Problems, config: StackConfig, peer_loader: Pee
                 f"{stack} (also {ours.cloud}, same Cloudflare zone) requests a certificate for '{host}' too: both would "
                 f"write the same DNS validation record; give each stack its own host name{fix}",
             )
+
+
+BOOTSTRAP_STACK = "bootstrap"
+
+
+def _with_runner_repository(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> StackConfig:
+    """The repository the stack's CI runner serves: the one CI's identities trust (the bootstrap stack's
+    crm:github.repository), read from its file so it is written once."""
+    if not isinstance(config, AwsStackConfig) or not config.ci.runner:
+        return config
+    key = f"{NAMESPACE}:ci.runner"
+    try:
+        github = _decode(peer_loader(BOOTSTRAP_STACK).get(f"{NAMESPACE}:github"))
+    except FileNotFoundError:
+        problems.add(key, f"needs Pulumi.{BOOTSTRAP_STACK}.yaml, whose crm:github.repository the runner serves (or set runner: false)")
+        return config
+    repository = github.get("repository") if isinstance(github, Mapping) else None
+    if not isinstance(repository, str) or rules.github_repository(repository):
+        problems.add(key, f"needs crm:github.repository (OWNER/REPO) in Pulumi.{BOOTSTRAP_STACK}.yaml, the repository the runner serves")
+        return config
+    return dataclasses.replace(config, ci=dataclasses.replace(config.ci, repository=repository))

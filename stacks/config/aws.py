@@ -93,6 +93,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
     check_topics(problems, platform)
     rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
+    ci = read(problems, "crm:ci", raw.get("crm:ci"), model.DeployRunner, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
@@ -119,6 +120,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             application=application.build(),
             dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
             rotation=rotation.build(),
+            ci=ci.build(),
         )
     except Unavailable:
         return None

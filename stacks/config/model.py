@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -354,6 +355,40 @@ class Dns:
     api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
+def github_connection_name(project: str) -> str:
+    """The CodeConnections connection bootstrap creates, and the one each AWS stack's runner looks up by default."""
+    return f"{project}-github"
+
+
+@section
+class DeployRunner:
+    """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
+
+    runner: bool = setting(
+        "runner",
+        "a CodeBuild-hosted GitHub Actions runner in the stack's private subnets, the one that may reach the EKS API",
+        default=True,
+    )
+    github_connection: str = setting(
+        "githubConnection",
+        "name of the AWS CodeConnections connection to GitHub in this stack's account and region (bootstrap creates it)",
+        derive=lambda c: github_connection_name(c.common.project),
+        derive_doc="<project>-github",
+        check=rules.matches(
+            re.compile(r"^[A-Za-z0-9.@_-]{1,32}$"), "is not a CodeConnections connection name (1-32 of A-Z a-z 0-9 . @ _ -)"
+        ),
+    )
+    log_retention_days: int = setting(
+        "logRetentionDays",
+        "the runner's build logs' retention (who deployed what), a CloudWatch Logs value",
+        by_env=AUDIT_LOG_DAYS,
+        ge=1,
+        le=3653,
+        check=rules.log_retention,
+    )
+    repository: str = field(default="")  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
+
+
 @dataclass(frozen=True)
 class AwsStackConfig:
     common: Common
@@ -370,6 +405,7 @@ class AwsStackConfig:
     application: Optional[Application] = None
     dns: Optional[Dns] = None
     rotation: Rotation = field(default_factory=Rotation)
+    ci: DeployRunner = field(default_factory=lambda: DeployRunner(runner=False, github_connection="", log_retention_days=90))
 
     @property
     def references(self) -> list[str]:

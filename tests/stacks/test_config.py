@@ -432,7 +432,10 @@ def test_gcp_stacks_sharing_a_certificate_name_in_one_zone_are_refused():
 
 
 def test_an_existing_certificate_writes_no_validation_record_to_collide():
-    changes = {"crm:publicHost": "crm.example.com", "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc-1"}}
+    changes = {
+        "crm:publicHost": "crm.example.com",
+        "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc-1"},
+    }
     config = load("aws-dev", stack_config("aws-dev", changes))
     assert config.common.public_host == "crm.example.com"
 
@@ -451,3 +454,26 @@ def test_an_origin_host_another_stack_writes_is_refused():
     # aws-dr's origin, by default, is crm-dr-aws.<zone>.
     message = one_problem("aws-dev", {"crm:dns": {"originHost": "crm-dr-aws.example.com"}}, "crm:dns.originHost")
     assert "aws-dr's origin host ('crm-dr-aws.<zone>')" in message
+
+
+def test_the_runner_serves_the_repository_bootstrap_trusts():
+    config = load("aws-dr", read_stack_file("aws-dr"))
+    assert config.ci.runner and config.ci.repository == load("bootstrap", read_stack_file("bootstrap")).github.repository
+
+
+def test_a_runner_without_the_bootstrap_stack_file_is_refused():
+    def peer_loader(name: str) -> dict:
+        if name == "bootstrap":
+            raise FileNotFoundError(name)
+        return read_stack_file(name)
+
+    with pytest.raises(ConfigValidationError) as caught:
+        load("aws-dev", read_stack_file("aws-dev"), peer_loader=peer_loader)
+    assert [p.key for p in caught.value.problems] == ["crm:ci.runner"]
+    assert "crm:github.repository" in str(caught.value)
+
+
+def test_a_connection_name_codeconnections_refuses_is_refused():
+    assert "CodeConnections connection name" in one_problem(
+        "aws-dev", {"crm:ci": {"githubConnection": "a name with spaces"}}, "crm:ci.githubConnection"
+    )

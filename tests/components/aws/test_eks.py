@@ -186,9 +186,7 @@ def test_kubernetes_objects_wait_for_the_admins_access(eks):
     assert association.urn in provider.dependencies
 
 
-@pytest.mark.parametrize(
-    "admins,fragment", [([], "at least one admin principal"), ([DEPLOY_ROLE, DEPLOY_ROLE], "listed twice")]
-)
+@pytest.mark.parametrize("admins,fragment", [([], "at least one admin principal"), ([DEPLOY_ROLE, DEPLOY_ROLE], "listed twice")])
 def test_admin_principals_are_required_and_unique(admins, fragment):
     with pytest.raises(ValueError, match=fragment):
         eks_args(admin_principal_arns=admins)

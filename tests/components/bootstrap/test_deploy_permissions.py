@@ -30,6 +30,7 @@ AWS_SERVICE_OF_MODULE = {
     "acm": "acm",
     "backup": "backup",
     "budgets": "budgets",
+    "codebuild": "codebuild",
     "iam": "iam",
     "s3": "s3",
 }
