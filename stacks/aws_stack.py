@@ -11,6 +11,7 @@ from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs
 from components.aws.app_identity import ApplicationRole, ApplicationRoleArgs
 from components.aws.backups import BackupReplica, BackupReplicaArgs, RestoreTesting, RestoreTestingArgs
 from components.aws.certificate import ValidatedCertificate, ValidatedCertificateArgs
+from components.aws.ci_runner import DeployRunner, DeployRunnerArgs, runner_label
 from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
@@ -42,7 +43,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
-from .dns import cloudflare_provider, origin_ranges
+from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import permissions_boundary
 from .workload import starting_replicas, workload_sizing
 
@@ -65,6 +66,11 @@ def program(config: AwsStackConfig) -> None:
     rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
+    # What the program reads from outside before registering anything, so a missing piece stops it with nothing created.
+    dns = config.dns
+    cloudflare_account = cloudflare_provider(name, dns)
+    own_host = origin_host(common, dns, cloudflare_account)
+    connection_arn = github_connection(config) if config.ci.runner else None
     boundary = permissions_boundary(common)  # every role below carries it (the CI deploy role creates none without)
 
     keys = KmsKeys(
@@ -92,6 +98,8 @@ def program(config: AwsStackConfig) -> None:
         ),
     )
 
+    runner = deploy_runner(config, network, keys, connection_arn, boundary) if connection_arn else None
+
     k8s = config.kubernetes
     cluster = EksCluster(
         f"{name}-eks",
@@ -115,6 +123,7 @@ def program(config: AwsStackConfig) -> None:
             log_retention_days=k8s.log_retention_days,
             pod_security_groups=k8s.pod_security_groups,
             permissions_boundary=boundary,
+            api_client_security_group_ids=[runner.security_group_id] if runner else [],
         ),
         opts=pulumi.ResourceOptions(protect=protect),
     )
@@ -217,8 +226,6 @@ def program(config: AwsStackConfig) -> None:
             opts=pulumi.ResourceOptions(protect=protect),
         )
 
-    dns = config.dns
-    cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
     certificate = None
     certificate_arn = config.ingress.certificate_arn  # optional override: an existing certificate
@@ -226,7 +233,7 @@ def program(config: AwsStackConfig) -> None:
         certificate = ValidatedCertificate(
             f"{name}-cert",
             ValidatedCertificateArgs(
-                hostnames=[common.public_host, dns.origin_host],
+                hostnames=[common.public_host, own_host],
                 zone_id=dns.zone_id,
                 tags=common.tags("ingress"),
             ),
@@ -256,7 +263,7 @@ def program(config: AwsStackConfig) -> None:
         f"{name}-origin-dns",
         OriginRecordArgs(
             zone_id=dns.zone_id,
-            hostname=dns.origin_host,
+            hostname=own_host,
             target=ingress.dns_name,
             record_type="CNAME",
         ),
@@ -266,8 +273,8 @@ def program(config: AwsStackConfig) -> None:
     platform = config.platform
     mail = None
     if platform.mail_enabled:
-        # This stack's own webhook host is subscribed through its DNS record, so SNS posts only once it resolves.
-        webhook_hosts = [origin_dns.hostname if host == dns.origin_host else host for host in platform.webhook_hosts]
+        # This stack's own host is subscribed through its DNS record, so SNS posts only once it resolves.
+        webhook_hosts = [origin_dns.hostname] + [host for host in platform.webhook_hosts if host != own_host]
         mail = MailDelivery(
             f"{name}-mail",
             MailDeliveryArgs(
@@ -362,6 +369,9 @@ def program(config: AwsStackConfig) -> None:
     monitoring = monitor(config, database, cache, ingress, tasks, kafka)
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
 
+    if runner:
+        # The workflow runs this stack's `pulumi up` on `<deployRunnerLabel>-<run id>-<run attempt>`.
+        pulumi.export("deployRunnerLabel", runner.project_name.apply(runner_label))
     pulumi.export("region", config.region)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("vpcCidr", network.vpc_cidr)
@@ -410,6 +420,42 @@ def program(config: AwsStackConfig) -> None:
             pulumi.export("databaseMonitorPassword", roles.monitor.password)
     if cache:
         pulumi.export("redisHost", cache.host)
+
+
+def github_connection(config: AwsStackConfig) -> str:
+    """The ARN of the connection to GitHub the runner's project uses; `pulumi up` refuses one whose handshake is not done
+    (CodeBuild could not create the webhook), a preview warns."""
+    name = config.ci.github_connection
+    connection = aws.codestarconnections.get_connection(name=name)
+    if connection.connection_status != "AVAILABLE":
+        message = (
+            f"crm:ci.githubConnection: the CodeConnections connection '{name}' is {connection.connection_status or 'missing'}; "
+            "complete its handshake with GitHub in the console (Developer Tools > Settings > Connections > Update pending connection)"
+        )
+        if not pulumi.runtime.is_dry_run():
+            raise pulumi.RunError(message)
+        pulumi.log.warn(f"{message}; `pulumi up` refuses until then")
+    return connection.arn
+
+
+def deploy_runner(config: AwsStackConfig, network, keys, connection_arn: str, boundary) -> DeployRunner:
+    """CI's runner inside the VPC (crm:ci): the one place from which a job reaches the private cluster API."""
+    common, ci = config.common, config.ci
+    return DeployRunner(
+        f"{common.name_prefix}-runner",
+        DeployRunnerArgs(
+            project_name=f"{common.project}-{common.stack}-runner",
+            repository=ci.repository,
+            connection_arn=connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            kms_key_arn=keys.arn("logs"),
+            log_retention_days=ci.log_retention_days,
+            region=config.region,
+            tags=common.tags("ci"),
+            permissions_boundary=boundary,
+        ),
+    )
 
 
 def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> AwsMonitoring:

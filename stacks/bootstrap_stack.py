@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs, GithubGcpIdentity, GithubGcpIdentityArgs
+from components.bootstrap.github_connection import GithubConnection, GithubConnectionArgs
 from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.projects import DeployProjects, DeployProjectsArgs
 from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
@@ -16,7 +17,7 @@ from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyAr
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
-from .config.model import BootstrapStackConfig
+from .config.model import BootstrapStackConfig, github_connection_name
 from .references import PERMISSIONS_BOUNDARY_OUTPUT
 
 
@@ -163,6 +164,10 @@ def program(config: BootstrapStackConfig) -> None:
             ),
         )
         pulumi.export("cloudflareApiToken", token.value)  # secret: `gh secret set CLOUDFLARE_API_TOKEN` reads it (docs/deploying.md)
+    # CI's in-VPC runners (each AWS stack's crm:ci) reach GitHub through it, once a person completes its handshake.
+    github_connection = GithubConnection(
+        f"{project}-github", GithubConnectionArgs(connection_name=github_connection_name(project), tags=common.tags("ci"))
+    )
 
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
     pulumi.export("backendUrl", backend_url)
@@ -175,3 +180,5 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)
     pulumi.export("repository", github.repository)
+    pulumi.export("githubConnectionArn", github_connection.arn)
+    pulumi.export("githubConnectionStatus", github_connection.status)  # PENDING until its handshake is done

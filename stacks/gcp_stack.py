@@ -6,12 +6,14 @@ import datetime
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailWebhook, MailWebhookArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
+from components.gcp.budget import ProjectBudget, ProjectBudgetArgs
 from components.gcp.certificates import ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
 from components.gcp.cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
@@ -37,7 +39,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
-from .dns import cloudflare_provider, origin_ranges
+from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
 from .workload import starting_replicas, workload_sizing
 
@@ -53,6 +55,10 @@ def program(config: GcpStackConfig) -> None:
     services = ProjectServices(f"{name}-apis", ProjectServicesArgs(project=project))
     pulumi.runtime.register_stack_transformation(services.transformation)
     net = config.network
+    # Read from Cloudflare before anything is registered: a zone it does not know stops the program with nothing created.
+    dns, edge = config.dns, config.ingress
+    cloudflare_account = cloudflare_provider(name, dns)
+    own_host = origin_host(common, dns, cloudflare_account)
     peer_cidrs = [str(config.interconnect.peer_vpc_cidr)] if config.interconnect and config.interconnect.peer_vpc_cidr else []
 
     network = GcpNetwork(
@@ -268,10 +274,8 @@ def program(config: GcpStackConfig) -> None:
     workload = serve_application(config, cluster, network, registry, app_env, identity, database, cache, kafka, mail_sender)
 
     # The load balancer on that address: GKE's Gateway controller builds it from the objects AppGateway declares.
-    dns, edge = config.dns, config.ingress
-    cloudflare_account = cloudflare_provider(name, dns)
     on_cloudflare = pulumi.ResourceOptions(providers=[cloudflare_account])
-    hostnames = [common.public_host, dns.origin_host]
+    hostnames = [common.public_host, own_host]
     certificate = ManagedCertificate(
         f"{name}-cert",
         ManagedCertificateArgs(
@@ -314,7 +318,7 @@ def program(config: GcpStackConfig) -> None:
         f"{name}-origin-dns",
         OriginRecordArgs(
             zone_id=dns.zone_id,
-            hostname=dns.origin_host,
+            hostname=own_host,
             target=origin.ip_address,
             record_type="A",
         ),
@@ -322,7 +326,7 @@ def program(config: GcpStackConfig) -> None:
     )
 
     if aws_platform:
-        # SES events reach GCP through gcp.<host>, which exists only once this stack has run: the
+        # SES events reach GCP through this stack's origin host, which exists only once this stack has run: the
         # subscription lives here, after its DNS record and Gateway, on the AWS stack's topic.
         MailWebhook(
             f"{name}-mail-webhook",
@@ -384,6 +388,7 @@ def program(config: GcpStackConfig) -> None:
 
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
     pulumi.export("notificationChannels", monitoring.channel_ids)
+    budget(config, monitoring)
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)
@@ -466,15 +471,32 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link, monitor
     )
 
 
+def budget(config: GcpStackConfig, monitoring: GcpMonitoring) -> ProjectBudget:
+    """The project's spend budget, its API calls billed to the project itself: with user credentials the
+    Billing Budgets API refuses calls that name no billing project (403)."""
+    m, name = config.monitoring, f"{config.common.name_prefix}-monitoring"
+    billing = gcp.Provider(
+        f"{config.common.name_prefix}-billing", project=config.project_id, billing_project=config.project_id, user_project_override=True
+    )
+    return ProjectBudget(
+        name,
+        ProjectBudgetArgs(
+            project=config.project_id,
+            billing_account=m.billing_account,
+            monthly_budget_usd=m.monthly_budget_usd,
+            alert_percents=m.budget_alert_percents,
+            notification_channels=monitoring.channel_ids,
+        ),
+        opts=pulumi.ResourceOptions(providers={"gcp": billing}),
+    )
+
+
 def monitoring_args(config: GcpStackConfig, cluster, database, cache, link, replication) -> GcpMonitoringArgs:
     m, common = config.monitoring, config.common
     return GcpMonitoringArgs(
         project=config.project_id,
         emails=m.emails,
         thresholds=alert_thresholds(m),
-        monthly_budget_usd=m.monthly_budget_usd,
-        budget_alert_percents=m.budget_alert_percents,
-        billing_account=m.billing_account,
         public_host=common.public_host,
         labels=common.tags("monitoring"),
         cluster_name=cluster.cluster_name,

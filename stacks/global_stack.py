@@ -60,3 +60,5 @@ def program(config: GlobalStackConfig) -> None:
     pulumi.export("detectionBudgetSeconds", lb.rto_budget_seconds)
     pulumi.export("accountId", lb.account_id)
     pulumi.export("pools", {"aws": balancer.pools[0].id, "gcp": balancer.pools[1].id})  # primary, secondary: python -m tools verify
+    # The host that reaches each cloud alone, as each cloud stack named it (python -m tools verify probes them).
+    pulumi.export("originHosts", {"aws": aws_side.require("originHost"), "gcp": gcp_side.require("originHost")})

@@ -3,6 +3,7 @@ and `python -m tools path <stack>` (the request path, hop by hop).
 
 `python -m tools verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
 `python -m tools diff <stack>|--all [--base REF]` says what a change would create, update, replace or delete (docs/diff.md).
+`python -m tools webhooks <stack>|--all` gets the SES webhooks confirmed once their endpoints answer (docs/ingress.md).
 
 Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
 credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
@@ -55,10 +56,26 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CLOUD=HOST",
-        help="host that reaches only that cloud through Cloudflare (default aws.<host>, gcp.<host>)",
+        help="host that reaches only that cloud through Cloudflare (default: the global stack's originHosts output)",
     )
     verify.add_argument("--database-host", help="HOST[:PORT] to reach the Cloud SQL copy by, e.g. a Cloud SQL Auth Proxy")
     verify.add_argument("--rpo", type=float, default=None, help="replication lag limit in seconds (default 5)")
+    webhooks = commands.add_parser(
+        "webhooks", help="ask SNS again for the SES webhooks' confirmations once their endpoints answer (docs/ingress.md)"
+    )
+    webhooks.add_argument("stack", nargs="?", help="stack name: aws-dr, or a stack whose webhooks are on its topic (gcp-dr, global)")
+    webhooks.add_argument("--all", action="store_true", help="every stack, in deploy order")
+    webhooks.add_argument("--wait", type=float, default=120, help="seconds to wait for confirmations SNS was asked for (default 120)")
+    webhooks.add_argument(
+        "--require-confirmed",
+        action="store_true",
+        help="also fail while an endpoint does not answer yet (after the application's first deploy)",
+    )
+    providers = commands.add_parser(
+        "kubernetes-providers",
+        help="the URNs of a stack's Kubernetes providers, one a line, as `pulumi up --exclude` takes them (docs/deploying.md)",
+    )
+    providers.add_argument("stack", help="stack name, e.g. aws-dr")
     path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
     path.add_argument("stack", help="stack name, e.g. aws-dr")
     first = commands.add_parser(
@@ -193,6 +210,34 @@ def verify(args: argparse.Namespace, sources=None) -> int:
     return code
 
 
+def webhooks(args: argparse.Namespace, sources=None) -> int:
+    from .offline import verify as verifier, webhooks as hooks
+
+    known = stack_names()
+    if args.all == bool(args.stack):
+        return _fail("name one stack or pass --all", 2)
+    if args.stack and args.stack not in known:
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
+    sources = sources or verifier.Sources()
+    done, code = hooks.run(deploy_order(known) if args.all else [args.stack], sources, args.wait, args.require_confirmed)
+    print(hooks.table(done))
+    return code
+
+
+def kubernetes_providers(args: argparse.Namespace) -> int:
+    """A stack's first deploy from outside its VPC creates everything but what its cluster's private API holds:
+    `pulumi up --exclude-dependents --exclude <each URN>`; the in-VPC runner then deploys the rest."""
+    if args.stack not in stack_names():
+        return _fail(f"unknown stack '{args.stack}' (have: {', '.join(stack_names())})", 2)
+    try:
+        result = preview_stack(args.stack)
+    except ConfigValidationError as error:
+        return _fail(f"error: {error}", 2)
+    for provider in result.of_type("pulumi:providers:kubernetes"):
+        print(engine.deployed_urn(provider.urn))
+    return 0
+
+
 def path(args: argparse.Namespace) -> int:
     from .offline.request_path import walk_stack
 
@@ -221,8 +266,17 @@ def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
     try:
         if args.command == "verify":
             code = verify(args, verify_sources)
+        elif args.command == "webhooks":
+            code = webhooks(args, verify_sources)
         else:
-            code = {"preview": preview, "check": check, "path": path, "first-deploy": first_deploy, **_ESTATE_COMMANDS}[args.command](args)
+            commands = {
+                "preview": preview,
+                "check": check,
+                "path": path,
+                "first-deploy": first_deploy,
+                "kubernetes-providers": kubernetes_providers,
+            }
+            code = {**commands, **_ESTATE_COMMANDS}[args.command](args)
         sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's last flush
     except BrokenPipeError:
         return quiet_broken_pipe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -41,6 +42,16 @@ POD_ENI_CONFIGURATION = {
 }
 SECURITY_GROUP_POLICY_API = "vpcresources.k8s.aws/v1beta1"  # the VPC resource controller's CRD, installed by EKS
 VPC_RESOURCE_CONTROLLER_POLICY = EKS_VPC_RESOURCE_CONTROLLER_POLICY
+# Nobody gets implicit cluster access: every admin, the identity that deploys included, is an explicit access
+# entry (terraform-aws-eks v20 does the same), so an entry for the cluster's creator never collides with the one
+# EKS would otherwise create for it (409 ResourceInUseException).
+ACCESS_CONFIG = {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+# The creator flag only matters when the cluster is created, and changing it replaces the cluster
+# (terraform-provider-aws internal/service/eks/cluster.go: access_config.bootstrap_cluster_creator_admin_permissions
+# is ForceNew; CloudFormation AWS::EKS::Cluster AccessConfig: "Update requires: Replacement"). Clusters created with
+# the old default (true) keep it, and keep their creator's entry.
+KEEP_CREATOR_FLAG = "accessConfig.bootstrapClusterCreatorAdminPermissions"
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # The VPC CNI's rights (assigning ENIs and addresses) are not the nodes': aws-node gets them through its own
 # IRSA role (CNI_SERVICE_ACCOUNT), so a pod that reaches the instance metadata service cannot use them.
 _NODE_POLICIES = (EKS_WORKER_NODE_POLICY, ECR_READ_ONLY_POLICY, SSM_MANAGED_INSTANCE_POLICY)
@@ -71,12 +82,18 @@ class EksClusterArgs:
     pod_security_groups: bool = False
     # The bootstrap stack's permissions boundary, set on every role the cluster creates (components/aws/iam.py).
     permissions_boundary: Optional[pulumi.Input[str]] = None
+    # Groups whose members (CI's in-VPC runner) reach the private API endpoint on 443; nodes reach it already.
+    api_client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ValueError(f"EKS node counts must satisfy min <= desired <= max, got {self.min_size}/{self.desired_size}/{self.max_size}")
         if self.public_endpoint and (not self.public_access_cidrs or "0.0.0.0/0" in self.public_access_cidrs):
             raise ValueError("a public EKS endpoint needs an allow-list that is not 0.0.0.0/0")
+        if not self.admin_principal_arns:
+            raise ValueError("the cluster needs at least one admin principal: no identity, not even the deploying one, has implicit access")
+        if len(set(self.admin_principal_arns)) != len(self.admin_principal_arns):
+            raise ValueError("an admin principal is listed twice: each principal has one access entry")
 
 
 class EksCluster(Component):
@@ -115,11 +132,13 @@ class EksCluster(Component):
             vpc_config=vpc_config,
             encryption_config={"provider": {"key_arn": args.secrets_kms_key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            access_config=ACCESS_CONFIG,
             bootstrap_self_managed_addons=False,
             deletion_protection=args.deletion_protection,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=self.protected),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[log_group, *cluster_policies], protect=self.protected, ignore_changes=[KEEP_CREATOR_FLAG]
+            ),
         )
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -204,26 +223,52 @@ class EksCluster(Component):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
             )
 
+        # Named by principal, not by position: removing one principal leaves the others' entries alone (a
+        # renumbered entry would be created before its old self is deleted, and collide with it). The alias
+        # keeps the entries of clusters deployed when they were named by position.
+        self.admin_entries = []
         for i, principal in enumerate(args.admin_principal_arns):
+            entry_name = admin_entry_name(name, principal)
+            renamed = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-admin-{i}")])
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=child
+                entry_name, cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=renamed
             )
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}",
+            association = aws.eks.AccessPolicyAssociation(
+                entry_name,
                 cluster_name=self.cluster.name,
                 principal_arn=principal,
-                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                policy_arn=CLUSTER_ADMIN_POLICY,
                 access_scope={"type": "cluster"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                opts=pulumi.ResourceOptions.merge(renamed, pulumi.ResourceOptions(depends_on=[entry])),
             )
+            self.admin_entries.append(association)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
                 lambda a: _kubeconfig(a[0], a[1], (a[2] or {}).get("data", ""), args.region)
             )
         )
+        # The private endpoint answers what the cluster security group admits: the API clients' groups on 443.
+        api_clients = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-client-{i}",
+                security_group_id=self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
+                referenced_security_group_id=group,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="the Kubernetes API from CI's in-VPC runner",
+                tags=tags,
+                opts=child,
+            )
+            for i, group in enumerate(args.api_client_security_group_ids)
+        ]
+        # Kubernetes objects wait for the admins' access (the deploying identity has no other way in) and for the
+        # runner's way to the API; on destroy they go first, while both still stand.
         self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group])
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *self.admin_entries, *api_clients]),
         )
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc_provider.arn
@@ -278,6 +323,11 @@ class EksCluster(Component):
             for policy in managed_policies
         ]
         return role, attachments
+
+
+def admin_entry_name(cluster: str, principal_arn: str) -> str:
+    """The access entry's resource name: the cluster's and a digest of the principal, stable wherever it is listed."""
+    return f"{cluster}-admin-{hashlib.sha256(principal_arn.encode()).hexdigest()[:8]}"
 
 
 def irsa_role(

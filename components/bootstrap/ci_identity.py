@@ -48,6 +48,14 @@ MSK_TOPIC_ADMIN = [
     "kafka-cluster:AlterTopicDynamicConfiguration",
 ]
 DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
+# The runner's CodeBuild project authenticates to GitHub through bootstrap's CodeConnections connection: the
+# stack looks it up by name and lends it to the project and its webhook. The service was renamed from
+# codestar-connections, and a connection's ARN may carry either prefix.
+CONNECTION_USE = [
+    f"{prefix}:{action}"
+    for prefix in ("codeconnections", "codestar-connections")
+    for action in ("ListConnections", "GetConnection", "ListTagsForResource", "PassConnection", "UseConnection")
+]
 # Services that create their own service-linked roles on first use.
 SERVICE_LINKED = [
     "eks.amazonaws.com",
@@ -60,6 +68,10 @@ SERVICE_LINKED = [
     "scheduler.amazonaws.com",
 ]
 PREVIEW_READS = [
+    "codebuild:BatchGetProjects",
+    "codestar-connections:ListConnections",
+    "codestar-connections:GetConnection",
+    "codestar-connections:ListTagsForResource",
     "ec2:Describe*",
     "eks:Describe*",
     "eks:List*",
@@ -312,7 +324,12 @@ def deploy_policy(
     boundary = boundary_policy_arn(partition, account, args.boundary_policy_name)
     attachable = [arn.replace("arn:aws:", f"arn:{partition}:", 1) for arn in ATTACHABLE_MANAGED_POLICIES]
     statements = [
-        {"Sid": "EstateServices", "Effect": "Allow", "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN, "Resource": "*"},
+        {
+            "Sid": "EstateServices",
+            "Effect": "Allow",
+            "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN + CONNECTION_USE,
+            "Resource": "*",
+        },
         {
             "Sid": "EstateBuckets",
             "Effect": "Allow",

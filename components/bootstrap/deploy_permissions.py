@@ -64,6 +64,8 @@ AWS: Mapping[str, AwsRow] = {
     "aws:budgets/budget:Budget": _aws(
         "budgets", "budgets", "CreateBudget", "DeleteBudget", "DescribeBudget", iam=("ModifyBudget", "ModifyBudget", "ViewBudget")
     ),
+    "aws:codebuild/project:Project": _aws("codebuild", "codebuild", "CreateProject", "DeleteProject", "UpdateProject", "BatchGetProjects"),
+    "aws:codebuild/webhook:Webhook": _aws("codebuild", "codebuild", "CreateWebhook", "DeleteWebhook", "UpdateWebhook"),
     "aws:cloudwatch/dashboard:Dashboard": _aws("cloudwatch", "cloudwatch", "PutDashboard", "DeleteDashboards", "GetDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("logs", "logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "AssociateKmsKey"),
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": _aws(
@@ -184,6 +186,8 @@ AWS_PASSES: Mapping[str, tuple[tuple[str, str], ...]] = {
     # RDS documents no single service name for the monitoring role it is passed: both are granted.
     "aws:rds/instance:Instance": (("monitoringRoleArn", "monitoring.rds.amazonaws.com"), ("monitoringRoleArn", "rds.amazonaws.com")),
     "aws:backup/selection:Selection": (("iamRoleArn", "backup.amazonaws.com"),),
+    # CI's in-VPC runner (components/aws/ci_runner.py): its role carries the boundary like every estate role.
+    "aws:codebuild/project:Project": (("serviceRole", "codebuild.amazonaws.com"),),
     "aws:backup/restoreTestingSelection:RestoreTestingSelection": (("iamRoleArn", "backup.amazonaws.com"),),
 }
 

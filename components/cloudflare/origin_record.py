@@ -1,4 +1,4 @@
-"""The proxied DNS name of one cloud's load balancer (`aws.<host>` -> ALB, `gcp.<host>` -> GCP address).
+"""The proxied DNS name of one stack's load balancer (a CNAME to the ALB, an A record to the GCP address).
 
 SES webhooks and operators reach a single cloud through it; Cloudflare proxies it, so the origin's
 Cloudflare-only rules (ALB security group, Cloud Armor) still hold.

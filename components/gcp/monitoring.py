@@ -1,4 +1,5 @@
-"""Cloud Monitoring for one GCP stack: e-mail channels, alert policies, a dashboard, an uptime check, a budget.
+"""Cloud Monitoring for one GCP stack: e-mail channels, alert policies, a dashboard, an uptime check (the
+spend budget that alerts the channels is components/gcp/budget.py).
 
 Every threshold arrives in `AlertThresholds`, from the stack's config (docs/operations.md). The
 copy's replication lag has no built-in metric: the lag CronJob (components/gcp/replication.py)
@@ -53,9 +54,6 @@ class GcpMonitoringArgs:
     project: str
     emails: Sequence[str]
     thresholds: AlertThresholds
-    monthly_budget_usd: int
-    budget_alert_percents: Sequence[int]
-    billing_account: str
     public_host: str
     labels: Mapping[str, str]
     health_check_path: str = "/health"
@@ -70,10 +68,6 @@ class GcpMonitoringArgs:
         problems = []
         if not self.emails:
             problems.append("at least one e-mail channel is needed")
-        if not self.budget_alert_percents:
-            problems.append("the budget needs at least one alert percentage")
-        if self.monthly_budget_usd <= 0:
-            problems.append(f"the monthly budget must be positive, got {self.monthly_budget_usd}")
         if problems:
             raise ValueError("GcpMonitoringArgs: " + "; ".join(problems))
 
@@ -316,18 +310,6 @@ class GcpMonitoring(Component):
             ],
         )
 
-        project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
-        self.budget = gcp.billing.Budget(
-            f"{name}-budget",
-            billing_account=args.billing_account,
-            display_name=f"{name} monthly",
-            amount={"specified_amount": {"currency_code": "USD", "units": str(args.monthly_budget_usd)}},
-            budget_filter={"projects": [project_number.apply(lambda n: f"projects/{n}")], "calendar_period": "MONTH"},
-            threshold_rules=[{"threshold_percent": p / 100, "spend_basis": "CURRENT_SPEND"} for p in args.budget_alert_percents]
-            + [{"threshold_percent": 1.0, "spend_basis": "FORECASTED_SPEND"}],
-            all_updates_rule={"monitoring_notification_channels": [c.id for c in self.channels], "disable_default_iam_recipients": False},
-            opts=child,
-        )
         self.dashboard = gcp.monitoring.Dashboard(
             f"{name}-dashboard",
             project=args.project,

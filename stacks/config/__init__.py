@@ -39,6 +39,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "application": model.Application,
         "dns": model.Dns,
         "rotation": model.Rotation,
+        "ci": model.DeployRunner,
     },
     "gcp": {
         "network": model.GcpNetwork,
@@ -166,6 +167,8 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
         cost.parse(problems, common, raw)
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
+        _check_shared_zone(problems, config, peer_loader or read_stack_file)
+        config = _with_runner_repository(problems, config, peer_loader or read_stack_file)
     if not problems.items:
         problems.items.extend(problems.deferred)
     if problems:
@@ -309,3 +312,125 @@ def _check_cross_overlap(problems: Problems, ours, theirs, peer_stack: str) -> N
                     key,
                     f"range {net} overlaps {peer_stack}'s {peer_key} ({peer_net}); the VPN routes between them, so they must not overlap",
                 )
+
+
+def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """Every stack with a `Pulumi.<stack>.yaml` in the project."""
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+
+
+@dataclasses.dataclass(frozen=True)
+class _ZoneClaims:
+    """What a cloud stack writes into its Cloudflare zone: its origin record, and validation records for its certificate's names."""
+
+    stack: str
+    cloud: str
+    zone_id: str
+    origin_host: str  # crm:dns.originHost as set ("" when the program names it <origin_label>.<zone>)
+    origin_label: str
+    certificate_hosts: frozenset[str]  # names whose validation records the stack writes (none with an existing certificate)
+
+    def origin(self) -> str:
+        return self.origin_host or f"{self.origin_label}.<zone>"
+
+    def same_origin(self, other: "_ZoneClaims") -> bool:
+        if self.origin_host and other.origin_host:
+            return self.origin_host == other.origin_host
+        # The zone's name is read at deploy time: a default name and a set one agree when their first labels do.
+        return self.first_label() == other.first_label()
+
+    def first_label(self) -> str:
+        return self.origin_host.split(".")[0] if self.origin_host else self.origin_label
+
+
+def _claims_of(config: StackConfig) -> Optional[_ZoneClaims]:
+    dns = getattr(config, "dns", None)
+    if dns is None or not dns.zone_id:
+        return None
+    common = config.common
+    hosts = {common.public_host} | ({dns.origin_host} if dns.origin_host else set())
+    if isinstance(config, AwsStackConfig) and config.ingress.certificate_arn:
+        hosts = set()  # an existing certificate: no validation records
+    return _ZoneClaims(common.stack, common.cloud, dns.zone_id, dns.origin_host, common.origin_label, frozenset(hosts))
+
+
+def _raw_claims(stack: str, raw: Mapping[str, Any]) -> Optional[_ZoneClaims]:
+    """The same, read from another stack's file without judging the rest of it (its own load reports its errors)."""
+    raw = {key: _decode(value) for key, value in raw.items()}
+    cloud, environment = raw.get(f"{NAMESPACE}:cloud"), raw.get(f"{NAMESPACE}:environment")
+    dns = raw.get(f"{NAMESPACE}:dns")
+    if (
+        cloud not in ("aws", "gcp")
+        or not isinstance(environment, str)
+        or not isinstance(dns, Mapping)
+        or not isinstance(dns.get("zoneId"), str)
+    ):
+        return None
+    project = raw.get(f"{NAMESPACE}:project", "crm")
+    public_host = raw.get(f"{NAMESPACE}:publicHost")
+    origin = dns.get("originHost") or ""
+    if not isinstance(project, str) or not isinstance(public_host, str) or not isinstance(origin, str):
+        return None
+    ingress = raw.get(f"{NAMESPACE}:ingress")
+    existing = cloud == "aws" and isinstance(ingress, Mapping) and bool(ingress.get("certificateArn"))
+    hosts = set() if existing else {public_host} | ({origin} if origin else set())
+    return _ZoneClaims(stack, cloud, dns["zoneId"], origin, f"{project}-{environment}-{cloud}", frozenset(hosts))
+
+
+def _check_shared_zone(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> None:
+    """Stacks that write into one Cloudflare zone must not write the same records.
+
+    Two stacks with one origin name would overwrite each other's record (Cloudflare refuses a second
+    CNAME of one name). Two stacks of one cloud validating a certificate for one name write the same
+    validation record: ACM's `_<hash>.<name>` is the same for every certificate of that name in an
+    account, and Certificate Manager's `_acme-challenge.<name>` is one CNAME whatever the project.
+    The stacks' accounts are not known before deploying, so AWS stacks sharing a name are refused too.
+    """
+    ours = _claims_of(config)
+    if ours is None:
+        return
+    for stack in stack_names():
+        if stack == ours.stack:
+            continue
+        try:
+            theirs = _raw_claims(stack, peer_loader(stack))
+        except (FileNotFoundError, ConfigValidationError):
+            continue
+        if theirs is None or theirs.zone_id != ours.zone_id:
+            continue
+        if ours.same_origin(theirs):
+            problems.add(
+                f"{NAMESPACE}:dns.originHost",
+                f"'{ours.origin()}' is also {stack}'s origin host ('{theirs.origin()}') in the same Cloudflare zone: both would "
+                "write one DNS record; give each stack its own (the default, <project>-<environment>-<cloud>.<zone>, differs per stack)",
+            )
+        shared = sorted(ours.certificate_hosts & theirs.certificate_hosts) if ours.cloud == theirs.cloud else []
+        for host in shared:
+            key = f"{NAMESPACE}:publicHost" if host == config.common.public_host else f"{NAMESPACE}:dns.originHost"
+            fix = "; or set crm:ingress.certificateArn on one of them" if ours.cloud == "aws" else ""
+            problems.add(
+                key,
+                f"{stack} (also {ours.cloud}, same Cloudflare zone) requests a certificate for '{host}' too: both would "
+                f"write the same DNS validation record; give each stack its own host name{fix}",
+            )
+
+
+BOOTSTRAP_STACK = "bootstrap"
+
+
+def _with_runner_repository(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> StackConfig:
+    """The repository the stack's CI runner serves: the one CI's identities trust (the bootstrap stack's
+    crm:github.repository), read from its file so it is written once."""
+    if not isinstance(config, AwsStackConfig) or not config.ci.runner:
+        return config
+    key = f"{NAMESPACE}:ci.runner"
+    try:
+        github = _decode(peer_loader(BOOTSTRAP_STACK).get(f"{NAMESPACE}:github"))
+    except FileNotFoundError:
+        problems.add(key, f"needs Pulumi.{BOOTSTRAP_STACK}.yaml, whose crm:github.repository the runner serves (or set runner: false)")
+        return config
+    repository = github.get("repository") if isinstance(github, Mapping) else None
+    if not isinstance(repository, str) or rules.github_repository(repository):
+        problems.add(key, f"needs crm:github.repository (OWNER/REPO) in Pulumi.{BOOTSTRAP_STACK}.yaml, the repository the runner serves")
+        return config
+    return dataclasses.replace(config, ci=dataclasses.replace(config.ci, repository=repository))

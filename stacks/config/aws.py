@@ -93,15 +93,10 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
     check_topics(problems, platform)
     rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
+    ci = read(problems, "crm:ci", raw.get("crm:ci"), model.DeployRunner, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
-    with problems.relation():
-        if dns.origin_host and dns.origin_host not in platform.webhook_hosts and platform.mail_enabled:
-            problems.add(
-                "crm:platform.webhookHosts",
-                f"must include this stack's origin host '{dns.origin_host}' (crm:dns.originHost), where SES events are delivered",
-            )
 
     application = parse_application(
         problems, raw, context, _value(registry, "repositories"), health_path=_value(ingress, "health_check_path") or Unavailable
@@ -125,6 +120,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             application=application.build(),
             dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
             rotation=rotation.build(),
+            ci=ci.build(),
         )
     except Unavailable:
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -122,6 +123,11 @@ class Common:
     def name_prefix(self) -> str:
         return f"{self.project}-{self.environment}"
 
+    @property
+    def origin_label(self) -> str:
+        """The first label of the stack's default origin host (crm:dns.originHost): one per project, environment and cloud."""
+        return f"{self.name_prefix}-{self.cloud}"
+
     def tags(self, role: str) -> dict[str, str]:
         return {"project": self.project, "environment": self.environment, "managed-by": "pulumi", "role": role}
 
@@ -164,7 +170,12 @@ class Eks:
         default=[],
         item_check=rules.cidr_admitting("the API endpoint is never open to the world"),
     )
-    admin_principals: list[str] = setting("adminPrincipals", "IAM ARNs given cluster-admin access entries", default=[])
+    admin_principals: list[str] = setting(
+        "adminPrincipals",
+        "IAM roles or users given cluster-admin access entries; nobody else, not even the deploying identity, has access",
+        item_check=rules.iam_principal,
+        check=rules.admin_principals,
+    )
     log_retention_days: int = setting(
         "logRetentionDays",
         "EKS control-plane (audit) log group's retention, a CloudWatch Logs value",
@@ -321,12 +332,11 @@ class AwsPlatform:
 
     mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
     mail_domain: str = setting("mailDomain", "SES domain", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
-    # The GCP stack subscribes its own host (gcp.<publicHost>) once that host exists; see docs/ingress.md.
+    # This stack's own origin host is always subscribed; the GCP stack subscribes its own once that host exists.
     webhook_hosts: list[str] = setting(
         "webhookHosts",
-        "hosts subscribed to SES events (`https://<host>/api/webhooks/ses`)",
-        derive=lambda c: [f"aws.{c.common.public_host}"],
-        derive_doc="[aws.<publicHost>]",
+        "more hosts subscribed to SES events (`https://<host>/api/webhooks/ses`) besides this stack's origin host",
+        default=[],
         item_check=rules.host_name,
     )
     msk_enabled: bool = setting("msk", "MSK cluster", derive=_is_dr, derive_doc="true in dr")
@@ -358,12 +368,46 @@ class Dns:
     zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
     origin_host: str = setting(
         "originHost",
-        "this cloud's proxied origin name",
-        check=rules.host_name_or_empty,  # aws.<publicHost> / gcp.<publicHost>: the proxied name of this cloud's load balancer
-        derive=lambda c: f"{c.common.cloud}.{c.common.public_host}",
-        derive_doc="<cloud>.<publicHost>",
+        "this stack's proxied origin name (empty: `<project>-<environment>-<cloud>.<zone>`, one level under the zone,"
+        " where Cloudflare's Universal SSL certificate covers it)",
+        check=rules.host_name_or_empty,
+        default="",  # the program names it once it has read the zone's name (stacks/dns.py origin_host)
     )
     api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+
+
+def github_connection_name(project: str) -> str:
+    """The CodeConnections connection bootstrap creates, and the one each AWS stack's runner looks up by default."""
+    return f"{project}-github"
+
+
+@section
+class DeployRunner:
+    """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
+
+    runner: bool = setting(
+        "runner",
+        "a CodeBuild-hosted GitHub Actions runner in the stack's private subnets, the one that may reach the EKS API",
+        default=True,
+    )
+    github_connection: str = setting(
+        "githubConnection",
+        "name of the AWS CodeConnections connection to GitHub in this stack's account and region (bootstrap creates it)",
+        derive=lambda c: github_connection_name(c.common.project),
+        derive_doc="<project>-github",
+        check=rules.matches(
+            re.compile(r"^[A-Za-z0-9.@_-]{1,32}$"), "is not a CodeConnections connection name (1-32 of A-Z a-z 0-9 . @ _ -)"
+        ),
+    )
+    log_retention_days: int = setting(
+        "logRetentionDays",
+        "the runner's build logs' retention (who deployed what), a CloudWatch Logs value",
+        by_env=AUDIT_LOG_DAYS,
+        ge=1,
+        le=3653,
+        check=rules.log_retention,
+    )
+    repository: str = field(default="")  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
 
 
 @dataclass(frozen=True)
@@ -382,6 +426,7 @@ class AwsStackConfig:
     application: Optional[Application] = None
     dns: Optional[Dns] = None
     rotation: Rotation = field(default_factory=Rotation)
+    ci: DeployRunner = field(default_factory=lambda: DeployRunner(runner=False, github_connection="", log_retention_days=90))
 
     @property
     def references(self) -> list[str]:

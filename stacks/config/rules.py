@@ -253,6 +253,17 @@ def iam_principal(value: str) -> Optional[str]:
     return None if _IAM_PRINCIPAL.match(value) else f"'{value}' is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)"
 
 
+def admin_principals(values: list[str]) -> Optional[str]:
+    if not values:
+        return (
+            "must list the identities that deploy and operate the cluster (the bootstrap stack's awsDeployRoleArn and your "
+            "operators' roles): EKS gives no one implicit access, not even the identity that creates the cluster"
+        )
+    if len(set(values)) != len(values):
+        return "lists a principal twice: each principal has one access entry"
+    return None
+
+
 def gcp_member(value: str) -> Optional[str]:
     return None if _GCP_MEMBER.match(value) else f"'{value}' is not an IAM member (user:, group: or serviceAccount: and an e-mail address)"
 

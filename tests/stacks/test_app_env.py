@@ -114,7 +114,7 @@ def test_aws_dr_preview_shows_the_platform(shipped):
     counts = shipped("aws-dr").count_by_type()
     assert counts["aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination"] == 1
     webhooks = [s for s in shipped("aws-dr").of_type("aws:sns/topicSubscription:TopicSubscription") if s["protocol"] == "https"]
-    assert len(webhooks) == 1  # aws.<host>; gcp-dr subscribes gcp.<host>
+    assert len(webhooks) == 1  # its own origin host; gcp-dr subscribes its own
     assert counts["aws:scheduler/scheduleGroup:ScheduleGroup"] == 1
     assert counts["aws:sqs/queue:Queue"] == 2
     assert counts["aws:msk/cluster:Cluster"] == 1

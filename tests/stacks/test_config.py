@@ -369,7 +369,7 @@ def test_replication_role_must_differ_from_the_app_role():
 
 
 def test_origin_host_must_not_be_the_public_host():
-    assert "global stack" in one_problem("gcp-dev", {"crm:dns": {"originHost": "crm.example.com"}}, "crm:dns.originHost")
+    assert "global stack" in one_problem("gcp-dev", {"crm:dns": {"originHost": "crm-dev.example.com"}}, "crm:dns.originHost")
 
 
 def test_dns_zone_id_is_a_cloudflare_id():
@@ -411,3 +411,80 @@ def test_aws_probes_use_the_target_group_health_path():
 
     config = load("aws-dev", stack_config("aws-dev", {"crm:ingress": {"healthCheckPath": "/status"}}))
     assert config.application.health_path == "/status"
+
+
+def test_eks_admins_are_required_since_no_identity_has_implicit_access():
+    assert "not even the identity that creates the cluster" in one_problem(
+        "aws-dev", {"crm:kubernetes": {"adminPrincipals": []}}, "crm:kubernetes.adminPrincipals"
+    )
+
+
+def test_eks_admin_listed_twice_is_refused():
+    role = "arn:aws:iam::123456789012:role/github-crm-deploy"
+    assert "twice" in one_problem("aws-dev", {"crm:kubernetes": {"adminPrincipals": [role, role]}}, "crm:kubernetes.adminPrincipals")
+
+
+def test_eks_admin_must_be_an_iam_role_not_a_session():
+    session = "arn:aws:sts::123456789012:assumed-role/github-crm-deploy/run-1"
+    assert "not an IAM role or user ARN" in one_problem(
+        "aws-dev", {"crm:kubernetes": {"adminPrincipals": [session]}}, "crm:kubernetes.adminPrincipals[0]"
+    )
+
+
+def test_aws_stacks_sharing_a_certificate_name_in_one_zone_are_refused():
+    # One account's ACM certificates for one name share their validation record: the second stack could not write it.
+    message = one_problem("aws-dev", {"crm:publicHost": "crm.example.com"}, "crm:publicHost")
+    assert "aws-dr (also aws, same Cloudflare zone)" in message and "'crm.example.com'" in message
+
+
+def test_gcp_stacks_sharing_a_certificate_name_in_one_zone_are_refused():
+    # Certificate Manager authorizes a name through the one CNAME _acme-challenge.<name>, whatever the project.
+    assert "gcp-dr (also gcp" in one_problem("gcp-staging", {"crm:publicHost": "crm.example.com"}, "crm:publicHost")
+
+
+def test_an_existing_certificate_writes_no_validation_record_to_collide():
+    changes = {
+        "crm:publicHost": "crm.example.com",
+        "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc-1"},
+    }
+    config = load("aws-dev", stack_config("aws-dev", changes))
+    assert config.common.public_host == "crm.example.com"
+
+
+def test_stacks_in_different_zones_may_share_a_name():
+    config = load("aws-dev", stack_config("aws-dev", {"crm:publicHost": "crm.example.com", "crm:dns": {"zoneId": "ab" * 16}}))
+    assert config.dns.zone_id == "ab" * 16
+
+
+def test_the_dr_pair_shares_the_load_balanced_host_across_clouds():
+    aws, gcp = load("aws-dr", read_stack_file("aws-dr")), load("gcp-dr", read_stack_file("gcp-dr"))
+    assert aws.common.public_host == gcp.common.public_host and aws.dns.zone_id == gcp.dns.zone_id
+
+
+def test_an_origin_host_another_stack_writes_is_refused():
+    # aws-dr's origin, by default, is crm-dr-aws.<zone>.
+    message = one_problem("aws-dev", {"crm:dns": {"originHost": "crm-dr-aws.example.com"}}, "crm:dns.originHost")
+    assert "aws-dr's origin host ('crm-dr-aws.<zone>')" in message
+
+
+def test_the_runner_serves_the_repository_bootstrap_trusts():
+    config = load("aws-dr", read_stack_file("aws-dr"))
+    assert config.ci.runner and config.ci.repository == load("bootstrap", read_stack_file("bootstrap")).github.repository
+
+
+def test_a_runner_without_the_bootstrap_stack_file_is_refused():
+    def peer_loader(name: str) -> dict:
+        if name == "bootstrap":
+            raise FileNotFoundError(name)
+        return read_stack_file(name)
+
+    with pytest.raises(ConfigValidationError) as caught:
+        load("aws-dev", read_stack_file("aws-dev"), peer_loader=peer_loader)
+    assert [p.key for p in caught.value.problems] == ["crm:ci.runner"]
+    assert "crm:github.repository" in str(caught.value)
+
+
+def test_a_connection_name_codeconnections_refuses_is_refused():
+    assert "CodeConnections connection name" in one_problem(
+        "aws-dev", {"crm:ci": {"githubConnection": "a name with spaces"}}, "crm:ci.githubConnection"
+    )

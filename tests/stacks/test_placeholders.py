@@ -16,6 +16,7 @@ REAL_AWS_DEV = {
     "crm:ingress": {"certificateArn": "arn:aws:acm:ap-northeast-2:444455556666:certificate/1f2e3d4c-aaaa-bbbb-cccc-1234567890ab"},
     "crm:monitoring": {"emails": ["oncall@acme-corp.io"]},
     "crm:dns": {"zoneId": "5a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+    "crm:kubernetes": {"adminPrincipals": ["arn:aws:iam::444455556666:role/github-crm-deploy"]},
 }
 
 
@@ -24,7 +25,7 @@ def test_up_refuses_placeholders_before_registering_anything():
         run_program("aws-dev", stack_config("aws-dev"), stacks.main, preview=False)
     message = str(caught.value)
     assert "crm:dns.zoneId: 'fedcba9876543210fedcba9876543210' is a sample Cloudflare id" in message
-    assert "crm:publicHost: 'crm.example.com' is an example.com name" in message
+    assert "crm:publicHost: 'crm-dev.example.com' is an example.com name" in message
     assert caught.value.registered_resources == []
 
 

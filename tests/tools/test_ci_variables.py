@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -81,7 +82,13 @@ def test_every_up_job_runs_in_an_environment_the_deploy_identities_trust():
 
     trusted = set(load("bootstrap", read_stack_file("bootstrap")).github.deploy_environments)
     jobs = _workflow("infrastructure.yml")["jobs"]
-    up_environments = {job["with"].get("environment") for job in jobs.values() if job.get("with", {}).get("command") == "up"}
+    up_environments = set()
+    for job in jobs.values():
+        if job.get("with", {}).get("command") == "up":
+            value = job["with"].get("environment")
+            # An expression `${{ <condition> && 'a' || 'b' }}` picks one of its two results.
+            choices = re.findall(r"&& '([^']+)' \|\| '([^']+)' }}$", value or "")
+            up_environments |= set(choices[0]) if choices else {value}
     assert up_environments and up_environments <= trusted
     previews = [job for job in jobs.values() if job.get("with", {}).get("command") == "preview"]
     assert previews and all(not job["with"].get("environment") for job in previews)  # sub = pull_request / ref: the preview identities

@@ -142,8 +142,8 @@ def edge():
         f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-aws/health": pool_health({"Seoul, KR": True, "Singapore, SG": True}),
         f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-gcp/health": pool_health({"Seoul, KR": True, "Singapore, SG": True}),
         "/crm.example.com/health": health("aws"),
-        "/aws.crm.example.com/health": health("aws"),
-        "/gcp.crm.example.com/health": health("gcp"),
+        "/crm-dr-aws.example.com/health": health("aws"),
+        "/crm-dr-gcp.example.com/health": health("gcp"),
     }
     handler = type("Handler", (Origin,), {"routes": routes})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -171,7 +171,12 @@ def outputs(aws_state=None) -> dict:
             "databaseName": "crm",
             "databaseUsername": "crmadmin",
         },
-        "global": {"hostname": "crm.example.com", "accountId": ACCOUNT, "pools": dict(POOLS)},
+        "global": {
+            "hostname": "crm.example.com",
+            "accountId": ACCOUNT,
+            "pools": dict(POOLS),
+            "originHosts": {"aws": "crm-dr-aws.example.com", "gcp": "crm-dr-gcp.example.com"},
+        },
     }
 
 
@@ -398,9 +403,22 @@ def test_an_answer_that_bypassed_cloudflare_fails(world):
 
 
 def test_a_cloud_host_served_by_the_other_cloud_fails(world):
-    world["edge"]["routes"]["/gcp.crm.example.com/health"] = health("aws")
+    world["edge"]["routes"]["/crm-dr-gcp.example.com/health"] = health("aws")
     checks = verify.verify_stack("global", world["sources"])
-    assert failures(checks) == [("health of gcp origin", "gcp.crm.example.com")]
+    assert failures(checks) == [("health of gcp origin", "crm-dr-gcp.example.com")]
+
+
+def test_origin_hosts_are_the_ones_the_global_stack_exports(world):
+    world["outputs"]["global"]["originHosts"] = {"aws": "elsewhere-aws.example.com", "gcp": "crm-dr-gcp.example.com"}
+    world["edge"]["routes"]["/elsewhere-aws.example.com/health"] = health("aws")
+    checks = verify.verify_stack("global", world["sources"])
+    assert ("health of aws origin", "elsewhere-aws.example.com", True) in [(c.name, c.target, c.ok) for c in checks]
+
+
+def test_an_origin_host_nobody_names_fails_the_check(world):
+    del world["outputs"]["global"]["originHosts"]
+    checks = verify.verify_stack("global", world["sources"])
+    assert {("health of aws origin", "aws"), ("health of gcp origin", "gcp")} <= set(failures(checks))
 
 
 def test_an_unreachable_host_fails(world):

@@ -25,7 +25,8 @@ def index(steps: list[dict], predicate) -> int | None:
 
 
 def needs_the_project(step: dict) -> bool:
-    return bool(re.search(r"\.venv/|\.ci/run|dev\.py (?!install)|\bpulumi (up|preview|stack)", runs(step)))
+    # `pulumi stack output` reads state only; everything else runs the program or selects the stack it runs.
+    return bool(re.search(r"\.venv/|\.ci/run|dev\.py (?!install)|\bpulumi (up|preview|stack select)", runs(step)))
 
 
 def runs_the_dr_code(step: dict) -> bool:

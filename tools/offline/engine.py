@@ -70,6 +70,12 @@ def map_markers(
     return other(value)
 
 
+def deployed_urn(urn: str) -> str:
+    """The URN the Pulumi engine gives the resource: the mocks put the root stack's type in the parent chain
+    of every resource, the engine leaves it out (`urn:pulumi:<stack>::<project>::<type chain>::<name>`)."""
+    return urn.replace("pulumi:pulumi:Stack$", "", 1)
+
+
 def reveal(value: Any) -> Any:
     """The plain value, secrets opened (for tests that check what a secret holds)."""
     return map_markers(value, secret=lambda inner: inner, unknown=lambda: UNKNOWN)

@@ -293,8 +293,16 @@ def invoke(token: str, args: dict) -> dict:
             "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
             "project": args.get("project", "project"),
         }
+    if token == "aws:codestarconnections/getConnection:getConnection":  # bootstrap's connection, its handshake done
+        name = args.get("name") or "crm-github"
+        arn = f"arn:aws:codeconnections:ap-northeast-2:{ACCOUNT}:connection/{_numeric_id(name)[:8]}-0000-4000-8000-000000000000"
+        return {"arn": arn, "id": arn, "name": name, "connectionStatus": "AVAILABLE", "providerType": "GitHub"}
     if token == "cloudflare:index/getZone:getZone":
-        return {"id": args.get("zoneId"), "zoneId": args.get("zoneId"), "name": "example.com"}  # the shipped files' zone (crm.example.com)
+        return {
+            "id": args.get("zoneId"),
+            "zoneId": args.get("zoneId"),
+            "name": "example.com",
+        }  # the shipped files' zone (their publicHosts are crm[-<env>].example.com)
     if token == "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList":
         from urllib.parse import unquote
 

@@ -319,6 +319,17 @@ RULES: dict[str, list[NameRule]] = {
             prefix_field="namePrefix",
         )
     ],
+    "aws:codebuild/project:Project": [
+        NameRule(
+            "name",
+            150,
+            _botocore("codebuild CreateProject.name"),
+            r"[A-Za-z0-9][A-Za-z0-9\-_]{1,149}",
+            "a letter or digit, then letters, digits, hyphens and underscores",
+            min_length=2,
+        )
+    ],
+    "aws:codeconnections/connection:Connection": [NameRule("name", 32, _botocore("codeconnections CreateConnection.ConnectionName"))],
     "aws:secretsmanager/secret:Secret": [NameRule("name", 512, _botocore("secretsmanager CreateSecret.Name"), prefix_field="namePrefix")],
     "aws:ssm/parameter:Parameter": [
         NameRule(
@@ -654,6 +665,7 @@ UNNAMED = {
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "belongs to its repository",
     "aws:eks/addon:Addon": "addonName is the add-on's published name",
     "aws:eks/accessEntry:AccessEntry": "keyed by principal ARN",
+    "aws:codebuild/webhook:Webhook": "belongs to its project",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "keyed by principal and policy ARN",
     "aws:iam/accessKey:AccessKey": "AWS assigns the id",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "keyed by the issuer URL",

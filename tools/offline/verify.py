@@ -9,6 +9,7 @@ What is checked depends on what the stack exports (`pulumi stack output --json`)
 | `databasePrivateIp` with `vpnTunnels` (gcp-dr) | the subscription is running and its lag is under the RPO |
 | `pools`, `accountId`, `hostname` (global) | both Cloudflare pools healthy from every check region; `https://<host>/health` answers 200 through Cloudflare; each cloud's own host answers with its X-Cloud-Provider |
 | `clusterName` (AWS / GCP) | the EKS cluster is ACTIVE / the GKE cluster is RUNNING |
+| `sesEventsTopicArn` (aws-dr) | every HTTPS subscription of the SES event topic is confirmed (tools/offline/webhooks.py) |
 
 Every client is injected through `Sources`, so tests run the same code against fakes. The cloud
 SDKs (boto3, google-api-python-client) are imported only when a real client is built: the
@@ -279,8 +280,14 @@ def cloudflare(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list
         )
         checks.append(Check(stack, "cloudflare pool healthy", f"{cloud} {pool}", ok, detail))
     checks.append(_endpoint(stack, sources, host, None))
+    origins = {**(outputs.get("originHosts") or {}), **sources.origin_hosts}  # each cloud stack's originHost, or --origin
     for cloud in CLOUDS:
-        checks.append(_endpoint(stack, sources, sources.origin_hosts.get(cloud) or f"{cloud}.{host}", cloud))
+        if not origins.get(cloud):
+            checks.append(
+                Check(stack, f"health of {cloud} origin", cloud, False, "no origin host exported (originHosts) or given (--origin)")
+            )
+            continue
+        checks.append(_endpoint(stack, sources, origins[cloud], cloud))
     return checks
 
 
@@ -313,6 +320,12 @@ def cluster(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list[Ch
     return [Check(stack, "eks cluster active", name, status == "ACTIVE", status)]
 
 
+def ses_webhooks(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list[Check]:
+    from .webhooks import checks
+
+    return checks(stack, dict(outputs), sources)
+
+
 # (marker output, check family): a family runs when the stack exports its marker.
 FAMILIES: tuple[tuple[Callable[[Mapping[str, Any]], bool], str, Callable[[str, Mapping[str, Any], Sources], list[Check]]], ...] = (
     (lambda o: "clusterName" in o, "cluster", cluster),
@@ -320,6 +333,7 @@ FAMILIES: tuple[tuple[Callable[[Mapping[str, Any]], bool], str, Callable[[str, M
     (lambda o: "vpnTunnels" in o, "gcp vpn", gcp_vpn),
     (lambda o: "vpnTunnels" in o and "databasePrivateIp" in o, "replication", replication),
     (lambda o: "pools" in o or "poolIds" in o, "cloudflare", cloudflare),
+    (lambda o: "sesEventsTopicArn" in o, "ses webhooks", ses_webhooks),
 )
 
 

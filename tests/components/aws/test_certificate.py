@@ -62,8 +62,9 @@ def test_certificate_arn_override_skips_acm(run_stack):
 def test_aws_origin_record_points_at_the_alb_proxied(shipped):
     result = shipped("aws-dr", preview=False)
     alb = result.outputs["albDnsName"]
-    record = [r for r in result.of_type("cloudflare:index/dnsRecord:DnsRecord") if r["name"] == "aws.crm.example.com"]
-    assert len(record) == 1 and (record[0]["type"], record[0]["content"], record[0]["proxied"]) == ("CNAME", alb, True)
+    record = result.one("cloudflare:index/dnsRecord:DnsRecord", "crm-dr-origin-dns-record")
+    assert record["name"] == result.outputs["originHost"]
+    assert (record["type"], record["content"], record["proxied"]) == ("CNAME", alb, True)
 
 
 def test_cloudflare_resources_use_the_stacks_explicit_provider(shipped):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -110,6 +111,86 @@ def test_access_entries_for_configured_admins(eks):
     association = eks.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert entry["principalArn"] == association["principalArn"] == "arn:aws:iam::123456789012:role/platform-admin"
     assert association["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
+
+
+# The identity that runs the first `pulumi up` of a stack: CI's deploy role, which the docs tell users to list.
+DEPLOY_ROLE = "arn:aws:iam::123456789012:role/github-crm-deploy"
+
+
+def test_eks_adds_no_entry_of_its_own_for_the_identity_that_creates_the_cluster(eks):
+    # With the flag on, EKS creates an admin entry for the creator and an explicit one for it answers 409.
+    assert eks.one("aws:eks/cluster:Cluster")["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+
+
+def test_the_creator_listed_among_the_admins_has_exactly_one_entry(run_component):
+    result = run_component(lambda: EksCluster("eks", eks_args(admin_principal_arns=[DEPLOY_ROLE, "arn:aws:iam::123456789012:role/ops"])))
+    cluster = result.one("aws:eks/cluster:Cluster")
+    entries = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry") if e["principalArn"] == DEPLOY_ROLE]
+    assert len(entries) == 1 and cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+
+
+def test_a_shipped_stack_created_by_ci_gives_its_deploy_role_one_entry(shipped):
+    result = shipped("aws-dr")
+    principals = [e["principalArn"] for e in result.of_type("aws:eks/accessEntry:AccessEntry")]
+    deploy_role = next(p for p in principals if p.endswith(":role/github-crm-deploy"))
+    assert principals.count(deploy_role) == 1
+    assert result.one("aws:eks/cluster:Cluster")["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+
+
+def _deployed_with(registered: dict, ignored: list[str], deployed: dict) -> dict:
+    """The inputs the engine diffs against a deployed state: each ignored path keeps its deployed value."""
+    effective = copy.deepcopy(registered)
+    for path in ignored:
+        *parents, leaf = path.split(".")
+        old, new = deployed, effective
+        for part in parents:
+            old, new = old[part], new[part]
+        assert leaf in new, f"ignore_changes path {path} names no input"  # a misspelt path would ignore nothing
+        new[leaf] = old[leaf]
+    return effective
+
+
+def test_a_cluster_created_with_the_old_default_is_not_replaced(eks):
+    cluster = eks.one("aws:eks/cluster:Cluster")
+    # What a cluster created before this change has in state: EKS gave its creator an admin entry.
+    deployed = copy.deepcopy(cluster.inputs)
+    deployed["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] = True
+    # The flag forces replacement (terraform-provider-aws: ForceNew; CloudFormation: "Update requires: Replacement"),
+    # so the engine must see no difference in it.
+    assert _deployed_with(cluster.inputs, cluster.options.get("ignoreChanges", []), deployed)["accessConfig"] == deployed["accessConfig"]
+    assert cluster.protect is False  # this fixture is not protected: the ignore, not protect, is what keeps the cluster
+
+
+def test_authentication_mode_changes_still_reach_the_cluster(eks):
+    cluster = eks.one("aws:eks/cluster:Cluster")
+    assert not any(path in ("accessConfig", "accessConfig.authenticationMode") for path in cluster.options.get("ignoreChanges", []))
+
+
+def test_admin_entries_are_named_by_principal_so_removing_one_keeps_the_others(run_component):
+    other = "arn:aws:iam::123456789012:role/ops"
+    both = run_component(lambda: EksCluster("eks", eks_args(admin_principal_arns=[DEPLOY_ROLE, other])))
+    one = run_component(lambda: EksCluster("eks", eks_args(admin_principal_arns=[other])))
+    urn = {e["principalArn"]: e.urn for e in both.of_type("aws:eks/accessEntry:AccessEntry")}
+    assert one.one("aws:eks/accessEntry:AccessEntry").urn == urn[other]
+
+
+def test_entries_named_by_position_before_keep_their_state(eks):
+    entry = eks.one("aws:eks/accessEntry:AccessEntry")
+    association = eks.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    for resource in (entry, association):  # same parent (no parentUrn given), the old positional name
+        assert {"name": "eks-admin-0", "parentUrn": ""} in [a.get("spec") for a in resource.aliases]
+
+
+def test_kubernetes_objects_wait_for_the_admins_access(eks):
+    provider = eks.one("pulumi:providers:kubernetes")
+    association = eks.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association.urn in provider.dependencies
+
+
+@pytest.mark.parametrize("admins,fragment", [([], "at least one admin principal"), ([DEPLOY_ROLE, DEPLOY_ROLE], "listed twice")])
+def test_admin_principals_are_required_and_unique(admins, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        eks_args(admin_principal_arns=admins)
 
 
 def test_kubeconfig_is_a_secret_output(shipped):

@@ -135,7 +135,8 @@ def test_gcp_dr_subscribes_its_own_host_through_an_aws_provider(shipped):
     gcp = shipped("gcp-dr", preview=False)
     subscription = gcp.one("aws:sns/topicSubscription:TopicSubscription")
     aws_outputs = shipped("aws-dr", preview=False).outputs
-    assert subscription["endpoint"] == "https://gcp.crm.example.com/api/webhooks/ses"
+    record = gcp.one("cloudflare:index/dnsRecord:DnsRecord", "crm-dr-origin-dns-record")
+    assert subscription["endpoint"] == f"https://{record['name']}/api/webhooks/ses"
     assert subscription["topic"] == aws_outputs["sesEventsTopicArn"]
     assert subscription.provider.startswith(gcp.one("pulumi:providers:aws", "crm-dr-mail-aws").urn)
 
@@ -150,6 +151,8 @@ def test_gcp_subscription_waits_for_its_dns_record_and_gateway(shipped):
 
 
 def test_aws_dr_subscribes_only_its_own_host(shipped):
-    subscriptions = shipped("aws-dr", preview=False).of_type("aws:sns/topicSubscription:TopicSubscription")
+    aws = shipped("aws-dr", preview=False)
+    subscriptions = aws.of_type("aws:sns/topicSubscription:TopicSubscription")
     endpoints = [s["endpoint"] for s in subscriptions if s["protocol"] == "https"]  # the alarm topic's are e-mail
-    assert endpoints == ["https://aws.crm.example.com/api/webhooks/ses"]
+    record = aws.one("cloudflare:index/dnsRecord:DnsRecord", "crm-dr-origin-dns-record")
+    assert endpoints == [f"https://{record['name']}/api/webhooks/ses"]

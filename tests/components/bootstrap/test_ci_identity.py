@@ -155,7 +155,7 @@ def test_preview_policy_reads_but_writes_only_lock_files(roles):
         if s["Effect"] == "Allow"
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     ]
-    writes = [(a, r) for a, r in allowed if not a.split(":")[1].startswith(("Describe", "List", "Get", "View", "Decrypt"))]
+    writes = [(a, r) for a, r in allowed if not a.split(":")[1].startswith(("Describe", "List", "Get", "BatchGet", "View", "Decrypt"))]
     assert writes == [
         ("s3:PutObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),
         ("s3:DeleteObject", "arn:aws:s3:::crm-state/.pulumi/locks/*"),

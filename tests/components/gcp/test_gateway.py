@@ -56,8 +56,15 @@ def test_route_sends_to_the_app_service(gcp):
     assert service["spec"]["ports"][0]["port"] == application.port
 
 
+def _origin_record(result):
+    return result.one("cloudflare:index/dnsRecord:DnsRecord", f"{result.stack.replace('gcp-', 'crm-')}-origin-dns-record")
+
+
 def test_route_serves_the_public_host_and_the_gcp_origin_host(gcp):
-    assert route(gcp)["spec"]["hostnames"] == ["crm.example.com", "gcp.crm.example.com"]
+    from stacks.config import load, read_stack_file
+
+    public_host = load("gcp-dr", read_stack_file("gcp-dr")).common.public_host
+    assert route(gcp)["spec"]["hostnames"] == [public_host, _origin_record(gcp)["name"]]
 
 
 def test_health_check_probes_the_monitor_path_on_the_service(gcp):
@@ -81,9 +88,8 @@ def test_cluster_runs_the_gateway_api(gcp):
 
 
 def test_gcp_origin_record_points_at_the_reserved_address_proxied(gcp):
-    record = [r for r in gcp.of_type("cloudflare:index/dnsRecord:DnsRecord") if r["name"] == "gcp.crm.example.com"]
-    assert len(record) == 1
-    assert (record[0]["type"], record[0]["content"], record[0]["proxied"]) == ("A", "198.51.100.80", True)
+    record = _origin_record(gcp)
+    assert (record["type"], record["content"], record["proxied"]) == ("A", "198.51.100.80", True)
 
 
 def test_rejects_a_relative_health_path():
