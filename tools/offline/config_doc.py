@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import sys
+from pathlib import Path
 from typing import Any, Iterator
 
 from stacks import config as config_layer
@@ -18,6 +20,7 @@ from stacks.config import cost, model, schema
 from stacks.config.reader import Problems
 from stacks.config.sizes import ENVIRONMENTS
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 KINDS = ("aws", "gcp", "cloudflare", "bootstrap")
 TITLES = {
     "aws": "AWS stacks (`crm:cloud: aws`)",
@@ -27,7 +30,6 @@ TITLES = {
 }
 # Stands for crm:publicHost while reading the defaults; defaults derived from it print as <publicHost>.
 _HOST = "publichost.invalid"
-BUDGET_DESCRIPTION = "the cost estimate's budget; `python -m tools cost` fails above it (required once `crm:budget` is set)"
 
 
 def _format(value: Any) -> str:
@@ -114,7 +116,6 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
         table.extend(_rows(kind, "crm:", cls, extra))
     for name, cls in config_layer.SECTIONS[kind].items():
         table.extend(_rows(kind, f"crm:{name}.", cls, extra))
-    table.append((f"{cost.BUDGET_KEY}.monthlyUsd", "(required)", ">= 1", BUDGET_DESCRIPTION))
     for name, (description, unit, defaults) in cost.ASSUMPTIONS.get(kind, {}).items():
         cell = _cell({env: _format(float(defaults.get(env, defaults["production"]))) for env in ENVIRONMENTS})
         table.append((f"{cost.ASSUMPTIONS_KEY}.{name}", cell, ">= 0", f"cost estimate: {description} ({unit} a month)"))
@@ -132,15 +133,36 @@ def markdown(kind: str) -> str:
     return "\n".join(lines)
 
 
+def document(kinds: tuple[str, ...] = KINDS, headings: bool = True) -> str:
+    """The tables of `kinds`, each under its heading: what docs/configuration.md ends with."""
+    parts = [(f"### {TITLES[kind]}\n\n" if headings else "") + markdown(kind) + "\n" for kind in kinds]
+    return "\n".join(parts)
+
+
+def write(path: Path = DOC) -> bool:
+    """Replaces the generated tables at the end of `path` (from the first table's heading on); True when that changed it."""
+    text = path.read_text()
+    start = text.index(f"### {TITLES[KINDS[0]]}")
+    updated = text[:start] + document()
+    if updated == text:
+        return False
+    path.write_text(updated)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline.config_doc", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", nargs="?", choices=KINDS, help="one kind of stack (default: all, each under a heading)")
+    parser.add_argument(
+        "--write", action="store_true", help=f"rewrite the tables in {DOC.relative_to(DOC.parents[1])}; exit 1 if that changed it"
+    )
     args = parser.parse_args(argv)
-    for kind in [args.kind] if args.kind else KINDS:
-        if not args.kind:
-            print(f"### {TITLES[kind]}\n")
-        print(markdown(kind))
-        print()
+    if args.write:
+        changed = write()
+        if changed:
+            print(f"updated {DOC.relative_to(DOC.parents[1])}", file=sys.stderr)
+        return 1 if changed else 0
+    print(document((args.kind,), headings=False) if args.kind else document(), end="")
     return 0
 
 

@@ -4,7 +4,7 @@
     python -m tools diagram <stack>|--all -o FILE.svg|FILE.png|FILE.dot
     python -m tools rebuild-time <stack>|--all [--json]
 
-Exit status: 0 when done; 1 when an estimate exceeds a stack's crm:budget or misses a price entry,
+Exit status: 0 when done; 1 when an estimate reaches a stack's first budget alert (crm:budget) or misses a price entry,
 or a drawing cannot be rendered; 2 on bad arguments or config.
 """
 
@@ -112,11 +112,13 @@ def run_cost(args: argparse.Namespace) -> int:
         if e.unpriced:
             failed = True
             print(f"error: stack '{e.stack}': the estimate is incomplete: " + "; ".join(e.unpriced), file=sys.stderr)
-        if e.over_budget:
+        if e.over_budget and e.settings.budget is not None:
             failed = True
+            budget = e.settings.budget
             print(
-                f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, over its crm:budget.monthlyUsd "
-                f"of ${e.settings.budget_usd:,.0f} by ${e.monthly_usd - e.settings.budget_usd:,.2f}",
+                f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, at or above its budget's first alert "
+                f"({min(budget.alert_percents)} % of crm:budget.monthlyUsd ${budget.monthly_usd:,.0f} = ${budget.first_alert_usd:,.2f}): "
+                "the cloud's budget would alert every month; raise crm:budget.monthlyUsd or lower the estimate",
                 file=sys.stderr,
             )
     return 1 if failed else 0
