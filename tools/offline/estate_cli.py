@@ -20,7 +20,7 @@ from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.references import MissingStackOutput
 from . import cost, diagram, engine, preview_stack, preview_stacks, rebuild
 from .workspace import stack_names
-from ..terminal import Progress
+from ..terminal import Progress, Style
 
 DIAGRAM_DOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "architecture.dot"
 
@@ -104,7 +104,7 @@ def run_cost(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("\n\n".join(cost.report(e) for e in estimates))
+        print(Style.for_stream(sys.stdout).wrap("\n\n".join(cost.report(e) for e in estimates)))
         if args.all:
             print(f"\nAll stacks: ${sum(e.monthly_usd for e in estimates):,.2f} a month")
     failed = False
@@ -177,13 +177,15 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
         return 0
+    lines = []
     for document in documents:
         chain = " -> ".join(f"{s['resource']} ({s['minutes']:g} min)" for s in document["path"] if s["minutes"] >= 0.5) or "nothing slow"
-        print(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
+        lines.append(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
         if len(document["stacks_chain"]) > 1:
-            print(
+            lines.append(
                 f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {_minutes(document['from_nothing_minutes'])}"
             )
+    print(Style.for_stream(sys.stdout).wrap("\n".join(lines)))
     return 0
 
 
