@@ -20,3 +20,8 @@ def test_the_workflows_are_validated_against_githubs_schema_before_the_tests():
 
 def test_lint_runs_before_the_tests():
     assert position("python3 dev.py lint") < position("python3 dev.py test")
+
+
+def test_the_generated_docs_are_checked_before_the_tests():
+    assert COMMANDS[position(".venv/bin/python -m tools.docs")].split()[3:] == ["--check"]
+    assert position(".venv/bin/python -m tools.docs") < position("python3 dev.py test")

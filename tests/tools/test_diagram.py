@@ -26,9 +26,7 @@ def edges(source: str, attribute: str) -> list[str]:
 
 def test_committed_architecture_diagram_matches_the_code(dr_dot):
     committed = (PROJECT / "docs" / "img" / "architecture.dot").read_text()
-    assert dr_dot == committed, (
-        "docs/img/architecture.* are stale: run `python -m tools diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
-    )
+    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m tools.docs diagram`"
 
 
 def test_clouds_are_regions_and_components_are_clusters(dr_dot):

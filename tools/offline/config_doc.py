@@ -3,16 +3,14 @@
 Each setting is declared once, with `setting(...)` on the dataclass that carries it
 (stacks/config/model.py, application.py, bootstrap.py); the sections each kind of stack reads are
 `stacks.config.SECTIONS`. The defaults shown are the ones the schema applies: each environment's
-section is read with nothing set. `docs/configuration.md` carries the output;
-tests/docs/test_configuration.py fails when it no longer matches.
+section is read with nothing set. `docs/configuration.md` carries the output (`python -m tools.docs
+config` writes it there); tests/docs/test_configuration.py fails when it no longer matches.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import sys
-from pathlib import Path
 from typing import Any, Iterator
 
 from stacks import config as config_layer
@@ -20,7 +18,6 @@ from stacks.config import cost, model, schema
 from stacks.config.reader import Problems
 from stacks.config.sizes import ENVIRONMENTS
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 KINDS = ("aws", "gcp", "cloudflare", "bootstrap")
 TITLES = {
     "aws": "AWS stacks (`crm:cloud: aws`)",
@@ -139,29 +136,10 @@ def document(kinds: tuple[str, ...] = KINDS, headings: bool = True) -> str:
     return "\n".join(parts)
 
 
-def write(path: Path = DOC) -> bool:
-    """Replaces the generated tables at the end of `path` (from the first table's heading on); True when that changed it."""
-    text = path.read_text()
-    start = text.index(f"### {TITLES[KINDS[0]]}")
-    updated = text[:start] + document()
-    if updated == text:
-        return False
-    path.write_text(updated)
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline.config_doc", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", nargs="?", choices=KINDS, help="one kind of stack (default: all, each under a heading)")
-    parser.add_argument(
-        "--write", action="store_true", help=f"rewrite the tables in {DOC.relative_to(DOC.parents[1])}; exit 1 if that changed it"
-    )
     args = parser.parse_args(argv)
-    if args.write:
-        changed = write()
-        if changed:
-            print(f"updated {DOC.relative_to(DOC.parents[1])}", file=sys.stderr)
-        return 1 if changed else 0
     print(document((args.kind,), headings=False) if args.kind else document(), end="")
     return 0
 
