@@ -15,6 +15,7 @@ import pytest
 
 from tools.cli import main
 from tests.conftest import ALL_STACKS
+from tests.helpers import HANG_TIMEOUT_S
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=HANG_TIMEOUT_S)
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -150,7 +151,7 @@ def test_python_m_stacks_is_an_alias_of_python_m_tools(capsys):
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT_S,
         env={**os.environ, "COLUMNS": "100"},
     )
     with pytest.raises(SystemExit) as exited, pytest.MonkeyPatch.context() as patch:
