@@ -21,9 +21,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
-    """A copy of the repository whose Pulumi.<stack>.yaml has one edit."""
+    """A copy of the repository whose Pulumi.<stack>.yaml has one edit.
+
+    Virtualenvs are left out, .venv-checkov too (CI builds it before the tests): a copy of one per
+    test is hundreds of megabytes, and minutes on a loaded machine."""
     target = tmp_path / "project"
-    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "build"))
+    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv*", ".git", "__pycache__", ".pytest_cache", "build"))
     stack_file = target / f"Pulumi.{stack}.yaml"
     assert old in stack_file.read_text()
     stack_file.write_text(stack_file.read_text().replace(old, new))
@@ -32,6 +35,17 @@ def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=HANG_TIMEOUT_S)
+
+
+def test_a_copy_of_the_repository_leaves_every_virtualenv_out(tmp_path, monkeypatch):
+    project = tmp_path / "repository"
+    (project / ".venv-checkov" / "lib").mkdir(parents=True)
+    (project / ".venv-checkov" / "lib" / "checkov.py").write_text("")
+    (project / "Pulumi.aws-dev.yaml").write_text("monthlyUsd: 320\n")
+    monkeypatch.setattr(sys.modules[__name__], "PROJECT", project)
+    copied = copy_with_edit(tmp_path / "copy", "aws-dev", "monthlyUsd: 320", "monthlyUsd: 10")
+    assert (copied / "Pulumi.aws-dev.yaml").read_text() == "monthlyUsd: 10\n"
+    assert not (copied / ".venv-checkov").exists()
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
