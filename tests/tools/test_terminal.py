@@ -261,3 +261,8 @@ def test_help_lists_every_command_with_what_it_does(capsys):
     for name, command in commands.choices.items():
         assert command.description, f"`python -m tools {name} --help` says nothing about what it does"
         assert " ".join(command.description.split()) in listing, name
+
+
+def test_tests_see_no_terminal_width_unless_they_set_one():
+    """Whatever the caller's terminal (pytest-xdist's workers get COLUMNS=80), reports print whole lines in tests."""
+    assert "COLUMNS" not in os.environ and Style.for_stream(io.StringIO()).width is None
