@@ -44,7 +44,12 @@ class DatabaseEndpoint:
 
 @dataclass(frozen=True)
 class CacheEndpoint:
-    """A Redis server: TLS on, AUTH with a token; `cluster` when clients must follow cluster redirects."""
+    """A Redis server: TLS on, AUTH with a token; `cluster` when clients must follow cluster redirects.
+
+    `reader_host`/`reader_port`: the endpoint that spreads reads over the replicas, where the service
+    has one and the cache runs replicas (ElastiCache's reader endpoint, Memorystore's read endpoint);
+    None where reads can only go to `host`. Replicas copy asynchronously, so a read there may be stale.
+    """
 
     host: pulumi.Input[str]
     port: pulumi.Input[int]
@@ -52,6 +57,8 @@ class CacheEndpoint:
     tls: bool = True
     ca_certificate: Optional[pulumi.Input[str]] = None  # PEM bundle, where the server's CA is not publicly trusted
     cluster: bool = False  # host is a configuration endpoint
+    reader_host: Optional[pulumi.Input[str]] = None
+    reader_port: Optional[pulumi.Input[int]] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auth_token", pulumi.Output.secret(self.auth_token))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import random
 import secrets
 import shutil
 import socket
@@ -98,8 +99,42 @@ def logged_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict
     return found
 
 
+# How long a server command may take. initdb and a start take seconds on an idle machine; on a loaded
+# one (CI runners, a machine the whole team's test suites share) many times that, and a timeout here
+# fails every test on the servers at once. It only has to catch a command that hangs.
+COMMAND_TIMEOUT_S = 300
+# Starts of a server whose port another process took between choosing it and binding it.
+START_ATTEMPTS = 5
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out on its own (to `bind(0)` and to every outgoing connection)."""
+    try:
+        low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port free now, below the kernel's ephemeral range.
+
+    A port from `bind(0)` is one the kernel may give any process's next outgoing connection in the
+    seconds before the server binds it (initdb runs in between); below the range only another server
+    choosing the same number can collide, and `start` then takes another.
+    """
+    low = _ephemeral_range()[0]
+    first = 10000 if low > 11000 else 1024
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randrange(first, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # every pick taken: fall back to one the kernel chooses
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -112,7 +147,7 @@ class Server:
     password: str = field(repr=False)
     audited: bool = False  # pgAudit preloaded (the estate's logging settings)
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = COMMAND_TIMEOUT_S) -> subprocess.CompletedProcess:
         # initdb and postgres refuse to run as root; run them as the postgres user then.
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         result = subprocess.run(prefix + list(args), capture_output=True, text=True, timeout=timeout)
@@ -138,7 +173,33 @@ class Server:
         )
 
     def start(self) -> None:
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w", "start")
+        # -t: pg_ctl's own wait for the server to accept connections (60 s by default) is the same kind of bound.
+        self.run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.root / "data"),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            str(COMMAND_TIMEOUT_S),
+            "start",
+        )
+
+    def start_on_a_free_port(self) -> None:
+        """Starts the server; when its port was taken meanwhile, moves it to another and starts again."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self.start()
+                return
+            except subprocess.CalledProcessError:
+                log = (self.root / "log").read_text(errors="replace") if (self.root / "log").exists() else ""
+                if "could not bind" not in log or attempt == START_ATTEMPTS - 1:
+                    raise
+            self.port = free_port()
+            with open(self.root / "data" / "postgresql.auto.conf", "a") as f:
+                f.write(f"port = '{self.port}'\n")  # the last setting of a name wins
+            (self.root / "log").unlink()
 
     def stop(self, mode: str = "fast") -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "-w", "stop")
@@ -209,6 +270,6 @@ def start(
     conf = "".join(f"{k} = '{v}'\n" for k, v in options.items())
     with open(root / "data" / "postgresql.auto.conf", "a") as f:
         f.write(conf)
-    server.run(str(bin_path / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w", "start")
+    server.start_on_a_free_port()
     server.run(str(bin_path / "psql"), "-h", str(root), "-p", str(server.port), "-U", "postgres", "-c", "CREATE DATABASE crm")
     return server

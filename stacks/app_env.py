@@ -61,7 +61,11 @@ def _jdbc(db: DatabaseEndpoint, ca_key: str) -> pulumi.Output[str]:
 
 
 def redis_env(cache: CacheEndpoint) -> dict:
-    """A cluster-mode cache's host is its configuration endpoint, from which clients discover every shard."""
+    """A cluster-mode cache's host is its configuration endpoint, from which clients discover every shard.
+
+    REDIS_READ_HOST/REDIS_READ_PORT: where a cache's replicas serve reads (absent where there are none to
+    read), so the replicas a stack pays for carry read traffic; writes and reads that must see them go
+    to REDIS_HOST."""
     env = {
         "REDIS_HOST": cache.host,
         "REDIS_PORT": pulumi.Output.from_input(cache.port).apply(str),
@@ -70,6 +74,9 @@ def redis_env(cache: CacheEndpoint) -> dict:
         "REDIS_MAX_REDIRECTS": REDIS_CLUSTER_MAX_REDIRECTS if cache.cluster else REDIS_MAX_REDIRECTS,
         "REDIS_SSL": "true" if cache.tls else "false",
     }
+    if cache.reader_host is not None:
+        env["REDIS_READ_HOST"] = cache.reader_host
+        env["REDIS_READ_PORT"] = pulumi.Output.from_input(cache.reader_port if cache.reader_port is not None else cache.port).apply(str)
     if cache.ca_certificate is not None:
         # The server certificate is signed by a CA no default trust store holds: the application adds this PEM bundle.
         env["REDIS_CA_CERT"] = cache.ca_certificate

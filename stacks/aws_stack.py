@@ -466,8 +466,8 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
         AwsMonitoringArgs(
             emails=m.emails,
             thresholds=alarm_thresholds(m),
-            monthly_budget_usd=m.monthly_budget_usd,
-            budget_alert_percents=m.budget_alert_percents,
+            monthly_budget_usd=common.budget.monthly_usd,
+            budget_alert_percents=common.budget.alert_percents,
             region=config.region,
             environment=common.environment,
             tags=common.tags("monitoring"),

@@ -483,8 +483,8 @@ def budget(config: GcpStackConfig, monitoring: GcpMonitoring) -> ProjectBudget:
         ProjectBudgetArgs(
             project=config.project_id,
             billing_account=m.billing_account,
-            monthly_budget_usd=m.monthly_budget_usd,
-            alert_percents=m.budget_alert_percents,
+            monthly_budget_usd=config.common.budget.monthly_usd,
+            alert_percents=config.common.budget.alert_percents,
             notification_channels=monitoring.channel_ids,
         ),
         opts=pulumi.ResourceOptions(providers={"gcp": billing}),

@@ -188,6 +188,14 @@ def _commands_use_the_session_caches(monkeypatch):
     monkeypatch.setattr(policy_check, "check", _pooled_check)
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch):
+    """Commands print as into a pipe unless a test sets a width: the caller's COLUMNS (pytest-xdist's
+    workers run with COLUMNS=80) would otherwise fold the reports some tests read line by line."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def shipped() -> Callable[..., PreviewResult]:
     """shipped("aws-dr") -> the preview of a shipped stack file; shipped("aws-dr", preview=False) resolves values."""

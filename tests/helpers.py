@@ -6,6 +6,11 @@ from typing import Any
 
 from tools.offline import Secret
 
+# The longest a test waits for a command it runs before calling it hung. Not a speed check: on a
+# machine the whole team's test suites share, a preview of aws-dr that takes 2 s alone took 85 s
+# (load average 17 on 2 cores), and a timeout near the usual time fails the run at random.
+HANG_TIMEOUT_S = 600
+
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, Secret)

@@ -1,12 +1,14 @@
-"""Command line: `python -m tools preview <stack>|--all [--json]`, `python -m tools check <stack>|--all|--plan FILE`
-and `python -m tools path <stack>` (the request path, hop by hop).
+"""The project's tooling on the command line, `python -m tools COMMAND`: what each stack would create, whether
+it passes the policy pack, what it costs, how a request reaches it, and whether the deployed estate works.
 
 `python -m tools verify <stack>|--all` checks a deployed estate (docs/runbooks/verify.md).
 `python -m tools diff <stack>|--all [--base REF]` says what a change would create, update, replace or delete (docs/diff.md).
 `python -m tools webhooks <stack>|--all` gets the SES webhooks confirmed once their endpoints answer (docs/ingress.md).
 
-Runs the real stack programs in-process under Pulumi's mock engine, so it needs neither cloud
-credentials nor the Pulumi CLI. Exit status: 0 on success, 2 on config errors, 1 otherwise.
+Every command but `verify` runs the real stack programs in-process under Pulumi's mock engine, so it needs
+neither cloud credentials nor the Pulumi CLI; `verify` reads the deployed estate and changes nothing. Each
+command takes --help. Exit status: 0 on success, 2 on bad arguments or config errors, 1 when a command
+finds a problem (a violation, a broken link, an estimate at its budget's alert, a failed check).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ _ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/offline/estate
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    summary, _, details = (__doc__ or "").partition("\n\n")
+    parser = argparse.ArgumentParser(prog="python -m tools", description=" ".join(summary.split()), epilog=" ".join(details.split()))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     preview = commands.add_parser("preview", help="show what a stack would create, offline")
     preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
@@ -84,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     first.add_argument("stack", nargs="?", help="stack name (the stacks it reads from come first), e.g. gcp-dr")
     first.add_argument("--all", action="store_true", help="every stack, bootstrap first")
     first.add_argument("--json", action="store_true", help="the sequence as JSON")
+
+    for listed in commands._choices_actions:  # each command's own --help opens with the line the command list shows
+        command = commands.choices[listed.dest]
+        command.description = command.description or listed.help
     return parser
 
 
@@ -163,6 +170,7 @@ def check(args: argparse.Namespace) -> int:
 
     blocked = False
     totals = [0, 0, 0]  # resources, violations, mandatory
+    style = Style.for_stream(sys.stdout)
     progress = Progress("checking") if len(plans) > 1 else None
     for number, (stack, resources) in enumerate(plans, start=1):
         if progress:
@@ -173,16 +181,18 @@ def check(args: argparse.Namespace) -> int:
         if progress:
             progress.done()
         mandatory = sum(v.enforcement == "mandatory" for v in violations)
-        print(policy_check.report(stack, violations))
+        print(style.wrap(policy_check.report(stack, violations)))
         print(
-            f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
-            f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
-            f"{len(violations)} violation(s), {mandatory} mandatory"
+            style.wrap(
+                f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
+                f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
+                f"{len(violations)} violation(s), {mandatory} mandatory"
+            )
         )
         totals = [totals[0] + len(resources), totals[1] + len(violations), totals[2] + mandatory]
         blocked |= mandatory > 0
     if len(plans) > 1:
-        print(f"\nchecked {totals[0]} resources in {len(plans)} stacks: {totals[1]} violation(s), {totals[2]} mandatory")
+        print(style.wrap(f"\nchecked {totals[0]} resources in {len(plans)} stacks: {totals[1]} violation(s), {totals[2]} mandatory"))
     return 1 if blocked else 0
 
 
@@ -204,7 +214,7 @@ def verify(args: argparse.Namespace, sources=None) -> int:
     sources.rpo_seconds = args.rpo if args.rpo is not None else sources.rpo_seconds
     stacks = deploy_order(known) if args.all else [args.stack]
     checks, code = verifier.run(stacks, sources)
-    print(verifier.table(checks))
+    print(Style.for_stream(sys.stdout).wrap(verifier.table(checks)))
     failed = sum(not c.ok for c in checks)
     print(f"\n{len(checks) - failed} passed, {failed} failed")
     return code
@@ -247,7 +257,7 @@ def path(args: argparse.Namespace) -> int:
         walked = walk_stack(args.stack)
     except ConfigValidationError as error:
         return _fail(f"error: {error}", 2)
-    print(walked.render())
+    print(Style.for_stream(sys.stdout).wrap(walked.render()))
     return 1 if walked.problems else 0
 
 

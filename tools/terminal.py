@@ -1,7 +1,9 @@
 """What the command line adapts to the terminal it prints on: width, character set, progress, pipes.
 
-- Width: lines are cut to the terminal's width when stdout is a terminal (or COLUMNS is set); output
-  piped to a file or another program keeps full lines, which is what `grep` and `less -S` want.
+- Width: when stdout is a terminal (or COLUMNS is set) every command fits its lines to the width: the
+  preview tree cuts them (each line is one resource; `--json` has everything), reports (cost, check,
+  path, verify, rebuild-time) fold them onto indented continuation lines, so no note or message is
+  lost. Output piped to a file or another program keeps full lines, which is what `grep` and `less -S` want.
 - Characters: the tree's box-drawing characters and the ellipsis are used only when stdout's encoding
   can write them (LANG=C, PYTHONIOENCODING=ascii get ASCII), and nothing unencodable ever raises.
 - Colour: the command line prints none, so NO_COLOR needs nothing more from it.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import IO, Optional
 
@@ -40,6 +43,27 @@ class Style:
         is_terminal = hasattr(stream, "isatty") and stream.isatty()
         width = shutil.get_terminal_size().columns if is_terminal or os.environ.get("COLUMNS") else None
         return cls(glyphs, width)
+
+    def wrap(self, text: str) -> str:
+        """`text` with each line longer than the width folded onto continuation lines, indented under it."""
+        if self.width is None:
+            return text
+        lines = []
+        for line in text.splitlines():
+            if len(line) <= self.width:
+                lines.append(line)
+                continue
+            indent = line[: len(line) - len(line.lstrip(" "))][: self.width // 2]
+            lines.extend(
+                textwrap.wrap(
+                    line.strip(" "),
+                    width=self.width,
+                    initial_indent=indent,
+                    subsequent_indent=(indent + "    ")[: self.width // 2],
+                    break_on_hyphens=False,
+                )
+            )
+        return "\n".join(lines)
 
 
 def tolerate_any_encoding() -> None:

@@ -144,11 +144,27 @@ class RedisCache(Component):
             self.replication_group.configuration_endpoint_address if args.cluster_mode else self.replication_group.primary_endpoint_address
         )
         self.port = PORT
+        # The reader endpoint spreads reads over the replicas (without cluster mode; a cluster client reads
+        # replicas through the configuration endpoint). A group of one node has no replica to read.
+        self.reader_host = self.replication_group.reader_endpoint_address if replicated and not args.cluster_mode else None
         # ElastiCache's certificates chain to Amazon's public roots, which default trust stores hold: no CA to hand out.
-        self.endpoint = CacheEndpoint(self.host, PORT, self.auth_token.result, tls=True, cluster=args.cluster_mode)
+        self.endpoint = CacheEndpoint(
+            self.host,
+            PORT,
+            self.auth_token.result,
+            tls=True,
+            cluster=args.cluster_mode,
+            reader_host=self.reader_host,
+            reader_port=PORT if self.reader_host is not None else None,
+        )
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id
         self.member_clusters = self.replication_group.member_clusters  # the CacheClusterId dimension of per-node metrics
         self.register_outputs(
-            {"host": self.host, "securityGroupId": self.security_group_id, "replicationGroupId": self.replication_group_id}
+            {
+                "host": self.host,
+                "readerHost": self.reader_host,
+                "securityGroupId": self.security_group_id,
+                "replicationGroupId": self.replication_group_id,
+            }
         )

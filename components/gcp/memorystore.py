@@ -67,6 +67,19 @@ class MemorystoreRedis(Component):
         # Each instance signs its TLS certificate with its own CA; during a CA rotation it lists two.
         # Clients must trust all of them, so they get the whole PEM bundle.
         self.ca_certificate = self.instance.server_ca_certs.apply(pem_bundle)
-        self.endpoint = CacheEndpoint(self.host, self.port, self.auth_string, tls=True, ca_certificate=self.ca_certificate)
+        # With read replicas on, the read endpoint spreads reads over the replicas the instance pays for;
+        # without them the one replica is a standby no client can read from.
+        reads = standard and args.read_replicas
+        self.read_host = self.instance.read_endpoint if reads else None
+        self.read_port = self.instance.read_endpoint_port if reads else None
+        self.endpoint = CacheEndpoint(
+            self.host,
+            self.port,
+            self.auth_string,
+            tls=True,
+            ca_certificate=self.ca_certificate,
+            reader_host=self.read_host,
+            reader_port=self.read_port,
+        )
         self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
-        self.register_outputs({"host": self.host, "caCertificate": self.ca_certificate})
+        self.register_outputs({"host": self.host, "readHost": self.read_host, "caCertificate": self.ca_certificate})

@@ -74,8 +74,8 @@ KNOWN_KEYS = {
     for cloud, sections in SECTIONS.items()
 }
 _PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
-# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set them.
-KNOWN_KEYS = {cloud: keys + ("budget", "costAssumptions") for cloud, keys in KNOWN_KEYS.items()}
+# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set it.
+KNOWN_KEYS = {cloud: keys + ("costAssumptions",) for cloud, keys in KNOWN_KEYS.items()}
 
 # Provider settings the programs read (outside the `crm` namespace), by kind of stack.
 PROVIDER_SETTINGS = {
@@ -211,6 +211,7 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
         project=values.get("project", "crm"),
         organization=values.get("organization", "organization"),
         public_host=public_host or "",
+        budget=values.get("budget"),
     )
     _read_provider_keys(problems, raw, cloud)
     context = schema.Context(common, environment_valid=environment_valid)

@@ -1,10 +1,11 @@
-"""Budget and usage assumptions of a stack: `crm:budget` and `crm:costAssumptions`.
+"""Usage assumptions of a stack (`crm:costAssumptions`), and what the cost estimate reads with them.
 
-Neither changes what a stack deploys. The cost estimate (`python -m tools cost`) reads them: the
-budget is the monthly figure the estimate must not exceed, the assumptions are the usage a price
-list cannot know (gigabytes through NAT, logs ingested, data sent to the internet and to the other
-cloud). They are declared and validated here, with the rest of the config, so a misspelt key or a
-negative figure is an error naming the key like any other setting.
+The assumptions change nothing a stack deploys: they are the usage a price list cannot know
+(gigabytes through NAT, logs ingested, data sent to the internet and to the other cloud), which the
+cost estimate (`python -m tools cost`) prices. They are validated here, with the rest of the config,
+so a misspelt key or a negative figure is an error naming the key like any other setting. The
+budget the estimate is held to is `crm:budget` (model.Budget), the same figure the cloud's budget
+resource carries.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any, Mapping, Optional
 from . import model
 from .reader import Problems, Section
 
-BUDGET_KEY = "crm:budget"
 ASSUMPTIONS_KEY = "crm:costAssumptions"
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
@@ -79,7 +79,7 @@ class Assumption:
 
 @dataclass(frozen=True)
 class CostSettings:
-    budget_usd: Optional[float]
+    budget: Optional[model.Budget]  # crm:budget; None only while it is itself invalid (and reported)
     assumptions: dict[str, Assumption]
 
     def value(self, key: str) -> float:
@@ -87,12 +87,7 @@ class CostSettings:
 
 
 def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any]) -> CostSettings:
-    """Reads `crm:budget` and `crm:costAssumptions`, adding a problem for each wrong value."""
-    budget_usd = None
-    if raw.get(BUDGET_KEY) is not None:
-        budget = Section(problems, BUDGET_KEY, raw.get(BUDGET_KEY))
-        budget_usd = budget.number("monthlyUsd", minimum=1)  # required once crm:budget is set
-        budget.finish()
+    """Reads `crm:costAssumptions`, adding a problem for each wrong value; the budget is the stack's `crm:budget`."""
     declared = ASSUMPTIONS.get(common.cloud, {})
     section = Section(problems, ASSUMPTIONS_KEY, raw.get(ASSUMPTIONS_KEY))
     assumptions = {}
@@ -101,11 +96,11 @@ def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any]) -> C
         value = section.number(key, default, minimum=0)
         assumptions[key] = Assumption(key, default if value is None else value, unit, description, key not in section.raw)
     section.finish()
-    return CostSettings(budget_usd, assumptions)
+    return CostSettings(common.budget, assumptions)
 
 
 def cost_settings(stack: str, raw: Mapping[str, Any]) -> CostSettings:
-    """The validated budget and assumptions of one stack; raises ConfigValidationError like `load`."""
+    """The budget and usage assumptions of one stack, validated; raises ConfigValidationError like `load`."""
     from . import _decode, load
 
     config = load(stack, raw, check_peer=False)  # every problem of the stack, these keys' included

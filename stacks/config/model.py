@@ -89,6 +89,33 @@ class Rotation:
 
 
 @section
+class Budget:
+    """crm:budget: what the stack may cost a month, the one figure behind both budget checks.
+
+    The cloud's budget (AWS Budgets, the GCP billing budget; docs/operations.md) alerts at each of
+    `alertPercents` of `monthlyUsd`, and `python -m tools cost` fails when the stack's estimate
+    reaches the first of them (docs/cost.md): an alert that fires every month is noise, not a warning.
+    """
+
+    monthly_usd: int = setting(
+        "monthlyUsd", "the stack's monthly budget, USD: the cloud budget's amount and the cost gate's", ge=1, le=10**8
+    )
+    alert_percents: list[int] = setting(
+        "alertPercents",
+        "budget alerts at these % of monthlyUsd; `python -m tools cost` fails once the estimate reaches the lowest",
+        default=[80, 100],
+        item_check=rules.percentage,
+        check=rules.percentages,
+        convert=sorted,
+    )
+
+    @property
+    def first_alert_usd(self) -> float:
+        """The spend at which the first alert fires."""
+        return self.monthly_usd * min(self.alert_percents) / 100
+
+
+@section
 class Common:
     stack: str
     cloud: str = setting(
@@ -113,6 +140,7 @@ class Common:
         clouds=("aws", "gcp"),
         attr_default="bootstrap",
     )
+    budget: Budget = setting("budget", "what the stack may cost a month", nested=Budget, attr_default=None)  # None only before it is read
 
     @property
     def protected(self) -> bool:
@@ -339,7 +367,9 @@ class AwsPlatform:
         default=[],
         item_check=rules.host_name,
     )
-    msk_enabled: bool = setting("msk", "MSK cluster", derive=_is_dr, derive_doc="true in dr")
+    # Off by default: the application on AWS messages and schedules through SQS (MESSAGE_PROVIDER and
+    # SCHEDULER_PROVIDER `aws`), so nothing of the project's reads Kafka there; turn it on for consumers of your own.
+    msk_enabled: bool = setting("msk", "MSK cluster, for Kafka clients of your own (the application uses SQS on AWS)", default=False)
     msk_instance_type: str = setting(
         "mskInstanceType",
         "MSK broker type",
@@ -824,15 +854,6 @@ class Monitoring:
     dead_letter_messages: int = _threshold("deadLetterMessages", "dead-letter queue depth alarm", 0, 10**6)
     kafka_disk_percent: int = _threshold("kafkaDiskPercent", "Kafka broker disk alarm", 1, 100)
     container_restarts: int = _threshold("containerRestarts", "container restarts alarm", 1, 10**4)
-    monthly_budget_usd: int = _threshold("monthlyBudgetUsd", "the cloud's budget, USD a month", 1, 10**8)
-    budget_alert_percents: list[int] = setting(
-        "budgetAlertPercents",
-        "budget alert thresholds, %",
-        by_env=_monitoring("budgetAlertPercents"),
-        item_check=rules.percentage,
-        check=rules.percentages,
-        convert=sorted,
-    )
     billing_account: str = setting(
         "billingAccount",
         "billing account the GCP budget belongs to",

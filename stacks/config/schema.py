@@ -39,6 +39,12 @@ class _Required:
 
 REQUIRED: Any = _Required()
 ENVIRONMENTS = ("dev", "staging", "production", "dr")
+# Keys that moved, old -> new: a stack file written for an older release is told where each went
+# (CHANGELOG.md says when) instead of being asked whether it misspelt them.
+MOVED_KEYS = {
+    "crm:monitoring.monthlyBudgetUsd": "crm:budget.monthlyUsd",
+    "crm:monitoring.budgetAlertPercents": "crm:budget.alertPercents",
+}
 
 
 @dataclass(frozen=True)
@@ -351,7 +357,11 @@ def read(
     declared = [(f, s) for f, s in settings_of(cls) if (s.clouds is None or cloud is None or cloud in s.clouds) and f.name not in exclude]
     known = {s.key for _, s in declared}
     for name in sorted({k for k, v in raw.items() if v is not None} - known, key=str):
-        problems.value(f"{prefix}{name}", unknown_key_message(str(name), known, prefix=prefix))
+        moved = MOVED_KEYS.get(f"{prefix}{name}")
+        if moved:
+            problems.value(f"{prefix}{name}", f"has moved to {moved}")
+        else:
+            problems.value(f"{prefix}{name}", unknown_key_message(str(name), known, prefix=prefix))
     values: dict[str, Any] = {}
     complete = True
     context = dataclasses.replace(context, values=values)

@@ -129,7 +129,7 @@ BACKUPS = {
     "dr": {"copyRegion": "ap-northeast-1", "restoreTesting": True, "cloudSqlLocation": "asia-northeast1"},
 }
 
-# Monitoring: alarm thresholds and budgets. Rows per environment; keys under crm:monitoring override them.
+# Monitoring: alarm thresholds. Rows per environment; keys under crm:monitoring override them.
 # The SLA the thresholds serve: RPO 5 s, p95 < 200 ms (docs/operations.md explains each derivation).
 MONITORING = {
     "common": {
@@ -148,14 +148,13 @@ MONITORING = {
         "deadLetterMessages": 0,
         "kafkaDiskPercent": 80,
         "containerRestarts": 5,
-        "budgetAlertPercents": [80, 100],
     },
-    # databaseConnections: alarm on connections; monthlyBudgetUsd: the month's spend the budget alerts against.
-    "dev": {"databaseConnections": 60, "monthlyBudgetUsd": 300},
-    "staging": {"databaseConnections": 60, "monthlyBudgetUsd": 800},
-    "production": {"databaseConnections": 120, "monthlyBudgetUsd": 2000},
-    # The DR estate's estimate is ~$1,059/month on AWS and ~$959 on GCP: budget a margin above it.
-    "dr": {"databaseConnections": 250, "monthlyBudgetUsd": 1300},
+    # databaseConnections: alarm on connections. The monthly budget is crm:budget, set in each stack
+    # file: one figure for the cloud's budget and the cost estimate's gate (docs/cost.md).
+    "dev": {"databaseConnections": 60},
+    "staging": {"databaseConnections": 60},
+    "production": {"databaseConnections": 120},
+    "dr": {"databaseConnections": 250},
 }
 
 # max_slot_wal_keep_size as a share of RDS allocated storage, when crm:database.maxSlotWalKeepSizeGb is not set.

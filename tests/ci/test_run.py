@@ -31,3 +31,8 @@ def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():
     assert "-r policies/requirements.txt" in COMMANDS[install] and "--require-hashes" in COMMANDS[install]
     assert position(".venv/bin/python -m tools check") > install
     assert "--pack-python build/policy-pack-venv/bin/python" in COMMANDS[position(".venv/bin/python -m tools check")]
+
+
+def test_the_generated_docs_are_checked_before_the_tests():
+    assert COMMANDS[position(".venv/bin/python -m tools.docs")].split()[3:] == ["--check"]
+    assert position(".venv/bin/python -m tools.docs") < position("python3 dev.py test")

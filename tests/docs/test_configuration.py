@@ -20,9 +20,7 @@ def test_every_known_top_level_key_is_documented(kind):
 
 @pytest.mark.parametrize("kind", config_doc.KINDS)
 def test_key_table_matches_the_schema(kind):
-    assert config_doc.markdown(kind) in DOC.read_text(), (
-        f"docs/configuration.md's {kind} table is stale: paste `python -m tools.offline.config_doc` into it"
-    )
+    assert config_doc.markdown(kind) in DOC.read_text(), f"docs/configuration.md's {kind} table is stale: run `python -m tools.docs config`"
 
 
 @pytest.mark.parametrize("kind", config_doc.KINDS)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dr import replication
 from dr.endpoint import Endpoint, connect
+from tests.helpers import HANG_TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PASSWORD = "app-pw-Zq9"
@@ -20,7 +21,7 @@ CREATE SEQUENCE invoice_numbers;
 """
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:
+def wait_for(predicate, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -80,7 +81,7 @@ def env_for(publisher: Endpoint | None, subscriber: Endpoint | None, **extra: st
     return env
 
 
-def run_dr(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_dr(*args: str, env: dict, timeout: float = HANG_TIMEOUT_S) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dr", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 

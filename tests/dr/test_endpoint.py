@@ -107,7 +107,7 @@ def test_setup_and_lag_commands_work_from_a_passfile_alone(postgres_pair, tmp_pa
         PUBLISHER_PASSFILE=str(passfile),
         SUBSCRIBER_PASSFILE=str(passfile),
     )
-    setup = run_dr("setup", env=env, timeout=120)
+    setup = run_dr("setup", env=env)
     assert setup.returncode == 0, setup.stderr
     assert "- initial copy finished: 3 tables ready" in setup.stdout
     lag = run_dr("lag", "--max-seconds", "4", env=env)

@@ -66,7 +66,7 @@ def test_failback_steps_are_safe_to_run_again(postgres_pair):
     pub, sub = _failed_over(*postgres_pair)
     env = env_for(pub, sub)
     for phase in ("prepare", "prepare", "switch", "switch"):
-        result = run_dr("failback", phase, env=env, timeout=180)
+        result = run_dr("failback", phase, env=env)
         assert result.returncode == 0, result.stderr
     assert count(pub, "orders") == count(sub, "orders") == 103
 

@@ -96,7 +96,7 @@ def test_promote_command_records_what_it_did_as_json(postgres_pair, tmp_path):
     pub, sub = replicated_pair(publisher, subscriber)
     publisher.stop()
     record_file = tmp_path / "promote.json"
-    result = run_dr("promote", "--record", str(record_file), env=env_for(pub, sub), timeout=120)
+    result = run_dr("promote", "--record", str(record_file), env=env_for(pub, sub))
     assert result.returncode == 0, result.stderr
     record = json.loads(record_file.read_text())
     assert record["command"] == "promote" and record["old_primary_reachable"] is False

@@ -10,6 +10,7 @@ import pytest
 
 from components.postgres.roles import roles_sql
 from dr import failover, replication
+from tests.helpers import HANG_TIMEOUT_S
 
 APP_PASSWORD, REPLICATION_PASSWORD = "AppPassw0rdFromTheStack", "Replicati0nPasswordFromTheStack"
 
@@ -36,7 +37,7 @@ def run_script(server, script: str) -> None:
         check=True,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_TIMEOUT_S,
     )
 
 

@@ -176,7 +176,7 @@ def test_setup_command_leaves_the_application_read_only_on_the_copy(postgres_pai
         conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text)")
     with connect(sub) as conn:
         conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text); GRANT ALL ON customers TO crm_app")
-    result = run_dr("setup", env=env_for(pub, sub), timeout=120)
+    result = run_dr("setup", env=env_for(pub, sub))
     assert result.returncode == 0, result.stderr
     with connect(app(sub)) as conn:
         assert conn.execute("SELECT count(*) FROM customers").fetchone() == (0,)  # reads work

@@ -42,9 +42,14 @@ def test_billing_account_must_look_like_one():
 
 
 def test_budget_percentages_must_be_a_list_of_whole_percentages():
-    assert any(
-        p.startswith("crm:monitoring.budgetAlertPercents:") for p in problems("aws-dev", {"crm:monitoring": {"budgetAlertPercents": "80"}})
-    )
+    assert any(p.startswith("crm:budget.alertPercents:") for p in problems("aws-dev", {"crm:budget": {"alertPercents": "80"}}))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("monthlyBudgetUsd", "crm:budget.monthlyUsd"), ("budgetAlertPercents", "crm:budget.alertPercents")]
+)
+def test_a_budget_key_under_monitoring_is_told_where_it_moved(old, new):
+    assert f"crm:monitoring.{old}: has moved to {new}" in problems("gcp-dev", {"crm:monitoring": {old: 900}})
 
 
 def test_misspelt_monitoring_key_is_an_error():
@@ -73,11 +78,9 @@ def test_every_error_at_once():
     assert {"crm:monitoring.emails", "crm:monitoring.replicationLagSeconds", "crm:replication.toolImage"} <= keys
 
 
-def test_monthly_budget_defaults_to_the_environments_row():
-    assert (
-        load("aws-production", read_stack_file("aws-production")).monitoring.monthly_budget_usd
-        == sizes.MONITORING["production"]["monthlyBudgetUsd"]
-    )
+def test_monthly_budget_is_the_stack_files_crm_budget():
+    config = load("aws-production", stack_config("aws-production", {"crm:budget": {"monthlyUsd": 1234}}))
+    assert (config.common.budget.monthly_usd, config.common.budget.alert_percents) == (1234, [80, 100])
 
 
 @pytest.mark.parametrize("key", ["crm:monitoring.billingAccount", "crm:replication.toolImage", "crm:monitoring.emails[0]"])

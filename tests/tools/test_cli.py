@@ -15,14 +15,18 @@ import pytest
 
 from tools.cli import main
 from tests.conftest import ALL_STACKS
+from tests.helpers import HANG_TIMEOUT_S
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
-    """A copy of the repository whose Pulumi.<stack>.yaml has one edit."""
+    """A copy of the repository whose Pulumi.<stack>.yaml has one edit.
+
+    Virtualenvs are left out, .venv-checkov too (CI builds it before the tests): a copy of one per
+    test is hundreds of megabytes, and minutes on a loaded machine."""
     target = tmp_path / "project"
-    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "build"))
+    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".venv*", ".git", "__pycache__", ".pytest_cache", "build"))
     stack_file = target / f"Pulumi.{stack}.yaml"
     assert old in stack_file.read_text()
     stack_file.write_text(stack_file.read_text().replace(old, new))
@@ -30,7 +34,18 @@ def copy_with_edit(tmp_path: Path, stack: str, old: str, new: str) -> Path:
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=cwd, capture_output=True, text=True, timeout=HANG_TIMEOUT_S)
+
+
+def test_a_copy_of_the_repository_leaves_every_virtualenv_out(tmp_path, monkeypatch):
+    project = tmp_path / "repository"
+    (project / ".venv-checkov" / "lib").mkdir(parents=True)
+    (project / ".venv-checkov" / "lib" / "checkov.py").write_text("")
+    (project / "Pulumi.aws-dev.yaml").write_text("monthlyUsd: 320\n")
+    monkeypatch.setattr(sys.modules[__name__], "PROJECT", project)
+    copied = copy_with_edit(tmp_path / "copy", "aws-dev", "monthlyUsd: 320", "monthlyUsd: 10")
+    assert (copied / "Pulumi.aws-dev.yaml").read_text() == "monthlyUsd: 10\n"
+    assert not (copied / ".venv-checkov").exists()
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -162,7 +177,7 @@ def test_python_m_stacks_is_an_alias_of_python_m_tools(capsys):
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT_S,
         env={**os.environ, "COLUMNS": "100"},
     )
     with pytest.raises(SystemExit) as exited, pytest.MonkeyPatch.context() as patch:

@@ -121,19 +121,73 @@ def test_budget_and_assumption_errors_name_each_key():
     assert keys == {"crm:budget.monthlyUsd", "crm:budget.monthlyEur", "crm:costAssumptions.natDataGB", "crm:costAssumptions.logIngestionGb"}
 
 
-def test_a_budget_without_monthly_usd_is_an_error():
-    raw = stack_config("global")
-    raw["crm:budget"] = {}
+@pytest.mark.parametrize("stack", ["global", "aws-dev"])
+def test_a_stack_without_a_monthly_budget_is_an_error(stack):
+    raw = stack_config(stack, {"crm:budget": None})
     with pytest.raises(ConfigValidationError) as error:
-        load("global", raw)
+        load(stack, raw)
     assert [p.key for p in error.value.problems] == ["crm:budget.monthlyUsd"]
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
-def test_every_shipped_stack_sets_a_budget_it_meets(stack, shipped):
+def test_every_shipped_stack_sets_a_budget_whose_first_alert_is_above_its_estimate(stack, shipped):
     e = estimate_of(shipped(stack))
-    assert e.settings.budget_usd is not None
-    assert e.monthly_usd <= e.settings.budget_usd
+    assert e.settings.budget is not None
+    assert e.monthly_usd < e.settings.budget.first_alert_usd
+    assert not e.over_budget
+
+
+def _watched_spend(shipped) -> tuple[dict, dict]:
+    """What each cloud budget counts, from every shipped stack's estimate: AWS Budgets filter on the
+    `environment` cost-allocation tag (every stack of an environment, whichever program created the
+    resource), the GCP budget on the stack's project."""
+    aws_by_environment: dict[str, float] = {}
+    gcp_by_project: dict[str, float] = {}
+    for stack in ALL_STACKS:
+        raw = read_stack_file(stack)
+        environment = load(stack, raw).common.environment
+        for item in estimate_of(shipped(stack)).items:
+            if item.cloud == "aws":
+                aws_by_environment[environment] = aws_by_environment.get(environment, 0.0) + item.monthly_usd
+            elif item.cloud == "gcp":
+                gcp_by_project[raw["gcp:project"]] = gcp_by_project.get(raw["gcp:project"], 0.0) + item.monthly_usd
+    return aws_by_environment, gcp_by_project
+
+
+def test_every_cloud_budget_alerts_only_above_the_spend_it_watches(shipped):
+    """The budget resources' amounts and thresholds are read from the registered resources, the spend from the estimate:
+    an alert at or below what the stack is expected to cost would fire every month."""
+    aws_watched, gcp_watched = _watched_spend(shipped)
+    checked = []
+    for stack in ALL_STACKS:
+        result = shipped(stack)
+        environment = load(stack, read_stack_file(stack)).common.environment
+        for budget in result.of_type("aws:budgets/budget:Budget"):
+            amount = float(budget["limitAmount"])
+            thresholds = [n["threshold"] for n in budget["notifications"] if n["thresholdType"] == "PERCENTAGE"]
+            lowest = amount * min(thresholds) / 100
+            assert lowest > aws_watched[environment], (
+                f"{stack}: AWS budget alerts at ${lowest:,.0f}, spend ${aws_watched[environment]:,.0f}"
+            )
+            checked.append(stack)
+        for budget in result.of_type("gcp:billing/budget:Budget"):
+            amount = float(budget["amount"]["specifiedAmount"]["units"])
+            lowest = amount * min(rule["thresholdPercent"] for rule in budget["thresholdRules"])
+            spend = gcp_watched[read_stack_file(stack)["gcp:project"]]
+            assert lowest > spend, f"{stack}: GCP budget alerts at ${lowest:,.0f}, spend ${spend:,.0f}"
+            checked.append(stack)
+    assert sorted(checked) == sorted(s for s in ALL_STACKS if s.startswith(("aws-", "gcp-")))
+
+
+def test_the_cloud_budget_carries_the_amount_the_cost_gate_reads(run_stack):
+    changes = {"crm:budget": {"monthlyUsd": 4321, "alertPercents": [90, 60]}}
+    aws = run_stack("aws-dev", changes).one("aws:budgets/budget:Budget")
+    gcp = run_stack("gcp-dev", changes).one("gcp:billing/budget:Budget")
+    assert float(aws["limitAmount"]) == 4321 and gcp["amount"]["specifiedAmount"]["units"] == "4321"
+    assert sorted(n["threshold"] for n in aws["notifications"] if n["notificationType"] == "ACTUAL") == [60, 90]
+    assert sorted(r["thresholdPercent"] for r in gcp["thresholdRules"] if r["spendBasis"] == "CURRENT_SPEND") == [0.6, 0.9]
+    settings = cost_settings("aws-dev", stack_config("aws-dev", changes))
+    assert settings.budget is not None and settings.budget.first_alert_usd == pytest.approx(4321 * 0.6)
 
 
 def test_cost_json_lists_items_that_add_up_to_the_total(capsys):
@@ -149,11 +203,22 @@ def test_cost_json_lists_items_that_add_up_to_the_total(capsys):
 
 
 def test_cost_over_budget_exits_non_zero_naming_the_budget(tmp_path):
-    project = copy_with_edit(tmp_path, "aws-dev", "monthlyUsd: 340", "monthlyUsd: 10")
+    project = copy_with_edit(tmp_path, "aws-dev", "monthlyUsd: 320", "monthlyUsd: 10")
     completed = run_cli(project, "cost", "aws-dev")
     assert completed.returncode == 1
-    assert "over its crm:budget.monthlyUsd of $10" in completed.stderr
+    assert "at or above its budget's first alert (80 % of crm:budget.monthlyUsd $10 = $8.00)" in completed.stderr
     assert completed.stdout.startswith("Stack aws-dev: $")
+
+
+def test_cost_gate_fails_between_the_first_alert_and_the_budget(capsys, monkeypatch):
+    """An estimate below the budget but above its first alert would alert every month: the gate refuses it."""
+    import tools.offline.estate_cli as estate_cli
+
+    e = estimate_of(estate_cli.preview_stack("aws-dev"))
+    budget = {"crm:budget": {"monthlyUsd": int(e.monthly_usd / 0.9)}}  # the estimate is ~90 % of it
+    monkeypatch.setattr(estate_cli, "read_stack_file", lambda stack: stack_config(stack, budget))
+    assert main(["cost", "aws-dev"]) == 1
+    assert "the cloud's budget would alert every month" in capsys.readouterr().err
 
 
 def test_every_price_entry_names_its_source():
@@ -200,3 +265,14 @@ def test_usage_only_types_are_listed_as_not_estimated(shipped):
     e = estimate_of(shipped("aws-dr"))
     assert "aws:sqs/queue:Queue" in {t for _, t, _ in e.usage_only}
     assert not [i for i in e.items if i.type == "aws:sqs/queue:Queue"]
+
+
+def test_the_origin_address_a_gateway_claims_is_billed_as_in_use(shipped):
+    result = shipped("gcp-dr")
+    (address,) = [a for a in result.of_type("gcp:compute/globalAddress:GlobalAddress") if a.get("addressType", "EXTERNAL") == "EXTERNAL"]
+    gateway = result.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert {"type": "NamedAddress", "value": address["name"]} in gateway["spec"]["addresses"]
+    lines = items_of(estimate_of(result), address.name, "gcp.")
+    assert [i.price_entry for i in lines] == ["gcp.transfer.internet-out"]  # what the origin sends, not an idle address
+    result.resources = [r for r in result.resources if r is not gateway]
+    assert "gcp.ip.static-unused" in [i.price_entry for i in items_of(estimate_of(result), address.name, "gcp.")]

@@ -26,9 +26,7 @@ def edges(source: str, attribute: str) -> list[str]:
 
 def test_committed_architecture_diagram_matches_the_code(dr_dot):
     committed = (PROJECT / "docs" / "img" / "architecture.dot").read_text()
-    assert dr_dot == committed, (
-        "docs/img/architecture.* are stale: run `python -m tools diagram global -o docs/img/architecture.dot` and `-o docs/img/architecture.svg`"
-    )
+    assert dr_dot == committed, "docs/img/architecture.* are stale: run `python -m tools.docs diagram`"
 
 
 def test_clouds_are_regions_and_components_are_clusters(dr_dot):
@@ -50,6 +48,28 @@ def test_request_path_runs_from_cloudflare_to_each_clouds_data(dr_dot):
     assert any(e.startswith('"global/crm-global-aws" -> "aws-dr/crm-dr-ingress-alb"') for e in request)
     assert any(e.startswith('"global/crm-global-gcp" -> "gcp-dr/crm-dr-origin-ip"') for e in request)
     assert any(e.startswith('"aws-dr/crm-dr-eks-nodes" -> "aws-dr/crm-dr-db-postgres"') for e in request)
+
+
+def test_gcp_requests_pass_the_gateway_on_the_origin_address(dr_dot):
+    request = " ".join(edges(dr_dot, diagram.REQUEST))
+    assert '"gcp-dr/crm-dr-origin-ip" -> "gcp-dr/crm-dr-gateway-gateway"' in request
+    assert '"gcp-dr/crm-dr-gateway-gateway" -> "gcp-dr/crm-dr-gke-pool"' in request
+
+
+def test_components_with_nothing_to_draw_are_one_note_per_stack_not_a_box_each(dr_dot, shipped):
+    assert "/empty" not in dr_dot
+    notes = [line for line in dr_dot.splitlines() if '/more" [shape=note' in line]
+    assert len(notes) == len(DR)
+    gcp = next(line for line in notes if line.strip().startswith('"gcp-dr/more"'))
+    kinds = {r.type.split(":")[-1] for r in shipped("gcp-dr").resources if not r.custom}
+    assert "ReplicationJobs" in gcp and "ReplicationJobs" in kinds
+    assert 'subgraph "cluster/gcp-dr/crm-dr-replication/ReplicationJobs"' not in dr_dot
+
+
+def test_every_kubernetes_kind_the_diagram_draws_has_the_api_version_the_stacks_create(shipped):
+    kinds = [t for t in diagram.SHOWN if t.startswith("kubernetes:")]
+    created = {r.type for stack in ("aws-dr", "gcp-dr") for r in shipped(stack).resources}
+    assert kinds and sorted(set(kinds) - created) == []  # an entry for another API version would draw nothing
 
 
 def test_replication_path_runs_from_rds_over_the_vpn_to_cloud_sql(dr_dot):

@@ -188,3 +188,81 @@ def test_preview_json_into_a_reader_that_stops_early_exits_quietly():
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=300) in (0, 141)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr and "Exception ignored" not in stderr
+
+
+# Every command's text output, at a width narrower than its longest line (COLUMNS set, as on a terminal).
+REPORTS = [("cost", "aws-dev"), ("check", "aws-dev"), ("path", "aws-dev"), ("rebuild-time", "aws-dr")]
+NARROW = 72
+
+
+@pytest.mark.parametrize("args", REPORTS, ids=" ".join)
+def test_every_report_fits_the_terminal_and_loses_no_word(args, capsys, monkeypatch):
+    from tools.cli import main
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    main(list(args))
+    piped = capsys.readouterr().out
+    assert max(map(len, piped.splitlines())) > NARROW  # piped: full lines, as grep wants them
+    monkeypatch.setenv("COLUMNS", str(NARROW))
+    main(list(args))
+    narrow = capsys.readouterr().out
+    assert max(map(len, narrow.splitlines())) <= NARROW
+    assert narrow.split() == piped.split()  # folded onto continuation lines, nothing cut
+
+
+def test_the_preview_tree_fits_the_terminal(capsys, monkeypatch):
+    from tools.cli import main
+
+    monkeypatch.setenv("COLUMNS", str(NARROW))
+    assert main(["preview", "aws-dev"]) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= NARROW
+
+
+def test_wrapping_keeps_the_indent_of_the_line_it_continues():
+    style = Style(UNICODE_GLYPHS, 30)
+    folded = style.wrap("header\n    a line that is much longer than thirty columns").splitlines()
+    assert folded[0] == "header" and folded[1].startswith("    a line")
+    assert all(line.startswith("        ") for line in folded[2:]) and len(folded) > 2
+    assert Style(UNICODE_GLYPHS, None).wrap("x" * 500) == "x" * 500
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIGCjCCA/KgAwIBAgIQ\n-----END CERTIFICATE-----\n"
+
+
+def test_a_multi_line_value_stays_on_its_line_of_the_tree():
+    result = PreviewResult("test", [resource("aws:s3/bucketObjectv2:BucketObjectv2", "ca", {"key": "ca.pem", "content": PEM})], {})
+    lines = tree(result).splitlines()
+    (line,) = [line for line in lines if "BucketObjectv2" in line and "ca.pem" in line]
+    assert "content=-----BEGIN CERTIFICATE-----\\nMIIG" in line
+    assert not [line for line in lines if line.startswith("MII") or line.startswith("-----")]
+
+
+def test_the_shipped_certificate_bundle_leaves_the_piped_tree_whole(capsys, monkeypatch):
+    from tools.cli import main
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["preview", "aws-dev"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    body = lines[1 : lines.index("Outputs:")]
+    assert any("BEGIN CERTIFICATE" in line for line in body)  # the trust store's CA bundle is in the tree
+    assert all(line.startswith(("├", "└", "│", " ")) for line in body), [line for line in body if not line.startswith(("├", "└", "│", " "))]
+
+
+def test_help_lists_every_command_with_what_it_does(capsys):
+    from tools.cli import _parser
+
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction)]
+    with pytest.raises(SystemExit) as done:
+        parser.parse_args(["--help"])
+    assert done.value.code == 0
+    listing = " ".join(capsys.readouterr().out.split())
+    assert len(commands.choices) >= 9
+    for name, command in commands.choices.items():
+        assert command.description, f"`python -m tools {name} --help` says nothing about what it does"
+        assert " ".join(command.description.split()) in listing, name
+
+
+def test_tests_see_no_terminal_width_unless_they_set_one():
+    """Whatever the caller's terminal (pytest-xdist's workers get COLUMNS=80), reports print whole lines in tests."""
+    assert "COLUMNS" not in os.environ and Style.for_stream(io.StringIO()).width is None

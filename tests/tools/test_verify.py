@@ -437,6 +437,17 @@ def test_the_command_prints_a_table_and_exits_zero_when_all_pass(world, capsys):
     assert "cloudflare pool healthy" in out and "FAIL" not in out and "5 passed, 0 failed" in out
 
 
+def test_the_table_fits_the_terminal_and_loses_no_word(world, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    main(["verify", "global"], verify_sources=world["sources"])
+    piped = capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "60")
+    main(["verify", "global"], verify_sources=world["sources"])
+    narrow = capsys.readouterr().out
+    assert max(map(len, piped.splitlines())) > 60 >= max(map(len, narrow.splitlines()))
+    assert narrow.split() == piped.split()
+
+
 def test_the_command_exits_non_zero_on_any_failure(world, capsys):
     world["gcp"].tunnels["crm-dr-link-tunnel-0"] = "FIRST_HANDSHAKE"
     assert main(["verify", "gcp-dr"], verify_sources=world["sources"]) == 1

@@ -3,8 +3,8 @@
 Each setting is declared once, with `setting(...)` on the dataclass that carries it
 (stacks/config/model.py, application.py, bootstrap.py); the sections each kind of stack reads are
 `stacks.config.SECTIONS`. The defaults shown are the ones the schema applies: each environment's
-section is read with nothing set. `docs/configuration.md` carries the output;
-tests/docs/test_configuration.py fails when it no longer matches.
+section is read with nothing set. `docs/configuration.md` carries the output (`python -m tools.docs
+config` writes it there); tests/docs/test_configuration.py fails when it no longer matches.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ TITLES = {
 }
 # Stands for crm:publicHost while reading the defaults; defaults derived from it print as <publicHost>.
 _HOST = "publichost.invalid"
-BUDGET_DESCRIPTION = "the cost estimate's budget; `python -m tools cost` fails above it (required once `crm:budget` is set)"
 
 
 def _format(value: Any) -> str:
@@ -114,7 +113,6 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
         table.extend(_rows(kind, "crm:", cls, extra))
     for name, cls in config_layer.SECTIONS[kind].items():
         table.extend(_rows(kind, f"crm:{name}.", cls, extra))
-    table.append((f"{cost.BUDGET_KEY}.monthlyUsd", "(required)", ">= 1", BUDGET_DESCRIPTION))
     for name, (description, unit, defaults) in cost.ASSUMPTIONS.get(kind, {}).items():
         cell = _cell({env: _format(float(defaults.get(env, defaults["production"]))) for env in ENVIRONMENTS})
         table.append((f"{cost.ASSUMPTIONS_KEY}.{name}", cell, ">= 0", f"cost estimate: {description} ({unit} a month)"))
@@ -132,15 +130,17 @@ def markdown(kind: str) -> str:
     return "\n".join(lines)
 
 
+def document(kinds: tuple[str, ...] = KINDS, headings: bool = True) -> str:
+    """The tables of `kinds`, each under its heading: what docs/configuration.md ends with."""
+    parts = [(f"### {TITLES[kind]}\n\n" if headings else "") + markdown(kind) + "\n" for kind in kinds]
+    return "\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline.config_doc", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", nargs="?", choices=KINDS, help="one kind of stack (default: all, each under a heading)")
     args = parser.parse_args(argv)
-    for kind in [args.kind] if args.kind else KINDS:
-        if not args.kind:
-            print(f"### {TITLES[kind]}\n")
-        print(markdown(kind))
-        print()
+    print(document((args.kind,), headings=False) if args.kind else document(), end="")
     return 0
 
 

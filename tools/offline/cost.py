@@ -117,13 +117,17 @@ class Estimate:
 
     @property
     def over_budget(self) -> bool:
-        return self.settings.budget_usd is not None and self.monthly_usd > self.settings.budget_usd
+        """True when the cloud's budget would alert on this estimate every month: it reaches crm:budget's first alert."""
+        budget = self.settings.budget
+        return budget is not None and self.monthly_usd >= budget.first_alert_usd
 
     def as_json(self) -> dict[str, Any]:
+        budget = self.settings.budget
         return {
             "stack": self.stack,
             "monthly_usd": self.monthly_usd,
-            "budget_usd": self.settings.budget_usd,
+            "budget_usd": budget.monthly_usd if budget else None,
+            "budget_first_alert_usd": budget.first_alert_usd if budget else None,
             "prices_read": self.read,
             "assumptions": {
                 a.key: {"value": a.value, "unit": a.unit, "default": a.default, "what": a.description}
@@ -451,6 +455,9 @@ def _global_address(r, ctx):
     forwarding = [f for f in ctx.result.resources if f.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"]
     if forwarding:
         return []  # an address in use by a forwarding rule is billed through the rule
+    if any(r.get("name") in _named_addresses(gateway) for gateway in ctx.result.of_type(_GATEWAY)):
+        # A Gateway claims it: GKE's forwarding rule for the Gateway (priced there) uses it; what the origin sends is billed here once.
+        return [_egress_to_cloudflare(r, ctx)]
     items = [ctx.hourly(r, "gcp.ip.static-unused", 1, "network", "address-hours", "reserved, no forwarding rule in this stack uses it")]
     items.append(_egress_to_cloudflare(r, ctx))
     return items
@@ -618,7 +625,16 @@ def _kubernetes_service(r, ctx):
     return [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours", "a LoadBalancer Service makes a forwarding rule")]
 
 
-@rule("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+_GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+
+
+def _named_addresses(gateway: RegisteredResource) -> list[str]:
+    """The reserved addresses a Gateway claims by name (`spec.addresses[].type: NamedAddress`)."""
+    addresses = (gateway.get("spec") or {}).get("addresses") or []
+    return [a.get("value") for a in addresses if isinstance(a, dict) and a.get("type") == "NamedAddress"]
+
+
+@rule(_GATEWAY)
 def _gateway(r, ctx):
     # GKE's Gateway controller builds a global external Application Load Balancer: one forwarding rule
     # per Gateway (HTTPS). Data processed is usage (costAssumptions.internetEgressGb prices what leaves).
@@ -715,9 +731,12 @@ def estimate(result: PreviewResult, settings: CostSettings, table: Optional[Pric
 
 def report(e: Estimate) -> str:
     lines = [f"Stack {e.stack}: ${e.monthly_usd:,.2f} a month (on-demand list prices read {e.read})"]
-    if e.settings.budget_usd is not None:
-        state = "OVER" if e.over_budget else "within"
-        lines[0] += f"; budget ${e.settings.budget_usd:,.0f} ({state})"
+    budget = e.settings.budget
+    if budget is not None:
+        state = "OVER" if e.over_budget else "below"
+        lines[0] += (
+            f"; budget ${budget.monthly_usd:,.0f}, first alert at {min(budget.alert_percents)} % = ${budget.first_alert_usd:,.0f} ({state})"
+        )
     width = max((len(i.resource) for i in e.items), default=10)
     for item in sorted(e.items, key=_item_order):
         if round(item.monthly_usd, 2) == 0:

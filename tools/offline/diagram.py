@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -48,7 +49,8 @@ SHOWN = {
     "gcp:compute/haVpnGateway:HaVpnGateway": "HA VPN gateway",
     "gcp:compute/vPNTunnel:VPNTunnel": "VPN tunnel",
     "gcp:compute/router:Router": "Cloud Router",
-    "kubernetes:kafka.strimzi.io/v1beta2:Kafka": "Kafka (Strimzi)",
+    "kubernetes:kafka.strimzi.io/v1:Kafka": "Kafka (Strimzi)",
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": "Gateway (HTTPS load balancer)",
     "cloudflare:index/loadBalancer:LoadBalancer": "Cloudflare load balancer",
     "cloudflare:index/loadBalancerPool:LoadBalancerPool": "pool",
     "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": "health monitor",
@@ -80,6 +82,14 @@ def _top_component(r: RegisteredResource, by_urn: dict) -> Optional[RegisteredRe
 
 def _referenced_stack(r: RegisteredResource) -> str:
     return str(r.get("name") or r.name).split("/")[-1]
+
+
+def _folded_label(folded: list[tuple[str, int]], width: int = 64) -> str:
+    """One note for a stack's components that have no resource worth a box, instead of a box each."""
+    kinds = sorted(kind for kind, _ in folded)
+    text = f"{len(folded)} more components, {sum(n for _, n in folded)} resources:"
+    rows = textwrap.wrap(", ".join(kinds), width=width, break_on_hyphens=False)
+    return 'shape=note, style="filled", fillcolor="#ffffff", color="#afb8c1", fontsize=9, label="' + "\\l".join([text, *rows]) + '\\l"'
 
 
 def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = None) -> str:
@@ -119,6 +129,7 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                 if r.type in SHOWN and r.get("addressType", "EXTERNAL") == "EXTERNAL":
                     groups.setdefault(key, []).append(r)
             shown[stack] = {}
+            folded: list[tuple[str, int]] = []  # components with nothing drawn: (kind, resources)
             for key in sorted(
                 set(groups) | {k for k in counts if k}, key=lambda k: (by_urn[k].name, by_urn[k].type) if k in by_urn else ("", "")
             ):
@@ -127,6 +138,9 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                 if key:
                     component = by_urn[key]
                     kind = component.type.split(":")[-1]
+                    if not members:
+                        folded.append((kind, counts.get(key, 0)))
+                        continue
                     hidden = counts.get(key, 0) - len(members)
                     # Two components may share a name (types differ): the cluster id carries both.
                     lines.append(f"      subgraph {_id('cluster', stack, component.name, kind)} {{")
@@ -135,13 +149,13 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
                         f'        label="{component.name} ({kind}){more}"; style="rounded,filled"; fillcolor="#ffffff"; color="#8c959f"; fontsize=10;'
                     )
                     indent = "        "
-                    if not members:
-                        lines.append(f'{indent}{_id(stack, component.name, kind, "empty")} [label="{kind}", shape=plaintext, style=""];')
                 for r in members:
                     lines.append(f'{indent}{_id(stack, r.name)} [label="{SHOWN[r.type]}\\n{r.name}"];')
                     shown[stack].setdefault(r.type, []).append(r)
                 if key:
                     lines.append("      }")
+            if folded:
+                lines.append(f"      {_id(stack, 'more')} [{_folded_label(folded)}];")
             lines.append("    }")
         lines.append("  }")
 
@@ -204,6 +218,7 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
         origins = first(stack, "aws:lb/loadBalancer:LoadBalancer") + [
             a for a in first(stack, "gcp:compute/globalAddress:GlobalAddress") if a.get("addressType", "EXTERNAL") == "EXTERNAL"
         ]
+        gateways = first(stack, "kubernetes:gateway.networking.k8s.io/v1:Gateway")  # GKE's load balancer on the origin address
         compute = first(stack, "aws:eks/nodeGroup:NodeGroup") + first(stack, "gcp:container/nodePool:NodePool")
         data = (
             first(stack, "aws:rds/instance:Instance")
@@ -212,8 +227,11 @@ def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = No
             + first(stack, "gcp:redis/instance:Instance")
         )
         for origin in origins:
+            for target in gateways or compute:
+                edges.add(f"  {node(stack, origin)} -> {node(stack, target)} [{REQUEST}];")
+        for gateway in gateways:
             for pool in compute:
-                edges.add(f"  {node(stack, origin)} -> {node(stack, pool)} [{REQUEST}];")
+                edges.add(f"  {node(stack, gateway)} -> {node(stack, pool)} [{REQUEST}];")
         for pool in compute:
             for store in data:
                 edges.add(f"  {node(stack, pool)} -> {node(stack, store)} [{REQUEST}];")

@@ -4,7 +4,7 @@
     python -m tools diagram <stack>|--all -o FILE.svg|FILE.png|FILE.dot
     python -m tools rebuild-time <stack>|--all [--json]
 
-Exit status: 0 when done; 1 when an estimate exceeds a stack's crm:budget or misses a price entry,
+Exit status: 0 when done; 1 when an estimate reaches a stack's first budget alert (crm:budget) or misses a price entry,
 or a drawing cannot be rendered; 2 on bad arguments or config.
 """
 
@@ -20,7 +20,7 @@ from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.references import MissingStackOutput
 from . import cost, diagram, engine, preview_stack, preview_stacks, rebuild
 from .workspace import stack_names
-from ..terminal import Progress
+from ..terminal import Progress, Style
 
 DIAGRAM_DOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "architecture.dot"
 
@@ -104,7 +104,7 @@ def run_cost(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("\n\n".join(cost.report(e) for e in estimates))
+        print(Style.for_stream(sys.stdout).wrap("\n\n".join(cost.report(e) for e in estimates)))
         if args.all:
             print(f"\nAll stacks: ${sum(e.monthly_usd for e in estimates):,.2f} a month")
     failed = False
@@ -112,11 +112,13 @@ def run_cost(args: argparse.Namespace) -> int:
         if e.unpriced:
             failed = True
             print(f"error: stack '{e.stack}': the estimate is incomplete: " + "; ".join(e.unpriced), file=sys.stderr)
-        if e.over_budget:
+        if e.over_budget and e.settings.budget is not None:
             failed = True
+            budget = e.settings.budget
             print(
-                f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, over its crm:budget.monthlyUsd "
-                f"of ${e.settings.budget_usd:,.0f} by ${e.monthly_usd - e.settings.budget_usd:,.2f}",
+                f"error: stack '{e.stack}' is estimated at ${e.monthly_usd:,.2f} a month, at or above its budget's first alert "
+                f"({min(budget.alert_percents)} % of crm:budget.monthlyUsd ${budget.monthly_usd:,.0f} = ${budget.first_alert_usd:,.2f}): "
+                "the cloud's budget would alert every month; raise crm:budget.monthlyUsd or lower the estimate",
                 file=sys.stderr,
             )
     return 1 if failed else 0
@@ -179,13 +181,15 @@ def run_rebuild_time(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(documents[0] if not args.all else {"stacks": documents}, indent=2))
         return 0
+    lines = []
     for document in documents:
         chain = " -> ".join(f"{s['resource']} ({s['minutes']:g} min)" for s in document["path"] if s["minutes"] >= 0.5) or "nothing slow"
-        print(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
+        lines.append(f"{document['stack']} rebuilt from code in about {_minutes(document['minutes'])}; slowest chain: {chain}")
         if len(document["stacks_chain"]) > 1:
-            print(
+            lines.append(
                 f"  from nothing, deploying {' -> '.join(document['stacks_chain'])} in order: about {_minutes(document['from_nothing_minutes'])}"
             )
+    print(Style.for_stream(sys.stdout).wrap("\n".join(lines)))
     return 0
 
 

@@ -220,6 +220,7 @@ _SPECIFIC = {
         "port": 6378,
         "authString": f"{n}-auth-string",
         "serverCaCerts": [{"cert": f"{n}-ca-current"}, {"cert": f"{n}-ca-next"}],
+        **({"readEndpoint": "10.23.1.5", "readEndpointPort": 6378} if i.get("readReplicasMode") == "READ_REPLICAS_ENABLED" else {}),
     },
     "gcp:container/cluster:Cluster": lambda n, i: {
         "endpoint": "10.0.0.2",

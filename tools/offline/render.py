@@ -141,9 +141,15 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
     return {"stack": result.stack, "steps": steps, "outputs": to_json_value(result.outputs), "changeSummary": summary}
 
 
+# A value printed in the tree stays on its line: a PEM bundle's or a script's line breaks (and any other
+# control character) are shown escaped, as JSON would write them, never written out.
+_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+_ESCAPES.update({code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if code not in _ESCAPES})
+
+
 def _brief(value: Any, ellipsis: str = _UNICODE["ellipsis"]) -> str:
     value = to_json_value(value)
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    text = value.translate(_ESCAPES) if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - len(ellipsis)] + ellipsis
 
 
@@ -209,5 +215,5 @@ def tree(result: PreviewResult, glyphs: Optional[Mapping[str, str]] = None, widt
             lines.append(fit(f"  {name}: {_brief(value, g['ellipsis'])}"))
     lines.append("Resources by type:")
     for type_, count in result.count_by_type().items():
-        lines.append(f"  {count:4d}  {type_}")
+        lines.append(fit(f"  {count:4d}  {type_}"))
     return "\n".join(lines)

@@ -5,11 +5,15 @@ import json
 from components.aws.kms import KmsKeys, KmsKeysArgs
 
 
-def test_every_key_rotates(shipped):
-    keys = shipped("aws-dr").of_type("aws:kms/key:Key")
+def test_every_key_rotates(run_stack):
+    keys = run_stack("aws-dr", {"crm:platform": {"msk": True}}).of_type("aws:kms/key:Key")  # MSK's key too (MSK is off by default)
     purposes = sorted(k["tags"]["purpose"] for k in keys)
     assert purposes == ["alarms", "cache", "ecr", "eks", "kafka", "logs", "messaging", "rds", "rds-backup-copy", "secrets"]
     assert all(k["enableKeyRotation"] is True for k in keys)
+
+
+def test_no_key_for_a_store_the_stack_does_not_run(shipped):
+    assert "kafka" not in {k["tags"]["purpose"] for k in shipped("aws-dr").of_type("aws:kms/key:Key")}
 
 
 def test_keys_are_protected_outside_dev(shipped):

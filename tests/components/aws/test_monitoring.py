@@ -13,6 +13,8 @@ from tests.helpers import provider_value
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PREFIX = "crm-dr-monitoring-"
+# MSK is off by default (the application reads SQS on AWS): on here, so the Kafka alarms are checked with the rest.
+WITH_MSK = {"crm:platform": {"msk": True}}
 # A second configuration that moves every threshold, to show each alarm follows its key.
 CHANGED = {
     "crm:monitoring": {
@@ -30,10 +32,10 @@ CHANGED = {
         "latencyP95Ms": 150,
         "deadLetterMessages": 3,
         "kafkaDiskPercent": 70,
-        "monthlyBudgetUsd": 999,
-        "budgetAlertPercents": [50, 90],
     },
+    "crm:budget": {"monthlyUsd": 9999, "alertPercents": [50, 90]},
     "crm:database": {"allocatedStorage": 300, "maxSlotWalKeepSizeGb": 30},
+    **WITH_MSK,
 }
 GIB, MIB = 1024**3, 1024**2
 
@@ -77,7 +79,9 @@ METRICS = {
 
 @pytest.fixture(scope="module")
 def shipped_dr():
-    return preview_stack("aws-dr", preview=False), load("aws-dr", stack_config("aws-dr"))
+    return preview_stack("aws-dr", preview=False, config_override=stack_config("aws-dr", WITH_MSK)), load(
+        "aws-dr", stack_config("aws-dr", WITH_MSK)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -215,10 +219,10 @@ def test_budget_alerts_at_the_configured_percentages_of_the_monthly_amount(chang
     assert (budget["budgetType"], budget["timeUnit"], float(budget["limitAmount"])) == (
         "COST",
         "MONTHLY",
-        config.monitoring.monthly_budget_usd,
+        config.common.budget.monthly_usd,
     )
     actual = sorted(n["threshold"] for n in budget["notifications"] if n["notificationType"] == "ACTUAL")
-    assert actual == config.monitoring.budget_alert_percents
+    assert actual == config.common.budget.alert_percents
     assert budget["costFilters"] == [{"name": "TagKeyValue", "values": ["user:environment$dr"]}]
 
 
@@ -256,7 +260,7 @@ def test_each_environment_alarms_at_its_own_rows_thresholds(shipped, stack):
         result.one(ALARM, prefix + "db-free-storage")["threshold"]
         == config.database.allocated_storage_gb * GIB * config.monitoring.free_storage_percent // 100
     )
-    assert float(result.one("aws:budgets/budget:Budget")["limitAmount"]) == config.monitoring.monthly_budget_usd
+    assert float(result.one("aws:budgets/budget:Budget")["limitAmount"]) == config.common.budget.monthly_usd
 
 
 def test_only_the_topic_key_is_protected_and_only_outside_dev(shipped):

@@ -25,29 +25,33 @@ def test_brokers_in_private_subnets_tls_iam_and_kms(run_component):
     assert cluster["clientAuthentication"] == {"sasl": {"iam": True}, "unauthenticated": False}
 
 
-def test_msk_in_dr_and_switchable_off(shipped, run_stack):
-    assert len(shipped("aws-dr").of_type("aws:msk/cluster:Cluster")) == 1
-    assert run_stack("aws-dr", {"crm:platform": {"msk": False}}).of_type("aws:msk/cluster:Cluster") == []
+# Off by default: the application reads SQS on AWS (tests/stacks/test_paid_capacity.py).
+WITH_MSK = {"crm:platform": {"msk": True}}
 
 
-def test_platform_creates_the_configured_topics_protected(shipped):
-    topics = {t["name"]: t for t in shipped("aws-dr").of_type("aws:msk/topic:Topic")}
+def test_msk_off_by_default_and_switchable_on(shipped, run_stack):
+    assert shipped("aws-dr").of_type("aws:msk/cluster:Cluster") == []
+    assert len(run_stack("aws-dr", WITH_MSK).of_type("aws:msk/cluster:Cluster")) == 1
+
+
+def test_platform_creates_the_configured_topics_protected(run_stack):
+    topics = {t["name"]: t for t in run_stack("aws-dr", WITH_MSK).of_type("aws:msk/topic:Topic")}
     assert sorted(topics) == ["crm.messages", "crm.scheduled-tasks"]
     topic = topics["crm.messages"]
     assert (topic["partitionCount"], topic["replicationFactor"], json.loads(topic["configs"])) == (6, 3, {"min.insync.replicas": "2"})
     assert topic.protect
 
 
-def test_app_role_may_not_create_delete_or_alter_topics(shipped):
-    result = shipped("aws-dr", preview=False)
+def test_app_role_may_not_create_delete_or_alter_topics(run_stack):
+    result = run_stack("aws-dr", WITH_MSK, preview=False)
     statements = {s["Sid"]: s for s in json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-app-policy")["policy"])["Statement"]}
     actions = statements["UseKafka"]["Action"]
     assert not [a for a in actions if "*" in a or a.split(":")[1].startswith(("Create", "Delete", "AlterTopic", "AlterCluster"))]
     assert "kafka-cluster:DescribeTopic" in actions and "kafka-cluster:WriteData" in actions
 
 
-def test_app_role_topics_and_groups_are_its_own_prefix(shipped):
-    result = shipped("aws-dr", preview=False)
+def test_app_role_topics_and_groups_are_its_own_prefix(run_stack):
+    result = run_stack("aws-dr", WITH_MSK, preview=False)
     statements = {s["Sid"]: s for s in json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "crm-dr-app-policy")["policy"])["Statement"]}
     scoped = [r for r in statements["UseKafka"]["Resource"] if ":topic/" in r or ":group/" in r]
     assert len(scoped) == 2 and scoped[0].endswith("/crm.*") and scoped[1].endswith("/crm*")

@@ -233,8 +233,8 @@ def test_shipped_rds_audits_like_the_component(shipped):
 
 
 @pytest.mark.parametrize("store,port", [("crm-dr-db-from-app", 5432), ("crm-dr-cache-from-app", 6379), ("crm-dr-kafka-from-app", 9098)])
-def test_data_stores_admit_only_the_application_pods_group(shipped, store, port):
-    result = shipped("aws-dr")
+def test_data_stores_admit_only_the_application_pods_group(run_stack, store, port):
+    result = run_stack("aws-dr", {"crm:platform": {"msk": True}})  # MSK is off by default
     pods = result.one("aws:ec2/securityGroup:SecurityGroup", "crm-dr-eks-app-pods")
     rule = result.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", store)
     assert rule["fromPort"] == port and pods.urn in rule.property_dependencies["referencedSecurityGroupId"]

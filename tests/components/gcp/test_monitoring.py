@@ -21,10 +21,9 @@ CHANGED = {
         "replicationLagSeconds": 3,
         "cacheMemoryPercent": 65,
         "containerRestarts": 9,
-        "monthlyBudgetUsd": 999,
-        "budgetAlertPercents": [50, 90],
         "billingAccount": "01A2B3-C4D5E6-F7A8B9",
     },
+    "crm:budget": {"monthlyUsd": 19999, "alertPercents": [50, 90]},
 }
 # policy -> (metric type, resource type, threshold from config)
 POLICIES = {
@@ -140,9 +139,9 @@ def test_billing_budget_uses_the_configured_account_amount_and_percentages(chang
     result, config = changed_dr
     budget = result.one("gcp:billing/budget:Budget")
     assert budget["billingAccount"] == config.monitoring.billing_account
-    assert budget["amount"]["specifiedAmount"] == {"currencyCode": "USD", "units": str(config.monitoring.monthly_budget_usd)}
+    assert budget["amount"]["specifiedAmount"] == {"currencyCode": "USD", "units": str(config.common.budget.monthly_usd)}
     current = [r["thresholdPercent"] * 100 for r in budget["thresholdRules"] if r["spendBasis"] == "CURRENT_SPEND"]
-    assert current == config.monitoring.budget_alert_percents
+    assert current == config.common.budget.alert_percents
     assert budget["budgetFilter"]["projects"] == ["projects/123456789012"]
 
 

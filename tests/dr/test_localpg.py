@@ -1,0 +1,43 @@
+"""The throwaway PostgreSQL servers the drill and the tests run: a port no other process takes meanwhile."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from dr import localpg
+
+
+def test_a_free_port_is_below_the_kernels_ephemeral_range():
+    """bind(0) hands out a port from the range every outgoing connection on the machine draws from too,
+    which another process may take in the seconds initdb runs before the server binds it."""
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    if not ranges.exists():
+        pytest.skip("no Linux ephemeral port range to compare with")
+    low = int(ranges.read_text().split()[0])
+    ports = {localpg.free_port() for _ in range(20)}
+    assert ports and all(port < low for port in ports)
+
+
+def test_a_server_whose_port_was_taken_meanwhile_starts_on_another(monkeypatch):
+    bin_dir = localpg.bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL 15 server binaries are not installed")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = iter([taken.getsockname()[1]])
+    real = localpg.free_port
+    monkeypatch.setattr(localpg, "free_port", lambda: next(picks, None) or real())  # the first pick is taken by the time the server binds
+    server = None
+    try:
+        server = localpg.start(bin_dir)
+        assert server.port != taken.getsockname()[1] and server.running()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30):
+            pass
+    finally:
+        taken.close()
+        if server is not None:
+            server.remove()
