@@ -25,6 +25,7 @@ from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES, GcpNetwork, GcpNe
 from components.gcp.origin import GlobalOrigin, GlobalOriginArgs
 from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
+from components.gcp.slo import GcpSlo, GcpSloArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
@@ -37,6 +38,7 @@ from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_ranges
 from .references import PeerStack
+from .service_levels import objectives
 from .workload import workload_sizing
 
 
@@ -374,6 +376,18 @@ def program(config: GcpStackConfig) -> None:
 
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
     pulumi.export("notificationChannels", monitoring.channel_ids)
+    GcpSlo(
+        f"{name}-slo",
+        GcpSloArgs(
+            project=project,
+            objectives=objectives(config.monitoring),
+            namespace=config.platform.app_namespace,
+            service_name=workload.service_name,
+            service_port=config.application.port,
+            notification_channels=monitoring.channel_ids,
+            labels=common.tags("monitoring"),
+        ),
+    )
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)

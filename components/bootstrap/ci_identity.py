@@ -52,6 +52,8 @@ DEPLOY_SERVICES = [
     "backup:*",
     "backup-storage:*",
     "budgets:*",
+    # the game day's fault-injection experiment templates (creating one passes its role: iam:PassRole on the estate's roles)
+    "fis:*",
 ]
 # MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*.
 MSK_TOPIC_ADMIN = [
@@ -74,6 +76,7 @@ SERVICE_LINKED = [
     "kafka.amazonaws.com",
     "autoscaling.amazonaws.com",
     "scheduler.amazonaws.com",
+    "fis.amazonaws.com",
 ]
 PREVIEW_READS = [
     "ec2:Describe*",
@@ -126,6 +129,8 @@ PREVIEW_READS = [
     "sts:GetCallerIdentity",
     "acm:ListTagsForCertificate",
     "cloudwatch:Describe*",
+    "fis:Get*",
+    "fis:List*",
     "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards",
     "cloudwatch:ListTagsForResource",

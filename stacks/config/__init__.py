@@ -39,6 +39,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "application": model.Application,
         "dns": model.Dns,
         "rotation": model.Rotation,
+        "faultInjection": model.FaultInjection,
     },
     "gcp": {
         "network": model.GcpNetwork,

@@ -93,6 +93,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
     check_topics(problems, platform)
     rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
+    fault_injection = read(problems, "crm:faultInjection", raw.get("crm:faultInjection"), model.FaultInjection, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
@@ -125,6 +126,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             application=application.build(),
             dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
             rotation=rotation.build(),
+            fault_injection=fault_injection.build(),
         )
     except Unavailable:
         return None

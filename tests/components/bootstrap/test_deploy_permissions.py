@@ -32,10 +32,12 @@ AWS_SERVICE_OF_MODULE = {
     "budgets": "budgets",
     "iam": "iam",
     "s3": "s3",
+    "fis": "fis",
 }
 AWS_SERVICE_OF_TYPE = {
     "aws:cloudwatch/logGroup:LogGroup": "logs",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "cloudwatch",
     "aws:cloudwatch/dashboard:Dashboard": "cloudwatch",
 }
 # iam and s3 are granted on the estate's own names (role/crm-*, crm-* buckets), not service-wide.
