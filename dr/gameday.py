@@ -740,7 +740,7 @@ def plot(path: str, document: Mapping[str, Any]) -> None:
     errors.set_ylabel("error rate %")
     errors.set_xlabel("seconds since the experiment started")
     for axis in (health, served, errors):
-        for name, at in events.items():
+        for at in events.values():
             axis.axvline(at, linestyle="--", linewidth=0.7, color="grey")
         axis.grid(alpha=0.3)
         axis.legend(loc="upper right", fontsize=7)

@@ -214,7 +214,6 @@ def test_sigterm_stops_the_experiment(world, tmp_path):
     [experiment] = w.experiments()
     assert code == 130 and json.loads(report.read_text())["outcome"] == "interrupted"
     assert experiment["state"]["status"] in ("stopping", "stopped")
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or not callable(signal.getsignal(signal.SIGTERM)) or True
     assert any("interrupted (SIGTERM)" in line for line in lines)
 
 
@@ -261,9 +260,8 @@ def test_the_run_is_bounded_in_time_and_the_experiment_stopped(world, tmp_path):
     assert document["targets"]["all_on_gcp_s"]["met"] is False
 
 
-def test_an_unhealthy_estate_starts_nothing(world, capsys):
+def test_an_unhealthy_estate_starts_nothing(world):
     w = world(behaviour=EdgeBehaviour(gcp_healthy=False))
-    code, lines = 0, []
     with pytest.raises(gameday.Refused, match="not healthy"):
         run_main(w, "--execute")
     assert w.experiments() == []

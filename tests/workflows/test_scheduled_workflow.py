@@ -74,11 +74,12 @@ def test_the_monthly_game_day_is_a_dry_run_on_dr_unless_the_repository_enables_i
     assert "--allow-production" not in run_lines(real) and "--aws-stack" not in run_lines(real)
 
 
+def aws_role(job: dict) -> str:
+    return next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))["with"]["role-to-assume"]
+
+
 def test_the_real_game_day_waits_for_a_reviewer_and_the_plan_only_reads(workflow):
     plan, real = workflow["jobs"]["gameday-plan"], workflow["jobs"]["gameday"]
     assert real["environment"] == "production" and "environment" not in plan
-    role = lambda job: next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))["with"][
-        "role-to-assume"
-    ]  # noqa: E731
-    assert "PREVIEW" in role(plan) and "DEPLOY" in role(real)
+    assert "PREVIEW" in aws_role(plan) and "DEPLOY" in aws_role(real)
     assert real["timeout-minutes"] <= 60
