@@ -697,6 +697,7 @@ def report(estate: Estate, timeline: Timeline, outcome: Outcome, options: Option
         "fis_acls_left": outcome.fis_acls_left,
         "preflight": outcome.preflight,
         "events": timeline.events,
+        "marks": _marks(timeline.events, f),
         "notes": timeline.notes,
         "options": asdict(options),
         "samples": {
@@ -708,19 +709,34 @@ def report(estate: Estate, timeline: Timeline, outcome: Outcome, options: Option
     }
 
 
+def _marks(events: Mapping[str, float], f: Mapping[str, Any]) -> dict[str, float]:
+    """The moments the plot marks: the run's events and the figures' instants."""
+    marks = dict(events)
+    for name, key in (
+        ("AWS failing", "aws_origin_failing_s"),
+        ("AWS pool unhealthy", "aws_pool_unhealthy_s"),
+        ("all on GCP", "all_on_gcp_s"),
+    ):
+        if f.get(key) is not None:
+            marks[name] = f[key]
+    if f.get("aws_answering_again_s") is not None and f.get("stopped_s") is not None:
+        marks["AWS answers again"] = round(f["stopped_s"] + f["aws_answering_again_s"], 3)
+    return marks
+
+
 def plot(path: str, document: Mapping[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    samples, events = document["samples"], document["events"]
+    samples, events = document["samples"], document["marks"]
     fig, (health, served, errors) = plt.subplots(3, 1, figsize=(11, 7), dpi=100, sharex=True)
     for cloud, offset in (("aws", 0.04), ("gcp", -0.04)):
         points = [(p["t"], (1 if p[cloud] else 0) + offset) for p in samples["pools"] if p.get(cloud) is not None]
         health.step([t for t, _ in points], [v for _, v in points], where="post", label=f"{cloud} pool healthy")
     health.set_yticks([0, 1], ["unhealthy", "healthy"])
-    health.set_title(f"Game day {document['scenario']} ({document['stacks']['aws']}): pool health, who served, errors")
+    fig.suptitle(f"Game day {document['scenario']} ({document['stacks']['aws']}): pool health, who served each request, errors")
     public = [s for s in samples["http"] if s["target"] == "public"]
     for label, value, test, marker in (
         ("served by AWS", 1, lambda s: ok(s) and s.get("served_by") == "aws", "o"),
@@ -728,9 +744,10 @@ def plot(path: str, document: Mapping[str, Any]) -> None:
         ("failed", -1, lambda s: not ok(s), "x"),
     ):
         chosen = [s["t"] for s in public if test(s)]
-        served.scatter(chosen, [value] * len(chosen), s=8, marker=marker, label=label)
+        color = {1: "tab:blue", 0: "tab:orange", -1: "tab:red"}[value]
+        served.scatter(chosen, [value] * len(chosen), s=10, marker=marker, label=label, color=color)
     served.set_yticks([-1, 0, 1], ["failed", "GCP", "AWS"])
-    window = max(10.0, document["options"]["interval"] * 10)
+    window = document["options"]["interval"] * 10  # ten requests: 10 s at the default interval
     times = [s["t"] for s in public]
     rates = [
         100 * sum(1 for o in public if t - window < o["t"] <= t and not ok(o)) / max(1, sum(1 for o in public if t - window < o["t"] <= t))
@@ -745,7 +762,7 @@ def plot(path: str, document: Mapping[str, Any]) -> None:
         axis.grid(alpha=0.3)
         axis.legend(loc="upper right", fontsize=7)
     for name, at in events.items():
-        health.text(at, 1.02, f" {name}", transform=health.get_xaxis_transform(), rotation=90, fontsize=7, ha="right", va="bottom")
+        health.text(at, 0.5, f" {name}", transform=health.get_xaxis_transform(), rotation=90, fontsize=7, ha="right", va="center")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -850,7 +867,7 @@ def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
     if source == "offline":
         from tools.offline import UNKNOWN, preview_stacks  # the offline engine: a checkout's tooling
 
-        def plain(value):
+        def plain(value: Any) -> Any:
             if value is UNKNOWN:
                 return None
             if isinstance(value, dict):
@@ -859,7 +876,8 @@ def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
                 return [plain(v) for v in value]
             return getattr(value, "value", value)  # a secret's inner value stays in memory
 
-        return {run.stack: plain(run.result.outputs) for run in preview_stacks(stacks) if run.stack in stacks}
+        found: dict[str, dict] = {run.stack: plain(run.result.outputs) for run in preview_stacks(stacks) if run.stack in stacks}
+        return found
     if source == "pulumi":
         from tools.offline.verify import pulumi_outputs
 
@@ -897,14 +915,14 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
         answer = verify.http_get(url, headers, timeout)
         return Response(answer.status, answer.headers)
 
-    lag = None
+    lag: Optional[Callable[[], Optional[float]]] = None
     if gcp_outputs.get("databasePrivateIp") and gcp_outputs.get("databasePassword"):
         host, port = gcp_outputs["databasePrivateIp"], int(gcp_outputs.get("databasePort") or 5432)
         if args.database_host:
             host, _, given = args.database_host.partition(":")
             port = int(given or port)
 
-        def lag() -> Optional[float]:
+        def measure_lag() -> Optional[float]:
             return verify.dr_replication_lag(
                 host=host,
                 port=port,
@@ -912,6 +930,8 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
                 user=gcp_outputs.get("databaseUsername") or "crmadmin",
                 password=gcp_outputs["databasePassword"],
             )
+
+        lag = measure_lag
 
     return Clients(
         aws=verify.boto3_client,

@@ -372,3 +372,18 @@ def test_the_images_commands_import_none_of_the_game_days_dependencies():
 
 def test_the_account_of_the_fakes_is_motos():
     assert ACCOUNT == "123456789012"
+
+
+def test_the_real_clients_are_tools_verifys_checks_and_lag_adapter(world, monkeypatch):
+    w = world()
+    checked, measured = [], []
+    monkeypatch.setattr(verify, "verify_stack", lambda stack, sources: checked.append((stack, sources.rpo_seconds)) or [])
+    monkeypatch.setattr(verify, "dr_replication_lag", lambda **endpoint: measured.append(endpoint) or 1.5)
+    estate = gameday.estate_from_outputs("aws-outage", w.outputs, {"aws": "aws-dr", "gcp": "gcp-dr", "global": "global"})
+    w.outputs["gcp-dr"].update(databasePrivateIp="10.23.0.5", databasePassword="pw")
+    clients = gameday.default_clients(estate, w.outputs, args(w, "--database-host", "127.0.0.1:6543"))
+    clients.preflight()
+    assert checked == [("aws-dr", 5.0), ("gcp-dr", 5.0), ("global", 5.0)]
+    assert clients.lag is not None and clients.lag() == 1.5
+    assert (measured[0]["host"], measured[0]["port"], measured[0]["password"]) == ("127.0.0.1", 6543, "pw")
+    assert clients.aws is verify.boto3_client and clients.database_switch is None
