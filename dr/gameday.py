@@ -26,9 +26,10 @@ beyond the failover budget, and FIS stops every experiment of the environment wh
 
 Where it runs: from a checkout of this repository with `python3 dev.py install` (the scheduled
 workflow, an operator's machine, a runner inside the GCP DR network for the lag). It reads outputs
-through the Pulumi CLI and reuses `tools verify` (checks, Cloudflare and HTTP clients, the lag
-adapter) and boto3; the image built from dr/Dockerfile runs the database commands only and carries
-none of that, so this module imports them only when a real run builds its clients.
+through the Pulumi CLI and reuses `tools verify` (its checks, Cloudflare and HTTP clients) and boto3,
+and dr's own lag measurement and promotion; the image built from dr/Dockerfile runs the database
+commands only and carries none of the tooling, so this module imports it only when a real run
+builds its clients.
 """
 
 from __future__ import annotations
@@ -895,10 +896,9 @@ def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
 
 
 def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], args: argparse.Namespace) -> Clients:
-    """The real clients: boto3, and `tools verify`'s checks, Cloudflare API, HTTP client and lag adapter."""
+    """The real clients: boto3, `tools verify`'s checks, Cloudflare API and HTTP client, dr's lag probe."""
     from tools.offline import verify
 
-    gcp_outputs = outputs.get(estate.stacks["gcp"]) or {}
     sources = verify.Sources(
         outputs=lambda stack: dict(outputs[stack]), database_host=args.database_host, rpo_seconds=float(estate.sla["rpoSeconds"])
     )
@@ -916,20 +916,12 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
         return Response(answer.status, answer.headers)
 
     lag: Optional[Callable[[], Optional[float]]] = None
-    if gcp_outputs.get("databasePrivateIp") and gcp_outputs.get("databasePassword"):
-        host, port = gcp_outputs["databasePrivateIp"], int(gcp_outputs.get("databasePort") or 5432)
-        if args.database_host:
-            host, _, given = args.database_host.partition(":")
-            port = int(given or port)
+    endpoints = database_endpoints(estate, outputs, args.database_host)
+    if endpoints is not None:
+        publisher, subscriber = endpoints
 
         def measure_lag() -> Optional[float]:
-            return verify.dr_replication_lag(
-                host=host,
-                port=port,
-                dbname=gcp_outputs.get("databaseName") or "crm",
-                user=gcp_outputs.get("databaseUsername") or "crmadmin",
-                password=gcp_outputs["databasePassword"],
-            )
+            return replication_lag(subscriber, publisher, timeout=float(estate.sla["rpoSeconds"]) * 2)
 
         lag = measure_lag
 
@@ -943,20 +935,16 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
     )
 
 
-def _database_switch(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], args: argparse.Namespace) -> Callable:
-    """The planned switch on the real databases: `dr promote`, then `dr failback prepare` and `switch`."""
-    from . import failover
+def database_endpoints(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], database_host: Optional[str]):
+    """(RDS, Cloud SQL) from aws-dr's and gcp-dr's outputs, as `dr` names them (publisher, subscriber); None without them."""
     from .endpoint import Endpoint
 
-    aws, gcp = outputs[estate.stacks["aws"]], outputs[estate.stacks["gcp"]]
-    missing = [k for k in ("databaseAddress", "databasePassword") if not aws.get(k)] + [
-        k for k in ("databasePrivateIp", "databasePassword") if not gcp.get(k)
-    ]
-    if missing:
-        raise GameDayError(f"--database-switch needs the databases' outputs: {', '.join(missing)} missing")
+    aws, gcp = outputs.get(estate.stacks["aws"]) or {}, outputs.get(estate.stacks["gcp"]) or {}
+    if not all((aws.get("databaseAddress"), aws.get("databasePassword"), gcp.get("databasePrivateIp"), gcp.get("databasePassword"))):
+        return None
     host, port = gcp["databasePrivateIp"], int(gcp.get("databasePort") or 5432)
-    if args.database_host:
-        host, _, given = args.database_host.partition(":")
+    if database_host:  # e.g. a Cloud SQL Auth Proxy
+        host, _, given = database_host.partition(":")
         port = int(given or port)
     publisher = Endpoint(
         aws["databaseAddress"],
@@ -966,6 +954,38 @@ def _database_switch(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], a
         int(aws.get("databasePort") or 5432),
     )
     subscriber = Endpoint(host, gcp.get("databaseName") or "crm", gcp.get("databaseUsername") or "crmadmin", gcp["databasePassword"], port)
+    return publisher, subscriber
+
+
+def replication_lag(subscriber, publisher=None, *, timeout: float = 10.0) -> Optional[float]:
+    """The copy's lag as `dr lag` measures it: a probe heartbeat written on RDS, timed until the copy applied it.
+
+    Without RDS, the age of the newest heartbeat the copy holds (an upper bound). None when the
+    subscription is not running.
+    """
+    from . import replication
+    from .endpoint import connect, reachable
+
+    with connect(subscriber) as sub:
+        pub = reachable(publisher) if publisher is not None else None
+        try:
+            lag = replication.measure_lag(sub, pub, probe_timeout_s=timeout)
+        finally:
+            if pub is not None:
+                pub.close()
+    return lag.seconds if lag.subscription_running else None
+
+
+def _database_switch(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], args: argparse.Namespace) -> Callable:
+    """The planned switch on the real databases: `dr promote`, then `dr failback prepare` and `switch`."""
+    from . import failover
+
+    endpoints = database_endpoints(estate, outputs, args.database_host)
+    if endpoints is None:
+        raise GameDayError(
+            "--database-switch needs the databases' outputs (aws-dr databaseAddress, gcp-dr databasePrivateIp, their passwords)"
+        )
+    publisher, subscriber = endpoints
 
     def switch(echo: Callable[[str], None]) -> dict:
         started = time.monotonic()

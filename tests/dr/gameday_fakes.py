@@ -176,6 +176,7 @@ class EdgeBehaviour:
     gcp_ms: float = 15.0  # GCP's answer time
     aws_ms: float = 5.0
     gcp_healthy: bool = True
+    gcp_fails_with_aws: bool = False  # both clouds down once the outage starts: nothing to fail over to
 
 
 @dataclass
@@ -278,7 +279,7 @@ class FakeEdge:
     def _origin(self, cloud: str, ray: dict) -> tuple[int, dict, str]:
         if cloud == "aws" and self.aws_failing():
             return 503, ray, "Service Temporarily Unavailable"  # the ALB with no healthy target
-        if cloud == "gcp" and not self.behaviour.gcp_healthy:
+        if cloud == "gcp" and (not self.behaviour.gcp_healthy or self.behaviour.gcp_fails_with_aws and self.aws_failing()):
             return 502, ray, "Bad Gateway"
         time.sleep((self.behaviour.gcp_ms if cloud == "gcp" else self.behaviour.aws_ms) / 1000)
         return 200, {**ray, "X-Cloud-Provider": cloud, "Content-Type": "text/plain"}, "ok"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -260,6 +261,31 @@ def test_the_run_is_bounded_in_time_and_the_experiment_stopped(world, tmp_path):
     assert document["targets"]["all_on_gcp_s"]["met"] is False
 
 
+def test_when_users_see_only_errors_past_the_failover_budget_the_run_aborts_and_pulls_the_guard(world, tmp_path):
+    # GCP fails with AWS: there is nothing to fail over to, so the game day gives up rather than wait for its bound.
+    w = world(behaviour=EdgeBehaviour(detect=10**6, gcp_fails_with_aws=True))
+    report = tmp_path / "r.json"
+    options = dataclasses.replace(
+        FAST, interval=1.0, pool_interval=5.0, poll_interval=5.0, guard_interval=10.0, settle_seconds=5.0, max_seconds=600.0
+    )
+    code, lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock())
+    document = json.loads(report.read_text())
+    [experiment] = w.experiments()
+    assert code == 1 and document["outcome"] == "aborted" and experiment["state"]["status"] in ("stopping", "stopped")
+    budget = w.outputs["global"]["detectionBudgetSeconds"]
+    assert budget + 30 <= document["events"]["stopped"] < options.max_seconds
+    guard = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace="CRM/GameDay",
+        MetricName="Abort",
+        Dimensions=[{"Name": "Environment", "Value": "dr"}],
+        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
+        EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    assert max(p["Maximum"] for p in guard["Datapoints"]) == 1.0
+
+
 def test_an_unhealthy_estate_starts_nothing(world):
     w = world(behaviour=EdgeBehaviour(gcp_healthy=False))
     with pytest.raises(gameday.Refused, match="not healthy"):
@@ -374,16 +400,30 @@ def test_the_account_of_the_fakes_is_motos():
     assert ACCOUNT == "123456789012"
 
 
-def test_the_real_clients_are_tools_verifys_checks_and_lag_adapter(world, monkeypatch):
+def test_the_real_clients_are_tools_verifys_checks_and_dr_lags_probe(world, monkeypatch):
     w = world()
     checked, measured = [], []
     monkeypatch.setattr(verify, "verify_stack", lambda stack, sources: checked.append((stack, sources.rpo_seconds)) or [])
-    monkeypatch.setattr(verify, "dr_replication_lag", lambda **endpoint: measured.append(endpoint) or 1.5)
+    monkeypatch.setattr(gameday, "replication_lag", lambda copy, primary, timeout: measured.append((copy, primary, timeout)) or 1.5)
     estate = gameday.estate_from_outputs("aws-outage", w.outputs, {"aws": "aws-dr", "gcp": "gcp-dr", "global": "global"})
-    w.outputs["gcp-dr"].update(databasePrivateIp="10.23.0.5", databasePassword="pw")
+    w.outputs["gcp-dr"].update(databasePrivateIp="10.23.0.5", databasePassword="copy-pw")
     clients = gameday.default_clients(estate, w.outputs, args(w, "--database-host", "127.0.0.1:6543"))
     clients.preflight()
     assert checked == [("aws-dr", 5.0), ("gcp-dr", 5.0), ("global", 5.0)]
     assert clients.lag is not None and clients.lag() == 1.5
-    assert (measured[0]["host"], measured[0]["port"], measured[0]["password"]) == ("127.0.0.1", 6543, "pw")
-    assert clients.aws is verify.boto3_client and clients.database_switch is None
+    [(copy, primary, timeout)] = measured
+    assert (copy.host, copy.port, copy.password) == ("127.0.0.1", 6543, "copy-pw")
+    assert (primary.host, primary.password) == (w.outputs["aws-dr"]["databaseAddress"], w.outputs["aws-dr"]["databasePassword"])
+    assert timeout == 10.0 and clients.aws is verify.boto3_client and clients.database_switch is None
+
+
+def test_the_lag_is_dr_lags_probe_on_real_servers(postgres_pair):
+    from dr import replication
+
+    primary, copy = postgres_pair
+    with replication.connect(primary.endpoint()) as conn:
+        conn.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO notes (body) VALUES ('a')")
+    replication.setup(primary.endpoint(), copy.endpoint())
+    lag = gameday.replication_lag(copy.endpoint(), primary.endpoint(), timeout=10)
+    assert isinstance(lag, float) and 0 <= lag < 5  # a probe written on the primary and seen on the copy, on one machine
