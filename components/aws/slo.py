@@ -135,8 +135,7 @@ class AwsSlo(Component):
             threshold=window.burn_rate,
             treat_missing_data="notBreaching",
             alarm_description=f"input of {self._name}-{objective}-{window.name}: {objective} burn rate over {_span(seconds)}",
-            # Heard through the composite alarm it feeds, which fires only when both windows burn.
-            actions_enabled=False,
+            # No actions of its own: it is heard through the composite alarm it feeds, which fires only when both windows burn.
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )

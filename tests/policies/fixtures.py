@@ -429,7 +429,7 @@ TOPIC = "arn:aws:sns:ap-northeast-2:123456789012:alarms"
 
 def _burn_alarm_pair(*, name: str, notifies: bool = True, names_its_input: bool = True) -> list[Resource]:
     """A metric alarm without actions of its own and the composite alarm that reads it (components/aws/slo.py)."""
-    window = resource(ALARM, {"name": f"{name}-1h", "alarmActions": [], "actionsEnabled": False}, name=f"{name}-1h")
+    window = resource(ALARM, {"name": f"{name}-1h", "alarmActions": []}, name=f"{name}-1h")
     rule = f'ALARM("{name}-1h") AND ALARM("{name}-5m")' if names_its_input else f'ALARM("{name}-5m")'
     composite = resource(COMPOSITE, {"alarmName": name, "alarmRule": rule, "alarmActions": [TOPIC] if notifies else []}, name=name)
     return [window, composite]
