@@ -17,7 +17,7 @@ burn too fast. Missing data (no traffic) is not breaching.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -50,7 +50,7 @@ def _metric(metric_id: str, metric: str, load_balancer: pulumi.Input[str], secon
     }
 
 
-def availability_queries(objectives: Objectives, load_balancer: pulumi.Input[str], seconds: int) -> list[dict]:
+def availability_queries(objectives: Objectives, load_balancer: pulumi.Input[str], seconds: int) -> list[Any]:
     """Metric math whose result is the availability budget's burn rate over `seconds`."""
     return [
         _metric("target5xx", "HTTPCode_Target_5XX_Count", load_balancer, seconds, "Sum"),
@@ -67,7 +67,7 @@ def availability_queries(objectives: Objectives, load_balancer: pulumi.Input[str
     ]
 
 
-def latency_queries(objectives: Objectives, load_balancer: pulumi.Input[str], seconds: int) -> list[dict]:
+def latency_queries(objectives: Objectives, load_balancer: pulumi.Input[str], seconds: int) -> list[Any]:
     """Metric math whose result is the latency budget's burn rate over `seconds`."""
     target_seconds = objectives.latency_ms / 1000
     return [
