@@ -38,6 +38,7 @@ import argparse
 import json
 import math
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -401,6 +402,7 @@ class _Run:
             self.outcome.error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
             self.echo(f"error: {self.outcome.error}: stopping the experiment")
         finally:
+            _hold_signals()  # a second Ctrl-C must not skip the stop
             try:
                 self._finish()
             finally:
@@ -494,7 +496,14 @@ class _Run:
         if self.experiment_status in TERMINAL:
             self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
             return
-        self.fis.stop_experiment(id=self.outcome.experiment_id)
+        try:
+            self.fis.stop_experiment(id=self.outcome.experiment_id)
+        except Exception:
+            self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
+            if self.experiment_status not in (*TERMINAL, "stopping"):
+                raise
+            self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
+            return
         self.echo(f"[{t:7.1f}s] experiment stop requested")
 
     def _finish(self) -> None:
@@ -552,6 +561,18 @@ def _install_signal_handlers() -> dict:
         raise Interrupted(signum)
 
     return {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _hold_signals() -> None:
+    """While the experiment is being stopped, SIGINT and SIGTERM are noted, not obeyed."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def noted(signum, _frame):
+        print(f"{signal.Signals(signum).name} received while stopping the experiment: finishing the stop first", file=sys.stderr)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, noted)
 
 
 def _restore_signal_handlers(previous: dict) -> None:

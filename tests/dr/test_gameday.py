@@ -427,3 +427,30 @@ def test_the_lag_is_dr_lags_probe_on_real_servers(postgres_pair):
     replication.setup(primary.endpoint(), copy.endpoint())
     lag = gameday.replication_lag(copy.endpoint(), primary.endpoint(), timeout=10)
     assert isinstance(lag, float) and 0 <= lag < 5  # a probe written on the primary and seen on the copy, on one machine
+
+
+def test_an_experiment_fis_already_stopped_is_not_a_failure_to_stop(world, tmp_path):
+    # The guard or the lag alarm stopped it first: FIS then refuses StopExperiment, which the game day reads as done.
+    w = world()
+    from moto.fis.models import fis_backends
+
+    class StoppedByFis:
+        def __init__(self, client):
+            self.client = client
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+        def stop_experiment(self, id):
+            fis_backends[ACCOUNT][REGION].experiments[id].status = "stopping"  # as its stop condition does; the engine undoes the cut
+            raise RuntimeError("ConflictException: the experiment is not running")
+
+    def aws(service, region):
+        client = boto3.client(service, region_name=region)
+        return StoppedByFis(client) if service == "fis" else client
+
+    report = tmp_path / "r.json"
+    code, lines = run_main(w, "--execute", "--report", str(report), aws=aws)
+    assert code == 0, "\n".join(lines)
+    assert json.loads(report.read_text())["outcome"] == "completed"
+    assert any("experiment already stopping" in line for line in lines) and not any("could not stop" in line for line in lines)
