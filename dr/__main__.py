@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from . import failover, replication
+from .gameday import add_arguments as gameday_arguments
 from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
 SCRUB = Scrubber()
@@ -217,6 +218,12 @@ def cmd_status(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_gameday(args) -> int:
+    from . import gameday
+
+    return gameday.main(args)
+
+
 def cmd_drill(args) -> int:
     from . import drill  # the drill needs local PostgreSQL binaries and matplotlib; the other commands do not
 
@@ -326,6 +333,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--keep", action="store_true", help="leave the servers' directory behind")
     c.add_argument("--cases", nargs="+", choices=list(DRILL_CASES), help=f"run only these cases (all: {' '.join(DRILL_CASES)})")
     c.set_defaults(run=cmd_drill)
+
+    c = commands.add_parser(
+        "gameday", help="the documents' AWS-outage test against the deployed estate, through AWS FIS (a dry run unless --execute)"
+    )
+    gameday_arguments(c)
+    c.set_defaults(run=cmd_gameday)
     return p
 
 

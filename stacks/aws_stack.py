@@ -16,6 +16,7 @@ from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscal
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.elasticache import RedisCache, RedisCacheArgs
+from components.aws.fault_injection import FaultInjection, FaultInjectionArgs
 from components.aws.kms import KmsKeys, KmsKeysArgs
 from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.mail import MailDelivery, MailDeliveryArgs
@@ -33,6 +34,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from components.aws.scheduler import ScheduledTasks, ScheduledTasksArgs
 from components.aws.secrets import AppSecrets, AppSecretsArgs
+from components.aws.slo import AwsSlo, AwsSloArgs
 from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.dkim_records import SesDkimRecords, SesDkimRecordsArgs
 from components.cloudflare.origin_pull import origin_pull_ca
@@ -45,6 +47,7 @@ from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
 from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import permissions_boundary
+from .service_levels import objectives, sla_output
 from .workload import starting_replicas, workload_sizing
 
 
@@ -368,6 +371,19 @@ def program(config: AwsStackConfig) -> None:
 
     monitoring = monitor(config, database, cache, ingress, tasks, kafka)
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
+    AwsSlo(
+        f"{name}-slo",
+        AwsSloArgs(
+            objectives=objectives(config.monitoring),
+            load_balancer_arn_suffix=ingress.arn_suffix,
+            topic_arn=monitoring.topic_arn,
+            tags=common.tags("monitoring"),
+        ),
+    )
+    pulumi.export("sla", sla_output(config.monitoring))
+    if config.fault_injection.enabled:
+        faults = inject_faults(config, network, cluster, database, monitoring, boundary)
+        pulumi.export("faultInjection", faults.plan)
 
     if runner:
         # The workflow runs this stack's `pulumi up` on `<deployRunnerLabel>-<run id>-<run attempt>`.
@@ -493,6 +509,29 @@ def monitor(config: AwsStackConfig, database, cache, ingress, tasks, kafka) -> A
             kafka=KafkaTarget(kafka.cluster_name, kafka.broker_count) if kafka else None,
         ),
         opts=pulumi.ResourceOptions(protect=common.protected),
+    )
+
+
+def inject_faults(config: AwsStackConfig, network, cluster, database, monitoring, boundary) -> FaultInjection:
+    """The game day's experiment templates (crm:faultInjection); the RDS failover only where a standby exists."""
+    common, settings = config.common, config.fault_injection
+    slot_lag = monitoring.alarms.get("db-slot-lag")
+    return FaultInjection(
+        f"{common.name_prefix}-gameday",
+        FaultInjectionArgs(
+            environment=common.environment,
+            vpc_id=network.vpc_id,
+            application_subnet_arns=network.private_subnet_arns,
+            cluster_name=cluster.cluster_name,
+            node_group_arn=cluster.node_group_arn,
+            alarm_topic_arn=monitoring.topic_arn,
+            tags=common.tags("resilience"),
+            database_instance_arn=database.arn if database and config.database.multi_az else None,
+            replication_alarm_arn=slot_lag.arn if slot_lag is not None else None,
+            network_cut_minutes=settings.network_cut_minutes,
+            node_termination_percent=settings.node_termination_percent,
+            permissions_boundary=boundary,
+        ),
     )
 
 

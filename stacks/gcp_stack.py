@@ -29,6 +29,7 @@ from components.gcp.origin_auth import OriginAuthSecret, OriginAuthSecretArgs
 from components.gcp.replication import ReplicationJobs, ReplicationJobsArgs
 from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.services import AGENT_APIS, ProjectServices, ProjectServicesArgs
+from components.gcp.slo import GcpSlo, GcpSloArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
@@ -41,6 +42,7 @@ from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
+from .service_levels import objectives
 from .workload import starting_replicas, workload_sizing
 
 
@@ -389,6 +391,18 @@ def program(config: GcpStackConfig) -> None:
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
     pulumi.export("notificationChannels", monitoring.channel_ids)
     budget(config, monitoring)
+    GcpSlo(
+        f"{name}-slo",
+        GcpSloArgs(
+            project=project,
+            objectives=objectives(config.monitoring),
+            namespace=config.platform.app_namespace,
+            service_name=workload.service_name,
+            service_port=config.application.port,
+            notification_channels=monitoring.channel_ids,
+            labels=common.tags("monitoring"),
+        ),
+    )
 
     pulumi.export("projectId", project)
     pulumi.export("region", region)

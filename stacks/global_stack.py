@@ -10,6 +10,7 @@ from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBa
 from components.cloudflare.origin_auth import OriginAuthHeader, OriginAuthHeaderArgs
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
+from components.cloudflare.slo import OriginErrorAlert, OriginErrorAlertArgs
 from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
 from .config.cloudflare import health_check
@@ -46,6 +47,17 @@ def program(config: GlobalStackConfig) -> None:
             pool_weights=dict(lb.pool_weights),
             probe_zone=zone_name,
             monitor_headers={ORIGIN_AUTH_HEADER: origin_auth},
+        ),
+    )
+    # The estate's availability objective, as Cloudflare sees the origins answer (crm:monitoring of the AWS stack).
+    OriginErrorAlert(
+        f"{config.common.project}-origin-errors",
+        OriginErrorAlertArgs(
+            account_id=lb.account_id,
+            zone_id=lb.zone_id,
+            hostname=lb.hostname,
+            availability_percent=aws_side.require("sla").apply(lambda sla: sla["availabilityPercent"]),
+            notification_email=lb.notification_email,
         ),
     )
     # Cloudflare connects to the ALB and the GKE Gateway over HTTPS and checks their certificates (docs/ingress.md).

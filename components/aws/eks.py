@@ -271,6 +271,7 @@ class EksCluster(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *self.admin_entries, *api_clients]),
         )
         self.cluster_name = self.cluster.name
+        self.node_group_arn = self.node_group.arn
         self.oidc_provider_arn = self.oidc_provider.arn
         self.oidc_provider_url = self.oidc_provider.url
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)

@@ -222,6 +222,7 @@ class AwsNetwork(Component):
         self.vpc_cidr = args.cidr
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.private_subnet_arns = [s.arn for s in self.private_subnets]  # what fault injection targets (the application tier)
         self.data_subnet_ids = [s.id for s in self.data_subnets]
         self.private_route_table_ids = [rt.id for rt in self.private_route_tables]
         self.data_route_table_ids = [data_rt.id]

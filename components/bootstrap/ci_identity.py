@@ -66,6 +66,7 @@ SERVICE_LINKED = [
     "kafka.amazonaws.com",
     "autoscaling.amazonaws.com",
     "scheduler.amazonaws.com",
+    "fis.amazonaws.com",
 ]
 PREVIEW_READS = [
     "codebuild:BatchGetProjects",
@@ -122,6 +123,8 @@ PREVIEW_READS = [
     "sts:GetCallerIdentity",
     "acm:ListTagsForCertificate",
     "cloudwatch:Describe*",
+    "fis:Get*",
+    "fis:List*",
     "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards",
     "cloudwatch:ListTagsForResource",

@@ -66,6 +66,10 @@ AWS: Mapping[str, AwsRow] = {
     ),
     "aws:codebuild/project:Project": _aws("codebuild", "codebuild", "CreateProject", "DeleteProject", "UpdateProject", "BatchGetProjects"),
     "aws:codebuild/webhook:Webhook": _aws("codebuild", "codebuild", "CreateWebhook", "DeleteWebhook", "UpdateWebhook"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _aws("cloudwatch", "cloudwatch", "PutCompositeAlarm", "DeleteAlarms", "DescribeAlarms"),
+    "aws:fis/experimentTemplate:ExperimentTemplate": _aws(
+        "fis", "fis", "CreateExperimentTemplate", "DeleteExperimentTemplate", "UpdateExperimentTemplate", "GetExperimentTemplate"
+    ),
     "aws:cloudwatch/dashboard:Dashboard": _aws("cloudwatch", "cloudwatch", "PutDashboard", "DeleteDashboards", "GetDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("logs", "logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "AssociateKmsKey"),
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": _aws(
@@ -188,6 +192,8 @@ AWS_PASSES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "aws:backup/selection:Selection": (("iamRoleArn", "backup.amazonaws.com"),),
     # CI's in-VPC runner (components/aws/ci_runner.py): its role carries the boundary like every estate role.
     "aws:codebuild/project:Project": (("serviceRole", "codebuild.amazonaws.com"),),
+    # The game day's experiment templates (components/aws/fault_injection.py), each with its own bounded role.
+    "aws:fis/experimentTemplate:ExperimentTemplate": (("roleArn", "fis.amazonaws.com"),),
     "aws:backup/restoreTestingSelection:RestoreTestingSelection": (("iamRoleArn", "backup.amazonaws.com"),),
 }
 

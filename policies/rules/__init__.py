@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import aws, cloudflare, encryption, gcp, hardening, identity, interconnect, kubernetes, monitoring, stack, state
+from . import aws, cloudflare, encryption, fault_injection, gcp, hardening, identity, interconnect, kubernetes, monitoring, stack, state
 from .base import Resource, Rule
 
 ALL_RULES: list[Rule] = [
@@ -17,6 +17,7 @@ ALL_RULES: list[Rule] = [
     *kubernetes.RULES,
     *hardening.RULES,
     *encryption.RULES,
+    *fault_injection.RULES,
 ]
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"

@@ -1,7 +1,8 @@
-"""Rules over monitoring: every alarm reaches someone, and every stack that runs an estate watches it."""
+"""Rules over monitoring: every alarm reaches someone, every stack that runs an estate watches it, and its SLOs alert."""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from pulumi_policy import Severity
@@ -9,6 +10,9 @@ from pulumi_policy import Severity
 from .base import ADVISORY, MANDATORY, UNKNOWN, Resource, Rule
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+SLO = "gcp:monitoring/slo:Slo"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
@@ -20,12 +24,44 @@ WATCHED = {
 
 
 def notifies(resource: Resource):
-    prop = "alarmActions" if resource.type == ALARM else "notificationChannels"
+    prop = "notificationChannels" if resource.type == POLICY else "alarmActions"
     targets = resource.get(prop)
     if targets is UNKNOWN:
         return
     if not isinstance(targets, list) or not targets:
         yield f"{prop} is empty: nobody hears this alarm"
+
+
+def _quoted_names(rule: object) -> set[str]:
+    """The alarms an alarm rule reads: ALARM("name") / OK(name) / INSUFFICIENT_DATA(...)."""
+    if not isinstance(rule, str):
+        return set()
+    return {m.group(2) for m in re.finditer(r"\b(ALARM|OK|INSUFFICIENT_DATA)\(\s*\"?([^\")]+?)\"?\s*\)", rule)}
+
+
+def alarms_notify(resources: Sequence[Resource]):
+    """Every alarm and alert policy notifies; a metric alarm with no actions only as an input of a composite alarm that does."""
+    heard_through = set()
+    for composite in (r for r in resources if r.type == COMPOSITE):
+        if not list(notifies(composite)):
+            heard_through |= _quoted_names(composite.get("alarmRule"))
+    for resource in (r for r in resources if r.type in (ALARM, POLICY, COMPOSITE)):
+        problems = list(notifies(resource))
+        if problems and resource.type == ALARM and resource.get("name") in heard_through:
+            continue
+        for problem in problems:
+            yield f"{resource.describe()}: {problem}"
+
+
+def slo_alerted(resources: Sequence[Resource]):
+    """Every Cloud Monitoring SLO has a burn-rate alert policy; a stack with an ALB has burn-rate composite alarms."""
+    policies = [r for r in resources if r.type == POLICY]
+    for slo in (r for r in resources if r.type == SLO):
+        if not any(slo.urn in (p.property_dependencies.get("conditions") or p.dependencies) for p in policies):
+            yield f"{slo.describe()}: no alert policy watches its burn rate (select_slo_burn_rate)"
+    alb = next((r for r in resources if r.type == ALB), None)
+    if alb is not None and not any(r.type == COMPOSITE for r in resources):
+        yield f"{alb.describe()}: its stack has no burn-rate composite alarms for the availability and latency objectives"
 
 
 def estate_watched(resources: Sequence[Resource]):
@@ -44,12 +80,19 @@ def estate_watched(resources: Sequence[Resource]):
 RULES = [
     Rule(
         "alarms-notify",
-        "Every CloudWatch alarm and Cloud Monitoring alert policy notifies someone",
+        "Every CloudWatch alarm and Cloud Monitoring alert policy notifies someone (a metric alarm may instead feed a composite alarm that does)",
         Severity.MEDIUM,
         MANDATORY,
         "fails closed (no actions, no notification)",
-        (ALARM, POLICY),
-        notifies,
+        stack_check=alarms_notify,
+    ),
+    Rule(
+        "slo-alerted",
+        "Every SLO has a burn-rate alert: a Cloud Monitoring SLO its alert policy, a stack with an ALB its composite alarms",
+        Severity.MEDIUM,
+        MANDATORY,
+        "fails closed",
+        stack_check=slo_alerted,
     ),
     Rule(
         "estate-watched",

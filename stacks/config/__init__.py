@@ -40,6 +40,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "dns": model.Dns,
         "rotation": model.Rotation,
         "ci": model.DeployRunner,
+        "faultInjection": model.FaultInjection,
     },
     "gcp": {
         "network": model.GcpNetwork,

@@ -94,6 +94,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     check_topics(problems, platform)
     rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
     ci = read(problems, "crm:ci", raw.get("crm:ci"), model.DeployRunner, context)
+    fault_injection = read(problems, "crm:faultInjection", raw.get("crm:faultInjection"), model.FaultInjection, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)
@@ -121,6 +122,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             dns=dns.build(api_token=raw.get("cloudflare:apiToken") or None),
             rotation=rotation.build(),
             ci=ci.build(),
+            fault_injection=fault_injection.build(),
         )
     except Unavailable:
         return None

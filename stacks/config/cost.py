@@ -39,6 +39,11 @@ ASSUMPTIONS: dict[str, dict[str, tuple[str, str, dict[str, float]]]] = {
             {"dev": 0, "staging": 0, "production": 0, "dr": 800},
         ),
         "albLcu": ("average load balancer capacity units in use", "LCU", {"dev": 0.5, "staging": 1, "production": 2, "dr": 2}),
+        "faultInjectionRunsPerMonth": (
+            "runs of each game-day experiment template (the documents' monthly DR test)",
+            "runs",
+            {"dev": 0, "staging": 0, "production": 0, "dr": 1},
+        ),
     },
     "gcp": {
         "natDataGb": ("data processed by Cloud NAT", "GB", {"dev": 20, "staging": 50, "production": 200, "dr": 200}),

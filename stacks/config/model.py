@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from components.aws.experiments import MAX_ACTION_MINUTES
 from components.interconnect import addressing
 
 from . import rules, sizes
@@ -392,6 +393,24 @@ class AwsPlatform:
 
 
 @section
+class FaultInjection:
+    """crm:faultInjection: the AWS FIS experiment templates `python -m dr gameday` runs (docs/runbooks/gameday.md)."""
+
+    enabled: bool = setting(
+        "enabled",
+        "AWS FIS experiment templates for the game day (a template does nothing until started)",
+        derive=_is_dr,
+        derive_doc="true in dr",
+    )
+    network_cut_minutes: int = setting(
+        "networkCutMinutes", "how long aws-outage cuts the application subnets off", default=10, ge=1, le=MAX_ACTION_MINUTES
+    )
+    node_termination_percent: int = setting(
+        "nodeTerminationPercent", "share of the EKS nodes eks-nodes terminates", default=34, ge=1, le=100
+    )
+
+
+@section
 class Dns:
     """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
 
@@ -457,6 +476,7 @@ class AwsStackConfig:
     dns: Optional[Dns] = None
     rotation: Rotation = field(default_factory=Rotation)
     ci: DeployRunner = field(default_factory=lambda: DeployRunner(runner=False, github_connection="", log_retention_days=90))
+    fault_injection: FaultInjection = field(default_factory=lambda: FaultInjection(enabled=False))
 
     @property
     def references(self) -> list[str]:
@@ -862,6 +882,11 @@ class Monitoring:
         check=rules.billing_account,
         attr_default="",
     )
+
+    availability_percent: float = _threshold(
+        "availabilityPercent", "availability objective: share of requests without a 5xx over 30 days (SLOs, game day)", 90, 99.999
+    )
+    rto_seconds: int = _threshold("rtoSeconds", "recovery time objective: longest a failover to the other cloud may take", 30, 3600)
 
     @property
     def slot_lag_bytes(self) -> int:

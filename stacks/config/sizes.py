@@ -136,6 +136,8 @@ MONITORING = {
         "rpoSeconds": 5,
         "replicationLagSeconds": 2,
         "latencyP95Ms": 200,
+        "availabilityPercent": 99.99,
+        "rtoSeconds": 300,
         "cpuPercent": 80,
         "freeStoragePercent": 15,
         "diskPercent": 85,

@@ -7,6 +7,7 @@ so it breaks exactly the rule it is listed under.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from policies.rules.base import UNKNOWN, Resource
@@ -282,6 +283,21 @@ GOOD: dict[str, dict[str, Any]] = {
         "metadata": {"name": "default-deny", "namespace": "crm"},
         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
     },
+    "aws:fis/experimentTemplate:ExperimentTemplate": {
+        "description": "game day aws-outage",
+        "roleArn": UNKNOWN,
+        "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:guard"}],
+        "actions": [
+            {
+                "name": "cut",
+                "actionId": "aws:network:disrupt-connectivity",
+                "parameters": [{"key": "duration", "value": "PT10M"}, {"key": "scope", "value": "all"}],
+                "target": {"key": "Subnets", "value": "subnets"},
+            }
+        ],
+        "targets": [{"name": "subnets", "resourceType": "aws:ec2:subnet", "selectionMode": "ALL", "resourceArns": [UNKNOWN]}],
+        "tags": TAGS,
+    },
 }
 
 
@@ -446,8 +462,10 @@ def _flow_log_stack(covered: bool) -> list[Resource]:
     return [vpc, flow]
 
 
-def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool = True) -> list[Resource]:
+def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool = True, burn_alarms: bool = True) -> list[Resource]:
     estate = [resource("aws:lb/loadBalancer:LoadBalancer", {"tags": TAGS}, name="alb")]
+    if burn_alarms:  # without `alarm`, only the composite alarm (estate-watched asks for a metric alarm)
+        estate += [r for r in _burn_alarm_pair(name="availability-fast-burn") if alarm or r.type != ALARM]
     if subscriber:
         estate.append(
             resource("aws:sns/topicSubscription:TopicSubscription", {"protocol": "email", "endpoint": "oncall@acme-corp.io"}, name="mail")
@@ -460,6 +478,71 @@ def _watched_stack(*, subscriber: bool = True, alarm: bool = True, budget: bool 
 
 
 ALARM, POLICY = "aws:cloudwatch/metricAlarm:MetricAlarm", "gcp:monitoring/alertPolicy:AlertPolicy"
+COMPOSITE, SLO = "aws:cloudwatch/compositeAlarm:CompositeAlarm", "gcp:monitoring/slo:Slo"
+TOPIC = "arn:aws:sns:ap-northeast-2:123456789012:alarms"
+
+
+def _burn_alarm_pair(*, name: str, notifies: bool = True, names_its_input: bool = True) -> list[Resource]:
+    """A metric alarm without actions of its own and the composite alarm that reads it (components/aws/slo.py)."""
+    window = resource(ALARM, {"name": f"{name}-1h", "alarmActions": []}, name=f"{name}-1h")
+    rule = f'ALARM("{name}-1h") AND ALARM("{name}-5m")' if names_its_input else f'ALARM("{name}-5m")'
+    composite = resource(COMPOSITE, {"alarmName": name, "alarmRule": rule, "alarmActions": [TOPIC] if notifies else []}, name=name)
+    return [window, composite]
+
+
+def _slo_stack(*, alerted: bool = True) -> list[Resource]:
+    slo = resource(SLO, {"sloId": "availability", "goal": 0.9999}, stack="gcp-production", name="availability")
+    policy = resource(
+        POLICY,
+        {"notificationChannels": ["projects/p/notificationChannels/1"], "conditions": UNKNOWN},
+        stack="gcp-production",
+        name="availability-fast-burn",
+        property_dependencies={"conditions": [slo.urn]},
+    )
+    return [slo, policy] if alerted else [slo]
+
+
+FIS_TEMPLATE, ROLE, ROLE_POLICY = "aws:fis/experimentTemplate:ExperimentTemplate", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+FIS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+SCOPED = [
+    {
+        "Effect": "Allow",
+        "Action": "ec2:ReplaceNetworkAclAssociation",
+        "Resource": ["arn:aws:ec2:ap-northeast-2:123456789012:subnet/subnet-1"],
+    },
+    {"Effect": "Allow", "Action": ["ec2:DescribeSubnets", "ec2:GetManagedPrefixListEntries"], "Resource": "*"},
+]
+
+
+def _fis_stack(*, trust: dict = FIS_TRUST, statements: list = SCOPED, attached: bool = False, role_arn=None) -> list[Resource]:
+    """A FIS template, its role and the role's inline policy (components/aws/fault_injection.py)."""
+    role = resource(ROLE, {"assumeRolePolicy": json.dumps(trust), "tags": TAGS}, name="fis-role")
+    policy = resource(
+        ROLE_POLICY,
+        {"role": UNKNOWN, "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})},
+        name="fis-policy",
+        property_dependencies={"role": [role.urn]},
+    )
+    template = resource(
+        FIS_TEMPLATE,
+        {"roleArn": role_arn} if role_arn else None,
+        name="aws-outage",
+        property_dependencies={} if role_arn else {"roleArn": [role.urn]},
+    )
+    stack = [role, policy, template]
+    if attached:
+        stack.append(
+            resource(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                {"role": UNKNOWN, "policyArn": "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorNetworkAccess"},
+                name="fis-managed",
+                property_dependencies={"role": [role.urn]},
+            )
+        )
+    return stack
 
 
 def _network_policy_stack(enforced: bool | None) -> list[Resource]:
@@ -919,10 +1002,57 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "gcs-bucket-versioned": ([resource(GCS)], [resource(GCS, {"versioning.enabled": False})]),
     "alarms-notify": (
         [
-            resource(ALARM, {"alarmActions": ["arn:aws:sns:ap-northeast-2:123456789012:alarms"]}),
-            resource(POLICY, {"notificationChannels": ["projects/p/notificationChannels/1"]}, stack="gcp-production"),
+            [resource(ALARM, {"alarmActions": [TOPIC]})],
+            [resource(POLICY, {"notificationChannels": ["projects/p/notificationChannels/1"]}, stack="gcp-production")],
+            _burn_alarm_pair(name="latency-slow-burn"),
         ],
-        [resource(ALARM, {"alarmActions": []}), resource(POLICY, {}, stack="gcp-production")],
+        [
+            [resource(ALARM, {"alarmActions": []})],
+            [resource(POLICY, {}, stack="gcp-production")],
+            # the composite alarm does not read the silent one, so nothing hears it
+            _burn_alarm_pair(name="latency-slow-burn", names_its_input=False),
+        ],
+    ),
+    "slo-alerted": (
+        [_slo_stack(), _watched_stack()],
+        [_slo_stack(alerted=False), _watched_stack(burn_alarms=False)],
+    ),
+    "fis-stop-condition": (
+        [resource(FIS_TEMPLATE)],
+        [resource(FIS_TEMPLATE, {"stopConditions": [{"source": "none"}]}), resource(FIS_TEMPLATE, {"stopConditions": DELETE})],
+    ),
+    "fis-bounded-duration": (
+        [
+            resource(FIS_TEMPLATE),
+            resource(FIS_TEMPLATE, {"actions": [{"name": "fail-over", "actionId": "aws:rds:reboot-db-instances", "parameters": []}]}),
+        ],
+        [
+            resource(
+                FIS_TEMPLATE,
+                {
+                    "actions": [
+                        {
+                            "name": "cut",
+                            "actionId": "aws:network:disrupt-connectivity",
+                            "parameters": [{"key": "duration", "value": "PT2H"}],
+                        }
+                    ]
+                },
+            ),
+            resource(FIS_TEMPLATE, {"actions": [{"name": "stress", "actionId": "aws:ssm:send-command", "parameters": []}]}),
+        ],
+    ),
+    "fis-role-scoped": (
+        [_fis_stack(), [resource(FIS_TEMPLATE)]],
+        [
+            _fis_stack(statements=[{"Effect": "Allow", "Action": "ec2:ReplaceNetworkAclAssociation", "Resource": "*"}]),
+            _fis_stack(
+                statements=[{"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws:ec2:ap-northeast-2:123456789012:subnet/subnet-1"}]
+            ),
+            _fis_stack(trust={**FIS_TRUST, "Statement": [{**FIS_TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}]}),
+            _fis_stack(attached=True),
+            _fis_stack(role_arn="arn:aws:iam::123456789012:role/made-elsewhere"),
+        ],
     ),
     "estate-watched": (
         [_watched_stack(), [resource(RANDOM, name="only-a-password")]],

@@ -86,3 +86,23 @@ def test_violations_are_grouped_by_severity(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.index("CRITICAL") < out.index("LOW")
     assert "[advisory] rds-performance-insights" in out
+
+
+def test_the_shipped_fis_roles_are_judged_once_their_policies_are_known(shipped):
+    # In a preview the roles' policies are unknown (they name the targets' ARNs); resolved, the rule reads them.
+    from policies.rules import RULES_BY_NAME
+    from policies.rules.base import Resource, plain
+    from policies.rules.fault_injection import _role_of
+
+    result = shipped("aws-dr", preview=False)
+    resources = [
+        Resource(r.type, r.name, r.urn, plain(_unwrap(r.inputs)), r.protect, r.dependencies, r.property_dependencies)
+        for r in result.resources
+        if r.op != "read"
+    ]
+    by_urn = {r.urn: r for r in resources}
+    templates = [r for r in resources if r.type == "aws:fis/experimentTemplate:ExperimentTemplate"]
+    policies = [r for r in resources if r.type == "aws:iam/rolePolicy:RolePolicy" and r.name.startswith("crm-dr-gameday-")]
+    assert len(templates) == 3 and all(_role_of(t, by_urn) is not None for t in templates)
+    assert len(policies) == 3 and all(isinstance(json.loads(p.props["policy"]), dict) for p in policies)
+    assert RULES_BY_NAME["fis-role-scoped"].stack_violations(resources) == []

@@ -1,4 +1,4 @@
-"""The scheduled workflow: daily verify against production and DR, a monthly DR drill, results kept."""
+"""The scheduled workflow: daily verify against production and DR, a monthly DR drill and game day, results kept."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ def run_lines(job: dict) -> str:
     return "\n".join(step.get("run", "") for step in job["steps"])
 
 
-def test_verify_runs_daily_and_the_drill_monthly(workflow):
+def test_verify_runs_daily_and_the_drill_and_the_game_day_monthly(workflow):
     crons = [entry["cron"] for entry in triggers(workflow)["schedule"]]
     daily, monthly = crons
     assert daily.split()[2:] == ["*", "*", "*"]
     assert monthly.split()[2:] == ["1", "*", "*"]
     assert daily in workflow["jobs"]["verify"]["if"] and monthly in workflow["jobs"]["drill"]["if"]
+    assert monthly in workflow["jobs"]["gameday-plan"]["if"] and workflow["jobs"]["gameday"]["needs"] == "gameday-plan"
 
 
 def test_verify_covers_every_production_and_dr_stack(workflow):
@@ -43,7 +44,7 @@ def test_the_drill_runs_the_dr_command(workflow):
     assert "python -m dr drill" in run_lines(workflow["jobs"]["drill"])
 
 
-@pytest.mark.parametrize("job", ["verify", "drill"])
+@pytest.mark.parametrize("job", ["verify", "drill", "gameday-plan", "gameday"])
 def test_results_are_kept_as_artifacts_even_when_checks_fail(workflow, job):
     upload = next(s for s in workflow["jobs"][job]["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()" and upload["with"]["path"] == "results/"
@@ -62,3 +63,23 @@ def test_verify_signs_in_with_the_read_only_identities(workflow):
     gcp = next(s for s in steps if s.get("uses", "").startswith("google-github-actions/auth"))
     assert "PREVIEW" in aws["with"]["role-to-assume"] and "PREVIEW" in gcp["with"]["service_account"]
     assert "PULUMI_CONFIG_PASSPHRASE" not in workflow["jobs"]["verify"].get("env", {})
+
+
+def test_the_monthly_game_day_is_a_dry_run_on_dr_unless_the_repository_enables_it(workflow):
+    plan, real = workflow["jobs"]["gameday-plan"], workflow["jobs"]["gameday"]
+    assert "python -m dr gameday aws-outage --dry-run --report results/" in run_lines(plan) and "--execute" not in run_lines(plan)
+    assert real["if"] == "vars.GAMEDAY_EXECUTE == 'true'"
+    assert "python -m dr gameday aws-outage --execute --report results/" in run_lines(real) and "--plot results/" in run_lines(real)
+    # DR is what the game day breaks: never production, which would also need --allow-production
+    assert "--allow-production" not in run_lines(real) and "--aws-stack" not in run_lines(real)
+
+
+def aws_role(job: dict) -> str:
+    return next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))["with"]["role-to-assume"]
+
+
+def test_the_real_game_day_waits_for_a_reviewer_and_the_plan_only_reads(workflow):
+    plan, real = workflow["jobs"]["gameday-plan"], workflow["jobs"]["gameday"]
+    assert real["environment"] == "production" and "environment" not in plan
+    assert "PREVIEW" in aws_role(plan) and "DEPLOY" in aws_role(real)
+    assert real["timeout-minutes"] <= 60

@@ -353,7 +353,12 @@ def _log_group(r, ctx):
 
 @rule("aws:cloudwatch/metricAlarm:MetricAlarm")
 def _alarm(r, ctx):
-    return [ctx.monthly(r, "aws.cloudwatch.alarm", 1, "")]
+    """CloudWatch bills an alarm per metric it reads (every metric of a metric-math alarm), at the high-resolution rate under a minute."""
+    queries = [q for q in r.get("metricQueries") or [] if isinstance(q, dict) and q.get("metric")]
+    periods = [_number((q.get("metric") or {}).get("period"), 60) for q in queries] or [_number(r.get("period"), 60)]
+    entry = "aws.cloudwatch.alarm.high-resolution" if min(periods) < 60 else "aws.cloudwatch.alarm"
+    metrics = len(queries) or 1
+    return [ctx.monthly(r, entry, metrics, "", (f"{metrics} metric(s) of its metric math" if queries else ""))]
 
 
 @rule("aws:cloudwatch/compositeAlarm:CompositeAlarm")
@@ -371,6 +376,30 @@ def _log_metric_filter(r, ctx):
 @rule("aws:cloudwatch/dashboard:Dashboard")
 def _dashboard(r, ctx):
     return [ctx.monthly(r, "aws.cloudwatch.dashboard", 1, "")]
+
+
+@rule("aws:fis/experimentTemplate:ExperimentTemplate")
+def _experiment_template(r, ctx):
+    """A template costs nothing; each run bills its actions' minutes (costAssumptions.faultInjectionRunsPerMonth runs of each)."""
+    from components.aws.experiments import action_minutes
+
+    runs = ctx.assumption("faultInjectionRunsPerMonth")
+    minutes = 0.0
+    for action in r.get("actions") or []:
+        parameters = {p.get("key"): p.get("value") for p in action.get("parameters") or [] if isinstance(p, dict)}
+        per_run = action_minutes(str(action.get("actionId")), parameters)
+        if per_run is None:
+            raise MissingPrice(f"aws.fis.action-minute (action {action.get('actionId')} has no duration to price)")
+        minutes += per_run
+    return [
+        ctx.monthly(
+            r,
+            "aws.fis.action-minute",
+            runs * minutes,
+            "",
+            f"{runs:g} run(s) a month (costAssumptions.faultInjectionRunsPerMonth) x {minutes:g} action-minutes",
+        )
+    ]
 
 
 @rule("aws:budgets/budgetAction:BudgetAction")

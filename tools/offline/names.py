@@ -368,6 +368,7 @@ RULES: dict[str, list[NameRule]] = {
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": [
         NameRule("name", 512, _botocore("logs PutMetricFilter.filterName"), r"[^:*]*", "anything but ':' and '*'")
     ],
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": [NameRule("alarmName", 255, _botocore("cloudwatch PutCompositeAlarm.AlarmName"))],
     "aws:cloudwatch/dashboard:Dashboard": [
         NameRule(
             "dashboardName",
@@ -648,6 +649,9 @@ UNNAMED = {
     "gcp:monitoring/dashboard:Dashboard": "Cloud Monitoring assigns the id; the layout JSON carries the display name",
     "gcp:monitoring/metricDescriptor:MetricDescriptor": "keyed by its metric type (custom.googleapis.com/...), which the program sets",
     "aws:ec2/customerGateway:CustomerGateway": "AWS assigns the id",
+    "aws:fis/experimentTemplate:ExperimentTemplate": "AWS assigns the id; its Name tag is free text",
+    "gcp:monitoring/customService:CustomService": "serviceId is the component's name, which matches the only rule the API states ([a-z0-9-]+); no length stated",
+    "gcp:monitoring/slo:Slo": "sloId is a fixed word (availability, latency) within its service; the API states characters, no length",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "adopts the VPC's default group",
     "aws:ec2/eip:Eip": "AWS assigns the id",
     "aws:ec2/flowLog:FlowLog": "AWS assigns the id",
