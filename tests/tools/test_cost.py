@@ -203,7 +203,7 @@ def test_cost_json_lists_items_that_add_up_to_the_total(capsys):
 
 
 def test_cost_over_budget_exits_non_zero_naming_the_budget(tmp_path):
-    project = copy_with_edit(tmp_path, "aws-dev", "monthlyUsd: 320", "monthlyUsd: 10")
+    project = copy_with_edit(tmp_path, "aws-dev", "monthlyUsd: 440", "monthlyUsd: 10")
     completed = run_cli(project, "cost", "aws-dev")
     assert completed.returncode == 1
     assert "at or above its budget's first alert (80 % of crm:budget.monthlyUsd $10 = $8.00)" in completed.stderr
