@@ -10,6 +10,9 @@ import pytest
 
 RANDOM_STRING = "random:index/randomString:RandomString"
 
+# MSK runs only where crm:platform.msk turns it on (aws-dr's application uses SQS).
+WITH_MSK = {"aws-dr": {"crm:platform": {"msk": True}}}
+
 
 def _named_by_random(result, resource, field: str = "name") -> bool:
     """Whether `field` of `resource` is derived from a pulumi-random resource (a suffix kept in state)."""
@@ -32,8 +35,8 @@ def test_strimzi_kafka_its_node_pool_and_namespace_are_protected_outside_dev(shi
 @pytest.mark.parametrize(
     "stack,type_", [("gcp-production", "kubernetes:kafka.strimzi.io/v1:KafkaTopic"), ("aws-dr", "aws:msk/topic:Topic")]
 )
-def test_a_topic_left_out_of_the_config_keeps_its_messages(shipped, stack, type_):
-    topics = shipped(stack).of_type(type_)
+def test_a_topic_left_out_of_the_config_keeps_its_messages(run_stack, stack, type_):
+    topics = run_stack(stack, WITH_MSK.get(stack)).of_type(type_)
     # Deleting the resource deletes the topic on the brokers (Strimzi's Topic Operator, MSK's topic API):
     # Pulumi forgets a removed topic instead, and a protected stack refuses to drop it at all.
     assert topics and all(t.options.get("retainOnDelete") is True and t.protect for t in topics)
@@ -76,9 +79,9 @@ def test_elasticache_takes_a_final_snapshot_named_for_its_incarnation(shipped):
         ("gcp-production", "gcp:artifactregistry/repository:Repository"),
     ],
 )
-def test_a_store_with_a_fixed_reusable_name_is_deleted_before_its_replacement(shipped, stack, type_):
+def test_a_store_with_a_fixed_reusable_name_is_deleted_before_its_replacement(run_stack, stack, type_):
     # Its name is free again once it is deleted; created beside the old one, the replacement would collide.
-    resource = shipped(stack).one(type_)
+    resource = run_stack(stack, WITH_MSK.get(stack)).one(type_)
     assert resource.options.get("deleteBeforeReplace") is True and resource.protect
 
 

@@ -519,7 +519,7 @@ SCOPED = [
 
 def _fis_stack(*, trust: dict = FIS_TRUST, statements: list = SCOPED, attached: bool = False, role_arn=None) -> list[Resource]:
     """A FIS template, its role and the role's inline policy (components/aws/fault_injection.py)."""
-    role = resource(ROLE, {"assumeRolePolicy": json.dumps(trust), "tags": TAGS}, name="fis-role")
+    role = resource(ROLE, {"assumeRolePolicy": json.dumps(trust), "tags": TAGS, "permissionsBoundary": BOUNDARY}, name="fis-role")
     policy = resource(
         ROLE_POLICY,
         {"role": UNKNOWN, "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})},

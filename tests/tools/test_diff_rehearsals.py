@@ -111,7 +111,7 @@ def test_a_cloudflare_range_change_updates_the_cloud_armor_policy_in_place(range
 
 @pytest.mark.parametrize(
     ("stack", "topic_type"),
-    [("gcp-production", "kubernetes:kafka.strimzi.io/v1:KafkaTopic"), ("aws-dr", "aws:msk/topic:Topic")],
+    [("gcp-production", "kubernetes:kafka.strimzi.io/v1:KafkaTopic")],  # MSK's topics: tests/components/test_lifecycle.py
 )
 def test_removing_a_kafka_topic_is_refused_and_its_messages_kept(stack, topic_type):
     plan = planned(stack, {"crm:platform": {"kafkaTopics": ["crm.scheduled-tasks"]}})

@@ -154,7 +154,7 @@ def test_cluster_mode_cache_alarms_name_every_shards_members(run_stack):
     changes = {"crm:redis": {"clusterMode": True, "shards": 2, "replicasPerShard": 1}}
     result = run_stack("aws-dr", changes, preview=False)
     group = result.one("aws:elasticache/replicationGroup:ReplicationGroup")["replicationGroupId"]
-    memory = [a for a in result.of_type(ALARM) if a["metricName"] == "DatabaseMemoryUsagePercentage"]
+    memory = [a for a in result.of_type(ALARM) if a.get("metricName") == "DatabaseMemoryUsagePercentage"]
     # Cluster-mode members are <group>-<shard>-<node>: two shards of a primary and one replica each.
     assert sorted(a["dimensions"]["CacheClusterId"] for a in memory) == [
         f"{group}-0001-001",
@@ -162,15 +162,15 @@ def test_cluster_mode_cache_alarms_name_every_shards_members(run_stack):
         f"{group}-0002-001",
         f"{group}-0002-002",
     ]
-    lag = [a for a in result.of_type(ALARM) if a["metricName"] == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
+    lag = [a for a in result.of_type(ALARM) if a.get("metricName") == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
     assert len(lag) == 4
 
 
 def test_cluster_mode_without_replicas_has_no_replication_lag_alarms(run_stack):
     result = run_stack("aws-dev", {"crm:redis": {"enabled": True, "clusterMode": True, "shards": 3, "replicasPerShard": 0}}, preview=False)
-    cpu = [a for a in result.of_type(ALARM) if a["metricName"] == "EngineCPUUtilization"]
+    cpu = [a for a in result.of_type(ALARM) if a.get("metricName") == "EngineCPUUtilization"]
     assert len(cpu) == 3 and all(a["dimensions"]["CacheClusterId"].endswith("-001") for a in cpu)
-    assert not [a for a in result.of_type(ALARM) if a["metricName"] == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
+    assert not [a for a in result.of_type(ALARM) if a.get("metricName") == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
 
 
 def test_load_balancer_alarms_use_the_arn_suffixes(shipped_dr):
@@ -190,7 +190,7 @@ def test_dead_letter_alarm_watches_the_dead_letter_queue(shipped_dr):
 def test_one_kafka_disk_alarm_per_broker(shipped_dr):
     result = shipped_dr[0]
     brokers = result.one("aws:msk/cluster:Cluster")["numberOfBrokerNodes"]
-    ids = sorted(a["dimensions"]["Broker ID"] for a in monitoring_alarms(result) if a["metricName"] == "KafkaDataLogsDiskUsed")
+    ids = sorted(a["dimensions"]["Broker ID"] for a in monitoring_alarms(result) if a.get("metricName") == "KafkaDataLogsDiskUsed")
     assert ids == [str(b) for b in range(1, brokers + 1)]
 
 
@@ -288,7 +288,7 @@ def test_an_invalidated_replication_slot_raises_an_alarm_from_the_rds_log(shippe
     assert log_filter["logGroupName"] == f"/aws/rds/instance/{instance.output('identifier')}/postgresql" in groups
     # PostgreSQL 15's own words when max_slot_wal_keep_size invalidates a slot (the drill checks them in a real log).
     assert '"invalidating slot"' in log_filter["pattern"]
-    [alarm] = [a for a in result.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a["metricName"] == SLOT_INVALIDATED_METRIC]
+    [alarm] = [a for a in result.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.get("metricName") == SLOT_INVALIDATED_METRIC]
     assert (alarm["namespace"], alarm["comparisonOperator"], alarm["threshold"]) == (
         log_filter["metricTransformation"]["namespace"],
         "GreaterThanThreshold",

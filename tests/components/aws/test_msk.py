@@ -57,8 +57,8 @@ def test_app_role_topics_and_groups_are_its_own_prefix(run_stack):
     assert len(scoped) == 2 and scoped[0].endswith("/crm.*") and scoped[1].endswith("/crm*")
 
 
-def test_four_brokers_over_the_two_zones_so_every_topic_keeps_three_copies(shipped):
-    result = shipped("aws-dr")
+def test_four_brokers_over_the_two_zones_so_every_topic_keeps_three_copies(run_stack):
+    result = run_stack("aws-dr", WITH_MSK)
     cluster = result.one("aws:msk/cluster:Cluster")
     subnets = cluster["brokerNodeGroupInfo"]["clientSubnets"]
     assert len(subnets) == 2 and cluster["numberOfBrokerNodes"] == 4
@@ -67,9 +67,9 @@ def test_four_brokers_over_the_two_zones_so_every_topic_keeps_three_copies(shipp
     assert topics and all(t["replicationFactor"] == 3 and json.loads(t["configs"])["min.insync.replicas"] == "2" for t in topics)
 
 
-def test_a_topics_replication_factor_change_is_never_planned_as_a_replacement(shipped):
+def test_a_topics_replication_factor_change_is_never_planned_as_a_replacement(run_stack):
     """The provider replaces a topic when its factor changes; a running topic's factor moves by reassignment."""
-    topics = shipped("aws-dr").of_type("aws:msk/topic:Topic")
+    topics = run_stack("aws-dr", WITH_MSK).of_type("aws:msk/topic:Topic")
     assert topics and all(t.protect and "replicationFactor" in t.options.get("ignoreChanges", []) for t in topics)
 
 
