@@ -29,7 +29,7 @@ NOT_FOR_TRUST = {("MALFORMED", "Statement contains neither Resource nor NotResou
 
 
 def parliament_findings(document: dict) -> list[dict]:
-    from parliament import analyze_policy_string
+    from parliament import analyze_policy_string  # pyright: ignore[reportMissingImports]  # runs in .venv-iam
 
     policy = analyze_policy_string(json.dumps(document["policy"]), include_community_auditors=False)
     found = []
@@ -42,7 +42,7 @@ def parliament_findings(document: dict) -> list[dict]:
 
 
 def cloudsplaining_findings(document: dict) -> list[dict]:
-    from cloudsplaining.command.scan_policy_file import scan_policy
+    from cloudsplaining.command.scan_policy_file import scan_policy  # pyright: ignore[reportMissingImports]  # runs in .venv-iam
 
     results = scan_policy(document["policy"], exclusions_config={})
     found = []

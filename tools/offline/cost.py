@@ -660,7 +660,7 @@ _GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 def _named_addresses(gateway: RegisteredResource) -> list[str]:
     """The reserved addresses a Gateway claims by name (`spec.addresses[].type: NamedAddress`)."""
     addresses = (gateway.get("spec") or {}).get("addresses") or []
-    return [a.get("value") for a in addresses if isinstance(a, dict) and a.get("type") == "NamedAddress"]
+    return [str(a["value"]) for a in addresses if isinstance(a, dict) and a.get("type") == "NamedAddress" and a.get("value")]
 
 
 @rule(_GATEWAY)

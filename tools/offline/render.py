@@ -126,7 +126,7 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
                 "parent": r.parent,
                 "protect": r.protect,
                 "dependencies": r.dependencies,
-                **({"propertyDependencies": r.property_dependencies} if r.property_dependencies else {}),
+                "propertyDependencies": r.property_dependencies,
                 **r.options,
                 "provider": r.provider,
                 "inputs": to_json_value({k: v for k, v in r.inputs.items() if k != "__defaults"}),
