@@ -58,7 +58,8 @@ def _policies(text: str) -> str:
 def _dr_previews():
     from .offline.workspace import preview_stacks
 
-    return [run.result for run in preview_stacks(list(DR_STACKS))]
+    # preview_stacks also runs the stacks these reference (bootstrap): the documents describe the DR estate only.
+    return [run.result for run in preview_stacks(list(DR_STACKS)) if run.stack in DR_STACKS]
 
 
 def _cost_seeds(text: str) -> str:
