@@ -340,12 +340,13 @@ def irsa_role(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     permissions_boundary: Optional[pulumi.Input[str]] = None,
+    aliases: Optional[Sequence[pulumi.Alias]] = None,
 ) -> aws.iam.Role:
     """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
         lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
     )
-    return estate_role(name, assume_role_policy=trust, permissions_boundary=permissions_boundary, tags=tags, parent=parent)
+    return estate_role(name, assume_role_policy=trust, permissions_boundary=permissions_boundary, tags=tags, parent=parent, aliases=aliases)
 
 
 def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, service_account: str) -> str:
