@@ -84,6 +84,11 @@ class PublicLoadBalancer(Component):
     targets in the group exists, so the listener never waits on an empty group.
     """
 
+    dns_name: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]  # the LoadBalancer dimension of the AWS/ApplicationELB metrics
+    target_group_arn_suffix: pulumi.Output[str]  # the TargetGroup dimension
+
     def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         lb_name = load_balancer_name(name)
         super().__init__("crm:aws:PublicLoadBalancer", name, None, opts)
@@ -188,7 +193,14 @@ class PublicLoadBalancer(Component):
         # The LoadBalancer and TargetGroup dimensions of the AWS/ApplicationELB metrics.
         self.arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
-        self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn, "arnSuffix": self.arn_suffix})
+        self.register_outputs(
+            {
+                "dnsName": self.dns_name,
+                "targetGroupArn": self.target_group_arn,
+                "arnSuffix": self.arn_suffix,
+                "targetGroupArnSuffix": self.target_group_arn_suffix,
+            }
+        )
 
     def forward(self, after: Sequence[pulumi.Resource] = ()) -> aws.lb.Listener:
         """The HTTPS listener, forwarding to the target group once `after` exists: call it once the pods'

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.aws.iam import policy_document
 from components.base import Component
@@ -70,6 +71,7 @@ class ClusterAutoscalerArgs:
 
 
 class ClusterAutoscaler(Component):
+    release: k8s.helm.v3.Release
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):

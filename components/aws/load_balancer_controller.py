@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pulumi_aws as aws
 
 from components.base import Component
@@ -87,6 +88,7 @@ class LoadBalancerControllerArgs:
 
 
 class LoadBalancerController(Component):
+    release: k8s.helm.v3.Release
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):

@@ -51,6 +51,12 @@ class S3StateBackendArgs:
 class S3StateBackend(Component):
     """A KMS-encrypted, versioned, private S3 bucket with TLS-only access and server access logs."""
 
+    backend_url: pulumi.Output[str]  # what `pulumi login` takes
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    log_bucket_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: S3StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:S3StateBackend", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -87,7 +93,7 @@ class S3StateBackend(Component):
 
         self.bucket_name = self.bucket.bucket_name
         self.bucket_arn = self.bucket.bucket_arn
-        self.log_bucket_arn = self.bucket.log_bucket_arn
+        self.log_bucket_arn = self.bucket.log_bucket_arn  # type: ignore[assignment]  # set: access_logs is given
         self.key_arn = self.key.arn
         self.backend_url = pulumi.Output.concat("s3://", self.bucket_name, f"?region={args.region}")
         self.register_outputs(
@@ -122,6 +128,8 @@ class GcsStateBackendArgs:
 
 class GcsStateBackend(Component):
     """A CMEK-encrypted, versioned GCS bucket with uniform access, public access prevention and usage logs."""
+
+    backend_url: pulumi.Output[str]  # what `pulumi login` takes
 
     def __init__(self, name: str, args: GcsStateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GcsStateBackend", name, None, opts)

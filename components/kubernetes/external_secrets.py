@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.base import Component
 from components.kubernetes.chart_release import ChartRelease, ChartReleaseArgs
@@ -30,6 +31,7 @@ class ExternalSecretsOperatorArgs:
 
 
 class ExternalSecretsOperator(Component):
+    release: k8s.helm.v3.Release  # what the SecretStores and ExternalSecrets wait for (their CRDs)
     status: pulumi.Output[Any]
 
     def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: Optional[pulumi.ResourceOptions] = None):
