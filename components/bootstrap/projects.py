@@ -33,6 +33,8 @@ class DeployProjectsArgs:
 
 
 class DeployProjects(Component):
+    projects: dict[str, gcp.organizations.Project]
+
     def __init__(self, name: str, args: DeployProjectsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:DeployProjects", name, None, opts)
         self.projects: dict[str, gcp.organizations.Project] = {}
