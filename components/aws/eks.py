@@ -97,9 +97,9 @@ class EksClusterArgs:
 
 
 class EksCluster(Component):
-    app_pods_security_group_id: pulumi.Output[str]
+    app_pods_security_group_id: Optional[pulumi.Output[str]]  # with pod_security_groups only
     cluster_name: pulumi.Output[str]
-    cluster_security_group_id: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[Optional[str]]
     kubeconfig: pulumi.Output[str]
     node_group_arn: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]

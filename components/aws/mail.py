@@ -30,7 +30,7 @@ class MailDeliveryArgs:
 class MailDelivery(Component):
     configuration_set_arn: pulumi.Output[str]
     configuration_set_name: pulumi.Output[str]
-    dkim_tokens: pulumi.Output[list[str]]
+    dkim_tokens: pulumi.Output[Sequence[str]]
     identity_arn: pulumi.Output[str]
     topic_arn: pulumi.Output[str]
 

@@ -84,7 +84,7 @@ class PrivateBucket(Component):
     def __init__(self, name: str, args: PrivateBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:PrivateBucket", name, None, opts)
         caller = opts.parent if opts is not None else None
-        self._aliases = [pulumi.Alias(parent=caller)] if caller is not None else []
+        self._moved_from = [pulumi.Alias(parent=caller)] if caller is not None else []
         tags = dict(args.tags)
 
         logs: Optional[aws.s3.Bucket] = None
@@ -173,10 +173,10 @@ class PrivateBucket(Component):
         self.register_outputs(outputs)
 
     def _after(self, *previous: pulumi.Resource) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, depends_on=list(previous), aliases=self._aliases)
+        return pulumi.ResourceOptions(parent=self, depends_on=list(previous), aliases=self._moved_from)
 
     def _bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
-        return aws.s3.Bucket(name, force_destroy=False, tags=dict(tags), opts=self.stateful(aliases=self._aliases))
+        return aws.s3.Bucket(name, force_destroy=False, tags=dict(tags), opts=self.stateful(aliases=self._moved_from))
 
     def _harden(self, name: str, bucket: aws.s3.Bucket, kms_key_arn: Optional[pulumi.Input[str]]) -> pulumi.Resource:
         """Public access block -> ownership -> default encryption -> versioning, one after another."""
@@ -187,7 +187,7 @@ class PrivateBucket(Component):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=pulumi.ResourceOptions(parent=self, aliases=self._aliases),
+            opts=pulumi.ResourceOptions(parent=self, aliases=self._moved_from),
         )
         ownership = aws.s3.BucketOwnershipControls(
             name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=self._after(access)
