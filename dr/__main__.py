@@ -33,7 +33,7 @@ from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
 SCRUB = Scrubber()
 # The drill's cases (dr/drill.py CASES; that module needs the server binaries, so it is imported only to run).
-DRILL_CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
+DRILL_CASES = ("friendly", "savepoint_across_cut", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _endpoint(prefix: str) -> Endpoint:

@@ -10,6 +10,8 @@ the application's role, is the application. Each case runs in its own pair of da
   writes for --detect-seconds -> promote gcp (aws unreachable) -> application writes on gcp -> link
   restored -> failback prepare (stops for a person when rows changed on both sides; the drill then
   decides for the copy) -> failback switch -> load on aws again -> consistency check on both sides;
+- savepoint_across_cut: a transaction open across the cut writes inside a savepoint and commits on the
+  cut-off aws: failback prepare must recover all of it;
 - rejected_login: promote while aws answers but refuses the login: must stop, nothing changed;
 - big_transaction: apply held up longer than the probe timeout: `lag` must report a lower bound
   from the oldest write the copy lacks, not its timeout;
@@ -282,9 +284,9 @@ class Pair:
 
 
 REPLICATION_ROLE, MONITOR_ROLE = "crm_replication", "crm_monitor"
-CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
-# The adversarial cases share one replicating pair, in this order (the re-seed restores it; the burst ends it with a promotion).
-SHARED = CASES[1:]
+CASES = ("friendly", "savepoint_across_cut", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
+# These adversarial cases share one replicating pair, in this order (the re-seed restores it; the burst ends it with a promotion).
+SHARED = ("rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _balance_invariant(conn: psycopg.Connection) -> int:
@@ -439,6 +441,46 @@ def _summary(record) -> dict:
     """Per table, the counts of the rows the old primary changed after the cut (the rows themselves stay in the record)."""
     changes = (record.data.get("old_primary_changes") if record is not None else None) or {}
     return {table: {k: v for k, v in figures.items() if k != "rows"} for table, figures in changes.items()}
+
+
+def savepoint_across_cut(pair: Pair, log) -> dict:
+    """A transaction open across the cut writes an order and its balance inside a savepoint (an ORM's nested block)
+    and commits on the cut-off aws: failback must bring back all of it, or stop and list it, never drop it."""
+    pair.setup(log)
+    open_across_cut = psycopg.connect(**pair.app(pair.aws).params())
+    try:
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (1, 11)")
+        open_across_cut.execute("UPDATE customers SET balance = balance + 11 WHERE id = 1")
+        open_across_cut.execute("SAVEPOINT nested")
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (2, 22)")
+        open_across_cut.execute("UPDATE customers SET balance = balance + 22 WHERE id = 2")
+        open_across_cut.execute("RELEASE SAVEPOINT nested")
+        with connect(pair.app(pair.aws)) as conn:  # the busy primary commits other transactions meanwhile
+            conn.execute("INSERT INTO orders (customer_id, total) VALUES (3, 33)")
+            conn.execute("UPDATE customers SET balance = balance + 33 WHERE id = 3")
+        with connect(pair.aws_direct) as a, connect(pair.gcp_direct) as g:
+            failover.wait_caught_up(a, g, replication.SUBSCRIPTION, replication.SLOT, 60)  # the last beat the copy applies
+        failover.promote(pair.gcp_direct, None, app_role=APP_ROLE, echo=lambda s: log(f"promote: {s}"))
+        open_across_cut.commit()  # on the old primary, after the cut
+    finally:
+        open_across_cut.close()
+    refused = None
+    try:
+        prepare = failover.failback_prepare(pair.aws_direct, pair.gcp_direct, app_role=APP_ROLE, echo=lambda s: log(f"failback: {s}"))
+        recovered = prepare.data.get("recovered_rows")
+    except DrError as exc:
+        refused, recovered = str(exc)[:300], 0
+    with connect(pair.gcp_direct) as g:
+        on_copy = sorted(int(r[0]) for r in g.execute("SELECT total FROM orders WHERE total IN (11, 22, 33)").fetchall())
+        invariant = _balance_invariant(g)
+    log(f"savepoint across the cut: orders {on_copy} on the copy after failback prepare, balance invariant off by {invariant}")
+    return {
+        "recovered_rows": recovered,
+        "refused": refused,
+        "orders_on_copy": on_copy,
+        "balance_invariant_off_by": invariant,
+        "savepoint_rows_kept": refused is None and on_copy == [11, 22, 33] and invariant == 0,
+    }
 
 
 def rejected_login(pair: Pair, log) -> dict:
@@ -672,6 +714,8 @@ def run(args) -> dict:
             if case == "friendly":
                 result = friendly(pair, args, script, relay_aws, log, threads)
                 report.update(result)
+            elif case == "savepoint_across_cut":
+                report[case] = savepoint_across_cut(pair, log)
             elif case == "rejected_login":
                 report[case] = rejected_login(pair, log)
             elif case == "big_transaction":
@@ -730,6 +774,9 @@ def targets(report: dict, args) -> list[tuple[str, str, bool]]:
             ("subscription_login_after_failback", REPLICATION_ROLE, report["subscription_login_after_failback"] == REPLICATION_ROLE),
             ("leftover_replication_objects", "none", not report["leftover_replication_objects"]),
         ]
+    if "savepoint_across_cut" in report:
+        r = report["savepoint_across_cut"]
+        checks.append(("savepoint_across_cut", "every row of the savepoint recovered", r["savepoint_rows_kept"]))
     if "rejected_login" in report:
         r = report["rejected_login"]
         checks.append(("rejected_login", "refused, no split brain", r["refused"] and r["copy_still_subscribed"] and not r["split_brain"]))

@@ -406,13 +406,18 @@ def _parse_snapshot(text: Optional[str]) -> Optional[tuple[int, int, list[int]]]
     return int(xmin) % _XID_SPACE, int(xmax) % _XID_SPACE, [int(x) % _XID_SPACE for x in xip.split(",") if x]
 
 
-def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]], alias: str) -> sql.Composable:
+def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]], alias: str, *, maybe: bool = True) -> sql.Composable:
     """A predicate true for the row versions of `alias` written by a transaction not visible in `snapshot`.
 
     A row's xmin is the transaction that wrote its current version. It is invisible to the snapshot when
     it started at or after the snapshot's xmax (and no later than now: this bounds the 32-bit wraparound
     window, so an ancient frozen row cannot pass as new), or was in progress when the snapshot was taken.
-    Rows deleted since leave no version: deletions are found by comparing keys."""
+    A row written inside a savepoint carries its subtransaction's xid, which the snapshot's in-progress
+    list (top-level xids only) never names, so such a row is told only by its xid lying in
+    [xmin, xmax): `maybe` (the default) counts every row there as changed, which takes in rows committed
+    before the snapshot too (the callers drop those the copy already holds identically, and report the
+    rest as changed on both sides: safe, never lost); `maybe=False` counts only rows certainly
+    written after the snapshot. Rows deleted since leave no version: deletions are found by comparing keys."""
     now = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0] % _XID_SPACE
     xmin, xmax, xip = snapshot
     x = sql.SQL("({}.xmin::text::bigint)").format(sql.Identifier(alias))
@@ -422,6 +427,8 @@ def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]
             x=x, r=sql.Literal(reference), half=sql.Literal(_HALF), space=sql.Literal(_XID_SPACE)
         )
 
+    if maybe:
+        return sql.SQL("({x} >= 3 AND {since_xmin} >= 0 AND {before} <= 0)").format(x=x, since_xmin=distance(xmin), before=distance(now))
     return sql.SQL("({x} >= 3 AND (({after} >= 0 AND {before} <= 0) OR ({x} = ANY ({xip}::bigint[]) AND {since_xmin} >= 0)))").format(
         x=x, after=distance(xmax), before=distance(now), xip=sql.Literal(xip), since_xmin=distance(xmin)
     )
@@ -500,13 +507,14 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
                 if same:
                     continue  # it reached the copy before the cut
                 (conflicts if copy_changed else apply).append({"key": [old[c] for c in pk], "old_primary": old, "copy": new})
-            # Deleted on the old primary after the cut: the copy still has an untouched row the old primary lacks.
+            # Deleted on the old primary after the cut: the copy still has an untouched row the old primary lacks (a row the
+            # copy may have written in a savepoint at promotion counts as untouched: listed for a person, never dropped).
             gcp.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(keys, key, sql.SQL(table)))
             _copy_rows(aws, sql.SQL("SELECT {} FROM {}").format(key, sql.SQL(table)), gcp, keys)
             deleted = gcp.execute(
                 sql.SQL(
                     "SELECT to_jsonb(y) FROM {t} y WHERE NOT {copy_changed} AND NOT EXISTS (SELECT 1 FROM {keys} x WHERE {join})"
-                ).format(t=sql.SQL(table), copy_changed=_changed_since(gcp, promoted, "y"), keys=keys, join=join)
+                ).format(t=sql.SQL(table), copy_changed=_changed_since(gcp, promoted, "y", maybe=False), keys=keys, join=join)
             ).fetchall()
             gcp.execute(sql.SQL("DROP TABLE {}").format(keys))
             deletions = [{"key": [row[0][c] for c in pk], "old_primary": None, "copy": row[0]} for row in deleted]

@@ -53,6 +53,7 @@ def test_a_split_transaction_or_an_unreported_lost_row_misses_its_target():
 
 def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
     report = {
+        "savepoint_across_cut": {"savepoint_rows_kept": False},
         "rejected_login": {"refused": False, "copy_still_subscribed": False, "split_brain": True},
         "big_transaction": {"bound": "exact", "lower_bound_holds": True, "beyond_the_timeout": False},
         "burst_after_idle": {"margin": 1_000, "ids_aws_handed_out_after_the_cut": 13_912, "collisions": 13_912},
@@ -65,4 +66,11 @@ def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
         },
         "passwords_in_logs": {"aws": ["gcp admin"], "gcp": ["replication role"]},
     }
-    assert _missed(report) == ["rejected_login", "big_transaction", "burst_after_idle", "slot_lost", "passwords_in_logs"]
+    assert _missed(report) == [
+        "savepoint_across_cut",
+        "rejected_login",
+        "big_transaction",
+        "burst_after_idle",
+        "slot_lost",
+        "passwords_in_logs",
+    ]
