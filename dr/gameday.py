@@ -255,6 +255,11 @@ class Outcome:
     database: Optional[dict] = None
     fis_acls_left: Optional[int] = None
     started_at: Optional[str] = None
+    stop_failed: bool = False  # the experiment may still be running: a person must stop it
+
+
+# Attempts at StopExperiment before the game day tells a person to stop it (the guard is pulled after each failure).
+STOP_ATTEMPTS = 5
 
 
 class _Run:
@@ -269,7 +274,7 @@ class _Run:
         self.due: dict[str, float] = {}
         self.fis = clients.aws("fis", estate.region)
         self.cloudwatch = clients.aws("cloudwatch", estate.region)
-        self.stop_requested = False
+        self.stopped = False
         self.experiment_status: Optional[str] = None
         self.sequence = 0
 
@@ -477,7 +482,7 @@ class _Run:
                 self.outcome.database = switch.result()  # raises the switch's error: the experiment is stopped on the way out
                 phase = "stop"
             if phase == "stop":
-                self._stop_experiment()
+                self._stop_with_retries()
                 phase, until = "recover", self.now() + o.recovery_seconds
             elif phase == "recover":
                 stopped = self.timeline.events["stopped"]
@@ -490,30 +495,53 @@ class _Run:
             self._sleep_until_next()
 
     def _stop_experiment(self) -> None:
-        if self.stop_requested or not self.outcome.experiment_id:
+        """Asks FIS to stop the experiment. `stopped` is set only once FIS took the request (or the experiment had
+        ended), so a stop that failed is tried again on the way out; every failure pulls the guard (its alarm is
+        the templates' stop condition), so FIS stops the experiment itself even if the next attempt fails too."""
+        if self.stopped or not self.outcome.experiment_id:
             return
-        self.stop_requested = True
         t = self.now()
         self.timeline.event("stopped", t)
         if self.experiment_status in TERMINAL:
+            self.stopped = True
             self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
             return
         try:
             self.fis.stop_experiment(id=self.outcome.experiment_id)
         except Exception:
-            self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
+            try:
+                self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
+            except Exception:  # noqa: BLE001, S110 - unknown: treated as still running
+                pass
             if self.experiment_status not in (*TERMINAL, "stopping"):
+                self._publish_guard_quietly(1)
                 raise
+            self.stopped = True
             self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
             return
+        self.stopped = True
         self.echo(f"[{t:7.1f}s] experiment stop requested")
+
+    def _stop_with_retries(self) -> None:
+        """The stop, tried STOP_ATTEMPTS times with growing pauses (throttling, a network blip); the last error is raised."""
+        for attempt in range(1, STOP_ATTEMPTS + 1):
+            try:
+                self._stop_experiment()
+                return
+            except Exception as error:  # noqa: BLE001 - retried, then raised
+                if attempt == STOP_ATTEMPTS:
+                    raise
+                pause = min(2.0 ** (attempt - 1), 8.0)
+                self.echo(f"!! stopping experiment {self.outcome.experiment_id} failed ({type(error).__name__}); again in {pause:g} s")
+                self.clock.sleep(pause)
 
     def _finish(self) -> None:
         """Stop the experiment whatever happened, let answered requests land, check what FIS leaves behind."""
         if self.outcome.experiment_id:
             try:
-                self._stop_experiment()
+                self._stop_with_retries()
             except Exception as error:  # noqa: BLE001 - said loudly: a person must stop it
+                self.outcome.stop_failed = True
                 self.outcome.error = (self.outcome.error or "") + f"; STOP FAILED: {type(error).__name__}: {error}"
                 self.echo(f"!! could not stop experiment {self.outcome.experiment_id}: stop it now (docs/runbooks/gameday.md)")
                 self._publish_guard_quietly(1)
@@ -1064,6 +1092,9 @@ def main(
     if args.plot:
         plot(args.plot, document)
         echo(f"plot: {args.plot}")
+    if outcome.stop_failed:
+        echo(f"error: {outcome.error}")
+        return 2
     if outcome.status == "interrupted":
         return 130
     if outcome.status == "error":
