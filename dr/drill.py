@@ -19,7 +19,8 @@ the application's role, is the application. Each case runs in its own pair of da
   margin must hold every id aws handed out after the cut;
 - slot_lost: the slot invalidated by max_slot_wal_keep_size: status, lag and setup must say so and
   `setup --reseed` must bring the copy back;
-- logs: both servers' logs searched for every password the drill used.
+- logs: both servers' logs and pg_stat_statements searched for every password the drill used (one of
+  them holds a quote, a space and a backslash).
 """
 
 from __future__ import annotations
@@ -260,6 +261,8 @@ class Pair:
             conn.execute(localpg.RDS_REPLICATION_STAND_IN)
         localpg.run_as_job(aws, dbname, roles_sql("read-write", dbname, "postgres", APP_ROLE, REPLICATION_ROLE, monitor=MONITOR_ROLE), env)
         localpg.run_as_job(gcp, dbname, roles_sql("read-only", dbname, "postgres", APP_ROLE, monitor=MONITOR_ROLE), env)
+        for server in (aws, gcp):  # the roles Job's own ALTER ROLE ... PASSWORD (components/postgres/roles.py) is not this tool's
+            localpg.reset_tracked_statements(server, "ALTER ROLE%PASSWORD%")
         with connect(self.aws_direct) as conn:
             localpg.grant_rds_replication_members(conn)
             conn.execute(SCHEMA)  # as the admin, after the roles: default privileges give the application its grants
@@ -683,6 +686,8 @@ def run(args) -> dict:
     t0 = time.monotonic()
     # Every password the drill hands out, so the servers' logs can be searched for each of them.
     passwords = {name: os.urandom(12).hex() for name in ("app", "replication", "monitor")}
+    # One with a quote, a space and a backslash: it must survive the subscription's conninfo and the roles Job's quoting.
+    passwords["replication"] = f"{os.urandom(6).hex()} it's\\{os.urandom(6).hex()}"
     try:
         settings = {**SERVER_SETTINGS, **localpg.audited(bin_path)}
         with concurrent.futures.ThreadPoolExecutor(2) as pool:  # initdb and start, both at once
@@ -690,7 +695,7 @@ def run(args) -> dict:
             for future in starting:
                 servers.append(future.result())
         aws, gcp = servers
-        report["pgaudit"] = "shared_preload_libraries" in settings
+        report["pgaudit"] = "pgaudit" in settings.get("shared_preload_libraries", "")
         relay_aws, relay_gcp = Relay("127.0.0.1", aws.port, args.rtt_ms / 2000), Relay("127.0.0.1", gcp.port, args.rtt_ms / 2000)
         relays += [relay_aws, relay_gcp]
         relay_aws.start()
@@ -732,6 +737,11 @@ def run(args) -> dict:
         )
         report["passwords_in_logs"] = {"aws" if root == aws.root.name else "gcp": names for root, names in found.items()}
         log(f"passwords found in the servers' logs: {report['passwords_in_logs']}")
+        tracked = localpg.tracked_passwords(
+            servers, {**{f"{name} role": pw for name, pw in passwords.items()}, "aws admin": aws.password, "gcp admin": gcp.password}
+        )
+        report["passwords_in_pg_stat_statements"] = {"aws" if root == aws.root.name else "gcp": names for root, names in tracked.items()}
+        log(f"passwords found in pg_stat_statements: {report['passwords_in_pg_stat_statements']}")
         report["load_average_at_end"] = os.getloadavg()[0]
         report["drill_seconds"] = round(time.monotonic() - t0, 1)
         return report
@@ -815,6 +825,8 @@ def targets(report: dict, args) -> list[tuple[str, str, bool]]:
         )
     if "passwords_in_logs" in report:
         checks.append(("passwords_in_logs", "none", not any(report["passwords_in_logs"].values())))
+    if "passwords_in_pg_stat_statements" in report:
+        checks.append(("passwords_in_pg_stat_statements", "none", not any(report["passwords_in_pg_stat_statements"].values())))
     return checks
 
 
@@ -854,7 +866,7 @@ def main(args) -> int:
             f"{table:<34}{figures['rows_aws']:>7} / {figures['rows_gcp']:<7} rows, checksums "
             f"{'equal' if figures['checksum_aws'] == figures['checksum_gcp'] else 'DIFFER'}"
         )
-    for case in CASES[1:] + ("passwords_in_logs",):
+    for case in CASES[1:] + ("passwords_in_logs", "passwords_in_pg_stat_statements"):
         if case in report:
             target = next((f"{t} {'met' if met else 'MISSED'}" for n, t, met in checks if n == case), "")
             print(f"{case:<34}{json.dumps(report[case], default=str)[:200]}  {target}")

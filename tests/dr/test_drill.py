@@ -65,6 +65,7 @@ def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
             "rows_match_after_reseed": False,
         },
         "passwords_in_logs": {"aws": ["gcp admin"], "gcp": ["replication role"]},
+        "passwords_in_pg_stat_statements": {"aws": ["gcp admin"], "gcp": []},
     }
     assert _missed(report) == [
         "savepoint_across_cut",
@@ -73,4 +74,5 @@ def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
         "burst_after_idle",
         "slot_lost",
         "passwords_in_logs",
+        "passwords_in_pg_stat_statements",
     ]
