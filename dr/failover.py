@@ -224,9 +224,13 @@ def promote(
     window_s: float = DEFAULT_WINDOW_S,
     margin: Optional[int] = None,
     catchup_s: float = 10,
+    accept_behind: bool = False,
     echo: Echo = lambda _s: None,
 ) -> Record:
-    """AWS is lost (or being left): make the GCP copy the read/write primary."""
+    """AWS is lost (or being left): make the GCP copy the read/write primary.
+
+    `old_primary` None means a person said there is none to reach (`--no-primary`); an old primary that
+    answers is fenced and the copy must catch up with it (or `accept_behind`) before it is promoted."""
     record = Record("promote", echo)
     record.data.update(window_s=window_s, app_role=app_role)
     old = reachable(old_primary) if old_primary is not None else None
@@ -241,7 +245,7 @@ def promote(
             if old is not None:
                 fence(old, app_role, record, "old primary")
                 if rep.subscription_exists(conn):
-                    _catch_up(old, conn, catchup_s, record)
+                    _catch_up(old, conn, catchup_s, record, accept_behind)
                 exact = sequence_values(old)
                 record.step("old primary: read its sequences (fenced, so they no longer move)")
             else:
@@ -269,17 +273,28 @@ def promote(
     return record
 
 
-def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: float, record: Record) -> None:
-    """The old primary is fenced and reachable: let the copy apply what it still has before detaching."""
+def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: float, record: Record, accept_behind: bool) -> None:
+    """The old primary is fenced and reachable: let the copy apply what it still has before detaching.
+
+    A copy still behind would lose the writes it lacks: that stops the promotion (DrError, nothing on the
+    copy changed, the old primary stays fenced) unless `accept_behind` says a person chose to lose them."""
     try:
         lag = rep.measure_lag(copy, old, probe_timeout_s=timeout_s)
+        caught_up = lag.bound == "exact" and lag.seconds is not None and lag.seconds < timeout_s
+        behind = f"{lag.bound} {lag.seconds:.3f} s" if lag.seconds is not None else "by an unknown time"
     except DrError as exc:
-        record.step(f"copy: could not wait for catch-up: {exc}", warning=True)
+        caught_up, behind = False, f"by an unknown time ({exc})"
+    if caught_up:
+        record.step(f"copy: caught up with the fenced old primary after {lag.seconds:.3f} s")
         return
-    caught_up = lag.seconds is not None and lag.seconds < timeout_s
-    record.step(
-        f"copy: {'caught up with' if caught_up else 'still behind'} the fenced old primary after {lag.seconds:.3f} s", warning=not caught_up
-    )
+    record.data["behind_at_promotion"] = behind
+    if not accept_behind:
+        raise DrError(
+            f"the copy is still behind the fenced old primary ({behind}) after --catchup-seconds {timeout_s:g}: promoting it now "
+            "would lose the writes it lacks. Nothing on the copy was changed; the old primary stays fenced (the application "
+            "cannot write anywhere). Run again with a longer --catchup-seconds, or with --accept-behind to promote and lose them"
+        )
+    record.step(f"copy: still behind the fenced old primary ({behind}); --accept-behind: its missing writes are lost", warning=True)
 
 
 def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, int], window_s: float, margin: Optional[int]) -> None:

@@ -117,3 +117,54 @@ def test_drop_slot_refuses_an_active_slot_unless_forced(postgres_pair):
     assert result.returncode == 0 and "slot crm_slot: dropped" in result.stdout
     with connect(pub) as conn:
         assert replication.slot_state(conn, "crm_slot") is None
+
+
+def _behind(publisher, subscriber):
+    """A replicating pair whose copy stopped applying, with 500 orders on the primary it lacks."""
+    pub, sub = replicated_pair(publisher, subscriber)
+    with connect(sub) as conn:
+        conn.execute("ALTER SUBSCRIPTION crm_subscription DISABLE")  # apply stalled
+    with connect(app(pub)) as conn:
+        conn.execute("INSERT INTO orders (customer_id, total) SELECT 1, g FROM generate_series(1, 500) g")
+    return pub, sub
+
+
+def test_a_planned_switch_whose_copy_is_still_behind_stops_and_changes_nothing_on_the_copy(postgres_pair):
+    pub, sub = _behind(*postgres_pair)
+    result = run_dr("promote", "--catchup-seconds", "1", env=env_for(pub, sub), timeout=60)
+    assert result.returncode == 2 and "still behind" in result.stderr and "--accept-behind" in result.stderr
+    with connect(sub) as conn:  # not promoted: still a copy, the application still read-only there
+        assert replication.subscription_exists(conn)
+        assert conn.execute("SELECT to_regclass('dr.promotion') IS NULL OR NOT EXISTS (SELECT 1 FROM dr.promotion)").fetchone()[0]
+    with pytest.raises(DrError, match="not permitted to log in"):  # and the old primary stays fenced
+        connect(app(pub))
+
+
+def test_accept_behind_promotes_a_copy_that_is_behind_and_records_it(postgres_pair, tmp_path):
+    pub, sub = _behind(*postgres_pair)
+    record_file = tmp_path / "promote.json"
+    result = run_dr("promote", "--catchup-seconds", "1", "--accept-behind", "--record", str(record_file), env=env_for(pub, sub), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(record_file.read_text())["behind_at_promotion"].startswith("at least")
+    assert count(sub, "orders") == 100 and count(pub, "orders") == 600
+
+
+@pytest.mark.parametrize("command", ["promote", "lag"])
+def test_a_missing_publisher_host_is_an_error_not_a_lost_primary(postgres_pair, command):
+    pub, sub = replicated_pair(*postgres_pair)
+    result = run_dr(command, env=env_for(None, sub), timeout=60)
+    assert result.returncode == 2 and "PUBLISHER_HOST is not set" in result.stderr and "--no-primary" in result.stderr
+    with connect(sub) as conn:  # nothing was promoted
+        assert replication.subscription_exists(conn)
+    with connect(app(pub)) as conn:  # and the primary was neither reached nor fenced
+        conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1)")
+
+
+def test_no_primary_promotes_without_contacting_the_primary(postgres_pair):
+    pub, sub = replicated_pair(*postgres_pair)
+    result = run_dr("promote", "--no-primary", env=env_for(None, sub), timeout=60)
+    assert result.returncode == 0, result.stderr
+    with connect(sub) as conn:
+        assert not replication.subscription_exists(conn)
+    with connect(app(pub)) as conn:  # not contacted, so not fenced: `dr fence` is for when it is reachable again
+        conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1)")
