@@ -6,8 +6,12 @@ where it stopped. Each returns a record (a dict) of what it did, for the inciden
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -215,6 +219,42 @@ def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]
 
 # --- promote -------------------------------------------------------------------------------------
 
+# What fencing, reading the sequences and dropping the slot on a reachable old primary may take beyond the
+# catch-up wait; past it the old primary counts as one that stopped answering.
+OLD_PRIMARY_S = 30.0
+
+
+class OldPrimaryFailed(DrError):
+    """The old primary failed or stopped answering in the middle of a step."""
+
+
+@contextlib.contextmanager
+def _bounded(conn: psycopg.Connection, seconds: float, what: str):
+    """Runs the block against `conn` within `seconds`: past them the connection's socket is shut down, so a
+    server that answered the login and then stopped answering (a frozen host sends TCP acknowledgements
+    and keepalive answers from its kernel, so no timeout of libpq's fires) ends the wait. Any failure of the
+    old primary in the block is an OldPrimaryFailed naming `what`."""
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        with contextlib.suppress(OSError):
+            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except (psycopg.Error, DrError) as exc:
+        if isinstance(exc, DrError) and not fired.is_set():
+            raise
+        reason = f"stopped answering for {seconds:.0f} s" if fired.is_set() else f"failed: {' '.join(str(exc).split())[:300]}"
+        raise OldPrimaryFailed(f"the old primary {reason} during {what}") from None
+    finally:
+        timer.cancel()
+
 
 def promote(
     copy: Endpoint,
@@ -243,10 +283,17 @@ def promote(
                 and conn.execute("SELECT promoted_at FROM dr.promotion WHERE id = 1").fetchone()
             )
             if old is not None:
-                fence(old, app_role, record, "old primary")
-                if rep.subscription_exists(conn):
-                    _catch_up(old, conn, catchup_s, record, accept_behind)
-                exact = sequence_values(old)
+                try:
+                    with _bounded(old, catchup_s + OLD_PRIMARY_S, "the fence, the catch-up or reading its sequences"):
+                        fence(old, app_role, record, "old primary")
+                        if rep.subscription_exists(conn):
+                            _catch_up(old, conn, catchup_s, record, accept_behind)
+                        exact = sequence_values(old)
+                except OldPrimaryFailed as exc:
+                    raise DrError(
+                        f"{exc}: its fence state is unknown (it may still take writes) and nothing on the copy was changed. "
+                        "If it is truly lost, run again with --no-primary and fence it (`python -m dr fence`) as soon as it answers"
+                    ) from None
                 record.step("old primary: read its sequences (fenced, so they no longer move)")
             else:
                 record.step(
@@ -260,7 +307,11 @@ def promote(
             else:
                 record.step("copy: no subscription (already promoted?)")
             if old is not None:
-                record.step("old primary: " + rep.drop_slot(old, rep.SLOT, force=True))
+                try:
+                    with _bounded(old, OLD_PRIMARY_S, f"dropping slot {rep.SLOT}"):
+                        record.step("old primary: " + rep.drop_slot(old, rep.SLOT, force=True))
+                except OldPrimaryFailed as exc:  # fenced already: the promotion carries on; the slot only keeps WAL
+                    record.step(f"{exc}: drop it when it answers (`python -m dr fence`)", warning=True)
             if already:
                 record.step(f"copy: sequences already moved by the promotion at {already[0].isoformat()}; left alone")
             else:

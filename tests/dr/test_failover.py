@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import threading
+import time
 
 import psycopg
 import pytest
@@ -168,3 +173,51 @@ def test_no_primary_promotes_without_contacting_the_primary(postgres_pair):
         assert not replication.subscription_exists(conn)
     with connect(app(pub)) as conn:  # not contacted, so not fenced: `dr fence` is for when it is reachable again
         conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1)")
+
+
+def _freeze(server) -> list[int]:
+    """SIGSTOP every process of the server: it keeps its connections open (the kernel still answers TCP) and says nothing."""
+    postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    pids = [postmaster, *(int(c) for c in children)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
+
+
+def test_promote_is_bounded_when_the_old_primary_stops_answering_after_the_login(postgres_pair, monkeypatch):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    frozen: list[int] = []
+    login = failover.reachable
+
+    def answers_then_freezes(endpoint, **kwargs):
+        conn = login(endpoint, **kwargs)
+        frozen.extend(_freeze(publisher.server))
+        return conn
+
+    monkeypatch.setattr(failover, "reachable", answers_then_freezes)
+    monkeypatch.setattr(failover, "OLD_PRIMARY_S", 3.0, raising=False)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["record"] = failover.promote(sub, pub, catchup_s=1)
+        except DrError as exc:
+            outcome["error"] = str(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    try:
+        worker.join(30)
+        elapsed = time.monotonic() - started
+        still_running = worker.is_alive()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        worker.join(30)
+    assert frozen and not still_running and elapsed < 15
+    assert "stopped answering" in outcome["error"] and "fence state is unknown" in outcome["error"]
+    with connect(sub) as conn:  # the copy was left as it was
+        assert replication.subscription_exists(conn)
