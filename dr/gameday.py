@@ -35,6 +35,7 @@ builds its clients.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import signal
@@ -46,7 +47,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 from .endpoint import DrError
 
@@ -275,6 +276,7 @@ class _Run:
         self.fis = clients.aws("fis", estate.region)
         self.cloudwatch = clients.aws("cloudwatch", estate.region)
         self.stopped = False
+        self.switch: Optional[Future] = None  # the database side, once started
         self.experiment_status: Optional[str] = None
         self.sequence = 0
 
@@ -432,12 +434,13 @@ class _Run:
             raise Refused(f"the guard alarm {alarm} is in ALARM: someone asked to stop game days (docs/runbooks/gameday.md)")
         self._publish_guard(0)
         self.outcome.started_at = self.clock.now().isoformat(timespec="seconds")
-        response = self.fis.start_experiment(
-            clientToken=str(uuid.uuid4()),
-            experimentTemplateId=self.estate.template_id,
-            tags={"gameday": self.estate.scenario, "started": self.outcome.started_at},
-        )
-        self.outcome.experiment_id = response["experiment"]["id"]
+        with _deferred_signals():  # a Ctrl-C while the start is in flight is obeyed once its id is known, so it is stopped
+            response = self.fis.start_experiment(
+                clientToken=str(uuid.uuid4()),
+                experimentTemplateId=self.estate.template_id,
+                tags={"gameday": self.estate.scenario, "started": self.outcome.started_at},
+            )
+            self.outcome.experiment_id = response["experiment"]["id"]
         self.t0 = self.clock.monotonic()
         self.timeline.event("injected", 0.0)
         self.echo(f"[{0:7.1f}s] experiment {self.outcome.experiment_id} started from template {self.estate.template_id}")
@@ -473,7 +476,7 @@ class _Run:
                 if o.database_switch and estate.expects_failover and self.clients.database_switch:
                     self.echo(f"[{t:7.1f}s] database side: promote the copy, then fail back (planned)")
                     self.timeline.event("database_switch_started", t)
-                    switch = self.executor.submit(self.clients.database_switch, lambda text: self.echo(f"         {text}"))
+                    switch = self.switch = self.executor.submit(self.clients.database_switch, lambda text: self.echo(f"         {text}"))
                     phase = "database"
                 else:
                     phase = "stop"
@@ -553,8 +556,31 @@ class _Run:
                 pass
         if self.outcome.experiment_id:
             self._await_end()
+        self._await_database_side()
         if self.estate.scenario == "aws-outage" and self.estate.vpc_id and self.outcome.experiment_id:
             self._count_fis_acls()
+
+    def _await_database_side(self) -> None:
+        """A promotion or failback is never left half done: the run that ends early (the bound, an abort, Ctrl-C,
+        an error) waits for the database side after stopping the experiment, and says so; it is bounded by the
+        commands' own timeouts (catch-up, copy and switch waits), and signals are held meanwhile."""
+        switch = self.switch
+        if switch is None or "database_switch_done" in self.timeline.events:
+            return
+        if not switch.done():
+            self.echo(f"[{self.now():7.1f}s] database side still running (promote/failback): waiting for it to finish")
+            self.timeline.notes.append("the run ended while the database side was still running; it was waited for")
+        try:
+            result = switch.result()
+        except Exception as error:  # noqa: BLE001 - reported with the run's outcome
+            text = f"database side: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
+            self.outcome.error = f"{self.outcome.error}; {text}" if self.outcome.error else text
+            if self.outcome.status not in ("interrupted",):
+                self.outcome.status = "error"
+        else:
+            self.outcome.database = result
+        self.timeline.event("database_switch_done", self.now())
+        self.echo(f"[{self.now():7.1f}s] database side finished")
 
     def _await_end(self) -> None:
         for _ in range(30):
@@ -603,6 +629,22 @@ def _hold_signals() -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, noted)
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are kept and raised as Interrupted after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        _restore_signal_handlers(previous)
+    if received:
+        raise Interrupted(received[0])
 
 
 def _restore_signal_handlers(previous: dict) -> None:

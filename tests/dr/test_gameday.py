@@ -519,3 +519,52 @@ def test_a_stop_that_keeps_failing_says_so_and_leaves_the_guard_pulled(world, tm
     assert code == 2 and "STOP FAILED" in (document.get("error") or "")
     assert any("could not stop experiment" in line for line in lines)
     assert _guard_maximum() == 1.0
+
+
+def test_a_signal_while_the_experiment_starts_still_stops_it(world, tmp_path):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread")
+    w = world(behaviour=EdgeBehaviour(detect=10**6))
+
+    class SignalledDuringStart:
+        def __init__(self, client):
+            self.client = client
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+        def start_experiment(self, **kwargs):
+            response = self.client.start_experiment(**kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)  # CI cancels the job before the answer is read
+            return response
+
+    def aws(service, region):
+        client = boto3.client(service, region_name=region)
+        return SignalledDuringStart(client) if service == "fis" else client
+
+    report = tmp_path / "r.json"
+    code, lines = run_main(w, "--execute", "--report", str(report), aws=aws)
+    [experiment] = w.experiments()
+    assert code == 130 and json.loads(report.read_text())["outcome"] == "interrupted"
+    assert experiment["state"]["status"] in ("stopping", "stopped")
+
+
+def test_the_run_waits_for_a_database_side_still_running_at_the_bound(world, tmp_path):
+    finished: list[float] = []
+
+    def slow_switch(echo):
+        time.sleep(8)  # a failback that outlasts the run's bound
+        finished.append(time.monotonic())
+        return {"promotion_s": 1.0, "failback_s": 7.0}
+
+    w = world()
+    report = tmp_path / "r.json"
+    options = dataclasses.replace(FAST, max_seconds=6.0)
+    code, lines = run_main(w, "--execute", "--database-switch", "--report", str(report), options=options, database_switch=slow_switch)
+    returned = time.monotonic()
+    document = json.loads(report.read_text())
+    assert document["outcome"] == "timed-out" and "database_switch_started" in document["events"]
+    assert finished and finished[0] <= returned  # the report was written after the database side finished
+    assert document["database"] == {"promotion_s": 1.0, "failback_s": 7.0}
+    assert any("database side still running" in line for line in lines)
+    assert document["events"]["stopped"] <= document["events"]["database_switch_done"]
