@@ -775,6 +775,10 @@ def failback_switch(
     The restored subscription signs in to RDS as `replication_login` (the replication role), as `setup`'s does."""
     record = Record("failback switch", echo)
     with connect(aws) as a, connect(gcp) as g:
+        for conn in (a, g):  # aws first: gcp publishes dr.promotion to aws until the switch
+            if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
+                conn.execute("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS switching_at timestamptz")
+        switching = _switch_marker(a)
         if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
             paused = time.monotonic()
             fence(g, app_role, record, "gcp")
@@ -787,12 +791,25 @@ def failback_switch(
                 for sequence, value in sorted(values.items()):
                     if value > 0:
                         a.execute("SELECT setval(%s::regclass, %s, true)", (sequence, value))
+                # With the sequences: from here on aws holds everything gcp took, so a switch interrupted after
+                # the subscription below is gone resumes from this mark instead of finding nothing to do.
+                a.execute(
+                    "INSERT INTO dr.promotion (id, promoted_at, highest_keys, switching_at) VALUES (1, now(), '{}', now()) "
+                    "ON CONFLICT (id) DO UPDATE SET switching_at = excluded.switching_at"
+                )
             record.step(f"aws: moved {len(values)} sequences to gcp's values (gcp is fenced, so they are final)")
             record.data["sequences_moved_back"] = values
             rep.drop_subscription(a, FAILBACK_SUBSCRIPTION, keep_remote_slot=False)
             record.step(f"aws: dropped subscription {FAILBACK_SUBSCRIPTION} and its slot {FAILBACK_SLOT} on gcp")
         elif rep.subscription_exists(g, rep.SUBSCRIPTION):
             record.step("already switched back: gcp subscribes to aws")
+            paused = None
+        elif switching is not None:
+            record.step(
+                f"resuming the switch begun at {switching.isoformat()}: aws had applied every write gcp took and moved its "
+                "sequences then (gcp stayed fenced since)"
+            )
+            fence(g, app_role, record, "gcp")
             paused = None
         else:
             raise DrError(f"neither {FAILBACK_SUBSCRIPTION} (aws) nor {rep.SUBSCRIPTION} (gcp) exists: run `failback prepare` first")
@@ -801,10 +818,6 @@ def failback_switch(
         if rep.drop_publication(g, FAILBACK_PUBLICATION):
             record.step(f"gcp: dropped publication {FAILBACK_PUBLICATION}")
         if not rep.subscription_exists(g, rep.SUBSCRIPTION):
-            for conn in (a, g):
-                if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
-                    conn.execute("DELETE FROM dr.promotion")
-            record.step("both: cleared the promotion record (the next failover starts fresh)")
             record.step(
                 f"aws: created publication {rep.PUBLICATION}"
                 if rep.create_publication(a)
@@ -823,6 +836,12 @@ def failback_switch(
                 f"gcp: created subscription {rep.SUBSCRIPTION} (slot {rep.SLOT} on aws, copy_data = false: the data is identical) "
                 f"signing in as {login.user}, {tls}"
             )
+        cleared = 0
+        for conn in (g, a):  # last, so that until the subscription exists aws's mark says where to resume
+            if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
+                cleared += conn.execute("DELETE FROM dr.promotion").rowcount
+        if cleared:
+            record.step("both: cleared the promotion record (the next failover starts fresh)")
         unfence(a, app_role, record, "aws", writable=True)
         if paused is not None:
             record.data["pause_s"] = round(time.monotonic() - paused, 3)
@@ -844,6 +863,14 @@ def failback_switch(
         else:
             record.step(f"clean: aws has only slot {rep.SLOT} and publication {rep.PUBLICATION}; gcp only subscription {rep.SUBSCRIPTION}")
     return record
+
+
+def _switch_marker(conn: psycopg.Connection):
+    """When `failback switch` moved aws's sequences (aws had every write of the fenced gcp), or None."""
+    if not _has_column(conn, "dr.promotion", "switching_at"):
+        return None
+    row = conn.execute("SELECT switching_at FROM dr.promotion WHERE id = 1").fetchone()
+    return row[0] if row else None
 
 
 def slot_health(conn: psycopg.Connection) -> list[str]:

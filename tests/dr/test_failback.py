@@ -127,3 +127,29 @@ def test_failback_recovers_rows_a_transaction_open_across_the_cut_wrote_in_a_sav
     with connect(sub) as g:
         assert g.execute("SELECT total FROM orders WHERE total IN (301, 302) ORDER BY total").fetchall() == [(301,), (302,)]
         assert g.execute("SELECT balance FROM customers WHERE id = 2").fetchone()[0] == 302
+
+
+def test_a_failback_switch_interrupted_after_dropping_the_failback_subscription_resumes(postgres_pair, monkeypatch):
+    pub, sub = _failed_over(*postgres_pair)
+    failover.failback_prepare(pub, sub)
+    create = replication.create_subscription
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while gcp's subscription to aws is being created
+
+    monkeypatch.setattr(replication, "create_subscription", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        failover.failback_switch(pub, sub)
+    monkeypatch.setattr(replication, "create_subscription", create)
+    again = failover.failback_switch(pub, sub)
+    assert any("resuming the switch" in step["did"] for step in again.steps)
+    assert again.data["leftovers"] == {}
+    with connect(app(pub)) as conn:  # the application writes on aws again, and it replicates to gcp
+        new_id = conn.execute("INSERT INTO orders (customer_id, total) VALUES (7, 107) RETURNING id").fetchone()[0]
+    wait_for(lambda: count(sub, "orders", f"id = {new_id}") == 1)
+    with connect(pub) as a, connect(sub) as g:
+        assert (
+            a.execute("SELECT count(*) FROM dr.promotion").fetchone()[0]
+            == g.execute("SELECT count(*) FROM dr.promotion").fetchone()[0]
+            == 0
+        )
