@@ -219,6 +219,27 @@ def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]
 
 # --- promote -------------------------------------------------------------------------------------
 
+# The advisory lock (in the copy's database) every promote and failback step holds while it changes things.
+LOCK_KEY = "dr.failover"
+
+
+def _exclusive(conn: psycopg.Connection, command: str) -> None:
+    """One changing command at a time on this database: a second operator's run stops with a clear message
+    (two promotions at once would race on the catalogs and the sequences). Held until the connection closes."""
+    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]:
+        holder = conn.execute(
+            "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.objid = hashtext(%s)::oid LIMIT 1",
+            (LOCK_KEY,),
+        ).fetchone()
+        since = f" (a session from {holder[1] or 'local'} since {holder[2]:%H:%M:%S})" if holder else ""
+        raise DrError(
+            f"another promote or failback is running against this database{since}: nothing was done by this `{command}`; "
+            "let it finish, then run again"
+        )
+
+
 # What fencing, reading the sequences and dropping the slot on a reachable old primary may take beyond the
 # catch-up wait; past it the old primary counts as one that stopped answering.
 OLD_PRIMARY_S = 30.0
@@ -278,6 +299,7 @@ def promote(
     exact: dict[str, int] = {}
     try:
         with connect(copy) as conn:
+            _exclusive(conn, "promote")
             already = (
                 conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]
                 and conn.execute("SELECT promoted_at FROM dr.promotion WHERE id = 1").fetchone()
@@ -707,6 +729,7 @@ def failback_prepare(
 
 def _failback_prepare(aws: Endpoint, gcp: Endpoint, record: Record, app_role: str, wait_s: float, discard: bool) -> None:
     with connect(aws) as a, connect(gcp) as g:
+        _exclusive(g, "failback prepare")
         if rep.subscription_exists(g, rep.SUBSCRIPTION):
             raise DrError(
                 f"gcp subscribes to aws ({rep.SUBSCRIPTION}): gcp is not the primary, so there is nothing to fail back "
@@ -775,6 +798,7 @@ def failback_switch(
     The restored subscription signs in to RDS as `replication_login` (the replication role), as `setup`'s does."""
     record = Record("failback switch", echo)
     with connect(aws) as a, connect(gcp) as g:
+        _exclusive(g, "failback switch")
         for conn in (a, g):  # aws first: gcp publishes dr.promotion to aws until the switch
             if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
                 conn.execute("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS switching_at timestamptz")

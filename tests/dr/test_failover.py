@@ -221,3 +221,14 @@ def test_promote_is_bounded_when_the_old_primary_stops_answering_after_the_login
     assert "stopped answering" in outcome["error"] and "fence state is unknown" in outcome["error"]
     with connect(sub) as conn:  # the copy was left as it was
         assert replication.subscription_exists(conn)
+
+
+def test_a_second_promote_while_one_runs_stops_with_a_clear_message(postgres_pair):
+    pub, sub = replicated_pair(*postgres_pair)
+    with connect(sub) as first:  # the first operator's promote holds the lock
+        first.execute("SELECT pg_advisory_lock(hashtext('dr.failover'))")
+        with pytest.raises(DrError, match="another promote or failback is running"):
+            failover.promote(sub, None)
+        with connect(sub) as conn:  # the second did nothing
+            assert replication.subscription_exists(conn)
+    failover.promote(sub, None, margin=1000)  # once it is released, a promote runs
