@@ -11,7 +11,8 @@ Endpoints come from the environment, never the command line:
   REPLICATION_USER, REPLICATION_PASSWORD (aws-dr outputs databaseReplicationUsername/Password): the role
   the subscription signs in to RDS as (setup, failback switch); without them it uses the publisher's admin user
   DR_MONITOR_ROLE (crm_monitor): the lag monitor's role, granted what it needs of schema dr where it exists
-PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback.
+PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback. `promote` and `lag` need
+PUBLISHER_HOST, or --no-primary when RDS is lost and must not be contacted.
 Exit codes: 0 done, 1 a threshold or target missed, 2 an error (printed on one line, no traceback).
 """
 
