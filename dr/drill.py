@@ -477,6 +477,18 @@ def savepoint_across_cut(pair: Pair, log) -> dict:
         on_copy = sorted(int(r[0]) for r in g.execute("SELECT total FROM orders WHERE total IN (11, 22, 33)").fetchall())
         invariant = _balance_invariant(g)
     log(f"savepoint across the cut: orders {on_copy} on the copy after failback prepare, balance invariant off by {invariant}")
+    if refused is None:  # back to aws: the application's role (one per server) is fenced on aws until the switch
+        failover.failback_switch(
+            pair.aws_link,
+            pair.gcp_direct,
+            app_role=APP_ROLE,
+            echo=lambda s: log(f"failback: {s}"),
+            replication_login=pair.replication_login,
+            monitor_role=MONITOR_ROLE,
+        )
+    else:
+        with connect(pair.aws_direct) as a:
+            failover.unfence(a, APP_ROLE, failover.Record("drill"), "aws", writable=True)
     return {
         "recovered_rows": recovered,
         "refused": refused,
