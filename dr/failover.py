@@ -259,7 +259,7 @@ def _bounded(conn: psycopg.Connection, seconds: float, what: str):
 
     def cut() -> None:
         fired.set()
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, psycopg.Error):  # already closed: nothing to cut
             with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
                 sock.shutdown(socket.SHUT_RDWR)
 
