@@ -11,7 +11,8 @@ Endpoints come from the environment, never the command line:
   REPLICATION_USER, REPLICATION_PASSWORD (aws-dr outputs databaseReplicationUsername/Password): the role
   the subscription signs in to RDS as (setup, failback switch); without them it uses the publisher's admin user
   DR_MONITOR_ROLE (crm_monitor): the lag monitor's role, granted what it needs of schema dr where it exists
-PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback.
+PUBLISHER always names RDS and SUBSCRIBER Cloud SQL, also during failback. `promote` and `lag` need
+PUBLISHER_HOST, or --no-primary when RDS is lost and must not be contacted.
 Exit codes: 0 done, 1 a threshold or target missed, 2 an error (printed on one line, no traceback).
 """
 
@@ -33,7 +34,7 @@ from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
 
 SCRUB = Scrubber()
 # The drill's cases (dr/drill.py CASES; that module needs the server binaries, so it is imported only to run).
-DRILL_CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
+DRILL_CASES = ("friendly", "savepoint_across_cut", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _endpoint(prefix: str) -> Endpoint:
@@ -42,8 +43,16 @@ def _endpoint(prefix: str) -> Endpoint:
     return endpoint
 
 
-def _optional(prefix: str):
-    return _endpoint(prefix) if os.environ.get(f"{prefix}_HOST") else None
+def _primary(args):
+    """The old primary (PUBLISHER_*), or None with --no-primary; neither is an error, not a silent "no primary"."""
+    if args.no_primary:
+        return None
+    if not os.environ.get("PUBLISHER_HOST"):
+        raise DrError(
+            "PUBLISHER_HOST is not set: set it to the primary (RDS) so it can be reached and fenced, or pass --no-primary "
+            "when it is truly lost and must not be contacted"
+        )
+    return _endpoint("PUBLISHER")
 
 
 def echo(text: str) -> None:
@@ -120,7 +129,7 @@ def cmd_heartbeat(args) -> int:
 
 def cmd_lag(args) -> int:
     subscriber = _endpoint("SUBSCRIBER")
-    publisher = None if args.no_primary else _optional("PUBLISHER")
+    publisher = _primary(args)
     with connect(subscriber) as sub:
         # A primary that answers but refuses the login is an error (exit 2), not "unreachable".
         pub = reachable(publisher, role="the primary") if publisher is not None else None
@@ -153,7 +162,7 @@ def cmd_lag(args) -> int:
 
 def cmd_promote(args) -> int:
     subscriber = _endpoint("SUBSCRIBER")
-    publisher = None if args.no_primary else _optional("PUBLISHER")
+    publisher = _primary(args)
     record = failover.promote(
         subscriber,
         publisher,
@@ -161,6 +170,7 @@ def cmd_promote(args) -> int:
         window_s=args.window_seconds,
         margin=args.sequence_margin,
         catchup_s=args.catchup_seconds,
+        accept_behind=args.accept_behind,
         echo=echo,
     )
     _write_record(record, args)
@@ -270,7 +280,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--max-seconds", type=float, help="exit 1 when the lag exceeds this (e.g. 4 for a 5 s RPO)")
     c.add_argument("--max-bytes", type=int, help="exit 1 when the copy has not confirmed more WAL than this")
     c.add_argument("--timeout", type=float, help="longest wait for the probe heartbeat (default 2 x --max-seconds, or 10)")
-    c.add_argument("--no-primary", action="store_true", help="do not contact the primary (age of the copy's newest heartbeat)")
+    c.add_argument(
+        "--no-primary",
+        action="store_true",
+        help="do not contact the primary (age of the copy's newest heartbeat); without it PUBLISHER_HOST is required",
+    )
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=cmd_lag)
 
@@ -283,8 +297,22 @@ def parser() -> argparse.ArgumentParser:
         help=f"detection + promotion window the old primary may keep writing ({failover.DEFAULT_WINDOW_S} s)",
     )
     c.add_argument("--sequence-margin", type=int, help="fixed margin instead of the measured rate x window")
-    c.add_argument("--catchup-seconds", type=float, default=10, help="when the old primary is reachable, wait this long for the copy")
-    c.add_argument("--no-primary", action="store_true", help="do not try to reach the old primary")
+    c.add_argument(
+        "--catchup-seconds",
+        type=float,
+        default=10,
+        help="when the old primary is reachable, wait this long for the copy; still behind then: stop (exit 2) unless --accept-behind",
+    )
+    c.add_argument(
+        "--accept-behind",
+        action="store_true",
+        help="promote even though the copy has not caught up with the reachable, fenced old primary (its missing writes are lost)",
+    )
+    c.add_argument(
+        "--no-primary",
+        action="store_true",
+        help="the old primary is lost: do not try to reach it (without this flag PUBLISHER_HOST is required)",
+    )
     c.add_argument("--record", help="write the JSON record of what was done here")
     c.add_argument("--json", action="store_true", help="print the JSON record")
     c.set_defaults(run=cmd_promote)

@@ -10,6 +10,8 @@ the application's role, is the application. Each case runs in its own pair of da
   writes for --detect-seconds -> promote gcp (aws unreachable) -> application writes on gcp -> link
   restored -> failback prepare (stops for a person when rows changed on both sides; the drill then
   decides for the copy) -> failback switch -> load on aws again -> consistency check on both sides;
+- savepoint_across_cut: a transaction open across the cut writes inside a savepoint and commits on the
+  cut-off aws: failback prepare must recover all of it;
 - rejected_login: promote while aws answers but refuses the login: must stop, nothing changed;
 - big_transaction: apply held up longer than the probe timeout: `lag` must report a lower bound
   from the oldest write the copy lacks, not its timeout;
@@ -17,7 +19,8 @@ the application's role, is the application. Each case runs in its own pair of da
   margin must hold every id aws handed out after the cut;
 - slot_lost: the slot invalidated by max_slot_wal_keep_size: status, lag and setup must say so and
   `setup --reseed` must bring the copy back;
-- logs: both servers' logs searched for every password the drill used.
+- logs: both servers' logs and pg_stat_statements searched for every password the drill used (one of
+  them holds a quote, a space and a backslash).
 """
 
 from __future__ import annotations
@@ -258,6 +261,8 @@ class Pair:
             conn.execute(localpg.RDS_REPLICATION_STAND_IN)
         localpg.run_as_job(aws, dbname, roles_sql("read-write", dbname, "postgres", APP_ROLE, REPLICATION_ROLE, monitor=MONITOR_ROLE), env)
         localpg.run_as_job(gcp, dbname, roles_sql("read-only", dbname, "postgres", APP_ROLE, monitor=MONITOR_ROLE), env)
+        for server in (aws, gcp):  # the roles Job's own ALTER ROLE ... PASSWORD (components/postgres/roles.py) is not this tool's
+            localpg.reset_tracked_statements(server, "ALTER ROLE%PASSWORD%")
         with connect(self.aws_direct) as conn:
             localpg.grant_rds_replication_members(conn)
             conn.execute(SCHEMA)  # as the admin, after the roles: default privileges give the application its grants
@@ -282,9 +287,9 @@ class Pair:
 
 
 REPLICATION_ROLE, MONITOR_ROLE = "crm_replication", "crm_monitor"
-CASES = ("friendly", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
-# The adversarial cases share one replicating pair, in this order (the re-seed restores it; the burst ends it with a promotion).
-SHARED = CASES[1:]
+CASES = ("friendly", "savepoint_across_cut", "rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
+# These adversarial cases share one replicating pair, in this order (the re-seed restores it; the burst ends it with a promotion).
+SHARED = ("rejected_login", "big_transaction", "slot_lost", "burst_after_idle")
 
 
 def _balance_invariant(conn: psycopg.Connection) -> int:
@@ -439,6 +444,58 @@ def _summary(record) -> dict:
     """Per table, the counts of the rows the old primary changed after the cut (the rows themselves stay in the record)."""
     changes = (record.data.get("old_primary_changes") if record is not None else None) or {}
     return {table: {k: v for k, v in figures.items() if k != "rows"} for table, figures in changes.items()}
+
+
+def savepoint_across_cut(pair: Pair, log) -> dict:
+    """A transaction open across the cut writes an order and its balance inside a savepoint (an ORM's nested block)
+    and commits on the cut-off aws: failback must bring back all of it, or stop and list it, never drop it."""
+    pair.setup(log)
+    open_across_cut = psycopg.connect(**pair.app(pair.aws).params())
+    try:
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (1, 11)")
+        open_across_cut.execute("UPDATE customers SET balance = balance + 11 WHERE id = 1")
+        open_across_cut.execute("SAVEPOINT nested")
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (2, 22)")
+        open_across_cut.execute("UPDATE customers SET balance = balance + 22 WHERE id = 2")
+        open_across_cut.execute("RELEASE SAVEPOINT nested")
+        with connect(pair.app(pair.aws)) as conn:  # the busy primary commits other transactions meanwhile
+            conn.execute("INSERT INTO orders (customer_id, total) VALUES (3, 33)")
+            conn.execute("UPDATE customers SET balance = balance + 33 WHERE id = 3")
+        with connect(pair.aws_direct) as a, connect(pair.gcp_direct) as g:
+            failover.wait_caught_up(a, g, replication.SUBSCRIPTION, replication.SLOT, 60)  # the last beat the copy applies
+        failover.promote(pair.gcp_direct, None, app_role=APP_ROLE, echo=lambda s: log(f"promote: {s}"))
+        open_across_cut.commit()  # on the old primary, after the cut
+    finally:
+        open_across_cut.close()
+    refused = None
+    try:
+        prepare = failover.failback_prepare(pair.aws_direct, pair.gcp_direct, app_role=APP_ROLE, echo=lambda s: log(f"failback: {s}"))
+        recovered = prepare.data.get("recovered_rows")
+    except DrError as exc:
+        refused, recovered = str(exc)[:300], 0
+    with connect(pair.gcp_direct) as g:
+        on_copy = sorted(int(r[0]) for r in g.execute("SELECT total FROM orders WHERE total IN (11, 22, 33)").fetchall())
+        invariant = _balance_invariant(g)
+    log(f"savepoint across the cut: orders {on_copy} on the copy after failback prepare, balance invariant off by {invariant}")
+    if refused is None:  # back to aws: the application's role (one per server) is fenced on aws until the switch
+        failover.failback_switch(
+            pair.aws_link,
+            pair.gcp_direct,
+            app_role=APP_ROLE,
+            echo=lambda s: log(f"failback: {s}"),
+            replication_login=pair.replication_login,
+            monitor_role=MONITOR_ROLE,
+        )
+    else:
+        with connect(pair.aws_direct) as a:
+            failover.unfence(a, APP_ROLE, failover.Record("drill"), "aws", writable=True)
+    return {
+        "recovered_rows": recovered,
+        "refused": refused,
+        "orders_on_copy": on_copy,
+        "balance_invariant_off_by": invariant,
+        "savepoint_rows_kept": refused is None and on_copy == [11, 22, 33] and invariant == 0,
+    }
 
 
 def rejected_login(pair: Pair, log) -> dict:
@@ -641,6 +698,8 @@ def run(args) -> dict:
     t0 = time.monotonic()
     # Every password the drill hands out, so the servers' logs can be searched for each of them.
     passwords = {name: os.urandom(12).hex() for name in ("app", "replication", "monitor")}
+    # One with a quote, a space and a backslash: it must survive the subscription's conninfo and the roles Job's quoting.
+    passwords["replication"] = f"{os.urandom(6).hex()} it's\\{os.urandom(6).hex()}"
     try:
         settings = {**SERVER_SETTINGS, **localpg.audited(bin_path)}
         with concurrent.futures.ThreadPoolExecutor(2) as pool:  # initdb and start, both at once
@@ -648,7 +707,7 @@ def run(args) -> dict:
             for future in starting:
                 servers.append(future.result())
         aws, gcp = servers
-        report["pgaudit"] = "shared_preload_libraries" in settings
+        report["pgaudit"] = "pgaudit" in settings.get("shared_preload_libraries", "")
         relay_aws, relay_gcp = Relay("127.0.0.1", aws.port, args.rtt_ms / 2000), Relay("127.0.0.1", gcp.port, args.rtt_ms / 2000)
         relays += [relay_aws, relay_gcp]
         relay_aws.start()
@@ -672,6 +731,8 @@ def run(args) -> dict:
             if case == "friendly":
                 result = friendly(pair, args, script, relay_aws, log, threads)
                 report.update(result)
+            elif case == "savepoint_across_cut":
+                report[case] = savepoint_across_cut(pair, log)
             elif case == "rejected_login":
                 report[case] = rejected_login(pair, log)
             elif case == "big_transaction":
@@ -688,6 +749,11 @@ def run(args) -> dict:
         )
         report["passwords_in_logs"] = {"aws" if root == aws.root.name else "gcp": names for root, names in found.items()}
         log(f"passwords found in the servers' logs: {report['passwords_in_logs']}")
+        tracked = localpg.tracked_passwords(
+            servers, {**{f"{name} role": pw for name, pw in passwords.items()}, "aws admin": aws.password, "gcp admin": gcp.password}
+        )
+        report["passwords_in_pg_stat_statements"] = {"aws" if root == aws.root.name else "gcp": names for root, names in tracked.items()}
+        log(f"passwords found in pg_stat_statements: {report['passwords_in_pg_stat_statements']}")
         report["load_average_at_end"] = os.getloadavg()[0]
         report["drill_seconds"] = round(time.monotonic() - t0, 1)
         return report
@@ -730,6 +796,9 @@ def targets(report: dict, args) -> list[tuple[str, str, bool]]:
             ("subscription_login_after_failback", REPLICATION_ROLE, report["subscription_login_after_failback"] == REPLICATION_ROLE),
             ("leftover_replication_objects", "none", not report["leftover_replication_objects"]),
         ]
+    if "savepoint_across_cut" in report:
+        r = report["savepoint_across_cut"]
+        checks.append(("savepoint_across_cut", "every row of the savepoint recovered", r["savepoint_rows_kept"]))
     if "rejected_login" in report:
         r = report["rejected_login"]
         checks.append(("rejected_login", "refused, no split brain", r["refused"] and r["copy_still_subscribed"] and not r["split_brain"]))
@@ -768,6 +837,8 @@ def targets(report: dict, args) -> list[tuple[str, str, bool]]:
         )
     if "passwords_in_logs" in report:
         checks.append(("passwords_in_logs", "none", not any(report["passwords_in_logs"].values())))
+    if "passwords_in_pg_stat_statements" in report:
+        checks.append(("passwords_in_pg_stat_statements", "none", not any(report["passwords_in_pg_stat_statements"].values())))
     return checks
 
 
@@ -807,7 +878,7 @@ def main(args) -> int:
             f"{table:<34}{figures['rows_aws']:>7} / {figures['rows_gcp']:<7} rows, checksums "
             f"{'equal' if figures['checksum_aws'] == figures['checksum_gcp'] else 'DIFFER'}"
         )
-    for case in CASES[1:] + ("passwords_in_logs",):
+    for case in CASES[1:] + ("passwords_in_logs", "passwords_in_pg_stat_statements"):
         if case in report:
             target = next((f"{t} {'met' if met else 'MISSED'}" for n, t, met in checks if n == case), "")
             print(f"{case:<34}{json.dumps(report[case], default=str)[:200]}  {target}")

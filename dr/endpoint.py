@@ -18,6 +18,13 @@ from urllib.parse import quote, quote_plus
 import psycopg
 
 CONNECT_TIMEOUT_S = 5
+# A server that answered and then stopped answering (a partition, a frozen host) must not hold a command
+# forever: TCP keepalives find a silent peer while a reply is awaited, tcp_user_timeout (ms) one that stopped
+# acknowledging what was sent.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 15_000}
+# On the old primary a statement or a lock wait that takes longer than this is a server that cannot be
+# trusted to answer (every statement there takes milliseconds); RDS lets any user set both per session.
+OLD_PRIMARY_STATEMENT_TIMEOUT_MS, OLD_PRIMARY_LOCK_TIMEOUT_MS = 15_000, 5_000
 
 
 class DrError(Exception):
@@ -49,6 +56,7 @@ class Endpoint:
             "sslmode": self.sslmode,
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": "dr",
+            **KEEPALIVES,
         }
         if self.password is not None:
             params["password"] = self.password
@@ -229,8 +237,9 @@ def reachable(endpoint: Endpoint, *, role: str = "the old primary") -> Optional[
 
     Any other failure (the server answered and refused us) is a DrError: the caller must not carry on
     as if the server were gone."""
+    options = f"-c statement_timeout={OLD_PRIMARY_STATEMENT_TIMEOUT_MS} -c lock_timeout={OLD_PRIMARY_LOCK_TIMEOUT_MS}"
     try:
-        return psycopg.connect(**endpoint.params(), autocommit=True)
+        return psycopg.connect(**endpoint.params(), autocommit=True, options=options)
     except psycopg.Error as exc:
         message = Scrubber(endpoint)(str(exc).strip())
         if unreachable(message):

@@ -6,8 +6,12 @@ where it stopped. Each returns a record (a dict) of what it did, for the inciden
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -215,6 +219,63 @@ def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]
 
 # --- promote -------------------------------------------------------------------------------------
 
+# The advisory lock (in the copy's database) every promote and failback step holds while it changes things.
+LOCK_KEY = "dr.failover"
+
+
+def _exclusive(conn: psycopg.Connection, command: str) -> None:
+    """One changing command at a time on this database: a second operator's run stops with a clear message
+    (two promotions at once would race on the catalogs and the sequences). Held until the connection closes."""
+    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]:
+        holder = conn.execute(
+            "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.objid = hashtext(%s)::oid LIMIT 1",
+            (LOCK_KEY,),
+        ).fetchone()
+        since = f" (a session from {holder[1] or 'local'} since {holder[2]:%H:%M:%S})" if holder else ""
+        raise DrError(
+            f"another promote or failback is running against this database{since}: nothing was done by this `{command}`; "
+            "let it finish, then run again"
+        )
+
+
+# What fencing, reading the sequences and dropping the slot on a reachable old primary may take beyond the
+# catch-up wait; past it the old primary counts as one that stopped answering.
+OLD_PRIMARY_S = 30.0
+
+
+class OldPrimaryFailed(DrError):
+    """The old primary failed or stopped answering in the middle of a step."""
+
+
+@contextlib.contextmanager
+def _bounded(conn: psycopg.Connection, seconds: float, what: str):
+    """Runs the block against `conn` within `seconds`: past them the connection's socket is shut down, so a
+    server that answered the login and then stopped answering (a frozen host sends TCP acknowledgements
+    and keepalive answers from its kernel, so no timeout of libpq's fires) ends the wait. Any failure of the
+    old primary in the block is an OldPrimaryFailed naming `what`."""
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        with contextlib.suppress(OSError, psycopg.Error):  # already closed: nothing to cut
+            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except (psycopg.Error, DrError) as exc:
+        if isinstance(exc, DrError) and not fired.is_set():
+            raise
+        reason = f"stopped answering for {seconds:.0f} s" if fired.is_set() else f"failed: {' '.join(str(exc).split())[:300]}"
+        raise OldPrimaryFailed(f"the old primary {reason} during {what}") from None
+    finally:
+        timer.cancel()
+
 
 def promote(
     copy: Endpoint,
@@ -224,9 +285,13 @@ def promote(
     window_s: float = DEFAULT_WINDOW_S,
     margin: Optional[int] = None,
     catchup_s: float = 10,
+    accept_behind: bool = False,
     echo: Echo = lambda _s: None,
 ) -> Record:
-    """AWS is lost (or being left): make the GCP copy the read/write primary."""
+    """AWS is lost (or being left): make the GCP copy the read/write primary.
+
+    `old_primary` None means a person said there is none to reach (`--no-primary`); an old primary that
+    answers is fenced and the copy must catch up with it (or `accept_behind`) before it is promoted."""
     record = Record("promote", echo)
     record.data.update(window_s=window_s, app_role=app_role)
     old = reachable(old_primary) if old_primary is not None else None
@@ -234,15 +299,23 @@ def promote(
     exact: dict[str, int] = {}
     try:
         with connect(copy) as conn:
+            _exclusive(conn, "promote")
             already = (
                 conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]
                 and conn.execute("SELECT promoted_at FROM dr.promotion WHERE id = 1").fetchone()
             )
             if old is not None:
-                fence(old, app_role, record, "old primary")
-                if rep.subscription_exists(conn):
-                    _catch_up(old, conn, catchup_s, record)
-                exact = sequence_values(old)
+                try:
+                    with _bounded(old, catchup_s + OLD_PRIMARY_S, "the fence, the catch-up or reading its sequences"):
+                        fence(old, app_role, record, "old primary")
+                        if rep.subscription_exists(conn):
+                            _catch_up(old, conn, catchup_s, record, accept_behind)
+                        exact = sequence_values(old)
+                except OldPrimaryFailed as exc:
+                    raise DrError(
+                        f"{exc}: its fence state is unknown (it may still take writes) and nothing on the copy was changed. "
+                        "If it is truly lost, run again with --no-primary and fence it (`python -m dr fence`) as soon as it answers"
+                    ) from None
                 record.step("old primary: read its sequences (fenced, so they no longer move)")
             else:
                 record.step(
@@ -256,7 +329,11 @@ def promote(
             else:
                 record.step("copy: no subscription (already promoted?)")
             if old is not None:
-                record.step("old primary: " + rep.drop_slot(old, rep.SLOT, force=True))
+                try:
+                    with _bounded(old, OLD_PRIMARY_S, f"dropping slot {rep.SLOT}"):
+                        record.step("old primary: " + rep.drop_slot(old, rep.SLOT, force=True))
+                except OldPrimaryFailed as exc:  # fenced already: the promotion carries on; the slot only keeps WAL
+                    record.step(f"{exc}: drop it when it answers (`python -m dr fence`)", warning=True)
             if already:
                 record.step(f"copy: sequences already moved by the promotion at {already[0].isoformat()}; left alone")
             else:
@@ -269,17 +346,28 @@ def promote(
     return record
 
 
-def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: float, record: Record) -> None:
-    """The old primary is fenced and reachable: let the copy apply what it still has before detaching."""
+def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: float, record: Record, accept_behind: bool) -> None:
+    """The old primary is fenced and reachable: let the copy apply what it still has before detaching.
+
+    A copy still behind would lose the writes it lacks: that stops the promotion (DrError, nothing on the
+    copy changed, the old primary stays fenced) unless `accept_behind` says a person chose to lose them."""
     try:
         lag = rep.measure_lag(copy, old, probe_timeout_s=timeout_s)
+        caught_up = lag.bound == "exact" and lag.seconds is not None and lag.seconds < timeout_s
+        behind = f"{lag.bound} {lag.seconds:.3f} s" if lag.seconds is not None else "by an unknown time"
     except DrError as exc:
-        record.step(f"copy: could not wait for catch-up: {exc}", warning=True)
+        caught_up, behind = False, f"by an unknown time ({exc})"
+    if caught_up:
+        record.step(f"copy: caught up with the fenced old primary after {lag.seconds:.3f} s")
         return
-    caught_up = lag.seconds is not None and lag.seconds < timeout_s
-    record.step(
-        f"copy: {'caught up with' if caught_up else 'still behind'} the fenced old primary after {lag.seconds:.3f} s", warning=not caught_up
-    )
+    record.data["behind_at_promotion"] = behind
+    if not accept_behind:
+        raise DrError(
+            f"the copy is still behind the fenced old primary ({behind}) after --catchup-seconds {timeout_s:g}: promoting it now "
+            "would lose the writes it lacks. Nothing on the copy was changed; the old primary stays fenced (the application "
+            "cannot write anywhere). Run again with a longer --catchup-seconds, or with --accept-behind to promote and lose them"
+        )
+    record.step(f"copy: still behind the fenced old primary ({behind}); --accept-behind: its missing writes are lost", warning=True)
 
 
 def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, int], window_s: float, margin: Optional[int]) -> None:
@@ -406,13 +494,18 @@ def _parse_snapshot(text: Optional[str]) -> Optional[tuple[int, int, list[int]]]
     return int(xmin) % _XID_SPACE, int(xmax) % _XID_SPACE, [int(x) % _XID_SPACE for x in xip.split(",") if x]
 
 
-def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]], alias: str) -> sql.Composable:
+def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]], alias: str, *, maybe: bool = True) -> sql.Composable:
     """A predicate true for the row versions of `alias` written by a transaction not visible in `snapshot`.
 
     A row's xmin is the transaction that wrote its current version. It is invisible to the snapshot when
     it started at or after the snapshot's xmax (and no later than now: this bounds the 32-bit wraparound
     window, so an ancient frozen row cannot pass as new), or was in progress when the snapshot was taken.
-    Rows deleted since leave no version: deletions are found by comparing keys."""
+    A row written inside a savepoint carries its subtransaction's xid, which the snapshot's in-progress
+    list (top-level xids only) never names, so such a row is told only by its xid lying in
+    [xmin, xmax): `maybe` (the default) counts every row there as changed, which takes in rows committed
+    before the snapshot too (the callers drop those the copy already holds identically, and report the
+    rest as changed on both sides: safe, never lost); `maybe=False` counts only rows certainly
+    written after the snapshot. Rows deleted since leave no version: deletions are found by comparing keys."""
     now = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0] % _XID_SPACE
     xmin, xmax, xip = snapshot
     x = sql.SQL("({}.xmin::text::bigint)").format(sql.Identifier(alias))
@@ -422,6 +515,8 @@ def _changed_since(conn: psycopg.Connection, snapshot: tuple[int, int, list[int]
             x=x, r=sql.Literal(reference), half=sql.Literal(_HALF), space=sql.Literal(_XID_SPACE)
         )
 
+    if maybe:
+        return sql.SQL("({x} >= 3 AND {since_xmin} >= 0 AND {before} <= 0)").format(x=x, since_xmin=distance(xmin), before=distance(now))
     return sql.SQL("({x} >= 3 AND (({after} >= 0 AND {before} <= 0) OR ({x} = ANY ({xip}::bigint[]) AND {since_xmin} >= 0)))").format(
         x=x, after=distance(xmax), before=distance(now), xip=sql.Literal(xip), since_xmin=distance(xmin)
     )
@@ -500,13 +595,14 @@ def recover_lost_writes(aws: psycopg.Connection, gcp: psycopg.Connection, record
                 if same:
                     continue  # it reached the copy before the cut
                 (conflicts if copy_changed else apply).append({"key": [old[c] for c in pk], "old_primary": old, "copy": new})
-            # Deleted on the old primary after the cut: the copy still has an untouched row the old primary lacks.
+            # Deleted on the old primary after the cut: the copy still has an untouched row the old primary lacks (a row the
+            # copy may have written in a savepoint at promotion counts as untouched: listed for a person, never dropped).
             gcp.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(keys, key, sql.SQL(table)))
             _copy_rows(aws, sql.SQL("SELECT {} FROM {}").format(key, sql.SQL(table)), gcp, keys)
             deleted = gcp.execute(
                 sql.SQL(
                     "SELECT to_jsonb(y) FROM {t} y WHERE NOT {copy_changed} AND NOT EXISTS (SELECT 1 FROM {keys} x WHERE {join})"
-                ).format(t=sql.SQL(table), copy_changed=_changed_since(gcp, promoted, "y"), keys=keys, join=join)
+                ).format(t=sql.SQL(table), copy_changed=_changed_since(gcp, promoted, "y", maybe=False), keys=keys, join=join)
             ).fetchall()
             gcp.execute(sql.SQL("DROP TABLE {}").format(keys))
             deletions = [{"key": [row[0][c] for c in pk], "old_primary": None, "copy": row[0]} for row in deleted]
@@ -633,6 +729,7 @@ def failback_prepare(
 
 def _failback_prepare(aws: Endpoint, gcp: Endpoint, record: Record, app_role: str, wait_s: float, discard: bool) -> None:
     with connect(aws) as a, connect(gcp) as g:
+        _exclusive(g, "failback prepare")
         if rep.subscription_exists(g, rep.SUBSCRIPTION):
             raise DrError(
                 f"gcp subscribes to aws ({rep.SUBSCRIPTION}): gcp is not the primary, so there is nothing to fail back "
@@ -701,6 +798,11 @@ def failback_switch(
     The restored subscription signs in to RDS as `replication_login` (the replication role), as `setup`'s does."""
     record = Record("failback switch", echo)
     with connect(aws) as a, connect(gcp) as g:
+        _exclusive(g, "failback switch")
+        for conn in (a, g):  # aws first: gcp publishes dr.promotion to aws until the switch
+            if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
+                conn.execute("ALTER TABLE dr.promotion ADD COLUMN IF NOT EXISTS switching_at timestamptz")
+        switching = _switch_marker(a)
         if rep.subscription_exists(a, FAILBACK_SUBSCRIPTION):
             paused = time.monotonic()
             fence(g, app_role, record, "gcp")
@@ -713,12 +815,25 @@ def failback_switch(
                 for sequence, value in sorted(values.items()):
                     if value > 0:
                         a.execute("SELECT setval(%s::regclass, %s, true)", (sequence, value))
+                # With the sequences: from here on aws holds everything gcp took, so a switch interrupted after
+                # the subscription below is gone resumes from this mark instead of finding nothing to do.
+                a.execute(
+                    "INSERT INTO dr.promotion (id, promoted_at, highest_keys, switching_at) VALUES (1, now(), '{}', now()) "
+                    "ON CONFLICT (id) DO UPDATE SET switching_at = excluded.switching_at"
+                )
             record.step(f"aws: moved {len(values)} sequences to gcp's values (gcp is fenced, so they are final)")
             record.data["sequences_moved_back"] = values
             rep.drop_subscription(a, FAILBACK_SUBSCRIPTION, keep_remote_slot=False)
             record.step(f"aws: dropped subscription {FAILBACK_SUBSCRIPTION} and its slot {FAILBACK_SLOT} on gcp")
         elif rep.subscription_exists(g, rep.SUBSCRIPTION):
             record.step("already switched back: gcp subscribes to aws")
+            paused = None
+        elif switching is not None:
+            record.step(
+                f"resuming the switch begun at {switching.isoformat()}: aws had applied every write gcp took and moved its "
+                "sequences then (gcp stayed fenced since)"
+            )
+            fence(g, app_role, record, "gcp")
             paused = None
         else:
             raise DrError(f"neither {FAILBACK_SUBSCRIPTION} (aws) nor {rep.SUBSCRIPTION} (gcp) exists: run `failback prepare` first")
@@ -727,10 +842,6 @@ def failback_switch(
         if rep.drop_publication(g, FAILBACK_PUBLICATION):
             record.step(f"gcp: dropped publication {FAILBACK_PUBLICATION}")
         if not rep.subscription_exists(g, rep.SUBSCRIPTION):
-            for conn in (a, g):
-                if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
-                    conn.execute("DELETE FROM dr.promotion")
-            record.step("both: cleared the promotion record (the next failover starts fresh)")
             record.step(
                 f"aws: created publication {rep.PUBLICATION}"
                 if rep.create_publication(a)
@@ -749,6 +860,12 @@ def failback_switch(
                 f"gcp: created subscription {rep.SUBSCRIPTION} (slot {rep.SLOT} on aws, copy_data = false: the data is identical) "
                 f"signing in as {login.user}, {tls}"
             )
+        cleared = 0
+        for conn in (g, a):  # last, so that until the subscription exists aws's mark says where to resume
+            if conn.execute("SELECT to_regclass('dr.promotion') IS NOT NULL").fetchone()[0]:
+                cleared += conn.execute("DELETE FROM dr.promotion").rowcount
+        if cleared:
+            record.step("both: cleared the promotion record (the next failover starts fresh)")
         unfence(a, app_role, record, "aws", writable=True)
         if paused is not None:
             record.data["pause_s"] = round(time.monotonic() - paused, 3)
@@ -770,6 +887,14 @@ def failback_switch(
         else:
             record.step(f"clean: aws has only slot {rep.SLOT} and publication {rep.PUBLICATION}; gcp only subscription {rep.SUBSCRIPTION}")
     return record
+
+
+def _switch_marker(conn: psycopg.Connection):
+    """When `failback switch` moved aws's sequences (aws had every write of the fenced gcp), or None."""
+    if not _has_column(conn, "dr.promotion", "switching_at"):
+        return None
+    row = conn.execute("SELECT switching_at FROM dr.promotion WHERE id = 1").fetchone()
+    return row[0] if row else None
 
 
 def slot_health(conn: psycopg.Connection) -> list[str]:

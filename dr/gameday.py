@@ -35,6 +35,7 @@ builds its clients.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import signal
@@ -46,7 +47,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 from .endpoint import DrError
 
@@ -255,6 +256,11 @@ class Outcome:
     database: Optional[dict] = None
     fis_acls_left: Optional[int] = None
     started_at: Optional[str] = None
+    stop_failed: bool = False  # the experiment may still be running: a person must stop it
+
+
+# Attempts at StopExperiment before the game day tells a person to stop it (the guard is pulled after each failure).
+STOP_ATTEMPTS = 5
 
 
 class _Run:
@@ -269,7 +275,8 @@ class _Run:
         self.due: dict[str, float] = {}
         self.fis = clients.aws("fis", estate.region)
         self.cloudwatch = clients.aws("cloudwatch", estate.region)
-        self.stop_requested = False
+        self.stopped = False
+        self.switch: Optional[Future] = None  # the database side, once started
         self.experiment_status: Optional[str] = None
         self.sequence = 0
 
@@ -427,12 +434,13 @@ class _Run:
             raise Refused(f"the guard alarm {alarm} is in ALARM: someone asked to stop game days (docs/runbooks/gameday.md)")
         self._publish_guard(0)
         self.outcome.started_at = self.clock.now().isoformat(timespec="seconds")
-        response = self.fis.start_experiment(
-            clientToken=str(uuid.uuid4()),
-            experimentTemplateId=self.estate.template_id,
-            tags={"gameday": self.estate.scenario, "started": self.outcome.started_at},
-        )
-        self.outcome.experiment_id = response["experiment"]["id"]
+        with _deferred_signals():  # a Ctrl-C while the start is in flight is obeyed once its id is known, so it is stopped
+            response = self.fis.start_experiment(
+                clientToken=str(uuid.uuid4()),
+                experimentTemplateId=self.estate.template_id,
+                tags={"gameday": self.estate.scenario, "started": self.outcome.started_at},
+            )
+            self.outcome.experiment_id = response["experiment"]["id"]
         self.t0 = self.clock.monotonic()
         self.timeline.event("injected", 0.0)
         self.echo(f"[{0:7.1f}s] experiment {self.outcome.experiment_id} started from template {self.estate.template_id}")
@@ -468,7 +476,7 @@ class _Run:
                 if o.database_switch and estate.expects_failover and self.clients.database_switch:
                     self.echo(f"[{t:7.1f}s] database side: promote the copy, then fail back (planned)")
                     self.timeline.event("database_switch_started", t)
-                    switch = self.executor.submit(self.clients.database_switch, lambda text: self.echo(f"         {text}"))
+                    switch = self.switch = self.executor.submit(self.clients.database_switch, lambda text: self.echo(f"         {text}"))
                     phase = "database"
                 else:
                     phase = "stop"
@@ -477,7 +485,7 @@ class _Run:
                 self.outcome.database = switch.result()  # raises the switch's error: the experiment is stopped on the way out
                 phase = "stop"
             if phase == "stop":
-                self._stop_experiment()
+                self._stop_with_retries()
                 phase, until = "recover", self.now() + o.recovery_seconds
             elif phase == "recover":
                 stopped = self.timeline.events["stopped"]
@@ -490,30 +498,53 @@ class _Run:
             self._sleep_until_next()
 
     def _stop_experiment(self) -> None:
-        if self.stop_requested or not self.outcome.experiment_id:
+        """Asks FIS to stop the experiment. `stopped` is set only once FIS took the request (or the experiment had
+        ended), so a stop that failed is tried again on the way out; every failure pulls the guard (its alarm is
+        the templates' stop condition), so FIS stops the experiment itself even if the next attempt fails too."""
+        if self.stopped or not self.outcome.experiment_id:
             return
-        self.stop_requested = True
         t = self.now()
         self.timeline.event("stopped", t)
         if self.experiment_status in TERMINAL:
+            self.stopped = True
             self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
             return
         try:
             self.fis.stop_experiment(id=self.outcome.experiment_id)
         except Exception:
-            self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
+            try:
+                self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
+            except Exception:  # noqa: BLE001, S110 - unknown: treated as still running
+                pass
             if self.experiment_status not in (*TERMINAL, "stopping"):
+                self._publish_guard_quietly(1)
                 raise
+            self.stopped = True
             self.echo(f"[{t:7.1f}s] experiment already {self.experiment_status}")
             return
+        self.stopped = True
         self.echo(f"[{t:7.1f}s] experiment stop requested")
+
+    def _stop_with_retries(self) -> None:
+        """The stop, tried STOP_ATTEMPTS times with growing pauses (throttling, a network blip); the last error is raised."""
+        for attempt in range(1, STOP_ATTEMPTS + 1):
+            try:
+                self._stop_experiment()
+                return
+            except Exception as error:  # noqa: BLE001 - retried, then raised
+                if attempt == STOP_ATTEMPTS:
+                    raise
+                pause = min(2.0 ** (attempt - 1), 8.0)
+                self.echo(f"!! stopping experiment {self.outcome.experiment_id} failed ({type(error).__name__}); again in {pause:g} s")
+                self.clock.sleep(pause)
 
     def _finish(self) -> None:
         """Stop the experiment whatever happened, let answered requests land, check what FIS leaves behind."""
         if self.outcome.experiment_id:
             try:
-                self._stop_experiment()
+                self._stop_with_retries()
             except Exception as error:  # noqa: BLE001 - said loudly: a person must stop it
+                self.outcome.stop_failed = True
                 self.outcome.error = (self.outcome.error or "") + f"; STOP FAILED: {type(error).__name__}: {error}"
                 self.echo(f"!! could not stop experiment {self.outcome.experiment_id}: stop it now (docs/runbooks/gameday.md)")
                 self._publish_guard_quietly(1)
@@ -525,8 +556,31 @@ class _Run:
                 pass
         if self.outcome.experiment_id:
             self._await_end()
+        self._await_database_side()
         if self.estate.scenario == "aws-outage" and self.estate.vpc_id and self.outcome.experiment_id:
             self._count_fis_acls()
+
+    def _await_database_side(self) -> None:
+        """A promotion or failback is never left half done: the run that ends early (the bound, an abort, Ctrl-C,
+        an error) waits for the database side after stopping the experiment, and says so; it is bounded by the
+        commands' own timeouts (catch-up, copy and switch waits), and signals are held meanwhile."""
+        switch = self.switch
+        if switch is None or "database_switch_done" in self.timeline.events:
+            return
+        if not switch.done():
+            self.echo(f"[{self.now():7.1f}s] database side still running (promote/failback): waiting for it to finish")
+            self.timeline.notes.append("the run ended while the database side was still running; it was waited for")
+        try:
+            result = switch.result()
+        except Exception as error:  # noqa: BLE001 - reported with the run's outcome
+            text = f"database side: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
+            self.outcome.error = f"{self.outcome.error}; {text}" if self.outcome.error else text
+            if self.outcome.status not in ("interrupted",):
+                self.outcome.status = "error"
+        else:
+            self.outcome.database = result
+        self.timeline.event("database_switch_done", self.now())
+        self.echo(f"[{self.now():7.1f}s] database side finished")
 
     def _await_end(self) -> None:
         for _ in range(30):
@@ -575,6 +629,22 @@ def _hold_signals() -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, noted)
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are kept and raised as Interrupted after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        _restore_signal_handlers(previous)
+    if received:
+        raise Interrupted(received[0])
 
 
 def _restore_signal_handlers(previous: dict) -> None:
@@ -1064,6 +1134,9 @@ def main(
     if args.plot:
         plot(args.plot, document)
         echo(f"plot: {args.plot}")
+    if outcome.stop_failed:
+        echo(f"error: {outcome.error}")
+        return 2
     if outcome.status == "interrupted":
         return 130
     if outcome.status == "error":

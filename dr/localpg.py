@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .endpoint import Endpoint
+from .endpoint import Endpoint, connect
 
 
 def bin_dir() -> Optional[Path]:
@@ -32,13 +32,14 @@ def has_pgaudit(bin_path: Path) -> bool:
 
 def audited(bin_path: Path) -> dict:
     """The estate's logging settings (components/postgres/logging.py, what RDS and Cloud SQL are given),
-    with pgAudit preloaded where it is installed; server settings for `start`."""
+    with pg_stat_statements preloaded, and pgAudit where it is installed; server settings for `start`."""
     from components.postgres.logging import audit_settings  # noqa: PLC0415 - the stacks' own list, one place
 
     settings = {s.name: s.value for s in audit_settings()}
+    # RDS preloads pg_stat_statements (Performance Insights reads it), and its view keeps statements' text.
     if not has_pgaudit(bin_path):
-        return {k: v for k, v in settings.items() if not k.startswith("pgaudit.")}
-    return {"shared_preload_libraries": "pgaudit", **settings}
+        return {"shared_preload_libraries": "pg_stat_statements", **{k: v for k, v in settings.items() if not k.startswith("pgaudit.")}}
+    return {"shared_preload_libraries": "pg_stat_statements,pgaudit", **settings}
 
 
 def run_as_job(server: "Server", dbname: str, script: str, environment: dict) -> None:
@@ -87,6 +88,34 @@ def password_traces(password: str) -> list[str]:
     password when it has none. A log holding one of these most likely holds the password."""
     runs = [run for run in re.findall(r"[A-Za-z0-9_-]+", password) if len(run) >= 6]
     return runs or [password]
+
+
+def tracked_statements(server: "Server") -> str:
+    """Every statement text pg_stat_statements holds on this server (all databases; empty where it is not preloaded)."""
+    with connect(server.endpoint(dbname="postgres")) as conn:
+        if conn.execute("SELECT current_setting('pg_stat_statements.track', true)").fetchone()[0] is None:
+            return ""
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        return conn.execute("SELECT coalesce(string_agg(query, E'\\n'), '') FROM pg_stat_statements").fetchone()[0]
+
+
+def reset_tracked_statements(server: "Server", matching: str = "%") -> None:
+    """Forgets pg_stat_statements' entries whose text is LIKE `matching` (all of them by default)."""
+    with connect(server.endpoint(dbname="postgres")) as conn:
+        if conn.execute("SELECT current_setting('pg_stat_statements.track', true)").fetchone()[0] is not None:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute(
+                "SELECT count(pg_stat_statements_reset(userid, dbid, queryid)) FROM pg_stat_statements WHERE query ILIKE %s", (matching,)
+            )
+
+
+def tracked_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:
+    """Per server, the names of the passwords whose traces its pg_stat_statements holds."""
+    found = {}
+    for server in servers:
+        text = tracked_statements(server)
+        found[server.root.name] = sorted(name for name, password in passwords.items() if any(t in text for t in password_traces(password)))
+    return found
 
 
 def logged_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:

@@ -225,8 +225,9 @@ def tables_with_rows(conn: psycopg.Connection, tables: Iterable[str]) -> list[st
     return [t for t in tables if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.SQL(t))).fetchone()[0]]
 
 
-# Settings that would write a statement's text to the server's log, and the value that stops them.
-_STATEMENT_LOGGING = {"pgaudit.log": "none", "log_statement": "none"}
+# Settings that would keep a statement's text (the server's log; pg_stat_statements, which RDS preloads and
+# every pg_monitor member reads, keeps DDL text verbatim in PostgreSQL 15), and the value that stops them.
+_STATEMENT_LOGGING = {"pgaudit.log": "none", "log_statement": "none", "pg_stat_statements.track_utility": "off"}
 
 
 @contextlib.contextmanager
@@ -235,7 +236,8 @@ def unaudited(conn: psycopg.Connection) -> Iterator[None]:
 
     CREATE/ALTER SUBSCRIPTION ... CONNECTION is DDL: pgAudit's `ddl` class (and log_statement = ddl)
     would write its text, password included, to the server's log and on to CloudWatch Logs or Cloud
-    Logging. pgAudit redacts passwords of CREATE/ALTER ROLE only. Both settings are superuser-only; the
+    Logging, and pg_stat_statements (track_utility) would keep it in its view. pgAudit redacts passwords
+    of CREATE/ALTER ROLE only. The settings are superuser-only; the
     admin users the clouds create may change them for their own session (RDS: rds_superuser, see
     "Excluding users or databases from audit logging"; Cloud SQL: cloudsqlsuperuser). If the session may
     not, nothing is run: a password in the log is worse than a failed command.

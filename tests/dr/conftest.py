@@ -54,7 +54,7 @@ def postgres_servers():
         servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD, settings=settings))
         servers.append(localpg.start(bin_dir, password=PASSWORD, settings=settings))
         for server in servers:
-            server.audited = "shared_preload_libraries" in settings
+            server.audited = "pgaudit" in settings.get("shared_preload_libraries", "")
         yield servers[0], servers[1]
     finally:
         for server in servers:

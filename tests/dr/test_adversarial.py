@@ -130,6 +130,26 @@ def test_passwords_of_subscriptions_stay_out_of_both_servers_logs(postgres_pair,
     assert found == {server.root.name: [] for server in postgres_servers}
 
 
+def test_passwords_of_subscriptions_stay_out_of_pg_stat_statements(postgres_pair, postgres_servers):
+    """RDS preloads pg_stat_statements; its view keeps DDL text verbatim, and pg_monitor members read it."""
+    publisher, subscriber = postgres_pair
+    login, _ = estate_roles(publisher, subscriber)
+    for server in postgres_servers:  # what the roles Job and earlier tests left is not this test's
+        localpg.reset_tracked_statements(server)
+    pub, sub = publisher.endpoint(sslmode="require"), subscriber.endpoint()
+    _schema_and_rows(pub)
+    replication.setup(pub, sub, replication_login=login)
+    with connect(sub) as conn:
+        replication.drop_subscription(conn, "crm_subscription", keep_remote_slot=True)
+    failover.promote(sub, None)
+    failover.failback_prepare(pub, sub, discard=True)  # a subscription on RDS with the Cloud SQL admin's password
+    failover.failback_switch(pub, sub, replication_login=login)
+    tracked = {server.root.name: localpg.tracked_statements(server) for server in postgres_servers}
+    assert all("ALTER ROLE" in text for text in tracked.values())  # it tracks DDL here (the fences)
+    found = localpg.tracked_passwords(list(postgres_servers), {"replication": REPLICATION_PASSWORD, "admin": PASSWORD})
+    assert found == {server.root.name: [] for server in postgres_servers}
+
+
 def test_failback_recovers_the_old_primarys_transactions_whole(postgres_pair):
     publisher, subscriber = postgres_pair
     pub, sub = replicated_pair(publisher, subscriber)

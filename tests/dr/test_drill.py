@@ -53,6 +53,7 @@ def test_a_split_transaction_or_an_unreported_lost_row_misses_its_target():
 
 def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
     report = {
+        "savepoint_across_cut": {"savepoint_rows_kept": False},
         "rejected_login": {"refused": False, "copy_still_subscribed": False, "split_brain": True},
         "big_transaction": {"bound": "exact", "lower_bound_holds": True, "beyond_the_timeout": False},
         "burst_after_idle": {"margin": 1_000, "ids_aws_handed_out_after_the_cut": 13_912, "collisions": 13_912},
@@ -64,5 +65,14 @@ def test_each_adversarial_case_misses_its_target_when_the_promise_breaks():
             "rows_match_after_reseed": False,
         },
         "passwords_in_logs": {"aws": ["gcp admin"], "gcp": ["replication role"]},
+        "passwords_in_pg_stat_statements": {"aws": ["gcp admin"], "gcp": []},
     }
-    assert _missed(report) == ["rejected_login", "big_transaction", "burst_after_idle", "slot_lost", "passwords_in_logs"]
+    assert _missed(report) == [
+        "savepoint_across_cut",
+        "rejected_login",
+        "big_transaction",
+        "burst_after_idle",
+        "slot_lost",
+        "passwords_in_logs",
+        "passwords_in_pg_stat_statements",
+    ]

@@ -99,3 +99,57 @@ def test_failback_refuses_a_table_without_primary_key(postgres_pair):
         failover.failback_prepare(pub, sub)
     with connect(pub) as conn:  # nothing was emptied
         assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 102
+
+
+def test_failback_recovers_rows_a_transaction_open_across_the_cut_wrote_in_a_savepoint(postgres_pair):
+    """Rows written in a subtransaction carry the subtransaction's xid, which no snapshot lists as in progress."""
+    pub, sub = replicated_pair(*postgres_pair)
+    for endpoint in (pub, sub):  # DDL does not replicate
+        with connect(endpoint) as conn:
+            conn.execute("ALTER TABLE customers ADD COLUMN balance bigint NOT NULL DEFAULT 0")
+    open_across_cut = psycopg.connect(**app(pub).params())
+    try:
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (1, 301)")
+        open_across_cut.execute("SAVEPOINT nested")
+        open_across_cut.execute("INSERT INTO orders (customer_id, total) VALUES (2, 302)")
+        open_across_cut.execute("UPDATE customers SET balance = balance + 302 WHERE id = 2")
+        open_across_cut.execute("RELEASE SAVEPOINT nested")
+        with connect(app(pub)) as conn:  # another transaction commits meanwhile
+            conn.execute("INSERT INTO customers (name) VALUES ('other')")
+        with connect(pub) as a, connect(sub) as g:
+            failover.wait_caught_up(a, g, replication.SUBSCRIPTION, replication.SLOT, 60)  # the last beat the copy applies
+        failover.promote(sub, None, margin=1000)
+        open_across_cut.commit()  # on the cut-off old primary
+    finally:
+        open_across_cut.close()
+    prepare = failover.failback_prepare(pub, sub)
+    assert prepare.data["recovered_rows"] == 3
+    with connect(sub) as g:
+        assert g.execute("SELECT total FROM orders WHERE total IN (301, 302) ORDER BY total").fetchall() == [(301,), (302,)]
+        assert g.execute("SELECT balance FROM customers WHERE id = 2").fetchone()[0] == 302
+
+
+def test_a_failback_switch_interrupted_after_dropping_the_failback_subscription_resumes(postgres_pair, monkeypatch):
+    pub, sub = _failed_over(*postgres_pair)
+    failover.failback_prepare(pub, sub)
+    create = replication.create_subscription
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while gcp's subscription to aws is being created
+
+    monkeypatch.setattr(replication, "create_subscription", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        failover.failback_switch(pub, sub)
+    monkeypatch.setattr(replication, "create_subscription", create)
+    again = failover.failback_switch(pub, sub)
+    assert any("resuming the switch" in step["did"] for step in again.steps)
+    assert again.data["leftovers"] == {}
+    with connect(app(pub)) as conn:  # the application writes on aws again, and it replicates to gcp
+        new_id = conn.execute("INSERT INTO orders (customer_id, total) VALUES (7, 107) RETURNING id").fetchone()[0]
+    wait_for(lambda: count(sub, "orders", f"id = {new_id}") == 1)
+    with connect(pub) as a, connect(sub) as g:
+        assert (
+            a.execute("SELECT count(*) FROM dr.promotion").fetchone()[0]
+            == g.execute("SELECT count(*) FROM dr.promotion").fetchone()[0]
+            == 0
+        )

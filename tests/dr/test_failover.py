@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import threading
+import time
 
 import psycopg
 import pytest
@@ -117,3 +122,113 @@ def test_drop_slot_refuses_an_active_slot_unless_forced(postgres_pair):
     assert result.returncode == 0 and "slot crm_slot: dropped" in result.stdout
     with connect(pub) as conn:
         assert replication.slot_state(conn, "crm_slot") is None
+
+
+def _behind(publisher, subscriber):
+    """A replicating pair whose copy stopped applying, with 500 orders on the primary it lacks."""
+    pub, sub = replicated_pair(publisher, subscriber)
+    with connect(sub) as conn:
+        conn.execute("ALTER SUBSCRIPTION crm_subscription DISABLE")  # apply stalled
+    with connect(app(pub)) as conn:
+        conn.execute("INSERT INTO orders (customer_id, total) SELECT 1, g FROM generate_series(1, 500) g")
+    return pub, sub
+
+
+def test_a_planned_switch_whose_copy_is_still_behind_stops_and_changes_nothing_on_the_copy(postgres_pair):
+    pub, sub = _behind(*postgres_pair)
+    result = run_dr("promote", "--catchup-seconds", "1", env=env_for(pub, sub), timeout=60)
+    assert result.returncode == 2 and "still behind" in result.stderr and "--accept-behind" in result.stderr
+    with connect(sub) as conn:  # not promoted: still a copy, the application still read-only there
+        assert replication.subscription_exists(conn)
+        assert conn.execute("SELECT to_regclass('dr.promotion') IS NULL OR NOT EXISTS (SELECT 1 FROM dr.promotion)").fetchone()[0]
+    with pytest.raises(DrError, match="not permitted to log in"):  # and the old primary stays fenced
+        connect(app(pub))
+
+
+def test_accept_behind_promotes_a_copy_that_is_behind_and_records_it(postgres_pair, tmp_path):
+    pub, sub = _behind(*postgres_pair)
+    record_file = tmp_path / "promote.json"
+    result = run_dr("promote", "--catchup-seconds", "1", "--accept-behind", "--record", str(record_file), env=env_for(pub, sub), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(record_file.read_text())["behind_at_promotion"].startswith("at least")
+    assert count(sub, "orders") == 100 and count(pub, "orders") == 600
+
+
+@pytest.mark.parametrize("command", ["promote", "lag"])
+def test_a_missing_publisher_host_is_an_error_not_a_lost_primary(postgres_pair, command):
+    pub, sub = replicated_pair(*postgres_pair)
+    result = run_dr(command, env=env_for(None, sub), timeout=60)
+    assert result.returncode == 2 and "PUBLISHER_HOST is not set" in result.stderr and "--no-primary" in result.stderr
+    with connect(sub) as conn:  # nothing was promoted
+        assert replication.subscription_exists(conn)
+    with connect(app(pub)) as conn:  # and the primary was neither reached nor fenced
+        conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1)")
+
+
+def test_no_primary_promotes_without_contacting_the_primary(postgres_pair):
+    pub, sub = replicated_pair(*postgres_pair)
+    result = run_dr("promote", "--no-primary", env=env_for(None, sub), timeout=60)
+    assert result.returncode == 0, result.stderr
+    with connect(sub) as conn:
+        assert not replication.subscription_exists(conn)
+    with connect(app(pub)) as conn:  # not contacted, so not fenced: `dr fence` is for when it is reachable again
+        conn.execute("INSERT INTO orders (customer_id, total) VALUES (1, 1)")
+
+
+def _freeze(server) -> list[int]:
+    """SIGSTOP every process of the server: it keeps its connections open (the kernel still answers TCP) and says nothing."""
+    postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    pids = [postmaster, *(int(c) for c in children)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
+
+
+def test_promote_is_bounded_when_the_old_primary_stops_answering_after_the_login(postgres_pair, monkeypatch):
+    publisher, subscriber = postgres_pair
+    pub, sub = replicated_pair(publisher, subscriber)
+    frozen: list[int] = []
+    login = failover.reachable
+
+    def answers_then_freezes(endpoint, **kwargs):
+        conn = login(endpoint, **kwargs)
+        frozen.extend(_freeze(publisher.server))
+        return conn
+
+    monkeypatch.setattr(failover, "reachable", answers_then_freezes)
+    monkeypatch.setattr(failover, "OLD_PRIMARY_S", 3.0, raising=False)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["record"] = failover.promote(sub, pub, catchup_s=1)
+        except DrError as exc:
+            outcome["error"] = str(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    try:
+        worker.join(30)
+        elapsed = time.monotonic() - started
+        still_running = worker.is_alive()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        worker.join(30)
+    assert frozen and not still_running and elapsed < 15
+    assert "stopped answering" in outcome["error"] and "fence state is unknown" in outcome["error"]
+    with connect(sub) as conn:  # the copy was left as it was
+        assert replication.subscription_exists(conn)
+
+
+def test_a_second_promote_while_one_runs_stops_with_a_clear_message(postgres_pair):
+    pub, sub = replicated_pair(*postgres_pair)
+    with connect(sub) as first:  # the first operator's promote holds the lock
+        first.execute("SELECT pg_advisory_lock(hashtext('dr.failover'))")
+        with pytest.raises(DrError, match="another promote or failback is running"):
+            failover.promote(sub, None)
+        with connect(sub) as conn:  # the second did nothing
+            assert replication.subscription_exists(conn)
+    failover.promote(sub, None, margin=1000)  # once it is released, a promote runs

@@ -455,3 +455,116 @@ def test_an_experiment_fis_already_stopped_is_not_a_failure_to_stop(world, tmp_p
     assert code == 0, "\n".join(lines)
     assert json.loads(report.read_text())["outcome"] == "completed"
     assert any("experiment already stopping" in line for line in lines) and not any("could not stop" in line for line in lines)
+
+
+class FailingStops:
+    """FIS whose StopExperiment is throttled the first `failures` times (every time: None)."""
+
+    def __init__(self, client, failures: int | None):
+        self.client, self.failures, self.calls = client, failures, 0
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def stop_experiment(self, id):
+        self.calls += 1
+        if self.failures is None or self.calls <= self.failures:
+            raise RuntimeError("ThrottlingException: Rate exceeded")
+        return self.client.stop_experiment(id=id)
+
+
+def _guard_maximum() -> float:
+    guard = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace="CRM/GameDay",
+        MetricName="Abort",
+        Dimensions=[{"Name": "Environment", "Value": "dr"}],
+        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
+        EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    return max(p["Maximum"] for p in guard["Datapoints"])
+
+
+def _run_with_failing_stops(world, tmp_path, failures: int | None):
+    w = world(behaviour=EdgeBehaviour(detect=10**6))
+    fis: list[FailingStops] = []
+
+    def aws(service, region):
+        client = boto3.client(service, region_name=region)
+        if service != "fis":
+            return client
+        fis.append(FailingStops(client, failures))
+        return fis[-1]
+
+    report = tmp_path / "r.json"
+    options = dataclasses.replace(
+        FAST, interval=1.0, pool_interval=5.0, poll_interval=5.0, guard_interval=10.0, settle_seconds=5.0, max_seconds=45.0
+    )
+    code, lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock(), aws=aws)
+    [experiment] = w.experiments()
+    return code, lines, json.loads(report.read_text()), experiment, fis[0].calls
+
+
+def test_a_stop_that_fails_once_is_tried_again_and_pulls_the_guard(world, tmp_path):
+    code, lines, document, experiment, calls = _run_with_failing_stops(world, tmp_path, failures=1)
+    assert calls == 2 and experiment["state"]["status"] in ("stopping", "stopped")
+    assert code == 1 and document["outcome"] == "timed-out"
+    assert _guard_maximum() == 1.0
+
+
+def test_a_stop_that_keeps_failing_says_so_and_leaves_the_guard_pulled(world, tmp_path):
+    code, lines, document, experiment, calls = _run_with_failing_stops(world, tmp_path, failures=None)
+    assert calls == gameday.STOP_ATTEMPTS
+    assert code == 2 and "STOP FAILED" in (document.get("error") or "")
+    assert any("could not stop experiment" in line for line in lines)
+    assert _guard_maximum() == 1.0
+
+
+def test_a_signal_while_the_experiment_starts_still_stops_it(world, tmp_path):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread")
+    w = world(behaviour=EdgeBehaviour(detect=10**6))
+
+    class SignalledDuringStart:
+        def __init__(self, client):
+            self.client = client
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+        def start_experiment(self, **kwargs):
+            response = self.client.start_experiment(**kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)  # CI cancels the job before the answer is read
+            return response
+
+    def aws(service, region):
+        client = boto3.client(service, region_name=region)
+        return SignalledDuringStart(client) if service == "fis" else client
+
+    report = tmp_path / "r.json"
+    code, lines = run_main(w, "--execute", "--report", str(report), aws=aws)
+    [experiment] = w.experiments()
+    assert code == 130 and json.loads(report.read_text())["outcome"] == "interrupted"
+    assert experiment["state"]["status"] in ("stopping", "stopped")
+
+
+def test_the_run_waits_for_a_database_side_still_running_at_the_bound(world, tmp_path):
+    finished: list[float] = []
+
+    def slow_switch(echo):
+        time.sleep(8)  # a failback that outlasts the run's bound
+        finished.append(time.monotonic())
+        return {"promotion_s": 1.0, "failback_s": 7.0}
+
+    w = world()
+    report = tmp_path / "r.json"
+    options = dataclasses.replace(FAST, max_seconds=6.0)
+    code, lines = run_main(w, "--execute", "--database-switch", "--report", str(report), options=options, database_switch=slow_switch)
+    returned = time.monotonic()
+    document = json.loads(report.read_text())
+    assert document["outcome"] == "timed-out" and "database_switch_started" in document["events"]
+    assert finished and finished[0] <= returned  # the report was written after the database side finished
+    assert document["database"] == {"promotion_s": 1.0, "failback_s": 7.0}
+    assert any("database side still running" in line for line in lines)
+    assert document["events"]["stopped"] <= document["events"]["database_switch_done"]
