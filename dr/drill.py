@@ -248,6 +248,7 @@ class Pair:
 
     def __init__(self, aws: localpg.Server, gcp: localpg.Server, relay_aws: Relay, relay_gcp: Relay, dbname: str, passwords: dict):
         from components.postgres.roles import roles_sql  # noqa: PLC0415 - the roles Job's own SQL
+        from components.postgres.scram import scram_sha_256  # noqa: PLC0415 - and its verifiers
 
         self.aws, self.gcp, self.dbname, self.passwords = aws, gcp, dbname, passwords
         for server in (aws, gcp):
@@ -256,13 +257,11 @@ class Pair:
         self.aws_direct, self.gcp_direct = aws.endpoint(dbname), gcp.endpoint(dbname)
         self.aws_link = Endpoint("127.0.0.1", dbname, "postgres", aws.password, relay_aws.port, "disable")
         self.gcp_link = Endpoint("127.0.0.1", dbname, "postgres", gcp.password, relay_gcp.port, "disable")
-        env = {"APP_PASSWORD": passwords["app"], "REPLICATION_PASSWORD": passwords["replication"], "MONITOR_PASSWORD": passwords["monitor"]}
+        env = {f"{role.upper()}_PASSWORD_VERIFIER": scram_sha_256(passwords[role]) for role in ("app", "replication", "monitor")}
         with connect(self.aws_direct) as conn:
             conn.execute(localpg.RDS_REPLICATION_STAND_IN)
         localpg.run_as_job(aws, dbname, roles_sql("read-write", dbname, "postgres", APP_ROLE, REPLICATION_ROLE, monitor=MONITOR_ROLE), env)
         localpg.run_as_job(gcp, dbname, roles_sql("read-only", dbname, "postgres", APP_ROLE, monitor=MONITOR_ROLE), env)
-        for server in (aws, gcp):  # the roles Job's own ALTER ROLE ... PASSWORD (components/postgres/roles.py) is not this tool's
-            localpg.reset_tracked_statements(server, "ALTER ROLE%PASSWORD%")
         with connect(self.aws_direct) as conn:
             localpg.grant_rds_replication_members(conn)
             conn.execute(SCHEMA)  # as the admin, after the roles: default privileges give the application its grants

@@ -3,7 +3,7 @@
 RDS and Cloud SQL sit in private subnets no deploy runner reaches, so the stack runs `psql` where
 the application runs: a Job in its own namespace, its egress limited to PostgreSQL and DNS. The
 admin credentials and the new roles' passwords reach it through a Secret as environment variables
-(`PG*`, `*_PASSWORD`), never its arguments; the SQL is a ConfigMap and safe to run again.
+(`PG*`, the roles' `*_PASSWORD_VERIFIER`s), never its arguments; the SQL is a ConfigMap and safe to run again.
 
 - `read-write` (the writer: RDS, or the only database of a stack): the application role reads and
   writes every table, present and future; `replication_username`, when set, is the role Cloud
@@ -30,6 +30,7 @@ from components.base import Component, ready_after
 from components.endpoints import DatabaseUser
 from components.kubernetes.application import security_group_policy
 from components.postgres.logging import CREATE_EXTENSION_SQL
+from components.postgres.scram import scram_sha_256
 
 MODES = ("read-write", "read-only")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -45,8 +46,9 @@ def _ident(name: str) -> str:
 
 
 def _login_role(role: str, variable: str) -> list[str]:
+    # The environment holds the password's SCRAM verifier (components/postgres/scram.py), never the password.
     return [
-        f"\\getenv {variable} {variable.upper()}",
+        f"\\getenv {variable} {variable.upper()}_VERIFIER",
         f"SELECT 'CREATE ROLE {_ident(role)}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') \\gexec",
         # New roles start without SUPERUSER, REPLICATION or BYPASSRLS (which only a superuser may change).
         f"ALTER ROLE {_ident(role)} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'{variable}';",
@@ -190,14 +192,14 @@ class DatabaseRoles(Component):
             "PGPASSWORD": args.admin_password,
             # libpq verifies the server against the CA file the ConfigMap mounts next to the script.
             "PGSSLMODE": args.sslmode if args.ca_certificate is not None else "require",
-            "APP_PASSWORD": self.app_password,
+            "APP_PASSWORD_VERIFIER": self.app_password.apply(scram_sha_256),
         }
         if args.ca_certificate is not None:
             env["PGSSLROOTCERT"] = f"{SQL_DIR}/{CA_FILE}"
         if self.replication_password is not None:
-            env["REPLICATION_PASSWORD"] = self.replication_password
+            env["REPLICATION_PASSWORD_VERIFIER"] = self.replication_password.apply(scram_sha_256)
         if self.monitor_password is not None:
-            env["MONITOR_PASSWORD"] = self.monitor_password
+            env["MONITOR_PASSWORD_VERIFIER"] = self.monitor_password.apply(scram_sha_256)
         self.secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata={"name": "database-roles", "namespace": ns, "labels": labels},

@@ -95,7 +95,13 @@ def estate_roles(publisher, subscriber) -> tuple[Endpoint, Endpoint]:
     from components.postgres.roles import roles_sql  # noqa: PLC0415
     from dr import localpg  # noqa: PLC0415
 
-    passwords = {"APP_PASSWORD": APP_PASSWORD, "REPLICATION_PASSWORD": REPLICATION_PASSWORD, "MONITOR_PASSWORD": MONITOR_PASSWORD}
+    from components.postgres.scram import scram_sha_256  # noqa: PLC0415 - the Job sends verifiers, never passwords
+
+    passwords = {
+        "APP_PASSWORD_VERIFIER": scram_sha_256(APP_PASSWORD),
+        "REPLICATION_PASSWORD_VERIFIER": scram_sha_256(REPLICATION_PASSWORD),
+        "MONITOR_PASSWORD_VERIFIER": scram_sha_256(MONITOR_PASSWORD),
+    }
     with connect(publisher.endpoint()) as conn:
         conn.execute(localpg.RDS_REPLICATION_STAND_IN)
     localpg.run_as_job(

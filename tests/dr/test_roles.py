@@ -9,14 +9,15 @@ import psycopg
 import pytest
 
 from components.postgres.roles import roles_sql
-from dr import failover, replication
+from components.postgres.scram import scram_sha_256
+from dr import failover, localpg, replication
 from tests.helpers import HANG_TIMEOUT_S
 
 APP_PASSWORD, REPLICATION_PASSWORD = "AppPassw0rdFromTheStack", "Replicati0nPasswordFromTheStack"
 
 
 def run_script(server, script: str) -> None:
-    """What the Job does: psql with the PG* and *_PASSWORD environment, the script as a file."""
+    """What the Job does: psql with the PG* and *_PASSWORD_VERIFIER environment, the script as a file."""
     admin = server.endpoint(sslmode="prefer")
     path = server.server.root / f"roles-{server.dbname}.sql"
     path.write_text(script)
@@ -28,8 +29,8 @@ def run_script(server, script: str) -> None:
         "PGDATABASE": server.dbname,
         "PGUSER": admin.user,
         "PGPASSWORD": admin.password,
-        "APP_PASSWORD": APP_PASSWORD,
-        "REPLICATION_PASSWORD": REPLICATION_PASSWORD,
+        "APP_PASSWORD_VERIFIER": scram_sha_256(APP_PASSWORD),
+        "REPLICATION_PASSWORD_VERIFIER": scram_sha_256(REPLICATION_PASSWORD),
     }
     subprocess.run(
         [str(server.server.bin / "psql"), "--no-psqlrc", "--file", str(path)],
@@ -92,3 +93,15 @@ def test_reader_role_only_reads_until_promotion_grants_writes(pair):
     run_script(subscriber, script)  # a later `pulumi up` reruns the Job: writes stay granted
     with as_role(subscriber, "crm_app", APP_PASSWORD) as conn:
         assert conn.execute("INSERT INTO customers (name) VALUES ('after failover') RETURNING id").fetchone()[0] > 10
+
+
+def test_the_script_sends_verifiers_so_no_password_reaches_the_server_or_its_statistics(pair):
+    publisher, _ = pair
+    run_script(publisher, roles_sql("read-write", publisher.dbname, "postgres", "crm_app", "crm_replication"))
+    with replication.connect(publisher.endpoint()) as conn:
+        stored = conn.execute("SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN ('crm_app', 'crm_replication')").fetchall()
+    statements = localpg.tracked_statements(publisher.server)
+    assert dict(stored) == {"crm_app": scram_sha_256(APP_PASSWORD), "crm_replication": scram_sha_256(REPLICATION_PASSWORD)}
+    assert "PASSWORD" in statements.upper() and APP_PASSWORD not in statements and REPLICATION_PASSWORD not in statements
+    with as_role(publisher, "crm_app", APP_PASSWORD) as conn:  # the verifier is PostgreSQL's own: the password signs in
+        assert conn.execute("SELECT current_user").fetchone() == ("crm_app",)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from components.postgres.scram import scram_sha_256
 from tests.helpers import is_secret, secret_value
 
 COMMON = {
@@ -187,7 +188,7 @@ def test_gcp_app_signs_in_to_both_databases_with_the_writer_role_password(gcp_en
     aws_outputs = shipped("aws-dr", preview=False).outputs
     assert gcp_env["DATABASE_PASSWORD"] == plain(aws_outputs["databaseAppPassword"])
     roles_secret = shipped("gcp-dr", preview=False).one("kubernetes:core/v1:Secret", "crm-dr-db-roles-credentials")
-    assert plain(roles_secret["stringData"])["APP_PASSWORD"] == gcp_env["DATABASE_PASSWORD"]
+    assert plain(roles_secret["stringData"])["APP_PASSWORD_VERIFIER"] == scram_sha_256(gcp_env["DATABASE_PASSWORD"])
 
 
 def test_database_app_password_outputs_are_secret(shipped):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.postgres.scram import scram_sha_256
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs, roles_sql
 from tests.helpers import is_secret
 
@@ -64,7 +65,7 @@ def test_roles_are_created_only_when_missing():
 
 def test_passwords_come_from_the_environment_not_the_script(writer):
     script = writer.one("kubernetes:core/v1:ConfigMap")["data"]["roles.sql"]
-    assert "\\getenv app_password APP_PASSWORD" in script and "PASSWORD :'app_password'" in script
+    assert "\\getenv app_password APP_PASSWORD_VERIFIER" in script and "PASSWORD :'app_password'" in script
     assert "admin-secret-value" not in script
 
 
@@ -128,7 +129,7 @@ def test_generated_passwords_when_none_is_given(writer):
 def test_a_given_app_password_is_used_instead_of_a_new_one(run_component, plain):
     result = run_component(build(mode="read-only", replication=None, app_password="shared-writer-password"))
     assert not result.of_type("random:index/randomPassword:RandomPassword")
-    assert plain(result.one("kubernetes:core/v1:Secret")["stringData"])["APP_PASSWORD"] == "shared-writer-password"
+    assert plain(result.one("kubernetes:core/v1:Secret")["stringData"])["APP_PASSWORD_VERIFIER"] == scram_sha_256("shared-writer-password")
 
 
 def test_gcp_dr_roles_are_read_only_and_aws_dr_read_write(shipped):
@@ -177,4 +178,4 @@ def test_the_monitor_role_gets_connect_and_pg_monitor_only():
     sql = roles_sql("read-only", "crm", "crmadmin", "crm_app", monitor="crm_monitor")
     grants = [line for line in sql.splitlines() if line.startswith("GRANT") and line.rstrip(";").endswith('"crm_monitor"')]
     assert grants == ['GRANT CONNECT ON DATABASE "crm" TO "crm_monitor";', 'GRANT pg_monitor TO "crm_monitor";']
-    assert "\\getenv monitor_password MONITOR_PASSWORD" in sql
+    assert "\\getenv monitor_password MONITOR_PASSWORD_VERIFIER" in sql
