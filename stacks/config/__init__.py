@@ -27,7 +27,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
 SECTIONS: dict[str, dict[str, type]] = {
     "aws": {
-        "network": model.AwsNetwork,
+        "network": model.AwsNetworkSettings,
         "kubernetes": model.Eks,
         "database": model.RdsPostgres,
         "redis": model.ElastiCacheRedis,
@@ -36,28 +36,28 @@ SECTIONS: dict[str, dict[str, type]] = {
         "interconnect": model.AwsInterconnect,
         "platform": model.AwsPlatform,
         "monitoring": model.Monitoring,
-        "application": model.Application,
+        "application": model.ApplicationSettings,
         "dns": model.Dns,
         "rotation": model.Rotation,
-        "ci": model.DeployRunner,
-        "faultInjection": model.FaultInjection,
+        "ci": model.DeployRunnerSettings,
+        "faultInjection": model.FaultInjectionSettings,
     },
     "gcp": {
-        "network": model.GcpNetwork,
+        "network": model.GcpNetworkSettings,
         "kubernetes": model.Gke,
-        "database": model.CloudSqlPostgres,
-        "redis": model.MemorystoreRedis,
+        "database": model.CloudSqlSettings,
+        "redis": model.MemorystoreSettings,
         "registry": model.Registry,
         "interconnect": model.GcpInterconnect,
         "platform": model.GcpPlatform,
         "monitoring": model.Monitoring,
         "replication": model.Replication,
-        "application": model.Application,
+        "application": model.ApplicationSettings,
         "dns": model.Dns,
         "ingress": model.GcpIngress,
         "rotation": model.Rotation,
     },
-    "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
+    "cloudflare": {"loadBalancer": model.LoadBalancerSettings},
     "bootstrap": {
         "github": model.GithubRepository,
         "state": model.StateSettings,
@@ -163,9 +163,7 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     """Types and validates one stack's config; raises ConfigValidationError with every problem."""
     problems = Problems()
     raw = {key: _decode(value) for key, value in raw.items()}
-    common, config = _parse(problems, stack, raw)
-    if common is not None:
-        cost.parse(problems, common, raw)
+    config = _parse(problems, stack, raw)
     if config is not None and check_peer:
         config = _check_peer(problems, config, peer_loader or read_stack_file)
         _check_shared_zone(problems, config, peer_loader or read_stack_file)
@@ -179,8 +177,8 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     return config
 
 
-def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Common], Optional[StackConfig]]:
-    """The common settings and the typed config of the program `crm:cloud` picks (None where a problem was found)."""
+def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
+    """The typed config of the program `crm:cloud` picks (None where a problem was found)."""
     top = {key.partition(":")[2]: value for key, value in raw.items() if key.partition(":")[0] == NAMESPACE}
     common_keys = schema.known_keys(model.Common)
     first = schema.read(
@@ -195,7 +193,7 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
     try:
         cloud = first.cloud
     except schema.Unavailable:
-        return None, None  # which program (and so which keys) is unknown: nothing else can be judged
+        return None  # which program (and so which keys) is unknown: nothing else can be judged
     _check_unknown_keys(problems, raw, cloud)
     settings = schema.read(
         problems, NAMESPACE, {key: top.get(key) for key in common_keys}, model.Common, schema.Context(None), cloud=cloud, separator=":"
@@ -206,18 +204,20 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
         problems.relations = False  # checks against no environment would only echo that one error
     public_host = values.get("public_host", top.get("publicHost") if isinstance(top.get("publicHost"), str) else "")
     common = model.Common(
-        stack=stack,
-        cloud=cloud,
-        environment=values.get("environment", str(top.get("environment"))),
-        project=values.get("project", "crm"),
-        organization=values.get("organization", "organization"),
-        public_host=public_host or "",
-        budget=values.get("budget"),
+        **{
+            **values,
+            "stack": stack,
+            "environment": values.get("environment", str(top.get("environment"))),
+            "project": values.get("project", "crm"),
+            "organization": values.get("organization", "organization"),
+            "public_host": public_host or "",
+        }
     )
     _read_provider_keys(problems, raw, cloud)
     context = schema.Context(common, environment_valid=environment_valid)
     config = _PARSERS[cloud](problems, common, raw, context)
-    return common, (config if settings.complete else None)
+    common = dataclasses.replace(common, cost_assumptions=cost.parse(problems, common, raw, context))
+    return dataclasses.replace(config, common=common) if config is not None and settings.complete else None
 
 
 def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:

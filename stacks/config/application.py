@@ -18,7 +18,7 @@ REPLICAS = {"dev": (1, 3), "staging": (2, 4), "production": (3, 12), "dr": (2, 8
 
 
 @section
-class Application:
+class ApplicationSettings:
     image_repository: str = setting(
         "imageRepository",
         "registry repository of the application image",
@@ -53,7 +53,7 @@ def parse(problems: Problems, raw: dict, context: Context, repositories: Optiona
         problems,
         "crm:application",
         raw.get("crm:application"),
-        Application,
+        ApplicationSettings,
         Context(context.common, extra=extra, environment_valid=context.environment_valid),
         cloud=context.common.cloud,
     )

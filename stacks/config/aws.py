@@ -29,7 +29,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     env = common.environment
     region = provider_value(raw, "aws:region")
 
-    network = read(problems, "crm:network", raw.get("crm:network"), model.AwsNetwork, context)
+    network = read(problems, "crm:network", raw.get("crm:network"), model.AwsNetworkSettings, context)
     _check_network(problems, network, region)
 
     kubernetes = read(problems, "crm:kubernetes", raw.get("crm:kubernetes"), model.Eks, context)
@@ -93,8 +93,8 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             problems.add("crm:platform.msk", "MSK needs brokers in at least two zones")
     check_topics(problems, platform)
     rotation = read(problems, "crm:rotation", raw.get("crm:rotation"), model.Rotation, context)
-    ci = read(problems, "crm:ci", raw.get("crm:ci"), model.DeployRunner, context)
-    fault_injection = read(problems, "crm:faultInjection", raw.get("crm:faultInjection"), model.FaultInjection, context)
+    ci = read(problems, "crm:ci", raw.get("crm:ci"), model.DeployRunnerSettings, context)
+    fault_injection = read(problems, "crm:faultInjection", raw.get("crm:faultInjection"), model.FaultInjectionSettings, context)
 
     monitoring = monitoring_config.parse(problems, common, raw, context, cloud="aws")
     dns = parse_dns(problems, common, raw, context)

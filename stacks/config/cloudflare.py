@@ -27,7 +27,7 @@ def health_check(monitor: model.HealthMonitor) -> HealthCheck:
 
 
 def parse(problems: Problems, common: model.Common, raw: dict, context: Context) -> Optional[model.GlobalStackConfig]:
-    balancer = read(problems, "crm:loadBalancer", raw.get("crm:loadBalancer"), model.GlobalLoadBalancer, context)
+    balancer = read(problems, "crm:loadBalancer", raw.get("crm:loadBalancer"), model.LoadBalancerSettings, context)
     with problems.relation():
         if balancer.steering == "random" and not any(weight for _, weight in balancer.pool_weights):
             problems.add("crm:loadBalancer.poolWeights", "at least one cloud needs a weight above 0 when steering is random")

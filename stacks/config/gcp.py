@@ -27,7 +27,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
     project_id = provider_value(raw, "gcp:project")
     region = provider_value(raw, "gcp:region")
 
-    network = read(problems, "crm:network", raw.get("crm:network"), model.GcpNetwork, context)
+    network = read(problems, "crm:network", raw.get("crm:network"), model.GcpNetworkSettings, context)
     with problems.relation():
         for i, zone in enumerate(network.zones):
             if region and not zone_in_region(zone, region):
@@ -47,7 +47,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             ("minNodes", "initialNodes", "maxNodes"),
         )
 
-    database = read(problems, "crm:database", raw.get("crm:database"), model.CloudSqlPostgres, context)
+    database = read(problems, "crm:database", raw.get("crm:database"), model.CloudSqlSettings, context)
     with problems.relation():
         if database.backup_location and database.backup_location == region:
             problems.add(
@@ -56,7 +56,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
             )
     check_database_users(problems, database, {"appUsername": "app_username", "monitorUsername": "monitor_username"})
 
-    redis = read(problems, "crm:redis", raw.get("crm:redis"), model.MemorystoreRedis, context)
+    redis = read(problems, "crm:redis", raw.get("crm:redis"), model.MemorystoreSettings, context)
     _check_redis(problems, redis)
 
     registry = parse_registry(problems, raw, context)
@@ -126,7 +126,7 @@ def parse(problems: Problems, common: model.Common, raw: dict, context: Context)
 
 
 def gcp_ranges(network) -> list[tuple[str, object]]:
-    """The ranges of a GCP network (a built GcpNetwork, or a section being read: its wrong ranges left out)."""
+    """The ranges of a GCP network (a built GcpNetworkSettings, or a section being read: its wrong ranges left out)."""
     ranges = []
     for key, attribute in (
         ("subnetCidr", "subnet_cidr"),

@@ -14,13 +14,13 @@ import datetime
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from components.aws.experiments import MAX_ACTION_MINUTES
 from components.interconnect import addressing
 
 from . import rules, sizes
-from .application import Application
+from .application import ApplicationSettings
 from .schema import section, setting
 
 Net = ipaddress.IPv4Network
@@ -142,6 +142,8 @@ class Common:
         attr_default="bootstrap",
     )
     budget: Budget = setting("budget", "what the stack may cost a month", nested=Budget, attr_default=None)  # None only before it is read
+    # crm:costAssumptions, read with the rest (stacks/config/cost.py): key -> cost.Assumption
+    cost_assumptions: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def protected(self) -> bool:
@@ -168,7 +170,7 @@ class Common:
 
 
 @section
-class AwsNetwork:
+class AwsNetworkSettings:
     cidr: Net = setting("cidr", "VPC range")
     zones: list[str] = setting("zones", "zones, at least two, in the region")
     public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
@@ -393,7 +395,7 @@ class AwsPlatform:
 
 
 @section
-class FaultInjection:
+class FaultInjectionSettings:
     """crm:faultInjection: the AWS FIS experiment templates `python -m dr gameday` runs (docs/runbooks/gameday.md)."""
 
     enabled: bool = setting(
@@ -431,7 +433,7 @@ def github_connection_name(project: str) -> str:
 
 
 @section
-class DeployRunner:
+class DeployRunnerSettings:
     """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
 
     runner: bool = setting(
@@ -463,7 +465,7 @@ class DeployRunner:
 class AwsStackConfig:
     common: Common
     region: str
-    network: AwsNetwork
+    network: AwsNetworkSettings
     kubernetes: Eks
     database: RdsPostgres
     redis: ElastiCacheRedis
@@ -472,11 +474,13 @@ class AwsStackConfig:
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
     monitoring: Optional["Monitoring"] = None
-    application: Optional[Application] = None
+    application: Optional[ApplicationSettings] = None
     dns: Optional[Dns] = None
     rotation: Rotation = field(default_factory=Rotation)
-    ci: DeployRunner = field(default_factory=lambda: DeployRunner(runner=False, github_connection="", log_retention_days=90))
-    fault_injection: FaultInjection = field(default_factory=lambda: FaultInjection(enabled=False))
+    ci: DeployRunnerSettings = field(
+        default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
+    )
+    fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
 
     @property
     def references(self) -> list[str]:
@@ -487,7 +491,7 @@ class AwsStackConfig:
 
 
 @section
-class GcpNetwork:
+class GcpNetworkSettings:
     name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
     subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
     pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
@@ -526,7 +530,7 @@ class Gke:
 
 
 @section
-class CloudSqlPostgres:
+class CloudSqlSettings:
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.GCP, "database", "enabled"))
     database_version: str = setting("databaseVersion", "Cloud SQL version", default="POSTGRES_15", choices=("POSTGRES_15",))
     tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
@@ -561,7 +565,7 @@ class CloudSqlPostgres:
 
 
 @section
-class MemorystoreRedis:
+class MemorystoreSettings:
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.GCP, "redis", "enabled"))
     tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
     memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
@@ -650,16 +654,16 @@ class GcpStackConfig:
     common: Common
     project_id: str
     region: str
-    network: GcpNetwork
+    network: GcpNetworkSettings
     kubernetes: Gke
-    database: CloudSqlPostgres
-    redis: MemorystoreRedis
+    database: CloudSqlSettings
+    redis: MemorystoreSettings
     registry: Registry
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
     monitoring: Optional["Monitoring"] = None
     replication: Optional["Replication"] = None
-    application: Optional[Application] = None
+    application: Optional[ApplicationSettings] = None
     dns: Optional[Dns] = None
     ingress: Optional[GcpIngress] = None
     rotation: Rotation = field(default_factory=Rotation)
@@ -697,7 +701,7 @@ class PoolWeights:
 
 
 @section
-class GlobalLoadBalancer:
+class LoadBalancerSettings:
     account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
     zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
     hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
@@ -728,7 +732,7 @@ class GlobalLoadBalancer:
 @dataclass(frozen=True)
 class GlobalStackConfig:
     common: Common
-    load_balancer: GlobalLoadBalancer
+    load_balancer: LoadBalancerSettings
 
     @property
     def references(self) -> list[str]:

@@ -139,6 +139,12 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _not_bool_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "must be a number, got {value}", {"value": value})
+    return value
+
+
 def _boolean(value: Any) -> Any:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
@@ -191,7 +197,7 @@ def _scalar(annotation: Any, spec: Setting) -> Any:
     elif annotation is int:
         base = Annotated[int, BeforeValidator(_not_bool)]
     elif annotation is float:
-        base = Annotated[float, BeforeValidator(_not_bool)]
+        base = Annotated[float, BeforeValidator(_not_bool_number)]
     elif annotation is ipaddress.IPv4Network:
         base = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
     elif spec.choices is not None:
