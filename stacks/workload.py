@@ -9,7 +9,7 @@ import pulumi
 
 from components.image_check import ImageCheck
 
-from .config.application import ApplicationSettings
+from .config.model import ApplicationSettings
 from .config.reader import ConfigProblem, ConfigValidationError
 
 IMAGE_TAG_KEY = "crm:application.imageTag"

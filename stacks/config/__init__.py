@@ -4,8 +4,9 @@
 preview alike); `load(stack, raw)` does the work on a plain mapping of `namespace:key` to values, so
 tests and cross-stack checks use the very same rules. Every problem is collected; the caller gets
 either a valid typed config or a `ConfigValidationError` listing them all, before any resource
-exists. Each setting is declared once in the schema (`setting(...)` on the dataclasses of
-`model.py`; see `schema.py`); the parsers per kind of stack relate the settings.
+exists. One pass: each section the stack's kind reads (`SECTIONS`) is validated by the schema
+(`setting(...)` on the dataclasses of `model.py`, see `schema.py`), the rules relating settings run
+on the valid values (`relations.py`), and the typed config is built from the sections (`model.py`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import aws, bootstrap, cloudflare, cost, gcp, model, rules, schema
+from . import cost, model, relations, rules, schema
 from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
 from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems
@@ -67,14 +69,21 @@ SECTIONS: dict[str, dict[str, type]] = {
 }
 # Sections read only when present in the stack file (the DR stacks' link).
 OPTIONAL_SECTIONS = ("interconnect",)
-_TOP_LEVEL = {"bootstrap": (bootstrap.TopLevel,)}
+_TOP_LEVEL = {"bootstrap": (model.BootstrapTopLevel,)}
 KNOWN_KEYS = {
     cloud: tuple(schema.known_keys(model.Common, cloud))
     + tuple(sections)
     + tuple(key for cls in _TOP_LEVEL.get(cloud, ()) for key in schema.known_keys(cls, cloud))
     for cloud, sections in SECTIONS.items()
 }
-_PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
+# The rules relating the settings of each kind of stack, and the typed config it gets.
+_RELATIONS = {"aws": relations.aws, "gcp": relations.gcp, "cloudflare": relations.cloudflare, "bootstrap": relations.bootstrap}
+_CONFIGS: dict[str, Any] = {
+    "aws": model.AwsStackConfig,
+    "gcp": model.GcpStackConfig,
+    "cloudflare": model.GlobalStackConfig,
+    "bootstrap": model.BootstrapStackConfig,
+}
 # Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set it.
 KNOWN_KEYS = {cloud: keys + ("costAssumptions",) for cloud, keys in KNOWN_KEYS.items()}
 
@@ -214,10 +223,61 @@ def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
         }
     )
     _read_provider_keys(problems, raw, cloud)
+    provider = {key: schema.provider_value(raw, key) for key in ("aws:region", "gcp:project", "gcp:region")}
     context = schema.Context(common, environment_valid=environment_valid)
-    config = _PARSERS[cloud](problems, common, raw, context)
-    common = dataclasses.replace(common, cost_assumptions=cost.parse(problems, common, raw, context))
-    return dataclasses.replace(config, common=common) if config is not None and settings.complete else None
+    sections, top_level = _read_sections(problems, common, raw, context, provider)
+    _RELATIONS[cloud](problems, common, sections, provider)
+    common = dataclasses.replace(common, cost_assumptions=cost.assumptions(common, sections.pop("costAssumptions")))
+    if not settings.complete:
+        return None
+    try:
+        built = {_attribute(name): parsed.build() for name, parsed in sections.items()}
+        for parsed in top_level:
+            built.update(dataclasses.asdict(parsed.build()))
+    except schema.Unavailable:
+        return None  # a wrong value, reported
+    if "dns" in built:  # the zone's token is the stack's own provider secret
+        built["dns"] = dataclasses.replace(built["dns"], api_token=raw.get("cloudflare:apiToken") or None)
+    return _CONFIGS[cloud].from_sections(common, built, provider)
+
+
+def _read_sections(
+    problems: Problems, common: model.Common, raw: dict, context: schema.Context, provider: Mapping[str, str]
+) -> tuple[dict[str, schema.Parsed], list[schema.Parsed]]:
+    """Each section the stack's kind reads, validated by the schema in one pass (`crm:costAssumptions` last)."""
+    cloud = common.cloud
+    sections: dict[str, schema.Parsed] = {}
+    for name, cls in {**SECTIONS[cloud], "costAssumptions": cost.SECTIONS[cloud]}.items():
+        key = f"{NAMESPACE}:{name}"
+        if name in OPTIONAL_SECTIONS and raw.get(key) is None:
+            continue
+        extra = _derived_from(name, sections)
+        sections[name] = schema.read(problems, key, raw.get(key), cls, dataclasses.replace(context, extra=extra), cloud=cloud)
+    top_level = []
+    for cls in _TOP_LEVEL.get(cloud, ()):
+        project = provider["gcp:project"]
+        extra = {"gcp_project": project} if not project or rules.PROJECT_ID.match(project) else {}
+        own = {key: raw.get(f"{NAMESPACE}:{key}") for key in schema.known_keys(cls, cloud)}
+        top_level.append(schema.read(problems, NAMESPACE, own, cls, dataclasses.replace(context, extra=extra), cloud=cloud, separator=":"))
+    return sections, top_level
+
+
+def _derived_from(name: str, sections: Mapping[str, schema.Parsed]) -> dict[str, Any]:
+    """What a section's derived defaults read from the sections before it (schema.Context.extra)."""
+    if name == "application":
+        repositories = schema.valid_or_none(sections["registry"], "repositories")
+        return {} if repositories is None else {"repositories": repositories}
+    if name == "replication":
+        try:
+            return {"replication_default": "interconnect" in sections and sections["database"].logical_decoding}
+        except schema.Unavailable:  # logicalDecoding is wrong, and reported
+            return {}
+    return {}
+
+
+def _attribute(section: str) -> str:
+    """A section's attribute on the stack's config: `faultInjection` -> `fault_injection`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", section).lower()
 
 
 def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:
@@ -281,7 +341,7 @@ def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader
         return config
     if isinstance(config, AwsStackConfig) and isinstance(peer, GcpStackConfig) and peer.interconnect is not None:
         ours = [("crm:network.cidr", config.network.cidr)]
-        theirs = gcp.gcp_ranges(peer.network)
+        theirs = relations.gcp_ranges(peer.network)
         _check_cross_overlap(problems, ours, theirs, peer.common.stack)
         if peer.interconnect.router_asn == interconnect.amazon_side_asn:
             problems.add(
@@ -292,7 +352,7 @@ def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader
         peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr, peer.network.private_services_cidr]
         return dataclasses.replace(config, interconnect=dataclasses.replace(interconnect, peer_ranges=peer_ranges))
     elif isinstance(config, GcpStackConfig) and isinstance(peer, AwsStackConfig) and peer.interconnect is not None:
-        _check_cross_overlap(problems, gcp.gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)
+        _check_cross_overlap(problems, relations.gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)
         if peer.interconnect.amazon_side_asn == interconnect.router_asn:
             problems.add(
                 "crm:interconnect.routerAsn",

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from . import model
-from .reader import Problems
-from .schema import Context, read, setting, valid_or_none
+from .schema import Parsed, setting, valid_or_none
 from .sizes import ENVIRONMENTS
 
 ASSUMPTIONS_KEY = "crm:costAssumptions"
@@ -110,16 +109,15 @@ def _section(cloud: str) -> type:
 SECTIONS = {cloud: _section(cloud) for cloud in ("aws", "gcp", "cloudflare", "bootstrap")}
 
 
-def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any], context: Context) -> dict[str, Assumption]:
-    """Reads `crm:costAssumptions` through the schema, adding a problem for each wrong value."""
-    parsed = read(problems, ASSUMPTIONS_KEY, raw.get(ASSUMPTIONS_KEY), SECTIONS[common.cloud], context)
-    assumptions = {}
+def assumptions(common: model.Common, parsed: Parsed) -> dict[str, Assumption]:
+    """The assumptions of the stack's kind from `crm:costAssumptions` as the schema read it (wrong values are reported there)."""
+    found = {}
     for key, (description, unit, defaults) in ASSUMPTIONS.get(common.cloud, {}).items():
         value = valid_or_none(parsed, key)
         if value is None:  # wrong (and reported), or no environment to pick a default from
             value = _defaults(defaults).get(common.environment, float(defaults["production"]))
-        assumptions[key] = Assumption(key, value, unit, description, not parsed.given(key))
-    return assumptions
+        found[key] = Assumption(key, value, unit, description, not parsed.given(key))
+    return found
 
 
 def cost_settings(stack: str, raw: Mapping[str, Any]) -> CostSettings:

@@ -10,6 +10,7 @@ its dataclass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import ipaddress
 import re
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from components.aws.experiments import MAX_ACTION_MINUTES
+from components.cloudflare.health import HealthCheck
 from components.interconnect import addressing
 
 from . import rules, sizes
-from .application import ApplicationSettings
 from .schema import section, setting
 
 Net = ipaddress.IPv4Network
@@ -482,6 +483,15 @@ class AwsStackConfig:
     )
     fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
 
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "AwsStackConfig":
+        database = built["database"]
+        if not database.logical_replication:
+            built["database"] = dataclasses.replace(database, max_slot_wal_keep_size_gb=0)  # no slot to bound
+        # The pods' probes use the ALB target group's path, so the two cannot drift apart.
+        built["application"] = dataclasses.replace(built["application"], health_path=built["ingress"].health_check_path)
+        return cls(common=common, region=provider["aws:region"], **{"interconnect": None, **built})
+
     @property
     def references(self) -> list[str]:
         return [self.common.bootstrap_stack]  # the permissions boundary of the stack's roles
@@ -668,6 +678,10 @@ class GcpStackConfig:
     ingress: Optional[GcpIngress] = None
     rotation: Rotation = field(default_factory=Rotation)
 
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GcpStackConfig":
+        return cls(common=common, project_id=provider["gcp:project"], region=provider["gcp:region"], **{"interconnect": None, **built})
+
     @property
     def references(self) -> list[str]:
         stacks = [self.platform.aws_stack] if self.platform.aws_stack else []
@@ -690,6 +704,18 @@ class HealthMonitor:
     retries: int = setting("retries", "retries of a failed check", default=2, ge=0, le=5)
     timeout_seconds: int = setting("timeoutSeconds", "a check's timeout", default=5, ge=1, le=10)
     consecutive_down: int = setting("consecutiveDown", "failed checks before an origin is down", default=1, ge=1, le=10)
+
+    def health_check(self) -> HealthCheck:
+        """The check the load balancer's monitor runs (components/cloudflare/health.py)."""
+        return HealthCheck(
+            path=self.path,
+            port=self.port,
+            expected_codes=self.expected_codes,
+            interval_seconds=self.interval_seconds,
+            retries=self.retries,
+            timeout_seconds=self.timeout_seconds,
+            consecutive_down=self.consecutive_down,
+        )
 
 
 @section
@@ -733,6 +759,10 @@ class LoadBalancerSettings:
 class GlobalStackConfig:
     common: Common
     load_balancer: LoadBalancerSettings
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GlobalStackConfig":
+        return cls(common=common, **built)
 
     @property
     def references(self) -> list[str]:
@@ -823,6 +853,19 @@ class CloudflareTokenFactory:
     zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
 
 
+@section
+class BootstrapTopLevel:
+    """The bootstrap stack's own top-level `crm:` settings."""
+
+    deploy_projects: list[str] = setting(
+        "deployProjects",
+        "GCP projects CI's deploy identity may deploy to",
+        item_check=rules.gcp_project,
+        derive=lambda c: [c["gcp_project"]] if c["gcp_project"] else [],
+        derive_doc="[gcp:project]",
+    )
+
+
 @dataclass(frozen=True)
 class BootstrapStackConfig:
     common: Common
@@ -834,6 +877,16 @@ class BootstrapStackConfig:
     deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
     projects: Optional[ProjectFactory] = None  # crm:projects: whether bootstrap creates them
     cloudflare_token: Optional[CloudflareTokenFactory] = None  # crm:cloudflareToken: whether bootstrap creates it
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "BootstrapStackConfig":
+        return cls(
+            common=common,
+            aws_region=provider["aws:region"],
+            gcp_project=provider["gcp:project"],
+            gcp_region=provider["gcp:region"],
+            **built,
+        )
 
     @property
     def references(self) -> list[str]:
@@ -910,3 +963,38 @@ class Replication:
     )
     tool_image: str = setting("toolImage", "image built from dr/Dockerfile (required when enabled)", default="")
     namespace: str = setting("namespace", "the Job's namespace", default="crm-replication", check=rules.namespace)
+
+
+# ---------------------------------------------------------------- the workload (AWS and GCP stacks)
+
+# Replicas per environment: (minReplicas, maxReplicas). Two or more outside dev, so a drain or a
+# zone loss leaves a pod serving (the PodDisruptionBudget keeps one up).
+REPLICAS = {"dev": (1, 3), "staging": (2, 4), "production": (3, 12), "dr": (2, 8)}
+
+
+@section
+class ApplicationSettings:
+    image_repository: str = setting(
+        "imageRepository",
+        "registry repository of the application image",
+        derive=lambda c: c["repositories"][0] if c["repositories"] else "crm-api",
+        derive_doc="the first of crm:registry.repositories",
+    )
+    image_tag: str = setting("imageTag", "the application image tag to run", check=rules.image_tag)
+    port: int = setting("port", "container port", default=8080, ge=1024, le=65535)
+    health_path: str = setting(
+        "healthCheckPath",
+        "readiness and health path (AWS: crm:ingress.healthCheckPath)",
+        default="/health",
+        check=rules.url_path,
+        clouds=("gcp",),
+    )
+    min_replicas: int = setting("minReplicas", "autoscaler minimum", by_env={env: low for env, (low, _) in REPLICAS.items()}, ge=1, le=100)
+    max_replicas: int = setting(
+        "maxReplicas", "autoscaler maximum", by_env={env: high for env, (_, high) in REPLICAS.items()}, ge=1, le=100
+    )
+    cpu_request: str = setting("cpuRequest", "container CPU request", default="250m", check=rules.cpu_quantity)
+    cpu_limit: str = setting("cpuLimit", "container CPU limit", default="1", check=rules.cpu_quantity)
+    memory_request: str = setting("memoryRequest", "container memory request", default="512Mi", check=rules.memory_quantity)
+    memory_limit: str = setting("memoryLimit", "container memory limit", default="1Gi", check=rules.memory_quantity)
+    target_cpu_percent: int = setting("targetCpuPercent", "autoscaler CPU target", default=70, ge=10, le=95)

@@ -1,14 +1,11 @@
-"""The problems found in a stack's config, collected instead of stopping at the first, and the checks
-on network ranges and node counts that the parsers of each kind of stack share.
-"""
+"""The problems found in a stack's config, collected instead of stopping at the first."""
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Sequence
 
 NAMESPACE = "crm"
 HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -69,25 +66,3 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.items)
-
-
-def check_no_overlap(problems: Problems, named: Sequence[tuple[str, Optional[ipaddress.IPv4Network]]], context: str = "") -> None:
-    """Adds one problem per overlapping pair of ranges."""
-    ranges = [(k, n) for k, n in named if n is not None]
-    for i, (key_a, net_a) in enumerate(ranges):
-        for key_b, net_b in ranges[i + 1 :]:
-            if net_a.overlaps(net_b):
-                problems.add(key_a, f"range {net_a} overlaps {key_b} ({net_b}){context}")
-
-
-def check_within(
-    problems: Problems, key: str, net: Optional[ipaddress.IPv4Network], parent_key: str, parent: Optional[ipaddress.IPv4Network]
-) -> None:
-    if net is not None and parent is not None and not net.subnet_of(parent):
-        problems.add(key, f"range {net} is not inside {parent_key} ({parent})")
-
-
-def check_counts(problems: Problems, key: str, minimum: int, desired: int, maximum: int, names: tuple[str, str, str]) -> None:
-    if not minimum <= desired <= maximum:
-        low, mid, high = names
-        problems.add(key, f"node counts must satisfy {low} <= {mid} <= {high}; got {minimum} <= {desired} <= {maximum}")

@@ -1,7 +1,7 @@
 """`python -m tools.offline.config_doc`: every setting of each kind of stack, generated from the schema.
 
 Each setting is declared once, with `setting(...)` on the dataclass that carries it
-(stacks/config/model.py, application.py, bootstrap.py); the sections each kind of stack reads are
+(stacks/config/model.py); the sections each kind of stack reads are
 `stacks.config.SECTIONS`. The defaults shown are the ones the schema applies: each environment's
 section is read with nothing set. `docs/configuration.md` carries the output (`python -m tools.docs
 config` writes it there); tests/docs/test_configuration.py fails when it no longer matches.
