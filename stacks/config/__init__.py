@@ -26,7 +26,8 @@ from .sizes import ENVIRONMENTS  # noqa: F401  (read by tools and tests from her
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The sections (`crm:<name>`) each kind of stack reads, and the dataclass declaring each one's settings
-# (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
+# (model.py). Top-level settings besides these: model.Common (and model.BootstrapTopLevel). The last,
+# crm:costAssumptions, is the usage the cost estimate prices (cost.py): it changes nothing a stack deploys.
 SECTIONS: dict[str, dict[str, type]] = {
     "aws": {
         "network": model.AwsNetworkSettings,
@@ -43,6 +44,7 @@ SECTIONS: dict[str, dict[str, type]] = {
         "rotation": model.Rotation,
         "ci": model.DeployRunnerSettings,
         "faultInjection": model.FaultInjectionSettings,
+        "costAssumptions": cost.SECTIONS["aws"],
     },
     "gcp": {
         "network": model.GcpNetworkSettings,
@@ -58,13 +60,15 @@ SECTIONS: dict[str, dict[str, type]] = {
         "dns": model.Dns,
         "ingress": model.GcpIngress,
         "rotation": model.Rotation,
+        "costAssumptions": cost.SECTIONS["gcp"],
     },
-    "cloudflare": {"loadBalancer": model.LoadBalancerSettings},
+    "cloudflare": {"loadBalancer": model.LoadBalancerSettings, "costAssumptions": cost.SECTIONS["cloudflare"]},
     "bootstrap": {
         "github": model.GithubRepository,
         "state": model.StateSettings,
         "projects": model.ProjectFactory,
         "cloudflareToken": model.CloudflareTokenFactory,
+        "costAssumptions": cost.SECTIONS["bootstrap"],
     },
 }
 # Sections read only when present in the stack file (the DR stacks' link).
@@ -84,8 +88,6 @@ _CONFIGS: dict[str, Any] = {
     "cloudflare": model.GlobalStackConfig,
     "bootstrap": model.BootstrapStackConfig,
 }
-# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set it.
-KNOWN_KEYS = {cloud: keys + ("costAssumptions",) for cloud, keys in KNOWN_KEYS.items()}
 
 # Provider settings the programs read (outside the `crm` namespace), by kind of stack.
 PROVIDER_SETTINGS = {
@@ -244,10 +246,10 @@ def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
 def _read_sections(
     problems: Problems, common: model.Common, raw: dict, context: schema.Context, provider: Mapping[str, str]
 ) -> tuple[dict[str, schema.Parsed], list[schema.Parsed]]:
-    """Each section the stack's kind reads, validated by the schema in one pass (`crm:costAssumptions` last)."""
+    """Each section the stack's kind reads, validated by the schema in one pass."""
     cloud = common.cloud
     sections: dict[str, schema.Parsed] = {}
-    for name, cls in {**SECTIONS[cloud], "costAssumptions": cost.SECTIONS[cloud]}.items():
+    for name, cls in SECTIONS[cloud].items():
         key = f"{NAMESPACE}:{name}"
         if name in OPTIONAL_SECTIONS and raw.get(key) is None:
             continue

@@ -18,7 +18,6 @@ from . import model
 from .schema import Parsed, setting, valid_or_none
 from .sizes import ENVIRONMENTS
 
-ASSUMPTIONS_KEY = "crm:costAssumptions"
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
 # The figures are planning assumptions, not measurements; override them in the stack file.
