@@ -2,8 +2,9 @@
 
 The assumptions change nothing a stack deploys: they are the usage a price list cannot know
 (gigabytes through NAT, logs ingested, data sent to the internet and to the other cloud), which the
-cost estimate (`python -m tools cost`) prices. They are validated here, with the rest of the config,
-so a misspelt key or a negative figure is an error naming the key like any other setting. The
+cost estimate (`python -m tools cost`) prices. Each is a setting of the section `crm:costAssumptions`
+(SECTIONS), read with the rest of the config, so a misspelt key or a negative figure is an error
+naming the key like any other setting. The
 budget the estimate is held to is `crm:budget` (model.Budget), the same figure the cloud's budget
 resource carries.
 """

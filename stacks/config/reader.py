@@ -1,11 +1,12 @@
-"""The problems found in a stack's config, collected instead of stopping at the first."""
+"""The problems found in a stack's config, collected instead of stopping at the first; raw values decoded."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 NAMESPACE = "crm"
 HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -66,3 +67,13 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def decode(value: Any) -> Any:
+    """Pulumi hands structured values to programs as JSON text."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
