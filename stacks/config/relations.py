@@ -259,7 +259,7 @@ def gcp_zone_in_region(zone: str, region: str) -> bool:
     return re.fullmatch(rf"{re.escape(region)}-[a-z]", zone) is not None
 
 
-def gcp_ranges(network) -> list[tuple[str, object]]:
+def gcp_ranges(network) -> list[tuple[str, Optional[ipaddress.IPv4Network]]]:
     """The ranges of a GCP network (built settings, or a section as read: its wrong ranges left out)."""
     ranges = []
     for key, attribute in (
