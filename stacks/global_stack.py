@@ -13,7 +13,6 @@ from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArg
 from components.cloudflare.slo import OriginErrorAlert, OriginErrorAlertArgs
 from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
-from .config.cloudflare import health_check
 from .config.model import GlobalStackConfig
 from .references import PeerStack
 
@@ -39,7 +38,7 @@ def program(config: GlobalStackConfig) -> None:
             primary=Origin("aws", aws_side.require("albDnsName")),
             secondary=Origin("gcp", gcp_side.require("originIp")),
             notification_email=lb.notification_email,
-            health_check=health_check(lb.monitor),
+            health_check=lb.monitor.health_check(),
             steering=lb.steering,
             session_affinity_ttl=lb.session_affinity_ttl,
             check_regions=lb.check_regions,

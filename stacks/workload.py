@@ -9,13 +9,13 @@ import pulumi
 
 from components.image_check import ImageCheck
 
-from .config.application import Application
+from .config.model import ApplicationSettings
 from .config.reader import ConfigProblem, ConfigValidationError
 
 IMAGE_TAG_KEY = "crm:application.imageTag"
 
 
-def workload_sizing(app: Application) -> dict[str, Any]:
+def workload_sizing(app: ApplicationSettings) -> dict[str, Any]:
     """The Application component's port, probes, replicas, resources and autoscaling, from config."""
     return {
         "image_tag": app.image_tag,

@@ -4,30 +4,32 @@
 preview alike); `load(stack, raw)` does the work on a plain mapping of `namespace:key` to values, so
 tests and cross-stack checks use the very same rules. Every problem is collected; the caller gets
 either a valid typed config or a `ConfigValidationError` listing them all, before any resource
-exists. Each setting is declared once in the schema (`setting(...)` on the dataclasses of
-`model.py`; see `schema.py`); the parsers per kind of stack relate the settings.
+exists. One pass: each section the stack's kind reads (`SECTIONS`) is validated by the schema
+(`setting(...)` on the dataclasses of `model.py`, see `schema.py`), the rules relating settings run
+on the valid values (`relations.py`), and the typed config is built from the sections (`model.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
+import re
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-from . import aws, bootstrap, cloudflare, cost, gcp, model, rules, schema
+from . import cost, model, peers, relations, rules, schema
 from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
 from .placeholders import find_placeholders
-from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems
+from .reader import NAMESPACE, ConfigProblem, ConfigValidationError, Problems, decode
 from .sizes import ENVIRONMENTS  # noqa: F401  (read by tools and tests from here)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The sections (`crm:<name>`) each kind of stack reads, and the dataclass declaring each one's settings
-# (model.py). Top-level settings besides these: model.Common (and bootstrap.TopLevel).
+# (model.py). Top-level settings besides these: model.Common (and model.BootstrapTopLevel). The last,
+# crm:costAssumptions, is the usage the cost estimate prices (cost.py): it changes nothing a stack deploys.
 SECTIONS: dict[str, dict[str, type]] = {
     "aws": {
-        "network": model.AwsNetwork,
+        "network": model.AwsNetworkSettings,
         "kubernetes": model.Eks,
         "database": model.RdsPostgres,
         "redis": model.ElastiCacheRedis,
@@ -36,47 +38,55 @@ SECTIONS: dict[str, dict[str, type]] = {
         "interconnect": model.AwsInterconnect,
         "platform": model.AwsPlatform,
         "monitoring": model.Monitoring,
-        "application": model.Application,
+        "application": model.ApplicationSettings,
         "dns": model.Dns,
         "rotation": model.Rotation,
-        "ci": model.DeployRunner,
-        "faultInjection": model.FaultInjection,
+        "ci": model.DeployRunnerSettings,
+        "faultInjection": model.FaultInjectionSettings,
+        "costAssumptions": cost.SECTIONS["aws"],
     },
     "gcp": {
-        "network": model.GcpNetwork,
+        "network": model.GcpNetworkSettings,
         "kubernetes": model.Gke,
-        "database": model.CloudSqlPostgres,
-        "redis": model.MemorystoreRedis,
+        "database": model.CloudSqlSettings,
+        "redis": model.MemorystoreSettings,
         "registry": model.Registry,
         "interconnect": model.GcpInterconnect,
         "platform": model.GcpPlatform,
         "monitoring": model.Monitoring,
         "replication": model.Replication,
-        "application": model.Application,
+        "application": model.ApplicationSettings,
         "dns": model.Dns,
         "ingress": model.GcpIngress,
         "rotation": model.Rotation,
+        "costAssumptions": cost.SECTIONS["gcp"],
     },
-    "cloudflare": {"loadBalancer": model.GlobalLoadBalancer},
+    "cloudflare": {"loadBalancer": model.LoadBalancerSettings, "costAssumptions": cost.SECTIONS["cloudflare"]},
     "bootstrap": {
         "github": model.GithubRepository,
         "state": model.StateSettings,
         "projects": model.ProjectFactory,
         "cloudflareToken": model.CloudflareTokenFactory,
+        "costAssumptions": cost.SECTIONS["bootstrap"],
     },
 }
 # Sections read only when present in the stack file (the DR stacks' link).
 OPTIONAL_SECTIONS = ("interconnect",)
-_TOP_LEVEL = {"bootstrap": (bootstrap.TopLevel,)}
+_TOP_LEVEL = {"bootstrap": (model.BootstrapTopLevel,)}
 KNOWN_KEYS = {
     cloud: tuple(schema.known_keys(model.Common, cloud))
     + tuple(sections)
     + tuple(key for cls in _TOP_LEVEL.get(cloud, ()) for key in schema.known_keys(cls, cloud))
     for cloud, sections in SECTIONS.items()
 }
-_PARSERS = {"aws": aws.parse, "gcp": gcp.parse, "cloudflare": cloudflare.parse, "bootstrap": bootstrap.parse}
-# Read by the cost estimate only (stacks/config/cost.py); every kind of stack may set it.
-KNOWN_KEYS = {cloud: keys + ("costAssumptions",) for cloud, keys in KNOWN_KEYS.items()}
+# The rules relating the settings of each kind of stack, and the typed config it gets.
+_RELATIONS = {"aws": relations.aws, "gcp": relations.gcp, "cloudflare": relations.cloudflare, "bootstrap": relations.bootstrap}
+_CONFIGS: dict[str, Any] = {
+    "aws": model.AwsStackConfig,
+    "gcp": model.GcpStackConfig,
+    "cloudflare": model.GlobalStackConfig,
+    "bootstrap": model.BootstrapStackConfig,
+}
 
 # Provider settings the programs read (outside the `crm` namespace), by kind of stack.
 PROVIDER_SETTINGS = {
@@ -94,7 +104,6 @@ PROVIDER_SETTINGS = {
 # unset, is a misspelling of it (`aws:regin`); other provider keys (`aws:profile`) are the provider's.
 _PROVIDER_TYPO_CUTOFF = 0.75
 
-PeerLoader = Callable[[str], Mapping[str, Any]]
 
 __all__ = [
     "load",
@@ -111,16 +120,6 @@ __all__ = [
     "BootstrapStackConfig",
     "model",
 ]
-
-
-def _decode(value: Any) -> Any:
-    """Pulumi hands structured values to programs as JSON text."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
@@ -150,7 +149,7 @@ def raw_from_pulumi() -> dict[str, Any]:
     from pulumi.runtime import config as runtime_config
 
     keys = set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
-    return {key: _decode(runtime_config.get_config(key)) for key in keys}
+    return {key: decode(runtime_config.get_config(key)) for key in keys}
 
 
 def load_from_pulumi() -> StackConfig:
@@ -159,17 +158,16 @@ def load_from_pulumi() -> StackConfig:
     return load(pulumi.get_stack(), raw_from_pulumi())
 
 
-def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] = None, *, check_peer: bool = True) -> StackConfig:
+def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[peers.PeerLoader] = None, *, check_peer: bool = True) -> StackConfig:
     """Types and validates one stack's config; raises ConfigValidationError with every problem."""
     problems = Problems()
-    raw = {key: _decode(value) for key, value in raw.items()}
-    common, config = _parse(problems, stack, raw)
-    if common is not None:
-        cost.parse(problems, common, raw)
+    raw = {key: decode(value) for key, value in raw.items()}
+    config = _parse(problems, stack, raw)
     if config is not None and check_peer:
-        config = _check_peer(problems, config, peer_loader or read_stack_file)
-        _check_shared_zone(problems, config, peer_loader or read_stack_file)
-        config = _with_runner_repository(problems, config, peer_loader or read_stack_file)
+        loader = peer_loader or read_stack_file
+        config = peers.check_peer(problems, config, lambda peer: load(peer, loader(peer), check_peer=False))
+        peers.check_shared_zone(problems, config, loader, stack_names())
+        config = peers.with_runner_repository(problems, config, loader)
     if not problems.items:
         problems.items.extend(problems.deferred)
     if problems:
@@ -179,8 +177,8 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[PeerLoader] =
     return config
 
 
-def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Common], Optional[StackConfig]]:
-    """The common settings and the typed config of the program `crm:cloud` picks (None where a problem was found)."""
+def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
+    """The typed config of the program `crm:cloud` picks (None where a problem was found)."""
     top = {key.partition(":")[2]: value for key, value in raw.items() if key.partition(":")[0] == NAMESPACE}
     common_keys = schema.known_keys(model.Common)
     first = schema.read(
@@ -195,7 +193,7 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
     try:
         cloud = first.cloud
     except schema.Unavailable:
-        return None, None  # which program (and so which keys) is unknown: nothing else can be judged
+        return None  # which program (and so which keys) is unknown: nothing else can be judged
     _check_unknown_keys(problems, raw, cloud)
     settings = schema.read(
         problems, NAMESPACE, {key: top.get(key) for key in common_keys}, model.Common, schema.Context(None), cloud=cloud, separator=":"
@@ -206,18 +204,71 @@ def _parse(problems: Problems, stack: str, raw: dict) -> tuple[Optional[model.Co
         problems.relations = False  # checks against no environment would only echo that one error
     public_host = values.get("public_host", top.get("publicHost") if isinstance(top.get("publicHost"), str) else "")
     common = model.Common(
-        stack=stack,
-        cloud=cloud,
-        environment=values.get("environment", str(top.get("environment"))),
-        project=values.get("project", "crm"),
-        organization=values.get("organization", "organization"),
-        public_host=public_host or "",
-        budget=values.get("budget"),
+        **{
+            **values,
+            "stack": stack,
+            "environment": values.get("environment", str(top.get("environment"))),
+            "project": values.get("project", "crm"),
+            "organization": values.get("organization", "organization"),
+            "public_host": public_host or "",
+        }
     )
     _read_provider_keys(problems, raw, cloud)
+    provider = {key: schema.provider_value(raw, key) for key in ("aws:region", "gcp:project", "gcp:region")}
     context = schema.Context(common, environment_valid=environment_valid)
-    config = _PARSERS[cloud](problems, common, raw, context)
-    return common, (config if settings.complete else None)
+    sections, top_level = _read_sections(problems, common, raw, context, provider)
+    _RELATIONS[cloud](problems, common, sections, provider)
+    common = dataclasses.replace(common, cost_assumptions=cost.assumptions(common, sections.pop("costAssumptions")))
+    if not settings.complete:
+        return None
+    try:
+        built = {_attribute(name): parsed.build() for name, parsed in sections.items()}
+        for parsed in top_level:
+            built.update(dataclasses.asdict(parsed.build()))
+    except schema.Unavailable:
+        return None  # a wrong value, reported
+    if "dns" in built:  # the zone's token is the stack's own provider secret
+        built["dns"] = dataclasses.replace(built["dns"], api_token=raw.get("cloudflare:apiToken") or None)
+    return _CONFIGS[cloud].from_sections(common, built, provider)
+
+
+def _read_sections(
+    problems: Problems, common: model.Common, raw: dict, context: schema.Context, provider: Mapping[str, str]
+) -> tuple[dict[str, schema.Parsed], list[schema.Parsed]]:
+    """Each section the stack's kind reads, validated by the schema in one pass."""
+    cloud = common.cloud
+    sections: dict[str, schema.Parsed] = {}
+    for name, cls in SECTIONS[cloud].items():
+        key = f"{NAMESPACE}:{name}"
+        if name in OPTIONAL_SECTIONS and raw.get(key) is None:
+            continue
+        extra = _derived_from(name, sections)
+        sections[name] = schema.read(problems, key, raw.get(key), cls, dataclasses.replace(context, extra=extra), cloud=cloud)
+    top_level = []
+    for cls in _TOP_LEVEL.get(cloud, ()):
+        project = provider["gcp:project"]
+        extra = {"gcp_project": project} if not project or rules.PROJECT_ID.match(project) else {}
+        own = {key: raw.get(f"{NAMESPACE}:{key}") for key in schema.known_keys(cls, cloud)}
+        top_level.append(schema.read(problems, NAMESPACE, own, cls, dataclasses.replace(context, extra=extra), cloud=cloud, separator=":"))
+    return sections, top_level
+
+
+def _derived_from(name: str, sections: Mapping[str, schema.Parsed]) -> dict[str, Any]:
+    """What a section's derived defaults read from the sections before it (schema.Context.extra)."""
+    if name == "application":
+        repositories = schema.valid_or_none(sections["registry"], "repositories")
+        return {} if repositories is None else {"repositories": repositories}
+    if name == "replication":
+        try:
+            return {"replication_default": "interconnect" in sections and sections["database"].logical_decoding}
+        except schema.Unavailable:  # logicalDecoding is wrong, and reported
+            return {}
+    return {}
+
+
+def _attribute(section: str) -> str:
+    """A section's attribute on the stack's config: `faultInjection` -> `fault_injection`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", section).lower()
 
 
 def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:
@@ -259,180 +310,6 @@ def _read_provider_keys(problems: Problems, raw: dict, cloud: str) -> None:
         problems.value("gcp:project", rules.gcp_project(project) or "")
 
 
-def _check_peer(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> StackConfig:
-    """Checks this stack against the stack at the other end of the VPN, from that stack's own config.
-
-    Static values (ranges, ASNs) are read from the peer's config file rather than copied here, so
-    each lives in one place and a clash shows up before either side is deployed.
-    """
-    interconnect = getattr(config, "interconnect", None)
-    if interconnect is None:
-        return config
-    key = f"{NAMESPACE}:interconnect.peerStack"
-    try:
-        peer = load(interconnect.peer_stack, peer_loader(interconnect.peer_stack), check_peer=False)
-    except FileNotFoundError:
-        problems.add(key, f"peer stack '{interconnect.peer_stack}' has no Pulumi.{interconnect.peer_stack}.yaml")
-        return config
-    except ConfigValidationError as error:
-        problems.add(
-            key, f"peer stack '{interconnect.peer_stack}' has config errors of its own: " + "; ".join(str(p) for p in error.problems)
-        )
-        return config
-    if isinstance(config, AwsStackConfig) and isinstance(peer, GcpStackConfig) and peer.interconnect is not None:
-        ours = [("crm:network.cidr", config.network.cidr)]
-        theirs = gcp.gcp_ranges(peer.network)
-        _check_cross_overlap(problems, ours, theirs, peer.common.stack)
-        if peer.interconnect.router_asn == interconnect.amazon_side_asn:
-            problems.add(
-                "crm:interconnect.amazonSideAsn",
-                f"{interconnect.amazon_side_asn} equals the Cloud Router ASN of {peer.common.stack}; the two BGP sides need distinct ASNs",
-            )
-        # Nodes and pods reach the database for writes; Cloud SQL replicates from the private services range.
-        peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr, peer.network.private_services_cidr]
-        return dataclasses.replace(config, interconnect=dataclasses.replace(interconnect, peer_ranges=peer_ranges))
-    elif isinstance(config, GcpStackConfig) and isinstance(peer, AwsStackConfig) and peer.interconnect is not None:
-        _check_cross_overlap(problems, gcp.gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)
-        if peer.interconnect.amazon_side_asn == interconnect.router_asn:
-            problems.add(
-                "crm:interconnect.routerAsn",
-                f"{interconnect.router_asn} equals the Amazon-side ASN of {peer.common.stack}; the two BGP sides need distinct ASNs",
-            )
-        linked = dataclasses.replace(
-            interconnect, peer_region=peer.region, peer_asn=peer.interconnect.amazon_side_asn, peer_vpc_cidr=peer.network.cidr
-        )
-        return dataclasses.replace(config, interconnect=linked)
-    problems.add(key, f"'{interconnect.peer_stack}' is not the other cloud's end of the link (it needs crm:interconnect pointing back)")
-    return config
-
-
-def _check_cross_overlap(problems: Problems, ours, theirs, peer_stack: str) -> None:
-    for key, net in ours:
-        for peer_key, peer_net in theirs:
-            if net is not None and peer_net is not None and net.overlaps(peer_net):
-                problems.add(
-                    key,
-                    f"range {net} overlaps {peer_stack}'s {peer_key} ({peer_net}); the VPN routes between them, so they must not overlap",
-                )
-
-
 def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
     """Every stack with a `Pulumi.<stack>.yaml` in the project."""
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
-
-
-@dataclasses.dataclass(frozen=True)
-class _ZoneClaims:
-    """What a cloud stack writes into its Cloudflare zone: its origin record, and validation records for its certificate's names."""
-
-    stack: str
-    cloud: str
-    zone_id: str
-    origin_host: str  # crm:dns.originHost as set ("" when the program names it <origin_label>.<zone>)
-    origin_label: str
-    certificate_hosts: frozenset[str]  # names whose validation records the stack writes (none with an existing certificate)
-
-    def origin(self) -> str:
-        return self.origin_host or f"{self.origin_label}.<zone>"
-
-    def same_origin(self, other: "_ZoneClaims") -> bool:
-        if self.origin_host and other.origin_host:
-            return self.origin_host == other.origin_host
-        # The zone's name is read at deploy time: a default name and a set one agree when their first labels do.
-        return self.first_label() == other.first_label()
-
-    def first_label(self) -> str:
-        return self.origin_host.split(".")[0] if self.origin_host else self.origin_label
-
-
-def _claims_of(config: StackConfig) -> Optional[_ZoneClaims]:
-    dns = getattr(config, "dns", None)
-    if dns is None or not dns.zone_id:
-        return None
-    common = config.common
-    hosts = {common.public_host} | ({dns.origin_host} if dns.origin_host else set())
-    if isinstance(config, AwsStackConfig) and config.ingress.certificate_arn:
-        hosts = set()  # an existing certificate: no validation records
-    return _ZoneClaims(common.stack, common.cloud, dns.zone_id, dns.origin_host, common.origin_label, frozenset(hosts))
-
-
-def _raw_claims(stack: str, raw: Mapping[str, Any]) -> Optional[_ZoneClaims]:
-    """The same, read from another stack's file without judging the rest of it (its own load reports its errors)."""
-    raw = {key: _decode(value) for key, value in raw.items()}
-    cloud, environment = raw.get(f"{NAMESPACE}:cloud"), raw.get(f"{NAMESPACE}:environment")
-    dns = raw.get(f"{NAMESPACE}:dns")
-    if (
-        cloud not in ("aws", "gcp")
-        or not isinstance(environment, str)
-        or not isinstance(dns, Mapping)
-        or not isinstance(dns.get("zoneId"), str)
-    ):
-        return None
-    project = raw.get(f"{NAMESPACE}:project", "crm")
-    public_host = raw.get(f"{NAMESPACE}:publicHost")
-    origin = dns.get("originHost") or ""
-    if not isinstance(project, str) or not isinstance(public_host, str) or not isinstance(origin, str):
-        return None
-    ingress = raw.get(f"{NAMESPACE}:ingress")
-    existing = cloud == "aws" and isinstance(ingress, Mapping) and bool(ingress.get("certificateArn"))
-    hosts = set() if existing else {public_host} | ({origin} if origin else set())
-    return _ZoneClaims(stack, cloud, dns["zoneId"], origin, f"{project}-{environment}-{cloud}", frozenset(hosts))
-
-
-def _check_shared_zone(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> None:
-    """Stacks that write into one Cloudflare zone must not write the same records.
-
-    Two stacks with one origin name would overwrite each other's record (Cloudflare refuses a second
-    CNAME of one name). Two stacks of one cloud validating a certificate for one name write the same
-    validation record: ACM's `_<hash>.<name>` is the same for every certificate of that name in an
-    account, and Certificate Manager's `_acme-challenge.<name>` is one CNAME whatever the project.
-    The stacks' accounts are not known before deploying, so AWS stacks sharing a name are refused too.
-    """
-    ours = _claims_of(config)
-    if ours is None:
-        return
-    for stack in stack_names():
-        if stack == ours.stack:
-            continue
-        try:
-            theirs = _raw_claims(stack, peer_loader(stack))
-        except (FileNotFoundError, ConfigValidationError):
-            continue
-        if theirs is None or theirs.zone_id != ours.zone_id:
-            continue
-        if ours.same_origin(theirs):
-            problems.add(
-                f"{NAMESPACE}:dns.originHost",
-                f"'{ours.origin()}' is also {stack}'s origin host ('{theirs.origin()}') in the same Cloudflare zone: both would "
-                "write one DNS record; give each stack its own (the default, <project>-<environment>-<cloud>.<zone>, differs per stack)",
-            )
-        shared = sorted(ours.certificate_hosts & theirs.certificate_hosts) if ours.cloud == theirs.cloud else []
-        for host in shared:
-            key = f"{NAMESPACE}:publicHost" if host == config.common.public_host else f"{NAMESPACE}:dns.originHost"
-            fix = "; or set crm:ingress.certificateArn on one of them" if ours.cloud == "aws" else ""
-            problems.add(
-                key,
-                f"{stack} (also {ours.cloud}, same Cloudflare zone) requests a certificate for '{host}' too: both would "
-                f"write the same DNS validation record; give each stack its own host name{fix}",
-            )
-
-
-BOOTSTRAP_STACK = "bootstrap"
-
-
-def _with_runner_repository(problems: Problems, config: StackConfig, peer_loader: PeerLoader) -> StackConfig:
-    """The repository the stack's CI runner serves: the one CI's identities trust (the bootstrap stack's
-    crm:github.repository), read from its file so it is written once."""
-    if not isinstance(config, AwsStackConfig) or not config.ci.runner:
-        return config
-    key = f"{NAMESPACE}:ci.runner"
-    try:
-        github = _decode(peer_loader(BOOTSTRAP_STACK).get(f"{NAMESPACE}:github"))
-    except FileNotFoundError:
-        problems.add(key, f"needs Pulumi.{BOOTSTRAP_STACK}.yaml, whose crm:github.repository the runner serves (or set runner: false)")
-        return config
-    repository = github.get("repository") if isinstance(github, Mapping) else None
-    if not isinstance(repository, str) or rules.github_repository(repository):
-        problems.add(key, f"needs crm:github.repository (OWNER/REPO) in Pulumi.{BOOTSTRAP_STACK}.yaml, the repository the runner serves")
-        return config
-    return dataclasses.replace(config, ci=dataclasses.replace(config.ci, repository=repository))

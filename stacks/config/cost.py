@@ -2,21 +2,23 @@
 
 The assumptions change nothing a stack deploys: they are the usage a price list cannot know
 (gigabytes through NAT, logs ingested, data sent to the internet and to the other cloud), which the
-cost estimate (`python -m tools cost`) prices. They are validated here, with the rest of the config,
-so a misspelt key or a negative figure is an error naming the key like any other setting. The
+cost estimate (`python -m tools cost`) prices. Each is a setting of the section `crm:costAssumptions`
+(SECTIONS), read with the rest of the config, so a misspelt key or a negative figure is an error
+naming the key like any other setting. The
 budget the estimate is held to is `crm:budget` (model.Budget), the same figure the cloud's budget
 resource carries.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from . import model
-from .reader import Problems, Section
+from .schema import Parsed, setting, valid_or_none
+from .sizes import ENVIRONMENTS
 
-ASSUMPTIONS_KEY = "crm:costAssumptions"
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
 # The figures are planning assumptions, not measurements; override them in the stack file.
@@ -91,22 +93,36 @@ class CostSettings:
         return self.assumptions[key].value
 
 
-def parse(problems: Problems, common: model.Common, raw: Mapping[str, Any]) -> CostSettings:
-    """Reads `crm:costAssumptions`, adding a problem for each wrong value; the budget is the stack's `crm:budget`."""
-    declared = ASSUMPTIONS.get(common.cloud, {})
-    section = Section(problems, ASSUMPTIONS_KEY, raw.get(ASSUMPTIONS_KEY))
-    assumptions = {}
-    for key, (description, unit, defaults) in declared.items():
-        default = float(defaults.get(common.environment, defaults["production"]))
-        value = section.number(key, default, minimum=0)
-        assumptions[key] = Assumption(key, default if value is None else value, unit, description, key not in section.raw)
-    section.finish()
-    return CostSettings(common.budget, assumptions)
+def _defaults(defaults: dict[str, float]) -> dict[str, float]:
+    return {env: float(defaults.get(env, defaults["production"])) for env in ENVIRONMENTS}
+
+
+def _section(cloud: str) -> type:
+    """`crm:costAssumptions` of one kind of stack as a schema section: one setting per assumption, each >= 0."""
+    fields = [
+        (key, float, setting(key, f"cost estimate: {description} ({unit} a month)", by_env=_defaults(defaults), ge=0))
+        for key, (description, unit, defaults) in ASSUMPTIONS.get(cloud, {}).items()
+    ]
+    return dataclasses.make_dataclass(f"{cloud.capitalize()}CostAssumptions", fields, frozen=True)
+
+
+SECTIONS = {cloud: _section(cloud) for cloud in ("aws", "gcp", "cloudflare", "bootstrap")}
+
+
+def assumptions(common: model.Common, parsed: Parsed) -> dict[str, Assumption]:
+    """The assumptions of the stack's kind from `crm:costAssumptions` as the schema read it (wrong values are reported there)."""
+    found = {}
+    for key, (description, unit, defaults) in ASSUMPTIONS.get(common.cloud, {}).items():
+        value = valid_or_none(parsed, key)
+        if value is None:  # wrong (and reported), or no environment to pick a default from
+            value = _defaults(defaults).get(common.environment, float(defaults["production"]))
+        found[key] = Assumption(key, value, unit, description, not parsed.given(key))
+    return found
 
 
 def cost_settings(stack: str, raw: Mapping[str, Any]) -> CostSettings:
     """The budget and usage assumptions of one stack, validated; raises ConfigValidationError like `load`."""
-    from . import _decode, load
+    from . import load
 
-    config = load(stack, raw, check_peer=False)  # every problem of the stack, these keys' included
-    return parse(Problems(), config.common, {key: _decode(value) for key, value in raw.items()})
+    common = load(stack, raw, check_peer=False).common  # every problem of the stack, these keys' included
+    return CostSettings(common.budget, dict(common.cost_assumptions))

@@ -10,17 +10,18 @@ its dataclass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from components.aws.experiments import MAX_ACTION_MINUTES
+from components.cloudflare.health import HealthCheck
 from components.interconnect import addressing
 
 from . import rules, sizes
-from .application import Application
 from .schema import section, setting
 
 Net = ipaddress.IPv4Network
@@ -142,6 +143,8 @@ class Common:
         attr_default="bootstrap",
     )
     budget: Budget = setting("budget", "what the stack may cost a month", nested=Budget, attr_default=None)  # None only before it is read
+    # crm:costAssumptions, read with the rest (stacks/config/cost.py): key -> cost.Assumption
+    cost_assumptions: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def protected(self) -> bool:
@@ -168,7 +171,7 @@ class Common:
 
 
 @section
-class AwsNetwork:
+class AwsNetworkSettings:
     cidr: Net = setting("cidr", "VPC range")
     zones: list[str] = setting("zones", "zones, at least two, in the region")
     public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
@@ -393,7 +396,7 @@ class AwsPlatform:
 
 
 @section
-class FaultInjection:
+class FaultInjectionSettings:
     """crm:faultInjection: the AWS FIS experiment templates `python -m dr gameday` runs (docs/runbooks/gameday.md)."""
 
     enabled: bool = setting(
@@ -431,7 +434,7 @@ def github_connection_name(project: str) -> str:
 
 
 @section
-class DeployRunner:
+class DeployRunnerSettings:
     """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
 
     runner: bool = setting(
@@ -463,7 +466,7 @@ class DeployRunner:
 class AwsStackConfig:
     common: Common
     region: str
-    network: AwsNetwork
+    network: AwsNetworkSettings
     kubernetes: Eks
     database: RdsPostgres
     redis: ElastiCacheRedis
@@ -472,11 +475,22 @@ class AwsStackConfig:
     interconnect: Optional[AwsInterconnect]
     platform: AwsPlatform
     monitoring: Optional["Monitoring"] = None
-    application: Optional[Application] = None
+    application: Optional[ApplicationSettings] = None
     dns: Optional[Dns] = None
     rotation: Rotation = field(default_factory=Rotation)
-    ci: DeployRunner = field(default_factory=lambda: DeployRunner(runner=False, github_connection="", log_retention_days=90))
-    fault_injection: FaultInjection = field(default_factory=lambda: FaultInjection(enabled=False))
+    ci: DeployRunnerSettings = field(
+        default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
+    )
+    fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "AwsStackConfig":
+        database = built["database"]
+        if not database.logical_replication:
+            built["database"] = dataclasses.replace(database, max_slot_wal_keep_size_gb=0)  # no slot to bound
+        # The pods' probes use the ALB target group's path, so the two cannot drift apart.
+        built["application"] = dataclasses.replace(built["application"], health_path=built["ingress"].health_check_path)
+        return cls(common=common, region=provider["aws:region"], **{"interconnect": None, **built})
 
     @property
     def references(self) -> list[str]:
@@ -487,7 +501,7 @@ class AwsStackConfig:
 
 
 @section
-class GcpNetwork:
+class GcpNetworkSettings:
     name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
     subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
     pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
@@ -526,7 +540,7 @@ class Gke:
 
 
 @section
-class CloudSqlPostgres:
+class CloudSqlSettings:
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.GCP, "database", "enabled"))
     database_version: str = setting("databaseVersion", "Cloud SQL version", default="POSTGRES_15", choices=("POSTGRES_15",))
     tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
@@ -561,7 +575,7 @@ class CloudSqlPostgres:
 
 
 @section
-class MemorystoreRedis:
+class MemorystoreSettings:
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.GCP, "redis", "enabled"))
     tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
     memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
@@ -650,19 +664,23 @@ class GcpStackConfig:
     common: Common
     project_id: str
     region: str
-    network: GcpNetwork
+    network: GcpNetworkSettings
     kubernetes: Gke
-    database: CloudSqlPostgres
-    redis: MemorystoreRedis
+    database: CloudSqlSettings
+    redis: MemorystoreSettings
     registry: Registry
     interconnect: Optional[GcpInterconnect]
     platform: GcpPlatform
     monitoring: Optional["Monitoring"] = None
     replication: Optional["Replication"] = None
-    application: Optional[Application] = None
+    application: Optional[ApplicationSettings] = None
     dns: Optional[Dns] = None
     ingress: Optional[GcpIngress] = None
     rotation: Rotation = field(default_factory=Rotation)
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GcpStackConfig":
+        return cls(common=common, project_id=provider["gcp:project"], region=provider["gcp:region"], **{"interconnect": None, **built})
 
     @property
     def references(self) -> list[str]:
@@ -687,6 +705,18 @@ class HealthMonitor:
     timeout_seconds: int = setting("timeoutSeconds", "a check's timeout", default=5, ge=1, le=10)
     consecutive_down: int = setting("consecutiveDown", "failed checks before an origin is down", default=1, ge=1, le=10)
 
+    def health_check(self) -> HealthCheck:
+        """The check the load balancer's monitor runs (components/cloudflare/health.py)."""
+        return HealthCheck(
+            path=self.path,
+            port=self.port,
+            expected_codes=self.expected_codes,
+            interval_seconds=self.interval_seconds,
+            retries=self.retries,
+            timeout_seconds=self.timeout_seconds,
+            consecutive_down=self.consecutive_down,
+        )
+
 
 @section
 class PoolWeights:
@@ -697,7 +727,7 @@ class PoolWeights:
 
 
 @section
-class GlobalLoadBalancer:
+class LoadBalancerSettings:
     account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
     zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
     hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
@@ -728,7 +758,11 @@ class GlobalLoadBalancer:
 @dataclass(frozen=True)
 class GlobalStackConfig:
     common: Common
-    load_balancer: GlobalLoadBalancer
+    load_balancer: LoadBalancerSettings
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GlobalStackConfig":
+        return cls(common=common, **built)
 
     @property
     def references(self) -> list[str]:
@@ -819,6 +853,19 @@ class CloudflareTokenFactory:
     zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
 
 
+@section
+class BootstrapTopLevel:
+    """The bootstrap stack's own top-level `crm:` settings."""
+
+    deploy_projects: list[str] = setting(
+        "deployProjects",
+        "GCP projects CI's deploy identity may deploy to",
+        item_check=rules.gcp_project,
+        derive=lambda c: [c["gcp_project"]] if c["gcp_project"] else [],
+        derive_doc="[gcp:project]",
+    )
+
+
 @dataclass(frozen=True)
 class BootstrapStackConfig:
     common: Common
@@ -830,6 +877,16 @@ class BootstrapStackConfig:
     deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
     projects: Optional[ProjectFactory] = None  # crm:projects: whether bootstrap creates them
     cloudflare_token: Optional[CloudflareTokenFactory] = None  # crm:cloudflareToken: whether bootstrap creates it
+
+    @classmethod
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "BootstrapStackConfig":
+        return cls(
+            common=common,
+            aws_region=provider["aws:region"],
+            gcp_project=provider["gcp:project"],
+            gcp_region=provider["gcp:region"],
+            **built,
+        )
 
     @property
     def references(self) -> list[str]:
@@ -906,3 +963,38 @@ class Replication:
     )
     tool_image: str = setting("toolImage", "image built from dr/Dockerfile (required when enabled)", default="")
     namespace: str = setting("namespace", "the Job's namespace", default="crm-replication", check=rules.namespace)
+
+
+# ---------------------------------------------------------------- the workload (AWS and GCP stacks)
+
+# Replicas per environment: (minReplicas, maxReplicas). Two or more outside dev, so a drain or a
+# zone loss leaves a pod serving (the PodDisruptionBudget keeps one up).
+REPLICAS = {"dev": (1, 3), "staging": (2, 4), "production": (3, 12), "dr": (2, 8)}
+
+
+@section
+class ApplicationSettings:
+    image_repository: str = setting(
+        "imageRepository",
+        "registry repository of the application image",
+        derive=lambda c: c["repositories"][0] if c["repositories"] else "crm-api",
+        derive_doc="the first of crm:registry.repositories",
+    )
+    image_tag: str = setting("imageTag", "the application image tag to run", check=rules.image_tag)
+    port: int = setting("port", "container port", default=8080, ge=1024, le=65535)
+    health_path: str = setting(
+        "healthCheckPath",
+        "readiness and health path (AWS: crm:ingress.healthCheckPath)",
+        default="/health",
+        check=rules.url_path,
+        clouds=("gcp",),
+    )
+    min_replicas: int = setting("minReplicas", "autoscaler minimum", by_env={env: low for env, (low, _) in REPLICAS.items()}, ge=1, le=100)
+    max_replicas: int = setting(
+        "maxReplicas", "autoscaler maximum", by_env={env: high for env, (_, high) in REPLICAS.items()}, ge=1, le=100
+    )
+    cpu_request: str = setting("cpuRequest", "container CPU request", default="250m", check=rules.cpu_quantity)
+    cpu_limit: str = setting("cpuLimit", "container CPU limit", default="1", check=rules.cpu_quantity)
+    memory_request: str = setting("memoryRequest", "container memory request", default="512Mi", check=rules.memory_quantity)
+    memory_limit: str = setting("memoryLimit", "container memory limit", default="1Gi", check=rules.memory_quantity)
+    target_cpu_percent: int = setting("targetCpuPercent", "autoscaler CPU target", default=70, ge=10, le=95)

@@ -1,7 +1,7 @@
 """Rules on a single value that the schema (`model.py`) attaches to its settings.
 
 Each returns the problem in words, or None when the value is fine. Rules that relate several
-settings live in the parser of each kind of stack.
+settings live in relations.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The config schema: each setting declared once, on the typed object that carries it.
 
-A setting is one line on a dataclass in `model.py` (or `application.py`):
+A setting is one line on a dataclass in `model.py`:
 
     disk_size_gb: int = setting("diskSizeGb", "node disk size", default=50, ge=20, le=16384)
 
@@ -9,9 +9,8 @@ description, the default (one value, a per-environment row from `sizes.py`, or d
 settings), the limits, and any rule about the value alone. From that one declaration come the
 validation (pydantic checks each value against its type and limits), the error messages, the "did
 you mean …?" for a misspelt key, and the reference in docs/configuration.md
-(`python -m tools.offline.config_doc`). Rules that relate several settings stay in the parser of
-each kind of stack (aws.py, gcp.py, …) and run only on values that are themselves valid, so one
-wrong value gives one error.
+(`python -m tools.offline.config_doc`). Rules that relate several settings are in relations.py and
+run only on values that are themselves valid, so one wrong value gives one error.
 """
 
 from __future__ import annotations
@@ -139,6 +138,12 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _not_bool_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "must be a number, got {value}", {"value": value})
+    return value
+
+
 def _boolean(value: Any) -> Any:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
@@ -191,7 +196,7 @@ def _scalar(annotation: Any, spec: Setting) -> Any:
     elif annotation is int:
         base = Annotated[int, BeforeValidator(_not_bool)]
     elif annotation is float:
-        base = Annotated[float, BeforeValidator(_not_bool)]
+        base = Annotated[float, BeforeValidator(_not_bool_number)]
     elif annotation is ipaddress.IPv4Network:
         base = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
     elif spec.choices is not None:

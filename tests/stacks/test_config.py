@@ -330,7 +330,7 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
     import yaml
     from pathlib import Path
 
-    from stacks.config.gcp import STRIMZI_KAFKA_VERSIONS
+    from stacks.config.rules import STRIMZI_KAFKA_VERSIONS
 
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
         shipped = yaml.safe_load(

@@ -221,3 +221,22 @@ def test_a_default_derived_from_a_wrong_value_is_not_reported_twice():
     problems = Problems()
     parsed = schema.read(problems, "crm:example", {"size": "big"}, _Example, schema.Context(_Common("dev")))
     assert [p.key for p in problems.items] == ["crm:example.size"] and not parsed.complete
+
+
+def test_a_common_setting_set_in_the_stack_file_reaches_the_typed_config():
+    config = load("aws-dev", stack_config("aws-dev", {"crm:bootstrapStack": "bootstrap-eu"}), check_peer=False)
+    assert config.common.bootstrap_stack == "bootstrap-eu"
+    assert config.references == ["bootstrap-eu"]  # the stack its roles read the permissions boundary from
+
+
+def test_cost_assumptions_are_read_with_the_rest_of_the_config():
+    config = load("gcp-dev", stack_config("gcp-dev", {"crm:costAssumptions": {"natDataGb": 75}}), check_peer=False)
+    assumptions = config.common.cost_assumptions
+    assert (assumptions["natDataGb"].value, assumptions["natDataGb"].default) == (75, False)
+    assert assumptions["logIngestionGb"].default is True and "albLcu" not in assumptions
+
+
+def test_a_boolean_where_a_decimal_number_belongs_is_called_not_a_number():
+    found = problems_of("aws-dev", {"crm:costAssumptions": {"albLcu": True}, "crm:monitoring": {"availabilityPercent": False}})
+    assert "crm:costAssumptions.albLcu: must be a number, got True" in found
+    assert "crm:monitoring.availabilityPercent: must be a number, got False" in found

@@ -1,7 +1,7 @@
 """`python -m tools.offline.config_doc`: every setting of each kind of stack, generated from the schema.
 
 Each setting is declared once, with `setting(...)` on the dataclass that carries it
-(stacks/config/model.py, application.py, bootstrap.py); the sections each kind of stack reads are
+(stacks/config/model.py); the sections each kind of stack reads are
 `stacks.config.SECTIONS`. The defaults shown are the ones the schema applies: each environment's
 section is read with nothing set. `docs/configuration.md` carries the output (`python -m tools.docs
 config` writes it there); tests/docs/test_configuration.py fails when it no longer matches.
@@ -14,7 +14,7 @@ import ipaddress
 from typing import Any, Iterator
 
 from stacks import config as config_layer
-from stacks.config import cost, model, schema
+from stacks.config import model, schema
 from stacks.config.reader import Problems
 from stacks.config.sizes import ENVIRONMENTS
 
@@ -113,9 +113,6 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
         table.extend(_rows(kind, "crm:", cls, extra))
     for name, cls in config_layer.SECTIONS[kind].items():
         table.extend(_rows(kind, f"crm:{name}.", cls, extra))
-    for name, (description, unit, defaults) in cost.ASSUMPTIONS.get(kind, {}).items():
-        cell = _cell({env: _format(float(defaults.get(env, defaults["production"]))) for env in ENVIRONMENTS})
-        table.append((f"{cost.ASSUMPTIONS_KEY}.{name}", cell, ">= 0", f"cost estimate: {description} ({unit} a month)"))
     return table
 
 
