@@ -219,6 +219,26 @@ def stacks_table(results) -> str:
     return "\n".join(lines)
 
 
+def rebuild_table(results) -> str:
+    """The DR stacks' rebuild times (what `python -m tools rebuild-time` prints), and the estate's from nothing in deploy order."""
+    from .offline import rebuild
+
+    times = rebuild.load_times()
+    rows = ["| stack | rebuilt from code in about | the chain that sets it |", "| --- | ---: | --- |"]
+    total = 0.0
+    for result in results:
+        path = rebuild.rebuild_time(result, times)
+        total += path.minutes
+        chain = " -> ".join(f"`{step.name}` ({step.minutes:g})" for step in path.path if step.minutes >= 0.5) or "nothing slow"
+        rows.append(f"| {result.stack} | {max(round(path.minutes), 1)} min | {chain} |")
+    rows.append(f"| the DR estate from nothing ({' -> '.join(r.stack for r in results)}) | {max(round(total), 1)} min | |")
+    return "\n".join(rows)
+
+
+def _architecture(text: str) -> str:
+    return _block(text, "rebuild-time", "architecture", rebuild_table(_dr_previews()))
+
+
 def _readme(text: str) -> str:
     return _block(text, "stacks", "readme", stacks_table(_previews()))
 
@@ -255,6 +275,7 @@ PARTS = {
         ),
         Part("permissions", PREREQUISITE_DOCS, "the deployer permissions (python -m tools.offline.permissions_doc)", _permissions),
         Part("components", ("docs/components.md",), "the components' deletion_protection arguments", _components),
+        Part("architecture", ("docs/architecture.md",), "the DR stacks' rebuild times (python -m tools rebuild-time)", _architecture, True),
         Part("readme", ("README.md",), "the stacks and the components each creates (python -m tools preview)", _readme, True),
     )
 }
