@@ -65,9 +65,27 @@ def _table_at(text: str, header: str, table: str) -> str:
     return "\n".join(lines[:start] + table.split("\n") + lines[end:])
 
 
+def network_ranges() -> str:
+    """The network ranges the shipped stack files set (they have no defaults), per environment."""
+    from stacks.config import read_stack_file
+    from stacks.config.sizes import ENVIRONMENTS
+
+    aws = [read_stack_file(f"aws-{env}").get("crm:network", {}) for env in ENVIRONMENTS]
+    gcp = [read_stack_file(f"gcp-{env}").get("crm:network", {}) for env in ENVIRONMENTS]
+    gcp_keys = ("subnetCidr", "podsCidr", "servicesCidr", "privateServicesCidr", "masterCidr")
+    rows = [f"| | {' | '.join(ENVIRONMENTS)} |", "| --- |" + " --- |" * len(ENVIRONMENTS)]
+    rows.append("| AWS VPC (`crm:network.cidr`) | " + " | ".join(str(n.get("cidr", "")) for n in aws) + " |")
+    for key in ("publicSubnets", "privateSubnets", "dataSubnets"):
+        rows.append(f"| AWS `crm:network.{key}` | " + " | ".join(", ".join(n.get(key, [])) for n in aws) + " |")
+    for key in gcp_keys:
+        rows.append(f"| GCP `crm:network.{key}` | " + " | ".join(str(n.get(key, "")) for n in gcp) + " |")
+    return "\n".join(rows)
+
+
 def _configuration(text: str) -> str:
     from .offline import config_doc
 
+    text = _block(text, "network-ranges", "config", network_ranges())
     start = text.index(f"### {config_doc.TITLES[config_doc.KINDS[0]]}")
     return text[:start] + config_doc.document()
 

@@ -47,7 +47,7 @@ def test_a_stale_part_is_rewritten_and_only_that_part(copy):
 
 
 def test_an_unknown_part_is_refused(capsys):
-    assert docs.main(["readme"]) == 2
+    assert docs.main(["changelog"]) == 2
     assert "unknown part" in capsys.readouterr().err
 
 
