@@ -237,6 +237,35 @@ def stacks_table(results) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=1)
+def _deployed():
+    """Every stack as deployed offline (the providers' computed values filled in), by stack name."""
+    from .offline.workspace import preview_stacks, stack_names
+
+    return {run.result.stack: run.result for run in preview_stacks(stack_names(), preview=False)}
+
+
+PATH_STACKS = ("aws-dr", "gcp-dr", "aws-production")
+
+
+def request_paths(results) -> str:
+    """`python -m tools path` of the DR stacks and one stack the global load balancer does not balance."""
+    from stacks.config import load, read_stack_file
+
+    from .offline import request_path
+
+    balancer = load("global", read_stack_file("global")).load_balancer
+    blocks = []
+    for stack in PATH_STACKS:
+        balanced = stack in (balancer.aws_stack, balancer.gcp_stack)
+        blocks.append("```\n" + request_path.walk(results[stack], results["global"] if balanced else None).render() + "\n```")
+    return "\n\n".join(blocks)
+
+
+def _request_path(text: str) -> str:
+    return _block(text, "paths", "request-path", request_paths(_deployed()))
+
+
 def rebuild_table(results) -> str:
     """The DR stacks' rebuild times (what `python -m tools rebuild-time` prints), and the estate's from nothing in deploy order."""
     from .offline import rebuild
@@ -294,6 +323,7 @@ PARTS = {
         Part("permissions", PREREQUISITE_DOCS, "the deployer permissions (python -m tools.offline.permissions_doc)", _permissions),
         Part("components", ("docs/components.md",), "the components' deletion_protection arguments", _components),
         Part("architecture", ("docs/architecture.md",), "the DR stacks' rebuild times (python -m tools rebuild-time)", _architecture, True),
+        Part("request-path", ("docs/request-path.md",), "the request paths (python -m tools path)", _request_path, True),
         Part("readme", ("README.md",), "the stacks and the components each creates (python -m tools preview)", _readme, True),
     )
 }
