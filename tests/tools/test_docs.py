@@ -102,3 +102,18 @@ def test_the_stale_estate_table_is_rewritten(copy):
     doc.write_text(committed.replace("| `gcp-dr` |", "| `gcp-dr` | 6,433.10 | 7,700 | | |\n| `old` |", 1))
     assert docs.main(["cost"]) == 1
     assert doc.read_text() == committed
+
+
+def test_readmes_stack_table_lists_a_data_store_only_where_the_stack_creates_one(shipped):
+    table = docs.stacks_table([shipped(stack) for stack in ("aws-dev", "aws-staging", "gcp-dev", "gcp-staging")])
+    row = {line.split(" | ")[0].strip("| `"): line for line in table.splitlines()[2:]}
+    assert "PostgresDatabase" not in row["aws-dev"] and "RedisCache" not in row["aws-dev"]
+    assert "PostgresDatabase" in row["aws-staging"] and "RedisCache" in row["aws-staging"]
+    assert "CloudSqlPostgres" not in row["gcp-dev"] and "MemorystoreRedis" not in row["gcp-dev"]
+    assert "CloudSqlPostgres" in row["gcp-staging"]
+
+
+def test_the_deletion_guards_say_which_args_have_no_default():
+    guards = {name: default for name, _, default in docs.deletion_guards()}
+    assert guards["PostgresDatabaseArgs"] == guards["CloudSqlPostgresArgs"] == "required"
+    assert guards["EksClusterArgs"] == "`True`"
