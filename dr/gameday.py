@@ -104,6 +104,7 @@ class Estate:
     stop_alarms: list[str]
     guard: dict[str, Any]
     host: str
+    aws_origin_host: str  # the proxied name that reaches only AWS (aws stack's originHost)
     account_id: str
     pools: dict[str, str]
     detection_seconds: float
@@ -123,7 +124,7 @@ def _shown(value: Any) -> Any:
 def estate_from_outputs(scenario: str, outputs: Mapping[str, Mapping[str, Any]], stacks: Mapping[str, str]) -> Estate:
     """The game day's view of the three stacks' outputs; every missing output is named at once."""
     aws, glob = outputs.get(stacks["aws"]) or {}, outputs.get(stacks["global"]) or {}
-    missing = [f"{stacks['aws']}: {key}" for key in ("faultInjection", "region", "sla") if key not in aws]
+    missing = [f"{stacks['aws']}: {key}" for key in ("faultInjection", "region", "sla", "originHost") if key not in aws]
     missing += [
         f"{stacks['global']}: {key}"
         for key in ("hostname", "accountId", "pools", "detectionSeconds", "detectionBudgetSeconds")
@@ -154,6 +155,7 @@ def estate_from_outputs(scenario: str, outputs: Mapping[str, Mapping[str, Any]],
         stop_alarms=list(chosen.get("stopAlarms") or []),
         guard=guard,
         host=glob["hostname"],
+        aws_origin_host=aws["originHost"],
         account_id=glob["accountId"],
         pools=dict(glob["pools"] or {}),
         detection_seconds=float(glob["detectionSeconds"]),
@@ -284,7 +286,7 @@ class _Run:
     # -- samplers (each runs in the executor; a slow answer never holds up the next sample)
     def _request(self, target: str, sequence: int) -> None:
         t = self.now()  # when it is sent, not when it was scheduled
-        host = self.estate.host if target == "public" else f"aws.{self.estate.host}"
+        host = self.estate.host if target == "public" else self.estate.aws_origin_host
         url = self.options.url.format(host=host, path=f"{self.options.path}?gameday={sequence}")
         started = self.clock.monotonic()
         sample: dict[str, Any] = {"t": round(t, 3), "target": target}
@@ -819,7 +821,7 @@ def plan_text(estate: Estate, options: Options, *, allow_production: bool, execu
         f"(alarm {_shown(estate.guard.get('alarmName'))}): 0 while supervised, 1 stops every experiment",
         "  steps",
         f"    1. preflight: `tools verify` checks of {', '.join(estate.stacks.values())}; the guard alarm must be quiet",
-        f"    2. start the experiment; every {o.interval:g} s GET https://{estate.host}{o.path} and https://aws.{estate.host}{o.path} "
+        f"    2. start the experiment; every {o.interval:g} s GET https://{estate.host}{o.path} and https://{estate.aws_origin_host}{o.path} "
         f"(status, X-Cloud-Provider); every {o.pool_interval:g} s both pools' health "
         f"(aws {_shown(estate.pools.get('aws'))}, gcp {_shown(estate.pools.get('gcp'))}); every {o.lag_interval:g} s the copy's lag",
     ]

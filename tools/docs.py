@@ -119,6 +119,7 @@ def _previews():
 
 
 def _dr_previews():
+    # The previews also run bootstrap, which the stacks reference: these documents describe the DR estate only.
     return [result for result in _previews() if result.stack in DR_STACKS]
 
 

@@ -128,7 +128,9 @@ class RestoreTesting(Component):
             plan_id=self.plan.id,
             iam_role_arn=backup_role.arn,
             resources=[args.db_instance_arn],
-            opts=child,
+            # A replaced database replaces the selection (resources forces a new one), and a plan refuses a
+            # second selection under the same name: the old one goes first. It holds no data.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
         )
         # Restore testing plan names allow letters, digits and underscores only.
         plan_name = re.sub(r"[^A-Za-z0-9_]", "_", name)[:50]

@@ -185,6 +185,7 @@ class FakeEdge:
 
     engine: FisEngine
     host: str
+    origin_hosts: dict[str, str]  # cloud -> the proxied name that reaches only that cloud (the global stack's originHosts)
     behaviour: EdgeBehaviour = field(default_factory=EdgeBehaviour)
     requests: int = 0
     public_requests: int = 0
@@ -265,8 +266,8 @@ class FakeEdge:
     def _through_the_edge(self, host: str) -> tuple[int, dict, str]:
         self.requests += 1
         ray = {"cf-ray": f"8f{self.requests:08x}-ICN"}
-        for cloud in ("aws", "gcp"):
-            if host == f"{cloud}.{self.host}":  # the per-cloud host, proxied to that cloud's origin only
+        for cloud, origin_host in self.origin_hosts.items():
+            if host == origin_host:  # the per-cloud host, proxied to that cloud's origin only
                 return self._origin(cloud, ray)
         if host != self.host:
             return 530, ray, "unknown host"

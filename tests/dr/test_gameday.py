@@ -109,7 +109,7 @@ def world(shipped, tmp_path, aws_credentials):
         aws["sla"].update(sla or {})
         glob = plain(shipped("global").outputs)
         glob.update(accountId=CLOUDFLARE_ACCOUNT, pools=dict(POOLS))
-        edge = FakeEdge(engine, glob["hostname"], behaviour or EdgeBehaviour())
+        edge = FakeEdge(engine, glob["hostname"], glob["originHosts"], behaviour or EdgeBehaviour())
         outputs = {"aws-dr": aws, "gcp-dr": plain(shipped("gcp-dr").outputs), "global": glob}
         folder = tmp_path / "outputs"
         folder.mkdir(exist_ok=True)
@@ -377,6 +377,7 @@ def test_figures_take_the_final_run_of_gcp_answers_and_count_failures_before_it(
         stop_alarms=[],
         guard={},
         host="crm.example.com",
+        aws_origin_host="crm-dr-aws.example.com",
         account_id=CLOUDFLARE_ACCOUNT,
         pools=dict(POOLS),
         detection_seconds=75,

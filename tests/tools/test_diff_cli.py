@@ -86,7 +86,7 @@ def test_a_refused_plan_exits_1_and_its_markdown_names_the_refusal(monkeypatch):
         code = main(["diff", "aws-production", "--base", "HEAD", "--markdown"])
     assert code == 1
     summary = out.getvalue()
-    assert "### aws-production:" in summary and "| **replace** | `crm-production-db-postgres` |" in summary
+    assert "### aws-production:" in summary and "| **replace (delete first)** | `crm-production-db-postgres` |" in summary
     assert ":x: Instance crm-production-db-postgres is protected" in summary
 
 

@@ -77,6 +77,11 @@ def test_aws_backup_snapshots_the_database_daily_into_its_vault(dr):
     assert backup_selection.property_dependencies["resources"] == [dr.one("aws:rds/instance:Instance").urn]
 
 
+def test_a_replaced_database_replaces_the_backup_selection_delete_first(dr):
+    # `resources` forces a new selection and its name is fixed within the plan: create-first would collide.
+    assert dr.one("aws:backup/selection:Selection").options.get("deleteBeforeReplace") is True
+
+
 def test_restore_testing_plan_names_use_only_letters_digits_and_underscores(dr):
     assert dr.one("aws:backup/restoreTestingPlan:RestoreTestingPlan")["name"] == "crm_dr_db_restore_test"
 
