@@ -16,7 +16,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam import policy_document
+from components.aws.private_bucket import ObjectWriter, PrivateBucket, PrivateBucketArgs
 from components.base import Component
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -84,6 +84,11 @@ class PublicLoadBalancer(Component):
     targets in the group exists, so the listener never waits on an empty group.
     """
 
+    dns_name: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]  # the LoadBalancer dimension of the AWS/ApplicationELB metrics
+    target_group_arn_suffix: pulumi.Output[str]  # the TargetGroup dimension
+
     def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         lb_name = load_balancer_name(name)
         super().__init__("crm:aws:PublicLoadBalancer", name, None, opts)
@@ -143,10 +148,11 @@ class PublicLoadBalancer(Component):
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection,
-            access_logs={"bucket": logs.bucket, "enabled": True, "prefix": name},
+            # The bucket's name is known once its policy admits Elastic Load Balancing, which checks it when logging is turned on.
+            access_logs={"bucket": logs.bucket_name, "enabled": True, "prefix": name},
             tags=tags,
             # A fixed name cannot exist twice, so a replacement deletes the old load balancer first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_policy], delete_before_replace=True),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-app",
@@ -187,7 +193,14 @@ class PublicLoadBalancer(Component):
         # The LoadBalancer and TargetGroup dimensions of the AWS/ApplicationELB metrics.
         self.arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
-        self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn, "arnSuffix": self.arn_suffix})
+        self.register_outputs(
+            {
+                "dnsName": self.dns_name,
+                "targetGroupArn": self.target_group_arn,
+                "arnSuffix": self.arn_suffix,
+                "targetGroupArnSuffix": self.target_group_arn_suffix,
+            }
+        )
 
     def forward(self, after: Sequence[pulumi.Resource] = ()) -> aws.lb.Listener:
         """The HTTPS listener, forwarding to the target group once `after` exists: call it once the pods'
@@ -217,20 +230,20 @@ class PublicLoadBalancer(Component):
     def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:
         """The client CA bundle in a private, encrypted, versioned bucket, and the trust store made from it."""
         # SSE-S3: the bundle is public certificates; Elastic Load Balancing reads it with the deployer's credentials.
-        bucket, versioning = self._private_bucket(f"{name}-trust", tags)
+        bucket = PrivateBucket(f"{name}-trust", PrivateBucketArgs(tags=tags), opts=pulumi.ResourceOptions(parent=self))
         bundle = aws.s3.BucketObjectv2(
             f"{name}-trust-ca",
-            bucket=bucket.id,
+            bucket=bucket.bucket_id,
             key=CA_BUNDLE_KEY,
             content=args.client_ca_bundle,
             content_type="application/x-pem-file",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return aws.lb.TrustStore(
             f"{name}-trust",
             name_prefix=TRUST_STORE_NAME_PREFIX,
-            ca_certificates_bundle_s3_bucket=bucket.id,
+            ca_certificates_bundle_s3_bucket=bucket.bucket_id,
             ca_certificates_bundle_s3_key=bundle.key,
             ca_certificates_bundle_s3_object_version=bundle.version_id,
             tags=tags,
@@ -238,82 +251,16 @@ class PublicLoadBalancer(Component):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _private_bucket(self, name: str, tags: dict) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
-        """A bucket with public access blocked, owner-enforced objects, SSE-S3 and versioning; returns it and its last step.
-
-        S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
-        the others, so each step waits for the one before it (and so must the caller's next one).
-        """
-        bucket = aws.s3.Bucket(name, force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
-
-        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
-
-        block = aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+    def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> PrivateBucket:
+        # ALB access logs support SSE-S3 only, not SSE-KMS; Elastic Load Balancing's account for the region writes them.
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
+        return PrivateBucket(
+            f"{name}-access-logs",
+            PrivateBucketArgs(
+                tags=tags,
+                expiration_days=args.access_log_retention_days,
+                noncurrent_version_days=7,
+                writers=[ObjectWriter("AlbWritesLogs", {"AWS": elb_account}, f"{name}/AWSLogs/")],
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        ownership = aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=step(block)
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=step(ownership)
-        )
-        versioning = aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=step(encryption))
-        return bucket, versioning
-
-    def _access_log_bucket(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.s3.Bucket:
-        # ALB access logs support SSE-S3 only, not SSE-KMS.
-        bucket, versioning = self._private_bucket(f"{name}-access-logs", tags)
-
-        def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[previous])
-
-        lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": args.access_log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=step(versioning),
-        )
-        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
-        self._log_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, elb_account).apply(
-                lambda a: policy_document(
-                    [
-                        {
-                            "Sid": "AlbWritesLogs",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": a[1]},
-                            "Action": "s3:PutObject",
-                            "Resource": f"{a[0]}/{name}/AWSLogs/*",
-                        },
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [a[0], f"{a[0]}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ]
-                )
-            ),
-            opts=step(lifecycle),
-        )
-        return bucket

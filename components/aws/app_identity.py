@@ -47,6 +47,8 @@ class ApplicationRoleArgs:
 
 
 class ApplicationRole(Component):
+    role_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: ApplicationRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ApplicationRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

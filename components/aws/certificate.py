@@ -52,6 +52,8 @@ def _option(options, host: str, snake: str, camel: str):
 class ValidatedCertificate(Component):
     """Pass the Cloudflare provider in `opts.providers`; every child inherits it."""
 
+    certificate_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: ValidatedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ValidatedCertificate", name, None, opts)
         hosts = list(args.hostnames)

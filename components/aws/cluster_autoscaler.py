@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.eks import irsa_role
 from components.aws.iam import policy_document
 from components.base import Component
+from components.kubernetes.chart_release import ChartRelease, ChartReleaseArgs, IrsaRole, ServiceAccount
 
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 CHART = "cluster-autoscaler"
@@ -72,52 +71,40 @@ class ClusterAutoscalerArgs:
 
 
 class ClusterAutoscaler(Component):
+    release: k8s.helm.v3.Release
+    role_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
-        self.require_provider("kubernetes")  # the cluster's, in opts.providers
-        child = pulumi.ResourceOptions(parent=self)
-        self.role = irsa_role(
-            f"{name}-irsa",
-            args.oidc_provider_arn,
-            args.oidc_provider_url,
-            NAMESPACE,
-            SERVICE_ACCOUNT,
-            args.tags,
-            self,
-            args.permissions_boundary,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy),
-            opts=child,
-        )
-        self.release = k8s.helm.v3.Release(
-            f"{name}-chart",
-            name="cluster-autoscaler",
-            chart=CHART,
-            version=args.chart_version,
-            repository_opts={"repo": CHART_REPOSITORY},
-            namespace=NAMESPACE,
-            atomic=True,
-            values={
-                "cloudProvider": "aws",
-                "awsRegion": args.region,
-                "autoDiscovery": {"clusterName": args.cluster_name},
-                "rbac": {
-                    "serviceAccount": {
-                        "create": True,
-                        "name": SERVICE_ACCOUNT,
-                        "annotations": {"eks.amazonaws.com/role-arn": self.role.arn},
-                    }
+        chart = ChartRelease(
+            name,
+            ChartReleaseArgs(
+                release_name="cluster-autoscaler",
+                chart=CHART,
+                version=args.chart_version,
+                repository=CHART_REPOSITORY,
+                namespace=NAMESPACE,
+                values={
+                    "cloudProvider": "aws",
+                    "awsRegion": args.region,
+                    "autoDiscovery": {"clusterName": args.cluster_name},
+                    "containerSecurityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
                 },
-                "containerSecurityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                service_account=ServiceAccount(SERVICE_ACCOUNT, values_path=("rbac", "serviceAccount")),
+                aws_role=IrsaRole(
+                    oidc_provider_arn=args.oidc_provider_arn,
+                    oidc_provider_url=args.oidc_provider_url,
+                    policy=pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy),
+                    tags=args.tags,
+                    permissions_boundary=args.permissions_boundary,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.role_arn = self.role.arn
+        self.release = chart.release
+        self.role_arn = chart.role_arn  # type: ignore[assignment]  # set: aws_role is given
         self.register_outputs({"roleArn": self.role_arn})

@@ -60,6 +60,8 @@ def repository_name(namespace: str, repository: str) -> str:
 
 
 class ContainerRegistry(Component):
+    repository_urls: dict[str, pulumi.Output[str]]
+
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ContainerRegistry", name, None, opts)
         self.repositories: dict[str, aws.ecr.Repository] = {}

@@ -97,6 +97,15 @@ class EksClusterArgs:
 
 
 class EksCluster(Component):
+    app_pods_security_group_id: Optional[pulumi.Output[str]]  # with pod_security_groups only
+    cluster_name: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[Optional[str]]
+    kubeconfig: pulumi.Output[str]
+    node_group_arn: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    provider: k8s.Provider
+
     def __init__(self, name: str, args: EksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:EksCluster", name, None, opts)
         self._base_name = name
@@ -296,7 +305,17 @@ class EksCluster(Component):
                 opts=child,
             )
             self.app_pods_security_group_id = pods.id
-        self.register_outputs({"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn, "kubeconfig": self.kubeconfig})
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "kubeconfig": self.kubeconfig,
+                "appPodsSecurityGroupId": self.app_pods_security_group_id,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeGroupArn": self.node_group_arn,
+                "oidcProviderUrl": self.oidc_provider_url,
+            }
+        )
 
     @staticmethod
     def _addon_configuration(addon: str, args: EksClusterArgs) -> Optional[str]:
@@ -340,12 +359,13 @@ def irsa_role(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     permissions_boundary: Optional[pulumi.Input[str]] = None,
+    aliases: Optional[Sequence[pulumi.Alias]] = None,
 ) -> aws.iam.Role:
     """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
         lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
     )
-    return estate_role(name, assume_role_policy=trust, permissions_boundary=permissions_boundary, tags=tags, parent=parent)
+    return estate_role(name, assume_role_policy=trust, permissions_boundary=permissions_boundary, tags=tags, parent=parent, aliases=aliases)
 
 
 def irsa_trust_policy(provider_arn: str, provider_url: str, namespace: str, service_account: str) -> str:

@@ -42,6 +42,10 @@ class RedisCacheArgs:
 
 
 class RedisCache(Component):
+    endpoint: CacheEndpoint
+    host: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -65,6 +65,7 @@ def estate_role(
     permissions_boundary: Optional[pulumi.Input[str]],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    aliases: Optional[Sequence[pulumi.Alias]] = None,
     **role_args: Any,
 ) -> aws.iam.Role:
     """An IAM role of the estate, capped by the bootstrap stack's permissions boundary.
@@ -80,7 +81,7 @@ def estate_role(
         assume_role_policy=assume_role_policy,
         permissions_boundary=permissions_boundary,
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=list(aliases) if aliases else None),
         **role_args,
     )
 

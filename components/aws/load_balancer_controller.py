@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_aws as aws
 
-from components.aws.eks import irsa_role
 from components.base import Component
+from components.kubernetes.chart_release import ChartRelease, ChartReleaseArgs, IrsaRole, ServiceAccount
 
 CHART_REPOSITORY = "https://aws.github.io/eks-charts"
 CHART = "aws-load-balancer-controller"
@@ -88,46 +88,40 @@ class LoadBalancerControllerArgs:
 
 
 class LoadBalancerController(Component):
+    release: k8s.helm.v3.Release
+    role_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:LoadBalancerController", name, None, opts)
-        self.require_provider("kubernetes")  # the cluster's, in opts.providers
-        child = pulumi.ResourceOptions(parent=self)
-        self.role = irsa_role(
-            f"{name}-irsa",
-            args.oidc_provider_arn,
-            args.oidc_provider_url,
-            NAMESPACE,
-            SERVICE_ACCOUNT,
-            args.tags,
-            self,
-            args.permissions_boundary,
-        )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", args.region, account, args.vpc_id)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(args.target_group_arn, vpc_arn).apply(lambda a: target_group_binding_policy(a[0], a[1])),
-            opts=child,
+        chart = ChartRelease(
+            name,
+            ChartReleaseArgs(
+                release_name="aws-load-balancer-controller",
+                chart=CHART,
+                version=args.chart_version,
+                repository=CHART_REPOSITORY,
+                namespace=NAMESPACE,
+                values={
+                    "clusterName": args.cluster_name,
+                    "region": args.region,
+                    "vpcId": args.vpc_id,
+                    # Ingress/Service reconcilers stay idle: nothing here creates load balancers from Kubernetes.
+                    "createIngressClassResource": False,
+                    "enableServiceMutatorWebhook": False,
+                },
+                service_account=ServiceAccount(SERVICE_ACCOUNT),
+                aws_role=IrsaRole(
+                    oidc_provider_arn=args.oidc_provider_arn,
+                    oidc_provider_url=args.oidc_provider_url,
+                    policy=pulumi.Output.all(args.target_group_arn, vpc_arn).apply(lambda a: target_group_binding_policy(a[0], a[1])),
+                    tags=args.tags,
+                    permissions_boundary=args.permissions_boundary,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = k8s.helm.v3.Release(
-            f"{name}-chart",
-            name="aws-load-balancer-controller",
-            chart=CHART,
-            version=args.chart_version,
-            repository_opts={"repo": CHART_REPOSITORY},
-            namespace=NAMESPACE,
-            atomic=True,
-            values={
-                "clusterName": args.cluster_name,
-                "region": args.region,
-                "vpcId": args.vpc_id,
-                "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}},
-                # Ingress/Service reconcilers stay idle: nothing here creates load balancers from Kubernetes.
-                "createIngressClassResource": False,
-                "enableServiceMutatorWebhook": False,
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
-        self.role_arn = self.role.arn
+        self.release = chart.release
+        self.role_arn = chart.role_arn  # type: ignore[assignment]  # set: aws_role is given
         self.register_outputs({"roleArn": self.role_arn})

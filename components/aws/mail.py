@@ -28,6 +28,12 @@ class MailDeliveryArgs:
 
 
 class MailDelivery(Component):
+    configuration_set_arn: pulumi.Output[str]
+    configuration_set_name: pulumi.Output[str]
+    dkim_tokens: pulumi.Output[Sequence[str]]
+    identity_arn: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: MailDeliveryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:MailDelivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -89,7 +95,15 @@ class MailDelivery(Component):
         self.configuration_set_name = self.configuration_set.configuration_set_name
         self.configuration_set_arn = self.configuration_set.arn
         self.dkim_tokens = self.dkim.dkim_tokens
-        self.register_outputs({"configurationSet": self.configuration_set_name, "topicArn": self.topic.arn})
+        self.register_outputs(
+            {
+                "configurationSet": self.configuration_set_name,
+                "topicArn": self.topic_arn,
+                "configurationSetArn": self.configuration_set_arn,
+                "dkimTokens": self.dkim_tokens,
+                "identityArn": self.identity_arn,
+            }
+        )
 
 
 def webhook_endpoint(host: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -143,6 +157,8 @@ class GoogleMailSender(Component):
     The GCP pods get short-lived AWS credentials from it instead of a long-lived access key. Pass an
     AWS provider for the SES account in `opts.providers`.
     """
+
+    role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: GoogleMailSenderArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:GoogleMailSender", name, None, opts)

@@ -51,6 +51,11 @@ class KafkaClusterArgs:
 
 
 class KafkaCluster(Component):
+    arn: pulumi.Output[str]
+    bootstrap_brokers: pulumi.Output[str]
+    broker_count: int
+    cluster_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: KafkaClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:KafkaCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -113,4 +118,4 @@ class KafkaCluster(Component):
             )
             for topic in args.topics
         ]
-        self.register_outputs({"bootstrapBrokers": self.bootstrap_brokers})
+        self.register_outputs({"bootstrapBrokers": self.bootstrap_brokers, "arn": self.arn, "clusterName": self.cluster_name})

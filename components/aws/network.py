@@ -44,6 +44,16 @@ class AwsNetwork(Component):
     nothing lands in an allow-all group by accident.
     """
 
+    data_route_table_ids: list[pulumi.Output[str]]
+    data_subnet_ids: list[pulumi.Output[str]]
+    interface_endpoint_cidrs: list[str]
+    private_route_table_ids: list[pulumi.Output[str]]
+    private_subnet_arns: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_ids: list[pulumi.Output[str]]
+    vpc_cidr: str
+    vpc_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -234,6 +244,7 @@ class AwsNetwork(Component):
                 "dataSubnetIds": self.data_subnet_ids,
                 "privateRouteTableIds": self.private_route_table_ids,
                 "dataRouteTableIds": self.data_route_table_ids,
+                "privateSubnetArns": self.private_subnet_arns,
             }
         )
 

@@ -70,6 +70,14 @@ class PostgresDatabase(Component):
     next reboot (docs/audit-logging.md).
     """
 
+    address: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    database_name: str
+    endpoint: DatabaseEndpoint
+    instance_id: pulumi.Output[str]
+    port: int
+    username: str
+
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:PostgresDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -221,7 +229,9 @@ class PostgresDatabase(Component):
         self.security_group_id = self.security_group.id
         self.arn = self.instance.arn  # what AWS Backup copies and restore-tests
         self.instance_id = self.instance.identifier  # the DBInstanceIdentifier dimension of its CloudWatch metrics
-        self.register_outputs({"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id})
+        self.register_outputs(
+            {"address": self.address, "securityGroupId": self.security_group_id, "instanceId": self.instance_id, "arn": self.arn}
+        )
 
 
 def rds_ca_bundle(region: str) -> str:

@@ -25,6 +25,12 @@ class ScheduledTasksArgs:
 
 
 class ScheduledTasks(Component):
+    dead_letter_queue_name: pulumi.Output[str]
+    group_name: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: ScheduledTasksArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:ScheduledTasks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -72,7 +78,13 @@ class ScheduledTasks(Component):
         self.role_arn = self.role.arn
         self.dead_letter_queue_name = self.dead_letters.name  # the QueueName dimension of its depth metric
         self.register_outputs(
-            {"groupName": self.group_name, "queueArn": self.queue_arn, "queueUrl": self.queue_url, "roleArn": self.role_arn}
+            {
+                "groupName": self.group_name,
+                "queueArn": self.queue_arn,
+                "queueUrl": self.queue_url,
+                "roleArn": self.role_arn,
+                "deadLetterQueueName": self.dead_letter_queue_name,
+            }
         )
 
 

@@ -27,6 +27,9 @@ class AppSecretsArgs:
 class AppSecrets(Component):
     """`app_env`: the JSON object the application reads at start-up, always a Pulumi secret."""
 
+    payload: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: AppSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:AppSecrets", name, None, opts)
         tags = dict(args.tags)
@@ -70,4 +73,4 @@ class AppSecrets(Component):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.secret_arn = self.secret.arn
-        self.register_outputs({"secretArn": self.secret_arn})
+        self.register_outputs({"secretArn": self.secret_arn, "payload": pulumi.Output.secret(self.payload)})

@@ -32,6 +32,9 @@ class VpnGatewayArgs:
 
 
 class VpnGateway(Component):
+    amazon_side_asn: int
+    gateway_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: VpnGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:aws:VpnGateway", name, None, opts)
         # The Amazon-side ASN cannot change after creation: replacing the gateway drops every tunnel.

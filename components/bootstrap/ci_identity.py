@@ -248,6 +248,10 @@ def boundary_policy_arn(partition: str, account: str, name: str) -> str:
 
 
 class GithubAwsRoles(Component):
+    boundary_arn: pulumi.Output[str]
+    deploy_role_arn: pulumi.Output[str]
+    preview_role_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: GithubAwsRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubAwsRoles", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -610,6 +614,12 @@ class GithubGcpIdentityArgs:
 
 
 class GithubGcpIdentity(Component):
+    deploy_email: pulumi.Output[str]
+    deploy_member: pulumi.Output[str]
+    preview_email: pulumi.Output[str]
+    preview_member: pulumi.Output[str]
+    provider_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: GithubGcpIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubGcpIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -679,7 +689,15 @@ class GithubGcpIdentity(Component):
         self.provider_name = self.provider.name
         self.deploy_email = self.deploy_account.email
         self.preview_email = self.preview_account.email
-        self.register_outputs({"providerName": self.provider_name, "deployEmail": self.deploy_email, "previewEmail": self.preview_email})
+        self.register_outputs(
+            {
+                "providerName": self.provider_name,
+                "deployEmail": self.deploy_email,
+                "previewEmail": self.preview_email,
+                "deployMember": self.deploy_member,
+                "previewMember": self.preview_member,
+            }
+        )
 
 
 def grantable_roles_condition() -> gcp.projects.IAMMemberConditionArgs:

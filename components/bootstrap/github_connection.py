@@ -29,6 +29,9 @@ class GithubConnectionArgs:
 
 
 class GithubConnection(Component):
+    arn: pulumi.Output[str]
+    status: pulumi.Output[str]
+
     def __init__(self, name: str, args: GithubConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GithubConnection", name, None, opts)
         self.connection = aws.codeconnections.Connection(
@@ -40,4 +43,4 @@ class GithubConnection(Component):
         )
         self.arn = self.connection.arn
         self.status = self.connection.connection_status
-        self.register_outputs({"arn": self.arn})
+        self.register_outputs({"arn": self.arn, "status": self.status})

@@ -33,9 +33,11 @@ class DeployProjectsArgs:
 
 
 class DeployProjects(Component):
+    projects: dict[str, gcp.organizations.Project]
+
     def __init__(self, name: str, args: DeployProjectsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:DeployProjects", name, None, opts)
-        self.projects: dict[str, gcp.organizations.Project] = {}
+        self.projects = {}
         for project_id in args.project_ids:
             self.projects[project_id] = gcp.organizations.Project(
                 f"{name}-{project_id}",

@@ -35,6 +35,9 @@ class AwsSecretsKeyArgs:
 
 
 class AwsSecretsKey(Component):
+    key_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+
     def __init__(self, name: str, args: AwsSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:AwsSecretsKey", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -78,6 +81,8 @@ class GcpSecretsKeyArgs:
 
 
 class GcpSecretsKey(Component):
+    url: pulumi.Output[str]
+
     def __init__(self, name: str, args: GcpSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GcpSecretsKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -15,11 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from components.aws.iam import policy_document
-
-from .key_policy import deployer_key_policy
+from components.aws.private_bucket import PrivateBucket, PrivateBucketArgs, ServerAccessLogs
 from components.base import Component
 from components.naming import keep_existing_name, suffixed
+
+from .key_policy import deployer_key_policy
 
 LOCKS_PREFIX = ".pulumi/locks/"
 
@@ -51,6 +51,12 @@ class S3StateBackendArgs:
 class S3StateBackend(Component):
     """A KMS-encrypted, versioned, private S3 bucket with TLS-only access and server access logs."""
 
+    backend_url: pulumi.Output[str]  # what `pulumi login` takes
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    log_bucket_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: S3StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:S3StateBackend", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -73,121 +79,32 @@ class S3StateBackend(Component):
         )
         aws.kms.Alias(f"{name}-key", name=f"alias/{name}", target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
 
-        logs = aws.s3.Bucket(f"{name}-logs", force_destroy=False, tags={**tags, "purpose": "access-logs"}, opts=stateful)
-        last = self._harden(f"{name}-logs", logs, {"sse_algorithm": "AES256"})  # S3 log delivery writes SSE-S3 only
-        last = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs",
-            bucket=logs.id,
-            rules=[
-                {
-                    "id": "expire-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": args.log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
-        )
-
-        self.bucket = aws.s3.Bucket(name, force_destroy=False, tags={**tags, "purpose": "state"}, opts=stateful)
-        log_policy = aws.s3.BucketPolicy(
-            f"{name}-logs",
-            bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, self.bucket.arn, account_id).apply(
-                lambda a: policy_document(
-                    [
-                        {
-                            "Sid": "S3LogDelivery",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logging.s3.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": f"{a[0]}/state/*",
-                            "Condition": {"ArnLike": {"aws:SourceArn": a[1]}, "StringEquals": {"aws:SourceAccount": a[2]}},
-                        },
-                        _tls_only(a[0]),
-                    ]
-                )
+        # Moved from this component into PrivateBucket, named as before: aliases keep the deployed buckets.
+        self.bucket = PrivateBucket(
+            name,
+            PrivateBucketArgs(
+                tags={**tags, "purpose": "state"},
+                kms_key_arn=self.key.arn,
+                noncurrent_version_days=args.noncurrent_version_days,
+                access_logs=ServerAccessLogs(retention_days=args.log_retention_days, key_prefix="state/"),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
-        )
-        last = self._harden(name, self.bucket, {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn})
-        last = aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "expire-old-versions",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
-        )
-        last = aws.s3.BucketLogging(
-            name,
-            bucket=self.bucket.id,
-            target_bucket=logs.id,
-            target_prefix="state/",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[last, log_policy]),
-        )
-        aws.s3.BucketPolicy(
-            name,
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: policy_document([_tls_only(arn)])),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[last]),
-        )
-
-        self.bucket_name = self.bucket.bucket
-        self.bucket_arn = self.bucket.arn
-        self.log_bucket_arn = logs.arn
-        self.key_arn = self.key.arn
-        self.backend_url = pulumi.Output.concat("s3://", self.bucket.bucket, f"?region={args.region}")
-        self.register_outputs({"backendUrl": self.backend_url, "bucketArn": self.bucket_arn, "keyArn": self.key_arn})
-
-    def _harden(self, name: str, bucket: aws.s3.Bucket, encryption: dict) -> pulumi.Resource:
-        """Public access block -> ownership -> default encryption -> versioning, one after another."""
-        access = aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        ownership = aws.s3.BucketOwnershipControls(
-            name,
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
-        )
-        sse = aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": encryption["sse_algorithm"] == "aws:kms"}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]),
-        )
-        return aws.s3.BucketVersioning(
-            name,
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sse]),
-        )
 
-
-def _tls_only(bucket_arn: str) -> dict:
-    return {
-        "Sid": "TlsOnly",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+        self.bucket_name = self.bucket.bucket_name
+        self.bucket_arn = self.bucket.bucket_arn
+        self.log_bucket_arn = self.bucket.log_bucket_arn  # type: ignore[assignment]  # set: access_logs is given
+        self.key_arn = self.key.arn
+        self.backend_url = pulumi.Output.concat("s3://", self.bucket_name, f"?region={args.region}")
+        self.register_outputs(
+            {
+                "backendUrl": self.backend_url,
+                "bucketName": self.bucket_name,
+                "bucketArn": self.bucket_arn,
+                "logBucketArn": self.log_bucket_arn,
+                "keyArn": self.key_arn,
+            }
+        )
 
 
 # ---------------------------------------------------------------- GCS
@@ -211,6 +128,8 @@ class GcsStateBackendArgs:
 
 class GcsStateBackend(Component):
     """A CMEK-encrypted, versioned GCS bucket with uniform access, public access prevention and usage logs."""
+
+    backend_url: pulumi.Output[str]  # what `pulumi login` takes
 
     def __init__(self, name: str, args: GcsStateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:bootstrap:GcsStateBackend", name, None, opts)

@@ -42,6 +42,8 @@ class DeployTokenArgs:
 
 
 class DeployToken(Component):
+    value: pulumi.Output[str]
+
     def __init__(self, name: str, args: DeployTokenArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:DeployToken", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -69,7 +71,7 @@ class DeployToken(Component):
             f"{name}-token", name=args.name, policies=policies, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
         )
         self.value = pulumi.Output.secret(self.token.value)
-        self.register_outputs({"tokenId": self.token.id})
+        self.register_outputs({"tokenId": self.token.id, "value": pulumi.Output.secret(self.value)})
 
 
 def _only(results, group: str) -> str:

@@ -70,6 +70,10 @@ class GlobalLoadBalancer(Component):
     the primary (AWS) while it is healthy; `random` splits new sessions by `pool_weights` (50:50). Either way an unhealthy pool stops receiving traffic
     after `health_check.detection_seconds` at worst."""
 
+    detection_seconds: int
+    load_balancer: cloudflare.LoadBalancer
+    pools: list[cloudflare.LoadBalancerPool]
+
     def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:GlobalLoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

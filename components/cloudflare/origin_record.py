@@ -30,6 +30,8 @@ class OriginRecordArgs:
 class OriginRecord(Component):
     """Pass the Cloudflare provider in `opts.providers`."""
 
+    hostname: pulumi.Output[str]
+
     def __init__(self, name: str, args: OriginRecordArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:cloudflare:OriginRecord", name, None, opts)
         self.record = cloudflare.DnsRecord(

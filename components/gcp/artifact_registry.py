@@ -48,6 +48,8 @@ def cleanup_policies(keep_images: int) -> list[dict]:
 
 
 class ArtifactRegistry(Component):
+    url: pulumi.Output[str]
+
     def __init__(self, name: str, args: ArtifactRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ArtifactRegistry", name, None, opts)
         self.repository = gcp.artifactregistry.Repository(

@@ -49,6 +49,8 @@ class BinaryAuthorizationArgs:
 
 
 class BinaryAuthorizationPolicy(Component):
+    policy: gcp.binaryauthorization.Policy
+
     def __init__(self, name: str, args: BinaryAuthorizationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:BinaryAuthorizationPolicy", name, None, opts)
         patterns: list = [pulumi.Output.concat(args.registry_url, "/**"), *args.operator_images, *sorted(set(args.images))]

@@ -39,6 +39,8 @@ class ManagedCertificateArgs:
 class ManagedCertificate(Component):
     """Pass the Cloudflare provider in `opts.providers`; every child inherits it."""
 
+    map_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ManagedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:ManagedCertificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

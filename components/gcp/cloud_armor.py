@@ -65,6 +65,8 @@ def origin_auth_rule(values: Sequence[str]) -> dict:
 
 
 class CloudflareOnlyPolicy(Component):
+    policy_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
         default_deny = {

@@ -45,6 +45,13 @@ class CloudSqlPostgresArgs:
 
 
 class CloudSqlPostgres(Component):
+    connection_name: pulumi.Output[str]
+    database_name: str
+    endpoint: DatabaseEndpoint
+    instance_name: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    username: str
+
     def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -126,4 +133,4 @@ class CloudSqlPostgres(Component):
             self.private_ip, PORT, args.database_name, DatabaseUser(args.username, self.password.result), ca_certificate, "verify-ca"
         )
         self.instance_name = self.instance.name  # with the project, the database_id label of its Cloud Monitoring metrics
-        self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name})
+        self.register_outputs({"privateIp": self.private_ip, "connectionName": self.connection_name, "instanceName": self.instance_name})

@@ -54,6 +54,9 @@ class AppGatewayArgs:
 
 
 class AppGateway(Component):
+    gateway: k8s.apiextensions.CustomResource
+    gateway_name: str
+
     def __init__(self, name: str, args: AppGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppGateway", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -77,6 +77,12 @@ class GkeClusterArgs:
 
 
 class GkeCluster(Component):
+    cluster_name: pulumi.Output[str]
+    dns_endpoint: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
     def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -191,7 +197,9 @@ class GkeCluster(Component):
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.workload_pool = f"{args.project}.svc.id.goog"
-        self.register_outputs({"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig})
+        self.register_outputs(
+            {"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "dnsEndpoint": self.dns_endpoint}
+        )
 
 
 def deployer_member(parent: pulumi.Resource) -> pulumi.Output[str]:

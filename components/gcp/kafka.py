@@ -74,6 +74,12 @@ class KafkaOnGke(Component):
     replication factor 3 with min.insync.replicas 2, so one broker can be lost without losing writes.
     """
 
+    app_password: pulumi.Output[str]
+    app_user: str
+    bootstrap_servers: str
+    ca_secret_name: str
+    namespace: str
+
     def __init__(self, name: str, args: KafkaOnGkeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:KafkaOnGke", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
@@ -204,7 +210,7 @@ class KafkaOnGke(Component):
             )
             for topic in args.topics
         ]
-        self.register_outputs({"bootstrapServers": self.bootstrap_servers})
+        self.register_outputs({"bootstrapServers": self.bootstrap_servers, "appPassword": pulumi.Output.secret(self.app_password)})
 
     @staticmethod
     def _peers(args: KafkaOnGkeArgs) -> dict:

@@ -35,6 +35,10 @@ class MemorystoreRedisArgs:
 
 
 class MemorystoreRedis(Component):
+    endpoint: CacheEndpoint
+    host: pulumi.Output[str]
+    instance_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: MemorystoreRedisArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:MemorystoreRedis", name, None, opts)
         standard = args.tier == "STANDARD_HA"
@@ -82,4 +86,6 @@ class MemorystoreRedis(Component):
             reader_port=self.read_port,
         )
         self.instance_id = self.instance.id  # projects/<p>/locations/<r>/instances/<name>: the instance_id label of its metrics
-        self.register_outputs({"host": self.host, "readHost": self.read_host, "caCertificate": self.ca_certificate})
+        self.register_outputs(
+            {"host": self.host, "readHost": self.read_host, "caCertificate": self.ca_certificate, "instanceId": self.instance_id}
+        )

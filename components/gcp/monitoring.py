@@ -79,6 +79,8 @@ def _filter(metric: str, resource: str, **labels: pulumi.Input[str]) -> pulumi.O
 
 
 class GcpMonitoring(Component):
+    channel_ids: list[pulumi.Output[str]]
+
     def __init__(self, name: str, args: GcpMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Monitoring", name, None, opts)
         self._name, self._project, self._labels = name, args.project, dict(args.labels)

@@ -39,6 +39,15 @@ class GcpNetwork(Component):
     while instances use it fails and would strand them.
     """
 
+    app_tag: str
+    network_id: pulumi.Output[str]
+    network_name: pulumi.Output[str]
+    network_self_link: pulumi.Output[str]
+    private_services_network_id: pulumi.Output[str]
+    private_services_range_name: pulumi.Output[str]
+    router: gcp.compute.Router
+    subnet_self_link: pulumi.Output[str]
+
     def __init__(self, name: str, args: GcpNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -127,7 +136,16 @@ class GcpNetwork(Component):
         self.network_name = self.network.name
         self.subnet_self_link = self.subnet.self_link
         self.app_tag = APP_TAG
-        self.register_outputs({"networkSelfLink": self.network_self_link, "subnetSelfLink": self.subnet_self_link})
+        self.register_outputs(
+            {
+                "networkSelfLink": self.network_self_link,
+                "subnetSelfLink": self.subnet_self_link,
+                "networkId": self.network_id,
+                "networkName": self.network_name,
+                "privateServicesNetworkId": self.private_services_network_id,
+                "privateServicesRangeName": self.private_services_range_name,
+            }
+        )
 
     def _firewalls(self, name: str, args: GcpNetworkArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)

@@ -22,6 +22,9 @@ class GlobalOriginArgs:
 
 
 class GlobalOrigin(Component):
+    address_name: pulumi.Output[str]
+    ip_address: pulumi.Output[str]
+
     def __init__(self, name: str, args: GlobalOriginArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:GlobalOrigin", name, None, opts)
         self.address = gcp.compute.GlobalAddress(
@@ -35,4 +38,4 @@ class GlobalOrigin(Component):
         )
         self.ip_address = self.address.address
         self.address_name = self.address.name
-        self.register_outputs({"ipAddress": self.ip_address})
+        self.register_outputs({"ipAddress": self.ip_address, "addressName": self.address_name})

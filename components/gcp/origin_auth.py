@@ -32,6 +32,9 @@ class OriginAuthSecretArgs:
 
 
 class OriginAuthSecret(Component):
+    accepted: list[pulumi.Output[str]]
+    current: pulumi.Output[str]
+
     def __init__(self, name: str, args: OriginAuthSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:OriginAuthSecret", name, None, opts)
         step = args.rotation_step
@@ -49,4 +52,4 @@ class OriginAuthSecret(Component):
         current = "a" if step is None or step % 2 else "b"
         self.current = pulumi.Output.secret(self.slots[current].result)
         self.accepted = [pulumi.Output.secret(p.result) for p in self.slots.values()]
-        self.register_outputs({})
+        self.register_outputs({"accepted": pulumi.Output.secret(self.accepted), "current": pulumi.Output.secret(self.current)})

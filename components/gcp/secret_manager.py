@@ -48,6 +48,10 @@ class AppEnvSecretArgs:
 
 
 class AppEnvSecret(Component):
+    payload: pulumi.Output[str]
+    secret: gcp.secretmanager.Secret
+    secret_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: AppEnvSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:AppEnvSecret", name, None, opts)
         self.secret = gcp.secretmanager.Secret(
@@ -68,4 +72,4 @@ class AppEnvSecret(Component):
         )
         self.secret_id = self.secret.secret_id
         self.secret_name = self.secret.name
-        self.register_outputs({"secretId": self.secret_id})
+        self.register_outputs({"secretId": self.secret_id, "payload": pulumi.Output.secret(self.payload)})

@@ -25,6 +25,10 @@ class WorkloadIdentity(Component):
     cluster does: pass that cluster in `opts.depends_on`, and the binding waits for it.
     """
 
+    binding: gcp.serviceaccount.IAMMember
+    email: pulumi.Output[str]
+    unique_id: pulumi.Output[str]
+
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -66,4 +70,4 @@ class WorkloadIdentity(Component):
             )
         self.email = self.account.email
         self.unique_id = self.account.unique_id  # the `sub` of the ID tokens Google signs for this account
-        self.register_outputs({"email": self.email})
+        self.register_outputs({"email": self.email, "uniqueId": self.unique_id})

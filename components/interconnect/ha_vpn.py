@@ -57,6 +57,11 @@ class HaVpnLinkArgs:
 
 
 class HaVpnLink(Component):
+    bgp_peers: list[gcp.compute.RouterPeer]
+    connections: list[aws.ec2.VpnConnection]
+    router: gcp.compute.Router
+    tunnels: list[gcp.compute.VPNTunnel]
+
     def __init__(self, name: str, args: HaVpnLinkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:interconnect:HaVpnLink", name, None, opts)
         self.require_provider("aws")  # the peer's account and region; never this stack's default

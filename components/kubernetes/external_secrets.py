@@ -8,12 +8,13 @@ exactly what the application can and nothing more.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import Component
+from components.kubernetes.chart_release import ChartRelease, ChartReleaseArgs
 
 ESO_REPOSITORY = "https://charts.external-secrets.io"
 ESO_CHART = "external-secrets"
@@ -30,24 +31,30 @@ class ExternalSecretsOperatorArgs:
 
 
 class ExternalSecretsOperator(Component):
+    release: k8s.helm.v3.Release  # what the SecretStores and ExternalSecrets wait for (their CRDs)
+    status: pulumi.Output[Any]
+
     def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:kubernetes:ExternalSecretsOperator", name, None, opts)
-        self.require_provider("kubernetes")  # the cluster's, in opts.providers
-        self.release = k8s.helm.v3.Release(
-            f"{name}-eso",
-            name="external-secrets",
-            chart=ESO_CHART,
-            version=args.chart_version,
-            repository_opts={"repo": ESO_REPOSITORY},
-            namespace=args.namespace,
-            create_namespace=True,
-            atomic=True,
-            values={
-                "installCRDs": True,
-                "replicaCount": CONTROLLER_REPLICAS,
-                "leaderElect": CONTROLLER_REPLICAS > 1,
-                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-            },
+        chart = ChartRelease(
+            name,
+            ChartReleaseArgs(
+                release_name="external-secrets",
+                chart=ESO_CHART,
+                version=args.chart_version,
+                repository=ESO_REPOSITORY,
+                namespace=args.namespace,
+                create_namespace=True,
+                values={
+                    "installCRDs": True,
+                    "replicaCount": CONTROLLER_REPLICAS,
+                    "leaderElect": CONTROLLER_REPLICAS > 1,
+                    "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                },
+                release_suffix="eso",
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"status": self.release.status})
+        self.release = chart.release
+        self.status = chart.status
+        self.register_outputs({"status": self.status})

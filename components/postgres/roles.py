@@ -138,6 +138,12 @@ class DatabaseRolesArgs:
 class DatabaseRoles(Component):
     """Pass the cluster's Kubernetes provider in `opts.providers`."""
 
+    app: DatabaseUser
+    app_username: str
+    monitor: Optional[DatabaseUser]
+    replication: Optional[DatabaseUser]
+    replication_username: Optional[str]
+
     def __init__(self, name: str, args: DatabaseRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("crm:postgres:DatabaseRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -73,3 +73,20 @@ def test_the_link_provider_moved_to_the_program_keeps_its_old_urn(shipped):
     # The mock engine qualifies top-level URNs with the stack's type; Pulumi's engine does not.
     deployed_link_urn = link.urn.replace("pulumi:pulumi:Stack$", "")
     assert [a["spec"].get("parentUrn") for a in provider.aliases] == [deployed_link_urn]
+
+
+def test_buckets_and_charts_moved_into_their_shared_components_keep_their_urns(shipped):
+    """PrivateBucket and ChartRelease took over children their callers built: each child aliases the caller as parent."""
+    result = shipped("aws-production")
+    by_urn = {r.urn: r for r in result.resources}
+    moved = [
+        r
+        for r in result.resources
+        if r.parent in by_urn and by_urn[r.parent].type in ("crm:aws:PrivateBucket", "crm:kubernetes:ChartRelease")
+    ]
+    callers = {by_urn[by_urn[r.parent].parent].type for r in moved}
+    assert {"crm:aws:PublicLoadBalancer", "crm:aws:ClusterAutoscaler", "crm:aws:LoadBalancerController"} <= callers
+    for child in moved:
+        caller = by_urn[by_urn[child.parent].parent]
+        assert {"parentUrn": caller.urn} in [a.get("spec") for a in child.aliases], child.name
+        assert child.name.startswith(caller.name)
