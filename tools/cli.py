@@ -182,18 +182,24 @@ def check(args: argparse.Namespace) -> int:
             progress.done()
         mandatory = sum(v.enforcement == "mandatory" for v in violations)
         print(style.wrap(policy_check.report(stack, violations)))
-        print(
-            style.wrap(
-                f"  checked {len(resources)} resource{'s' if len(resources) != 1 else ''} against {policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT} rules "
-                f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
-                f"{len(violations)} violation(s), {mandatory} mandatory"
-            )
-        )
+        print(style.wrap(checked_line(len(resources), policies, len(violations), mandatory)))
         totals = [totals[0] + len(resources), totals[1] + len(violations), totals[2] + mandatory]
         blocked |= mandatory > 0
     if len(plans) > 1:
         print(style.wrap(f"\nchecked {totals[0]} resources in {len(plans)} stacks: {totals[1]} violation(s), {totals[2]} mandatory"))
     return 1 if blocked else 0
+
+
+def checked_line(resources: int, policies: int, violations: int, mandatory: int) -> str:
+    """`check`'s summary of one stack: what it evaluated (the pack's policies, the names check's limits, the deploy checks)."""
+    from .offline import deploy_checks, names
+
+    rules = policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT
+    return (
+        f"  checked {resources} resource{'s' if resources != 1 else ''} against {rules} rules "
+        f"({policies} policies, {names.RULE_COUNT} name limits, {deploy_checks.CHECK_COUNT} deploy checks): "
+        f"{violations} violation(s), {mandatory} mandatory"
+    )
 
 
 def verify(args: argparse.Namespace, sources=None) -> int:

@@ -209,7 +209,7 @@ class PublicLoadBalancer(Component):
         When the target group is replaced (a new port), the new group is created first (its name is a
         prefix plus a unique suffix), and the listener moves to it only after the new binding has
         registered the pods there, so it never forwards to a group with no targets for longer than the
-        binding's own replacement takes (docs/runbooks/day-two.md).
+        binding's own replacement takes (docs/runbooks/changes.md).
         """
         if self.https_listener is not None:
             raise ValueError(f"{self._name}: the HTTPS listener already exists")
