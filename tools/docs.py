@@ -42,7 +42,7 @@ def _table_at(text: str, header: str, table: str) -> str:
 
 
 def _configuration(text: str) -> str:
-    from .offline import config_doc
+    from .reports import config_doc
 
     start = text.index(f"### {config_doc.TITLES[config_doc.KINDS[0]]}")
     return text[:start] + config_doc.document()
@@ -56,7 +56,7 @@ def _policies(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _dr_previews():
-    from .offline.workspace import preview_stacks
+    from .engine.workspace import preview_stacks
 
     # preview_stacks also runs the stacks these reference (bootstrap): the documents describe the DR estate only.
     return [run.result for run in preview_stacks(list(DR_STACKS)) if run.stack in DR_STACKS]
@@ -65,7 +65,7 @@ def _dr_previews():
 def _cost_seeds(text: str) -> str:
     from stacks.config import read_stack_file
     from stacks.config.cost import cost_settings
-    from .offline import cost
+    from .reports import cost
 
     table = cost.load_prices()
     estimates = [cost.estimate(r, cost_settings(r.stack, read_stack_file(r.stack)), table) for r in _dr_previews()]
@@ -73,8 +73,8 @@ def _cost_seeds(text: str) -> str:
 
 
 def _diagram(text: str) -> str:
-    from .offline import diagram
-    from .offline.estate_cli import regions
+    from .reports import diagram
+    from .reports.cli import regions
 
     results = _dr_previews()
     return diagram.dot(results, regions(results))
@@ -83,7 +83,7 @@ def _diagram(text: str) -> str:
 PARTS = {
     part.name: part
     for part in (
-        Part("config", "docs/configuration.md", "every config key (python -m tools.offline.config_doc)", _configuration),
+        Part("config", "docs/configuration.md", "every config key (python -m tools.reports.config_doc)", _configuration),
         Part("policies", "docs/policies.md", "the policy pack's rules (python -m policies.catalog)", _policies),
         Part("cost", "docs/cost.md", "the DR estate against the seeds' estimate (python -m tools cost --seeds)", _cost_seeds, True),
         Part("diagram", "docs/img/architecture.dot", "the architecture (python -m tools diagram global)", _diagram, True),
@@ -101,7 +101,7 @@ def stale(name: str) -> tuple[bool, str]:
 
 def _render_svg(dot_path: Path) -> str:
     """Redraws the committed SVG beside the DOT source; says why not when Graphviz is missing."""
-    from .offline import diagram
+    from .reports import diagram
 
     if shutil.which("dot") is None:
         return f"{dot_path.with_suffix('.svg').relative_to(ROOT)} not redrawn: Graphviz's `dot` is not installed"
