@@ -959,7 +959,7 @@ def options_from(args: argparse.Namespace, estate: Optional[Estate] = None) -> O
 
 def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
     if source == "offline":
-        from tools.offline import UNKNOWN, preview_stacks  # the offline engine: a checkout's tooling
+        from tools.engine import UNKNOWN, preview_stacks  # the offline engine: a checkout's tooling
 
         def plain(value: Any) -> Any:
             if value is UNKNOWN:
@@ -973,7 +973,7 @@ def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {run.stack: plain(run.result.outputs) for run in preview_stacks(stacks) if run.stack in stacks}
         return found
     if source == "pulumi":
-        from tools.offline.verify import pulumi_outputs
+        from tools.live.verify import pulumi_outputs
 
         return {stack: pulumi_outputs(stack) for stack in stacks}
     folder = Path(source)
@@ -990,7 +990,7 @@ def read_outputs(source: str, stacks: list[str]) -> dict[str, dict]:
 
 def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], args: argparse.Namespace) -> Clients:
     """The real clients: boto3, `tools verify`'s checks, Cloudflare API and HTTP client, dr's lag probe."""
-    from tools.offline import verify
+    from tools.live import verify
 
     sources = verify.Sources(
         outputs=lambda stack: dict(outputs[stack]), database_host=args.database_host, rpo_seconds=float(estate.sla["rpoSeconds"])

@@ -1,6 +1,6 @@
 """Shared fixtures: run a stack program or a single component under Pulumi's mock engine.
 
-Every run gets its own event loop, mock monitor and config (see tools.offline.engine), so a test
+Every run gets its own event loop, mock monitor and config (see tools.engine.engine), so a test
 cannot see another's resources. A preview is a pure function of the stack files and the config
 changes a test makes, so each distinct preview runs once per session and every test gets its own
 deep copy: the suite stays fast and no test can see another's changes. That holds for the
@@ -27,8 +27,8 @@ from typing import Any, Callable, Mapping, Optional
 import pytest
 
 from stacks.config import load, read_stack_file
-from tools.offline import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
-from tools.offline.engine import UNKNOWN, reveal
+from tools.engine import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
+from tools.engine.engine import UNKNOWN, reveal
 
 ALL_STACKS = [
     "bootstrap",
@@ -177,10 +177,10 @@ def _commands_use_the_session_caches(monkeypatch):
     """The commands a test runs in-process read the shipped files; their previews come from the session cache,
     and their policy checks go to the session's policy-pack processes (the pack's Analyzer keeps no state between calls)."""
     import tools.cli
-    import tools.offline.estate_cli
+    import tools.reports.cli
     from tools import policy_check
 
-    for module in (tools.cli, tools.offline.estate_cli, workspace):
+    for module in (tools.cli, tools.reports.cli, workspace):
         if hasattr(module, "preview_stack"):
             monkeypatch.setattr(module, "preview_stack", _cached_preview_stack)
         if hasattr(module, "preview_stacks"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.offline import Secret
+from tools.engine import Secret
 
 # The longest a test waits for a command it runs before calling it hung. Not a speed check: on a
 # machine the whole team's test suites share, a preview of aws-dr that takes 2 s alone took 85 s
@@ -25,6 +25,6 @@ def provider_value(resource: Any, key: str) -> Any:
     """What the (fake) provider reports for `resource`'s `key` after a test `up` (preview=False).
 
     Lets a test assert "equals resource X's endpoint" instead of repeating a literal the fakes
-    in tools/offline/fakes.py happen to produce.
+    in tools/engine/fakes.py happen to produce.
     """
     return resource.output(key)  # the state the engine recorded from the provider's answer

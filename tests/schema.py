@@ -12,7 +12,7 @@ import importlib
 import re
 from typing import Any, Optional
 
-from tools.offline.engine import reveal
+from tools.engine.engine import reveal
 
 _PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "cloudflare": "pulumi_cloudflare", "random": "pulumi_random"}
 _NESTED = re.compile(r"ForwardRef\('(\w+Args)'\)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.offline.engine import reveal
+from tools.engine.engine import reveal
 
 ROOT = Path(__file__).resolve().parents[1]
 RENOVATE = json.loads((ROOT / "renovate.json").read_text())

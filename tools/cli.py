@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import Optional
 
 from stacks.config import ConfigValidationError
-from .offline import engine, preview_stack, preview_stacks
-from .offline.render import preview_json, tree
-from .offline.workspace import deploy_order, stack_names
-from .offline import diff_cli, estate_cli
+from .engine import engine, preview_stack, preview_stacks
+from .engine.render import preview_json, tree
+from .engine.workspace import deploy_order, stack_names
+from .diff import cli as diff_cli
+from .reports import cli as estate_cli
 from . import scan_cli
 from .terminal import Progress, Style, quiet_broken_pipe, tolerate_any_encoding
 from stacks.references import MissingStackOutput
 
-_ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/offline/estate_cli.py)
+_ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/reports/cli.py)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +149,7 @@ def preview(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     from . import policy_check
-    from .offline import names
+    from .checks import names
 
     if sum(map(bool, (args.stack, args.all, args.plan))) != 1:
         return _fail("name one stack, or pass --all, or --plan FILE", 2)
@@ -166,7 +167,7 @@ def check(args: argparse.Namespace) -> int:
         return _fail(f"error: {error}", 2)
     except (OSError, ValueError) as error:
         return _fail(f"error: cannot read the plan: {error}", 2)
-    from .offline import deploy_checks
+    from .checks import deploy_checks
 
     blocked = False
     totals = [0, 0, 0]  # resources, violations, mandatory
@@ -192,7 +193,7 @@ def check(args: argparse.Namespace) -> int:
 
 def checked_line(resources: int, policies: int, violations: int, mandatory: int) -> str:
     """`check`'s summary of one stack: what it evaluated (the pack's policies, the names check's limits, the deploy checks)."""
-    from .offline import deploy_checks, names
+    from .checks import deploy_checks, names
 
     rules = policies + names.RULE_COUNT + deploy_checks.CHECK_COUNT
     return (
@@ -203,7 +204,7 @@ def checked_line(resources: int, policies: int, violations: int, mandatory: int)
 
 
 def verify(args: argparse.Namespace, sources=None) -> int:
-    from .offline import verify as verifier
+    from .live import verify as verifier
 
     known = stack_names()
     if args.all == bool(args.stack):
@@ -227,7 +228,7 @@ def verify(args: argparse.Namespace, sources=None) -> int:
 
 
 def webhooks(args: argparse.Namespace, sources=None) -> int:
-    from .offline import verify as verifier, webhooks as hooks
+    from .live import verify as verifier, webhooks as hooks
 
     known = stack_names()
     if args.all == bool(args.stack):
@@ -255,7 +256,7 @@ def kubernetes_providers(args: argparse.Namespace) -> int:
 
 
 def path(args: argparse.Namespace) -> int:
-    from .offline.request_path import walk_stack
+    from .checks.request_path import walk_stack
 
     if args.stack not in stack_names() or not args.stack.startswith(("aws-", "gcp-")):
         return _fail(f"'{args.stack}' is not an aws-* or gcp-* stack (have: {', '.join(stack_names())})", 2)
@@ -268,7 +269,7 @@ def path(args: argparse.Namespace) -> int:
 
 
 def first_deploy(args: argparse.Namespace) -> int:
-    from .offline import first_deploy as sequence
+    from .reports import first_deploy as sequence
 
     try:
         return sequence.main(args, preview_stacks, stack_names)

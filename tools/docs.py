@@ -83,7 +83,7 @@ def network_ranges() -> str:
 
 
 def _configuration(text: str) -> str:
-    from .offline import config_doc
+    from .reports import config_doc
 
     text = _block(text, "network-ranges", "config", network_ranges())
     start = text.index(f"### {config_doc.TITLES[config_doc.KINDS[0]]}")
@@ -113,7 +113,7 @@ def _policies(text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _previews():
     """Every stack's offline preview, in deploy order (one run: a stack's references read the others' outputs)."""
-    from .offline.workspace import preview_stacks, stack_names
+    from .engine.workspace import preview_stacks, stack_names
 
     return [run.result for run in preview_stacks(stack_names())]
 
@@ -128,7 +128,7 @@ def _estimates():
     from stacks.config import read_stack_file
     from stacks.config.cost import cost_settings
 
-    from .offline import cost
+    from .reports import cost
 
     table = cost.load_prices()
     return [cost.estimate(r, cost_settings(r.stack, read_stack_file(r.stack)), table) for r in _previews()]
@@ -169,7 +169,7 @@ def assumptions_table() -> str:
 
 
 def _cost(text: str) -> str:
-    from .offline import cost
+    from .reports import cost
 
     estimates = _estimates()
     text = _block(text, "estate", "cost", estate_table(estimates))
@@ -179,7 +179,7 @@ def _cost(text: str) -> str:
 
 
 def _prerequisites(text: str) -> str:
-    from .offline import prerequisites
+    from .reports import prerequisites
 
     found = prerequisites.blocks_in(text)
     if not found:
@@ -188,7 +188,7 @@ def _prerequisites(text: str) -> str:
 
 
 def _permissions(text: str) -> str:
-    from .offline import permissions_doc
+    from .reports import permissions_doc
 
     if permissions_doc.START not in text or permissions_doc.END not in text:
         raise MissingBlock(f"the block {permissions_doc.START} ... {permissions_doc.END} is missing")
@@ -241,7 +241,7 @@ def stacks_table(results) -> str:
 @functools.lru_cache(maxsize=1)
 def _deployed():
     """Every stack as deployed offline (the providers' computed values filled in), by stack name."""
-    from .offline.workspace import preview_stacks, stack_names
+    from .engine.workspace import preview_stacks, stack_names
 
     return {run.result.stack: run.result for run in preview_stacks(stack_names(), preview=False)}
 
@@ -253,7 +253,7 @@ def request_paths(results) -> str:
     """`python -m tools path` of the DR stacks and one stack the global load balancer does not balance."""
     from stacks.config import load, read_stack_file
 
-    from .offline import request_path
+    from .checks import request_path
 
     balancer = load("global", read_stack_file("global")).load_balancer
     blocks = []
@@ -269,7 +269,7 @@ def _request_path(text: str) -> str:
 
 def rebuild_table(results) -> str:
     """The DR stacks' rebuild times (what `python -m tools rebuild-time` prints), and the estate's from nothing in deploy order."""
-    from .offline import rebuild
+    from .reports import rebuild
 
     times = rebuild.load_times()
     rows = ["| stack | rebuilt from code in about | the chain that sets it |", "| --- | ---: | --- |"]
@@ -292,8 +292,8 @@ def _readme(text: str) -> str:
 
 
 def _diagram(text: str) -> str:
-    from .offline import diagram
-    from .offline.estate_cli import regions
+    from .reports import diagram
+    from .reports.cli import regions
 
     results = _dr_previews()
     return diagram.dot(results, regions(results))
@@ -304,7 +304,7 @@ PREREQUISITE_DOCS = ("docs/prerequisites.md", "docs/deploying.md")
 PARTS = {
     part.name: part
     for part in (
-        Part("config", ("docs/configuration.md",), "every config key (python -m tools.offline.config_doc)", _configuration),
+        Part("config", ("docs/configuration.md",), "every config key (python -m tools.reports.config_doc)", _configuration),
         Part("policies", ("docs/policies.md",), "the policy pack's rules and check's counts (python -m policies.catalog)", _policies),
         Part(
             "cost",
@@ -317,11 +317,11 @@ PARTS = {
         Part(
             "prerequisites",
             PREREQUISITE_DOCS,
-            "the Google APIs, the Cloudflare token, the manual steps (python -m tools.offline.prerequisites)",
+            "the Google APIs, the Cloudflare token, the manual steps (python -m tools.reports.prerequisites)",
             _prerequisites,
             True,
         ),
-        Part("permissions", PREREQUISITE_DOCS, "the deployer permissions (python -m tools.offline.permissions_doc)", _permissions),
+        Part("permissions", PREREQUISITE_DOCS, "the deployer permissions (python -m tools.reports.permissions_doc)", _permissions),
         Part("components", ("docs/components.md",), "the components' deletion_protection arguments", _components),
         Part("architecture", ("docs/architecture.md",), "the DR stacks' rebuild times (python -m tools rebuild-time)", _architecture, True),
         Part("request-path", ("docs/request-path.md",), "the request paths (python -m tools path)", _request_path, True),
@@ -343,7 +343,7 @@ def stale(name: str) -> tuple[bool, dict[str, str]]:
 
 def _render_svg(dot_path: Path) -> str:
     """Redraws the committed SVG beside the DOT source; says why not when Graphviz is missing."""
-    from .offline import diagram
+    from .reports import diagram
 
     if shutil.which("dot") is None:
         return f"{dot_path.with_suffix('.svg').relative_to(ROOT)} not redrawn: Graphviz's `dot` is not installed"

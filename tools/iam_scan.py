@@ -4,7 +4,7 @@ reviewed baseline of accepted findings (policies/iam-baseline.yaml).
     python -m tools iam-scan <stack>|--all [--json]
 
 The documents are taken from each stack's run against the offline engine's fake providers (values
-resolved as a deploy would give them, ARNs in each service's real shape: tools/offline/fakes.py):
+resolved as a deploy would give them, ARNs in each service's real shape: tools/engine/fakes.py):
 roles' inline policies and managed policies (identity), permissions boundaries (boundary), roles'
 trust policies (trust), and bucket, key and topic policies (resource). The analysers run from their
 own virtualenv, `.venv-iam` (`python3 dev.py iam-scan` makes it from tools/iam-requirements.txt),
@@ -106,7 +106,7 @@ class Outcome:
 
 
 def _plain(value: Any) -> Any:
-    from tools.offline.engine import reveal
+    from tools.engine.engine import reveal
 
     return reveal(value)
 
@@ -128,7 +128,7 @@ def documents_of(stack: str, result) -> list[Document]:
 
 
 def collect(stacks: Iterable[str]) -> list[Document]:
-    from tools.offline import preview_stacks
+    from tools.engine import preview_stacks
 
     wanted = set(stacks)
     return [d for run in preview_stacks(sorted(wanted), preview=False) if run.stack in wanted for d in documents_of(run.stack, run.result)]
@@ -236,7 +236,7 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
 def main(argv: Optional[list[str]] = None) -> int:
     import argparse
 
-    from tools.offline.workspace import stack_names
+    from tools.engine.workspace import stack_names
 
     parser = argparse.ArgumentParser(prog="python -m tools iam-scan", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("stack", nargs="?")

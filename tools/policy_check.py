@@ -22,8 +22,8 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from .offline import sdk_internals
-from .offline.engine import PreviewResult, map_markers
+from .engine import sdk_internals
+from .engine.engine import PreviewResult, map_markers
 
 POLICY_PACK = Path(__file__).resolve().parents[1] / "policies"
 _SECRET_SIG = {sdk_internals.SIG_KEY: sdk_internals.SECRET_SIG}

@@ -11,8 +11,8 @@ from typing import Callable
 
 from stacks.config import ConfigValidationError
 from stacks.references import MissingStackOutput
-from .offline import engine, preview_stacks
-from .offline.workspace import stack_names
+from .engine import engine, preview_stacks
+from .engine.workspace import stack_names
 
 
 def add_commands(commands) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -51,7 +51,7 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 
 def run_tfplan(args: argparse.Namespace) -> int:
-    from .offline.terraform_plan import export
+    from .reports.terraform_plan import export
 
     if args.all and not args.output:
         return _fail("--all writes one file per stack: pass -o DIRECTORY", 2)

@@ -174,8 +174,8 @@ def _stack_for(check: dict[str, Any], stack_of: dict[Path, str]) -> str:
 def scan(
     stacks: Iterable[str], out_dir: Optional[Path] = None, checkov: Path = CHECKOV, baseline: Optional[list[Accepted]] = None
 ) -> Outcome:
-    from .offline import preview_stacks
-    from .offline.terraform_plan import export
+    from .engine import preview_stacks
+    from .reports.terraform_plan import export
 
     baseline = load_baseline() if baseline is None else baseline
     with tempfile.TemporaryDirectory() as scratch:

@@ -2,9 +2,9 @@
 
 The bootstrap program builds the deploy identities' grants from these tables
 (components/bootstrap/ci_identity.py), `python -m tools check` judges every stack's plan against
-those grants (tools/offline/permission_checks.py, check `deploy-permissions`), and the deployer
+those grants (tools/checks/permission_checks.py, check `deploy-permissions`), and the deployer
 sections of docs/prerequisites.md and docs/deploying.md are generated from them
-(`python -m tools.offline.permissions_doc`; tests/docs keep them in step).
+(`python -m tools.reports.permissions_doc`; tests/docs keep them in step).
 
 AWS rows name the IAM service prefix, the botocore service model the operations come from, and the
 operations the provider calls to create and delete the resource, with the IAM actions they need

@@ -9,7 +9,7 @@ description, the default (one value, a per-environment row from `sizes.py`, or d
 settings), the limits, and any rule about the value alone. From that one declaration come the
 validation (pydantic checks each value against its type and limits), the error messages, the "did
 you mean …?" for a misspelt key, and the reference in docs/configuration.md
-(`python -m tools.offline.config_doc`). Rules that relate several settings are in relations.py and
+(`python -m tools.reports.config_doc`). Rules that relate several settings are in relations.py and
 run only on values that are themselves valid, so one wrong value gives one error.
 """
 

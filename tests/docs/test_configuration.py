@@ -6,7 +6,7 @@ import pytest
 
 from stacks import config as config_layer
 from stacks.config import model, schema
-from tools.offline import config_doc
+from tools.reports import config_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tools.offline import permissions_doc
+from tools.reports import permissions_doc
 
 
 @pytest.mark.parametrize("path", permissions_doc.DOCUMENTS, ids=lambda p: p.name)
 def test_the_document_lists_the_generated_deployer_permissions(path):
     text = path.read_text()
-    assert permissions_doc.block() in text, f"{path.name} is stale: run `python -m tools.offline.permissions_doc --write`"
+    assert permissions_doc.block() in text, f"{path.name} is stale: run `python -m tools.reports.permissions_doc --write`"
 
 
 def test_the_block_changes_with_the_table(monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.offline.engine import reveal
+from tools.engine.engine import reveal
 from tests.stacks.test_app_env import app_env
 
 ROOT = Path(__file__).resolve().parents[2]

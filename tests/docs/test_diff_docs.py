@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tools.offline.force_new import DATA_DIR
+from tools.diff.force_new import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "runbooks" / "changes.md"
@@ -16,7 +16,7 @@ def _headings(path: Path) -> set[str]:
 
 
 def test_every_section_the_refusals_point_to_is_in_the_runbook():
-    source = (ROOT / "tools" / "offline" / "diff.py").read_text()
+    source = (ROOT / "tools" / "diff" / "plan.py").read_text()
     cited = set(re.findall(r'docs/runbooks/changes\.md \(\\?"([^"\\]+)\\?"\)', source))
     assert len(cited) >= 4
     assert cited <= _headings(RUNBOOK)
@@ -25,7 +25,7 @@ def test_every_section_the_refusals_point_to_is_in_the_runbook():
 def test_the_runbooks_rehearsal_table_claims_no_rehearsal_that_still_fails():
     # A rehearsal that is an expected failure is a change that still breaks service: the table must say so,
     # and today none does.
-    tests = (ROOT / "tests" / "tools" / "test_diff_rehearsals.py").read_text()
+    tests = (ROOT / "tests" / "tools" / "diff" / "test_diff_rehearsals.py").read_text()
     table = RUNBOOK.read_text().split("## Rehearsed changes", 1)[1]
     assert "def test_" in tests and "xfail" not in tests
     assert "| passes" in table and "issue 22 item" not in table

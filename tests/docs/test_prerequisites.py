@@ -10,7 +10,7 @@ import pytest
 
 from components.cloudflare import permissions
 from components.gcp import services
-from tools.offline import prerequisites
+from tools.reports import prerequisites
 from tests.conftest import ALL_STACKS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -28,7 +28,7 @@ def test_generated_blocks_match_the_code(document, results):
     assert sorted(found) == sorted(WHERE[document])
     generated = prerequisites.generate(results, found)
     for name, body in found.items():
-        assert body == generated[name], f"docs/{document} block {name} is stale: run `python -m tools.offline.prerequisites --write`"
+        assert body == generated[name], f"docs/{document} block {name} is stale: run `python -m tools.reports.prerequisites --write`"
 
 
 def test_the_documented_cloudflare_token_holds_every_group_the_stacks_need(results):

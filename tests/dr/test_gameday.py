@@ -26,8 +26,8 @@ from components.aws.experiments import SCENARIOS as COMPONENT_SCENARIOS
 from dr import __main__ as dr_main
 from dr import gameday
 from tests.dr.gameday_fakes import ACCOUNT, CLOUDFLARE_ACCOUNT, POOLS, REGION, AwsEstate, EdgeBehaviour, FakeEdge, FisEngine
-from tools.offline import verify
-from tools.offline.engine import map_markers
+from tools.live import verify
+from tools.engine.engine import map_markers
 
 PROJECT = Path(__file__).resolve().parents[2]
 FAST = gameday.Options(

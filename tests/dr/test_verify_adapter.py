@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dr import replication
-from tools.offline.verify import dr_replication_lag
+from tools.live.verify import dr_replication_lag
 
 
 def lag_of(server):

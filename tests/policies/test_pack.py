@@ -34,7 +34,7 @@ def test_shipped_stacks_pass_every_rule_in_process(stack, shipped):
 
 def _unwrap(value):
     from policies.rules.base import UNKNOWN as POLICY_UNKNOWN
-    from tools.offline.engine import map_markers
+    from tools.engine.engine import map_markers
 
     return map_markers(value, secret=lambda inner: inner, unknown=lambda: POLICY_UNKNOWN)
 

@@ -10,7 +10,7 @@ import yaml
 
 from tools.cli import main
 from stacks.config import ConfigValidationError, find_placeholders, load, read_stack_file
-from tools.offline.workspace import deploy_order
+from tools.engine.workspace import deploy_order
 from tests.conftest import ALL_STACKS, stack_config
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 
 import stacks
 from stacks.config import ConfigValidationError, GcpStackConfig, load, read_stack_file
-from tools.offline import run_program
+from tools.engine import run_program
 from tests.conftest import ALL_STACKS, stack_config
 
 
@@ -334,7 +334,7 @@ def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file()
 
     for release, versions in STRIMZI_KAFKA_VERSIONS.items():
         shipped = yaml.safe_load(
-            (Path(__file__).resolve().parents[2] / "tools/offline/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text()
+            (Path(__file__).resolve().parents[2] / "tools/checks/schemas" / f"strimzi-{release}" / "kafka-versions.yaml").read_text()
         )
         assert versions == tuple(v["version"] for v in shipped if v.get("supported")), release
 

@@ -158,7 +158,7 @@ def test_malformed_yaml_gives_file_line_and_column(tmp_path):
 
 def test_preview_of_a_malformed_stack_file_exits_2_with_the_location_and_no_traceback(tmp_path, monkeypatch, capsys):
     from tools import cli
-    from tools.offline import workspace
+    from tools.engine import workspace
 
     (tmp_path / "Pulumi.aws-dev.yaml").write_text("config:\n  crm:cloud: aws\n  crm:network: {cidr: 10.0.0.0/16\n")
     from tests.conftest import _real_preview_stack, _real_preview_stacks

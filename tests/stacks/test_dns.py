@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.offline import fakes
+from tools.engine import fakes
 
 CLOUD_STACKS = [f"{cloud}-{env}" for cloud in ("aws", "gcp") for env in ("dev", "staging", "production", "dr")]
 

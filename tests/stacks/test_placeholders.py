@@ -7,7 +7,7 @@ import pytest
 
 import stacks
 from stacks.config import find_placeholders
-from tools.offline import run_program
+from tools.engine import run_program
 from tools.cli import main
 from tests.conftest import stack_config
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tools.offline import deploy_order, preview_stack
-from tools.offline.workspace import exported_for_reference
+from tools.engine import deploy_order, preview_stack
+from tools.engine.workspace import exported_for_reference
 from stacks.references import MissingStackOutput
 from tests.conftest import ALL_STACKS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import ConfigValidationError
-from tools.offline import fakes
+from tools.engine import fakes
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 # The repository each stack's workload pulls from, as ImageCheck names it, and the shipped tag.

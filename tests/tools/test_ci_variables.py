@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.offline.workspace import exported_for_reference
+from tools.engine.workspace import exported_for_reference
 from tools.ci_variables import VARIABLES, MissingOutput, gh_commands, main, variables, with_secrets_provider
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -120,7 +120,7 @@ def test_check_says_how_many_resources_and_rules_it_evaluated(tmp_path, capsys):
 def test_a_config_error_raised_inside_the_entry_point_reaches_the_cli_as_the_problem_list():
     from stacks.config import ConfigValidationError
     from tests.conftest import stack_config
-    from tools.offline.workspace import _run
+    from tools.engine.workspace import _run
 
     with pytest.raises(ConfigValidationError) as caught:
         _run("aws-dr", stack_config("aws-dr", {"crm:redis": {"nodes": 0}, "crm:database": {"instanceClass": 7}}), True, {})

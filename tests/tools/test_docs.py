@@ -68,7 +68,7 @@ def test_every_generated_block_in_the_documents_belongs_to_a_part():
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for command in re.findall(r"<!-- generated: [\w-]+ \(python -m ([\w.]+)[^)]*\) -->", path.read_text()):
             marked.setdefault(command, set()).add(str(path.relative_to(ROOT)))
-    assert marked.get("tools.docs") and marked.get("tools.offline.prerequisites")
+    assert marked.get("tools.docs") and marked.get("tools.reports.prerequisites")
     covered = {path for part in docs.PARTS.values() for path in part.paths}
     for command, paths in marked.items():
         assert paths <= covered, f"{command} writes {sorted(paths - covered)}, which `python -m tools.docs` never checks"

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import _shipped
 from tools import security_scan
-from tools.offline.engine import PreviewResult
-from tools.offline.terraform_plan import export
+from tools.engine.engine import PreviewResult
+from tools.reports.terraform_plan import export
 from tools.security_scan import Accepted, Finding, StackResult, judge, load_baseline
 
 needs_checkov = pytest.mark.skipif(

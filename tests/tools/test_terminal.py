@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.offline.engine import PreviewResult, RegisteredResource
-from tools.offline.render import key_inputs, tree
-from tools.offline.workspace import preview_stacks
+from tools.engine.engine import PreviewResult, RegisteredResource
+from tools.engine.render import key_inputs, tree
+from tools.engine.workspace import preview_stacks
 from tools.terminal import ASCII_GLYPHS, UNICODE_GLYPHS, Progress, Style
 
 PROJECT = Path(__file__).resolve().parents[2]

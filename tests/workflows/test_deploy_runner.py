@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.offline.engine import deployed_urn
+from tools.engine.engine import deployed_urn
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "pulumi-stack.yml"
@@ -159,7 +159,7 @@ def test_every_up_asks_sns_again_for_the_webhooks_that_can_answer_now():
 
 
 def test_one_stack_can_be_deployed_on_demand_where_pulumi_stack_places_it():
-    from tools.offline.workspace import stack_names
+    from tools.engine.workspace import stack_names
 
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "infrastructure.yml").read_text())
     dispatch = workflow[True]["workflow_dispatch"]["inputs"]

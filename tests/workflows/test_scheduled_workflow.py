@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.offline.workspace import stack_names
+from tools.engine.workspace import stack_names
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "scheduled.yml"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs, load_balancer_name
-from tools.offline.fakes import cloudflare_ip_ranges
+from tools.engine.fakes import cloudflare_ip_ranges
 
 CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published list the offline engine answers with
 
@@ -172,7 +172,7 @@ def test_stack_exports_the_target_group_for_the_load_balancer_controller(shipped
 
 
 def test_ranges_follow_cloudflares_data_source(run_stack, monkeypatch):
-    from tools.offline import fakes
+    from tools.engine import fakes
 
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24", "203.0.113.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)

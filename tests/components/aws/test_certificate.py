@@ -19,7 +19,7 @@ def test_certificate_names_the_public_host_and_the_aws_origin(cert):
 
 def test_a_cloudflare_record_for_every_domain_validation_option(cert):
     acm = cert.one("aws:acm/certificate:Certificate")
-    from tools.offline.fakes import computed
+    from tools.engine.fakes import computed
 
     options = computed(acm.type, acm.name, acm.inputs)["domainValidationOptions"]
     records = {(r["name"], r["type"], r["content"]) for r in cert.of_type("cloudflare:index/dnsRecord:DnsRecord")}

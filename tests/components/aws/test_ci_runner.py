@@ -10,7 +10,7 @@ import yaml
 
 from components.aws.ci_runner import DeployRunnerArgs
 from stacks.config import load, read_stack_file
-from tools.offline import fakes
+from tools.engine import fakes
 
 AWS_STACKS = ["aws-dev", "aws-staging", "aws-production", "aws-dr"]
 WORKFLOWS = Path(__file__).resolve().parents[3] / ".github" / "workflows"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stacks.config import load
-from tools.offline import preview_stack
+from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import provider_value
 

@@ -2,7 +2,7 @@
 
 The AWS deploy role's policy is the one the bootstrap stack registers, resolved with the values a
 deploy gives (the offline engine outside preview mode), and judged by IAM's evaluation logic
-(tools/offline/iam_eval.py): a role without the boundary, a role handed to any service, a managed
+(tools/checks/iam_eval.py): a role without the boundary, a role handed to any service, a managed
 policy such as AdministratorAccess, and edits of the boundary itself are all refused.
 """
 
@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tools.offline.iam_eval import Request, evaluate
+from tools.checks.iam_eval import Request, evaluate
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/crm-dr-anything"

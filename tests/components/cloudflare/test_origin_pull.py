@@ -39,7 +39,7 @@ def test_zone_turns_on_authenticated_origin_pulls(shipped):
 
 
 def test_monitor_probes_as_the_zone_so_health_checks_carry_the_certificate(run_stack, monkeypatch):
-    from tools.offline import fakes
+    from tools.engine import fakes
 
     answer = fakes.invoke
     monkeypatch.setattr(

@@ -11,7 +11,7 @@ import pytest
 
 from components.cloudflare import deploy_token, permissions
 from tests.conftest import ALL_STACKS
-from tools.offline import prerequisites
+from tools.reports import prerequisites
 
 TOKEN_CONFIG = {"create": True, "accountId": "0123456789abcdef0123456789abcdef", "zoneId": "fedcba9876543210fedcba9876543210"}
 

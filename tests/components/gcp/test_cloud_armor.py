@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from components.gcp.cloud_armor import DEFAULT_RULE_PRIORITY, RANGES_PER_RULE, CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
-from tools.offline.fakes import cloudflare_ip_ranges
+from tools.engine.fakes import cloudflare_ip_ranges
 
 CLOUDFLARE_IPV4_RANGES = cloudflare_ip_ranges()["ipv4Cidrs"]  # the published list the offline engine answers with
 
@@ -61,7 +61,7 @@ def test_gcp_stack_admits_the_same_ranges_as_the_alb(shipped):
 
 
 def test_armor_follows_cloudflares_data_source(run_stack, monkeypatch):
-    from tools.offline import fakes
+    from tools.engine import fakes
 
     published = {**fakes.cloudflare_ip_ranges(), "ipv4Cidrs": ["198.51.100.0/24"]}
     monkeypatch.setattr(fakes, "cloudflare_ip_ranges", lambda: published)

@@ -9,7 +9,7 @@ from components.gcp.gateway import CERTMAP_ANNOTATION, GATEWAY_CLASS, AppGateway
 
 @pytest.fixture(scope="module")
 def gcp(request):
-    from tools.offline import preview_stack
+    from tools.engine import preview_stack
 
     return preview_stack("gcp-dr", preview=False)
 

@@ -8,7 +8,7 @@ import pytest
 
 from components.gcp.monitoring import LAG_METRIC
 from stacks.config import load
-from tools.offline import preview_stack
+from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import provider_value
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
-from tools.offline.engine import Secret, reveal
+from tools.engine.engine import Secret, reveal
 
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 PASSWORD = "random:index/randomPassword:RandomPassword"

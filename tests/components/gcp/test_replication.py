@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import load
-from tools.offline import preview_stack
+from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import is_secret, provider_value
 

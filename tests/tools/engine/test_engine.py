@@ -1,0 +1,134 @@
+"""The mock-engine run itself: config, secrets, unknowns, protection and outputs as the real engine would see them."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+import pytest
+
+from tools.engine import UNKNOWN, run_program
+from tools.engine.engine import StackReferenceError
+from tests.helpers import is_secret, secret_value
+
+
+def test_secure_config_values_become_placeholder_secrets():
+    def program():
+        token = pulumi.Config("cloudflare").require_secret("apiToken")
+        pulumi.export("token", token)
+
+    result = run_program("global", {"cloudflare:apiToken": {"secure": "v1:AAAABBBB"}}, program, preview=False)
+    assert is_secret(result.outputs["token"])
+    assert secret_value(result.outputs["token"]).startswith("offline-secret-")
+    assert "AAAABBBB" not in secret_value(result.outputs["token"])
+
+
+def test_structured_config_reaches_the_program_as_json():
+    def program():
+        pulumi.export("cidr", pulumi.Config("crm").require_object("network")["cidr"])
+
+    result = run_program("s", {"crm:network": {"cidr": "10.0.0.0/16"}}, program)
+    assert result.outputs["cidr"] == "10.0.0.0/16"
+
+
+def test_preview_leaves_provider_computed_values_unknown():
+    def program():
+        pulumi.export("result", random.RandomPet("pet").id)
+
+    assert run_program("s", {}, program, preview=True).outputs["result"] is UNKNOWN
+    assert run_program("s", {}, program, preview=False).outputs["result"] == "pet-id"
+
+
+def test_protect_parent_and_dependencies_are_recorded():
+    def program():
+        first = random.RandomPet("first")
+        random.RandomPet("second", prefix=first.id, opts=pulumi.ResourceOptions(protect=True))
+
+    result = run_program("s", {}, program)
+    second = result.one("random:index/randomPet:RandomPet", "second")
+    assert second.protect and second.parent.endswith("pulumi:pulumi:Stack::crm-s")
+    assert second.dependencies == [result.one("random:index/randomPet:RandomPet", "first").urn]
+    assert second.property_dependencies["prefix"] == [result.one("random:index/randomPet:RandomPet", "first").urn]
+
+
+def test_lifecycle_options_are_recorded_in_the_state_files_spelling():
+    def program():
+        random.RandomPet(
+            "pet",
+            prefix="a",
+            opts=pulumi.ResourceOptions(
+                ignore_changes=["prefix"], replace_on_changes=["length"], delete_before_replace=True, retain_on_delete=True
+            ),
+        )
+        random.RandomPet("plain")
+
+    result = run_program("s", {}, program)
+    assert result.one("random:index/randomPet:RandomPet", "pet").options == {
+        "ignoreChanges": ["prefix"],
+        "replaceOnChanges": ["length"],
+        "deleteBeforeReplace": True,
+        "retainOnDelete": True,
+    }
+    assert result.one("random:index/randomPet:RandomPet", "plain").options == {}
+
+
+def test_a_reference_to_a_stack_not_previewed_first_is_refused():
+    def program():
+        pulumi.StackReference("ref", stack_name="organization/crm/aws-nowhere")
+
+    with pytest.raises(StackReferenceError, match="has not been previewed first"):
+        run_program("gcp-dr", {}, program)
+
+
+def test_runs_do_not_leak_into_each_other():
+    run_program("first", {"crm:x": "1"}, lambda: random.RandomPet("only-in-first") and None)
+    second = run_program("second", {}, lambda: pulumi.export("x", pulumi.Config("crm").get("x") or "unset"))
+    assert second.resources == [] and second.outputs["x"] == "unset"
+
+
+def test_each_test_gets_its_own_copy_of_a_shipped_preview(shipped):
+    first = shipped("aws-dev")
+    first.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] = "changed by a careless test"
+    assert shipped("aws-dev").one("aws:ec2/vpc:Vpc")["cidrBlock"] == "10.10.0.0/16"
+
+
+def test_what_the_provider_returned_is_recorded_beside_the_inputs():
+    def program():
+        random.RandomPet("pet", length=2)
+
+    preview = run_program("s", {}, program, preview=True).one("random:index/randomPet:RandomPet")
+    up = run_program("s", {}, program, preview=False).one("random:index/randomPet:RandomPet")
+    assert preview.output("id") is UNKNOWN and up.output("id") == "pet-id"
+    assert up.outputs["length"] == 2 and up.inputs["length"] == 2
+    with pytest.raises(KeyError, match="no output 'arn'"):
+        up.output("arn")
+
+
+def test_a_component_records_its_registered_outputs():
+    class Pair(pulumi.ComponentResource):
+        def __init__(self, name):
+            super().__init__("test:index:Pair", name)
+            pet = random.RandomPet(f"{name}-pet", opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({"petId": pet.id})
+
+    result = run_program("s", {}, lambda: Pair("p") and None, preview=False)
+    assert result.one("test:index:Pair").outputs == {"petId": result.one("random:index/randomPet:RandomPet").output("id")}
+
+
+def test_a_stack_references_secret_outputs_stay_secret_in_its_recorded_state():
+    def program():
+        pulumi.StackReference("ref", stack_name="organization/crm/aws-dr")
+
+    outputs = {"aws-dr": ({"password": "from-upstream", "region": "ap-northeast-2"}, ["password"])}
+    reference = run_program("gcp-dr", {}, program, preview=False, stack_outputs=outputs).one("pulumi:pulumi:StackReference")
+    assert is_secret(reference.outputs["outputs"]["password"]) and reference.outputs["outputs"]["region"] == "ap-northeast-2"
+
+
+def test_cloudflare_ranges_fake_is_the_recorded_published_list():
+    import ipaddress
+
+    from tools.engine.fakes import invoke
+
+    answer = invoke("cloudflare:index/getIpRanges:getIpRanges", {})
+    networks = [ipaddress.ip_network(c) for c in answer["ipv4Cidrs"]]
+    assert networks and all(n.version == 4 and n.is_global and n.prefixlen >= 13 for n in networks)
+    assert all(ipaddress.ip_network(c).version == 6 for c in answer["ipv6Cidrs"])

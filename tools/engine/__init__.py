@@ -1,0 +1,22 @@
+"""The offline engine: runs the real stack programs in-process under Pulumi's mock engine: no cloud, no CLI.
+
+`engine` runs one program and records every resource, `fakes` computes the values a provider
+would return (with `data/cloudflare_ips.yaml`), `workspace` runs stacks in deploy order and feeds
+their StackReferences, `render` prints a preview as a tree or as JSON, and `sdk_internals` is the
+one module that touches private Pulumi SDK names. The checks, reports and diff build on it.
+"""
+
+from .engine import PreviewResult, RegisteredResource, Secret, UNKNOWN, run_program
+from .workspace import StackRun, deploy_order, preview_stack, preview_stacks
+
+__all__ = [
+    "PreviewResult",
+    "RegisteredResource",
+    "Secret",
+    "UNKNOWN",
+    "run_program",
+    "StackRun",
+    "deploy_order",
+    "preview_stack",
+    "preview_stacks",
+]
