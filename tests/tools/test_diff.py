@@ -273,3 +273,16 @@ def test_every_step_of_a_refused_plan_is_in_its_json():
     (stack,) = document["stacks"]
     ops = {(s["type"], s["name"]): s["op"] for s in stack["steps"]}
     assert ops == changed(plan)
+
+
+def test_a_change_the_installed_sdk_documents_as_forcing_a_new_cluster_replaces_the_eks_cluster():
+    """pulumi-aws 7 bridges terraform-provider-aws 6, where bootstrap_self_managed_addons forces a new
+    cluster; the Terraform source the data was read from predates it, the SDK's docstring says so."""
+    state = deployed("aws-dev")
+    (cluster,) = resources(state, "aws-dev", lambda r: r["type"] == "aws:eks/cluster:Cluster")
+    assert cluster["inputs"]["bootstrapSelfManagedAddons"] is False
+    cluster["inputs"]["bootstrapSelfManagedAddons"] = True  # created with the provider's default
+    step = one(planned("aws-dev", base=state), "aws:eks/cluster:Cluster")
+    assert step.op == "replace"
+    assert "bootstrapSelfManagedAddons forces a new resource (the provider's documentation)" in " ".join(step.reasons)
+    assert "pulumi-aws" in step.rules_source and "docstrings" in step.rules_source

@@ -531,13 +531,14 @@ class Planner:
             if entry is None:
                 continue
             kind = entry.get("kind")
+            said = " (the provider's documentation)" if entry.get("from") == "docstring" else ""
             if kind == "whole" or (kind == "attr" and depth < len(parts)):
-                change.replaces = f"{prefix} forces a new resource"
+                change.replaces = f"{prefix} forces a new resource{said}"
                 return
             if kind == "attr":
                 if change.new is MISSING and entry.get("keptWhenRemoved"):
                     continue  # optional and computed: the provider keeps the deployed value
-                change.replaces = f"{prefix} forces a new resource"
+                change.replaces = f"{prefix} forces a new resource{said}"
                 return
             if kind == "block" and _count(old_inputs, prefix) != _count(new_inputs, prefix):
                 change.replaces = f"adding or removing {prefix} forces a new resource"
@@ -768,7 +769,11 @@ def _judge(step: Step) -> None:
         if change.refused and step.op == "update":
             step.problems.append(f"{what}: {change.path} cannot change in place ({change.refused}); {change.remedy}")
         if change.conditional and step.op != "replace":
-            step.notes.append(f"{change.path}: the provider replaces it when {change.conditional} decides so")
+            if change.conditional.startswith(force_new.DOCSTRING):
+                said = change.conditional[len(force_new.DOCSTRING) :]
+                step.notes.append(f"{change.path}: the provider may replace it; its documentation says: {said}")
+            else:
+                step.notes.append(f"{change.path}: the provider replaces it when {change.conditional} decides so")
 
 
 # ---------------------------------------------------------------------------------------------------
