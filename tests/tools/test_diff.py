@@ -286,3 +286,24 @@ def test_a_change_the_installed_sdk_documents_as_forcing_a_new_cluster_replaces_
     assert step.op == "replace"
     assert "bootstrapSelfManagedAddons forces a new resource (the provider's documentation)" in " ".join(step.reasons)
     assert "pulumi-aws" in step.rules_source and "docstrings" in step.rules_source
+
+
+@pytest.mark.parametrize("stack", ["aws-production", "gcp-production"])
+def test_a_deployed_stack_runs_its_workload_from_the_image_its_stack_file_names(stack):
+    """The deployed base's registries hold the shipped tag: its Deployment is the autoscaler's, not held at zero."""
+    state = deployed(stack)
+    (app,) = resources(state, stack, lambda r: r["type"] == "kubernetes:apps/v1:Deployment")
+    assert app["inputs"]["spec"].get("replicas") is None
+    assert one(planned(stack, base=state), "kubernetes:apps/v1:Deployment").op == "same"
+
+
+def test_a_running_deployment_going_to_zero_replicas_is_refused(monkeypatch):
+    """An image missing from the registry (or a tag never pushed) holds the workload at zero: on a stack where it
+    runs, that is an outage, so the plan refuses it."""
+    from tools.offline import diff_snapshot
+
+    state = deployed("aws-production")
+    monkeypatch.setattr(diff_snapshot, "deployed_registries", lambda configs: {})
+    step = one(planned("aws-production", base=state), "kubernetes:apps/v1:Deployment")
+    assert step.op == "update" and [c.new for c in step.changes if c.path == "spec.replicas"] == [0]
+    assert any("would go to 0 replicas" in p for p in step.problems)
