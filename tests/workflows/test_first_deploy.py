@@ -61,3 +61,65 @@ def test_first_deploy_of_a_stack_lists_the_stacks_it_reads_first(capsys):
     assert main(["first-deploy", "gcp-dr", "--json"]) == 0
     stacks = [s["stack"] for s in json.loads(capsys.readouterr().out)["stacks"]]
     assert stacks.index("aws-dr") < stacks.index("gcp-dr")
+
+
+def _configs() -> dict:
+    return {s: load(s, read_stack_file(s)) for s in stack_names()}
+
+
+def _without_first_phase(tmp_path):
+    """pulumi-stack.yml as it would be if every `up` ran in one job: no first deploy from outside the VPC."""
+    document = yaml.safe_load(first_deploy.STACK_WORKFLOW.read_text())
+    first = first_deploy.stack_workflow().first
+    assert first is not None, "the workflow has a job for a stack's first deploy"
+    del document["jobs"][first]
+    for job in document["jobs"].values():
+        needs = job.get("needs")
+        if isinstance(needs, list) and first in needs:
+            job["needs"] = [n for n in needs if n != first]
+        if "runs-on" in job:
+            job["runs-on"] = str(job["runs-on"]).replace(f"needs.{first}.outputs.runner || ", "")
+    path = tmp_path / "pulumi-stack.yml"
+    path.write_text(yaml.safe_dump(document))
+    return first_deploy.stack_workflow(path)
+
+
+def test_the_per_stack_workflow_deploys_every_stack_the_way_its_config_asks():
+    configs = _configs()
+    assert any(first_deploy._has_runner(c) for c in configs.values()), "some shipped stack creates its runner"
+    assert first_deploy.workflow_problems(configs) == []
+
+
+def test_a_workflow_without_the_first_phase_disagrees_with_stacks_that_create_their_runner(tmp_path):
+    broken = _without_first_phase(tmp_path)
+    configs = _configs()
+    problems = first_deploy.workflow_problems(configs, broken)
+    assert problems and all("no job for its first deploy" in p for p in problems)
+    assert len(first_deploy.stack_phases("aws-dr", configs["aws-dr"], broken)) == 1
+
+
+def test_first_deploy_of_a_stack_with_a_runner_runs_the_workflows_two_phases(capsys):
+    assert main(["first-deploy", "aws-dr", "--json"]) == 0
+    stacks = {s["stack"]: s for s in json.loads(capsys.readouterr().out)["stacks"]}
+    first, second = stacks["aws-dr"]["phases"]
+    jobs = yaml.safe_load(first_deploy.STACK_WORKFLOW.read_text())["jobs"]
+    # Each phase is one of the workflow's jobs, its command that job's `pulumi up` step for this stack.
+    for phase in (first, second):
+        runs = [str(s.get("run", "")).replace("${{ inputs.stack }}", "aws-dr") for s in jobs[phase["job"]]["steps"]]
+        assert any(phase["command"] in run for run in runs)
+    assert "outputs.first" in jobs[first["job"]]["if"] and "--exclude" in first["command"]
+    assert f"needs.{first['job']}.outputs.runner" in jobs[second["job"]]["runs-on"]
+    assert "--exclude" not in second["command"]
+
+
+def test_first_deploy_of_a_stack_without_a_runner_runs_one_job():
+    gcp = first_deploy.stack_phases("gcp-dr", load("gcp-dr", read_stack_file("gcp-dr")))
+    assert [p.job for p in gcp] == [first_deploy.stack_workflow().main]
+
+
+def test_first_deploy_has_a_person_complete_the_github_connection_after_bootstrap_before_the_aws_stacks(capsys):
+    assert main(["first-deploy", "--all"]) == 0
+    out = capsys.readouterr().out
+    handshake = out.index("Update pending connection")
+    assert out.index("bootstrap: a person") < handshake < out.index("aws-dr: workflow job")
+    assert "githubConnectionStatus" in out[handshake:]

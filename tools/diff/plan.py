@@ -82,6 +82,7 @@ PHYSICAL_NAMES = {
 # The clouds' own guards against deletion, as inputs: a replacement's delete of the old copy, or a
 # delete, fails while one is on.
 DELETION_GUARDS = ("deletionProtection", "enableDeletionProtection")
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 OPS = ("replace", "delete", "create", "update", "read", "same")
 
@@ -532,13 +533,14 @@ class Planner:
             if entry is None:
                 continue
             kind = entry.get("kind")
+            said = " (the provider's documentation)" if entry.get("from") == "docstring" else ""
             if kind == "whole" or (kind == "attr" and depth < len(parts)):
-                change.replaces = f"{prefix} forces a new resource"
+                change.replaces = f"{prefix} forces a new resource{said}"
                 return
             if kind == "attr":
                 if change.new is MISSING and entry.get("keptWhenRemoved"):
                     continue  # optional and computed: the provider keeps the deployed value
-                change.replaces = f"{prefix} forces a new resource"
+                change.replaces = f"{prefix} forces a new resource{said}"
                 return
             if kind == "block" and _count(old_inputs, prefix) != _count(new_inputs, prefix):
                 change.replaces = f"adding or removing {prefix} forces a new resource"
@@ -747,6 +749,17 @@ def _judge(step: Step) -> None:
                 "Turn it off in a change of its own first, only if losing the resource is intended: "
                 'docs/runbooks/changes.md ("A protected or data-holding resource")'
             )
+    if step.type == DEPLOYMENT and step.op == "update":
+        before = _plain(from_json(old.get("inputs", {})))
+        after = _plain(step.new_inputs)
+        replicas_before = ((before or {}).get("spec") or {}).get("replicas") if isinstance(before, dict) else None
+        replicas_after = ((after or {}).get("spec") or {}).get("replicas") if isinstance(after, dict) else None
+        if replicas_after == 0 and replicas_before != 0:
+            step.problems.append(
+                f"{what} would go to 0 replicas on a stack where it runs: every pod stops and the origin answers 503. "
+                "If its image is missing from the registry, push it first (python -m tools first-deploy names the commands); "
+                'to stop it on purpose, drain the origin first: docs/runbooks/changes.md ("A workload going to zero replicas")'
+            )
     if step.op == "replace" and not step.delete_before_replace:
         new = _plain(step.new_inputs)
         collided = [
@@ -769,7 +782,11 @@ def _judge(step: Step) -> None:
         if change.refused and step.op == "update":
             step.problems.append(f"{what}: {change.path} cannot change in place ({change.refused}); {change.remedy}")
         if change.conditional and step.op != "replace":
-            step.notes.append(f"{change.path}: the provider replaces it when {change.conditional} decides so")
+            if change.conditional.startswith(force_new.DOCSTRING):
+                said = change.conditional[len(force_new.DOCSTRING) :]
+                step.notes.append(f"{change.path}: the provider may replace it; its documentation says: {said}")
+            else:
+                step.notes.append(f"{change.path}: the provider replaces it when {change.conditional} decides so")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -850,13 +867,35 @@ def plan(
 ) -> list[StackPlan]:
     """Plans for `stacks` and the stacks they read from, in deploy order (`config(stack)` is None for a
     stack the working tree no longer has: everything of it is deleted)."""
-    from stacks.config import load
 
     from ..engine.workspace import deploy_order, exported_for_reference
+    from ..engine import fakes
+    from .snapshot import deployed_registries
 
     present = [s for s in stacks if config(s) is not None]
     order = deploy_order(present, reader=lambda s: config(s) or {}) if present else []
     order += [s for s in stacks if s not in order]
+    # The estate is deployed: its registries hold the images its stack files name (the application's CI
+    # pushes an image before a change names it), so a workload is not held at zero for want of one.
+    saved = fakes.REGISTRY_TAGS
+    fakes.REGISTRY_TAGS = {**saved, **deployed_registries({s: config(s) or {} for s in present})}
+    try:
+        return _plan_in_order(stacks, order, base, config, on_start)
+    finally:
+        fakes.REGISTRY_TAGS = saved
+
+
+def _plan_in_order(
+    stacks: list[str],
+    order: list[str],
+    base: dict[str, Any],
+    config: Callable[[str], Optional[dict[str, Any]]],
+    on_start: Optional[Callable[[str, int, int], None]],
+) -> list[StackPlan]:
+    from stacks.config import load
+
+    from ..engine.workspace import exported_for_reference
+
     references: dict[str, tuple[dict, list[str]]] = {}
     plans = []
     for number, stack in enumerate(order, start=1):

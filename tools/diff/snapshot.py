@@ -183,24 +183,52 @@ def capture(stacks: list[str], config_override: Optional[dict[str, dict]] = None
     recorder = _Capture()
     uninstall = recorder.install(MockMonitor, engine._Mocks, fakes)
     try:
-        results = _run(stacks, config_override or {}, workspace)
+        results = _run(stacks, config_override or {}, workspace, fakes)
     finally:
         uninstall()
     return snapshot_of(results, recorder.options, engine.Secret, engine.UNKNOWN, engine.struct_to_python)
 
 
-def _run(stacks: list[str], config_override: dict[str, dict], workspace: Any) -> list[Any]:
-    """Runs the stacks and the stacks they read from, in deploy order, each once."""
+def deployed_registries(configs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """What a deployed estate's registries hold: each stack's application image at the tag its stack file
+    names, which the application's CI pushed before the stack ran it. The repository is
+    `<name prefix>/<image>` in both clouds (components/aws/ecr.py repository_name; the Artifact Registry
+    repository of stacks/gcp_stack.py). A base whose config cannot say leaves the registries empty."""
+    held: dict[str, list[str]] = {}
+    try:
+        from stacks.config import load
+    except ImportError:
+        return held
+    for stack, raw in configs.items():
+        try:
+            config = load(stack, raw)
+            app, common = config.application, config.common
+            held.setdefault(f"{common.name_prefix}/{app.image_repository}", []).append(app.image_tag)
+        except Exception:  # noqa: BLE001 - a stack without a workload, or a base's older config model
+            continue
+    return held
+
+
+def _run(stacks: list[str], config_override: dict[str, dict], workspace: Any, fakes: Any = None) -> list[Any]:
+    """Runs the stacks and the stacks they read from, in deploy order, each once, as deployed: with the
+    images they run in their registries."""
     from stacks.config import read_stack_file
 
     order = workspace.deploy_order(stacks, reader=lambda s: config_override.get(s) or read_stack_file(s))
+    configs = {stack: config_override.get(stack) or read_stack_file(stack) for stack in order}
+    saved = getattr(fakes, "REGISTRY_TAGS", None)
+    if saved is not None:
+        fakes.REGISTRY_TAGS = {**saved, **deployed_registries(configs)}
     references: dict[str, Any] = {}
     results = []
-    for stack in order:
-        raw = config_override.get(stack) or read_stack_file(stack)
-        result = workspace.preview_stack(stack, preview=True, config_override=raw, reference_outputs=dict(references))
-        references[stack] = workspace.exported_for_reference(result)
-        results.append(result)
+    try:
+        for stack in order:
+            result = workspace.preview_stack(stack, preview=True, config_override=configs[stack], reference_outputs=dict(references))
+            references[stack] = workspace.exported_for_reference(result)
+            results.append(result)
+    finally:
+        if saved is not None:
+            fakes.REGISTRY_TAGS = saved
     return results
 
 
@@ -233,7 +261,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     recorder = _Capture()
     recorder.install(MockMonitor, getattr(engine, "_Mocks", None), fakes)
     try:
-        results = _run(args.stacks, {}, workspace)
+        results = _run(args.stacks, {}, workspace, fakes)
     except Exception as error:  # the base's own config or program error, reported without its values
         print(f"the base does not preview: {type(error).__name__}: {error}", file=sys.stderr)
         return 3

@@ -2,7 +2,10 @@
 
 What bootstrap does, which stacks deploy in which order (the workflow's `up` jobs, which follow the
 stacks' references: tests/workflows/test_first_deploy.py keeps them in step with `deploy_order`),
-where an image must be pushed before a workload starts, what a person must do (with the command),
+the jobs of pulumi-stack.yml that run each stack's `up` (a stack that creates its CI runner: first
+from a hosted runner without what its cluster's API holds, then on that runner; read from the
+workflow, and `workflow_problems` says where it cannot deploy a stack as its config asks), where an
+image must be pushed before a workload starts, what a person must do (with the command),
 and how long it takes: each stack's critical path from `tools rebuild-time`'s per-type durations
 (tools/reports/data/creation_times.yaml), scheduled as the workflow runs its jobs.
 
@@ -13,7 +16,10 @@ pushed, when only the workloads change.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -28,6 +34,7 @@ from ..engine.engine import PreviewResult
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "infrastructure.yml"
 PER_STACK = "./.github/workflows/pulumi-stack.yml"
+STACK_WORKFLOW = ROOT / PER_STACK
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
@@ -62,6 +69,100 @@ def workflow_jobs(path: Path = WORKFLOW) -> list[Job]:
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One job of pulumi-stack.yml that runs a stack's `pulumi up`: where, and the command as the job runs it."""
+
+    job: str
+    runs_on: str
+    step: str
+    command: str
+    reviewed: bool  # the job runs in the caller's environment, whose reviewers approve it
+
+
+@dataclass(frozen=True)
+class StackWorkflow:
+    """What pulumi-stack.yml does with a stack's `up`: the job that places it, the one that runs a stack's first
+    deploy from outside its VPC (the runner does not exist yet), and the one that runs the rest."""
+
+    placed: str  # the stacks (a glob) the placing job may send to AWS_DEPLOY_RUNNER
+    hosted: str  # where the placing job sends every other stack
+    first: Optional[str]
+    main: Optional[str]
+    jobs: dict[str, Any]
+
+    def phase(self, name: str, stack: str) -> Phase:
+        job = self.jobs[name]
+        step = next(s for s in job.get("steps", []) if "pulumi up" in str(s.get("run", "")))
+        run = str(step["run"]).replace("${{ inputs.stack }}", stack).strip()
+        if "\nfi" in run or run.startswith("if "):  # `up` or `preview` by the command input: the `up` line
+            run = next(line.strip() for line in run.splitlines() if line.strip().startswith("pulumi up"))
+        title = str(step.get("name", "")).replace("${{ inputs.stack }}", stack).replace("${{ inputs.command }}", "up")
+        return Phase(name, str(job.get("runs-on", "")), title, run, "environment" in job)
+
+
+def stack_workflow(path: Path = STACK_WORKFLOW) -> StackWorkflow:
+    jobs = yaml.safe_load(path.read_text())["jobs"]
+    placed, hosted, first, main = "", "", None, None
+    for name, job in jobs.items():
+        outputs = job.get("outputs") or {}
+        if "first" in outputs:
+            script = "\n".join(str(s.get("run", "")) for s in job.get("steps", []))
+            found = re.search(r'inputs\.stack \}\}" == ([\w*.-]+)', script)
+            placed = found.group(1) if found else ""
+            default = re.search(r"\brunner=([\w.-]+)", script)
+            hosted = default.group(1) if default else ""
+        elif "outputs.first" in str(job.get("if", "")):
+            first = name
+        elif any("pulumi up" in str(s.get("run", "")) for s in job.get("steps", [])):
+            main = name
+    return StackWorkflow(placed, hosted, first, main, jobs)
+
+
+def _has_runner(config: Any) -> bool:
+    ci = getattr(config, "ci", None)
+    return bool(getattr(ci, "runner", False))
+
+
+def stack_phases(stack: str, config: Any, workflow: Optional[StackWorkflow] = None) -> list[Phase]:
+    """The jobs that run a stack's first `pulumi up`, in order, with AWS_DEPLOY_RUNNER=codebuild (docs/deploying.md):
+    a stack that creates its runner (crm:ci.runner) is deployed first from a hosted runner without what its cluster's
+    API holds, then on that runner; every other stack in one job."""
+    flow = workflow or stack_workflow()
+    if flow.main is None:
+        return []
+    main = flow.phase(flow.main, stack)
+    if flow.first is not None and _has_runner(config) and fnmatch.fnmatch(stack, flow.placed or "-"):
+        created = f"the runner job `{flow.first}` created (the stack's deployRunnerLabel output)"
+        return [flow.phase(flow.first, stack), dataclasses.replace(main, runs_on=created)]
+    return [dataclasses.replace(main, runs_on=flow.hosted or main.runs_on)]
+
+
+def workflow_problems(configs: Mapping[str, Any], workflow: Optional[StackWorkflow] = None) -> list[str]:
+    """Where pulumi-stack.yml cannot deploy a stack the way its config asks: a stack that creates its runner needs
+    a first job outside the VPC that leaves the Kubernetes objects out and hands its runner to the job that follows."""
+    flow = workflow or stack_workflow()
+    problems = [] if flow.main is not None else ["pulumi-stack.yml has no job that runs `pulumi up`"]
+    for stack, config in sorted(configs.items()):
+        if not _has_runner(config):
+            continue
+        if not fnmatch.fnmatch(stack, flow.placed or "-"):
+            problems.append(f"{stack} creates its runner (crm:ci.runner), but pulumi-stack.yml never places it on one")
+            continue
+        if flow.first is None:
+            problems.append(
+                f"{stack} creates its runner (crm:ci.runner), but pulumi-stack.yml has no job for its first deploy, "
+                "before the runner exists"
+            )
+            continue
+        command = flow.phase(flow.first, stack).command
+        if "--exclude" not in command or "kubernetes-providers" not in command:
+            problems.append(f"{stack}'s first deploy (job `{flow.first}`) does not leave out what its cluster's API holds")
+        if flow.main is not None and f"needs.{flow.first}.outputs.runner" not in str(flow.jobs[flow.main].get("runs-on", "")):
+            problems.append(f"{stack}'s second phase (job `{flow.main}`) does not run on the runner its first deploy created")
+    return problems
 
 
 def schedule(jobs: Sequence[Job], minutes: Mapping[str, float], start: float = 0.0) -> dict[str, tuple[float, float]]:
@@ -117,6 +218,7 @@ class StackPlan:
     images: list[dict[str, str]] = field(default_factory=list)
     second_pass_minutes: float = 0.0
     creates: dict[str, int] = field(default_factory=dict)
+    phases: list[Phase] = field(default_factory=list)
 
 
 def _images(result: PreviewResult, times: Mapping[str, Any]) -> tuple[list[dict[str, str]], float]:
@@ -143,8 +245,11 @@ def _images(result: PreviewResult, times: Mapping[str, Any]) -> tuple[list[dict[
 def plan_stacks(results: Sequence[PreviewResult], jobs: Sequence[Job]) -> list[StackPlan]:
     times = rebuild.load_times()
     by_stack = {stack: job for job in jobs for stack in job.stacks}
+    flow = stack_workflow()
     plans = []
     for result in results:
+        job = by_stack.get(result.stack)
+        phases = stack_phases(result.stack, load(result.stack, read_stack_file(result.stack)), flow) if job else []
         path = rebuild.rebuild_time(result, times)
         manual = prerequisites.manual_steps(result)
         images, second = _images(result, times)
@@ -159,6 +264,7 @@ def plan_stacks(results: Sequence[PreviewResult], jobs: Sequence[Job]) -> list[S
                 images,
                 second,
                 _creates(result),
+                phases,
             )
         )
     return plans
@@ -217,7 +323,11 @@ def render(plans: Sequence[StackPlan], jobs: Sequence[Job]) -> str:
                 f"minute {begin:.0f} to {end:.0f}, about {_m(plan.minutes)}"
             )
             lines.append(f"   creates: {creates}")
-            lines.append(f"   runs: pulumi up --stack {plan.stack} --policy-pack policies --yes")
+            for step, phase in enumerate(plan.phases, start=1):
+                where = f"job `{phase.job}` on {phase.runs_on}" + (", after its environment's reviewers approve" if phase.reviewed else "")
+                head = f"   phase {step} of {len(plan.phases)} (AWS_DEPLOY_RUNNER=codebuild), " if len(plan.phases) > 1 else "   runs, "
+                lines.append(f"{head}{where}: {phase.step}")
+                lines += [f"      {line}" for line in phase.command.splitlines()]
             if plan.slowest:
                 lines.append(f"   slowest chain: {' -> '.join(plan.slowest)}")
             for image in plan.images:
@@ -248,6 +358,9 @@ def as_json(plans: Sequence[StackPlan], jobs: Sequence[Job]) -> dict[str, Any]:
                 "minutes": round(p.minutes, 1),
                 "first_pass": [round(x, 1) for x in when["first"].get(p.stack, (0.0, p.minutes))],
                 "images": p.images,
+                "phases": [
+                    {"job": f.job, "runsOn": f.runs_on, "step": f.step, "command": f.command, "reviewed": f.reviewed} for f in p.phases
+                ],
                 "second_pass_minutes": round(p.second_pass_minutes, 1),
                 "person_before": [{"what": s.what, "command": s.command} for s in p.before],
                 "person_after": [{"what": s.what, "command": s.command} for s in p.after],

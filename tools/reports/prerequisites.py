@@ -180,6 +180,17 @@ MANUAL: tuple[ManualStep, ...] = (
         "before bootstrap",
     ),
     ManualStep(
+        "The CodeConnections handshake with GitHub (the connection bootstrap creates stays PENDING until then)",
+        "AWS creates a connection to GitHub pending; only a person, in the console, can authorize the AWS Connector "
+        "for GitHub app. The AWS stacks' `pulumi up` refuses to start until the connection is AVAILABLE, since their "
+        "runners build through it",
+        'AWS console: Developer Tools > Settings > Connections > "$(pulumi stack output -s bootstrap githubConnectionArn)": '
+        "Update pending connection, install the AWS Connector for GitHub app on the repository's owner (this repository "
+        "only); then pulumi up -s bootstrap --refresh --yes && pulumi stack output -s bootstrap githubConnectionStatus  # AVAILABLE",
+        lambda r: "aws:codeconnections/connection:Connection" in _types(r),
+        "after bootstrap, before the first AWS stack",
+    ),
+    ManualStep(
         "SES production access",
         "a new SES account sends only to verified addresses until AWS reviews the use case",
         'aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL --website-url "https://$PUBLIC_HOST" '

@@ -273,3 +273,37 @@ def test_every_step_of_a_refused_plan_is_in_its_json():
     (stack,) = document["stacks"]
     ops = {(s["type"], s["name"]): s["op"] for s in stack["steps"]}
     assert ops == changed(plan)
+
+
+def test_a_change_the_installed_sdk_documents_as_forcing_a_new_cluster_replaces_the_eks_cluster():
+    """pulumi-aws 7 bridges terraform-provider-aws 6, where bootstrap_self_managed_addons forces a new
+    cluster; the Terraform source the data was read from predates it, the SDK's docstring says so."""
+    state = deployed("aws-dev")
+    (cluster,) = resources(state, "aws-dev", lambda r: r["type"] == "aws:eks/cluster:Cluster")
+    assert cluster["inputs"]["bootstrapSelfManagedAddons"] is False
+    cluster["inputs"]["bootstrapSelfManagedAddons"] = True  # created with the provider's default
+    step = one(planned("aws-dev", base=state), "aws:eks/cluster:Cluster")
+    assert step.op == "replace"
+    assert "bootstrapSelfManagedAddons forces a new resource (the provider's documentation)" in " ".join(step.reasons)
+    assert "pulumi-aws" in step.rules_source and "docstrings" in step.rules_source
+
+
+@pytest.mark.parametrize("stack", ["aws-production", "gcp-production"])
+def test_a_deployed_stack_runs_its_workload_from_the_image_its_stack_file_names(stack):
+    """The deployed base's registries hold the shipped tag: its Deployment is the autoscaler's, not held at zero."""
+    state = deployed(stack)
+    (app,) = resources(state, stack, lambda r: r["type"] == "kubernetes:apps/v1:Deployment")
+    assert app["inputs"]["spec"].get("replicas") is None
+    assert one(planned(stack, base=state), "kubernetes:apps/v1:Deployment").op == "same"
+
+
+def test_a_running_deployment_going_to_zero_replicas_is_refused(monkeypatch):
+    """An image missing from the registry (or a tag never pushed) holds the workload at zero: on a stack where it
+    runs, that is an outage, so the plan refuses it."""
+    from tools.offline import diff_snapshot
+
+    state = deployed("aws-production")
+    monkeypatch.setattr(diff_snapshot, "deployed_registries", lambda configs: {})
+    step = one(planned("aws-production", base=state), "kubernetes:apps/v1:Deployment")
+    assert step.op == "update" and [c.new for c in step.changes if c.path == "spec.replicas"] == [0]
+    assert any("would go to 0 replicas" in p for p in step.problems)

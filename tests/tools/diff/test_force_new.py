@@ -14,7 +14,7 @@ from components.kubernetes.external_secrets import ESO_VERSION
 from stacks.config.rules import STRIMZI_DEFAULT
 from tests.conftest import ALL_STACKS
 from tools.diff import force_new
-from tools.diff.force_new.generate import pulumi_paths
+from tools.diff.force_new.generate import docstring_statement, pulumi_paths, sdk_docstring_paths
 from tools.diff.force_new.terraform import (
     ATTRIBUTE,
     BLOCK,
@@ -286,3 +286,37 @@ def test_terraform_paths_become_the_sdks_input_names():
     replace, _conditional, missing = pulumi_paths("aws:backup/selection:Selection", schema)
     assert set(replace) == {"conditions", "conditions.stringEquals", "conditions.stringEquals.key", "iamRoleArn"}
     assert missing == []
+
+
+# -- The installed SDKs' docstrings
+
+
+def test_the_sdk_docstring_reader_finds_the_inputs_that_force_a_new_resource():
+    paths = sdk_docstring_paths("aws:eks/cluster:Cluster")
+    kind, sentence, is_object = paths["bootstrapSelfManagedAddons"]
+    assert kind == "replace" and "force a new cluster" in sentence and not is_object
+    assert paths["vpcConfig.controlPlaneEgressMode"][0] == "conditional"
+    assert "version" not in paths and "roleArn" not in paths
+
+
+@pytest.mark.parametrize(
+    ("doc", "kind"),
+    [
+        ("Name of the cluster. Changing this forces a new resource to be created.", "replace"),
+        ("You can only set it on create, changing this value will force a new cluster to be created.", "replace"),
+        ("If `type` is `network`, changing this value forces a new resource to be created.", "conditional"),
+        ("Changing from `A` back to `B` forces a new resource.", "conditional"),
+        ("When decreased, this will force a recreation of the resource.", "decrease"),
+        ("Changing this value does not force a new resource.", None),
+        ("Early testers and developers who requires new features.", None),
+    ],
+)
+def test_the_sdk_docstring_reader_tells_a_condition_and_a_negation_from_a_statement(doc, kind):
+    statement = docstring_statement(doc)
+    assert (statement[0] if statement else None) == kind
+
+
+def test_the_data_holds_what_the_installed_sdks_docstrings_say_forces_a_new_resource():
+    cluster = force_new.rules("aws:eks/cluster:Cluster")
+    assert cluster.replace_on["bootstrapSelfManagedAddons"] == {"kind": ATTRIBUTE, "from": "docstring"}
+    assert force_new.data("aws")["sdkDocstrings"]["version"] == importlib.metadata.version("pulumi-aws")

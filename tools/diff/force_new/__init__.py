@@ -27,6 +27,8 @@ PULUMI_PACKAGES = {
     "kubernetes": "pulumi-kubernetes",
 }
 BRIDGED = ("aws", "gcp", "cloudflare", "random")
+# A conditional reason read from the installed SDK's docstring rather than from the provider's code.
+DOCSTRING = "docstring: "
 
 # Provider configuration that replaces every resource of the provider when it changes. pulumi-aws marks
 # `region` ForcesProviderReplace (pulumi/pulumi-aws#4000, provider/resources.go); the Kubernetes
@@ -68,12 +70,14 @@ def rules(type_: str, inputs: Optional[dict[str, Any]] = None, provider_inputs: 
         if entry is None:
             return Rules(known=False)
         upstream = data(package)["upstream"]
+        documented = data(package).get("sdkDocstrings") if entry.get("docstrings") else None
         return Rules(
             known=True,
             replace_on=dict(entry["replaceOn"]),
             conditional=dict(entry.get("conditional", {})),
             transitions=dict(data("cloud_api")["resources"].get(type_, {}).get("transitions", {})),
-            source=f"{upstream['repository']} {entry.get('revision', upstream['version'])} {entry['source']}",
+            source=f"{upstream['repository']} {entry.get('revision', upstream['version'])} {entry['source']}"
+            + (f"; {documented['package']} {documented['version']} docstrings" if documented else ""),
         )
     if package == "kubernetes":
         return _kubernetes_rules(type_, inputs or {}, provider_inputs or {})

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from . import DATA_DIR, PULUMI_PACKAGES
+from . import DATA_DIR, DOCSTRING, PULUMI_PACKAGES
 from .terraform import (
     ATTRIBUTE,
     BLOCK,
@@ -151,6 +151,120 @@ def pulumi_paths(token: str, schema: ResourceSchema) -> tuple[dict[str, dict[str
 
 
 # ---------------------------------------------------------------------------------------------------
+# The installed SDKs' docstrings: a second source for what forces a new resource
+#
+# The Pulumi SDKs are generated from the provider release they bridge, so an input's docstring that says
+# "Changing this value will force a new cluster to be created" speaks for that release even when the
+# Terraform source read above is older (pulumi-aws 7.x bridges 6.x; eks.Cluster's
+# bootstrap_self_managed_addons forces a new cluster there and not in 5.46). Statements under a
+# condition ("If ...", "When decreased ...", "Changing from A back to B ...") become conditional paths.
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*])")
+_FORCES = re.compile(
+    r"\bforces?\s+(?:a\s+|the\s+)?(?:new\b|recreation\b|replacement\b|re-?creat\w*)"
+    r"|\bforces?\s+(?:resource\s+)?re-?creation\b"
+    r"|\brequires?\s+(?:a\s+)?(?:recreating|replacing|replacement|re-?creation)\b",
+    re.I,
+)
+_NEGATED = re.compile(r"\b(?:not|never|without|no longer)\b|n't\b", re.I)
+_CONDITIONED = re.compile(
+    r"^(?:if|when|whenever|unless|for)\b"
+    r"|\b(?:if|unless|from|back to|other than|any other time|of type|only when|adding|deleting|removing|enabling|disabling|setting)\b"
+    r"|\bwith an? `|[<>]",
+    re.I,
+)
+_DECREASE = re.compile(r"\b(?:decreas\w*|reduc\w*|shrink\w*|smaller|downgrad\w*)\b", re.I)
+
+
+def docstring_statement(doc: str) -> Optional[tuple[str, str]]:
+    """("replace" | "conditional" | "decrease", the sentence) for a docstring that says a change of its
+    input forces a new resource; None when it says nothing of the kind (or says it does not)."""
+    found: Optional[tuple[str, str]] = None
+    for sentence in _SENTENCE.split(" ".join(doc.split())):
+        match = _FORCES.search(sentence)
+        if match is None or _NEGATED.search(sentence):
+            continue
+        # The clause that holds the statement decides (an earlier clause often only explains, as in
+        # "You can only specify an IP family when you create a cluster, changing this value will force ...").
+        clause_start = max(sentence.rfind(",", 0, match.start()), sentence.rfind(";", 0, match.start())) + 1
+        clause = sentence[clause_start:].strip()
+        if _DECREASE.search(sentence):
+            kind = "decrease"
+        elif _CONDITIONED.search(clause) or _CONDITIONED.match(sentence):
+            kind = "conditional"
+        else:
+            kind = "replace"
+        if found is None or (kind == "replace" and found[0] != "replace"):
+            found = (kind, sentence)
+    return found
+
+
+def _getter_doc(klass: type, python_name: str) -> str:
+    for base in klass.__mro__:
+        value = vars(base).get(python_name)
+        if isinstance(value, property) and value.fget is not None:
+            return value.fget.__doc__ or ""
+    return ""
+
+
+def sdk_docstring_paths(token: str, depth: int = 4) -> dict[str, tuple[str, str, bool]]:
+    """Pulumi input path -> (kind, sentence, whether the input is an object) for every input of `token`,
+    nested ones included, whose docstring in the installed SDK says a change forces a new resource."""
+    cls, module = _args_class(token)
+    found: dict[str, tuple[str, str, bool]] = {}
+
+    def walk(klass: type, prefix: str, level: int) -> None:
+        for python_name, (pulumi_name, nested) in sorted(_properties(klass).items()):
+            path = prefix + pulumi_name
+            statement = docstring_statement(_getter_doc(klass, python_name))
+            if statement is not None:
+                found[path] = (*statement, nested is not None)
+            if nested and hasattr(module, nested) and level < depth:
+                walk(getattr(module, nested), path + ".", level + 1)
+
+    if cls is not None:
+        walk(cls, "", 0)
+    return found
+
+
+def merge_sdk_docstrings(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its docstring-derived paths read again from the installed SDK: a path the
+    Terraform source already makes force-new is left as it is; the others are added, marked
+    `"from": "docstring"`, with the sentence under `docstrings`."""
+    package = document["pulumiPackage"]
+    added = 0
+    for token, entry in document["resources"].items():
+        replace_on = {p: v for p, v in entry["replaceOn"].items() if v.get("from") != "docstring"}
+        conditional = {p: r for p, r in entry.get("conditional", {}).items() if DOCSTRING not in r}
+        sentences: dict[str, str] = {}
+        for path, (kind, sentence, is_object) in sdk_docstring_paths(token).items():
+            if path in replace_on or path in conditional:
+                continue
+            if kind == "replace":
+                replace_on[path] = {"kind": WHOLE if is_object else ATTRIBUTE, "from": "docstring"}
+            else:
+                conditional[path] = ("decrease: " if kind == "decrease" else "") + DOCSTRING + sentence
+            sentences[path] = sentence
+            added += 1
+        entry["replaceOn"] = replace_on
+        entry.pop("conditional", None)
+        entry.pop("docstrings", None)
+        if conditional:
+            entry["conditional"] = conditional
+        if sentences:
+            entry["docstrings"] = sentences
+    document["sdkDocstrings"] = {
+        "package": package,
+        "version": importlib.metadata.version(package),
+        "paths": added,
+        "note": f"inputs whose docstring in the installed {package} says a change forces a new resource where the "
+        'Terraform source read does not: `"from": "docstring"` in replaceOn, `docstring: ...` in conditional, '
+        "the sentence under docstrings",
+    }
+    return document
+
+
+# ---------------------------------------------------------------------------------------------------
 # Writing
 
 
@@ -204,21 +318,23 @@ def terraform_file(name: str, location: str, note: Optional[str], tokens: set[st
     upstream = {"repository": REPOSITORIES[name], **_revision(tree, location)}
     if note:
         upstream["note"] = note
-    return {
-        "provider": name,
-        "pulumiPackage": package,
-        "pulumiVersion": importlib.metadata.version(package),
-        "upstream": upstream,
-        "semantics": {
-            ATTRIBUTE: "replaced when this value changes (for a list, set or map of plain values: any element)",
-            BLOCK: "replaced when a block is added or removed here; changes inside replace only through the inner paths listed",
-            WHOLE: "replaced on any change at or below this path",
-            "keptWhenRemoved": "optional and computed: removing it from the program keeps the current value, no replacement",
-            "conditional": "the provider replaces only when its condition holds (the function named decides); "
-            "`decrease: ...` when the condition is a smaller value (a shrink or a downgrade)",
-        },
-        "resources": resources,
-    }
+    return merge_sdk_docstrings(
+        {
+            "provider": name,
+            "pulumiPackage": package,
+            "pulumiVersion": importlib.metadata.version(package),
+            "upstream": upstream,
+            "semantics": {
+                ATTRIBUTE: "replaced when this value changes (for a list, set or map of plain values: any element)",
+                BLOCK: "replaced when a block is added or removed here; changes inside replace only through the inner paths listed",
+                WHOLE: "replaced on any change at or below this path",
+                "keptWhenRemoved": "optional and computed: removing it from the program keeps the current value, no replacement",
+                "conditional": "the provider replaces only when its condition holds (the function named decides); "
+                "`decrease: ...` when the condition is a smaller value (a shrink or a downgrade)",
+            },
+            "resources": resources,
+        }
+    )
 
 
 # Changes the provider makes in place but the cloud's API accepts only through an intermediate value,
@@ -292,6 +408,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument(
         "--types", nargs="*", default=[], metavar="TOKEN", help="resource types to cover besides the shipped stacks' (kept from then on)"
     )
+    parser.add_argument(
+        "--sdk-docstrings",
+        nargs="*",
+        choices=("aws", "gcp", "cloudflare", "random"),
+        metavar="PROVIDER",
+        help="read the installed SDKs' docstrings again into these files (done with every Terraform source too)",
+    )
     parser.add_argument("--botocore", action="store_true", help="the cloud API constraints documented in the installed botocore")
     parser.add_argument("--note", action="append", default=[], metavar="SOURCE=TEXT", help="why this revision (recorded in the file)")
     parser.add_argument(
@@ -315,6 +438,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         overlay = next((Path(item.split("=", 1)[1]) for item in args.overlay if item.startswith(name + "=")), None)
         path = write(name, terraform_file(name, location, notes.get(name), wanted, overlay))
         print(f"wrote {path}", file=sys.stderr)
+    for name in args.sdk_docstrings or []:
+        if not getattr(args, name):
+            document = json.loads((DATA_DIR / f"{name}.json").read_text())
+            print(f"wrote {write(name, merge_sdk_docstrings(document))}", file=sys.stderr)
     if args.kubernetes:
         from .kubernetes import kubernetes_file
 
