@@ -300,7 +300,7 @@ def test_a_deployed_stack_runs_its_workload_from_the_image_its_stack_file_names(
 def test_a_running_deployment_going_to_zero_replicas_is_refused(monkeypatch):
     """An image missing from the registry (or a tag never pushed) holds the workload at zero: on a stack where it
     runs, that is an outage, so the plan refuses it."""
-    from tools.offline import diff_snapshot
+    from tools.diff import snapshot as diff_snapshot
 
     state = deployed("aws-production")
     monkeypatch.setattr(diff_snapshot, "deployed_registries", lambda configs: {})
