@@ -220,3 +220,26 @@ def test_a_cloud_sql_tier_change_updates_the_instance_in_place():
     plan = planned("gcp-production", {"crm:database": {"tier": "db-custom-8-30720"}})
     (instance,) = plan.changed()
     assert (instance.type, instance.op) == ("gcp:sql/databaseInstance:DatabaseInstance", "update") and plan.problems() == []
+
+
+# -- Origin host
+
+
+CERTIFICATE_TYPES = (
+    "gcp:certificatemanager/certificate:Certificate",
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization",
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry",
+)
+
+
+def test_a_new_origin_host_gets_its_certificate_alongside_and_the_public_hosts_is_left_alone():
+    plan = planned("gcp-production", {"crm:dns": {"originHost": "crm-production-origin.example.com"}})
+    touched = [s for s in plan.changed() if s.type in CERTIFICATE_TYPES]
+    assert sorted(s.op for s in touched) == ["create"] * 3 + ["delete"] * 3
+    created = [s for s in touched if s.op == "create"]
+    assert {(s.new_inputs.get("domain") or s.new_inputs.get("hostname") or s.new_inputs["managed"]["domains"][0]) for s in created} == {
+        "crm-production-origin.example.com"
+    }
+    public = [s for s in plan.steps if s.type in CERTIFICATE_TYPES and "'crm-production.example.com'" in str(s.new_inputs)]
+    assert len(public) == 3 and {s.op for s in public} == {"same"}
+    assert [p for s in touched for p in s.problems] == []
