@@ -243,3 +243,20 @@ def test_a_new_origin_host_gets_its_certificate_alongside_and_the_public_hosts_i
     public = [s for s in plan.steps if s.type in CERTIFICATE_TYPES and "'crm-production.example.com'" in str(s.new_inputs)]
     assert len(public) == 3 and {s.op for s in public} == {"same"}
     assert [p for s in touched for p in s.problems] == []
+
+
+# -- Upgrades
+
+
+def test_a_binding_deployed_without_vpc_and_ip_type_gains_them_in_place():
+    """As deployed before the program wrote them: the values the controller set at create are accepted in place."""
+    tgb = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+    state = deployed("aws-production")
+    (binding,) = resources(state, "aws-production", lambda r: r["type"] == tgb)
+    for field in ("vpcID", "ipAddressType"):
+        binding["inputs"]["spec"].pop(field)
+    plan = planned("aws-production", base=state)
+    step = one(plan, tgb)
+    assert step.op == "update" and {c.path for c in step.changes} == {"spec.vpcID", "spec.ipAddressType"}
+    # Nothing else is replaced on its account: the listener keeps forwarding to the group the pods are in.
+    assert [s.name for s in plan.changed() if s.op == "replace"] == []
