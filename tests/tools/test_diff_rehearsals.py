@@ -149,6 +149,23 @@ def test_pods_roll_with_the_new_password_only_after_the_roles_job_has_set_it():
     assert job.op == "replace" and job.urn in reached
 
 
+def test_gcp_pods_roll_with_the_new_kafka_password_only_after_strimzi_has_set_it():
+    plan = planned("gcp-production", {"crm:rotation": {"generation": 1}})
+    user = one(plan, "kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    deployment = one(plan, "kubernetes:apps/v1:Deployment", "app")
+    waits = {s.urn: set(s.dependencies) | {u for us in s.property_dependencies.values() for u in us} for s in plan.steps}
+    reached, frontier = set(), [deployment.urn]
+    while frontier:
+        urn = frontier.pop()
+        for dependency in waits.get(urn, ()):
+            if dependency not in reached:
+                reached.add(dependency)
+                frontier.append(dependency)
+    # A new generation of the KafkaUser (so Strimzi reconciles it at once) that the pods' new secret waits for.
+    assert user.op == "update" and any(c.path.startswith("spec.template") for c in user.changes)
+    assert user.urn in reached
+
+
 # -- Customer-managed keys on Artifact Registry and Secret Manager (docs/hardening.md)
 
 
