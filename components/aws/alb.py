@@ -244,7 +244,10 @@ class PublicLoadBalancer(Component):
         S3 applies one configuration change to a bucket at a time and answers 409 OperationAborted to
         the others, so each step waits for the one before it (and so must the caller's next one).
         """
-        bucket = aws.s3.Bucket(name, force_destroy=False, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected))
+        # Outside dev the bucket is protected and keeps its logs; in dev a destroy empties it (it is versioned).
+        bucket = aws.s3.Bucket(
+            name, force_destroy=not self.protected, tags=tags, opts=pulumi.ResourceOptions(parent=self, protect=self.protected)
+        )
 
         def step(previous: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[previous])
