@@ -277,3 +277,13 @@ def test_a_binding_deployed_without_vpc_and_ip_type_gains_them_in_place():
     assert step.op == "update" and {c.path for c in step.changes} == {"spec.vpcID", "spec.ipAddressType"}
     # Nothing else is replaced on its account: the listener keeps forwarding to the group the pods are in.
     assert [s.name for s in plan.changed() if s.op == "replace"] == []
+
+
+def test_a_change_that_replaces_the_gke_node_pool_deletes_it_first_without_a_collision():
+    # As if deployed with other OAuth scopes: a replacing change (scopes, service account, boot-disk key) of a fixed name.
+    state = deployed("gcp-production")
+    (pool,) = resources(state, "gcp-production", lambda r: r["type"] == NODE_POOL)
+    pool["inputs"]["nodeConfig"]["oauthScopes"] = ["https://www.googleapis.com/auth/devstorage.read_only"]
+    step = one(planned("gcp-production", base=state), NODE_POOL)
+    assert step.op == "replace" and step.delete_before_replace
+    assert step.problems == []
