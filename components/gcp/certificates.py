@@ -20,6 +20,7 @@ from components.base import Component
 from components.cloudflare.records import stored_form
 
 VALIDATION_TTL = 300
+AUTHORIZATION_RECORD_TYPE = "CNAME"
 # Hex digits of a host's digest in its resources' names: 2^32 values for the few hosts of one map.
 HOST_KEY_LENGTH = 8
 
@@ -79,7 +80,9 @@ class ManagedCertificate(Component):
                 zone_id=args.zone_id,
                 # As Cloudflare stores them (no trailing dot), so an unchanged program shows no drift.
                 name=record.name.apply(stored_form),
-                type=record.type,
+                # Certificate Manager's DNS authorization record is always a CNAME (the API's dnsResourceRecord.type);
+                # known here, an authorization made again leaves the record to be updated in place, never replaced.
+                type=AUTHORIZATION_RECORD_TYPE,
                 content=record.data.apply(stored_form),
                 ttl=VALIDATION_TTL,
                 proxied=False,

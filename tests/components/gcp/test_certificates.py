@@ -101,3 +101,16 @@ def test_a_validation_record_deployed_under_its_position_is_kept_not_created_aga
 def test_rejects_a_repeated_host():
     with pytest.raises(ValueError, match="twice"):
         ManagedCertificateArgs(project="p", map_name="m", hostnames=["a.example.com", "a.example.com"], zone_id="z", labels={})
+
+
+def test_a_validation_records_type_is_known_before_its_authorization_exists(run_component):
+    # Unknown, a force-new field would plan the record's replacement (a second CNAME beside the first) on every new
+    # authorization; known, the record of a re-made authorization is updated in place.
+    preview = run_component(
+        lambda: ManagedCertificate(
+            "cert", ManagedCertificateArgs(project="p", map_name="crm-edge", hostnames=HOSTS, zone_id="zone", labels={})
+        ),
+        preview=True,
+    )
+    records = preview.of_type("cloudflare:index/dnsRecord:DnsRecord")
+    assert len(records) == 2 and all(r["type"] == "CNAME" for r in records)
