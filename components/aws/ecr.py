@@ -72,7 +72,7 @@ class ContainerRegistry(Component):
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
-                force_delete=False,
+                force_delete=not self.protected,  # dev only (unprotected): a destroy deletes the images with it
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
             )

@@ -176,7 +176,9 @@ class PrivateBucket(Component):
         return pulumi.ResourceOptions(parent=self, depends_on=list(previous), aliases=self._moved_from)
 
     def _bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
-        return aws.s3.Bucket(name, force_destroy=False, tags=dict(tags), opts=self.stateful(aliases=self._moved_from))
+        # Protected (outside dev), a bucket keeps its objects; unprotected, a destroy empties it (it is versioned, so
+        # S3 would otherwise refuse to delete it and the stack could not be destroyed).
+        return aws.s3.Bucket(name, force_destroy=not self.protected, tags=dict(tags), opts=self.stateful(aliases=self._moved_from))
 
     def _harden(self, name: str, bucket: aws.s3.Bucket, kms_key_arn: Optional[pulumi.Input[str]]) -> pulumi.Resource:
         """Public access block -> ownership -> default encryption -> versioning, one after another."""

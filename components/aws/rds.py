@@ -18,6 +18,7 @@ from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, rds_parameters
 
 PORT = 5432
+ENGINE = "postgres"
 LOG_EXPORTS = ["postgresql", "upgrade"]
 RDS_CA_ROOTS = Path(__file__).parent / "data" / "rds_ca_roots.json"
 # Characters RDS refuses in a master password are '/', '@', '"' and space.
@@ -164,7 +165,10 @@ class PostgresDatabase(Component):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Snapshot identifiers stay taken after the instance is gone, so a fixed `<name>-final` would refuse the
-        # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime.
+        # second destroy of a recreated instance. The suffix is new for each instance and stable for its lifetime:
+        # drawn again with the identifier, and with every input that replaces the instance (a replacement keeps the
+        # identifier, deletes the old instance first with its final snapshot, and the new one must name another).
+        # Two draws: the first (identifier only) is the one stacks deployed before hold, kept as it is.
         snapshot_suffix = random.RandomString(
             f"{name}-final-snapshot-suffix",
             length=8,
@@ -173,19 +177,35 @@ class PostgresDatabase(Component):
             keepers={"identifier": identifier},
             opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
         )
+        instance_inputs = {
+            "dbName": args.database_name,
+            "engine": ENGINE,
+            "kmsKeyId": args.kms_key_arn,
+            "storageEncrypted": "true",
+            "username": args.username,
+        }
+        incarnation = random.RandomString(
+            f"{name}-final-snapshot-incarnation",
+            length=4,
+            special=False,
+            upper=False,
+            keepers=instance_inputs,
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected),
+        )
+        final_snapshot = pulumi.Output.concat(identifier, "-final-", snapshot_suffix.result, incarnation.result)
         self.instance = aws.rds.Instance(
             f"{name}-postgres",
             identifier=identifier,
-            engine="postgres",
+            engine=ENGINE,
             engine_version=args.engine_version,
             instance_class=args.instance_class,
             allocated_storage=args.allocated_storage_gb,
             max_allocated_storage=args.max_allocated_storage_gb or None,
             storage_type="gp3",
             storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
-            db_name=args.database_name,
-            username=args.username,
+            kms_key_id=instance_inputs["kmsKeyId"],
+            db_name=instance_inputs["dbName"],
+            username=instance_inputs["username"],
             password=self.password.result,
             port=PORT,
             multi_az=args.multi_az,
@@ -201,7 +221,7 @@ class PostgresDatabase(Component):
             delete_automated_backups=False,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=False,
-            final_snapshot_identifier=snapshot_suffix.result.apply(lambda suffix: f"{identifier}-final-{suffix}"),
+            final_snapshot_identifier=final_snapshot,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.kms_key_arn,
             performance_insights_retention_period=7,

@@ -185,7 +185,10 @@ class GkeCluster(Component):
             management={"auto_repair": True, "auto_upgrade": True},
             upgrade_settings={"max_surge": 1, "max_unavailable": 0, "strategy": "SURGE"},
             node_config=node_config,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            # The pool's name is fixed: a change that replaces it (the nodes' service account, OAuth scopes, boot-disk
+            # key) deletes the old pool first, as a new one beside it would fail on the name (409). A name drawn
+            # anew for each pool would let both coexist, but would itself replace every deployed pool once.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"], delete_before_replace=True),
         )
         self.dns_endpoint = self.cluster.control_plane_endpoints_config.apply(_dns_endpoint)
         self.kubeconfig = pulumi.Output.secret(

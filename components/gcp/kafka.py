@@ -9,6 +9,7 @@ in `watchNamespaces` ("additional namespaces") renders its RoleBindings twice an
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -17,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.base import Component
+from components.base import Component, ready_after
 
 STRIMZI_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 STRIMZI_API = "kafka.strimzi.io/v1"
@@ -25,6 +26,15 @@ LISTENER_PORT = 9093
 SASL_MECHANISM = "SCRAM-SHA-512"
 # What the application does with its topics: no Create, Delete, Alter or AlterConfigs.
 APP_TOPIC_OPERATIONS = ("Describe", "Read", "Write")
+# Ready for the KafkaUser's current generation: pulumi-kubernetes' jsonpath wait first requires
+# status.observedGeneration to have reached metadata.generation (provider/pkg/await/condition/jsonpath.go).
+USER_READY = 'jsonpath={.status.conditions[?(@.type=="Ready")].status}=True'
+PASSWORD_REVISION = "crm/password-revision"
+
+
+def password_revision(password: pulumi.Input[str]) -> pulumi.Output[str]:
+    """16 hex digits of SHA-256 over a 32-character random password: new with every password, revealing nothing."""
+    return pulumi.Output.unsecret(pulumi.Output.from_input(password).apply(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16]))
 
 
 def topic_resource_name(topic: str) -> str:
@@ -157,7 +167,6 @@ class KafkaOnGke(Component):
             keepers=dict(args.rotation) if args.rotation else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.app_password = pulumi.Output.secret(app_password.result)
         password_secret = k8s.core.v1.Secret(
             f"{name}-app-password",
             metadata={"name": f"{args.app_user}-password", "namespace": args.namespace},
@@ -169,8 +178,18 @@ class KafkaOnGke(Component):
             f"{name}-app-user",
             api_version=STRIMZI_API,
             kind="KafkaUser",
-            metadata={"name": args.app_user, "namespace": args.namespace, "labels": labels},
+            metadata={
+                "name": args.app_user,
+                "namespace": args.namespace,
+                "labels": labels,
+                # Counts as updated once the User Operator has reconciled this generation and set the password.
+                "annotations": {"pulumi.com/waitFor": USER_READY},
+            },
             spec={
+                # The User Operator reads a supplied password only when it reconciles the KafkaUser: on a change of
+                # the KafkaUser itself, else at its periodic full reconcile (every 2 minutes). A digest of the
+                # password here makes every new password a new generation, reconciled at once.
+                "template": {"secret": {"metadata": {"annotations": {PASSWORD_REVISION: password_revision(app_password.result)}}}},
                 "authentication": {
                     "type": "scram-sha-512",
                     "password": {"valueFrom": {"secretKeyRef": {"name": f"{args.app_user}-password", "key": "password"}}},
@@ -189,8 +208,14 @@ class KafkaOnGke(Component):
                     ],
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kafka, password_secret]),
+            # Created with the cluster: the User Operator reconciles it once the brokers and the entity operator
+            # are up, which on a first deploy takes longer than the provider's default ten minutes.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.kafka, password_secret], custom_timeouts=pulumi.CustomTimeouts(create="30m")
+            ),
         )
+        # What the application is given: the password once the broker accepts it, so pods roll to it only then.
+        self.app_password = pulumi.Output.secret(ready_after(app_password.result, self.user))
         # The Topic Operator creates these on the brokers; ACLs leave the application no way to create its own.
         self.topics = [
             k8s.apiextensions.CustomResource(

@@ -25,6 +25,11 @@ TGB_API = "elbv2.k8s.aws/v1beta1"
 # What the AWS Load Balancer Controller's webhook refuses to change on a TargetGroupBinding (v3.5.0,
 # webhooks/elbv2/targetgroupbinding_validator.go, checkImmutableFields).
 TGB_IMMUTABLE_FIELDS = ("targetGroupARN", "targetType", "vpcID", "ipAddressType")
+# Those of them whose change replaces the binding. vpcID and ipAddressType follow the target group
+# (a new VPC or IP type is a new group, so a new ARN) and the webhook accepts them written with the
+# values its mutating webhook set at create: a binding deployed before the program wrote them gains
+# them in place, where replacing it on their "change" would deregister the pods (a 503 meanwhile).
+TGB_REPLACING_FIELDS = ("targetGroupARN", "targetType")
 SERVICE_PORT_NAME = "http"
 APP_ENV_SECRET = "app-env"
 KAFKA_CA_SECRET = "kafka-ca"
@@ -300,8 +305,9 @@ class Application(Component):
         """The pods' registration in the ALB target group, made by the AWS Load Balancer Controller.
 
         - A replaced target group (a new port, say) replaces the binding: the controller's webhook refuses
-          to change `targetGroupARN` in place. Two bindings may not name one target group and the
-          binding's name is fixed, so the old one goes first (delete before replace); the listener moves
+          to change `targetGroupARN` in place. The binding's name is fixed (a deployed binding renamed would
+          be created beside itself on the same target group, which the webhook refuses), so the old one goes
+          first (delete before replace); the listener moves
           to the new group only once this binding exists and the controller has registered the pods in it
           (`pulumi.com/waitFor` its first reconcile, `status.observedGeneration`), see PublicLoadBalancer.
         - `serviceRef.port` names the Service's port, not its number: while the pods roll to a new port the
@@ -329,7 +335,7 @@ class Application(Component):
                 parent=self,
                 # Registered pods are ready pods: on a first deploy the binding waits for the rollout.
                 depends_on=[self.service, self.deployment, *operator],
-                replace_on_changes=[f"spec.{field}" for field in TGB_IMMUTABLE_FIELDS],
+                replace_on_changes=[f"spec.{field}" for field in TGB_REPLACING_FIELDS],
                 delete_before_replace=True,
             ),
         )

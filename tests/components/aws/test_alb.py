@@ -193,3 +193,10 @@ def test_configured_ranges_override_cloudflares(run_stack):
         if "-ingress-cf-443-" in r.name
     ]
     assert [r["cidrIpv4"] for r in rules] == ["192.0.2.0/24"]
+
+
+@pytest.mark.parametrize(("stack", "destroyable"), [("aws-dev", True), ("aws-production", False)])
+def test_only_dev_load_balancer_buckets_are_emptied_by_a_destroy(shipped, stack, destroyable):
+    # Versioned buckets with objects refuse a delete (BucketNotEmpty): dev must be destroyable; elsewhere they are kept.
+    buckets = [b for b in shipped(stack).of_type("aws:s3/bucket:Bucket") if "-ingress-" in b.name]
+    assert buckets and all(b["forceDestroy"] is destroyable and b.protect is not destroyable for b in buckets)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components.aws.ecr import ContainerRegistry, ContainerRegistryArgs
 
 
@@ -44,3 +46,10 @@ def test_repository_lives_under_its_environment(run_component):
         lambda: ContainerRegistry("ecr", ContainerRegistryArgs(repositories=["crm-api"], kms_key_arn="k", tags={}, namespace="crm-staging"))
     )
     assert result.one("aws:ecr/repository:Repository")["name"] == "crm-staging/crm-api"
+
+
+@pytest.mark.parametrize(("stack", "destroyable"), [("aws-dev", True), ("aws-production", False)])
+def test_only_dev_repositories_are_deleted_with_their_images(shipped, stack, destroyable):
+    # A repository holding images refuses a delete (RepositoryNotEmptyException): dev must be destroyable.
+    repositories = shipped(stack).of_type("aws:ecr/repository:Repository")
+    assert repositories and all(r["forceDelete"] is destroyable and r.protect is not destroyable for r in repositories)

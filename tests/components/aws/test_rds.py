@@ -7,6 +7,7 @@ import pytest
 
 from components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from tests.helpers import is_secret
+from tools.diff import force_new
 
 
 def db_args(**changes) -> PostgresDatabaseArgs:
@@ -91,11 +92,23 @@ def test_final_snapshot_on_delete(db):
 
 
 def test_final_snapshot_identifier_carries_a_suffix_drawn_for_this_instance(db):
-    suffix = db.one("random:index/randomString:RandomString")
-    assert suffix["keepers"] == {"identifier": "db"} and suffix["special"] is False and suffix.protect
+    suffixes = db.of_type("random:index/randomString:RandomString")
+    assert len(suffixes) == 2 and all(s["special"] is False and s.protect for s in suffixes)
     identifier = db.one("aws:rds/instance:Instance")["finalSnapshotIdentifier"]
-    assert identifier.startswith("db-final-") and identifier != "db-final"
-    assert identifier.removeprefix("db-final-").isalnum() and len(identifier.removeprefix("db-final-")) == suffix["length"]
+    assert identifier == "db-final-" + "".join(s.output("result") for s in suffixes)
+
+
+def test_final_snapshot_suffix_is_drawn_again_by_every_input_that_replaces_the_instance(db):
+    # After a delete-first replacement the new instance must name another final snapshot (names stay taken):
+    # every input the provider replaces the instance on, as the instance sets it, is a keeper of a suffix.
+    replacing = force_new.rules("aws:rds/instance:Instance").replace_on
+    instance = db.one("aws:rds/instance:Instance")
+    keepers = {k: v for s in db.of_type("random:index/randomString:RandomString") for k, v in (s["keepers"] or {}).items()}
+    set_here = [path for path in replacing if instance.get(path) is not None]
+    assert {"dbName", "kmsKeyId", "username"} <= set(set_here)
+    for path in set_here:
+        assert str(keepers.get(path)).lower() == str(instance[path]).lower(), path
+    assert keepers["identifier"] == instance["identifier"]
 
 
 def test_log_groups_exist_before_the_instance_with_the_logs_key_and_retention(run_component):

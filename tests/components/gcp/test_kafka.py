@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 
@@ -117,3 +119,18 @@ def test_the_peers_select_the_pods_the_deployment_runs(kafka):
     [listener] = kafka.one("kubernetes:kafka.strimzi.io/v1:Kafka")["spec"]["kafka"]["listeners"]
     template = kafka.one("kubernetes:apps/v1:Deployment")["spec"]["template"]["metadata"]["labels"]
     assert listener["networkPolicyPeers"][0]["podSelector"]["matchLabels"].items() <= template.items()
+
+
+def test_the_app_user_counts_as_updated_once_strimzi_has_reconciled_its_generation(kafka):
+    user = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    # pulumi-kubernetes' jsonpath wait requires status.observedGeneration to reach metadata.generation first.
+    assert user["metadata"]["annotations"]["pulumi.com/waitFor"].startswith('jsonpath={.status.conditions[?(@.type=="Ready")]')
+
+
+def test_a_new_password_is_a_new_generation_of_the_app_user(shipped, plain):
+    # The template carries a digest of the password the Secret holds: a new password changes the KafkaUser's spec.
+    kafka = shipped("gcp-dr", preview=False)
+    user = kafka.one("kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    password = plain(kafka.one("kubernetes:core/v1:Secret", "crm-dr-kafka-app-password")["stringData"])["password"]
+    revision = user["spec"]["template"]["secret"]["metadata"]["annotations"]["crm/password-revision"]
+    assert revision == hashlib.sha256(password.encode()).hexdigest()[:16]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.kms import GcpKms, GcpKmsArgs
@@ -169,3 +171,26 @@ def test_a_changed_key_or_replication_replaces_the_secret_old_one_first(shipped)
 def test_a_changed_key_replaces_the_repository_old_one_first(shipped):
     repository = shipped("gcp-production").one("gcp:artifactregistry/repository:Repository")
     assert repository.options.get("deleteBeforeReplace") is True and repository.protect
+
+
+def _migration_steps() -> str:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "hardening.md").read_text()
+    start = text.index("**Migrating a stack deployed before customer-managed keys**")
+    return text[start : text.index("[`kms-customer-managed-keys`]:", start)]
+
+
+def test_the_cmek_migration_keeps_the_production_secret(shipped):
+    # The provider refuses the delete only on its state's flag: the runbook turns that off, never deletes the secret.
+    steps = _migration_steps()
+    assert "gcloud secrets delete" not in steps and "state delete" not in steps
+    secret = shipped("gcp-production").one("gcp:secretmanager/secret:Secret")
+    assert f"...-{secret.name.split('-', 2)[2]}" in steps and ".inputs.deletionProtection" in steps
+
+
+def test_the_cmek_migration_leaves_the_running_workload_out_until_the_images_are_back(shipped):
+    # The repository is re-created empty; an up that includes the Deployment would hold it at zero replicas.
+    steps = _migration_steps()
+    excluded = re.findall(r"pulumi up --exclude '<urn of \.\.\.-([a-z-]+)>'", steps)
+    deployment = shipped("gcp-production").one("kubernetes:apps/v1:Deployment")
+    assert excluded and all(deployment.name.endswith(f"-{name}") for name in excluded)
+    assert steps.index("--exclude") < steps.index("Push the images back") < steps.rindex("`pulumi up`")

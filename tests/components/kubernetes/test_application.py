@@ -118,13 +118,19 @@ def test_binding_names_every_field_the_controller_webhook_freezes(aws):
 
 
 def test_a_new_target_group_replaces_the_binding(aws):
-    from components.kubernetes.application import TGB_IMMUTABLE_FIELDS
-
     binding = aws.one(TGB)
-    # The webhook refuses to change targetGroupARN in place: Pulumi replaces the binding instead, old one first,
-    # since two bindings may not name one target group and the binding's name is fixed.
-    assert set(binding.options["replaceOnChanges"]) == {f"spec.{f}" for f in TGB_IMMUTABLE_FIELDS} >= {"spec.targetGroupARN"}
+    # The webhook refuses to change targetGroupARN or targetType in place: Pulumi replaces the binding instead,
+    # old one first, since the binding's name is fixed.
+    assert sorted(binding.options["replaceOnChanges"]) == ["spec.targetGroupARN", "spec.targetType"]
     assert binding.options["deleteBeforeReplace"] is True
+
+
+def test_the_fields_the_mutating_webhook_set_at_create_do_not_replace_the_binding(aws):
+    # A binding deployed before the program wrote vpcID and ipAddressType gains them in place (the webhook
+    # accepts the values it set itself); replacing it would deregister the pods while the new one registers them.
+    binding = aws.one(TGB)
+    assert {"vpcID", "ipAddressType"} <= set(binding["spec"])
+    assert not {"spec.vpcID", "spec.ipAddressType"} & set(binding.options["replaceOnChanges"])
 
 
 def test_the_listener_moves_only_once_the_pods_are_registered(aws):

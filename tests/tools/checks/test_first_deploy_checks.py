@@ -53,7 +53,7 @@ def test_a_gcp_resource_that_does_not_wait_for_its_api_fails(shipped):
     forget(plan, one(plan, "gcp:projects/service:Service", "certificatemanager"))
     messages = findings(plan, "api-enabled")
     assert messages and all("certificatemanager.googleapis.com but does not wait for the Service" in m for m in messages)
-    assert any(m.startswith("Certificate 'crm-dr-cert-cert'") for m in messages)
+    assert any(m.startswith("Certificate 'crm-dr-cert-cert-") for m in messages)
 
 
 def test_a_gcp_resource_whose_api_nobody_enables_fails(shipped):

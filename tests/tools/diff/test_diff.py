@@ -166,7 +166,7 @@ def test_a_field_the_load_balancer_controller_refuses_to_change_replaces_the_bin
 def test_a_field_the_load_balancer_controller_refuses_is_refused_in_place_without_replace_on_changes(monkeypatch):
     # A program that left the binding to be updated in place (as the stacks once did) is refused: the
     # controller's webhook rejects the update and `pulumi up` stops half-way.
-    monkeypatch.setattr(application, "TGB_IMMUTABLE_FIELDS", ())
+    monkeypatch.setattr(application, "TGB_REPLACING_FIELDS", ())
     state = deployed("aws-dev")
     (binding,) = resources(state, "aws-dev", lambda r: r["type"] == TGB)
     binding["inputs"]["spec"]["targetGroupARN"] = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/old/1"

@@ -150,6 +150,23 @@ def test_pods_roll_with_the_new_password_only_after_the_roles_job_has_set_it():
     assert job.op == "replace" and job.urn in reached
 
 
+def test_gcp_pods_roll_with_the_new_kafka_password_only_after_strimzi_has_set_it():
+    plan = planned("gcp-production", {"crm:rotation": {"generation": 1}})
+    user = one(plan, "kubernetes:kafka.strimzi.io/v1:KafkaUser")
+    deployment = one(plan, "kubernetes:apps/v1:Deployment", "app")
+    waits = {s.urn: set(s.dependencies) | {u for us in s.property_dependencies.values() for u in us} for s in plan.steps}
+    reached, frontier = set(), [deployment.urn]
+    while frontier:
+        urn = frontier.pop()
+        for dependency in waits.get(urn, ()):
+            if dependency not in reached:
+                reached.add(dependency)
+                frontier.append(dependency)
+    # A new generation of the KafkaUser (so Strimzi reconciles it at once) that the pods' new secret waits for.
+    assert user.op == "update" and any(c.path.startswith("spec.template") for c in user.changes)
+    assert user.urn in reached
+
+
 # -- Customer-managed keys on Artifact Registry and Secret Manager (docs/hardening.md)
 
 
@@ -221,3 +238,53 @@ def test_a_cloud_sql_tier_change_updates_the_instance_in_place():
     plan = planned("gcp-production", {"crm:database": {"tier": "db-custom-8-30720"}})
     (instance,) = plan.changed()
     assert (instance.type, instance.op) == ("gcp:sql/databaseInstance:DatabaseInstance", "update") and plan.problems() == []
+
+
+# -- Origin host
+
+
+CERTIFICATE_TYPES = (
+    "gcp:certificatemanager/certificate:Certificate",
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization",
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry",
+)
+
+
+def test_a_new_origin_host_gets_its_certificate_alongside_and_the_public_hosts_is_left_alone():
+    plan = planned("gcp-production", {"crm:dns": {"originHost": "crm-production-origin.example.com"}})
+    touched = [s for s in plan.changed() if s.type in CERTIFICATE_TYPES]
+    assert sorted(s.op for s in touched) == ["create"] * 3 + ["delete"] * 3
+    created = [s for s in touched if s.op == "create"]
+    assert {(s.new_inputs.get("domain") or s.new_inputs.get("hostname") or s.new_inputs["managed"]["domains"][0]) for s in created} == {
+        "crm-production-origin.example.com"
+    }
+    public = [s for s in plan.steps if s.type in CERTIFICATE_TYPES and "'crm-production.example.com'" in str(s.new_inputs)]
+    assert len(public) == 3 and {s.op for s in public} == {"same"}
+    assert [p for s in touched for p in s.problems] == []
+
+
+# -- Upgrades
+
+
+def test_a_binding_deployed_without_vpc_and_ip_type_gains_them_in_place():
+    """As deployed before the program wrote them: the values the controller set at create are accepted in place."""
+    tgb = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+    state = deployed("aws-production")
+    (binding,) = resources(state, "aws-production", lambda r: r["type"] == tgb)
+    for field in ("vpcID", "ipAddressType"):
+        binding["inputs"]["spec"].pop(field)
+    plan = planned("aws-production", base=state)
+    step = one(plan, tgb)
+    assert step.op == "update" and {c.path for c in step.changes} == {"spec.vpcID", "spec.ipAddressType"}
+    # Nothing else is replaced on its account: the listener keeps forwarding to the group the pods are in.
+    assert [s.name for s in plan.changed() if s.op == "replace"] == []
+
+
+def test_a_change_that_replaces_the_gke_node_pool_deletes_it_first_without_a_collision():
+    # As if deployed with other OAuth scopes: a replacing change (scopes, service account, boot-disk key) of a fixed name.
+    state = deployed("gcp-production")
+    (pool,) = resources(state, "gcp-production", lambda r: r["type"] == NODE_POOL)
+    pool["inputs"]["nodeConfig"]["oauthScopes"] = ["https://www.googleapis.com/auth/devstorage.read_only"]
+    step = one(planned("gcp-production", base=state), NODE_POOL)
+    assert step.op == "replace" and step.delete_before_replace
+    assert step.problems == []
