@@ -561,8 +561,23 @@ def preview_policy(bucket_arn: str, state_key: str, secrets_key: str) -> str:
 # ---------------------------------------------------------------- GCP
 
 # The narrowest predefined role for each type the GCP stacks create (components/bootstrap/deploy_permissions.py).
-# No Service Account User on the project: GkeCluster grants the deployer actAs on its node account alone.
+# No Service Account User on the project. Service Account Admin stays (the stacks create their accounts and bind
+# them in the same deploy; Google's IAM conditions cannot name a service account), so the deploy account could
+# grant itself a role on any account of a deploy project: NO_CREDENTIALS_FROM_ACCOUNTS denies it every way of
+# turning such a grant into credentials.
 DEPLOY_PROJECT_ROLES = gcp_project_roles()
+# Denied to the deploy account on every deploy project by an IAM deny policy, whatever an allow policy says
+# (https://cloud.google.com/iam/docs/deny-overview): minting keys or tokens of any service account there.
+# No stack needs them: workloads get tokens through Workload Identity, nodes from the metadata server.
+NO_CREDENTIALS_FROM_ACCOUNTS = [
+    "iam.googleapis.com/serviceAccountKeys.create",
+    "iam.googleapis.com/serviceAccountKeys.upload",
+    "iam.googleapis.com/serviceAccounts.getAccessToken",
+    "iam.googleapis.com/serviceAccounts.getOpenIdToken",
+    "iam.googleapis.com/serviceAccounts.implicitDelegation",
+    "iam.googleapis.com/serviceAccounts.signBlob",
+    "iam.googleapis.com/serviceAccounts.signJwt",
+]
 PROJECT_IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
 # The only roles the deploy account may grant on a deploy project (its Project IAM Admin binding carries an
 # iam.googleapis.com/modifiedGrantsByRole condition): what the GCP stacks grant at project level.
@@ -672,6 +687,22 @@ class GithubGcpIdentity(Component):
                     condition=grantable_roles_condition() if role == PROJECT_IAM_ADMIN else None,
                     opts=child,
                 )
+            gcp.iam.DenyPolicy(
+                f"{name}-deploy-{project}-no-credentials",
+                parent=f"cloudresourcemanager.googleapis.com%2Fprojects%2F{project}",
+                name="crm-ci-deploy-no-credentials",
+                display_name="CI deploys mint no service account credentials",
+                rules=[
+                    {
+                        "description": "The deploy account may not create keys for, or tokens of, any service account here",
+                        "deny_rule": {
+                            "denied_principals": [deny_principal(self.deploy_account.email)],
+                            "denied_permissions": NO_CREDENTIALS_FROM_ACCOUNTS,
+                        },
+                    }
+                ],
+                opts=child,
+            )
             for role in PREVIEW_PROJECT_ROLES:
                 gcp.projects.IAMMember(
                     f"{name}-preview-{project}-{role.split('/')[-1]}", project=project, role=role, member=self.preview_member, opts=child
@@ -680,6 +711,11 @@ class GithubGcpIdentity(Component):
         self.deploy_email = self.deploy_account.email
         self.preview_email = self.preview_account.email
         self.register_outputs({"providerName": self.provider_name, "deployEmail": self.deploy_email, "previewEmail": self.preview_email})
+
+
+def deny_principal(email: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A service account as an IAM deny policy names it (https://cloud.google.com/iam/docs/principal-identifiers)."""
+    return pulumi.Output.concat("principal://iam.googleapis.com/projects/-/serviceAccounts/", email)
 
 
 def grantable_roles_condition() -> gcp.projects.IAMMemberConditionArgs:

@@ -121,9 +121,52 @@ def _deploy_bindings(bootstrap, project="crm-dr-project"):
     return [r for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith(f"crm-ci-deploy-{project}-")]
 
 
-def test_the_gcp_deploy_account_cannot_act_as_every_service_account(bootstrap):
+def test_the_gcp_deploy_account_holds_no_project_wide_service_account_user(bootstrap):
     roles = [r["role"] for r in _deploy_bindings(bootstrap)]
     assert roles and "roles/iam.serviceAccountUser" not in roles and "roles/owner" not in roles and "roles/editor" not in roles
+
+
+# Every way to turn a grant on a service account into its credentials (IAM permissions reference:
+# iam.serviceAccountKeys.*, and the Service Account Credentials API's methods), in the deny-policy form.
+CREDENTIAL_PERMISSIONS = {
+    f"iam.googleapis.com/{permission}"
+    for permission in (
+        "serviceAccountKeys.create",
+        "serviceAccountKeys.upload",
+        "serviceAccounts.getAccessToken",
+        "serviceAccounts.getOpenIdToken",
+        "serviceAccounts.implicitDelegation",
+        "serviceAccounts.signBlob",
+        "serviceAccounts.signJwt",
+    )
+}
+
+
+def test_the_gcp_deploy_account_may_mint_no_service_account_credentials_in_any_deploy_project(bootstrap):
+    """Service Account Admin lets it grant itself a role on any account there; a deny policy wins over that grant."""
+    deploy = bootstrap.one("gcp:serviceaccount/account:Account", "crm-ci-deploy").output("email")
+    projects = {r["project"] for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith("crm-ci-deploy-")}
+    assert projects
+    denied = {}
+    for policy in bootstrap.of_type("gcp:iam/denyPolicy:DenyPolicy"):
+        project = policy["parent"].removeprefix("cloudresourcemanager.googleapis.com%2Fprojects%2F")
+        for rule in policy["rules"]:
+            deny = rule["denyRule"]
+            if f"principal://iam.googleapis.com/projects/-/serviceAccounts/{deploy}" in deny["deniedPrincipals"] and not deny.get(
+                "denialCondition"
+            ):
+                denied.setdefault(project, set()).update(set(deny["deniedPermissions"]) - set(deny.get("exceptionPermissions") or []))
+    for project in projects:
+        assert CREDENTIAL_PERMISSIONS <= denied.get(project, set()), project
+
+
+def test_created_projects_take_editor_away_from_their_default_service_accounts(run_stack):
+    result = run_stack("bootstrap", {"crm:projects": {"create": True, "billingAccount": "012345-6789AB-CDEF01"}}, preview=False)
+    created = {p.output("projectId") for p in result.of_type("gcp:organizations/project:Project")}
+    deprivileged = {
+        d["project"] for d in result.of_type("gcp:projects/defaultServiceAccounts:DefaultServiceAccounts") if d["action"] == "DEPRIVILEGE"
+    }
+    assert created and deprivileged == created
 
 
 def test_the_gcp_deploy_account_may_grant_only_the_stacks_project_roles(bootstrap, shipped):
