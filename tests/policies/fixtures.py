@@ -970,7 +970,14 @@ FIXTURES: dict[str, tuple[list, list]] = {
     ),
     "iam-role-permissions-boundary": (
         [resource(ROLE), _service_role({"permissionsBoundary": BOUNDARY}), _service_role({"permissionsBoundary": UNKNOWN})],
-        [_service_role({})],
+        [
+            _service_role({}),
+            _service_role({"permissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            _service_role({"permissionsBoundary": "arn:aws:iam::123456789012:policy/crm-wide-open"}),
+            _service_role(
+                {"permissionsBoundary": "arn:aws:iam::123456789012:policy/other-permissions-boundary", "tags": {"project": "crm"}}
+            ),
+        ],
     ),
     "iam-delegation-guarded": (
         [resource("aws:iam/rolePolicy:RolePolicy"), _delegating_policy(GUARDED_DELEGATION)],
@@ -980,6 +987,22 @@ FIXTURES: dict[str, tuple[list, list]] = {
             _delegating_policy([{**GUARDED_DELEGATION[1], "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
             _delegating_policy([{**GUARDED_DELEGATION[2], "Condition": {}}]),
             _delegating_policy([{"Effect": "Allow", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}]),
+            # Named, but not restricted: wildcards, a *Like operator that reads them, IfExists, a negation.
+            _delegating_policy(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PassRole"],
+                        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+                        "Condition": {"StringLike": {"iam:PermissionsBoundary": "*", "iam:PolicyARN": "*", "iam:PassedToService": "*"}},
+                    }
+                ]
+            ),
+            _delegating_policy(
+                [{**GUARDED_DELEGATION[0], "Condition": {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::*:policy/*"}}}]
+            ),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {"ArnEqualsIfExists": {"iam:PermissionsBoundary": BOUNDARY}}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
         ],
     ),
     "s3-bucket-encrypted": ([_bucket_stack()], [_bucket_stack(without=S3_PARTS[0])]),
