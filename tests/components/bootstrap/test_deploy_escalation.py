@@ -190,3 +190,75 @@ def test_the_deployer_acts_only_as_the_node_account_it_creates(shipped):
 
 def test_policy_documents_are_json(deploy_policy):
     assert json.loads(deploy_policy)["Version"] == "2012-10-17"
+
+
+# ---------------------------------------------------------------- the boundary within the deploy role
+
+
+def _contexts(statement):
+    """One request context per value of each exact condition key (the others at their first value)."""
+    exact = {
+        k: v for op, block in (statement.get("Condition") or {}).items() if op in ("StringEquals", "ArnEquals") for k, v in block.items()
+    }
+    first = {k: (v[0] if isinstance(v, list) else v) for k, v in exact.items()}
+    contexts = [first]
+    for key, values in exact.items():
+        contexts += [{**first, key: value} for value in (values if isinstance(values, list) else [values])]
+    return contexts
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_boundary_allow_is_also_the_deploy_role_s(bootstrap, deploy_policy):
+    """A role the deploy role creates may do what its boundary allows: nothing there may reach past the deploy role."""
+    boundary = json.loads(bootstrap.one("aws:iam/policy:Policy")["policy"])
+    allows = [s for s in boundary["Statement"] if s["Effect"] == "Allow"]
+    assert allows and not [s for s in allows if "NotAction" in s or "NotResource" in s]
+    beyond = [
+        (statement.get("Sid"), action, resource)
+        for statement in allows
+        for action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+        for context in _contexts(statement)
+        if not evaluate([deploy_policy], Request(action, resource, context)).allowed
+    ]
+    assert beyond == []
+
+
+def test_what_the_deploy_role_is_denied_outright_no_role_under_the_boundary_may_do(bootstrap, deploy_policy):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    denies = [s for s in json.loads(deploy_policy)["Statement"] if s["Effect"] == "Deny" and "Action" in s and not s.get("Condition")]
+    probes = [
+        (action, resource) for s in denies for action in _as_list(s["Action"]) for resource in _as_list(s["Resource"]) if "*" not in action
+    ]
+    assert probes
+    assert [(a, r) for a, r in probes if evaluate([boundary], Request(a, r)).allowed] == []
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["ssm:SendCommand", "ssm:StartSession", "ssm:CreateAssociation", "ec2:ModifySnapshotAttribute", "rds:ModifyDBSnapshotAttribute"],
+)
+def test_neither_the_deploy_role_nor_an_estate_role_runs_commands_on_instances_or_shares_snapshots(bootstrap, deploy_policy, action):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    other = f"arn:aws:ec2:ap-northeast-2:{ACCOUNT}:instance/i-0123456789abcdef0"
+    assert decide(deploy_policy, action, other).result == "explicitly denied"
+    assert decide(boundary, action, other).result == "explicitly denied"
+
+
+def test_buckets_and_kafka_data_outside_the_estate_are_out_of_a_bounded_role_s_reach(bootstrap, deploy_policy):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    for policy in (boundary, deploy_policy):
+        assert not decide(policy, "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/key").allowed
+        assert not decide(policy, "kafka-cluster:ReadData", f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:topic/other/uuid/orders").allowed
+        assert decide(policy, "s3:GetObject", "arn:aws:s3:::crm-dr-alb-logs/key").allowed
+
+
+def test_the_deploy_role_still_manages_the_estate_s_msk_topics(deploy_policy):
+    from components.bootstrap.ci_identity import MSK_TOPIC_ADMIN
+
+    topic = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:topic/crm-dr-kafka/0a1b2c3d-4e5f/crm.events"
+    cluster = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:cluster/crm-dr-kafka/0a1b2c3d-4e5f"
+    assert [a for a in MSK_TOPIC_ADMIN if not decide(deploy_policy, a, cluster if a.endswith("Connect") else topic).allowed] == []
