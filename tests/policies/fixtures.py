@@ -176,7 +176,9 @@ GOOD: dict[str, dict[str, Any]] = {
                 "action": "deny(403)",
                 "priority": 900,
                 "match": {
-                    "expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a' || request.headers['x-crm-origin-auth'] == 'b')"}
+                    "expr": {
+                        "expression": f"!(request.headers['x-crm-origin-auth'] == '{'a1' * 24}' || request.headers['x-crm-origin-auth'] == '{'b2' * 24}')"
+                    }
                 },
             },
             {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
@@ -770,7 +772,31 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
     "cloud-armor-origin-auth": (
         [resource(ARMOR), resource(ARMOR, {"rules": [UNKNOWN, *GOOD[ARMOR]["rules"][1:]]})],
-        [resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]})],
+        [
+            resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]}),
+            # Mentions the header, but demands nothing: any value, or none, passes.
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        {**ORIGIN_AUTH_RULE, "match": {"expr": {"expression": "request.headers['x-crm-origin-auth'] == ''"}}},
+                        *GOOD[ARMOR]["rules"][1:],
+                    ]
+                },
+            ),
+            # A guessable value.
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        {**ORIGIN_AUTH_RULE, "match": {"expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a')"}}},
+                        *GOOD[ARMOR]["rules"][1:],
+                    ]
+                },
+            ),
+            # Behind the allow rule it should guard: Cloud Armor stops at the allow.
+            resource(ARMOR, {"rules": [{**ORIGIN_AUTH_RULE, "priority": 5000}, *GOOD[ARMOR]["rules"][1:]]}),
+        ],
     ),
     "cloud-armor-default-deny": (
         [resource(ARMOR)],
