@@ -32,23 +32,21 @@ DEPLOY_WORKFLOW = "infrastructure"
 # A first deploy of aws-dr (EKS, RDS Multi-AZ, MSK) takes over an hour; a build never outlives this.
 BUILD_TIMEOUT_MINUTES = 240
 # The network interface rights CodeBuild needs to run a build in a VPC (CodeBuild user guide, "Allow
-# CodeBuild access to AWS services required to create a VPC network interface").
+# CodeBuild access to AWS services required to create a VPC network interface"). EC2's Describe calls
+# take no resource-level permissions; creating and deleting interfaces are scoped to this account and region
+# and to the runner's subnets.
 _VPC_READS = [
-    "ec2:CreateNetworkInterface",
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeVpcs",
 ]
-# What a GitHub App connection lends CodeBuild (CodeBuild user guide, "GitHub App connections"); the ARN may
-# carry either service prefix, as the service was renamed from codestar-connections.
-_CONNECTION_USE = [
-    f"{prefix}:{action}"
-    for prefix in ("codeconnections", "codestar-connections")
-    for action in ("GetConnection", "GetConnectionToken", "UseConnection")
-]
+# What a GitHub App connection lends CodeBuild (CodeBuild user guide, "GitHub App connections"). The service
+# was renamed from codestar-connections: the same connection answers under either prefix, each action on the
+# ARN of its own prefix.
+_CONNECTION_PREFIXES = ("codeconnections", "codestar-connections")
+_CONNECTION_ACTIONS = ("GetConnection", "GetConnectionToken", "UseConnection")
 
 
 @dataclass
@@ -170,8 +168,18 @@ def runner_label(project_name: str) -> str:
     return f"codebuild-{project_name}"
 
 
+def connection_arn_as(connection_arn: str, prefix: str) -> str:
+    """The connection's ARN under one of the service's two prefixes (`arn:aws:codeconnections:...` or `...codestar-connections...`)."""
+    parts = connection_arn.split(":", 5)
+    if len(parts) != 6 or parts[2] not in _CONNECTION_PREFIXES:
+        raise ValueError(f"connection_arn: {connection_arn!r} is not a CodeConnections connection ARN")
+    parts[2] = prefix
+    return ":".join(parts)
+
+
 def runner_policy(log_group_arn: str, connection_arn: str, kms_key_arn: str, region: str, account: str, subnet_ids: Sequence[str]) -> str:
     subnets = [f"arn:aws:ec2:{region}:{account}:subnet/{subnet}" for subnet in subnet_ids]
+    interfaces = f"arn:aws:ec2:{region}:{account}:network-interface/*"
     return policy_document(
         [
             {
@@ -180,15 +188,31 @@ def runner_policy(log_group_arn: str, connection_arn: str, kms_key_arn: str, reg
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": f"{log_group_arn}:*",
             },
-            {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": _VPC_READS, "Resource": "*"},
+            {"Sid": "VpcReads", "Effect": "Allow", "Action": _VPC_READS, "Resource": "*"},
+            {
+                "Sid": "VpcNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": [interfaces, *subnets, f"arn:aws:ec2:{region}:{account}:security-group/*"],
+            },
+            {"Sid": "VpcNetworkInterfaceCleanUp", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": interfaces},
             {
                 "Sid": "VpcNetworkInterfacePermission",
                 "Effect": "Allow",
                 "Action": "ec2:CreateNetworkInterfacePermission",
-                "Resource": f"arn:aws:ec2:{region}:{account}:network-interface/*",
-                "Condition": {"StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com", "ec2:Subnet": subnets}},
+                "Resource": interfaces,
+                # ec2:Subnet holds ARNs: compared with ArnEquals (IAM user guide, "ARN condition operators").
+                "Condition": {"StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"}, "ArnEquals": {"ec2:Subnet": subnets}},
             },
-            {"Sid": "GitHubConnection", "Effect": "Allow", "Action": _CONNECTION_USE, "Resource": connection_arn},
+            *(
+                {
+                    "Sid": f"GitHubConnection{''.join(part.title() for part in prefix.split('-'))}",
+                    "Effect": "Allow",
+                    "Action": [f"{prefix}:{action}" for action in _CONNECTION_ACTIONS],
+                    "Resource": connection_arn_as(connection_arn, prefix),
+                }
+                for prefix in _CONNECTION_PREFIXES
+            ),
             {
                 "Sid": "ProjectKey",
                 "Effect": "Allow",

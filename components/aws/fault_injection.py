@@ -285,9 +285,15 @@ def network_cut_policy(partition: str, region: str, account: str, *, vpc_id: str
                     "ec2:DescribeSubnets",
                     "ec2:DescribeNetworkAcls",
                     "ec2:DescribeManagedPrefixLists",
-                    "ec2:GetManagedPrefixListEntries",
                 ],
                 "Resource": "*",  # EC2's Describe calls take no resource-level permissions
+            },
+            {
+                "Sid": "ReadPrefixLists",
+                "Effect": "Allow",
+                "Action": "ec2:GetManagedPrefixListEntries",
+                # AWS-managed prefix lists belong to the account "aws", customer-managed ones to their owner.
+                "Resource": f"arn:{partition}:ec2:{region}:*:prefix-list/*",
             },
         ]
     )

@@ -37,7 +37,8 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$
 # (components/bootstrap/deploy_permissions.py); IAM and S3 are granted on the estate's names only, below.
 # AWS Backup stores recovery points through backup-storage, which the table's backup rows imply.
 DEPLOY_SERVICES = [f"{prefix}:*" for prefix in aws_services()] + ["backup-storage:*"]
-# MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*.
+# MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*:
+# within the deploy role's kafka-cluster:* on the estate's clusters (EstateKafkaData).
 MSK_TOPIC_ADMIN = [
     "kafka-cluster:Connect",
     "kafka-cluster:DescribeTopic",
@@ -46,6 +47,29 @@ MSK_TOPIC_ADMIN = [
     "kafka-cluster:DeleteTopic",
     "kafka-cluster:DescribeTopicDynamicConfiguration",
     "kafka-cluster:AlterTopicDynamicConfiguration",
+]
+# The SSM agent's channels (AmazonSSMManagedInstanceCore on the node role): no use without a session or command.
+NODE_AGENT_CHANNELS = ["ssmmessages:*", "ec2messages:*"]
+# What the cluster autoscaler does to node groups' Auto Scaling groups (components/aws/cluster_autoscaler.py).
+AUTOSCALER_ACTIONS = ["autoscaling:Describe*", "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+# Denied to the deploy role and to every role under the boundary, whatever else allows them: running commands
+# or sessions on any instance of the account (they run as that instance's role, which need not carry the
+# boundary), and sharing snapshots or images with other accounts. No stack uses them.
+NO_REMOTE_EXECUTION_OR_SHARING = [
+    "ssm:SendCommand",
+    "ssm:StartSession",
+    "ssm:ResumeSession",
+    "ssm:CreateAssociation",
+    "ssm:CreateAssociationBatch",
+    "ssm:UpdateAssociation",
+    "ssm:StartAssociationsOnce",
+    "ssm:StartAutomationExecution",
+    "ssm:StartChangeRequestExecution",
+    "ec2:GetPasswordData",
+    "ec2:ModifySnapshotAttribute",
+    "ec2:ModifyImageAttribute",
+    "rds:ModifyDBSnapshotAttribute",
+    "rds:ModifyDBClusterSnapshotAttribute",
 ]
 DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
 # The runner's CodeBuild project authenticates to GitHub through bootstrap's CodeConnections connection: the
@@ -334,7 +358,7 @@ def deploy_policy(
         {
             "Sid": "EstateServices",
             "Effect": "Allow",
-            "Action": DEPLOY_SERVICES + DEPLOY_READS + MSK_TOPIC_ADMIN + CONNECTION_USE,
+            "Action": DEPLOY_SERVICES + DEPLOY_READS + CONNECTION_USE,
             "Resource": "*",
         },
         {
@@ -343,6 +367,21 @@ def deploy_policy(
             "Action": "s3:*",
             "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"],
         },
+        # What any role it creates under the boundary may hold anyway (boundary_policy): said here so that the
+        # boundary never reaches past the deploy role.
+        {
+            "Sid": "WhatEstateRolesMayDo",
+            "Effect": "Allow",
+            "Action": NODE_AGENT_CHANNELS + AUTOSCALER_ACTIONS + ["tag:GetResources"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "EstateKafkaData",
+            "Effect": "Allow",
+            "Action": "kafka-cluster:*",
+            "Resource": estate_kafka_arns(partition, account, prefix),
+        },
+        {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
         {"Sid": "EstateRolesUpkeep", "Effect": "Allow", "Action": ROLE_UPKEEP, "Resource": roles},
         {
             "Sid": "EstateRolesOnlyWithTheBoundary",
@@ -363,7 +402,9 @@ def deploy_policy(
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": roles,
-            "Condition": {"StringEquals": {"iam:PassedToService": PASSED_TO_SERVICES}},
+            # The services the stacks pass roles to, and those a workload passes an estate role to (which any role the
+            # deploy role creates under the boundary may do anyway).
+            "Condition": {"StringEquals": {"iam:PassedToService": sorted({*PASSED_TO_SERVICES, *WORKLOAD_PASSED_TO_SERVICES})}},
         },
         {
             "Sid": "EksOidcProviders",
@@ -445,6 +486,11 @@ def deploy_policy(
     return policy_document(statements)
 
 
+def estate_kafka_arns(partition: str, account: str, prefix: str) -> list[str]:
+    """MSK's data-plane resources of the estate's clusters (named `<prefix>-*`): the cluster, its topics, groups and transactional ids."""
+    return [f"arn:{partition}:kafka:*:{account}:{kind}/{prefix}-*" for kind in ("cluster", "topic", "group", "transactional-id")]
+
+
 def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
     """The ARNs of the estate's roles under every path they may live on (components/aws/iam.py ROLE_PATHS)."""
     return [f"arn:{partition}:iam::{account}:role{path}{prefix}-*" for path in ROLE_PATHS]
@@ -453,8 +499,10 @@ def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
 # The services the estate's roles use (their inline policies, the AWS-managed policies they carry and
 # the add-ons' service accounts). The boundary grants nothing by itself: a role's rights are what its
 # own policies allow and this boundary also allows.
+# S3 and MSK's data plane are granted on the estate's names only (boundary_policy); autoscaling only as far as the
+# cluster autoscaler goes. The deploy role holds everything the boundary allows (a role it creates under the
+# boundary can do no more than the deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
 BOUNDARY_SERVICES = [
-    "autoscaling:*",
     "backup:*",
     "backup-storage:*",
     "cloudwatch:*",
@@ -462,19 +510,17 @@ BOUNDARY_SERVICES = [
     "ecr:*",
     "eks:*",
     "elasticloadbalancing:*",
-    "kafka-cluster:*",
     "kms:*",
     "logs:*",
     "rds:*",
-    "s3:*",
     "scheduler:*",
     "secretsmanager:*",
     "ses:*",
     "sns:*",
     "sqs:*",
     "ssm:*",
-    "ssmmessages:*",
-    "ec2messages:*",
+    *NODE_AGENT_CHANNELS,
+    *AUTOSCALER_ACTIONS,
     "tag:GetResources",
 ]
 
@@ -493,6 +539,19 @@ def boundary_policy(
     roles = estate_role_arns(partition, account, args.name_prefix)
     statements: list[dict] = [
         {"Sid": "WorkloadServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
+        {
+            "Sid": "EstateBuckets",
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": [f"arn:{partition}:s3:::{args.name_prefix}-*", f"arn:{partition}:s3:::{args.name_prefix}-*/*"],
+        },
+        {
+            "Sid": "EstateKafkaData",
+            "Effect": "Allow",
+            "Action": "kafka-cluster:*",
+            "Resource": estate_kafka_arns(partition, account, args.name_prefix),
+        },
+        {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
         {"Sid": "ReadEstateRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": roles},
         {
             "Sid": "PassEstateRolesToWorkloadServices",
@@ -565,8 +624,23 @@ def preview_policy(bucket_arn: str, state_key: str, secrets_key: str) -> str:
 # ---------------------------------------------------------------- GCP
 
 # The narrowest predefined role for each type the GCP stacks create (components/bootstrap/deploy_permissions.py).
-# No Service Account User on the project: GkeCluster grants the deployer actAs on its node account alone.
+# No Service Account User on the project. Service Account Admin stays (the stacks create their accounts and bind
+# them in the same deploy; Google's IAM conditions cannot name a service account), so the deploy account could
+# grant itself a role on any account of a deploy project: NO_CREDENTIALS_FROM_ACCOUNTS denies it every way of
+# turning such a grant into credentials.
 DEPLOY_PROJECT_ROLES = gcp_project_roles()
+# Denied to the deploy account on every deploy project by an IAM deny policy, whatever an allow policy says
+# (https://cloud.google.com/iam/docs/deny-overview): minting keys or tokens of any service account there.
+# No stack needs them: workloads get tokens through Workload Identity, nodes from the metadata server.
+NO_CREDENTIALS_FROM_ACCOUNTS = [
+    "iam.googleapis.com/serviceAccountKeys.create",
+    "iam.googleapis.com/serviceAccountKeys.upload",
+    "iam.googleapis.com/serviceAccounts.getAccessToken",
+    "iam.googleapis.com/serviceAccounts.getOpenIdToken",
+    "iam.googleapis.com/serviceAccounts.implicitDelegation",
+    "iam.googleapis.com/serviceAccounts.signBlob",
+    "iam.googleapis.com/serviceAccounts.signJwt",
+]
 PROJECT_IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
 # The only roles the deploy account may grant on a deploy project (its Project IAM Admin binding carries an
 # iam.googleapis.com/modifiedGrantsByRole condition): what the GCP stacks grant at project level.
@@ -682,6 +756,22 @@ class GithubGcpIdentity(Component):
                     condition=grantable_roles_condition() if role == PROJECT_IAM_ADMIN else None,
                     opts=child,
                 )
+            gcp.iam.DenyPolicy(
+                f"{name}-deploy-{project}-no-credentials",
+                parent=f"cloudresourcemanager.googleapis.com%2Fprojects%2F{project}",
+                name="crm-ci-deploy-no-credentials",
+                display_name="CI deploys mint no service account credentials",
+                rules=[
+                    {
+                        "description": "The deploy account may not create keys for, or tokens of, any service account here",
+                        "deny_rule": {
+                            "denied_principals": [deny_principal(self.deploy_account.email)],
+                            "denied_permissions": NO_CREDENTIALS_FROM_ACCOUNTS,
+                        },
+                    }
+                ],
+                opts=child,
+            )
             for role in PREVIEW_PROJECT_ROLES:
                 gcp.projects.IAMMember(
                     f"{name}-preview-{project}-{role.split('/')[-1]}", project=project, role=role, member=self.preview_member, opts=child
@@ -698,6 +788,11 @@ class GithubGcpIdentity(Component):
                 "previewMember": self.preview_member,
             }
         )
+
+
+def deny_principal(email: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A service account as an IAM deny policy names it (https://cloud.google.com/iam/docs/principal-identifiers)."""
+    return pulumi.Output.concat("principal://iam.googleapis.com/projects/-/serviceAccounts/", email)
 
 
 def grantable_roles_condition() -> gcp.projects.IAMMemberConditionArgs:

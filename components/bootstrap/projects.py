@@ -1,7 +1,8 @@
 """The GCP projects the gcp-* stacks deploy into, created by bootstrap and linked to a billing account.
 
 Optional (`crm:projects.create`): many organizations hand out projects through their own process.
-Created projects get no default network (the stacks build their own VPC), are protected, and refuse
+Created projects get no default network (the stacks build their own VPC), their default service
+accounts lose the Editor role Google grants them (`DEPRIVILEGE`), are protected, and refuse
 deletion at the API (`deletion_policy = PREVENT`): a deleted project's id cannot be reused for 30
 days, and everything in it would go with it.
 """
@@ -50,5 +51,13 @@ class DeployProjects(Component):
                 deletion_policy="PREVENT",
                 labels=dict(args.labels),
                 opts=self.stateful(),
+            )
+            # A new project's Compute Engine default account gets Editor; no stack runs anything as it. Taking the
+            # role away means no one who can act as that account (anyone with a grant on it) inherits Editor.
+            gcp.projects.DefaultServiceAccounts(
+                f"{name}-{project_id}-default-accounts",
+                project=self.projects[project_id].project_id,
+                action="DEPRIVILEGE",
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"projectIds": list(self.projects)})

@@ -98,8 +98,9 @@ class GkeCluster(Component):
         node_member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")
         for role in NODE_ROLES:
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=args.project, role=role, member=node_member, opts=child)
-        # Creating nodes that run as this account needs iam.serviceAccounts.actAs on it: the deployer gets it on
-        # this one account (not Service Account User on the whole project, which would let it act as any account).
+        # Creating nodes that run as this account needs iam.serviceAccounts.actAs on it: the deployer is granted it
+        # on this account rather than Service Account User on the project. (Its Service Account Admin could grant
+        # it the same on other accounts of the project; docs/hardening.md says what bounds that.)
         act_as = gcp.serviceaccount.IAMMember(
             f"{name}-nodes-deployer",
             service_account_id=self.node_service_account.name,

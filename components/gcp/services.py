@@ -82,6 +82,12 @@ SERVICES: tuple[ServiceRow, ...] = (
         "https://cloud.google.com/resource-manager/reference/rest/v1/projects/setIamPolicy",
     ),
     ServiceRow(
+        "gcp:projects/defaultServiceAccounts:DefaultServiceAccounts",
+        ("cloudresourcemanager.googleapis.com", "iam.googleapis.com"),
+        "https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/project_default_service_accounts",
+        "lists the project's default accounts (IAM) and removes their project roles (Resource Manager)",
+    ),
+    ServiceRow(
         "gcp:projects/serviceIdentity:ServiceIdentity",
         ("serviceusage.googleapis.com",),
         "https://cloud.google.com/service-usage/docs/reference/rest/v1beta1/services/generateServiceIdentity",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Optional
+
 from pulumi_policy import Severity
 
 from .base import ADVISORY, MANDATORY, UNKNOWN, Resource, Rule, is_set, world
@@ -176,20 +179,45 @@ def armor_default_deny(r: Resource):
             yield f"rule {x.get('priority')} allows every source"
 
 
+# What the origin-auth deny rule must say: refuse unless the header equals one of the generated values
+# (components/gcp/cloud_armor.py origin_auth_rule), each long enough not to be guessed.
+_HEADER_EQUALS = re.compile(r"request\.headers\['([a-z0-9-]+)'\] == '([A-Za-z0-9]{32,})'")
+ORIGIN_AUTH_MIN_LENGTH = 32
+
+
+def _origin_auth_header(expression: str) -> Optional[str]:
+    """The header a `!(h == 'v1' || h == 'v2')` expression demands, or None when it is anything else."""
+    expression = expression.strip()
+    if not (expression.startswith("!(") and expression.endswith(")")):
+        return None
+    matches = [_HEADER_EQUALS.fullmatch(part.strip()) for part in expression[2:-1].split("||")]
+    headers = {m.group(1) for m in matches if m}
+    return headers.pop() if matches and all(matches) and len(headers) == 1 else None
+
+
 def armor_requires_origin_auth(r: Resource):
     """Cloudflare's ranges are every Cloudflare customer's: a policy that admits them must also demand the zone's secret header."""
     rules = r.get("rules") or []
-    if not any(isinstance(x, dict) and ((x.get("match") or {}).get("config") or {}).get("srcIpRanges") for x in rules):
+    allows = [
+        x
+        for x in rules
+        if isinstance(x, dict) and str(x.get("action")) == "allow" and ((x.get("match") or {}).get("config") or {}).get("srcIpRanges")
+    ]
+    if not allows:
         return  # not a source-range allow-list in front of Cloudflare
+    if any(x is UNKNOWN for x in rules):
+        return  # a rule known only after deploy (the header values are generated): judged by the component's tests
+    first_allow = min(int(x.get("priority") or 0) for x in allows)
     for x in rules:
-        if x is UNKNOWN or not isinstance(x, dict):
-            return  # a rule known only after deploy (the header values are generated): judged by the component's tests
+        if not isinstance(x, dict) or not str(x.get("action", "")).startswith("deny"):
+            continue
         expression = str(((x.get("match") or {}).get("expr") or {}).get("expression") or "")
-        if str(x.get("action", "")).startswith("deny") and "request.headers[" in expression:
+        if _origin_auth_header(expression) and int(x.get("priority") or 0) < first_allow:
             return
     yield (
-        "admits source ranges without a deny rule on the origin-auth header: any Cloudflare customer's zone "
-        "can proxy to this origin (components/gcp/origin_auth.py)"
+        "admits source ranges without a deny rule, ahead of them, refusing requests whose origin-auth header is not "
+        f"one of the generated values (!(request.headers['<name>'] == '<{ORIGIN_AUTH_MIN_LENGTH}+ letters and digits>' || ...)): "
+        "any Cloudflare customer's zone can proxy to this origin (components/gcp/origin_auth.py)"
     )
 
 

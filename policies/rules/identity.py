@@ -166,6 +166,24 @@ def _condition_keys(statement: dict) -> set[str]:
     return {key.lower() for entries in (statement.get("Condition") or {}).values() if isinstance(entries, dict) for key in entries}
 
 
+# The operators that hold a guard key to exact values: a missing key fails them (no ...IfExists, no negation), and
+# they do not read `*` or `?` as wildcards (ArnLike and StringLike do).
+EXACT_OPERATORS = ("stringequals", "arnequals")
+
+
+def _exactly_restricted_keys(statement: dict) -> set[str]:
+    """The condition keys held to exact, wildcard-free values; a value known only after deploy counts as exact."""
+    restricted: set[str] = set()
+    for operator, entries in (statement.get("Condition") or {}).items():
+        if not isinstance(entries, dict) or not isinstance(operator, str) or operator.lower() not in EXACT_OPERATORS:
+            continue
+        for key, values in entries.items():
+            listed = _as_list(values)
+            if listed and all(v is UNKNOWN or (isinstance(v, str) and v and not set(v) & {"*", "?"}) for v in listed):
+                restricted.add(key.lower())
+    return restricted
+
+
 # What a principal that may create or change roles must be held to, so that it cannot give itself more than it has:
 # (action, the condition key that must restrict it, why). Role changes only under the permissions boundary; managed
 # policies only from a list; roles handed only to named services.
@@ -199,9 +217,9 @@ def delegation_guarded(r: Resource):
             problems = ["iam:DeleteRolePermissionsBoundary (a role's boundary could be removed)"] * _covers(
                 statement, "iam:DeleteRolePermissionsBoundary"
             )
-            keys = _condition_keys(statement)
+            keys = _exactly_restricted_keys(statement)
             problems += [
-                f"{action} without a {key} condition ({why})"
+                f"{action} without a {key} condition naming exact values with StringEquals or ArnEquals ({why})"
                 for action, key, why in DELEGATION_GUARDS
                 if _covers(statement, action) and key.lower() not in keys
             ]
@@ -212,11 +230,27 @@ def delegation_guarded(r: Resource):
 def role_has_boundary(r: Resource):
     if any(True for _ in _github_trusts(r)):
         return  # the CI identities themselves, created by an operator in the bootstrap stack
-    if r.get("permissionsBoundary") is None:
+    boundary = r.get("permissionsBoundary")
+    if boundary is None:
         yield (
             "has no permissionsBoundary; every role of the estate carries the bootstrap stack's boundary "
             "(components/aws/iam.py estate_role), and the CI deploy role creates none without it"
         )
+        return
+    if boundary is UNKNOWN:
+        return  # the boundary bootstrap exports, read by a StackReference: known at deploy
+    match = BOUNDARY_ARN.fullmatch(boundary) if isinstance(boundary, str) else None
+    project = (r.get("tags") or {}).get("project") if isinstance(r.get("tags"), dict) else None
+    if match is None or (isinstance(project, str) and match.group(1) != project):
+        wanted = f"{project}-permissions-boundary" if isinstance(project, str) else "<project>-permissions-boundary"
+        yield (
+            f"has permissionsBoundary {boundary!r}, not the bootstrap stack's customer-managed policy "
+            f"arn:aws:iam::<account>:policy/{wanted}; another policy (AdministratorAccess) bounds nothing"
+        )
+
+
+# The bootstrap stack's boundary: a customer-managed policy (an account id, not `aws`) named <project>-permissions-boundary.
+BOUNDARY_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:policy/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)-permissions-boundary")
 
 
 RULES = [

@@ -176,7 +176,9 @@ GOOD: dict[str, dict[str, Any]] = {
                 "action": "deny(403)",
                 "priority": 900,
                 "match": {
-                    "expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a' || request.headers['x-crm-origin-auth'] == 'b')"}
+                    "expr": {
+                        "expression": f"!(request.headers['x-crm-origin-auth'] == '{'a1' * 24}' || request.headers['x-crm-origin-auth'] == '{'b2' * 24}')"
+                    }
                 },
             },
             {"action": "allow", "priority": 1000, "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["173.245.48.0/20"]}}},
@@ -770,7 +772,31 @@ FIXTURES: dict[str, tuple[list, list]] = {
     "memorystore-in-transit-encryption": ([resource(MEMORY)], [resource(MEMORY, {"transitEncryptionMode": "DISABLED"})]),
     "cloud-armor-origin-auth": (
         [resource(ARMOR), resource(ARMOR, {"rules": [UNKNOWN, *GOOD[ARMOR]["rules"][1:]]})],
-        [resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]})],
+        [
+            resource(ARMOR, {"rules": GOOD[ARMOR]["rules"][1:]}),
+            # Mentions the header, but demands nothing: any value, or none, passes.
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        {**ORIGIN_AUTH_RULE, "match": {"expr": {"expression": "request.headers['x-crm-origin-auth'] == ''"}}},
+                        *GOOD[ARMOR]["rules"][1:],
+                    ]
+                },
+            ),
+            # A guessable value.
+            resource(
+                ARMOR,
+                {
+                    "rules": [
+                        {**ORIGIN_AUTH_RULE, "match": {"expr": {"expression": "!(request.headers['x-crm-origin-auth'] == 'a')"}}},
+                        *GOOD[ARMOR]["rules"][1:],
+                    ]
+                },
+            ),
+            # Behind the allow rule it should guard: Cloud Armor stops at the allow.
+            resource(ARMOR, {"rules": [{**ORIGIN_AUTH_RULE, "priority": 5000}, *GOOD[ARMOR]["rules"][1:]]}),
+        ],
     ),
     "cloud-armor-default-deny": (
         [resource(ARMOR)],
@@ -970,7 +996,14 @@ FIXTURES: dict[str, tuple[list, list]] = {
     ),
     "iam-role-permissions-boundary": (
         [resource(ROLE), _service_role({"permissionsBoundary": BOUNDARY}), _service_role({"permissionsBoundary": UNKNOWN})],
-        [_service_role({})],
+        [
+            _service_role({}),
+            _service_role({"permissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            _service_role({"permissionsBoundary": "arn:aws:iam::123456789012:policy/crm-wide-open"}),
+            _service_role(
+                {"permissionsBoundary": "arn:aws:iam::123456789012:policy/other-permissions-boundary", "tags": {"project": "crm"}}
+            ),
+        ],
     ),
     "iam-delegation-guarded": (
         [resource("aws:iam/rolePolicy:RolePolicy"), _delegating_policy(GUARDED_DELEGATION)],
@@ -980,6 +1013,22 @@ FIXTURES: dict[str, tuple[list, list]] = {
             _delegating_policy([{**GUARDED_DELEGATION[1], "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
             _delegating_policy([{**GUARDED_DELEGATION[2], "Condition": {}}]),
             _delegating_policy([{"Effect": "Allow", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}]),
+            # Named, but not restricted: wildcards, a *Like operator that reads them, IfExists, a negation.
+            _delegating_policy(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PassRole"],
+                        "Resource": "arn:aws:iam::123456789012:role/crm-*",
+                        "Condition": {"StringLike": {"iam:PermissionsBoundary": "*", "iam:PolicyARN": "*", "iam:PassedToService": "*"}},
+                    }
+                ]
+            ),
+            _delegating_policy(
+                [{**GUARDED_DELEGATION[0], "Condition": {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::*:policy/*"}}}]
+            ),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {"ArnEqualsIfExists": {"iam:PermissionsBoundary": BOUNDARY}}}]),
+            _delegating_policy([{**GUARDED_DELEGATION[0], "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": BOUNDARY}}}]),
         ],
     ),
     "s3-bucket-encrypted": ([_bucket_stack()], [_bucket_stack(without=S3_PARTS[0])]),

@@ -82,11 +82,36 @@ def test_the_project_s_role_may_only_log_join_the_vpc_and_use_the_connection(shi
     statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
     logs = result.one("aws:cloudwatch/logGroup:LogGroup", "crm-dr-runner-logs")
     assert statements["BuildLogs"]["Resource"] == f"{logs.output('arn')}:*"
-    assert statements["GitHubConnection"]["Resource"] == project["source"]["auth"]["resource"]
+    connection = [s for sid, s in statements.items() if sid.startswith("GitHubConnection")]
+    assert project["source"]["auth"]["resource"] in [s["Resource"] for s in connection]
     assert statements["VpcNetworkInterfacePermission"]["Condition"]["StringEquals"]["ec2:AuthorizedService"] == "codebuild.amazonaws.com"
     actions = {a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not [a for a in actions if a.endswith("*") and not a.startswith("kms:GenerateDataKey")]
     assert not [a for a in actions if a.split(":")[0] in ("iam", "sts", "s3", "eks", "secretsmanager")]
+
+
+def test_each_connection_action_names_the_connection_under_its_own_service_prefix(shipped):
+    result = shipped("aws-dr", preview=False)
+    [policy] = [p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "crm-dr-runner-policy"]
+    connection = [s for s in json.loads(policy["policy"])["Statement"] if s["Sid"].startswith("GitHubConnection")]
+    services = {s["Resource"].split(":")[2]: {a.split(":")[0] for a in s["Action"]} for s in connection}
+    assert services == {"codeconnections": {"codeconnections"}, "codestar-connections": {"codestar-connections"}}
+    assert len({s["Resource"].split(":", 3)[3] for s in connection}) == 1  # one connection, two prefixes
+
+
+def test_the_runner_s_interfaces_are_made_in_its_own_subnets_compared_as_arns(shipped):
+    result = shipped("aws-dr", preview=False)
+    [policy] = [p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "crm-dr-runner-policy"]
+    statements = json.loads(policy["policy"])["Statement"]
+    private = {s.output("id") for s in result.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name}
+    assert private
+    for statement in statements:
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        if any(a in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface") for a in actions):
+            assert statement["Resource"] != "*"
+    [permission] = [s for s in statements if s["Action"] == "ec2:CreateNetworkInterfacePermission"]
+    assert "ec2:Subnet" not in permission["Condition"].get("StringEquals", {})
+    assert {arn.rsplit("/", 1)[1] for arn in permission["Condition"]["ArnEquals"]["ec2:Subnet"]} == private
 
 
 def test_the_stack_names_its_runner_label_as_codebuild_expects(shipped):

@@ -121,9 +121,52 @@ def _deploy_bindings(bootstrap, project="crm-dr-project"):
     return [r for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith(f"crm-ci-deploy-{project}-")]
 
 
-def test_the_gcp_deploy_account_cannot_act_as_every_service_account(bootstrap):
+def test_the_gcp_deploy_account_holds_no_project_wide_service_account_user(bootstrap):
     roles = [r["role"] for r in _deploy_bindings(bootstrap)]
     assert roles and "roles/iam.serviceAccountUser" not in roles and "roles/owner" not in roles and "roles/editor" not in roles
+
+
+# Every way to turn a grant on a service account into its credentials (IAM permissions reference:
+# iam.serviceAccountKeys.*, and the Service Account Credentials API's methods), in the deny-policy form.
+CREDENTIAL_PERMISSIONS = {
+    f"iam.googleapis.com/{permission}"
+    for permission in (
+        "serviceAccountKeys.create",
+        "serviceAccountKeys.upload",
+        "serviceAccounts.getAccessToken",
+        "serviceAccounts.getOpenIdToken",
+        "serviceAccounts.implicitDelegation",
+        "serviceAccounts.signBlob",
+        "serviceAccounts.signJwt",
+    )
+}
+
+
+def test_the_gcp_deploy_account_may_mint_no_service_account_credentials_in_any_deploy_project(bootstrap):
+    """Service Account Admin lets it grant itself a role on any account there; a deny policy wins over that grant."""
+    deploy = bootstrap.one("gcp:serviceaccount/account:Account", "crm-ci-deploy").output("email")
+    projects = {r["project"] for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith("crm-ci-deploy-")}
+    assert projects
+    denied = {}
+    for policy in bootstrap.of_type("gcp:iam/denyPolicy:DenyPolicy"):
+        project = policy["parent"].removeprefix("cloudresourcemanager.googleapis.com%2Fprojects%2F")
+        for rule in policy["rules"]:
+            deny = rule["denyRule"]
+            if f"principal://iam.googleapis.com/projects/-/serviceAccounts/{deploy}" in deny["deniedPrincipals"] and not deny.get(
+                "denialCondition"
+            ):
+                denied.setdefault(project, set()).update(set(deny["deniedPermissions"]) - set(deny.get("exceptionPermissions") or []))
+    for project in projects:
+        assert CREDENTIAL_PERMISSIONS <= denied.get(project, set()), project
+
+
+def test_created_projects_take_editor_away_from_their_default_service_accounts(run_stack):
+    result = run_stack("bootstrap", {"crm:projects": {"create": True, "billingAccount": "012345-6789AB-CDEF01"}}, preview=False)
+    created = {p.output("projectId") for p in result.of_type("gcp:organizations/project:Project")}
+    deprivileged = {
+        d["project"] for d in result.of_type("gcp:projects/defaultServiceAccounts:DefaultServiceAccounts") if d["action"] == "DEPRIVILEGE"
+    }
+    assert created and deprivileged == created
 
 
 def test_the_gcp_deploy_account_may_grant_only_the_stacks_project_roles(bootstrap, shipped):
@@ -147,3 +190,75 @@ def test_the_deployer_acts_only_as_the_node_account_it_creates(shipped):
 
 def test_policy_documents_are_json(deploy_policy):
     assert json.loads(deploy_policy)["Version"] == "2012-10-17"
+
+
+# ---------------------------------------------------------------- the boundary within the deploy role
+
+
+def _contexts(statement):
+    """One request context per value of each exact condition key (the others at their first value)."""
+    exact = {
+        k: v for op, block in (statement.get("Condition") or {}).items() if op in ("StringEquals", "ArnEquals") for k, v in block.items()
+    }
+    first = {k: (v[0] if isinstance(v, list) else v) for k, v in exact.items()}
+    contexts = [first]
+    for key, values in exact.items():
+        contexts += [{**first, key: value} for value in (values if isinstance(values, list) else [values])]
+    return contexts
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_boundary_allow_is_also_the_deploy_role_s(bootstrap, deploy_policy):
+    """A role the deploy role creates may do what its boundary allows: nothing there may reach past the deploy role."""
+    boundary = json.loads(bootstrap.one("aws:iam/policy:Policy")["policy"])
+    allows = [s for s in boundary["Statement"] if s["Effect"] == "Allow"]
+    assert allows and not [s for s in allows if "NotAction" in s or "NotResource" in s]
+    beyond = [
+        (statement.get("Sid"), action, resource)
+        for statement in allows
+        for action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+        for context in _contexts(statement)
+        if not evaluate([deploy_policy], Request(action, resource, context)).allowed
+    ]
+    assert beyond == []
+
+
+def test_what_the_deploy_role_is_denied_outright_no_role_under_the_boundary_may_do(bootstrap, deploy_policy):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    denies = [s for s in json.loads(deploy_policy)["Statement"] if s["Effect"] == "Deny" and "Action" in s and not s.get("Condition")]
+    probes = [
+        (action, resource) for s in denies for action in _as_list(s["Action"]) for resource in _as_list(s["Resource"]) if "*" not in action
+    ]
+    assert probes
+    assert [(a, r) for a, r in probes if evaluate([boundary], Request(a, r)).allowed] == []
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["ssm:SendCommand", "ssm:StartSession", "ssm:CreateAssociation", "ec2:ModifySnapshotAttribute", "rds:ModifyDBSnapshotAttribute"],
+)
+def test_neither_the_deploy_role_nor_an_estate_role_runs_commands_on_instances_or_shares_snapshots(bootstrap, deploy_policy, action):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    other = f"arn:aws:ec2:ap-northeast-2:{ACCOUNT}:instance/i-0123456789abcdef0"
+    assert decide(deploy_policy, action, other).result == "explicitly denied"
+    assert decide(boundary, action, other).result == "explicitly denied"
+
+
+def test_buckets_and_kafka_data_outside_the_estate_are_out_of_a_bounded_role_s_reach(bootstrap, deploy_policy):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    for policy in (boundary, deploy_policy):
+        assert not decide(policy, "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/key").allowed
+        assert not decide(policy, "kafka-cluster:ReadData", f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:topic/other/uuid/orders").allowed
+        assert decide(policy, "s3:GetObject", "arn:aws:s3:::crm-dr-alb-logs/key").allowed
+
+
+def test_the_deploy_role_still_manages_the_estate_s_msk_topics(deploy_policy):
+    from components.bootstrap.ci_identity import MSK_TOPIC_ADMIN
+
+    topic = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:topic/crm-dr-kafka/0a1b2c3d-4e5f/crm.events"
+    cluster = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:cluster/crm-dr-kafka/0a1b2c3d-4e5f"
+    assert [a for a in MSK_TOPIC_ADMIN if not decide(deploy_policy, a, cluster if a.endswith("Connect") else topic).allowed] == []

@@ -93,12 +93,12 @@ def test_deploy_policy_lets_ci_manage_msk_topics_through_the_topic_api():
         region="ap-northeast-2",
         tags={},
     )
-    statements = json.loads(deploy_policy("aws", "123456789012", args, "arn:aws:s3:::crm-state", "arn:kms", "arn:kms"))["Statement"]
-    actions = {a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {
-        "kafka:*",
-        "kafka-cluster:Connect",
-        "kafka-cluster:CreateTopic",
-        "kafka-cluster:DeleteTopic",
-        "kafka-cluster:AlterTopic",
-    } <= actions
+    from tools.checks.iam_eval import Request, evaluate
+
+    policy = deploy_policy("aws", "123456789012", args, "arn:aws:s3:::crm-state", "arn:kms", "arn:kms")
+    cluster = "arn:aws:kafka:ap-northeast-2:123456789012:cluster/crm-dr-kafka/0a1b2c3d-4e5f"
+    topic = "arn:aws:kafka:ap-northeast-2:123456789012:topic/crm-dr-kafka/0a1b2c3d-4e5f/crm.events"
+    requests = [Request("kafka:CreateTopic", cluster), Request("kafka-cluster:Connect", cluster)] + [
+        Request(f"kafka-cluster:{action}", topic) for action in ("CreateTopic", "DeleteTopic", "AlterTopic")
+    ]
+    assert [r for r in requests if not evaluate([policy], r).allowed] == []
