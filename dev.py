@@ -52,8 +52,6 @@ IAM_REQUIREMENTS = ROOT / "tools" / "iam-requirements.txt"
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return

@@ -15,7 +15,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import pulumi
 
@@ -30,9 +31,7 @@ def as_list(value: Any) -> list:
 class Component(pulumi.ComponentResource):
     past_types: ClassVar[Sequence[str]] = ()
 
-    def __init__(
-        self, t: str, name: str, props: Optional[dict] = None, opts: Optional[pulumi.ResourceOptions] = None, remote: bool = False
-    ):
+    def __init__(self, t: str, name: str, props: dict | None = None, opts: pulumi.ResourceOptions | None = None, remote: bool = False):
         aliases = [pulumi.Alias(type_=old) for old in self.past_types]
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
         # A component inside another one protects its stateful children when its parent does.

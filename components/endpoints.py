@@ -9,7 +9,6 @@ component's children, so a change inside one component stays inside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
 
 import pulumi
 
@@ -32,12 +31,12 @@ class DatabaseEndpoint:
     database: pulumi.Input[str]
     user: DatabaseUser  # the admin user on a database component's endpoint
     # PEM of the CA the server's certificate chains to, where a client cannot take it from its trust store.
-    ca_certificate: Optional[pulumi.Input[str]] = None
+    ca_certificate: pulumi.Input[str] | None = None
     # How a client verifies the server with that CA: verify-full (the certificate names the host: RDS), or
     # verify-ca where it cannot (Cloud SQL's certificate does not name its private IP address).
     sslmode: str = "verify-full"
 
-    def signed_in_as(self, user: DatabaseUser) -> "DatabaseEndpoint":
+    def signed_in_as(self, user: DatabaseUser) -> DatabaseEndpoint:
         """The same server and database, as another user (the application's role, the replication role)."""
         return replace(self, user=user)
 
@@ -55,10 +54,10 @@ class CacheEndpoint:
     port: pulumi.Input[int]
     auth_token: pulumi.Input[str]  # always a secret Output
     tls: bool = True
-    ca_certificate: Optional[pulumi.Input[str]] = None  # PEM bundle, where the server's CA is not publicly trusted
+    ca_certificate: pulumi.Input[str] | None = None  # PEM bundle, where the server's CA is not publicly trusted
     cluster: bool = False  # host is a configuration endpoint
-    reader_host: Optional[pulumi.Input[str]] = None
-    reader_port: Optional[pulumi.Input[int]] = None
+    reader_host: pulumi.Input[str] | None = None
+    reader_port: pulumi.Input[int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auth_token", pulumi.Output.secret(self.auth_token))

@@ -12,8 +12,8 @@ scale a running workload down: that stops the program with an error naming the k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from pathlib import Path
 import psycopg
 
 from . import failover, replication
-from .gameday import add_arguments as gameday_arguments
 from .endpoint import DrError, Endpoint, Scrubber, connect, from_env, reachable
+from .gameday import add_arguments as gameday_arguments
 
 SCRUB = Scrubber()
 # The drill's cases (dr/drill.py CASES; that module needs the server binaries, so it is imported only to run).
@@ -380,7 +380,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - one line, scrubbed, no traceback (it could hold a password)
+    except Exception as exc:
         print(f"error: {type(exc).__name__}: {SCRUB(str(exc))}", file=sys.stderr)
         return 2
 

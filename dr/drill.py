@@ -247,8 +247,8 @@ class Pair:
     """One case's databases on both servers, with the estate's roles, reached directly and over the link."""
 
     def __init__(self, aws: localpg.Server, gcp: localpg.Server, relay_aws: Relay, relay_gcp: Relay, dbname: str, passwords: dict):
-        from components.postgres.roles import roles_sql  # noqa: PLC0415 - the roles Job's own SQL
-        from components.postgres.scram import scram_sha_256  # noqa: PLC0415 - and its verifiers
+        from components.postgres.roles import roles_sql
+        from components.postgres.scram import scram_sha_256
 
         self.aws, self.gcp, self.dbname, self.passwords = aws, gcp, dbname, passwords
         for server in (aws, gcp):
@@ -630,8 +630,8 @@ def slot_lost(pair: Pair, log) -> dict:
             status_lost = failover.slot_health(a)
             lag = replication.measure_lag(g, a, probe_timeout_s=1)
         # What the clouds' alarms match (components/aws/monitoring.py, components/gcp/monitoring.py), in these servers' logs.
-        from components.aws.monitoring import SLOT_INVALIDATED_PATTERN  # noqa: PLC0415
-        from components.gcp.monitoring import SLOT_LOST_TEXTS  # noqa: PLC0415
+        from components.aws.monitoring import SLOT_INVALIDATED_PATTERN
+        from components.gcp.monitoring import SLOT_LOST_TEXTS
 
         aws_words = re.findall(r'"([^"]+)"', SLOT_INVALIDATED_PATTERN)
         deadline = time.monotonic() + 10
@@ -877,7 +877,7 @@ def main(args) -> int:
             f"{table:<34}{figures['rows_aws']:>7} / {figures['rows_gcp']:<7} rows, checksums "
             f"{'equal' if figures['checksum_aws'] == figures['checksum_gcp'] else 'DIFFER'}"
         )
-    for case in CASES[1:] + ("passwords_in_logs", "passwords_in_pg_stat_statements"):
+    for case in (*CASES[1:], "passwords_in_logs", "passwords_in_pg_stat_statements"):
         if case in report:
             target = next((f"{t} {'met' if met else 'MISSED'}" for n, t, met in checks if n == case), "")
             print(f"{case:<34}{json.dumps(report[case], default=str)[:200]}  {target}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
 from urllib.parse import quote, quote_plus
 
 import psycopg
@@ -36,15 +36,15 @@ class Endpoint:
     host: str
     dbname: str
     user: str
-    password: Optional[str] = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
     port: int = 5432
     sslmode: str = "require"
-    passfile: Optional[str] = None
+    passfile: str | None = None
     # The CA file libpq verifies the server's certificate against (sslmode verify-ca / verify-full).
-    sslrootcert: Optional[str] = None
+    sslrootcert: str | None = None
     # The same CA as a path on the *other* database server, for the subscription it opens to this one
     # (self-managed servers only: a managed service offers no place for it).
-    peer_sslrootcert: Optional[str] = None
+    peer_sslrootcert: str | None = None
 
     def params(self) -> dict:
         """Keyword arguments for libpq (the password travels as a keyword, never in a string we print)."""
@@ -66,7 +66,7 @@ class Endpoint:
             params["sslrootcert"] = self.sslrootcert
         return params
 
-    def resolved_password(self) -> Optional[str]:
+    def resolved_password(self) -> str | None:
         """The password, from the environment or the passfile (the subscriber's server needs it in CREATE SUBSCRIPTION)."""
         if self.password is not None:
             return self.password
@@ -136,7 +136,7 @@ def _quiet(fn):
         return None
 
 
-def passfile_lookup(path: Path, endpoint: Endpoint) -> Optional[str]:
+def passfile_lookup(path: Path, endpoint: Endpoint) -> str | None:
     """The password for `endpoint` in a libpq passfile (hostname:port:database:username:password, `*` matches)."""
     try:
         lines = path.read_text().splitlines()
@@ -189,7 +189,7 @@ def from_env(prefix: str, environ: Mapping[str, str] = os.environ, *, default_ss
 class Scrubber:
     """Replaces every known secret in a text with ***."""
 
-    def __init__(self, *endpoints: Optional[Endpoint]):
+    def __init__(self, *endpoints: Endpoint | None):
         self.secrets: list[str] = []
         for endpoint in endpoints:
             if endpoint is not None:
@@ -232,7 +232,7 @@ def unreachable(message: str) -> bool:
     return all(any(marker in line for marker in _UNREACHABLE) for line in lines)
 
 
-def reachable(endpoint: Endpoint, *, role: str = "the old primary") -> Optional[psycopg.Connection]:
+def reachable(endpoint: Endpoint, *, role: str = "the old primary") -> psycopg.Connection | None:
     """A connection, or None when the server cannot be reached (timeout, refused, no route).
 
     Any other failure (the server answered and refused us) is a DrError: the caller must not carry on
@@ -251,7 +251,7 @@ def reachable(endpoint: Endpoint, *, role: str = "the old primary") -> Optional[
         ) from None
 
 
-def run_client(endpoint: Endpoint, argv: list[str], *, stdin: Optional[str] = None) -> str:
+def run_client(endpoint: Endpoint, argv: list[str], *, stdin: str | None = None) -> str:
     """Runs pg_dump/psql against `endpoint` with the connection in the environment; their own error on failure."""
     result = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=endpoint.client_env())
     if result.returncode != 0:

@@ -13,9 +13,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Optional
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -48,7 +48,7 @@ Echo = Callable[[str], None]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -186,14 +186,14 @@ def sequence_values(conn: psycopg.Connection) -> dict[str, int]:
     return {name: int(value) for name, value, _max in conn.execute(_ALL_SEQUENCES).fetchall()}
 
 
-def margin_for(rate_per_s: Optional[float], window_s: float, key_type: str = "bigint", safety: float = SAFETY_FACTOR) -> int:
+def margin_for(rate_per_s: float | None, window_s: float, key_type: str = "bigint", safety: float = SAFETY_FACTOR) -> int:
     """Ids the lost primary may have handed out after the last replicated row: rate x window x safety,
     never below the floor of the key's type (a rate measured before a burst would lag it)."""
     floor = FLOOR_MARGINS.get(key_type, FLOOR_MARGINS["bigint"])
     return max(floor, math.ceil((rate_per_s or 0) * window_s * safety))
 
 
-def _holes(conn: psycopg.Connection, table: str, column: str, highest: Optional[int], rate: Optional[float]) -> list[int]:
+def _holes(conn: psycopg.Connection, table: str, column: str, highest: int | None, rate: float | None) -> list[int]:
     """Keys just below the highest replicated one that the copy lacks at promotion.
 
     Ids are handed out at insert, rows replicate at commit: a transaction in flight at the cut can hold
@@ -212,7 +212,7 @@ def _holes(conn: psycopg.Connection, table: str, column: str, highest: Optional[
     return [r[0] for r in rows]
 
 
-def _highest(conn: psycopg.Connection, table: str, column: str) -> Optional[int]:
+def _highest(conn: psycopg.Connection, table: str, column: str) -> int | None:
     value = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column), sql.SQL(table))).fetchone()[0]
     return None if value is None else int(value)
 
@@ -279,11 +279,11 @@ def _bounded(conn: psycopg.Connection, seconds: float, what: str):
 
 def promote(
     copy: Endpoint,
-    old_primary: Optional[Endpoint],
+    old_primary: Endpoint | None,
     *,
     app_role: str = DEFAULT_APP_ROLE,
     window_s: float = DEFAULT_WINDOW_S,
-    margin: Optional[int] = None,
+    margin: int | None = None,
     catchup_s: float = 10,
     accept_behind: bool = False,
     echo: Echo = lambda _s: None,
@@ -370,7 +370,7 @@ def _catch_up(old: psycopg.Connection, copy: psycopg.Connection, timeout_s: floa
     record.step(f"copy: still behind the fenced old primary ({behind}); --accept-behind: its missing writes are lost", warning=True)
 
 
-def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, int], window_s: float, margin: Optional[int]) -> None:
+def _move_sequences(conn: psycopg.Connection, record: Record, exact: dict[str, int], window_s: float, margin: int | None) -> None:
     row = (
         conn.execute("SELECT id_rates, beat_at FROM dr.heartbeat WHERE id = 1").fetchone()
         if conn.execute("SELECT to_regclass('dr.heartbeat') IS NOT NULL").fetchone()[0]
@@ -486,7 +486,7 @@ def _fk_order(conn: psycopg.Connection, tables: list[str]) -> list[str]:
 _XID_SPACE, _HALF = 2**32, 2**31
 
 
-def _parse_snapshot(text: Optional[str]) -> Optional[tuple[int, int, list[int]]]:
+def _parse_snapshot(text: str | None) -> tuple[int, int, list[int]] | None:
     """pg_snapshot text `xmin:xmax:xip,...` as 32-bit xids (what a row's xmin holds)."""
     if not text:
         return None
@@ -790,8 +790,8 @@ def failback_switch(
     app_role: str = DEFAULT_APP_ROLE,
     wait_s: float = 120,
     echo: Echo = lambda _s: None,
-    replication_login: Optional[Endpoint] = None,
-    monitor_role: Optional[str] = None,
+    replication_login: Endpoint | None = None,
+    monitor_role: str | None = None,
 ) -> Record:
     """The planned pause: stop writes on GCP, let AWS catch up, move AWS's sequences, make AWS the primary and GCP its copy again.
 

@@ -43,11 +43,12 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any
 
 from .endpoint import DrError
 
@@ -81,7 +82,7 @@ class Clock:
         return time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -111,7 +112,7 @@ class Estate:
     detection_seconds: float
     detection_budget_seconds: float
     sla: dict[str, Any]
-    vpc_id: Optional[str] = None
+    vpc_id: str | None = None
 
     @property
     def production(self) -> bool:
@@ -198,8 +199,8 @@ class Clients:
     pool_health: Callable[[str, str], dict]  # (account, pool id) -> Cloudflare's pool health result
     http: Callable[[str, Mapping[str, str], float], Response]
     preflight: Callable[[], list[tuple[str, bool, str]]]  # (check, ok, detail)
-    lag: Optional[Callable[[], Optional[float]]] = None
-    database_switch: Optional[Callable[[Callable[[str], None]], dict]] = None
+    lag: Callable[[], float | None] | None = None
+    database_switch: Callable[[Callable[[str], None]], dict] | None = None
     clock: Clock = field(default_factory=Clock)
 
 
@@ -237,7 +238,7 @@ def on_gcp(sample: dict) -> bool:
     return ok(sample) and sample.get("served_by") == "gcp"
 
 
-def _pool_down(health: dict) -> Optional[bool]:
+def _pool_down(health: dict) -> bool | None:
     regions = health.get("pop_health") or {}
     if not regions:
         return None
@@ -250,12 +251,12 @@ def _pool_down(health: dict) -> Optional[bool]:
 @dataclass
 class Outcome:
     status: str = "completed"  # completed | timed-out | aborted | interrupted | error | refused
-    experiment_id: Optional[str] = None
-    error: Optional[str] = None
+    experiment_id: str | None = None
+    error: str | None = None
     preflight: list[dict] = field(default_factory=list)
-    database: Optional[dict] = None
-    fis_acls_left: Optional[int] = None
-    started_at: Optional[str] = None
+    database: dict | None = None
+    fis_acls_left: int | None = None
+    started_at: str | None = None
     stop_failed: bool = False  # the experiment may still be running: a person must stop it
 
 
@@ -276,8 +277,8 @@ class _Run:
         self.fis = clients.aws("fis", estate.region)
         self.cloudwatch = clients.aws("cloudwatch", estate.region)
         self.stopped = False
-        self.switch: Optional[Future] = None  # the database side, once started
-        self.experiment_status: Optional[str] = None
+        self.switch: Future | None = None  # the database side, once started
+        self.experiment_status: str | None = None
         self.sequence = 0
 
     # -- time
@@ -300,7 +301,7 @@ class _Run:
         try:
             response = self.clients.http(url, {"Cache-Control": "no-cache", "Host": host}, self.options.request_timeout)
             sample.update(status=response.status, served_by=(response.headers.get("x-cloud-provider") or "").lower() or None)
-        except Exception as error:  # noqa: BLE001 - a request that fails is a failed sample, whatever the reason
+        except Exception as error:
             sample.update(status=None, served_by=None, error=f"{type(error).__name__}: {str(error)[:120]}")
         sample["ms"] = round((self.clock.monotonic() - started) * 1000, 1)
         self.timeline.add("http", sample)
@@ -312,7 +313,7 @@ class _Run:
             try:
                 down = _pool_down(self.clients.pool_health(self.estate.account_id, self.estate.pools[cloud]))
                 sample[cloud] = None if down is None else not down
-            except Exception as error:  # noqa: BLE001 - an unreadable pool is an unknown sample, noted
+            except Exception as error:
                 sample[cloud] = None
                 sample[f"{cloud}_error"] = f"{type(error).__name__}: {str(error)[:120]}"
         self.timeline.add("pools", sample)
@@ -321,7 +322,7 @@ class _Run:
         t = self.now()
         try:
             seconds = self.clients.lag() if self.clients.lag else None
-        except Exception as error:  # noqa: BLE001 - an unmeasured lag is recorded as such
+        except Exception as error:
             seconds = None
             self.timeline.notes.append(f"lag at {t:.0f} s: {type(error).__name__}")
         self.timeline.add("lag", {"t": round(t, 3), "seconds": seconds})
@@ -406,7 +407,7 @@ class _Run:
         except Refused:
             self.outcome.status = "refused"
             raise
-        except Exception as error:  # noqa: BLE001 - reported on one line; the experiment is stopped below
+        except Exception as error:
             self.outcome.status = "error"
             self.outcome.error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
             self.echo(f"error: {self.outcome.error}: stopping the experiment")
@@ -514,7 +515,7 @@ class _Run:
         except Exception:
             try:
                 self._poll(self.now())  # FIS may have stopped it already (its stop condition): that is not a failure
-            except Exception:  # noqa: BLE001, S110 - unknown: treated as still running
+            except Exception:
                 pass
             if self.experiment_status not in (*TERMINAL, "stopping"):
                 self._publish_guard_quietly(1)
@@ -531,7 +532,7 @@ class _Run:
             try:
                 self._stop_experiment()
                 return
-            except Exception as error:  # noqa: BLE001 - retried, then raised
+            except Exception as error:
                 if attempt == STOP_ATTEMPTS:
                     raise
                 pause = min(2.0 ** (attempt - 1), 8.0)
@@ -543,17 +544,15 @@ class _Run:
         if self.outcome.experiment_id:
             try:
                 self._stop_with_retries()
-            except Exception as error:  # noqa: BLE001 - said loudly: a person must stop it
+            except Exception as error:
                 self.outcome.stop_failed = True
                 self.outcome.error = (self.outcome.error or "") + f"; STOP FAILED: {type(error).__name__}: {error}"
                 self.echo(f"!! could not stop experiment {self.outcome.experiment_id}: stop it now (docs/runbooks/gameday.md)")
                 self._publish_guard_quietly(1)
         deadline = self.clock.monotonic() + min(self.options.request_timeout, 30)
         for future in list(self.pending):
-            try:
+            with contextlib.suppress(Exception):
                 future.result(timeout=max(0.0, deadline - self.clock.monotonic()))
-            except Exception:  # noqa: BLE001, S110 - an unfinished sample is left out
-                pass
         if self.outcome.experiment_id:
             self._await_end()
         self._await_database_side()
@@ -572,7 +571,7 @@ class _Run:
             self.timeline.notes.append("the run ended while the database side was still running; it was waited for")
         try:
             result = switch.result()
-        except Exception as error:  # noqa: BLE001 - reported with the run's outcome
+        except Exception as error:
             text = f"database side: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
             self.outcome.error = f"{self.outcome.error}; {text}" if self.outcome.error else text
             if self.outcome.status not in ("interrupted",):
@@ -586,7 +585,7 @@ class _Run:
         for _ in range(30):
             try:
                 self._poll(self.now())
-            except Exception:  # noqa: BLE001, S110 - the state is best effort here
+            except Exception:
                 return
             if self.experiment_status in TERMINAL:
                 return
@@ -599,14 +598,12 @@ class _Run:
                 Filters=[{"Name": "vpc-id", "Values": [self.estate.vpc_id]}, {"Name": "tag:managedByFIS", "Values": ["true"]}]
             )["NetworkAcls"]
             self.outcome.fis_acls_left = len(acls)
-        except Exception as error:  # noqa: BLE001 - unknown, and said so
+        except Exception as error:
             self.timeline.notes.append(f"could not count FIS network ACLs: {type(error).__name__}")
 
     def _publish_guard_quietly(self, value: int) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._publish_guard(value)
-        except Exception:  # noqa: BLE001, S110 - the stop failure is already reported
-            pass
 
 
 def _install_signal_handlers() -> dict:
@@ -660,7 +657,7 @@ def run(estate: Estate, clients: Clients, options: Options, echo: Callable[[str]
 # ---------------------------------------------------------------- figures and targets
 
 
-def _percentile(values: list[float], p: float) -> Optional[float]:
+def _percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
@@ -724,7 +721,7 @@ class Target:
     figure: str
     value: Any
     limit: str
-    met: Optional[bool]  # None: not measured in this run
+    met: bool | None  # None: not measured in this run
     source: str
 
     def row(self) -> str:
@@ -945,7 +942,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--plot", help="write the timeline plot (PNG) here")
 
 
-def options_from(args: argparse.Namespace, estate: Optional[Estate] = None) -> Options:
+def options_from(args: argparse.Namespace, estate: Estate | None = None) -> Options:
     duration = estate.duration_seconds if estate else 0
     max_seconds = args.max_minutes * 60 if args.max_minutes else min(3600.0, duration + 1200.0)
     return Options(
@@ -1008,12 +1005,12 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
         answer = verify.http_get(url, headers, timeout)
         return Response(answer.status, answer.headers)
 
-    lag: Optional[Callable[[], Optional[float]]] = None
+    lag: Callable[[], float | None] | None = None
     endpoints = database_endpoints(estate, outputs, args.database_host)
     if endpoints is not None:
         publisher, subscriber = endpoints
 
-        def measure_lag() -> Optional[float]:
+        def measure_lag() -> float | None:
             return replication_lag(subscriber, publisher, timeout=float(estate.sla["rpoSeconds"]) * 2)
 
         lag = measure_lag
@@ -1028,7 +1025,7 @@ def default_clients(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], ar
     )
 
 
-def database_endpoints(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], database_host: Optional[str]):
+def database_endpoints(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], database_host: str | None):
     """(RDS, Cloud SQL) from aws-dr's and gcp-dr's outputs, as `dr` names them (publisher, subscriber); None without them."""
     from .endpoint import Endpoint
 
@@ -1050,7 +1047,7 @@ def database_endpoints(estate: Estate, outputs: Mapping[str, Mapping[str, Any]],
     return publisher, subscriber
 
 
-def replication_lag(subscriber, publisher=None, *, timeout: float = 10.0) -> Optional[float]:
+def replication_lag(subscriber, publisher=None, *, timeout: float = 10.0) -> float | None:
     """The copy's lag as `dr lag` measures it: a probe heartbeat written on RDS, timed until the copy applied it.
 
     Without RDS, the age of the newest heartbeat the copy holds (an upper bound). None when the
@@ -1098,7 +1095,7 @@ def _database_switch(estate: Estate, outputs: Mapping[str, Mapping[str, Any]], a
 
 
 def main(
-    args: argparse.Namespace, clients: Optional[Clients] = None, echo: Callable[[str], None] = print, options: Optional[Options] = None
+    args: argparse.Namespace, clients: Clients | None = None, echo: Callable[[str], None] = print, options: Options | None = None
 ) -> int:
     """`clients` and `options` replace the real clients and the options the command line gives (tests)."""
     stacks = {"aws": args.aws_stack, "gcp": args.gcp_stack, "global": args.global_stack}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -12,12 +12,11 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from .endpoint import Endpoint, connect
 
 
-def bin_dir() -> Optional[Path]:
+def bin_dir() -> Path | None:
     for candidate in (Path("/usr/lib/postgresql/15/bin"), Path(shutil.which("initdb") or "/nonexistent").parent):
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
             return candidate
@@ -33,7 +32,7 @@ def has_pgaudit(bin_path: Path) -> bool:
 def audited(bin_path: Path) -> dict:
     """The estate's logging settings (components/postgres/logging.py, what RDS and Cloud SQL are given),
     with pg_stat_statements preloaded, and pgAudit where it is installed; server settings for `start`."""
-    from components.postgres.logging import audit_settings  # noqa: PLC0415 - the stacks' own list, one place
+    from components.postgres.logging import audit_settings
 
     settings = {s.name: s.value for s in audit_settings()}
     # RDS preloads pg_stat_statements (Performance Insights reads it), and its view keeps statements' text.
@@ -42,7 +41,7 @@ def audited(bin_path: Path) -> dict:
     return {"shared_preload_libraries": "pg_stat_statements,pgaudit", **settings}
 
 
-def run_as_job(server: "Server", dbname: str, script: str, environment: dict) -> None:
+def run_as_job(server: Server, dbname: str, script: str, environment: dict) -> None:
     """Runs a psql script the way the roles Job does (components/postgres/roles.py): psql --file, the
     connection and the passwords in the environment (PG*, *_PASSWORD), nothing on the command line."""
     path = server.root / f"job-{dbname}-{secrets.token_hex(4)}.sql"
@@ -90,7 +89,7 @@ def password_traces(password: str) -> list[str]:
     return runs or [password]
 
 
-def tracked_statements(server: "Server") -> str:
+def tracked_statements(server: Server) -> str:
     """Every statement text pg_stat_statements holds on this server (all databases; empty where it is not preloaded)."""
     with connect(server.endpoint(dbname="postgres")) as conn:
         if conn.execute("SELECT current_setting('pg_stat_statements.track', true)").fetchone()[0] is None:
@@ -99,7 +98,7 @@ def tracked_statements(server: "Server") -> str:
         return conn.execute("SELECT coalesce(string_agg(query, E'\\n'), '') FROM pg_stat_statements").fetchone()[0]
 
 
-def reset_tracked_statements(server: "Server", matching: str = "%") -> None:
+def reset_tracked_statements(server: Server, matching: str = "%") -> None:
     """Forgets pg_stat_statements' entries whose text is LIKE `matching` (all of them by default)."""
     with connect(server.endpoint(dbname="postgres")) as conn:
         if conn.execute("SELECT current_setting('pg_stat_statements.track', true)").fetchone()[0] is not None:
@@ -109,7 +108,7 @@ def reset_tracked_statements(server: "Server", matching: str = "%") -> None:
             )
 
 
-def tracked_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:
+def tracked_passwords(servers: list[Server], passwords: dict[str, str]) -> dict[str, list[str]]:
     """Per server, the names of the passwords whose traces its pg_stat_statements holds."""
     found = {}
     for server in servers:
@@ -118,7 +117,7 @@ def tracked_passwords(servers: list["Server"], passwords: dict[str, str]) -> dic
     return found
 
 
-def logged_passwords(servers: list["Server"], passwords: dict[str, str]) -> dict[str, list[str]]:
+def logged_passwords(servers: list[Server], passwords: dict[str, str]) -> dict[str, list[str]]:
     """Per server log, the names of the passwords whose traces it holds."""
     found = {}
     for server in servers:
@@ -184,7 +183,7 @@ class Server:
             raise subprocess.CalledProcessError(result.returncode, [Path(args[0]).name], result.stdout, result.stderr.strip()[-500:])
         return result
 
-    def endpoint(self, dbname: str = "crm", sslmode: str = "disable", user: str = "postgres", password: Optional[str] = None) -> Endpoint:
+    def endpoint(self, dbname: str = "crm", sslmode: str = "disable", user: str = "postgres", password: str | None = None) -> Endpoint:
         return Endpoint(
             host="127.0.0.1",
             port=self.port,
@@ -197,7 +196,7 @@ class Server:
     def running(self) -> bool:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         return (
-            subprocess.run(prefix + [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "status"], capture_output=True).returncode
+            subprocess.run([*prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "status"], capture_output=True).returncode
             == 0
         )
 
@@ -242,7 +241,7 @@ class Server:
 
 
 def start(
-    bin_path: Path, *, ssl: bool = False, settings: Optional[dict] = None, password: Optional[str] = None, parent: Optional[Path] = None
+    bin_path: Path, *, ssl: bool = False, settings: dict | None = None, password: str | None = None, parent: Path | None = None
 ) -> Server:
     """initdb + pg_ctl start with wal_level=logical and a `crm` database; password auth (scram) over TCP."""
     root = Path(tempfile.mkdtemp(prefix="crm-pg-", dir=parent))

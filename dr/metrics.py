@@ -17,14 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Optional
 
 METRIC_TYPE = "custom.googleapis.com/crm/replication_lag_seconds"
 TOKEN_URL = "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
 API = "https://monitoring.googleapis.com/v3/projects/{project}/timeSeries"
 
 
-def time_series(project: str, lag_seconds: float, now: Optional[float] = None) -> dict:
+def time_series(project: str, lag_seconds: float, now: float | None = None) -> dict:
     """The CreateTimeSeries request body for one gauge sample."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now if now is not None else time.time()))
     return {
@@ -40,7 +39,7 @@ def time_series(project: str, lag_seconds: float, now: Optional[float] = None) -
     }
 
 
-def measured_lag(report: str) -> Optional[float]:
+def measured_lag(report: str) -> float | None:
     """The lag in seconds from `dr lag --json` output, or None when it reports no measurement."""
     try:
         data = json.loads(report)

@@ -12,18 +12,17 @@ import asyncio
 import collections
 import threading
 import time
-from typing import Optional
 
 
 class Relay:
     def __init__(self, target_host: str, target_port: int, one_way_delay_s: float):
         self.target = (target_host, target_port)
         self.delay = max(0.0, one_way_delay_s)
-        self.port: Optional[int] = None
+        self.port: int | None = None
         self.bytes_relayed = 0
         self._cut = False
         self._loop = asyncio.new_event_loop()
-        self._server: Optional[asyncio.base_events.Server] = None
+        self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, name="relay", daemon=True)
 

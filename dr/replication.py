@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Iterator, Optional
 
 import psycopg
 from psycopg import sql
@@ -124,7 +124,7 @@ def install_heartbeat(conn: psycopg.Connection) -> str:
     return "heartbeat dr.heartbeat and dr.beat() " + ("already there (function refreshed)" if existed else "created on the publisher")
 
 
-def beat(conn: psycopg.Connection, rate_window_s: float = RATE_WINDOW_S) -> Optional[int]:
+def beat(conn: psycopg.Connection, rate_window_s: float = RATE_WINDOW_S) -> int | None:
     """One heartbeat; None on a database that subscribes (not the primary)."""
     return conn.execute("SELECT dr.beat(make_interval(secs => %s))", (rate_window_s,)).fetchone()[0]
 
@@ -177,7 +177,7 @@ def drop_publication(conn: psycopg.Connection, name: str) -> bool:
     return True
 
 
-def slot_state(conn: psycopg.Connection, slot: str) -> Optional[dict]:
+def slot_state(conn: psycopg.Connection, slot: str) -> dict | None:
     row = conn.execute(
         "SELECT active, active_pid, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
         "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
@@ -295,7 +295,7 @@ def create_subscription(
     return f"sslmode {mode}"
 
 
-def grant_tool_schema(conn: psycopg.Connection, *, replication_role: Optional[str], monitor_role: Optional[str]) -> list[str]:
+def grant_tool_schema(conn: psycopg.Connection, *, replication_role: str | None, monitor_role: str | None) -> list[str]:
     """What the roles need of the tool's own schema `dr`, which the roles Job cannot grant (it is created later).
 
     The replication role copies every published table, `dr.heartbeat` and `dr.promotion` included (USAGE
@@ -399,8 +399,8 @@ def setup(
     schema: bool = True,
     wait_s: float = 600,
     echo: Callable[[str], None] = lambda _s: None,
-    replication_login: Optional[Endpoint] = None,
-    monitor_role: Optional[str] = None,
+    replication_login: Endpoint | None = None,
+    monitor_role: str | None = None,
     reseed: bool = False,
 ) -> list[str]:
     """Starts replication from scratch; safe to run again. Returns (and echoes) what it did.
@@ -492,24 +492,24 @@ class Lag:
     can never catch up and must be re-seeded).
     """
 
-    seconds: Optional[float]
-    bytes: Optional[int]
-    slot_wal_bytes: Optional[int]
+    seconds: float | None
+    bytes: int | None
+    slot_wal_bytes: int | None
     method: str
     primary_reachable: bool
     subscription_running: bool
-    last_beat_at: Optional[str]
+    last_beat_at: str | None
     bound: str = "exact"
-    seconds_upper: Optional[float] = None
-    probe_timeout_s: Optional[float] = None
-    slot_status: Optional[str] = None
+    seconds_upper: float | None = None
+    probe_timeout_s: float | None = None
+    slot_status: str | None = None
     problems: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _copy_beat(sub: psycopg.Connection) -> tuple[Optional[int], Optional[object], float]:
+def _copy_beat(sub: psycopg.Connection) -> tuple[int | None, object | None, float]:
     row = sub.execute(
         "SELECT hb.seq, hb.beat_at, extract(epoch FROM clock_timestamp())::float8 FROM (SELECT 1) one "
         "LEFT JOIN dr.heartbeat hb ON hb.id = 1"
@@ -517,7 +517,7 @@ def _copy_beat(sub: psycopg.Connection) -> tuple[Optional[int], Optional[object]
     return row[0], row[1], row[2]
 
 
-def _backlog(pub: psycopg.Connection, copy_seq: Optional[int], copy_at) -> tuple[float, Optional[float]]:
+def _backlog(pub: psycopg.Connection, copy_seq: int | None, copy_at) -> tuple[float, float | None]:
     """(lower, upper) bounds in seconds of the age of the oldest primary write the copy has not applied.
 
     The oldest unapplied write committed after the newest beat the copy holds (upper bound) and no
@@ -535,7 +535,7 @@ def _backlog(pub: psycopg.Connection, copy_seq: Optional[int], copy_at) -> tuple
 
 def measure_lag(
     sub: psycopg.Connection,
-    pub: Optional[psycopg.Connection],
+    pub: psycopg.Connection | None,
     *,
     probe_timeout_s: float = 10.0,
     subscription: str = SUBSCRIPTION,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policies.rules import ALL_RULES  # noqa: E402
+from policies.rules import ALL_RULES
 
 PolicyPack(
     name="crm-platform",

@@ -8,7 +8,7 @@ stack) or `bootstrap` (state backend, secrets key and CI identities, deployed fi
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .config import ConfigValidationError, StackConfig, find_placeholders, load, load_from_pulumi, raw_from_pulumi
 
@@ -31,7 +31,7 @@ def run() -> None:
     program_for(config)(config)
 
 
-def main(*, refuse_placeholders: Optional[bool] = None) -> None:
+def main(*, refuse_placeholders: bool | None = None) -> None:
     """The Pulumi CLI's entry: as `run`, but a config problem ends the program cleanly (no traceback),
     and `pulumi up` refuses the shipped placeholder values before anything is registered.
 

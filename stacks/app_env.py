@@ -19,7 +19,6 @@ per-instance CA, whose PEM bundle its endpoint carries into REDIS_CA_CERT.
 from __future__ import annotations
 
 import hashlib
-from typing import Optional
 
 import pulumi
 
@@ -31,7 +30,7 @@ REDIS_MAX_REDIRECTS = "3"
 REDIS_CLUSTER_MAX_REDIRECTS = "5"
 
 
-def database_env(writer: DatabaseEndpoint, reader: Optional[DatabaseEndpoint] = None) -> dict:
+def database_env(writer: DatabaseEndpoint, reader: DatabaseEndpoint | None = None) -> dict:
     """DATABASE_URL is the writer (RDS until failover, on both clouds); DATABASE_READER_URL the copy
     reads may use (Cloud SQL on GCP, the writer itself where there is no copy). The writer's user is
     the application's role; one role and password serve both: the stacks create the same

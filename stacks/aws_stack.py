@@ -39,9 +39,9 @@ from components.aws.vpn_gateway import VpnGateway, VpnGatewayArgs
 from components.cloudflare.dkim_records import SesDkimRecords, SesDkimRecordsArgs
 from components.cloudflare.origin_pull import origin_pull_ca
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
-from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from components.kubernetes.application import Application, ApplicationArgs, Egress, TargetGroup
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, redis_env, revision
 from .config.model import AwsStackConfig
@@ -66,7 +66,7 @@ def key_purposes(config: AwsStackConfig) -> list[str]:
 
 def program(config: AwsStackConfig) -> None:
     common = config.common
-    rotation = config.rotation.keepers(datetime.datetime.now(datetime.timezone.utc).date())  # crm:rotation
+    rotation = config.rotation.keepers(datetime.datetime.now(datetime.UTC).date())  # crm:rotation
     name = common.name_prefix
     protect = common.protected
     # What the program reads from outside before registering anything, so a missing piece stops it with nothing created.

@@ -12,9 +12,9 @@ from components.bootstrap.ci_identity import GithubAwsRoles, GithubAwsRolesArgs,
 from components.bootstrap.github_connection import GithubConnection, GithubConnectionArgs
 from components.bootstrap.key_policy import account_role_arn
 from components.bootstrap.projects import DeployProjects, DeployProjectsArgs
-from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
 from components.bootstrap.secrets_provider import AwsSecretsKey, AwsSecretsKeyArgs, GcpSecretsKey, GcpSecretsKeyArgs
 from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendArgs, S3StateBackend, S3StateBackendArgs
+from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
 from .config.model import BootstrapStackConfig, github_connection_name

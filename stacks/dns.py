@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_cloudflare as cloudflare
-
-from typing import Sequence
 
 from .config.model import Common, Dns
 

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws.mail import GOOGLE_TOKEN_AUDIENCE, GoogleMailSender, GoogleMailSenderArgs, MailWebhook, MailWebhookArgs
+from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.cloudflare.origin_record import OriginRecord, OriginRecordArgs
 from components.endpoints import DatabaseEndpoint, DatabaseUser
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
@@ -31,12 +32,11 @@ from components.gcp.secret_manager import AppEnvSecret, AppEnvSecretArgs
 from components.gcp.services import AGENT_APIS, ProjectServices, ProjectServicesArgs
 from components.gcp.slo import GcpSlo, GcpSloArgs
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from components.aws.monitoring import VpnTunnelAlarms, VpnTunnelAlarmsArgs
 from components.interconnect.ha_vpn import HaVpnLink, HaVpnLinkArgs
-from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
-from components.kubernetes.application import TOKEN_REFRESHER_IMAGE, Application, ApplicationArgs, AwsWebIdentity, Egress
 from components.kubernetes.application import POD_LABELS as APP_POD_LABELS
+from components.kubernetes.application import TOKEN_REFRESHER_IMAGE, Application, ApplicationArgs, AwsWebIdentity, Egress
 from components.kubernetes.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
@@ -48,7 +48,7 @@ from .workload import starting_replicas, workload_sizing
 
 def program(config: GcpStackConfig) -> None:
     common = config.common
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     rotation = config.rotation.keepers(today)  # crm:rotation
     name = common.name_prefix
     protect = common.protected

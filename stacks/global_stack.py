@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components.cloudflare.origin_pull import AuthenticatedOriginPulls, AuthenticatedOriginPullsArgs
 from components.cloudflare.load_balancer import GlobalLoadBalancer, GlobalLoadBalancerArgs, Origin
 from components.cloudflare.origin_auth import OriginAuthHeader, OriginAuthHeaderArgs
-from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
+from components.cloudflare.origin_pull import AuthenticatedOriginPulls, AuthenticatedOriginPullsArgs
 from components.cloudflare.origin_tls import StrictOriginTls, StrictOriginTlsArgs
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from components.cloudflare.slo import OriginErrorAlert, OriginErrorAlertArgs
 from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 

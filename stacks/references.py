@@ -6,7 +6,6 @@ import pulumi
 
 from .config.model import Common
 
-
 # The bootstrap stack's output every AWS role of the other stacks carries as its permissions boundary.
 PERMISSIONS_BOUNDARY_OUTPUT = "awsPermissionsBoundaryArn"
 

@@ -3,7 +3,7 @@ identity, registry, secret store and ingress), and how many replicas it starts w
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
@@ -31,7 +31,7 @@ def workload_sizing(app: ApplicationSettings) -> dict[str, Any]:
     }
 
 
-def starting_replicas(stack: str, tag: str, image: pulumi.Output[ImageCheck], rerun: str) -> pulumi.Output[Optional[int]]:
+def starting_replicas(stack: str, tag: str, image: pulumi.Output[ImageCheck], rerun: str) -> pulumi.Output[int | None]:
     """The Deployment's `replicas`: None (the autoscaler's count) once the registry holds the image, 0 while it
     holds no image at all (components/image_check.py).
 
@@ -48,7 +48,7 @@ def starting_replicas(stack: str, tag: str, image: pulumi.Output[ImageCheck], re
                 f"Push the image (`python -m tools first-deploy {stack}` prints the command), then {rerun}."
             )
 
-    def decide(check: ImageCheck) -> Optional[int]:
+    def decide(check: ImageCheck) -> int | None:
         if check.present:
             return None
         if check.holds_nothing:

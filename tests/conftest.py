@@ -21,8 +21,9 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ def deep_merge(base: dict, changes: Mapping[str, Any]) -> dict:
     return merged
 
 
-def stack_config(stack: str, changes: Optional[Mapping[str, Any]] = None) -> dict:
+def stack_config(stack: str, changes: Mapping[str, Any] | None = None) -> dict:
     """The stack's Pulumi.<stack>.yaml config with `changes` merged in (None deletes a key)."""
     return deep_merge(read_stack_file(stack), changes or {})
 
@@ -108,14 +109,14 @@ def _shared(key: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shipped(stack: str, preview: bool) -> PreviewResult:
     result = _shared(f"shipped {stack} {preview}", lambda: _with_changes(stack, {}, preview))
     _settle()
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
     runs = _shared(f"together {stacks}", lambda: preview_stacks(stacks))
     _settle()
@@ -131,7 +132,7 @@ def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> Prev
     return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
     return _shared(f"changed {stack} {changes} {preview}", lambda: _with_changes(stack, json.loads(changes), preview))
 
@@ -154,7 +155,7 @@ _real_preview_stack, _real_preview_stacks = workspace.preview_stack, workspace.p
 _packs: dict[str, Any] = {}
 
 
-def _pooled_check(resources, stack: Optional[str] = None):
+def _pooled_check(resources, stack: str | None = None):
     """policy_check.check through one policy-pack process per stack name, started on first use and kept for the session."""
     from tools import policy_check
 
@@ -209,7 +210,7 @@ def run_stack() -> Callable[..., PreviewResult]:
     fresh=True runs it anew, for a test that changes what the fake providers answer.
     """
 
-    def run(stack: str, changes: Optional[Mapping[str, Any]] = None, preview: bool = True, fresh: bool = False) -> PreviewResult:
+    def run(stack: str, changes: Mapping[str, Any] | None = None, preview: bool = True, fresh: bool = False) -> PreviewResult:
         if fresh:
             return _with_changes(stack, changes or {}, preview)
         if not changes:
@@ -227,9 +228,7 @@ def run_stack() -> Callable[..., PreviewResult]:
 def run_component() -> Callable[..., PreviewResult]:
     """run_component(lambda: Component(...)): registers one component under mocks, values resolved."""
 
-    def run(
-        build: Callable[[], Any], preview: bool = False, stack: str = "test", config: Optional[Mapping[str, Any]] = None
-    ) -> PreviewResult:
+    def run(build: Callable[[], Any], preview: bool = False, stack: str = "test", config: Mapping[str, Any] | None = None) -> PreviewResult:
         return run_program(stack, dict(config or {}), lambda: build() and None, preview=preview)
 
     return run

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Any, Optional
+from typing import Any
 
 from tools.engine.engine import reveal
 
@@ -18,7 +18,7 @@ _PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "cloudflare": "pulumi_clo
 _NESTED = re.compile(r"ForwardRef\('(\w+Args)'\)")
 
 
-def _args_class(token: str) -> tuple[Optional[type], Any]:
+def _args_class(token: str) -> tuple[type | None, Any]:
     package, module_path, name = token.split(":")
     if package not in _PACKAGES:
         return None, None
@@ -30,7 +30,7 @@ def _args_class(token: str) -> tuple[Optional[type], Any]:
     raise AssertionError(f"no input type for {token}")
 
 
-def _properties(cls: type) -> dict[str, tuple[bool, Optional[str]]]:
+def _properties(cls: type) -> dict[str, tuple[bool, str | None]]:
     """camelCase name -> (is a free-form map, nested input type name)."""
     found = {}
     for klass in cls.__mro__:

@@ -67,7 +67,7 @@ def test_the_program_lock_holds_none_of_the_tooling():
 
 def test_pulumi_builds_its_virtualenv_from_the_program_lock_with_pip():
     options = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]
-    assert options == {"toolchain": "pip", "virtualenv": ".venv"} and dev.VENV == ROOT / options["virtualenv"]
+    assert options == {"toolchain": "pip", "virtualenv": ".venv"} and ROOT / options["virtualenv"] == dev.VENV
     assert "requirements.txt" in [path for path, selection in dev.EXPORTS if selection == ["--no-default-groups"]]
 
 

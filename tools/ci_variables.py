@@ -15,8 +15,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # Repository variable <- bootstrap output.
@@ -59,7 +59,7 @@ def stack_files(project_dir: Path) -> list[Path]:
     return sorted(p for p in project_dir.glob("Pulumi.*.yaml") if p.name != "Pulumi.bootstrap.yaml")
 
 
-def _read_outputs(path: Optional[Path], stack: str) -> dict:
+def _read_outputs(path: Path | None, stack: str) -> dict:
     if path is not None:
         return json.loads(path.read_text())
     done = subprocess.run(["pulumi", "stack", "output", "--json", "--stack", stack], capture_output=True, text=True, check=False)
@@ -68,7 +68,7 @@ def _read_outputs(path: Optional[Path], stack: str) -> dict:
     return json.loads(done.stdout)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.ci_variables", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="bootstrap")
     parser.add_argument("--outputs", type=Path, help="a saved `pulumi stack output --json` of the bootstrap stack")

@@ -17,17 +17,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 from stacks.config import ConfigValidationError
+from stacks.references import MissingStackOutput
+
+from . import scan_cli
+from .diff import cli as diff_cli
 from .engine import engine, preview_stack, preview_stacks
 from .engine.render import preview_json, tree
 from .engine.workspace import deploy_order, stack_names
-from .diff import cli as diff_cli
 from .reports import cli as estate_cli
-from . import scan_cli
 from .terminal import Progress, Style, quiet_broken_pipe, tolerate_any_encoding
-from stacks.references import MissingStackOutput
 
 _ESTATE_COMMANDS: dict = {}  # cost, diagram, rebuild-time (tools/reports/cli.py)
 
@@ -127,10 +127,7 @@ def preview(args: argparse.Namespace) -> int:
     if args.stack and args.stack not in known:
         return _fail(f"unknown stack '{args.stack}' (have: {', '.join(known)})", 2)
     try:
-        if args.all:
-            runs = [(run.stack, run.result) for run in _preview_all()]
-        else:
-            runs = [(args.stack, preview_stack(args.stack))]
+        runs = [(run.stack, run.result) for run in _preview_all()] if args.all else [(args.stack, preview_stack(args.stack))]
     except ConfigValidationError as error:
         return _fail(f"error: {error}", 2)
     except (MissingStackOutput, engine.StackReferenceError) as error:
@@ -228,7 +225,8 @@ def verify(args: argparse.Namespace, sources=None) -> int:
 
 
 def webhooks(args: argparse.Namespace, sources=None) -> int:
-    from .live import verify as verifier, webhooks as hooks
+    from .live import verify as verifier
+    from .live import webhooks as hooks
 
     known = stack_names()
     if args.all == bool(args.stack):
@@ -277,7 +275,7 @@ def first_deploy(args: argparse.Namespace) -> int:
         return _fail(f"error: {error}", 2)
 
 
-def main(argv: Optional[list[str]] = None, verify_sources=None) -> int:
+def main(argv: list[str] | None = None, verify_sources=None) -> int:
     tolerate_any_encoding()
     args = _parser().parse_args(argv)
     try:

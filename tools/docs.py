@@ -22,9 +22,9 @@ import importlib
 import pkgutil
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 DR_STACKS = ("aws-dr", "gcp-dr", "global")

@@ -21,9 +21,10 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import yaml
 
@@ -194,7 +195,7 @@ def judge(documents: list[Document], findings: list[Finding], baseline: list[Acc
     return Outcome(documents, unaccepted, accepted, [entry for entry in baseline if id(entry) not in used])
 
 
-def scan(stacks: Iterable[str], python: Path = PYTHON, baseline: Optional[list[Accepted]] = None) -> Outcome:
+def scan(stacks: Iterable[str], python: Path = PYTHON, baseline: list[Accepted] | None = None) -> Outcome:
     baseline = load_baseline() if baseline is None else baseline
     documents = collect(stacks)
     return judge(documents, analyse(documents, python), baseline)
@@ -233,7 +234,7 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from tools.engine.workspace import stack_names

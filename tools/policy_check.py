@@ -13,9 +13,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -132,7 +133,7 @@ def stack_of(resources: list[PlanResource]) -> str:
 class PolicyPackProcess:
     """The pack as the CLI runs it: `python policies/__main__.py`, which prints its gRPC port."""
 
-    def __init__(self, stack: str, project: str = "crm", organization: str = "organization", python: Optional[Path] = None):
+    def __init__(self, stack: str, project: str = "crm", organization: str = "organization", python: Path | None = None):
         env = {
             **os.environ,
             "PULUMI_PROJECT": project,
@@ -155,7 +156,7 @@ class PolicyPackProcess:
         self.analyzer = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.stack, self.project, self.organization = stack, project, organization
 
-    def __enter__(self) -> "PolicyPackProcess":
+    def __enter__(self) -> PolicyPackProcess:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -229,14 +230,14 @@ class PolicyPackProcess:
         return violations
 
 
-def evaluate(resources: list[PlanResource], stack: Optional[str] = None, python: Optional[Path] = None) -> tuple[list[Violation], int]:
+def evaluate(resources: list[PlanResource], stack: str | None = None, python: Path | None = None) -> tuple[list[Violation], int]:
     """The pack's violations, and how many policies the pack evaluated; `python` runs the pack (default: this interpreter)."""
     with PolicyPackProcess(stack or stack_of(resources), python=python) as pack:
         violations = pack.analyze(resources)
         return violations, pack.policy_count
 
 
-def check(resources: list[PlanResource], stack: Optional[str] = None) -> list[Violation]:
+def check(resources: list[PlanResource], stack: str | None = None) -> list[Violation]:
     return evaluate(resources, stack)[0]
 
 

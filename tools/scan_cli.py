@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from stacks.config import ConfigValidationError
 from stacks.references import MissingStackOutput
+
 from .engine import engine, preview_stacks
 from .engine.workspace import stack_names
 

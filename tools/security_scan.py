@@ -19,9 +19,10 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import yaml
 
@@ -171,9 +172,7 @@ def _stack_for(check: dict[str, Any], stack_of: dict[Path, str]) -> str:
     raise ScanError(f"Checkov reported a file that was not scanned: {check.get('file_path')}")
 
 
-def scan(
-    stacks: Iterable[str], out_dir: Optional[Path] = None, checkov: Path = CHECKOV, baseline: Optional[list[Accepted]] = None
-) -> Outcome:
+def scan(stacks: Iterable[str], out_dir: Path | None = None, checkov: Path = CHECKOV, baseline: list[Accepted] | None = None) -> Outcome:
     from .engine import preview_stacks
     from .reports.terraform_plan import export
 

@@ -18,7 +18,7 @@ import shutil
 import sys
 import textwrap
 from dataclasses import dataclass
-from typing import IO, Optional
+from typing import IO
 
 UNICODE_GLYPHS = {"branch": "├─ ", "last": "└─ ", "pipe": "│  ", "space": "   ", "ellipsis": "…"}
 ASCII_GLYPHS = {"branch": "|- ", "last": "`- ", "pipe": "|  ", "space": "   ", "ellipsis": "..."}
@@ -35,10 +35,10 @@ def can_encode(stream: IO[str], text: str) -> bool:
 @dataclass(frozen=True)
 class Style:
     glyphs: dict
-    width: Optional[int]  # None: never cut lines
+    width: int | None  # None: never cut lines
 
     @classmethod
-    def for_stream(cls, stream: IO[str]) -> "Style":
+    def for_stream(cls, stream: IO[str]) -> Style:
         glyphs = UNICODE_GLYPHS if can_encode(stream, "".join(UNICODE_GLYPHS.values())) else ASCII_GLYPHS
         is_terminal = hasattr(stream, "isatty") and stream.isatty()
         width = shutil.get_terminal_size().columns if is_terminal or os.environ.get("COLUMNS") else None
@@ -77,7 +77,7 @@ def tolerate_any_encoding() -> None:
 class Progress:
     """Progress of a multi-stack command on stderr."""
 
-    def __init__(self, verb: str, stream: Optional[IO[str]] = None):
+    def __init__(self, verb: str, stream: IO[str] | None = None):
         self.verb = verb
         self.stream = stream if stream is not None else sys.stderr  # looked up now: tests and callers may redirect it
         self.live = hasattr(stream, "isatty") and stream.isatty()

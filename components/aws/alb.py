@@ -10,8 +10,8 @@ bucket of its own, the trust store reads it from there.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -61,7 +61,7 @@ class PublicLoadBalancerArgs:
     health_check_path: str = "/health"
     access_log_retention_days: int = 90
     deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
-    client_ca_bundle: Optional[str] = None  # PEM: the HTTPS listener then requires client certificates signed by it
+    client_ca_bundle: str | None = None  # PEM: the HTTPS listener then requires client certificates signed by it
 
     def __post_init__(self) -> None:
         if self.client_ca_bundle is not None and "-----BEGIN CERTIFICATE-----" not in self.client_ca_bundle:
@@ -89,7 +89,7 @@ class PublicLoadBalancer(Component):
     arn_suffix: pulumi.Output[str]  # the LoadBalancer dimension of the AWS/ApplicationELB metrics
     target_group_arn_suffix: pulumi.Output[str]  # the TargetGroup dimension
 
-    def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PublicLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         lb_name = load_balancer_name(name)
         super().__init__("crm:aws:PublicLoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -178,7 +178,7 @@ class PublicLoadBalancer(Component):
             self.trust_store = self._trust_store(name, args, tags)
             self._mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
         self._name, self._args, self._tags = name, args, tags
-        self.https_listener: Optional[aws.lb.Listener] = None
+        self.https_listener: aws.lb.Listener | None = None
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,

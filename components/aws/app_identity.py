@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -36,20 +36,20 @@ class ApplicationRoleArgs:
     app_env_secret_arn: pulumi.Input[str]
     secrets_kms_key_arn: pulumi.Input[str]
     tags: Mapping[str, str]
-    ses_identity_arn: Optional[pulumi.Input[str]] = None
-    ses_configuration_set_arn: Optional[pulumi.Input[str]] = None
-    queue_arn: Optional[pulumi.Input[str]] = None
-    queue_kms_key_arn: Optional[pulumi.Input[str]] = None
-    schedule_group_name: Optional[pulumi.Input[str]] = None
-    scheduler_role_arn: Optional[pulumi.Input[str]] = None
-    kafka_cluster_arn: Optional[pulumi.Input[str]] = None
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    ses_identity_arn: pulumi.Input[str] | None = None
+    ses_configuration_set_arn: pulumi.Input[str] | None = None
+    queue_arn: pulumi.Input[str] | None = None
+    queue_kms_key_arn: pulumi.Input[str] | None = None
+    schedule_group_name: pulumi.Input[str] | None = None
+    scheduler_role_arn: pulumi.Input[str] | None = None
+    kafka_cluster_arn: pulumi.Input[str] | None = None
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ApplicationRole(Component):
     role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ApplicationRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ApplicationRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:ApplicationRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = irsa_role(

@@ -10,8 +10,8 @@ as a failed restore job (and in AWS Backup's events) rather than on the day it i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -37,7 +37,7 @@ class BackupReplicaArgs:
 class BackupReplica(Component):
     """Automated backups (snapshots and transaction logs) of one RDS instance, replicated to the provider's region."""
 
-    def __init__(self, name: str, args: BackupReplicaArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: BackupReplicaArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:BackupReplica", name, None, opts)
         tags = dict(args.tags)
         # The copy is encrypted with a key of the destination region: KMS keys never leave their region.
@@ -71,7 +71,7 @@ class RestoreTestingArgs:
     retention_days: int = 35
     restore_schedule: str = "cron(0 18 1 * ? *)"  # monthly (the documents' monthly DR test), 03:00 KST on the 1st
     validation_window_hours: int = 2
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         problems = [
@@ -90,7 +90,7 @@ class RestoreTestingArgs:
 class RestoreTesting(Component):
     """An AWS Backup vault, plan and selection for the database, and a restore testing plan over that vault."""
 
-    def __init__(self, name: str, args: RestoreTestingArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: RestoreTestingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:RestoreTesting", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

@@ -8,8 +8,8 @@ is created only once the certificate is usable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -54,7 +54,7 @@ class ValidatedCertificate(Component):
 
     certificate_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ValidatedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ValidatedCertificateArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:ValidatedCertificate", name, None, opts)
         hosts = list(args.hostnames)
         self.certificate = aws.acm.Certificate(

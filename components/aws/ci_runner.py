@@ -15,8 +15,8 @@ Cloudflare, and the cluster's API, which the cluster admits from this group: `Ek
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -61,7 +61,7 @@ class DeployRunnerArgs:
     log_retention_days: int = 90
     region: str = ""
     # The bootstrap stack's permissions boundary, on the runner's role as on every estate role (components/aws/iam.py).
-    permissions_boundary: Optional[pulumi.Input[str]] = None
+    permissions_boundary: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if not 2 <= len(self.project_name) <= 150:
@@ -71,7 +71,7 @@ class DeployRunnerArgs:
 
 
 class DeployRunner(Component):
-    def __init__(self, name: str, args: DeployRunnerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DeployRunnerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:DeployRunner", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

@@ -10,8 +10,8 @@ Policy source: https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -67,14 +67,14 @@ class ClusterAutoscalerArgs:
     region: str
     tags: Mapping[str, str]
     chart_version: str = CHART_VERSION
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ClusterAutoscaler(Component):
     release: k8s.helm.v3.Release
     role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:ClusterAutoscaler", name, None, opts)
         chart = ChartRelease(
             name,

@@ -9,8 +9,8 @@ each environment's images are pushed to, and pulled from, its own repositories.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -62,7 +62,7 @@ def repository_name(namespace: str, repository: str) -> str:
 class ContainerRegistry(Component):
     repository_urls: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:ContainerRegistry", name, None, opts)
         self.repositories: dict[str, aws.ecr.Repository] = {}
         for repo in args.repositories:

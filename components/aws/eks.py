@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -81,7 +81,7 @@ class EksClusterArgs:
     # admit instead of the cluster security group. Needs a trunk-ENI-capable (Nitro, non-burstable) instance type.
     pod_security_groups: bool = False
     # The bootstrap stack's permissions boundary, set on every role the cluster creates (components/aws/iam.py).
-    permissions_boundary: Optional[pulumi.Input[str]] = None
+    permissions_boundary: pulumi.Input[str] | None = None
     # Groups whose members (CI's in-VPC runner) reach the private API endpoint on 443; nodes reach it already.
     api_client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
@@ -97,16 +97,16 @@ class EksClusterArgs:
 
 
 class EksCluster(Component):
-    app_pods_security_group_id: Optional[pulumi.Output[str]]  # with pod_security_groups only
+    app_pods_security_group_id: pulumi.Output[str] | None  # with pod_security_groups only
     cluster_name: pulumi.Output[str]
-    cluster_security_group_id: pulumi.Output[Optional[str]]
+    cluster_security_group_id: pulumi.Output[str | None]
     kubeconfig: pulumi.Output[str]
     node_group_arn: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, args: EksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:EksCluster", name, None, opts)
         self._base_name = name
         child = pulumi.ResourceOptions(parent=self)
@@ -318,7 +318,7 @@ class EksCluster(Component):
         )
 
     @staticmethod
-    def _addon_configuration(addon: str, args: EksClusterArgs) -> Optional[str]:
+    def _addon_configuration(addon: str, args: EksClusterArgs) -> str | None:
         if addon == "vpc-cni" and args.pod_security_groups:
             return json.dumps(POD_ENI_CONFIGURATION)
         return ADDON_CONFIGURATION.get(addon)
@@ -358,8 +358,8 @@ def irsa_role(
     service_account: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-    permissions_boundary: Optional[pulumi.Input[str]] = None,
-    aliases: Optional[Sequence[pulumi.Alias]] = None,
+    permissions_boundary: pulumi.Input[str] | None = None,
+    aliases: Sequence[pulumi.Alias] | None = None,
 ) -> aws.iam.Role:
     """A role only the given Kubernetes service account can assume (IRSA), named `name`."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -32,7 +32,7 @@ class RedisCacheArgs:
     shards: int = 1
     replicas_per_shard: int = 1
     # keepers of the AUTH token (crm:rotation); ROTATE keeps the previous token valid until the next change.
-    rotation: Optional[Mapping[str, str]] = None
+    rotation: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.cluster_mode and not 1 <= self.nodes <= 6:
@@ -46,7 +46,7 @@ class RedisCache(Component):
     host: pulumi.Output[str]
     replication_group_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

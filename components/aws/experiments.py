@@ -18,8 +18,8 @@ reference, https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-referenc
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 # The longest any action may run. The pack refuses a template past it, and crm:faultInjection
 # cannot ask for more: an experiment whose supervisor has died still ends by then.
@@ -95,7 +95,7 @@ def iso_minutes(minutes: int) -> str:
     return f"PT{minutes}M"
 
 
-def duration_seconds(value: object) -> Optional[int]:
+def duration_seconds(value: object) -> int | None:
     """Seconds of an ISO 8601 duration as FIS takes it (PT10M, PT1H30M); None when it is not one."""
     if not isinstance(value, str):
         return None
@@ -106,7 +106,7 @@ def duration_seconds(value: object) -> Optional[int]:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def action_minutes(action_id: str, parameters: Mapping[str, object]) -> Optional[float]:
+def action_minutes(action_id: str, parameters: Mapping[str, object]) -> float | None:
     """Minutes one run of the action is billed for; None when its duration cannot be told."""
     if action_id in INSTANT_ACTIONS:
         return 1.0

@@ -17,8 +17,9 @@ Nothing here runs an experiment: a template costs nothing until it is started.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -41,12 +42,12 @@ class FaultInjectionArgs:
     node_group_arn: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
     tags: Mapping[str, str]
-    database_instance_arn: Optional[pulumi.Input[str]] = None  # a Multi-AZ instance: its failover needs the standby
-    replication_alarm_arn: Optional[pulumi.Input[str]] = None  # the GCP copy falling behind stops aws-outage
+    database_instance_arn: pulumi.Input[str] | None = None  # a Multi-AZ instance: its failover needs the standby
+    replication_alarm_arn: pulumi.Input[str] | None = None  # the GCP copy falling behind stops aws-outage
     network_cut_minutes: int = 10
     node_termination_percent: int = 34
     # The bootstrap stack's permissions boundary, on each experiment's role as on every estate role (components/aws/iam.py).
-    permissions_boundary: Optional[pulumi.Input[str]] = None
+    permissions_boundary: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -75,7 +76,7 @@ class _Target:
 class FaultInjection(Component):
     """`templates`: scenario -> experiment template id; `plan`: what `dr gameday` needs to run and judge each."""
 
-    def __init__(self, name: str, args: FaultInjectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FaultInjectionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:FaultInjection", name, None, opts)
         self._name, self._tags = name, dict(args.tags)
         self._permissions_boundary = args.permissions_boundary

@@ -10,7 +10,8 @@ here without it fails at deploy. Components take the boundary as an argument
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -62,10 +63,10 @@ def estate_role(
     resource_name: str,
     *,
     assume_role_policy: pulumi.Input[str],
-    permissions_boundary: Optional[pulumi.Input[str]],
+    permissions_boundary: pulumi.Input[str] | None,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-    aliases: Optional[Sequence[pulumi.Alias]] = None,
+    aliases: Sequence[pulumi.Alias] | None = None,
     **role_args: Any,
 ) -> aws.iam.Role:
     """An IAM role of the estate, capped by the bootstrap stack's permissions boundary.
@@ -92,7 +93,7 @@ def service_role(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     managed_policies: Sequence[str] = (),
-    permissions_boundary: Optional[pulumi.Input[str]] = None,
+    permissions_boundary: pulumi.Input[str] | None = None,
 ) -> aws.iam.Role:
     """A role that one AWS service assumes, with the given AWS-managed policies attached."""
     return service_role_with_policies(name, service, tags, parent, managed_policies, permissions_boundary=permissions_boundary)[0]
@@ -105,7 +106,7 @@ def service_role_with_policies(
     parent: pulumi.Resource,
     managed_policies: Sequence[str] = (),
     trust_policy: pulumi.Input[str] | None = None,
-    permissions_boundary: Optional[pulumi.Input[str]] = None,
+    permissions_boundary: pulumi.Input[str] | None = None,
 ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     """`service_role`, also handing back the attachments, for resources that must wait for the role's rights.
 

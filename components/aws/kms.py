@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -33,7 +33,7 @@ class KmsKeysArgs:
 class KmsKeys(Component):
     """One key per purpose (eks, rds, logs, ...), so revoking one does not take down the others."""
 
-    def __init__(self, name: str, args: KmsKeysArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: KmsKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:KmsKeys", name, None, opts)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.keys: dict[str, aws.kms.Key] = {}
@@ -65,7 +65,7 @@ def account_key_policy(account_id: str) -> str:
     return _key_policy(account_id, None)
 
 
-def _key_policy(account_id: str, service_grant: Optional[tuple[str, dict]]) -> str:
+def _key_policy(account_id: str, service_grant: tuple[str, dict] | None) -> str:
     statements = [
         {
             "Sid": "AccountAdministers",

@@ -14,12 +14,12 @@ account can assume (IRSA).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.base import Component
 from components.kubernetes.chart_release import ChartRelease, ChartReleaseArgs, IrsaRole, ServiceAccount
@@ -80,7 +80,7 @@ class LoadBalancerControllerArgs:
     region: str
     tags: Mapping[str, str]
     chart_version: str = CHART_VERSION
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         if self.chart_version != CHART_VERSION:
@@ -91,7 +91,7 @@ class LoadBalancerController(Component):
     release: k8s.helm.v3.Release
     role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:LoadBalancerController", name, None, opts)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", args.region, account, args.vpc_id)

@@ -4,8 +4,8 @@ Google identity. Neither cloud holds an AWS access key: EKS pods send through th
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -34,7 +34,7 @@ class MailDelivery(Component):
     identity_arn: pulumi.Output[str]
     topic_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: MailDeliveryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: MailDeliveryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:MailDelivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -122,7 +122,7 @@ class MailWebhook(Component):
     Pass an AWS provider for the topic's account and region in `opts.providers`.
     """
 
-    def __init__(self, name: str, args: MailWebhookArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: MailWebhookArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:MailWebhook", name, None, opts)
         self.subscription = aws.sns.TopicSubscription(
             f"{name}-subscription",
@@ -147,7 +147,7 @@ class GoogleMailSenderArgs:
     identity_arn: pulumi.Input[str]
     configuration_set_arn: pulumi.Input[str]
     tags: Mapping[str, str]
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class GoogleMailSender(Component):
@@ -160,7 +160,7 @@ class GoogleMailSender(Component):
 
     role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GoogleMailSenderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GoogleMailSenderArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:GoogleMailSender", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = estate_role(

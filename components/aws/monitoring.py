@@ -12,8 +12,8 @@ to this topic, which aws-dr exports.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -105,11 +105,11 @@ class AwsMonitoringArgs:
     region: str
     environment: str
     tags: Mapping[str, str]
-    database: Optional[DatabaseTarget] = None
-    cache: Optional[CacheTarget] = None
-    load_balancer: Optional[LoadBalancerTarget] = None
-    dead_letter_queue_name: Optional[pulumi.Input[str]] = None
-    kafka: Optional[KafkaTarget] = None
+    database: DatabaseTarget | None = None
+    cache: CacheTarget | None = None
+    load_balancer: LoadBalancerTarget | None = None
+    dead_letter_queue_name: pulumi.Input[str] | None = None
+    kafka: KafkaTarget | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -138,7 +138,7 @@ def slot_wal_alarm_bytes(max_slot_wal_keep_size_mb: int, percent: int) -> int:
 class AwsMonitoring(Component):
     """`opts.protect` protects the topic's KMS key, the one stateful child; alarms, topic and budget stay replaceable."""
 
-    def __init__(self, name: str, args: AwsMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsMonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:Monitoring", name, None, opts)
         self._name = name
         self._tags = dict(args.tags)
@@ -246,10 +246,10 @@ class AwsMonitoring(Component):
         comparison: str,
         threshold: float,
         *,
-        statistic: Optional[str] = None,
-        extended_statistic: Optional[str] = None,
+        statistic: str | None = None,
+        extended_statistic: str | None = None,
         periods: int = 1,
-        datapoints: Optional[int] = None,
+        datapoints: int | None = None,
         missing: str = "notBreaching",
         description: str,
     ) -> aws.cloudwatch.MetricAlarm:
@@ -586,7 +586,7 @@ class VpnTunnelAlarmsArgs:
 class VpnTunnelAlarms(Component):
     """TunnelState per tunnel (AWS/VPN; 1 = BGP established). Pass the AWS provider through `opts`."""
 
-    def __init__(self, name: str, args: VpnTunnelAlarmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: VpnTunnelAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:VpnTunnelAlarms", name, None, opts)
         self.alarms = []
         t = 0

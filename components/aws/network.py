@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -23,12 +23,12 @@ class AwsNetworkArgs:
     tags: Mapping[str, str]
     single_nat_gateway: bool = False
     flow_log_retention_days: int = 90
-    flow_log_kms_key_arn: Optional[pulumi.Input[str]] = None
+    flow_log_kms_key_arn: pulumi.Input[str] | None = None
     # AWS APIs reached through interface endpoints in the data subnets, by their PrivateLink service
     # name's last part (`sts` for com.amazonaws.<region>.sts), with private DNS: the SDKs' usual host
     # names resolve to the endpoints, so the pods' HTTPS egress can stop at the VPC.
     interface_endpoints: Sequence[str] = ()
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         n = len(self.zones)
@@ -54,7 +54,7 @@ class AwsNetwork(Component):
     vpc_cidr: str
     vpc_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

@@ -11,8 +11,9 @@ access logs) waits for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,7 +25,7 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 LOG_NONCURRENT_VERSION_DAYS = 7
 
 
-def _check_days(key: str, days: Optional[int]) -> None:
+def _check_days(key: str, days: int | None) -> None:
     if days is not None and not 1 <= days <= 3650:
         raise ValueError(f"{key} must be 1-3650 days, got {days}")
 
@@ -54,11 +55,11 @@ class ServerAccessLogs:
 @dataclass
 class PrivateBucketArgs:
     tags: Mapping[str, str]
-    kms_key_arn: Optional[pulumi.Input[str]] = None  # SSE-KMS with this key; None: SSE-S3 (ALB and S3 log delivery accept only that)
-    expiration_days: Optional[int] = None  # current objects expire after this many days (logs); None: kept
-    noncurrent_version_days: Optional[int] = None  # old versions expire after this many days; None: kept
+    kms_key_arn: pulumi.Input[str] | None = None  # SSE-KMS with this key; None: SSE-S3 (ALB and S3 log delivery accept only that)
+    expiration_days: int | None = None  # current objects expire after this many days (logs); None: kept
+    noncurrent_version_days: int | None = None  # old versions expire after this many days; None: kept
     writers: Sequence[ObjectWriter] = field(default_factory=list)
-    access_logs: Optional[ServerAccessLogs] = None
+    access_logs: ServerAccessLogs | None = None
 
     def __post_init__(self) -> None:
         _check_days("expiration_days", self.expiration_days)
@@ -79,16 +80,16 @@ class PrivateBucket(Component):
     bucket_id: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
-    log_bucket_arn: Optional[pulumi.Output[str]]
+    log_bucket_arn: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: PrivateBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:PrivateBucket", name, None, opts)
         caller = opts.parent if opts is not None else None
         self._moved_from = [pulumi.Alias(parent=caller)] if caller is not None else []
         tags = dict(args.tags)
 
-        logs: Optional[aws.s3.Bucket] = None
-        log_steps: Optional[pulumi.Resource] = None
+        logs: aws.s3.Bucket | None = None
+        log_steps: pulumi.Resource | None = None
         if args.access_logs is not None:
             logs = self._bucket(f"{name}-logs", {**tags, "purpose": "access-logs"})
             log_steps = self._lifecycle(
@@ -101,7 +102,7 @@ class PrivateBucket(Component):
             )
 
         self.bucket = self._bucket(name, tags)
-        log_policy: Optional[aws.s3.BucketPolicy] = None
+        log_policy: aws.s3.BucketPolicy | None = None
         if logs is not None and log_steps is not None and args.access_logs is not None:
             account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
             prefix = args.access_logs.key_prefix
@@ -180,7 +181,7 @@ class PrivateBucket(Component):
         # S3 would otherwise refuse to delete it and the stack could not be destroyed).
         return aws.s3.Bucket(name, force_destroy=not self.protected, tags=dict(tags), opts=self.stateful(aliases=self._moved_from))
 
-    def _harden(self, name: str, bucket: aws.s3.Bucket, kms_key_arn: Optional[pulumi.Input[str]]) -> pulumi.Resource:
+    def _harden(self, name: str, bucket: aws.s3.Bucket, kms_key_arn: pulumi.Input[str] | None) -> pulumi.Resource:
         """Public access block -> ownership -> default encryption -> versioning, one after another."""
         access = aws.s3.BucketPublicAccessBlock(
             name,
@@ -210,8 +211,8 @@ class PrivateBucket(Component):
         bucket: aws.s3.Bucket,
         previous: pulumi.Resource,
         rule_id: str,
-        expiration_days: Optional[int],
-        noncurrent_version_days: Optional[int],
+        expiration_days: int | None,
+        noncurrent_version_days: int | None,
     ) -> aws.s3.BucketLifecycleConfiguration:
         rule: dict[str, Any] = {"id": rule_id, "status": "Enabled", "filter": {"prefix": ""}}
         if expiration_days is not None:

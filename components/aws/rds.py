@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -43,7 +43,7 @@ class PostgresDatabaseArgs:
     username: str = "crmadmin"
     logical_replication: bool = False
     replication_source_cidrs: Sequence[str] = field(default_factory=list)
-    logs_kms_key_arn: Optional[pulumi.Input[str]] = None  # the key of the exported logs' groups
+    logs_kms_key_arn: pulumi.Input[str] | None = None  # the key of the exported logs' groups
     log_retention_days: int = 90
     # Bound on the WAL a replication slot may hold for a subscriber that stopped reading (0: unbounded).
     max_slot_wal_keep_size_mb: int = 0
@@ -51,8 +51,8 @@ class PostgresDatabaseArgs:
     audit_classes: str = AUDIT_CLASSES
     slow_statement_ms: int = NO_SLOW_STATEMENTS
     # keepers of the master password (crm:rotation): a new value replaces it, and RDS takes the new one in place.
-    rotation: Optional[Mapping[str, str]] = None
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    rotation: Mapping[str, str] | None = None
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
     def __post_init__(self) -> None:
         if self.max_slot_wal_keep_size_mb and self.max_slot_wal_keep_size_mb >= self.allocated_storage_gb * 1024:
@@ -79,7 +79,7 @@ class PostgresDatabase(Component):
     port: int
     username: str
 
-    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:PostgresDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

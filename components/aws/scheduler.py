@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -21,7 +21,7 @@ class ScheduledTasksArgs:
     tags: Mapping[str, str]
     visibility_timeout_seconds: int = 60
     retention_days: int = 4
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 class ScheduledTasks(Component):
@@ -31,7 +31,7 @@ class ScheduledTasks(Component):
     queue_url: pulumi.Output[str]
     role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ScheduledTasksArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:ScheduledTasks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

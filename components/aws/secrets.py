@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -30,7 +31,7 @@ class AppSecrets(Component):
     payload: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AppSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:AppSecrets", name, None, opts)
         tags = dict(args.tags)
         # A deleted secret's name stays taken for its recovery window: the name carries a suffix drawn once per

@@ -16,8 +16,9 @@ burn too fast. Missing data (no traffic) is not breaching.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -87,7 +88,7 @@ QUERIES = {"availability": availability_queries, "latency": latency_queries}
 class AwsSlo(Component):
     """Composite burn-rate alarms per objective and window; `alerts`: their names."""
 
-    def __init__(self, name: str, args: AwsSloArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsSloArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:Slo", name, None, opts)
         self._name, self._args = name, args
         self.alerts: dict[str, aws.cloudwatch.CompositeAlarm] = {}

@@ -8,14 +8,14 @@ so the four tunnels give redundancy, not four times the bandwidth. Move to a tra
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from components.interconnect import addressing
 from components.base import Component
+from components.interconnect import addressing
 
 
 @dataclass
@@ -35,7 +35,7 @@ class VpnGateway(Component):
     amazon_side_asn: int
     gateway_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: VpnGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: VpnGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:aws:VpnGateway", name, None, opts)
         # The Amazon-side ASN cannot change after creation: replacing the gateway drops every tunnel.
         self.gateway = aws.ec2.VpnGateway(

@@ -14,18 +14,18 @@ same subjects as its AWS counterpart.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_document
+from components.base import Component
 from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles, passed_to_services
 from components.gcp.gke import NODE_ROLES
 from components.gcp.replication import METRIC_WRITER as REPLICATION_METRIC_WRITER
-from components.base import Component
 from components.naming import SUFFIX_LENGTH, keep_existing_name, suffixed
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -238,10 +238,10 @@ class GithubAwsRolesArgs:
     name_prefix: str  # the estate's resources (roles, buckets, users) start with this
     region: str
     tags: Mapping[str, str]
-    state_bucket_arn: Optional[pulumi.Input[str]] = None  # when the state lives in S3
-    state_key_arn: Optional[pulumi.Input[str]] = None
-    secrets_key_arn: Optional[pulumi.Input[str]] = None  # when secrets use awskms
-    state_log_bucket_arn: Optional[pulumi.Input[str]] = None  # the state bucket's access logs: out of CI's reach
+    state_bucket_arn: pulumi.Input[str] | None = None  # when the state lives in S3
+    state_key_arn: pulumi.Input[str] | None = None
+    secrets_key_arn: pulumi.Input[str] | None = None  # when secrets use awskms
+    state_log_bucket_arn: pulumi.Input[str] | None = None  # the state bucket's access logs: out of CI's reach
     max_session_seconds: int = 3600
     # The managed policy every role the deploy role creates must carry as its permissions boundary;
     # named outside the estate's `<name_prefix>-*` names. Default: `<name_prefix>-permissions-boundary`.
@@ -276,7 +276,7 @@ class GithubAwsRoles(Component):
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GithubAwsRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GithubAwsRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GithubAwsRoles", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -694,7 +694,7 @@ class GithubGcpIdentity(Component):
     preview_member: pulumi.Output[str]
     provider_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GithubGcpIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GithubGcpIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GithubGcpIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # A deleted pool keeps its id for 30 days: the id carries a suffix drawn once per incarnation of the stack,

@@ -23,8 +23,8 @@ union of those roles on each deploy project.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 BOTOCORE_SOURCE = "botocore service models (botocore/data/<service>/<api-version>/service-2.json), operation names"
 GCP_PERMISSIONS_SOURCE = "https://cloud.google.com/iam/docs/permissions-reference"

@@ -9,8 +9,8 @@ deploy its runner until the connection is AVAILABLE.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -32,7 +32,7 @@ class GithubConnection(Component):
     arn: pulumi.Output[str]
     status: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GithubConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GithubConnectionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GithubConnection", name, None, opts)
         self.connection = aws.codeconnections.Connection(
             f"{name}-connection",

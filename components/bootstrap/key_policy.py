@@ -9,7 +9,7 @@ does not exist yet. An IAM policy of the principal must allow the use too.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws

@@ -9,8 +9,8 @@ days, and everything in it would go with it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -36,7 +36,7 @@ class DeployProjectsArgs:
 class DeployProjects(Component):
     projects: dict[str, gcp.organizations.Project]
 
-    def __init__(self, name: str, args: DeployProjectsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DeployProjectsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:DeployProjects", name, None, opts)
         self.projects = {}
         for project_id in args.project_ids:

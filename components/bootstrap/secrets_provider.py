@@ -7,16 +7,17 @@ what the stack files name as `secretsprovider:`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from .key_policy import deployer_key_policy
 from components.base import Component
 from components.naming import keep_existing_name, suffixed
+
+from .key_policy import deployer_key_policy
 
 
 @dataclass
@@ -38,7 +39,7 @@ class AwsSecretsKey(Component):
     key_arn: pulumi.Output[str]
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AwsSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsSecretsKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:AwsSecretsKey", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -83,7 +84,7 @@ class GcpSecretsKeyArgs:
 class GcpSecretsKey(Component):
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GcpSecretsKeyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GcpSecretsKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GcpSecretsKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)

@@ -8,8 +8,8 @@ old versions for a bounded time. S3 answers concurrent changes to one bucket's s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -57,7 +57,7 @@ class S3StateBackend(Component):
     log_bucket_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: S3StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: S3StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:S3StateBackend", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -131,7 +131,7 @@ class GcsStateBackend(Component):
 
     backend_url: pulumi.Output[str]  # what `pulumi login` takes
 
-    def __init__(self, name: str, args: GcsStateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GcsStateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GcsStateBackend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)

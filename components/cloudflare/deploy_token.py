@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -44,7 +44,7 @@ class DeployTokenArgs:
 class DeployToken(Component):
     value: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DeployTokenArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DeployTokenArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:DeployToken", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 

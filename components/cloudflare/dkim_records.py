@@ -8,8 +8,8 @@ The records are not proxied: Cloudflare must answer with the CNAME itself for SE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -30,7 +30,7 @@ class SesDkimRecordsArgs:
 class SesDkimRecords(Component):
     """Pass the Cloudflare provider in `opts.providers`."""
 
-    def __init__(self, name: str, args: SesDkimRecordsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SesDkimRecordsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:SesDkimRecords", name, None, opts)
         tokens = pulumi.Output.from_input(args.tokens)
         self.records = [

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from .health import HealthCheck
 from components.base import Component
+
+from .health import HealthCheck
 
 STEERING = {
     "dynamic_latency": "dynamic_latency",
@@ -38,11 +39,11 @@ class GlobalLoadBalancerArgs:
     steering: str = "dynamic_latency"
     session_affinity_ttl: int = 3600
     check_regions: Sequence[str] = ("NEAS", "SEAS")
-    detection_budget_seconds: Optional[int] = None
+    detection_budget_seconds: int | None = None
     pool_weights: Mapping[str, int] = field(default_factory=lambda: {"aws": 50, "gcp": 50})  # percent, by origin name; steering random only
     # The zone (its name) whose settings the monitor's probes take, authenticated origin pulls included:
     # an origin that demands Cloudflare's client certificate then sees it on health checks too.
-    probe_zone: Optional[pulumi.Input[str]] = None
+    probe_zone: pulumi.Input[str] | None = None
     # Headers the monitor's health checks send besides Host (the origin-auth header Cloud Armor requires:
     # health checks do not pass through the zone's transform rules). Values may be secret.
     monitor_headers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -74,7 +75,7 @@ class GlobalLoadBalancer(Component):
     load_balancer: cloudflare.LoadBalancer
     pools: list[cloudflare.LoadBalancerPool]
 
-    def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GlobalLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:GlobalLoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         check = args.health_check

@@ -9,7 +9,6 @@ second (`pulumi import cloudflare:index/ruleset:Ruleset ...`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -25,7 +24,7 @@ class OriginAuthHeaderArgs:
 
 
 class OriginAuthHeader(Component):
-    def __init__(self, name: str, args: OriginAuthHeaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: OriginAuthHeaderArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:OriginAuthHeader", name, None, opts)
         self.ruleset = cloudflare.Ruleset(
             f"{name}-transform",

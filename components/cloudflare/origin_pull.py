@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -41,7 +40,7 @@ class AuthenticatedOriginPullsArgs:
 
 
 class AuthenticatedOriginPulls(Component):
-    def __init__(self, name: str, args: AuthenticatedOriginPullsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AuthenticatedOriginPullsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:AuthenticatedOriginPulls", name, None, opts)
         self.settings = cloudflare.AuthenticatedOriginPullsSettings(
             f"{name}-zone",

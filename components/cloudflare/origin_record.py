@@ -7,7 +7,6 @@ Cloudflare-only rules (ALB security group, Cloud Armor) still hold.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -32,7 +31,7 @@ class OriginRecord(Component):
 
     hostname: pulumi.Output[str]
 
-    def __init__(self, name: str, args: OriginRecordArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: OriginRecordArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:OriginRecord", name, None, opts)
         self.record = cloudflare.DnsRecord(
             f"{name}-record",

@@ -10,7 +10,6 @@ certificate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -24,7 +23,7 @@ class StrictOriginTlsArgs:
 
 
 class StrictOriginTls(Component):
-    def __init__(self, name: str, args: StrictOriginTlsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: StrictOriginTlsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:StrictOriginTls", name, None, opts)
         self.ssl = cloudflare.ZoneSetting(
             f"{name}-ssl", zone_id=args.zone_id, setting_id="ssl", value="strict", opts=pulumi.ResourceOptions(parent=self)

@@ -10,8 +10,9 @@ a 403 at deploy time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 API = "https://developers.cloudflare.com/api/resources"
 
@@ -19,7 +20,7 @@ API = "https://developers.cloudflare.com/api/resources"
 @dataclass(frozen=True)
 class PermissionRow:
     type: str  # a resource type token, or an invoke token (`cloudflare:index/getZone:getZone`)
-    group: Optional[str]  # the permission group's API name; None: the endpoint needs no token
+    group: str | None  # the permission group's API name; None: the endpoint needs no token
     scope: str  # "zone" or "account"
     dashboard: str  # how the dashboard's token form names it
     source: str
@@ -116,7 +117,7 @@ class UnknownCloudflareType(ValueError):
     pass
 
 
-def rows_for(type_: str, inputs: Optional[Mapping[str, Any]] = None) -> list[PermissionRow]:
+def rows_for(type_: str, inputs: Mapping[str, Any] | None = None) -> list[PermissionRow]:
     """The rows that apply to one resource (or invoke) of `type_` with these inputs; an unknown type is an error."""
     rows = [row for row in PERMISSIONS if row.type == type_]
     if not rows:

@@ -9,9 +9,7 @@ update. Records are written in the stored form instead.
 
 from __future__ import annotations
 
-from typing import Optional
 
-
-def stored_form(value: Optional[str]) -> Optional[str]:
+def stored_form(value: str | None) -> str | None:
     """A DNS name or CNAME target as Cloudflare stores it: without the trailing dot (None stays None)."""
     return value.rstrip(".") if isinstance(value, str) else value

@@ -18,7 +18,6 @@ Business and Enterprise zones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -51,7 +50,7 @@ class OriginErrorAlertArgs:
 
 
 class OriginErrorAlert(Component):
-    def __init__(self, name: str, args: OriginErrorAlertArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: OriginErrorAlertArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:OriginErrorAlert", name, None, opts)
         self.slo = pulumi.Output.from_input(args.availability_percent).apply(lambda p: origin_error_slo(float(p)))
         self.policy = cloudflare.NotificationPolicy(

@@ -11,15 +11,15 @@ ruleset (`pulumi import cloudflare:index/ruleset:Ruleset ...`) instead of creati
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components.base import Component
-
-from components.cloudflare.rulesets import MANAGED_RULESETS, WAF_PHASE as PHASE
+from components.cloudflare.rulesets import MANAGED_RULESETS
+from components.cloudflare.rulesets import WAF_PHASE as PHASE
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ManagedWafArgs:
 
 
 class ManagedWaf(Component):
-    def __init__(self, name: str, args: ManagedWafArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ManagedWafArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:cloudflare:ManagedWaf", name, None, opts)
         self.ruleset = cloudflare.Ruleset(
             f"{name}-managed",

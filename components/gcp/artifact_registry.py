@@ -20,8 +20,8 @@ repository is protected, so the change stops until that is done.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -37,7 +37,7 @@ class ArtifactRegistryArgs:
     repository_id: str
     labels: Mapping[str, str]
     keep_images: int = 30
-    kms_key: Optional[pulumi.Input[str]] = None
+    kms_key: pulumi.Input[str] | None = None
 
 
 def cleanup_policies(keep_images: int) -> list[dict]:
@@ -50,7 +50,7 @@ def cleanup_policies(keep_images: int) -> list[dict]:
 class ArtifactRegistry(Component):
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ArtifactRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:ArtifactRegistry", name, None, opts)
         self.repository = gcp.artifactregistry.Repository(
             f"{name}-docker",

@@ -19,8 +19,8 @@ matches below it (Binary Authorization's AdmissionWhitelistPattern).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -51,7 +51,7 @@ class BinaryAuthorizationArgs:
 class BinaryAuthorizationPolicy(Component):
     policy: gcp.binaryauthorization.Policy
 
-    def __init__(self, name: str, args: BinaryAuthorizationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: BinaryAuthorizationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:BinaryAuthorizationPolicy", name, None, opts)
         patterns: list = [pulumi.Output.concat(args.registry_url, "/**"), *args.operator_images, *sorted(set(args.images))]
         self.policy = gcp.binaryauthorization.Policy(

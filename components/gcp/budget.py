@@ -10,8 +10,8 @@ but are not hurt by them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -44,7 +44,7 @@ class ProjectBudget(Component):
     """Name it as the stack's GcpMonitoring is named. Pass a gcp provider with `billing_project` and
     `user_project_override` in `opts.providers`."""
 
-    def __init__(self, name: str, args: ProjectBudgetArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ProjectBudgetArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:ProjectBudget", name, None, opts)
         project_number = gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)).number
         self.budget = gcp.billing.Budget(

@@ -9,8 +9,8 @@ entry per host; the Gateway names the map in its `networking.gke.io/certmap` ann
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_cloudflare as cloudflare
@@ -57,7 +57,7 @@ class ManagedCertificate(Component):
 
     map_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ManagedCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ManagedCertificateArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:ManagedCertificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)

@@ -6,8 +6,8 @@ request that bypasses Cloudflare reaches neither cloud's application.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -67,7 +67,7 @@ def origin_auth_rule(values: Sequence[str]) -> dict:
 class CloudflareOnlyPolicy(Component):
     policy_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: CloudflareOnlyPolicyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:CloudflareOnlyPolicy", name, None, opts)
         default_deny = {
             "action": "deny(403)",
@@ -75,7 +75,7 @@ class CloudflareOnlyPolicy(Component):
             "description": "everything not from Cloudflare",
             "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}},
         }
-        rules: list = allow_rules(args.allowed_cidrs) + [default_deny]
+        rules: list = [*allow_rules(args.allowed_cidrs), default_deny]
         if args.origin_auth_values:
             rules.insert(0, pulumi.Output.secret(pulumi.Output.all(*args.origin_auth_values).apply(origin_auth_rule)))
         self.policy = gcp.compute.SecurityPolicy(

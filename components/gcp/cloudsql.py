@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.base import Component
-from components.naming import keep_existing_name, suffixed
 from components.endpoints import DatabaseEndpoint, DatabaseUser, pem_bundle
+from components.naming import keep_existing_name, suffixed
 from components.postgres.logging import AUDIT_CLASSES, NO_SLOW_STATEMENTS, audit_settings, cloudsql_flags
 
 PORT = 5432
@@ -28,17 +28,17 @@ class CloudSqlPostgresArgs:
     backup_retention_count: int
     deletion_protection: bool
     labels: Mapping[str, str]
-    kms_key: Optional[pulumi.Input[str]] = None
+    kms_key: pulumi.Input[str] | None = None
     database_version: str = "POSTGRES_15"
     disk_type: str = "PD_SSD"
     database_name: str = "crm"
     username: str = "crmadmin"
     logical_decoding: bool = False
-    backup_location: Optional[str] = None  # region or multi-region for backups; None = Google's nearest multi-region
+    backup_location: str | None = None  # region or multi-region for backups; None = Google's nearest multi-region
     # pgAudit session classes and slow-statement logging (components/postgres/logging.py; -1: statements never logged).
     audit_classes: str = AUDIT_CLASSES
     slow_statement_ms: int = NO_SLOW_STATEMENTS
-    rotation: Optional[Mapping[str, str]] = None  # keepers of the admin password (crm:rotation)
+    rotation: Mapping[str, str] | None = None  # keepers of the admin password (crm:rotation)
 
     def __post_init__(self) -> None:
         self.logging = audit_settings(self.audit_classes, self.slow_statement_ms)
@@ -52,7 +52,7 @@ class CloudSqlPostgres(Component):
     private_ip: pulumi.Output[str]
     username: str
 
-    def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: CloudSqlPostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:CloudSqlPostgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Audit logging as on RDS: connections, DDL and role changes, lock waits, checkpoints; no statement text.

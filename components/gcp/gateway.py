@@ -17,8 +17,8 @@ Pass the cluster's Kubernetes provider in `opts.providers`; the cluster must run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -57,7 +57,7 @@ class AppGateway(Component):
     gateway: k8s.apiextensions.CustomResource
     gateway_name: str
 
-    def __init__(self, name: str, args: AppGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AppGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:AppGateway", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         service_ref = {"group": "", "kind": "Service", "name": args.service_name}

@@ -17,8 +17,8 @@ cluster recreates its nodes (a surge upgrade of the pool).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -83,7 +83,7 @@ class GkeCluster(Component):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -56,10 +56,10 @@ class KafkaOnGkeArgs:
     # Topics the platform creates (KafkaTopic); the application may not create, delete or alter any.
     topics: Sequence[str] = field(default_factory=list)
     topic_partitions: int = 6
-    rotation: Optional[Mapping[str, str]] = None  # keepers of the application's SCRAM password (crm:rotation)
+    rotation: Mapping[str, str] | None = None  # keepers of the application's SCRAM password (crm:rotation)
     # Who may open the listener: pods matching `client_pod_labels` in `client_namespace` (Strimzi's networkPolicyPeers).
     # None: any pod in the cluster (Strimzi's default policy).
-    client_namespace: Optional[str] = None
+    client_namespace: str | None = None
     client_pod_labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -90,7 +90,7 @@ class KafkaOnGke(Component):
     ca_secret_name: str
     namespace: str
 
-    def __init__(self, name: str, args: KafkaOnGkeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: KafkaOnGkeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:KafkaOnGke", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         # Deleting the namespace deletes the Kafka resources and volume claims in it: stateful like them.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -44,7 +44,7 @@ class GcpKmsArgs:
 
 
 class GcpKms(Component):
-    def __init__(self, name: str, args: GcpKmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GcpKmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:Kms", name, None, opts)
         stateful = pulumi.ResourceOptions(parent=self, protect=self.protected)
         # Key rings and keys are never deleted in GCP (a destroy only forgets them), so their names are never free

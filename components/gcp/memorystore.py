@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -27,7 +27,7 @@ class MemorystoreRedisArgs:
     read_replicas: bool = False
     redis_version: str = "REDIS_7_0"
     rdb_snapshot_period: str = "SIX_HOURS"
-    kms_key: Optional[pulumi.Input[str]] = None
+    kms_key: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if self.read_replicas and self.memory_size_gb < READ_REPLICA_MIN_GB:
@@ -39,7 +39,7 @@ class MemorystoreRedis(Component):
     host: pulumi.Output[str]
     instance_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: MemorystoreRedisArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: MemorystoreRedisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:MemorystoreRedis", name, None, opts)
         standard = args.tier == "STANDARD_HA"
         self.instance = gcp.redis.Instance(

@@ -10,8 +10,8 @@ it, one on its value and one on its absence (a stopped measurement must not read
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -44,7 +44,7 @@ class Condition:
     threshold: float
     aligner: str
     duration_seconds: int = 0
-    reducer: Optional[str] = None
+    reducer: str | None = None
     group_by: Sequence[str] = ()
     alignment_seconds: int = 60
 
@@ -57,9 +57,9 @@ class GcpMonitoringArgs:
     public_host: str
     labels: Mapping[str, str]
     health_check_path: str = "/health"
-    cluster_name: Optional[pulumi.Input[str]] = None
-    database_instance: Optional[pulumi.Input[str]] = None  # Cloud SQL instance name
-    cache_instance_id: Optional[pulumi.Input[str]] = None  # projects/<p>/locations/<r>/instances/<name>
+    cluster_name: pulumi.Input[str] | None = None
+    database_instance: pulumi.Input[str] | None = None  # Cloud SQL instance name
+    cache_instance_id: pulumi.Input[str] | None = None  # projects/<p>/locations/<r>/instances/<name>
     replication_lag: bool = False  # watch the custom lag metric (the stack runs the lag CronJob)
     vpn_tunnels: Sequence[pulumi.Input[str]] = ()
     bgp_peers: Sequence[pulumi.Input[str]] = ()
@@ -81,7 +81,7 @@ def _filter(metric: str, resource: str, **labels: pulumi.Input[str]) -> pulumi.O
 class GcpMonitoring(Component):
     channel_ids: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: GcpMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GcpMonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:Monitoring", name, None, opts)
         self._name, self._project, self._labels = name, args.project, dict(args.labels)
         child = pulumi.ResourceOptions(parent=self)

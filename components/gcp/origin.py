@@ -5,8 +5,8 @@ GKE's Gateway or Ingress claims it by name (`networking.gke.io/static-ip` / `kub
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -25,7 +25,7 @@ class GlobalOrigin(Component):
     address_name: pulumi.Output[str]
     ip_address: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GlobalOriginArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GlobalOriginArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:GlobalOrigin", name, None, opts)
         self.address = gcp.compute.GlobalAddress(
             f"{name}-ip",

@@ -16,7 +16,6 @@ global stack should send. Two rotations between deploys of the global stack repl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_random as random
@@ -28,14 +27,14 @@ VALUE_LENGTH = 48
 
 @dataclass
 class OriginAuthSecretArgs:
-    rotation_step: Optional[int] = None  # crm:rotation's step (stacks/config/model.py Rotation.step); None: never rotated
+    rotation_step: int | None = None  # crm:rotation's step (stacks/config/model.py Rotation.step); None: never rotated
 
 
 class OriginAuthSecret(Component):
     accepted: list[pulumi.Output[str]]
     current: pulumi.Output[str]
 
-    def __init__(self, name: str, args: OriginAuthSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: OriginAuthSecretArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:OriginAuthSecret", name, None, opts)
         step = args.rotation_step
         keepers = {

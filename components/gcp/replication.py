@@ -30,7 +30,6 @@ Pass the GKE provider (and `depends_on` the cluster and the VPN link that makes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -72,11 +71,11 @@ class ReplicationJobsArgs:
     subscriber: DatabaseEndpoint  # Cloud SQL (this stack) as its admin
     # The role the subscription signs in to RDS as (aws-dr's replication role: rds_replication and
     # SELECT only). Without it the subscription would use the publisher's admin user.
-    replication_user: Optional[pulumi.Input[str]] = None
-    replication_password: Optional[pulumi.Input[str]] = None
+    replication_user: pulumi.Input[str] | None = None
+    replication_password: pulumi.Input[str] | None = None
     # The lag CronJob's own role on each side (the roles Jobs' monitor role), never an admin.
-    publisher_monitor: Optional[DatabaseUser] = None
-    subscriber_monitor: Optional[DatabaseUser] = None
+    publisher_monitor: DatabaseUser | None = None
+    subscriber_monitor: DatabaseUser | None = None
     # Where the two databases are (CIDRs): the namespace's only PostgreSQL egress.
     database_cidrs: tuple[str, ...] | list[str] = ()
 
@@ -96,8 +95,8 @@ class ReplicationJobsArgs:
 def connection_env(
     publisher: DatabaseEndpoint,
     subscriber: DatabaseEndpoint,
-    replication_user: Optional[pulumi.Input[str]] = None,
-    replication_password: Optional[pulumi.Input[str]] = None,
+    replication_user: pulumi.Input[str] | None = None,
+    replication_password: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The environment `python -m dr` reads its endpoints from (each side signed in as its endpoint's user)."""
     env: dict[str, pulumi.Input[str]] = {}
@@ -125,7 +124,7 @@ def ca_file(prefix: str) -> str:
 
 
 class ReplicationJobs(Component):
-    def __init__(self, name: str, args: ReplicationJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ReplicationJobsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:ReplicationJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The setup Job waits explicitly for what the caller depends on (the VPN link that makes RDS reachable).

@@ -16,8 +16,9 @@ secret outside dev (docs/hardening.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -31,8 +32,8 @@ class AppEnvSecretArgs:
     secret_id: str
     payload: Mapping[str, pulumi.Input[Any]]
     labels: Mapping[str, str]
-    region: Optional[str] = None
-    kms_key: Optional[pulumi.Input[str]] = None
+    region: str | None = None
+    kms_key: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if self.kms_key is not None and not self.region:
@@ -52,7 +53,7 @@ class AppEnvSecret(Component):
     secret: gcp.secretmanager.Secret
     secret_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AppEnvSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AppEnvSecretArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:AppEnvSecret", name, None, opts)
         self.secret = gcp.secretmanager.Secret(
             f"{name}-app-env",

@@ -18,8 +18,9 @@ docs/prerequisites.md lists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -157,7 +158,7 @@ def row_for(type_: str) -> ServiceRow:
     )
 
 
-def services_for(type_: str, inputs: Optional[Mapping[str, Any]] = None) -> tuple[str, ...]:
+def services_for(type_: str, inputs: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The services a resource of `type_` needs enabled before it is created (inputs: a ServiceIdentity's `service`)."""
     services = list(row_for(type_).services)
     named = (inputs or {}).get("service")
@@ -179,7 +180,7 @@ class ProjectServices(Component):
     same dependencies `pulumi up` does.)
     """
 
-    def __init__(self, name: str, args: ProjectServicesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ProjectServicesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:ProjectServices", name, None, opts)
         self._name, self.project = name, args.project
         self.services: dict[tuple[str, str], gcp.projects.Service] = {}
@@ -190,7 +191,7 @@ class ProjectServices(Component):
         """`project_id` is created by this stack: its services, and everything in it, wait for `project`."""
         self.created[project_id] = project
 
-    def enable(self, service: str, project: Optional[str] = None) -> gcp.projects.Service:
+    def enable(self, service: str, project: str | None = None) -> gcp.projects.Service:
         project = project or self.project
         key = (project, service)
         if key not in self.services:
@@ -207,7 +208,7 @@ class ProjectServices(Component):
             )
         return self.services[key]
 
-    def transformation(self, args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+    def transformation(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if not args.type_.startswith("gcp:") or args.type_ == SERVICE_TYPE or not isinstance(args.resource, pulumi.CustomResource):
             return None
         named = args.props.get("project")

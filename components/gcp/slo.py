@@ -17,8 +17,8 @@ lookback (combiner AND).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -58,7 +58,7 @@ def burn_rate_filter(slo_name: str, seconds: int) -> str:
 class GcpSlo(Component):
     """`slos`: objective -> Slo; `policies`: "<objective>-<window>" -> its burn-rate alert policy."""
 
-    def __init__(self, name: str, args: GcpSloArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: GcpSloArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:Slo", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         objectives, labels = args.objectives, dict(args.labels)

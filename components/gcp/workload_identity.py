@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -29,7 +28,7 @@ class WorkloadIdentity(Component):
     email: pulumi.Output[str]
     unique_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         after_pool = pulumi.ResourceOptions(parent=self, depends_on=self.waits_for)

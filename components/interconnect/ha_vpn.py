@@ -13,16 +13,17 @@ The caller creates the AWS provider for that gateway's account and region and pa
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from . import addressing
 from components.base import Component
+
+from . import addressing
 
 # One transform set only: with AWS's default list the IKE proposal gets fragmented and Cloud VPN,
 # which does not reassemble IKE fragments, can fail to rekey.
@@ -62,7 +63,7 @@ class HaVpnLink(Component):
     router: gcp.compute.Router
     tunnels: list[gcp.compute.VPNTunnel]
 
-    def __init__(self, name: str, args: HaVpnLinkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: HaVpnLinkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:interconnect:HaVpnLink", name, None, opts)
         self.require_provider("aws")  # the peer's account and region; never this stack's default
         child = pulumi.ResourceOptions(parent=self)

@@ -12,8 +12,9 @@ secret store and the cluster: the stack never copies them into a Kubernetes reso
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -50,7 +51,7 @@ class Egress:
     purpose: str
     port: int
     cidrs: Sequence[str] = ()
-    namespace: Optional[str] = None
+    namespace: str | None = None
     protocol: str = "TCP"
 
     def __post_init__(self) -> None:
@@ -123,14 +124,14 @@ class ApplicationArgs:
     memory_request: str = "512Mi"
     memory_limit: str = "1Gi"
     target_cpu_percent: int = 70
-    target_group: Optional[TargetGroup] = None
-    kafka_ca: Optional[tuple[str, str]] = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
+    target_group: TargetGroup | None = None
+    kafka_ca: tuple[str, str] | None = None  # (namespace, Secret) holding the Kafka cluster CA certificate `ca.crt`
     strict_zone_spread: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
-    aws_web_identity: Optional[AwsWebIdentity] = None
+    aws_web_identity: AwsWebIdentity | None = None
     # A digest of app_env's contents (stacks/app_env.py `revision`): when it changes, the ExternalSecret is
     # re-synced at once (ESO's force-sync annotation) and the pods roll, so rotated credentials are used in the same deploy.
-    app_env_revision: Optional[pulumi.Input[str]] = None
+    app_env_revision: pulumi.Input[str] | None = None
     # EKS security groups for pods: a SecurityGroupPolicy gives the app's pods these groups (docs/data-stores.md).
     pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
     # None: the autoscaler owns the replica count (the Deployment leaves `replicas` unset). 0: the workload is held at
@@ -141,7 +142,7 @@ class ApplicationArgs:
     # field is dropped again, server-side apply removes the value only Pulumi set and the API server defaults it to 1,
     # from which the autoscaler scales to minReplicas
     # (https://kubernetes.io/docs/reference/using-api/server-side-apply/#transferring-ownership).
-    replicas: Optional[pulumi.Input[Optional[int]]] = None
+    replicas: pulumi.Input[int | None] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -193,7 +194,7 @@ class Application(Component):
     ExternalSecret are its custom resources and wait for it.
     """
 
-    def __init__(self, name: str, args: ApplicationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ApplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:kubernetes:Application", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         on_cluster = pulumi.ResourceOptions(parent=self)

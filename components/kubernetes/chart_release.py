@@ -9,8 +9,9 @@ never starts without its permissions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +43,7 @@ class IrsaRole:
     oidc_provider_url: pulumi.Input[str]
     policy: pulumi.Input[str]  # the role's inline policy document (JSON)
     tags: Mapping[str, str]
-    permissions_boundary: Optional[pulumi.Input[str]] = None  # the bootstrap stack's (components/aws/iam.py)
+    permissions_boundary: pulumi.Input[str] | None = None  # the bootstrap stack's (components/aws/iam.py)
 
 
 @dataclass
@@ -54,8 +55,8 @@ class ChartReleaseArgs:
     namespace: str
     values: Mapping[str, Any]
     create_namespace: bool = False
-    service_account: Optional[ServiceAccount] = None
-    aws_role: Optional[IrsaRole] = None  # needs service_account: the role is annotated on it
+    service_account: ServiceAccount | None = None
+    aws_role: IrsaRole | None = None  # needs service_account: the role is annotated on it
     release_suffix: str = "chart"  # the release's resource name is <component name>-<release_suffix>
 
     def __post_init__(self) -> None:
@@ -86,9 +87,9 @@ class ChartRelease(Component):
 
     release: k8s.helm.v3.Release
     status: pulumi.Output[Any]
-    role_arn: Optional[pulumi.Output[str]]
+    role_arn: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: ChartReleaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ChartReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:kubernetes:ChartRelease", name, None, opts)
         self.require_provider("kubernetes")  # the cluster's, in opts.providers
         caller = opts.parent if opts is not None else None

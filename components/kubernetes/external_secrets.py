@@ -8,7 +8,7 @@ exactly what the application can and nothing more.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,7 +34,7 @@ class ExternalSecretsOperator(Component):
     release: k8s.helm.v3.Release  # what the SecretStores and ExternalSecrets wait for (their CRDs)
     status: pulumi.Output[Any]
 
-    def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:kubernetes:ExternalSecretsOperator", name, None, opts)
         chart = ChartRelease(
             name,

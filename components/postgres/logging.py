@@ -19,7 +19,6 @@ shape each service takes. `static` marks the settings PostgreSQL reads only at s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 # Session audit classes: DDL (CREATE/ALTER/DROP of any object) and ROLE (roles, grants, privileges).
 # Valid classes: read, write, function, role, ddl, misc, misc_set, all, none (pgAudit README).
@@ -66,7 +65,7 @@ def cloudsql_flags(settings: list[Setting]) -> list[dict]:
     return flags
 
 
-def rds_parameters(settings: list[Setting], preload: Optional[list[str]] = None) -> list[dict]:
+def rds_parameters(settings: list[Setting], preload: list[str] | None = None) -> list[dict]:
     """RDS parameter-group entries: pgAudit joins `shared_preload_libraries` (static: applied at the next reboot).
 
     RDS's default preload list is `pg_stat_statements`, which Performance Insights reads: it stays.

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -56,7 +56,7 @@ def _login_role(role: str, variable: str) -> list[str]:
 
 
 def roles_sql(
-    mode: str, database: str, admin: str, app: str, replication: Optional[str] = None, audit: bool = True, monitor: Optional[str] = None
+    mode: str, database: str, admin: str, app: str, replication: str | None = None, audit: bool = True, monitor: str | None = None
 ) -> str:
     """The idempotent psql script of one database (identifiers are checked, passwords come from the environment).
 
@@ -117,16 +117,16 @@ class DatabaseRolesArgs:
     admin_username: str
     admin_password: pulumi.Input[str]
     app_username: str
-    app_password: Optional[pulumi.Input[str]] = None  # None: generated here (pass the writer's to share one role password)
-    replication_username: Optional[str] = None  # the writer's replication role; its password is generated here
-    monitor_username: Optional[str] = None  # the replication-lag monitor's role; its password is generated here
+    app_password: pulumi.Input[str] | None = None  # None: generated here (pass the writer's to share one role password)
+    replication_username: str | None = None  # the writer's replication role; its password is generated here
+    monitor_username: str | None = None  # the replication-lag monitor's role; its password is generated here
     port: int = PORT
-    rotation: Optional[Mapping[str, str]] = None  # keepers of the generated passwords (crm:rotation); not the replication role's
+    rotation: Mapping[str, str] | None = None  # keepers of the generated passwords (crm:rotation); not the replication role's
     # EKS security groups for pods: the Job's pod gets these groups, which the database admits (docs/data-stores.md).
     pod_security_group_ids: Sequence[pulumi.Input[str]] = ()
     # The server's CA bundle and how to verify it (the database endpoint's: verify-full for RDS, verify-ca for
     # Cloud SQL's private IP). Without a CA the connection is encrypted but the server unverified (require).
-    ca_certificate: Optional[pulumi.Input[str]] = None
+    ca_certificate: pulumi.Input[str] | None = None
     sslmode: str = "verify-full"
 
     def __post_init__(self) -> None:
@@ -142,11 +142,11 @@ class DatabaseRoles(Component):
 
     app: DatabaseUser
     app_username: str
-    monitor: Optional[DatabaseUser]
-    replication: Optional[DatabaseUser]
-    replication_username: Optional[str]
+    monitor: DatabaseUser | None
+    replication: DatabaseUser | None
+    replication_username: str | None
 
-    def __init__(self, name: str, args: DatabaseRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DatabaseRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:postgres:DatabaseRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace

@@ -8,8 +8,9 @@ pack wraps the same function in a pulumi-policy `ResourceValidationPolicy` or
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 from pulumi.runtime.rpc import UNKNOWN as UNKNOWN_SENTINEL  # the engine's wire value for "known only after deploy"
 from pulumi_policy import (
@@ -27,10 +28,10 @@ class _Unknown:
     def __repr__(self) -> str:
         return "<unknown until deploy>"
 
-    def __copy__(self) -> "_Unknown":
+    def __copy__(self) -> _Unknown:
         return self  # a singleton: rules compare with `is UNKNOWN`
 
-    def __deepcopy__(self, memo) -> "_Unknown":
+    def __deepcopy__(self, memo) -> _Unknown:
         return self
 
 
@@ -103,8 +104,8 @@ class Rule:
     enforcement: EnforcementLevel
     missing: str
     resource_types: tuple[str, ...] = ()
-    check: Optional[ResourceCheck] = None
-    stack_check: Optional[StackCheck] = None
+    check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
     skip_in_dev: bool = False
 
     def violations(self, resource: Resource) -> list[str]:

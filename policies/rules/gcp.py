@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from pulumi_policy import Severity
 
@@ -185,7 +184,7 @@ _HEADER_EQUALS = re.compile(r"request\.headers\['([a-z0-9-]+)'\] == '([A-Za-z0-9
 ORIGIN_AUTH_MIN_LENGTH = 32
 
 
-def _origin_auth_header(expression: str) -> Optional[str]:
+def _origin_auth_header(expression: str) -> str | None:
     """The header a `!(h == 'v1' || h == 'v2')` expression demands, or None when it is anything else."""
     expression = expression.strip()
     if not (expression.startswith("!(") and expression.endswith(")")):

@@ -33,7 +33,7 @@ def _audit_problems(settings: dict, on: str, preloaded: bool) -> list[str]:
     if not preloaded:
         problems.append("pgAudit is not loaded")
     classes = _classes(settings.get("pgaudit.log"))
-    if "all" not in classes and not AUDITED <= classes:
+    if "all" not in classes and not classes >= AUDITED:
         problems.append(f"pgaudit.log must include ddl and role (got '{settings.get('pgaudit.log', '')}')")
     problems += [f"{name} must be {on}" for name in SESSION_EVENTS if str(settings.get(name)) != on]
     slow = settings.get("log_min_duration_statement")

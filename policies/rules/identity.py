@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pulumi_policy import Severity
 
@@ -128,9 +129,12 @@ def _admin_statements(document: Any) -> Iterator[dict]:
     if not isinstance(document, dict):
         return
     for statement in _as_list(document.get("Statement")):
-        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
-            if any(a in ("*", "*:*") for a in _as_list(statement.get("Action"))):
-                yield statement
+        if (
+            isinstance(statement, dict)
+            and statement.get("Effect") == "Allow"
+            and any(a in ("*", "*:*") for a in _as_list(statement.get("Action")))
+        ):
+            yield statement
 
 
 def no_administrator(r: Resource):

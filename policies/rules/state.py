@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pulumi_policy import Severity
 
@@ -58,9 +58,12 @@ def state_bucket_kms(resources: Sequence[Resource]):
             encryptions = [_default_encryption(sse) for sse in _for_bucket(resources, SSE, bucket)]
             if encryptions and not any(e.get("sseAlgorithm") == "aws:kms" and e.get("kmsMasterKeyId") for e in encryptions):
                 yield f"{bucket.describe()}: holds Pulumi state, so it is encrypted with a customer-managed KMS key (aws:kms with kmsMasterKeyId)"
-        elif bucket.type == GCS_BUCKET and (bucket.get("labels") or {}).get("purpose") == "state":
-            if not (bucket.get("encryption") or {}).get("defaultKmsKeyName"):
-                yield f"{bucket.describe()}: holds Pulumi state, so encryption.defaultKmsKeyName names a Cloud KMS key"
+        elif (
+            bucket.type == GCS_BUCKET
+            and (bucket.get("labels") or {}).get("purpose") == "state"
+            and not (bucket.get("encryption") or {}).get("defaultKmsKeyName")
+        ):
+            yield f"{bucket.describe()}: holds Pulumi state, so encryption.defaultKmsKeyName names a Cloud KMS key"
 
 
 def gcs_private(r: Resource):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from . import cost, model, peers, relations, rules, schema
 from .model import AwsStackConfig, BootstrapStackConfig, GcpStackConfig, GlobalStackConfig, StackConfig
@@ -106,19 +107,19 @@ _PROVIDER_TYPO_CUTOFF = 0.75
 
 
 __all__ = [
-    "load",
-    "load_from_pulumi",
-    "read_stack_file",
-    "raw_from_pulumi",
-    "find_placeholders",
-    "ConfigValidationError",
-    "ConfigProblem",
-    "StackConfig",
     "AwsStackConfig",
+    "BootstrapStackConfig",
+    "ConfigProblem",
+    "ConfigValidationError",
     "GcpStackConfig",
     "GlobalStackConfig",
-    "BootstrapStackConfig",
+    "StackConfig",
+    "find_placeholders",
+    "load",
+    "load_from_pulumi",
     "model",
+    "raw_from_pulumi",
+    "read_stack_file",
 ]
 
 
@@ -158,7 +159,7 @@ def load_from_pulumi() -> StackConfig:
     return load(pulumi.get_stack(), raw_from_pulumi())
 
 
-def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[peers.PeerLoader] = None, *, check_peer: bool = True) -> StackConfig:
+def load(stack: str, raw: Mapping[str, Any], peer_loader: peers.PeerLoader | None = None, *, check_peer: bool = True) -> StackConfig:
     """Types and validates one stack's config; raises ConfigValidationError with every problem."""
     problems = Problems()
     raw = {key: decode(value) for key, value in raw.items()}
@@ -177,7 +178,7 @@ def load(stack: str, raw: Mapping[str, Any], peer_loader: Optional[peers.PeerLoa
     return config
 
 
-def _parse(problems: Problems, stack: str, raw: dict) -> Optional[StackConfig]:
+def _parse(problems: Problems, stack: str, raw: dict) -> StackConfig | None:
     """The typed config of the program `crm:cloud` picks (None where a problem was found)."""
     top = {key.partition(":")[2]: value for key, value in raw.items() if key.partition(":")[0] == NAMESPACE}
     common_keys = schema.known_keys(model.Common)
@@ -298,7 +299,7 @@ def _check_unknown_keys(problems: Problems, raw: dict, cloud: str) -> None:
 
 def _read_provider_keys(problems: Problems, raw: dict, cloud: str) -> None:
     for key, spec in PROVIDER_SETTINGS.items():
-        if spec.clouds is not None and cloud not in spec.clouds or key in problems.suppressed:
+        if (spec.clouds is not None and cloud not in spec.clouds) or key in problems.suppressed:
             continue
         value = raw.get(key)
         if value in (None, "") and spec.required:

@@ -12,13 +12,13 @@ resource carries.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from . import model
 from .schema import Parsed, setting, valid_or_none
 from .sizes import ENVIRONMENTS
-
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
 # The figures are planning assumptions, not measurements; override them in the stack file.
@@ -86,7 +86,7 @@ class Assumption:
 
 @dataclass(frozen=True)
 class CostSettings:
-    budget: Optional[model.Budget]  # crm:budget; None only while it is itself invalid (and reported)
+    budget: model.Budget | None  # crm:budget; None only while it is itself invalid (and reported)
     assumptions: dict[str, Assumption]
 
     def value(self, key: str) -> float:

@@ -14,8 +14,9 @@ import dataclasses
 import datetime
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from components.aws.experiments import MAX_ACTION_MINUTES
 from components.cloudflare.health import HealthCheck
@@ -72,7 +73,7 @@ class Rotation:
     )
     since: str = setting("since", "the day the rotation schedule counts from (YYYY-MM-DD)", default="2026-01-01", check=rules.iso_date)
 
-    def keepers(self, today: datetime.date) -> Optional[dict[str, str]]:
+    def keepers(self, today: datetime.date) -> dict[str, str] | None:
         """The generators' keepers on `today` (UTC): None when rotation was never asked for."""
         if not self.generation and not self.interval_days:
             return None
@@ -80,7 +81,7 @@ class Rotation:
         period = max(0, (today - start).days // self.interval_days) if self.interval_days else 0
         return {"rotation": f"g{self.generation}-p{period}"}
 
-    def step(self, today: datetime.date) -> Optional[int]:
+    def step(self, today: datetime.date) -> int | None:
         """How many rotations have happened by `today` (generation plus elapsed intervals): it only grows,
         by one per rotation. None when rotation was never asked for."""
         keepers = self.keepers(today)
@@ -425,7 +426,7 @@ class Dns:
         check=rules.host_name_or_empty,
         default="",  # the program names it once it has read the zone's name (stacks/dns.py origin_host)
     )
-    api_token: Optional[str] = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+    api_token: str | None = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
 def github_connection_name(project: str) -> str:
@@ -472,11 +473,11 @@ class AwsStackConfig:
     redis: ElastiCacheRedis
     ingress: Ingress
     registry: Registry
-    interconnect: Optional[AwsInterconnect]
+    interconnect: AwsInterconnect | None
     platform: AwsPlatform
-    monitoring: Optional["Monitoring"] = None
-    application: Optional[ApplicationSettings] = None
-    dns: Optional[Dns] = None
+    monitoring: Monitoring | None = None
+    application: ApplicationSettings | None = None
+    dns: Dns | None = None
     rotation: Rotation = field(default_factory=Rotation)
     ci: DeployRunnerSettings = field(
         default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
@@ -484,7 +485,7 @@ class AwsStackConfig:
     fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "AwsStackConfig":
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> AwsStackConfig:
         database = built["database"]
         if not database.logical_replication:
             built["database"] = dataclasses.replace(database, max_slot_wal_keep_size_gb=0)  # no slot to bound
@@ -611,7 +612,7 @@ class GcpInterconnect:
     )
     peer_region: str = ""
     peer_asn: int = 0
-    peer_vpc_cidr: Optional[Net] = None
+    peer_vpc_cidr: Net | None = None
 
 
 @section
@@ -669,17 +670,17 @@ class GcpStackConfig:
     database: CloudSqlSettings
     redis: MemorystoreSettings
     registry: Registry
-    interconnect: Optional[GcpInterconnect]
+    interconnect: GcpInterconnect | None
     platform: GcpPlatform
-    monitoring: Optional["Monitoring"] = None
-    replication: Optional["Replication"] = None
-    application: Optional[ApplicationSettings] = None
-    dns: Optional[Dns] = None
-    ingress: Optional[GcpIngress] = None
+    monitoring: Monitoring | None = None
+    replication: Replication | None = None
+    application: ApplicationSettings | None = None
+    dns: Dns | None = None
+    ingress: GcpIngress | None = None
     rotation: Rotation = field(default_factory=Rotation)
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GcpStackConfig":
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GcpStackConfig:
         return cls(common=common, project_id=provider["gcp:project"], region=provider["gcp:region"], **{"interconnect": None, **built})
 
     @property
@@ -761,7 +762,7 @@ class GlobalStackConfig:
     load_balancer: LoadBalancerSettings
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "GlobalStackConfig":
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GlobalStackConfig:
         return cls(common=common, **built)
 
     @property
@@ -875,11 +876,11 @@ class BootstrapStackConfig:
     github: GithubRepository
     state: StateSettings
     deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
-    projects: Optional[ProjectFactory] = None  # crm:projects: whether bootstrap creates them
-    cloudflare_token: Optional[CloudflareTokenFactory] = None  # crm:cloudflareToken: whether bootstrap creates it
+    projects: ProjectFactory | None = None  # crm:projects: whether bootstrap creates them
+    cloudflare_token: CloudflareTokenFactory | None = None  # crm:cloudflareToken: whether bootstrap creates it
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> "BootstrapStackConfig":
+    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> BootstrapStackConfig:
         return cls(
             common=common,
             aws_region=provider["aws:region"],

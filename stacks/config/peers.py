@@ -11,7 +11,8 @@ shows before either side is deployed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import rules
 from .model import AwsStackConfig, GcpStackConfig, StackConfig
@@ -92,7 +93,7 @@ class _ZoneClaims:
     def origin(self) -> str:
         return self.origin_host or f"{self.origin_label}.<zone>"
 
-    def same_origin(self, other: "_ZoneClaims") -> bool:
+    def same_origin(self, other: _ZoneClaims) -> bool:
         if self.origin_host and other.origin_host:
             return self.origin_host == other.origin_host
         # The zone's name is read at deploy time: a default name and a set one agree when their first labels do.
@@ -102,7 +103,7 @@ class _ZoneClaims:
         return self.origin_host.split(".")[0] if self.origin_host else self.origin_label
 
 
-def _claims_of(config: StackConfig) -> Optional[_ZoneClaims]:
+def _claims_of(config: StackConfig) -> _ZoneClaims | None:
     dns = getattr(config, "dns", None)
     if dns is None or not dns.zone_id:
         return None
@@ -113,7 +114,7 @@ def _claims_of(config: StackConfig) -> Optional[_ZoneClaims]:
     return _ZoneClaims(common.stack, common.cloud, dns.zone_id, dns.origin_host, common.origin_label, frozenset(hosts))
 
 
-def _raw_claims(stack: str, raw: Mapping[str, Any]) -> Optional[_ZoneClaims]:
+def _raw_claims(stack: str, raw: Mapping[str, Any]) -> _ZoneClaims | None:
     """The same, read from another stack's file without judging the rest of it (its own load reports its errors)."""
     raw = {key: decode(value) for key, value in raw.items()}
     cloud, environment = raw.get(f"{NAMESPACE}:cloud"), raw.get(f"{NAMESPACE}:environment")

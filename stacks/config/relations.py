@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 from . import model, rules
 from .reader import Problems
@@ -27,7 +27,7 @@ Sections = Mapping[str, Parsed]
 # ---------------------------------------------------------------- shared checks
 
 
-def check_no_overlap(problems: Problems, named: Sequence[tuple[str, Optional[ipaddress.IPv4Network]]], context: str = "") -> None:
+def check_no_overlap(problems: Problems, named: Sequence[tuple[str, ipaddress.IPv4Network | None]], context: str = "") -> None:
     """Adds one problem per overlapping pair of ranges."""
     ranges = [(k, n) for k, n in named if n is not None]
     for i, (key_a, net_a) in enumerate(ranges):
@@ -37,7 +37,7 @@ def check_no_overlap(problems: Problems, named: Sequence[tuple[str, Optional[ipa
 
 
 def check_within(
-    problems: Problems, key: str, net: Optional[ipaddress.IPv4Network], parent_key: str, parent: Optional[ipaddress.IPv4Network]
+    problems: Problems, key: str, net: ipaddress.IPv4Network | None, parent_key: str, parent: ipaddress.IPv4Network | None
 ) -> None:
     if net is not None and parent is not None and not net.subnet_of(parent):
         problems.add(key, f"range {net} is not inside {parent_key} ({parent})")
@@ -86,7 +86,7 @@ def check_dns(problems: Problems, common: model.Common, dns: Parsed) -> None:
             problems.add("crm:dns.originHost", "must differ from crm:publicHost, which the global stack's load balancer owns")
 
 
-def check_application(problems: Problems, common: model.Common, app: Parsed, repositories: Optional[list[str]]) -> None:
+def check_application(problems: Problems, common: model.Common, app: Parsed, repositories: list[str] | None) -> None:
     """`repositories` is None when crm:registry.repositories is wrong (and reported)."""
     env = common.environment
     with problems.relation():
@@ -259,7 +259,7 @@ def gcp_zone_in_region(zone: str, region: str) -> bool:
     return re.fullmatch(rf"{re.escape(region)}-[a-z]", zone) is not None
 
 
-def gcp_ranges(network) -> list[tuple[str, Optional[ipaddress.IPv4Network]]]:
+def gcp_ranges(network) -> list[tuple[str, ipaddress.IPv4Network | None]]:
     """The ranges of a GCP network (built settings, or a section as read: its wrong ranges left out)."""
     ranges = []
     for key, attribute in (

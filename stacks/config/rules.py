@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from components.interconnect import addressing
 
 from .reader import HOST_NAME
 
-Rule = Callable[[Any], Optional[str]]
+Rule = Callable[[Any], str | None]
 
 # RFC 6996 private ASNs, the only ones a VGW accepts as its Amazon-side ASN.
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
@@ -59,7 +60,7 @@ def is_private_asn(asn: int) -> bool:
 def matches(pattern: re.Pattern, what: str, *, allow_empty: bool = False) -> Rule:
     """`'<value>' <what>` unless the value matches (an empty value passes when allowed)."""
 
-    def rule(value: Any) -> Optional[str]:
+    def rule(value: Any) -> str | None:
         if allow_empty and value == "":
             return None
         return None if pattern.match(value) else f"'{value}' {what}"
@@ -70,7 +71,7 @@ def matches(pattern: re.Pattern, what: str, *, allow_empty: bool = False) -> Rul
 def cidr_admitting(why: str) -> Rule:
     """A CIDR string that is not 0.0.0.0/0 (`why` says what the range opens)."""
 
-    def rule(value: Any) -> Optional[str]:
+    def rule(value: Any) -> str | None:
         if isinstance(value, ipaddress.IPv4Network):
             network = value
         else:
@@ -83,23 +84,23 @@ def cidr_admitting(why: str) -> Rule:
     return rule
 
 
-def eks_version(value: str) -> Optional[str]:
+def eks_version(value: str) -> str | None:
     return None if _EKS_VERSION.match(value) else f"must be a Kubernetes minor such as 1.35, got '{value}'"
 
 
-def rds_class(value: str) -> Optional[str]:
+def rds_class(value: str) -> str | None:
     return None if value.startswith("db.") else f"must be an RDS class such as db.t3.large, got '{value}'"
 
 
-def postgres_15(value: str) -> Optional[str]:
+def postgres_15(value: str) -> str | None:
     return None if value.split(".")[0] == "15" else f"must be PostgreSQL 15 (the Cloud SQL subscriber runs 15), got '{value}'"
 
 
-def rds_admin(value: str) -> Optional[str]:
+def rds_admin(value: str) -> str | None:
     return f"'{value}' is reserved by RDS PostgreSQL" if value in ("admin", "postgres", "rdsadmin") else None
 
 
-def log_retention(value: int) -> Optional[str]:
+def log_retention(value: int) -> str | None:
     return (
         None
         if value in LOG_RETENTION_DAYS
@@ -107,19 +108,19 @@ def log_retention(value: int) -> Optional[str]:
     )
 
 
-def aws_region_or_empty(value: str) -> Optional[str]:
+def aws_region_or_empty(value: str) -> str | None:
     if not value or re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
         return None
     return f"must be an AWS region such as ap-northeast-1 (or empty for no copy), got '{value}'"
 
 
-def gcp_backup_location(value: str) -> Optional[str]:
+def gcp_backup_location(value: str) -> str | None:
     if not value or re.fullmatch(r"(asia|eu|us)|[a-z]+-[a-z]+\d", value):
         return None
     return f"must be a GCP region such as asia-northeast1 or a multi-region (asia, eu, us), got '{value}'"
 
 
-def postgres_role(value: str) -> Optional[str]:
+def postgres_role(value: str) -> str | None:
     return None if _PG_ROLE.match(value) else f"'{value}' must be a lower-case PostgreSQL identifier (letters, digits, _)"
 
 
@@ -127,67 +128,67 @@ def prefixed(prefix: str, what: str) -> Rule:
     return lambda value: None if value.startswith(prefix) else f"must be {what}, got '{value}'"
 
 
-def certificate_arn(value: str) -> Optional[str]:
+def certificate_arn(value: str) -> str | None:
     return None if not value or _CERT_ARN.match(value) else f"'{value}' is not an ACM certificate ARN"
 
 
-def registry_repository(value: str) -> Optional[str]:
+def registry_repository(value: str) -> str | None:
     if re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", value):
         return None
     return f"'{value}' must be lower-case letters, digits and . _ - separators"
 
 
-def private_asn(value: int) -> Optional[str]:
+def private_asn(value: int) -> str | None:
     return None if is_private_asn(value) else f"{value} is not a private ASN (64512-65534 or 4200000000-4294967294)"
 
 
-def cloud_router_asn(value: int) -> Optional[str]:
+def cloud_router_asn(value: int) -> str | None:
     return "; ".join(addressing.asn_problems(value, role="Cloud Router")) or None
 
 
-def inside_block(block: ipaddress.IPv4Network) -> Optional[str]:
+def inside_block(block: ipaddress.IPv4Network) -> str | None:
     if block.prefixlen > 28:
         return f"needs room for four /30s (a /28 or larger), got {block}"
     return "; ".join(addressing.inside_cidr_problems(addressing.plan_inside_cidrs(block))) or None
 
 
-def gke_master(value: ipaddress.IPv4Network) -> Optional[str]:
+def gke_master(value: ipaddress.IPv4Network) -> str | None:
     return None if value.prefixlen == 28 else f"GKE needs a /28 for the control plane, got {value}"
 
 
-def private_services(value: ipaddress.IPv4Network) -> Optional[str]:
+def private_services(value: ipaddress.IPv4Network) -> str | None:
     return None if value.prefixlen <= 24 else f"private services access needs at least a /24, got {value}"
 
 
-def cloud_sql_tier(value: str) -> Optional[str]:
+def cloud_sql_tier(value: str) -> str | None:
     return None if _TIER.match(value) else f"'{value}' is not a Cloud SQL PostgreSQL tier such as db-custom-4-15360"
 
 
-def host_name(value: str) -> Optional[str]:
+def host_name(value: str) -> str | None:
     return None if HOST_NAME.match(value) else f"'{value}' is not a lower-case DNS host name"
 
 
-def host_name_or_empty(value: str) -> Optional[str]:
+def host_name_or_empty(value: str) -> str | None:
     return None if not value else host_name(value)
 
 
-def cloudflare_id(value: str) -> Optional[str]:
+def cloudflare_id(value: str) -> str | None:
     return None if _HEX32.match(value) else f"must be a 32-character Cloudflare id, got '{value}'"
 
 
-def email(value: str) -> Optional[str]:
+def email(value: str) -> str | None:
     return None if _EMAIL.match(value) else f"'{value}' is not an e-mail address"
 
 
-def numeric_id(value: str) -> Optional[str]:
+def numeric_id(value: str) -> str | None:
     return None if value.isdigit() else f"'{value}' is not a numeric id such as 123456789012"
 
 
-def billing_account(value: str) -> Optional[str]:
+def billing_account(value: str) -> str | None:
     return None if _BILLING_ACCOUNT.match(value) else f"'{value}' is not a billing account id such as 01A2B3-C4D5E6-F7A8B9"
 
 
-def percentages(values: list[int]) -> Optional[str]:
+def percentages(values: list[int]) -> str | None:
     if not values:
         return "must list at least one percentage, such as [80, 100]"
     if len(set(values)) != len(values):
@@ -195,14 +196,14 @@ def percentages(values: list[int]) -> Optional[str]:
     return None
 
 
-def percentage(value: int) -> Optional[str]:
+def percentage(value: int) -> str | None:
     return None if 1 <= value <= 1000 else f"each percentage must be between 1 and 1000, got {value}"
 
 
 def distinct(what: str) -> Rule:
     """Each item once: the stacks name a resource after each item, so a repeated one would be two resources of one name."""
 
-    def rule(values: list) -> Optional[str]:
+    def rule(values: list) -> str | None:
         repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
         return f"lists {what} {', '.join(repeated)} more than once" if repeated else None
 
@@ -213,11 +214,11 @@ def not_empty(what: str) -> Rule:
     return lambda values: None if values else what
 
 
-def namespace(value: str) -> Optional[str]:
+def namespace(value: str) -> str | None:
     return None if _NAMESPACE.fullmatch(value) else f"'{value}' is not a Kubernetes namespace name"
 
 
-def image_tag(value: str) -> Optional[str]:
+def image_tag(value: str) -> str | None:
     if not _IMAGE_TAG.match(value):
         return f"'{value}' is not an image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
     if value == "latest":
@@ -225,35 +226,35 @@ def image_tag(value: str) -> Optional[str]:
     return None
 
 
-def cpu_quantity(value: str) -> Optional[str]:
+def cpu_quantity(value: str) -> str | None:
     return None if _QUANTITY_CPU.match(value) else f"'{value}' is not a CPU quantity such as 250m or 1"
 
 
-def memory_quantity(value: str) -> Optional[str]:
+def memory_quantity(value: str) -> str | None:
     return None if _QUANTITY_MEMORY.match(value) else f"'{value}' is not a memory quantity such as 512Mi or 1Gi"
 
 
-def url_path(value: str) -> Optional[str]:
+def url_path(value: str) -> str | None:
     return None if _PATH.match(value) else f"'{value}' is not an absolute URL path such as /health"
 
 
-def check_region(value: str) -> Optional[str]:
+def check_region(value: str) -> str | None:
     return None if value in CHECK_REGIONS else f"'{value}' is not a Cloudflare check region ({', '.join(CHECK_REGIONS)})"
 
 
-def github_repository(value: str) -> Optional[str]:
+def github_repository(value: str) -> str | None:
     return None if REPOSITORY.match(value) else f"'{value}' must be OWNER/REPO, without wildcards"
 
 
-def ref_name(value: str) -> Optional[str]:
+def ref_name(value: str) -> str | None:
     return None if _REF_NAME.match(value) else f"'{value}' is not a plain name (letters, digits, '.', '_', '-', '/'; no wildcards)"
 
 
-def iam_principal(value: str) -> Optional[str]:
+def iam_principal(value: str) -> str | None:
     return None if _IAM_PRINCIPAL.match(value) else f"'{value}' is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)"
 
 
-def admin_principals(values: list[str]) -> Optional[str]:
+def admin_principals(values: list[str]) -> str | None:
     if not values:
         return (
             "must list the identities that deploy and operate the cluster (the bootstrap stack's awsDeployRoleArn and your "
@@ -264,11 +265,11 @@ def admin_principals(values: list[str]) -> Optional[str]:
     return None
 
 
-def gcp_member(value: str) -> Optional[str]:
+def gcp_member(value: str) -> str | None:
     return None if _GCP_MEMBER.match(value) else f"'{value}' is not an IAM member (user:, group: or serviceAccount: and an e-mail address)"
 
 
-def gcp_project(value: str) -> Optional[str]:
+def gcp_project(value: str) -> str | None:
     return None if PROJECT_ID.match(value) else f"'{value}' is not a GCP project id"
 
 
@@ -285,7 +286,7 @@ _KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 APP_TOPIC_PREFIX = "crm."
 
 
-def kafka_topic(value: str) -> Optional[str]:
+def kafka_topic(value: str) -> str | None:
     if not _KAFKA_TOPIC.match(value) or value in (".", ".."):
         return f"'{value}' is not a Kafka topic name (letters, digits, . _ -; at most 249)"
     if not value.startswith(APP_TOPIC_PREFIX):
@@ -293,13 +294,13 @@ def kafka_topic(value: str) -> Optional[str]:
     return None
 
 
-def rotation_interval(value: int) -> Optional[str]:
+def rotation_interval(value: int) -> str | None:
     return (
         None if value == 0 or value >= 7 else f"must be 0 (no schedule) or at least 7: each rotation restarts the application, got {value}"
     )
 
 
-def iso_date(value: str) -> Optional[str]:
+def iso_date(value: str) -> str | None:
     try:
         datetime.date.fromisoformat(str(value))
     except ValueError:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import inspect
 import ipaddress
 import types
 import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, Optional, Sequence
+from typing import Annotated, Any, Literal, Optional
 
 from annotated_types import Ge, Le
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
@@ -51,20 +53,20 @@ class Setting:
     key: str  # the name in the stack file (camelCase), under its section
     description: str  # one line for the reference
     default: Any = REQUIRED  # one value for every environment
-    by_env: Optional[Mapping[str, Any]] = None  # environment -> default (the sizing matrix)
-    derive: Optional[Callable[["Context"], Any]] = None  # default computed from other settings
+    by_env: Mapping[str, Any] | None = None  # environment -> default (the sizing matrix)
+    derive: Callable[[Context], Any] | None = None  # default computed from other settings
     derive_doc: str = ""  # how the derived default is computed, for the reference
-    ge: Optional[float] = None
-    le: Optional[float] = None
-    choices: Optional[tuple] = None
-    check: Optional[Callable[[Any], Optional[str]]] = None  # a rule on the value alone: message or None
-    item_check: Optional[Callable[[Any], Optional[str]]] = None  # the same for each entry of a list
-    clouds: Optional[tuple[str, ...]] = None  # the kinds of stacks that read it (None: all that read the section)
-    convert: Optional[Callable[[Any], Any]] = None  # the validated value -> the attribute's value
+    ge: float | None = None
+    le: float | None = None
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None  # a rule on the value alone: message or None
+    item_check: Callable[[Any], str | None] | None = None  # the same for each entry of a list
+    clouds: tuple[str, ...] | None = None  # the kinds of stacks that read it (None: all that read the section)
+    convert: Callable[[Any], Any] | None = None  # the validated value -> the attribute's value
     value_type: Any = None  # the type in the stack file when it differs from the attribute's (see convert)
-    nested: Optional[type] = None  # a sub-object whose own settings are read (when the annotation is not that dataclass)
+    nested: type | None = None  # a sub-object whose own settings are read (when the annotation is not that dataclass)
 
-    def default_for(self, context: "Context") -> Any:
+    def default_for(self, context: Context) -> Any:
         if self.derive is not None:
             return self.derive(context)
         if self.by_env is not None:
@@ -106,7 +108,7 @@ def section(cls: type) -> type:
     end of its dataclass, whatever its default.
     """
     seen_default = False
-    for name in list(cls.__dict__.get("__annotations__", {})):
+    for name in list(inspect.get_annotations(cls)):
         spec = cls.__dict__.get(name)
         if isinstance(spec, dataclasses.Field):
             has_default = spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING
@@ -124,7 +126,7 @@ def settings_of(cls: type) -> list[tuple[dataclasses.Field, Setting]]:
     return [(f, f.metadata["setting"]) for f in dataclasses.fields(cls) if "setting" in f.metadata]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, include_extras=True)
 
@@ -163,7 +165,7 @@ def _cidr(value: Any) -> ipaddress.IPv4Network:
         raise PydanticCustomError("cidr", "'{value}' is not a valid IPv4 CIDR ({reason})", {"value": value, "reason": str(error)}) from None
 
 
-def _rule(check: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
+def _rule(check: Callable[[Any], str | None]) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
         message = check(value)
         if message:
@@ -181,7 +183,7 @@ def _value_type(annotation: Any, spec: Setting) -> Any:
         origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return Optional[_value_type(members[0], spec)]
+        return Optional[_value_type(members[0], spec)]  # noqa: UP045 - a type built at run time from a computed one
     if origin in (list, Sequence) or annotation in (list, tuple):
         (item,) = typing.get_args(annotation) or (str,)
         item_type = _scalar(item, Setting(spec.key, "", choices=spec.choices, check=spec.item_check))
@@ -212,7 +214,7 @@ def _scalar(annotation: Any, spec: Setting) -> Any:
     return Annotated[(base, *extras)] if extras else base
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def adapter(cls: type, name: str) -> TypeAdapter:
     spec = next(s for f, s in settings_of(cls) if f.name == name)
     return TypeAdapter(_value_type(annotation(cls, name), spec), config=ConfigDict(coerce_numbers_to_str=True))
@@ -234,7 +236,7 @@ def _type_name(value: Any) -> str:
 
 
 def _limits(spec: Setting) -> str:
-    def show(number: Optional[float]) -> str:
+    def show(number: float | None) -> str:
         return "" if number is None else f"{number:g}"
 
     if spec.ge is not None and spec.le is not None:
@@ -346,7 +348,7 @@ def read(
     cls: type,
     context: Context,
     *,
-    cloud: Optional[str] = None,
+    cloud: str | None = None,
     separator: str = ".",
     exclude: Iterable[str] = (),
 ) -> Parsed:
@@ -410,7 +412,7 @@ def read(
     return Parsed(cls, key, values, complete, {str(k) for k in raw if raw.get(k) is not None})
 
 
-def _nested(cls: type, name: str) -> Optional[type]:
+def _nested(cls: type, name: str) -> type | None:
     spec = next(s for f, s in settings_of(cls) if f.name == name)
     if spec.nested is not None:
         return spec.nested
@@ -420,7 +422,7 @@ def _nested(cls: type, name: str) -> Optional[type]:
     return kind if dataclasses.is_dataclass(kind) and isinstance(kind, type) else None
 
 
-def known_keys(cls: type, cloud: Optional[str] = None) -> list[str]:
+def known_keys(cls: type, cloud: str | None = None) -> list[str]:
     return [s.key for _, s in settings_of(cls) if s.clouds is None or cloud is None or cloud in s.clouds]
 
 

@@ -77,7 +77,7 @@ def test_a_component_refuses_to_fall_back_to_an_ambient_provider(run_component):
             super().__init__("crm:test:OnCluster", name, None, opts)
             self.require_provider("kubernetes")
 
-    with pytest.raises(Exception, match="pass the kubernetes provider in opts.providers"):
+    with pytest.raises(Exception, match=r"pass the kubernetes provider in opts.providers"):
         run_component(lambda: OnCluster("x"))
 
 

@@ -16,7 +16,6 @@ from tests.components.aws.test_alb import alb_args
 from tests.components.aws.test_eks import eks_args
 from tests.components.gcp.test_gke import gke_args
 
-
 # component, its args, the resource carrying the cloud's flag, and that flag's input name
 GUARDED = {
     "alb": (PublicLoadBalancer, alb_args, "aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection"),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.engine.engine import reveal
 from tests.stacks.test_app_env import app_env
+from tools.engine.engine import reveal
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "docs" / "deviations.md"

@@ -10,8 +10,8 @@ import pytest
 
 from components.cloudflare import permissions
 from components.gcp import services
-from tools.reports import prerequisites
 from tests.conftest import ALL_STACKS
+from tools.reports import prerequisites
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 WHERE = {"deploying.md": ["gcp-apis"], "prerequisites.md": ["gcp-apis", "cloudflare-token", "manual-steps"]}

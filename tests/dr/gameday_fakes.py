@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import boto3
 
@@ -85,7 +85,7 @@ class AwsEstate:
     guard_alarm: str
 
     @classmethod
-    def create(cls, preview) -> "AwsEstate":
+    def create(cls, preview) -> AwsEstate:
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{10 + i}.0/24")["Subnet"]["SubnetId"] for i in range(2)]
@@ -116,9 +116,9 @@ class FisEngine(threading.Thread):
         self.backend = fis_backends[ACCOUNT][REGION]
         self.estate, self.duration, self.start_delay = estate, duration, start_delay
         self.ec2 = boto3.client("ec2", region_name=REGION)
-        self.outage: dict[str, Optional[float]] = {"start": None, "end": None}
+        self.outage: dict[str, float | None] = {"start": None, "end": None}
         self.stopping = threading.Event()
-        self._acl: Optional[str] = None
+        self._acl: str | None = None
         self._originals: dict[str, str] = {}
 
     def run(self) -> None:
@@ -197,7 +197,7 @@ class FakeEdge:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 status, headers, body = edge.answer(self.path, self.headers)
                 self.send_response(status)
                 for key, value in headers.items():
@@ -280,7 +280,7 @@ class FakeEdge:
     def _origin(self, cloud: str, ray: dict) -> tuple[int, dict, str]:
         if cloud == "aws" and self.aws_failing():
             return 503, ray, "Service Temporarily Unavailable"  # the ALB with no healthy target
-        if cloud == "gcp" and (not self.behaviour.gcp_healthy or self.behaviour.gcp_fails_with_aws and self.aws_failing()):
+        if cloud == "gcp" and (not self.behaviour.gcp_healthy or (self.behaviour.gcp_fails_with_aws and self.aws_failing())):
             return 502, ray, "Bad Gateway"
         time.sleep((self.behaviour.gcp_ms if cloud == "gcp" else self.behaviour.aws_ms) / 1000)
         return 200, {**ray, "X-Cloud-Provider": cloud, "Content-Type": "text/plain"}, "ok"

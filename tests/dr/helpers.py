@@ -92,10 +92,9 @@ def estate_roles(publisher, subscriber) -> tuple[Endpoint, Endpoint]:
     """The roles and grants the stacks' roles Jobs create (components/postgres/roles.py, run as the Job runs it):
     read-write with the replication and monitor roles on the publisher, read-only with the monitor role on the
     subscriber. Returns the replication login and the publisher's monitor login."""
-    from components.postgres.roles import roles_sql  # noqa: PLC0415
-    from dr import localpg  # noqa: PLC0415
-
-    from components.postgres.scram import scram_sha_256  # noqa: PLC0415 - the Job sends verifiers, never passwords
+    from components.postgres.roles import roles_sql
+    from components.postgres.scram import scram_sha_256
+    from dr import localpg
 
     passwords = {
         "APP_PASSWORD_VERIFIER": scram_sha_256(APP_PASSWORD),

@@ -167,10 +167,9 @@ def test_failback_recovers_the_old_primarys_transactions_whole(postgres_pair):
                 conn.execute("UPDATE customers SET balance = balance + %s WHERE id = %s", (amount, customer))
                 conn.execute("INSERT INTO orders (customer_id, total) VALUES (%s, %s)", (customer, amount))
     failover.promote(sub, None)
-    with connect(app(sub)) as conn:
-        with conn.transaction():
-            conn.execute("UPDATE customers SET balance = balance + 1005 WHERE id = 9")
-            conn.execute("INSERT INTO orders (customer_id, total) VALUES (9, 1005)")
+    with connect(app(sub)) as conn, conn.transaction():
+        conn.execute("UPDATE customers SET balance = balance + 1005 WHERE id = 9")
+        conn.execute("INSERT INTO orders (customer_id, total) VALUES (9, 1005)")
     with connect(sub) as conn:  # the new primary beats: its heartbeat row is its own from now on
         replication.beat(conn)
     prepare = failover.failback_prepare(pub, sub)
@@ -310,6 +309,6 @@ def test_setup_ignores_a_subscription_of_another_database_on_the_same_server(pos
         conn.execute(
             "CREATE SUBSCRIPTION crm_subscription CONNECTION 'host=127.0.0.1 port=1 dbname=x' PUBLICATION p WITH (connect = false)"
         )
-    pub, sub = replicated_pair(publisher, subscriber)  # setup into this database
+    _pub, sub = replicated_pair(publisher, subscriber)  # setup into this database
     with connect(sub) as conn:
         assert replication.sync_states(conn) and set(replication.sync_states(conn).values()) == {"r"}

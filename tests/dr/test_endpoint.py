@@ -55,7 +55,7 @@ def test_passfile_supplies_the_password_with_wildcards_and_escapes(tmp_path):
 def test_endpoint_from_environment_names_the_missing_variable():
     try:
         from_env("PUBLISHER", {})
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert "PUBLISHER_HOST" in str(exc)
     else:
         raise AssertionError("a missing host must be reported")
@@ -85,7 +85,7 @@ def test_pg_dump_failure_is_reported_with_its_own_message_and_no_password():
     publisher = Endpoint(host="127.0.0.1", dbname="crm", user="crmadmin", password="Dump-Secret-9", port=9, sslmode="disable")
     try:
         replication.copy_schema(publisher, publisher)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         message = str(exc)
     else:
         raise AssertionError("pg_dump against a closed port must fail")

@@ -33,10 +33,10 @@ def test_a_rate_measured_while_idle_does_not_shrink_the_margin_below_a_burst_bef
 
 
 def test_default_window_is_cloudflare_detection_plus_the_promotion_window():
-    from components.cloudflare.health import HealthCheck  # noqa: PLC0415 - the deployed health check's figures
+    from components.cloudflare.health import HealthCheck
 
-    assert failover.DETECTION_S == HealthCheck().detection_seconds
-    assert DEFAULT_WINDOW_S == HealthCheck().detection_seconds + failover.PROMOTION_WINDOW_S
+    assert HealthCheck().detection_seconds == failover.DETECTION_S
+    assert HealthCheck().detection_seconds + failover.PROMOTION_WINDOW_S == DEFAULT_WINDOW_S
 
 
 def test_promote_after_losing_the_primary_moves_sequences_by_the_measured_rate(postgres_pair):
@@ -66,7 +66,7 @@ def test_promote_after_losing_the_primary_moves_sequences_by_the_measured_rate(p
 
 def test_promote_twice_moves_nothing_the_second_time(postgres_pair):
     publisher, subscriber = postgres_pair
-    pub, sub = replicated_pair(publisher, subscriber)
+    _pub, sub = replicated_pair(publisher, subscriber)
     publisher.stop()
     failover.promote(sub, None, margin=1000)
     again = failover.promote(sub, None, margin=1000)
@@ -224,7 +224,7 @@ def test_promote_is_bounded_when_the_old_primary_stops_answering_after_the_login
 
 
 def test_a_second_promote_while_one_runs_stops_with_a_clear_message(postgres_pair):
-    pub, sub = replicated_pair(*postgres_pair)
+    _pub, sub = replicated_pair(*postgres_pair)
     with connect(sub) as first:  # the first operator's promote holds the lock
         first.execute("SELECT pg_advisory_lock(hashtext('dr.failover'))")
         with pytest.raises(DrError, match="another promote or failback is running"):

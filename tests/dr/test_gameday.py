@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -26,8 +26,8 @@ from components.aws.experiments import SCENARIOS as COMPONENT_SCENARIOS
 from dr import __main__ as dr_main
 from dr import gameday
 from tests.dr.gameday_fakes import ACCOUNT, CLOUDFLARE_ACCOUNT, POOLS, REGION, AwsEstate, EdgeBehaviour, FakeEdge, FisEngine
-from tools.live import verify
 from tools.engine.engine import map_markers
+from tools.live import verify
 
 PROJECT = Path(__file__).resolve().parents[2]
 FAST = gameday.Options(
@@ -253,7 +253,7 @@ def test_the_run_is_bounded_in_time_and_the_experiment_stopped(world, tmp_path):
     options = dataclasses.replace(
         FAST, interval=1.0, pool_interval=5.0, poll_interval=5.0, guard_interval=10.0, settle_seconds=5.0, max_seconds=45.0
     )
-    code, lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock())
+    code, _lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock())
     document = json.loads(report.read_text())
     [experiment] = w.experiments()
     assert code == 1 and document["outcome"] == "timed-out"
@@ -268,7 +268,7 @@ def test_when_users_see_only_errors_past_the_failover_budget_the_run_aborts_and_
     options = dataclasses.replace(
         FAST, interval=1.0, pool_interval=5.0, poll_interval=5.0, guard_interval=10.0, settle_seconds=5.0, max_seconds=600.0
     )
-    code, lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock())
+    code, _lines = run_main(w, "--execute", "--report", str(report), options=options, clock=FakeClock())
     document = json.loads(report.read_text())
     [experiment] = w.experiments()
     assert code == 1 and document["outcome"] == "aborted" and experiment["state"]["status"] in ("stopping", "stopped")
@@ -278,8 +278,8 @@ def test_when_users_see_only_errors_past_the_failover_budget_the_run_aborts_and_
         Namespace="CRM/GameDay",
         MetricName="Abort",
         Dimensions=[{"Name": "Environment", "Value": "dr"}],
-        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
-        EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
+        StartTime=datetime.now(UTC) - timedelta(hours=1),
+        EndTime=datetime.now(UTC) + timedelta(hours=1),
         Period=60,
         Statistics=["Maximum"],
     )
@@ -478,8 +478,8 @@ def _guard_maximum() -> float:
         Namespace="CRM/GameDay",
         MetricName="Abort",
         Dimensions=[{"Name": "Environment", "Value": "dr"}],
-        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
-        EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
+        StartTime=datetime.now(UTC) - timedelta(hours=1),
+        EndTime=datetime.now(UTC) + timedelta(hours=1),
         Period=60,
         Statistics=["Maximum"],
     )
@@ -507,14 +507,14 @@ def _run_with_failing_stops(world, tmp_path, failures: int | None):
 
 
 def test_a_stop_that_fails_once_is_tried_again_and_pulls_the_guard(world, tmp_path):
-    code, lines, document, experiment, calls = _run_with_failing_stops(world, tmp_path, failures=1)
+    code, _lines, document, experiment, calls = _run_with_failing_stops(world, tmp_path, failures=1)
     assert calls == 2 and experiment["state"]["status"] in ("stopping", "stopped")
     assert code == 1 and document["outcome"] == "timed-out"
     assert _guard_maximum() == 1.0
 
 
 def test_a_stop_that_keeps_failing_says_so_and_leaves_the_guard_pulled(world, tmp_path):
-    code, lines, document, experiment, calls = _run_with_failing_stops(world, tmp_path, failures=None)
+    code, lines, document, _experiment, calls = _run_with_failing_stops(world, tmp_path, failures=None)
     assert calls == gameday.STOP_ATTEMPTS
     assert code == 2 and "STOP FAILED" in (document.get("error") or "")
     assert any("could not stop experiment" in line for line in lines)
@@ -543,7 +543,7 @@ def test_a_signal_while_the_experiment_starts_still_stops_it(world, tmp_path):
         return SignalledDuringStart(client) if service == "fis" else client
 
     report = tmp_path / "r.json"
-    code, lines = run_main(w, "--execute", "--report", str(report), aws=aws)
+    code, _lines = run_main(w, "--execute", "--report", str(report), aws=aws)
     [experiment] = w.experiments()
     assert code == 130 and json.loads(report.read_text())["outcome"] == "interrupted"
     assert experiment["state"]["status"] in ("stopping", "stopped")
@@ -560,7 +560,7 @@ def test_the_run_waits_for_a_database_side_still_running_at_the_bound(world, tmp
     w = world()
     report = tmp_path / "r.json"
     options = dataclasses.replace(FAST, max_seconds=6.0)
-    code, lines = run_main(w, "--execute", "--database-switch", "--report", str(report), options=options, database_switch=slow_switch)
+    _code, lines = run_main(w, "--execute", "--database-switch", "--report", str(report), options=options, database_switch=slow_switch)
     returned = time.monotonic()
     document = json.loads(report.read_text())
     assert document["outcome"] == "timed-out" and "database_switch_started" in document["events"]

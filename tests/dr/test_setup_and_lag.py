@@ -117,7 +117,7 @@ def test_lag_command_exits_non_zero_over_its_threshold_while_apply_is_paused(pos
 
 def test_lag_without_the_primary_is_the_age_of_the_copys_newest_heartbeat(postgres_pair):
     publisher, subscriber = postgres_pair
-    pub, sub = replicated_pair(publisher, subscriber)
+    _pub, sub = replicated_pair(publisher, subscriber)
     publisher.stop()
     time.sleep(1.2)
     with connect(sub) as s:
@@ -151,7 +151,7 @@ def _replicated_rate(sub):
 
 def test_heartbeat_does_not_beat_on_a_database_that_subscribes(postgres_pair):
     publisher, subscriber = postgres_pair
-    pub, sub = replicated_pair(publisher, subscriber)
+    _pub, sub = replicated_pair(publisher, subscriber)
     with connect(sub) as conn:
         assert replication.beat(conn) is None
 

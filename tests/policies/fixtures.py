@@ -585,7 +585,7 @@ def _container(**changes) -> list:
 
 def _namespace_stack(with_policy: bool) -> list[Resource]:
     stack = [resource("kubernetes:core/v1:Namespace"), resource(DEPLOY)]
-    return stack + [resource("kubernetes:networking.k8s.io/v1:NetworkPolicy")] if with_policy else stack
+    return [*stack, resource("kubernetes:networking.k8s.io/v1:NetworkPolicy")] if with_policy else stack
 
 
 FIXTURES: dict[str, tuple[list, list]] = {

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from policies.rules import ALL_RULES
-from tools.cli import main
-from tools import policy_check
-from tools.policy_check import from_plan_file, from_preview
 from tests.conftest import ALL_STACKS
 from tests.policies.fixtures import GOOD
+from tools import policy_check
+from tools.cli import main
+from tools.policy_check import from_plan_file, from_preview
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.cli import main
 from stacks.config import ConfigValidationError, find_placeholders, load, read_stack_file
-from tools.engine.workspace import deploy_order
 from tests.conftest import ALL_STACKS, stack_config
+from tools.cli import main
+from tools.engine.workspace import deploy_order
 
 PROJECT = Path(__file__).resolve().parents[2]
 OTHERS = [s for s in ALL_STACKS if s != "bootstrap"]

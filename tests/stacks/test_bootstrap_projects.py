@@ -38,10 +38,10 @@ def test_projects_are_not_created_unless_asked(shipped):
 
 
 def test_creating_projects_needs_a_billing_account(run_stack):
-    with pytest.raises(ConfigValidationError, match="crm:projects.billingAccount: is required when crm:projects.create is true"):
+    with pytest.raises(ConfigValidationError, match=r"crm:projects.billingAccount: is required when crm:projects.create is true"):
         run_stack("bootstrap", {"crm:projects": {"create": True}})
 
 
 def test_a_folder_and_an_organization_together_are_refused(run_stack):
-    with pytest.raises(ConfigValidationError, match="crm:projects.folderId: give the folder or the organization, not both"):
+    with pytest.raises(ConfigValidationError, match=r"crm:projects.folderId: give the folder or the organization, not both"):
         run_stack("bootstrap", {"crm:projects": {**FACTORY, "folderId": "4567"}})

@@ -84,7 +84,7 @@ def registered(cls: type) -> set[str]:
                         names.add(value.attr)
             # outputs = {...}; outputs["x"] = self.x; self.register_outputs(outputs)
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
-                isinstance(t, ast.Name) and t.id == "outputs" or isinstance(t, ast.Subscript) for t in getattr(node, "targets", [])
+                (isinstance(t, ast.Name) and t.id == "outputs") or isinstance(t, ast.Subscript) for t in getattr(node, "targets", [])
             ):
                 for value in ast.walk(node.value):
                     if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":

@@ -6,8 +6,8 @@ import pytest
 
 import stacks
 from stacks.config import ConfigValidationError, GcpStackConfig, load, read_stack_file
-from tools.engine import run_program
 from tests.conftest import ALL_STACKS, stack_config
+from tools.engine import run_program
 
 
 def problems_of(stack: str, changes: dict, peer_changes: dict | None = None) -> list[str]:
@@ -327,8 +327,9 @@ def test_strimzi_release_must_be_one_the_program_knows():
 
 
 def test_strimzi_kafka_version_table_matches_the_release_s_kafka_versions_file():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     from stacks.config.rules import STRIMZI_KAFKA_VERSIONS
 

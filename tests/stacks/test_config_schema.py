@@ -9,7 +9,6 @@ from stacks.config.reader import Problems
 from tests.conftest import stack_config
 from tests.stacks.test_config import problems_of
 
-
 # ---------------------------------------------------------------- no cascades
 
 

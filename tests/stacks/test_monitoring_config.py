@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import ConfigValidationError, find_placeholders, load, read_stack_file
-from stacks.config import sizes
+from stacks.config import ConfigValidationError, find_placeholders, load, read_stack_file, sizes
 from tests.conftest import stack_config
 
 

@@ -7,9 +7,9 @@ import pytest
 
 import stacks
 from stacks.config import find_placeholders
-from tools.engine import run_program
-from tools.cli import main
 from tests.conftest import stack_config
+from tools.cli import main
+from tools.engine import run_program
 
 REAL_AWS_DEV = {
     "crm:publicHost": "crm.acme-corp.io",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tools.engine import deploy_order, preview_stack
-from tools.engine.workspace import exported_for_reference
 from stacks.references import MissingStackOutput
 from tests.conftest import ALL_STACKS
+from tools.engine import deploy_order, preview_stack
+from tools.engine.workspace import exported_for_reference
 
 
 def test_deploy_order_puts_referenced_stacks_first():
@@ -46,6 +46,6 @@ def test_reading_an_output_the_other_stack_does_not_export_is_a_clear_error(ship
 
 
 def test_secret_outputs_stay_secret_across_stacks(shipped):
-    outputs, secret_names = exported_for_reference(shipped("aws-dr"))
+    _outputs, secret_names = exported_for_reference(shipped("aws-dr"))
     assert "databasePassword" in secret_names and "kubeconfig" in secret_names
     assert "vpcId" not in secret_names

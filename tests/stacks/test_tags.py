@@ -38,7 +38,7 @@ def test_every_taggable_resource_is_tagged(stack, shipped):
         if prop is None:
             continue
         tags = resource.get(prop) or {}
-        if not REQUIRED <= set(tags):
+        if not set(tags) >= REQUIRED:
             missing.append(f"{resource.type} {resource.name}: {prop} lacks {sorted(REQUIRED - set(tags))}")
     assert missing == []
 

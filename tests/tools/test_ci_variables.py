@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.engine.workspace import exported_for_reference
 from tools.ci_variables import VARIABLES, MissingOutput, gh_commands, main, variables, with_secrets_provider
+from tools.engine.workspace import exported_for_reference
 
 PROJECT = Path(__file__).resolve().parents[2]
 

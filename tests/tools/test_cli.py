@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.cli import main
 from tests.conftest import ALL_STACKS
 from tests.helpers import HANG_TIMEOUT_S
+from tools.cli import main
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -63,7 +63,7 @@ def test_the_shipped_baseline_gives_every_entry_a_reason():
 
 
 def test_a_missing_checkov_is_a_clear_error(tmp_path):
-    with pytest.raises(security_scan.ScanError, match="dev.py scan"):
+    with pytest.raises(security_scan.ScanError, match=r"dev.py scan"):
         security_scan.run_checkov({"aws-dev": tmp_path / "x.json"}, checkov=tmp_path / "no-checkov")
 
 

@@ -24,7 +24,7 @@ def _diff_step() -> dict:
 def test_every_pull_request_plans_every_stack_against_the_branch_it_targets():
     job = _job()
     assert job["if"] == "github.event_name == 'pull_request'"
-    command, _, summary = _diff_step()["run"].partition(">>")
+    command, _, _summary = _diff_step()["run"].partition(">>")
     args = shlex.split(command)
     assert args[:3] == [".venv/bin/python", "-m", "tools"]
     parsed = _parser().parse_args(args[3:])

@@ -8,8 +8,8 @@ import yaml
 
 from stacks.config import load, read_stack_file
 from tools.cli import main
-from tools.reports import first_deploy
 from tools.engine.workspace import deploy_order, stack_names
+from tools.reports import first_deploy
 
 
 def references() -> dict[str, list[str]]:

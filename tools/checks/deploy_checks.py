@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any
 
 import yaml
 
-from ..policy_check import PlanResource, Violation
 from ..engine.engine import UNKNOWN, Secret
+from ..policy_check import PlanResource, Violation
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -56,7 +57,7 @@ OPERATOR_CHARTS.update(
 )
 
 
-def chart_of(r: PlanResource) -> Optional[str]:
+def chart_of(r: PlanResource) -> str | None:
     """The chart a Helm release installs: its OCI reference, or its repository URL and chart name."""
     chart = r.inputs.get("chart")
     repo = (r.inputs.get("repositoryOpts") or {}).get("repo") if isinstance(r.inputs.get("repositoryOpts"), dict) else None
@@ -214,7 +215,7 @@ def cluster_minors(resources: Iterable[PlanResource]) -> list[str]:
 # ---- schemas -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _kubernetes_schema(minor: str, api_version: str, kind: str):
     """The strict schema of a built-in kind at a Kubernetes minor, as kubernetes-validate resolves it."""
     import jsonschema.validators
@@ -253,7 +254,7 @@ def _closed(schema: Any) -> Any:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _crds(folder: str) -> dict[tuple[str, str], dict]:
     """(apiVersion, kind) -> the closed schema of that version, for every CRD in a schemas folder."""
     found = {}
@@ -438,7 +439,7 @@ def _unknown_keys(values: Any, defaults: Any, prefix: str = "") -> Iterator[str]
             yield from _unknown_keys(value, defaults[key], path + ".")
 
 
-def _chart_rules(r: PlanResource, operator: Optional[str], values: dict) -> Iterator[Finding]:
+def _chart_rules(r: PlanResource, operator: str | None, values: dict) -> Iterator[Finding]:
     if operator == "strimzi":
         watched = values.get("watchNamespaces") or []
         if isinstance(watched, list) and r.inputs.get("namespace") in watched:
@@ -570,7 +571,7 @@ def checks() -> list[DeployCheck]:
     return list(REGISTERED)
 
 
-def check(resources: list[PlanResource], only: Optional[Iterable[str]] = None) -> list[Violation]:
+def check(resources: list[PlanResource], only: Iterable[str] | None = None) -> list[Violation]:
     """Every finding of the registered checks (or of those named in `only`), as mandatory violations."""
     plan = Plan(resources)
     wanted = set(only) if only is not None else None
@@ -588,6 +589,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DeployCheck",
+    "Finding",
+    "Plan",
     "check",
     "check_helm_values",
     "check_identity_ordering",
@@ -595,7 +599,4 @@ __all__ = [
     "checks",
     "cluster_minors",
     "deploy_check",
-    "DeployCheck",
-    "Finding",
-    "Plan",
 ]

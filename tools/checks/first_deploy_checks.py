@@ -20,8 +20,8 @@ Each check is one function registered with `deploy_check`; the other deploy chec
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from components.cloudflare import permissions as cloudflare_permissions
 from components.gcp import services as gcp_services
@@ -134,7 +134,7 @@ def _skips_await(r: PlanResource) -> bool:
     return isinstance(annotations, dict) and str(annotations.get("pulumi.com/skipAwait", "")).lower() == "true"
 
 
-def _started_pods(r: PlanResource) -> Optional[bool]:
+def _started_pods(r: PlanResource) -> bool | None:
     """True when the workload starts pods on create, False when it starts none, None when decided at deploy time."""
     spec = _plain(r.inputs.get("spec") or {})
     if not AWAITED_WORKLOADS[_kind(r)[1]]:
@@ -201,9 +201,10 @@ def _served_by(plan: Plan, api_version: str, kind: str) -> tuple[list[PlanResour
             releases.append(r)
     clusters = []
     for r in plan:
-        if r.type in ("gcp:container/cluster:Cluster", "aws:eks/cluster:Cluster"):
-            if any((SCHEMAS / f).is_dir() and (api_version, kind) in _crds(f) for f in cluster_schema_folders([r])):
-                clusters.append(r)
+        if r.type in ("gcp:container/cluster:Cluster", "aws:eks/cluster:Cluster") and any(
+            (SCHEMAS / f).is_dir() and (api_version, kind) in _crds(f) for f in cluster_schema_folders([r])
+        ):
+            clusters.append(r)
     return releases, clusters
 
 

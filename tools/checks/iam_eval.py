@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitly denied", "implicitly denied"
-Document = Union[str, Mapping[str, Any]]
+Document = str | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class Request:
     action: str
     resource: str
-    context: Mapping[str, Union[str, Sequence[str]]] = field(default_factory=dict)
+    context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

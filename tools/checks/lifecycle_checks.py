@@ -15,8 +15,8 @@ Each finding names the resource, the input and the source of the rule.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from ..policy_check import PlanResource
 from .deploy_checks import Finding, deploy_check
@@ -27,7 +27,7 @@ class KeptName:
     field: str  # the input holding the physical name
     why: str
     source: str
-    parent_field: Optional[str] = None  # for a resource named inside a parent: the input naming the parent
+    parent_field: str | None = None  # for a resource named inside a parent: the input naming the parent
 
 
 KEPT_NAMES: dict[str, KeptName] = {

@@ -17,8 +17,9 @@ so an upgrade that changes a limit fails the tests rather than going unnoticed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from pulumi.runtime import rpc
 
@@ -733,14 +734,14 @@ class NameProblem:
 RULE_COUNT = sum(len(rules) for rules in RULES.values())  # name limits, for `check`'s summary
 
 
-def _plain(value: Any) -> Optional[str]:
+def _plain(value: Any) -> str | None:
     """The text of an input, or None when it is not known before deploy (unknown, secret, or not text)."""
     if isinstance(value, str) and value not in ("[unknown]", "[secret]") and value != rpc.UNKNOWN:
         return value
     return None
 
 
-def proposed_name(rule: NameRule, logical_name: str, inputs: Mapping[str, Any]) -> Optional[tuple[str, str]]:
+def proposed_name(rule: NameRule, logical_name: str, inputs: Mapping[str, Any]) -> tuple[str, str] | None:
     """(name, how) the provider would send for `rule.field`, or None when the cloud picks it or it is not known yet."""
     if rule.field in inputs and inputs[rule.field] is not None:
         value = _plain(inputs[rule.field])
@@ -753,7 +754,7 @@ def proposed_name(rule: NameRule, logical_name: str, inputs: Mapping[str, Any]) 
     return None
 
 
-def _reason(rule: NameRule, name: str) -> Optional[str]:
+def _reason(rule: NameRule, name: str) -> str | None:
     if len(name) > rule.max_length:
         return f"is over the limit of {rule.max_length} characters"
     if len(name) < rule.min_length:
@@ -792,12 +793,12 @@ def violations(resources: Iterable[Any]) -> list:
 
 __all__ = [
     "AUTONAME_RANDOM",
-    "NameProblem",
-    "NameRule",
     "PREFIX_RANDOM",
     "RULES",
-    "Source",
     "UNNAMED",
+    "NameProblem",
+    "NameRule",
+    "Source",
     "problems",
     "proposed_name",
     "violations",

@@ -19,10 +19,11 @@ after deploy are taken from the resources they come from (a role's ARN from the 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
-from ..policy_check import PlanResource
 from ..engine import fakes
+from ..policy_check import PlanResource
 from .deploy_checks import UNKNOWABLE, Finding, _plain, deploy_check
 from .iam_eval import Request, evaluate
 
@@ -54,7 +55,7 @@ def _account(resources: list[PlanResource]) -> str:
     return fakes.ACCOUNT
 
 
-def _known(value: Any) -> Optional[str]:
+def _known(value: Any) -> str | None:
     value = _plain(value)
     return value if isinstance(value, str) and value is not UNKNOWABLE and value else None
 
@@ -77,14 +78,14 @@ class _Plan:
         self.account = _account(resources)
         self.region = region  # an EKS issuer known only after deploy is taken to be in the deploy role's region
 
-    def referenced(self, r: PlanResource, key: str, type_: str) -> Optional[PlanResource]:
+    def referenced(self, r: PlanResource, key: str, type_: str) -> PlanResource | None:
         for urn in r.property_dependencies.get(key, []):
             target = self.by_urn.get(urn)
             if target is not None and target.type == type_:
                 return target
         return None
 
-    def referenced_role(self, r: PlanResource, key: str) -> Optional[PlanResource]:
+    def referenced_role(self, r: PlanResource, key: str) -> PlanResource | None:
         """The role an input of `r` names: through the input's dependencies, or by its known ARN or name."""
         for urn in r.property_dependencies.get(key, []):
             target = self.by_urn.get(urn)
@@ -177,7 +178,7 @@ def check_deploy_permissions(resources: list[PlanResource]) -> Iterator[Finding]
     if any(r.type.startswith("crm:bootstrap:") for r in resources):
         return  # run by an operator, not CI
     plan = _Plan(resources, _bootstrap_config().aws_region)
-    policy: Optional[str] = None
+    policy: str | None = None
     for r in resources:
         if not r.custom or r.type.startswith("pulumi:"):
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES
 
@@ -32,7 +32,7 @@ GATEWAY_KINDS = ("Gateway", "HTTPRoute")
 @dataclass
 class Hop:
     what: str
-    port: Optional[int]
+    port: int | None
     protocol: str
     detail: str = ""
 
@@ -47,7 +47,7 @@ class RequestPath:
     hops: list[Hop] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def hop(self, what: str, port: Optional[int], protocol: str, detail: str = "") -> None:
+    def hop(self, what: str, port: int | None, protocol: str, detail: str = "") -> None:
         self.hops.append(Hop(what, port, protocol, detail))
 
     def broken(self, message: str) -> None:
@@ -87,14 +87,14 @@ def _covered(cidr: str, blocks: list[str]) -> bool:
     return any(net.subnet_of(ipaddress.IPv4Network(b)) for b in blocks)
 
 
-def monitor_path(global_result: Optional[PreviewResult]) -> Optional[str]:
+def monitor_path(global_result: PreviewResult | None) -> str | None:
     if global_result is None:
         return None
     monitors = global_result.of_type("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
     return reveal(monitors[0].inputs).get("path") if monitors else None
 
 
-def cloudflare_hop(path: RequestPath, global_result: Optional[PreviewResult], cloud: str, origin: Any, outputs_name: str) -> None:
+def cloudflare_hop(path: RequestPath, global_result: PreviewResult | None, cloud: str, origin: Any, outputs_name: str) -> None:
     """The Cloudflare pool whose origin must be this stack's public address."""
     if global_result is None:
         path.hop("(not an origin of the global load balancer)", None, "", "the global stack balances its awsStack/gcpStack only")
@@ -109,7 +109,7 @@ def cloudflare_hop(path: RequestPath, global_result: Optional[PreviewResult], cl
     path.hop(f"Cloudflare pool '{addresses[origin]}' -> origin {origin}", 443, "HTTPS", f"{cloud} origin")
 
 
-def walk_aws(result: PreviewResult, global_result: Optional[PreviewResult] = None) -> RequestPath:
+def walk_aws(result: PreviewResult, global_result: PreviewResult | None = None) -> RequestPath:
     path = RequestPath(result.stack)
     albs = result.of_type("aws:lb/loadBalancer:LoadBalancer")
     if len(albs) != 1:
@@ -180,7 +180,7 @@ AOP = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPull
 MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
 
 
-def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global_result: Optional[PreviewResult]) -> None:
+def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global_result: PreviewResult | None) -> None:
     """A listener that verifies client certificates needs Cloudflare to present one, on requests and health checks."""
     mtls = listener.get("mutualAuthentication") or {}
     if mtls.get("mode") != "verify":
@@ -211,7 +211,7 @@ def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global
         )
 
 
-def walk_gcp(result: PreviewResult, global_result: Optional[PreviewResult] = None) -> RequestPath:
+def walk_gcp(result: PreviewResult, global_result: PreviewResult | None = None) -> RequestPath:
     path = RequestPath(result.stack)
     addresses = [
         a for a in result.of_type("gcp:compute/globalAddress:GlobalAddress") if _state(a).get("addressType", "EXTERNAL") == "EXTERNAL"
@@ -390,7 +390,7 @@ def _network_policy_admits(path: RequestPath, result: PreviewResult, ns: str, so
         path.hop(f"NetworkPolicy in {ns} admits {what}", container_port, "TCP", ", ".join(sources))
 
 
-def _service_account(result: PreviewResult, ns: str) -> tuple[Optional[dict], Optional[str]]:
+def _service_account(result: PreviewResult, ns: str) -> tuple[dict | None, str | None]:
     pods = [d["spec"]["template"]["spec"] for d in _k8s(result, DEPLOYMENT) if d["metadata"].get("namespace") == ns]
     name = pods[0].get("serviceAccountName") if pods else None
     accounts = [a for a in _k8s(result, SERVICE_ACCOUNT) if a["metadata"].get("namespace") == ns and a["metadata"]["name"] == name]
@@ -439,7 +439,7 @@ def _workload_identity(path: RequestPath, result: PreviewResult, ns: str) -> Non
         path.hop(f"identity: {ns}/{name} -> {email}", None, "Workload Identity")
 
 
-def walk(result: PreviewResult, global_result: Optional[PreviewResult] = None) -> RequestPath:
+def walk(result: PreviewResult, global_result: PreviewResult | None = None) -> RequestPath:
     cloud = result.stack.split("-")[0]
     if cloud == "aws":
         return walk_aws(result, global_result)
@@ -451,6 +451,7 @@ def walk(result: PreviewResult, global_result: Optional[PreviewResult] = None) -
 def walk_stack(stack: str) -> RequestPath:
     """Previews the stack (and the global stack, when it balances this one) and walks the path."""
     from stacks.config import load, read_stack_file
+
     from ..engine.workspace import preview_stack
 
     result = preview_stack(stack, preview=False)

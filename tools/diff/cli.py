@@ -19,15 +19,17 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, read_stack_file
 from stacks.references import MissingStackOutput
-from . import plan as diff
+
 from ..engine import engine
 from ..engine.workspace import stack_names
 from ..terminal import Progress, Style
+from . import plan as diff
 
 SNAPSHOT = Path(__file__).resolve().with_name("snapshot.py")
 

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import yaml
 from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import rpc
 
 from ..engine import engine, sdk_internals
+from ..engine.engine import Secret, struct_to_python
 from . import force_new
 from .snapshot import SECRET, UNKNOWN
-from ..engine.engine import Secret, struct_to_python
 
 # Resources that hold data a replacement or deletion loses (or, for keys, makes unreadable).
 STATEFUL: dict[str, str] = {
@@ -112,7 +113,7 @@ class Step:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     old_urn: str = ""
-    old: Optional[dict[str, Any]] = field(default=None, repr=False)  # the deployed record
+    old: dict[str, Any] | None = field(default=None, repr=False)  # the deployed record
     new_inputs: dict[str, Any] = field(default_factory=dict, repr=False)
     property_dependencies: dict[str, set[str]] = field(default_factory=dict, repr=False)
     dependencies: list[str] = field(default_factory=list, repr=False)  # what the new program makes it wait for
@@ -342,9 +343,7 @@ def _get(tree: Any, parts: list[Any]) -> Any:
     for part in parts:
         if isinstance(tree, Secret):
             tree = tree.value
-        if isinstance(tree, dict) and part in tree:
-            tree = tree[part]
-        elif isinstance(tree, list) and isinstance(part, int) and part < len(tree):
+        if (isinstance(tree, dict) and part in tree) or (isinstance(tree, list) and isinstance(part, int) and part < len(tree)):
             tree = tree[part]
         else:
             return MISSING
@@ -359,9 +358,7 @@ def _set(tree: Any, parts: list[Any], value: Any) -> None:
             tree = tree[part]
         else:
             return
-    if isinstance(tree, dict):
-        tree[parts[-1]] = value
-    elif isinstance(tree, list) and isinstance(parts[-1], int) and parts[-1] < len(tree):
+    if isinstance(tree, dict) or (isinstance(tree, list) and isinstance(parts[-1], int) and parts[-1] < len(tree)):
         tree[parts[-1]] = value
 
 
@@ -563,13 +560,14 @@ class Planner:
                     continue  # it grows or stays: the provider updates in place
                 change.conditional = reason
         for prefix, condition in rules.refused_in_place.items():
-            if path == prefix or path.startswith(prefix + "."):
-                if condition == "change" or (condition == "decrease" and _smaller(change.new, change.old)):
-                    change.refused = rules.refusal_message or f"{prefix} cannot change in place"
-                    change.remedy = (
-                        "replace the object instead (a name derived from the value, or replace_on_changes on the field): "
-                        'docs/runbooks/changes.md ("Refused in place")'
-                    )
+            if (path == prefix or path.startswith(prefix + ".")) and (
+                condition == "change" or (condition == "decrease" and _smaller(change.new, change.old))
+            ):
+                change.refused = rules.refusal_message or f"{prefix} cannot change in place"
+                change.remedy = (
+                    "replace the object instead (a name derived from the value, or replace_on_changes on the field): "
+                    'docs/runbooks/changes.md ("Refused in place")'
+                )
 
     def _provider(self, step: Step, type_: str, old_inputs: dict, new_inputs: dict) -> None:
         if type_ == "pulumi:providers:kubernetes":
@@ -594,7 +592,7 @@ class Planner:
 
     # -- what the new program sees
     def answer(self, args: sdk_mocks.MockResourceArgs) -> tuple[str, dict]:
-        step: Optional[Step] = getattr(self.local, "step", None)
+        step: Step | None = getattr(self.local, "step", None)
         if not args.custom:
             return "", {}
         old = step.old if step is not None else None
@@ -627,7 +625,7 @@ _RULE_TYPES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws
 _RULE_KEYS = ("securityGroupId", "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 
 
-def _rule_identity(type_: str, inputs: Any) -> Optional[tuple]:
+def _rule_identity(type_: str, inputs: Any) -> tuple | None:
     inputs = _plain(inputs or {})
     if not isinstance(inputs, dict) or any(inputs.get(k) is engine.UNKNOWN for k in _RULE_KEYS):
         return None
@@ -689,7 +687,7 @@ def _smaller(new: Any, old: Any) -> bool:
         except ValueError:
             pass
 
-    def number(value: Any) -> Optional[float]:
+    def number(value: Any) -> float | None:
         value = value.value if isinstance(value, Secret) else value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -829,7 +827,7 @@ class _DiffMonitor(engine._RecordingMonitor):
 
 def plan_stack(
     stack: str,
-    old_stack: Optional[dict[str, Any]],
+    old_stack: dict[str, Any] | None,
     raw_config: dict[str, Any],
     references: dict[str, tuple[dict, list[str]]],
 ) -> tuple[StackPlan, engine.PreviewResult]:
@@ -862,14 +860,14 @@ def _order(step: Step) -> tuple:
 def plan(
     stacks: list[str],
     base: dict[str, Any],
-    config: Callable[[str], Optional[dict[str, Any]]],
-    on_start: Optional[Callable[[str, int, int], None]] = None,
+    config: Callable[[str], dict[str, Any] | None],
+    on_start: Callable[[str, int, int], None] | None = None,
 ) -> list[StackPlan]:
     """Plans for `stacks` and the stacks they read from, in deploy order (`config(stack)` is None for a
     stack the working tree no longer has: everything of it is deleted)."""
 
-    from ..engine.workspace import deploy_order, exported_for_reference
     from ..engine import fakes
+    from ..engine.workspace import deploy_order
     from .snapshot import deployed_registries
 
     present = [s for s in stacks if config(s) is not None]
@@ -889,8 +887,8 @@ def _plan_in_order(
     stacks: list[str],
     order: list[str],
     base: dict[str, Any],
-    config: Callable[[str], Optional[dict[str, Any]]],
-    on_start: Optional[Callable[[str, int, int], None]],
+    config: Callable[[str], dict[str, Any] | None],
+    on_start: Callable[[str, int, int], None] | None,
 ) -> list[StackPlan]:
     from stacks.config import load
 
@@ -928,7 +926,7 @@ def _brief(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def text(plans: list[StackPlan], width: Optional[int] = None) -> str:
+def text(plans: list[StackPlan], width: int | None = None) -> str:
     """The classified plan for people: one line per changed resource, its changed inputs under it, then refusals."""
 
     def fit(line: str) -> str:

@@ -29,8 +29,9 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 SECRET = "__secret__"
 UNKNOWN = "__unknown__"
@@ -92,7 +93,7 @@ class _Capture:
         self.options: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
 
-    def install(self, monitor_class: type, mocks_class: Optional[type], fakes: Any) -> Callable[[], None]:
+    def install(self, monitor_class: type, mocks_class: type | None, fakes: Any) -> Callable[[], None]:
         original_register = monitor_class.RegisterResource
         capture = self
 
@@ -172,7 +173,7 @@ def snapshot_of(
     return {"stacks": stacks, "order": [result.stack for result in results]}
 
 
-def capture(stacks: list[str], config_override: Optional[dict[str, dict]] = None) -> dict[str, Any]:
+def capture(stacks: list[str], config_override: dict[str, dict] | None = None) -> dict[str, Any]:
     """This tree's deployed state of `stacks` (and the stacks they read from), in-process.
 
     `config_override` maps a stack to the config to use instead of its stack file."""
@@ -204,7 +205,7 @@ def deployed_registries(configs: dict[str, dict[str, Any]]) -> dict[str, list[st
             config = load(stack, raw)
             app, common = config.application, config.common
             held.setdefault(f"{common.name_prefix}/{app.image_repository}", []).append(app.image_tag)
-        except Exception:  # noqa: BLE001 - a stack without a workload, or a base's older config model
+        except Exception:
             continue
     return held
 
@@ -243,7 +244,7 @@ def _base_engine_module(name: str) -> Any:
         return importlib.import_module(f"tools.offline.{name}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="write the deployed state of stacks of the project at --project (JSON)")
     parser.add_argument("--project", type=Path, required=True, help="the project's root (a checkout of the base)")
     parser.add_argument("--out", type=Path, required=True, help="the JSON file to write (mode 0600)")

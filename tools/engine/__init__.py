@@ -6,17 +6,17 @@ their StackReferences, `render` prints a preview as a tree or as JSON, and `sdk_
 one module that touches private Pulumi SDK names. The checks, reports and diff build on it.
 """
 
-from .engine import PreviewResult, RegisteredResource, Secret, UNKNOWN, run_program
+from .engine import UNKNOWN, PreviewResult, RegisteredResource, Secret, run_program
 from .workspace import StackRun, deploy_order, preview_stack, preview_stacks
 
 __all__ = [
+    "UNKNOWN",
     "PreviewResult",
     "RegisteredResource",
     "Secret",
-    "UNKNOWN",
-    "run_program",
     "StackRun",
     "deploy_order",
     "preview_stack",
     "preview_stacks",
+    "run_program",
 ]

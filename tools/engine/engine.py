@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
-
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from google.protobuf import json_format
@@ -28,10 +28,10 @@ class _Unknown:
     def __repr__(self) -> str:
         return "[unknown]"
 
-    def __copy__(self) -> "_Unknown":
+    def __copy__(self) -> _Unknown:
         return self  # a singleton: compared with `is UNKNOWN`
 
-    def __deepcopy__(self, memo) -> "_Unknown":
+    def __deepcopy__(self, memo) -> _Unknown:
         return self
 
 
@@ -161,7 +161,7 @@ class PreviewResult:
         """Resources of a type token (`aws:rds/instance:Instance`) or its short form (`aws:rds:Instance`)."""
         return [r for r in self.resources if _type_matches(r.type, type_)]
 
-    def one(self, type_: str, name: Optional[str] = None) -> RegisteredResource:
+    def one(self, type_: str, name: str | None = None) -> RegisteredResource:
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         if len(found) != 1:
             names = [r.name for r in self.of_type(type_)]
@@ -344,9 +344,9 @@ def run_program(
     program: Callable[[], None],
     *,
     preview: bool = True,
-    stack_outputs: Optional[Mapping[str, tuple[Mapping[str, Any], list[str]]]] = None,
+    stack_outputs: Mapping[str, tuple[Mapping[str, Any], list[str]]] | None = None,
     project: str = "crm",
-    monitor: Optional["_RecordingMonitor"] = None,
+    monitor: _RecordingMonitor | None = None,
 ) -> PreviewResult:
     """Runs `program` as stack `stack` under mocks and returns what it registered.
 

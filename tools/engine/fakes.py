@@ -193,7 +193,7 @@ _SPECIFIC = {
                 "resourceRecordType": "CNAME",
                 "resourceRecordValue": f"_{n}-{k}.acm-validations.aws.",
             }
-            for k, d in enumerate([i.get("domainName")] + list(i.get("subjectAlternativeNames") or []))
+            for k, d in enumerate([i.get("domainName"), *list(i.get("subjectAlternativeNames") or [])])
         ]
     },
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda n, i: {

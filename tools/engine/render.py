@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from ..terminal import UNICODE_GLYPHS as _UNICODE
 from .engine import PreviewResult, RegisteredResource, map_markers
@@ -180,7 +181,7 @@ def key_inputs(resource: RegisteredResource, ellipsis: str = _UNICODE["ellipsis"
     return "  ".join(shown)
 
 
-def tree(result: PreviewResult, glyphs: Optional[Mapping[str, str]] = None, width: Optional[int] = None) -> str:
+def tree(result: PreviewResult, glyphs: Mapping[str, str] | None = None, width: int | None = None) -> str:
     """The stack as a tree of components and resources. `glyphs` replaces the box-drawing characters
     (tools.terminal.ASCII_GLYPHS for terminals that cannot print them); `width` cuts longer lines."""
     g = {**_UNICODE, **(glyphs or {})}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
 import pulumi
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, load, read_stack_file
+
 from .engine import PreviewResult, Secret, map_markers, run_program
 
 
@@ -99,8 +101,8 @@ def preview_stack(
     stack: str,
     *,
     preview: bool = True,
-    config_override: Optional[Mapping[str, Any]] = None,
-    reference_outputs: Optional[dict[str, tuple[dict, list[str]]]] = None,
+    config_override: Mapping[str, Any] | None = None,
+    reference_outputs: dict[str, tuple[dict, list[str]]] | None = None,
 ) -> PreviewResult:
     """Previews one stack; stacks it references are previewed first, quietly, to feed its references."""
     raw = dict(config_override) if config_override is not None else read_stack_file(stack)
@@ -114,7 +116,7 @@ def preview_stack(
 
 
 def preview_stacks(
-    stacks: Iterable[str], *, preview: bool = True, on_start: Optional[Callable[[str, int, int], None]] = None
+    stacks: Iterable[str], *, preview: bool = True, on_start: Callable[[str, int, int], None] | None = None
 ) -> list[StackRun]:
     """Previews stacks in deploy order, each StackReference fed by the referenced stack's run.
 

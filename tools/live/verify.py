@@ -24,8 +24,9 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
 RPO_SECONDS = 5.0  # the documents' RPO
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
@@ -68,7 +69,7 @@ def pulumi_outputs(stack: str) -> dict:
     return json.loads(done.stdout or "{}")
 
 
-def http_get(url: str, headers: Optional[Mapping[str, str]] = None, timeout: float = 15.0) -> HttpResponse:
+def http_get(url: str, headers: Mapping[str, str] | None = None, timeout: float = 15.0) -> HttpResponse:
     request = urllib.request.Request(url, headers=dict(headers or {}), method="GET")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -84,7 +85,7 @@ class VerifyError(Exception):
 class CloudflareApi:
     """The two read-only calls verify makes; the token comes from CLOUDFLARE_API_TOKEN."""
 
-    def __init__(self, token: Optional[str] = None, base_url: str = CLOUDFLARE_API, get: Callable[..., HttpResponse] = http_get):
+    def __init__(self, token: str | None = None, base_url: str = CLOUDFLARE_API, get: Callable[..., HttpResponse] = http_get):
         self.token, self.base_url, self.get = token, base_url.rstrip("/"), get
 
     def pool_health(self, account_id: str, pool_id: str) -> dict:
@@ -144,7 +145,7 @@ def boto3_client(service: str, region: str):
     return boto3.client(service, region_name=region)
 
 
-def dr_replication_lag(host: str, port: int, dbname: str, user: str, password: str, sslmode: str = "require") -> Optional[float]:
+def dr_replication_lag(host: str, port: int, dbname: str, user: str, password: str, sslmode: str = "require") -> float | None:
     """Adapter to dr/: the copy's lag in seconds as dr measures it from the copy alone (the age of the
     newest primary heartbeat it has applied, an upper bound); None when replication is not set up or
     its subscription is not running."""
@@ -166,10 +167,10 @@ class Sources:
     gcp: Callable[[], GcpCompute] = GcpCompute
     cloudflare: Callable[[], CloudflareApi] = CloudflareApi
     http: Callable[..., HttpResponse] = http_get
-    replication_lag: Callable[..., Optional[float]] = dr_replication_lag
+    replication_lag: Callable[..., float | None] = dr_replication_lag
     url: str = "https://{host}{path}"  # tests point this at a local server
     origin_hosts: Mapping[str, str] = field(default_factory=dict)  # cloud -> host that reaches only that cloud
-    database_host: Optional[str] = None  # e.g. 127.0.0.1:5432 through the Cloud SQL Auth Proxy
+    database_host: str | None = None  # e.g. 127.0.0.1:5432 through the Cloud SQL Auth Proxy
     rpo_seconds: float = RPO_SECONDS
 
 
@@ -291,7 +292,7 @@ def cloudflare(stack: str, outputs: Mapping[str, Any], sources: Sources) -> list
     return checks
 
 
-def _endpoint(stack: str, sources: Sources, host: str, cloud: Optional[str]) -> Check:
+def _endpoint(stack: str, sources: Sources, host: str, cloud: str | None) -> Check:
     name = "health through cloudflare" if cloud is None else f"health of {cloud} origin"
     try:
         response = sources.http(sources.url.format(host=host, path="/health"), {"Cache-Control": "no-cache"})

@@ -23,8 +23,8 @@ Which topic: the stack's own `sesEventsTopicArn` output; for a GCP stack, that o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .verify import Check, Sources, VerifyError
 
@@ -54,7 +54,7 @@ class Outcome:
         return self.state == "unconfirmed"
 
 
-def topic_stack(stack: str, outputs: dict) -> Optional[str]:
+def topic_stack(stack: str, outputs: dict) -> str | None:
     """The stack whose outputs hold the SES event topic the given stack's webhooks are subscribed to."""
     if TOPIC_OUTPUT in outputs:
         return stack

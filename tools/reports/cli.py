@@ -13,15 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.references import MissingStackOutput
-from . import cost, diagram, rebuild
+
 from ..engine import engine, preview_stack, preview_stacks
 from ..engine.workspace import stack_names
 from ..terminal import Progress, Style
+from . import cost, diagram, rebuild
 
 DIAGRAM_DOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "architecture.dot"
 
@@ -151,10 +152,7 @@ def run_diagram(args: argparse.Namespace) -> int:
 
 @_guard
 def run_rebuild_time(args: argparse.Namespace) -> int:
-    if args.all:
-        results = _runs(args)
-    else:
-        results = _runs(args, with_references=True)
+    results = _runs(args) if args.all else _runs(args, with_references=True)
     table = rebuild.load_times()
     own = {result.stack: rebuild.rebuild_time(result, table) for result in results}
     # The bootstrap stack (state, keys, CI identities, the roles' boundary) outlives a region: it is read, not rebuilt.

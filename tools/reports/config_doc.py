@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from stacks import config as config_layer
 from stacks.config import model, schema

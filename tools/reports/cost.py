@@ -9,11 +9,13 @@ count, storage) and the stack's usage assumptions (`crm:costAssumptions`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from stacks.config.cost import CostSettings
+
 from ..engine.engine import PreviewResult, RegisteredResource
 
 PRICE_TABLE = Path(__file__).parent / "data" / "prices.yaml"
@@ -162,7 +164,7 @@ class Context:
     def count(self, type_: str) -> int:
         return len(self.result.of_type(type_))
 
-    def dependency_of_type(self, resource: RegisteredResource, type_: str) -> Optional[RegisteredResource]:
+    def dependency_of_type(self, resource: RegisteredResource, type_: str) -> RegisteredResource | None:
         for urn in resource.dependencies:
             found = self.by_urn.get(urn)
             if found is not None and found.type == type_:
@@ -720,7 +722,7 @@ def _cloudflare_pool(r, ctx):
 _KUBERNETES_BILLABLE_KINDS = {"Service", "Ingress", "Gateway", "PersistentVolumeClaim", "PersistentVolume", "StatefulSet", "KafkaNodePool"}
 
 
-def billing_status(type_: str, table: PriceTable) -> Optional[str]:
+def billing_status(type_: str, table: PriceTable) -> str | None:
     """'rule', 'free' or 'usage-only' for a type the estimate knows; None for one it does not."""
     if type_ in RULES:
         return "rule"
@@ -733,7 +735,7 @@ def billing_status(type_: str, table: PriceTable) -> Optional[str]:
     return None
 
 
-def estimate(result: PreviewResult, settings: CostSettings, table: Optional[PriceTable] = None) -> Estimate:
+def estimate(result: PreviewResult, settings: CostSettings, table: PriceTable | None = None) -> Estimate:
     table = table or load_prices()
     ctx = Context(table, settings, result)
     items: list[Item] = []

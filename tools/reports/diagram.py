@@ -13,8 +13,8 @@ import re
 import shutil
 import subprocess
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
 from ..engine.engine import PreviewResult, RegisteredResource
 
@@ -70,7 +70,7 @@ def _cloud(result: PreviewResult) -> str:
     return max(("aws", "gcp", "cloudflare"), key=prefixes.count)
 
 
-def _top_component(r: RegisteredResource, by_urn: dict) -> Optional[RegisteredResource]:
+def _top_component(r: RegisteredResource, by_urn: dict) -> RegisteredResource | None:
     top = None
     parent = by_urn.get(r.parent)
     while parent is not None:
@@ -92,7 +92,7 @@ def _folded_label(folded: list[tuple[str, int]], width: int = 64) -> str:
     return 'shape=note, style="filled", fillcolor="#ffffff", color="#afb8c1", fontsize=9, label="' + "\\l".join([text, *rows]) + '\\l"'
 
 
-def dot(results: Iterable[PreviewResult], regions: Optional[dict[str, str]] = None) -> str:
+def dot(results: Iterable[PreviewResult], regions: dict[str, str] | None = None) -> str:
     """The DOT source for one or more previewed stacks."""
     results = sorted(results, key=lambda r: r.stack)
     regions = regions or {}

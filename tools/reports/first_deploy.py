@@ -20,16 +20,17 @@ import dataclasses
 import fnmatch
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import yaml
 
 from stacks.config import load, read_stack_file
 
-from . import prerequisites, rebuild
 from ..engine.engine import PreviewResult
+from . import prerequisites, rebuild
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "infrastructure.yml"
@@ -89,8 +90,8 @@ class StackWorkflow:
 
     placed: str  # the stacks (a glob) the placing job may send to AWS_DEPLOY_RUNNER
     hosted: str  # where the placing job sends every other stack
-    first: Optional[str]
-    main: Optional[str]
+    first: str | None
+    main: str | None
     jobs: dict[str, Any]
 
     def phase(self, name: str, stack: str) -> Phase:
@@ -126,7 +127,7 @@ def _has_runner(config: Any) -> bool:
     return bool(getattr(ci, "runner", False))
 
 
-def stack_phases(stack: str, config: Any, workflow: Optional[StackWorkflow] = None) -> list[Phase]:
+def stack_phases(stack: str, config: Any, workflow: StackWorkflow | None = None) -> list[Phase]:
     """The jobs that run a stack's first `pulumi up`, in order, with AWS_DEPLOY_RUNNER=codebuild (docs/deploying.md):
     a stack that creates its runner (crm:ci.runner) is deployed first from a hosted runner without what its cluster's
     API holds, then on that runner; every other stack in one job."""
@@ -140,7 +141,7 @@ def stack_phases(stack: str, config: Any, workflow: Optional[StackWorkflow] = No
     return [dataclasses.replace(main, runs_on=flow.hosted or main.runs_on)]
 
 
-def workflow_problems(configs: Mapping[str, Any], workflow: Optional[StackWorkflow] = None) -> list[str]:
+def workflow_problems(configs: Mapping[str, Any], workflow: StackWorkflow | None = None) -> list[str]:
     """Where pulumi-stack.yml cannot deploy a stack the way its config asks: a stack that creates its runner needs
     a first job outside the VPC that leaves the Kubernetes objects out and hands its runner to the job that follows."""
     flow = workflow or stack_workflow()
@@ -210,7 +211,7 @@ def out_of_order(jobs: Sequence[Job], references: Mapping[str, Sequence[str]]) -
 @dataclass
 class StackPlan:
     stack: str
-    job: Optional[Job]
+    job: Job | None
     minutes: float
     slowest: list[str]
     before: list[prerequisites.ManualStep] = field(default_factory=list)

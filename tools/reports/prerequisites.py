@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
 
 from components.cloudflare import permissions as cloudflare_permissions
 from components.gcp import services as gcp_services
@@ -254,11 +254,11 @@ def rewrite(text: str, generated: dict[str, str]) -> str:
     return text
 
 
-def generate(results: Sequence[PreviewResult], names: Optional[Iterable[str]] = None) -> dict[str, str]:
+def generate(results: Sequence[PreviewResult], names: Iterable[str] | None = None) -> dict[str, str]:
     return {name: BLOCKS[name](results) for name in (names or BLOCKS)}
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from ..engine.workspace import preview_stacks, stack_names
 
     parser = argparse.ArgumentParser(prog=MARK, description=(__doc__ or "").splitlines()[0])

@@ -10,9 +10,10 @@ resources on it is what a faster rebuild has to shorten.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ..engine.engine import PreviewResult, RegisteredResource
 
@@ -74,7 +75,7 @@ def creation_minutes(resource: RegisteredResource, table: Mapping[str, Any]) -> 
     return float(entry["minutes"])
 
 
-def graph(result: PreviewResult, table: Optional[Mapping[str, Any]] = None) -> dict[str, Node]:
+def graph(result: PreviewResult, table: Mapping[str, Any] | None = None) -> dict[str, Node]:
     """The preview as nodes keyed by URN."""
     table = table or load_times()
     return {
@@ -96,17 +97,17 @@ def critical_path(nodes: Mapping[str, Node]) -> CriticalPath:
             parent = nodes[parent].parent
         return found
 
-    start: dict[str, tuple[float, Optional[str]]] = {}
-    finish: dict[str, tuple[float, Optional[str]]] = {}  # (time, the key whose finish set it)
+    start: dict[str, tuple[float, str | None]] = {}
+    finish: dict[str, tuple[float, str | None]] = {}  # (time, the key whose finish set it)
     visiting: set[str] = set()
 
-    def start_of(key: str) -> tuple[float, Optional[str]]:
+    def start_of(key: str) -> tuple[float, str | None]:
         if key in start:
             return start[key]
         if key in visiting:
             raise ValueError(f"dependency cycle through {nodes[key].name}")
         visiting.add(key)
-        best: tuple[float, Optional[str]] = (0.0, None)
+        best: tuple[float, str | None] = (0.0, None)
         mine = ancestors(key)
         for dependency in sorted(nodes[key].waits_for):  # sorted: ties resolve the same way every run
             if dependency in nodes and dependency not in mine and dependency != key:
@@ -122,7 +123,7 @@ def critical_path(nodes: Mapping[str, Node]) -> CriticalPath:
         start[key] = best
         return best
 
-    def finish_of(key: str) -> tuple[float, Optional[str]]:
+    def finish_of(key: str) -> tuple[float, str | None]:
         if key in finish:
             return finish[key]
         begun = start_of(key)
@@ -153,5 +154,5 @@ def critical_path(nodes: Mapping[str, Node]) -> CriticalPath:
     return CriticalPath(end_time, chain)
 
 
-def rebuild_time(result: PreviewResult, table: Optional[Mapping[str, Any]] = None) -> CriticalPath:
+def rebuild_time(result: PreviewResult, table: Mapping[str, Any] | None = None) -> CriticalPath:
     return critical_path(graph(result, table))

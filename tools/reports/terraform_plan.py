@@ -24,11 +24,11 @@ import inspect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Optional
+from functools import cache
+from typing import Any
 
-from . import terraform_types
 from ..engine.engine import PreviewResult, RegisteredResource, Secret, _Unknown
+from . import terraform_types
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"  # the plan format Checkov parses; no Terraform runs
@@ -43,7 +43,7 @@ class Shape:
     """What the SDK says an input is: a block (nested Args), a list of blocks, a map, or a plain value."""
 
     kind: str  # "block", "blocks", "map", "value"
-    args: Optional[type] = None
+    args: type | None = None
 
 
 @dataclass
@@ -70,8 +70,8 @@ def _shape_of(annotation: str, module) -> Shape:
     return Shape("block", getattr(module, args_name, None))
 
 
-@lru_cache(maxsize=None)
-def input_shapes(args_cls: Optional[type]) -> dict[str, Shape]:
+@cache
+def input_shapes(args_cls: type | None) -> dict[str, Shape]:
     """Pulumi input name (camelCase) -> Shape, read from an SDK `...Args` class's typed getters."""
     if args_cls is None:
         return {}
@@ -127,7 +127,7 @@ def attribute_name(key: str, fields: dict[str, Any]) -> str:
 
 
 class _Converter:
-    def __init__(self, reference: Optional[list[str]], objects: bool = False):
+    def __init__(self, reference: list[str] | None, objects: bool = False):
         self.reference = reference  # Terraform addresses the unknown values of this input come from
         # Providers built on the Terraform plugin framework (Cloudflare's) have nested attributes,
         # not blocks: a single nested input is an object there.
@@ -136,7 +136,7 @@ class _Converter:
     def convert(self, value: Any, shape: Shape, fields: dict[str, Any], as_object: bool = False):
         """-> (value for `values` or None when unknown/secret, after_unknown, sensitive, expression)"""
         if isinstance(value, Secret):
-            inner, unknown, _sens, expr = self.convert(value.value, shape, fields, as_object)
+            _inner, unknown, _sens, expr = self.convert(value.value, shape, fields, as_object)
             return None, unknown if unknown is True else False, True, expr
         if isinstance(value, _Unknown) or value == CROSS_STACK_UNKNOWN:
             return None, True, False, ({"references": list(self.reference)} if self.reference else None)
@@ -174,7 +174,7 @@ class _Converter:
             return out, unknown if any(unknown) else False, sensitive if any(sensitive) else False, expr
         return value, False, False, None
 
-    def block(self, inputs: dict[str, Any], args_cls: Optional[type], fields: dict[str, Any]):
+    def block(self, inputs: dict[str, Any], args_cls: type | None, fields: dict[str, Any]):
         shapes = input_shapes(args_cls)
         values, unknown, sensitive, exprs = {}, {}, {}, {}
         for key, raw in inputs.items():

@@ -18,9 +18,10 @@ import argparse
 import json
 import re
 import sys
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data" / "terraform_types.json"
 # Providers whose resources have no Terraform counterpart Checkov reads: the cluster's own
@@ -80,7 +81,7 @@ def terraform_type(token: str) -> str:
     return entry(token)["type"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registered_classes(package_name: str) -> dict[str, tuple[str, str]]:
     """token -> (module, class) from the SDK's own registration table (its package __init__)."""
     import importlib.util
@@ -102,7 +103,7 @@ def _registered_classes(package_name: str) -> dict[str, tuple[str, str]]:
     return classes
 
 
-def resource_class(token: str) -> Optional[type]:
+def resource_class(token: str) -> type | None:
     import importlib
 
     located = _registered_classes(package(token)).get(token)
@@ -111,7 +112,7 @@ def resource_class(token: str) -> Optional[type]:
     return getattr(importlib.import_module(located[0]), located[1], None)
 
 
-def args_class(token: str) -> Optional[type]:
+def args_class(token: str) -> type | None:
     cls = resource_class(token)
     if cls is None:
         return None
@@ -141,7 +142,7 @@ def _shipped_tokens() -> set[str]:
     return {r.type for run in preview_stacks(stack_names()) for r in run.result.resources if r.custom and not skipped(r.type)}
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.reports.terraform_types", description=__doc__.splitlines()[0])
     parser.add_argument("--gcp", type=Path, help="pulumi-gcp's provider/cmd/pulumi-resource-gcp/bridge-metadata.json")
     parser.add_argument("--cloudflare", type=Path, help="pulumi-cloudflare's provider/cmd/pulumi-resource-cloudflare/bridge-metadata.json")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from components.aws.alb import PublicLoadBalancer, PublicLoadBalancerArgs, load_balancer_name
@@ -125,7 +127,7 @@ def test_access_logs_go_to_an_encrypted_private_bucket(alb):
 
 
 def test_world_open_alb_is_refused():
-    with pytest.raises(ValueError, match="0.0.0.0/0"):
+    with pytest.raises(ValueError, match=r"0.0.0.0/0"):
         alb_args(allowed_cidrs=["0.0.0.0/0"])
 
 
@@ -161,7 +163,7 @@ def test_access_log_bucket_settings_are_applied_one_after_another(alb):
         "aws:s3/bucketPolicy:BucketPolicy",
     ]
     steps = [alb.one(type_) for type_ in order]
-    for previous, following in zip(steps, steps[1:]):
+    for previous, following in itertools.pairwise(steps):
         assert previous.urn in following.dependencies, f"{following.type} does not wait for {previous.type}"
 
 

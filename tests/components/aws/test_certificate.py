@@ -47,7 +47,7 @@ def test_validation_waits_for_every_record(cert):
 
 def test_alb_listener_uses_the_validated_certificate(shipped):
     result = shipped("aws-dr", preview=False)
-    listener = [r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS"][0]
+    listener = next(r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS")
     validation = result.one("aws:acm/certificateValidation:CertificateValidation")
     assert listener["certificateArn"] == validation["certificateArn"]
 
@@ -56,7 +56,7 @@ def test_certificate_arn_override_skips_acm(run_stack):
     arn = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abcd"
     result = run_stack("aws-dev", {"crm:ingress": {"certificateArn": arn}}, preview=False)
     assert not result.of_type("aws:acm/certificate:Certificate")
-    assert [r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS"][0]["certificateArn"] == arn
+    assert next(r for r in result.of_type("aws:lb/listener:Listener") if r["protocol"] == "HTTPS")["certificateArn"] == arn
 
 
 def test_aws_origin_record_points_at_the_alb_proxied(shipped):

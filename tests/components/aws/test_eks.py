@@ -62,7 +62,7 @@ def test_public_endpoint_only_with_its_allow_list(run_component):
 
 
 def test_world_open_endpoint_is_refused():
-    with pytest.raises(ValueError, match="not 0.0.0.0/0"):
+    with pytest.raises(ValueError, match=r"not 0.0.0.0/0"):
         eks_args(public_endpoint=True, public_access_cidrs=["0.0.0.0/0"])
 
 
@@ -103,7 +103,7 @@ def test_ebs_csi_driver_gets_its_own_irsa_role(eks):
     assert addon["serviceAccountRoleArn"] == role.output("arn")
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+    assert next(iter(trust["Condition"]["StringEquals"].values())) == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
 
 
 def test_access_entries_for_configured_admins(eks):
@@ -314,7 +314,7 @@ def test_the_vpc_cni_runs_as_its_own_irsa_role_not_the_nodes(eks):
     role = eks.one("aws:iam/role:Role", "eks-vpc-cni-irsa")
     assert addon["serviceAccountRoleArn"] == role.output("arn")
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
-    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:aws-node"
+    assert next(iter(trust["Condition"]["StringEquals"].values())) == "system:serviceaccount:kube-system:aws-node"
     assert [a["policyArn"] for a in _attachments_of(eks, "eks-vpc-cni-irsa")] == ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
     assert "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" not in [a["policyArn"] for a in _attachments_of(eks, "eks-nodes-role")]
 

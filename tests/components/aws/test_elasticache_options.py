@@ -8,9 +8,9 @@ from components.aws.elasticache import RedisCache
 from stacks.config import load
 from tests.components.aws.test_elasticache import cache_args
 from tests.conftest import stack_config
+from tests.helpers import provider_value
 from tests.stacks.test_app_env import app_env
 from tests.stacks.test_config import one_problem
-from tests.helpers import provider_value
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CLUSTER = {"crm:redis": {"clusterMode": True, "shards": 3, "replicasPerShard": 2}}

@@ -144,7 +144,7 @@ def test_gcp_dr_subscribes_its_own_host_through_an_aws_provider(shipped):
 def test_gcp_subscription_waits_for_its_dns_record_and_gateway(shipped):
     gcp = shipped("gcp-dr")
     subscription = gcp.one("aws:sns/topicSubscription:TopicSubscription")
-    record = [r for r in gcp.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.name == "crm-dr-origin-dns-record"][0]
+    record = next(r for r in gcp.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.name == "crm-dr-origin-dns-record")
     gateway = gcp.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
     waits_on = set(subscription.dependencies) | {u for deps in subscription.property_dependencies.values() for u in deps}
     assert {record.urn, gateway.urn} <= waits_on

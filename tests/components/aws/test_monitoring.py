@@ -7,9 +7,9 @@ import json
 import pytest
 
 from stacks.config import load
-from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import provider_value
+from tools.engine import preview_stack
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PREFIX = "crm-dr-monitoring-"
@@ -279,7 +279,7 @@ def test_only_the_topic_key_is_protected_and_only_outside_dev(shipped):
 
 
 def test_an_invalidated_replication_slot_raises_an_alarm_from_the_rds_log(shipped):
-    from components.aws.monitoring import SLOT_INVALIDATED_METRIC  # noqa: PLC0415
+    from components.aws.monitoring import SLOT_INVALIDATED_METRIC
 
     result = shipped("aws-dr", preview=False)
     instance = result.one("aws:rds/instance:Instance")

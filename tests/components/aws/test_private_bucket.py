@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pulumi
@@ -91,7 +92,7 @@ def test_lifecycle_expires_objects_old_versions_and_abandoned_uploads(logs):
 def test_each_step_waits_for_the_one_before(logs):
     """S3 answers concurrent changes to one bucket with 409 OperationAborted."""
     chain = [logs.one(step) for step in STEPS]
-    for before, after in zip(chain, chain[1:]):
+    for before, after in itertools.pairwise(chain):
         assert before.urn in after.dependencies, f"{after.type} does not wait for {before.type}"
 
 

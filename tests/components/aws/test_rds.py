@@ -237,7 +237,7 @@ def test_slow_statement_logging_is_an_explicit_opt_in(run_component):
 
 
 def test_unknown_audit_class_is_refused():
-    with pytest.raises(ValueError, match="pgaudit.log classes"):
+    with pytest.raises(ValueError, match=r"pgaudit.log classes"):
         db_args(audit_classes="ddl,everything")
 
 

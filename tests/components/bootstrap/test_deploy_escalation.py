@@ -157,7 +157,7 @@ def test_the_gcp_deploy_account_may_mint_no_service_account_credentials_in_any_d
             ):
                 denied.setdefault(project, set()).update(set(deny["deniedPermissions"]) - set(deny.get("exceptionPermissions") or []))
     for project in projects:
-        assert CREDENTIAL_PERMISSIONS <= denied.get(project, set()), project
+        assert denied.get(project, set()) >= CREDENTIAL_PERMISSIONS, project
 
 
 def test_created_projects_take_editor_away_from_their_default_service_accounts(run_stack):

@@ -57,11 +57,11 @@ def test_the_deploy_role_is_granted_the_tables_services_and_no_others():
 
 
 def test_roles_are_handed_only_to_the_services_the_table_names():
-    assert PASSED_TO_SERVICES == sorted({service for passes in AWS_PASSES.values() for _, service in passes})
+    assert sorted({service for passes in AWS_PASSES.values() for _, service in passes}) == PASSED_TO_SERVICES
 
 
 def test_the_gcp_deploy_account_holds_exactly_the_tables_roles():
-    assert DEPLOY_PROJECT_ROLES == sorted({row.role for row in GCP.values()})
+    assert sorted({row.role for row in GCP.values()}) == DEPLOY_PROJECT_ROLES
     assert "roles/iam.serviceAccountUser" not in DEPLOY_PROJECT_ROLES
 
 

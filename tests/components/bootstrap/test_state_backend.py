@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pulumi
@@ -98,7 +99,7 @@ def test_buckets_and_key_are_protected(s3, run_component):
 def test_state_bucket_sub_resources_wait_for_each_other(s3):
     """S3 answers concurrent changes to one bucket with 409 OperationAborted."""
     chain = [part(s3, kind) for kind in S3_PARTS]
-    for before, after in zip(chain, chain[1:]):
+    for before, after in itertools.pairwise(chain):
         assert before.urn in after.dependencies, f"{after.type} does not wait for {before.type}"
 
 

@@ -60,7 +60,7 @@ def test_the_tokens_groups_are_looked_up_by_name(run_stack):
 def test_a_token_needs_its_zone_and_account(run_stack):
     from stacks.config import ConfigValidationError
 
-    with pytest.raises(ConfigValidationError, match="crm:cloudflareToken.zoneId: is required"):
+    with pytest.raises(ConfigValidationError, match=r"crm:cloudflareToken.zoneId: is required"):
         run_stack("bootstrap", {"crm:cloudflareToken": {"create": True, "accountId": TOKEN_CONFIG["accountId"]}})
 
 

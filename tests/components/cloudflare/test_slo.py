@@ -24,5 +24,5 @@ def test_the_most_demanding_choice_not_above_the_objective(objective, slo):
 
 
 def test_an_objective_below_the_choices_is_refused():
-    with pytest.raises(ValueError, match="99.5"):
+    with pytest.raises(ValueError, match=r"99.5"):
         origin_error_slo(99.5)

@@ -41,5 +41,5 @@ def test_the_budget_keeps_its_state_from_under_the_monitoring_component(shipped)
 
 
 def test_a_budget_needs_a_positive_amount_and_percentages():
-    with pytest.raises(ValueError, match="positive.*|.*percentage"):
+    with pytest.raises(ValueError, match=r"positive.*|.*percentage"):
         ProjectBudgetArgs(project="p", billing_account="A", monthly_budget_usd=0, alert_percents=[], notification_channels=[])

@@ -66,7 +66,7 @@ def test_authorized_networks_only(gke):
 
 
 def test_world_open_control_plane_is_refused():
-    with pytest.raises(ValueError, match="0.0.0.0/0"):
+    with pytest.raises(ValueError, match=r"0.0.0.0/0"):
         gke_args(authorized_networks=["0.0.0.0/0"])
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from components.gcp.monitoring import LAG_METRIC
 from stacks.config import load
-from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import provider_value
+from tools.engine import preview_stack
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANGED = {

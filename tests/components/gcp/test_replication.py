@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import load
-from tools.engine import preview_stack
 from tests.conftest import stack_config
 from tests.helpers import is_secret, provider_value
+from tools.engine import preview_stack
 
 CRON, JOB = "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"
 

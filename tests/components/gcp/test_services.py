@@ -87,7 +87,7 @@ def test_a_type_without_a_row_stops_the_program(run_component):
         pulumi.runtime.register_stack_transformation(apis.transformation)
         gcp.pubsub.Topic("events", project="p")
 
-    with pytest.raises(services.UnknownServiceType, match="no row in components/gcp/services.py SERVICES for gcp:pubsub/topic:Topic"):
+    with pytest.raises(services.UnknownServiceType, match=r"no row in components/gcp/services.py SERVICES for gcp:pubsub/topic:Topic"):
         run_component(program)
 
 

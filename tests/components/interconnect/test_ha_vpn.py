@@ -105,7 +105,7 @@ def test_the_link_creates_no_provider_of_its_own(link):
 
 
 def test_the_link_refuses_to_run_without_an_aws_provider(run_component):
-    with pytest.raises(Exception, match="pass the aws provider in opts.providers"):
+    with pytest.raises(Exception, match=r"pass the aws provider in opts.providers"):
         run_component(lambda: HaVpnLink("link", link_args()))
 
 
@@ -166,7 +166,7 @@ def test_keys_are_secret_in_the_shipped_preview(shipped):
         ({"aws_asn": 65010}, "distinct ASNs"),
         ({"router_asn": 1234}, "not a private ASN"),
         ({"inside_cidrs": CIDRS[:3]}, "exactly 4"),
-        ({"inside_cidrs": [ipaddress.IPv4Network("169.254.169.252/30")] + CIDRS[1:]}, "reserved by AWS"),
+        ({"inside_cidrs": [ipaddress.IPv4Network("169.254.169.252/30"), *CIDRS[1:]]}, "reserved by AWS"),
     ],
 )
 def test_bad_link_arguments_are_refused(changes, fragment):

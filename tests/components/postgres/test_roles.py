@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.postgres.scram import scram_sha_256
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs, roles_sql
+from components.postgres.scram import scram_sha_256
 from tests.helpers import is_secret
 
 

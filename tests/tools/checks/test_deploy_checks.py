@@ -10,11 +10,11 @@ import pytest
 
 from components.gcp.gke import GkeCluster
 from components.gcp.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from tools.cli import main
-from tools.checks import deploy_checks
-from tools.policy_check import from_preview
 from tests.components.gcp.test_gke import gke_args
 from tests.conftest import ALL_STACKS
+from tools.checks import deploy_checks
+from tools.cli import main
+from tools.policy_check import from_preview
 
 
 def findings(plan, policy: str) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import ALL_STACKS
 from tools.checks import deploy_checks
 from tools.checks.first_deploy_checks import CRD_SOURCE
 from tools.policy_check import from_preview
-from tests.conftest import ALL_STACKS
 
 NEW_CHECKS = ("api-enabled", "image-pushed", "crd-before-custom-resource", "webhook-before-object")
 

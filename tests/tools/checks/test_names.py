@@ -13,9 +13,9 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pytest
 
-from tools.cli import main
-from tools.checks import names
 from tests.conftest import ALL_STACKS
+from tools.checks import names
+from tools.cli import main
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -126,14 +126,14 @@ def _text(value: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", value)).strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _botocore_model(service: str):
     import botocore.session
 
     return botocore.session.get_session().get_service_model(service)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _discovery_text(api: str) -> str:
     document = json.loads((package_files.files("googleapiclient") / "discovery_cache" / "documents" / f"{api}.json").read_text())
     strings = []

@@ -3,9 +3,11 @@ no test can change another's), plans of changes to it, and lookups in a plan."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,7 @@ from tools.diff.snapshot import capture
 ONE_WORKER = pytest.mark.xdist_group("diff")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _deployed(stack: str) -> str:
     return json.dumps(capture([stack]))
 
@@ -31,15 +33,15 @@ def deployed(stack: str) -> dict[str, Any]:
 
 def planned(
     stack: str,
-    changes: Optional[Mapping[str, Any]] = None,
-    base: Optional[dict[str, Any]] = None,
+    changes: Mapping[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> diff.StackPlan:
     """The plan of `changes` (config keys merged into the stack file, None deletes) against the deployed stack."""
     state = base if base is not None else deployed(stack)
     return diff.plan([stack], state, lambda s: stack_config(s, changes) if s == stack else read_stack_file(s))[0]
 
 
-def steps(plan: diff.StackPlan, type_: str, op: Optional[str] = None) -> list[diff.Step]:
+def steps(plan: diff.StackPlan, type_: str, op: str | None = None) -> list[diff.Step]:
     return [s for s in plan.steps if s.type == type_ and (op is None or s.op == op)]
 
 
@@ -78,10 +80,8 @@ def secret_texts(value: Any) -> list[str]:
         elif isinstance(item, str):
             (inside if secret else outside).add(item)
             if secret:  # a secret JSON document: its values are secret too
-                try:
+                with contextlib.suppress(ValueError):
                     walk(json.loads(item), True)
-                except ValueError:
-                    pass
 
     walk(value, False)
     return sorted(t for t in inside - outside if len(t) >= 8)

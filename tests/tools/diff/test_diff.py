@@ -7,13 +7,15 @@ would, and asserts on the classified steps: create, update, replace, delete, and
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import pytest
 
 import components.aws.ecr
 from components.kubernetes import application
 from tests.tools.diff.diff_support import ONE_WORKER, changed, deployed, one, planned, resources, secret_texts, steps
-from tools.diff import plan as diff, force_new
+from tools.diff import force_new
+from tools.diff import plan as diff
 
 pytestmark = ONE_WORKER
 
@@ -104,9 +106,9 @@ def test_a_type_without_force_new_data_is_said_to_be_unpredictable():
     class Request:
         type = "aws:newservice/thing:Thing"
         provider = ""
-        ignoreChanges: list = []
-        replaceOnChanges: list = []
-        propertyDependencies: dict = {}
+        ignoreChanges: ClassVar[list] = []
+        replaceOnChanges: ClassVar[list] = []
+        propertyDependencies: ClassVar[dict] = {}
         deleteBeforeReplaceDefined = False
 
     step = diff.Step("s", "urn:thing", Request.type, "thing", "create")

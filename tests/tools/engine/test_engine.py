@@ -6,9 +6,9 @@ import pulumi
 import pulumi_random as random
 import pytest
 
+from tests.helpers import is_secret, secret_value
 from tools.engine import UNKNOWN, run_program
 from tools.engine.engine import StackReferenceError
-from tests.helpers import is_secret, secret_value
 
 
 def test_secure_config_values_become_placeholder_secrets():

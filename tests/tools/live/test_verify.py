@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -110,9 +111,9 @@ class GcpState:
 
 
 class Origin(http.server.BaseHTTPRequestHandler):
-    routes: dict = {}
+    routes: ClassVar[dict] = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         status, headers, body = self.routes.get(self.path, (404, {}, b"{}"))
         self.send_response(status)
         for key, value in headers.items():

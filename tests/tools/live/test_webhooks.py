@@ -257,7 +257,7 @@ def test_confirmed_webhooks_are_left_alone(estate):
 
 
 def test_require_confirmed_fails_while_an_endpoint_cannot_answer(estate):
-    world, sns, sources = estate
+    _world, sns, sources = estate
     provider_creates(sns, AWS_HOST)
     assert webhooks.run(["aws-dr"], sources, require_confirmed=True, **no_wait())[1] == 1
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.cli import main
 from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.config.cost import cost_settings
-from tools.reports import cost
-from tools.engine.engine import PreviewResult, RegisteredResource
 from tests.conftest import ALL_STACKS, stack_config
 from tests.tools.test_cli import copy_with_edit, run_cli
+from tools.cli import main
+from tools.engine.engine import PreviewResult, RegisteredResource
+from tools.reports import cost
 
 PROJECT = Path(__file__).resolve().parents[3]
 TABLE = cost.load_prices()

@@ -10,12 +10,12 @@ import pytest
 
 from tests.conftest import ALL_STACKS, _shipped
 from tools import cli
-from tools.reports import terraform_types
 from tools.engine.engine import PreviewResult, Secret
+from tools.reports import terraform_types
 from tools.reports.terraform_plan import export
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan(stack: str) -> dict:
     return export(_shipped(stack, True)).plan
 

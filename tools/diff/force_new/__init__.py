@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "force_new"
 PULUMI_PACKAGES = {
@@ -51,7 +51,7 @@ class Rules:
     source: str = ""  # where the rules come from, for the plan's notes
 
 
-@lru_cache(maxsize=None)
+@cache
 def data(name: str) -> dict[str, Any]:
     return json.loads((DATA_DIR / f"{name}.json").read_text())
 
@@ -63,7 +63,7 @@ def _kubernetes_kind(type_: str) -> tuple[str, str, str]:
     return group or "core", version, kind
 
 
-def rules(type_: str, inputs: Optional[dict[str, Any]] = None, provider_inputs: Optional[dict[str, Any]] = None) -> Rules:
+def rules(type_: str, inputs: dict[str, Any] | None = None, provider_inputs: dict[str, Any] | None = None) -> Rules:
     package = type_.split(":")[0]
     if package in BRIDGED:
         entry = data(package)["resources"].get(type_)

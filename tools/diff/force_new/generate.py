@@ -28,7 +28,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from . import DATA_DIR, DOCSTRING, PULUMI_PACKAGES
 from .terraform import (
@@ -62,7 +62,7 @@ _NESTED = re.compile(r"ForwardRef\('(\w+Args)'\)")
 # Terraform names -> Pulumi input names, through the installed SDK's input classes
 
 
-def _args_class(token: str) -> tuple[Optional[type], Any]:
+def _args_class(token: str) -> tuple[type | None, Any]:
     package, module_path, name = token.split(":")
     root = _SDK_MODULES[package]
     first = module_path.split("/")[0]
@@ -73,7 +73,7 @@ def _args_class(token: str) -> tuple[Optional[type], Any]:
     return None, module
 
 
-def _properties(cls: type) -> dict[str, tuple[str, Optional[str]]]:
+def _properties(cls: type) -> dict[str, tuple[str, str | None]]:
     """python name -> (Pulumi name, nested input class name)"""
     found = {}
     for klass in cls.__mro__:
@@ -176,10 +176,10 @@ _CONDITIONED = re.compile(
 _DECREASE = re.compile(r"\b(?:decreas\w*|reduc\w*|shrink\w*|smaller|downgrad\w*)\b", re.I)
 
 
-def docstring_statement(doc: str) -> Optional[tuple[str, str]]:
+def docstring_statement(doc: str) -> tuple[str, str] | None:
     """("replace" | "conditional" | "decrease", the sentence) for a docstring that says a change of its
     input forces a new resource; None when it says nothing of the kind (or says it does not)."""
-    found: Optional[tuple[str, str]] = None
+    found: tuple[str, str] | None = None
     for sentence in _SENTENCE.split(" ".join(doc.split())):
         match = _FORCES.search(sentence)
         if match is None or _NEGATED.search(sentence):
@@ -283,7 +283,7 @@ def _shipped_tokens() -> set[str]:
     return {r.type for run in preview_stacks(stack_names()) for r in run.result.resources if r.custom}
 
 
-def terraform_file(name: str, location: str, note: Optional[str], tokens: set[str], overlay: Optional[Path] = None) -> dict[str, Any]:
+def terraform_file(name: str, location: str, note: str | None, tokens: set[str], overlay: Path | None = None) -> dict[str, Any]:
     from ...reports.terraform_types import entry
 
     tree = SourceTree(location, overlay)
@@ -401,7 +401,7 @@ def write(name: str, document: dict[str, Any]) -> Path:
     return path
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.diff.force_new.generate", description=(__doc__ or "").splitlines()[0])
     for name in ("aws", "gcp", "cloudflare", "random", "kubernetes", "load-balancer-controller", "strimzi", "external-secrets"):
         parser.add_argument(f"--{name}", metavar="PATH[@REVISION]", help=f"source of {REPOSITORIES[name]}")
@@ -426,7 +426,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     args = parser.parse_args(argv)
     notes = dict(item.split("=", 1) for item in args.note)
-    tokens: Optional[set[str]] = None
+    tokens: set[str] | None = None
     for name in ("aws", "gcp", "cloudflare", "random"):
         location = getattr(args, name)
         if not location:

@@ -11,8 +11,9 @@ what it was, so the caller can still recognise `stringplanmodifier.RequiresRepla
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 # ---------------------------------------------------------------------------------------------------
 # Tokens
@@ -109,14 +110,14 @@ _BINARY = {
 
 
 class Parser:
-    def __init__(self, tokens: list[Token], start: int = 0, end: Optional[int] = None):
+    def __init__(self, tokens: list[Token], start: int = 0, end: int | None = None):
         self.tokens = tokens
         self.i = start
         self.end = len(tokens) if end is None else end
         self.no_literal = 0  # > 0 inside `if`/`for`/`switch` headers, where `x {` opens a block
 
     # -- helpers
-    def peek(self, offset: int = 0) -> Optional[Token]:
+    def peek(self, offset: int = 0) -> Token | None:
         j = self.i + offset
         return self.tokens[j] if j < self.end else None
 
@@ -124,7 +125,7 @@ class Parser:
         token = self.peek(offset)
         return token is not None and token.text == text and token.kind in ("op", ";", "ident")
 
-    def take(self, text: Optional[str] = None) -> Token:
+    def take(self, text: str | None = None) -> Token:
         token = self.peek()
         if token is None:
             raise ParseError("unexpected end of input")
@@ -399,7 +400,7 @@ class Function:
     tokens: list[Token]
     body: tuple[int, int]  # token range of the body, braces excluded
     file: str
-    package: "Package"
+    package: Package
 
 
 @dataclass
@@ -572,7 +573,7 @@ def _type_spec(package: Package, parser: Parser) -> None:
         body = parser.tokens[start + 1 : parser.i - 1]
         embedded = []
         line: list[Token] = []
-        for token in body + [Token(";", ";")]:
+        for token in [*body, Token(";", ";")]:
             if token.kind == ";":
                 idents = [t for t in line if t.kind == "ident"]
                 if (
@@ -620,7 +621,7 @@ class Struct:
 
 @dataclass
 class FuncValue:
-    function: Optional[Function]
+    function: Function | None
     params: list[str]
     tokens: list[Token]
     body: tuple[int, int]
@@ -644,14 +645,14 @@ class Module:
             self.packages[directory] = parse_package(directory, self.read_dir(directory))
         return self.packages[directory]
 
-    def package_of_import(self, package: Package, file: str, alias: str) -> Optional[Package]:
+    def package_of_import(self, package: Package, file: str, alias: str) -> Package | None:
         path = package.imports.get(file, {}).get(alias)
         if path is None or not path.startswith(self.module_path + "/"):
             return None
         return self.package(path[len(self.module_path) + 1 :])
 
     # -- expressions
-    def evaluate(self, node: Any, env: "Env") -> Any:
+    def evaluate(self, node: Any, env: Env) -> Any:
         kind = node[0]
         if kind == "lit":
             return node[1]
@@ -689,7 +690,7 @@ class Module:
                 key = self.evaluate(node[2][0], env)
                 if isinstance(key, str) and key in base:
                     return base[key]
-            if isinstance(base, FuncValue) or (isinstance(base, Opaque)):
+            if isinstance(base, (FuncValue, Opaque)):
                 return base  # a generic function instantiated with types
             return Opaque(f"{_describe(base)}[...]")
         if kind == "assert":
@@ -698,7 +699,7 @@ class Module:
             return Opaque("type")
         return Opaque(kind)
 
-    def _select(self, node: Any, env: "Env") -> Any:
+    def _select(self, node: Any, env: Env) -> Any:
         base_node, name = node[1], node[2]
         if base_node[0] == "name" and base_node[1] not in env.local:
             other = self.package_of_import(env.package, env.file, base_node[1])
@@ -711,7 +712,7 @@ class Module:
             return base.fields.get(name, Opaque(f"{base.type}.{name}"))
         return Opaque(f"{_describe(base)}.{name}")
 
-    def _composite(self, node: Any, env: "Env") -> Any:
+    def _composite(self, node: Any, env: Env) -> Any:
         typ, elements = node[1], node[2]
         type_name = _type_name(typ)
         if typ is not None and typ[0] == "name" and typ[1] in env.package.named:
@@ -743,7 +744,7 @@ class Module:
             fields[field_name] = self.evaluate(value, env)
         return Struct(type_name, fields)
 
-    def _call(self, node: Any, env: "Env") -> Any:
+    def _call(self, node: Any, env: Env) -> Any:
         callee_node, arg_nodes = node[1], node[2]
         name = _call_name(callee_node)
         if name in self.special:
@@ -768,7 +769,7 @@ class Module:
         finally:
             self._depth -= 1
 
-    def run_body(self, tokens: list[Token], body: tuple[int, int], env: "Env") -> Any:
+    def run_body(self, tokens: list[Token], body: tuple[int, int], env: Env) -> Any:
         """Runs the straight-line statements of a body: assignments to names, fields and map keys, and the
         first `return` at the top level. Control flow is not followed."""
         returned: Any = Opaque("no return")
@@ -815,7 +816,7 @@ class Module:
                 continue
         return returned
 
-    def _assign(self, target: Any, value: Any, env: "Env") -> None:
+    def _assign(self, target: Any, value: Any, env: Env) -> None:
         if target[0] == "name":
             env.local[target[1]] = value
         elif target[0] == "sel":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from typing import Any, Optional
+from typing import Any
 
 from .golang import Env, Module, Opaque
 from .terraform import SourceTree
@@ -45,7 +45,7 @@ def _paths(values: Any) -> list[str]:
     return sorted(set(out))
 
 
-def kubernetes_file(location: str, note: Optional[str]) -> dict[str, Any]:
+def kubernetes_file(location: str, note: str | None) -> dict[str, Any]:
     import importlib.metadata
 
     tree = SourceTree(location)
@@ -192,7 +192,7 @@ def _external_secrets(location: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return source, {}
 
 
-def controllers_file(locations: dict[str, Optional[str]], current: dict[str, Any]) -> dict[str, Any]:
+def controllers_file(locations: dict[str, str | None], current: dict[str, Any]) -> dict[str, Any]:
     readers = {"load-balancer-controller": _load_balancer_controller, "strimzi": _strimzi, "external-secrets": _external_secrets}
     controllers = dict(current.get("controllers", {}))
     kinds = {k: v for k, v in current.get("kinds", {}).items()}

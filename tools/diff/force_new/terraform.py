@@ -23,7 +23,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .golang import FuncValue, Module, Opaque, Struct, walk_values
 
@@ -34,11 +34,11 @@ WHOLE = "whole"  # replaces on any change at or below this path (Plugin Framewor
 
 @dataclass
 class Attribute:
-    force_new: Optional[str] = None
+    force_new: str | None = None
     optional_computed: bool = False
-    conditional: Optional[str] = None
+    conditional: str | None = None
     is_input: bool = True
-    children: Optional[dict[str, "Attribute"]] = None
+    children: dict[str, Attribute] | None = None
 
 
 @dataclass
@@ -54,12 +54,12 @@ class ResourceSchema:
 class SourceTree:
     """A provider's source at one revision: a checked-out directory or a bare git directory + revision."""
 
-    def __init__(self, location: str, overlay: Optional[Path] = None):
+    def __init__(self, location: str, overlay: Path | None = None):
         path, _, revision = location.partition("@")
         self.root = Path(path)
         self.revision = revision
         self.is_git = bool(revision)
-        self._listing: Optional[dict[str, list[str]]] = None
+        self._listing: dict[str, list[str]] | None = None
         if self.is_git:
             self.commit = self._git("rev-parse", f"{revision}^{{commit}}").strip()
         # Files read from a newer revision of the same repository than the tree (a resource the tree's
@@ -181,7 +181,7 @@ class Provider:
         )
 
     # -- SDKv2
-    def sdk_resource(self, directory: str, function: str, tf_type: str, args: Optional[list[Any]] = None) -> ResourceSchema:
+    def sdk_resource(self, directory: str, function: str, tf_type: str, args: list[Any] | None = None) -> ResourceSchema:
         package = self.module.package(directory)
         found = package.functions.get(function)
         if found is None:
@@ -315,7 +315,7 @@ def _compares_old_and_new(function: FuncValue) -> bool:
     return bool(re.search(r"\b(old|new)\w*\b[^;{}]*?[<>]=?[^;{}]*?\b(new|old)\w*\b", body))
 
 
-def _requires_replace(modifiers: Any) -> Optional[str]:
+def _requires_replace(modifiers: Any) -> str | None:
     if not isinstance(modifiers, list):
         return None
     result = None
@@ -434,7 +434,7 @@ class GoogleProvider(Provider):
                 return found
         raise LookupError(f"{tf_type}: no resource registration found in {', '.join(paths)}")
 
-    def _registered(self, tf_type: str, path: str) -> Optional[ResourceSchema]:
+    def _registered(self, tf_type: str, path: str) -> ResourceSchema | None:
         from .golang import Env, Parser, _statements
 
         directory = path.rpartition("/")[0]
