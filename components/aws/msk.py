@@ -14,9 +14,11 @@ from components.base import Component
 
 IAM_PORT = 9098
 # Durability of an acknowledged write: every topic keeps three copies and a producer's acks=all write
-# needs two in sync, so losing one broker (or a zone's worth of replicas, placement permitting) loses
-# nothing acknowledged and keeps topics writable. MSK spreads brokers evenly over the client subnets,
-# so the broker count is a multiple of them (Amazon MSK developer guide, broker placement).
+# needs two in sync, so losing one broker loses nothing acknowledged and keeps topics writable. MSK
+# spreads brokers evenly over the client subnets, so the broker count is a multiple of them (Amazon MSK
+# developer guide, broker placement). Over two zones a partition's three copies put two in one zone:
+# losing that zone loses nothing acknowledged (the other zone holds a copy) but stops acks=all writes to
+# that partition until the zone returns; three zones' subnets would keep them writable.
 REPLICATION_FACTOR = 3
 MIN_INSYNC_REPLICAS = 2
 
