@@ -8,7 +8,7 @@ breaking (aws-dr's experiment templates, components/aws/fault_injection.py):
    host, the computed detection time; gcp-dr: the copy, for the replication lag);
 2. checks the estate first with `tools verify`'s own checks, and that the guard alarm is quiet;
 3. starts the experiment and samples, every `--interval` seconds, the public host through
-   Cloudflare and `aws.<host>` (status, X-Cloud-Provider, latency), every few seconds both
+   Cloudflare and the AWS origin host (the aws stack's originHost) (status, X-Cloud-Provider, latency), every few seconds both
    Cloudflare pools' health (Cloudflare's API) and the copy's replication lag;
 4. records when the AWS pool turned unhealthy, from when every sampled request was served by GCP,
    how many failed in between; optionally runs the database side (`--database-switch`: the planned
