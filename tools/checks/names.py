@@ -560,6 +560,17 @@ RULES: dict[str, list[NameRule]] = {
             autonamed=False,
         )
     ],
+    "gcp:iam/denyPolicy:DenyPolicy": [
+        NameRule(
+            "name",
+            63,
+            _discovery("iam.v2 policies.createPolicy policyId", "The ID must contain 3 to 63 characters."),
+            r"[a-z][a-z0-9.-]*",
+            "a lower-case letter, then lower-case letters, digits, dashes and periods",
+            min_length=3,
+            autonamed=False,
+        )
+    ],
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": [
         NameRule(
             "workloadIdentityPoolId",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.postgres.scram import scram_sha_256
 from stacks.config import load
 from tests.conftest import stack_config
 from tests.helpers import is_secret, provider_value
@@ -138,7 +139,7 @@ def test_the_lag_cronjob_signs_in_as_each_sides_monitor_role_and_never_sees_an_a
     assert not admins & set(values.values()) and "REPLICATION_PASSWORD" not in values
     # The monitor role on Cloud SQL is the gcp-dr roles Job's, with its own generated password.
     roles = result.one("kubernetes:core/v1:Secret", "crm-dr-db-roles-credentials")
-    assert plain(roles["stringData"])["MONITOR_PASSWORD"] == values["SUBSCRIBER_PASSWORD"]
+    assert plain(roles["stringData"])["MONITOR_PASSWORD_VERIFIER"] == scram_sha_256(values["SUBSCRIBER_PASSWORD"])
     assert "GRANT pg_monitor TO" in result.one("kubernetes:core/v1:ConfigMap", "crm-dr-db-roles-sql")["data"]["roles.sql"]
     # Only the setup Job mounts the admin Secret.
     mounts = [
