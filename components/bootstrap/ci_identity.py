@@ -346,6 +346,32 @@ class GithubAwsRoles(Component):
         )
 
 
+def _service_linked_roles_and_bootstrap_out_of_reach(partition: str, account: str, args: GithubAwsRolesArgs) -> list[dict]:
+    """Statements the deploy policy and the boundary share: services may create their linked roles, and the CI
+    identities can never change themselves, the trust they rest on, or the boundary."""
+    iam = f"arn:{partition}:iam::{account}"
+    return [
+        {
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": SERVICE_LINKED}},
+        },
+        {
+            "Sid": "BootstrapOutOfReach",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": [
+                f"{iam}:role/{args.deploy_role_name}",
+                f"{iam}:role/{args.preview_role_name}",
+                f"{iam}:oidc-provider/{GITHUB_HOST}",
+                boundary_policy_arn(partition, account, args.boundary_policy_name),
+            ],
+        },
+    ]
+
+
 def deploy_policy(
     partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str, log_bucket_arn: str = ""
 ) -> str:
@@ -412,25 +438,7 @@ def deploy_policy(
             "Action": EKS_OIDC_PROVIDER_ACTIONS,
             "Resource": f"{iam}:oidc-provider/oidc.eks.{args.region}.amazonaws.com/id/*",
         },
-        {
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": "iam:CreateServiceLinkedRole",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"iam:AWSServiceName": SERVICE_LINKED}},
-        },
-        # The CI identities can never change themselves, the trust they rest on, or the boundary.
-        {
-            "Sid": "BootstrapOutOfReach",
-            "Effect": "Deny",
-            "Action": "iam:*",
-            "Resource": [
-                f"{iam}:role/{args.deploy_role_name}",
-                f"{iam}:role/{args.preview_role_name}",
-                f"{iam}:oidc-provider/{GITHUB_HOST}",
-                boundary,
-            ],
-        },
+        *_service_linked_roles_and_bootstrap_out_of_reach(partition, account, args),
         # Explicit, so that no other allow (now or added later) can open these paths to escalation.
         {
             "Sid": "NoRoleWithoutTheBoundary",
@@ -535,7 +543,6 @@ def boundary_policy(
 ) -> str:
     """The permissions boundary of every estate role: the services the workloads use, never IAM beyond
     passing and reading roles, never the bootstrap's state, keys or identities."""
-    iam = f"arn:{partition}:iam::{account}"
     roles = estate_role_arns(partition, account, args.name_prefix)
     statements: list[dict] = [
         {"Sid": "WorkloadServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
@@ -560,24 +567,7 @@ def boundary_policy(
             "Resource": roles,
             "Condition": {"StringEquals": {"iam:PassedToService": WORKLOAD_PASSED_TO_SERVICES}},
         },
-        {
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": "iam:CreateServiceLinkedRole",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"iam:AWSServiceName": SERVICE_LINKED}},
-        },
-        {
-            "Sid": "BootstrapOutOfReach",
-            "Effect": "Deny",
-            "Action": "iam:*",
-            "Resource": [
-                f"{iam}:role/{args.deploy_role_name}",
-                f"{iam}:role/{args.preview_role_name}",
-                f"{iam}:oidc-provider/{GITHUB_HOST}",
-                boundary_policy_arn(partition, account, args.boundary_policy_name),
-            ],
-        },
+        *_service_linked_roles_and_bootstrap_out_of_reach(partition, account, args),
     ]
     protected = [arn for arn in (bucket_arn, log_bucket_arn) if arn]
     if protected:
