@@ -142,7 +142,9 @@ class PolicyPackProcess:
             "PULUMI_ORGANIZATION": organization,
         }
         self.process = subprocess.Popen(
-            [str(python or sys.executable), str(POLICY_PACK / "__main__.py")],
+            # The pack runs in its own folder: a relative interpreter path is taken from the caller's, not the pack's.
+            # absolute(), not resolve(): a virtualenv's python is a symlink, and following it would leave the venv.
+            [str(Path(python).absolute() if python else sys.executable), str(POLICY_PACK / "__main__.py")],
             cwd=POLICY_PACK,
             env=env,
             stdout=subprocess.PIPE,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +44,15 @@ def _unwrap(value):
 def test_shipped_dr_stacks_pass_through_the_analyzer(shipped):
     for stack in ("aws-dr", "gcp-dr", "global"):
         assert policy_check.check(from_preview(shipped(stack)), stack) == []
+
+
+def test_a_pack_interpreter_given_relative_to_the_caller_starts_the_pack(shipped, monkeypatch):
+    # .ci/run passes `--pack-python build/policy-pack-venv/bin/python`; the pack process runs in policies/.
+    interpreter = Path(sys.executable)  # <dir>/.venv/bin/python: called as .venv/bin/python from <dir>, as CI does
+    monkeypatch.chdir(interpreter.parents[2])
+    relative = interpreter.relative_to(interpreter.parents[2])
+    violations, policies = policy_check.evaluate(from_preview(shipped("global")), "global", python=relative)
+    assert violations == [] and policies > 0
 
 
 def write_plan(tmp_path, resources):
