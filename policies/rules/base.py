@@ -8,6 +8,7 @@ pack wraps the same function in a pulumi-policy `ResourceValidationPolicy` or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,21 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+def json_document(value: Any) -> Any:
+    """A policy document as the pack sees it: a JSON string parsed (None when it is not JSON), anything else as is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def as_list(value: Any) -> list:
+    """IAM's one-or-many fields (Action, Resource, Statement) as a list."""
+    return value if isinstance(value, list) else [value]
 
 
 def environment_of(urn: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ from pulumi_policy import Severity
 
 from components.aws.experiments import DURATION_ACTIONS, INSTANT_ACTIONS, MAX_ACTION_MINUTES, duration_seconds
 
-from .base import MANDATORY, UNKNOWN, Resource, Rule
+from .base import MANDATORY, UNKNOWN, Resource, Rule, as_list, json_document
 
 TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 ROLE = "aws:iam/role:Role"
@@ -49,22 +48,9 @@ def bounded_duration(r: Resource):
             yield f"action '{name}' ({action_id}) runs {duration}, longer than {MAX_ACTION_MINUTES} minutes"
 
 
-def _document(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 def _statements(document: Any) -> Iterator[dict]:
     if isinstance(document, dict):
-        for statement in _as_list(document.get("Statement")):
+        for statement in as_list(document.get("Statement")):
             if isinstance(statement, dict) and statement.get("Effect") == "Allow":
                 yield statement
 
@@ -90,11 +76,11 @@ def role_scoped(resources: Sequence[Resource]):
             if isinstance(template.get("roleArn"), str):  # a literal ARN: a role from outside the stack
                 yield f"{template.describe()}: its role ({template.get('roleArn')}) is not created in this stack, so its rights cannot be checked"
             continue  # an unknown role ARN with no dependency to follow is not judged
-        trust = _document(role.get("assumeRolePolicy"))
+        trust = json_document(role.get("assumeRolePolicy"))
         if trust is not UNKNOWN:
             for statement in _statements(trust):
                 principal = statement.get("Principal")
-                services = _as_list(principal.get("Service")) if isinstance(principal, dict) else [principal]
+                services = as_list(principal.get("Service")) if isinstance(principal, dict) else [principal]
                 if services != [FIS] or (isinstance(principal, dict) and set(principal) != {"Service"}):
                     yield f"{template.describe()}: role {role.name} trusts {principal}, not only {FIS}"
         for attachment in (r for r in resources if r.type == ATTACHMENT and _depends_on(r, role.urn, "role")):
@@ -103,13 +89,13 @@ def role_scoped(resources: Sequence[Resource]):
             document = policy.get("policy")
             if document is UNKNOWN:
                 continue  # known once its targets exist
-            for statement in _statements(_document(document)):
-                actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+            for statement in _statements(json_document(document)):
+                actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
                 if any(a == "*" or a.endswith(":*") for a in actions):
                     yield f"{template.describe()}: role {role.name} allows {actions}; name the actions"
                     continue
                 changes = [a for a in actions if not a.split(":")[-1].startswith(READ_ONLY)]
-                if changes and "*" in _as_list(statement.get("Resource")):
+                if changes and "*" in as_list(statement.get("Resource")):
                     yield f"{template.describe()}: role {role.name} allows {', '.join(changes)} on every resource; name the targets"
 
 

@@ -3,14 +3,13 @@ service account, no long-lived keys, and no administrator policies."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import Severity
 
-from .base import MANDATORY, UNKNOWN, Resource, Rule
+from .base import MANDATORY, UNKNOWN, Resource, Rule, as_list, json_document
 
 ROLE = "aws:iam/role:Role"
 WI_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
@@ -36,19 +35,6 @@ PINNED_SUBJECT = re.compile(r"^repo:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+:[^*
 REPOSITORY_CONDITION = re.compile(r"""(assertion|attribute)\.repository\s*==\s*['"]([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)['"]""")
 
 
-def _document(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 def _github_trusts(r: Resource) -> Iterator[dict]:
     """The statements of a role's trust policy that let GitHub Actions' tokens in."""
     return _federated_trusts(r, GITHUB)
@@ -56,14 +42,14 @@ def _github_trusts(r: Resource) -> Iterator[dict]:
 
 def _federated_trusts(r: Resource, issuer: str) -> Iterator[dict]:
     """The statements of a role's trust policy that let the issuer's tokens in."""
-    document = _document(r.get("assumeRolePolicy"))
+    document = json_document(r.get("assumeRolePolicy"))
     if not isinstance(document, dict):
         return
-    for statement in _as_list(document.get("Statement")):
+    for statement in as_list(document.get("Statement")):
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
         federated = (statement.get("Principal") or {}).get("Federated") if isinstance(statement.get("Principal"), dict) else None
-        if any(isinstance(f, str) and f.endswith(issuer) for f in _as_list(federated)):
+        if any(isinstance(f, str) and f.endswith(issuer) for f in as_list(federated)):
             yield statement
 
 
@@ -71,7 +57,7 @@ def _condition_values(statement: dict, key: str, operators: tuple[str, ...]) -> 
     values = []
     for operator, entries in (statement.get("Condition") or {}).items():
         if operator.split(":")[-1] in operators and isinstance(entries, dict) and key in entries:
-            values.extend(_as_list(entries[key]))
+            values.extend(as_list(entries[key]))
     return values
 
 
@@ -128,11 +114,11 @@ def no_long_lived_keys(r: Resource):
 def _admin_statements(document: Any) -> Iterator[dict]:
     if not isinstance(document, dict):
         return
-    for statement in _as_list(document.get("Statement")):
+    for statement in as_list(document.get("Statement")):
         if (
             isinstance(statement, dict)
             and statement.get("Effect") == "Allow"
-            and any(a in ("*", "*:*") for a in _as_list(statement.get("Action")))
+            and any(a in ("*", "*:*") for a in as_list(statement.get("Action")))
         ):
             yield statement
 
@@ -149,7 +135,7 @@ def no_administrator(r: Resource):
     for document in documents:
         if document is UNKNOWN:
             continue
-        for _ in _admin_statements(_document(document)):
+        for _ in _admin_statements(json_document(document)):
             yield "allows Action '*' (every action of every service); enumerate the services instead"
 
 
@@ -162,8 +148,8 @@ def _wildcard(pattern: str, value: str) -> bool:
 def _covers(statement: dict, action: str) -> bool:
     """Whether an Allow statement's Action (or NotAction) takes in this action."""
     if "NotAction" in statement:
-        return not any(isinstance(a, str) and _wildcard(a, action) for a in _as_list(statement["NotAction"]))
-    return any(isinstance(a, str) and _wildcard(a, action) for a in _as_list(statement.get("Action")))
+        return not any(isinstance(a, str) and _wildcard(a, action) for a in as_list(statement["NotAction"]))
+    return any(isinstance(a, str) and _wildcard(a, action) for a in as_list(statement.get("Action")))
 
 
 def _condition_keys(statement: dict) -> set[str]:
@@ -182,7 +168,7 @@ def _exactly_restricted_keys(statement: dict) -> set[str]:
         if not isinstance(entries, dict) or not isinstance(operator, str) or operator.lower() not in EXACT_OPERATORS:
             continue
         for key, values in entries.items():
-            listed = _as_list(values)
+            listed = as_list(values)
             if listed and all(v is UNKNOWN or (isinstance(v, str) and v and not set(v) & {"*", "?"}) for v in listed):
                 restricted.add(key.lower())
     return restricted
@@ -209,13 +195,13 @@ def _identity_documents(r: Resource) -> list:
 
 def delegation_guarded(r: Resource):
     for document in _identity_documents(r):
-        parsed = _document(document)
+        parsed = json_document(document)
         if not isinstance(parsed, dict):
             continue
-        for statement in _as_list(parsed.get("Statement")):
+        for statement in as_list(parsed.get("Statement")):
             if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or "Principal" in statement:
                 continue
-            if any(a in ("*", "*:*") for a in _as_list(statement.get("Action"))):
+            if any(a in ("*", "*:*") for a in as_list(statement.get("Action"))):
                 continue  # iam-no-wildcard-admin's finding
             sid = statement.get("Sid") or "a statement"
             problems = ["iam:DeleteRolePermissionsBoundary (a role's boundary could be removed)"] * _covers(
