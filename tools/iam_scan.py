@@ -22,11 +22,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tools import baseline as reviewed
+from tools.baseline import ScanError
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv-iam" / "bin" / "python"
@@ -43,10 +44,6 @@ DOCUMENT_INPUTS = {
     "aws:sns/topicPolicy:TopicPolicy": ("policy", "resource"),
     "aws:sqs/queuePolicy:QueuePolicy": ("policy", "resource"),
 }
-
-
-class ScanError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ class Accepted:
             f.tool == self.tool
             and f.issue == self.issue
             and fnmatch.fnmatchcase(f.resource, self.resource)
-            and any(fnmatch.fnmatchcase(f.stack, s.strip()) for s in self.stack.split(","))
+            and reviewed.stack_matches(self.stack, f.stack)
             and fnmatch.fnmatchcase(f.detail, self.detail.replace("[", "[[]"))  # details are JSON: `[` is literal, `*` a wildcard
         )
 
@@ -95,15 +92,8 @@ class Accepted:
 
 
 @dataclass
-class Outcome:
-    documents: list[Document]
-    unaccepted: list[Finding]
-    accepted: list[tuple[Finding, Accepted]]
-    stale: list[Accepted]
-
-    @property
-    def ok(self) -> bool:
-        return not self.unaccepted and not self.stale
+class Outcome(reviewed.Judgement[Finding, Accepted]):
+    documents: list[Document] = field(default_factory=list)
 
 
 def _plain(value: Any) -> Any:
@@ -153,46 +143,22 @@ def analyse(documents: list[Document], python: Path = PYTHON) -> list[Finding]:
 
 
 def load_baseline(path: Path = BASELINE) -> list[Accepted]:
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ScanError(f"{path.name} is not valid YAML: {error}") from None
-    entries, problems = [], []
-    for i, raw_item in enumerate(document.get("accepted") or [], 1):
-        item = raw_item or {}
-        missing = [key for key in ("tool", "issue", "resource", "reason") if not str(item.get(key) or "").strip()]
-        unknown = sorted(set(item) - {"tool", "issue", "resource", "reason", "stack", "detail"})
-        if missing:
-            problems.append(f"entry {i}: missing {', '.join(missing)}")
-        if unknown:
-            problems.append(f"entry {i}: unknown key(s) {', '.join(unknown)}")
-        if not missing and not unknown:
-            stack = item.get("stack", "*")
-            entries.append(
-                Accepted(
-                    str(item["tool"]),
-                    str(item["issue"]),
-                    str(item["resource"]),
-                    str(item["reason"]).strip(),
-                    ",".join(map(str, stack)) if isinstance(stack, list) else str(stack),
-                    str(item.get("detail", "*")),
-                )
-            )
-    if problems:
-        raise ScanError(f"{path.name}: " + "; ".join(problems))
-    return entries
+    return [
+        Accepted(
+            str(item["tool"]),
+            str(item["issue"]),
+            str(item["resource"]),
+            str(item["reason"]).strip(),
+            reviewed.stack_pattern(item.get("stack", "*")),
+            str(item.get("detail", "*")),
+        )
+        for item in reviewed.read_entries(path, ("tool", "issue", "resource", "reason"), ("stack", "detail"))
+    ]
 
 
 def judge(documents: list[Document], findings: list[Finding], baseline: list[Accepted]) -> Outcome:
-    unaccepted, accepted, used = [], [], set()
-    for finding in findings:
-        match = next((entry for entry in baseline if entry.matches(finding)), None)
-        if match is None:
-            unaccepted.append(finding)
-        else:
-            accepted.append((finding, match))
-            used.add(id(match))
-    return Outcome(documents, unaccepted, accepted, [entry for entry in baseline if id(entry) not in used])
+    judgement = reviewed.judge(findings, baseline)
+    return Outcome(judgement.unaccepted, judgement.accepted, judgement.stale, documents)
 
 
 def scan(stacks: Iterable[str], python: Path = PYTHON, baseline: list[Accepted] | None = None) -> Outcome:
@@ -210,16 +176,15 @@ def report(outcome: Outcome) -> str:
         + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         + f") in {len({d.stack for d in outcome.documents})} stacks"
     ]
-    if outcome.unaccepted:
-        lines.append("\nFindings not in policies/iam-baseline.yaml:")
-        for f in sorted(outcome.unaccepted, key=lambda f: (f.stack, f.resource, f.tool, f.issue)):
-            lines.append(f"  {f.stack}: {f.resource} ({f.kind}) {f.tool} {f.issue}: {f.detail[:300]}")
-    if outcome.stale:
-        lines.append("\nBaseline entries that match no finding any more (remove them):")
-        lines.extend(f"  {entry.describe()}" for entry in outcome.stale)
+    lines += reviewed.sections(
+        outcome,
+        new="Findings not in policies/iam-baseline.yaml",
+        gone="finding",
+        line=lambda f: f"{f.stack}: {f.resource} ({f.kind}) {f.tool} {f.issue}: {f.detail[:300]}",
+        order=lambda f: (f.stack, f.resource, f.tool, f.issue),
+    )
     lines.append(
-        f"\n{len(outcome.accepted) + len(outcome.unaccepted)} findings: {len(outcome.accepted)} accepted, "
-        f"{len(outcome.unaccepted)} not; {len(outcome.stale)} stale baseline entries"
+        f"\n{len(outcome.accepted) + len(outcome.unaccepted)} findings: {reviewed.tally(outcome)}; {reviewed.stale_count(outcome)}"
     )
     return "\n".join(lines)
 
@@ -228,9 +193,7 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "ok": outcome.ok,
         "documents": len(outcome.documents),
-        "unaccepted": [vars(f) for f in outcome.unaccepted],
-        "accepted": [{**vars(f), "reason": entry.reason} for f, entry in outcome.accepted],
-        "stale": [vars(entry) for entry in outcome.stale],
+        **reviewed.as_json(outcome),
     }
 
 

@@ -24,15 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from . import baseline as reviewed
+from .baseline import ScanError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 BASELINE = ROOT / "policies" / "checkov-baseline.yaml"
-
-
-class ScanError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class Accepted:
         return (
             finding.check == self.check
             and fnmatch.fnmatchcase(finding.resource, self.resource)
-            and any(fnmatch.fnmatchcase(finding.stack, pattern.strip()) for pattern in self.stack.split(","))
+            and reviewed.stack_matches(self.stack, finding.stack)
         )
 
     def describe(self) -> str:
@@ -72,65 +69,31 @@ class StackResult:
 
 
 @dataclass
-class Outcome:
-    stacks: list[StackResult]
-    unaccepted: list[Finding]
-    accepted: list[tuple[Finding, Accepted]]
-    stale: list[Accepted]
+class Outcome(reviewed.Judgement[Finding, Accepted]):
+    stacks: list[StackResult] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.unaccepted and not self.stale
+
+def _kind(item: dict) -> str | None:
+    return None if item.get("kind", "accepted") in ("accepted", "gap") else "kind must be accepted or gap"
 
 
 def load_baseline(path: Path = BASELINE) -> list[Accepted]:
     """The reviewed list of accepted findings; every entry needs a check, a resource and a reason."""
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ScanError(f"{path.name} is not valid YAML: {error}") from None
-    entries, problems = [], []
-    for i, raw_item in enumerate(document.get("accepted") or [], 1):
-        item = raw_item or {}
-        missing = [key for key in ("check", "resource", "reason") if not str(item.get(key) or "").strip()]
-        unknown = sorted(set(item) - {"check", "resource", "reason", "stack", "kind"})
-        if item.get("kind", "accepted") not in ("accepted", "gap"):
-            problems.append(f"entry {i}: kind must be accepted or gap")
-        if missing:
-            problems.append(f"entry {i}: missing {', '.join(missing)}")
-        if unknown:
-            problems.append(f"entry {i}: unknown key(s) {', '.join(unknown)}")
-        if not missing and not unknown:
-            entries.append(
-                Accepted(
-                    str(item["check"]),
-                    str(item["resource"]),
-                    str(item["reason"]).strip(),
-                    _stacks(item.get("stack", "*")),
-                    str(item.get("kind", "accepted")),
-                )
-            )
-    if problems:
-        raise ScanError(f"{path.name}: " + "; ".join(problems))
-    return entries
-
-
-def _stacks(value: Any) -> str:
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return [
+        Accepted(
+            str(item["check"]),
+            str(item["resource"]),
+            str(item["reason"]).strip(),
+            reviewed.stack_pattern(item.get("stack", "*")),
+            str(item.get("kind", "accepted")),
+        )
+        for item in reviewed.read_entries(path, ("check", "resource", "reason"), ("stack", "kind"), _kind)
+    ]
 
 
 def judge(results: list[StackResult], baseline: list[Accepted]) -> Outcome:
-    unaccepted, accepted, used = [], [], set()
-    for result in results:
-        for finding in result.failed:
-            match = next((entry for entry in baseline if entry.matches(finding)), None)
-            if match is None:
-                unaccepted.append(finding)
-            else:
-                accepted.append((finding, match))
-                used.add(id(match))
-    stale = [entry for entry in baseline if id(entry) not in used]
-    return Outcome(results, unaccepted, accepted, stale)
+    judgement = reviewed.judge((finding for result in results for finding in result.failed), baseline)
+    return Outcome(judgement.unaccepted, judgement.accepted, judgement.stale, results)
 
 
 def run_checkov(plans: dict[str, Path], checkov: Path = CHECKOV) -> dict[str, dict[str, Any]]:
@@ -207,14 +170,13 @@ def report(outcome: Outcome) -> str:
         lines.append(f"{r.stack:<16}{r.resources:>10}{r.passed:>8}{len(r.failed):>8}{len(r.failed) - new:>10}{new:>6}")
     skipped = sum(sum(r.skipped_types.values()) for r in outcome.stacks)
     lines.append(f"({skipped} Kubernetes, random and engine resources have no Terraform type and are not scanned)")
-    if outcome.unaccepted:
-        lines.append("\nFailed checks not in policies/checkov-baseline.yaml:")
-        for f in sorted(outcome.unaccepted, key=lambda f: (f.stack, f.check, f.resource)):
-            lines.append(f"  {f.stack}: {f.check} {f.resource}  {f.name}")
-    if outcome.stale:
-        lines.append("\nBaseline entries that match no failure any more (remove them):")
-        for entry in outcome.stale:
-            lines.append(f"  {entry.describe()}")
+    lines += reviewed.sections(
+        outcome,
+        new="Failed checks not in policies/checkov-baseline.yaml",
+        gone="failure",
+        line=lambda f: f"{f.stack}: {f.check} {f.resource}  {f.name}",
+        order=lambda f: (f.stack, f.check, f.resource),
+    )
     gaps = [(f, entry) for f, entry in outcome.accepted if entry.kind == "gap"]
     if gaps:
         lines.append(f"\nOpen gaps (in the baseline as kind: gap until fixed): {len(gaps)} findings")
@@ -224,8 +186,7 @@ def report(outcome: Outcome) -> str:
     total_checks = sum(r.passed + len(r.failed) for r in outcome.stacks)
     lines.append(
         f"\n{total_checks} checks: {sum(r.passed for r in outcome.stacks)} passed, "
-        f"{sum(len(r.failed) for r in outcome.stacks)} failed ({len(outcome.accepted)} accepted, {len(outcome.unaccepted)} not); "
-        f"{len(outcome.stale)} stale baseline entries"
+        f"{sum(len(r.failed) for r in outcome.stacks)} failed ({reviewed.tally(outcome)}); {reviewed.stale_count(outcome)}"
     )
     return "\n".join(lines)
 
@@ -237,7 +198,5 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
             {"stack": r.stack, "resources": r.resources, "passed": r.passed, "failed": len(r.failed), "skipped_types": r.skipped_types}
             for r in outcome.stacks
         ],
-        "unaccepted": [vars(f) for f in outcome.unaccepted],
-        "accepted": [{**vars(f), "reason": entry.reason, "kind": entry.kind} for f, entry in outcome.accepted],
-        "stale": [vars(entry) for entry in outcome.stale],
+        **reviewed.as_json(outcome, ("reason", "kind")),
     }
