@@ -1,1 +1,1 @@
-"""Operator commands that run next to the Pulumi CLI (never imported by the stack programs)."""
+"""Developer and operator tooling beside the Pulumi programs, never imported by them (docs/development.md#the-offline-engine)."""

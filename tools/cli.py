@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     preview.add_argument("--all", action="store_true", help="every stack, in deploy order")
     preview.add_argument("--json", action="store_true", help="JSON shaped like `pulumi preview --json`")
-    check = commands.add_parser("check", help="run the policy pack and the names check over a stack's offline preview, or a saved plan")
+    check = commands.add_parser(
+        "check", help="run the policy pack and the names check over a stack's offline preview, or a saved plan (docs/policies.md)"
+    )
     check.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     check.add_argument("--all", action="store_true", help="every stack, in deploy order")
     check.add_argument("--plan", type=Path, help="a saved `preview --json` document")
@@ -52,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _ESTATE_COMMANDS.update(estate_cli.add_commands(commands))  # cost, diagram, rebuild-time
     _ESTATE_COMMANDS.update(scan_cli.add_commands(commands))  # tfplan, scan (docs/security-scan.md)
     _ESTATE_COMMANDS.update(diff_cli.add_commands(commands))  # diff (docs/diff.md)
-    verify = commands.add_parser("verify", help="check a deployed stack through the clouds' APIs and the public endpoint")
+    verify = commands.add_parser(
+        "verify", help="check a deployed stack through the clouds' APIs and the public endpoint (docs/runbooks/verify.md)"
+    )
     verify.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
     verify.add_argument("--all", action="store_true", help="every stack, in deploy order")
     verify.add_argument(
@@ -80,10 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the URNs of a stack's Kubernetes providers, one a line, as `pulumi up --exclude` takes them (docs/deploying.md)",
     )
     providers.add_argument("stack", help="stack name, e.g. aws-dr")
-    path = commands.add_parser("path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link")
+    path = commands.add_parser(
+        "path", help="print how a request reaches a pod in an aws-* or gcp-* stack, checking every link (docs/request-path.md)"
+    )
     path.add_argument("stack", help="stack name, e.g. aws-dr")
     first = commands.add_parser(
-        "first-deploy", help="the sequence from empty accounts: bootstrap, stacks in order, images, people's steps, time"
+        "first-deploy",
+        help="the sequence from empty accounts: bootstrap, stacks in order, images, people's steps, time (docs/deploying.md)",
     )
     first.add_argument("stack", nargs="?", help="stack name (the stacks it reads from come first), e.g. gcp-dr")
     first.add_argument("--all", action="store_true", help="every stack, bootstrap first")

@@ -37,6 +37,7 @@ class Part:
     what: str
     render: Callable[[str], str]  # a document's current text -> the text it should have
     needs_previews: bool = False  # slow: runs stack programs
+    blocks: tuple[str, ...] = ()  # the marked blocks it writes (besides whole tables and its own markers)
 
 
 class MissingBlock(Exception):
@@ -172,6 +173,9 @@ def _cost(text: str) -> str:
     from .reports import cost
 
     estimates = _estimates()
+    text = _block(text, "price-table", "cost", cost.price_table_summary(cost.load_prices()))
+    text = _block(text, "pricing-rules", "cost", cost.pricing_rules(estimates))
+    text = _block(text, "usage-only", "cost", cost.usage_only_table(cost.load_prices()))
     text = _block(text, "estate", "cost", estate_table(estimates))
     text = _block(text, "assumptions", "cost", assumptions_table())
     seeds = [e for e in estimates if e.stack in DR_STACKS]
@@ -291,6 +295,19 @@ def _readme(text: str) -> str:
     return _block(text, "stacks", "readme", stacks_table(_previews()))
 
 
+def _layout(text: str) -> str:
+    from .reports import layout_doc
+
+    text = _block(text, "commands", "layout", layout_doc.commands_table())
+    return _block(text, "layout", "layout", layout_doc.layout_table())
+
+
+def _tooling(text: str) -> str:
+    from .reports import layout_doc
+
+    return _block(text, "tooling", "tooling", layout_doc.tooling_table())
+
+
 def _diagram(text: str) -> str:
     from .reports import diagram
     from .reports.cli import regions
@@ -304,14 +321,28 @@ PREREQUISITE_DOCS = ("docs/prerequisites.md", "docs/deploying.md")
 PARTS = {
     part.name: part
     for part in (
-        Part("config", ("docs/configuration.md",), "every config key (python -m tools.reports.config_doc)", _configuration),
-        Part("policies", ("docs/policies.md",), "the policy pack's rules and check's counts (python -m policies.catalog)", _policies),
+        Part(
+            "config",
+            ("docs/configuration.md",),
+            "every config key (python -m tools.reports.config_doc)",
+            _configuration,
+            blocks=("network-ranges",),
+        ),
+        Part(
+            "policies",
+            ("docs/policies.md",),
+            "the policy pack's rules and check's counts (python -m policies.catalog)",
+            _policies,
+            blocks=("check-output",),
+        ),
         Part(
             "cost",
             ("docs/cost.md",),
-            "every stack's estimate and budget, the usage assumptions, the DR estate against the seeds (python -m tools cost)",
+            "the price table, how each type is priced, every stack's estimate and budget, the usage assumptions, the DR estate against the seeds "
+            "(python -m tools cost)",
             _cost,
             True,
+            ("price-table", "pricing-rules", "usage-only", "assumptions", "estate"),
         ),
         Part("diagram", ("docs/img/architecture.dot",), "the architecture (python -m tools diagram global)", _diagram, True),
         Part(
@@ -322,10 +353,31 @@ PARTS = {
             True,
         ),
         Part("permissions", PREREQUISITE_DOCS, "the deployer permissions (python -m tools.reports.permissions_doc)", _permissions),
-        Part("components", ("docs/components.md",), "the components' deletion_protection arguments", _components),
-        Part("architecture", ("docs/architecture.md",), "the DR stacks' rebuild times (python -m tools rebuild-time)", _architecture, True),
-        Part("request-path", ("docs/request-path.md",), "the request paths (python -m tools path)", _request_path, True),
-        Part("readme", ("README.md",), "the stacks and the components each creates (python -m tools preview)", _readme, True),
+        Part(
+            "components",
+            ("docs/components.md",),
+            "the components' deletion_protection arguments",
+            _components,
+            blocks=("deletion-protection",),
+        ),
+        Part(
+            "architecture",
+            ("docs/architecture.md",),
+            "the DR stacks' rebuild times (python -m tools rebuild-time)",
+            _architecture,
+            True,
+            ("rebuild-time",),
+        ),
+        Part("request-path", ("docs/request-path.md",), "the request paths (python -m tools path)", _request_path, True, ("paths",)),
+        Part("readme", ("README.md",), "the stacks and the components each creates (python -m tools preview)", _readme, True, ("stacks",)),
+        Part(
+            "layout",
+            ("README.md",),
+            "the commands (their parsers) and the folders (their docstrings, their components)",
+            _layout,
+            blocks=("commands", "layout"),
+        ),
+        Part("tooling", ("docs/development.md",), "the modules and rooms of tools/ (their docstrings)", _tooling, blocks=("tooling",)),
     )
 }
 

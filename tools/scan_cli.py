@@ -21,7 +21,9 @@ def add_commands(commands) -> dict[str, Callable[[argparse.Namespace], int]]:
     t.add_argument("stack", nargs="?", help="stack name, e.g. aws-dev")
     t.add_argument("--all", action="store_true", help="every stack, one <stack>.tfplan.json each in the -o directory")
     t.add_argument("-o", "--output", type=Path, help="FILE (one stack; default stdout) or DIRECTORY (--all)")
-    s = commands.add_parser("scan", help="Checkov over stacks' Terraform plan exports, against policies/checkov-baseline.yaml")
+    s = commands.add_parser(
+        "scan", help="Checkov over stacks' Terraform plan exports, against policies/checkov-baseline.yaml (docs/security-scan.md)"
+    )
     s.add_argument("stack", nargs="?", help="stack name, e.g. aws-dev")
     s.add_argument("--all", action="store_true", help="every stack")
     s.add_argument("--out", type=Path, help="keep the exported plans in this directory")

@@ -70,7 +70,7 @@ def test_reading_a_valid_baseline_gives_its_entries(tmp_path):
 def test_a_baseline_that_is_not_yaml_is_a_scan_error(tmp_path):
     path = tmp_path / "baseline.yaml"
     path.write_text("accepted: [")
-    with pytest.raises(baseline.ScanError, match="baseline.yaml is not valid YAML"):
+    with pytest.raises(baseline.ScanError, match=r"baseline\.yaml is not valid YAML"):
         baseline.read_entries(path, ("rule",), ())
 
 

@@ -11,6 +11,8 @@ import pytest
 from tools import docs
 
 ROOT = Path(__file__).resolve().parents[2]
+# One worker renders every stack's preview once (tools/docs.py caches them per process) for all the documents' tests.
+pytestmark = pytest.mark.xdist_group("generated-docs")
 
 
 @pytest.mark.parametrize("name", list(docs.PARTS))

@@ -39,7 +39,7 @@ class DiffError(Exception):
 
 
 def add_commands(commands) -> dict[str, Callable[[argparse.Namespace], int]]:
-    d = commands.add_parser("diff", help="classify what a change would create, update, replace or delete, offline")
+    d = commands.add_parser("diff", help="classify what a change would create, update, replace or delete, offline (docs/diff.md)")
     d.add_argument("stack", nargs="?", help="stack name, e.g. aws-production")
     d.add_argument("--all", action="store_true", help="every stack (the base's and the working tree's)")
     d.add_argument("--base", default="HEAD", help="the git revision the stacks are deployed from (default HEAD)")

@@ -28,16 +28,18 @@ DIAGRAM_DOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "architectu
 
 
 def add_commands(commands) -> dict[str, Callable[[argparse.Namespace], int]]:
-    c = commands.add_parser("cost", help="monthly cost of a stack from the pinned price table, with its budget gate")
+    c = commands.add_parser("cost", help="monthly cost of a stack from the pinned price table, with its budget gate (docs/cost.md)")
     c.add_argument("stack", nargs="?", help="stack name, e.g. aws-dr")
     c.add_argument("--all", action="store_true", help="every stack, in deploy order")
     c.add_argument("--json", action="store_true", help="line items as JSON")
     c.add_argument("--seeds", action="store_true", help="the DR estate against the source documents' $2,268/month (Markdown)")
-    d = commands.add_parser("diagram", help="draw the architecture from the previews (Graphviz)")
+    d = commands.add_parser("diagram", help="draw the architecture from the previews (Graphviz; docs/architecture.md)")
     d.add_argument("stack", nargs="?", help="stack name; the stacks it reads from are drawn with it")
     d.add_argument("--all", action="store_true", help="every stack")
     d.add_argument("-o", "--output", type=Path, required=True, help="FILE.svg, FILE.png or FILE.dot")
-    r = commands.add_parser("rebuild-time", help="critical path of a from-scratch deploy of a stack")
+    r = commands.add_parser(
+        "rebuild-time", help="critical path of a from-scratch deploy of a stack (docs/architecture.md#time-to-rebuild-a-region)"
+    )
     r.add_argument("stack", nargs="?", help="stack name, e.g. gcp-dr")
     r.add_argument("--all", action="store_true", help="every stack")
     r.add_argument("--json", action="store_true", help="stack, minutes, path as JSON")

@@ -10,7 +10,7 @@ count, storage) and the stack's usage assumptions (`crm:costAssumptions`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class PriceTable:
     prices: dict[str, Price]
     free: dict[str, str]
     usage_only: dict[str, str]
+    regions: dict[str, str] = field(default_factory=dict)
+    currency: str = "USD"
 
     def price(self, key: str) -> Price:
         if key not in self.prices:
@@ -69,6 +71,8 @@ def load_prices(path: Path = PRICE_TABLE) -> PriceTable:
         prices,
         dict(document.get("free") or {}),
         dict(document.get("usageOnly") or {}),
+        {str(cloud): str(region) for cloud, region in (document.get("regions") or {}).items()},
+        str(document.get("currency", "USD")),
     )
 
 
@@ -217,11 +221,13 @@ def _number(value: Any, default: float = 0) -> float:
 
 @rule("aws:eks/cluster:Cluster")
 def _eks_cluster(r, ctx):
+    """Cluster-hours in standard support (extended support has its own entry)."""
     return [ctx.hourly(r, "aws.eks.cluster", 1, "kubernetes", "cluster-hours", f"Kubernetes {r.get('version')} in standard support")]
 
 
 @rule("aws:eks/nodeGroup:NodeGroup")
 def _eks_nodes(r, ctx):
+    """Instance-hours of the desired size, plus the launch template's root volumes."""
     scaling = r.get("scalingConfig") or {}
     nodes = _number(scaling.get("desiredSize"), 0)
     instance = (r.get("instanceTypes") or ["t3.medium"])[0]
@@ -238,6 +244,7 @@ def _eks_nodes(r, ctx):
 
 @rule("aws:ec2/natGateway:NatGateway")
 def _nat_gateway(r, ctx):
+    """Gateway-hours, and an equal share of the `natDataGb` assumption as data processed."""
     share = ctx.assumption("natDataGb") / max(ctx.count("aws:ec2/natGateway:NatGateway"), 1)
     return [
         ctx.hourly(r, "aws.vpc.nat-gateway", 1, "network", "gateway-hours"),
@@ -249,11 +256,13 @@ def _nat_gateway(r, ctx):
 
 @rule("aws:ec2/eip:Eip")
 def _eip(r, ctx):
+    """Address-hours."""
     return [ctx.hourly(r, "aws.vpc.public-ipv4", 1, "network", "address-hours")]
 
 
 @rule("aws:ec2/vpcEndpoint:VpcEndpoint")
 def _vpc_endpoint(r, ctx):
+    """Endpoint-hours per zone for an interface endpoint; a gateway endpoint is free."""
     if r.get("vpcEndpointType", "Gateway") == "Gateway":
         return []
     zones = len(r.get("subnetIds") or []) or 1
@@ -262,11 +271,13 @@ def _vpc_endpoint(r, ctx):
 
 @rule("aws:ec2/vpnConnection:VpnConnection")
 def _vpn_connection(r, ctx):
+    """Connection-hours (a connection has two tunnels)."""
     return [ctx.hourly(r, "aws.vpn.connection", 1, "vpn", "connection-hours", "two tunnels")]
 
 
 @rule("aws:lb/loadBalancer:LoadBalancer")
 def _alb(r, ctx):
+    """Load-balancer-hours, LCU-hours from the `albLcu` assumption, its public IPv4 per zone, and the `internetEgressGb` assumption."""
     if r.get("loadBalancerType", "application") != "application":
         raise MissingPrice(f"aws.elb.{r.get('loadBalancerType')}")
     items = [
@@ -292,6 +303,7 @@ def _alb(r, ctx):
 
 @rule("aws:rds/instance:Instance")
 def _rds(r, ctx):
+    """Instance-hours of the class and the storage, both doubled for Multi-AZ."""
     factor = ctx.price("aws.rds.multi-az-factor").usd if r.get("multiAz") else 1
     az = "Multi-AZ" if r.get("multiAz") else "single-AZ"
     storage_type = r.get("storageType", "gp3")
@@ -306,12 +318,14 @@ def _rds(r, ctx):
 
 @rule("aws:elasticache/replicationGroup:ReplicationGroup")
 def _elasticache(r, ctx):
+    """Node-hours of the node type x nodes."""
     nodes = _number(r.get("numCacheClusters"), 1)
     return [ctx.hourly(r, f"aws.elasticache.{r.get('nodeType')}", nodes, "cache", "node-hours", f"{nodes:g} x {r.get('nodeType')}")]
 
 
 @rule("aws:msk/cluster:Cluster")
 def _msk(r, ctx):
+    """Broker-hours x brokers, and storage x brokers."""
     brokers = _number(r.get("numberOfBrokerNodes"), 3)
     info = r.get("brokerNodeGroupInfo") or {}
     volume = _number(((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize"), 1000)
@@ -323,16 +337,19 @@ def _msk(r, ctx):
 
 @rule("aws:kms/key:Key")
 def _kms_key(r, ctx):
+    """Per key a month."""
     return [ctx.monthly(r, "aws.kms.key", 1, "")]
 
 
 @rule("aws:secretsmanager/secret:Secret")
 def _secret(r, ctx):
+    """Per secret a month."""
     return [ctx.monthly(r, "aws.secretsmanager.secret", 1, "")]
 
 
 @rule("aws:ssm/parameter:Parameter")
 def _ssm_parameter(r, ctx):
+    """Per advanced parameter a month; standard parameters are free."""
     if r.get("tier", "Standard") != "Advanced":
         return []
     return [ctx.monthly(r, "aws.ssm.advanced-parameter", 1, "")]
@@ -340,6 +357,7 @@ def _ssm_parameter(r, ctx):
 
 @rule("aws:cloudwatch/logGroup:LogGroup")
 def _log_group(r, ctx):
+    """Ingestion: an equal share of the `logIngestionGb` assumption per log group."""
     groups = ctx.count("aws:cloudwatch/logGroup:LogGroup")
     total = ctx.assumption("logIngestionGb")
     return [
@@ -365,11 +383,13 @@ def _alarm(r, ctx):
 
 @rule("aws:cloudwatch/compositeAlarm:CompositeAlarm")
 def _composite_alarm(r, ctx):
+    """Per composite alarm a month."""
     return [ctx.monthly(r, "aws.cloudwatch.alarm.composite", 1, "")]
 
 
 @rule("aws:cloudwatch/logMetricFilter:LogMetricFilter")
 def _log_metric_filter(r, ctx):
+    """Per custom metric it publishes a month."""
     transformations = r.get("metricTransformation")
     count = len(transformations) if isinstance(transformations, list) else 1
     return [ctx.monthly(r, "aws.cloudwatch.custom-metric", count, "", "the custom metric it publishes")]
@@ -377,6 +397,7 @@ def _log_metric_filter(r, ctx):
 
 @rule("aws:cloudwatch/dashboard:Dashboard")
 def _dashboard(r, ctx):
+    """Per dashboard a month."""
     return [ctx.monthly(r, "aws.cloudwatch.dashboard", 1, "")]
 
 
@@ -406,6 +427,7 @@ def _experiment_template(r, ctx):
 
 @rule("aws:budgets/budgetAction:BudgetAction")
 def _budget_action(r, ctx):
+    """Per day of a budget with actions."""
     return [ctx.monthly(r, "aws.budgets.action-budget", ctx.hours / 24, "", "days a month")]
 
 
@@ -414,6 +436,7 @@ def _budget_action(r, ctx):
 
 @rule("gcp:container/cluster:Cluster")
 def _gke_cluster(r, ctx):
+    """Cluster-hours, and the project's Cloud Logging ingestion (`logIngestionGb`) beyond the free allowance."""
     items = [ctx.hourly(r, "gcp.gke.cluster", 1, "kubernetes", "cluster-hours")]
     logs = ctx.assumption("logIngestionGb")
     price = ctx.price("gcp.logging.ingest")
@@ -439,6 +462,7 @@ def _gke_node_count(r: RegisteredResource) -> float:
 
 @rule("gcp:container/nodePool:NodePool")
 def _gke_nodes(r, ctx):
+    """Machine-hours of the nodes as created (per-zone count x zones), plus their boot disks."""
     node = r.get("nodeConfig") or {}
     nodes = _gke_node_count(r)
     machine = node.get("machineType", "e2-medium")
@@ -459,6 +483,7 @@ def _gke_nodes(r, ctx):
 
 @rule("gcp:compute/routerNat:RouterNat")
 def _cloud_nat(r, ctx):
+    """Per VM using it (the node pools' nodes, up to the price entry's cap), its automatic address, data from `natDataGb`."""
     vms = min(sum(_gke_node_count(pool) for pool in ctx.result.of_type("gcp:container/nodePool:NodePool")), 32)
     data = ctx.assumption("natDataGb") / max(ctx.count("gcp:compute/routerNat:RouterNat"), 1)
     items = [
@@ -481,6 +506,7 @@ def _cloud_nat(r, ctx):
 
 @rule("gcp:compute/globalAddress:GlobalAddress")
 def _global_address(r, ctx):
+    """Hours of a reserved address no forwarding rule uses; the origin's `internetEgressGb` when no forwarding rule carries it."""
     if r.get("addressType", "EXTERNAL") != "EXTERNAL":
         return []
     forwarding = [f for f in ctx.result.resources if f.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"]
@@ -507,6 +533,7 @@ def _egress_to_cloudflare(r, ctx):
 
 @rule("gcp:compute/globalForwardingRule:GlobalForwardingRule")
 def _forwarding_rule(r, ctx):
+    """Rule-hours; the first rule of a stack carries the origin's `internetEgressGb`."""
     items = [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours")]
     first = ctx.result.of_type("gcp:compute/globalForwardingRule:GlobalForwardingRule")[0]
     if r is first:
@@ -516,11 +543,13 @@ def _forwarding_rule(r, ctx):
 
 @rule("gcp:compute/vPNTunnel:VPNTunnel")
 def _vpn_tunnel(r, ctx):
+    """Tunnel-hours."""
     return [ctx.hourly(r, "gcp.vpn.tunnel", 1, "vpn", "tunnel-hours")]
 
 
 @rule("aws:ec2/vpnGateway:VpnGateway")
 def _vpn_gateway(r, ctx):
+    """The `interCloudEgressGb` assumption at the internet egress rate (VPN egress is billed so); the gateway itself is free."""
     gb = ctx.assumption("interCloudEgressGb")
     return (
         [
@@ -535,6 +564,7 @@ def _vpn_gateway(r, ctx):
 
 @rule("gcp:compute/haVpnGateway:HaVpnGateway")
 def _ha_vpn_gateway(r, ctx):
+    """The `interCloudEgressGb` assumption at the internet egress rate (VPN egress is billed so); the gateway itself is free."""
     gb = ctx.assumption("interCloudEgressGb")
     return (
         [
@@ -553,6 +583,7 @@ def _ha_vpn_gateway(r, ctx):
 
 @rule("gcp:sql/databaseInstance:DatabaseInstance")
 def _cloud_sql(r, ctx):
+    """vCPU-hours and memory GB-hours of the `db-custom-N-M` tier and the storage, doubled for REGIONAL."""
     settings = r.get("settings") or {}
     tier = str(settings.get("tier", ""))
     parts = tier.split("-")
@@ -573,6 +604,7 @@ def _cloud_sql(r, ctx):
 
 @rule("gcp:redis/instance:Instance")
 def _memorystore(r, ctx):
+    """GB-hours of the capacity band; Standard tier per node (primary + replicas)."""
     size = _number(r.get("memorySizeGb"), 1)
     band = "m1" if size <= 4 else "m2" if size <= 10 else "m3" if size <= 35 else "m4"
     if r.get("tier", "BASIC") == "BASIC":
@@ -592,21 +624,25 @@ def _memorystore(r, ctx):
 
 @rule("gcp:kms/cryptoKey:CryptoKey")
 def _crypto_key(r, ctx):
+    """Per active key version a month."""
     return [ctx.monthly(r, "gcp.kms.key-version", 1, "", "one active version (rotation adds one per period until old ones are destroyed)")]
 
 
 @rule("gcp:secretmanager/secretVersion:SecretVersion")
 def _secret_version(r, ctx):
+    """Per active secret version a month."""
     return [ctx.monthly(r, "gcp.secretmanager.version", 1, "")]
 
 
 @rule("gcp:monitoring/alertPolicy:AlertPolicy")
 def _alert_policy(r, ctx):
+    """Per condition a month."""
     return [ctx.monthly(r, "gcp.monitoring.alert-condition", len(r.get("conditions") or []) or 1, "")]
 
 
 @rule("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
 def _uptime_check(r, ctx):
+    """Per thousand executions (period x regions) beyond the free ones."""
     period = str(r.get("period", "60s")).rstrip("s")
     seconds = float(period) if period.replace(".", "", 1).isdigit() else 60
     regions = len(r.get("selectedRegions") or []) or 6
@@ -627,6 +663,7 @@ def _uptime_check(r, ctx):
 
 @rule("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
 def _strimzi_disks(r, ctx):
+    """Its persistent volumes as balanced persistent disk."""
     spec = r.get("spec") or {}
     replicas = _number(spec.get("replicas"), 1)
     gb = 0.0
@@ -649,6 +686,7 @@ def _gib(size: str) -> float:
 
 @rule("kubernetes:core/v1:Service")
 def _kubernetes_service(r, ctx):
+    """A LoadBalancer Service: an NLB's hours on AWS, a forwarding rule's on GCP; other Services are free."""
     if (r.get("spec") or {}).get("type") != "LoadBalancer":
         return []  # ClusterIP and NodePort services run on the priced nodes
     if ctx.cloud_of(r.type) == "aws":
@@ -667,6 +705,7 @@ def _named_addresses(gateway: RegisteredResource) -> list[str]:
 
 @rule(_GATEWAY)
 def _gateway(r, ctx):
+    """Rule-hours of the global external load balancer GKE builds for it."""
     # GKE's Gateway controller builds a global external Application Load Balancer: one forwarding rule
     # per Gateway (HTTPS). Data processed is usage (costAssumptions.internetEgressGb prices what leaves).
     return [ctx.hourly(r, "gcp.lb.forwarding-rule", 1, "network", "rule-hours", "the Gateway's global external load balancer")]
@@ -677,6 +716,7 @@ def _gateway(r, ctx):
 
 @rule("cloudflare:index/loadBalancer:LoadBalancer")
 def _cloudflare_lb(r, ctx):
+    """The load-balancing add-on, origins beyond two, multi-region checks, dynamic or geo steering, DNS queries beyond the included ones."""
     items = [ctx.monthly(r, "cloudflare.lb.base", 1, "load balancer")]
     origins = sum(len(pool.get("origins") or []) for pool in ctx.result.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool"))
     if origins > 2:
@@ -712,6 +752,7 @@ def _cloudflare_lb(r, ctx):
 
 @rule("cloudflare:index/loadBalancerPool:LoadBalancerPool")
 def _cloudflare_pool(r, ctx):
+    """Free by itself: its origins are priced on the load balancer."""
     return []  # origins are priced on the load balancer (the add-on counts them across pools)
 
 
@@ -785,6 +826,44 @@ def report(e: Estimate) -> str:
     for problem in e.unpriced:
         lines.append(f"  UNPRICED {problem}")
     return "\n".join(lines)
+
+
+def pricing_rules(estimates: Iterable[Estimate]) -> str:
+    """RULES as a Markdown table: the types each rule prices, how (the first line of its docstring), and the
+    price entries it drew in `estimates` (the shipped stacks' estimates, for docs/cost.md)."""
+    drawn: dict[str, set[str]] = {}
+    for e in estimates:
+        for item in e.items:
+            drawn.setdefault(item.type, set()).add(item.price_entry)
+    types_of: dict[Rule, list[str]] = {}
+    for type_, function in RULES.items():
+        types_of.setdefault(function, []).append(type_)
+    rows = ["| type | priced as | price entries the shipped stacks draw |", "| --- | --- | --- |"]
+    for function, types in types_of.items():
+        how = (function.__doc__ or "").strip().split("\n")[0]
+        if not how:
+            raise ValueError(f"the price rule {function.__name__} has no docstring saying how it prices")
+        entries = sorted({entry for type_ in types for entry in drawn.get(type_, ())})
+        listed = ", ".join(f"`{entry}`" for entry in entries) or "none"
+        rows.append(f"| {', '.join(f'`{type_}`' for type_ in types)} | {how} | {listed} |")
+    return "\n".join(rows)
+
+
+def usage_only_table(table: PriceTable) -> str:
+    """The types the estimate leaves out as billed by usage only, with the table's reason, as Markdown."""
+    rows = ["| type | billed by (not estimated) |", "| --- | --- |"]
+    rows += [f"| `{type_}` | {why.removesuffix('; not estimated')} |" for type_, why in sorted(table.usage_only.items())]
+    return "\n".join(rows)
+
+
+def price_table_summary(table: PriceTable) -> str:
+    """One sentence of the price table's header: regions, currency basis, hours a month, the date read."""
+    return (
+        f"`{PRICE_TABLE.relative_to(PRICE_TABLE.parents[3]).as_posix()}` holds on-demand list prices for "
+        f"{' and '.join(f'{cloud.upper()} {region}' for cloud, region in table.regions.items())} and Cloudflare's "
+        f"load-balancing add-on, in {table.currency}, before tax, with {table.hours_per_month:g} hours a month "
+        f"({len(table.prices)} entries, read {table.read})."
+    )
 
 
 def seeds_comparison(estimates: Iterable[Estimate]) -> str:

@@ -276,3 +276,37 @@ def test_the_origin_address_a_gateway_claims_is_billed_as_in_use(shipped):
     assert [i.price_entry for i in lines] == ["gcp.transfer.internet-out"]  # what the origin sends, not an idle address
     result.resources = [r for r in result.resources if r is not gateway]
     assert "gcp.ip.static-unused" in [i.price_entry for i in items_of(estimate_of(result), address.name, "gcp.")]
+
+
+def test_the_pricing_rules_table_lists_every_priced_type_once(shipped):
+    table = cost.pricing_rules([estimate_of(shipped("aws-dr"))])
+    listed = [token for line in table.splitlines()[2:] for token in line.split(" | ")[0].strip("| ").replace("`", "").split(", ")]
+    assert listed and sorted(listed) == sorted(cost.RULES)
+
+
+def test_the_pricing_rules_table_names_the_entry_a_shipped_node_group_draws(shipped):
+    result = shipped("aws-dr")
+    instance = result.one("aws:eks/nodeGroup:NodeGroup")["instanceTypes"][0]
+    [row] = [line for line in cost.pricing_rules([estimate_of(result)]).splitlines() if line.startswith("| `aws:eks/nodeGroup:NodeGroup`")]
+    assert f"`aws.ec2.{instance}`" in row
+
+
+def test_a_price_rule_that_does_not_say_how_it_prices_is_refused(monkeypatch):
+    def _undocumented(r, ctx):
+        return []
+
+    monkeypatch.setitem(cost.RULES, "aws:new/thing:Thing", _undocumented)
+    with pytest.raises(ValueError, match="_undocumented"):
+        cost.pricing_rules([])
+
+
+def test_the_price_table_summary_and_the_usage_only_list_are_read_from_the_file(tmp_path):
+    path = tmp_path / "prices.yaml"
+    path.write_text(
+        'read: "2030-01-02"\ncurrency: USD\nhoursPerMonth: 720\nregions: {aws: eu-west-1}\nprices: {}\n'
+        'usageOnly:\n  aws:sqs/queue:Queue: "requests; not estimated"\n'
+    )
+    table = cost.load_prices(path)
+    summary = cost.price_table_summary(table)
+    assert "AWS eu-west-1" in summary and "720 hours a month" in summary and "read 2030-01-02" in summary
+    assert cost.usage_only_table(table).splitlines()[2:] == ["| `aws:sqs/queue:Queue` | requests |"]

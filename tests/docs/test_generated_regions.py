@@ -1,0 +1,66 @@
+"""Every marked region of docs/ and README.md is generated: a hand edit inside one, or a lost marker, fails `python -m tools.docs --check`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools import docs
+
+ROOT = Path(__file__).resolve().parents[2]
+# One worker renders every stack's preview once (tools/docs.py caches them per process) for all the documents' tests.
+pytestmark = pytest.mark.xdist_group("generated-docs")
+MARKER = re.compile(r"<!-- generated: ([\w-]+) \(python -m tools\.docs ([\w-]+)\) -->")
+REGIONS = [(part.name, block) for part in docs.PARTS.values() for block in part.blocks]
+
+
+def _documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+@pytest.fixture
+def copy(tmp_path, monkeypatch) -> Path:
+    for path in {path for part in docs.PARTS.values() for path in part.paths}:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, tmp_path / path)
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    return tmp_path
+
+
+def _holder(copy: Path, part: str, block: str) -> Path:
+    start, _ = docs.block_markers(block, part)
+    [path] = [copy / p for p in docs.PARTS[part].paths if start in (copy / p).read_text()]
+    return path
+
+
+def test_the_regions_the_generators_declare_are_the_regions_the_documents_mark():
+    marked = sorted((part, block) for path in _documents() for block, part in MARKER.findall(path.read_text()))
+    assert marked, "no generated region found"
+    assert marked == sorted(REGIONS)  # each once, none undeclared
+
+
+@pytest.mark.parametrize(("part", "block"), REGIONS, ids=[f"{part}:{block}" for part, block in REGIONS])
+def test_a_hand_edit_inside_a_region_fails_the_check_and_is_put_back(copy, capsys, part, block):
+    doc = _holder(copy, part, block)
+    committed = doc.read_text()
+    start, end = docs.block_markers(block, part)
+    head, rest = committed.split(start, 1)
+    body, tail = rest.split(end, 1)
+    assert body.strip(), f"the region {block} is empty"
+    doc.write_text(head + start + body.replace("\n", " (edited by hand)\n", 1) + end + tail)
+    assert docs.main(["--check", part]) == 1
+    assert f"{doc.relative_to(copy)} is stale" in capsys.readouterr().err
+    assert docs.main([part]) == 1
+    assert doc.read_text() == committed
+
+
+@pytest.mark.parametrize(("part", "block"), REGIONS, ids=[f"{part}:{block}" for part, block in REGIONS])
+def test_a_region_whose_markers_are_gone_fails_the_check(copy, capsys, part, block):
+    doc = _holder(copy, part, block)
+    start, end = docs.block_markers(block, part)
+    doc.write_text(doc.read_text().replace(start, "").replace(end, ""))
+    assert docs.main(["--check", part]) == 1
+    assert f"`{block}`" in capsys.readouterr().err
