@@ -299,13 +299,24 @@ def _layout(text: str) -> str:
     from .reports import layout_doc
 
     text = _block(text, "commands", "layout", layout_doc.commands_table())
-    return _block(text, "layout", "layout", layout_doc.layout_table())
+    text = _block(text, "layout", "layout", layout_doc.layout_table())
+    return _block(text, "deploy-order", "layout", layout_doc.deploy_order_lines())
 
 
 def _tooling(text: str) -> str:
     from .reports import layout_doc
 
-    return _block(text, "tooling", "tooling", layout_doc.tooling_table())
+    text = _block(text, "tooling", "tooling", layout_doc.tooling_table())
+    return _block(text, "docs-parts", "tooling", parts_table())
+
+
+def parts_table() -> str:
+    """Every part this module writes: its name, its documents, what it holds, and whether it runs the stacks' previews."""
+    rows = ["| part | writes | what | runs the previews |", "| --- | --- | --- | --- |"]
+    for part in PARTS.values():
+        documents = ", ".join(f"`{path}`" for path in part.paths)
+        rows.append(f"| `{part.name}` | {documents} | {part.what} | {'yes' if part.needs_previews else ''} |")
+    return "\n".join(rows)
 
 
 def _diagram(text: str) -> str:
@@ -373,11 +384,17 @@ PARTS = {
         Part(
             "layout",
             ("README.md",),
-            "the commands (their parsers) and the folders (their docstrings, their components)",
+            "the commands (their parsers), the folders (their docstrings, their components), the deploy order (the stacks' references)",
             _layout,
             blocks=("commands", "layout"),
         ),
-        Part("tooling", ("docs/development.md",), "the modules and rooms of tools/ (their docstrings)", _tooling, blocks=("tooling",)),
+        Part(
+            "tooling",
+            ("docs/development.md",),
+            "the modules and rooms of tools/ (their docstrings), the parts of this command",
+            _tooling,
+            blocks=("tooling", "docs-parts"),
+        ),
     )
 }
 

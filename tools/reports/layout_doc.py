@@ -165,3 +165,29 @@ def tooling_table() -> str:
     for room in _packages(tools):
         rows.append(f"| `tools/{room.name}/` | {_cell(docstring(room / '__init__.py'), 'docs/development.md')} |")
     return "\n".join(rows)
+
+
+def deploy_order_lines() -> str:
+    """README's deploy order, from the stack files: the bootstrap stacks, the stacks that read and are read by no
+    other (besides bootstrap), and each chain of stacks linked by StackReferences, in deploy order."""
+    from stacks.config import load, read_stack_file
+
+    from ..engine.workspace import deploy_order, stack_names
+
+    order = deploy_order(stack_names())
+    configs = {stack: load(stack, read_stack_file(stack)) for stack in order}
+    bootstrap = [stack for stack in order if configs[stack].common.cloud == "bootstrap"]
+    reads = {stack: set(configs[stack].references) - set(bootstrap) for stack in order if stack not in bootstrap}
+    linked = {stack for stack, refs in reads.items() if refs} | {ref for refs in reads.values() for ref in refs}
+    groups: list[set[str]] = []
+    for stack in (s for s in reads if s in linked):
+        touching = [g for g in groups if g & ({stack} | reads[stack])]
+        merged = set().union({stack}, reads[stack], *touching)
+        groups = [g for g in groups if g not in touching] + [merged]
+    lines = ["  ".join(bootstrap) + "   (first, once, by a person)"] if bootstrap else []
+    independent = [stack for stack in reads if stack not in linked]
+    if independent:
+        lines.append("  ".join(independent) + "   (independent)")
+    for group in sorted(groups, key=lambda g: order.index(min(g, key=order.index))):
+        lines.append("  ->  ".join(stack for stack in order if stack in group))
+    return "```\n" + "\n".join(lines) + "\n```"

@@ -97,3 +97,14 @@ def test_each_room_of_tools_names_every_module_it_holds():
         about = layout_doc.docstring(init)
         missing = [p.stem for p in init.parent.glob("*.py") if p.name != "__init__.py" and f"`{p.stem}`" not in about]
         assert missing == [], f"{init.parent.relative_to(ROOT)}/__init__.py does not name {missing}"
+
+
+def test_the_deploy_order_puts_bootstrap_first_and_each_stack_after_what_it_reads():
+    lines = layout_doc.deploy_order_lines().strip("`\n").splitlines()
+    assert lines[0].startswith("bootstrap ")
+    placed = [stack for line in lines for stack in line.split("(")[0].replace("->", " ").split()]
+    assert sorted(placed) == sorted(ALL_STACKS)  # each stack once
+    chain = next(line for line in lines if "->" in line).split("  ->  ")
+    assert chain.index("aws-dr") < chain.index("gcp-dr") < chain.index("global")
+    independent = next(line for line in lines if line.endswith("(independent)"))
+    assert "aws-dev" in independent and "aws-dr" not in independent
