@@ -1,4 +1,4 @@
-"""Prints the pack's rules as a Markdown table: `python -m policies.catalog` (the README embeds it)."""
+"""Prints the pack's rules as a Markdown table: `python -m policies.catalog` (docs/policies.md embeds it)."""
 
 from __future__ import annotations
 

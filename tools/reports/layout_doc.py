@@ -46,7 +46,8 @@ def _cell(text: str, links_from: str = "") -> str:
     def link(match: re.Match) -> str:
         target = os.path.relpath(match.group(1), here)
         label = Path(match.group(1).split("#")[0]).stem
-        return f"([{label}]({target}))" if match.group(0).startswith("(") else f"[{label}]({target})"
+        opened, closed = match.group(0).startswith("("), match.group(0).endswith(")")
+        return ("(" if opened else "") + f"[{label}]({target})" + (")" if closed else "")
 
     return _LINK.sub(link, text)
 

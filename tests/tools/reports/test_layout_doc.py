@@ -78,6 +78,8 @@ def test_a_long_usage_line_keeps_its_positionals_and_says_options():
 def test_cells_escape_pipes_and_link_documents_from_where_the_table_is():
     assert layout_doc._cell("a|b") == "a\\|b"
     assert layout_doc._cell("see (docs/diff.md)", "README.md") == "see ([diff](docs/diff.md))"
+    assert layout_doc._cell("(docs/diff.md says so)", "README.md") == "([diff](docs/diff.md) says so)"
+    assert layout_doc._cell("(see docs/diff.md)", "README.md") == "(see [diff](docs/diff.md))"
     assert layout_doc._cell("see docs/runbooks/verify.md#top", "docs/development.md") == "see [verify](runbooks/verify.md#top)"
 
 
