@@ -386,7 +386,7 @@ PARTS = {
             ("README.md",),
             "the commands (their parsers), the folders (their docstrings, their components), the deploy order (the stacks' references)",
             _layout,
-            blocks=("commands", "layout"),
+            blocks=("commands", "layout", "deploy-order"),
         ),
         Part(
             "tooling",
