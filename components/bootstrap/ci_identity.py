@@ -23,7 +23,13 @@ import pulumi_gcp as gcp
 
 from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_document
 from components.base import Component
-from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles, passed_to_services
+from components.bootstrap.deploy_permissions import (
+    ESTATE_NAMED_RESOURCES,
+    aws_services,
+    estate_named_arns,
+    gcp_project_roles,
+    passed_to_services,
+)
 from components.gcp.gke import NODE_ROLES
 from components.gcp.replication import METRIC_WRITER as REPLICATION_METRIC_WRITER
 from components.naming import SUFFIX_LENGTH, keep_existing_name, suffixed
@@ -34,7 +40,8 @@ AWS_AUDIENCE = "sts.amazonaws.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 # The services the aws-* stacks (and gcp-dr's half of the VPN) manage, from the deployer permission table
-# (components/bootstrap/deploy_permissions.py); IAM and S3 are granted on the estate's names only, below.
+# (components/bootstrap/deploy_permissions.py); IAM, S3, Secrets Manager, SSM and CodeBuild are granted on the
+# estate's names only, below.
 # AWS Backup stores recovery points through backup-storage, which the table's backup rows imply.
 DEPLOY_SERVICES = [f"{prefix}:*" for prefix in aws_services()] + ["backup-storage:*"]
 # MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*:
@@ -50,11 +57,29 @@ MSK_TOPIC_ADMIN = [
 ]
 # The SSM agent's channels (AmazonSSMManagedInstanceCore on the node role): no use without a session or command.
 NODE_AGENT_CHANNELS = ["ssmmessages:*", "ec2messages:*"]
+# What else AmazonSSMManagedInstanceCore lets the node's SSM agent do, all on "*": register the instance and
+# report on it. Its ssm:GetParameter* on "*" is capped by the boundary at the estate's own parameters.
+NODE_AGENT_ACTIONS = [
+    "ssm:DescribeAssociation",
+    "ssm:DescribeDocument",
+    "ssm:GetDeployablePatchSnapshotForInstance",
+    "ssm:GetDocument",
+    "ssm:GetManifest",
+    "ssm:ListAssociations",
+    "ssm:ListInstanceAssociations",
+    "ssm:PutComplianceItems",
+    "ssm:PutConfigurePackageResult",
+    "ssm:PutInventory",
+    "ssm:UpdateAssociationStatus",
+    "ssm:UpdateInstanceAssociationStatus",
+    "ssm:UpdateInstanceInformation",
+]
 # What the cluster autoscaler does to node groups' Auto Scaling groups (components/aws/cluster_autoscaler.py).
 AUTOSCALER_ACTIONS = ["autoscaling:Describe*", "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
 # Denied to the deploy role and to every role under the boundary, whatever else allows them: running commands
-# or sessions on any instance of the account (they run as that instance's role, which need not carry the
-# boundary), and sharing snapshots or images with other accounts. No stack uses them.
+# or sessions on any instance of the account, or changing an instance's user data (ec2:ModifyInstanceAttribute;
+# all run as that instance's role, which need not carry the boundary), and sharing snapshots or images with
+# other accounts. No stack uses them: nodes start from the node groups' launch templates.
 NO_REMOTE_EXECUTION_OR_SHARING = [
     "ssm:SendCommand",
     "ssm:StartSession",
@@ -66,12 +91,30 @@ NO_REMOTE_EXECUTION_OR_SHARING = [
     "ssm:StartAutomationExecution",
     "ssm:StartChangeRequestExecution",
     "ec2:GetPasswordData",
+    "ec2:ModifyInstanceAttribute",
     "ec2:ModifySnapshotAttribute",
     "ec2:ModifyImageAttribute",
     "rds:ModifyDBSnapshotAttribute",
     "rds:ModifyDBClusterSnapshotAttribute",
 ]
-DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
+# A new version of a launch template runs its user data as the instance profile the template names, on every
+# instance an Auto Scaling group starts from it: the deploy role changes only the estate's templates, which carry
+# the `project` tag every stack sets (stacks/config/model.py CommonSettings.tags), and tags no other template.
+PROJECT_TAG = "project"
+LAUNCH_TEMPLATE_CHANGES = [
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteLaunchTemplateVersions",
+]
+DEPLOY_READS = [
+    "acm:DescribeCertificate",
+    "acm:ListCertificates",
+    "autoscaling:Describe*",
+    "sts:GetCallerIdentity",
+    "s3:ListAllMyBuckets",
+    "ssm:DescribeParameters",  # the provider reads a parameter's metadata through it; it takes no resource
+]
 # The runner's CodeBuild project authenticates to GitHub through bootstrap's CodeConnections connection: the
 # stack looks it up by name and lends it to the project and its webhook. The service was renamed from
 # codestar-connections, and a connection's ARN may carry either prefix.
@@ -393,12 +436,13 @@ def deploy_policy(
             "Action": "s3:*",
             "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"],
         },
+        *estate_named_statements(partition, account, prefix),
         # What any role it creates under the boundary may hold anyway (boundary_policy): said here so that the
         # boundary never reaches past the deploy role.
         {
             "Sid": "WhatEstateRolesMayDo",
             "Effect": "Allow",
-            "Action": NODE_AGENT_CHANNELS + AUTOSCALER_ACTIONS + ["tag:GetResources"],
+            "Action": NODE_AGENT_CHANNELS + NODE_AGENT_ACTIONS + AUTOSCALER_ACTIONS + ["tag:GetResources"],
             "Resource": "*",
         },
         {
@@ -408,6 +452,21 @@ def deploy_policy(
             "Resource": estate_kafka_arns(partition, account, prefix),
         },
         {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
+        {
+            "Sid": "OnlyTheEstatesLaunchTemplates",
+            "Effect": "Deny",
+            "Action": LAUNCH_TEMPLATE_CHANGES,
+            "Resource": f"arn:{partition}:ec2:*:{account}:launch-template/*",
+            "Condition": {"StringNotEquals": {f"aws:ResourceTag/{PROJECT_TAG}": prefix}},
+        },
+        {
+            # Tags only when it creates the template (ec2:CreateAction), or on a template that is the estate's already.
+            "Sid": "NoEstateTagOnOtherLaunchTemplates",
+            "Effect": "Deny",
+            "Action": "ec2:CreateTags",
+            "Resource": f"arn:{partition}:ec2:*:{account}:launch-template/*",
+            "Condition": {"StringNotEquals": {"ec2:CreateAction": "CreateLaunchTemplate", f"aws:ResourceTag/{PROJECT_TAG}": prefix}},
+        },
         {"Sid": "EstateRolesUpkeep", "Effect": "Allow", "Action": ROLE_UPKEEP, "Resource": roles},
         {
             "Sid": "EstateRolesOnlyWithTheBoundary",
@@ -499,6 +558,20 @@ def estate_kafka_arns(partition: str, account: str, prefix: str) -> list[str]:
     return [f"arn:{partition}:kafka:*:{account}:{kind}/{prefix}-*" for kind in ("cluster", "topic", "group", "transactional-id")]
 
 
+def estate_named_statements(partition: str, account: str, prefix: str) -> list[dict]:
+    """Secrets Manager, SSM and CodeBuild on the estate's own names only (ESTATE_NAMED_RESOURCES): another team's
+    secret, parameter or build project in the account is out of reach."""
+    return [
+        {
+            "Sid": f"EstateNamed{service.capitalize()}",
+            "Effect": "Allow",
+            "Action": f"{service}:*",
+            "Resource": estate_named_arns(service, partition, account, prefix),
+        }
+        for service in sorted(ESTATE_NAMED_RESOURCES)
+    ]
+
+
 def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
     """The ARNs of the estate's roles under every path they may live on (components/aws/iam.py ROLE_PATHS)."""
     return [f"arn:{partition}:iam::{account}:role{path}{prefix}-*" for path in ROLE_PATHS]
@@ -507,8 +580,8 @@ def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
 # The services the estate's roles use (their inline policies, the AWS-managed policies they carry and
 # the add-ons' service accounts). The boundary grants nothing by itself: a role's rights are what its
 # own policies allow and this boundary also allows.
-# S3 and MSK's data plane are granted on the estate's names only (boundary_policy); autoscaling only as far as the
-# cluster autoscaler goes. The deploy role holds everything the boundary allows (a role it creates under the
+# S3, MSK's data plane, Secrets Manager and SSM parameters are granted on the estate's names only (boundary_policy);
+# autoscaling only as far as the cluster autoscaler goes, the rest of SSM only as far as the node's agent goes. The deploy role holds everything the boundary allows (a role it creates under the
 # boundary can do no more than the deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
 BOUNDARY_SERVICES = [
     "backup:*",
@@ -522,12 +595,11 @@ BOUNDARY_SERVICES = [
     "logs:*",
     "rds:*",
     "scheduler:*",
-    "secretsmanager:*",
     "ses:*",
     "sns:*",
     "sqs:*",
-    "ssm:*",
     *NODE_AGENT_CHANNELS,
+    *NODE_AGENT_ACTIONS,
     *AUTOSCALER_ACTIONS,
     "tag:GetResources",
 ]
@@ -558,6 +630,8 @@ def boundary_policy(
             "Action": "kafka-cluster:*",
             "Resource": estate_kafka_arns(partition, account, args.name_prefix),
         },
+        # The estate's secrets and parameters (the application reads its app_env secret); no role needs a build.
+        *[s for s in estate_named_statements(partition, account, args.name_prefix) if s["Action"] != "codebuild:*"],
         {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
         {"Sid": "ReadEstateRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": roles},
         {
