@@ -1,10 +1,11 @@
 """CI identities without stored keys: GitHub Actions' OIDC tokens, trusted for one repository only.
 
-AWS: the GitHub OIDC provider and two roles. The preview role trusts pull requests and pushes to
+AWS: the GitHub OIDC provider and three roles. The preview role trusts pull requests and pushes to
 the preview branches (`sub` = `repo:OWNER/REPO:pull_request` / `...:ref:refs/heads/<branch>`) and
-may read; the deploy role trusts only jobs running in the protected GitHub environments
-(`sub` = `repo:OWNER/REPO:environment:<name>`). Both require `aud` = `sts.amazonaws.com`, with
-StringEquals: no wildcard anywhere.
+may read; the deploy role trusts only jobs running in the non-production GitHub environments and
+the production deploy role only jobs in the production environment, whose reviewers gate them
+(`sub` = `repo:OWNER/REPO:environment:<name>`): a job that needs no reviewer cannot deploy
+production. All require `aud` = `sts.amazonaws.com`, with StringEquals: no wildcard anywhere.
 
 GCP: a Workload Identity pool and OIDC provider whose attribute condition admits only this
 repository's tokens, and a deploy and a preview service account, each impersonable only by the
@@ -274,7 +275,7 @@ def _check_subjects(repository: str, subjects: Sequence[str], what: str) -> None
 @dataclass
 class GithubAwsRolesArgs:
     repository: str  # OWNER/REPO
-    deploy_subjects: Sequence[str]
+    deploy_subjects: Sequence[str]  # the non-production environments' jobs
     preview_subjects: Sequence[str]
     deploy_role_name: str
     preview_role_name: str
@@ -289,12 +290,24 @@ class GithubAwsRolesArgs:
     # The managed policy every role the deploy role creates must carry as its permissions boundary;
     # named outside the estate's `<name_prefix>-*` names. Default: `<name_prefix>-permissions-boundary`.
     boundary_policy_name: str = ""
+    # The production environment's jobs, and the role they alone assume (no role when empty).
+    production_deploy_subjects: Sequence[str] = ()
+    production_deploy_role_name: str = ""
+    # The stacks only the production role deploys (patterns of stack names, `*` any characters): the deploy role may
+    # neither read nor write their state, so a job outside the production environment cannot run them.
+    production_stacks: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _check_subjects(self.repository, self.deploy_subjects, "deploy")
         _check_subjects(self.repository, self.preview_subjects, "preview")
         if set(self.deploy_subjects) & set(self.preview_subjects):
             raise ValueError("a subject may not assume both the deploy and the preview role")
+        if self.production_deploy_subjects or self.production_deploy_role_name:
+            _check_subjects(self.repository, self.production_deploy_subjects, "production deploy")
+            if not self.production_deploy_role_name:
+                raise ValueError("production_deploy_subjects need a production_deploy_role_name")
+            if set(self.production_deploy_subjects) & {*self.deploy_subjects, *self.preview_subjects}:
+                raise ValueError("a subject that assumes the production deploy role may assume no other CI role")
         if not 900 <= self.max_session_seconds <= 43200:
             raise ValueError(f"max_session_seconds must be 900-43200, got {self.max_session_seconds}")
         if not self.boundary_policy_name:
@@ -303,6 +316,11 @@ class GithubAwsRolesArgs:
             self.name_prefix
         ):
             raise ValueError(f"boundary_policy_name '{self.boundary_policy_name}' must not look like an estate name ({self.name_prefix}-*)")
+
+    @property
+    def ci_role_names(self) -> list[str]:
+        """Every CI role: none of them is within the deploy roles' reach."""
+        return [n for n in (self.deploy_role_name, self.production_deploy_role_name, self.preview_role_name) if n]
 
 
 def boundary_policy_name(name_prefix: str) -> str:
@@ -318,6 +336,7 @@ class GithubAwsRoles(Component):
     boundary_arn: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
+    production_deploy_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: GithubAwsRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GithubAwsRoles", name, None, opts)
@@ -344,6 +363,22 @@ class GithubAwsRoles(Component):
             max_session_duration=args.max_session_seconds,
             tags={**tags, "purpose": "ci-deploy"},
             opts=after_provider,
+        )
+        # The production environment's own role, with the same policy: a job in a non-production environment (no
+        # reviewer) cannot assume it. The non-production role keeps the resource and the name the single deploy
+        # role had, so an upgrade replaces nothing and a running non-production pipeline keeps its role.
+        self.production_deploy_role = (
+            aws.iam.Role(
+                f"{name}-deploy-production",
+                name=args.production_deploy_role_name,
+                description=f"GitHub Actions deploys of the production stacks from {args.repository}",
+                assume_role_policy=provider_arn.apply(lambda arn: trust_policy(arn, args.production_deploy_subjects)),
+                max_session_duration=args.max_session_seconds,
+                tags={**tags, "purpose": "ci-deploy-production"},
+                opts=after_provider,
+            )
+            if args.production_deploy_role_name
+            else None
         )
         self.preview_role = aws.iam.Role(
             f"{name}-preview",
@@ -373,9 +408,16 @@ class GithubAwsRoles(Component):
         aws.iam.RolePolicy(
             f"{name}-deploy",
             role=self.deploy_role.id,
-            policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:])),
+            policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:], state_out_of_reach=args.production_stacks)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if self.production_deploy_role is not None:
+            aws.iam.RolePolicy(
+                f"{name}-deploy-production",
+                role=self.production_deploy_role.id,
+                policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:])),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         aws.iam.RolePolicy(
             f"{name}-preview",
             role=self.preview_role.id,
@@ -384,8 +426,14 @@ class GithubAwsRoles(Component):
         )
         self.deploy_role_arn = self.deploy_role.arn
         self.preview_role_arn = self.preview_role.arn
+        self.production_deploy_role_arn = self.production_deploy_role.arn if self.production_deploy_role is not None else None
         self.register_outputs(
-            {"deployRoleArn": self.deploy_role_arn, "previewRoleArn": self.preview_role_arn, "boundaryArn": self.boundary_arn}
+            {
+                "deployRoleArn": self.deploy_role_arn,
+                "productionDeployRoleArn": self.production_deploy_role_arn,
+                "previewRoleArn": self.preview_role_arn,
+                "boundaryArn": self.boundary_arn,
+            }
         )
 
 
@@ -406,8 +454,7 @@ def _service_linked_roles_and_bootstrap_out_of_reach(partition: str, account: st
             "Effect": "Deny",
             "Action": "iam:*",
             "Resource": [
-                f"{iam}:role/{args.deploy_role_name}",
-                f"{iam}:role/{args.preview_role_name}",
+                *[f"{iam}:role/{role}" for role in args.ci_role_names],
                 f"{iam}:oidc-provider/{GITHUB_HOST}",
                 boundary_policy_arn(partition, account, args.boundary_policy_name),
             ],
@@ -416,8 +463,16 @@ def _service_linked_roles_and_bootstrap_out_of_reach(partition: str, account: st
 
 
 def deploy_policy(
-    partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str, log_bucket_arn: str = ""
+    partition: str,
+    account: str,
+    args: GithubAwsRolesArgs,
+    bucket_arn: str,
+    state_key: str,
+    secrets_key: str,
+    log_bucket_arn: str = "",
+    state_out_of_reach: Sequence[str] = (),
 ) -> str:
+    """The deploy roles' policy; `state_out_of_reach`: stacks (name patterns) whose state this role may not touch."""
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
     roles = estate_role_arns(partition, account, prefix)
@@ -530,6 +585,16 @@ def deploy_policy(
                 "Resource": [bucket_arn, f"{bucket_arn}/*"],
             },
         ]
+        if state_out_of_reach:
+            # The backend keeps a stack's checkpoint, history, backups and locks under .pulumi/<kind>/<project>/<stack>.
+            statements.append(
+                {
+                    "Sid": "OtherEnvironmentsStateOutOfReach",
+                    "Effect": "Deny",
+                    "Action": "s3:*",
+                    "Resource": [f"{bucket_arn}/.pulumi/*/{stack}*" for stack in state_out_of_reach],
+                }
+            )
     if log_bucket_arn:
         statements.append(
             {"Sid": "StateLogsUntouchable", "Effect": "Deny", "Action": "s3:*", "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"]}

@@ -776,6 +776,13 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 # ---------------------------------------------------------------- Bootstrap
 
 
+# The GitHub environment whose jobs deploy the production stacks, behind its required reviewers: the AWS production
+# deploy role trusts it alone. The stacks it deploys (.github/workflows/infrastructure.yml; the deploy role may not
+# touch their state): patterns of stack names, `*` any characters.
+PRODUCTION_ENVIRONMENT = "production"
+PRODUCTION_STACKS = ("*-production", "*-dr", "global")
+
+
 @section
 class GithubRepository:
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
@@ -800,6 +807,16 @@ class GithubRepository:
     @property
     def deploy_subjects(self) -> list[str]:
         return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments]
+
+    @property
+    def non_production_deploy_subjects(self) -> list[str]:
+        """What the AWS deploy role trusts: every deploy environment but the production one."""
+        return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments if name != PRODUCTION_ENVIRONMENT]
+
+    @property
+    def production_deploy_subjects(self) -> list[str]:
+        """What the AWS production deploy role trusts: the production environment alone."""
+        return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments if name == PRODUCTION_ENVIRONMENT]
 
     @property
     def preview_subjects(self) -> list[str]:

@@ -96,7 +96,7 @@ def test_the_boundary_cannot_be_removed_or_edited(deploy_policy, boundary):
 
 
 def test_the_ci_identities_stay_out_of_reach(deploy_policy, boundary):
-    for role in ("github-crm-deploy", "github-crm-preview"):
+    for role in ("github-crm-deploy", "github-crm-deploy-production", "github-crm-preview"):
         arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
         for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole"):
             assert not decide(deploy_policy, action, arn, iam_PermissionsBoundary=boundary).allowed, (role, action)
