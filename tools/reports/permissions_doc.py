@@ -44,7 +44,8 @@ def block() -> str:
         "with its source) by `python -m tools.reports.permissions_doc`; `python -m tools check` judges every stack against the same grants",
         "(check `deploy-permissions`).",
         "",
-        "**AWS deploy role** (`github-<project>-deploy`):",
+        "**AWS deploy roles** (`github-<project>-deploy` for the non-production environments, `github-<project>-deploy-production` "
+        "for `production`; the same grants, but the first may not touch the production stacks' state):",
         "",
         f"- service-wide: {_code(DEPLOY_SERVICES)}, and the reads and MSK topic actions in `ci_identity.py`;",
         "- S3 only on `<project>-*` buckets and their objects;",
