@@ -646,8 +646,9 @@ def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
 # the add-ons' service accounts). The boundary grants nothing by itself: a role's rights are what its
 # own policies allow and this boundary also allows.
 # S3, MSK's data plane, Secrets Manager and SSM parameters are granted on the estate's names only (boundary_policy);
-# autoscaling only as far as the cluster autoscaler goes, the rest of SSM only as far as the node's agent goes. The deploy role holds everything the boundary allows (a role it creates under the
-# boundary can do no more than the deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
+# autoscaling only as far as the cluster autoscaler goes, the rest of SSM only as far as the node's agent goes. The
+# deploy role holds everything the boundary allows (a role it creates under the boundary can do no more than the
+# deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
 BOUNDARY_SERVICES = [
     "backup:*",
     "backup-storage:*",
