@@ -792,7 +792,8 @@ class GithubRepository:
     )  # OWNER/REPO, no wildcards
     deploy_environments: list[str] = setting(
         "deployEnvironments",
-        "GitHub environments the deploy identity trusts",  # GitHub environments whose jobs assume the deploy identity
+        # GitHub environments whose jobs assume the deploy identities
+        "GitHub environments the deploy identities trust: `production` (AWS: the production deploy role alone) and at least one other",
         default=["non-production", "production"],
         item_check=rules.ref_name,
         check=rules.not_empty("needs at least one GitHub environment (the deploy identity trusts only jobs in these)"),
