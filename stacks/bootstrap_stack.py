@@ -17,14 +17,20 @@ from components.bootstrap.state_backend import GcsStateBackend, GcsStateBackendA
 from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, groups
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
-from .config.model import BootstrapStackConfig, github_connection_name
+from .config.model import PRODUCTION_STACKS, BootstrapStackConfig, github_connection_name
 from .references import PERMISSIONS_BOUNDARY_OUTPUT
 
 
 def ci_role_names(project: str) -> tuple[str, str]:
     """Fixed names (deploy, preview): key policies name them before the roles exist, and outside the
-    estate's `<project>-*` names so the deploy role cannot touch them."""
+    estate's `<project>-*` names so the deploy role cannot touch them. The deploy role is the
+    non-production environments' (the name the single deploy role had, kept so an upgrade replaces nothing)."""
     return f"github-{project}-deploy", f"github-{project}-preview"
+
+
+def production_deploy_role_name(project: str) -> str:
+    """The production environment's deploy role, named like the others."""
+    return f"github-{project}-deploy-production"
 
 
 def github_aws_roles_args(config: BootstrapStackConfig, **state) -> GithubAwsRolesArgs:
@@ -32,10 +38,13 @@ def github_aws_roles_args(config: BootstrapStackConfig, **state) -> GithubAwsRol
     deploy_name, preview_name = ci_role_names(config.common.project)
     return GithubAwsRolesArgs(
         repository=config.github.repository,
-        deploy_subjects=config.github.deploy_subjects,
+        deploy_subjects=config.github.non_production_deploy_subjects,
         preview_subjects=config.github.preview_subjects,
         deploy_role_name=deploy_name,
         preview_role_name=preview_name,
+        production_deploy_subjects=config.github.production_deploy_subjects,
+        production_deploy_role_name=production_deploy_role_name(config.common.project),
+        production_stacks=PRODUCTION_STACKS,
         name_prefix=config.common.project,
         region=config.aws_region,
         tags=config.common.tags("ci"),
@@ -73,6 +82,7 @@ def program(config: BootstrapStackConfig) -> None:
 
     # AWS principals are named by ARN; the roles are created below, after the keys that name them.
     deploy_arn, preview_arn = account_role_arn(deploy_name), account_role_arn(preview_name)
+    production_deploy_arn = account_role_arn(production_deploy_role_name(project))
 
     s3 = aws_key = None
     if state.backend == "s3":
@@ -83,7 +93,7 @@ def program(config: BootstrapStackConfig) -> None:
                 tags=common.tags("state"),
                 noncurrent_version_days=state.noncurrent_version_days,
                 log_retention_days=state.log_retention_days,
-                key_users=[deploy_arn, preview_arn, *state.aws_operators],
+                key_users=[deploy_arn, production_deploy_arn, preview_arn, *state.aws_operators],
             ),
             opts=pulumi.ResourceOptions(protect=protect),
         )
@@ -94,7 +104,7 @@ def program(config: BootstrapStackConfig) -> None:
                 alias=f"{project}-pulumi-secrets",
                 region=config.aws_region,
                 tags=common.tags("secrets"),
-                users=[deploy_arn, *state.aws_operators],
+                users=[deploy_arn, production_deploy_arn, *state.aws_operators],
                 decrypters=[preview_arn],
             ),
             opts=pulumi.ResourceOptions(protect=protect),
@@ -172,7 +182,8 @@ def program(config: BootstrapStackConfig) -> None:
     # What the workflows and the other stacks need (tools/ci_variables.py writes them into GitHub).
     pulumi.export("backendUrl", backend_url)
     pulumi.export("secretsProvider", secrets_url)
-    pulumi.export("awsDeployRoleArn", aws_ci.deploy_role_arn)
+    pulumi.export("awsDeployRoleArn", aws_ci.deploy_role_arn)  # the non-production environments' jobs
+    pulumi.export("awsProductionDeployRoleArn", aws_ci.production_deploy_role_arn)  # the production environment's jobs
     pulumi.export("awsPreviewRoleArn", aws_ci.preview_role_arn)
     # Every role the other stacks create carries it (stacks/references.py reads it).
     pulumi.export(PERMISSIONS_BOUNDARY_OUTPUT, aws_ci.boundary_arn)

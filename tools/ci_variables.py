@@ -23,7 +23,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 VARIABLES = {
     "PULUMI_BACKEND_URL": "backendUrl",
     "PULUMI_SECRETS_PROVIDER": "secretsProvider",
-    "AWS_DEPLOY_ROLE_ARN": "awsDeployRoleArn",
+    "AWS_DEPLOY_ROLE_ARN": "awsDeployRoleArn",  # jobs in the non-production environments
+    "AWS_PRODUCTION_DEPLOY_ROLE_ARN": "awsProductionDeployRoleArn",  # jobs in the production environment
     "AWS_PREVIEW_ROLE_ARN": "awsPreviewRoleArn",
     "GCP_WORKLOAD_IDENTITY_PROVIDER": "gcpWorkloadIdentityProvider",
     "GCP_DEPLOY_SERVICE_ACCOUNT": "gcpDeployServiceAccount",

@@ -1,10 +1,11 @@
 """CI identities without stored keys: GitHub Actions' OIDC tokens, trusted for one repository only.
 
-AWS: the GitHub OIDC provider and two roles. The preview role trusts pull requests and pushes to
+AWS: the GitHub OIDC provider and three roles. The preview role trusts pull requests and pushes to
 the preview branches (`sub` = `repo:OWNER/REPO:pull_request` / `...:ref:refs/heads/<branch>`) and
-may read; the deploy role trusts only jobs running in the protected GitHub environments
-(`sub` = `repo:OWNER/REPO:environment:<name>`). Both require `aud` = `sts.amazonaws.com`, with
-StringEquals: no wildcard anywhere.
+may read; the deploy role trusts only jobs running in the non-production GitHub environments and
+the production deploy role only jobs in the production environment, whose reviewers gate them
+(`sub` = `repo:OWNER/REPO:environment:<name>`): a job that needs no reviewer cannot deploy
+production. All require `aud` = `sts.amazonaws.com`, with StringEquals: no wildcard anywhere.
 
 GCP: a Workload Identity pool and OIDC provider whose attribute condition admits only this
 repository's tokens, and a deploy and a preview service account, each impersonable only by the
@@ -23,7 +24,13 @@ import pulumi_gcp as gcp
 
 from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_document
 from components.base import Component
-from components.bootstrap.deploy_permissions import aws_services, gcp_project_roles, passed_to_services
+from components.bootstrap.deploy_permissions import (
+    ESTATE_NAMED_RESOURCES,
+    aws_services,
+    estate_named_arns,
+    gcp_project_roles,
+    passed_to_services,
+)
 from components.gcp.gke import NODE_ROLES
 from components.gcp.replication import METRIC_WRITER as REPLICATION_METRIC_WRITER
 from components.naming import SUFFIX_LENGTH, keep_existing_name, suffixed
@@ -34,7 +41,8 @@ AWS_AUDIENCE = "sts.amazonaws.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 # The services the aws-* stacks (and gcp-dr's half of the VPN) manage, from the deployer permission table
-# (components/bootstrap/deploy_permissions.py); IAM and S3 are granted on the estate's names only, below.
+# (components/bootstrap/deploy_permissions.py); IAM, S3, Secrets Manager, SSM and CodeBuild are granted on the
+# estate's names only, below.
 # AWS Backup stores recovery points through backup-storage, which the table's backup rows imply.
 DEPLOY_SERVICES = [f"{prefix}:*" for prefix in aws_services()] + ["backup-storage:*"]
 # MSK's topic API (aws.msk.Topic) authorises each call against the cluster's Kafka permissions as well as kafka:*:
@@ -50,11 +58,29 @@ MSK_TOPIC_ADMIN = [
 ]
 # The SSM agent's channels (AmazonSSMManagedInstanceCore on the node role): no use without a session or command.
 NODE_AGENT_CHANNELS = ["ssmmessages:*", "ec2messages:*"]
+# What else AmazonSSMManagedInstanceCore lets the node's SSM agent do, all on "*": register the instance and
+# report on it. Its ssm:GetParameter* on "*" is capped by the boundary at the estate's own parameters.
+NODE_AGENT_ACTIONS = [
+    "ssm:DescribeAssociation",
+    "ssm:DescribeDocument",
+    "ssm:GetDeployablePatchSnapshotForInstance",
+    "ssm:GetDocument",
+    "ssm:GetManifest",
+    "ssm:ListAssociations",
+    "ssm:ListInstanceAssociations",
+    "ssm:PutComplianceItems",
+    "ssm:PutConfigurePackageResult",
+    "ssm:PutInventory",
+    "ssm:UpdateAssociationStatus",
+    "ssm:UpdateInstanceAssociationStatus",
+    "ssm:UpdateInstanceInformation",
+]
 # What the cluster autoscaler does to node groups' Auto Scaling groups (components/aws/cluster_autoscaler.py).
 AUTOSCALER_ACTIONS = ["autoscaling:Describe*", "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
 # Denied to the deploy role and to every role under the boundary, whatever else allows them: running commands
-# or sessions on any instance of the account (they run as that instance's role, which need not carry the
-# boundary), and sharing snapshots or images with other accounts. No stack uses them.
+# or sessions on any instance of the account, or changing an instance's user data (ec2:ModifyInstanceAttribute;
+# all run as that instance's role, which need not carry the boundary), and sharing snapshots or images with
+# other accounts. No stack uses them: nodes start from the node groups' launch templates.
 NO_REMOTE_EXECUTION_OR_SHARING = [
     "ssm:SendCommand",
     "ssm:StartSession",
@@ -66,12 +92,30 @@ NO_REMOTE_EXECUTION_OR_SHARING = [
     "ssm:StartAutomationExecution",
     "ssm:StartChangeRequestExecution",
     "ec2:GetPasswordData",
+    "ec2:ModifyInstanceAttribute",
     "ec2:ModifySnapshotAttribute",
     "ec2:ModifyImageAttribute",
     "rds:ModifyDBSnapshotAttribute",
     "rds:ModifyDBClusterSnapshotAttribute",
 ]
-DEPLOY_READS = ["acm:DescribeCertificate", "acm:ListCertificates", "autoscaling:Describe*", "sts:GetCallerIdentity", "s3:ListAllMyBuckets"]
+# A new version of a launch template runs its user data as the instance profile the template names, on every
+# instance an Auto Scaling group starts from it: the deploy role changes only the estate's templates, which carry
+# the `project` tag every stack sets (stacks/config/model.py CommonSettings.tags), and tags no other template.
+PROJECT_TAG = "project"
+LAUNCH_TEMPLATE_CHANGES = [
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteLaunchTemplateVersions",
+]
+DEPLOY_READS = [
+    "acm:DescribeCertificate",
+    "acm:ListCertificates",
+    "autoscaling:Describe*",
+    "sts:GetCallerIdentity",
+    "s3:ListAllMyBuckets",
+    "ssm:DescribeParameters",  # the provider reads a parameter's metadata through it; it takes no resource
+]
 # The runner's CodeBuild project authenticates to GitHub through bootstrap's CodeConnections connection: the
 # stack looks it up by name and lends it to the project and its webhook. The service was renamed from
 # codestar-connections, and a connection's ARN may carry either prefix.
@@ -231,7 +275,7 @@ def _check_subjects(repository: str, subjects: Sequence[str], what: str) -> None
 @dataclass
 class GithubAwsRolesArgs:
     repository: str  # OWNER/REPO
-    deploy_subjects: Sequence[str]
+    deploy_subjects: Sequence[str]  # the non-production environments' jobs
     preview_subjects: Sequence[str]
     deploy_role_name: str
     preview_role_name: str
@@ -246,12 +290,24 @@ class GithubAwsRolesArgs:
     # The managed policy every role the deploy role creates must carry as its permissions boundary;
     # named outside the estate's `<name_prefix>-*` names. Default: `<name_prefix>-permissions-boundary`.
     boundary_policy_name: str = ""
+    # The production environment's jobs, and the role they alone assume (no role when empty).
+    production_deploy_subjects: Sequence[str] = ()
+    production_deploy_role_name: str = ""
+    # The stacks only the production role deploys (patterns of stack names, `*` any characters): the deploy role may
+    # neither read nor write their state, so a job outside the production environment cannot run them.
+    production_stacks: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _check_subjects(self.repository, self.deploy_subjects, "deploy")
         _check_subjects(self.repository, self.preview_subjects, "preview")
         if set(self.deploy_subjects) & set(self.preview_subjects):
             raise ValueError("a subject may not assume both the deploy and the preview role")
+        if self.production_deploy_subjects or self.production_deploy_role_name:
+            _check_subjects(self.repository, self.production_deploy_subjects, "production deploy")
+            if not self.production_deploy_role_name:
+                raise ValueError("production_deploy_subjects need a production_deploy_role_name")
+            if set(self.production_deploy_subjects) & {*self.deploy_subjects, *self.preview_subjects}:
+                raise ValueError("a subject that assumes the production deploy role may assume no other CI role")
         if not 900 <= self.max_session_seconds <= 43200:
             raise ValueError(f"max_session_seconds must be 900-43200, got {self.max_session_seconds}")
         if not self.boundary_policy_name:
@@ -260,6 +316,11 @@ class GithubAwsRolesArgs:
             self.name_prefix
         ):
             raise ValueError(f"boundary_policy_name '{self.boundary_policy_name}' must not look like an estate name ({self.name_prefix}-*)")
+
+    @property
+    def ci_role_names(self) -> list[str]:
+        """Every CI role: none of them is within the deploy roles' reach."""
+        return [n for n in (self.deploy_role_name, self.production_deploy_role_name, self.preview_role_name) if n]
 
 
 def boundary_policy_name(name_prefix: str) -> str:
@@ -275,6 +336,7 @@ class GithubAwsRoles(Component):
     boundary_arn: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
+    production_deploy_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: GithubAwsRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("crm:bootstrap:GithubAwsRoles", name, None, opts)
@@ -301,6 +363,22 @@ class GithubAwsRoles(Component):
             max_session_duration=args.max_session_seconds,
             tags={**tags, "purpose": "ci-deploy"},
             opts=after_provider,
+        )
+        # The production environment's own role, with the same policy: a job in a non-production environment (no
+        # reviewer) cannot assume it. The non-production role keeps the resource and the name the single deploy
+        # role had, so an upgrade replaces nothing and a running non-production pipeline keeps its role.
+        self.production_deploy_role = (
+            aws.iam.Role(
+                f"{name}-deploy-production",
+                name=args.production_deploy_role_name,
+                description=f"GitHub Actions deploys of the production stacks from {args.repository}",
+                assume_role_policy=provider_arn.apply(lambda arn: trust_policy(arn, args.production_deploy_subjects)),
+                max_session_duration=args.max_session_seconds,
+                tags={**tags, "purpose": "ci-deploy-production"},
+                opts=after_provider,
+            )
+            if args.production_deploy_role_name
+            else None
         )
         self.preview_role = aws.iam.Role(
             f"{name}-preview",
@@ -330,9 +408,16 @@ class GithubAwsRoles(Component):
         aws.iam.RolePolicy(
             f"{name}-deploy",
             role=self.deploy_role.id,
-            policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:])),
+            policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:], state_out_of_reach=args.production_stacks)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if self.production_deploy_role is not None:
+            aws.iam.RolePolicy(
+                f"{name}-deploy-production",
+                role=self.production_deploy_role.id,
+                policy=values.apply(lambda v: deploy_policy(v[0], v[1], args, *v[2:])),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         aws.iam.RolePolicy(
             f"{name}-preview",
             role=self.preview_role.id,
@@ -341,8 +426,14 @@ class GithubAwsRoles(Component):
         )
         self.deploy_role_arn = self.deploy_role.arn
         self.preview_role_arn = self.preview_role.arn
+        self.production_deploy_role_arn = self.production_deploy_role.arn if self.production_deploy_role is not None else None
         self.register_outputs(
-            {"deployRoleArn": self.deploy_role_arn, "previewRoleArn": self.preview_role_arn, "boundaryArn": self.boundary_arn}
+            {
+                "deployRoleArn": self.deploy_role_arn,
+                "productionDeployRoleArn": self.production_deploy_role_arn,
+                "previewRoleArn": self.preview_role_arn,
+                "boundaryArn": self.boundary_arn,
+            }
         )
 
 
@@ -363,8 +454,7 @@ def _service_linked_roles_and_bootstrap_out_of_reach(partition: str, account: st
             "Effect": "Deny",
             "Action": "iam:*",
             "Resource": [
-                f"{iam}:role/{args.deploy_role_name}",
-                f"{iam}:role/{args.preview_role_name}",
+                *[f"{iam}:role/{role}" for role in args.ci_role_names],
                 f"{iam}:oidc-provider/{GITHUB_HOST}",
                 boundary_policy_arn(partition, account, args.boundary_policy_name),
             ],
@@ -373,8 +463,16 @@ def _service_linked_roles_and_bootstrap_out_of_reach(partition: str, account: st
 
 
 def deploy_policy(
-    partition: str, account: str, args: GithubAwsRolesArgs, bucket_arn: str, state_key: str, secrets_key: str, log_bucket_arn: str = ""
+    partition: str,
+    account: str,
+    args: GithubAwsRolesArgs,
+    bucket_arn: str,
+    state_key: str,
+    secrets_key: str,
+    log_bucket_arn: str = "",
+    state_out_of_reach: Sequence[str] = (),
 ) -> str:
+    """The deploy roles' policy; `state_out_of_reach`: stacks (name patterns) whose state this role may not touch."""
     iam = f"arn:{partition}:iam::{account}"
     prefix = args.name_prefix
     roles = estate_role_arns(partition, account, prefix)
@@ -393,12 +491,13 @@ def deploy_policy(
             "Action": "s3:*",
             "Resource": [f"arn:{partition}:s3:::{prefix}-*", f"arn:{partition}:s3:::{prefix}-*/*"],
         },
+        *estate_named_statements(partition, account, prefix),
         # What any role it creates under the boundary may hold anyway (boundary_policy): said here so that the
         # boundary never reaches past the deploy role.
         {
             "Sid": "WhatEstateRolesMayDo",
             "Effect": "Allow",
-            "Action": NODE_AGENT_CHANNELS + AUTOSCALER_ACTIONS + ["tag:GetResources"],
+            "Action": NODE_AGENT_CHANNELS + NODE_AGENT_ACTIONS + AUTOSCALER_ACTIONS + ["tag:GetResources"],
             "Resource": "*",
         },
         {
@@ -408,6 +507,21 @@ def deploy_policy(
             "Resource": estate_kafka_arns(partition, account, prefix),
         },
         {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
+        {
+            "Sid": "OnlyTheEstatesLaunchTemplates",
+            "Effect": "Deny",
+            "Action": LAUNCH_TEMPLATE_CHANGES,
+            "Resource": f"arn:{partition}:ec2:*:{account}:launch-template/*",
+            "Condition": {"StringNotEquals": {f"aws:ResourceTag/{PROJECT_TAG}": prefix}},
+        },
+        {
+            # Tags only when it creates the template (ec2:CreateAction), or on a template that is the estate's already.
+            "Sid": "NoEstateTagOnOtherLaunchTemplates",
+            "Effect": "Deny",
+            "Action": "ec2:CreateTags",
+            "Resource": f"arn:{partition}:ec2:*:{account}:launch-template/*",
+            "Condition": {"StringNotEquals": {"ec2:CreateAction": "CreateLaunchTemplate", f"aws:ResourceTag/{PROJECT_TAG}": prefix}},
+        },
         {"Sid": "EstateRolesUpkeep", "Effect": "Allow", "Action": ROLE_UPKEEP, "Resource": roles},
         {
             "Sid": "EstateRolesOnlyWithTheBoundary",
@@ -471,6 +585,16 @@ def deploy_policy(
                 "Resource": [bucket_arn, f"{bucket_arn}/*"],
             },
         ]
+        if state_out_of_reach:
+            # The backend keeps a stack's checkpoint, history, backups and locks under .pulumi/<kind>/<project>/<stack>.
+            statements.append(
+                {
+                    "Sid": "OtherEnvironmentsStateOutOfReach",
+                    "Effect": "Deny",
+                    "Action": "s3:*",
+                    "Resource": [f"{bucket_arn}/.pulumi/*/{stack}*" for stack in state_out_of_reach],
+                }
+            )
     if log_bucket_arn:
         statements.append(
             {"Sid": "StateLogsUntouchable", "Effect": "Deny", "Action": "s3:*", "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"]}
@@ -499,6 +623,20 @@ def estate_kafka_arns(partition: str, account: str, prefix: str) -> list[str]:
     return [f"arn:{partition}:kafka:*:{account}:{kind}/{prefix}-*" for kind in ("cluster", "topic", "group", "transactional-id")]
 
 
+def estate_named_statements(partition: str, account: str, prefix: str) -> list[dict]:
+    """Secrets Manager, SSM and CodeBuild on the estate's own names only (ESTATE_NAMED_RESOURCES): another team's
+    secret, parameter or build project in the account is out of reach."""
+    return [
+        {
+            "Sid": f"EstateNamed{service.capitalize()}",
+            "Effect": "Allow",
+            "Action": f"{service}:*",
+            "Resource": estate_named_arns(service, partition, account, prefix),
+        }
+        for service in sorted(ESTATE_NAMED_RESOURCES)
+    ]
+
+
 def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
     """The ARNs of the estate's roles under every path they may live on (components/aws/iam.py ROLE_PATHS)."""
     return [f"arn:{partition}:iam::{account}:role{path}{prefix}-*" for path in ROLE_PATHS]
@@ -507,9 +645,10 @@ def estate_role_arns(partition: str, account: str, prefix: str) -> list[str]:
 # The services the estate's roles use (their inline policies, the AWS-managed policies they carry and
 # the add-ons' service accounts). The boundary grants nothing by itself: a role's rights are what its
 # own policies allow and this boundary also allows.
-# S3 and MSK's data plane are granted on the estate's names only (boundary_policy); autoscaling only as far as the
-# cluster autoscaler goes. The deploy role holds everything the boundary allows (a role it creates under the
-# boundary can do no more than the deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
+# S3, MSK's data plane, Secrets Manager and SSM parameters are granted on the estate's names only (boundary_policy);
+# autoscaling only as far as the cluster autoscaler goes, the rest of SSM only as far as the node's agent goes. The
+# deploy role holds everything the boundary allows (a role it creates under the boundary can do no more than the
+# deploy role itself): tests/components/bootstrap/test_deploy_escalation.py.
 BOUNDARY_SERVICES = [
     "backup:*",
     "backup-storage:*",
@@ -522,12 +661,11 @@ BOUNDARY_SERVICES = [
     "logs:*",
     "rds:*",
     "scheduler:*",
-    "secretsmanager:*",
     "ses:*",
     "sns:*",
     "sqs:*",
-    "ssm:*",
     *NODE_AGENT_CHANNELS,
+    *NODE_AGENT_ACTIONS,
     *AUTOSCALER_ACTIONS,
     "tag:GetResources",
 ]
@@ -558,6 +696,8 @@ def boundary_policy(
             "Action": "kafka-cluster:*",
             "Resource": estate_kafka_arns(partition, account, args.name_prefix),
         },
+        # The estate's secrets and parameters (the application reads its app_env secret); no role needs a build.
+        *[s for s in estate_named_statements(partition, account, args.name_prefix) if s["Action"] != "codebuild:*"],
         {"Sid": "NoRemoteExecutionOrSharing", "Effect": "Deny", "Action": NO_REMOTE_EXECUTION_OR_SHARING, "Resource": "*"},
         {"Sid": "ReadEstateRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": roles},
         {

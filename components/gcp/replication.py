@@ -46,8 +46,15 @@ DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
-# Private ranges: HTTPS may leave for Google's public API addresses, never for anything inside the networks.
-PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+# private.googleapis.com: Google's APIs on addresses reached only through Private Google Access (the subnet's
+# private_ip_google_access, components/gcp/network.py) over the VPC's default route, never the internet
+# (https://cloud.google.com/vpc/docs/configure-private-google-access#domain-options).
+PRIVATE_GOOGLE_APIS_CIDR = "199.36.153.8/30"
+PRIVATE_GOOGLE_APIS_ADDRESSES = ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
+# The Google APIs the lag job calls (dr/metrics.py: Cloud Monitoring; its token comes from the GKE metadata
+# server). The pod resolves them to private.googleapis.com's addresses (hostAliases), so the VPC needs no private
+# DNS zone for googleapis.com and nothing else in it changes how it reaches Google.
+LAG_GOOGLE_API_HOSTS = ["monitoring.googleapis.com"]
 METRIC_WRITER = "roles/monitoring.metricWriter"
 # A read-only root filesystem, with a scratch /tmp for the PostgreSQL client tools.
 _SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
@@ -252,6 +259,7 @@ class ReplicationJobs(Component):
                             "spec": {
                                 "restartPolicy": "Never",
                                 "serviceAccountName": ksa,
+                                "hostAliases": [{"ip": ip, "hostnames": LAG_GOOGLE_API_HOSTS} for ip in PRIVATE_GOOGLE_APIS_ADDRESSES],
                                 "volumes": [_SCRATCH_VOLUME, tls_volume],
                                 "containers": [
                                     {
@@ -284,7 +292,7 @@ class ReplicationJobs(Component):
 
     def _network_policies(self, name: str, args: ReplicationJobsArgs, opts: pulumi.ResourceOptions) -> list:
         """No ingress; egress to PostgreSQL on the databases' ranges and DNS for every pod here; the lag pods
-        also HTTPS to Google's APIs (public addresses only) and the GKE metadata server (Workload Identity)."""
+        also HTTPS to Google's APIs at private.googleapis.com only and the GKE metadata server (Workload Identity)."""
         postgres = {"to": [{"ipBlock": {"cidr": c}} for c in args.database_cidrs], "ports": [{"protocol": "TCP", "port": 5432}]}
         dns = {"to": [DNS_PEER], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
         every_pod = k8s.networking.v1.NetworkPolicy(
@@ -300,7 +308,7 @@ class ReplicationJobs(Component):
                 "podSelector": {"matchLabels": LAG_LABELS},
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}], "ports": [{"protocol": "TCP", "port": 443}]},
+                    {"to": [{"ipBlock": {"cidr": PRIVATE_GOOGLE_APIS_CIDR}}], "ports": [{"protocol": "TCP", "port": 443}]},
                     {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]},
                     {"to": [{"ipBlock": {"cidr": "169.254.169.252/32"}}], "ports": [{"protocol": "TCP", "port": 988}]},
                 ],

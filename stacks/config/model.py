@@ -776,6 +776,13 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 # ---------------------------------------------------------------- Bootstrap
 
 
+# The GitHub environment whose jobs deploy the production stacks, behind its required reviewers: the AWS production
+# deploy role trusts it alone. The stacks it deploys (.github/workflows/infrastructure.yml; the deploy role may not
+# touch their state): patterns of stack names, `*` any characters.
+PRODUCTION_ENVIRONMENT = "production"
+PRODUCTION_STACKS = ("*-production", "*-dr", "global")
+
+
 @section
 class GithubRepository:
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
@@ -785,7 +792,8 @@ class GithubRepository:
     )  # OWNER/REPO, no wildcards
     deploy_environments: list[str] = setting(
         "deployEnvironments",
-        "GitHub environments the deploy identity trusts",  # GitHub environments whose jobs assume the deploy identity
+        # GitHub environments whose jobs assume the deploy identities
+        "GitHub environments the deploy identities trust: `production` (AWS: the production deploy role alone) and at least one other",
         default=["non-production", "production"],
         item_check=rules.ref_name,
         check=rules.not_empty("needs at least one GitHub environment (the deploy identity trusts only jobs in these)"),
@@ -800,6 +808,16 @@ class GithubRepository:
     @property
     def deploy_subjects(self) -> list[str]:
         return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments]
+
+    @property
+    def non_production_deploy_subjects(self) -> list[str]:
+        """What the AWS deploy role trusts: every deploy environment but the production one."""
+        return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments if name != PRODUCTION_ENVIRONMENT]
+
+    @property
+    def production_deploy_subjects(self) -> list[str]:
+        """What the AWS production deploy role trusts: the production environment alone."""
+        return [f"repo:{self.repository}:environment:{name}" for name in self.deploy_environments if name == PRODUCTION_ENVIRONMENT]
 
     @property
     def preview_subjects(self) -> list[str]:

@@ -396,7 +396,15 @@ def cloudflare(problems: Problems, common: model.Common, sections: Sections, pro
 
 
 def bootstrap(problems: Problems, common: model.Common, sections: Sections, provider: Mapping[str, str]) -> None:
-    projects, token, state = sections["projects"], sections["cloudflareToken"], sections["state"]
+    projects, token, state, github = sections["projects"], sections["cloudflareToken"], sections["state"], sections["github"]
+    with problems.relation():
+        environments = list(github.deploy_environments)
+        if model.PRODUCTION_ENVIRONMENT not in environments or len(set(environments)) < 2:
+            problems.add(
+                "crm:github.deployEnvironments",
+                f"needs '{model.PRODUCTION_ENVIRONMENT}' (the workflows' environment for the production stacks, the one the production "
+                "deploy role trusts) and at least one other (the deploy role's)",
+            )
     with problems.relation():
         if projects.create and not projects.billing_account:
             problems.add(

@@ -257,7 +257,8 @@ def iam_principal(value: str) -> str | None:
 def admin_principals(values: list[str]) -> str | None:
     if not values:
         return (
-            "must list the identities that deploy and operate the cluster (the bootstrap stack's awsDeployRoleArn and your "
+            "must list the identities that deploy and operate the cluster (the bootstrap stack's awsDeployRoleArn, or "
+            "awsProductionDeployRoleArn for a stack deployed in the production environment, and your "
             "operators' roles): EKS gives no one implicit access, not even the identity that creates the cluster"
         )
     if len(set(values)) != len(values):

@@ -36,7 +36,7 @@ def test_gcs_and_gcpkms_are_chosen_by_config(run_stack):
     assert result.outputs["secretsProvider"] == "gcpkms://crm-pulumi-secrets-key-id"
     assert result.of_type("aws:s3/bucket:Bucket") == [] and result.of_type("aws:kms/key:Key") == []
     # Even with state in GCS, CI's AWS roles exist: the aws-* stacks deploy through them.
-    assert len(result.of_type("aws:iam/role:Role")) == 2
+    assert len(result.of_type("aws:iam/role:Role")) == 3  # deploy, production deploy, preview
 
 
 def test_outputs_are_what_the_workflows_read(shipped):
@@ -49,6 +49,7 @@ def test_outputs_are_what_the_workflows_read(shipped):
     )
     assert outputs["gcpDeployServiceAccount"] == "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
     assert outputs["awsDeployRoleArn"] == "arn:aws:iam::123456789012:role/github-crm-deploy"
+    assert outputs["awsProductionDeployRoleArn"] == "arn:aws:iam::123456789012:role/github-crm-deploy-production"
     assert outputs["awsPreviewRoleArn"] == "arn:aws:iam::123456789012:role/github-crm-preview"
 
 
@@ -62,9 +63,41 @@ def test_roles_trust_the_configured_repository_environments_and_branches(shipped
     }
     repo = "repo:example-org/crm-infrastructure"
     assert subjects == {
-        "crm-ci-deploy": [f"{repo}:environment:non-production", f"{repo}:environment:production"],
+        "crm-ci-deploy": [f"{repo}:environment:non-production"],
+        "crm-ci-deploy-production": [f"{repo}:environment:production"],
         "crm-ci-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/main"],
     }
+
+
+def test_no_job_outside_the_production_environment_can_assume_a_role_that_deploys_production(shipped):
+    """The production stacks are deployed by jobs in `production`, behind its reviewers: no other job's token may
+    become a role that the production stacks' deploys use."""
+    result = shipped("bootstrap", preview=False)
+    roles = {r.name: r for r in result.of_type("aws:iam/role:Role")}
+    production = roles["crm-ci-deploy-production"]
+    assert (
+        result.outputs["awsProductionDeployRoleArn"]
+        == production.output("arn")
+        == ("arn:aws:iam::123456789012:role/github-crm-deploy-production")
+    )
+    trusted_by = {
+        name: json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        for name, role in roles.items()
+    }
+    production_subject = "repo:example-org/crm-infrastructure:environment:production"
+    assert trusted_by["crm-ci-deploy-production"] == [production_subject]
+    assert [name for name, subjects in trusted_by.items() if production_subject in subjects] == ["crm-ci-deploy-production"]
+
+
+def test_both_deploy_roles_use_the_state_and_secrets_keys_and_differ_only_in_the_production_state(shipped):
+    result = shipped("bootstrap", preview=False)
+    policies = {p.name: json.loads(p["policy"])["Statement"] for p in result.of_type("aws:iam/rolePolicy:RolePolicy")}
+    only_non_production = [s for s in policies["crm-ci-deploy"] if s not in policies["crm-ci-deploy-production"]]
+    assert [s["Sid"] for s in only_non_production] == ["OtherEnvironmentsStateOutOfReach"]
+    assert [s for s in policies["crm-ci-deploy-production"] if s not in policies["crm-ci-deploy"]] == []
+    production = "arn:aws:iam::123456789012:role/github-crm-deploy-production"
+    key_policies = [k["policy"] for k in result.of_type("aws:kms/key:Key")]
+    assert key_policies and all(production in policy for policy in key_policies)
 
 
 def test_deploy_account_is_granted_on_every_deploy_project(shipped):
@@ -127,6 +160,13 @@ def test_no_deploy_environment_is_refused():
     assert "crm:github.deployEnvironments" in errors({"crm:github": {"deployEnvironments": []}})
 
 
+@pytest.mark.parametrize("environments", [["production"], ["non-production", "staging"]])
+def test_deploy_environments_need_production_and_another(environments):
+    """The production deploy role trusts `production` alone, the deploy role the others: each needs its environment."""
+    found = errors({"crm:github": {"deployEnvironments": environments}})
+    assert "'production'" in found["crm:github.deployEnvironments"]
+
+
 def test_every_problem_is_reported_at_once():
     found = errors(
         {
@@ -161,11 +201,11 @@ def test_key_policies_name_the_roles_ci_assumes_and_the_operators(shipped):
         key["tags"]["purpose"]: {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]} for key in result.of_type("aws:kms/key:Key")
     }
     assert keys["pulumi-secrets"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted(
-        [arn["crm-ci-deploy"], *operators]
+        [arn["crm-ci-deploy"], arn["crm-ci-deploy-production"], *operators]
     )
     assert keys["pulumi-secrets"]["PreviewDecrypts"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [arn["crm-ci-preview"]]
     assert keys["state"]["DeployersUse"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == sorted(
-        [arn["crm-ci-deploy"], arn["crm-ci-preview"], *operators]
+        [arn["crm-ci-deploy"], arn["crm-ci-deploy-production"], arn["crm-ci-preview"], *operators]
     )
 
 
@@ -194,3 +234,64 @@ def test_the_pack_process_blocks_a_loosened_deploy_trust(shipped, loosen, rule):
     role.inputs["assumeRolePolicy"] = json.dumps(document)
     violations = check(from_preview(result), "bootstrap")
     assert [(v.policy, v.enforcement) for v in violations] == [(rule, "mandatory")]
+
+
+def _state_object(result, stack: str) -> str:
+    bucket = next(b for b in result.of_type("aws:s3/bucket:Bucket") if b.name == "crm-pulumi-state").output("arn")
+    return f"{bucket}/.pulumi/stacks/crm/{stack}.json"
+
+
+@pytest.mark.parametrize("stack", ["aws-production", "aws-dr", "gcp-production", "gcp-dr", "global"])
+def test_the_non_production_deploy_role_can_neither_read_nor_write_a_production_stack_s_state(shipped, stack):
+    """A job outside the production environment cannot `pulumi up` a production stack: its state is out of reach."""
+    from tools.checks.iam_eval import Request, evaluate
+
+    result = shipped("bootstrap", preview=False)
+    policies = {p.name: p["policy"] for p in result.of_type("aws:iam/rolePolicy:RolePolicy")}
+    state = _state_object(result, stack)
+    lock = state.replace("/stacks/", "/locks/").removesuffix(".json") + "/1234.json"
+    for action, obj in (("s3:GetObject", state), ("s3:PutObject", state), ("s3:PutObject", lock)):
+        assert evaluate([policies["crm-ci-deploy"]], Request(action, obj)).result == "explicitly denied", (action, obj)
+        assert evaluate([policies["crm-ci-deploy-production"]], Request(action, obj)).allowed, (action, obj)
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "gcp-staging"])
+def test_the_non_production_deploy_role_keeps_its_own_stacks_state(shipped, stack):
+    from tools.checks.iam_eval import Request, evaluate
+
+    result = shipped("bootstrap", preview=False)
+    policy = next(p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "crm-ci-deploy")["policy"]
+    assert evaluate([policy], Request("s3:PutObject", _state_object(result, stack))).allowed
+
+
+def test_the_workflows_deploy_in_production_exactly_the_production_stacks():
+    """PRODUCTION_STACKS (whose state the deploy role may not touch) is what the workflows deploy in `production`."""
+    from fnmatch import fnmatchcase
+
+    from stacks.config.model import PRODUCTION_ENVIRONMENT, PRODUCTION_STACKS
+
+    jobs = yaml.safe_load((Path(__file__).resolve().parents[2] / ".github/workflows/infrastructure.yml").read_text())["jobs"]
+    environment_of = {}
+    for job in jobs.values():
+        given = job.get("with", {})
+        if given.get("command") == "up" and "matrix" not in given.get("stack", "") and "inputs" not in given.get("stack", ""):
+            environment_of[given["stack"]] = given["environment"]
+        for stack in job.get("strategy", {}).get("matrix", {}).get("stack", []) if given.get("command") == "up" else []:
+            environment_of[stack] = given["environment"]
+    assert len(environment_of) == len(OTHERS)
+    for stack, environment in environment_of.items():
+        production = any(fnmatchcase(stack, pattern) for pattern in PRODUCTION_STACKS)
+        assert (environment == PRODUCTION_ENVIRONMENT) == production, stack
+
+
+@pytest.mark.parametrize("stack", [s for s in OTHERS if s.startswith("aws-")])
+def test_each_aws_stack_lets_the_deploy_role_of_its_environment_use_its_cluster(stack):
+    """EKS admits only the listed principals: the role that deploys the stack, and not the other environment's."""
+    from fnmatch import fnmatchcase
+
+    from stacks.config.model import PRODUCTION_STACKS
+
+    principals = read_stack_file(stack)["crm:kubernetes"]["adminPrincipals"]
+    deployers = sorted(p.rsplit("/", 1)[1] for p in principals if ":role/github-crm-deploy" in p)
+    production = any(fnmatchcase(stack, pattern) for pattern in PRODUCTION_STACKS)
+    assert deployers == (["github-crm-deploy-production"] if production else ["github-crm-deploy"])

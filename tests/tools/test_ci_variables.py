@@ -106,6 +106,31 @@ def test_credentials_follow_the_command():
     steps = _workflow("pulumi-stack.yml")["jobs"]["run"]["steps"]
     aws = next(s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
     gcp = next(s for s in steps if s.get("uses", "").startswith("google-github-actions/auth"))
-    assert "inputs.command == 'up' && vars.AWS_DEPLOY_ROLE_ARN || vars.AWS_PREVIEW_ROLE_ARN" in aws["with"]["role-to-assume"]
+    assert (
+        "inputs.command == 'up' && (inputs.environment == 'production' && vars.AWS_PRODUCTION_DEPLOY_ROLE_ARN || vars.AWS_DEPLOY_ROLE_ARN)"
+        " || vars.AWS_PREVIEW_ROLE_ARN" in aws["with"]["role-to-assume"]
+    )
     assert "inputs.command == 'up' && vars.GCP_DEPLOY_SERVICE_ACCOUNT || vars.GCP_PREVIEW_SERVICE_ACCOUNT" in gcp["with"]["service_account"]
     assert "s3://" in aws["if"] and "gs://" in gcp["if"]
+
+
+def _aws_roles_assumed(workflow: str) -> list[tuple[str, str]]:
+    """(job environment, role-to-assume) of every AWS sign-in of a workflow's jobs."""
+    found = []
+    for job in _workflow(workflow)["jobs"].values():
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                found.append((str(job.get("environment", "")), step["with"]["role-to-assume"]))
+    return found
+
+
+def test_jobs_in_the_production_environment_assume_the_production_deploy_role():
+    """The deploy role trusts only the non-production environments: a production job signs in with the production role."""
+    assumed = _aws_roles_assumed("pulumi-stack.yml") + _aws_roles_assumed("scheduled.yml")
+    deploying = [(env, role) for env, role in assumed if "DEPLOY_ROLE_ARN" in role]
+    assert len(deploying) == 3
+    for environment, role in deploying:
+        if environment == "production":
+            assert "vars.AWS_PRODUCTION_DEPLOY_ROLE_ARN" in role and "vars.AWS_DEPLOY_ROLE_ARN" not in role
+        else:  # the reusable workflow's jobs: the environment is its input
+            assert "inputs.environment == 'production' && vars.AWS_PRODUCTION_DEPLOY_ROLE_ARN || vars.AWS_DEPLOY_ROLE_ARN" in role

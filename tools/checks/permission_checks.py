@@ -5,7 +5,8 @@ identities, built by the same code (components/bootstrap/ci_identity.py) from th
 (components/bootstrap/deploy_permissions.py):
 
 - AWS: the type has a row in the table, and IAM's evaluation of the deploy role's policy
-  (tools/checks/iam_eval.py) allows its create call on the ARN the resource would have, with the
+  (tools/checks/iam_eval.py) allows its create call on the ARN the resource would have (for the
+  types the role reaches by name only: roles, buckets, secrets, parameters, build projects), with the
   request context IAM would see: a role's path and permissions boundary (`iam:PermissionsBoundary`),
   a managed policy's ARN (`iam:PolicyARN`), and `iam:PassRole` of every role the resource hands to
   a service (`iam:PassedToService`, AWS_PASSES).
@@ -29,6 +30,7 @@ from .iam_eval import Request, evaluate
 
 CHECK = "deploy-permissions"
 ROLE_TYPE = "aws:iam/role:Role"
+UNKNOWN_NAME = "<known after deploy>"
 _ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 
 
@@ -97,6 +99,27 @@ class _Plan:
                 return role
         return None
 
+    def named_arn(self, r: PlanResource) -> str | None:
+        """The ARN of a resource the deploy role reaches by name only (ESTATE_NAMED_RESOURCES), or of the one it configures."""
+        arn = lambda service, resource: f"arn:aws:{service}:{self.region}:{self.account}:{resource}"  # noqa: E731
+        name = _known(r.inputs.get("name")) or f"{r.name}-0000000"
+        if r.type == "aws:secretsmanager/secret:Secret":
+            # A secret's name carries a suffix drawn at deploy (components/naming.py): unknown in a preview, where
+            # the request is not judged (tests/components/bootstrap/test_deploy_escalation.py judges the deployed names).
+            known = _known(r.inputs.get("name"))
+            return arn("secretsmanager", f"secret:{known}-AbCdEf") if known else UNKNOWN_NAME  # Secrets Manager adds six characters
+        if r.type == "aws:ssm/parameter:Parameter":
+            return arn("ssm", f"parameter/{name.removeprefix('/')}")
+        if r.type == "aws:codebuild/project:Project":
+            return arn("codebuild", f"project/{name}")
+        if r.type == "aws:secretsmanager/secretVersion:SecretVersion":
+            secret = self.referenced(r, "secretId", "aws:secretsmanager/secret:Secret")
+            return self.named_arn(secret) if secret is not None else _known(r.inputs.get("secretId")) or "*"  # a secret's id is its ARN
+        if r.type == "aws:codebuild/webhook:Webhook":
+            project = self.referenced(r, "projectName", "aws:codebuild/project:Project")
+            return self.named_arn(project) if project is not None else arn("codebuild", f"project/{_known(r.inputs.get('projectName'))}")
+        return None
+
 
 def _requests(r: PlanResource, plan: _Plan) -> Iterator[tuple[str, Request]]:
     """The calls a deploy makes for this resource that IAM judges by resource or condition, with what they are for."""
@@ -124,6 +147,9 @@ def _requests(r: PlanResource, plan: _Plan) -> Iterator[tuple[str, Request]]:
         arn = bucket_arn(bucket) if bucket is not None else f"arn:aws:s3:::{_known(r.inputs.get('bucket')) or '*'}"
         key = _known(r.inputs.get("key"))
         yield "configure its bucket", Request(create, f"{arn}/{key}" if r.type.endswith(":BucketObjectv2") and key else arn)
+    elif (arn := plan.named_arn(r)) is not None:
+        if arn != UNKNOWN_NAME:
+            yield "manage it", Request(create, arn)
     elif r.type == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         url = _known(r.inputs.get("url"))
         host = url.replace("https://", "") if url else f"oidc.eks.{plan.region}.amazonaws.com/id/00000000000000000000000000000000"

@@ -17,11 +17,14 @@ from components.bootstrap.ci_identity import (
     DEPLOY_PROJECT_ROLES,
     DEPLOY_SERVICES,
     GRANTABLE_PROJECT_ROLES,
+    LAUNCH_TEMPLATE_CHANGES,
+    NO_REMOTE_EXECUTION_OR_SHARING,
     PASSED_TO_SERVICES,
     PROJECT_IAM_ADMIN,
+    PROJECT_TAG,
     ROLE_CHANGES_UNDER_BOUNDARY,
 )
-from components.bootstrap.deploy_permissions import AWS, GCP, GCP_OUTSIDE_PROJECT
+from components.bootstrap.deploy_permissions import AWS, ESTATE_NAMED_RESOURCES, GCP, GCP_OUTSIDE_PROJECT, estate_named_arns
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "docs" / "prerequisites.md", ROOT / "docs" / "deploying.md")
@@ -41,15 +44,25 @@ def block() -> str:
         "with its source) by `python -m tools.reports.permissions_doc`; `python -m tools check` judges every stack against the same grants",
         "(check `deploy-permissions`).",
         "",
-        "**AWS deploy role** (`github-<project>-deploy`):",
+        "**AWS deploy roles** (`github-<project>-deploy` for the non-production environments, `github-<project>-deploy-production` "
+        "for `production`; the same grants, but the first may not touch the production stacks' state):",
         "",
         f"- service-wide: {_code(DEPLOY_SERVICES)}, and the reads and MSK topic actions in `ci_identity.py`;",
         "- S3 only on `<project>-*` buckets and their objects;",
+        "- "
+        + "; ".join(
+            f"`{service}:*` only on {_code(estate_named_arns(service, '<partition>', '<account>', '<project>'))}"
+            for service in sorted(ESTATE_NAMED_RESOURCES)
+        )
+        + ";",
         f"- IAM roles only on `<project>-*` names under the paths {_code(ROLE_PATHS)}: {_code(ROLE_CHANGES_UNDER_BOUNDARY)} only with "
         "the bootstrap stack's permissions boundary (`iam:PermissionsBoundary`); `iam:AttachRolePolicy` only with that boundary and "
         f"one of {len(ATTACHABLE_MANAGED_POLICIES)} AWS-managed policies (`iam:PolicyARN`, `ATTACHABLE_MANAGED_POLICIES` in "
         f"`components/aws/iam.py`); `iam:PassRole` only to {_code(PASSED_TO_SERVICES)} (`iam:PassedToService`);",
-        "- denied whatever else allows it: a role without the boundary, `iam:DeleteRolePermissionsBoundary`, any other managed policy, "
+        f"- denied whatever else allows it: {_code(NO_REMOTE_EXECUTION_OR_SHARING)} on anything; "
+        f"{_code(LAUNCH_TEMPLATE_CHANGES)} on a launch template without the estate's `{PROJECT_TAG}` tag, and tagging one "
+        "it is not creating; "
+        "a role without the boundary, `iam:DeleteRolePermissionsBoundary`, any other managed policy, "
         "any IAM action on the CI roles, the GitHub OIDC provider and the boundary policy, anything but object reads and writes on the "
         "state bucket, anything on its log bucket, anything but encrypt and decrypt on the state and secrets keys.",
         "",

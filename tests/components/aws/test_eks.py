@@ -132,7 +132,7 @@ def test_the_creator_listed_among_the_admins_has_exactly_one_entry(run_component
 def test_a_shipped_stack_created_by_ci_gives_its_deploy_role_one_entry(shipped):
     result = shipped("aws-dr")
     principals = [e["principalArn"] for e in result.of_type("aws:eks/accessEntry:AccessEntry")]
-    deploy_role = next(p for p in principals if p.endswith(":role/github-crm-deploy"))
+    deploy_role = next(p for p in principals if p.endswith(":role/github-crm-deploy-production"))  # aws-dr deploys in production
     assert principals.count(deploy_role) == 1
     assert result.one("aws:eks/cluster:Cluster")["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
 

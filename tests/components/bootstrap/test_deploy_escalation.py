@@ -96,7 +96,7 @@ def test_the_boundary_cannot_be_removed_or_edited(deploy_policy, boundary):
 
 
 def test_the_ci_identities_stay_out_of_reach(deploy_policy, boundary):
-    for role in ("github-crm-deploy", "github-crm-preview"):
+    for role in ("github-crm-deploy", "github-crm-deploy-production", "github-crm-preview"):
         arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
         for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole"):
             assert not decide(deploy_policy, action, arn, iam_PermissionsBoundary=boundary).allowed, (role, action)
@@ -239,7 +239,14 @@ def test_what_the_deploy_role_is_denied_outright_no_role_under_the_boundary_may_
 
 @pytest.mark.parametrize(
     "action",
-    ["ssm:SendCommand", "ssm:StartSession", "ssm:CreateAssociation", "ec2:ModifySnapshotAttribute", "rds:ModifyDBSnapshotAttribute"],
+    [
+        "ssm:SendCommand",
+        "ssm:StartSession",
+        "ssm:CreateAssociation",
+        "ec2:ModifyInstanceAttribute",  # an instance's user data runs as its role at the next start
+        "ec2:ModifySnapshotAttribute",
+        "rds:ModifyDBSnapshotAttribute",
+    ],
 )
 def test_neither_the_deploy_role_nor_an_estate_role_runs_commands_on_instances_or_shares_snapshots(bootstrap, deploy_policy, action):
     boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
@@ -262,3 +269,67 @@ def test_the_deploy_role_still_manages_the_estate_s_msk_topics(deploy_policy):
     topic = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:topic/crm-dr-kafka/0a1b2c3d-4e5f/crm.events"
     cluster = f"arn:aws:kafka:ap-northeast-2:{ACCOUNT}:cluster/crm-dr-kafka/0a1b2c3d-4e5f"
     assert [a for a in MSK_TOPIC_ADMIN if not decide(deploy_policy, a, cluster if a.endswith("Connect") else topic).allowed] == []
+
+
+OUTSIDE_THE_ESTATE = [
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:ap-northeast-2:{ACCOUNT}:secret:payments/prod/db-AbCdEf"),
+    ("secretsmanager:PutSecretValue", f"arn:aws:secretsmanager:ap-northeast-2:{ACCOUNT}:secret:crm-lookalike-AbCdEf"),
+    ("ssm:GetParameter", f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/payments/prod/api-key"),
+    ("ssm:PutParameter", f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/crmx/setting"),
+    ("codebuild:StartBuild", f"arn:aws:codebuild:ap-northeast-2:{ACCOUNT}:project/payments-release"),
+    ("codebuild:UpdateProject", f"arn:aws:codebuild:ap-northeast-2:{ACCOUNT}:project/payments-release"),
+]
+
+
+@pytest.mark.parametrize(("action", "resource"), OUTSIDE_THE_ESTATE)
+def test_secrets_parameters_and_builds_of_others_in_the_account_are_out_of_reach(bootstrap, deploy_policy, action, resource):
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    assert not decide(deploy_policy, action, resource).allowed
+    assert not decide(boundary, action, resource).allowed
+
+
+def test_the_estate_s_own_secrets_parameters_and_runner_project_stay_in_the_deploy_role_s_reach(shipped, deploy_policy):
+    """The names the aws-* stacks give them, as a deploy resolves them (the secret's name carries its suffix)."""
+    result = shipped("aws-dr", preview=False)
+    secrets = [r.output("arn") for r in result.of_type("aws:secretsmanager/secret:Secret")]
+    parameters = [r.output("arn") for r in result.of_type("aws:ssm/parameter:Parameter")]
+    projects = [r.output("arn") for r in result.of_type("aws:codebuild/project:Project")]
+    assert secrets and parameters and projects
+    requests = (
+        [("secretsmanager:CreateSecret", a) for a in secrets]
+        + [("secretsmanager:GetSecretValue", a) for a in secrets]
+        + [("ssm:PutParameter", a) for a in parameters]
+        + [("codebuild:CreateProject", a) for a in projects]
+        + [("codebuild:CreateWebhook", a) for a in projects]
+    )
+    assert [(action, arn) for action, arn in requests if not decide(deploy_policy, action, arn).allowed] == []
+
+
+def test_the_node_s_ssm_agent_keeps_what_its_managed_policy_grants(bootstrap):
+    """AmazonSSMManagedInstanceCore on the node role, capped by the boundary: the agent still registers and reports."""
+    boundary = bootstrap.one("aws:iam/policy:Policy")["policy"]
+    for action in ("ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssmmessages:CreateControlChannel"):
+        assert decide(boundary, action, "*").allowed, action
+
+
+OTHER_TEMPLATE = f"arn:aws:ec2:ap-northeast-2:{ACCOUNT}:launch-template/lt-0123456789abcdef0"
+
+
+@pytest.mark.parametrize("other_tags", [{}, {"aws:ResourceTag/project": "payments"}])
+def test_another_team_s_launch_template_can_be_neither_changed_nor_tagged_into_the_estate(deploy_policy, other_tags):
+    """A new template version runs its user data as the template's instance profile on every instance started from it."""
+    for action in ("ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"):
+        assert decide(deploy_policy, action, OTHER_TEMPLATE, **other_tags).result == "explicitly denied", action
+    tagging = {**other_tags, "aws:RequestTag/project": "crm"}
+    assert decide(deploy_policy, "ec2:CreateTags", OTHER_TEMPLATE, **tagging).result == "explicitly denied"
+
+
+def test_the_estate_s_node_launch_templates_stay_the_deploy_role_s(shipped, deploy_policy):
+    templates = shipped("aws-dr").of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert templates
+    for template in templates:
+        tags = {"aws:ResourceTag/project": template["tags"]["project"]}
+        assert decide(deploy_policy, "ec2:CreateLaunchTemplateVersion", OTHER_TEMPLATE, **tags).allowed
+        assert decide(deploy_policy, "ec2:ModifyLaunchTemplate", OTHER_TEMPLATE, **tags).allowed
+    creating = {"ec2:CreateAction": "CreateLaunchTemplate", "aws:RequestTag/project": "crm"}
+    assert decide(deploy_policy, "ec2:CreateTags", OTHER_TEMPLATE, **creating).allowed

@@ -169,7 +169,7 @@ def test_the_replication_namespace_admits_nothing_and_reaches_only_the_databases
     pod_labels = result.one(CRON)["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert lag["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     https = next(e for e in lag["spec"]["egress"] if e["ports"] == [{"protocol": "TCP", "port": 443}])
-    assert https["to"][0]["ipBlock"]["except"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    assert https["to"] == [{"ipBlock": {"cidr": "199.36.153.8/30"}}]  # private.googleapis.com, not the internet
     setup_labels = result.one(JOB, "crm-dr-replication-setup")["spec"]["template"]["metadata"]["labels"]
     assert not lag["spec"]["podSelector"]["matchLabels"].items() <= setup_labels.items()  # the setup Job gets no HTTPS
 
@@ -191,3 +191,40 @@ def test_the_jobs_verify_both_servers_certificates(dr, shipped, plain):
         mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")
         assert values["PUBLISHER_SSLROOTCERT"].startswith(mount["mountPath"] + "/")
         assert {"name": "tls", "configMap": {"name": "crm-dr-replication-tls"}} in pod["volumes"]
+
+
+def test_the_lag_job_reaches_the_google_apis_it_calls_through_private_google_access(dr):
+    """Its HTTPS egress admits private.googleapis.com alone: every API host dr.metrics calls must resolve there in the
+    pod, and the subnet must carry Private Google Access over a VPC that keeps its default route."""
+    import ipaddress
+    import re
+
+    from dr.metrics import API
+
+    result, _ = dr
+    pod, _ = container(result.one(CRON))
+    https = next(
+        e
+        for p in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p["spec"]["podSelector"]
+        for e in p["spec"]["egress"]
+        if e["ports"] == [{"protocol": "TCP", "port": 443}]
+    )
+    allowed = ipaddress.ip_network(https["to"][0]["ipBlock"]["cidr"])
+    called = set(re.findall(r"https://([^/]+)/", API))
+    assert called
+    resolved = {host for alias in pod["hostAliases"] for host in alias["hostnames"]}
+    assert called <= resolved
+    assert all(ipaddress.ip_address(alias["ip"]) in allowed for alias in pod["hostAliases"])
+    subnet = result.one("gcp:compute/subnetwork:Subnetwork")
+    network = result.one("gcp:compute/network:Network")
+    assert subnet["privateIpGoogleAccess"] is True
+    assert not network.get("deleteDefaultRoutesOnCreate")  # the route private.googleapis.com is reached by
+    blocked = [
+        f
+        for f in result.of_type("gcp:compute/firewall:Firewall")
+        if f.get("direction") == "EGRESS"
+        and f.get("denies")
+        and any(ipaddress.ip_network(r).overlaps(allowed) for r in f.get("destinationRanges") or [])
+    ]
+    assert blocked == []

@@ -83,3 +83,21 @@ def test_a_project_grant_the_deploy_account_may_not_make_is_reported(shipped):
 
 def test_the_bootstrap_stack_is_not_judged_as_a_ci_deploy(shipped):
     assert findings(from_preview(shipped("bootstrap"))) == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "name", "action"),
+    [
+        ("aws:secretsmanager/secret:Secret", "other-team/database", "secretsmanager:CreateSecret"),
+        ("aws:ssm/parameter:Parameter", "/other-team/setting", "ssm:PutParameter"),
+        ("aws:codebuild/project:Project", "other-team-build", "codebuild:CreateProject"),
+    ],
+)
+def test_a_secret_parameter_or_build_project_outside_the_estate_s_names_is_refused(shipped, type_, name, action):
+    """The deploy role holds Secrets Manager, SSM and CodeBuild on the estate's names only (deploy_permissions.ESTATE_NAMED_RESOURCES)."""
+    plan = from_preview(shipped("aws-dr", preview=False))
+    resource = next(r for r in plan if r.type == type_)
+    assert findings(plan) == []
+    resource.inputs["name"] = name
+    (message,) = [m for m in findings(plan) if m.startswith(f"{type_.rsplit(':', 1)[-1]} '{resource.name}'")]
+    assert f"{action} on " in message and message.endswith("is implicitly denied")
