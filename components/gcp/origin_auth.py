@@ -4,7 +4,8 @@ Cloudflare's published ranges are shared by every Cloudflare customer, and the G
 for a client certificate (GKE's GCPGatewayPolicy offers only allowGlobalAccess, region and sslPolicy:
 GoogleCloudPlatform/gke-gateway-api config/crd, docs/hardening.md). So the global stack adds a header
 with a secret value to every request of the zone and to the monitor's health checks, and Cloud Armor
-refuses requests without it (components/gcp/cloud_armor.py).
+refuses requests without it (components/gcp/cloud_armor.py). The AWS stack of the DR pair reads the accepted
+values back and its ALB requires them too (components/aws/alb.py, stacks/aws_stack.py).
 
 Rotation without an outage: two generated values in slots A and B. `crm:rotation` replaces one slot per
 rotation step (A on odd steps, B on even ones); `current` is the slot replaced last, what the global stack

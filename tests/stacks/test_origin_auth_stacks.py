@@ -85,3 +85,15 @@ def test_until_aws_admits_the_newest_value_one_both_still_admit_is_sent():
 def test_a_global_deploy_that_one_origin_would_refuse_is_stopped():
     with pytest.raises(NoCommonOriginAuthValue, match="crm:rotation"):
         header_to_send(NEW, [NEW, OLD], [OTHER])
+
+
+def test_the_values_are_never_plaintext_in_the_aws_stacks_inputs_or_outputs(shipped):
+    from tests.components.gcp.test_origin_auth import _plain_occurrences
+
+    gcp = shipped("gcp-dr", preview=False)
+    result = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
+    values = [*reveal(gcp.outputs["originAuthAccepted"]), SENT]
+    assert result.of_type(RULE)
+    for value in values:
+        assert [r.name for r in result.resources if _plain_occurrences(r.inputs, value)] == []
+        assert _plain_occurrences(result.outputs, value) == 0
