@@ -44,7 +44,7 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, redis_env, revision
-from .config.model import AwsStackConfig
+from .config.model import AwsStackConfig, Common
 from .dns import cloudflare_provider, origin_host, origin_ranges
 from .references import GLOBAL_STACK, ORIGIN_AUTH_ACCEPTED_OUTPUT, ORIGIN_AUTH_SENT_OUTPUT, ReadBack, permissions_boundary
 from .service_levels import objectives, sla_output
@@ -678,7 +678,7 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka,
     return payload
 
 
-def zone_origin_auth_values(common, gcp_stack: str) -> pulumi.Output:
+def zone_origin_auth_values(common: Common, gcp_stack: str) -> pulumi.Output:
     """The origin-auth header values the ALB admits: those the GCP stack generated and accepts, and the one the global
     stack sends now. Both stacks deploy after this one, so each is read as it was last deployed (empty before)."""
     gcp, zone = ReadBack(common, gcp_stack), ReadBack(common, GLOBAL_STACK)

@@ -83,8 +83,8 @@ def program(config: GlobalStackConfig) -> None:
     pulumi.export("originHosts", {"aws": aws_side.require("originHost"), "gcp": gcp_side.require("originHost")})
 
 
-class NoCommonOriginAuthValue(Exception):
-    pass
+class NoCommonOriginAuthValue(pulumi.RunError):
+    """A RunError: Pulumi prints its message alone, without a traceback."""
 
 
 def header_to_send(gcp_current: str, gcp_accepted: list[str], aws_accepted: list[str] | None) -> str:
