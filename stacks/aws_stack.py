@@ -44,9 +44,9 @@ from components.kubernetes.external_secrets import ExternalSecretsOperator, Exte
 from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 
 from .app_env import database_env, redis_env, revision
-from .config.model import AwsStackConfig
+from .config.model import AwsStackConfig, Common
 from .dns import cloudflare_provider, origin_host, origin_ranges
-from .references import permissions_boundary
+from .references import GLOBAL_STACK, ORIGIN_AUTH_ACCEPTED_OUTPUT, ORIGIN_AUTH_SENT_OUTPUT, ReadBack, permissions_boundary
 from .service_levels import objectives, sla_output
 from .workload import starting_replicas, workload_sizing
 
@@ -244,6 +244,7 @@ def program(config: AwsStackConfig) -> None:
         )
         certificate_arn = certificate.certificate_arn
 
+    ingress_origin_auth = zone_origin_auth_values(common, config.interconnect.peer_stack) if config.interconnect else None
     ingress = PublicLoadBalancer(
         f"{name}-ingress",
         PublicLoadBalancerArgs(
@@ -258,6 +259,8 @@ def program(config: AwsStackConfig) -> None:
             tags=common.tags("ingress"),
             deletion_protection=protect,
             client_ca_bundle=origin_pull_ca(),  # only Cloudflare's edge (authenticated origin pulls, global stack) completes the handshake
+            # Any Cloudflare customer presents that certificate: the zone's secret header proves this zone (DR pair only).
+            origin_auth_values=ingress_origin_auth,
         ),
         opts=pulumi.ResourceOptions(protect=protect),
     )
@@ -399,6 +402,8 @@ def program(config: AwsStackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("repositoryUrls", registry.repository_urls)
     pulumi.export("albDnsName", ingress.dns_name)
+    if config.interconnect:  # secret; the header values the ALB admits, of which the global stack sends one
+        pulumi.export(ORIGIN_AUTH_ACCEPTED_OUTPUT, ingress_origin_auth)
     pulumi.export("albTargetGroupArn", ingress.target_group_arn)  # what the AWS Load Balancer Controller binds the app's Service to
     pulumi.export("originHost", origin_dns.hostname)
     pulumi.export("certificateArn", certificate_arn)
@@ -671,3 +676,15 @@ def app_env_payload(config: AwsStackConfig, database, cache, mail, tasks, kafka,
     if cache:
         payload.update(redis_env(cache.endpoint))
     return payload
+
+
+def zone_origin_auth_values(common: Common, gcp_stack: str) -> pulumi.Output:
+    """The origin-auth header values the ALB admits: those the GCP stack generated and accepts, and the one the global
+    stack sends now. Both stacks deploy after this one, so each is read as it was last deployed (empty before)."""
+    gcp, zone = ReadBack(common, gcp_stack), ReadBack(common, GLOBAL_STACK)
+    # A GCP stack deployed before it exported originAuthAccepted exports its current value alone.
+    return pulumi.Output.secret(
+        pulumi.Output.all(gcp.get(ORIGIN_AUTH_ACCEPTED_OUTPUT), gcp.get(ORIGIN_AUTH_SENT_OUTPUT), zone.get(ORIGIN_AUTH_SENT_OUTPUT)).apply(
+            lambda v: list(dict.fromkeys([*(v[0] or ([v[1]] if v[1] else [])), *([v[2]] if v[2] else [])]))
+        )
+    )

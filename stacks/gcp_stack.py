@@ -41,7 +41,7 @@ from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_host, origin_ranges
-from .references import PERMISSIONS_BOUNDARY_OUTPUT, PeerStack
+from .references import GLOBAL_STACK, ORIGIN_AUTH_ACCEPTED_OUTPUT, ORIGIN_AUTH_SENT_OUTPUT, PERMISSIONS_BOUNDARY_OUTPUT, PeerStack, ReadBack
 from .service_levels import objectives
 from .workload import starting_replicas, workload_sizing
 
@@ -290,7 +290,11 @@ def program(config: GcpStackConfig) -> None:
         opts=on_cloudflare,
     )
     # Cloudflare's ranges are every Cloudflare customer's: a secret header the global stack adds proves the zone.
-    origin_auth = OriginAuthSecret(f"{name}-origin-auth", OriginAuthSecretArgs(rotation_step=config.rotation.step(today)))
+    # The value it sends now stays accepted whatever the rotation step did since (components/gcp/origin_auth.py).
+    still_sent = ReadBack(common, GLOBAL_STACK).get(ORIGIN_AUTH_SENT_OUTPUT)
+    origin_auth = OriginAuthSecret(
+        f"{name}-origin-auth", OriginAuthSecretArgs(rotation_step=config.rotation.step(today), still_sent=still_sent)
+    )
     armor = CloudflareOnlyPolicy(
         f"{name}-armor",
         CloudflareOnlyPolicyArgs(
@@ -424,7 +428,8 @@ def program(config: GcpStackConfig) -> None:
     pulumi.export("gatewayName", gateway.gateway_name)
     pulumi.export("certificateMapName", certificate.map_name)
     pulumi.export("securityPolicyName", armor.policy_name)
-    pulumi.export("originAuthHeader", origin_auth.current)  # secret; the global stack sets it on the zone's requests
+    pulumi.export(ORIGIN_AUTH_SENT_OUTPUT, origin_auth.current)  # secret; the global stack sets it on the zone's requests
+    pulumi.export(ORIGIN_AUTH_ACCEPTED_OUTPUT, origin_auth.accepted)  # secret; what Cloud Armor admits (AWS and global read it)
     pulumi.export("appEnvSecretId", app_env.secret_id)
     pulumi.export("appServiceAccount", identity.email)
     pulumi.export("kafkaBootstrapServers", kafka.bootstrap_servers)

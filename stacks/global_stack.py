@@ -14,7 +14,7 @@ from components.cloudflare.slo import OriginErrorAlert, OriginErrorAlertArgs
 from components.cloudflare.waf import ManagedWaf, ManagedWafArgs
 
 from .config.model import GlobalStackConfig
-from .references import PeerStack
+from .references import ORIGIN_AUTH_ACCEPTED_OUTPUT, ORIGIN_AUTH_SENT_OUTPUT, PeerStack
 
 
 def program(config: GlobalStackConfig) -> None:
@@ -24,9 +24,15 @@ def program(config: GlobalStackConfig) -> None:
     # Cloudflare presents its origin-pull client certificate to every origin of the zone that asks
     # (the ALB verifies it); the monitor probes as the zone, so its health checks carry it too.
     AuthenticatedOriginPulls(f"{config.common.project}-origin-pulls", AuthenticatedOriginPullsArgs(zone_id=lb.zone_id))
-    # The GCP origin admits only requests carrying the zone's secret header (Cloud Armor); the value is the
-    # GCP stack's secret output, kept secret through the StackReference.
-    origin_auth = gcp_side.require("originAuthHeader")
+    # Both origins admit only requests carrying the zone's secret header (Cloud Armor, the ALB's listener rule); the
+    # values are the cloud stacks' secret outputs, kept secret through the StackReferences.
+    origin_auth = pulumi.Output.secret(
+        pulumi.Output.all(
+            gcp_side.require(ORIGIN_AUTH_SENT_OUTPUT),
+            gcp_side.require(ORIGIN_AUTH_ACCEPTED_OUTPUT),
+            aws_side.get(ORIGIN_AUTH_ACCEPTED_OUTPUT),
+        ).apply(lambda v: header_to_send(v[0], v[1], v[2]))
+    )
     OriginAuthHeader(f"{config.common.project}-origin-auth", OriginAuthHeaderArgs(zone_id=lb.zone_id, value=origin_auth))
     zone_name = cloudflare.get_zone_output(zone_id=lb.zone_id).name
     balancer = GlobalLoadBalancer(
@@ -63,6 +69,8 @@ def program(config: GlobalStackConfig) -> None:
     StrictOriginTls(f"{config.common.project}-origin-tls", StrictOriginTlsArgs(zone_id=lb.zone_id))
     # Cloudflare's managed WAF rulesets inspect every request to the zone before either origin sees it.
     ManagedWaf(f"{config.common.project}-waf", ManagedWafArgs(zone_id=lb.zone_id))
+    # Read back by the GCP stacks, which keep accepting it until the next rotation after this deploy.
+    pulumi.export(ORIGIN_AUTH_SENT_OUTPUT, pulumi.Output.secret(origin_auth))
     pulumi.export("hostname", lb.hostname)
     pulumi.export("steering", lb.steering)
     pulumi.export("loadBalancerId", balancer.load_balancer.id)
@@ -73,3 +81,22 @@ def program(config: GlobalStackConfig) -> None:
     pulumi.export("pools", {"aws": balancer.pools[0].id, "gcp": balancer.pools[1].id})  # primary, secondary: python -m tools verify
     # The host that reaches each cloud alone, as each cloud stack named it (python -m tools verify probes them).
     pulumi.export("originHosts", {"aws": aws_side.require("originHost"), "gcp": gcp_side.require("originHost")})
+
+
+class NoCommonOriginAuthValue(pulumi.RunError):
+    """A RunError: Pulumi prints its message alone, without a traceback."""
+
+
+def header_to_send(gcp_current: str, gcp_accepted: list[str], aws_accepted: list[str] | None) -> str:
+    """The origin-auth value the zone sends: one both origins admit as last deployed, the GCP stack's newest when the
+    AWS stack admits it too (the rotation then completes), else the one both still share (the value sent now)."""
+    if not aws_accepted or gcp_current in aws_accepted:  # an AWS stack that admits none requires none
+        return gcp_current
+    shared = [value for value in gcp_accepted if value in aws_accepted]
+    if not shared:
+        raise NoCommonOriginAuthValue(
+            "crm:rotation: the AWS and GCP stacks admit no origin-auth header value in common, so any value this stack "
+            "sent would be refused by one of them: deploy the AWS stack (after the GCP stack), then this one "
+            "(docs/runbooks/rotation.md)"
+        )
+    return shared[0]

@@ -8,6 +8,12 @@ from .config.model import Common
 
 # The bootstrap stack's output every AWS role of the other stacks carries as its permissions boundary.
 PERMISSIONS_BOUNDARY_OUTPUT = "awsPermissionsBoundaryArn"
+# The stack that runs the zone's Cloudflare load balancer and sets the origin-auth header (docs/deploying.md), and
+# its output holding the value it sends: the GCP stacks read it back so that a rotation never drops it.
+GLOBAL_STACK = "global"
+ORIGIN_AUTH_SENT_OUTPUT = "originAuthHeader"  # also the GCP stack's: the value the global stack should send next
+# Every origin's list of the header values it admits now (secret): the global stack sends one that both admit.
+ORIGIN_AUTH_ACCEPTED_OUTPUT = "originAuthAccepted"
 
 
 class MissingStackOutput(Exception):
@@ -33,6 +39,24 @@ class PeerStack:
 
         checked = pulumi.Output.unsecret(self._ref.outputs.apply(check))
         return pulumi.Output.all(self._ref.get_output(name), checked).apply(lambda values: values[0])
+
+    def get(self, name: str) -> pulumi.Output:
+        """An output the other stack may not export (yet): None then."""
+        return self._ref.get_output(name)
+
+
+class ReadBack:
+    """What a stack that deploys after this one exported at its last deploy; None for an output it does not export,
+    or when it was never deployed (`pulumi stack init` done, no `up` yet: docs/deploying.md inits every stack first).
+    Not one of the reader's `references`: the deploy order still runs this stack first."""
+
+    def __init__(self, common: Common, stack: str):
+        self.stack = stack
+        # "-readback": the offline engine answers a stack not previewed yet as initialized and never deployed.
+        self._ref = pulumi.StackReference(f"{stack}-readback", stack_name=common.stack_reference_name(stack))
+
+    def get(self, name: str) -> pulumi.Output:
+        return self._ref.get_output(name)
 
 
 def permissions_boundary(common: Common) -> pulumi.Output:

@@ -5,6 +5,11 @@ With `client_ca_bundle` (Cloudflare's origin-pull CA) the HTTPS listener runs mu
 handshake, so only Cloudflare's edge (authenticated origin pulls on the zone) reaches the
 application even from inside Cloudflare's address ranges. The CA bundle lives in a small private
 bucket of its own, the trust store reads it from there.
+
+That certificate is Cloudflare's, shared by every Cloudflare customer. With `origin_auth_values` the
+listener also requires the zone's secret `x-crm-origin-auth` header (the value the global stack sets on
+every request of the zone, components/gcp/origin_auth.py): a listener rule forwards a request whose
+header is one of the values, and the listener's default action answers everything else 403.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pulumi_aws as aws
 
 from components.aws.private_bucket import ObjectWriter, PrivateBucket, PrivateBucketArgs
 from components.base import Component
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Elastic Load Balancing names: at most 32 characters, letters, digits and hyphens, no hyphen at
@@ -31,11 +37,28 @@ TARGET_GROUP_NAME_PREFIX = "app-"
 # A trust store's name prefix: at most 6 characters (the provider appends 26).
 TRUST_STORE_NAME_PREFIX = "cfaop-"
 CA_BUNDLE_KEY = "client-ca-bundle.pem"
+# The rule that admits the zone's requests comes first (1..50000: botocore elbv2 RulePriority). A rule holds at
+# most 5 condition values (Elastic Load Balancing quota "condition values per rule"); the header is compared
+# case-insensitively, without wildcards in our values (letters and digits).
+ORIGIN_AUTH_RULE_PRIORITY = 1
+MAX_CONDITION_VALUES = 5
+# What the listener answers a request without the zone's header (a value the rule compares is secret).
+REFUSED = {"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "status_code": "403", "message_body": "Forbidden"}}
 
 
 def range_key(cidr: str) -> str:
     """A range as part of a resource name: `173.245.48.0/20` -> `173-245-48-0-20`."""
     return re.sub(r"[^0-9A-Za-z]+", "-", cidr).strip("-")
+
+
+def origin_auth_condition_values(values: Sequence[str]) -> list[str]:
+    """The header values a listener rule compares, refused early where Elastic Load Balancing would refuse them."""
+    values = list(dict.fromkeys(values))
+    if len(values) > MAX_CONDITION_VALUES:
+        raise ValueError(f"the ALB's origin-auth rule may compare at most {MAX_CONDITION_VALUES} header values, not {len(values)}")
+    if any(not v.isalnum() or len(v) > 128 for v in values):
+        raise ValueError("the ALB's origin-auth header values must be letters and digits, at most 128 characters")
+    return values
 
 
 def load_balancer_name(name: str) -> str:
@@ -62,6 +85,10 @@ class PublicLoadBalancerArgs:
     access_log_retention_days: int = 90
     deletion_protection: bool = True  # the cloud's own guard against deletion (Pulumi's protect is opts.protect)
     client_ca_bundle: str | None = None  # PEM: the HTTPS listener then requires client certificates signed by it
+    # Secret values of the zone's origin-auth header, one of which a request must carry (stacks/aws_stack.py reads
+    # them back from the GCP stack and the global stack). None: not required. An empty list (nothing deployed
+    # yet sends one) leaves the listener forwarding every request, as without it.
+    origin_auth_values: pulumi.Input[Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         if self.client_ca_bundle is not None and "-----BEGIN CERTIFICATE-----" not in self.client_ca_bundle:
@@ -179,6 +206,7 @@ class PublicLoadBalancer(Component):
             self._mutual_authentication = {"mode": "verify", "trust_store_arn": self.trust_store.arn}
         self._name, self._args, self._tags = name, args, tags
         self.https_listener: aws.lb.Listener | None = None
+        self.origin_auth_rule: aws.lb.ListenerRule | None = None
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,
@@ -213,6 +241,16 @@ class PublicLoadBalancer(Component):
         """
         if self.https_listener is not None:
             raise ValueError(f"{self._name}: the HTTPS listener already exists")
+        forward = {"type": "forward", "target_group_arn": self.target_group.arn}
+        values = self._args.origin_auth_values
+        default_actions: pulumi.Input = [forward]
+        if values is not None:
+            checked = pulumi.Output.secret(pulumi.Output.from_input(values).apply(origin_auth_condition_values))
+            # Whether any value is known is no secret; the values are.
+            enforced = pulumi.Output.unsecret(checked.apply(bool))
+            default_actions = pulumi.Output.all(enforced, self.target_group.arn).apply(
+                lambda v: [REFUSED] if v[0] else [{"type": "forward", "target_group_arn": v[1]}]
+            )
         self.https_listener = aws.lb.Listener(
             f"{self._name}-https",
             load_balancer_arn=self.load_balancer.arn,
@@ -220,11 +258,22 @@ class PublicLoadBalancer(Component):
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
             certificate_arn=self._args.certificate_arn,
-            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            default_actions=default_actions,
             mutual_authentication=self._mutual_authentication,
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
         )
+        if values is not None:
+            # Before any value is known the rule matches the header with any value; the default forwards anyway.
+            self.origin_auth_rule = aws.lb.ListenerRule(
+                f"{self._name}-origin-auth",
+                listener_arn=self.https_listener.arn,
+                priority=ORIGIN_AUTH_RULE_PRIORITY,
+                conditions=[{"http_header": {"http_header_name": ORIGIN_AUTH_HEADER, "values": checked.apply(lambda v: v or ["*"])}}],
+                actions=[forward],
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         return self.https_listener
 
     def _trust_store(self, name: str, args: PublicLoadBalancerArgs, tags: dict) -> aws.lb.TrustStore:

@@ -125,6 +125,9 @@ AWS: Mapping[str, AwsRow] = {
     "aws:kms/alias:Alias": _aws("kms", "kms", "CreateAlias", "DeleteAlias", "UpdateAlias"),
     "aws:kms/key:Key": _aws("kms", "kms", "CreateKey", "ScheduleKeyDeletion", "PutKeyPolicy", "EnableKeyRotation"),
     "aws:lb/listener:Listener": _aws("elasticloadbalancing", "elbv2", "CreateListener", "DeleteListener", "ModifyListener"),
+    "aws:lb/listenerRule:ListenerRule": _aws(
+        "elasticloadbalancing", "elbv2", "CreateRule", "DeleteRule", "ModifyRule", "SetRulePriorities"
+    ),
     "aws:lb/loadBalancer:LoadBalancer": _aws(
         "elasticloadbalancing", "elbv2", "CreateLoadBalancer", "DeleteLoadBalancer", "ModifyLoadBalancerAttributes"
     ),

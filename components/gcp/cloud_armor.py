@@ -29,8 +29,8 @@ class CloudflareOnlyPolicyArgs:
     allowed_cidrs: Sequence[str]
     labels: Mapping[str, str]
     # Secret values of the header the global stack adds (components/gcp/origin_auth.py); a request carrying
-    # none of them is refused. Empty: Cloudflare's ranges alone (any Cloudflare customer's zone gets in).
-    origin_auth_values: Sequence[pulumi.Input[str]] = ()
+    # none of them is refused. None: Cloudflare's ranges alone (any Cloudflare customer's zone gets in).
+    origin_auth_values: pulumi.Input[Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         if not self.allowed_cidrs:
@@ -76,8 +76,8 @@ class CloudflareOnlyPolicy(Component):
             "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}},
         }
         rules: list = [*allow_rules(args.allowed_cidrs), default_deny]
-        if args.origin_auth_values:
-            rules.insert(0, pulumi.Output.secret(pulumi.Output.all(*args.origin_auth_values).apply(origin_auth_rule)))
+        if args.origin_auth_values is not None:
+            rules.insert(0, pulumi.Output.secret(pulumi.Output.from_input(args.origin_auth_values).apply(origin_auth_rule)))
         self.policy = gcp.compute.SecurityPolicy(
             f"{name}-policy",
             project=args.project,

@@ -186,7 +186,35 @@ def world_all_ports(r: Resource):
 
 SG_TYPES = (SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE)
 
+
+def listener_rule_origin_auth(r: Resource):
+    """A listener rule admitting by the zone's origin-auth header compares only generated values: a short value or a
+    wildcard lets any Cloudflare customer's zone in. The lone `*` is the rule of a listener that forwards every request
+    until a value exists (components/aws/alb.py), so it admits nothing the listener's default does not."""
+    for condition in r.get("conditions") or []:
+        header = (condition or {}).get("httpHeader") if isinstance(condition, dict) else None
+        if not isinstance(header, dict) or str(header.get("httpHeaderName", "")).lower() != ORIGIN_AUTH_HEADER:
+            continue
+        values = header.get("values")
+        if values is UNKNOWN or values == ["*"]:
+            return
+        if (
+            header.get("regexValues")
+            or not values
+            or any(not isinstance(v, str) or len(v) < ORIGIN_AUTH_VALUE_MIN_LENGTH or not v.isalnum() for v in values)
+        ):
+            yield (
+                f"the {ORIGIN_AUTH_HEADER} condition must compare generated values ({ORIGIN_AUTH_VALUE_MIN_LENGTH}+ letters "
+                "and digits, no wildcards or regular expressions): any Cloudflare customer's zone could guess its way in"
+            )
+
+
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+# The zone's secret request header (components/cloudflare/rulesets.py ORIGIN_AUTH_HEADER; the pack stands alone)
+# and what a generated value of it looks like (components/gcp/origin_auth.py: 48 letters and digits).
+ORIGIN_AUTH_HEADER = "x-crm-origin-auth"
+ORIGIN_AUTH_VALUE_MIN_LENGTH = 32
 
 
 def listener_mutual_tls(r: Resource):
@@ -498,6 +526,15 @@ RULES = [
         "fails closed (a missing count, factor or min.insync.replicas is reported)",
         (MSK_CLUSTER, MSK_TOPIC),
         msk_durability,
+    ),
+    Rule(
+        "alb-origin-auth-values",
+        "An ALB listener rule on the zone's origin-auth header compares only generated values",
+        Severity.HIGH,
+        MANDATORY,
+        "a value known only after deploy is not judged; the lone `*` of a listener still forwarding by default passes",
+        (LISTENER_RULE,),
+        listener_rule_origin_auth,
     ),
     Rule(
         "alb-mtls-verify",

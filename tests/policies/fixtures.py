@@ -194,6 +194,18 @@ GOOD: dict[str, dict[str, Any]] = {
     "cloudflare:index/loadBalancer:LoadBalancer": {"proxied": True},
     "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings": {"zoneId": "z" * 32, "enabled": True},
     "aws:lb/listener:Listener": {"port": 443, "protocol": "HTTPS", "mutualAuthentication": {"mode": "verify", "trustStoreArn": UNKNOWN}},
+    "aws:lb/listenerRule:ListenerRule": {
+        "priority": 1,
+        "conditions": [
+            {
+                "httpHeader": {
+                    "httpHeaderName": "x-crm-origin-auth",
+                    "values": ["FirstSlotValue0123456789abcdefghijklmnopqrstuvwx", "SecondSlotValue0123456789abcdefghijklmnopqrstuvw"],
+                }
+            }
+        ],
+        "actions": [{"type": "forward", "targetGroupArn": UNKNOWN}],
+    },
     "cloudflare:index/zoneSetting:ZoneSetting": {"zoneId": "z" * 32, "settingId": "ssl", "value": "strict"},
     "cloudflare:index/ruleset:Ruleset": {
         "kind": "zone",
@@ -350,6 +362,8 @@ BALANCER, RULESET, ZONE = (
     "cloudflare:index/zoneSetting:ZoneSetting",
 )
 AOP, LISTENER = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings", "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+GENERATED = "FirstSlotValue0123456789abcdefghijklmnopqrstuvwx"  # 48 letters and digits, as components/gcp/origin_auth.py makes
 
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/crm-permissions-boundary"
@@ -906,6 +920,20 @@ FIXTURES: dict[str, tuple[list, list]] = {
             resource("gcp:artifactregistry/repository:Repository", {"kmsKeyName": DELETE}),
             resource("gcp:secretmanager/secret:Secret", {"replication": {"auto": {}}}),
             resource("gcp:secretmanager/secret:Secret", {"replication": {"userManaged": {"replicas": [{"location": "asia-northeast3"}]}}}),
+        ],
+    ),
+    "alb-origin-auth-values": (
+        [
+            resource(LISTENER_RULE),
+            resource(LISTENER_RULE, {"conditions": [{"httpHeader": {"httpHeaderName": "x-crm-origin-auth", "values": ["*"]}}]}),
+            resource(LISTENER_RULE, {"conditions": [{"pathPattern": {"values": ["/api/*"]}}]}),
+        ],
+        [
+            resource(LISTENER_RULE, {"conditions": [{"httpHeader": {"httpHeaderName": "x-crm-origin-auth", "values": ["secret"]}}]}),
+            resource(
+                LISTENER_RULE, {"conditions": [{"httpHeader": {"httpHeaderName": "X-CRM-Origin-Auth", "values": [GENERATED[:40] + "*"]}}]}
+            ),
+            resource(LISTENER_RULE, {"conditions": [{"httpHeader": {"httpHeaderName": "x-crm-origin-auth", "regexValues": [".*"]}}]}),
         ],
     ),
     "alb-mtls-verify": (

@@ -688,6 +688,7 @@ UNNAMED = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "no name",
     "aws:kms/key:Key": "AWS assigns the id",
     "aws:lb/listener:Listener": "AWS assigns the id",
+    "aws:lb/listenerRule:ListenerRule": "AWS assigns the id",
     "aws:s3/bucketObjectv2:BucketObjectv2": "a fixed key in its own bucket (client-ca-bundle.pem)",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "belongs to its bucket",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "belongs to its bucket",

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from components.gcp.network import GOOGLE_HEALTH_CHECK_RANGES
 
 from ..engine import fakes
@@ -122,13 +123,17 @@ def walk_aws(result: PreviewResult, global_result: PreviewResult | None = None) 
     path.hop(f"ALB {albs[0].name} ({alb['dnsName']})", 443, "HTTPS", "security group admits Cloudflare only")
 
     groups = {(_state(t))["arn"]: (t, _state(t)) for t in result.of_type("aws:lb/targetGroup:TargetGroup")}
-    listeners = [reveal(x.inputs) for x in result.of_type("aws:lb/listener:Listener")]
-    https = [x for x in listeners if x.get("port") == 443 and x.get("protocol") == "HTTPS"]
+    https_listeners = [
+        x for x in result.of_type("aws:lb/listener:Listener") if x.inputs.get("port") == 443 and x.inputs.get("protocol") == "HTTPS"
+    ]
+    https = [reveal(x.inputs) for x in https_listeners]
     if not https:
         path.broken("the ALB has no HTTPS listener on 443")
         return path
     _mutual_tls(path, result, https[0], global_result)
     forward = [a.get("targetGroupArn") for a in https[0].get("defaultActions") or [] if a.get("type") == "forward"]
+    if not forward:
+        forward = _origin_auth_rule(path, result, _state(https_listeners[0]).get("arn"), global_result)
     if not forward or forward[0] not in groups:
         path.broken(f"the HTTPS listener does not forward to a target group of this stack ({forward})")
         return path
@@ -178,6 +183,46 @@ def walk_aws(result: PreviewResult, global_result: PreviewResult | None = None) 
 
 AOP = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
 MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+
+
+def _origin_auth_rule(path: RequestPath, result: PreviewResult, listener_arn: str | None, global_result: PreviewResult | None) -> list:
+    """A listener that answers 403 by default forwards through the rule that requires the zone's origin-auth header;
+    the global stack must send that header, with a value the rule admits, on requests and health checks."""
+    rules = [r for r in result.of_type("aws:lb/listenerRule:ListenerRule") if r.inputs.get("listenerArn") == listener_arn]
+    for rule in rules:
+        inputs = reveal(rule.inputs)
+        headers = [c["httpHeader"] for c in inputs.get("conditions") or [] if c.get("httpHeader")]
+        if [h.get("httpHeaderName") for h in headers] != [ORIGIN_AUTH_HEADER]:
+            continue
+        path.hop(
+            f"listener rule {rule.name}: the zone's {ORIGIN_AUTH_HEADER} header",
+            443,
+            "HTTPS",
+            f"one of {len(headers[0].get('values') or [])} secret values, or 403",
+        )
+        if global_result is not None:
+            sent = _sent_origin_auth(global_result)
+            if sent is None or sent not in (headers[0].get("values") or []):
+                path.broken(
+                    f"the ALB forwards only requests carrying the zone's {ORIGIN_AUTH_HEADER} header, but the global stack "
+                    "sends none of the values it admits (on requests and health checks): every request would get 403"
+                )
+        return [a.get("targetGroupArn") for a in inputs.get("actions") or [] if a.get("type") == "forward"]
+    return []
+
+
+def _sent_origin_auth(global_result: PreviewResult) -> str | None:
+    """The origin-auth value the zone's transform rule sets, when the monitor's health checks send the same."""
+    sent = [
+        (rule.get("actionParameters") or {}).get("headers", {}).get(ORIGIN_AUTH_HEADER, {}).get("value")
+        for ruleset in global_result.of_type("cloudflare:index/ruleset:Ruleset")
+        for rule in reveal(ruleset.inputs).get("rules") or []
+    ]
+    sent = [value for value in sent if value]
+    monitors = [reveal(m.inputs).get("header", {}).get(ORIGIN_AUTH_HEADER) for m in global_result.of_type(MONITOR)]
+    if len(sent) != 1 or any(m != sent for m in monitors):
+        return None
+    return sent[0]
 
 
 def _mutual_tls(path: RequestPath, result: PreviewResult, listener: dict, global_result: PreviewResult | None) -> None:

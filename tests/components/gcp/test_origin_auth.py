@@ -3,13 +3,18 @@ sends and Cloud Armor requires, rotated without an outage, never in plaintext ou
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
+
+import pytest
 
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from tools.engine.engine import Secret, reveal
 
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
 def _slots(result) -> dict[str, str]:
@@ -81,3 +86,71 @@ def test_the_current_slot_follows_the_rotation_step(run_stack):
     for generation, slot in ((1, "a"), (2, "b"), (3, "a")):
         result = run_stack("gcp-dr", {"crm:rotation": {"generation": generation}}, preview=False)
         assert reveal(result.outputs["originAuthHeader"]) == _slots(result)[slot], generation
+
+
+# Rotation whose step moves by more than one between deploys of the GCP stack replaces both slots at once:
+# Cloud Armor must still accept the value the global stack sends until `global` is deployed again.
+
+
+def _gcp_after_global(changes: dict, sent: str | None):
+    """gcp-dr deployed with `changes` while the global stack, deployed earlier, sends `sent` (None: never deployed)."""
+    from tests.conftest import _shipped, stack_config
+    from tools.engine import workspace
+
+    config = stack_config("gcp-dr", changes)
+    references = {d: workspace.exported_for_reference(_shipped(d, False)) for d in workspace.load("gcp-dr", config).references}
+    if sent is not None:
+        references["global"] = ({"originAuthHeader": sent}, ["originAuthHeader"])
+    return workspace.preview_stack("gcp-dr", preview=False, config_override=config, reference_outputs=references)
+
+
+def _accepted(result) -> list[str]:
+    expression = reveal(result.one(ARMOR)["rules"][0])["match"]["expr"]["expression"]
+    return re.findall(rf"request\.headers\['{ORIGIN_AUTH_HEADER}'\] == '([A-Za-z0-9]+)'", expression)
+
+
+# What `global` sends, deployed after the earlier step: the value of a slot the jump replaces (the offline
+# engine's stand-in passwords do not change with their keepers, so it is a value of their shape).
+SENT_BEFORE = "PreviousSlotValue0123456789abcdefghijklmnopqrstu"
+
+
+def _keepers(result) -> dict[str, Any]:
+    return {p.name[-1]: p.get("keepers") for p in result.of_type(PASSWORD) if "-origin-auth-" in p.name}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param({"generation": 1}, {"generation": 3}, id="generation-1-to-3"),
+        pytest.param({}, {"generation": 1}, id="rotation-first-switched-on"),
+        pytest.param(
+            {"intervalDays": 7, "since": (TODAY - datetime.timedelta(days=1)).isoformat()},
+            {"intervalDays": 7, "since": (TODAY - datetime.timedelta(days=15)).isoformat()},
+            id="two-intervals-elapsed",
+        ),
+    ],
+)
+def test_a_jump_of_the_rotation_step_keeps_accepting_what_cloudflare_still_sends(before, after):
+    earlier = _gcp_after_global({"crm:rotation": before} if before else {}, None)
+    result = _gcp_after_global({"crm:rotation": after}, SENT_BEFORE)
+    old, new = _keepers(earlier), _keepers(result)
+    assert old["a"] != new["a"] and old["b"] != new["b"]  # both slots are replaced: the jump this guards against
+    assert SENT_BEFORE in _accepted(result)
+    assert set(_slots(result).values()) <= set(_accepted(result))
+
+
+def test_before_the_global_stack_is_deployed_only_the_two_slots_are_accepted():
+    result = _gcp_after_global({"crm:rotation": {"generation": 1}}, None)
+    assert sorted(_accepted(result)) == sorted(_slots(result).values())
+
+
+def test_the_value_cloudflare_sends_is_accepted_once_when_it_is_a_slot():
+    sent = reveal(_gcp_after_global({"crm:rotation": {"generation": 1}}, None).outputs["originAuthHeader"])
+    result = _gcp_after_global({"crm:rotation": {"generation": 2}}, sent)
+    assert _accepted(result).count(sent) == 1 and len(_accepted(result)) == 2
+
+
+def test_the_global_stack_exports_what_it_sends_as_a_secret_for_the_gcp_stacks(shipped):
+    current = reveal(shipped("gcp-dr", preview=False).outputs["originAuthHeader"])
+    sent = shipped("global", preview=False).outputs["originAuthHeader"]
+    assert isinstance(sent, Secret) and reveal(sent) == current

@@ -147,3 +147,32 @@ def test_a_monitor_without_probe_zone_breaks_a_mutual_tls_path(aws_dr):
     result, global_result = aws_dr
     _one(global_result, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor").inputs.pop("probeZone")
     assert any("probeZone" in p for p in walk(result, global_result).problems)
+
+
+@pytest.fixture
+def aws_dr_requiring_the_header(shipped):
+    """aws-dr deployed again after gcp-dr and global: its ALB now requires the zone's origin-auth header."""
+    from tests.conftest import stack_config
+    from tools.engine import workspace
+
+    config = stack_config("aws-dr")
+    references = {d: workspace.exported_for_reference(shipped(d, preview=False)) for d in workspace.load("aws-dr", config).references}
+    references["gcp-dr"] = workspace.exported_for_reference(shipped("gcp-dr", preview=False))
+    references["global"] = workspace.exported_for_reference(shipped("global", preview=False))
+    result = workspace.preview_stack("aws-dr", preview=False, config_override=config, reference_outputs=references)
+    return result, shipped("global", preview=False)
+
+
+def test_aws_dr_path_goes_through_the_origin_auth_rule(aws_dr_requiring_the_header):
+    walked = walk(*aws_dr_requiring_the_header)
+    assert walked.problems == []
+    assert any(h.what.startswith("listener rule") and "x-crm-origin-auth" in h.what for h in walked.hops)
+
+
+def test_a_zone_sending_a_value_the_alb_does_not_admit_breaks_the_path(aws_dr_requiring_the_header):
+    result, global_result = aws_dr_requiring_the_header
+    transform = next(
+        r for r in global_result.of_type("cloudflare:index/ruleset:Ruleset") if r.inputs.get("phase") == "http_request_late_transform"
+    )
+    transform.inputs["rules"][0]["actionParameters"]["headers"]["x-crm-origin-auth"]["value"] = "SomeOtherValue0123456789"
+    assert any("sends none of the values it admits" in p for p in walk(result, global_result).problems)

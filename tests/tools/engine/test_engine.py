@@ -79,6 +79,14 @@ def test_a_reference_to_a_stack_not_previewed_first_is_refused():
         run_program("gcp-dr", {}, program)
 
 
+def test_a_read_back_of_a_stack_that_deploys_later_finds_it_never_deployed():
+    def program():
+        ref = pulumi.StackReference("global-readback", stack_name="organization/crm/global")
+        pulumi.export("neverDeployed", ref.get_output("originAuthHeader").apply(lambda value: value is None))
+
+    assert run_program("gcp-dr", {}, program, preview=False).outputs["neverDeployed"] is True
+
+
 def test_runs_do_not_leak_into_each_other():
     run_program("first", {"crm:x": "1"}, lambda: random.RandomPet("only-in-first") and None)
     second = run_program("second", {}, lambda: pulumi.export("x", pulumi.Config("crm").get("x") or "unset"))

@@ -1,0 +1,99 @@
+"""The zone's origin-auth header across the three stacks: the GCP stack generates it, the AWS stack admits what
+the GCP stack and the global stack deployed last, and the global stack sends a value both origins admit."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
+from stacks.global_stack import NoCommonOriginAuthValue, header_to_send
+from tests.conftest import _shipped, stack_config
+from tools.engine import workspace
+from tools.engine.engine import Secret, reveal
+
+RULE = "aws:lb/listenerRule:ListenerRule"
+SENT = "ValueTheZoneSendsNow0123456789abcdefghijklmnopqr"
+
+
+def _run(stack: str, extra: dict[str, tuple[dict, list[str]]]):
+    config = stack_config(stack)
+    references = {d: workspace.exported_for_reference(_shipped(d, False)) for d in workspace.load(stack, config).references}
+    references.update(extra)
+    return workspace.preview_stack(stack, preview=False, config_override=config, reference_outputs=references)
+
+
+def _secret(outputs: dict) -> tuple[dict, list[str]]:
+    return outputs, sorted(outputs)
+
+
+def test_the_aws_origin_admits_what_the_gcp_stack_accepts_and_what_the_zone_sends():
+    gcp = _shipped("gcp-dr", False)
+    accepted = reveal(gcp.outputs["originAuthAccepted"])
+    result = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
+    (rule,) = result.of_type(RULE)
+    header = rule["conditions"][0]["httpHeader"]
+    assert header["httpHeaderName"] == ORIGIN_AUTH_HEADER and isinstance(header["values"], Secret)
+    assert reveal(header["values"]) == [*accepted, SENT]
+    https = next(x for x in result.of_type("aws:lb/listener:Listener") if x["port"] == 443)
+    assert https["defaultActions"][0]["fixedResponse"]["statusCode"] == "403"
+    assert isinstance(result.outputs["originAuthAccepted"], Secret)
+
+
+def test_an_aws_stack_deployed_before_the_others_forwards_until_they_are():
+    result = _run("aws-dr", {})  # gcp-dr and global initialized, never deployed
+    https = next(x for x in result.of_type("aws:lb/listener:Listener") if x["port"] == 443)
+    assert https["defaultActions"][0]["type"] == "forward"
+
+
+def test_a_gcp_stack_deployed_before_it_exported_its_list_lends_its_current_value():
+    result = _run("aws-dr", {"gcp-dr": _secret({"originAuthHeader": SENT})})
+    assert reveal(result.of_type(RULE)[0]["conditions"][0]["httpHeader"]["values"]) == [SENT]
+
+
+def test_the_aws_stacks_outside_the_dr_pair_do_not_require_it(shipped):
+    assert shipped("aws-production", preview=False).of_type(RULE) == []
+
+
+def test_the_global_stack_sends_one_value_both_origins_admit(shipped):
+    gcp, global_ = shipped("gcp-dr", preview=False), shipped("global", preview=False)
+    aws = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": workspace.exported_for_reference(global_)})
+    sent = reveal(global_.outputs["originAuthHeader"])
+    assert sent in reveal(gcp.outputs["originAuthAccepted"])
+    assert sent in reveal(aws.one(RULE)["conditions"][0]["httpHeader"]["values"])
+    monitor = global_.one("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")
+    assert reveal(monitor["header"][ORIGIN_AUTH_HEADER]) == [sent]  # the AWS pool's health checks carry it too
+
+
+NEW, OLD, OTHER = "new", "old", "other"
+
+
+@pytest.mark.parametrize(
+    ("aws_accepted", "sent"),
+    [
+        pytest.param(None, NEW, id="aws-requires-nothing-yet"),
+        pytest.param([NEW, OLD], NEW, id="aws-deployed-after-gcp-rotated"),
+    ],
+)
+def test_the_value_sent_is_the_gcp_stacks_newest_once_aws_admits_it(aws_accepted, sent):
+    assert header_to_send(NEW, [NEW, OTHER, OLD], aws_accepted) == sent
+
+
+def test_until_aws_admits_the_newest_value_one_both_still_admit_is_sent():
+    assert header_to_send(NEW, [NEW, OLD], [OTHER, OLD]) == OLD
+
+
+def test_a_global_deploy_that_one_origin_would_refuse_is_stopped():
+    with pytest.raises(NoCommonOriginAuthValue, match="crm:rotation"):
+        header_to_send(NEW, [NEW, OLD], [OTHER])
+
+
+def test_the_values_are_never_plaintext_in_the_aws_stacks_inputs_or_outputs(shipped):
+    from tests.components.gcp.test_origin_auth import _plain_occurrences
+
+    gcp = shipped("gcp-dr", preview=False)
+    result = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
+    values = [*reveal(gcp.outputs["originAuthAccepted"]), SENT]
+    assert result.of_type(RULE)
+    for value in values:
+        assert [r.name for r in result.resources if _plain_occurrences(r.inputs, value)] == []
+        assert _plain_occurrences(result.outputs, value) == 0
