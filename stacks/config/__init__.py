@@ -219,17 +219,17 @@ def _parse(problems: Problems, stack: str, raw: dict) -> StackConfig | None:
     context = schema.Context(common, environment_valid=environment_valid)
     sections, top_level = _read_sections(problems, common, raw, context, provider)
     _RELATIONS[cloud](problems, common, sections, provider)
-    common = dataclasses.replace(common, cost_assumptions=cost.assumptions(common, sections.pop("costAssumptions")))
+    common = common.model_copy(update={"cost_assumptions": cost.assumptions(common, sections.pop("costAssumptions"))})
     if not settings.complete:
         return None
     try:
         built = {_attribute(name): parsed.build() for name, parsed in sections.items()}
         for parsed in top_level:
-            built.update(dataclasses.asdict(parsed.build()))
+            built.update(dict(parsed.build()))
     except schema.Unavailable:
         return None  # a wrong value, reported
     if "dns" in built:  # the zone's token is the stack's own provider secret
-        built["dns"] = dataclasses.replace(built["dns"], api_token=raw.get("cloudflare:apiToken") or None)
+        built["dns"] = built["dns"].model_copy(update={"api_token": raw.get("cloudflare:apiToken") or None})
     return _CONFIGS[cloud].from_sections(common, built, provider)
 
 

@@ -10,7 +10,6 @@ its dataclass.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import ipaddress
 import re
@@ -18,12 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field
+
 from components.aws.experiments import MAX_ACTION_MINUTES
 from components.cloudflare.health import HealthCheck
 from components.interconnect import addressing
 
 from . import rules, sizes
-from .schema import section, setting
+from .schema import Section, setting
 
 Net = ipaddress.IPv4Network
 
@@ -51,8 +52,7 @@ def _is_dr(context) -> bool:
 AUDIT_LOG_DAYS = {env: 365 if env in ("production", "dr") else 90 for env in sizes.ENVIRONMENTS}
 
 
-@section
-class Rotation:
+class Rotation(Section):
     """crm:rotation: when the stack's generated credentials are replaced (docs/runbooks/rotation.md).
 
     The generators' keepers change only when `generation` is raised or a new interval of
@@ -91,8 +91,7 @@ class Rotation:
         return int(generation) + int(period)
 
 
-@section
-class Budget:
+class Budget(Section):
     """crm:budget: what the stack may cost a month, the one figure behind both budget checks.
 
     The cloud's budget (AWS Budgets, the GCP billing budget; docs/operations.md) alerts at each of
@@ -118,8 +117,7 @@ class Budget:
         return self.monthly_usd * min(self.alert_percents) / 100
 
 
-@section
-class Common:
+class Common(Section):
     stack: str
     cloud: str = setting(
         "cloud", "`aws`, `gcp`, `cloudflare` or `bootstrap`: picks the program", choices=("aws", "gcp", "cloudflare", "bootstrap")
@@ -145,7 +143,7 @@ class Common:
     )
     budget: Budget = setting("budget", "what the stack may cost a month", nested=Budget, attr_default=None)  # None only before it is read
     # crm:costAssumptions, read with the rest (stacks/config/cost.py): key -> cost.Assumption
-    cost_assumptions: Mapping[str, Any] = field(default_factory=dict)
+    cost_assumptions: Mapping[str, Any] = Field(default_factory=dict)
 
     @property
     def protected(self) -> bool:
@@ -171,8 +169,7 @@ class Common:
 # ---------------------------------------------------------------- AWS
 
 
-@section
-class AwsNetworkSettings:
+class AwsNetworkSettings(Section):
     cidr: Net = setting("cidr", "VPC range")
     zones: list[str] = setting("zones", "zones, at least two, in the region")
     public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
@@ -184,8 +181,7 @@ class AwsNetworkSettings:
     flow_log_retention_days: int = setting("flowLogRetentionDays", "VPC flow log retention", default=90, ge=1, le=3653)
 
 
-@section
-class Eks:
+class Eks(Section):
     version: str = setting("version", "EKS Kubernetes minor", default=sizes.EKS_DEFAULT_VERSION, check=rules.eks_version)
     instance_type: str = setting("instanceType", "EKS node group instance type", by_env=matrix(sizes.AWS, "kubernetes", "instanceType"))
     min_size: int = setting(
@@ -225,8 +221,7 @@ class Eks:
     )
 
 
-@section
-class RdsPostgres:
+class RdsPostgres(Section):
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.AWS, "database", "enabled"))
     instance_class: str = setting(
         "instanceClass", "RDS instance class", by_env=matrix(sizes.AWS, "database", "instanceClass"), check=rules.rds_class
@@ -299,8 +294,7 @@ class RdsPostgres:
     )  # runs the role-creating Job on the cluster
 
 
-@section
-class ElastiCacheRedis:
+class ElastiCacheRedis(Section):
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.AWS, "redis", "enabled"))
     node_type: str = setting(
         "nodeType",
@@ -322,8 +316,7 @@ class ElastiCacheRedis:
     )
 
 
-@section
-class Ingress:
+class Ingress(Section):
     certificate_arn: str = setting(
         "certificateArn",
         "an existing ACM certificate (empty: the stack requests and validates one)",
@@ -340,27 +333,24 @@ class Ingress:
     health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
 
 
-@section
-class Registry:
+class Registry(Section):
     repositories: list[str] = setting(
         "repositories", "registry repositories", default=["crm-api", "crm-web"], item_check=rules.registry_repository
     )
     keep_images: int = setting("keepImages", "images each repository keeps", default=30, ge=1, le=1000)
 
 
-@section
-class AwsInterconnect:
+class AwsInterconnect(Section):
     """The AWS end of the link to a GCP stack (aws-dr only)."""
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
     amazon_side_asn: int = setting(
         "amazonSideAsn", "VGW's private ASN (differs from the Cloud Router's)", default=64512, check=rules.private_asn
     )
-    peer_ranges: list[Net] = field(default_factory=list)  # read from the peer's own config file
+    peer_ranges: list[Net] = Field(default_factory=list)  # read from the peer's own config file
 
 
-@section
-class AwsPlatform:
+class AwsPlatform(Section):
     """Mail, scheduling and messaging the application uses on AWS (and, for mail, from GCP)."""
 
     mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
@@ -396,8 +386,7 @@ class AwsPlatform:
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
-@section
-class FaultInjectionSettings:
+class FaultInjectionSettings(Section):
     """crm:faultInjection: the AWS FIS experiment templates `python -m dr gameday` runs (docs/runbooks/gameday.md)."""
 
     enabled: bool = setting(
@@ -414,8 +403,7 @@ class FaultInjectionSettings:
     )
 
 
-@section
-class Dns:
+class Dns(Section):
     """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
 
     zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
@@ -426,7 +414,7 @@ class Dns:
         check=rules.host_name_or_empty,
         default="",  # the program names it once it has read the zone's name (stacks/dns.py origin_host)
     )
-    api_token: str | None = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+    api_token: str | None = Field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
 def github_connection_name(project: str) -> str:
@@ -434,8 +422,7 @@ def github_connection_name(project: str) -> str:
     return f"{project}-github"
 
 
-@section
-class DeployRunnerSettings:
+class DeployRunnerSettings(Section):
     """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
 
     runner: bool = setting(
@@ -460,7 +447,7 @@ class DeployRunnerSettings:
         le=3653,
         check=rules.log_retention,
     )
-    repository: str = field(default="")  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
+    repository: str = ""  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
 
 
 @dataclass(frozen=True)
@@ -488,9 +475,9 @@ class AwsStackConfig:
     def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> AwsStackConfig:
         database = built["database"]
         if not database.logical_replication:
-            built["database"] = dataclasses.replace(database, max_slot_wal_keep_size_gb=0)  # no slot to bound
+            built["database"] = database.model_copy(update={"max_slot_wal_keep_size_gb": 0})  # no slot to bound
         # The pods' probes use the ALB target group's path, so the two cannot drift apart.
-        built["application"] = dataclasses.replace(built["application"], health_path=built["ingress"].health_check_path)
+        built["application"] = built["application"].model_copy(update={"health_path": built["ingress"].health_check_path})
         return cls(common=common, region=provider["aws:region"], **{"interconnect": None, **built})
 
     @property
@@ -501,8 +488,7 @@ class AwsStackConfig:
 # ---------------------------------------------------------------- GCP
 
 
-@section
-class GcpNetworkSettings:
+class GcpNetworkSettings(Section):
     name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
     subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
     pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
@@ -516,8 +502,7 @@ class GcpNetworkSettings:
     zones: list[str] = setting("zones", "zones of the node pool, in the region")
 
 
-@section
-class Gke:
+class Gke(Section):
     release_channel: str = setting("releaseChannel", "GKE release channel", default="REGULAR", choices=rules.RELEASE_CHANNELS)
     machine_type: str = setting("machineType", "GKE node machine type", by_env=matrix(sizes.GCP, "kubernetes", "machineType"))
     min_nodes: int = setting(
@@ -540,8 +525,7 @@ class Gke:
     )
 
 
-@section
-class CloudSqlSettings:
+class CloudSqlSettings(Section):
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.GCP, "database", "enabled"))
     database_version: str = setting("databaseVersion", "Cloud SQL version", default="POSTGRES_15", choices=("POSTGRES_15",))
     tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
@@ -575,8 +559,7 @@ class CloudSqlSettings:
     client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")
 
 
-@section
-class MemorystoreSettings:
+class MemorystoreSettings(Section):
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.GCP, "redis", "enabled"))
     tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
     memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
@@ -596,8 +579,7 @@ class MemorystoreSettings:
     )
 
 
-@section
-class GcpInterconnect:
+class GcpInterconnect(Section):
     """The GCP end of the HA VPN, which also creates the AWS customer gateways and VPN connections."""
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
@@ -615,8 +597,7 @@ class GcpInterconnect:
     peer_vpc_cidr: Net | None = None
 
 
-@section
-class GcpPlatform:
+class GcpPlatform(Section):
     """Kafka inside GKE, the workload identity, and the AWS stack whose mail and scheduler GCP uses."""
 
     aws_stack: str = setting(
@@ -647,8 +628,7 @@ class GcpPlatform:
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
-@section
-class GcpIngress:
+class GcpIngress(Section):
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
     allowed_cidrs: list[str] = setting(
@@ -696,8 +676,7 @@ class GcpStackConfig:
 # ---------------------------------------------------------------- Cloudflare
 
 
-@section
-class HealthMonitor:
+class HealthMonitor(Section):
     path: str = setting("path", "health check path", default="/health")
     port: int = setting("port", "health check port", default=443, ge=1, le=65535)
     expected_codes: str = setting("expectedCodes", "healthy status codes", default="200")
@@ -719,16 +698,14 @@ class HealthMonitor:
         )
 
 
-@section
-class PoolWeights:
+class PoolWeights(Section):
     """Steering `random` splits new sessions by these percentages (the documents' 50:50 by default)."""
 
     aws: int = setting("aws", "AWS pool's weight with `random` steering", default=50, ge=0, le=100)
     gcp: int = setting("gcp", "GCP pool's weight with `random` steering", default=50, ge=0, le=100)
 
 
-@section
-class LoadBalancerSettings:
+class LoadBalancerSettings(Section):
     account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
     zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
     hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
@@ -776,8 +753,7 @@ StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 # ---------------------------------------------------------------- Bootstrap
 
 
-@section
-class GithubRepository:
+class GithubRepository(Section):
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
 
     repository: str = setting(
@@ -806,8 +782,7 @@ class GithubRepository:
         return [f"repo:{self.repository}:pull_request"] + [f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.preview_branches]
 
 
-@section
-class StateSettings:
+class StateSettings(Section):
     backend: str = setting(
         "backend", "`s3` or `gcs` state bucket", default="s3", choices=("s3", "gcs")
     )  # s3 | gcs: where every stack's state lives
@@ -824,8 +799,7 @@ class StateSettings:
     )  # IAM members (user:, group:) with the same rights in GCP
 
 
-@section
-class ProjectFactory:
+class ProjectFactory(Section):
     """crm:projects (bootstrap): create the GCP projects of crm:deployProjects and link them to billing."""
 
     create: bool = setting("create", "bootstrap creates each of crm:deployProjects, linked to billingAccount", default=False)
@@ -843,8 +817,7 @@ class ProjectFactory:
     )
 
 
-@section
-class CloudflareTokenFactory:
+class CloudflareTokenFactory(Section):
     """crm:cloudflareToken (bootstrap): create the stacks' Cloudflare API token, scoped to one zone and its account."""
 
     create: bool = setting(
@@ -854,8 +827,7 @@ class CloudflareTokenFactory:
     zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
 
 
-@section
-class BootstrapTopLevel:
+class BootstrapTopLevel(Section):
     """The bootstrap stack's own top-level `crm:` settings."""
 
     deploy_projects: list[str] = setting(
@@ -904,8 +876,7 @@ def _threshold(key: str, description: str, ge: int, le: int) -> Any:
     return setting(key, description, by_env=_monitoring(key), ge=ge, le=le)
 
 
-@section
-class Monitoring:
+class Monitoring(Section):
     """Who is told, and the thresholds, all derived from the SLA and the sizes in config."""
 
     emails: list[str] = setting(
@@ -952,8 +923,7 @@ class Monitoring:
         return self.replication_lag_seconds * self.wal_bytes_per_second
 
 
-@section
-class Replication:
+class Replication(Section):
     """The deploy-time replication pieces in GKE (gcp-dr): the setup Job and the lag CronJob."""
 
     enabled: bool = setting(
@@ -973,8 +943,7 @@ class Replication:
 REPLICAS = {"dev": (1, 3), "staging": (2, 4), "production": (3, 12), "dr": (2, 8)}
 
 
-@section
-class ApplicationSettings:
+class ApplicationSettings(Section):
     image_repository: str = setting(
         "imageRepository",
         "registry repository of the application image",

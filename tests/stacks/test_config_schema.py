@@ -181,8 +181,7 @@ def test_a_stack_file_without_a_config_mapping_is_an_error(tmp_path):
 # ---------------------------------------------------------------- the schema itself
 
 
-@schema.section
-class _Example:
+class _Example(schema.Section):
     size: int = schema.setting("size", "how big", by_env={"dev": 1, "staging": 2, "production": 3, "dr": 4}, ge=1, le=10)
     ceiling: int = schema.setting("ceiling", "twice the size", derive=lambda c: c["size"] * 2)
     name: str = schema.setting(
