@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from . import model
 from .schema import Parsed, Section, setting, valid_or_none
 from .sizes import ENVIRONMENTS
+
+if TYPE_CHECKING:
+    from . import model
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
 # The figures are planning assumptions, not measurements; override them in the stack file.
@@ -108,6 +110,7 @@ def _section(cloud: str) -> type:
 
 
 SECTIONS = {cloud: _section(cloud) for cloud in ("aws", "gcp", "cloudflare", "bootstrap")}
+AwsCostAssumptions, GcpCostAssumptions, CloudflareCostAssumptions, BootstrapCostAssumptions = SECTIONS.values()
 
 
 def assumptions(common: model.Common, parsed: Parsed) -> dict[str, Assumption]:

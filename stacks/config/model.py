@@ -1,11 +1,14 @@
 """Typed configuration objects, and the schema of every setting they carry.
 
-Components receive these (or values taken from them), never `pulumi.Config`. Each field declared
-with `setting(...)` is a key in the stack file: its type is the annotation, and `setting` holds its
-name in the file, description, default (per environment from `sizes.py` where the sizing matrix
-sets it), limits and rules (stacks/config/schema.py). Validation, error messages and
-docs/configuration.md all come from these declarations. A new setting is one line at the end of
-its dataclass.
+Components receive these (or values taken from them), never `pulumi.Config`. Each section of the
+stack file is a frozen pydantic model (`Section`); each field declared with `setting(...)` is a key
+in the stack file: its type is the annotation, and `setting` holds its name in the file (the
+field's alias), description, default (per environment from `sizes.py` where the sizing matrix sets
+it), limits and rules (stacks/config/schema.py). Each kind of stack's typed config (`AwsStackConfig`,
+`GcpStackConfig`, `GlobalStackConfig`, `BootstrapStackConfig`) is a model of its parts, read from
+the stack file in one pass, whose model validator relates the settings (relations.py). Validation,
+error messages and docs/configuration.md all come from these declarations. A new setting is one
+line at the end of its section.
 """
 
 from __future__ import annotations
@@ -14,17 +17,27 @@ import datetime
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from components.aws.experiments import MAX_ACTION_MINUTES
 from components.cloudflare.health import HealthCheck
 from components.interconnect import addressing
 
-from . import rules, sizes
-from .schema import Section, setting
+from . import cost, relations, rules, sizes
+from .schema import (
+    UNSET,
+    Context,
+    Parsed,
+    Section,
+    StackModel,
+    common_part,
+    provider_part,
+    section_part,
+    setting,
+    top_level_part,
+)
 
 Net = ipaddress.IPv4Network
 
@@ -450,35 +463,68 @@ class DeployRunnerSettings(Section):
     repository: str = ""  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
 
 
-@dataclass(frozen=True)
-class AwsStackConfig:
-    common: Common
-    region: str
-    network: AwsNetworkSettings
-    kubernetes: Eks
-    database: RdsPostgres
-    redis: ElastiCacheRedis
-    ingress: Ingress
-    registry: Registry
-    interconnect: AwsInterconnect | None
-    platform: AwsPlatform
-    monitoring: Monitoring | None = None
-    application: ApplicationSettings | None = None
-    dns: Dns | None = None
-    rotation: Rotation = field(default_factory=Rotation)
-    ci: DeployRunnerSettings = field(
-        default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
+def _application_defaults(part: str, read: Mapping[str, Any]) -> dict[str, Any]:
+    """crm:application's image repository defaults to the first of crm:registry.repositories (when they are valid)."""
+    registry = read.get("registry", UNSET)
+    if part != "application" or registry is UNSET or registry.repositories is UNSET:
+        return {}
+    return {"repositories": registry.repositories}
+
+
+def _with_costs(common: Common, sections: Mapping[str, Parsed]) -> Common:
+    return common.model_copy(update={"cost_assumptions": cost.assumptions(common, sections["costAssumptions"])})
+
+
+def _with_token(dns: Dns, context: Context) -> Dns:
+    """The zone's token is the stack's own provider secret."""
+    return dns.model_copy(update={"api_token": context.raw.get("cloudflare:apiToken") or None})
+
+
+class AwsStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "aws"
+
+    common: Common = common_part()
+    region: str = provider_part("aws:region")
+    network: AwsNetworkSettings = section_part("network")
+    kubernetes: Eks = section_part("kubernetes")
+    database: RdsPostgres = section_part("database")
+    redis: ElastiCacheRedis = section_part("redis")
+    ingress: Ingress = section_part("ingress")
+    registry: Registry = section_part("registry")
+    interconnect: AwsInterconnect | None = section_part("interconnect", optional=True)
+    platform: AwsPlatform = section_part("platform")
+    monitoring: Monitoring = section_part("monitoring")
+    application: ApplicationSettings = section_part("application")
+    dns: Dns = section_part("dns")
+    rotation: Rotation = section_part("rotation", default_factory=Rotation)
+    ci: DeployRunnerSettings = section_part(
+        "ci", default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
     )
-    fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
+    fault_injection: FaultInjectionSettings = section_part("faultInjection", default_factory=lambda: FaultInjectionSettings(enabled=False))
+    cost_assumptions: cost.AwsCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]  # in common.cost_assumptions
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> AwsStackConfig:
-        database = built["database"]
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        return _application_defaults(part, read)
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> AwsStackConfig:
+        return self.related(info, relations.aws)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> AwsStackConfig:
+        database = self.database
         if not database.logical_replication:
-            built["database"] = database.model_copy(update={"max_slot_wal_keep_size_gb": 0})  # no slot to bound
+            database = database.model_copy(update={"max_slot_wal_keep_size_gb": 0})  # no slot to bound
         # The pods' probes use the ALB target group's path, so the two cannot drift apart.
-        built["application"] = built["application"].model_copy(update={"health_path": built["ingress"].health_check_path})
-        return cls(common=common, region=provider["aws:region"], **{"interconnect": None, **built})
+        application = self.application.model_copy(update={"health_path": self.ingress.health_check_path})
+        return self.model_copy(
+            update={
+                "common": _with_costs(self.common, sections),
+                "database": database,
+                "application": application,
+                "dns": _with_token(self.dns, context),
+            }
+        )
 
     @property
     def references(self) -> list[str]:
@@ -640,28 +686,42 @@ class GcpIngress(Section):
     )
 
 
-@dataclass(frozen=True)
-class GcpStackConfig:
-    common: Common
-    project_id: str
-    region: str
-    network: GcpNetworkSettings
-    kubernetes: Gke
-    database: CloudSqlSettings
-    redis: MemorystoreSettings
-    registry: Registry
-    interconnect: GcpInterconnect | None
-    platform: GcpPlatform
-    monitoring: Monitoring | None = None
-    replication: Replication | None = None
-    application: ApplicationSettings | None = None
-    dns: Dns | None = None
-    ingress: GcpIngress | None = None
-    rotation: Rotation = field(default_factory=Rotation)
+class GcpStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "gcp"
+
+    common: Common = common_part()
+    project_id: str = provider_part("gcp:project")
+    region: str = provider_part("gcp:region")
+    network: GcpNetworkSettings = section_part("network")
+    kubernetes: Gke = section_part("kubernetes")
+    database: CloudSqlSettings = section_part("database")
+    redis: MemorystoreSettings = section_part("redis")
+    registry: Registry = section_part("registry")
+    interconnect: GcpInterconnect | None = section_part("interconnect", optional=True)
+    platform: GcpPlatform = section_part("platform")
+    monitoring: Monitoring = section_part("monitoring")
+    replication: Replication = section_part("replication")
+    application: ApplicationSettings = section_part("application")
+    dns: Dns = section_part("dns")
+    ingress: GcpIngress = section_part("ingress")
+    rotation: Rotation = section_part("rotation", default_factory=Rotation)
+    cost_assumptions: cost.GcpCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]  # in common.cost_assumptions
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GcpStackConfig:
-        return cls(common=common, project_id=provider["gcp:project"], region=provider["gcp:region"], **{"interconnect": None, **built})
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        if part == "replication":
+            database = read.get("database", UNSET)
+            if database is UNSET or database.logical_decoding is UNSET:
+                return {}  # logicalDecoding is wrong, and reported
+            return {"replication_default": read.get("interconnect") is not None and database.logical_decoding}
+        return _application_defaults(part, read)
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> GcpStackConfig:
+        return self.related(info, relations.gcp)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> GcpStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections), "dns": _with_token(self.dns, context)})
 
     @property
     def references(self) -> list[str]:
@@ -733,21 +793,23 @@ class LoadBalancerSettings(Section):
     )  # percent of new sessions per cloud under steering `random`
 
 
-@dataclass(frozen=True)
-class GlobalStackConfig:
-    common: Common
-    load_balancer: LoadBalancerSettings
+class GlobalStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "cloudflare"
 
-    @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GlobalStackConfig:
-        return cls(common=common, **built)
+    common: Common = common_part()
+    load_balancer: LoadBalancerSettings = section_part("loadBalancer")
+    cost_assumptions: cost.CloudflareCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> GlobalStackConfig:
+        return self.related(info, relations.cloudflare)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> GlobalStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections)})
 
     @property
     def references(self) -> list[str]:
         return [self.load_balancer.aws_stack, self.load_balancer.gcp_stack]
-
-
-StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 
 
 # ---------------------------------------------------------------- Bootstrap
@@ -839,27 +901,33 @@ class BootstrapTopLevel(Section):
     )
 
 
-@dataclass(frozen=True)
-class BootstrapStackConfig:
-    common: Common
-    aws_region: str
-    gcp_project: str
-    gcp_region: str
-    github: GithubRepository
-    state: StateSettings
-    deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
-    projects: ProjectFactory | None = None  # crm:projects: whether bootstrap creates them
-    cloudflare_token: CloudflareTokenFactory | None = None  # crm:cloudflareToken: whether bootstrap creates it
+class BootstrapStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "bootstrap"
+
+    common: Common = common_part()
+    aws_region: str = provider_part("aws:region")
+    gcp_project: str = provider_part("gcp:project")
+    gcp_region: str = provider_part("gcp:region")
+    github: GithubRepository = section_part("github")
+    state: StateSettings = section_part("state")
+    projects: ProjectFactory | None = section_part("projects", default_factory=lambda: None)  # whether bootstrap creates them
+    cloudflare_token: CloudflareTokenFactory | None = section_part("cloudflareToken", default_factory=lambda: None)
+    cost_assumptions: cost.BootstrapCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]
+    deploy_projects: list[str] = top_level_part(BootstrapTopLevel)  # the GCP projects the gcp-* stacks deploy into
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> BootstrapStackConfig:
-        return cls(
-            common=common,
-            aws_region=provider["aws:region"],
-            gcp_project=provider["gcp:project"],
-            gcp_region=provider["gcp:region"],
-            **built,
-        )
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        if part == "deploy_projects":
+            project = context.provider["gcp:project"]
+            return {"gcp_project": project} if not project or rules.PROJECT_ID.match(project) else {}
+        return {}
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> BootstrapStackConfig:
+        return self.related(info, relations.bootstrap)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> BootstrapStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections)})
 
     @property
     def references(self) -> list[str]:
@@ -968,3 +1036,7 @@ class ApplicationSettings(Section):
     memory_request: str = setting("memoryRequest", "container memory request", default="512Mi", check=rules.memory_quantity)
     memory_limit: str = setting("memoryLimit", "container memory limit", default="1Gi", check=rules.memory_quantity)
     target_cpu_percent: int = setting("targetCpuPercent", "autoscaler CPU target", default=70, ge=10, le=95)
+
+
+for _config in (AwsStackConfig, GcpStackConfig, GlobalStackConfig, BootstrapStackConfig):
+    _config.model_rebuild()

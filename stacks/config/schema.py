@@ -31,14 +31,25 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from .reader import ConfigProblem, Problems, Unavailable
+from . import rules
+from .reader import NAMESPACE, ConfigProblem, Problems, Unavailable
 
 
 class _Sentinel:
@@ -168,7 +179,7 @@ class Section(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_file(cls, data: Any, info: Any) -> Any:
+    def _from_file(cls, data: Any, info: ValidationInfo) -> Any:
         """Reading a stack file: unknown keys reported, and every setting the file leaves out marked for its default."""
         context = info.context
         if not isinstance(context, Context) or not isinstance(data, Mapping):
@@ -190,7 +201,7 @@ class Section(BaseModel):
 
     @field_validator("*", mode="wrap")
     @classmethod
-    def _setting_value(cls, value: Any, handler: Callable[[Any], Any], info: Any) -> Any:
+    def _setting_value(cls, value: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
         """One setting's value, validated; its problems are recorded and the value left UNSET."""
         context = info.context
         if not isinstance(context, Context):
@@ -417,6 +428,13 @@ class Context:
     cloud: str | None = None
     exclude: frozenset[str] = frozenset()
     prefixes: list[str] = dataclasses.field(default_factory=list)  # the section being read, innermost last
+    # Reading a whole stack file (StackModel): its name, the provider settings the program reads, the
+    # keys each section sets, and whether every value was valid.
+    stack: str = ""
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    provider: dict[str, str] = dataclasses.field(default_factory=dict)
+    given: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    complete: bool = True
 
     @property
     def env(self) -> str:
@@ -524,6 +542,266 @@ def valid_or_none(parsed: Parsed, name: str) -> Any:
         return getattr(parsed, name)
     except Unavailable:
         return None
+
+
+# ---------------------------------------------------------------- the stack file
+
+# Provider settings the programs read (outside the `crm` namespace), by kind of stack.
+PROVIDER_SETTINGS = {
+    "aws:region": Setting("aws:region", "AWS region of the stack", clouds=("aws", "bootstrap")),
+    "gcp:project": Setting("gcp:project", "GCP project of the stack", clouds=("gcp", "bootstrap")),
+    "gcp:region": Setting("gcp:region", "GCP region of the stack", clouds=("gcp", "bootstrap")),
+    "cloudflare:apiToken": Setting(
+        "cloudflare:apiToken",
+        "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN); bootstrap: one that may create tokens",
+        default=None,
+        clouds=("aws", "gcp", "cloudflare", "bootstrap"),
+    ),
+}
+# A key in a provider's namespace this close to a setting the program reads, while that setting is
+# unset, is a misspelling of it (`aws:regin`); other provider keys (`aws:profile`) are the provider's.
+_PROVIDER_TYPO_CUTOFF = 0.75
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a field of a stack's typed config comes from in the stack file."""
+
+    kind: Literal["common", "provider", "section", "top-level"]
+    key: str = ""  # the provider setting (`aws:region`), or the section (`network` for crm:network)
+    optional: bool = False  # a section read only when the file has it (None otherwise)
+    model: type[Section] | None = None  # top-level settings: the section model declaring them
+
+
+def common_part() -> Any:
+    """The stack's common top-level settings (`crm:cloud`, `crm:environment`, ...)."""
+    return Field(json_schema_extra={"part": Part("common")})
+
+
+def provider_part(key: str) -> Any:
+    """A provider setting the program reads (`aws:region`)."""
+    return Field(json_schema_extra={"part": Part("provider", key)})
+
+
+def section_part(key: str, *, optional: bool = False, default_factory: Callable[[], Any] | None = None) -> Any:
+    """A section of the stack file, `crm:<key>`, read into the field's section model."""
+    extra = {"part": Part("section", key, optional)}
+    if default_factory is not None:
+        return Field(default_factory=default_factory, alias=key, json_schema_extra=extra)
+    return Field(None if optional else PydanticUndefined, alias=key, json_schema_extra=extra)
+
+
+def top_level_part(model: type[Section]) -> Any:
+    """A top-level setting of one kind of stack (`crm:deployProjects`), declared on `model` under the field's name."""
+    return Field(json_schema_extra={"part": Part("top-level", model=model)})
+
+
+def _part_of(info: FieldInfo) -> Part | None:
+    extra = info.json_schema_extra
+    return extra.get("part") if isinstance(extra, dict) else None  # type: ignore[return-value]
+
+
+class StackModel(BaseModel):
+    """A kind of stack's typed config, read from its stack file in one `model_validate`.
+
+    Its fields are the parts of the file (common settings, provider settings, sections) in the order
+    they are judged; each kind's model validator relates the values that are valid (relations.py).
+    Validation takes the stack's `namespace:key -> value` mapping with a `Context` (stacks/config/__init__.py).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, validate_by_name=True, validate_by_alias=True)
+
+    CLOUD: ClassVar[str]
+
+    @classmethod
+    def parts(cls) -> list[tuple[str, Part]]:
+        found = []
+        for name, info in cls.model_fields.items():
+            part = _part_of(info)
+            if part is not None:
+                found.append((name, part))
+        return found
+
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        """`crm:<name>` -> the section model of each section this kind of stack reads, in order."""
+        return {part.key: _field_section(cls, name) for name, part in cls.parts() if part.kind == "section"}
+
+    @classmethod
+    def top_level(cls) -> tuple[type[Section], ...]:
+        """The section models declaring this kind's own top-level settings."""
+        return tuple(part.model for _, part in cls.parts() if part.model is not None)
+
+    @classmethod
+    def common_model(cls) -> type[Section]:
+        return next(_field_section(cls, name) for name, part in cls.parts() if part.kind == "common")
+
+    @classmethod
+    def known_keys(cls) -> tuple[str, ...]:
+        """The `crm:` keys a stack of this kind reads."""
+        return (
+            tuple(known_keys(cls.common_model(), cls.CLOUD))
+            + tuple(cls.sections())
+            + tuple(key for model in cls.top_level() for key in known_keys(model, cls.CLOUD))
+        )
+
+    @classmethod
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        """What a part's derived defaults read from the parts before it (`Context.extra`)."""
+        return {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """The stack file's `namespace:key -> value` split into the parts of the typed config."""
+        context = info.context
+        if not isinstance(context, Context):
+            return data
+        top = {key.partition(":")[2]: value for key, value in data.items() if key.partition(":")[0] == NAMESPACE}
+        split: dict[str, Any] = {}
+        for name, part in cls.parts():
+            if part.kind == "common":
+                split[name] = {key: top.get(key) for key in known_keys(cls.common_model())}
+            elif part.kind == "provider":
+                split[name] = provider_value(data, part.key)
+            elif part.kind == "section":
+                split[name] = top.get(part.key)
+            else:
+                assert part.model is not None
+                split[name] = {key: top.get(key) for key in known_keys(part.model, cls.CLOUD)}
+        context.raw = data
+        return split
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _read_part(cls, value: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
+        context = info.context
+        part = _part_of(cls.model_fields[info.field_name])
+        if not isinstance(context, Context) or part is None:
+            return handler(value)
+        problems = context.problems
+        if part.kind == "provider":
+            return value
+        if part.kind == "common":
+            return _read_common(cls, value, handler, context)
+        context.exclude, context.extra = frozenset(), cls.derived_from(part.key or info.field_name, info.data, context)
+        if part.kind == "top-level":
+            assert part.model is not None
+            context.prefixes = [f"{NAMESPACE}:"]
+            declared = part.model.model_validate(value, context=context)
+            if not complete(declared, cls.CLOUD):
+                context.complete = False
+                return UNSET
+            return getattr(declared, info.field_name)
+        key = f"{NAMESPACE}:{part.key}"
+        if part.optional and value is None:
+            return None
+        if key in problems.suppressed:  # a misspelt key stands for it, and says so
+            context.complete = False
+            return UNSET
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            problems.value(key, f"must be an object, got {_type_name(value)}")
+            context.complete = False
+            return UNSET
+        context.prefixes = [f"{key}."]
+        section = handler(value)
+        context.given[part.key] = {str(k) for k in value if value.get(k) is not None}
+        if not complete(section, cls.CLOUD):
+            context.complete = False
+        return section
+
+    def related(self, info: ValidationInfo, rules: Callable[..., None]) -> Any:
+        """Runs the rules relating this kind's settings on the values that are valid; the typed config when every value is."""
+        context = info.context
+        if not isinstance(context, Context):
+            return self
+        sections = {}
+        for name, part in type(self).parts():
+            if part.kind != "section":
+                continue
+            value = getattr(self, name)
+            if value is None:
+                continue  # an optional section the file does not have
+            section = None if value is UNSET else value
+            whole = section is not None and complete(section, type(self).CLOUD)
+            sections[part.key] = Parsed(f"{NAMESPACE}:{part.key}", section, whole, context.given.get(part.key, set()))
+        rules(context.problems, self.common, sections, context.provider)  # type: ignore[attr-defined]
+        return self.finished(context, sections) if context.complete else self
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> Any:
+        """The typed config once every value is valid (each kind adds what it derives from several parts)."""
+        return self
+
+
+def _field_section(cls: type[BaseModel], name: str) -> type[Section]:
+    kind = _section_type(cls.model_fields[name].annotation)
+    assert kind is not None, f"{cls.__name__}.{name} is not a section"
+    return kind
+
+
+def _read_common(cls: type[StackModel], value: Mapping[str, Any], handler: Callable[[Any], Any], context: Context) -> Any:
+    """The common settings: the environment every default depends on, the stack's name, then the provider settings."""
+    context.prefixes, context.exclude, context.extra = [f"{NAMESPACE}:"], frozenset(), {}
+    read = handler(value)
+    values = {name: v for name, v in read if v is not UNSET and name in cls.common_model().model_fields}
+    environment_valid = values.get("environment", UNSET) is not UNSET
+    if not environment_valid:
+        context.problems.relations = False  # checks against no environment would only echo that one error
+    if not complete(read, cls.CLOUD):
+        context.complete = False
+    public_host = values.get("public_host", value.get("publicHost") if isinstance(value.get("publicHost"), str) else "")
+    common = cls.common_model()(
+        **{
+            **values,
+            "stack": context.stack,
+            "environment": values.get("environment", str(value.get("environment"))),
+            "project": values.get("project", "crm"),
+            "organization": values.get("organization", "organization"),
+            "public_host": public_host or "",
+        }
+    )
+    context.common, context.environment_valid = common, environment_valid
+    read_provider_keys(context.problems, context.raw, cls.CLOUD)
+    context.provider = {key: provider_value(context.raw, key) for key in ("aws:region", "gcp:project", "gcp:region")}
+    return common
+
+
+def check_unknown_keys(problems: Problems, raw: Mapping[str, Any], cloud: str, known: Sequence[str]) -> None:
+    """Top-level `crm:` keys the program does not read, and misspelt provider keys, each with the nearest known key."""
+    for key in sorted(raw):
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE and name not in known:
+            problems.value(key, unknown_key_message(name, known, prefix=f"{NAMESPACE}:", what=f"is not a setting of a {cloud} stack"))
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            if close and f"{NAMESPACE}:{close[0]}" not in raw:
+                problems.suppressed.add(f"{NAMESPACE}:{close[0]}")
+    read = [key for key, spec in PROVIDER_SETTINGS.items() if spec.reads(cloud)]
+    unset = [key for key in read if raw.get(key) in (None, "")]
+    for key in sorted(raw):
+        namespace = key.partition(":")[0]
+        if namespace == NAMESPACE or key in read or not any(k.partition(":")[0] == namespace for k in read):
+            continue
+        close = difflib.get_close_matches(key, unset, n=1, cutoff=_PROVIDER_TYPO_CUTOFF)
+        if close:
+            problems.value(key, f"is not a setting this stack reads; did you mean {close[0]}?")
+            problems.suppressed.add(close[0])
+            unset.remove(close[0])
+
+
+def read_provider_keys(problems: Problems, raw: Mapping[str, Any], cloud: str) -> None:
+    for key, spec in PROVIDER_SETTINGS.items():
+        if not spec.reads(cloud) or key in problems.suppressed:
+            continue
+        value = raw.get(key)
+        if value in (None, "") and spec.required:
+            problems.value(key, "is required but not set")
+        elif value not in (None, "") and not isinstance(value, str) and not (isinstance(value, Mapping) and "secure" in value):
+            problems.value(key, f"must be a string, got {value!r}" if key != "cloudflare:apiToken" else "must be a string (a secret)")
+    project = raw.get("gcp:project")
+    if cloud == "bootstrap" and isinstance(project, str) and project and rules.gcp_project(project):
+        problems.value("gcp:project", rules.gcp_project(project) or "")
 
 
 def provider_value(raw: Mapping[str, Any], key: str) -> str:
