@@ -12,6 +12,7 @@ model validator runs the rules relating settings on the valid values (`relations
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def _parse(problems: Problems, stack: str, raw: dict) -> StackConfig | None:
         return None  # which program (and so which keys) is unknown: nothing else can be judged
     schema.check_unknown_keys(problems, raw, cloud, KNOWN_KEYS[cloud])
     context = schema.Context(None, problems=problems, cloud=cloud, stack=stack)
-    config = _CONFIGS[cloud].model_validate(raw, context=context)
+    config = typing.cast("StackConfig", _CONFIGS[cloud].model_validate(raw, context=context))
     return config if context.complete else None
 
 

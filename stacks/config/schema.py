@@ -206,12 +206,13 @@ class Section(BaseModel):
         context = info.context
         if not isinstance(context, Context):
             return value  # built by the program: taken as given
-        spec = setting_of(cls.model_fields[info.field_name])
+        name = typing.cast(str, info.field_name)
+        spec = setting_of(cls.model_fields[name])
         if value is UNSET or spec is None:
             return value
         path = context.path(spec.key)
         defaulted = value is _DEFAULT
-        nested = _nested(cls, info.field_name)
+        nested = _nested(cls, name)
         if nested is not None:
             raw = {} if defaulted else value
             if not isinstance(raw, Mapping):
@@ -575,17 +576,17 @@ class Part:
 
 def common_part() -> Any:
     """The stack's common top-level settings (`crm:cloud`, `crm:environment`, ...)."""
-    return Field(json_schema_extra={"part": Part("common")})
+    return Field(json_schema_extra=_extra(Part("common")))
 
 
 def provider_part(key: str) -> Any:
     """A provider setting the program reads (`aws:region`)."""
-    return Field(json_schema_extra={"part": Part("provider", key)})
+    return Field(json_schema_extra=_extra(Part("provider", key)))
 
 
 def section_part(key: str, *, optional: bool = False, default_factory: Callable[[], Any] | None = None) -> Any:
     """A section of the stack file, `crm:<key>`, read into the field's section model."""
-    extra = {"part": Part("section", key, optional)}
+    extra = _extra(Part("section", key, optional))
     if default_factory is not None:
         return Field(default_factory=default_factory, alias=key, json_schema_extra=extra)
     return Field(None if optional else PydanticUndefined, alias=key, json_schema_extra=extra)
@@ -593,7 +594,12 @@ def section_part(key: str, *, optional: bool = False, default_factory: Callable[
 
 def top_level_part(model: type[Section]) -> Any:
     """A top-level setting of one kind of stack (`crm:deployProjects`), declared on `model` under the field's name."""
-    return Field(json_schema_extra={"part": Part("top-level", model=model)})
+    return Field(json_schema_extra=_extra(Part("top-level", model=model)))
+
+
+def _extra(part: Part) -> Any:
+    """Where the field comes from, kept with the field (pydantic carries `json_schema_extra` as given)."""
+    return {"part": part}
 
 
 def _part_of(info: FieldInfo) -> Part | None:
@@ -675,8 +681,8 @@ class StackModel(BaseModel):
     @field_validator("*", mode="wrap")
     @classmethod
     def _read_part(cls, value: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
-        context = info.context
-        part = _part_of(cls.model_fields[info.field_name])
+        context, name = info.context, typing.cast(str, info.field_name)
+        part = _part_of(cls.model_fields[name])
         if not isinstance(context, Context) or part is None:
             return handler(value)
         problems = context.problems
@@ -684,7 +690,7 @@ class StackModel(BaseModel):
             return value
         if part.kind == "common":
             return _read_common(cls, value, handler, context)
-        context.exclude, context.extra = frozenset(), cls.derived_from(part.key or info.field_name, info.data, context)
+        context.exclude, context.extra = frozenset(), cls.derived_from(part.key or name, info.data, context)
         if part.kind == "top-level":
             assert part.model is not None
             context.prefixes = [f"{NAMESPACE}:"]
@@ -692,7 +698,7 @@ class StackModel(BaseModel):
             if not complete(declared, cls.CLOUD):
                 context.complete = False
                 return UNSET
-            return getattr(declared, info.field_name)
+            return getattr(declared, name)
         key = f"{NAMESPACE}:{part.key}"
         if part.optional and value is None:
             return None
