@@ -11,14 +11,17 @@ resource carries.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import model
-from .schema import Parsed, setting, valid_or_none
+import pydantic
+
+from .schema import Parsed, Section, setting, valid_or_none
 from .sizes import ENVIRONMENTS
+
+if TYPE_CHECKING:
+    from . import model
 
 # Usage per month, by cloud and environment. Each key: (description, unit, defaults per environment).
 # The figures are planning assumptions, not measurements; override them in the stack file.
@@ -99,14 +102,15 @@ def _defaults(defaults: dict[str, float]) -> dict[str, float]:
 
 def _section(cloud: str) -> type:
     """`crm:costAssumptions` of one kind of stack as a schema section: one setting per assumption, each >= 0."""
-    fields = [
-        (key, float, setting(key, f"cost estimate: {description} ({unit} a month)", by_env=_defaults(defaults), ge=0))
+    fields: dict[str, Any] = {
+        key: (float, setting(key, f"cost estimate: {description} ({unit} a month)", by_env=_defaults(defaults), ge=0))
         for key, (description, unit, defaults) in ASSUMPTIONS.get(cloud, {}).items()
-    ]
-    return dataclasses.make_dataclass(f"{cloud.capitalize()}CostAssumptions", fields, frozen=True)
+    }
+    return pydantic.create_model(f"{cloud.capitalize()}CostAssumptions", __base__=Section, __module__=__name__, **fields)
 
 
 SECTIONS = {cloud: _section(cloud) for cloud in ("aws", "gcp", "cloudflare", "bootstrap")}
+AwsCostAssumptions, GcpCostAssumptions, CloudflareCostAssumptions, BootstrapCostAssumptions = SECTIONS.values()
 
 
 def assumptions(common: model.Common, parsed: Parsed) -> dict[str, Assumption]:

@@ -1,29 +1,43 @@
 """Typed configuration objects, and the schema of every setting they carry.
 
-Components receive these (or values taken from them), never `pulumi.Config`. Each field declared
-with `setting(...)` is a key in the stack file: its type is the annotation, and `setting` holds its
-name in the file, description, default (per environment from `sizes.py` where the sizing matrix
-sets it), limits and rules (stacks/config/schema.py). Validation, error messages and
-docs/configuration.md all come from these declarations. A new setting is one line at the end of
-its dataclass.
+Components receive these (or values taken from them), never `pulumi.Config`. Each section of the
+stack file is a frozen pydantic model (`Section`); each field declared with `setting(...)` is a key
+in the stack file: its type is the annotation, and `setting` holds its name in the file (the
+field's alias), description, default (per environment from `sizes.py` where the sizing matrix sets
+it), limits and rules (stacks/config/schema.py). Each kind of stack's typed config (`AwsStackConfig`,
+`GcpStackConfig`, `GlobalStackConfig`, `BootstrapStackConfig`) is a model of its parts, read from
+the stack file in one pass, whose model validator relates the settings (relations.py). Validation,
+error messages and docs/configuration.md all come from these declarations. A new setting is one
+line at the end of its section.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationInfo, model_validator
 
 from components.aws.experiments import MAX_ACTION_MINUTES
 from components.cloudflare.health import HealthCheck
 from components.interconnect import addressing
 
-from . import rules, sizes
-from .schema import section, setting
+from . import cost, relations, rules, sizes
+from .schema import (
+    UNSET,
+    Context,
+    Parsed,
+    Section,
+    StackModel,
+    common_part,
+    provider_part,
+    section_part,
+    setting,
+    top_level_part,
+)
 
 Net = ipaddress.IPv4Network
 
@@ -51,8 +65,7 @@ def _is_dr(context) -> bool:
 AUDIT_LOG_DAYS = {env: 365 if env in ("production", "dr") else 90 for env in sizes.ENVIRONMENTS}
 
 
-@section
-class Rotation:
+class Rotation(Section):
     """crm:rotation: when the stack's generated credentials are replaced (docs/runbooks/rotation.md).
 
     The generators' keepers change only when `generation` is raised or a new interval of
@@ -91,8 +104,7 @@ class Rotation:
         return int(generation) + int(period)
 
 
-@section
-class Budget:
+class Budget(Section):
     """crm:budget: what the stack may cost a month, the one figure behind both budget checks.
 
     The cloud's budget (AWS Budgets, the GCP billing budget; docs/operations.md) alerts at each of
@@ -118,8 +130,7 @@ class Budget:
         return self.monthly_usd * min(self.alert_percents) / 100
 
 
-@section
-class Common:
+class Common(Section):
     stack: str
     cloud: str = setting(
         "cloud", "`aws`, `gcp`, `cloudflare` or `bootstrap`: picks the program", choices=("aws", "gcp", "cloudflare", "bootstrap")
@@ -145,7 +156,7 @@ class Common:
     )
     budget: Budget = setting("budget", "what the stack may cost a month", nested=Budget, attr_default=None)  # None only before it is read
     # crm:costAssumptions, read with the rest (stacks/config/cost.py): key -> cost.Assumption
-    cost_assumptions: Mapping[str, Any] = field(default_factory=dict)
+    cost_assumptions: Mapping[str, Any] = Field(default_factory=dict)
 
     @property
     def protected(self) -> bool:
@@ -171,8 +182,7 @@ class Common:
 # ---------------------------------------------------------------- AWS
 
 
-@section
-class AwsNetworkSettings:
+class AwsNetworkSettings(Section):
     cidr: Net = setting("cidr", "VPC range")
     zones: list[str] = setting("zones", "zones, at least two, in the region")
     public_subnets: list[Net] = setting("publicSubnets", "one public subnet per zone, inside the VPC (ALB, NAT)")
@@ -184,8 +194,7 @@ class AwsNetworkSettings:
     flow_log_retention_days: int = setting("flowLogRetentionDays", "VPC flow log retention", default=90, ge=1, le=3653)
 
 
-@section
-class Eks:
+class Eks(Section):
     version: str = setting("version", "EKS Kubernetes minor", default=sizes.EKS_DEFAULT_VERSION, check=rules.eks_version)
     instance_type: str = setting("instanceType", "EKS node group instance type", by_env=matrix(sizes.AWS, "kubernetes", "instanceType"))
     min_size: int = setting(
@@ -225,8 +234,7 @@ class Eks:
     )
 
 
-@section
-class RdsPostgres:
+class RdsPostgres(Section):
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.AWS, "database", "enabled"))
     instance_class: str = setting(
         "instanceClass", "RDS instance class", by_env=matrix(sizes.AWS, "database", "instanceClass"), check=rules.rds_class
@@ -299,8 +307,7 @@ class RdsPostgres:
     )  # runs the role-creating Job on the cluster
 
 
-@section
-class ElastiCacheRedis:
+class ElastiCacheRedis(Section):
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.AWS, "redis", "enabled"))
     node_type: str = setting(
         "nodeType",
@@ -322,8 +329,7 @@ class ElastiCacheRedis:
     )
 
 
-@section
-class Ingress:
+class Ingress(Section):
     certificate_arn: str = setting(
         "certificateArn",
         "an existing ACM certificate (empty: the stack requests and validates one)",
@@ -340,27 +346,24 @@ class Ingress:
     health_check_path: str = setting("healthCheckPath", "ALB target group health check path, also the pods' probes", default="/health")
 
 
-@section
-class Registry:
+class Registry(Section):
     repositories: list[str] = setting(
         "repositories", "registry repositories", default=["crm-api", "crm-web"], item_check=rules.registry_repository
     )
     keep_images: int = setting("keepImages", "images each repository keeps", default=30, ge=1, le=1000)
 
 
-@section
-class AwsInterconnect:
+class AwsInterconnect(Section):
     """The AWS end of the link to a GCP stack (aws-dr only)."""
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
     amazon_side_asn: int = setting(
         "amazonSideAsn", "VGW's private ASN (differs from the Cloud Router's)", default=64512, check=rules.private_asn
     )
-    peer_ranges: list[Net] = field(default_factory=list)  # read from the peer's own config file
+    peer_ranges: list[Net] = Field(default_factory=list)  # read from the peer's own config file
 
 
-@section
-class AwsPlatform:
+class AwsPlatform(Section):
     """Mail, scheduling and messaging the application uses on AWS (and, for mail, from GCP)."""
 
     mail_enabled: bool = setting("mail", "SES identity, configuration set, events and webhooks", derive=_is_dr, derive_doc="true in dr")
@@ -396,8 +399,7 @@ class AwsPlatform:
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
-@section
-class FaultInjectionSettings:
+class FaultInjectionSettings(Section):
     """crm:faultInjection: the AWS FIS experiment templates `python -m dr gameday` runs (docs/runbooks/gameday.md)."""
 
     enabled: bool = setting(
@@ -414,8 +416,7 @@ class FaultInjectionSettings:
     )
 
 
-@section
-class Dns:
+class Dns(Section):
     """The Cloudflare zone a cloud stack writes its own records into: its origin host and certificate validation."""
 
     zone_id: str = setting("zoneId", "Cloudflare zone of the origin record and certificate validation", check=rules.cloudflare_id)
@@ -426,7 +427,7 @@ class Dns:
         check=rules.host_name_or_empty,
         default="",  # the program names it once it has read the zone's name (stacks/dns.py origin_host)
     )
-    api_token: str | None = field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
+    api_token: str | None = Field(default=None, repr=False)  # cloudflare:apiToken (secret); None: CLOUDFLARE_API_TOKEN
 
 
 def github_connection_name(project: str) -> str:
@@ -434,8 +435,7 @@ def github_connection_name(project: str) -> str:
     return f"{project}-github"
 
 
-@section
-class DeployRunnerSettings:
+class DeployRunnerSettings(Section):
     """crm:ci: where CI runs this stack's `pulumi up`, which reaches the cluster's private API (docs/deploying.md)."""
 
     runner: bool = setting(
@@ -460,38 +460,71 @@ class DeployRunnerSettings:
         le=3653,
         check=rules.log_retention,
     )
-    repository: str = field(default="")  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
+    repository: str = ""  # OWNER/REPO, read from Pulumi.bootstrap.yaml's crm:github.repository
 
 
-@dataclass(frozen=True)
-class AwsStackConfig:
-    common: Common
-    region: str
-    network: AwsNetworkSettings
-    kubernetes: Eks
-    database: RdsPostgres
-    redis: ElastiCacheRedis
-    ingress: Ingress
-    registry: Registry
-    interconnect: AwsInterconnect | None
-    platform: AwsPlatform
-    monitoring: Monitoring | None = None
-    application: ApplicationSettings | None = None
-    dns: Dns | None = None
-    rotation: Rotation = field(default_factory=Rotation)
-    ci: DeployRunnerSettings = field(
-        default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
+def _application_defaults(part: str, read: Mapping[str, Any]) -> dict[str, Any]:
+    """crm:application's image repository defaults to the first of crm:registry.repositories (when they are valid)."""
+    registry = read.get("registry", UNSET)
+    if part != "application" or registry is UNSET or registry.repositories is UNSET:
+        return {}
+    return {"repositories": registry.repositories}
+
+
+def _with_costs(common: Common, sections: Mapping[str, Parsed]) -> Common:
+    return common.model_copy(update={"cost_assumptions": cost.assumptions(common, sections["costAssumptions"])})
+
+
+def _with_token(dns: Dns, context: Context) -> Dns:
+    """The zone's token is the stack's own provider secret."""
+    return dns.model_copy(update={"api_token": context.raw.get("cloudflare:apiToken") or None})
+
+
+class AwsStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "aws"
+
+    common: Common = common_part()
+    region: str = provider_part("aws:region")
+    network: AwsNetworkSettings = section_part("network")
+    kubernetes: Eks = section_part("kubernetes")
+    database: RdsPostgres = section_part("database")
+    redis: ElastiCacheRedis = section_part("redis")
+    ingress: Ingress = section_part("ingress")
+    registry: Registry = section_part("registry")
+    interconnect: AwsInterconnect | None = section_part("interconnect", optional=True)
+    platform: AwsPlatform = section_part("platform")
+    monitoring: Monitoring = section_part("monitoring")
+    application: ApplicationSettings = section_part("application")
+    dns: Dns = section_part("dns")
+    rotation: Rotation = section_part("rotation", default_factory=Rotation)
+    ci: DeployRunnerSettings = section_part(
+        "ci", default_factory=lambda: DeployRunnerSettings(runner=False, github_connection="", log_retention_days=90)
     )
-    fault_injection: FaultInjectionSettings = field(default_factory=lambda: FaultInjectionSettings(enabled=False))
+    fault_injection: FaultInjectionSettings = section_part("faultInjection", default_factory=lambda: FaultInjectionSettings(enabled=False))
+    cost_assumptions: cost.AwsCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]  # in common.cost_assumptions
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> AwsStackConfig:
-        database = built["database"]
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        return _application_defaults(part, read)
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> AwsStackConfig:
+        return self.related(info, relations.aws)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> AwsStackConfig:
+        database = self.database
         if not database.logical_replication:
-            built["database"] = dataclasses.replace(database, max_slot_wal_keep_size_gb=0)  # no slot to bound
+            database = database.model_copy(update={"max_slot_wal_keep_size_gb": 0})  # no slot to bound
         # The pods' probes use the ALB target group's path, so the two cannot drift apart.
-        built["application"] = dataclasses.replace(built["application"], health_path=built["ingress"].health_check_path)
-        return cls(common=common, region=provider["aws:region"], **{"interconnect": None, **built})
+        application = self.application.model_copy(update={"health_path": self.ingress.health_check_path})
+        return self.model_copy(
+            update={
+                "common": _with_costs(self.common, sections),
+                "database": database,
+                "application": application,
+                "dns": _with_token(self.dns, context),
+            }
+        )
 
     @property
     def references(self) -> list[str]:
@@ -501,8 +534,7 @@ class AwsStackConfig:
 # ---------------------------------------------------------------- GCP
 
 
-@section
-class GcpNetworkSettings:
+class GcpNetworkSettings(Section):
     name: str = setting("name", "VPC name", derive=lambda c: f"{c.common.project}-{c.env}", derive_doc="<project>-<environment>")
     subnet_cidr: Net = setting("subnetCidr", "nodes' subnet")
     pods_cidr: Net = setting("podsCidr", "GKE pods' secondary range")
@@ -516,8 +548,7 @@ class GcpNetworkSettings:
     zones: list[str] = setting("zones", "zones of the node pool, in the region")
 
 
-@section
-class Gke:
+class Gke(Section):
     release_channel: str = setting("releaseChannel", "GKE release channel", default="REGULAR", choices=rules.RELEASE_CHANNELS)
     machine_type: str = setting("machineType", "GKE node machine type", by_env=matrix(sizes.GCP, "kubernetes", "machineType"))
     min_nodes: int = setting(
@@ -540,8 +571,7 @@ class Gke:
     )
 
 
-@section
-class CloudSqlSettings:
+class CloudSqlSettings(Section):
     enabled: bool = setting("enabled", "create the database", by_env=matrix(sizes.GCP, "database", "enabled"))
     database_version: str = setting("databaseVersion", "Cloud SQL version", default="POSTGRES_15", choices=("POSTGRES_15",))
     tier: str = setting("tier", "Cloud SQL machine tier", by_env=matrix(sizes.GCP, "database", "tier"), check=rules.cloud_sql_tier)
@@ -575,8 +605,7 @@ class CloudSqlSettings:
     client_image: str = setting("clientImage", "PostgreSQL client image of the role Job", default="docker.io/library/postgres:15-alpine")
 
 
-@section
-class MemorystoreSettings:
+class MemorystoreSettings(Section):
     enabled: bool = setting("enabled", "create the cache", by_env=matrix(sizes.GCP, "redis", "enabled"))
     tier: str = setting("tier", "`BASIC` or `STANDARD_HA`", by_env=matrix(sizes.GCP, "redis", "tier"), choices=("BASIC", "STANDARD_HA"))
     memory_size_gb: int = setting("memorySizeGb", "Memorystore size, GB", by_env=matrix(sizes.GCP, "redis", "memorySizeGb"), ge=1, le=300)
@@ -596,8 +625,7 @@ class MemorystoreSettings:
     )
 
 
-@section
-class GcpInterconnect:
+class GcpInterconnect(Section):
     """The GCP end of the HA VPN, which also creates the AWS customer gateways and VPN connections."""
 
     peer_stack: str = setting("peerStack", "the other cloud's end of the VPN; section only in the DR stacks")
@@ -615,8 +643,7 @@ class GcpInterconnect:
     peer_vpc_cidr: Net | None = None
 
 
-@section
-class GcpPlatform:
+class GcpPlatform(Section):
     """Kafka inside GKE, the workload identity, and the AWS stack whose mail and scheduler GCP uses."""
 
     aws_stack: str = setting(
@@ -647,8 +674,7 @@ class GcpPlatform:
     kafka_topic_partitions: int = setting("kafkaTopicPartitions", "partitions of each of those topics", default=6, ge=1, le=1000)
 
 
-@section
-class GcpIngress:
+class GcpIngress(Section):
     """The GKE Gateway in front of the application's Service (its port and health path: crm:application)."""
 
     allowed_cidrs: list[str] = setting(
@@ -660,28 +686,42 @@ class GcpIngress:
     )
 
 
-@dataclass(frozen=True)
-class GcpStackConfig:
-    common: Common
-    project_id: str
-    region: str
-    network: GcpNetworkSettings
-    kubernetes: Gke
-    database: CloudSqlSettings
-    redis: MemorystoreSettings
-    registry: Registry
-    interconnect: GcpInterconnect | None
-    platform: GcpPlatform
-    monitoring: Monitoring | None = None
-    replication: Replication | None = None
-    application: ApplicationSettings | None = None
-    dns: Dns | None = None
-    ingress: GcpIngress | None = None
-    rotation: Rotation = field(default_factory=Rotation)
+class GcpStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "gcp"
+
+    common: Common = common_part()
+    project_id: str = provider_part("gcp:project")
+    region: str = provider_part("gcp:region")
+    network: GcpNetworkSettings = section_part("network")
+    kubernetes: Gke = section_part("kubernetes")
+    database: CloudSqlSettings = section_part("database")
+    redis: MemorystoreSettings = section_part("redis")
+    registry: Registry = section_part("registry")
+    interconnect: GcpInterconnect | None = section_part("interconnect", optional=True)
+    platform: GcpPlatform = section_part("platform")
+    monitoring: Monitoring = section_part("monitoring")
+    replication: Replication = section_part("replication")
+    application: ApplicationSettings = section_part("application")
+    dns: Dns = section_part("dns")
+    ingress: GcpIngress = section_part("ingress")
+    rotation: Rotation = section_part("rotation", default_factory=Rotation)
+    cost_assumptions: cost.GcpCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]  # in common.cost_assumptions
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GcpStackConfig:
-        return cls(common=common, project_id=provider["gcp:project"], region=provider["gcp:region"], **{"interconnect": None, **built})
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        if part == "replication":
+            database = read.get("database", UNSET)
+            if database is UNSET or database.logical_decoding is UNSET:
+                return {}  # logicalDecoding is wrong, and reported
+            return {"replication_default": read.get("interconnect") is not None and database.logical_decoding}
+        return _application_defaults(part, read)
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> GcpStackConfig:
+        return self.related(info, relations.gcp)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> GcpStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections), "dns": _with_token(self.dns, context)})
 
     @property
     def references(self) -> list[str]:
@@ -696,8 +736,7 @@ class GcpStackConfig:
 # ---------------------------------------------------------------- Cloudflare
 
 
-@section
-class HealthMonitor:
+class HealthMonitor(Section):
     path: str = setting("path", "health check path", default="/health")
     port: int = setting("port", "health check port", default=443, ge=1, le=65535)
     expected_codes: str = setting("expectedCodes", "healthy status codes", default="200")
@@ -719,16 +758,14 @@ class HealthMonitor:
         )
 
 
-@section
-class PoolWeights:
+class PoolWeights(Section):
     """Steering `random` splits new sessions by these percentages (the documents' 50:50 by default)."""
 
     aws: int = setting("aws", "AWS pool's weight with `random` steering", default=50, ge=0, le=100)
     gcp: int = setting("gcp", "GCP pool's weight with `random` steering", default=50, ge=0, le=100)
 
 
-@section
-class LoadBalancerSettings:
+class LoadBalancerSettings(Section):
     account_id: str = setting("accountId", "Cloudflare account id", check=rules.cloudflare_id)
     zone_id: str = setting("zoneId", "Cloudflare zone id", check=rules.cloudflare_id)
     hostname: str = setting("hostname", "the load-balanced host name", derive=lambda c: c.common.public_host, derive_doc="<publicHost>")
@@ -756,21 +793,23 @@ class LoadBalancerSettings:
     )  # percent of new sessions per cloud under steering `random`
 
 
-@dataclass(frozen=True)
-class GlobalStackConfig:
-    common: Common
-    load_balancer: LoadBalancerSettings
+class GlobalStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "cloudflare"
 
-    @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> GlobalStackConfig:
-        return cls(common=common, **built)
+    common: Common = common_part()
+    load_balancer: LoadBalancerSettings = section_part("loadBalancer")
+    cost_assumptions: cost.CloudflareCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> GlobalStackConfig:
+        return self.related(info, relations.cloudflare)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> GlobalStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections)})
 
     @property
     def references(self) -> list[str]:
         return [self.load_balancer.aws_stack, self.load_balancer.gcp_stack]
-
-
-StackConfig = AwsStackConfig | GcpStackConfig | GlobalStackConfig
 
 
 # ---------------------------------------------------------------- Bootstrap
@@ -783,8 +822,7 @@ PRODUCTION_ENVIRONMENT = "production"
 PRODUCTION_STACKS = ("*-production", "*-dr", "global")
 
 
-@section
-class GithubRepository:
+class GithubRepository(Section):
     """The one repository whose workflows may act on the estate, and which of its jobs may deploy."""
 
     repository: str = setting(
@@ -824,8 +862,7 @@ class GithubRepository:
         return [f"repo:{self.repository}:pull_request"] + [f"repo:{self.repository}:ref:refs/heads/{b}" for b in self.preview_branches]
 
 
-@section
-class StateSettings:
+class StateSettings(Section):
     backend: str = setting(
         "backend", "`s3` or `gcs` state bucket", default="s3", choices=("s3", "gcs")
     )  # s3 | gcs: where every stack's state lives
@@ -842,8 +879,7 @@ class StateSettings:
     )  # IAM members (user:, group:) with the same rights in GCP
 
 
-@section
-class ProjectFactory:
+class ProjectFactory(Section):
     """crm:projects (bootstrap): create the GCP projects of crm:deployProjects and link them to billing."""
 
     create: bool = setting("create", "bootstrap creates each of crm:deployProjects, linked to billingAccount", default=False)
@@ -861,8 +897,7 @@ class ProjectFactory:
     )
 
 
-@section
-class CloudflareTokenFactory:
+class CloudflareTokenFactory(Section):
     """crm:cloudflareToken (bootstrap): create the stacks' Cloudflare API token, scoped to one zone and its account."""
 
     create: bool = setting(
@@ -872,8 +907,7 @@ class CloudflareTokenFactory:
     zone_id: str = setting("zoneId", "the zone of crm:publicHost", default="", check=lambda v: v and rules.cloudflare_id(v))
 
 
-@section
-class BootstrapTopLevel:
+class BootstrapTopLevel(Section):
     """The bootstrap stack's own top-level `crm:` settings."""
 
     deploy_projects: list[str] = setting(
@@ -885,27 +919,33 @@ class BootstrapTopLevel:
     )
 
 
-@dataclass(frozen=True)
-class BootstrapStackConfig:
-    common: Common
-    aws_region: str
-    gcp_project: str
-    gcp_region: str
-    github: GithubRepository
-    state: StateSettings
-    deploy_projects: list[str]  # the GCP projects the gcp-* stacks deploy into
-    projects: ProjectFactory | None = None  # crm:projects: whether bootstrap creates them
-    cloudflare_token: CloudflareTokenFactory | None = None  # crm:cloudflareToken: whether bootstrap creates it
+class BootstrapStackConfig(StackModel):
+    CLOUD: ClassVar[str] = "bootstrap"
+
+    common: Common = common_part()
+    aws_region: str = provider_part("aws:region")
+    gcp_project: str = provider_part("gcp:project")
+    gcp_region: str = provider_part("gcp:region")
+    github: GithubRepository = section_part("github")
+    state: StateSettings = section_part("state")
+    projects: ProjectFactory | None = section_part("projects", default_factory=lambda: None)  # whether bootstrap creates them
+    cloudflare_token: CloudflareTokenFactory | None = section_part("cloudflareToken", default_factory=lambda: None)
+    cost_assumptions: cost.BootstrapCostAssumptions | None = section_part("costAssumptions", default_factory=lambda: None)  # pyright: ignore[reportInvalidTypeForm]
+    deploy_projects: list[str] = top_level_part(BootstrapTopLevel)  # the GCP projects the gcp-* stacks deploy into
 
     @classmethod
-    def from_sections(cls, common: Common, built: dict[str, Any], provider: Mapping[str, str]) -> BootstrapStackConfig:
-        return cls(
-            common=common,
-            aws_region=provider["aws:region"],
-            gcp_project=provider["gcp:project"],
-            gcp_region=provider["gcp:region"],
-            **built,
-        )
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        if part == "deploy_projects":
+            project = context.provider["gcp:project"]
+            return {"gcp_project": project} if not project or rules.PROJECT_ID.match(project) else {}
+        return {}
+
+    @model_validator(mode="after")
+    def _related(self, info: ValidationInfo) -> BootstrapStackConfig:
+        return self.related(info, relations.bootstrap)
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> BootstrapStackConfig:
+        return self.model_copy(update={"common": _with_costs(self.common, sections)})
 
     @property
     def references(self) -> list[str]:
@@ -922,8 +962,7 @@ def _threshold(key: str, description: str, ge: int, le: int) -> Any:
     return setting(key, description, by_env=_monitoring(key), ge=ge, le=le)
 
 
-@section
-class Monitoring:
+class Monitoring(Section):
     """Who is told, and the thresholds, all derived from the SLA and the sizes in config."""
 
     emails: list[str] = setting(
@@ -970,8 +1009,7 @@ class Monitoring:
         return self.replication_lag_seconds * self.wal_bytes_per_second
 
 
-@section
-class Replication:
+class Replication(Section):
     """The deploy-time replication pieces in GKE (gcp-dr): the setup Job and the lag CronJob."""
 
     enabled: bool = setting(
@@ -991,8 +1029,7 @@ class Replication:
 REPLICAS = {"dev": (1, 3), "staging": (2, 4), "production": (3, 12), "dr": (2, 8)}
 
 
-@section
-class ApplicationSettings:
+class ApplicationSettings(Section):
     image_repository: str = setting(
         "imageRepository",
         "registry repository of the application image",
@@ -1017,3 +1054,7 @@ class ApplicationSettings:
     memory_request: str = setting("memoryRequest", "container memory request", default="512Mi", check=rules.memory_quantity)
     memory_limit: str = setting("memoryLimit", "container memory limit", default="1Gi", check=rules.memory_quantity)
     target_cpu_percent: int = setting("targetCpuPercent", "autoscaler CPU target", default=70, ge=10, le=95)
+
+
+for _config in (AwsStackConfig, GcpStackConfig, GlobalStackConfig, BootstrapStackConfig):
+    _config.model_rebuild()

@@ -53,7 +53,7 @@ def check_peer(problems: Problems, config: StackConfig, load_peer: Callable[[str
             )
         # Nodes and pods reach the database for writes; Cloud SQL replicates from the private services range.
         peer_ranges = [peer.network.subnet_cidr, peer.network.pods_cidr, peer.network.private_services_cidr]
-        return dataclasses.replace(config, interconnect=dataclasses.replace(interconnect, peer_ranges=peer_ranges))
+        return config.model_copy(update={"interconnect": interconnect.model_copy(update={"peer_ranges": peer_ranges})})
     elif isinstance(config, GcpStackConfig) and isinstance(peer, AwsStackConfig) and peer.interconnect is not None:
         _check_cross_overlap(problems, gcp_ranges(config.network), [("crm:network.cidr", peer.network.cidr)], peer.common.stack)
         if peer.interconnect.amazon_side_asn == interconnect.router_asn:
@@ -61,10 +61,10 @@ def check_peer(problems: Problems, config: StackConfig, load_peer: Callable[[str
                 "crm:interconnect.routerAsn",
                 f"{interconnect.router_asn} equals the Amazon-side ASN of {peer.common.stack}; the two BGP sides need distinct ASNs",
             )
-        linked = dataclasses.replace(
-            interconnect, peer_region=peer.region, peer_asn=peer.interconnect.amazon_side_asn, peer_vpc_cidr=peer.network.cidr
+        linked = interconnect.model_copy(
+            update={"peer_region": peer.region, "peer_asn": peer.interconnect.amazon_side_asn, "peer_vpc_cidr": peer.network.cidr}
         )
-        return dataclasses.replace(config, interconnect=linked)
+        return config.model_copy(update={"interconnect": linked})
     problems.add(key, f"'{interconnect.peer_stack}' is not the other cloud's end of the link (it needs crm:interconnect pointing back)")
     return config
 
@@ -193,4 +193,4 @@ def with_runner_repository(problems: Problems, config: StackConfig, peer_loader:
     if not isinstance(repository, str) or rules.github_repository(repository):
         problems.add(key, f"needs crm:github.repository (OWNER/REPO) in Pulumi.{BOOTSTRAP_STACK}.yaml, the repository the runner serves")
         return config
-    return dataclasses.replace(config, ci=dataclasses.replace(config.ci, repository=repository))
+    return config.model_copy(update={"ci": config.ci.model_copy(update={"repository": repository})})

@@ -1,4 +1,5 @@
-"""The rules that relate settings: run once per stack, after every section has been read and validated.
+"""The rules that relate settings: run once per stack by its typed config's model validator (model.py),
+after every section has been read and validated.
 
 Each value is declared and checked on its own in the schema (`setting(...)` in model.py, with the
 rules on one value in rules.py). What is left is what no single value can say: counts in order,

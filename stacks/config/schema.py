@@ -1,44 +1,70 @@
-"""The config schema: each setting declared once, on the typed object that carries it.
+"""The config schema: each section a pydantic model, each setting one field of it.
 
-A setting is one line on a dataclass in `model.py`:
+A setting is one line on a section model in `model.py`:
 
     disk_size_gb: int = setting("diskSizeGb", "node disk size", default=50, ge=20, le=16384)
 
-The attribute's annotation is the type; `setting()` holds the key in the stack file, the
-description, the default (one value, a per-environment row from `sizes.py`, or derived from other
-settings), the limits, and any rule about the value alone. From that one declaration come the
-validation (pydantic checks each value against its type and limits), the error messages, the "did
-you mean …?" for a misspelt key, and the reference in docs/configuration.md
-(`python -m tools.reports.config_doc`). Rules that relate several settings are in relations.py and
-run only on values that are themselves valid, so one wrong value gives one error.
+The annotation is the attribute's type; `setting()` is a pydantic `Field` whose alias is the key in
+the stack file, with the description, the default (one value, a per-environment row from `sizes.py`,
+or derived from other settings), the limits, and any rule about the value alone. From that one
+declaration come the validation (one `model_validate` of the section checks every value against its
+type and limits), the error messages, the "did you mean …?" for a misspelt key, and the reference in
+docs/configuration.md (`python -m tools.reports.config_doc`). Rules that relate several settings are
+in relations.py and run only on values that are themselves valid, so one wrong value gives one error.
+
+Reading a stack file (`read`) validates a section with a `Context` as pydantic's validation context:
+`Section`'s model validator supplies the per-environment and derived defaults of the keys the file
+leaves out and reports unknown keys; its field validator turns each value's pydantic errors into
+problems naming the key, leaving the value `UNSET` so every other value is still read and judged.
+A section built by the program itself (`Rotation(generation=1)`) is taken as given, as a plain
+record would be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
-import functools
-import inspect
 import ipaddress
+import sys
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from .reader import ConfigProblem, Problems, Unavailable
+from . import rules
+from .reader import NAMESPACE, ConfigProblem, Problems, Unavailable
 
 
-class _Required:
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
     def __repr__(self) -> str:
-        return "(required)"
+        return self.name
 
 
-REQUIRED: Any = _Required()
+REQUIRED: Any = _Sentinel("(required)")
+# A value that is wrong, or derives from one that is (its problem is reported): the section is incomplete.
+UNSET: Any = _Sentinel("(unavailable)")
+# A key the stack file leaves out: the field validator puts the setting's default in its place.
+_DEFAULT: Any = _Sentinel("(default)")
 ENVIRONMENTS = ("dev", "staging", "production", "dr")
 # Keys that moved, old -> new: a stack file written for an older release is told where each went
 # (CHANGELOG.md says when) instead of being asked whether it misspelt them.
@@ -64,7 +90,8 @@ class Setting:
     clouds: tuple[str, ...] | None = None  # the kinds of stacks that read it (None: all that read the section)
     convert: Callable[[Any], Any] | None = None  # the validated value -> the attribute's value
     value_type: Any = None  # the type in the stack file when it differs from the attribute's (see convert)
-    nested: type | None = None  # a sub-object whose own settings are read (when the annotation is not that dataclass)
+    nested: type | None = None  # a sub-section whose own settings are read (when the annotation is not that section)
+    file_type: Any = None  # the type in the stack file, resolved when the section is declared
 
     def default_for(self, context: Context) -> Any:
         if self.derive is not None:
@@ -83,9 +110,12 @@ class Setting:
     def required(self) -> bool:
         return self.default is REQUIRED and self.by_env is None and self.derive is None
 
+    def reads(self, cloud: str | None) -> bool:
+        return self.clouds is None or cloud is None or cloud in self.clouds
+
 
 def setting(key: str, description: str, *, default: Any = REQUIRED, attr_default: Any = REQUIRED, **kwargs: Any) -> Any:
-    """Declares one setting on a config dataclass (see the module docstring).
+    """Declares one setting on a section model: a pydantic field aliased to its key (see the module docstring).
 
     `attr_default` gives the attribute a default of its own (for stacks that do not read the
     setting, see `clouds`); otherwise a single `default` is also the attribute's.
@@ -93,42 +123,154 @@ def setting(key: str, description: str, *, default: Any = REQUIRED, attr_default
     declared = Setting(key, description, default=default, **kwargs)
     python_default = attr_default if attr_default is not REQUIRED else default
     single = kwargs.get("by_env") is None and kwargs.get("derive") is None and kwargs.get("convert") is None
-    if python_default is not REQUIRED and (attr_default is not REQUIRED or single):
-        if isinstance(python_default, list):
-            return dataclasses.field(default_factory=lambda: list(python_default), metadata={"setting": declared})
-        return dataclasses.field(default=python_default, metadata={"setting": declared})
-    return dataclasses.field(metadata={"setting": declared})
+    if python_default is REQUIRED or (attr_default is REQUIRED and not single):
+        python_default = PydanticUndefined
+    return Field(python_default, alias=key, description=description, json_schema_extra={"setting": declared})  # type: ignore[arg-type]
 
 
-def section(cls: type) -> type:
-    """`@dataclass(frozen=True)` for a config object whose fields are settings.
+def setting_of(info: FieldInfo) -> Setting | None:
+    extra = info.json_schema_extra
+    return extra.get("setting") if isinstance(extra, dict) else None  # type: ignore[return-value]
 
-    A setting with one default gives the attribute that default; a field without a default that
-    follows one with a default becomes keyword-only. So a new setting is one line added at the
-    end of its dataclass, whatever its default.
+
+def settings_of(cls: type[BaseModel]) -> list[tuple[Declared, Setting]]:
+    """(field, setting) of each setting of a section, in declaration order."""
+    found = []
+    for name, info in cls.model_fields.items():
+        spec = setting_of(info)
+        if spec is not None:
+            found.append((Declared(name, info), spec))
+    return found
+
+
+@dataclass(frozen=True)
+class Declared:
+    name: str  # the attribute
+    info: FieldInfo
+
+
+class Section(BaseModel):
+    """A section of the stack file (`crm:network`) or a sub-object of one (`crm:loadBalancer.monitor`).
+
+    Frozen like the records it replaces; built positionally or by attribute name by the program, by
+    key (the alias) or name when validated.
     """
-    seen_default = False
-    for name in list(inspect.get_annotations(cls)):
-        spec = cls.__dict__.get(name)
-        if isinstance(spec, dataclasses.Field):
-            has_default = spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING
-        else:
-            has_default = name in cls.__dict__
-        if has_default:
-            seen_default = True
-        elif seen_default:
-            metadata = spec.metadata if isinstance(spec, dataclasses.Field) else {}
-            setattr(cls, name, dataclasses.field(metadata=metadata, kw_only=True))
-    return dataclass(frozen=True)(cls)
+
+    model_config = ConfigDict(
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="ignore",  # unknown keys are reported by `_from_file`, with the nearest known key
+        arbitrary_types_allowed=True,
+        coerce_numbers_to_str=True,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            kwargs.update(zip(type(self).model_fields, args, strict=False))
+        super().__init__(**kwargs)
+
+    # Validation (`model_validate`) does not go through this constructor, and so keeps its context.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _type_settings(cls)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """Reading a stack file: unknown keys reported, and every setting the file leaves out marked for its default."""
+        context = info.context
+        if not isinstance(context, Context) or not isinstance(data, Mapping):
+            return data
+        prefix = context.prefix
+        declared = [(f.name, s) for f, s in settings_of(cls) if s.reads(context.cloud) and f.name not in context.exclude]
+        known = {s.key for _, s in declared}
+        for name in sorted({k for k, v in data.items() if v is not None} - known, key=str):
+            moved = MOVED_KEYS.get(f"{prefix}{name}")
+            if moved:
+                context.problems.value(f"{prefix}{name}", f"has moved to {moved}")
+            else:
+                context.problems.value(f"{prefix}{name}", unknown_key_message(str(name), known, prefix=prefix))
+        values = {name: data[s.key] if data.get(s.key) is not None else _DEFAULT for name, s in declared}
+        for name, field in cls.model_fields.items():
+            if name not in values and field.is_required():
+                values[name] = UNSET  # not read here (another kind of stack's setting, or set by the program)
+        return values
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _setting_value(cls, value: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
+        """One setting's value, validated; its problems are recorded and the value left UNSET."""
+        context = info.context
+        if not isinstance(context, Context):
+            return value  # built by the program: taken as given
+        name = typing.cast(str, info.field_name)
+        spec = setting_of(cls.model_fields[name])
+        if value is UNSET or spec is None:
+            return value
+        path = context.path(spec.key)
+        defaulted = value is _DEFAULT
+        nested = _nested(cls, name)
+        if nested is not None:
+            raw = {} if defaulted else value
+            if not isinstance(raw, Mapping):
+                context.problems.value(path, f"must be an object, got {_type_name(raw)}")
+                return UNSET
+            with context.entering(path):
+                section = handler(raw)
+            if not complete(section, context.cloud):
+                return UNSET
+            return spec.convert(section) if spec.convert else section
+        if defaulted:
+            try:
+                value = spec.default_for(context.with_values(info.data))
+            except LookupError:
+                context.problems.value(path, f"is required but not set ({spec.description})")
+                return UNSET
+            except Unavailable:
+                return UNSET
+        try:
+            typed = handler(value)
+        except ValidationError as error:
+            found = [ConfigProblem(_path(path, e["loc"]), message(e, spec, spec.file_type)) for e in error.errors(include_url=False)]
+            # A default derived from a wrong value: that value's own error says what to fix.
+            (context.problems.deferred if defaulted else context.problems.items).extend(found)
+            return UNSET
+        return spec.convert(typed) if spec.convert else typed
 
 
-def settings_of(cls: type) -> list[tuple[dataclasses.Field, Setting]]:
-    return [(f, f.metadata["setting"]) for f in dataclasses.fields(cls) if "setting" in f.metadata]
+def complete(section: BaseModel, cloud: str | None = None, exclude: Iterable[str] = ()) -> bool:
+    """True when every setting the stack's kind reads has a valid value."""
+    return not any(getattr(section, f.name) is UNSET for f, s in settings_of(type(section)) if s.reads(cloud) and f.name not in exclude)
 
 
-@functools.cache
-def hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, include_extras=True)
+def _type_settings(cls: type) -> None:
+    """Gives each setting of a section being declared its type in the stack file, with the setting's limits and rules."""
+    annotations = cls.__annotations__  # the class's own (Python 3.10+), read by pydantic after this hook
+    namespace = {**vars(sys.modules[cls.__module__]), **vars(cls)}
+    for name, annotation in list(annotations.items()):
+        info = cls.__dict__.get(name)
+        spec = setting_of(info) if isinstance(info, FieldInfo) else None
+        if spec is None:
+            continue
+        kind = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # the class body's own annotation text
+        file_type = spec.nested or spec.value_type or kind
+        object.__setattr__(spec, "file_type", file_type)  # the declaration's own record, completed once
+        annotations[name] = file_type if _section_type(file_type) is not None else _value_type(file_type, spec)
+
+
+def _section_type(kind: Any) -> type | None:
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def _nested(cls: type[BaseModel], name: str) -> type | None:
+    """The sub-section a setting holds (None for a plain value)."""
+    spec = setting_of(cls.model_fields[name])
+    return None if spec is None else _section_type(spec.file_type)
 
 
 # ---------------------------------------------------------------- value types
@@ -214,18 +356,6 @@ def _scalar(annotation: Any, spec: Setting) -> Any:
     return Annotated[(base, *extras)] if extras else base
 
 
-@functools.cache
-def adapter(cls: type, name: str) -> TypeAdapter:
-    spec = next(s for f, s in settings_of(cls) if f.name == name)
-    return TypeAdapter(_value_type(annotation(cls, name), spec), config=ConfigDict(coerce_numbers_to_str=True))
-
-
-def annotation(cls: type, name: str) -> Any:
-    """The type a setting has in the stack file."""
-    spec = next(s for f, s in settings_of(cls) if f.name == name)
-    return spec.value_type if spec.value_type is not None else hints(cls)[name]
-
-
 # ---------------------------------------------------------------- messages
 
 
@@ -285,12 +415,27 @@ def unknown_key_message(name: str, known: Iterable[str], *, prefix: str = "", wh
 
 @dataclass
 class Context:
-    """What derived defaults may use: the stack's common settings, this section's valid values, and extras."""
+    """The validation context of a stack file's sections: what defaults derive from, and where problems go.
+
+    `common` is the stack's common settings, `extra` what defaults take from other sections; a
+    derived default reads this section's values before it as `context["name"]`.
+    """
 
     common: Any
-    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     environment_valid: bool = True
+    problems: Problems = dataclasses.field(default_factory=Problems)
+    cloud: str | None = None
+    exclude: frozenset[str] = frozenset()
+    prefixes: list[str] = dataclasses.field(default_factory=list)  # the section being read, innermost last
+    # Reading a whole stack file (StackModel): its name, the provider settings the program reads, the
+    # keys each section sets, and whether every value was valid.
+    stack: str = ""
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    provider: dict[str, str] = dataclasses.field(default_factory=dict)
+    given: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    complete: bool = True
 
     @property
     def env(self) -> str:
@@ -299,33 +444,53 @@ class Context:
         return self.common.environment
 
     def __getitem__(self, name: str) -> Any:
-        if name in self.values:
-            return self.values[name]
+        value = self.values.get(name, UNSET)
+        if value is not UNSET:
+            return value
         if name in self.extra:
             return self.extra[name]
         raise Unavailable(name)
 
+    @property
+    def prefix(self) -> str:
+        return self.prefixes[-1]
+
+    def path(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    @contextlib.contextmanager
+    def entering(self, path: str) -> Iterator[None]:
+        self.prefixes.append(f"{path}.")
+        try:
+            yield
+        finally:
+            self.prefixes.pop()
+
+    def with_values(self, values: Mapping[str, Any]) -> Context:
+        return dataclasses.replace(self, values=values)
+
 
 class Parsed:
-    """A section's valid values by attribute name; reading a wrong one raises Unavailable."""
+    """A section as read: its valid values by attribute name; reading a wrong one raises Unavailable."""
 
-    def __init__(self, cls: type, key: str, values: dict[str, Any], complete: bool, given: set[str]):
-        self._cls, self._key, self._values, self._complete, self._given = cls, key, values, complete, given
+    _section: BaseModel | None
+
+    def __init__(self, key: str, section: BaseModel | None, complete: bool, given: set[str]):
+        self._key, self._section, self._complete, self._given = key, section, complete, given
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        try:
-            return self._values[name]
-        except KeyError:
-            raise Unavailable(f"{self._key}.{name}") from None
+        value = UNSET if self._section is None else getattr(self._section, name, UNSET)
+        if value is UNSET:
+            raise Unavailable(f"{self._key}.{name}")
+        return value
 
-    def set(self, name: str, value: Any) -> None:
-        self._values[name] = value
-
-    def invalidate(self) -> None:
-        """A value this section takes from elsewhere is wrong (and reported there)."""
-        self._complete = False
+    @property
+    def _values(self) -> dict[str, Any]:
+        if self._section is None:
+            return {}
+        return {name: value for name, value in self._section if value is not UNSET}
 
     def given(self, key: str) -> bool:
         """True when the stack file sets `key` (the name in the file) in this section."""
@@ -335,95 +500,41 @@ class Parsed:
     def complete(self) -> bool:
         return self._complete
 
-    def build(self, **extra: Any) -> Any:
-        if not self._complete:
+    def build(self) -> Any:
+        if not self._complete or self._section is None:
             raise Unavailable(self._key)
-        return self._cls(**{**self._values, **extra})
+        return self._section
 
 
 def read(
     problems: Problems,
     key: str,
     raw: Any,
-    cls: type,
+    cls: type[Section],
     context: Context,
     *,
     cloud: str | None = None,
     separator: str = ".",
     exclude: Iterable[str] = (),
 ) -> Parsed:
-    """Validates one section (`crm:network`) against the settings of `cls`; every problem is added."""
-    prefix = f"{key}{separator}"
+    """Validates one section (`crm:network`) with one `model_validate`; every problem is added to `problems`."""
     if key in problems.suppressed:
-        return Parsed(cls, key, {}, False, set())
+        return Parsed(key, None, False, set())
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         problems.value(key, f"must be an object, got {_type_name(raw)}")
-        return Parsed(cls, key, {}, False, set())
-    declared = [(f, s) for f, s in settings_of(cls) if (s.clouds is None or cloud is None or cloud in s.clouds) and f.name not in exclude]
-    known = {s.key for _, s in declared}
-    for name in sorted({k for k, v in raw.items() if v is not None} - known, key=str):
-        moved = MOVED_KEYS.get(f"{prefix}{name}")
-        if moved:
-            problems.value(f"{prefix}{name}", f"has moved to {moved}")
-        else:
-            problems.value(f"{prefix}{name}", unknown_key_message(str(name), known, prefix=prefix))
-    values: dict[str, Any] = {}
-    complete = True
-    context = dataclasses.replace(context, values=values)
-    for field, spec in declared:
-        path = f"{prefix}{spec.key}"
-        nested = _nested(cls, field.name)
-        given = raw.get(spec.key) is not None
-        if nested is not None:
-            parsed = read(problems, path, raw.get(spec.key), nested, context, cloud=cloud)
-            if parsed.complete:
-                built = parsed.build()
-                values[field.name] = spec.convert(built) if spec.convert else built
-            else:
-                complete = False
-            continue
-        if given:
-            value = raw[spec.key]
-        else:
-            try:
-                value = spec.default_for(context)
-            except LookupError:
-                problems.value(path, f"is required but not set ({spec.description})")
-                complete = False
-                continue
-            except Unavailable:
-                complete = False
-                continue
-        try:
-            typed = adapter(cls, field.name).validate_python(value)
-        except ValidationError as error:
-            complete = False
-            found = [
-                ConfigProblem(_path(path, e["loc"]), message(e, spec, annotation(cls, field.name))) for e in error.errors(include_url=False)
-            ]
-            if given:
-                problems.items.extend(found)
-            else:
-                problems.deferred.extend(found)  # a default derived from a wrong value: that value's error says it
-            continue
-        values[field.name] = spec.convert(typed) if spec.convert else typed
-    return Parsed(cls, key, values, complete, {str(k) for k in raw if raw.get(k) is not None})
+        return Parsed(key, None, False, set())
+    reading = dataclasses.replace(
+        context, problems=problems, cloud=cloud, exclude=frozenset(exclude), prefixes=[f"{key}{separator}"], values={}
+    )
+    section = cls.model_validate(raw, context=reading)
+    given = {str(k) for k in raw if raw.get(k) is not None}
+    return Parsed(key, section, complete(section, cloud, exclude), given)
 
 
-def _nested(cls: type, name: str) -> type | None:
-    spec = next(s for f, s in settings_of(cls) if f.name == name)
-    if spec.nested is not None:
-        return spec.nested
-    kind = hints(cls)[name]
-    if typing.get_origin(kind) is typing.Union:
-        kind = next(a for a in typing.get_args(kind) if a is not type(None))
-    return kind if dataclasses.is_dataclass(kind) and isinstance(kind, type) else None
-
-
-def known_keys(cls: type, cloud: str | None = None) -> list[str]:
-    return [s.key for _, s in settings_of(cls) if s.clouds is None or cloud is None or cloud in s.clouds]
+def known_keys(cls: type[BaseModel], cloud: str | None = None) -> list[str]:
+    return [s.key for _, s in settings_of(cls) if s.reads(cloud)]
 
 
 def valid_or_none(parsed: Parsed, name: str) -> Any:
@@ -432,6 +543,271 @@ def valid_or_none(parsed: Parsed, name: str) -> Any:
         return getattr(parsed, name)
     except Unavailable:
         return None
+
+
+# ---------------------------------------------------------------- the stack file
+
+# Provider settings the programs read (outside the `crm` namespace), by kind of stack.
+PROVIDER_SETTINGS = {
+    "aws:region": Setting("aws:region", "AWS region of the stack", clouds=("aws", "bootstrap")),
+    "gcp:project": Setting("gcp:project", "GCP project of the stack", clouds=("gcp", "bootstrap")),
+    "gcp:region": Setting("gcp:region", "GCP region of the stack", clouds=("gcp", "bootstrap")),
+    "cloudflare:apiToken": Setting(
+        "cloudflare:apiToken",
+        "Cloudflare API token (`pulumi config set --secret`; without it CLOUDFLARE_API_TOKEN); bootstrap: one that may create tokens",
+        default=None,
+        clouds=("aws", "gcp", "cloudflare", "bootstrap"),
+    ),
+}
+# A key in a provider's namespace this close to a setting the program reads, while that setting is
+# unset, is a misspelling of it (`aws:regin`); other provider keys (`aws:profile`) are the provider's.
+_PROVIDER_TYPO_CUTOFF = 0.75
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a field of a stack's typed config comes from in the stack file."""
+
+    kind: Literal["common", "provider", "section", "top-level"]
+    key: str = ""  # the provider setting (`aws:region`), or the section (`network` for crm:network)
+    optional: bool = False  # a section read only when the file has it (None otherwise)
+    model: type[Section] | None = None  # top-level settings: the section model declaring them
+
+
+def common_part() -> Any:
+    """The stack's common top-level settings (`crm:cloud`, `crm:environment`, ...)."""
+    return Field(json_schema_extra=_extra(Part("common")))
+
+
+def provider_part(key: str) -> Any:
+    """A provider setting the program reads (`aws:region`)."""
+    return Field(json_schema_extra=_extra(Part("provider", key)))
+
+
+def section_part(key: str, *, optional: bool = False, default_factory: Callable[[], Any] | None = None) -> Any:
+    """A section of the stack file, `crm:<key>`, read into the field's section model."""
+    extra = _extra(Part("section", key, optional))
+    if default_factory is not None:
+        return Field(default_factory=default_factory, alias=key, json_schema_extra=extra)
+    return Field(None if optional else PydanticUndefined, alias=key, json_schema_extra=extra)
+
+
+def top_level_part(model: type[Section]) -> Any:
+    """A top-level setting of one kind of stack (`crm:deployProjects`), declared on `model` under the field's name."""
+    return Field(json_schema_extra=_extra(Part("top-level", model=model)))
+
+
+def _extra(part: Part) -> Any:
+    """Where the field comes from, kept with the field (pydantic carries `json_schema_extra` as given)."""
+    return {"part": part}
+
+
+def _part_of(info: FieldInfo) -> Part | None:
+    extra = info.json_schema_extra
+    return extra.get("part") if isinstance(extra, dict) else None  # type: ignore[return-value]
+
+
+class StackModel(BaseModel):
+    """A kind of stack's typed config, read from its stack file in one `model_validate`.
+
+    Its fields are the parts of the file (common settings, provider settings, sections) in the order
+    they are judged; each kind's model validator relates the values that are valid (relations.py).
+    Validation takes the stack's `namespace:key -> value` mapping with a `Context` (stacks/config/__init__.py).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, validate_by_name=True, validate_by_alias=True)
+
+    CLOUD: ClassVar[str]
+
+    @classmethod
+    def parts(cls) -> list[tuple[str, Part]]:
+        found = []
+        for name, info in cls.model_fields.items():
+            part = _part_of(info)
+            if part is not None:
+                found.append((name, part))
+        return found
+
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        """`crm:<name>` -> the section model of each section this kind of stack reads, in order."""
+        return {part.key: _field_section(cls, name) for name, part in cls.parts() if part.kind == "section"}
+
+    @classmethod
+    def top_level(cls) -> tuple[type[Section], ...]:
+        """The section models declaring this kind's own top-level settings."""
+        return tuple(part.model for _, part in cls.parts() if part.model is not None)
+
+    @classmethod
+    def common_model(cls) -> type[Section]:
+        return next(_field_section(cls, name) for name, part in cls.parts() if part.kind == "common")
+
+    @classmethod
+    def known_keys(cls) -> tuple[str, ...]:
+        """The `crm:` keys a stack of this kind reads."""
+        return (
+            tuple(known_keys(cls.common_model(), cls.CLOUD))
+            + tuple(cls.sections())
+            + tuple(key for model in cls.top_level() for key in known_keys(model, cls.CLOUD))
+        )
+
+    @classmethod
+    def derived_from(cls, part: str, read: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        """What a part's derived defaults read from the parts before it (`Context.extra`)."""
+        return {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """The stack file's `namespace:key -> value` split into the parts of the typed config."""
+        context = info.context
+        if not isinstance(context, Context):
+            return data
+        top = {key.partition(":")[2]: value for key, value in data.items() if key.partition(":")[0] == NAMESPACE}
+        split: dict[str, Any] = {}
+        for name, part in cls.parts():
+            if part.kind == "common":
+                split[name] = {key: top.get(key) for key in known_keys(cls.common_model())}
+            elif part.kind == "provider":
+                split[name] = provider_value(data, part.key)
+            elif part.kind == "section":
+                split[name] = top.get(part.key)
+            else:
+                assert part.model is not None
+                split[name] = {key: top.get(key) for key in known_keys(part.model, cls.CLOUD)}
+        context.raw = data
+        return split
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _read_part(cls, value: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
+        context, name = info.context, typing.cast(str, info.field_name)
+        part = _part_of(cls.model_fields[name])
+        if not isinstance(context, Context) or part is None:
+            return handler(value)
+        problems = context.problems
+        if part.kind == "provider":
+            return value
+        if part.kind == "common":
+            return _read_common(cls, value, handler, context)
+        context.exclude, context.extra = frozenset(), cls.derived_from(part.key or name, info.data, context)
+        if part.kind == "top-level":
+            assert part.model is not None
+            context.prefixes = [f"{NAMESPACE}:"]
+            declared = part.model.model_validate(value, context=context)
+            if not complete(declared, cls.CLOUD):
+                context.complete = False
+                return UNSET
+            return getattr(declared, name)
+        key = f"{NAMESPACE}:{part.key}"
+        if part.optional and value is None:
+            return None
+        if key in problems.suppressed:  # a misspelt key stands for it, and says so
+            context.complete = False
+            return UNSET
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            problems.value(key, f"must be an object, got {_type_name(value)}")
+            context.complete = False
+            return UNSET
+        context.prefixes = [f"{key}."]
+        section = handler(value)
+        context.given[part.key] = {str(k) for k in value if value.get(k) is not None}
+        if not complete(section, cls.CLOUD):
+            context.complete = False
+        return section
+
+    def related(self, info: ValidationInfo, rules: Callable[..., None]) -> Any:
+        """Runs the rules relating this kind's settings on the values that are valid; the typed config when every value is."""
+        context = info.context
+        if not isinstance(context, Context):
+            return self
+        sections = {}
+        for name, part in type(self).parts():
+            if part.kind != "section":
+                continue
+            value = getattr(self, name)
+            if value is None:
+                continue  # an optional section the file does not have
+            section = None if value is UNSET else value
+            whole = section is not None and complete(section, type(self).CLOUD)
+            sections[part.key] = Parsed(f"{NAMESPACE}:{part.key}", section, whole, context.given.get(part.key, set()))
+        rules(context.problems, self.common, sections, context.provider)  # type: ignore[attr-defined]
+        return self.finished(context, sections) if context.complete else self
+
+    def finished(self, context: Context, sections: Mapping[str, Parsed]) -> Any:
+        """The typed config once every value is valid (each kind adds what it derives from several parts)."""
+        return self
+
+
+def _field_section(cls: type[BaseModel], name: str) -> type[Section]:
+    kind = _section_type(cls.model_fields[name].annotation)
+    assert kind is not None, f"{cls.__name__}.{name} is not a section"
+    return kind
+
+
+def _read_common(cls: type[StackModel], value: Mapping[str, Any], handler: Callable[[Any], Any], context: Context) -> Any:
+    """The common settings: the environment every default depends on, the stack's name, then the provider settings."""
+    context.prefixes, context.exclude, context.extra = [f"{NAMESPACE}:"], frozenset(), {}
+    read = handler(value)
+    values = {name: v for name, v in read if v is not UNSET and name in cls.common_model().model_fields}
+    environment_valid = values.get("environment", UNSET) is not UNSET
+    if not environment_valid:
+        context.problems.relations = False  # checks against no environment would only echo that one error
+    if not complete(read, cls.CLOUD):
+        context.complete = False
+    public_host = values.get("public_host", value.get("publicHost") if isinstance(value.get("publicHost"), str) else "")
+    common = cls.common_model()(
+        **{
+            **values,
+            "stack": context.stack,
+            "environment": values.get("environment", str(value.get("environment"))),
+            "project": values.get("project", "crm"),
+            "organization": values.get("organization", "organization"),
+            "public_host": public_host or "",
+        }
+    )
+    context.common, context.environment_valid = common, environment_valid
+    read_provider_keys(context.problems, context.raw, cls.CLOUD)
+    context.provider = {key: provider_value(context.raw, key) for key in ("aws:region", "gcp:project", "gcp:region")}
+    return common
+
+
+def check_unknown_keys(problems: Problems, raw: Mapping[str, Any], cloud: str, known: Sequence[str]) -> None:
+    """Top-level `crm:` keys the program does not read, and misspelt provider keys, each with the nearest known key."""
+    for key in sorted(raw):
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE and name not in known:
+            problems.value(key, unknown_key_message(name, known, prefix=f"{NAMESPACE}:", what=f"is not a setting of a {cloud} stack"))
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            if close and f"{NAMESPACE}:{close[0]}" not in raw:
+                problems.suppressed.add(f"{NAMESPACE}:{close[0]}")
+    read = [key for key, spec in PROVIDER_SETTINGS.items() if spec.reads(cloud)]
+    unset = [key for key in read if raw.get(key) in (None, "")]
+    for key in sorted(raw):
+        namespace = key.partition(":")[0]
+        if namespace == NAMESPACE or key in read or not any(k.partition(":")[0] == namespace for k in read):
+            continue
+        close = difflib.get_close_matches(key, unset, n=1, cutoff=_PROVIDER_TYPO_CUTOFF)
+        if close:
+            problems.value(key, f"is not a setting this stack reads; did you mean {close[0]}?")
+            problems.suppressed.add(close[0])
+            unset.remove(close[0])
+
+
+def read_provider_keys(problems: Problems, raw: Mapping[str, Any], cloud: str) -> None:
+    for key, spec in PROVIDER_SETTINGS.items():
+        if not spec.reads(cloud) or key in problems.suppressed:
+            continue
+        value = raw.get(key)
+        if value in (None, "") and spec.required:
+            problems.value(key, "is required but not set")
+        elif value not in (None, "") and not isinstance(value, str) and not (isinstance(value, Mapping) and "secure" in value):
+            problems.value(key, f"must be a string, got {value!r}" if key != "cloudflare:apiToken" else "must be a string (a secret)")
+    project = raw.get("gcp:project")
+    if cloud == "bootstrap" and isinstance(project, str) and project and rules.gcp_project(project):
+        problems.value("gcp:project", rules.gcp_project(project) or "")
 
 
 def provider_value(raw: Mapping[str, Any], key: str) -> str:

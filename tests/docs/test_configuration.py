@@ -42,9 +42,9 @@ def test_keys_of_a_section_read_only_when_present_are_listed():
 
 
 def test_a_changed_default_changes_the_table(monkeypatch):
-    field = model.RdsPostgres.__dataclass_fields__["client_image"]
-    changed = schema.Setting(**{**field.metadata["setting"].__dict__, "default": "registry.test/postgres:15"})
-    monkeypatch.setattr(field, "metadata", {"setting": changed})
+    field = model.RdsPostgres.model_fields["client_image"]
+    changed = schema.Setting(**{**schema.setting_of(field).__dict__, "default": "registry.test/postgres:15"})
+    monkeypatch.setattr(field, "json_schema_extra", {"setting": changed})
     assert "`registry.test/postgres:15`" in config_doc.markdown("aws")
 
 

@@ -181,8 +181,7 @@ def test_a_stack_file_without_a_config_mapping_is_an_error(tmp_path):
 # ---------------------------------------------------------------- the schema itself
 
 
-@schema.section
-class _Example:
+class _Example(schema.Section):
     size: int = schema.setting("size", "how big", by_env={"dev": 1, "staging": 2, "production": 3, "dr": 4}, ge=1, le=10)
     ceiling: int = schema.setting("ceiling", "twice the size", derive=lambda c: c["size"] * 2)
     name: str = schema.setting(
@@ -239,3 +238,35 @@ def test_a_boolean_where_a_decimal_number_belongs_is_called_not_a_number():
     found = problems_of("aws-dev", {"crm:costAssumptions": {"albLcu": True}, "crm:monitoring": {"availabilityPercent": False}})
     assert "crm:costAssumptions.albLcu: must be a number, got True" in found
     assert "crm:monitoring.availabilityPercent: must be a number, got False" in found
+
+
+# ---------------------------------------------------------------- models read in one pass
+
+
+@pytest.mark.parametrize("stack", ["aws-dr", "gcp-dr", "global", "bootstrap"])
+def test_a_stack_file_is_read_by_one_validation_of_its_typed_config(stack, monkeypatch):
+    config_type = type(load(stack, read_stack_file(stack), check_peer=False))
+    validated: list[type] = []
+    validate = config_type.model_validate.__func__
+
+    def counted(cls, *args, **kwargs):
+        validated.append(cls)
+        return validate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(config_type, "model_validate", classmethod(counted))
+    config = load(stack, read_stack_file(stack), check_peer=False)
+    assert validated == [config_type]
+    sections = [value for _, value in config if isinstance(value, schema.Section)]
+    assert len(sections) >= 2 and config.common in sections
+
+
+def test_each_setting_is_a_pydantic_field_aliased_to_its_key():
+    from stacks import config as config_layer
+
+    fields = [
+        (cls.model_fields[declared.name], spec)
+        for sections in config_layer.SECTIONS.values()
+        for cls in sections.values()
+        for declared, spec in schema.settings_of(cls)
+    ]
+    assert fields and all(field.alias == spec.key and field.description == spec.description for field, spec in fields)

@@ -1,6 +1,6 @@
 """`python -m tools.reports.config_doc`: every setting of each kind of stack, generated from the schema.
 
-Each setting is declared once, with `setting(...)` on the dataclass that carries it
+Each setting is declared once, with `setting(...)` on the section model that carries it
 (stacks/config/model.py); the sections each kind of stack reads are
 `stacks.config.SECTIONS`. The defaults shown are the ones the schema applies: each environment's
 section is read with nothing set. `docs/configuration.md` carries the output (`python -m tools.docs
@@ -92,6 +92,12 @@ def _raw_default(spec: schema.Setting, value: Any) -> Any:
     return value
 
 
+def _setting(cls: type, name: str) -> schema.Setting:
+    spec = schema.setting_of(cls.model_fields[name])
+    assert spec is not None, f"{cls.__name__}.{name} is not a setting"
+    return spec
+
+
 def _cell(per_env: dict[str, str]) -> str:
     if len(set(per_env.values())) == 1:
         return f"`{next(iter(per_env.values()))}`"
@@ -106,7 +112,7 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
             default = "(secret; or CLOUDFLARE_API_TOKEN)" if key == "cloudflare:apiToken" else "(required)"
             table.append((key, default, "", spec.description))
     extra = {
-        "repositories": list(model.Registry.__dataclass_fields__["repositories"].metadata["setting"].default),
+        "repositories": list(_setting(model.Registry, "repositories").default),
         "gcp_project": "<gcp:project>",
     }
     table.extend(_rows(kind, "crm:", model.Common, extra))
