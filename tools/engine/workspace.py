@@ -12,6 +12,7 @@ import pulumi
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, load, read_stack_file
 
+from . import cache
 from .engine import PreviewResult, Secret, map_markers, run_program
 
 
@@ -87,6 +88,11 @@ def entry_point(preview: bool) -> Callable[[], None]:
 
 
 def _run(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> PreviewResult:
+    """One stack's run, or the same run kept on disk when CRM_PREVIEW_CACHE is set (tools/engine/cache.py)."""
+    return cache.remember(PROJECT_DIR, ("run", stack, raw, preview, references), lambda: _run_program(stack, raw, preview, references))
+
+
+def _run_program(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> PreviewResult:
     try:
         return run_program(stack, raw, entry_point(preview), preview=preview, stack_outputs=references)
     except pulumi.RunError as error:
