@@ -128,9 +128,10 @@ def _shipped_together(stacks: tuple[str, ...], preview: bool) -> list[StackRun]:
 def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
     """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
     config = stack_config(stack, changes)
-    references = {
-        dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
-    }
+    with fakes.shipped():  # a test's own fake answers are for its stack, not for the stacks it reads from
+        references = {
+            dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
+        }
     return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
 
 
