@@ -79,7 +79,7 @@ def pytest_collection_finish(session) -> None:
 # content (tools/engine/cache.py), so the next run of an unchanged tree loads them, and so do the commands the
 # tests start as subprocesses. Without it, a directory that lives as long as the run.
 _RUN_DIR = "CRM_TESTS_PREVIEW_DIR"
-cache.IN_THIS_PROCESS = False  # in here a test may patch a program's function before a run: only the keys below are pure
+cache.IN_THIS_PROCESS.on = False  # in here a test may patch a program's function before a run: only the keys below are pure
 
 
 def pytest_configure(config) -> None:

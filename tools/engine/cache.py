@@ -31,9 +31,16 @@ from typing import Any, TypeVar
 from . import fakes
 
 ENVIRONMENT = "CRM_PREVIEW_CACHE"
-# The test suite turns this off in its own process, where a test may replace a program's function before a
-# run (its subprocesses, which no test can patch, still read and write the directory).
-IN_THIS_PROCESS = True
+
+
+class _Switch:
+    """Whether runs in this process use the directory. The test suite turns it off in its own process, where a
+    test may replace a program's function before a run (its subprocesses, which no test can patch, still use it)."""
+
+    on = True
+
+
+IN_THIS_PROCESS = _Switch()
 # What the programs are made of, relative to the project: their code, the data they read and the fakes.
 PROGRAM = ("stacks", "components", "tools/engine")
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py")
@@ -45,7 +52,7 @@ T = TypeVar("T")
 
 def directory() -> Path | None:
     value = os.environ.get(ENVIRONMENT)
-    return Path(value) if value and IN_THIS_PROCESS else None
+    return Path(value) if value and IN_THIS_PROCESS.on else None
 
 
 @functools.cache
@@ -70,12 +77,11 @@ def program_digest(project_dir: Path) -> str:
 @contextlib.contextmanager
 def bypassed() -> Iterator[None]:
     """Runs inside read and keep nothing: for a caller that records more of a run than its result (tools/diff/snapshot.py)."""
-    global IN_THIS_PROCESS
-    saved, IN_THIS_PROCESS = IN_THIS_PROCESS, False
+    saved, IN_THIS_PROCESS.on = IN_THIS_PROCESS.on, False
     try:
         yield
     finally:
-        IN_THIS_PROCESS = saved
+        IN_THIS_PROCESS.on = saved
 
 
 def key(project_dir: Path, *parts: Any) -> str | None:
