@@ -93,11 +93,9 @@ def pytest_unconfigure(config) -> None:
         shutil.rmtree(os.environ.pop(_RUN_DIR), ignore_errors=True)
 
 
-def _shared(key: str, compute: Callable[[], Any]) -> Any:
+def _kept_runs() -> Path | None:
     directory = os.environ.get(cache.ENVIRONMENT) or os.environ.get(_RUN_DIR)
-    if not directory:
-        return compute()
-    return cache.remember(ROOT, ("tests", key), compute, where=Path(directory))
+    return Path(directory) if directory else None
 
 
 def _while_the_fakes_are_shipped(function: Callable) -> Callable:
@@ -113,31 +111,39 @@ def _while_the_fakes_are_shipped(function: Callable) -> Callable:
 
 @_while_the_fakes_are_shipped
 def _shipped(stack: str, preview: bool) -> PreviewResult:
-    result = _shared(f"shipped {stack} {preview}", lambda: _with_changes(stack, {}, preview))
+    result = _with_changes(stack, {}, preview, keep=True)
     _settle()
     return result
 
 
 @_while_the_fakes_are_shipped
 def _shipped_together(stacks: tuple[str, ...], preview: bool) -> list[StackRun]:
-    runs = _shared(f"together {stacks} {preview}", lambda: _real_preview_stacks(stacks, preview=preview))
-    _settle()
-    return runs
+    """As workspace.preview_stacks runs them: in deploy order, each reading the ones before (the same runs as _shipped's)."""
+    return [StackRun(stack, _shipped(stack, preview)) for stack in workspace.deploy_order(stacks)]
 
 
-def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
-    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
+def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool, *, keep: bool = False) -> PreviewResult:
+    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their
+    previews come from the cache. keep: the run is kept by content for the run's workers, and for the next run and the
+    commands' subprocesses when CRM_PREVIEW_CACHE is set (the very entries workspace.preview_stack keeps)."""
     config = stack_config(stack, changes)
     with fakes.shipped():  # a test's own fake answers are for its stack, not for the stacks it reads from
         references = {
             dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
         }
-    return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+
+    def run() -> PreviewResult:
+        return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+
+    directory = _kept_runs() if keep else None
+    if directory is None:
+        return run()
+    return cache.remember(ROOT, workspace.run_key(stack, config, preview, references), run, where=directory)
 
 
 @_while_the_fakes_are_shipped
 def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
-    return _shared(f"changed {stack} {changes} {preview}", lambda: _with_changes(stack, json.loads(changes), preview))
+    return _with_changes(stack, json.loads(changes), preview, keep=True)
 
 
 def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:
