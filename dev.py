@@ -45,6 +45,10 @@ COMMANDS = {
     "scan": ["-m", "tools", "scan", "--all"],
     "iam-scan": ["-m", "tools.iam_scan", "--all"],
 }
+# Offline runs kept by content (tools/engine/cache.py): the suite, the scans and the policy check of one tree
+# preview each stack once between them. Not for bench, which measures the runs themselves.
+PREVIEW_CACHE = ROOT / "build" / "preview-cache"
+CACHED = ("test", "check", "scan", "iam-scan")
 CHECKOV_VENV = ROOT / ".venv-checkov"
 CHECKOV_REQUIREMENTS = ROOT / "tools" / "checkov-requirements.txt"
 IAM_VENV = ROOT / ".venv-iam"
@@ -142,7 +146,10 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[0] in ("lint", "lock"):
         return {"lint": lint, "lock": lock}[argv[0]](argv[1:])
-    return subprocess.run([str(PYTHON), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT).returncode
+    env = {**os.environ}
+    if argv[0] in CACHED:
+        env.setdefault("CRM_PREVIEW_CACHE", str(PREVIEW_CACHE))
+    return subprocess.run([str(PYTHON), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT, env=env).returncode
 
 
 if __name__ == "__main__":

@@ -12,13 +12,10 @@ tests/tools/test_cli.py.
 from __future__ import annotations
 
 import copy
-import copyreg
 import functools
 import gc
-import hashlib
 import json
 import os
-import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -28,9 +25,10 @@ from typing import Any
 import pytest
 
 from stacks.config import load, read_stack_file
-from tools.engine import PreviewResult, StackRun, preview_stack, preview_stacks, run_program, workspace
-from tools.engine.engine import UNKNOWN, reveal
+from tools.engine import PreviewResult, StackRun, cache, fakes, preview_stack, run_program, workspace
+from tools.engine.engine import reveal
 
+ROOT = Path(__file__).resolve().parents[1]
 ALL_STACKS = [
     "bootstrap",
     "aws-dev",
@@ -76,65 +74,76 @@ def pytest_collection_finish(session) -> None:
     _settle()
 
 
-# Under pytest-xdist (`python3 dev.py test` runs two or more workers) the workers share their
-# previews through a directory that lives as long as the run: one worker computes, the others load.
-_SHARED_DIR = "CRM_TESTS_PREVIEW_DIR"
-copyreg.pickle(type(UNKNOWN), lambda _: "UNKNOWN")  # the marker stays the one singleton after loading
+# The workers of one run share their previews through a directory: one worker computes, the others load.
+# `python3 dev.py test` names a lasting one (CRM_PREVIEW_CACHE, build/preview-cache): runs are kept there by
+# content (tools/engine/cache.py), so the next run of an unchanged tree loads them, and so do the commands the
+# tests start as subprocesses. Without it, a directory that lives as long as the run.
+_RUN_DIR = "CRM_TESTS_PREVIEW_DIR"
+cache.IN_THIS_PROCESS.on = False  # in here a test may patch a program's function before a run: only the keys below are pure
 
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker with the group (`--dist loadgroup`)")
-    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
-        os.environ[_SHARED_DIR] = tempfile.mkdtemp(prefix="crm-test-previews-")
+    if not hasattr(config, "workerinput") and not os.environ.get(cache.ENVIRONMENT):
+        os.environ[_RUN_DIR] = tempfile.mkdtemp(prefix="crm-test-previews-")
 
 
 def pytest_unconfigure(config) -> None:
-    if not hasattr(config, "workerinput") and _SHARED_DIR in os.environ:
-        shutil.rmtree(os.environ.pop(_SHARED_DIR), ignore_errors=True)
+    if not hasattr(config, "workerinput") and _RUN_DIR in os.environ:
+        shutil.rmtree(os.environ.pop(_RUN_DIR), ignore_errors=True)
 
 
-def _shared(key: str, compute: Callable[[], Any]) -> Any:
-    directory = os.environ.get(_SHARED_DIR)
-    if not directory or not os.environ.get("PYTEST_XDIST_WORKER"):
-        return compute()
-    path = Path(directory) / (hashlib.sha256(key.encode()).hexdigest() + ".pickle")
-    try:
-        return pickle.loads(path.read_bytes())
-    except (FileNotFoundError, EOFError, pickle.UnpicklingError):
-        pass
-    value = compute()
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    partial.write_bytes(pickle.dumps(value))
-    partial.replace(path)  # atomic: another worker reads all of it or nothing
-    return value
+def _kept_runs() -> Path | None:
+    directory = os.environ.get(cache.ENVIRONMENT) or os.environ.get(_RUN_DIR)
+    return Path(directory) if directory else None
 
 
-@functools.cache
+def _while_the_fakes_are_shipped(function: Callable) -> Callable:
+    """functools.cache, except for calls made while a test answers with fakes of its own: those run and are not kept."""
+    cached = functools.cache(function)
+
+    @functools.wraps(function)
+    def call(*args):
+        return cached(*args) if fakes.state() is not None else function(*args)
+
+    return call
+
+
+@_while_the_fakes_are_shipped
 def _shipped(stack: str, preview: bool) -> PreviewResult:
-    result = _shared(f"shipped {stack} {preview}", lambda: _with_changes(stack, {}, preview))
+    result = _with_changes(stack, {}, preview, keep=True)
     _settle()
     return result
 
 
-@functools.cache
-def _shipped_together(stacks: tuple[str, ...]) -> list[StackRun]:
-    runs = _shared(f"together {stacks}", lambda: preview_stacks(stacks))
-    _settle()
-    return runs
+@_while_the_fakes_are_shipped
+def _shipped_together(stacks: tuple[str, ...], preview: bool) -> list[StackRun]:
+    """As workspace.preview_stacks runs them: in deploy order, each reading the ones before (the same runs as _shipped's)."""
+    return [StackRun(stack, _shipped(stack, preview)) for stack in workspace.deploy_order(stacks)]
 
 
-def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool) -> PreviewResult:
-    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their previews come from the cache."""
+def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool, *, keep: bool = False) -> PreviewResult:
+    """The stack with config changes (none: the shipped file); the stacks it references are the shipped ones, so their
+    previews come from the cache. keep: the run is kept by content for the run's workers, and for the next run and the
+    commands' subprocesses when CRM_PREVIEW_CACHE is set (the very entries workspace.preview_stack keeps)."""
     config = stack_config(stack, changes)
-    references = {
-        dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
-    }
-    return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+    with fakes.shipped():  # a test's own fake answers are for its stack, not for the stacks it reads from
+        references = {
+            dependency: workspace.exported_for_reference(_shipped(dependency, preview)) for dependency in load(stack, config).references
+        }
+
+    def run() -> PreviewResult:
+        return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
+
+    directory = _kept_runs() if keep else None
+    if directory is None:
+        return run()
+    return cache.remember(ROOT, workspace.run_key(stack, config, preview, references), run, where=directory)
 
 
-@functools.cache
+@_while_the_fakes_are_shipped
 def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
-    return _shared(f"changed {stack} {changes} {preview}", lambda: _with_changes(stack, json.loads(changes), preview))
+    return _with_changes(stack, json.loads(changes), preview, keep=True)
 
 
 def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:
@@ -143,10 +152,14 @@ def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> Previ
     return copy.deepcopy(_shipped(stack, preview))
 
 
-def _cached_preview_stacks(stacks, **other) -> list[StackRun]:
+def _cached_preview_stacks(stacks, *, preview: bool = True, on_start=None, **other) -> list[StackRun]:
     if other:
-        return _real_preview_stacks(stacks, **other)
-    return copy.deepcopy(_shipped_together(tuple(sorted(stacks))))
+        return _real_preview_stacks(stacks, preview=preview, on_start=on_start, **other)
+    runs = copy.deepcopy(_shipped_together(tuple(sorted(stacks)), preview))
+    for number, run in enumerate(runs, start=1):
+        if on_start is not None:
+            on_start(run.stack, number, len(runs))
+    return runs
 
 
 _real_preview_stack, _real_preview_stacks = workspace.preview_stack, workspace.preview_stacks
@@ -187,6 +200,12 @@ def _commands_use_the_session_caches(monkeypatch):
         if hasattr(module, "preview_stacks"):
             monkeypatch.setattr(module, "preview_stacks", _cached_preview_stacks)
     monkeypatch.setattr(policy_check, "check", _pooled_check)
+    yield
+    # tools.docs keeps the last previews it read; a test that patched the fakes must not leave its own behind.
+    from tools import docs
+
+    for function in (docs._previews, docs._deployed, docs._estimates):
+        function.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -171,11 +171,15 @@ def walk_aws(result: PreviewResult, global_result: PreviewResult | None = None) 
         health=tg.get("healthCheck", {}).get("path"),
         monitor=monitor_path(global_result),
     )
-    public = [
-        _state(s)["cidrBlock"]
-        for s in result.of_type("aws:ec2/subnet:Subnet")
-        if _state(s).get("tags", {}).get("tier") == "public" or "public" in s.name
-    ]
+    # In address order: subnets register in whatever order their inputs resolve, which differs between runs.
+    public = sorted(
+        (
+            _state(s)["cidrBlock"]
+            for s in result.of_type("aws:ec2/subnet:Subnet")
+            if _state(s).get("tags", {}).get("tier") == "public" or "public" in s.name
+        ),
+        key=ipaddress.ip_network,
+    )
     _network_policy_admits(path, result, ns, public, "the ALB's subnets")
     _irsa(path, result, ns)
     return path

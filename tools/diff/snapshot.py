@@ -179,12 +179,13 @@ def capture(stacks: list[str], config_override: dict[str, dict] | None = None) -
     `config_override` maps a stack to the config to use instead of its stack file."""
     from pulumi.runtime.mocks import MockMonitor
 
-    from ..engine import engine, fakes, workspace
+    from ..engine import cache, engine, fakes, workspace
 
     recorder = _Capture()
     uninstall = recorder.install(MockMonitor, engine._Mocks, fakes)
     try:
-        results = _run(stacks, config_override or {}, workspace, fakes)
+        with cache.bypassed():  # a kept run would register nothing for the recorder to see
+            results = _run(stacks, config_override or {}, workspace, fakes)
     finally:
         uninstall()
     return snapshot_of(results, recorder.options, engine.Secret, engine.UNKNOWN, engine.struct_to_python)
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the JSON file to write (mode 0600)")
     parser.add_argument("stacks", nargs="+")
     args = parser.parse_args(argv)
+    os.environ.pop("CRM_PREVIEW_CACHE", None)  # runs kept on disk register nothing for the recorder to see
     project = args.project.resolve()
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [str(project)] + [p for p in sys.path if p not in ("", here)]

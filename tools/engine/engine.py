@@ -31,6 +31,9 @@ class _Unknown:
     def __copy__(self) -> _Unknown:
         return self  # a singleton: compared with `is UNKNOWN`
 
+    def __reduce__(self) -> str:
+        return "UNKNOWN"  # pickled as the module's one instance (runs kept on disk, tools/engine/cache.py)
+
     def __deepcopy__(self, memo) -> _Unknown:
         return self
 

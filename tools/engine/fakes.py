@@ -6,7 +6,9 @@ the right resource (the RDS endpoint in a DATABASE_URL, a queue ARN in a policy)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -321,3 +323,30 @@ def invoke(token: str, args: dict) -> dict:
 def _numeric_id(name: str) -> str:
     """A 21-digit ID derived from the name, shaped like a Google service account's unique ID."""
     return str(10**20 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**20)
+
+
+# Everything above as shipped; state() tells a run with these answers from one with a test's own.
+_SHIPPED = {name: value for name, value in globals().items() if not name.startswith("__")}
+
+
+def state() -> dict[str, Any] | None:
+    """What the fakes answer beyond their code (the registries' tags), or None when a function or table was replaced.
+
+    Caches of runs key on it (tools/engine/cache.py, the test suite's), and keep nothing while a test
+    answers with its own functions: such a run is not the shipped one."""
+    current = globals()
+    if any(current.get(name) is not value for name, value in _SHIPPED.items() if name != "REGISTRY_TAGS"):
+        return None
+    return {"registryTags": REGISTRY_TAGS}
+
+
+@contextlib.contextmanager
+def shipped() -> Iterator[None]:
+    """The shipped answers for a while, whatever a test put in their place (the stacks a test's stack reads from)."""
+    current = globals()
+    replaced = {name: current[name] for name, value in _SHIPPED.items() if current.get(name) is not value}
+    current.update({name: _SHIPPED[name] for name in replaced})
+    try:
+        yield
+    finally:
+        current.update(replaced)

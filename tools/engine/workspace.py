@@ -12,6 +12,7 @@ import pulumi
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, load, read_stack_file
 
+from . import cache
 from .engine import PreviewResult, Secret, map_markers, run_program
 
 
@@ -86,7 +87,24 @@ def entry_point(preview: bool) -> Callable[[], None]:
     return stacks.main if preview else functools.partial(stacks.main, refuse_placeholders=False)
 
 
+def run_key(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> tuple:
+    """What a run is a function of besides the program (tools/engine/cache.py): the stack, its config, the
+    mode, and the outputs of the stacks it reads (only those: callers may hand more)."""
+    try:
+        reads = set(load(stack, raw).references)
+    except ConfigValidationError:
+        reads = set(references)  # the run reports the config's problems; nothing is kept
+    return ("run", stack, raw, preview, {name: value for name, value in references.items() if name in reads})
+
+
 def _run(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> PreviewResult:
+    """One stack's run, or the same run kept on disk when CRM_PREVIEW_CACHE is set (tools/engine/cache.py)."""
+    if cache.directory() is None:
+        return _run_program(stack, raw, preview, references)
+    return cache.remember(PROJECT_DIR, run_key(stack, raw, preview, references), lambda: _run_program(stack, raw, preview, references))
+
+
+def _run_program(stack: str, raw: Mapping[str, Any], preview: bool, references: Mapping[str, tuple[dict, list[str]]]) -> PreviewResult:
     try:
         return run_program(stack, raw, entry_point(preview), preview=preview, stack_outputs=references)
     except pulumi.RunError as error:

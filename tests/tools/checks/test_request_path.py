@@ -31,6 +31,15 @@ def test_aws_dr_path_starts_at_cloudflare_and_ends_at_the_pod(aws_dr):
     assert hops[0].startswith("Cloudflare load balancer") and any(h.startswith("Deployment crm/crm") for h in hops)
 
 
+@pytest.mark.parametrize("stack", AWS + GCP)
+def test_the_walk_reads_the_same_whatever_order_resources_registered_in(shipped, stack):
+    """Resources whose inputs are outputs register as those resolve, in an order that differs between runs."""
+    result = shipped(stack, preview=False)
+    as_registered = walk(result).render()
+    result.resources.reverse()
+    assert walk(result).render() == as_registered
+
+
 @pytest.mark.parametrize("stack", GCP)
 def test_every_gcp_link_holds(shipped, stack):
     global_result = shipped("global", preview=False) if stack == "gcp-dr" else None
