@@ -89,9 +89,12 @@ def key(project_dir: Path, *parts: Any) -> str | None:
     answers = fakes.state()
     if answers is None:
         return None
-    today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    text = json.dumps([program_digest(project_dir), today, answers, *parts], sort_keys=True, default=repr)
+    text = json.dumps([program_digest(project_dir), _today(), answers, *parts], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _today() -> str:
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def remember(project_dir: Path, parts: tuple, compute: Callable[[], T], *, where: Path | None = None) -> T:

@@ -1,0 +1,99 @@
+"""Offline runs kept on disk (tools/engine/cache.py): read back only for the very same program, inputs, day and fakes."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from tools.engine import cache, fakes
+from tools.engine.engine import UNKNOWN
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project tree of its own, so that editing its program changes nothing else."""
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    (root / "stacks" / "program.py").write_text("VALUE = 1\n")
+    (root / "Pulumi.yaml").write_text("name: crm\n")
+    yield root
+    cache.program_digest.cache_clear()
+
+
+def counted(calls: list, value):
+    def compute():
+        calls.append(1)
+        return value
+
+    return compute
+
+
+def test_the_same_run_is_read_back_instead_of_run_again(project, tmp_path):
+    calls: list = []
+    first = cache.remember(project, ("run", "aws-dev"), counted(calls, {"a": 1}), where=tmp_path / "kept")
+    second = cache.remember(project, ("run", "aws-dev"), counted(calls, {"a": 2}), where=tmp_path / "kept")
+    assert first == second == {"a": 1} and len(calls) == 1
+
+
+def test_other_inputs_are_another_run(project, tmp_path):
+    calls: list = []
+    cache.remember(project, ("run", "aws-dev", {"crm:x": 1}), counted(calls, 1), where=tmp_path / "kept")
+    assert cache.remember(project, ("run", "aws-dev", {"crm:x": 2}), counted(calls, 2), where=tmp_path / "kept") == 2
+
+
+def test_an_edited_program_file_is_another_run(project, tmp_path):
+    calls: list = []
+    cache.remember(project, ("run",), counted(calls, "old"), where=tmp_path / "kept")
+    (project / "stacks" / "program.py").write_text("VALUE = 2\n")
+    cache.program_digest.cache_clear()  # a new process reads the files again
+    assert cache.remember(project, ("run",), counted(calls, "new"), where=tmp_path / "kept") == "new"
+
+
+def test_a_new_day_is_another_run(project, tmp_path, monkeypatch):
+    """Rotation keepers follow the calendar: yesterday's run is not today's."""
+    calls: list = []
+    monkeypatch.setattr(cache, "_today", lambda: "2026-12-05")
+    cache.remember(project, ("run",), counted(calls, "yesterday"), where=tmp_path / "kept")
+    monkeypatch.setattr(cache, "_today", lambda: "2026-12-06")
+    assert cache.remember(project, ("run",), counted(calls, "today"), where=tmp_path / "kept") == "today"
+
+
+def test_nothing_is_kept_while_the_fakes_answer_differently(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(fakes, "invoke", lambda token, args: {})
+    assert cache.key(project, "run") is None
+    cache.remember(project, ("run",), lambda: "patched", where=tmp_path / "kept")
+    assert not list((tmp_path / "kept").rglob("*.pickle"))
+
+
+def test_what_the_registries_hold_is_part_of_the_key(project, monkeypatch):
+    empty = cache.key(project, "run")
+    monkeypatch.setattr(fakes, "REGISTRY_TAGS", {"crm-dr/crm-api": ["1.0.0"]})
+    assert cache.key(project, "run") not in (None, empty)
+
+
+def test_the_shipped_fakes_come_back_for_a_while(monkeypatch):
+    monkeypatch.setattr(fakes, "invoke", lambda token, args: {})
+    with fakes.shipped():
+        assert fakes.state() is not None
+    assert fakes.state() is None
+
+
+def test_off_unless_a_directory_is_named(project, monkeypatch):
+    monkeypatch.delenv(cache.ENVIRONMENT, raising=False)
+    calls: list = []
+    cache.remember(project, ("run",), counted(calls, 1))
+    cache.remember(project, ("run",), counted(calls, 1))
+    assert len(calls) == 2
+
+
+def test_a_bypassed_caller_neither_reads_nor_keeps(project, tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "kept"))
+    monkeypatch.setattr(cache.IN_THIS_PROCESS, "on", True)
+    with cache.bypassed():
+        assert cache.directory() is None
+    assert cache.directory() == tmp_path / "kept"
+
+
+def test_a_value_known_only_after_deploy_is_the_one_marker_after_loading():
+    assert pickle.loads(pickle.dumps({"a": [UNKNOWN]}))["a"][0] is UNKNOWN
