@@ -2,7 +2,7 @@
 
 `engine` runs one program and records every resource, `fakes` computes the values a provider
 would return (with `data/cloudflare_ips.yaml`), `workspace` runs stacks in deploy order and feeds
-their StackReferences, `render` prints a preview as a tree or as JSON, and `sdk_internals` is the
+their StackReferences, `cache` keeps runs on disk by content (CRM_PREVIEW_CACHE), `render` prints a preview as a tree or as JSON, and `sdk_internals` is the
 one module that touches private Pulumi SDK names. The checks, reports and diff build on it.
 """
 
