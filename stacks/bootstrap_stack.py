@@ -18,7 +18,7 @@ from components.cloudflare.deploy_token import DeployToken, DeployTokenArgs, gro
 from components.gcp.services import CLIENT_BASED, ProjectServices, ProjectServicesArgs
 
 from .config.model import PRODUCTION_STACKS, BootstrapStackConfig, github_connection_name
-from .references import PERMISSIONS_BOUNDARY_OUTPUT
+from .references import GCP_SERVICE_ACCOUNTS_OUTPUT, PERMISSIONS_BOUNDARY_OUTPUT
 
 
 def ci_role_names(project: str) -> tuple[str, str]:
@@ -190,6 +190,8 @@ def program(config: BootstrapStackConfig) -> None:
     pulumi.export("gcpWorkloadIdentityProvider", gcp_ci.provider_name)
     pulumi.export("gcpDeployServiceAccount", gcp_ci.deploy_email)
     pulumi.export("gcpPreviewServiceAccount", gcp_ci.preview_email)
+    # The service accounts the gcp-* stacks use in each deploy project (stacks/references.py reads them).
+    pulumi.export(GCP_SERVICE_ACCOUNTS_OUTPUT, gcp_ci.estate_account_outputs)
     pulumi.export("repository", github.repository)
     pulumi.export("githubConnectionArn", github_connection.arn)
     pulumi.export("githubConnectionStatus", github_connection.status)  # PENDING until its handshake is done

@@ -41,7 +41,15 @@ from components.postgres.roles import DatabaseRoles, DatabaseRolesArgs
 from .app_env import database_env, kafka_env, redis_env, revision
 from .config.model import GcpStackConfig
 from .dns import cloudflare_provider, origin_host, origin_ranges
-from .references import GLOBAL_STACK, ORIGIN_AUTH_ACCEPTED_OUTPUT, ORIGIN_AUTH_SENT_OUTPUT, PERMISSIONS_BOUNDARY_OUTPUT, PeerStack, ReadBack
+from .references import (
+    GLOBAL_STACK,
+    ORIGIN_AUTH_ACCEPTED_OUTPUT,
+    ORIGIN_AUTH_SENT_OUTPUT,
+    PERMISSIONS_BOUNDARY_OUTPUT,
+    GcpServiceAccounts,
+    PeerStack,
+    ReadBack,
+)
 from .service_levels import objectives
 from .workload import starting_replicas, workload_sizing
 
@@ -109,6 +117,9 @@ def program(config: GcpStackConfig) -> None:
         ),
     )
 
+    peers = {stack: PeerStack(common, stack) for stack in config.references}
+    # The service accounts this stack uses: bootstrap creates them and grants the deploy account its role on each.
+    accounts = GcpServiceAccounts(peers[common.bootstrap_stack], project)
     k8s = config.kubernetes
     cluster = GkeCluster(
         f"{name}-gke",
@@ -119,6 +130,7 @@ def program(config: GcpStackConfig) -> None:
             subnetwork=network.subnet_self_link,
             zones=net.zones,
             master_cidr=str(net.master_cidr),
+            node_service_account=accounts.email("gkeNodes"),
             release_channel=k8s.release_channel,
             machine_type=k8s.machine_type,
             min_nodes=k8s.min_nodes,
@@ -183,7 +195,6 @@ def program(config: GcpStackConfig) -> None:
             opts=pulumi.ResourceOptions(protect=protect),
         )
 
-    peers = {stack: PeerStack(common, stack) for stack in config.references}
     aws_platform = peers.get(config.platform.aws_stack)
     kafka = KafkaOnGke(
         f"{name}-kafka",
@@ -252,6 +263,7 @@ def program(config: GcpStackConfig) -> None:
             namespace=config.platform.app_namespace,
             service_account=config.platform.app_service_account,
             app_env_secret_id=app_env.secret.id,
+            google_account=accounts.email("app"),
         ),
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
@@ -389,7 +401,9 @@ def program(config: GcpStackConfig) -> None:
 
     replication = None
     if replicating(config) and database and roles and roles.monitor is not None:
-        replication = replicate(config, database, peers[config.interconnect.peer_stack], cluster, link, roles.monitor, net)
+        replication = replicate(
+            config, database, peers[config.interconnect.peer_stack], cluster, link, roles.monitor, net, accounts.email("replicationLag")
+        )
         pulumi.export("replicationLagAccount", replication.lag_account_email)
 
     monitoring = GcpMonitoring(f"{name}-monitoring", monitoring_args(config, cluster, database, cache, link, replication))
@@ -464,7 +478,9 @@ def replicating(config: GcpStackConfig) -> bool:
     return bool(config.replication and config.replication.enabled and config.database.enabled and config.interconnect)
 
 
-def replicate(config: GcpStackConfig, database, aws_side, cluster, link, monitor: DatabaseUser, net) -> ReplicationJobs:
+def replicate(
+    config: GcpStackConfig, database, aws_side, cluster, link, monitor: DatabaseUser, net, lag_account: pulumi.Input[str]
+) -> ReplicationJobs:
     """RDS -> Cloud SQL subscription as a Job at deploy, and its lag measured every minute, on this stack's GKE.
 
     The setup Job signs in as each side's admin (it creates the publication, the subscription and the
@@ -477,6 +493,7 @@ def replicate(config: GcpStackConfig, database, aws_side, cluster, link, monitor
             namespace=config.replication.namespace,
             image=config.replication.tool_image,
             lag_threshold_seconds=config.monitoring.replication_lag_seconds,
+            lag_account=lag_account,
             publisher=rds,
             subscriber=database.endpoint,
             replication_user=aws_side.require("databaseReplicationUsername"),

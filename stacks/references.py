@@ -15,6 +15,10 @@ ORIGIN_AUTH_SENT_OUTPUT = "originAuthHeader"  # also the GCP stack's: the value 
 # Every origin's list of the header values it admits now (secret): the global stack sends one that both admit.
 ORIGIN_AUTH_ACCEPTED_OUTPUT = "originAuthAccepted"
 
+# The bootstrap stack's output naming, per deploy project, the service accounts the GCP stacks use but do not
+# create (components/bootstrap/deploy_permissions.py GCP_ESTATE_ACCOUNTS): project -> key -> {email}.
+GCP_SERVICE_ACCOUNTS_OUTPUT = "gcpServiceAccounts"
+
 
 class MissingStackOutput(Exception):
     pass
@@ -62,3 +66,22 @@ class ReadBack:
 def permissions_boundary(common: Common) -> pulumi.Output:
     """The bootstrap stack's permissions boundary (components/aws/iam.py): the CI deploy role creates no role without it."""
     return PeerStack(common, common.bootstrap_stack).require(PERMISSIONS_BOUNDARY_OUTPUT)
+
+
+class GcpServiceAccounts:
+    """The estate's service accounts of one deploy project, as the bootstrap stack created them."""
+
+    def __init__(self, bootstrap: PeerStack, project: str):
+        self._bootstrap, self._project = bootstrap, project
+        self._accounts = bootstrap.require(GCP_SERVICE_ACCOUNTS_OUTPUT).apply(self._of_project)
+
+    def _of_project(self, accounts: dict) -> dict:
+        if self._project not in (accounts or {}):
+            raise MissingStackOutput(
+                f"stack '{self._bootstrap.stack}' creates no service accounts in project '{self._project}'"
+                f" (its crm:deployProjects: {', '.join(sorted(accounts or {})) or 'none'}). Add the project there and deploy it."
+            )
+        return accounts[self._project]
+
+    def email(self, key: str) -> pulumi.Output[str]:
+        return self._accounts.apply(lambda a: a[key]["email"])

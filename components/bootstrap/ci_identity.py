@@ -26,7 +26,9 @@ from components.aws.iam import ATTACHABLE_MANAGED_POLICIES, ROLE_PATHS, policy_d
 from components.base import Component
 from components.bootstrap.deploy_permissions import (
     ESTATE_NAMED_RESOURCES,
+    GCP_ESTATE_ACCOUNTS,
     aws_services,
+    estate_account_id,
     estate_named_arns,
     gcp_project_roles,
     passed_to_services,
@@ -754,10 +756,10 @@ def preview_policy(bucket_arn: str, state_key: str, secrets_key: str) -> str:
 # ---------------------------------------------------------------- GCP
 
 # The narrowest predefined role for each type the GCP stacks create (components/bootstrap/deploy_permissions.py).
-# No Service Account User on the project. Service Account Admin stays (the stacks create their accounts and bind
-# them in the same deploy; Google's IAM conditions cannot name a service account), so the deploy account could
-# grant itself a role on any account of a deploy project: NO_CREDENTIALS_FROM_ACCOUNTS denies it every way of
-# turning such a grant into credentials.
+# No service account role on the project: a project-level grant reaches every account there, and Google's IAM
+# conditions cannot narrow it to some. Bootstrap creates the accounts the stacks use (GCP_ESTATE_ACCOUNTS) and
+# grants the deploy account its one role on each of them alone; NO_CREDENTIALS_FROM_ACCOUNTS denies it every way
+# of minting credentials of any account there besides.
 DEPLOY_PROJECT_ROLES = gcp_project_roles()
 # Denied to the deploy account on every deploy project by an IAM deny policy, whatever an allow policy says
 # (https://cloud.google.com/iam/docs/deny-overview): minting keys or tokens of any service account there.
@@ -811,6 +813,13 @@ class GithubGcpIdentityArgs:
     def __post_init__(self) -> None:
         _check_subjects(self.repository, self.deploy_subjects, "deploy")
         _check_subjects(self.repository, self.preview_subjects, "preview")
+        # Google's account ids: 6-30 characters of [a-z0-9-], starting with a letter.
+        for key in GCP_ESTATE_ACCOUNTS:
+            account_id = estate_account_id(self.account_prefix, key)
+            if not re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account_id):
+                raise ValueError(
+                    f"account_prefix '{self.account_prefix}' makes the service account id '{account_id}', not 6-30 of [a-z0-9-]"
+                )
         # The pool's id takes a suffix of SUFFIX_LENGTH + 1 characters (components/naming.py) within Google's 32.
         for value, longest in ((self.pool_id, 32 - SUFFIX_LENGTH - 1), (self.provider_id, 32)):
             if not re.fullmatch(rf"[a-z0-9-]{{4,{longest}}}", value) or value.startswith("gcp-"):
@@ -818,8 +827,12 @@ class GithubGcpIdentityArgs:
 
 
 class GithubGcpIdentity(Component):
+    """Also creates, in each deploy project, the service accounts the GCP stacks use (GCP_ESTATE_ACCOUNTS), and
+    grants the deploy account its role on each of them: `estate_accounts` maps project -> key -> account."""
+
     deploy_email: pulumi.Output[str]
     deploy_member: pulumi.Output[str]
+    estate_account_outputs: dict[str, dict[str, dict[str, str]]]
     preview_email: pulumi.Output[str]
     preview_member: pulumi.Output[str]
     provider_name: pulumi.Output[str]
@@ -876,7 +889,27 @@ class GithubGcpIdentity(Component):
                     member=self.pool.name.apply(lambda pool, s=subject: f"principal://iam.googleapis.com/{pool}/subject/{s}"),
                     opts=child,
                 )
+        self.estate_accounts: dict[str, dict[str, gcp.serviceaccount.Account]] = {}
         for project in args.deploy_projects:
+            self.estate_accounts[project] = {}
+            for key, estate in GCP_ESTATE_ACCOUNTS.items():
+                account = gcp.serviceaccount.Account(
+                    f"{name}-{project}-{estate.suffix}",
+                    project=project,
+                    account_id=estate_account_id(args.account_prefix, key),
+                    display_name=estate.display_name,
+                    description=f"Used by the GCP stacks; the CI deploy account {estate.why}",
+                    opts=child,
+                )
+                self.estate_accounts[project][key] = account
+                # On this account alone: a project-level grant would reach every account of the project.
+                gcp.serviceaccount.IAMMember(
+                    f"{name}-deploy-{project}-{estate.suffix}",
+                    service_account_id=account.name,
+                    role=estate.deployer_role,
+                    member=self.deploy_member,
+                    opts=child,
+                )
             for role in DEPLOY_PROJECT_ROLES:
                 gcp.projects.IAMMember(
                     f"{name}-deploy-{project}-{role.split('/')[-1]}",
@@ -907,6 +940,12 @@ class GithubGcpIdentity(Component):
                     f"{name}-preview-{project}-{role.split('/')[-1]}", project=project, role=role, member=self.preview_member, opts=child
                 )
         self.provider_name = self.provider.name
+        # What the gcp-* stacks read (project -> key -> email). The email is known before the account exists (Google
+        # names a user-managed account <id>@<project>.iam.gserviceaccount.com), so their previews name it too.
+        self.estate_account_outputs = {
+            project: {key: {"email": estate_account_email(project, estate_account_id(args.account_prefix, key))} for key in accounts}
+            for project, accounts in self.estate_accounts.items()
+        }
         self.deploy_email = self.deploy_account.email
         self.preview_email = self.preview_account.email
         self.register_outputs(
@@ -916,8 +955,14 @@ class GithubGcpIdentity(Component):
                 "previewEmail": self.preview_email,
                 "deployMember": self.deploy_member,
                 "previewMember": self.preview_member,
+                "estateAccounts": self.estate_account_outputs,
             }
         )
+
+
+def estate_account_email(project: str, account_id: str) -> str:
+    """The email Google gives a user-managed service account (https://cloud.google.com/iam/docs/service-account-overview)."""
+    return f"{account_id}@{project}.iam.gserviceaccount.com"
 
 
 def deny_principal(email: pulumi.Input[str]) -> pulumi.Output[str]:

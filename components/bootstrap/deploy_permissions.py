@@ -19,7 +19,13 @@ bounded by the explicit denies of the deploy policy.
 GCP rows name the permission the provider's create call needs (Google's IAM permissions reference,
 https://cloud.google.com/iam/docs/permissions-reference) and the narrowest predefined role that
 holds it (https://cloud.google.com/iam/docs/roles-permissions); the deploy service account gets the
-union of those roles on each deploy project.
+union of those roles on each deploy project. Service accounts are the exception: a role on a project
+reaches every account in it, and Google offers no condition that narrows it to some of them (IAM is
+not among the services that recognise resource names in conditions, service accounts' own allow
+policies accept no conditions, and role-granting limits, `modifiedGrantsByRole`, are documented for
+projects, folders and organizations only). So the stacks create no service account: bootstrap
+creates the few they use in each deploy project (GCP_ESTATE_ACCOUNTS) and grants the deploy account
+a role on each of those accounts alone, the one the stacks' use of it needs.
 """
 
 from __future__ import annotations
@@ -281,8 +287,6 @@ GCP: Mapping[str, GcpRow] = {
     "gcp:secretmanager/secret:Secret": GcpRow("secretmanager.secrets.create", "roles/secretmanager.admin"),
     "gcp:secretmanager/secretIamMember:SecretIamMember": GcpRow("secretmanager.secrets.setIamPolicy", "roles/secretmanager.admin"),
     "gcp:secretmanager/secretVersion:SecretVersion": GcpRow("secretmanager.versions.add", "roles/secretmanager.admin"),
-    "gcp:serviceaccount/account:Account": GcpRow("iam.serviceAccounts.create", "roles/iam.serviceAccountAdmin"),
-    "gcp:serviceaccount/iAMMember:IAMMember": GcpRow("iam.serviceAccounts.setIamPolicy", "roles/iam.serviceAccountAdmin"),
     "gcp:servicenetworking/connection:Connection": GcpRow("servicenetworking.services.addPeering", "roles/servicenetworking.networksAdmin"),
     "gcp:sql/database:Database": GcpRow("cloudsql.databases.create", "roles/cloudsql.admin"),
     "gcp:sql/databaseInstance:DatabaseInstance": GcpRow("cloudsql.instances.create", "roles/cloudsql.admin"),
@@ -295,3 +299,45 @@ GCP_OUTSIDE_PROJECT: Mapping[str, str] = {"gcp:billing/budget:Budget": "roles/bi
 def gcp_project_roles() -> list[str]:
     """The predefined roles the deploy service account holds on every deploy project."""
     return sorted({row.role for row in GCP.values()})
+
+
+@dataclass(frozen=True)
+class EstateAccount:
+    """A Google service account of a deploy project that the GCP stacks use but do not create."""
+
+    suffix: str  # its account id is `<prefix>-<suffix>` (the bootstrap stack's project name as prefix)
+    display_name: str
+    deployer_role: str  # the deploy account's one grant on this account (on the account, not the project)
+    why: str
+
+
+ESTATE_ACCOUNT_ROLES_SOURCE = "https://cloud.google.com/iam/docs/service-account-permissions"
+GCP_ESTATE_ACCOUNTS: Mapping[str, EstateAccount] = {
+    # GKE checks iam.serviceAccounts.actAs on the nodes' account when a cluster or node pool is created
+    # (https://cloud.google.com/kubernetes-engine/docs/how-to/service-accounts): Service Account User on it alone.
+    "gkeNodes": EstateAccount(
+        "gke-nodes", "GKE nodes", "roles/iam.serviceAccountUser", "creates the cluster and its node pool, which run as it"
+    ),
+    # The stacks bind a Kubernetes service account to these (roles/iam.workloadIdentityUser), which needs
+    # iam.serviceAccounts.setIamPolicy on the account; Service Account Admin is the narrowest predefined role holding it.
+    "app": EstateAccount(
+        "app", "CRM application (Workload Identity)", "roles/iam.serviceAccountAdmin", "binds the application's Kubernetes account to it"
+    ),
+    "replicationLag": EstateAccount(
+        "replication-lag",
+        "Replication lag exporter (Workload Identity)",
+        "roles/iam.serviceAccountAdmin",
+        "binds the lag CronJob's Kubernetes account to it, in gcp-dr",
+    ),
+}
+# Types the stacks create on an estate account (not on the project): what each needs of the deploy account's role there.
+GCP_ON_ESTATE_ACCOUNTS: Mapping[str, GcpRow] = {
+    "gcp:serviceaccount/iAMMember:IAMMember": GcpRow("iam.serviceAccounts.setIamPolicy", "roles/iam.serviceAccountAdmin"),
+}
+# The roles the stacks bind on an estate account (Workload Identity): what the IAMMember rows above may grant.
+GCP_ESTATE_ACCOUNT_BINDINGS = ("roles/iam.workloadIdentityUser",)
+
+
+def estate_account_id(prefix: str, key: str) -> str:
+    """The account id of an estate account (6-30 characters of [a-z0-9-])."""
+    return f"{prefix}-{GCP_ESTATE_ACCOUNTS[key].suffix}"

@@ -48,6 +48,9 @@ class GkeClusterArgs:
     subnetwork: pulumi.Input[str]
     zones: Sequence[str]
     master_cidr: str
+    # The nodes' Google service account (its email): created by bootstrap, which grants the deploy account
+    # Service Account User on it alone (components/bootstrap/deploy_permissions.py GCP_ESTATE_ACCOUNTS).
+    node_service_account: pulumi.Input[str]
     release_channel: str
     machine_type: str
     min_nodes: int
@@ -88,30 +91,16 @@ class GkeCluster(Component):
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)
 
-        self.node_service_account = gcp.serviceaccount.Account(
-            f"{name}-nodes",
-            account_id=f"{name}-nodes"[:30],
-            project=args.project,
-            display_name=f"{name} GKE nodes",
-            opts=child,
-        )
-        node_member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")
+        # Creating the cluster and its pool, which run as this account, needs iam.serviceAccounts.actAs on it: the
+        # deploy account holds it on this account alone, granted by bootstrap, which creates the account.
+        self.node_service_account = args.node_service_account
+        node_member = pulumi.Output.concat("serviceAccount:", args.node_service_account)
         for role in NODE_ROLES:
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=args.project, role=role, member=node_member, opts=child)
-        # Creating nodes that run as this account needs iam.serviceAccounts.actAs on it: the deployer is granted it
-        # on this account rather than Service Account User on the project. (Its Service Account Admin could grant
-        # it the same on other accounts of the project; docs/hardening.md says what bounds that.)
-        act_as = gcp.serviceaccount.IAMMember(
-            f"{name}-nodes-deployer",
-            service_account_id=self.node_service_account.name,
-            role="roles/iam.serviceAccountUser",
-            member=deployer_member(self),
-            opts=child,
-        )
 
         # What every node of ours runs with, the bootstrap pool's too: our own account, shielded boot, the GKE metadata server.
         node_security = {
-            "service_account": self.node_service_account.email,
+            "service_account": args.node_service_account,
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
@@ -170,9 +159,7 @@ class GkeCluster(Component):
             },
             resource_labels=labels,
             deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=self.protected, depends_on=[*self.waits_for, act_as], ignore_changes=["nodeConfig"]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=self.protected, depends_on=self.waits_for, ignore_changes=["nodeConfig"]),
         )
         self.node_pool = gcp.container.NodePool(
             f"{name}-pool",
@@ -204,12 +191,6 @@ class GkeCluster(Component):
         self.register_outputs(
             {"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "dnsEndpoint": self.dns_endpoint}
         )
-
-
-def deployer_member(parent: pulumi.Resource) -> pulumi.Output[str]:
-    """The IAM member of whoever runs `pulumi up` (the provider's credentials): a person or CI's deploy account."""
-    email = gcp.organizations.get_client_open_id_user_info_output(opts=pulumi.InvokeOutputOptions(parent=parent)).email
-    return email.apply(lambda e: f"serviceAccount:{e}" if e.endswith(".gserviceaccount.com") else f"user:{e}")
 
 
 def _field(value, name: str):

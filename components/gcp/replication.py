@@ -5,7 +5,8 @@
 - A CronJob runs `python -m dr.metrics` every minute: it measures the copy's lag with `python -m dr lag`
   and writes it to Cloud Monitoring as `custom.googleapis.com/crm/replication_lag_seconds`, which
   the replication-lag alert policy watches. Its Kubernetes service account acts, through Workload
-  Identity, as a Google service account whose only role is `roles/monitoring.metricWriter`.
+  Identity, as a Google service account whose only role is `roles/monitoring.metricWriter` (bootstrap's
+  account: the deploy account may set the allow policy of that account alone).
 
 Each reads the database endpoints and passwords from its own Kubernetes Secret built from stack outputs
 (environment variables named as `python -m dr` expects); no password is on a command line:
@@ -74,6 +75,7 @@ class ReplicationJobsArgs:
     namespace: str
     image: str
     lag_threshold_seconds: int
+    lag_account: pulumi.Input[str]  # the lag exporter's Google service account (its email), created by bootstrap
     publisher: DatabaseEndpoint  # RDS (aws-dr outputs) as its admin, who creates the publication and heartbeat
     subscriber: DatabaseEndpoint  # Cloud SQL (this stack) as its admin
     # The role the subscription signs in to RDS as (aws-dr's replication role: rds_replication and
@@ -138,23 +140,17 @@ class ReplicationJobs(Component):
         after = self.waits_for
         ksa = f"{name}-lag"
 
-        self.account = gcp.serviceaccount.Account(
-            f"{name}-lag",
-            account_id=f"{name}-lag"[:30],
-            project=args.project,
-            display_name="Replication lag exporter (Workload Identity)",
-            opts=child,
-        )
+        lag_account = pulumi.Output.from_input(args.lag_account)
         gcp.projects.IAMMember(
             f"{name}-metric-writer",
             project=args.project,
             role=METRIC_WRITER,
-            member=self.account.email.apply(lambda e: f"serviceAccount:{e}"),
+            member=pulumi.Output.concat("serviceAccount:", lag_account),
             opts=child,
         )
         gcp.serviceaccount.IAMMember(
             f"{name}-wi",
-            service_account_id=self.account.name,
+            service_account_id=pulumi.Output.concat("projects/", args.project, "/serviceAccounts/", lag_account),
             role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{ksa}]",
             # The PROJECT.svc.id.goog pool appears with the first Workload Identity cluster: the caller's
@@ -166,7 +162,7 @@ class ReplicationJobs(Component):
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         service_account = k8s.core.v1.ServiceAccount(
             f"{name}-ksa",
-            metadata={"name": ksa, "namespace": args.namespace, "annotations": {"iam.gke.io/gcp-service-account": self.account.email}},
+            metadata={"name": ksa, "namespace": args.namespace, "annotations": {"iam.gke.io/gcp-service-account": lag_account}},
             automount_service_account_token=False,
             opts=in_namespace,
         )
@@ -287,7 +283,7 @@ class ReplicationJobs(Component):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, service_account, self.lag_secret, tls, self.setup]),
         )
-        self.lag_account_email = self.account.email
+        self.lag_account_email = lag_account
         self.register_outputs({"lagAccount": self.lag_account_email})
 
     def _network_policies(self, name: str, args: ReplicationJobsArgs, opts: pulumi.ResourceOptions) -> list:

@@ -1,4 +1,7 @@
-"""The application's identity on GKE: a Google service account bound to its Kubernetes service account."""
+"""The application's identity on GKE: a Google service account bound to its Kubernetes service account.
+
+The Google account is bootstrap's (components/bootstrap/deploy_permissions.py GCP_ESTATE_ACCOUNTS): the
+deploy account may set the allow policy of that account alone, not of every account in the project."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ class WorkloadIdentityArgs:
     namespace: str
     service_account: str
     app_env_secret_id: pulumi.Input[str]
+    google_account: pulumi.Input[str]  # the Google service account's email (bootstrap's: it exists before this stack)
 
 
 class WorkloadIdentity(Component):
@@ -32,17 +36,10 @@ class WorkloadIdentity(Component):
         super().__init__("crm:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         after_pool = pulumi.ResourceOptions(parent=self, depends_on=self.waits_for)
-        self.account = gcp.serviceaccount.Account(
-            f"{name}-gsa",
-            account_id=f"{name}"[:30],
-            project=args.project,
-            display_name="CRM application (Workload Identity)",
-            opts=child,
-        )
         member = f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]"
         self.binding = gcp.serviceaccount.IAMMember(
             f"{name}-wi",
-            service_account_id=self.account.name,
+            service_account_id=pulumi.Output.concat("projects/", args.project, "/serviceAccounts/", args.google_account),
             role="roles/iam.workloadIdentityUser",
             member=member,
             opts=after_pool,
@@ -52,7 +49,7 @@ class WorkloadIdentity(Component):
             project=args.project,
             secret_id=args.app_env_secret_id,
             role="roles/secretmanager.secretAccessor",
-            member=self.account.email.apply(lambda e: f"serviceAccount:{e}"),
+            member=pulumi.Output.concat("serviceAccount:", args.google_account),
             opts=child,
         )
         if self.get_provider("kubernetes::") is not None:  # the cluster's, in opts.providers
@@ -63,10 +60,14 @@ class WorkloadIdentity(Component):
                 metadata={
                     "name": args.service_account,
                     "namespace": args.namespace,
-                    "annotations": {"iam.gke.io/gcp-service-account": self.account.email},
+                    "annotations": {"iam.gke.io/gcp-service-account": args.google_account},
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
-        self.email = self.account.email
-        self.unique_id = self.account.unique_id  # the `sub` of the ID tokens Google signs for this account
+        self.email = pulumi.Output.from_input(args.google_account)
+        # Its numeric id, the `sub` of the ID tokens Google signs for it: read from the account (it exists already).
+        account = gcp.serviceaccount.get_account_output(
+            account_id=args.google_account, project=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.unique_id = account.unique_id
         self.register_outputs({"email": self.email, "uniqueId": self.unique_id})

@@ -728,8 +728,8 @@ class GcpStackConfig(StackModel):
         stacks = [self.platform.aws_stack] if self.platform.aws_stack else []
         if self.interconnect and self.interconnect.peer_stack not in stacks:
             stacks.append(self.interconnect.peer_stack)
-        if self.platform.aws_stack:
-            stacks.append(self.common.bootstrap_stack)  # the mail-sending role in the AWS account carries its boundary
+        # The service accounts the stack uses (bootstrap creates them) and the mail-sending role's boundary.
+        stacks.append(self.common.bootstrap_stack)
         return stacks
 
 

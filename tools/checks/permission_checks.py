@@ -10,8 +10,12 @@ identities, built by the same code (components/bootstrap/ci_identity.py) from th
   request context IAM would see: a role's path and permissions boundary (`iam:PermissionsBoundary`),
   a managed policy's ARN (`iam:PolicyARN`), and `iam:PassRole` of every role the resource hands to
   a service (`iam:PassedToService`, AWS_PASSES).
-- GCP: the type has a row (or is granted outside the project), and a project-level grant names a
-  role the deploy account's Project IAM Admin may grant (GRANTABLE_PROJECT_ROLES).
+- GCP: the type has a row (or is granted outside the project, or on an account), and a project-level
+  grant names a role the deploy account's Project IAM Admin may grant (GRANTABLE_PROJECT_ROLES). The
+  deploy account holds no service-account role on the project: a grant on a service account must
+  be on one of the accounts bootstrap creates and lets it administer, of a role the stacks grant
+  there (GCP_ESTATE_ACCOUNTS, GCP_ESTATE_ACCOUNT_BINDINGS), and the account a cluster's nodes run as
+  must be one it may act as (Service Account User on that account).
 
 The bootstrap stack itself is run by an operator, not CI, and is not judged. Values known only
 after deploy are taken from the resources they come from (a role's ARN from the role's inputs).
@@ -183,13 +187,58 @@ def _aws_findings(r: PlanResource, plan: _Plan, policy: str) -> Iterator[Finding
             )
 
 
+def estate_accounts_holding(permission: str) -> dict[str, str]:
+    """The service accounts (email -> the deploy account's role there) bootstrap creates, in every deploy project of
+    its stack file, on which the deploy account's role holds `permission` (components/bootstrap/ci_identity.py)."""
+    from components.bootstrap.ci_identity import estate_account_email
+    from components.bootstrap.deploy_permissions import GCP_ESTATE_ACCOUNTS, estate_account_id
+
+    from .gcp_roles import holds
+
+    config = _bootstrap_config()
+    return {
+        estate_account_email(project, estate_account_id(config.common.project, key)): estate.deployer_role
+        for project in config.deploy_projects
+        for key, estate in GCP_ESTATE_ACCOUNTS.items()
+        if holds(estate.deployer_role, permission)
+    }
+
+
+def _node_accounts(r: PlanResource) -> list[str]:
+    configs = [r.inputs.get("nodeConfig")] + [p.get("nodeConfig") for p in (_plain(r.inputs.get("nodePools")) or []) if isinstance(p, dict)]
+    return [email for c in configs if isinstance(c, dict) and (email := _known(c.get("serviceAccount")))]
+
+
 def _gcp_findings(r: PlanResource) -> Iterator[Finding]:
     from components.bootstrap.ci_identity import GRANTABLE_PROJECT_ROLES
-    from components.bootstrap.deploy_permissions import GCP, GCP_OUTSIDE_PROJECT
+    from components.bootstrap.deploy_permissions import GCP, GCP_ESTATE_ACCOUNT_BINDINGS, GCP_ON_ESTATE_ACCOUNTS, GCP_OUTSIDE_PROJECT
 
+    if r.type in GCP_ON_ESTATE_ACCOUNTS:
+        row = GCP_ON_ESTATE_ACCOUNTS[r.type]
+        account = (_known(r.inputs.get("serviceAccountId")) or "").rsplit("/", 1)[-1]
+        role = _known(r.inputs.get("role"))
+        if account and account not in estate_accounts_holding(row.permission):
+            yield Finding(
+                CHECK,
+                r,
+                f"the CI deploy account holds {row.permission} on no service account but those bootstrap creates for it"
+                f" (GCP_ESTATE_ACCOUNTS); {account} is not one of them",
+            )
+        if role and role not in GCP_ESTATE_ACCOUNT_BINDINGS:
+            yield Finding(CHECK, r, f"{role} is not a role the stacks grant on a service account (GCP_ESTATE_ACCOUNT_BINDINGS)")
+        return
     if r.type not in GCP and r.type not in GCP_OUTSIDE_PROJECT:
         yield Finding(CHECK, r, f"{r.type} has no row in the deployer permission table (components/bootstrap/deploy_permissions.py)")
         return
+    if r.type in ("gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"):
+        for email in _node_accounts(r):
+            if email not in estate_accounts_holding("iam.serviceAccounts.actAs"):
+                yield Finding(
+                    CHECK,
+                    r,
+                    f"its nodes run as {email}, which the CI deploy account may not act as"
+                    " (it holds iam.serviceAccounts.actAs only on bootstrap's node account, GCP_ESTATE_ACCOUNTS)",
+                )
     role = _known(r.inputs.get("role"))
     if r.type == "gcp:projects/iAMMember:IAMMember" and role and role not in GRANTABLE_PROJECT_ROLES:
         yield Finding(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -471,16 +472,19 @@ def _workload_identity(path: RequestPath, result: PreviewResult, ns: str) -> Non
         path.broken(f"the pods' service account {ns}/{name} does not exist")
         return
     email = (account["metadata"].get("annotations") or {}).get("iam.gke.io/gcp-service-account")
-    accounts = {_state(a)["email"]: _state(a) for a in result.of_type("gcp:serviceaccount/account:Account")}
-    if email not in accounts:
-        path.broken(f"service account {ns}/{name} names {email!r}, which no Google service account of this stack has")
+    # The Google account is bootstrap's (the stacks create none): the binding on it is this stack's.
+    named = re.fullmatch(r"[a-z][a-z0-9-]*@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com", email or "")
+    if named is None:
+        path.broken(f"service account {ns}/{name} names {email!r}, which is no user-managed Google service account")
         return
-    project = accounts[email].get("project")
+    project = named.group(1)
     member = f"serviceAccount:{project}.svc.id.goog[{ns}/{name}]"
     bindings = [
         b
         for b in (reveal(r.inputs) for r in result.of_type("gcp:serviceaccount/iAMMember:IAMMember"))
-        if b.get("role") == "roles/iam.workloadIdentityUser" and b.get("member") == member
+        if b.get("role") == "roles/iam.workloadIdentityUser"
+        and b.get("member") == member
+        and b.get("serviceAccountId") == f"projects/{project}/serviceAccounts/{email}"
     ]
     if not bindings:
         path.broken(f"no roles/iam.workloadIdentityUser binding lets {member} act as {email}")

@@ -315,6 +315,18 @@ def invoke(token: str, args: dict) -> dict:
         return cloudflare_ip_ranges()
     if token == "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo":
         return {"email": "crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"}  # the bootstrap stack's deploy account
+    if token == "gcp:serviceaccount/getAccount:getAccount":  # an account that exists (bootstrap's), by email or id
+        named = args.get("accountId", "account")
+        email = named if "@" in named else f"{named}@{args.get('project', 'project')}.iam.gserviceaccount.com"
+        project = email.split("@", 1)[1].split(".", 1)[0]
+        return {
+            "accountId": email.split("@", 1)[0],
+            "email": email,
+            "member": f"serviceAccount:{email}",
+            "name": f"projects/{project}/serviceAccounts/{email}",
+            "project": project,
+            "uniqueId": _numeric_id(email),
+        }
     if token == "gcp:organizations/getProject:getProject":
         return {"number": "123456789012", "projectId": args.get("projectId", "project")}
     return {}

@@ -24,7 +24,15 @@ from components.bootstrap.ci_identity import (
     PROJECT_TAG,
     ROLE_CHANGES_UNDER_BOUNDARY,
 )
-from components.bootstrap.deploy_permissions import AWS, ESTATE_NAMED_RESOURCES, GCP, GCP_OUTSIDE_PROJECT, estate_named_arns
+from components.bootstrap.deploy_permissions import (
+    AWS,
+    ESTATE_NAMED_RESOURCES,
+    GCP,
+    GCP_ESTATE_ACCOUNTS,
+    GCP_ON_ESTATE_ACCOUNTS,
+    GCP_OUTSIDE_PROJECT,
+    estate_named_arns,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "docs" / "prerequisites.md", ROOT / "docs" / "deploying.md")
@@ -37,7 +45,7 @@ def _code(items) -> str:
 
 def block() -> str:
     aws_types = len(AWS)
-    gcp_types = len(GCP) + len(GCP_OUTSIDE_PROJECT)
+    gcp_types = len(GCP) + len(GCP_OUTSIDE_PROJECT) + len(GCP_ON_ESTATE_ACCOUNTS)
     lines = [
         START,
         f"Generated from `components/bootstrap/deploy_permissions.py` ({aws_types} AWS and {gcp_types} GCP resource types, each row",
@@ -70,8 +78,10 @@ def block() -> str:
         "",
         f"- {_code(DEPLOY_PROJECT_ROLES)};",
         f"- `{PROJECT_IAM_ADMIN}` with the condition that it grants and revokes only {_code(GRANTABLE_PROJECT_ROLES)};",
-        "- no Service Account User on the project: the GKE component grants the deployer `roles/iam.serviceAccountUser` on the node "
-        "service account it creates, and on no other;",
+        "- no service account role on the project (it would reach every account there): bootstrap creates the accounts the "
+        "stacks use, `<project>-<name>`, and grants the deploy account one role on each of them alone: "
+        + "; ".join(f"`{a.suffix}`: `{a.deployer_role}` (it {a.why})" for a in GCP_ESTATE_ACCOUNTS.values())
+        + ";",
         f"- outside the projects: {_code(sorted(set(GCP_OUTSIDE_PROJECT.values())))} on the billing account of "
         "`crm:monitoring.billingAccount` (granted by its administrators, not by bootstrap).",
         END,

@@ -113,11 +113,13 @@ def test_the_sending_role_issues_credentials_for_an_hour_at_most(google_sender):
 def test_gcp_dr_trusts_its_application_service_account(shipped):
     result = shipped("gcp-dr", preview=False)
     role = result.one("aws:iam/role:Role")
-    app_account = [a.urn for a in result.of_type("gcp:serviceaccount/account:Account") if a.name == "crm-dr-app-gsa"]
-    # The trust policy is built from the app account's unique ID and from nothing else of the stack.
-    assert role.property_dependencies["assumeRolePolicy"] == app_account
+    # The trust policy is built from the app account's unique ID, read from the account bootstrap created (named in its
+    # output), and from nothing else of the stack.
+    (bootstrap,) = [r.urn for r in result.of_type("pulumi:pulumi:StackReference") if r.name == "bootstrap-outputs"]
+    assert role.property_dependencies["assumeRolePolicy"] == [bootstrap]
+    assert "gcp:serviceaccount/getAccount:getAccount" in result.invokes
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
-    assert trust["accounts.google.com:sub"] == trust["accounts.google.com:aud"]
+    assert trust["accounts.google.com:sub"] == trust["accounts.google.com:aud"] and trust["accounts.google.com:sub"].isdigit()
 
 
 def test_gcp_dr_scopes_the_role_to_aws_drs_identity_and_configuration_set(shipped):

@@ -13,6 +13,9 @@ import re
 
 import pytest
 
+from components.bootstrap.deploy_permissions import GCP_ESTATE_ACCOUNTS
+from stacks.config import load, read_stack_file
+from tools.checks import gcp_roles
 from tools.checks.iam_eval import Request, evaluate
 
 ACCOUNT = "123456789012"
@@ -143,7 +146,7 @@ CREDENTIAL_PERMISSIONS = {
 
 
 def test_the_gcp_deploy_account_may_mint_no_service_account_credentials_in_any_deploy_project(bootstrap):
-    """Service Account Admin lets it grant itself a role on any account there; a deny policy wins over that grant."""
+    """Should it ever hold a grant on some account there, a deny policy wins over that grant."""
     deploy = bootstrap.one("gcp:serviceaccount/account:Account", "crm-ci-deploy").output("email")
     projects = {r["project"] for r in bootstrap.of_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith("crm-ci-deploy-")}
     assert projects
@@ -179,13 +182,95 @@ def test_the_gcp_deploy_account_may_grant_only_the_stacks_project_roles(bootstra
     assert granted and granted <= grantable
 
 
-def test_the_deployer_acts_only_as_the_node_account_it_creates(shipped):
-    result = shipped("gcp-dr", preview=False)
-    (grant,) = [r for r in result.of_type("gcp:serviceaccount/iAMMember:IAMMember") if r["role"] == "roles/iam.serviceAccountUser"]
-    nodes = result.one("gcp:serviceaccount/account:Account", "crm-dr-gke-nodes")
-    assert grant["serviceAccountId"] == nodes.output("name")
-    assert grant["member"] == "serviceAccount:crm-ci-deploy@crm-ci-project.iam.gserviceaccount.com"
-    assert grant.urn in result.one("gcp:container/cluster:Cluster").dependencies
+# What makes a grant on service accounts an escalation: acting as an account (attaching it to nodes or VMs that
+# then hold its rights) and setting an account's allow policy (granting that, or anything, to oneself).
+ACCOUNT_ESCALATIONS = ("iam.serviceAccounts.actAs", "iam.serviceAccounts.setIamPolicy")
+GCP_STACKS = ("gcp-dev", "gcp-staging", "gcp-production", "gcp-dr")
+
+
+def _deploy_member(bootstrap):
+    return f"serviceAccount:{bootstrap.one('gcp:serviceaccount/account:Account', 'crm-ci-deploy').output('email')}"
+
+
+def _role_permissions(bootstrap, role):
+    """A predefined role's iam.* permissions (Google's definitions, tools/checks/gcp_roles), a custom role's as registered."""
+    custom = [r for r in bootstrap.of_type("gcp:projects/iAMCustomRole:IAMCustomRole") if role.endswith(f"/roles/{r['roleId']}")]
+    if custom:
+        return {p for p in custom[0]["permissions"] if p.startswith("iam.")}
+    return set(gcp_roles.permissions(role))
+
+
+def _account_email(bootstrap, grant):
+    """The email of the bootstrap account a grant on a service account is made on."""
+    (account,) = [
+        a for a in bootstrap.of_type("gcp:serviceaccount/account:Account") if a.urn in grant.property_dependencies["serviceAccountId"]
+    ]
+    return account.output("email")
+
+
+def test_the_gcp_deploy_account_holds_no_project_wide_service_account_admin(bootstrap):
+    """A role on a deploy project reaches every service account in it (the Compute Engine default account, bootstrap's
+    own): no role the deploy account holds there, without a condition, may act as or re-grant any account."""
+    member = _deploy_member(bootstrap)
+    projects = set(load("bootstrap", read_stack_file("bootstrap")).deploy_projects)
+    grants = [
+        (g["project"], g["role"], g.get("condition"))
+        for g in bootstrap.of_type("gcp:projects/iAMMember:IAMMember")
+        if g["member"] == member
+    ] + [
+        (g["project"], g["role"], g.get("condition"))
+        for g in bootstrap.of_type("gcp:projects/iAMBinding:IAMBinding")
+        if member in g["members"]
+    ]
+    assert {project for project, _, _ in grants} == projects and len(grants) > len(projects)
+    for project, role, condition in grants:
+        if condition is None:
+            assert not _role_permissions(bootstrap, role) & set(ACCOUNT_ESCALATIONS), (project, role)
+
+
+def test_the_deploy_account_acts_only_as_the_node_account_and_administers_only_bootstraps_workload_accounts(bootstrap):
+    member = _deploy_member(bootstrap)
+    grants = [g for g in bootstrap.of_type("gcp:serviceaccount/iAMMember:IAMMember") if g["member"] == member]
+    accounts = bootstrap.outputs["gcpServiceAccounts"]
+    allowed = {
+        permission: {
+            f"{project}/{key}"
+            for project, keys in accounts.items()
+            for key in keys
+            if permission in gcp_roles.permissions(GCP_ESTATE_ACCOUNTS[key].deployer_role)
+        }
+        for permission in ACCOUNT_ESCALATIONS
+    }
+    # The node account is the only one it may act as; the Workload Identity accounts the only ones it may re-grant.
+    assert {a.rsplit("/", 1)[1] for a in allowed["iam.serviceAccounts.actAs"]} == {"gkeNodes"}
+    assert {a.rsplit("/", 1)[1] for a in allowed["iam.serviceAccounts.setIamPolicy"]} == {"app", "replicationLag"}
+    emails = {accounts[p][k]["email"]: f"{p}/{k}" for p in accounts for k in accounts[p]}
+    held = {permission: set() for permission in ACCOUNT_ESCALATIONS}
+    for grant in grants:
+        account = emails[_account_email(bootstrap, grant)]
+        for permission in set(_role_permissions(bootstrap, grant["role"])) & set(ACCOUNT_ESCALATIONS):
+            held[permission].add(account)
+    assert held == allowed and len(grants) == sum(len(keys) for keys in accounts.values())
+
+
+@pytest.mark.parametrize("stack", GCP_STACKS)
+def test_each_service_account_grant_and_node_account_of_the_gcp_stacks_is_within_the_deploy_accounts_grants(bootstrap, shipped, stack):
+    """What the stacks do to service accounts is covered by the deploy account's grants on those very accounts."""
+    member = _deploy_member(bootstrap)
+    result = shipped(stack, preview=False)
+    held: dict[str, set[str]] = {}
+    for grant in bootstrap.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
+        if grant["member"] == member:
+            held.setdefault(_account_email(bootstrap, grant), set()).update(_role_permissions(bootstrap, grant["role"]))
+    assert result.of_type("gcp:serviceaccount/account:Account") == []  # none the deploy account would need to create
+    bindings = result.of_type("gcp:serviceaccount/iAMMember:IAMMember")
+    assert bindings
+    for binding in bindings:
+        account = binding["serviceAccountId"].rsplit("/serviceAccounts/", 1)[1]
+        assert "iam.serviceAccounts.setIamPolicy" in held.get(account, set()), binding.name
+    nodes = [result.one("gcp:container/nodePool:NodePool"), result.one("gcp:container/cluster:Cluster")]
+    for resource in nodes:
+        assert "iam.serviceAccounts.actAs" in held.get(resource["nodeConfig"]["serviceAccount"], set()), resource.name
 
 
 def test_policy_documents_are_json(deploy_policy):

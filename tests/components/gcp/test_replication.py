@@ -72,14 +72,16 @@ def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain, ship
 
 def test_lag_exporter_writes_metrics_only_through_workload_identity(dr):
     result, config = dr
-    gsa = result.one("gcp:serviceaccount/account:Account", "crm-dr-replication-lag")
-    email = f"{gsa['accountId']}@{config.project_id}.iam.gserviceaccount.com"
+    assert result.of_type("gcp:serviceaccount/account:Account") == []  # bootstrap's account, not one of the stack's
+    email = preview_stack("bootstrap", preview=False).outputs["gcpServiceAccounts"][config.project_id]["replicationLag"]["email"]
+    assert result.outputs["replicationLagAccount"] == email
     grants = [m for m in result.of_type("gcp:projects/iAMMember:IAMMember") if m["member"] == f"serviceAccount:{email}"]
     assert [g["role"] for g in grants] == ["roles/monitoring.metricWriter"]
     ksa = result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-replication-ksa")
     assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == email
     binding = result.one("gcp:serviceaccount/iAMMember:IAMMember", "crm-dr-replication-wi")
     assert binding["member"] == f"serviceAccount:{config.project_id}.svc.id.goog[{config.replication.namespace}/{ksa['metadata']['name']}]"
+    assert binding["serviceAccountId"] == f"projects/{config.project_id}/serviceAccounts/{email}"
 
 
 def test_jobs_run_on_the_gke_cluster_after_the_vpn_link(dr):

@@ -114,7 +114,13 @@ def _cluster_and_identity(opts_for_identity):
     cluster = GkeCluster("gke", gke_args())
     WorkloadIdentity(
         "app",
-        WorkloadIdentityArgs(project="p", namespace="crm", service_account="crm-app", app_env_secret_id="s"),
+        WorkloadIdentityArgs(
+            project="p",
+            namespace="crm",
+            service_account="crm-app",
+            app_env_secret_id="s",
+            google_account="crm-app@p.iam.gserviceaccount.com",
+        ),
         opts=opts_for_identity(cluster),
     )
 

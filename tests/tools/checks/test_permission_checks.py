@@ -81,6 +81,34 @@ def test_a_project_grant_the_deploy_account_may_not_make_is_reported(shipped):
     assert "may not grant roles/owner on the project" in message
 
 
+def test_a_grant_on_a_service_account_bootstrap_did_not_hand_the_deploy_account_is_reported(shipped):
+    plan = from_preview(shipped("gcp-dev"))
+    (binding,) = [r for r in plan if r.type == "gcp:serviceaccount/iAMMember:IAMMember"]
+    assert findings(plan) == []
+    default = "projects/crm-dev-project/serviceAccounts/123456789012-compute@developer.gserviceaccount.com"
+    binding.inputs["serviceAccountId"] = default
+    (message,) = findings(plan)
+    assert "holds iam.serviceAccounts.setIamPolicy on no service account but those bootstrap creates" in message
+    assert "123456789012-compute@developer.gserviceaccount.com is not one of them" in message
+
+
+def test_granting_a_role_other_than_workload_identity_on_a_service_account_is_reported(shipped):
+    plan = from_preview(shipped("gcp-dev"))
+    (binding,) = [r for r in plan if r.type == "gcp:serviceaccount/iAMMember:IAMMember"]
+    binding.inputs["role"] = "roles/iam.serviceAccountTokenCreator"
+    (message,) = findings(plan)
+    assert "roles/iam.serviceAccountTokenCreator is not a role the stacks grant on a service account" in message
+
+
+def test_nodes_running_as_an_account_the_deploy_account_may_not_act_as_are_reported(shipped):
+    plan = from_preview(shipped("gcp-dev"))
+    pool = _one(plan, "gcp:container/nodePool:NodePool", "crm-dev-gke-pool")
+    # The app's account: the deploy account may set its allow policy, not act as it.
+    pool.inputs["nodeConfig"] = {**pool.inputs["nodeConfig"], "serviceAccount": "crm-app@crm-dev-project.iam.gserviceaccount.com"}
+    (message,) = findings(plan)
+    assert "its nodes run as crm-app@crm-dev-project.iam.gserviceaccount.com, which the CI deploy account may not act as" in message
+
+
 def test_the_bootstrap_stack_is_not_judged_as_a_ci_deploy(shipped):
     assert findings(from_preview(shipped("bootstrap"))) == []
 
