@@ -15,6 +15,7 @@ which keeps the entries for every type the shipped stacks create and the types a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -112,6 +113,7 @@ def resource_class(token: str) -> type | None:
     return getattr(importlib.import_module(located[0]), located[1], None)
 
 
+@functools.cache  # reading the SDK class's source is slow, and it does not change within a process
 def args_class(token: str) -> type | None:
     cls = resource_class(token)
     if cls is None:
