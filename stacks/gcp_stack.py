@@ -302,8 +302,10 @@ def program(config: GcpStackConfig) -> None:
         opts=on_cloudflare,
     )
     # Cloudflare's ranges are every Cloudflare customer's: a secret header the global stack adds proves the zone.
-    # The value it sends now stays accepted whatever the rotation step did since (components/gcp/origin_auth.py).
-    still_sent = ReadBack(common, GLOBAL_STACK).get(ORIGIN_AUTH_SENT_OUTPUT)
+    # The value it sends now stays accepted whatever the rotation step did since (components/gcp/origin_auth.py). Only the
+    # DR pair's GCP stack (crm:interconnect) is behind the global load balancer and reads it back: the other stacks'
+    # deploy identities may not read the global stack's state, and its value is the DR pair's secret.
+    still_sent = ReadBack(common, GLOBAL_STACK).get(ORIGIN_AUTH_SENT_OUTPUT) if config.interconnect else None
     origin_auth = OriginAuthSecret(
         f"{name}-origin-auth", OriginAuthSecretArgs(rotation_step=config.rotation.step(today), still_sent=still_sent)
     )

@@ -97,3 +97,12 @@ def test_the_values_are_never_plaintext_in_the_aws_stacks_inputs_or_outputs(ship
     for value in values:
         assert [r.name for r in result.resources if _plain_occurrences(r.inputs, value)] == []
         assert _plain_occurrences(result.outputs, value) == 0
+
+
+@pytest.mark.parametrize("stack", ["gcp-dev", "gcp-staging", "gcp-production"])
+def test_only_the_dr_pairs_gcp_stack_reads_the_global_stack_back(shipped, stack):
+    """The non-production deploy role may not read the production stacks' state (global's included), and the value
+    global sends is the DR pair's secret: the GCP stacks outside the pair never read it."""
+    references = [r.name for r in shipped(stack).of_type("pulumi:pulumi:StackReference")]
+    assert references and not [name for name in references if name.startswith("global")]
+    assert [r.name for r in shipped("gcp-dr").of_type("pulumi:pulumi:StackReference") if r.name.startswith("global")]

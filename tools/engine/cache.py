@@ -57,7 +57,8 @@ def directory() -> Path | None:
 
 @functools.cache
 def program_digest(project_dir: Path) -> str:
-    """The program's files (path and content), the Pulumi SDKs' versions and the Python version, as one digest."""
+    """The program's files (path and content), the installed packages' versions and the Python version, as one digest
+    (read once per process: a command's runs are all of the tree it started with)."""
     digest = hashlib.sha256()
     files = [project_dir / name for name in PROGRAM_FILES]
     for folder in PROGRAM:
@@ -65,12 +66,9 @@ def program_digest(project_dir: Path) -> str:
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    sdks = sorted(
-        f"{dist.metadata['Name']}=={dist.version}"
-        for dist in importlib.metadata.distributions()
-        if (dist.metadata["Name"] or "").lower().startswith("pulumi")
-    )
-    digest.update(json.dumps([sdks, sys.version]).encode())
+    # Every installed package: the SDKs, and what reads the config (pydantic, PyYAML) or computes the fakes.
+    installed = sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions())
+    digest.update(json.dumps([installed, sys.version]).encode())
     return digest.hexdigest()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from stacks.config import PROJECT_DIR, ConfigValidationError, load, read_stack_file
+from stacks.references import GLOBAL_STACK
 
 from . import cache
 from .engine import PreviewResult, Secret, map_markers, run_program
@@ -91,9 +92,14 @@ def run_key(stack: str, raw: Mapping[str, Any], preview: bool, references: Mappi
     """What a run is a function of besides the program (tools/engine/cache.py): the stack, its config, the
     mode, and the outputs of the stacks it reads (only those: callers may hand more)."""
     try:
-        reads = set(load(stack, raw).references)
+        config = load(stack, raw)
     except ConfigValidationError:
         reads = set(references)  # the run reports the config's problems; nothing is kept
+    else:
+        # Its references, and the stacks it reads back when they were deployed after it (stacks/references.py ReadBack):
+        # the global stack, and the DR pair's other half.
+        peer = getattr(getattr(config, "interconnect", None), "peer_stack", None)
+        reads = {*config.references, GLOBAL_STACK, *([peer] if peer else [])}
     return ("run", stack, raw, preview, {name: value for name, value in references.items() if name in reads})
 
 

@@ -97,3 +97,14 @@ def test_a_bypassed_caller_neither_reads_nor_keeps(project, tmp_path, monkeypatc
 
 def test_a_value_known_only_after_deploy_is_the_one_marker_after_loading():
     assert pickle.loads(pickle.dumps({"a": [UNKNOWN]}))["a"][0] is UNKNOWN
+
+
+def test_a_run_is_keyed_on_the_stacks_it_reads_and_reads_back_not_on_others():
+    from stacks.config import read_stack_file
+    from tools.engine import workspace
+
+    raw = read_stack_file("aws-dr")
+    alone = workspace.run_key("aws-dr", raw, True, {})
+    assert workspace.run_key("aws-dr", raw, True, {"aws-dev": ({"x": 1}, [])}) == alone
+    for read_back in ("global", "gcp-dr"):  # deployed after aws-dr, and read back by it
+        assert workspace.run_key("aws-dr", raw, True, {read_back: ({"x": 1}, [])}) != alone
