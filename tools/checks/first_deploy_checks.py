@@ -34,6 +34,7 @@ from .deploy_checks import (
     Finding,
     Plan,
     _crds,
+    _members,
     _plain,
     chart_of,
     cluster_schema_folders,
@@ -101,16 +102,6 @@ def check_apis_enabled(plan: Plan) -> Iterator[Finding]:
                     f"calls {service} but does not wait for the Service '{found[0].name}' that enables it: the engine may "
                     f"create it first and it fails with 403 SERVICE_DISABLED ({source})",
                 )
-
-
-def _members(r: PlanResource) -> list[str]:
-    found = []
-    for key in ("member", "members"):
-        value = _plain(r.inputs.get(key))
-        for v in value if isinstance(value, list) else [value]:
-            if isinstance(v, str):
-                found.append(v)
-    return found
 
 
 # ---- image-pushed --------------------------------------------------------------------------------
