@@ -253,6 +253,18 @@ def run_component() -> Callable[..., PreviewResult]:
     return run
 
 
+@pytest.fixture(name="copy")  # the name the documents' tests take; `copy` is the module here
+def _documents_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of every document `python -m tools.docs` writes, which the command then reads and writes instead."""
+    from tools import docs
+
+    for path in {path for part in docs.PARTS.values() for path in part.paths}:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, tmp_path / path)
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    return tmp_path
+
+
 @pytest.fixture
 def plain():
     """Opens secrets in a value tree so a test can check what they hold."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tools.engine import Secret
@@ -28,3 +29,14 @@ def provider_value(resource: Any, key: str) -> Any:
     in tools/engine/fakes.py happen to produce.
     """
     return resource.output(key)  # the state the engine recorded from the provider's answer
+
+
+def markdown_table(path: Path, header: str) -> list[list[str]]:
+    """The cells of the rows under the markdown table whose header line is `header`."""
+    lines = path.read_text().splitlines()
+    rows = []
+    for line in lines[lines.index(header) + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows

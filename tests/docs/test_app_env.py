@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tests.conftest import ALL_STACKS
+from tests.helpers import markdown_table
 from tools.engine.engine import reveal
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
@@ -17,14 +18,7 @@ APP_ENV_SECRETS = {
 
 
 def _table() -> list[list[str]]:
-    lines = DOC.read_text().splitlines()
-    start = lines.index("| key | AWS | GCP |")
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
-    return rows
+    return markdown_table(DOC, "| key | AWS | GCP |")
 
 
 def _payloads(shipped) -> dict[str, dict[str, str]]:

@@ -7,19 +7,13 @@ import tomllib
 from pathlib import Path
 
 import dev
+from tests.helpers import markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _table() -> list[list[str]]:
-    lines = (ROOT / "docs" / "development.md").read_text().splitlines()
-    start = lines.index("| where | what for | exported to (pip format, every file's sha256) |")
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
-    return rows
+    return markdown_table(ROOT / "docs" / "development.md", "| where | what for | exported to (pip format, every file's sha256) |")
 
 
 def test_the_table_has_a_row_per_dependency_group_and_no_other():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ REGIONS = [(part.name, block) for part in docs.PARTS.values() for block in part.
 
 def _documents() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-
-
-@pytest.fixture
-def copy(tmp_path, monkeypatch) -> Path:
-    for path in {path for part in docs.PARTS.values() for path in part.paths}:
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / path, tmp_path / path)
-    monkeypatch.setattr(docs, "ROOT", tmp_path)
-    return tmp_path
 
 
 def _holder(copy: Path, part: str, block: str) -> Path:

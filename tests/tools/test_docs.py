@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ pytestmark = pytest.mark.xdist_group("generated-docs")
 def test_every_generated_part_is_current(name):
     outdated, _ = docs.stale(name)
     assert not outdated, f"{', '.join(docs.PARTS[name].paths)} stale: run `python -m tools.docs {name}`"
-
-
-@pytest.fixture
-def copy(tmp_path, monkeypatch) -> Path:
-    for path in {path for part in docs.PARTS.values() for path in part.paths}:
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / path, tmp_path / path)
-    monkeypatch.setattr(docs, "ROOT", tmp_path)
-    return tmp_path
 
 
 def test_check_names_a_stale_part_and_writes_nothing(copy, capsys):
