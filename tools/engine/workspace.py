@@ -92,7 +92,7 @@ def run_key(stack: str, raw: Mapping[str, Any], preview: bool, references: Mappi
     """What a run is a function of besides the program (tools/engine/cache.py): the stack, its config, the
     mode, and the outputs of the stacks it reads (only those: callers may hand more)."""
     try:
-        config = load(stack, raw)
+        config = load(stack, raw, check_peer=False)  # the references only; the run itself checks the peers
     except ConfigValidationError:
         reads = set(references)  # the run reports the config's problems; nothing is kept
     else:
