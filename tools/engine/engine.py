@@ -374,7 +374,8 @@ def run_program(
         sdk_internals.reset_root_resource()  # run_in_stack makes the root stack, as the real language host does
         values, secret_keys = _config_values(raw_config)
         set_all_config(values, secret_keys)
-        loop.run_until_complete(run_in_stack(program))
+        with sdk_internals.without_source_positions():
+            loop.run_until_complete(run_in_stack(program))
     except BaseException as error:
         error.registered_resources = list(monitor.recorded)  # what got registered before the failure
         # Every output that depended on the failed one holds the same error; it is raised once, here.

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
+import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ from stacks.config import read_stack_file
 from tests.conftest import stack_config
 from tools.diff import plan as diff
 from tools.diff.snapshot import capture
+from tools.engine import fakes
 
 # The diff tests run on one pytest-xdist worker (each module marks itself), so each stack's deployed
 # state is captured once per run.
@@ -36,9 +39,30 @@ def planned(
     changes: Mapping[str, Any] | None = None,
     base: dict[str, Any] | None = None,
 ) -> diff.StackPlan:
-    """The plan of `changes` (config keys merged into the stack file, None deletes) against the deployed stack."""
+    """The plan of `changes` (config keys merged into the stack file, None deletes) against the deployed stack.
+
+    The stacks it reads from are planned as diff.plan plans them, but each distinct plan once per worker (keyed
+    by its deployed state, config and references). A test that patches the program of a stack the planned one
+    reads from (not only of the planned one) would be answered from that cache: change its config or state too."""
     state = base if base is not None else deployed(stack)
-    return diff.plan([stack], state, lambda s: stack_config(s, changes) if s == stack else read_stack_file(s))[0]
+    planning = diff.plan_stack
+    diff.plan_stack = functools.partial(_plan_stack_once_upstream, stack, planning)
+    try:
+        return diff.plan([stack], state, lambda s: stack_config(s, changes) if s == stack else read_stack_file(s))[0]
+    finally:
+        diff.plan_stack = planning
+
+
+_upstream_plans: dict[str, Any] = {}
+
+
+def _plan_stack_once_upstream(wanted: str, planning: Callable, stack: str, old_stack, raw_config, references):
+    if stack == wanted or fakes.state() is None:  # the stack under test, or with fakes a test changed: planned afresh
+        return planning(stack, old_stack, raw_config, references)
+    key = hashlib.sha256(pickle.dumps((stack, json.dumps([old_stack, raw_config], sort_keys=True), references))).hexdigest()
+    if key not in _upstream_plans:
+        _upstream_plans[key] = planning(stack, old_stack, raw_config, references)
+    return _upstream_plans[key]
 
 
 def steps(plan: diff.StackPlan, type_: str, op: str | None = None) -> list[diff.Step]:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import stack_config
-from tests.tools.diff.diff_support import ONE_WORKER
+from tests.tools.diff.diff_support import ONE_WORKER, deployed
 from tools.cli import main
 from tools.diff import cli as diff_cli
+from tools.diff import plan as diff
 
 pytestmark = ONE_WORKER
 
@@ -86,13 +87,16 @@ def test_a_base_that_keeps_the_engine_in_tools_offline_still_gives_the_deployed_
     repository = _project_repository(tmp_path / "project")
     _git(repository, "mv", "tools/engine", "tools/offline")
     _git(repository, "commit", "-qm", "the engine where it was before the split")
-    _git(repository, "mv", "tools/offline", "tools/engine")
-    assert (repository / "tools" / "engine" / "engine.py").is_file()
-    assert _git(repository, "ls-tree", "--name-only", "HEAD", "tools/offline/engine.py").strip() == "tools/offline/engine.py"
-    completed = _diff_against_head(repository)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    (stack,) = json.loads(completed.stdout)["stacks"]
-    assert {(s["type"], s["op"]) for s in stack["steps"]} == {("aws:eks/nodeGroup:NodeGroup", "replace")}
+    base = tmp_path / "base"
+    base.mkdir()
+    diff_cli.extract(repository, "HEAD", base)
+    assert (base / "tools" / "offline" / "engine.py").is_file() and not (base / "tools" / "engine").exists()
+    # The base's own snapshot process, as the command starts it; the plan is this tree's, in-process.
+    state = diff_cli.base_state(base, ["aws-dev"], tmp_path / "base.json", "HEAD")
+    plan = diff.plan(
+        ["aws-dev"], state, lambda s: stack_config(s, {"crm:kubernetes": {"instanceType": "t3.large"}} if s == "aws-dev" else None)
+    )
+    assert {(s.type, s.op) for s in plan[0].changed()} == {("aws:eks/nodeGroup:NodeGroup", "replace")}
 
 
 def test_a_revision_git_does_not_know_is_a_clear_error(capsys):
@@ -105,6 +109,8 @@ def test_a_refused_plan_exits_1_and_its_markdown_names_the_refusal(monkeypatch):
     changed = stack_config("aws-production", {"crm:database": {"username": "crmowner"}})
     real = diff_cli.read_stack_file
     monkeypatch.setattr(diff_cli, "read_stack_file", lambda s: changed if s == "aws-production" else real(s))
+    # The base's deployed state as its own process gives it (the tests above run that process); here, in-process.
+    monkeypatch.setattr(diff_cli, "base_state", lambda tree, stacks, out, label: deployed("aws-production"))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["diff", "aws-production", "--base", "HEAD", "--markdown"])

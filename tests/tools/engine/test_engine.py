@@ -140,3 +140,40 @@ def test_cloudflare_ranges_fake_is_the_recorded_published_list():
     networks = [ipaddress.ip_network(c) for c in answer["ipv4Cidrs"]]
     assert networks and all(n.version == 4 and n.is_global and n.prefixlen >= 13 for n in networks)
     assert all(ipaddress.ip_network(c).version == 6 for c in answer["ipv6Cidrs"])
+
+
+def _registered_sources() -> list[str]:
+    """Where each registration of a one-resource program says it was declared."""
+    from tools.engine import engine
+
+    uris: list[str] = []
+
+    class SourceRecordingMonitor(engine._RecordingMonitor):
+        def RegisterResource(self, request):
+            if request.type != "pulumi:pulumi:Stack":
+                uris.append(request.sourcePosition.uri)
+            return super().RegisterResource(request)
+
+    run_program("s", {}, lambda: random.RandomPet("pet") and None, monitor=SourceRecordingMonitor(engine._Mocks(True, {}, "s")))
+    assert uris, "the program registered nothing"
+    return uris
+
+
+def test_a_run_skips_the_sdks_source_positions_the_mock_monitor_drops():
+    assert _registered_sources() == [""]
+
+
+def test_source_positions_are_back_after_a_failed_run(monkeypatch):
+    import contextlib
+
+    from tools.engine import sdk_internals
+
+    def failing() -> None:
+        raise RuntimeError("the program failed")
+
+    with pytest.raises(RuntimeError):
+        run_program("s", {}, failing)
+    # The SDK's own registration, as outside any run: it names this file again.
+    monkeypatch.setattr(sdk_internals, "without_source_positions", contextlib.nullcontext)
+    (uri,) = _registered_sources()
+    assert uri.endswith("/tests/tools/engine/test_engine.py")
