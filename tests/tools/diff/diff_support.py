@@ -11,17 +11,11 @@ import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pytest
-
 from stacks.config import read_stack_file
 from tests.conftest import stack_config
 from tools.diff import plan as diff
 from tools.diff.snapshot import capture
 from tools.engine import fakes
-
-# The diff tests run on one pytest-xdist worker (each module marks itself), so each stack's deployed
-# state is captured once per run.
-ONE_WORKER = pytest.mark.xdist_group("diff")
 
 
 @functools.cache

@@ -13,11 +13,9 @@ import pytest
 
 import components.aws.ecr
 from components.kubernetes import application
-from tests.tools.diff.diff_support import ONE_WORKER, changed, deployed, one, planned, resources, secret_texts, steps
+from tests.tools.diff.diff_support import changed, deployed, one, planned, resources, secret_texts, steps
 from tools.diff import force_new
 from tools.diff import plan as diff
-
-pytestmark = ONE_WORKER
 
 TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 

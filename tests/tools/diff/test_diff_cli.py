@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import stack_config
-from tests.tools.diff.diff_support import ONE_WORKER, deployed
+from tests.tools.diff.diff_support import deployed
 from tools.cli import main
 from tools.diff import cli as diff_cli
 from tools.diff import plan as diff
-
-pytestmark = ONE_WORKER
 
 PROJECT = Path(__file__).resolve().parents[3]
 

@@ -13,11 +13,9 @@ import re
 
 import pytest
 
-from tests.tools.diff.diff_support import ONE_WORKER, changed, deployed, one, planned, resources, steps
+from tests.tools.diff.diff_support import changed, deployed, one, planned, resources, steps
 from tools.diff import plan as diff
 from tools.engine import fakes
-
-pytestmark = ONE_WORKER
 
 EKS = "aws:eks/cluster:Cluster"
 GKE = "gcp:container/cluster:Cluster"
