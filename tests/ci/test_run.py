@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+LINES = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+COMMANDS = [re.sub(r"^step \S+ ", "", line) for line in LINES]  # `step NAME COMMAND...` times COMMAND
 
 
 def position(command: str) -> int:
