@@ -33,11 +33,16 @@ class TestServer:
         self.server.stop("fast")
 
 
+# Tests on the servers are dealt, in turn, into this many pytest-xdist groups (`--dist loadgroup` keeps a group on
+# one worker): each group's worker starts its own two servers, so a run starts at most two per group, and on a
+# two-core machine both workers share the tests on the servers instead of one worker taking them all.
+POSTGRES_GROUPS = 2
+
+
 def pytest_collection_modifyitems(items) -> None:
-    """Tests on the servers run on one pytest-xdist worker (`--dist loadgroup`), so a run starts two servers, not two per worker."""
-    for item in items:
-        if "postgres_servers" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("postgres"))
+    on_servers = (item for item in items if "postgres_servers" in getattr(item, "fixturenames", ()))
+    for number, item in enumerate(on_servers):
+        item.add_marker(pytest.mark.xdist_group(f"postgres-{number % POSTGRES_GROUPS}"))
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +55,9 @@ def postgres_servers():
     servers = []
     try:
         # The estate's logging (pgAudit with DDL, where installed), so a test can search the servers' logs.
-        settings = localpg.audited(bin_dir)
+        # fsync off: these servers never outlive a crash of the machine, and every DROP DATABASE, checkpoint
+        # and commit would otherwise wait for the disk.
+        settings = {**localpg.audited(bin_dir), "fsync": "off"}
         servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD, settings=settings))
         servers.append(localpg.start(bin_dir, password=PASSWORD, settings=settings))
         for server in servers:
@@ -84,12 +91,12 @@ def _reset(servers) -> None:
             conn.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL")
             for _ in range(50):
                 slots = conn.execute("SELECT slot_name, active FROM pg_replication_slots").fetchall()
-                if not slots:
-                    break
                 for slot, active in slots:
                     if not active:
                         conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-                conn.execute("SELECT pg_sleep(0.1)")
+                if all(not active for _slot, active in slots):
+                    break  # every slot dropped (or none was left)
+                conn.execute("SELECT pg_sleep(0.1)")  # a terminated walsender lets go of its slot in a moment
             for (dbname,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_%'").fetchall():
                 conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'crm_app'").fetchone():

@@ -208,7 +208,8 @@ class FakeEdge:
                 self.wfile.write(payload)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # close() waits for the serving loop to notice the shutdown: it looks every poll_interval (0.5 s by default)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     @property

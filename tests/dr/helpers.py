@@ -26,7 +26,7 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise AssertionError("timed out")
 
 

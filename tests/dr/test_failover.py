@@ -197,12 +197,12 @@ def test_promote_is_bounded_when_the_old_primary_stops_answering_after_the_login
         return conn
 
     monkeypatch.setattr(failover, "reachable", answers_then_freezes)
-    monkeypatch.setattr(failover, "OLD_PRIMARY_S", 3.0, raising=False)
+    monkeypatch.setattr(failover, "OLD_PRIMARY_S", 1.0, raising=False)
     outcome: dict = {}
 
     def run() -> None:
         try:
-            outcome["record"] = failover.promote(sub, pub, catchup_s=1)
+            outcome["record"] = failover.promote(sub, pub, catchup_s=0.5)
         except DrError as exc:
             outcome["error"] = str(exc)
 
