@@ -10,6 +10,9 @@ from stacks.config import load
 from tests.conftest import stack_config
 from tests.helpers import provider_value
 
+# These tests and the SLO tests read the same aws-dr runs: on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("aws-dr-monitoring")
+
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PREFIX = "crm-dr-monitoring-"
 # MSK is off by default (the application reads SQS on AWS): on here, so the Kafka alarms are checked with the rest.

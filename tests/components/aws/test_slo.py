@@ -11,6 +11,9 @@ from stacks.config import load
 from tests.components.aws.test_monitoring import CHANGED
 from tests.conftest import stack_config
 
+# These tests read the monitoring tests' aws-dr runs: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("aws-dr-monitoring")
+
 ALARM, COMPOSITE = "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 OBJECTIVES = ("availability", "latency")
 

@@ -11,6 +11,9 @@ from stacks.config import load
 from tests.conftest import stack_config
 from tests.helpers import provider_value
 
+# These tests, the replication and the SLO tests read the same gcp-dr runs: on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
+
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANGED = {
     "crm:monitoring": {

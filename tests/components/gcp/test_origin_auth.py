@@ -17,6 +17,9 @@ from stacks.config import load
 from tests.conftest import stack_config
 from tools.engine.engine import Secret, reveal
 
+# Its stack tests share gcp-dr runs (each rotation step once): on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-origin-auth")
+
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 TODAY = datetime.datetime.now(datetime.UTC).date()

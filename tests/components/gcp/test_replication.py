@@ -10,6 +10,9 @@ from tests.components.gcp.test_monitoring import CHANGED as MONITORING_CHANGED
 from tests.conftest import stack_config
 from tests.helpers import is_secret, provider_value
 
+# These tests read the monitoring tests' gcp-dr runs: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
+
 CRON, JOB = "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"
 
 

@@ -12,6 +12,9 @@ from stacks.config import load
 from tests.components.gcp.test_monitoring import CHANGED
 from tests.conftest import stack_config
 
+# These tests read the monitoring tests' gcp-dr run: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
+
 SLO, POLICY, SERVICE = "gcp:monitoring/slo:Slo", "gcp:monitoring/alertPolicy:AlertPolicy", "gcp:monitoring/customService:CustomService"
 
 
