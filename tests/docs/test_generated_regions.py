@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 import pytest
 
 from tools import docs
+from tools.reports import layout_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 # One worker renders every stack's preview once (tools/docs.py caches them per process) for all the documents' tests.
 pytestmark = pytest.mark.xdist_group("generated-docs")
 MARKER = re.compile(r"<!-- generated: ([\w-]+) \(python -m tools\.docs ([\w-]+)\) -->")
 REGIONS = [(part.name, block) for part in docs.PARTS.values() for block in part.blocks]
+
+
+class _Once:
+    """A generator's product, made on first use and kept while the module runs (clearing it, as the root conftest does
+    after each test for a test that changed the fakes, keeps it: no test here changes what the generators read)."""
+
+    def __init__(self, make):
+        self._make = functools.cache(make)
+
+    def __call__(self):
+        return self._make()
+
+    def cache_clear(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _generated_once():
+    """What a part generates is a function of the code and the stack files, never of the documents these tests edit:
+    the slow generators (the stacks' previews and estimates, README's layout) run once for the module, not per test."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_previews", "_deployed", "_estimates"):
+            patch.setattr(docs, name, _Once(getattr(docs, name)))
+        for name in ("commands_table", "layout_table", "deploy_order_lines"):
+            patch.setattr(layout_doc, name, _Once(getattr(layout_doc, name)))
+        yield
 
 
 def _documents() -> list[Path]:

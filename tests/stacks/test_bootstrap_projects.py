@@ -11,7 +11,7 @@ FACTORY = {"create": True, "billingAccount": "01A2B3-C4D5E6-F7A8B9", "organizati
 
 
 def test_each_deploy_project_is_created_linked_to_billing_and_protected(run_stack):
-    result = run_stack("bootstrap", {"crm:projects": FACTORY})
+    result = run_stack("bootstrap", {"crm:projects": FACTORY}, preview=False)
     created = result.of_type(PROJECT)
     wanted = result.of_type("gcp:projects/iAMMember:IAMMember")
     assert sorted(r.inputs["projectId"] for r in created) == sorted({r.inputs["project"] for r in wanted})
@@ -21,14 +21,14 @@ def test_each_deploy_project_is_created_linked_to_billing_and_protected(run_stac
 
 
 def test_the_ci_grants_in_a_created_project_wait_for_it(run_stack):
-    result = run_stack("bootstrap", {"crm:projects": FACTORY})
+    result = run_stack("bootstrap", {"crm:projects": FACTORY}, preview=False)
     projects = {r.inputs["projectId"]: r.urn for r in result.of_type(PROJECT)}
     grants = result.of_type("gcp:projects/iAMMember:IAMMember")
     assert grants and all(projects[g.inputs["project"]] in g.dependencies for g in grants)
 
 
 def test_the_billing_link_waits_for_the_cloud_billing_api(run_stack):
-    result = run_stack("bootstrap", {"crm:projects": FACTORY})
+    result = run_stack("bootstrap", {"crm:projects": FACTORY}, preview=False)
     billing = result.one("gcp:projects/service:Service", "crm-apis-cloudbilling")
     assert all(billing.urn in p.dependencies for p in result.of_type(PROJECT))
 

@@ -7,19 +7,26 @@ import pytest
 
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from stacks.global_stack import NoCommonOriginAuthValue, header_to_send
-from tests.conftest import _shipped, stack_config
-from tools.engine import workspace
+from tests.conftest import ROOT, _kept_runs, _shipped, stack_config
+from tools.engine import PreviewResult, cache, workspace
 from tools.engine.engine import Secret, reveal
 
 RULE = "aws:lb/listenerRule:ListenerRule"
 SENT = "ValueTheZoneSendsNow0123456789abcdefghijklmnopqr"
 
 
-def _run(stack: str, extra: dict[str, tuple[dict, list[str]]]):
-    config = stack_config(stack)
+def deployed_after(stack: str, read_back: dict[str, tuple[dict, list[str]]], changes: dict | None = None) -> PreviewResult:
+    """`stack` deployed (preview=False) with the shipped stacks it references, when the stacks it reads back exported
+    `read_back` (none named: initialized, never deployed). Each distinct run once per test session, kept as run_stack's runs
+    are (the same key as run_stack's for no read-back), so the tests that read the same deploy share it."""
+    config = stack_config(stack, changes)
     references = {d: workspace.exported_for_reference(_shipped(d, False)) for d in workspace.load(stack, config).references}
-    references.update(extra)
-    return workspace.preview_stack(stack, preview=False, config_override=config, reference_outputs=references)
+    references.update(read_back)
+
+    def run() -> PreviewResult:
+        return workspace.preview_stack(stack, preview=False, config_override=config, reference_outputs=references)
+
+    return cache.remember(ROOT, workspace.run_key(stack, config, False, references), run, where=_kept_runs())
 
 
 def _secret(outputs: dict) -> tuple[dict, list[str]]:
@@ -29,7 +36,7 @@ def _secret(outputs: dict) -> tuple[dict, list[str]]:
 def test_the_aws_origin_admits_what_the_gcp_stack_accepts_and_what_the_zone_sends():
     gcp = _shipped("gcp-dr", False)
     accepted = reveal(gcp.outputs["originAuthAccepted"])
-    result = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
+    result = deployed_after("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
     (rule,) = result.of_type(RULE)
     header = rule["conditions"][0]["httpHeader"]
     assert header["httpHeaderName"] == ORIGIN_AUTH_HEADER and isinstance(header["values"], Secret)
@@ -40,13 +47,13 @@ def test_the_aws_origin_admits_what_the_gcp_stack_accepts_and_what_the_zone_send
 
 
 def test_an_aws_stack_deployed_before_the_others_forwards_until_they_are():
-    result = _run("aws-dr", {})  # gcp-dr and global initialized, never deployed
+    result = deployed_after("aws-dr", {})  # gcp-dr and global initialized, never deployed
     https = next(x for x in result.of_type("aws:lb/listener:Listener") if x["port"] == 443)
     assert https["defaultActions"][0]["type"] == "forward"
 
 
 def test_a_gcp_stack_deployed_before_it_exported_its_list_lends_its_current_value():
-    result = _run("aws-dr", {"gcp-dr": _secret({"originAuthHeader": SENT})})
+    result = deployed_after("aws-dr", {"gcp-dr": _secret({"originAuthHeader": SENT})})
     assert reveal(result.of_type(RULE)[0]["conditions"][0]["httpHeader"]["values"]) == [SENT]
 
 
@@ -56,7 +63,7 @@ def test_the_aws_stacks_outside_the_dr_pair_do_not_require_it(shipped):
 
 def test_the_global_stack_sends_one_value_both_origins_admit(shipped):
     gcp, global_ = shipped("gcp-dr", preview=False), shipped("global", preview=False)
-    aws = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": workspace.exported_for_reference(global_)})
+    aws = deployed_after("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": workspace.exported_for_reference(global_)})
     sent = reveal(global_.outputs["originAuthHeader"])
     assert sent in reveal(gcp.outputs["originAuthAccepted"])
     assert sent in reveal(aws.one(RULE)["conditions"][0]["httpHeader"]["values"])
@@ -91,7 +98,7 @@ def test_the_values_are_never_plaintext_in_the_aws_stacks_inputs_or_outputs(ship
     from tests.components.gcp.test_origin_auth import _plain_occurrences
 
     gcp = shipped("gcp-dr", preview=False)
-    result = _run("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
+    result = deployed_after("aws-dr", {"gcp-dr": workspace.exported_for_reference(gcp), "global": _secret({"originAuthHeader": SENT})})
     values = [*reveal(gcp.outputs["originAuthAccepted"]), SENT]
     assert result.of_type(RULE)
     for value in values:

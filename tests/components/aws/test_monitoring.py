@@ -9,7 +9,9 @@ import pytest
 from stacks.config import load
 from tests.conftest import stack_config
 from tests.helpers import provider_value
-from tools.engine import preview_stack
+
+# These tests and the SLO tests read the same aws-dr runs: on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("aws-dr-monitoring")
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PREFIX = "crm-dr-monitoring-"
@@ -30,6 +32,7 @@ CHANGED = {
         "cacheReplicationLagSeconds": 7,
         "http5xxPerMinute": 25,
         "latencyP95Ms": 150,
+        "availabilityPercent": 99.9,  # the SLO alarms' (tests/components/aws/test_slo.py reads this run too)
         "deadLetterMessages": 3,
         "kafkaDiskPercent": 70,
     },
@@ -84,17 +87,13 @@ METRICS = {
 
 
 @pytest.fixture(scope="module")
-def shipped_dr():
-    return preview_stack("aws-dr", preview=False, config_override=stack_config("aws-dr", WITH_MSK)), load(
-        "aws-dr", stack_config("aws-dr", WITH_MSK)
-    )
+def shipped_dr(run_once):
+    return run_once("aws-dr", WITH_MSK, preview=False), load("aws-dr", stack_config("aws-dr", WITH_MSK))
 
 
 @pytest.fixture(scope="module")
-def changed_dr():
-    return preview_stack("aws-dr", preview=False, config_override=stack_config("aws-dr", CHANGED)), load(
-        "aws-dr", stack_config("aws-dr", CHANGED)
-    )
+def changed_dr(run_once):
+    return run_once("aws-dr", CHANGED, preview=False), load("aws-dr", stack_config("aws-dr", CHANGED))
 
 
 def alarm(result, key):
@@ -151,19 +150,17 @@ def test_cache_alarms_cover_each_member_of_the_replication_group(shipped_dr):
 
 
 def test_cluster_mode_cache_alarms_name_every_shards_members(run_stack):
-    changes = {"crm:redis": {"clusterMode": True, "shards": 2, "replicasPerShard": 1}}
-    result = run_stack("aws-dr", changes, preview=False)
+    from tests.components.aws.test_elasticache_options import CLUSTER  # one run serves both modules
+
+    result = run_stack("aws-dr", CLUSTER, preview=False)
+    shards, replicas = CLUSTER["crm:redis"]["shards"], CLUSTER["crm:redis"]["replicasPerShard"]
     group = result.one("aws:elasticache/replicationGroup:ReplicationGroup")["replicationGroupId"]
     memory = [a for a in result.of_type(ALARM) if a.get("metricName") == "DatabaseMemoryUsagePercentage"]
-    # Cluster-mode members are <group>-<shard>-<node>: two shards of a primary and one replica each.
-    assert sorted(a["dimensions"]["CacheClusterId"] for a in memory) == [
-        f"{group}-0001-001",
-        f"{group}-0001-002",
-        f"{group}-0002-001",
-        f"{group}-0002-002",
-    ]
+    # Cluster-mode members are <group>-<shard>-<node>: each shard's primary and its replicas.
+    members = [f"{group}-{shard:04d}-{node:03d}" for shard in range(1, shards + 1) for node in range(1, replicas + 2)]
+    assert len(members) == 9 and sorted(a["dimensions"]["CacheClusterId"] for a in memory) == members
     lag = [a for a in result.of_type(ALARM) if a.get("metricName") == "ReplicationLag" and a["namespace"] == "AWS/ElastiCache"]
-    assert len(lag) == 4
+    assert sorted(a["dimensions"]["CacheClusterId"] for a in lag) == members
 
 
 def test_cluster_mode_without_replicas_has_no_replication_lag_alarms(run_stack):

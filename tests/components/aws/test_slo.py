@@ -8,7 +8,11 @@ import pytest
 
 from components.slo import BURN_WINDOWS, Objectives
 from stacks.config import load
+from tests.components.aws.test_monitoring import CHANGED
 from tests.conftest import stack_config
+
+# These tests read the monitoring tests' aws-dr runs: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("aws-dr-monitoring")
 
 ALARM, COMPOSITE = "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 OBJECTIVES = ("availability", "latency")
@@ -65,7 +69,7 @@ def test_availability_burn_rate_is_5xx_over_requests_over_the_budget_from_config
         m["dimensions"] == {"LoadBalancer": dr.one("aws:lb/loadBalancer:LoadBalancer").output("arnSuffix")} for m in metrics.values()
     )
     assert f"bad / total / {budget:.10g}" in expression(alarm)
-    looser = run_stack("aws-dr", {"crm:monitoring": {"availabilityPercent": 99.9}})
+    looser = run_stack("aws-dr", CHANGED, preview=False)  # the monitoring tests' run: availabilityPercent 99.9
     assert "bad / total / 0.001," in expression(looser.one(ALARM, "crm-dr-slo-availability-fast-burn-1h"))
 
 
@@ -74,7 +78,7 @@ def test_latency_burn_rate_reads_the_share_of_requests_within_the_target(dr, run
     [metric] = [q["metric"] for q in alarm["metricQueries"] if "metric" in q]
     assert (metric["metricName"], metric["stat"]) == ("TargetResponseTime", "PR(:0.2)")
     assert expression(alarm) == "(100 - within) / 100 / 0.05"
-    faster = run_stack("aws-dr", {"crm:monitoring": {"latencyP95Ms": 150}})
+    faster = run_stack("aws-dr", CHANGED, preview=False)  # the monitoring tests' run: latencyP95Ms 150
     [metric] = [q["metric"] for q in faster.one(ALARM, "crm-dr-slo-latency-slow-burn-6h")["metricQueries"] if "metric" in q]
     assert metric["stat"] == "PR(:0.15)"
 

@@ -3,6 +3,7 @@ its operations real in botocore's models and IAM's action catalogue, and the sou
 
 from __future__ import annotations
 
+import functools
 import json
 
 import botocore.session
@@ -25,20 +26,26 @@ def _created(shipped, prefix: str) -> set[str]:
     }
 
 
-def test_every_aws_type_the_stacks_create_has_a_row(shipped):
-    created = _created(shipped, "aws:")
+@functools.cache
+def _service_model(service: str):
+    """botocore's model of a service, read once for the module's tests (a session loads each model file on first use)."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+def test_every_aws_type_the_stacks_create_has_a_row(run_once):
+    created = _created(run_once, "aws:")
     assert len(created) > 50 and sorted(created - set(AWS)) == []
 
 
-def test_every_gcp_type_the_stacks_create_has_a_row(shipped):
-    created = _created(shipped, "gcp:")
+def test_every_gcp_type_the_stacks_create_has_a_row(run_once):
+    created = _created(run_once, "gcp:")
     assert len(created) > 30 and sorted(created - set(GCP) - set(GCP_OUTSIDE_PROJECT) - set(GCP_ON_ESTATE_ACCOUNTS)) == []
 
 
 @pytest.mark.parametrize("type_", sorted(AWS))
 def test_every_operation_is_one_of_its_botocore_service_model(type_):
     row = AWS[type_]
-    model = botocore.session.get_session().get_service_model(row.botocore)
+    model = _service_model(row.botocore)
     assert not row.iam or len(row.iam) == len(row.operations)
     assert [op for op in row.operations if op not in model.operation_names] == []
 
@@ -65,11 +72,11 @@ def test_the_gcp_deploy_account_holds_exactly_the_tables_roles():
     assert "roles/iam.serviceAccountUser" not in DEPLOY_PROJECT_ROLES
 
 
-def test_a_type_removed_from_the_table_is_reported_as_missing(shipped, monkeypatch):
+def test_a_type_removed_from_the_table_is_reported_as_missing(run_once, monkeypatch):
     import components.bootstrap.deploy_permissions as table
 
     monkeypatch.setattr(table, "AWS", {k: v for k, v in AWS.items() if k != "aws:budgets/budget:Budget"})
-    assert sorted(_created(shipped, "aws:") - set(table.AWS)) == ["aws:budgets/budget:Budget"]
+    assert sorted(_created(run_once, "aws:") - set(table.AWS)) == ["aws:budgets/budget:Budget"]
 
 
 @pytest.mark.parametrize("outside", sorted(GCP_OUTSIDE_PROJECT.values()))

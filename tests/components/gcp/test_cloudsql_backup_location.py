@@ -15,7 +15,7 @@ def test_backups_are_kept_in_tokyo(shipped, stack):
 
 
 def test_the_location_comes_from_config(run_stack):
-    instance = run_stack("gcp-dr", {"crm:database": {"backupLocation": "asia"}}).one(SQL)
+    instance = run_stack("gcp-dr", {"crm:database": {"backupLocation": "asia"}}, preview=False).one(SQL)  # tests/docs' run too
     assert instance["settings"]["backupConfiguration"]["location"] == "asia"
 
 

@@ -8,10 +8,8 @@ from components.gcp.gateway import CERTMAP_ANNOTATION, GATEWAY_CLASS, AppGateway
 
 
 @pytest.fixture(scope="module")
-def gcp(request):
-    from tools.engine import preview_stack
-
-    return preview_stack("gcp-dr", preview=False)
+def gcp(run_once):
+    return run_once("gcp-dr", preview=False)
 
 
 def gateway(result):

@@ -10,7 +10,9 @@ from components.gcp.monitoring import LAG_METRIC
 from stacks.config import load
 from tests.conftest import stack_config
 from tests.helpers import provider_value
-from tools.engine import preview_stack
+
+# These tests, the replication and the SLO tests read the same gcp-dr runs: on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANGED = {
@@ -22,6 +24,8 @@ CHANGED = {
         "cacheMemoryPercent": 65,
         "containerRestarts": 9,
         "billingAccount": "01A2B3-C4D5E6-F7A8B9",
+        "availabilityPercent": 99.5,  # the SLOs' (tests/components/gcp/test_slo.py reads this run too)
+        "latencyP95Ms": 300,
     },
     "crm:budget": {"monthlyUsd": 19999, "alertPercents": [50, 90]},
 }
@@ -37,15 +41,13 @@ POLICIES = {
 
 
 @pytest.fixture(scope="module")
-def shipped_dr():
-    return preview_stack("gcp-dr", preview=False), load("gcp-dr", stack_config("gcp-dr"))
+def shipped_dr(run_once):
+    return run_once("gcp-dr", preview=False), load("gcp-dr", stack_config("gcp-dr"))
 
 
 @pytest.fixture(scope="module")
-def changed_dr():
-    return preview_stack("gcp-dr", preview=False, config_override=stack_config("gcp-dr", CHANGED)), load(
-        "gcp-dr", stack_config("gcp-dr", CHANGED)
-    )
+def changed_dr(run_once):
+    return run_once("gcp-dr", CHANGED, preview=False), load("gcp-dr", stack_config("gcp-dr", CHANGED))
 
 
 def condition(result, key):
@@ -192,8 +194,8 @@ def test_tunnel_alarms_are_raised_in_aws_through_the_links_provider(shipped_dr):
     assert all(a["comparisonOperator"] == "LessThanThreshold" and a["threshold"] == 1 for a in alarms)
 
 
-def test_tunnel_alarms_report_to_the_aws_stacks_alarm_topic(shipped_dr):
-    aws_topic = preview_stack("aws-dr", preview=False).outputs["alarmTopicArn"]
+def test_tunnel_alarms_report_to_the_aws_stacks_alarm_topic(shipped_dr, shipped):
+    aws_topic = shipped("aws-dr", preview=False).outputs["alarmTopicArn"]
     assert {tuple(a["alarmActions"]) for a in shipped_dr[0].of_type("aws:cloudwatch/metricAlarm:MetricAlarm")} == {(aws_topic,)}
 
 

@@ -7,10 +7,18 @@ import datetime
 import re
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
+from components.gcp.cloud_armor import CloudflareOnlyPolicy, CloudflareOnlyPolicyArgs
+from components.gcp.origin_auth import OriginAuthSecret, OriginAuthSecretArgs
+from stacks.config import load
+from tests.conftest import stack_config
 from tools.engine.engine import Secret, reveal
+
+# Its stack tests share gcp-dr runs (each rotation step once): on one worker, no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-origin-auth")
 
 ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -72,8 +80,8 @@ def test_the_value_is_never_plaintext_in_an_input_or_output(shipped):
 
 
 def test_a_rotation_replaces_one_slot_and_the_other_keeps_what_cloudflare_still_sends(run_stack):
-    first = run_stack("gcp-dr", {"crm:rotation": {"generation": 1}})
-    second = run_stack("gcp-dr", {"crm:rotation": {"generation": 2}})
+    first = run_stack("gcp-dr", {"crm:rotation": {"generation": 1}}, preview=False)
+    second = run_stack("gcp-dr", {"crm:rotation": {"generation": 2}}, preview=False)
 
     def keepers(result):
         return {p.name[-1]: p["keepers"] for p in result.of_type(PASSWORD) if "-origin-auth-" in p.name}
@@ -94,14 +102,31 @@ def test_the_current_slot_follows_the_rotation_step(run_stack):
 
 def _gcp_after_global(changes: dict, sent: str | None):
     """gcp-dr deployed with `changes` while the global stack, deployed earlier, sends `sent` (None: never deployed)."""
-    from tests.conftest import _shipped, stack_config
-    from tools.engine import workspace
+    from tests.stacks.test_origin_auth_stacks import deployed_after
 
-    config = stack_config("gcp-dr", changes)
-    references = {d: workspace.exported_for_reference(_shipped(d, False)) for d in workspace.load("gcp-dr", config).references}
-    if sent is not None:
-        references["global"] = ({"originAuthHeader": sent}, ["originAuthHeader"])
-    return workspace.preview_stack("gcp-dr", preview=False, config_override=config, reference_outputs=references)
+    return deployed_after("gcp-dr", {} if sent is None else {"global": ({"originAuthHeader": sent}, ["originAuthHeader"])}, changes)
+
+
+def _origin_after_global(run_component, rotation: dict, sent: str | None):
+    """What the GCP stack builds of the origin auth (stacks/gcp_stack.py), on its own: the slots at crm:rotation's step
+    today, and Cloud Armor admitting them and `sent`, what the global stack sends (None: never deployed)."""
+    step = load("gcp-dr", stack_config("gcp-dr", {"crm:rotation": rotation} if rotation else {})).rotation.step(TODAY)
+
+    def build():
+        still_sent = pulumi.Output.secret(sent) if sent is not None else None
+        auth = OriginAuthSecret("crm-dr-origin-auth", OriginAuthSecretArgs(rotation_step=step, still_sent=still_sent))
+        return CloudflareOnlyPolicy(
+            "crm-dr-armor",
+            CloudflareOnlyPolicyArgs(
+                project="p",
+                policy_name="crm-dr-cloudflare-only",
+                allowed_cidrs=["173.245.48.0/20"],
+                labels={},
+                origin_auth_values=auth.accepted,
+            ),
+        )
+
+    return run_component(build)
 
 
 def _accepted(result) -> list[str]:
@@ -130,13 +155,23 @@ def _keepers(result) -> dict[str, Any]:
         ),
     ],
 )
-def test_a_jump_of_the_rotation_step_keeps_accepting_what_cloudflare_still_sends(before, after):
-    earlier = _gcp_after_global({"crm:rotation": before} if before else {}, None)
-    result = _gcp_after_global({"crm:rotation": after}, SENT_BEFORE)
+def test_a_jump_of_the_rotation_step_keeps_accepting_what_cloudflare_still_sends(run_component, before, after):
+    earlier = _origin_after_global(run_component, before, None)
+    result = _origin_after_global(run_component, after, SENT_BEFORE)
     old, new = _keepers(earlier), _keepers(result)
     assert old["a"] != new["a"] and old["b"] != new["b"]  # both slots are replaced: the jump this guards against
     assert SENT_BEFORE in _accepted(result)
     assert set(_slots(result).values()) <= set(_accepted(result))
+
+
+def test_the_gcp_stack_keeps_accepting_what_the_global_stack_sent_across_a_jump():
+    earlier = _gcp_after_global({"crm:rotation": {"generation": 1}}, None)
+    result = _gcp_after_global({"crm:rotation": {"generation": 3}}, SENT_BEFORE)
+    old, new = _keepers(earlier), _keepers(result)
+    assert old["a"] != new["a"] and old["b"] != new["b"]
+    assert SENT_BEFORE in _accepted(result)
+    assert set(_slots(result).values()) <= set(_accepted(result))
+    assert reveal(result.outputs["originAuthAccepted"]) == _accepted(result)  # what the AWS stack of the pair admits too
 
 
 def test_before_the_global_stack_is_deployed_only_the_two_slots_are_accepted():
@@ -144,9 +179,9 @@ def test_before_the_global_stack_is_deployed_only_the_two_slots_are_accepted():
     assert sorted(_accepted(result)) == sorted(_slots(result).values())
 
 
-def test_the_value_cloudflare_sends_is_accepted_once_when_it_is_a_slot():
-    sent = reveal(_gcp_after_global({"crm:rotation": {"generation": 1}}, None).outputs["originAuthHeader"])
-    result = _gcp_after_global({"crm:rotation": {"generation": 2}}, sent)
+def test_the_value_cloudflare_sends_is_accepted_once_when_it_is_a_slot(run_component):
+    sent = reveal(_origin_after_global(run_component, {"generation": 1}, None).one("crm:gcp:OriginAuthSecret").output("current"))
+    result = _origin_after_global(run_component, {"generation": 2}, sent)
     assert _accepted(result).count(sent) == 1 and len(_accepted(result)) == 2
 
 

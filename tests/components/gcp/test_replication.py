@@ -6,16 +6,19 @@ import pytest
 
 from components.postgres.scram import scram_sha_256
 from stacks.config import load
+from tests.components.gcp.test_monitoring import CHANGED as MONITORING_CHANGED
 from tests.conftest import stack_config
 from tests.helpers import is_secret, provider_value
-from tools.engine import preview_stack
+
+# These tests read the monitoring tests' gcp-dr runs: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
 
 CRON, JOB = "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"
 
 
 @pytest.fixture(scope="module")
-def dr():
-    return preview_stack("gcp-dr", preview=False), load("gcp-dr", stack_config("gcp-dr"))
+def dr(run_once):
+    return run_once("gcp-dr", preview=False), load("gcp-dr", stack_config("gcp-dr"))
 
 
 def container(resource):
@@ -48,12 +51,13 @@ def test_lag_cronjob_measures_every_minute_against_the_lag_threshold(dr):
     assert pod["serviceAccountName"] == result.one("kubernetes:core/v1:ServiceAccount", "crm-dr-replication-ksa")["metadata"]["name"]
 
 
-def test_lag_threshold_follows_config():
-    result = preview_stack(
-        "gcp-dr", preview=False, config_override=stack_config("gcp-dr", {"crm:monitoring": {"replicationLagSeconds": 4}})
-    )
+def test_lag_threshold_follows_config(dr, run_once):
+    # The monitoring tests' changed config moves crm:monitoring.replicationLagSeconds: one run serves both.
+    result, changed = run_once("gcp-dr", MONITORING_CHANGED, preview=False), load("gcp-dr", stack_config("gcp-dr", MONITORING_CHANGED))
     _, lag = container(result.one(CRON))
-    assert lag["command"][lag["command"].index("--max-seconds") + 1] == "4"
+    _, shipped_lag = container(dr[0].one(CRON))
+    max_seconds = lag["command"].index("--max-seconds") + 1
+    assert lag["command"][max_seconds] == str(changed.monitoring.replication_lag_seconds) != shipped_lag["command"][max_seconds]
 
 
 def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain, shipped):
@@ -70,10 +74,10 @@ def test_credentials_come_from_a_secret_built_from_stack_outputs(dr, plain, ship
         assert "PASSWORD" not in " ".join(container(resource)[1]["command"])
 
 
-def test_lag_exporter_writes_metrics_only_through_workload_identity(dr):
+def test_lag_exporter_writes_metrics_only_through_workload_identity(dr, shipped):
     result, config = dr
     assert result.of_type("gcp:serviceaccount/account:Account") == []  # bootstrap's account, not one of the stack's
-    email = preview_stack("bootstrap", preview=False).outputs["gcpServiceAccounts"][config.project_id]["replicationLag"]["email"]
+    email = shipped("bootstrap", preview=False).outputs["gcpServiceAccounts"][config.project_id]["replicationLag"]["email"]
     assert result.outputs["replicationLagAccount"] == email
     grants = [m for m in result.of_type("gcp:projects/iAMMember:IAMMember") if m["member"] == f"serviceAccount:{email}"]
     assert [g["role"] for g in grants] == ["roles/monitoring.metricWriter"]
@@ -98,8 +102,8 @@ def test_containers_run_unprivileged(dr):
         assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["allowPrivilegeEscalation"] is False
 
 
-def test_replication_can_be_switched_off():
-    result = preview_stack("gcp-dr", config_override=stack_config("gcp-dr", {"crm:replication": {"enabled": False}}))
+def test_replication_can_be_switched_off(run_stack):
+    result = run_stack("gcp-dr", {"crm:replication": {"enabled": False}})
     assert [j for j in result.of_type(JOB) if "replication" in j.name] == [] and result.of_type(CRON) == []
     assert not [p for p in result.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if "replication-lag" in p.name]
 

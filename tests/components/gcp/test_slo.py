@@ -9,7 +9,11 @@ import pytest
 from components.gcp.slo import GcpSloArgs, backend_filter
 from components.slo import BURN_WINDOWS, Objectives
 from stacks.config import load
+from tests.components.gcp.test_monitoring import CHANGED
 from tests.conftest import stack_config
+
+# These tests read the monitoring tests' gcp-dr run: on their worker, so that no two compute the same run at once.
+pytestmark = pytest.mark.xdist_group("gcp-dr-monitoring")
 
 SLO, POLICY, SERVICE = "gcp:monitoring/slo:Slo", "gcp:monitoring/alertPolicy:AlertPolicy", "gcp:monitoring/customService:CustomService"
 
@@ -32,7 +36,7 @@ def test_goals_come_from_crm_monitoring(dr, run_stack):
     assert slos["availability"]["goal"] == pytest.approx(config.monitoring.availability_percent / 100)
     assert slos["latency"]["goal"] == 0.95
     assert slos["latency"]["requestBasedSli"]["distributionCut"]["range"] == {"max": config.monitoring.latency_p95_ms}
-    changed = run_stack("gcp-dr", {"crm:monitoring": {"availabilityPercent": 99.5, "latencyP95Ms": 300}})
+    changed = run_stack("gcp-dr", CHANGED, preview=False)  # the monitoring tests' run: availabilityPercent 99.5, latencyP95Ms 300
     slos = {s["sloId"]: s for s in changed.of_type(SLO)}
     assert slos["availability"]["goal"] == pytest.approx(0.995)
     assert slos["latency"]["requestBasedSli"]["distributionCut"]["range"] == {"max": 300}

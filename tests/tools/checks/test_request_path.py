@@ -161,15 +161,11 @@ def test_a_monitor_without_probe_zone_breaks_a_mutual_tls_path(aws_dr):
 @pytest.fixture
 def aws_dr_requiring_the_header(shipped):
     """aws-dr deployed again after gcp-dr and global: its ALB now requires the zone's origin-auth header."""
-    from tests.conftest import stack_config
+    from tests.stacks.test_origin_auth_stacks import deployed_after
     from tools.engine import workspace
 
-    config = stack_config("aws-dr")
-    references = {d: workspace.exported_for_reference(shipped(d, preview=False)) for d in workspace.load("aws-dr", config).references}
-    references["gcp-dr"] = workspace.exported_for_reference(shipped("gcp-dr", preview=False))
-    references["global"] = workspace.exported_for_reference(shipped("global", preview=False))
-    result = workspace.preview_stack("aws-dr", preview=False, config_override=config, reference_outputs=references)
-    return result, shipped("global", preview=False)
+    read_back = {stack: workspace.exported_for_reference(shipped(stack, preview=False)) for stack in ("gcp-dr", "global")}
+    return deployed_after("aws-dr", read_back), shipped("global", preview=False)
 
 
 def test_aws_dr_path_goes_through_the_origin_auth_rule(aws_dr_requiring_the_header):
