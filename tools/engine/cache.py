@@ -103,21 +103,48 @@ def remember(project_dir: Path, parts: tuple, compute: Callable[[], T], *, where
         return compute()
     folder = root / program_digest(project_dir)[:16]
     path = folder / f"{entry}.pickle"
-    try:
-        value = pickle.loads(path.read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-        pass
-    else:
+    found = _read(path)
+    if found is not None:
         _touch(folder)
-        return value
-    value = compute()
+        return found[0]
     folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    partial.write_bytes(pickle.dumps(value))
-    partial.replace(path)  # atomic: a concurrent reader gets all of it or nothing
+    # One process computes a run; another that wants it meanwhile (the test suite's other worker, a scan
+    # started beside it) waits for it and reads it, instead of computing it a second time.
+    with _computing(folder / f"{entry}.lock"):
+        found = _read(path)
+        if found is not None:
+            return found[0]
+        value = compute()
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(pickle.dumps(value))
+        partial.replace(path)  # atomic: a reader that takes no lock gets all of it or nothing
     _touch(folder)
     _forget_old(root, keep=folder)
     return value
+
+
+def _read(path: Path) -> tuple[Any] | None:
+    """(the kept value,), or None when there is none (or only a damaged one, which is computed again)."""
+    try:
+        return (pickle.loads(path.read_bytes()),)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+
+
+@contextlib.contextmanager
+def _computing(lock: Path) -> Iterator[None]:
+    """Holds `lock` exclusively (an flock, released by the system if the holder dies); no lock where there is no fcntl."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: two processes may compute the same run, and the last write wins
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _touch(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 
 import pytest
 
@@ -108,3 +109,30 @@ def test_a_run_is_keyed_on_the_stacks_it_reads_and_reads_back_not_on_others():
     assert workspace.run_key("aws-dr", raw, True, {"aws-dev": ({"x": 1}, [])}) == alone
     for read_back in ("global", "gcp-dr"):  # deployed after aws-dr, and read back by it
         assert workspace.run_key("aws-dr", raw, True, {read_back: ({"x": 1}, [])}) != alone
+
+
+def test_a_run_another_process_is_computing_is_waited_for_and_read_not_computed_again(project, tmp_path):
+    calls: list = []
+    started, release = threading.Event(), threading.Event()
+    results: list = []
+
+    def slow():
+        calls.append("first")
+        started.set()
+        release.wait(30)
+        return "first"
+
+    def remember(compute) -> threading.Thread:
+        thread = threading.Thread(target=lambda: results.append(cache.remember(project, ("run",), compute, where=tmp_path / "kept")))
+        thread.start()
+        return thread
+
+    first = remember(slow)
+    assert started.wait(30)
+    second = remember(counted(calls, "second"))  # an flock is per open file: a thread stands in for the other process
+    second.join(0.3)
+    assert second.is_alive(), "the second caller did not wait for the run being computed"
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert results == ["first", "first"] and calls == ["first"]
