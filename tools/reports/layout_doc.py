@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
+import functools
 import importlib
 import os
 import re
@@ -175,8 +177,14 @@ def deploy_order_lines() -> str:
 
     from ..engine.workspace import deploy_order, stack_names
 
-    order = deploy_order(stack_names())
-    configs = {stack: load(stack, read_stack_file(stack)) for stack in order}
+    # Each stack's config is checked against its peers' files: read each file once for all of them, a copy per reader.
+    parsed = functools.cache(read_stack_file)
+
+    def read(stack: str) -> dict:
+        return copy.deepcopy(parsed(stack))
+
+    order = deploy_order(stack_names(), reader=read)
+    configs = {stack: load(stack, read(stack), peer_loader=read) for stack in order}
     bootstrap = [stack for stack in order if configs[stack].common.cloud == "bootstrap"]
     reads = {stack: set(configs[stack].references) - set(bootstrap) for stack in order if stack not in bootstrap}
     linked = {stack for stack, refs in reads.items() if refs} | {ref for refs in reads.values() for ref in refs}
