@@ -46,13 +46,13 @@ def _offline() -> list[str]:
     return []
 
 
-@pytest.fixture
-def checkout(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory) -> Path:
     """The repository's files (committed and new, as git lists them) in a fresh git repository, on the same .venv."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True
     ).stdout.decode()
-    work = tmp_path / "work"
+    work = tmp_path_factory.mktemp("repository") / "work"
     for name in filter(None, listed.split("\0")):
         if (ROOT / name).is_file():
             (work / name).parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +60,14 @@ def checkout(tmp_path) -> Path:
     (work / ".venv").symlink_to(ROOT / ".venv")
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     subprocess.run(["git", "add", "-A"], cwd=work, check=True)
+    return work
+
+
+@pytest.fixture
+def checkout(repository, tmp_path) -> Path:
+    """A copy of that repository for one test, which the test may change (its git index and objects too)."""
+    work = tmp_path / "work"
+    shutil.copytree(repository, work, symlinks=True)
     return work
 
 
