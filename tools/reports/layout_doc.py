@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
-import functools
 import importlib
 import os
 import re
@@ -173,16 +171,12 @@ def tooling_table() -> str:
 def deploy_order_lines() -> str:
     """README's deploy order, from the stack files: the bootstrap stacks, the stacks that read and are read by no
     other (besides bootstrap), and each chain of stacks linked by StackReferences, in deploy order."""
-    from stacks.config import load, read_stack_file
+    from stacks.config import load
 
     from ..engine.workspace import deploy_order, stack_names
+    from .first_deploy import stack_file_reader
 
-    # Each stack's config is checked against its peers' files: read each file once for all of them, a copy per reader.
-    parsed = functools.cache(read_stack_file)
-
-    def read(stack: str) -> dict:
-        return copy.deepcopy(parsed(stack))
-
+    read = stack_file_reader()
     order = deploy_order(stack_names(), reader=read)
     configs = {stack: load(stack, read(stack), peer_loader=read) for stack in order}
     bootstrap = [stack for stack in order if configs[stack].common.cloud == "bootstrap"]
