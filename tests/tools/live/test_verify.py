@@ -28,27 +28,44 @@ TUNNELS = [f"crm-dr-link-tunnel-{t}" for t in range(4)]
 # --- AWS through moto -------------------------------------------------------------------------
 
 
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    # moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
 @pytest.fixture(scope="module")
 def moto_account():
-    """One moto account for the module (starting moto and its boto3 session costs most of a test): each test
-    builds its own VPN gateway and connections in it below, so no test sees another's; the EKS cluster is only read."""
-    # MOTO_EC2_LOAD_DEFAULT_AMIS=false: moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
+    """One moto account and one boto3 session for the module (a fresh session loads botocore's endpoint data, most of
+    a test's time). moto is on only while a test that asks for AWS runs (the `aws` fixture); each such test builds its
+    own VPN gateway and connections, so no test sees another's; the EKS cluster is only read."""
+    mock = moto.mock_aws(config={"core": {"reset_boto3_session": False}})
+    saved = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None  # the module's own, as moto would make it
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-        }.items():
+        for key, value in AWS_ENVIRONMENT.items():
             patch.setenv(key, value)
-        with moto.mock_aws():
-            eks = boto3.client("eks", region_name=REGION)
-            eks.create_cluster(name="crm-dr-eks", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": []})
-            yield {"ec2": boto3.client("ec2", region_name=REGION), "backend": ec2_backends[DEFAULT_ACCOUNT_ID][REGION]}
+        mock.start()
+        eks = boto3.client("eks", region_name=REGION)
+        eks.create_cluster(name="crm-dr-eks", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": []})
+        account = {"mock": mock, "ec2": boto3.client("ec2", region_name=REGION), "backend": ec2_backends[DEFAULT_ACCOUNT_ID][REGION]}
+        mock.stop(remove_data=False)
+    try:
+        yield account
+    finally:
+        mock.start(reset=False)
+        mock.stop()  # and its data
+        boto3.DEFAULT_SESSION = saved
 
 
 @pytest.fixture
-def aws(moto_account):
+def aws(moto_account, monkeypatch):
+    for key, value in AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    moto_account["mock"].start(reset=False)
     ec2 = moto_account["ec2"]
     gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
     connections = []
@@ -64,7 +81,8 @@ def aws(moto_account):
             {"OutsideIpAddress": f"198.51.100.{n * 2 + t}", "Status": "UP", "StatusMessage": "2 BGP ROUTES", "AcceptedRouteCount": 2}
             for t in range(2)
         ]
-    return {"gateway": gateway, "connections": connections, "backend": backend}
+    yield {"gateway": gateway, "connections": connections, "backend": backend}
+    moto_account["mock"].stop(remove_data=False)
 
 
 def telemetry(aws, connection: int, tunnel: int) -> dict:
