@@ -46,6 +46,10 @@ def _offline() -> list[str]:
     return []
 
 
+# The tests that take a checkout run on one worker, which prepares the repository once for them.
+ONE_REPOSITORY = pytest.mark.xdist_group("precommit-repository")
+
+
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory) -> Path:
     """The repository's files (committed and new, as git lists them) in a fresh git repository, on the same .venv."""
@@ -84,12 +88,14 @@ def run_hooks(work: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@ONE_REPOSITORY
 def test_the_hooks_pass_offline_on_the_repository_as_it_is(checkout):
     completed = run_hooks(checkout)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert not list((checkout.parent / "pre-commit-home").glob("repo*"))  # no hook repository was fetched
 
 
+@ONE_REPOSITORY
 def test_the_docs_hook_rewrites_a_stale_reference(checkout):
     doc = checkout / "docs" / "configuration.md"
     committed = doc.read_text()
@@ -99,6 +105,7 @@ def test_the_docs_hook_rewrites_a_stale_reference(checkout):
     assert doc.read_text() == committed
 
 
+@ONE_REPOSITORY
 def test_the_format_hook_reformats_python(checkout):
     module = checkout / "tools" / "terminal.py"
     committed = module.read_text()
