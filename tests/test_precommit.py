@@ -46,13 +46,17 @@ def _offline() -> list[str]:
     return []
 
 
-@pytest.fixture
-def checkout(tmp_path) -> Path:
+# The tests that take a checkout run on one worker, which prepares the repository once for them.
+ONE_REPOSITORY = pytest.mark.xdist_group("precommit-repository")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory) -> Path:
     """The repository's files (committed and new, as git lists them) in a fresh git repository, on the same .venv."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True
     ).stdout.decode()
-    work = tmp_path / "work"
+    work = tmp_path_factory.mktemp("repository") / "work"
     for name in filter(None, listed.split("\0")):
         if (ROOT / name).is_file():
             (work / name).parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +64,14 @@ def checkout(tmp_path) -> Path:
     (work / ".venv").symlink_to(ROOT / ".venv")
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     subprocess.run(["git", "add", "-A"], cwd=work, check=True)
+    return work
+
+
+@pytest.fixture
+def checkout(repository, tmp_path) -> Path:
+    """A copy of that repository for one test, which the test may change (its git index and objects too)."""
+    work = tmp_path / "work"
+    shutil.copytree(repository, work, symlinks=True)
     return work
 
 
@@ -76,12 +88,14 @@ def run_hooks(work: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@ONE_REPOSITORY
 def test_the_hooks_pass_offline_on_the_repository_as_it_is(checkout):
     completed = run_hooks(checkout)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert not list((checkout.parent / "pre-commit-home").glob("repo*"))  # no hook repository was fetched
 
 
+@ONE_REPOSITORY
 def test_the_docs_hook_rewrites_a_stale_reference(checkout):
     doc = checkout / "docs" / "configuration.md"
     committed = doc.read_text()
@@ -91,6 +105,7 @@ def test_the_docs_hook_rewrites_a_stale_reference(checkout):
     assert doc.read_text() == committed
 
 
+@ONE_REPOSITORY
 def test_the_format_hook_reformats_python(checkout):
     module = checkout / "tools" / "terminal.py"
     committed = module.read_text()

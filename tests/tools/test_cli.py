@@ -73,9 +73,10 @@ def test_preview_json_of_every_stack(stack, capsys):
     assert sum(document["changeSummary"].values()) == len(document["steps"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def preview_all() -> subprocess.CompletedProcess:
-    """`preview --all`, once for the tests below, its stdout and stderr apart (neither is a terminal)."""
+    """`preview --all`, its stdout and stderr apart (neither is a terminal). Per test, so that its previews come from the
+    session cache (tests/conftest.py routes the commands' previews there for each test, after any module's fixtures)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["preview", "--all"])

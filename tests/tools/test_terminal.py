@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _kept_runs, _shipped
+from tools.engine import cache
 from tools.engine.engine import PreviewResult, RegisteredResource
 from tools.engine.render import key_inputs, tree
 from tools.engine.workspace import preview_stacks
@@ -156,16 +158,23 @@ def test_the_first_stack_in_deploy_order_is_announced_before_anything_runs():
     assert started == [("bootstrap", 1, 2)]
 
 
-def run_tools(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tools", *args], cwd=PROJECT, capture_output=True, timeout=300, env={**os.environ, **(env or {})}, **kwargs
-    )
+def reading_kept_runs(stack: str) -> dict:
+    """The environment under which a command's process loads the session's run of the shipped stack instead of running
+    it again: the suite keeps its runs by content in that directory (tests/conftest.py), as `python3 dev.py` does."""
+    _shipped(stack, True)
+    return {**os.environ, cache.ENVIRONMENT: str(_kept_runs())}
 
 
 @pytest.fixture(scope="module")
 def ascii_preview() -> subprocess.CompletedProcess:
     env = {"PYTHONIOENCODING": "ascii", "NO_COLOR": "1", "TERM": "xterm-256color"}
-    return run_tools("preview", "bootstrap", env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tools", "preview", "bootstrap"],
+        cwd=PROJECT,
+        capture_output=True,
+        timeout=300,
+        env={**reading_kept_runs("bootstrap"), **env},
+    )
 
 
 def test_a_terminal_that_only_takes_ascii_gets_an_ascii_tree(ascii_preview):
@@ -181,7 +190,11 @@ def test_no_colour_codes_are_ever_printed(ascii_preview):
 def test_preview_json_into_a_reader_that_stops_early_exits_quietly():
     # bootstrap's document (about 150 kB) is larger than a pipe's buffer, so the write meets the closed end.
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools", "preview", "bootstrap", "--json"], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "tools", "preview", "bootstrap", "--json"],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=reading_kept_runs("bootstrap"),
     )
     assert process.stdout.read(100).startswith(b"{")
     process.stdout.close()  # as `| head -c 100` does

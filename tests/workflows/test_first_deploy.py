@@ -6,15 +6,23 @@ import json
 
 import yaml
 
-from stacks.config import load, read_stack_file
+from stacks.config import load
 from tools.cli import main
 from tools.engine.workspace import deploy_order, stack_names
 from tools.reports import first_deploy
 
 
+def config_of(stack: str):
+    """The stack's config as `load` reads it from its file, the file and its peers' read once for the module."""
+    return load(stack, _read(stack), peer_loader=_read)
+
+
+_read = first_deploy.stack_file_reader()
+
+
 def references() -> dict[str, list[str]]:
     """What each workflow-deployed stack reads, bootstrap left out: a person deploys it before any job runs."""
-    return {s: [r for r in load(s, read_stack_file(s)).references if r != "bootstrap"] for s in stack_names() if s != "bootstrap"}
+    return {s: [r for r in config_of(s).references if r != "bootstrap"] for s in stack_names() if s != "bootstrap"}
 
 
 def test_the_workflow_deploys_every_stack_once_after_the_stacks_it_reads():
@@ -64,7 +72,7 @@ def test_first_deploy_of_a_stack_lists_the_stacks_it_reads_first(capsys):
 
 
 def _configs() -> dict:
-    return {s: load(s, read_stack_file(s)) for s in stack_names()}
+    return {s: config_of(s) for s in stack_names()}
 
 
 def _without_first_phase(tmp_path):
@@ -113,7 +121,7 @@ def test_first_deploy_of_a_stack_with_a_runner_runs_the_workflows_two_phases(cap
 
 
 def test_first_deploy_of_a_stack_without_a_runner_runs_one_job():
-    gcp = first_deploy.stack_phases("gcp-dr", load("gcp-dr", read_stack_file("gcp-dr")))
+    gcp = first_deploy.stack_phases("gcp-dr", config_of("gcp-dr"))
     assert [p.job for p in gcp] == [first_deploy.stack_workflow().main]
 
 

@@ -53,18 +53,20 @@ def skipped(token: str) -> bool:
     return package(token) in SKIPPED_PACKAGES
 
 
-def _sdk_aliases(token: str) -> list[str]:
-    """Type aliases the provider SDK declares for a resource (a renamed token keeps its old one)."""
+@cache
+def _sdk_aliases(token: str) -> tuple[str, ...]:
+    """Type aliases the provider SDK declares for a resource (a renamed token keeps its old one); read once per token,
+    as reading a class's source parses its whole module."""
     cls = resource_class(token)
     if cls is None:
-        return []
+        return ()
     import inspect
 
     try:
         source = inspect.getsource(cls)
     except (OSError, TypeError):
-        return []
-    return re.findall(r'Alias\(type_="([^"]+)"\)', source)
+        return ()
+    return tuple(re.findall(r'Alias\(type_="([^"]+)"\)', source))
 
 
 def entry(token: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 moto = pytest.importorskip("moto")
 import boto3  # noqa: E402
-from googleapiclient import discovery  # noqa: E402
+from googleapiclient import discovery, discovery_cache  # noqa: E402
 from googleapiclient.http import HttpMockSequence  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
@@ -28,35 +28,61 @@ TUNNELS = [f"crm-dr-link-tunnel-{t}" for t in range(4)]
 # --- AWS through moto -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def aws(monkeypatch):
-    # MOTO_EC2_LOAD_DEFAULT_AMIS=false: moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with moto.mock_aws():
-        ec2 = boto3.client("ec2", region_name=REGION)
-        gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
-        connections = []
-        for ip in ("203.0.113.1", "203.0.113.2"):
-            cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=ip, BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
-            connections.append(
-                ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"]
-            )
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    # moto otherwise builds its ~5,000 sample AMIs per region on every start; verify reads none.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def moto_account():
+    """One moto account and one boto3 session for the module (a fresh session loads botocore's endpoint data, most of
+    a test's time). moto is on only while a test that asks for AWS runs (the `aws` fixture); each such test builds its
+    own VPN gateway and connections, so no test sees another's; the EKS cluster is only read."""
+    mock = moto.mock_aws(config={"core": {"reset_boto3_session": False}})
+    saved = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None  # the module's own, as moto would make it
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in AWS_ENVIRONMENT.items():
+            patch.setenv(key, value)
+        mock.start()
         eks = boto3.client("eks", region_name=REGION)
         eks.create_cluster(name="crm-dr-eks", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": []})
-        backend = ec2_backends[DEFAULT_ACCOUNT_ID][REGION]
-        # moto keeps no tunnel state: give each connection the telemetry AWS reports for two tunnels.
-        for n, cid in enumerate(connections):
-            backend.vpn_connections[cid].vgw_telemetry = [
-                {"OutsideIpAddress": f"198.51.100.{n * 2 + t}", "Status": "UP", "StatusMessage": "2 BGP ROUTES", "AcceptedRouteCount": 2}
-                for t in range(2)
-            ]
-        yield {"gateway": gateway, "connections": connections, "backend": backend}
+        account = {"mock": mock, "ec2": boto3.client("ec2", region_name=REGION), "backend": ec2_backends[DEFAULT_ACCOUNT_ID][REGION]}
+        mock.stop(remove_data=False)
+    try:
+        yield account
+    finally:
+        mock.start(reset=False)
+        mock.stop()  # and its data
+        boto3.DEFAULT_SESSION = saved
+
+
+@pytest.fixture
+def aws(moto_account, monkeypatch):
+    for key, value in AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    moto_account["mock"].start(reset=False)
+    ec2 = moto_account["ec2"]
+    gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+    connections = []
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=ip, BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
+        connections.append(
+            ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"]
+        )
+    backend = moto_account["backend"]
+    # moto keeps no tunnel state: give each connection the telemetry AWS reports for two tunnels.
+    for n, cid in enumerate(connections):
+        backend.vpn_connections[cid].vgw_telemetry = [
+            {"OutsideIpAddress": f"198.51.100.{n * 2 + t}", "Status": "UP", "StatusMessage": "2 BGP ROUTES", "AcceptedRouteCount": 2}
+            for t in range(2)
+        ]
+    yield {"gateway": gateway, "connections": connections, "backend": backend}
+    moto_account["mock"].stop(remove_data=False)
 
 
 def telemetry(aws, connection: int, tunnel: int) -> dict:
@@ -64,6 +90,10 @@ def telemetry(aws, connection: int, tunnel: int) -> dict:
 
 
 # --- GCP through Google's HTTP mock -----------------------------------------------------------
+
+
+# The discovery documents the library ships (what `discovery.build(..., static_discovery=True)` reads), parsed once.
+DISCOVERY = {service: json.loads(discovery_cache.get_static_doc(service, "v1")) for service in ("compute", "container")}
 
 
 class GcpState:
@@ -100,9 +130,9 @@ class GcpState:
                 ),
             )
         )
-        compute = discovery.build("compute", "v1", http=Recording(responses), static_discovery=True)
-        container = discovery.build(
-            "container", "v1", http=Recording([({"status": "200"}, json.dumps({"status": self.cluster}))]), static_discovery=True
+        compute = discovery.build_from_document(DISCOVERY["compute"], http=Recording(responses))
+        container = discovery.build_from_document(
+            DISCOVERY["container"], http=Recording([({"status": "200"}, json.dumps({"status": self.cluster}))])
         )
         return verify.GcpCompute(compute, container)
 
@@ -137,22 +167,28 @@ def health(cloud, status=200, cf=True) -> tuple:
     return status, headers, b"ok"
 
 
+@pytest.fixture(scope="module")
+def edge_server():
+    """One local server for the module; each test gives it its own routes (the `edge` fixture)."""
+    handler = type("Handler", (Origin,), {"routes": {}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield handler, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
-def edge():
-    routes = {
+def edge(edge_server):
+    handler, base = edge_server
+    handler.routes = {
         f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-aws/health": pool_health({"Seoul, KR": True, "Singapore, SG": True}),
         f"/client/v4/accounts/{ACCOUNT}/load_balancers/pools/pool-gcp/health": pool_health({"Seoul, KR": True, "Singapore, SG": True}),
         "/crm.example.com/health": health("aws"),
         "/crm-dr-aws.example.com/health": health("aws"),
         "/crm-dr-gcp.example.com/health": health("gcp"),
     }
-    handler = type("Handler", (Origin,), {"routes": routes})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"routes": routes, "base": f"http://127.0.0.1:{server.server_address[1]}"}
-    server.shutdown()
-    server.server_close()
+    return {"routes": handler.routes, "base": base}
 
 
 # --- Outputs and sources ----------------------------------------------------------------------

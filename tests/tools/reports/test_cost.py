@@ -10,7 +10,6 @@ import pytest
 from stacks.config import ConfigValidationError, load, read_stack_file
 from stacks.config.cost import cost_settings
 from tests.conftest import ALL_STACKS, stack_config
-from tests.tools.test_cli import copy_with_edit, run_cli
 from tools.cli import main
 from tools.engine.engine import PreviewResult, RegisteredResource
 from tools.reports import cost
@@ -202,12 +201,15 @@ def test_cost_json_lists_items_that_add_up_to_the_total(capsys):
     assert document["assumptions"]["natDataGb"]["value"] > 0
 
 
-def test_cost_over_budget_exits_non_zero_naming_the_budget(tmp_path):
-    project = copy_with_edit(tmp_path, "aws-dev", "monthlyUsd: 440", "monthlyUsd: 10")
-    completed = run_cli(project, "cost", "aws-dev")
-    assert completed.returncode == 1
-    assert "at or above its budget's first alert (80 % of crm:budget.monthlyUsd $10 = $8.00)" in completed.stderr
-    assert completed.stdout.startswith("Stack aws-dev: $")
+def test_cost_over_budget_exits_non_zero_naming_the_budget(capsys, monkeypatch):
+    import tools.reports.cli as estate_cli
+
+    assert read_stack_file("aws-dev")["crm:budget"]["monthlyUsd"] == 440  # the edit below is to the shipped file's budget
+    monkeypatch.setattr(estate_cli, "read_stack_file", lambda stack: stack_config(stack, {"crm:budget": {"monthlyUsd": 10}}))
+    assert main(["cost", "aws-dev"]) == 1
+    out, err = capsys.readouterr()
+    assert "at or above its budget's first alert (80 % of crm:budget.monthlyUsd $10 = $8.00)" in err
+    assert out.startswith("Stack aws-dev: $")
 
 
 def test_cost_gate_fails_between_the_first_alert_and_the_budget(capsys, monkeypatch):
