@@ -6,18 +6,15 @@ import json
 
 import yaml
 
-from stacks.config import load
+from stacks.config import load, read_stack_file
 from tools.cli import main
 from tools.engine.workspace import deploy_order, stack_names
 from tools.reports import first_deploy
 
 
 def config_of(stack: str):
-    """The stack's config as `load` reads it from its file, the file and its peers' read once for the module."""
-    return load(stack, _read(stack), peer_loader=_read)
-
-
-_read = first_deploy.stack_file_reader()
+    """The stack's config as `load` reads it from its file."""
+    return load(stack, read_stack_file(stack))
 
 
 def references() -> dict[str, list[str]]:

@@ -16,13 +16,11 @@ pushed, when only the workloads change.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import fnmatch
-import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,17 +222,6 @@ class StackPlan:
     phases: list[Phase] = field(default_factory=list)
 
 
-def stack_file_reader() -> Callable[[str], dict[str, Any]]:
-    """read_stack_file for one report over many stacks: each stack's config is checked against every peer's file, so
-    each file is read once and each caller gets its own copy."""
-    parsed = functools.cache(read_stack_file)
-
-    def read(stack: str) -> dict[str, Any]:
-        return copy.deepcopy(parsed(stack))
-
-    return read
-
-
 def _images(result: PreviewResult, times: Mapping[str, Any], config: StackConfig) -> tuple[list[dict[str, str]], float]:
     """The images a person (or the application's CI) pushes before the workload starts, with the commands."""
     held = [r for r in result.of_type(DEPLOYMENT) if (r.get("spec") or {}).get("replicas") == 0]
@@ -259,11 +246,10 @@ def plan_stacks(results: Sequence[PreviewResult], jobs: Sequence[Job]) -> list[S
     times = rebuild.load_times()
     by_stack = {stack: job for job in jobs for stack in job.stacks}
     flow = stack_workflow()
-    read = stack_file_reader()
     plans = []
     for result in results:
         job = by_stack.get(result.stack)
-        config = load(result.stack, read(result.stack), peer_loader=read)
+        config = load(result.stack, read_stack_file(result.stack))
         phases = stack_phases(result.stack, config, flow) if job else []
         path = rebuild.rebuild_time(result, times)
         manual = prerequisites.manual_steps(result)

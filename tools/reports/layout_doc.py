@@ -171,14 +171,12 @@ def tooling_table() -> str:
 def deploy_order_lines() -> str:
     """README's deploy order, from the stack files: the bootstrap stacks, the stacks that read and are read by no
     other (besides bootstrap), and each chain of stacks linked by StackReferences, in deploy order."""
-    from stacks.config import load
+    from stacks.config import load, read_stack_file
 
     from ..engine.workspace import deploy_order, stack_names
-    from .first_deploy import stack_file_reader
 
-    read = stack_file_reader()
-    order = deploy_order(stack_names(), reader=read)
-    configs = {stack: load(stack, read(stack), peer_loader=read) for stack in order}
+    order = deploy_order(stack_names())
+    configs = {stack: load(stack, read_stack_file(stack)) for stack in order}
     bootstrap = [stack for stack in order if configs[stack].common.cloud == "bootstrap"]
     reads = {stack: set(configs[stack].references) - set(bootstrap) for stack in order if stack not in bootstrap}
     linked = {stack for stack, refs in reads.items() if refs} | {ref for refs in reads.values() for ref in refs}
