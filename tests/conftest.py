@@ -186,22 +186,29 @@ def _stop_policy_packs():
         pack.close()
 
 
-@pytest.fixture(autouse=True)
-def _commands_use_the_session_caches(monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def _commands_use_the_session_caches():
     """The commands a test runs in-process read the shipped files; their previews come from the session cache,
-    and their policy checks go to the session's policy-pack processes (the pack's Analyzer keeps no state between calls)."""
+    and their policy checks go to the session's policy-pack processes (the pack's Analyzer keeps no state between calls).
+    For the whole session, so that a module or session fixture calling a command is routed too."""
     import tools.cli
     import tools.reports.cli
     from tools import policy_check
 
-    for module in (tools.cli, tools.reports.cli, workspace):
-        if hasattr(module, "preview_stack"):
-            monkeypatch.setattr(module, "preview_stack", _cached_preview_stack)
-        if hasattr(module, "preview_stacks"):
-            monkeypatch.setattr(module, "preview_stacks", _cached_preview_stacks)
-    monkeypatch.setattr(policy_check, "check", _pooled_check)
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (tools.cli, tools.reports.cli, workspace):
+            if hasattr(module, "preview_stack"):
+                patch.setattr(module, "preview_stack", _cached_preview_stack)
+            if hasattr(module, "preview_stacks"):
+                patch.setattr(module, "preview_stacks", _cached_preview_stacks)
+        patch.setattr(policy_check, "check", _pooled_check)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _documents_forget_a_tests_previews():
+    """tools.docs keeps the last previews it read; a test that patched the fakes must not leave its own behind."""
     yield
-    # tools.docs keeps the last previews it read; a test that patched the fakes must not leave its own behind.
     from tools import docs
 
     for function in (docs._previews, docs._deployed, docs._estimates):
