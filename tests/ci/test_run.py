@@ -20,8 +20,12 @@ def test_the_workflows_are_validated_against_githubs_schema_before_the_tests():
     assert check < position("python3 dev.py test")
 
 
-def test_lint_runs_before_the_tests():
+def test_lint_runs_before_the_tests_and_fails_the_run():
+    lint = COMMANDS[position("python3 dev.py lint")]
     assert position("python3 dev.py lint") < position("python3 dev.py test")
+    if lint.endswith("&"):  # in the background: its status is waited for (`finish`) before the tests
+        assert lint.split(">")[0].split() == ["python3", "dev.py", "lint"]
+        assert position('finish "$lint"') < position("python3 dev.py test")
 
 
 def test_the_iam_analysers_run_before_the_tests_that_use_their_virtualenv():
