@@ -70,20 +70,15 @@ def _parsed_stack_file(stack: str, name: str, text: str) -> dict[str, Any]:
     import yaml
 
     try:
-        # libyaml's parser when PyYAML has it (same documents, a tenth of the time); the Python one names the problem.
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.YAMLError:
-        try:
-            yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
-            reason = (
-                " ".join(str(part) for part in (getattr(error, "problem", None), getattr(error, "context", None)) if part)
-                or str(error).splitlines()[0]
-            )
-            raise ConfigValidationError(stack, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
-        raise
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+        reason = (
+            " ".join(str(part) for part in (getattr(error, "problem", None), getattr(error, "context", None)) if part)
+            or str(error).splitlines()[0]
+        )
+        raise ConfigValidationError(stack, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigValidationError(stack, [ConfigProblem(name, "must be a mapping with a `config:` mapping of settings")])
     return dict(document.get("config") or {})

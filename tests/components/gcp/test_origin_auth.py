@@ -164,9 +164,21 @@ def test_a_jump_of_the_rotation_step_keeps_accepting_what_cloudflare_still_sends
     assert set(_slots(result).values()) <= set(_accepted(result))
 
 
-def test_the_gcp_stack_keeps_accepting_what_the_global_stack_sent_across_a_jump():
-    earlier = _gcp_after_global({"crm:rotation": {"generation": 1}}, None)
-    result = _gcp_after_global({"crm:rotation": {"generation": 3}}, SENT_BEFORE)
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param({"generation": 1}, {"generation": 3}, id="generation-1-to-3"),
+        # The stack takes its step from the calendar too (stacks/gcp_stack.py rotation.step(today)).
+        pytest.param(
+            {"intervalDays": 7, "since": (TODAY - datetime.timedelta(days=1)).isoformat()},
+            {"intervalDays": 7, "since": (TODAY - datetime.timedelta(days=15)).isoformat()},
+            id="two-intervals-elapsed",
+        ),
+    ],
+)
+def test_the_gcp_stack_keeps_accepting_what_the_global_stack_sent_across_a_jump(before, after):
+    earlier = _gcp_after_global({"crm:rotation": before}, None)
+    result = _gcp_after_global({"crm:rotation": after}, SENT_BEFORE)
     old, new = _keepers(earlier), _keepers(result)
     assert old["a"] != new["a"] and old["b"] != new["b"]
     assert SENT_BEFORE in _accepted(result)

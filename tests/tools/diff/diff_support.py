@@ -53,7 +53,9 @@ _upstream_plans: dict[str, Any] = {}
 def _plan_stack_once_upstream(wanted: str, planning: Callable, stack: str, old_stack, raw_config, references):
     if stack == wanted or fakes.state() is None:  # the stack under test, or with fakes a test changed: planned afresh
         return planning(stack, old_stack, raw_config, references)
-    key = hashlib.sha256(pickle.dumps((stack, json.dumps([old_stack, raw_config], sort_keys=True), references))).hexdigest()
+    # What else a plan reads: the images the fakes' registries hold (diff.plan sets them from the stack files).
+    state = json.dumps([old_stack, raw_config, fakes.REGISTRY_TAGS], sort_keys=True)
+    key = hashlib.sha256(pickle.dumps((stack, state, references))).hexdigest()
     if key not in _upstream_plans:
         _upstream_plans[key] = planning(stack, old_stack, raw_config, references)
     return _upstream_plans[key]

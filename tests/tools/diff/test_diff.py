@@ -58,8 +58,8 @@ def test_a_rename_without_an_alias_deletes_and_creates():
 
 
 def test_children_follow_their_components_alias(monkeypatch):
+    state = deployed("aws-dev")  # deployed by the program before the rename, as every state in this module
     monkeypatch.setattr(components.aws.ecr.ContainerRegistry, "past_types", ("crm:aws:Registry",))
-    state = deployed("aws-dev")
     assert _rename_type(state, "aws-dev", "crm:aws:ContainerRegistry", "crm:aws:Registry") >= 2
     plan = planned("aws-dev", base=state)
     assert changed(plan) == {}
@@ -166,8 +166,8 @@ def test_a_field_the_load_balancer_controller_refuses_to_change_replaces_the_bin
 def test_a_field_the_load_balancer_controller_refuses_is_refused_in_place_without_replace_on_changes(monkeypatch):
     # A program that left the binding to be updated in place (as the stacks once did) is refused: the
     # controller's webhook rejects the update and `pulumi up` stops half-way.
+    state = deployed("aws-dev")  # deployed by the shipped program; the patch is the program that follows it
     monkeypatch.setattr(application, "TGB_REPLACING_FIELDS", ())
-    state = deployed("aws-dev")
     (binding,) = resources(state, "aws-dev", lambda r: r["type"] == TGB)
     binding["inputs"]["spec"]["targetGroupARN"] = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/old/1"
     step = one(planned("aws-dev", base=state), TGB)
