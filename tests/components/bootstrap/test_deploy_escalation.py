@@ -164,9 +164,8 @@ def test_the_gcp_deploy_account_may_mint_no_service_account_credentials_in_any_d
 
 
 def test_created_projects_take_editor_away_from_their_default_service_accounts(run_stack):
-    from tests.stacks.test_bootstrap_projects import FACTORY  # one run serves both modules
-
-    result = run_stack("bootstrap", {"crm:projects": FACTORY}, preview=False)
+    # Without an organization (projects with no parent), unlike tests/stacks/test_bootstrap_projects.py's FACTORY.
+    result = run_stack("bootstrap", {"crm:projects": {"create": True, "billingAccount": "012345-6789AB-CDEF01"}}, preview=False)
     created = {p.output("projectId") for p in result.of_type("gcp:organizations/project:Project")}
     deprivileged = {
         d["project"] for d in result.of_type("gcp:projects/defaultServiceAccounts:DefaultServiceAccounts") if d["action"] == "DEPRIVILEGE"
