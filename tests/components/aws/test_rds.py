@@ -94,8 +94,10 @@ def test_final_snapshot_on_delete(db):
 def test_final_snapshot_identifier_carries_a_suffix_drawn_for_this_instance(db):
     suffixes = db.of_type("random:index/randomString:RandomString")
     assert len(suffixes) == 2 and all(s["special"] is False and s.protect for s in suffixes)
+    # By name: the two register in the order their inputs resolve, not the order they are declared.
+    drawn = {s.name.rsplit("-", 1)[-1]: s.output("result") for s in suffixes}
     identifier = db.one("aws:rds/instance:Instance")["finalSnapshotIdentifier"]
-    assert identifier == "db-final-" + "".join(s.output("result") for s in suffixes)
+    assert identifier == "db-final-" + drawn["suffix"] + drawn["incarnation"]
 
 
 def test_final_snapshot_suffix_is_drawn_again_by_every_input_that_replaces_the_instance(db):
