@@ -28,8 +28,21 @@ def test_lint_runs_before_the_tests_and_fails_the_run():
         assert position('finish "$lint"') < position("python3 dev.py test")
 
 
-def test_the_iam_analysers_run_before_the_tests_that_use_their_virtualenv():
-    assert position("python3 dev.py iam-scan") < position("python3 dev.py test")
+def test_the_scanners_virtualenvs_are_ready_before_the_tests_that_use_them():
+    venvs = position("python3 -c 'import dev; dev.ensure_checkov(); dev.ensure_iam_analysers()'")
+    assert venvs < position('finish "$tool_venvs"') < position("python3 dev.py test")
+
+
+def test_every_background_step_fails_the_run_after_the_tests_when_it_fails():
+    started = [line.split("=")[0] for line in COMMANDS if re.fullmatch(r"\w+=\$!", line)]  # `name=$!` after `... &`
+    assert {"scans", "drill", "checks"} <= set(started)
+    for name in started:  # waited for (`finish` prints its log too) after it started
+        waited = next(i for i, line in enumerate(COMMANDS) if line.startswith((f'finish "${name}"', f'wait "${name}"')))
+        assert waited > COMMANDS.index(f"{name}=$!")
+    for name in ("scans", "drill", "checks"):
+        assert position(f'finish "${name}"') > position("python3 dev.py test")
+    assert position("python3 dev.py scan") < position("python3 dev.py test")  # started before, beside it
+    assert position(".venv/bin/python -m dr drill") < position("python3 dev.py test")
 
 
 def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():

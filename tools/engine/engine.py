@@ -11,7 +11,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,6 +349,44 @@ def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
 
 
+class _RunLoops:
+    """The event loops of one run: the run's own, and one per thread of its executor, all closed when it ends.
+
+    The SDK hands each call to the monitor to the loop's default executor, and the mock monitor gives the thread
+    it runs on an event loop of its own when it has none (pulumi.runtime.sync_await._ensure_event_loop). Those
+    loops are made here instead, with each thread, so that the run closes them: left to the SDK they were
+    never closed, and a garbage collection that met one in a cycle reported an "Invalid file descriptor"
+    from its __del__ at whatever ran next. The loop the calling thread had before the run is its loop again
+    afterwards (the SDK sets one when it awaits synchronously outside a run).
+    """
+
+    def __init__(self) -> None:
+        policy = asyncio.get_event_loop_policy()
+        try:
+            self._before: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+        except RuntimeError:  # none set on this thread
+            self._before = None
+        self._lock = threading.Lock()
+        self._thread_loops: list[asyncio.AbstractEventLoop] = []
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="crm-engine", initializer=self._give_thread_a_loop))
+        asyncio.set_event_loop(self.loop)
+
+    def _give_thread_a_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with self._lock:
+            self._thread_loops.append(loop)
+
+    def close(self) -> None:
+        self.loop.close()  # shuts the executor down: no thread runs on its loop any more
+        with self._lock:
+            for loop in self._thread_loops:
+                loop.close()
+            self._thread_loops.clear()
+        asyncio.set_event_loop(self._before if self._before is not None and not self._before.is_closed() else None)
+
+
 def run_program(
     stack: str,
     raw_config: Mapping[str, Any],
@@ -365,8 +405,8 @@ def run_program(
     replaces the recording monitor and its mocks (the diff answers with a deployed state).
     """
     sdk_internals.forget_pending_work()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    loops = _RunLoops()
+    loop = loops.loop
     monitor = monitor or _RecordingMonitor(_Mocks(preview, stack_outputs or {}, stack))
     diagnostics = _DiagnosticsLog()
     try:
@@ -389,8 +429,7 @@ def run_program(
         _cancel_leftover_tasks(loop)
         set_all_config({}, [])
         sdk_internals.reset_root_resource()
-        loop.close()
-        asyncio.set_event_loop(None)
+        loops.close()
     return PreviewResult(
         stack=stack,
         resources=monitor.recorded,

@@ -177,3 +177,45 @@ def test_source_positions_are_back_after_a_failed_run(monkeypatch):
     monkeypatch.setattr(sdk_internals, "without_source_positions", contextlib.nullcontext)
     (uri,) = _registered_sources()
     assert uri.endswith("/tests/tools/engine/test_engine.py")
+
+
+def _loops_made_during(monkeypatch, action) -> list:
+    import asyncio
+
+    made = []
+    new_event_loop = asyncio.new_event_loop
+
+    def recording():
+        loop = new_event_loop()
+        made.append(loop)
+        return loop
+
+    monkeypatch.setattr(asyncio, "new_event_loop", recording)
+    action()
+    return made
+
+
+def test_every_event_loop_a_run_makes_is_closed_when_it_ends(monkeypatch):
+    # The SDK's mock monitor answers on executor threads and gives each thread a loop of its own; one left open
+    # is closed by the garbage collector at some later test, which then reports an "Invalid file descriptor".
+    def program() -> None:
+        random.RandomPet("pet")
+        random.RandomPet("other")
+
+    made = _loops_made_during(monkeypatch, lambda: run_program("s", {}, program))
+    assert len(made) >= 2  # the run's own and at least one executor thread's
+    assert [loop for loop in made if not loop.is_closed()] == []
+
+
+def test_the_calling_threads_event_loop_is_its_loop_again_after_a_run():
+    import asyncio
+
+    before = asyncio.new_event_loop()  # as the SDK sets one when it awaits synchronously outside a run
+    asyncio.set_event_loop(before)
+    try:
+        run_program("s", {}, lambda: random.RandomPet("pet") and None)
+        assert asyncio.get_event_loop_policy().get_event_loop() is before
+        assert not before.is_closed()
+    finally:
+        asyncio.set_event_loop(None)
+        before.close()
