@@ -3,7 +3,7 @@
 Every run gets its own event loop, mock monitor and config (see tools.engine.engine), so a test
 cannot see another's resources. A preview is a pure function of the stack files and the config
 changes a test makes, so each distinct preview runs once per session and every test gets its own
-deep copy: the suite stays fast and no test can see another's changes. That holds for the
+copy: the suite stays fast and no test can see another's changes. That holds for the
 commands tests call in-process too (`tools.cli.main`): their previews of the shipped files come
 from the same cache. The commands' own process is exercised by the subprocess tests in
 tests/tools/test_cli.py.
@@ -16,7 +16,9 @@ import functools
 import gc
 import json
 import os
+import pickle
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 import pytest
 
 from stacks.config import load, read_stack_file
-from tools.engine import PreviewResult, StackRun, cache, fakes, preview_stack, run_program, workspace
+from tools.engine import PreviewResult, StackRun, cache, fakes, preview_stack, run_program, tune_garbage_collector, workspace
 from tools.engine.engine import reveal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,10 +70,26 @@ def _settle() -> None:
     """
     gc.collect()
     gc.freeze()
+    _settled_modules[0] = len(sys.modules)
+
+
+_settled_modules = [0]  # how many modules were imported at the last _settle()
 
 
 def pytest_collection_finish(session) -> None:
     _settle()
+
+
+# As the commands do (tools.engine.engine.COLLECTOR_THRESHOLDS): with the default thresholds the collector's full
+# collections took a third of the suite's time.
+tune_garbage_collector()
+
+
+def pytest_runtest_logfinish(nodeid, location) -> None:
+    """A test that imported modules (an SDK's submodule the first stack run needs) left them in the collector's
+    sight: settle them before the next test, as after collection."""
+    if len(sys.modules) != _settled_modules[0]:
+        _settle()
 
 
 # The workers of one run share their previews through a directory: one worker computes, the others load.
@@ -107,6 +125,20 @@ def _while_the_fakes_are_shipped(function: Callable) -> Callable:
         return cached(*args) if fakes.state() is not None else function(*args)
 
     return call
+
+
+_pickled: dict[int, tuple[Any, bytes]] = {}
+
+
+def _own_copy(value: Any) -> Any:
+    """A test's own deep copy of a kept run: unpickled from the run pickled once (copy.deepcopy of a whole
+    stack's run takes six times as long, and tests take thousands of copies)."""
+    if fakes.state() is None:  # a test answering with its own fakes: the value is its own run, not a kept one
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    entry = _pickled.get(id(value))
+    if entry is None or entry[0] is not value:  # held in the entry, so its id is not reused while the entry lives
+        entry = _pickled[id(value)] = (value, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    return pickle.loads(entry[1])
 
 
 @_while_the_fakes_are_shipped
@@ -149,13 +181,13 @@ def _changed(stack: str, changes: str, preview: bool) -> PreviewResult:
 def _cached_preview_stack(stack: str, *, preview: bool = True, **other) -> PreviewResult:
     if other:
         return _real_preview_stack(stack, preview=preview, **other)
-    return copy.deepcopy(_shipped(stack, preview))
+    return _own_copy(_shipped(stack, preview))
 
 
 def _cached_preview_stacks(stacks, *, preview: bool = True, on_start=None, **other) -> list[StackRun]:
     if other:
         return _real_preview_stacks(stacks, preview=preview, on_start=on_start, **other)
-    runs = copy.deepcopy(_shipped_together(tuple(sorted(stacks)), preview))
+    runs = _own_copy(_shipped_together(tuple(sorted(stacks)), preview))
     for number, run in enumerate(runs, start=1):
         if on_start is not None:
             on_start(run.stack, number, len(runs))
@@ -226,7 +258,7 @@ def _no_terminal_width(monkeypatch):
 @pytest.fixture
 def shipped() -> Callable[..., PreviewResult]:
     """shipped("aws-dr") -> the preview of a shipped stack file; shipped("aws-dr", preview=False) resolves values."""
-    return lambda stack, preview=True: copy.deepcopy(_shipped(stack, preview))
+    return lambda stack, preview=True: _own_copy(_shipped(stack, preview))
 
 
 @pytest.fixture
@@ -240,12 +272,12 @@ def run_stack() -> Callable[..., PreviewResult]:
         if fresh:
             return _with_changes(stack, changes or {}, preview)
         if not changes:
-            return copy.deepcopy(_shipped(stack, preview))
+            return _own_copy(_shipped(stack, preview))
         try:
             key = json.dumps(changes, sort_keys=True)
         except TypeError:  # not plain data: run it as it is
             return _with_changes(stack, changes, preview)
-        return copy.deepcopy(_changed(stack, key, preview))
+        return _own_copy(_changed(stack, key, preview))
 
     return run
 

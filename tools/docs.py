@@ -457,4 +457,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from tools.engine import tune_garbage_collector
+
+    tune_garbage_collector()
     sys.exit(main())

@@ -6,7 +6,7 @@ their StackReferences, `cache` keeps runs on disk by content (CRM_PREVIEW_CACHE)
 one module that touches private Pulumi SDK names. The checks, reports and diff build on it.
 """
 
-from .engine import UNKNOWN, PreviewResult, RegisteredResource, Secret, run_program
+from .engine import UNKNOWN, PreviewResult, RegisteredResource, Secret, run_program, tune_garbage_collector
 from .workspace import StackRun, deploy_order, preview_stack, preview_stacks
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "preview_stack",
     "preview_stacks",
     "run_program",
+    "tune_garbage_collector",
 ]

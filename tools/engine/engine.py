@@ -8,6 +8,7 @@ unknowns marked) are a faithful plan of what `pulumi up` would create.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -347,6 +348,19 @@ def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if leftover:
         loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+
+
+# The cyclic garbage collector's default thresholds (700, 10, 10) suit small programs. One stack run makes hundreds
+# of thousands of objects: with them a run of aws-production starts over 300 collections, and a process that runs
+# many stacks spends a third of its time in full collections over everything alive. With these, a run starts a
+# handful and the process's peak memory grows by about a tenth.
+COLLECTOR_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_garbage_collector() -> None:
+    """For a process that runs stack programs under the mock engine (the commands, the suite): not for a real
+    `pulumi up`, whose language host runs the program once."""
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 class _RunLoops:

@@ -219,3 +219,60 @@ def test_the_calling_threads_event_loop_is_its_loop_again_after_a_run():
     finally:
         asyncio.set_event_loop(None)
         before.close()
+
+
+@pytest.fixture
+def default_collector():
+    """The interpreter's own collector thresholds for one test (the suite runs with the commands' tuned ones)."""
+    import gc
+
+    tuned = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*tuned)
+
+
+def _collections_during(action) -> int:
+    import gc
+
+    started: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        action()
+    finally:
+        gc.callbacks.remove(count)
+    return len(started)
+
+
+def _many_resources() -> None:
+    for number in range(300):
+        random.RandomPet(f"pet-{number}")
+
+
+def test_a_run_under_the_tuned_collector_starts_a_handful_of_collections(default_collector):
+    from tools.engine import tune_garbage_collector
+
+    untuned = _collections_during(lambda: run_program("s", {}, _many_resources))
+    tune_garbage_collector()
+    tuned = _collections_during(lambda: run_program("s", {}, _many_resources))
+    assert tuned <= 5 < untuned
+
+
+@pytest.mark.parametrize("command", ["tools", "tools.docs", "tools.iam_scan"])
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # runpy, of a module the suite imported
+def test_the_commands_run_with_the_tuned_collector(command, default_collector, monkeypatch):
+    import gc
+    import runpy
+    import sys
+
+    from tools.engine.engine import COLLECTOR_THRESHOLDS
+
+    monkeypatch.setattr(sys, "argv", [command, "--help"])
+    with pytest.raises(SystemExit):
+        runpy.run_module(command, run_name="__main__")
+    assert gc.get_threshold() == COLLECTOR_THRESHOLDS
