@@ -33,16 +33,20 @@ def test_the_scanners_virtualenvs_are_ready_before_the_tests_that_use_them():
     assert venvs < position('finish "$tool_venvs"') < position("python3 dev.py test")
 
 
-def test_every_background_step_fails_the_run_after_the_tests_when_it_fails():
+def test_every_background_step_is_waited_for_and_fails_the_run():
     started = [line.split("=")[0] for line in COMMANDS if re.fullmatch(r"\w+=\$!", line)]  # `name=$!` after `... &`
-    assert {"scans", "drill", "checks"} <= set(started)
+    assert {"lint", "tool_venvs", "drill"} <= set(started)
     for name in started:  # waited for (`finish` prints its log too) after it started
         waited = next(i for i, line in enumerate(COMMANDS) if line.startswith((f'finish "${name}"', f'wait "${name}"')))
         assert waited > COMMANDS.index(f"{name}=$!")
-    for name in ("scans", "drill", "checks"):
-        assert position(f'finish "${name}"') > position("python3 dev.py test")
-    assert position("python3 dev.py scan") < position("python3 dev.py test")  # started before, beside it
-    assert position(".venv/bin/python -m dr drill") < position("python3 dev.py test")
+
+
+def test_the_tests_run_alone_and_the_drill_beside_the_checks_after_them():
+    test = position("python3 dev.py test")
+    drill = position(".venv/bin/python -m dr drill")
+    assert COMMANDS[drill].endswith("&") and test < drill
+    assert drill < position("python3 dev.py scan") < position('finish "$drill"')
+    assert drill < position(".venv/bin/python -m tools check") < position('finish "$drill"')
 
 
 def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():
