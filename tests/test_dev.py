@@ -55,6 +55,7 @@ def test_uv_installs_the_lock_with_hashes_required(installs):
     dev.ensure_environment()
     command = calls[1]
     assert Path(command[0]).name == "uv" and command[1:3] == ["pip", "install"] and "--require-hashes" in command
+    assert "--compile-bytecode" in command  # as pip does: no process compiles where PYTHONDONTWRITEBYTECODE is set
     assert command[command.index("--python") + 1] == str(dev.PYTHON)
     assert _requirements(command) == lock
     assert len(calls) == 2
