@@ -358,6 +358,7 @@ def wait_until_copied(conn: psycopg.Connection, expected: Iterable[str], *, name
     expected = set(expected)
     baseline = _sync_errors(conn, name)
     deadline = time.monotonic() + timeout_s
+    pause = 0.02  # a small database is copied in a moment; a big one is asked at most five times a second
     while True:
         states = sync_states(conn, name)
         missing = sorted(expected - set(states))
@@ -372,7 +373,8 @@ def wait_until_copied(conn: psycopg.Connection, expected: Iterable[str], *, name
                 f"initial copy of subscription {name} failed: {reason}; tables not ready: {described}"
                 + (f"; not subscribed: {', '.join(missing)}" if missing else "")
             )
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def slot_lost_message(slot: str, where: str = "the publisher") -> str:

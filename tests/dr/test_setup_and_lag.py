@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -72,6 +73,17 @@ def test_setup_fails_when_the_initial_copy_fails(postgres_pair):
         conn.execute("CREATE TABLE t (id int PRIMARY KEY, v varchar(2))")
     with pytest.raises(DrError, match=r"initial copy of subscription crm_subscription failed: .*public\.t="):
         replication.setup(pub, sub, wait_s=30)
+
+
+def test_the_initial_copy_is_asked_about_soon_then_at_most_five_times_a_second(monkeypatch):
+    answers = iter([{}, {"public.orders": "d"}, *[{"public.orders": "s"}] * 5, {"public.orders": "r"}])
+    monkeypatch.setattr(replication, "sync_states", lambda conn, name: next(answers))
+    monkeypatch.setattr(replication, "_sync_errors", lambda conn, name: 0)
+    pauses: list[float] = []
+    monkeypatch.setattr(replication, "time", SimpleNamespace(monotonic=time.monotonic, sleep=pauses.append))
+    assert replication.wait_until_copied(None, ["public.orders"]).startswith("initial copy finished")  # type: ignore[arg-type]
+    assert len(pauses) == 7 and pauses[0] <= 0.05  # a small copy is seen done within tens of milliseconds
+    assert pauses == sorted(pauses) and max(pauses) <= 0.2
 
 
 def test_lag_is_near_zero_when_idle(postgres_pair):
