@@ -85,11 +85,17 @@ def pytest_collection_finish(session) -> None:
 tune_garbage_collector()
 
 
-def pytest_runtest_logfinish(nodeid, location) -> None:
-    """A test that imported modules (an SDK's submodule the first stack run needs) left them in the collector's
-    sight: settle them before the next test, as after collection."""
-    if len(sys.modules) != _settled_modules[0]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test module whose tests imported modules (an SDK's submodule the first stack run needs) left them in the
+    collector's sight: settle them once the module's own fixtures are gone, so that nothing of the module's is
+    frozen with them (a cycle frozen while alive is never collected)."""
+    result = yield
+    if (nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None)) and len(
+        sys.modules
+    ) != _settled_modules[0]:
         _settle()
+    return result
 
 
 # The workers of one run share their previews through a directory: one worker computes, the others load.

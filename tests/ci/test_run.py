@@ -39,6 +39,7 @@ def test_every_background_step_is_waited_for_and_fails_the_run():
     for name in started:  # waited for (`finish` prints its log too) after it started
         waited = next(i for i, line in enumerate(COMMANDS) if line.startswith((f'finish "${name}"', f'wait "${name}"')))
         assert waited > COMMANDS.index(f"{name}=$!")
+        assert "|| true" not in COMMANDS[waited] and "|| :" not in COMMANDS[waited]  # its failure fails the run
 
 
 def test_the_tests_run_alone_and_the_drill_beside_the_checks_after_them():
@@ -54,6 +55,7 @@ def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():
     assert "-r policies/requirements.txt" in COMMANDS[install] and "--require-hashes" in COMMANDS[install]
     assert position(".venv/bin/python -m tools check") > install
     assert "--pack-python build/policy-pack-venv/bin/python" in COMMANDS[position(".venv/bin/python -m tools check")]
+    assert "--all" in COMMANDS[position(".venv/bin/python -m tools check")].split()  # every stack, not a sample
 
 
 def test_the_generated_docs_are_checked_before_the_tests():

@@ -375,15 +375,14 @@ class _RunLoops:
     """
 
     def __init__(self) -> None:
-        policy = asyncio.get_event_loop_policy()
-        try:
-            self._before: asyncio.AbstractEventLoop | None = policy.get_event_loop()
-        except RuntimeError:  # none set on this thread
-            self._before = None
+        # The thread's current loop, read without making one: the policy's get_event_loop() makes one on the main
+        # thread's first call, and that loop would stay set, never closed, after every run.
+        self._before: asyncio.AbstractEventLoop | None = getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)
         self._lock = threading.Lock()
         self._thread_loops: list[asyncio.AbstractEventLoop] = []
+        self._executor = ThreadPoolExecutor(thread_name_prefix="crm-engine", initializer=self._give_thread_a_loop)
         self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="crm-engine", initializer=self._give_thread_a_loop))
+        self.loop.set_default_executor(self._executor)
         asyncio.set_event_loop(self.loop)
 
     def _give_thread_a_loop(self) -> None:
@@ -393,12 +392,18 @@ class _RunLoops:
             self._thread_loops.append(loop)
 
     def close(self) -> None:
-        self.loop.close()  # shuts the executor down: no thread runs on its loop any more
-        with self._lock:
-            for loop in self._thread_loops:
-                loop.close()
-            self._thread_loops.clear()
-        asyncio.set_event_loop(self._before if self._before is not None and not self._before.is_closed() else None)
+        try:
+            # A failed run leaves calls to the monitor queued, each running its thread's loop for a moment: the
+            # running one finishes and the rest are dropped before any loop is closed (closing a running loop
+            # raises, and would replace the run's own error).
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self.loop.close()
+            with self._lock:
+                for loop in self._thread_loops:
+                    loop.close()
+                self._thread_loops.clear()
+        finally:
+            asyncio.set_event_loop(self._before if self._before is not None and not self._before.is_closed() else None)
 
 
 def run_program(
