@@ -276,4 +276,3 @@ def test_the_commands_run_with_the_tuned_collector(command, default_collector, m
     with pytest.raises(SystemExit):
         runpy.run_module(command, run_name="__main__")
     assert gc.get_threshold() == COLLECTOR_THRESHOLDS
-
