@@ -55,6 +55,9 @@ IAM_VENV = ROOT / ".venv-iam"
 IAM_REQUIREMENTS = ROOT / "tools" / "iam-requirements.txt"
 
 
+PIP_QUIET = ["--quiet", "--disable-pip-version-check"]
+
+
 def ensure_environment() -> None:
     digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == digest:
@@ -72,9 +75,6 @@ def ensure_environment() -> None:
         subprocess.run([str(PYTHON), "-m", "pip", "install", *PIP_QUIET, "--require-hashes", "-r", str(pinned)], check=True)
     install_requirements(PYTHON, LOCK)
     STAMP.write_text(digest)
-
-
-PIP_QUIET = ["--quiet", "--disable-pip-version-check"]
 
 
 def install_requirements(python: Path, requirements_file: Path, *, no_deps: bool = False) -> None:

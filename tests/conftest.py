@@ -91,9 +91,8 @@ def pytest_runtest_teardown(item, nextitem):
     collector's sight: settle them once the module's own fixtures are gone, so that nothing of the module's is
     frozen with them (a cycle frozen while alive is never collected)."""
     result = yield
-    if (nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None)) and len(
-        sys.modules
-    ) != _settled_modules[0]:
+    module_ended = nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None)
+    if module_ended and len(sys.modules) != _settled_modules[0]:
         _settle()
     return result
 
