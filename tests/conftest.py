@@ -116,7 +116,7 @@ def pytest_unconfigure(config) -> None:
         shutil.rmtree(os.environ.pop(_RUN_DIR), ignore_errors=True)
 
 
-def _kept_runs() -> Path | None:
+def kept_runs() -> Path | None:
     directory = os.environ.get(cache.ENVIRONMENT) or os.environ.get(_RUN_DIR)
     return Path(directory) if directory else None
 
@@ -172,7 +172,7 @@ def _with_changes(stack: str, changes: Mapping[str, Any], preview: bool, *, keep
     def run() -> PreviewResult:
         return preview_stack(stack, preview=preview, config_override=config, reference_outputs=references)
 
-    directory = _kept_runs() if keep else None
+    directory = kept_runs() if keep else None
     if directory is None:
         return run()
     return cache.remember(ROOT, workspace.run_key(stack, config, preview, references), run, where=directory)
@@ -253,11 +253,14 @@ def _documents_forget_a_tests_previews():
 
 
 @pytest.fixture(autouse=True)
-def _no_terminal_width(monkeypatch):
+def _no_terminal_width():
     """Commands print as into a pipe unless a test sets a width: the caller's COLUMNS (pytest-xdist's
-    workers run with COLUMNS=80) would otherwise fold the reports some tests read line by line."""
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("LINES", raising=False)
+    workers run with COLUMNS=80) would otherwise fold the reports some tests read line by line.
+    Not through the `monkeypatch` fixture: only a test that asks for that one patches code (tests/tools/diff)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
+        yield
 
 
 @pytest.fixture

@@ -105,3 +105,15 @@ def test_lint_runs_every_check_and_fails_when_one_does(monkeypatch):
     assert dev.lint([]) == 1
     assert [command[1:3] for command in calls] == [["check", "."], ["format", "--check"], []]
     assert [command[0].rsplit("/", 1)[-1] for command in calls] == ["ruff", "ruff", "basedpyright"]
+
+
+def test_the_suite_runs_with_pythons_bytecode_cache_and_the_preview_cache(monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("CRM_PREVIEW_CACHE", raising=False)
+    monkeypatch.setattr(dev, "ensure_environment", lambda: None)
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: seen.append(kwargs["env"]) or subprocess.CompletedProcess(command, 0))
+    assert dev.main(["test"]) == 0 and dev.main(["bench"]) == 0
+    test, bench = seen
+    assert "PYTHONDONTWRITEBYTECODE" not in test and "PYTHONDONTWRITEBYTECODE" not in bench
+    assert test["CRM_PREVIEW_CACHE"] == str(dev.PREVIEW_CACHE) and "CRM_PREVIEW_CACHE" not in bench

@@ -61,3 +61,7 @@ def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():
 def test_the_generated_docs_are_checked_before_the_tests():
     assert COMMANDS[position(".venv/bin/python -m tools.docs")].split()[3:] == ["--check"]
     assert position(".venv/bin/python -m tools.docs") < position("python3 dev.py test")
+
+
+def test_every_step_keeps_the_modules_python_compiles():
+    assert position("unset PYTHONDONTWRITEBYTECODE") < min(i for i, line in enumerate(COMMANDS) if "python" in line)

@@ -7,7 +7,7 @@ import pytest
 
 from components.cloudflare.rulesets import ORIGIN_AUTH_HEADER
 from stacks.global_stack import NoCommonOriginAuthValue, header_to_send
-from tests.conftest import ROOT, _kept_runs, _shipped, stack_config
+from tests.conftest import ROOT, _shipped, kept_runs, stack_config
 from tools.engine import PreviewResult, cache, workspace
 from tools.engine.engine import Secret, reveal
 
@@ -26,7 +26,7 @@ def deployed_after(stack: str, read_back: dict[str, tuple[dict, list[str]]], cha
     def run() -> PreviewResult:
         return workspace.preview_stack(stack, preview=False, config_override=config, reference_outputs=references)
 
-    return cache.remember(ROOT, workspace.run_key(stack, config, False, references), run, where=_kept_runs())
+    return cache.remember(ROOT, workspace.run_key(stack, config, False, references), run, where=kept_runs())
 
 
 def _secret(outputs: dict) -> tuple[dict, list[str]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _kept_runs, _shipped
+from tests.conftest import _shipped, kept_runs
 from tools.engine import cache
 from tools.engine.engine import PreviewResult, RegisteredResource
 from tools.engine.render import key_inputs, tree
@@ -162,7 +162,7 @@ def reading_kept_runs(stack: str) -> dict:
     """The environment under which a command's process loads the session's run of the shipped stack instead of running
     it again: the suite keeps its runs by content in that directory (tests/conftest.py), as `python3 dev.py` does."""
     _shipped(stack, True)
-    return {**os.environ, cache.ENVIRONMENT: str(_kept_runs())}
+    return {**os.environ, cache.ENVIRONMENT: str(kept_runs())}
 
 
 @pytest.fixture(scope="module")

@@ -173,6 +173,9 @@ class _Missing:
     def __repr__(self) -> str:
         return "(absent)"
 
+    def __reduce__(self) -> str:
+        return "MISSING"  # pickled as the module's one instance (compared with `is MISSING`)
+
 
 MISSING = _Missing()
 

@@ -1,5 +1,11 @@
-"""What the diff tests share: a shipped stack's deployed state (captured once per worker, as JSON so that
-no test can change another's), plans of changes to it, and lookups in a plan."""
+"""What the diff tests share: a shipped stack's deployed state (captured once, as JSON so that no test can
+change another's), plans of changes to it, and lookups in a plan.
+
+A deployed state and a plan are functions of the program, the diff's own code, the stack files, the change and
+the fake providers' answers; like the suite's previews (tests/conftest.py), each is kept on disk under a digest
+of all of these, so a run's workers compute it once and the next run of an unchanged tree loads it. Nothing is
+kept while a test patches code (it asks for `monkeypatch`) or answers with fakes of its own.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +18,42 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stacks.config import read_stack_file
-from tests.conftest import stack_config
+from tests.conftest import ROOT, kept_runs, stack_config
 from tools.diff import plan as diff
 from tools.diff.snapshot import capture
-from tools.engine import fakes
+from tools.engine import cache, fakes
+
+
+class _Patching:
+    """Whether the running test patches code (set per test by tests/tools/diff/conftest.py): then nothing is kept."""
+
+    on = False
+
+
+PATCHING = _Patching()
+
+
+@functools.cache
+def _inputs_digest() -> str:
+    """What a plan reads beyond the program that tools/engine/cache.py digests: the diff's own code and data, and
+    every stack file (the planned one and those it reads from)."""
+    digest = hashlib.sha256()
+    for path in sorted([*(ROOT / "tools" / "diff").rglob("*"), *ROOT.glob("Pulumi.*.yaml")]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _kept(parts: tuple, compute: Callable[[], Any]) -> Any:
+    directory = kept_runs()
+    if directory is None or PATCHING.on:
+        return compute()
+    return cache.remember(ROOT, ("tools diff", _inputs_digest(), *parts), compute, where=directory)
 
 
 @functools.cache
 def _deployed(stack: str) -> str:
-    return json.dumps(capture([stack]))
+    return _kept(("deployed", stack), lambda: json.dumps(capture([stack])))
 
 
 def deployed(stack: str) -> dict[str, Any]:
@@ -39,6 +72,12 @@ def planned(
     by its deployed state, config and references). A test that patches the program of a stack the planned one
     reads from (not only of the planned one) would be answered from that cache: change its config or state too."""
     state = base if base is not None else deployed(stack)
+    # A given state is part of the key; the shipped one is named (it is a function of the rest of the key).
+    given = json.dumps(base, sort_keys=True) if base is not None else None
+    return _kept(("plan", stack, json.dumps(changes, sort_keys=True), given), lambda: _plan(stack, changes, state))
+
+
+def _plan(stack: str, changes: Mapping[str, Any] | None, state: dict[str, Any]) -> diff.StackPlan:
     planning = diff.plan_stack
     diff.plan_stack = functools.partial(_plan_stack_once_upstream, stack, planning)
     try:
