@@ -1,10 +1,11 @@
 """What the diff tests share: a shipped stack's deployed state (captured once, as JSON so that no test can
 change another's), plans of changes to it, and lookups in a plan.
 
-A deployed state and a plan are functions of the program, the diff's own code, the stack files, the change and
-the fake providers' answers; like the suite's previews (tests/conftest.py), each is kept on disk under a digest
-of all of these, so a run's workers compute it once and the next run of an unchanged tree loads it. Nothing is
-kept while a test patches code (it asks for `monkeypatch`) or answers with fakes of its own.
+A deployed state and a plan are functions of the program, the diff's own code, these helpers, the stack files,
+the config and state planned, and the fake providers' answers; like the suite's previews (tests/conftest.py),
+each is kept on disk under a digest of all of these, so a run's workers compute it once and the next run of an
+unchanged tree loads it. A test that patches code (it asks for `monkeypatch`) or answers with fakes of its own
+keeps nothing, on disk or in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import json
 import pickle
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from stacks.config import read_stack_file
@@ -35,10 +37,11 @@ PATCHING = _Patching()
 
 @functools.cache
 def _inputs_digest() -> str:
-    """What a plan reads beyond the program that tools/engine/cache.py digests: the diff's own code and data, and
-    every stack file (the planned one and those it reads from)."""
+    """What a plan reads beyond the program that tools/engine/cache.py digests: the diff's own code and data, the
+    suite's config merge and these helpers, and every stack file (the planned one and those it reads from)."""
     digest = hashlib.sha256()
-    for path in sorted([*(ROOT / "tools" / "diff").rglob("*"), *ROOT.glob("Pulumi.*.yaml")]):
+    files = [*(ROOT / "tools" / "diff").rglob("*"), *ROOT.glob("Pulumi.*.yaml"), ROOT / "tests" / "conftest.py", Path(__file__)]
+    for path in sorted(files):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -51,9 +54,21 @@ def _kept(parts: tuple, compute: Callable[[], Any]) -> Any:
     return cache.remember(ROOT, ("tools diff", _inputs_digest(), *parts), compute, where=directory)
 
 
-@functools.cache
+def _capture(stack: str) -> str:
+    with fakes.shipped():  # deployed by the shipped program, whatever a test's fakes answer now
+        return json.dumps(capture([stack]))
+
+
+_deployed_states: dict[str, str] = {}  # only what the unpatched program deployed
+
+
 def _deployed(stack: str) -> str:
-    return _kept(("deployed", stack), lambda: json.dumps(capture([stack])))
+    if stack in _deployed_states:
+        return _deployed_states[stack]
+    if PATCHING.on:  # the state would be the patched program's: the test's own
+        return _capture(stack)
+    _deployed_states[stack] = _kept(("deployed", stack), lambda: _capture(stack))
+    return _deployed_states[stack]
 
 
 def deployed(stack: str) -> dict[str, Any]:
@@ -69,12 +84,10 @@ def planned(
     """The plan of `changes` (config keys merged into the stack file, None deletes) against the deployed stack.
 
     The stacks it reads from are planned as diff.plan plans them, but each distinct plan once per worker (keyed
-    by its deployed state, config and references). A test that patches the program of a stack the planned one
-    reads from (not only of the planned one) would be answered from that cache: change its config or state too."""
+    by its deployed state, config and references), unless the test patches code."""
     state = base if base is not None else deployed(stack)
-    # A given state is part of the key; the shipped one is named (it is a function of the rest of the key).
-    given = json.dumps(base, sort_keys=True) if base is not None else None
-    return _kept(("plan", stack, json.dumps(changes, sort_keys=True), given), lambda: _plan(stack, changes, state))
+    parts = ("plan", stack, stack_config(stack, changes), hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest())
+    return _kept(parts, lambda: _plan(stack, changes, state))
 
 
 def _plan(stack: str, changes: Mapping[str, Any] | None, state: dict[str, Any]) -> diff.StackPlan:
@@ -90,7 +103,7 @@ _upstream_plans: dict[str, Any] = {}
 
 
 def _plan_stack_once_upstream(wanted: str, planning: Callable, stack: str, old_stack, raw_config, references):
-    if stack == wanted or fakes.state() is None:  # the stack under test, or with fakes a test changed: planned afresh
+    if stack == wanted or fakes.state() is None or PATCHING.on:  # the stack under test, or patched: planned afresh
         return planning(stack, old_stack, raw_config, references)
     # What else a plan reads: the images the fakes' registries hold (diff.plan sets them from the stack files).
     state = json.dumps([old_stack, raw_config, fakes.REGISTRY_TAGS], sort_keys=True)
