@@ -24,7 +24,7 @@ import pickle
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,13 +63,19 @@ def program_digest(project_dir: Path) -> str:
     files = [project_dir / name for name in PROGRAM_FILES]
     for folder in PROGRAM:
         files.extend(sorted(path for path in (project_dir / folder).rglob("*") if path.suffix in SUFFIXES and path.is_file()))
-    for path in files:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    add_files(digest, project_dir, files)
     # Every installed package: the SDKs, and what reads the config (pydantic, PyYAML) or computes the fakes.
     installed = sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions())
     digest.update(json.dumps([installed, sys.version]).encode())
     return digest.hexdigest()
+
+
+def add_files(digest: Any, project_dir: Path, files: Iterable[Path]) -> None:
+    """Adds each file's path (relative to the project) and content to `digest`, in the order given; compiled
+    modules (__pycache__) and paths that are not files are left out."""
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
 
 
 @contextlib.contextmanager

@@ -41,9 +41,7 @@ def _inputs_digest() -> str:
     suite's config merge and these helpers, and every stack file (the planned one and those it reads from)."""
     digest = hashlib.sha256()
     files = [*(ROOT / "tools" / "diff").rglob("*"), *ROOT.glob("Pulumi.*.yaml"), ROOT / "tests" / "conftest.py", Path(__file__)]
-    for path in sorted(files):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    cache.add_files(digest, ROOT, sorted(files))
     return digest.hexdigest()
 
 

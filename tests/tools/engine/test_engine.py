@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pulumi
 import pulumi_random as random
 import pytest
@@ -224,8 +226,6 @@ def test_the_calling_threads_event_loop_is_its_loop_again_after_a_run():
 @pytest.fixture
 def default_collector():
     """The interpreter's own collector thresholds for one test (the suite runs with the commands' tuned ones)."""
-    import gc
-
     tuned = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield
@@ -233,8 +233,6 @@ def default_collector():
 
 
 def _collections_during(action) -> int:
-    import gc
-
     started: list[int] = []
 
     def count(phase: str, info: dict) -> None:
@@ -266,7 +264,6 @@ def test_a_run_under_the_tuned_collector_starts_a_handful_of_collections(default
 @pytest.mark.parametrize("command", ["tools", "tools.docs", "tools.iam_scan"])
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # runpy, of a module the suite imported
 def test_the_commands_run_with_the_tuned_collector(command, default_collector, monkeypatch):
-    import gc
     import runpy
     import sys
 
