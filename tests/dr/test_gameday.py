@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -483,7 +484,9 @@ def test_an_experiment_fis_already_stopped_is_not_a_failure_to_stop(world, tmp_p
     code, lines = run_main(w, "--execute", "--report", str(report), aws=aws)
     assert code == 0, "\n".join(lines)
     assert json.loads(report.read_text())["outcome"] == "completed"
-    assert any("experiment already stopping" in line for line in lines) and not any("could not stop" in line for line in lines)
+    # The fake FIS turns "stopping" into "stopped" 20 ms later: on a busy machine the game day may read either.
+    assert any(re.search(r"experiment already stopp(ing|ed)$", line) for line in lines), "\n".join(lines)
+    assert not any("could not stop" in line for line in lines)
 
 
 class FailingStops:
