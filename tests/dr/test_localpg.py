@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -41,3 +42,19 @@ def test_a_server_whose_port_was_taken_meanwhile_starts_on_another(monkeypatch):
         taken.close()
         if server is not None:
             server.remove()
+
+
+def test_the_suites_servers_keep_their_data_in_memory_when_the_machine_has_room(postgres_servers):
+    memory = localpg.memory_directory()
+    if memory is None:
+        pytest.skip("no file system in memory with room here: the servers use the temporary directory")
+    assert [server.root.parent for server in postgres_servers] == [memory, memory]
+
+
+def test_a_memory_directory_without_the_room_to_spare_is_not_used(monkeypatch, tmp_path):
+    monkeypatch.setattr(localpg, "MEMORY_DIRECTORIES", (tmp_path / "missing", tmp_path))
+    free = os.statvfs(tmp_path)
+    monkeypatch.setattr(localpg, "MEMORY_MIN_FREE_BYTES", free.f_bavail * free.f_frsize // 2)
+    assert localpg.memory_directory() == tmp_path
+    monkeypatch.setattr(localpg, "MEMORY_MIN_FREE_BYTES", free.f_bavail * free.f_frsize * 2 + 1)
+    assert localpg.memory_directory() is None
