@@ -8,6 +8,7 @@ verify`'s checks and Cloudflare client as its preflight and pool reader.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -55,6 +56,8 @@ def aws_credentials(monkeypatch):
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # moto otherwise builds its thousands of sample AMIs for the region at every start; the game day reads none.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 @dataclasses.dataclass
@@ -130,11 +133,22 @@ def world(shipped, tmp_path, aws_credentials):
         return built[-1]
 
     built: list[World] = []
-    with mock_aws():
-        yield build
-        for w in built:
-            w.engine.stopping.set()
-            w.edge.close()
+    # One boto3 session for the module's worlds, instead of the fresh one moto makes at every start: a fresh session
+    # parses botocore's service models again for every client. Each world still gets moto's data afresh.
+    saved, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, _session()
+    try:
+        with mock_aws(config={"core": {"reset_boto3_session": False}}):
+            yield build
+            for w in built:
+                w.engine.stopping.set()
+                w.edge.close()
+    finally:
+        boto3.DEFAULT_SESSION = saved
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
 
 
 class Lines(list):
