@@ -126,7 +126,7 @@ def args_class(token: str) -> type | None:
     # The SDK names it <Class>Args, or <Class>InitArgs where a nested input type took that name: the class's
     # __init__ says which. Searched in the module's text from the class on (inspect.getsource tokenizes the
     # whole class, seconds over a stack's types).
-    source = Path(module.__file__ or "").read_text() if module.__file__ else ""
+    source = Path(module.__file__).read_text() if module.__file__ else ""
     start = re.search(rf"^class {cls.__name__}\(", source, re.MULTILINE)
     found = re.compile(r"get_resource_args_opts\((\w+),").search(source, start.end()) if start else None
     return getattr(module, found.group(1) if found else f"{cls.__name__}Args", None)
