@@ -1,4 +1,4 @@
-"""`.ci/run`: the order of its steps (the linters start before the tests, the workflows' schema check and the docs check run before them)."""
+"""`.ci/run`: the linters and the workflows' schema check run before the tests."""
 
 from __future__ import annotations
 
@@ -42,12 +42,7 @@ def test_every_background_step_is_waited_for_and_fails_the_run():
         assert "|| true" not in COMMANDS[waited] and "|| :" not in COMMANDS[waited]  # its failure fails the run
 
 
-def test_the_tests_start_without_waiting_for_lint_and_lint_still_fails_the_run():
-    # The type check's last half-minute runs beside the first tests instead of holding them back.
-    assert position("python3 dev.py lint") < position("python3 dev.py test") < position('finish "$lint"')
-
-
-def test_the_drill_runs_beside_the_checks_after_the_tests():
+def test_the_tests_run_alone_and_the_drill_beside_the_checks_after_them():
     test = position("python3 dev.py test")
     drill = position(".venv/bin/python -m dr drill")
     assert COMMANDS[drill].endswith("&") and test < drill
