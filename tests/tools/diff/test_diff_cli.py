@@ -17,6 +17,7 @@ from tests.conftest import stack_config
 from tests.tools.diff.diff_support import deployed
 from tools.cli import main
 from tools.diff import cli as diff_cli
+from tools.diff import plan as diff
 
 PROJECT = Path(__file__).resolve().parents[3]
 
@@ -42,32 +43,33 @@ def _project_repository(target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def diffed_against_the_older_layout(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`python -m tools diff aws-dev --base HEAD --json`, once for the tests below, in a git repository of the
-    project's tracked files: its last commit keeps the offline engine in tools/offline/ (the layout before the
-    tooling was split by purpose), and its working tree is the project as it is, with aws-dev's instance type edited."""
-    repository = _project_repository(tmp_path_factory.mktemp("diff") / "project")
-    _git(repository, "mv", "tools/engine", "tools/offline")
-    _git(repository, "commit", "-qm", "the engine where it was before the split")
-    _git(repository, "mv", "tools/offline", "tools/engine")  # today's layout again, not committed
+def repository(tmp_path_factory) -> Path:
+    """A git repository holding the project's tracked files, committed once."""
+    return _project_repository(tmp_path_factory.mktemp("diff") / "project")
+
+
+def _diff_against_head(repository: Path) -> subprocess.CompletedProcess:
+    """`python -m tools diff aws-dev --base HEAD --json` in `repository`, with its instance type edited."""
     stack_file = repository / "Pulumi.aws-dev.yaml"
     text = stack_file.read_text()
     assert "instanceType: t3.medium" in text
     stack_file.write_text(text.replace("instanceType: t3.medium", "instanceType: t3.large"))
-    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PYTHONPATH")}
-    completed = subprocess.run(
-        [sys.executable, "-m", "tools", "diff", "aws-dev", "--base", "HEAD", "--json"],
-        cwd=repository,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=900,
-    )
-    return repository, completed
+    try:
+        environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PYTHONPATH")}
+        return subprocess.run(
+            [sys.executable, "-m", "tools", "diff", "aws-dev", "--base", "HEAD", "--json"],
+            cwd=repository,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=900,
+        )
+    finally:
+        stack_file.write_text(text)
 
 
-def test_a_stack_file_edit_is_planned_against_the_committed_base(diffed_against_the_older_layout):
-    _repository, completed = diffed_against_the_older_layout
+def test_a_stack_file_edit_is_planned_against_the_committed_base(repository):
+    completed = _diff_against_head(repository)
     assert completed.returncode == 0, completed.stderr[-2000:]
     document = json.loads(completed.stdout)
     (stack,) = document["stacks"]
@@ -77,17 +79,22 @@ def test_a_stack_file_edit_is_planned_against_the_committed_base(diffed_against_
     assert "Traceback" not in completed.stderr
 
 
-def test_a_base_that_keeps_the_engine_in_tools_offline_still_gives_the_deployed_state(diffed_against_the_older_layout):
+def test_a_base_that_keeps_the_engine_in_tools_offline_still_gives_the_deployed_state(tmp_path):
     """The first diff after the tooling was split by purpose runs against a base whose offline engine is
-    tools/offline/: its deployed state comes from that engine (the base's own snapshot process, as the command
-    starts it), not an import error."""
-    repository, completed = diffed_against_the_older_layout
-    committed = _git(repository, "ls-tree", "-r", "--name-only", "HEAD", "tools").split()
-    assert "tools/offline/engine.py" in committed and not any(name.startswith("tools/engine/") for name in committed)
-    assert "does not preview" not in completed.stderr and completed.returncode == 0, completed.stderr[-2000:]
-    (stack,) = json.loads(completed.stdout)["stacks"]
-    # Against the base's deployed state only the edit changes: an empty state would plan every resource as a create.
-    assert {(s["type"], s["op"]) for s in stack["steps"]} == {("aws:eks/nodeGroup:NodeGroup", "replace")}
+    tools/offline/: its deployed state comes from that engine, not an import error."""
+    repository = _project_repository(tmp_path / "project")
+    _git(repository, "mv", "tools/engine", "tools/offline")
+    _git(repository, "commit", "-qm", "the engine where it was before the split")
+    base = tmp_path / "base"
+    base.mkdir()
+    diff_cli.extract(repository, "HEAD", base)
+    assert (base / "tools" / "offline" / "engine.py").is_file() and not (base / "tools" / "engine").exists()
+    # The base's own snapshot process, as the command starts it; the plan is this tree's, in-process.
+    state = diff_cli.base_state(base, ["aws-dev"], tmp_path / "base.json", "HEAD")
+    plan = diff.plan(
+        ["aws-dev"], state, lambda s: stack_config(s, {"crm:kubernetes": {"instanceType": "t3.large"}} if s == "aws-dev" else None)
+    )
+    assert {(s.type, s.op) for s in plan[0].changed()} == {("aws:eks/nodeGroup:NodeGroup", "replace")}
 
 
 def test_a_revision_git_does_not_know_is_a_clear_error(capsys):
