@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,10 @@ def pytest_collection_modifyitems(items) -> None:
         item.add_marker(pytest.mark.xdist_group(f"postgres-{number % POSTGRES_GROUPS}"))
 
 
+ON_DISK = "CRM_TEST_POSTGRES_ON_DISK"
+SERVERS_PARENT: list[Path | None] = [None]  # where this worker's servers were put (None: the temporary directory)
+
+
 @pytest.fixture(scope="session")
 def postgres_servers():
     bin_dir = localpg.bin_dir()
@@ -59,10 +64,11 @@ def postgres_servers():
         # and commit would otherwise wait for the disk.
         settings = {**localpg.audited(bin_dir), "fsync": "off"}
         # Their data in memory where the machine has room: the two CREATE DATABASE of every test were most of the
-        # servers' CPU time on a disk.
-        memory = localpg.memory_directory()
-        servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD, settings=settings, parent=memory))
-        servers.append(localpg.start(bin_dir, password=PASSWORD, settings=settings, parent=memory))
+        # servers' CPU time on a disk. CRM_TEST_POSTGRES_ON_DISK=1 keeps them on disk (a container whose memory
+        # limit the file system does not show).
+        SERVERS_PARENT[0] = None if os.environ.get(ON_DISK) else localpg.memory_directory()
+        servers.append(localpg.start(bin_dir, ssl=True, password=PASSWORD, settings=settings, parent=SERVERS_PARENT[0]))
+        servers.append(localpg.start(bin_dir, password=PASSWORD, settings=settings, parent=SERVERS_PARENT[0]))
         for server in servers:
             server.audited = "pgaudit" in settings.get("shared_preload_libraries", "")
         yield servers[0], servers[1]

@@ -142,6 +142,8 @@ def world(shipped, tmp_path, aws_credentials):
             for w in built:
                 w.engine.stopping.set()
                 w.edge.close()
+            for w in built:
+                w.engine.join(timeout=5)  # its last calls land on this world's moto, not on the next test's
     finally:
         boto3.DEFAULT_SESSION = saved
 

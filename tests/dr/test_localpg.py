@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dr import localpg
+from tests.dr import conftest as dr_conftest
 
 
 def test_a_free_port_is_below_the_kernels_ephemeral_range():
@@ -45,10 +46,30 @@ def test_a_server_whose_port_was_taken_meanwhile_starts_on_another(monkeypatch):
 
 
 def test_the_suites_servers_keep_their_data_in_memory_when_the_machine_has_room(postgres_servers):
-    memory = localpg.memory_directory()
-    if memory is None:
-        pytest.skip("no file system in memory with room here: the servers use the temporary directory")
-    assert [server.root.parent for server in postgres_servers] == [memory, memory]
+    chosen = dr_conftest.SERVERS_PARENT[0]  # the choice made when the servers started (free space may differ by now)
+    if chosen is None:
+        pytest.skip("no file system in memory with room here (or CRM_TEST_POSTGRES_ON_DISK): the servers use the temporary directory")
+    assert chosen in localpg.MEMORY_DIRECTORIES
+    assert [server.root.parent for server in postgres_servers] == [chosen, chosen]
+
+
+def test_the_suites_servers_stay_on_disk_when_asked(monkeypatch):
+    monkeypatch.setenv(dr_conftest.ON_DISK, "1")
+    started = []
+    monkeypatch.setattr(localpg, "start", lambda *args, **kwargs: started.append(kwargs["parent"]) or _Stopped())
+    monkeypatch.setattr(localpg, "bin_dir", lambda: Path("/nonexistent"))
+    monkeypatch.setattr(localpg, "audited", lambda bin_path: {})
+    fixture = dr_conftest.postgres_servers.__wrapped__()  # the fixture's own function, as pytest runs it
+    next(fixture)
+    fixture.close()
+    assert started == [None, None]
+
+
+class _Stopped:
+    audited = False
+
+    def remove(self) -> None:
+        pass
 
 
 def test_a_memory_directory_without_the_room_to_spare_is_not_used(monkeypatch, tmp_path):

@@ -120,15 +120,18 @@ def args_class(token: str) -> type | None:
     cls = resource_class(token)
     if cls is None:
         return None
+    import inspect
     import sys as _sys
 
     module = _sys.modules[cls.__module__]
     # The SDK names it <Class>Args, or <Class>InitArgs where a nested input type took that name: the class's
-    # __init__ says which. Searched in the module's text from the class on (inspect.getsource tokenizes the
-    # whole class, seconds over a stack's types).
-    source = Path(module.__file__).read_text() if module.__file__ else ""
+    # __init__ says which. Searched in the module's text from the class on; inspect.getsource, which tokenizes the
+    # whole class (seconds over a stack's types), only where the module's file does not show the class.
+    source = Path(module.__file__).read_text(encoding="utf-8") if module.__file__ else ""
     start = re.search(rf"^class {cls.__name__}\(", source, re.MULTILINE)
-    found = re.compile(r"get_resource_args_opts\((\w+),").search(source, start.end()) if start else None
+    if start is None:
+        source, start = inspect.getsource(cls), None
+    found = re.compile(r"get_resource_args_opts\((\w+),").search(source, start.end() if start else 0)
     return getattr(module, found.group(1) if found else f"{cls.__name__}Args", None)
 
 

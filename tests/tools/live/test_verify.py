@@ -66,23 +66,25 @@ def aws(moto_account, monkeypatch):
     for key, value in AWS_ENVIRONMENT.items():
         monkeypatch.setenv(key, value)
     moto_account["mock"].start(reset=False)
-    ec2 = moto_account["ec2"]
-    gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
-    connections = []
-    for ip in ("203.0.113.1", "203.0.113.2"):
-        cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=ip, BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
-        connections.append(
-            ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"]
-        )
-    backend = moto_account["backend"]
-    # moto keeps no tunnel state: give each connection the telemetry AWS reports for two tunnels.
-    for n, cid in enumerate(connections):
-        backend.vpn_connections[cid].vgw_telemetry = [
-            {"OutsideIpAddress": f"198.51.100.{n * 2 + t}", "Status": "UP", "StatusMessage": "2 BGP ROUTES", "AcceptedRouteCount": 2}
-            for t in range(2)
-        ]
-    yield {"gateway": gateway, "connections": connections, "backend": backend}
-    moto_account["mock"].stop(remove_data=False)
+    try:  # stopped whatever happens: a start left counted would keep the next module's moto from resetting its data
+        ec2 = moto_account["ec2"]
+        gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+        connections = []
+        for ip in ("203.0.113.1", "203.0.113.2"):
+            cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=ip, BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
+            connections.append(
+                ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=gateway)["VpnConnection"]["VpnConnectionId"]
+            )
+        backend = moto_account["backend"]
+        # moto keeps no tunnel state: give each connection the telemetry AWS reports for two tunnels.
+        for n, cid in enumerate(connections):
+            backend.vpn_connections[cid].vgw_telemetry = [
+                {"OutsideIpAddress": f"198.51.100.{n * 2 + t}", "Status": "UP", "StatusMessage": "2 BGP ROUTES", "AcceptedRouteCount": 2}
+                for t in range(2)
+            ]
+        yield {"gateway": gateway, "connections": connections, "backend": backend}
+    finally:
+        moto_account["mock"].stop(remove_data=False)
 
 
 def telemetry(aws, connection: int, tunnel: int) -> dict:
