@@ -83,9 +83,10 @@ def planned(
 
     The stacks it reads from are planned as diff.plan plans them, but each distinct plan once per worker (keyed
     by its deployed state, config and references), unless the test patches code."""
-    state = base if base is not None else deployed(stack)
-    parts = ("plan", stack, stack_config(stack, changes), hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest())
-    return _kept(parts, lambda: _plan(stack, changes, state))
+    # The state as JSON: the shipped one is kept as such, so a plan that is kept is found without parsing it.
+    state = _deployed(stack) if base is None else json.dumps(base, sort_keys=True)
+    parts = ("plan", stack, stack_config(stack, changes), hashlib.sha256(state.encode()).hexdigest())
+    return _kept(parts, lambda: _plan(stack, changes, json.loads(state)))
 
 
 def _plan(stack: str, changes: Mapping[str, Any] | None, state: dict[str, Any]) -> diff.StackPlan:
