@@ -117,3 +117,23 @@ def test_the_suite_runs_with_pythons_bytecode_cache_and_the_preview_cache(monkey
     test, bench = seen
     assert "PYTHONDONTWRITEBYTECODE" not in test and "PYTHONDONTWRITEBYTECODE" not in bench
     assert test["CRM_PREVIEW_CACHE"] == str(dev.PREVIEW_CACHE) and "CRM_PREVIEW_CACHE" not in bench
+
+
+def test_the_suite_runs_one_worker_more_than_the_cores(monkeypatch):
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert dev.suite_workers() == 3
+
+
+@pytest.mark.xdist_group("dev-suite-groups")  # at least this test is in a group, whichever tests the run selected
+def test_the_suites_xdist_groups_reach_the_scheduler(request):
+    """A test marked xdist_group runs on its group's worker only if pytest-xdist could give its node id the group's
+    suffix: with pytest 9.2 it cannot, and every group is silently dealt out test by test (pytest-xdist#1386)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not a worker of `--dist loadgroup` (python3 dev.py test)")
+    grouped = {
+        item.nodeid: sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")})
+        for item in request.session.items
+    }
+    grouped = {nodeid: names for nodeid, names in grouped.items() if names}
+    assert request.node.nodeid in grouped
+    assert [nodeid for nodeid, names in grouped.items() if not nodeid.endswith("@" + "_".join(names))] == []

@@ -42,12 +42,16 @@ def test_every_background_step_is_waited_for_and_fails_the_run():
         assert "|| true" not in COMMANDS[waited] and "|| :" not in COMMANDS[waited]  # its failure fails the run
 
 
-def test_the_tests_run_alone_and_the_drill_beside_the_checks_after_them():
-    test = position("python3 dev.py test")
+def test_the_drill_runs_beside_the_type_check_and_the_scans_and_the_tests_alone_after_everything():
     drill = position(".venv/bin/python -m dr drill")
-    assert COMMANDS[drill].endswith("&") and test < drill
+    assert COMMANDS[drill].endswith("&")
+    assert drill < position('finish "$lint"')  # its one core beside the type check's
     assert drill < position("python3 dev.py scan") < position('finish "$drill"')
     assert drill < position(".venv/bin/python -m tools check") < position('finish "$drill"')
+    test = position("python3 dev.py test")
+    started = [line.split("=")[0] for line in COMMANDS if re.fullmatch(r"\w+=\$!", line)]
+    waits = [i for i, line in enumerate(COMMANDS) for name in started if line.startswith((f'finish "${name}"', f'wait "${name}"'))]
+    assert len(waits) == len(started) and max(waits) < test == len(COMMANDS) - 1  # nothing left running beside them
 
 
 def test_the_policy_pack_is_run_from_a_virtualenv_of_its_own_requirements():

@@ -40,6 +40,9 @@ class TestServer:
 POSTGRES_GROUPS = 2
 
 
+# First among the hooks: pytest-xdist reads the groups in its own hook, and this conftest registers before it when the
+# command line names a file under tests/dr/.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items) -> None:
     on_servers = (item for item in items if "postgres_servers" in getattr(item, "fixturenames", ()))
     for number, item in enumerate(on_servers):

@@ -11,6 +11,7 @@ bad arguments, config errors, or a base that does not preview.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -26,7 +27,7 @@ from typing import Any
 from stacks.config import PROJECT_DIR, ConfigValidationError, read_stack_file
 from stacks.references import MissingStackOutput
 
-from ..engine import engine
+from ..engine import cache, engine
 from ..engine.workspace import stack_names
 from ..terminal import Progress, Style
 from . import plan as diff
@@ -74,13 +75,24 @@ def stack_files(tree: Path) -> list[str]:
 
 
 def base_state(tree: Path, stacks: list[str], out: Path, label: str) -> dict[str, Any]:
-    """The deployed state of `stacks` as the base tree's own code previews its own config (a child process)."""
+    """The deployed state of `stacks` as the base tree's own code previews its own config (a child process).
+
+    It is a function of the base's files, tools/diff/snapshot.py and the installed packages alone: where
+    CRM_PREVIEW_CACHE is set (the test suite, `.ci/run`), it is kept by their content like a preview
+    (tools/engine/cache.py), and a base already snapshotted is not run again."""
     present = [s for s in stacks if s in stack_files(tree)]
     if not present:
         return {"stacks": {}, "order": []}
+    files = hashlib.sha256()
+    cache.add_files(files, tree, sorted(tree.rglob("*")))
+    parts = ("diff-base-state", files.hexdigest(), hashlib.sha256(SNAPSHOT.read_bytes()).hexdigest(), present)
+    return cache.remember(tree, parts, lambda: _snapshot(tree, present, out, label), where=cache.directory_for_child_processes())
+
+
+def _snapshot(tree: Path, stacks: list[str], out: Path, label: str) -> dict[str, Any]:
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run(
-        [sys.executable, str(SNAPSHOT), "--project", str(tree), "--out", str(out), *present],
+        [sys.executable, str(SNAPSHOT), "--project", str(tree), "--out", str(out), *stacks],
         cwd=tree,
         capture_output=True,
         text=True,

@@ -17,7 +17,8 @@ Two ways in:
 The JSON it writes marks a secret as {"__secret__": value} and a value known only after deploy as
 {"__unknown__": true}. Secrets of the offline engine are stand-ins (generated from the stack file's
 ciphertext or the resource's name), and the file is written with mode 0600 into a private temporary
-directory that the caller removes.
+directory that the caller removes. Where CRM_PREVIEW_CACHE is set, the caller also keeps the document
+there (tools/diff/cli.py base_state), as the previews kept there hold the same stand-ins.
 """
 
 from __future__ import annotations

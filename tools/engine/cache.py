@@ -55,6 +55,13 @@ def directory() -> Path | None:
     return Path(value) if value and IN_THIS_PROCESS.on else None
 
 
+def directory_for_child_processes() -> Path | None:
+    """CRM_PREVIEW_CACHE's directory even where this process's own runs bypass it (the test suite's): for what a child
+    process computes from files alone, which nothing in this process can patch (the base of a diff)."""
+    value = os.environ.get(ENVIRONMENT)
+    return Path(value) if value else None
+
+
 @functools.cache
 def program_digest(project_dir: Path) -> str:
     """The program's files (path and content), the installed packages' versions and the Python version, as one digest

@@ -20,6 +20,9 @@ from tools.diff import cli as diff_cli
 from tools.diff import plan as diff
 
 PROJECT = Path(__file__).resolve().parents[3]
+# Its two runs of the real command are the suite's longest tests. As a group (pytest-xdist deals groups before single
+# tests, the largest first) they start among the first work instead of last, where the other workers would wait.
+pytestmark = pytest.mark.xdist_group("diff-command")
 
 
 def _git(where: Path, *args: str) -> str:
@@ -121,3 +124,43 @@ def test_a_refused_plan_exits_1_and_its_markdown_names_the_refusal(monkeypatch):
 def test_name_one_stack_or_all(capsys):
     assert main(["diff"]) == 2
     assert "name one stack or pass --all" in capsys.readouterr().err
+
+
+def test_a_base_is_snapshotted_once_per_content_where_runs_are_kept(tmp_path, monkeypatch):
+    tree = tmp_path / "base"
+    (tree / "tools" / "offline").mkdir(parents=True)
+    (tree / "Pulumi.aws-dev.yaml").write_text("config: {}\n")
+    engine_file = tree / "tools" / "offline" / "engine.py"  # outside the folders a preview's key reads
+    engine_file.write_text("ANSWER = 1\n")
+    runs: list[list[str]] = []
+    monkeypatch.setattr(diff_cli, "_snapshot", lambda t, stacks, out, label: runs.append(stacks) or {"stacks": {}, "order": [len(runs)]})
+
+    def state() -> dict:
+        return diff_cli.base_state(tree, ["aws-dev", "gcp-dev"], tmp_path / "base.json", "HEAD")
+
+    monkeypatch.delenv("CRM_PREVIEW_CACHE", raising=False)
+    assert state() != state()  # nowhere to keep it: every diff runs its base
+    monkeypatch.setenv("CRM_PREVIEW_CACHE", str(tmp_path / "kept"))
+    first = state()
+    assert state() == first and len(runs) == 3
+    engine_file.write_text("ANSWER = 2\n")
+    assert state() != first and runs == [["aws-dev"]] * 4
+
+
+def test_a_base_that_does_not_preview_is_not_kept(tmp_path, monkeypatch):
+    tree = tmp_path / "base"
+    tree.mkdir()
+    (tree / "Pulumi.aws-dev.yaml").write_text("config: {}\n")
+    monkeypatch.setenv("CRM_PREVIEW_CACHE", str(tmp_path / "kept"))
+    outcomes = [diff_cli.DiffError("the base (HEAD) does not preview"), {"stacks": {}, "order": ["aws-dev"]}]
+
+    def snapshot(t, stacks, out, label):
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(diff_cli, "_snapshot", snapshot)
+    with pytest.raises(diff_cli.DiffError):
+        diff_cli.base_state(tree, ["aws-dev"], tmp_path / "base.json", "HEAD")
+    assert diff_cli.base_state(tree, ["aws-dev"], tmp_path / "base.json", "HEAD") == {"stacks": {}, "order": ["aws-dev"]}
