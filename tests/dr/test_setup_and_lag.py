@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from dr import gameday, replication
+from dr import replication
 from dr.endpoint import DrError, connect
 from dr.replication import Lag
 
@@ -194,13 +194,3 @@ def test_setup_command_leaves_the_application_read_only_on_the_copy(postgres_pai
         assert conn.execute("SELECT count(*) FROM customers").fetchone() == (0,)  # reads work
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO customers (name) VALUES ('x')")
-
-
-def test_the_game_days_lag_is_dr_lags_probe(postgres_pair):
-    primary, copy = postgres_pair
-    with replication.connect(primary.endpoint()) as conn:
-        conn.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text)")
-        conn.execute("INSERT INTO notes (body) VALUES ('a')")
-    replication.setup(primary.endpoint(), copy.endpoint())
-    lag = gameday.replication_lag(copy.endpoint(), primary.endpoint(), timeout=10)
-    assert isinstance(lag, float) and 0 <= lag < 5  # a probe written on the primary and seen on the copy, on one machine
