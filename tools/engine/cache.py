@@ -51,8 +51,7 @@ T = TypeVar("T")
 
 
 def directory() -> Path | None:
-    value = os.environ.get(ENVIRONMENT)
-    return Path(value) if value and IN_THIS_PROCESS.on else None
+    return directory_for_child_processes() if IN_THIS_PROCESS.on else None
 
 
 def directory_for_child_processes() -> Path | None:
